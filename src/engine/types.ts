@@ -1,0 +1,174 @@
+/**
+ * The storage + fan-out contract. Two implementations (memory/, redis/) pass one conformance suite
+ * (test/integration/engine-conformance.test.ts). The engine knows nothing of HTTP, WebSocket or auth:
+ * it stores, orders, expires and announces. Validation of user input happens in src/domain before a
+ * call reaches here; an engine may assume its arguments are well-formed (ranges checked, ids valid).
+ */
+
+export type EngineKind = 'memory' | 'redis';
+export type QueueType = 'user' | 'public';
+export type Consistency = 'weak' | 'strong' | 'very_strong';
+export type ReadOrder = 'ascending' | 'descending';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface AppRecord {
+  name: string;
+  /** Epoch seconds. */
+  created: number;
+}
+
+export interface QueueMeta {
+  application: string;
+  name: string;
+  partitions: number;
+  type: QueueType;
+  consistency: Consistency;
+  /** `app:<name>` entries allowed to read; empty: the owner application only. */
+  principles: string[];
+  /** Epoch seconds. */
+  created: number;
+}
+
+export interface PartitionRef {
+  app: string;
+  queue: string;
+  /** 1-based. */
+  partition: number;
+}
+
+export interface NewMessage {
+  body: string | Uint8Array;
+  /** Seconds, already validated (1..2^25). */
+  ttl: number;
+  /** 1-based, already chosen (the domain picks a random one when the producer gave none). */
+  partition: number;
+  contentType?: string;
+  inReplyTo?: string;
+}
+
+export interface StoredMessage {
+  /** 32 hex, see src/domain/ids.ts. */
+  id: string;
+  partition: number;
+  /** Partition sequence number (also inside the id): +1 per message in the partition. */
+  seq: number;
+  /** Microseconds since the epoch, assigned by the engine (the same value is inside the id). */
+  timestampUs: number;
+  body: string | Uint8Array;
+  ttl: number;
+  /** Milliseconds since the epoch; a message is invisible from this instant on. */
+  expiresAtMs: number;
+  contentType?: string;
+  clientState?: string;
+  clientJson?: JsonValue;
+  inReplyTo?: string;
+  /** Microseconds since the epoch of the last body or processing-state change; absent until one. */
+  updatedAtUs?: number;
+}
+
+/**
+ * `since` is inclusive (Queuey): an id selects that message and everything after it (ascending) or
+ * before it (descending); a timestamp selects messages with timestamp >= since (ascending) or <= since
+ * (descending).
+ */
+export type ReadCursor = { kind: 'id'; id: string } | { kind: 'timestamp'; seconds: number };
+
+export interface ReadOptions {
+  since?: ReadCursor;
+  /** 1..1000, already validated. */
+  limit: number;
+  order: ReadOrder;
+}
+
+/** Fields to change on a stored message; `null` clears an optional field. Id and timestamp never change. */
+export interface MessagePatch {
+  body?: string | Uint8Array;
+  /** A new ttl counts from the moment of the update. */
+  ttl?: number;
+  contentType?: string | null;
+  clientState?: string | null;
+  clientJson?: JsonValue | null;
+}
+
+/**
+ * What a partition announces, in partition order. `message` events arrive in exactly the order the
+ * messages were appended (the append and the publish are one atomic step). `resync` means the live
+ * feed may have lost events (e.g. the engine's connection dropped and came back): a listener that
+ * needs completeness must re-read history from its last seen message.
+ */
+export type PartitionEvent = { type: 'message'; message: StoredMessage } | { type: 'resync' };
+
+export type PartitionListener = (event: PartitionEvent) => void;
+export type Unsubscribe = () => Promise<void>;
+
+export interface EngineCapabilities {
+  /** Data survives a restart of the process (and of the store, when it persists). */
+  persistence: boolean;
+  /** Several Holdline processes can share this engine. */
+  multiNode: boolean;
+  /** Consistency levels that are enforced rather than accepted as labels. */
+  consistency: Record<Consistency, boolean>;
+}
+
+export interface ListQueuesOptions {
+  /** Queue name to start from (inclusive), Queuey's `offset`. */
+  offset?: string;
+  limit: number;
+}
+
+export interface Engine {
+  readonly kind: EngineKind;
+  readonly capabilities: EngineCapabilities;
+
+  start(): Promise<void>;
+  /** Stops timers and connections; idempotent. */
+  close(): Promise<void>;
+  /** True when the store answers. */
+  ready(): Promise<boolean>;
+
+  // --- applications and keys ---
+  /** Creates the application with a first key; null when the name is taken. */
+  createApp(name: string): Promise<{ app: AppRecord; key: string } | null>;
+  getApp(name: string): Promise<AppRecord | null>;
+  listApps(): Promise<AppRecord[]>;
+  /** Deletes the application, revokes all its keys and deletes all its queues with their messages. */
+  deleteApp(name: string): Promise<boolean>;
+  /** The application a key belongs to, or null. Keys are stored hashed, never in clear. */
+  appForKey(key: string): Promise<string | null>;
+
+  // --- message queues ---
+  /** False when a queue of that name already exists in the application. */
+  createQueue(meta: QueueMeta): Promise<boolean>;
+  getQueue(app: string, name: string): Promise<QueueMeta | null>;
+  /** Replaces the metadata (partitions only ever grow: checked by the domain). */
+  updateQueue(meta: QueueMeta): Promise<void>;
+  /** Deletes the queue and every message of every partition. */
+  deleteQueue(app: string, name: string): Promise<boolean>;
+  /** Sorted by queue name. */
+  listQueues(app: string, opts: ListQueuesOptions): Promise<QueueMeta[]>;
+
+  // --- messages ---
+  /**
+   * Appends in input order and returns the stored messages in input order. Messages for one partition
+   * are appended atomically together with their live announcement. Resolves only when the queue's
+   * consistency level is met, else rejects with HoldlineError('not_confirmed').
+   */
+  append(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]>;
+  /** Never returns expired messages. */
+  read(ref: PartitionRef, opts: ReadOptions): Promise<StoredMessage[]>;
+  getMessage(ref: PartitionRef, id: string): Promise<StoredMessage | null>;
+  /** Null when the message does not exist (or has expired). */
+  updateMessage(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null>;
+  /** Returns how many of the ids existed and were deleted. */
+  deleteMessages(ref: PartitionRef, ids: string[]): Promise<number>;
+  /** Live (unexpired) messages in the partition. */
+  count(ref: PartitionRef): Promise<number>;
+
+  // --- fan-out ---
+  /**
+   * Resolves once the subscription is active: every message appended after that is delivered to the
+   * listener (so subscribe-then-read-history cannot miss anything). Listeners must not throw.
+   */
+  subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe>;
+}

@@ -1,0 +1,97 @@
+/**
+ * The one error catalogue (STYLE.md example 3). Every error Holdline reports — REST response,
+ * WebSocket error frame or close — comes from here, with a stable machine-readable code.
+ * `protocol/errors.md` documents the same table; test/unit/errors.test.ts checks the two agree
+ * both ways, so a code cannot be added here without being documented, or documented without existing.
+ *
+ * `close` is the WebSocket close code used when the error ends a connection; errors that only
+ * answer one request are sent as an `error` frame and leave the connection open.
+ */
+
+export interface ErrorSpec {
+  /** HTTP status on REST. */
+  readonly status: number;
+  /** WebSocket close code when the error is fatal to the connection; null: never closes it. */
+  readonly close: number | null;
+  /** Human message; `{field}` is replaced by the offending field. */
+  readonly message: string;
+}
+
+export const ERRORS = {
+  // --- input (400) ---
+  bad_request: { status: 400, close: null, message: 'The request is malformed' },
+  invalid_json: { status: 400, close: null, message: 'The body is not valid JSON' },
+  invalid_utf8: { status: 400, close: null, message: 'The body is not valid UTF-8' },
+  invalid_form: { status: 400, close: null, message: 'The form-encoded body is malformed' },
+  invalid_field: { status: 400, close: null, message: 'Field {field} is invalid' },
+  missing_field: { status: 400, close: null, message: 'Field {field} is required' },
+  empty_body: { status: 400, close: null, message: 'The message body is empty' },
+  invalid_since: { status: 400, close: null, message: 'since must be epoch seconds or a message id' },
+  invalid_limit: { status: 400, close: null, message: 'limit must be an integer from 1 to {max}' },
+  invalid_order: { status: 400, close: null, message: "order must be 'ascending' or 'descending'" },
+  invalid_partitions: { status: 400, close: null, message: 'partitions must be a partition number or a comma-separated list of them' },
+  partition_out_of_range: { status: 400, close: null, message: 'Partition {field} does not exist in this queue' },
+  invalid_ttl: { status: 400, close: null, message: 'ttl must be an integer number of seconds from 1 to {max}' },
+  invalid_message_id: { status: 400, close: null, message: 'Message id {field} is malformed' },
+  invalid_name: { status: 400, close: null, message: 'Name {field} is invalid or reserved' },
+  partitions_decrease: { status: 400, close: null, message: 'Partitions may only be increased' },
+  unsupported_media_type: { status: 415, close: null, message: 'Content-Type {field} is not accepted here' },
+  // --- size (413) ---
+  body_too_large: { status: 413, close: null, message: 'The request body exceeds {max} bytes' },
+  message_too_large: { status: 413, close: null, message: 'A message body exceeds {max} bytes' },
+  // --- auth (401/403) ---
+  auth_required: { status: 401, close: 4401, message: 'An Authorization header is required' },
+  auth_malformed: { status: 401, close: 4401, message: 'The Authorization header is malformed' },
+  auth_invalid: { status: 401, close: 4401, message: 'The key or token is not valid' },
+  forbidden: { status: 403, close: null, message: 'These credentials may not access this resource' },
+  admin_disabled: { status: 403, close: null, message: 'Admin routes are off: set HOLDLINE_ADMIN_KEY' },
+  // --- existence (404/405/409) ---
+  not_found: { status: 404, close: null, message: 'No such route' },
+  app_not_found: { status: 404, close: null, message: 'No such application' },
+  queue_not_found: { status: 404, close: null, message: 'No such queue' },
+  message_not_found: { status: 404, close: null, message: 'No such message' },
+  method_not_allowed: { status: 405, close: null, message: 'Method not allowed on this route' },
+  app_exists: { status: 409, close: null, message: 'The application already exists' },
+  queue_exists: { status: 409, close: null, message: 'The queue already exists' },
+  // --- server side (5xx) ---
+  not_confirmed: { status: 503, close: null, message: 'The write was not confirmed at the requested consistency level' },
+  engine_unavailable: { status: 503, close: 1013, message: 'The storage engine is unreachable' },
+  shutting_down: { status: 503, close: 1001, message: 'The server is shutting down' },
+  internal: { status: 500, close: 1011, message: 'Internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one JSON shape of every error on the wire. */
+export interface ErrorBody {
+  status: 'error';
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+export class HoldlineError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+  readonly status: number;
+
+  constructor(code: ErrorCode, opts: { field?: string; max?: number; message?: string } = {}) {
+    const spec: ErrorSpec = ERRORS[code];
+    const message =
+      opts.message ??
+      spec.message.replace('{field}', opts.field ?? '').replace('{max}', String(opts.max ?? ''));
+    super(message);
+    this.name = 'HoldlineError';
+    this.code = code;
+    this.field = opts.field;
+    this.status = spec.status;
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message };
+    if (this.field !== undefined) error.field = this.field;
+    return { status: 'error', error };
+  }
+}
+
+export function isHoldlineError(e: unknown): e is HoldlineError {
+  return e instanceof HoldlineError;
+}
