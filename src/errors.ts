@@ -53,6 +53,17 @@ export const ERRORS = {
   method_not_allowed: { status: 405, close: null, message: 'Method not allowed on this route' },
   app_exists: { status: 409, close: null, message: 'The application already exists' },
   queue_exists: { status: 409, close: null, message: 'The queue already exists' },
+  // call queues, agents, tags (protocol/calls.md)
+  call_queue_not_found: { status: 404, close: null, message: 'No such call queue' },
+  agent_not_found: { status: 404, close: null, message: 'No such agent' },
+  member_not_found: { status: 404, close: null, message: 'No such member in this call queue' },
+  caller_not_found: { status: 404, close: null, message: 'No such caller in this call queue' },
+  tag_not_found: { status: 404, close: null, message: 'No such tag' },
+  member_exists: { status: 409, close: null, message: 'The agent is already a member of this call queue' },
+  tag_exists: { status: 409, close: null, message: 'Another tag already has that name' },
+  queue_disabled: { status: 409, close: null, message: 'The call queue is disabled: callers cannot join' },
+  invalid_transition: { status: 409, close: null, message: 'The caller cannot change status that way: {field}' },
+  token_expired: { status: 401, close: 4401, message: 'The agent token has expired' },
   // --- server side (5xx) ---
   not_confirmed: { status: 503, close: null, message: 'The write was not confirmed at the requested consistency level' },
   engine_unavailable: { status: 503, close: 1013, message: 'The storage engine is unreachable' },
