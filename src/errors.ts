@@ -62,7 +62,7 @@ export const ERRORS = {
   member_exists: { status: 409, close: null, message: 'The agent is already a member of this call queue' },
   tag_exists: { status: 409, close: null, message: 'Another tag already has that name' },
   queue_disabled: { status: 409, close: null, message: 'The call queue is disabled: callers cannot join' },
-  invalid_transition: { status: 409, close: null, message: 'The caller's status cannot change that way' },
+  invalid_transition: { status: 409, close: null, message: 'This change of the caller status is not allowed' },
   token_expired: { status: 401, close: 4401, message: 'The agent token has expired' },
   // --- server side (5xx) ---
   not_confirmed: { status: 503, close: null, message: 'The write was not confirmed at the requested consistency level' },
