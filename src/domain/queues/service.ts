@@ -1,0 +1,139 @@
+/**
+ * The message-queue operations of SPEC.md 3.1, independent of transport: REST routes and WebSocket
+ * frames first obtain the application or queue through an access-checked getter (with the caller's
+ * application, null when no key), then run the operation on it. Parsing a body comes between the
+ * two, so a caller without access learns 401/403 before anything about their input.
+ *
+ * Order of checks: management and writes check the caller first (401/403), then existence (404);
+ * reads check existence first, then access, because public queues are readable by anyone and
+ * principles are a property of the queue. Every input is validated before the first engine write,
+ * so a rejected request changes nothing.
+ */
+import { HoldlineError } from '../../errors.js';
+import type { Engine, QueueMeta, StoredMessage } from '../../engine/types.js';
+import { assertCanRead, assertOwner } from '../auth.js';
+import { isValidAppName, isValidQueueName } from '../names.js';
+import { checkBody, checkTtl, parseIdList, parseMessageId, toNewMessages } from './message-rules.js';
+import type { MessageInput, MessageLimits } from './message-rules.js';
+import { newQueueMeta, updatedQueueMeta } from './queue-rules.js';
+import type { CreateQueueInput, QueueSettings } from './queue-rules.js';
+import { parseReadQuery, readMessages } from './read.js';
+import type { RawReadQuery } from './read.js';
+
+export interface ListQueuesQuery {
+  limit: number;
+  offset?: string;
+}
+
+export interface MessageUpdate {
+  body: string;
+  ttl?: number;
+  /** Raw PUT: the new Content-Type; field PUT (JSON/form): null, the body is plain text again. */
+  contentType: string | null;
+}
+
+export class MessageQueues {
+  constructor(
+    private readonly engine: Engine,
+    private readonly limits: MessageLimits,
+  ) {}
+
+  private async requireApp(app: string): Promise<void> {
+    if (!isValidAppName(app) || (await this.engine.getApp(app)) === null) throw new HoldlineError('app_not_found');
+  }
+
+  /** The queue, or app_not_found / queue_not_found. No access check. */
+  async requireQueue(app: string, name: string): Promise<QueueMeta> {
+    if (!isValidAppName(app)) throw new HoldlineError('app_not_found');
+    const meta = isValidQueueName(name) ? await this.engine.getQueue(app, name) : null;
+    if (meta !== null) return meta;
+    await this.requireApp(app);
+    throw new HoldlineError('queue_not_found');
+  }
+
+  /** The caller's own application (queue management). */
+  async ownedApp(caller: string | null, app: string): Promise<string> {
+    assertOwner(caller, app);
+    await this.requireApp(app);
+    return app;
+  }
+
+  /** A queue the caller owns: management and every write. */
+  async ownedQueue(caller: string | null, app: string, name: string): Promise<QueueMeta> {
+    assertOwner(caller, app);
+    return this.requireQueue(app, name);
+  }
+
+  /** A queue the caller may read: public, owner, or an application in its principles. */
+  async readableQueue(caller: string | null, app: string, name: string): Promise<QueueMeta> {
+    const meta = await this.requireQueue(app, name);
+    assertCanRead(caller, meta);
+    return meta;
+  }
+
+  listQueues(app: string, query: ListQueuesQuery): Promise<QueueMeta[]> {
+    return this.engine.listQueues(app, query.offset === undefined ? { limit: query.limit } : query);
+  }
+
+  async createQueue(app: string, input: CreateQueueInput): Promise<QueueMeta> {
+    const meta = newQueueMeta(app, input, Math.floor(Date.now() / 1000));
+    if (!(await this.engine.createQueue(meta))) throw new HoldlineError('queue_exists', { field: 'queue_name' });
+    return meta;
+  }
+
+  async updateQueue(current: QueueMeta, input: QueueSettings): Promise<QueueMeta> {
+    const next = updatedQueueMeta(current, input);
+    await this.engine.updateQueue(next);
+    return next;
+  }
+
+  async deleteQueue(meta: QueueMeta): Promise<void> {
+    if (!(await this.engine.deleteQueue(meta.application, meta.name))) throw new HoldlineError('queue_not_found');
+  }
+
+  async count(meta: QueueMeta): Promise<number> {
+    const refs = Array.from({ length: meta.partitions }, (_, i) => ({ app: meta.application, queue: meta.name, partition: i + 1 }));
+    const counts = await Promise.all(refs.map((ref) => this.engine.count(ref)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Stored messages in input order. */
+  post(meta: QueueMeta, inputs: MessageInput[]): Promise<StoredMessage[]> {
+    return this.engine.append(meta, toNewMessages(meta, inputs, this.limits));
+  }
+
+  read(meta: QueueMeta, raw: RawReadQuery): Promise<StoredMessage[]> {
+    return readMessages(this.engine, meta, parseReadQuery(raw, meta));
+  }
+
+  async getMessage(meta: QueueMeta, idText: string): Promise<StoredMessage> {
+    const { id, partition } = parseMessageId(idText);
+    const found = partition >= 1 && partition <= meta.partitions
+      ? await this.engine.getMessage({ app: meta.application, queue: meta.name, partition }, id)
+      : null;
+    if (found === null) throw new HoldlineError('message_not_found');
+    return found;
+  }
+
+  async updateMessage(meta: QueueMeta, idText: string, update: MessageUpdate): Promise<StoredMessage> {
+    const { id, partition } = parseMessageId(idText);
+    const patch = {
+      body: checkBody(update.body, 'body', this.limits.maxMessageBytes),
+      contentType: update.contentType,
+      ...(update.ttl === undefined ? {} : { ttl: checkTtl(update.ttl, 'ttl') }),
+    };
+    const updated = partition >= 1 && partition <= meta.partitions
+      ? await this.engine.updateMessage({ app: meta.application, queue: meta.name, partition }, id, patch)
+      : null;
+    if (updated === null) throw new HoldlineError('message_not_found');
+    return updated;
+  }
+
+  /** How many of the ids existed; unknown ids are not an error (Queuey). */
+  async deleteMessages(meta: QueueMeta, ids: string): Promise<number> {
+    const byPartition = parseIdList(ids, meta);
+    const ref = (partition: number) => ({ app: meta.application, queue: meta.name, partition });
+    const counts = await Promise.all([...byPartition].map(([p, list]) => this.engine.deleteMessages(ref(p), list)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The one uWS handler for every HTTP request: copy the request, read the body with its limit, route,
+ * run the handler, write the reply corked. No exception unwinds into uWS: a HoldlineError becomes
+ * its JSON error, anything else a 500 `internal` logged at error.
+ */
+import { performance } from 'node:perf_hooks';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { HoldlineError, isHoldlineError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { copyRequest, errorReply, readBody, writeReply } from './http.js';
+import type { Reply, RequestInfo } from './http.js';
+import { pathSegments } from './router.js';
+import type { Router } from './router.js';
+
+export interface DispatchOptions {
+  router: Router;
+  logger: Logger;
+  maxRequestBytes: number;
+  isShuttingDown(): boolean;
+  /** In-flight accounting for a graceful close: start() on arrival, end() once answered or aborted. */
+  inflight: { start(): void; end(): void };
+}
+
+async function route(router: Router, req: RequestInfo): Promise<Reply> {
+  const match = router.match(req.method, pathSegments(req.url));
+  if (match.kind === 'not_found') throw new HoldlineError('not_found');
+  if (match.kind === 'method_not_allowed') {
+    return errorReply(new HoldlineError('method_not_allowed'), { Allow: match.allow.join(', ') });
+  }
+  req.params = match.params;
+  return match.handler(req);
+}
+
+export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req: HttpRequest) => void {
+  const { router, logger } = opts;
+
+  function log(info: RequestInfo, reply: Reply, started: number, err: unknown): void {
+    const entry = {
+      method: info.method,
+      url: info.url,
+      status: reply.status,
+      ms: Math.round((performance.now() - started) * 1000) / 1000,
+    };
+    if (reply.status >= 500) logger.error({ ...entry, err }, 'request failed');
+    else if (reply.status >= 400 && isHoldlineError(err)) logger.info({ ...entry, code: err.code }, 'request refused');
+    logger.debug(entry, 'request');
+  }
+
+  return (res, uwsReq) => {
+    const started = performance.now();
+    const info = copyRequest(uwsReq, res);
+    let finished = false;
+    opts.inflight.start();
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      opts.inflight.end();
+    };
+    res.onAborted(() => finish());
+
+    const respond = (reply: Reply, err: unknown, close: boolean): void => {
+      if (finished) return;
+      log(info, reply, started, err);
+      try {
+        res.cork(() => writeReply(res, reply, close || opts.isShuttingDown()));
+      } finally {
+        finish();
+      }
+    };
+    const fail = (err: unknown, close = false): void => {
+      const e = isHoldlineError(err) ? err : new HoldlineError('internal');
+      respond(errorReply(e), err, close);
+    };
+
+    if (opts.isShuttingDown()) {
+      fail(new HoldlineError('shutting_down'), true);
+      return;
+    }
+    readBody(res, info.headers['content-length'], opts.maxRequestBytes, (bodyErr, body) => {
+      // Close the connection: the rest of an oversized body is never read.
+      if (bodyErr !== null) return fail(bodyErr, true);
+      info.body = body;
+      // route() is async: every throw, synchronous or not, arrives here as a rejection.
+      route(router, info).then(
+        (reply) => respond(reply, null, false),
+        (e: unknown) => fail(e),
+      ).catch((e: unknown) => logger.error({ err: e, url: info.url }, 'writing the response failed'));
+    });
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The HTTP exchange on uWS: what a handler sees (a plain copy of the request, taken before any
+ * await, because uWS's HttpRequest is only valid inside the synchronous handler) and what it returns
+ * (a reply the dispatcher writes inside `cork`).
+ */
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { HoldlineError } from '../errors.js';
+
+export interface RequestInfo {
+  /** Upper case. */
+  method: string;
+  /** Path as sent (still percent-encoded), without the query. */
+  url: string;
+  /** Raw query string, without `?`. */
+  query: string;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  /** Decoded path parameters, filled by the router. */
+  params: Record<string, string>;
+  /** Request body, read in full before the handler runs. */
+  body: Uint8Array;
+  remoteAddress: string;
+}
+
+export interface Reply {
+  status: number;
+  body: string | Uint8Array;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+
+export function json(status: number, value: unknown, headers?: Record<string, string>): Reply {
+  const reply: Reply = { status, body: JSON.stringify(value), contentType: 'application/json' };
+  if (headers !== undefined) reply.headers = headers;
+  return reply;
+}
+
+export function errorReply(e: HoldlineError, headers?: Record<string, string>): Reply {
+  return json(e.status, e.toBody(), headers);
+}
+
+const utf8 = new TextDecoder();
+
+export function copyRequest(req: HttpRequest, res: HttpResponse): RequestInfo {
+  const headers: Record<string, string> = {};
+  req.forEach((k, v) => {
+    headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+  });
+  return {
+    method: req.getCaseSensitiveMethod().toUpperCase(),
+    url: req.getUrl(),
+    query: req.getQuery() ?? '',
+    headers,
+    params: {},
+    body: new Uint8Array(0),
+    remoteAddress: utf8.decode(res.getRemoteAddressAsText()),
+  };
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
+  415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export function statusLine(status: number): string {
+  return `${status} ${REASONS[status] ?? 'Status'}`;
+}
+
+/** Writes a whole reply; the caller corks. `close` asks uWS to close the connection after it. */
+export function writeReply(res: HttpResponse, reply: Reply, close: boolean): void {
+  res.writeStatus(statusLine(reply.status));
+  res.writeHeader('Content-Type', reply.contentType);
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+  res.end(reply.body, close);
+}
+
+/**
+ * Reads the body into one buffer. Rejects with body_too_large as soon as the declared length or the
+ * bytes received pass `max`; uWS stops calling onData once the response has been written.
+ */
+export function readBody(res: HttpResponse, declaredLength: string | undefined, max: number, onDone: (err: HoldlineError | null, body: Uint8Array) => void): void {
+  if (declaredLength !== undefined && Number(declaredLength) > max) {
+    onDone(new HoldlineError('body_too_large', { max }), new Uint8Array(0));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  res.onData((chunk, isLast) => {
+    if (done) return;
+    size += chunk.byteLength;
+    if (size > max) {
+      done = true;
+      onDone(new HoldlineError('body_too_large', { max }), new Uint8Array(0));
+      return;
+    }
+    // uWS reuses the chunk's memory after this callback returns: copy it.
+    chunks.push(Buffer.from(new Uint8Array(chunk)));
+    if (isLast) {
+      done = true;
+      onDone(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    }
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * The Holdline server: one uWS app, one port, HTTP routes and (mounted) WebSocket.
+ *
+ *   const server = createHoldlineServer({ config, engine, logger });
+ *   const port = await server.listen();   // config.port 0 → a free port
+ *   await server.close();                 // stop accepting, finish in-flight requests; the engine stays open
+ *
+ * The engine belongs to the caller (the CLI starts and closes it), so tests can share or inspect it.
+ */
+import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
+import type { HoldlineConfig } from '../config.js';
+import type { Engine } from '../engine/types.js';
+import type { Logger } from '../logger.js';
+import { applicationFromHeader, applicationFromKey, assertAdmin } from '../domain/auth.js';
+import { MessageQueues } from '../domain/queues/service.js';
+import type { ServerContext, ServerMount } from './context.js';
+import { createDispatcher } from './dispatch.js';
+import { Router } from './router.js';
+import { appsRoutes } from './routes/apps.js';
+import { messageRoutes } from './routes/messages.js';
+import { opsRoutes } from './routes/ops.js';
+import { queueRoutes } from './routes/queues.js';
+import { RequestSchemas } from './schemas.js';
+import { requireNativeUws } from './uws.js';
+
+export type { ServerContext, ServerMount } from './context.js';
+
+export interface HoldlineServerOptions {
+  config: HoldlineConfig;
+  engine: Engine;
+  logger: Logger;
+  /**
+   * Modules mounted on the uWS app before the HTTP catch-all, e.g. the WebSocket endpoint
+   * (`mountWebSocket` from src/server/ws/index.ts registers `/v1/ws`). uWS prefers the exact
+   * `/v1/ws` pattern over the `/*` HTTP catch-all, so mounts and routes do not collide.
+   */
+  mounts?: ServerMount[];
+  /** How long close() waits for in-flight HTTP requests; default 10 s. */
+  drainTimeoutMs?: number;
+}
+
+export interface HoldlineServer {
+  readonly app: TemplatedApp;
+  readonly context: ServerContext;
+  /** Resolves with the port actually bound (config.port may be 0). */
+  listen(): Promise<number>;
+  /** Stops accepting, lets in-flight requests finish (bounded), runs the mounts' closers. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServer {
+  const { config, engine, logger } = opts;
+  const { uws } = requireNativeUws(config.allowUwsFallback);
+  const app = uws.App();
+  const router = new Router();
+  const closers: Array<() => Promise<void> | void> = [];
+  let shuttingDown = false;
+  let inflight = 0;
+  let drained: (() => void) | null = null;
+
+  const context: ServerContext = {
+    config,
+    engine,
+    logger,
+    uws,
+    app,
+    router,
+    schemas: new RequestSchemas(),
+    queues: new MessageQueues(engine, { maxMessageBytes: config.maxMessageBytes, defaultTtl: config.defaultTtl }),
+    applicationFor: (header) => applicationFromHeader(engine, header),
+    applicationForKey: (key) => applicationFromKey(engine, key),
+    assertAdmin: (header) => assertAdmin(config.adminKey, header),
+    get shuttingDown() {
+      return shuttingDown;
+    },
+    onClose: (fn) => void closers.push(fn),
+  };
+
+  // HTTP routes. Route modules of later features (call queues, tags, events, metrics) register here;
+  // the Queuey routes go last only for readability: the router ranks by specificity, not order.
+  opsRoutes(context);
+  appsRoutes(context);
+  queueRoutes(context);
+  messageRoutes(context);
+
+  // Mounted modules: the WebSocket endpoint /v1/ws is registered here (src/server/ws/index.ts).
+  for (const mount of opts.mounts ?? []) mount(context);
+
+  app.any(
+    '/*',
+    createDispatcher({
+      router,
+      logger,
+      maxRequestBytes: config.maxRequestBytes,
+      isShuttingDown: () => shuttingDown,
+      inflight: {
+        start: () => void inflight++,
+        end: () => {
+          inflight--;
+          if (inflight === 0) drained?.();
+        },
+      },
+    }),
+  );
+
+  let listenSocket: us_listen_socket | null = null;
+  let closing: Promise<void> | null = null;
+
+  return {
+    app,
+    context,
+    listen: () =>
+      new Promise<number>((resolve, reject) => {
+        app.listen(config.host, config.port, (socket) => {
+          if (socket === false) {
+            reject(new Error(`Holdline could not listen on ${config.host}:${config.port} (in use, or not an address of this host)`));
+            return;
+          }
+          listenSocket = socket;
+          const port = uws.us_socket_local_port(socket as unknown as us_socket);
+          logger.info({ host: config.host, port, engine: engine.kind }, 'listening');
+          resolve(port);
+        });
+      }),
+    close: () => {
+      closing ??= (async () => {
+        shuttingDown = true;
+        if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
+        listenSocket = null;
+        if (inflight > 0) {
+          const timeoutMs = opts.drainTimeoutMs ?? 10_000;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              logger.warn({ inflight, timeoutMs }, 'in-flight requests did not finish in time');
+              resolve();
+            }, timeoutMs);
+            drained = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        for (const fn of closers) {
+          try {
+            await fn();
+          } catch (err) {
+            logger.error({ err }, 'a closer failed during shutdown');
+          }
+        }
+        logger.info('server closed');
+      })();
+      return closing;
+    },
+  };
+}

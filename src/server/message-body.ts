@@ -1,0 +1,107 @@
+/**
+ * What a message POST or PUT carries (SPEC.md 3.1, Queuey "POST /{application}/{queue_name}"):
+ *   - form: `body`, `partition`, `ttl`, or a batch `message.N.body|partition|ttl` (input order = N ascending)
+ *   - JSON: `{"body", "partition"?, "ttl"?}` or `{"messages": [ … ]}`
+ *   - any other Content-Type: the raw body is the message, its Content-Type recorded;
+ *     `partition` and `ttl` then come from the query string.
+ */
+import { HoldlineError } from '../errors.js';
+import type { MessageInput } from '../domain/queues/message-rules.js';
+import type { MessageUpdate } from '../domain/queues/service.js';
+import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseQuery, parseUrlEncoded } from './body.js';
+import type { RequestInfo } from './http.js';
+import type { RequestSchemas } from './schemas.js';
+
+interface MessageFields {
+  body: string;
+  partition?: number;
+  ttl?: number;
+}
+
+const BATCH_FIELD_RE = /^message\.(\d{1,4})\.([^.]+)$/;
+
+/** An integer query parameter (raw posts); `code` names the error a bad value gets. */
+function queryInt(value: string | undefined, field: string, code: 'invalid_field' | 'invalid_ttl'): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(value)) throw new HoldlineError(code, { field, max: 2 ** 25 });
+  return Number(value);
+}
+
+function rawMessage(req: RequestInfo): MessageInput & { contentType: string } {
+  const q = parseQuery(req);
+  const input: MessageInput & { contentType: string } = {
+    body: decodeUtf8(req.body),
+    contentType: req.headers['content-type']!,
+  };
+  const partition = queryInt(q.get('partition'), 'partition', 'invalid_field');
+  const ttl = queryInt(q.get('ttl'), 'ttl', 'invalid_ttl');
+  if (partition !== undefined) input.partition = partition;
+  if (ttl !== undefined) input.ttl = ttl;
+  return input;
+}
+
+function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageInput[] {
+  const byIndex = new Map<number, Record<string, unknown>>();
+  for (const [name, value] of form) {
+    const m = BATCH_FIELD_RE.exec(name);
+    if (!m) {
+      throw new HoldlineError('invalid_form', { field: name, message: `Field ${name} cannot be mixed with message.N.* fields` });
+    }
+    const n = Number(m[1]);
+    const fields = byIndex.get(n) ?? {};
+    fields[m[2]!] = value;
+    byIndex.set(n, fields);
+  }
+  return [...byIndex.keys()]
+    .sort((a, b) => a - b)
+    .map((n) => {
+      const prefix = `message.${n}.`;
+      const fields = schemas.validate<MessageFields>('message', 'form', byIndex.get(n)!, (p) => prefix + p);
+      return { ...fields, field: prefix };
+    });
+}
+
+/** Messages to post, in input order. Shape errors only: ranges that depend on the queue come later. */
+export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): MessageInput[] {
+  if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
+  const type = mediaType(req);
+  if (type === JSON_TYPE) {
+    const data = parseJson(decodeUtf8(req.body));
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new HoldlineError('bad_request', { field: 'body', message: 'The JSON body must be an object' });
+    }
+    if ('messages' in data) {
+      const batch = schemas.validate<{ messages: MessageFields[] }>('message-batch', 'json', data as Record<string, unknown>);
+      return batch.messages.map((m, i) => ({ ...m, field: `messages.${i}.` }));
+    }
+    return [schemas.validate<MessageFields>('message', 'json', data as Record<string, unknown>)];
+  }
+  if (type === FORM_TYPE) {
+    const form = parseUrlEncoded(decodeUtf8(req.body));
+    if ([...form.keys()].some((k) => k.startsWith('message.'))) return formBatch(schemas, form);
+    return [schemas.validate<MessageFields>('message', 'form', Object.fromEntries(form))];
+  }
+  if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
+  return [rawMessage(req)];
+}
+
+/** PUT one message: `{body, ttl?}` as JSON or form, or a raw body with its Content-Type. */
+export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): MessageUpdate {
+  if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
+  const type = mediaType(req);
+  if (type === JSON_TYPE || type === FORM_TYPE) {
+    const text = decodeUtf8(req.body);
+    const data = type === JSON_TYPE ? parseJson(text) : Object.fromEntries(parseUrlEncoded(text));
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new HoldlineError('bad_request', { field: 'body', message: 'The JSON body must be an object' });
+    }
+    const source = type === JSON_TYPE ? 'json' : 'form';
+    const fields = schemas.validate<{ body: string; ttl?: number }>('message-update', source, data as Record<string, unknown>);
+    return { ...fields, contentType: null };
+  }
+  if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
+  const raw = rawMessage(req);
+  const update: MessageUpdate = { body: raw.body, contentType: raw.contentType };
+  if (raw.ttl !== undefined) update.ttl = raw.ttl;
+  return update;
+}

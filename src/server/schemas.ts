@@ -1,0 +1,83 @@
+/**
+ * REST request schemas (protocol/schemas/rest/*.json), compiled once at start-up (STYLE.md example 9):
+ * a schema mistake fails the boot with the schema named. JSON bodies are validated as they are; form
+ * bodies (every value a string) by the same schemas with type coercion, so `partitions=3` and
+ * `{"partitions": 3}` mean the same and `{"partitions": "3"}` does not pass.
+ */
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { MAX_TTL } from '../config.js';
+import { HoldlineError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import appCreate from '../../protocol/schemas/rest/app-create.json' with { type: 'json' };
+import messageBatch from '../../protocol/schemas/rest/message-batch.json' with { type: 'json' };
+import messageUpdate from '../../protocol/schemas/rest/message-update.json' with { type: 'json' };
+import message from '../../protocol/schemas/rest/message.json' with { type: 'json' };
+import queueCreate from '../../protocol/schemas/rest/queue-create.json' with { type: 'json' };
+import queueUpdate from '../../protocol/schemas/rest/queue-update.json' with { type: 'json' };
+import type { FieldSource } from './body.js';
+
+const SCHEMAS = {
+  'app-create': appCreate,
+  'queue-create': queueCreate,
+  'queue-update': queueUpdate,
+  message,
+  'message-batch': messageBatch,
+  'message-update': messageUpdate,
+} as const;
+
+export type SchemaName = keyof typeof SCHEMAS;
+
+/** Error code for a failing field, by its name; anything else is invalid_field. */
+const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name: 'invalid_name', name: 'invalid_name' };
+
+export class RequestSchemas {
+  private readonly validators = new Map<string, ValidateFunction>();
+
+  constructor() {
+    const strict = new Ajv({ strict: true, allErrors: false });
+    const coercing = new Ajv({ strict: true, allErrors: false, coerceTypes: true });
+    for (const ajv of [strict, coercing]) {
+      for (const [name, schema] of Object.entries(SCHEMAS)) {
+        try {
+          ajv.addSchema(schema, `${name}.json`);
+        } catch (e) {
+          throw new Error(`REST schema protocol/schemas/rest/${name}.json is invalid: ${(e as Error).message}`);
+        }
+      }
+    }
+    for (const name of Object.keys(SCHEMAS)) {
+      for (const [source, ajv] of [['json', strict], ['form', coercing]] as const) {
+        const validate = ajv.getSchema(`${name}.json`);
+        if (validate === undefined) throw new Error(`REST schema ${name}.json did not compile`);
+        this.validators.set(`${source}:${name}`, validate);
+      }
+    }
+  }
+
+  /** Returns the (possibly coerced) data typed as T, or throws the catalogue error for the first failure. */
+  validate<T>(name: SchemaName, source: FieldSource, data: Record<string, unknown>, fieldName: (path: string) => string = (p) => p): T {
+    const validate = this.validators.get(`${source}:${name}`)!;
+    if (validate(data)) return data as T;
+    throw toHoldlineError(validate.errors?.[0], fieldName);
+  }
+}
+
+function toHoldlineError(err: ErrorObject | undefined, fieldName: (path: string) => string): HoldlineError {
+  if (err === undefined) return new HoldlineError('bad_request');
+  const path = err.instancePath.split('/').filter((s) => s !== '');
+  if (err.keyword === 'required') {
+    const missing = (err.params as { missingProperty: string }).missingProperty;
+    return new HoldlineError('missing_field', { field: fieldName([...path, missing].join('.')) });
+  }
+  if (err.keyword === 'additionalProperties') {
+    const extra = (err.params as { additionalProperty: string }).additionalProperty;
+    const field = fieldName([...path, extra].join('.'));
+    return new HoldlineError('invalid_field', { field, message: `Unknown field ${field}` });
+  }
+  const field = fieldName(path.join('.'));
+  const last = [...path].reverse().find((s) => !/^\d+$/.test(s));
+  const code = (last !== undefined && FIELD_CODES[last]) || 'invalid_field';
+  if (code === 'invalid_field') return new HoldlineError(code, { field, message: `Field ${field} ${err.message ?? 'is invalid'}` });
+  return new HoldlineError(code, { field, max: MAX_TTL });
+}
