@@ -1,0 +1,347 @@
+/**
+ * The `memory` engine: the embedded default (SPEC.md section 1). Everything lives in this process
+ * and nothing survives a restart; one process only (no multi-node fan-out). Consistency levels are
+ * accepted as labels: there is no replica to confirm a write.
+ *
+ * TTL and reclamation bound:
+ *   An expired message is invisible from its expiresAtMs on: read, getMessage, count, updateMessage
+ *   and deleteMessages all check the clock, whether or not the message has been reclaimed yet. Its
+ *   memory is reclaimed by a sweeper that runs every `sweepIntervalMs` (default 1000 ms) and pops the
+ *   due entries of an expiry index (a min-heap of (expiresAt, partition, id)), so a message is freed
+ *   at most sweepIntervalMs after it expires, plus the time the event loop is busy elsewhere; a
+ *   count() also reclaims what is due first. The sweep's cost is proportional to what expired, not
+ *   to what is stored. Stale index entries (messages deleted or given a new ttl) are dropped when
+ *   popped, and the index is compacted once stale entries outnumber live messages, so it stays
+ *   O(stored messages) in size.
+ */
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { HoldlineError } from '../../errors.js';
+import type {
+  AppRecord,
+  Engine,
+  EngineCapabilities,
+  JsonValue,
+  ListQueuesOptions,
+  MessagePatch,
+  NewMessage,
+  PartitionListener,
+  PartitionRef,
+  QueueMeta,
+  ReadOptions,
+  StoredMessage,
+  Unsubscribe,
+} from '../types.js';
+import { WallClock, type Clock } from './clock.js';
+import { ExpiryHeap } from './expiry-heap.js';
+import { FanOut } from './fanout.js';
+import { PartitionLog } from './partition-log.js';
+
+export interface MemoryEngineOptions {
+  /** How often expired messages are reclaimed, ms (default 1000). */
+  sweepIntervalMs?: number;
+  /** For tests: a controllable time source. */
+  clock?: Clock;
+}
+
+interface QueueState {
+  meta: QueueMeta;
+  /** Created on first append; a partition without a log is empty. */
+  logs: Map<number, PartitionLog>;
+}
+
+interface AppState {
+  record: AppRecord;
+  keyHashes: Set<string>;
+  queues: Map<string, QueueState>;
+}
+
+/** Compaction never triggers below this many index entries (not worth the pass). */
+const MIN_COMPACT_ENTRIES = 1024;
+
+function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function copyBody(body: string | Uint8Array): string | Uint8Array {
+  return typeof body === 'string' ? body : new Uint8Array(body);
+}
+
+function copyJson(value: JsonValue): JsonValue {
+  return structuredClone(value);
+}
+
+/** What leaves the engine is a copy: callers may mutate it without touching what is stored. */
+function copyMessage(m: StoredMessage): StoredMessage {
+  const out: StoredMessage = { ...m, body: copyBody(m.body) };
+  if (m.clientJson !== undefined) out.clientJson = copyJson(m.clientJson);
+  return out;
+}
+
+function copyMeta(meta: QueueMeta): QueueMeta {
+  return { ...meta, principles: [...meta.principles] };
+}
+
+export class MemoryEngine implements Engine {
+  readonly kind = 'memory' as const;
+  readonly capabilities: EngineCapabilities = {
+    persistence: false,
+    multiNode: false,
+    consistency: { weak: true, strong: false, very_strong: false },
+  };
+
+  private readonly sweepIntervalMs: number;
+  private readonly clock: Clock;
+  private readonly apps = new Map<string, AppState>();
+  private readonly appByKeyHash = new Map<string, string>();
+  private readonly expiry = new ExpiryHeap<PartitionLog>();
+  private readonly fanOut = new FanOut();
+  private storedMessages = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(opts: MemoryEngineOptions = {}) {
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
+    this.clock = opts.clock ?? new WallClock();
+  }
+
+  async start(): Promise<void> {
+    if (this.timer !== undefined || this.closed) return;
+    this.timer = setInterval(() => this.sweep(), this.sweepIntervalMs);
+    // The sweeper alone must not keep the process alive.
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.fanOut.clear();
+  }
+
+  async ready(): Promise<boolean> {
+    return !this.closed;
+  }
+
+  /** Reclaims every message expired by now; returns how many. Run by the timer; public for tests. */
+  sweep(): number {
+    const nowMs = this.clock.nowMs();
+    const byLog = new Map<PartitionLog, string[]>();
+    for (const entry of this.expiry.popDue(nowMs)) {
+      if (entry.target.dropped) continue;
+      const ids = byLog.get(entry.target);
+      if (ids === undefined) byLog.set(entry.target, [entry.id]);
+      else ids.push(entry.id);
+    }
+    let removed = 0;
+    // The guard matters: an entry may be stale because the message's ttl was extended since.
+    for (const [log, ids] of byLog) removed += log.remove(ids, (m) => m.expiresAtMs <= nowMs);
+    this.storedMessages -= removed;
+    return removed;
+  }
+
+  /** Sizes for tests and metrics: stored messages (including expired, not yet reclaimed) and index entries. */
+  stats(): { storedMessages: number; expiryEntries: number } {
+    return { storedMessages: this.storedMessages, expiryEntries: this.expiry.size };
+  }
+
+  // --- applications and keys ---
+
+  async createApp(name: string): Promise<{ app: AppRecord; key: string } | null> {
+    if (this.apps.has(name)) return null;
+    const record: AppRecord = { name, created: Math.floor(this.clock.nowMs() / 1000) };
+    const key = randomBytes(16).toString('hex');
+    const keyHash = hashKey(key);
+    this.apps.set(name, { record, keyHashes: new Set([keyHash]), queues: new Map() });
+    this.appByKeyHash.set(keyHash, name);
+    return { app: { ...record }, key };
+  }
+
+  async getApp(name: string): Promise<AppRecord | null> {
+    const app = this.apps.get(name);
+    return app === undefined ? null : { ...app.record };
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    return [...this.apps.values()].map((a) => ({ ...a.record })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async deleteApp(name: string): Promise<boolean> {
+    const app = this.apps.get(name);
+    if (app === undefined) return false;
+    for (const queue of app.queues.values()) this.dropQueue(queue);
+    for (const keyHash of app.keyHashes) this.appByKeyHash.delete(keyHash);
+    this.apps.delete(name);
+    return true;
+  }
+
+  async appForKey(key: string): Promise<string | null> {
+    return this.appByKeyHash.get(hashKey(key)) ?? null;
+  }
+
+  // --- message queues ---
+
+  async createQueue(meta: QueueMeta): Promise<boolean> {
+    const app = this.apps.get(meta.application);
+    if (app === undefined) throw new HoldlineError('app_not_found');
+    if (app.queues.has(meta.name)) return false;
+    app.queues.set(meta.name, { meta: copyMeta(meta), logs: new Map() });
+    return true;
+  }
+
+  async getQueue(app: string, name: string): Promise<QueueMeta | null> {
+    const queue = this.queueState(app, name);
+    return queue === undefined ? null : copyMeta(queue.meta);
+  }
+
+  async updateQueue(meta: QueueMeta): Promise<void> {
+    const queue = this.queueState(meta.application, meta.name);
+    if (queue === undefined) throw new HoldlineError('queue_not_found');
+    queue.meta = copyMeta(meta);
+  }
+
+  async deleteQueue(app: string, name: string): Promise<boolean> {
+    const state = this.apps.get(app);
+    const queue = state?.queues.get(name);
+    if (state === undefined || queue === undefined) return false;
+    this.dropQueue(queue);
+    state.queues.delete(name);
+    return true;
+  }
+
+  async listQueues(app: string, opts: ListQueuesOptions): Promise<QueueMeta[]> {
+    const state = this.apps.get(app);
+    if (state === undefined) return [];
+    const names = [...state.queues.keys()].sort();
+    const from = opts.offset ?? '';
+    const out: QueueMeta[] = [];
+    for (const name of names) {
+      if (out.length >= opts.limit) break;
+      if (name >= from) out.push(copyMeta(state.queues.get(name)!.meta));
+    }
+    return out;
+  }
+
+  // --- messages ---
+
+  async append(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]> {
+    const state = this.queueState(queue.application, queue.name);
+    // A queue deleted between the domain's check and this call: storing would leak an orphan log.
+    if (state === undefined) throw new HoldlineError('queue_not_found');
+    const nowMs = this.clock.nowMs();
+    const nowUs = this.clock.nowUs();
+    const stored: StoredMessage[] = [];
+    for (const input of messages) {
+      const log = this.logFor(state, input.partition);
+      const fields: Omit<StoredMessage, 'id' | 'seq' | 'timestampUs' | 'partition'> = {
+        body: copyBody(input.body),
+        ttl: input.ttl,
+        expiresAtMs: nowMs + input.ttl * 1000,
+      };
+      if (input.contentType !== undefined) fields.contentType = input.contentType;
+      if (input.inReplyTo !== undefined) fields.inReplyTo = input.inReplyTo;
+      const message = log.append(nowUs, randomInt(0x10000), fields);
+      this.expiry.push({ expiresAtMs: message.expiresAtMs, target: log, id: message.id });
+      this.storedMessages++;
+      stored.push(message);
+    }
+    // Announced after the whole batch is stored, still synchronously and in append order per partition.
+    for (const message of stored) {
+      this.fanOut.announce({ app: queue.application, queue: queue.name, partition: message.partition }, message, copyMessage);
+    }
+    return stored.map(copyMessage);
+  }
+
+  async read(ref: PartitionRef, opts: ReadOptions): Promise<StoredMessage[]> {
+    const log = this.existingLog(ref);
+    return log === undefined ? [] : log.read(opts, this.clock.nowMs()).map(copyMessage);
+  }
+
+  async getMessage(ref: PartitionRef, id: string): Promise<StoredMessage | null> {
+    const message = this.existingLog(ref)?.find(id);
+    return message === undefined || message.expiresAtMs <= this.clock.nowMs() ? null : copyMessage(message);
+  }
+
+  async updateMessage(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
+    const log = this.existingLog(ref);
+    const current = log?.find(id);
+    const nowMs = this.clock.nowMs();
+    if (log === undefined || current === undefined || current.expiresAtMs <= nowMs) return null;
+    const next: StoredMessage = { ...current, updatedAtUs: Math.max(this.clock.nowUs(), current.timestampUs) };
+    if (patch.body !== undefined) next.body = copyBody(patch.body);
+    if (patch.ttl !== undefined) {
+      next.ttl = patch.ttl;
+      next.expiresAtMs = nowMs + patch.ttl * 1000;
+      this.expiry.push({ expiresAtMs: next.expiresAtMs, target: log, id });
+    }
+    if (patch.contentType === null) delete next.contentType;
+    else if (patch.contentType !== undefined) next.contentType = patch.contentType;
+    if (patch.clientState === null) delete next.clientState;
+    else if (patch.clientState !== undefined) next.clientState = patch.clientState;
+    if (patch.clientJson === null) delete next.clientJson;
+    else if (patch.clientJson !== undefined) next.clientJson = copyJson(patch.clientJson);
+    log.replace(next);
+    this.compactExpiryIfStale();
+    return copyMessage(next);
+  }
+
+  async deleteMessages(ref: PartitionRef, ids: string[]): Promise<number> {
+    const log = this.existingLog(ref);
+    if (log === undefined) return 0;
+    const nowMs = this.clock.nowMs();
+    // An expired message no longer exists as far as callers can tell; the sweeper reclaims it.
+    const removed = log.remove(new Set(ids), (m) => m.expiresAtMs > nowMs);
+    this.storedMessages -= removed;
+    this.compactExpiryIfStale();
+    return removed;
+  }
+
+  async count(ref: PartitionRef): Promise<number> {
+    const log = this.existingLog(ref);
+    if (log === undefined) return 0;
+    // After reclaiming everything due, every stored message is live, so the count is exact.
+    this.sweep();
+    return log.size;
+  }
+
+  // --- fan-out ---
+
+  async subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe> {
+    const remove = this.fanOut.add({ ...ref }, listener);
+    return async () => remove();
+  }
+
+  // --- internals ---
+
+  private queueState(app: string, name: string): QueueState | undefined {
+    return this.apps.get(app)?.queues.get(name);
+  }
+
+  private existingLog(ref: PartitionRef): PartitionLog | undefined {
+    return this.queueState(ref.app, ref.queue)?.logs.get(ref.partition);
+  }
+
+  private logFor(queue: QueueState, partition: number): PartitionLog {
+    let log = queue.logs.get(partition);
+    if (log === undefined) {
+      log = new PartitionLog(partition);
+      queue.logs.set(partition, log);
+    }
+    return log;
+  }
+
+  private dropQueue(queue: QueueState): void {
+    for (const log of queue.logs.values()) {
+      log.dropped = true;
+      this.storedMessages -= log.size;
+    }
+    queue.logs.clear();
+    this.compactExpiryIfStale();
+  }
+
+  /** Keeps the expiry index O(stored messages): drops entries whose message is gone or re-timed. */
+  private compactExpiryIfStale(): void {
+    const entries = this.expiry.size;
+    if (entries < MIN_COMPACT_ENTRIES || entries <= 2 * this.storedMessages) return;
+    this.expiry.rebuild((e) => !e.target.dropped && e.target.find(e.id)?.expiresAtMs === e.expiresAtMs);
+  }
+}
