@@ -1,0 +1,114 @@
+/**
+ * A real Holdline server on a free port (config.port 0) over a given engine, for REST and WebSocket
+ * tests: real sockets, real HTTP via fetch. The engine stays the test's: it is closed by close()
+ * only when the helper created it.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach } from 'vitest';
+import { DEFAULTS, type HoldlineConfig } from '../../src/config.js';
+import type { Engine } from '../../src/engine/types.js';
+import { createLogger } from '../../src/logger.js';
+import { createHoldlineServer, type HoldlineServer, type HoldlineServerOptions } from '../../src/server/index.js';
+import type { EngineFactory } from './engines.js';
+
+export interface TestServer {
+  url: string;
+  port: number;
+  engine: Engine;
+  server: HoldlineServer;
+  adminKey: string;
+  config: HoldlineConfig;
+  /** fetch relative to the server, with optional `Authorization: Application <key>`. */
+  request(path: string, init?: RequestInit & { key?: string }): Promise<Response>;
+  /** Creates an application through the admin route; returns its key. */
+  createApp(name?: string): Promise<{ name: string; key: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(
+  engine: Engine,
+  overrides: Partial<HoldlineConfig> = {},
+  extra: Pick<HoldlineServerOptions, 'mounts'> = {},
+): Promise<TestServer> {
+  const adminKey = overrides.adminKey ?? randomBytes(12).toString('hex');
+  const config: HoldlineConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey, ...overrides };
+  const server = createHoldlineServer({ config, engine, logger: createLogger(config.logLevel), ...extra });
+  const port = await server.listen();
+  const url = `http://127.0.0.1:${port}`;
+  const request = (path: string, init: RequestInit & { key?: string } = {}): Promise<Response> => {
+    const { key, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (key !== undefined) headers.set('authorization', `Application ${key}`);
+    return fetch(url + path, { ...rest, headers });
+  };
+  return {
+    url,
+    port,
+    engine,
+    server,
+    adminKey,
+    config,
+    request,
+    async createApp(name = `app-${randomBytes(4).toString('hex')}`) {
+      const res = await request('/v1/apps', {
+        method: 'POST',
+        headers: { authorization: `Admin ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      if (res.status !== 201) throw new Error(`creating app ${name}: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as { key: string };
+      return { name, key: body.key };
+    },
+    close: () => server.close(),
+  };
+}
+
+/** A fresh engine (from the factory) and server for each test of the enclosing describe. */
+export function useServer(factory: EngineFactory, overrides: Partial<HoldlineConfig> = {}): () => TestServer {
+  let current: TestServer | undefined;
+  beforeEach(async () => {
+    current = await startTestServer(await factory.create(), overrides);
+  });
+  afterEach(async () => {
+    await current?.close();
+    await current?.engine.close();
+    current = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error('server used outside a test');
+    return current;
+  };
+}
+
+/**
+ * Everything stored for these applications (metadata, every partition's messages), to compare before
+ * and after a rejected request: "nothing stored changed" is then one toEqual.
+ */
+export async function snapshot(engine: Engine, apps: string[]): Promise<unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of apps) {
+    const app = await engine.getApp(name);
+    const queues = app === null ? [] : await engine.listQueues(name, { limit: 1000 });
+    const detail = [];
+    for (const q of queues) {
+      const partitions = [];
+      for (let p = 1; p <= q.partitions; p++) {
+        const messages = await engine.read({ app: name, queue: q.name, partition: p }, { limit: 1000, order: 'ascending' });
+        partitions.push(messages.map((m) => ({ ...m, body: typeof m.body === 'string' ? m.body : Buffer.from(m.body).toString() })));
+      }
+      detail.push({ meta: q, partitions });
+    }
+    out[name] = { app, queues: detail };
+  }
+  return out;
+}
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+export const JSON_CT = { 'content-type': 'application/json' };
+
+/** The error code of a JSON error response, checking its shape on the way. */
+export async function errorCode(res: Response): Promise<string> {
+  const body = (await res.json()) as { status: string; error: { code: string; message: string } };
+  if (body.status !== 'error' || typeof body.error?.message !== 'string') throw new Error(`not an error body: ${JSON.stringify(body)}`);
+  return body.error.code;
+}
