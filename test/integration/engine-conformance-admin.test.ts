@@ -40,8 +40,7 @@ describe.each(engineFactories)('engine conformance: apps and queues ($name)', (f
     const kept = await freshQueue(engine(), 1, { application: created!.app.name });
     await engine().append(queue, [msg('a', 1), msg('b', 2)]);
     await engine().append(kept, [msg('kept')]);
-    const key = (await engine().listApps()).find((a) => a.name === queue.application);
-    expect(key).toBeDefined();
+    expect((await engine().listApps()).map((a) => a.name)).toContain(queue.application);
 
     expect(await engine().deleteApp(queue.application)).toBe(true);
     expect(await engine().deleteApp(queue.application)).toBe(false);
