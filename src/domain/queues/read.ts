@@ -44,7 +44,7 @@ export function parseSince(text: string): SinceCursor {
     const id = text.toLowerCase();
     return { kind: 'id', id, ...decodeMessageId(id) };
   }
-  if (/^\d{1,17}(\.\d{1,9})?$/.test(text)) {
+  if (/^\d{1,17}(\.\d{1,20})?$/.test(text)) {
     const seconds = Number(text);
     if (seconds <= MAX_SINCE_SECONDS) return { kind: 'timestamp', seconds };
   }
