@@ -1,0 +1,25 @@
+/**
+ * Chooses the engine the configuration names (SPEC.md section 6: HOLDLINE_ENGINE=memory|redis).
+ * The engine is returned unstarted: the caller starts it (and reports a Redis it cannot reach).
+ */
+import type { HoldlineConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { MemoryEngine } from './memory/index.js';
+import { RedisEngine } from './redis/index.js';
+import type { Engine } from './types.js';
+
+export type { Engine } from './types.js';
+
+export function createEngine(config: HoldlineConfig, logger: Logger): Engine {
+  switch (config.engine) {
+    case 'memory':
+      return new MemoryEngine({ sweepIntervalMs: config.sweepIntervalMs });
+    case 'redis':
+      return new RedisEngine({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        sweepIntervalMs: config.sweepIntervalMs,
+        logger: logger.child({ engine: 'redis' }),
+      });
+  }
+}

@@ -1,0 +1,31 @@
+--[[
+  Changes an agent's name, project_id or user_id.
+
+  KEYS[1] agents  HASH    agent uuid -> agent JSON
+  KEYS[2] tags    HASH    tag id -> name
+  KEYS[3] tagids  HASH    tag name -> id
+  KEYS[4] tagseq  STRING  last tag id
+  ARGV[1] base    the application's key prefix (its hash tag and ":"); keys derived from it share
+                  the hash tag of KEYS, so the script stays in one slot:
+                  <base>agent-tags:<uuid> SET tag ids, <base>tag-agents:<id> SET agent uuids,
+                  <base>agent-queues:<uuid> SET uuids of the call queues the agent is a member of
+  ARGV[2] agent uuid
+  ARGV[3] patch JSON: any of name, project_id, user_id (null clears the ids)
+
+  Returns: the agent JSON. Errors: agent_not_found.
+]]
+local rcall = redis.call
+--- @include "call-fail"
+--- @include "call-now"
+
+local raw = rcall('HGET', KEYS[1], ARGV[2])
+if not raw then fail('agent_not_found') end
+local a = cjson.decode(raw)
+local p = cjson.decode(ARGV[3])
+for _, f in ipairs({ 'name', 'project_id', 'user_id' }) do
+  if p[f] ~= nil then a[f] = p[f] end
+end
+a.updated_ms = nowMs()
+local json = cjson.encode(a)
+rcall('HSET', KEYS[1], a.uuid, json)
+return json

@@ -1,0 +1,62 @@
+--[[
+  Pauses or unpauses a member, sets its status or number; announces member_updated when any value
+  differs. Unpausing clears pause_reason (it is null whenever paused is false).
+
+  KEYS[1] meta     HASH  q (queue JSON), seq (last change), joinseq (last join number)
+  KEYS[2] stats    HASH  counters: ringing connected logged_in available paused completed
+                         abandoned timed_out transferred answered_wait_ms answered_within
+  KEYS[3] callers  HASH  caller uuid -> caller JSON (no position: that is the rank in line)
+  KEYS[4] line     ZSET  waiting callers by lineScore (priority desc, then join order)
+  KEYS[5] age      ZSET  unanswered (waiting or ringing) callers by join time, ms
+  KEYS[6] members  HASH  agent uuid -> member JSON
+  KEYS[7] log      LIST  change JSON, oldest first, capped at the retention
+  KEYS[8] channel  shard channel; every key and the channel share the queue's hash tag
+
+  ARGV[1] change-log retention
+  ARGV[2] agent uuid
+  ARGV[3] patch JSON: any of number, paused, pause_reason (null clears), status
+
+  Returns: { member JSON, change JSON } or { member JSON } when nothing changed.
+  Errors: call_queue_not_found, member_not_found.
+]]
+local rcall = redis.call
+--- @include "call-fail"
+--- @include "call-now"
+--- @include "call-load-queue"
+--- @include "call-count-member"
+--- @include "call-read-stats"
+--- @include "call-emit"
+
+local q = loadQueue()
+local raw = rcall('HGET', KEYS[6], ARGV[2])
+if not raw then fail('member_not_found') end
+local cur = cjson.decode(raw)
+local m = cjson.decode(raw)
+local p = cjson.decode(ARGV[3])
+local now = nowMs()
+
+if p.number ~= nil then m.number = p.number end
+if p.status ~= nil and p.status ~= cur.status then
+  m.status = p.status
+  m.status_ms = now
+end
+if p.paused ~= nil and p.paused ~= cur.paused then
+  m.paused = p.paused
+  m.paused_ms = p.paused and now or cjson.null
+end
+if p.pause_reason ~= nil then m.pause_reason = p.pause_reason end
+if not m.paused then m.pause_reason = cjson.null end
+
+local changed = {}
+for _, f in ipairs({ 'number', 'paused', 'pause_reason', 'status' }) do
+  if m[f] ~= cur[f] then changed[#changed + 1] = f end
+end
+if #changed == 0 then return { raw } end
+
+countMember(cur, -1)
+countMember(m, 1)
+local json = cjson.encode(m)
+rcall('HSET', KEYS[6], m.uuid, json)
+return { json, emit(ARGV[1], now, {
+  queue_id = q.uuid, kind = 'member_updated', member = m, changed = changed, stats = readStats(q, now),
+}) }

@@ -1,0 +1,11 @@
+-- Gives the change the next seq, appends it to the capped log and publishes it, inside the script
+-- that made it: subscribers receive changes in seq order and the log never has a hole.
+local function emit(retention, now, change)
+  change.seq = rcall('HINCRBY', KEYS[1], 'seq', 1)
+  change.at_ms = now
+  local json = cjson.encode(change)
+  rcall('RPUSH', KEYS[7], json)
+  rcall('LTRIM', KEYS[7], -tonumber(retention), -1)
+  rcall('SPUBLISH', KEYS[8], json)
+  return json
+end

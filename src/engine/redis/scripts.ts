@@ -1,0 +1,78 @@
+/**
+ * Loads the Lua scripts of src/engine/redis/lua/ (one file per atomic operation, STYLE.md example 1)
+ * and registers them with ioredis `defineCommand`, which sends EVALSHA and falls back to EVAL on
+ * NOSCRIPT (ioredis lib/Script.ts), per connection and per cluster node.
+ *
+ * A line `--- @include "name"` is replaced by lua/includes/name.lua (shared helpers, one function
+ * each), so every script that Redis sees is self-contained.
+ *
+ * Shared by every script family of the Redis engine: `defineScript` + `scriptCall` are the whole
+ * surface; each family wraps them in one typed function per script.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Cluster, Redis } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+export type ScriptArg = string | number | Buffer;
+
+/**
+ * The directory holding the .lua files: next to this module when run from src/ (tsx, vitest), or
+ * the package's src/engine/redis/lua/ when run from the compiled dist/src/engine/redis/ (tsc does
+ * not copy .lua files; src/ ships with the package).
+ */
+function luaDir(): string {
+  const candidates = [new URL('./lua/', import.meta.url), new URL('../../../../src/engine/redis/lua/', import.meta.url)];
+  for (const url of candidates) {
+    const dir = fileURLToPath(url);
+    if (existsSync(dir)) return dir;
+  }
+  throw new Error(`Lua scripts not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
+}
+
+const INCLUDE_RE = /^--- @include "([A-Za-z0-9_-]+)"\s*$/gm;
+const cache = new Map<string, string>();
+
+/** The source of lua/<file>.lua with its includes expanded (each include at most once per script). */
+export function loadLua(file: string): string {
+  const cached = cache.get(file);
+  if (cached !== undefined) return cached;
+  const dir = luaDir();
+  const included = new Set<string>();
+  const expand = (source: string): string =>
+    source.replace(INCLUDE_RE, (_line, name: string) => {
+      if (included.has(name)) return '';
+      included.add(name);
+      return expand(readFileSync(`${dir}includes/${name}.lua`, 'utf8'));
+    });
+  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8'));
+  cache.set(file, source);
+  return source;
+}
+
+/**
+ * Registers lua/<file>.lua on a client as command `command`. Command names must not shadow Redis
+ * commands (ioredis would replace e.g. APPEND), hence the `hl` prefix used by callers.
+ */
+export function defineScript(client: RedisClient, command: string, file: string, numberOfKeys: number): void {
+  client.defineCommand(command, { numberOfKeys, lua: loadLua(file) });
+}
+
+type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
+
+/**
+ * Calls a script registered with defineScript. `buffers` selects the ioredis variant that returns
+ * bulk strings as Buffers (records carry binary bodies, which must not go through UTF-8 decoding).
+ * Works on a client or on a pipeline made from it (the pipeline then queues the call).
+ */
+export function scriptCall(
+  target: RedisClient | ReturnType<RedisClient['pipeline']>,
+  command: string,
+  buffers: boolean,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<unknown> {
+  const fn = (target as unknown as Record<string, ScriptFn | undefined>)[buffers ? `${command}Buffer` : command];
+  if (typeof fn !== 'function') throw new Error(`Redis script ${command} is not defined on this client`);
+  return fn.call(target, ...keys, ...args);
+}

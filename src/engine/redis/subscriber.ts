@@ -1,0 +1,271 @@
+/**
+ * Live fan-out over Redis 7 sharded pub/sub (SSUBSCRIBE). One subscriber connection per primary
+ * that owns a subscribed channel (one in total for a single server); each channel is subscribed once
+ * per engine however many listeners it has (reference counted).
+ *
+ * Guarantees to listeners (src/engine/types.ts):
+ *   - subscribe() resolves only once Redis acknowledged the SSUBSCRIBE, so anything appended after
+ *     that is delivered; a listener added to an already live channel is live at once.
+ *   - per channel, messages arrive in publish order (one connection per shard, and append.lua
+ *     publishes inside the atomic append).
+ *   - when a channel's subscription was interrupted (connection dropped, or its slot moved to another
+ *     primary after a failover or resharding) it is subscribed again, and only once that is
+ *     acknowledged every listener of the channel receives {type:'resync'}: messages may have been
+ *     missed in between, and a history read started after the resync sees all of them.
+ *
+ * Why not ioredis Cluster's own `shardedSubscribers`: it resubscribes fire-and-forget after
+ * reconnects and reports neither the moment nor the channels, so it cannot tell listeners to resync.
+ */
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { HoldlineError } from '../../errors.js';
+import type { PartitionEvent, PartitionListener } from '../types.js';
+import { guarded } from './connection.js';
+import { decodePayload } from './record.js';
+import { keySlot } from './slot.js';
+
+interface Subscription {
+  listener: PartitionListener;
+}
+
+interface Channel {
+  readonly name: string;
+  readonly subscriptions: Set<Subscription>;
+  /** The node this channel is subscribed on, while that subscription is known to be intact. */
+  liveOn: string | undefined;
+  /** Serialises subscribe/unsubscribe/resubscribe of this channel. */
+  queue: Promise<void>;
+  pending: number;
+}
+
+interface NodeConnection {
+  readonly redis: Redis;
+  connecting: Promise<void> | undefined;
+}
+
+export interface SubscriberTopology {
+  /** The node (host:port; '' for a single server) that owns a channel now; undefined: unknown yet. */
+  ownerOf(channel: string): string | undefined;
+  /** A new, not yet connected, connection to a node. */
+  connect(node: string): Redis;
+  /** Asks for a fresh view of the topology (called when a subscriber connection drops). */
+  refresh(): void;
+}
+
+/** Connection settings of a subscriber, on top of the engine's fail-fast ones (connection.ts). */
+const SUBSCRIBER_OPTIONS: RedisOptions = { lazyConnect: true, autoResubscribe: false };
+
+/** A single server: every channel lives on the one node. */
+export function singleServerTopology(url: string, options: RedisOptions): SubscriberTopology {
+  return {
+    ownerOf: () => '',
+    connect: () => new Redis(url, { ...options, ...SUBSCRIBER_OPTIONS }),
+    refresh: () => undefined,
+  };
+}
+
+/** Redis Cluster: a channel lives on the primary that owns its slot, per the command client's view. */
+export function clusterTopology(cluster: Cluster, options: RedisOptions): SubscriberTopology {
+  return {
+    ownerOf: (channel) => cluster.slots[keySlot(channel)]?.[0],
+    connect: (node) => {
+      const colon = node.lastIndexOf(':');
+      return new Redis({ ...options, ...SUBSCRIBER_OPTIONS, host: node.slice(0, colon), port: Number(node.slice(colon + 1)) });
+    },
+    refresh: () => cluster.refreshSlotsCache(),
+  };
+}
+
+export class LiveSubscriber {
+  private readonly channels = new Map<string, Channel>();
+  private readonly nodes = new Map<string, NodeConnection>();
+  private closed = false;
+
+  constructor(
+    private readonly topology: SubscriberTopology,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** For a single server: opens the one connection now, so a bad URL shows at start-up. */
+  async start(): Promise<void> {
+    const owner = this.topology.ownerOf('');
+    if (owner === '') await this.ensureReady(this.node(owner));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const nodes = [...this.nodes.values()];
+    this.nodes.clear();
+    this.channels.clear();
+    await Promise.all(nodes.map((n) => n.redis.quit().catch(() => n.redis.disconnect())));
+  }
+
+  async subscribe(channelName: string, listener: PartitionListener): Promise<() => Promise<void>> {
+    if (this.closed) throw new HoldlineError('engine_unavailable');
+    const channel = this.channel(channelName);
+    const subscription: Subscription = { listener };
+    await this.exclusive(channel, async () => {
+      if (channel.liveOn === undefined) await this.ssubscribe(channel);
+      channel.subscriptions.add(subscription);
+    });
+    let removed = false;
+    return async () => {
+      if (removed) return;
+      removed = true;
+      await this.exclusive(channel, async () => {
+        channel.subscriptions.delete(subscription);
+        if (channel.subscriptions.size > 0 || channel.liveOn === undefined) return;
+        const node = this.nodes.get(channel.liveOn);
+        channel.liveOn = undefined;
+        // Best effort: if the connection is down, the subscription died with it.
+        await node?.redis.sunsubscribe(channel.name).catch(() => undefined);
+      });
+    };
+  }
+
+  /**
+   * Subscribes again every channel that has listeners but is not live on its current owner (after
+   * a reconnect or a topology change), then tells its listeners to resync. Failures are left for
+   * the next reconnect or topology refresh.
+   */
+  reconcile(): void {
+    if (this.closed) return;
+    for (const channel of this.channels.values()) {
+      if (channel.subscriptions.size === 0 || this.isLiveOnOwner(channel)) continue;
+      this.exclusive(channel, async () => {
+        if (channel.subscriptions.size === 0 || this.isLiveOnOwner(channel)) return;
+        if (channel.liveOn !== undefined) {
+          // The slot moved: drop the old subscription, or it could deliver a stale duplicate.
+          const old = this.nodes.get(channel.liveOn);
+          channel.liveOn = undefined;
+          await old?.redis.sunsubscribe(channel.name).catch(() => undefined);
+        }
+        await this.ssubscribe(channel);
+        this.emit(channel, { type: 'resync' });
+      }).catch((err: unknown) => {
+        this.logger?.debug({ err, channel: channel.name }, 'redis engine: resubscription failed, retried on the next reconnect');
+      });
+    }
+  }
+
+  /** Channels with listeners, and how many of them are live (for tests and metrics). */
+  stats(): { channels: number; live: number; connections: number } {
+    let channels = 0;
+    let live = 0;
+    for (const c of this.channels.values()) {
+      if (c.subscriptions.size === 0) continue;
+      channels++;
+      if (c.liveOn !== undefined) live++;
+    }
+    return { channels, live, connections: this.nodes.size };
+  }
+
+  private isLiveOnOwner(channel: Channel): boolean {
+    return channel.liveOn !== undefined && channel.liveOn === this.topology.ownerOf(channel.name);
+  }
+
+  private channel(name: string): Channel {
+    let channel = this.channels.get(name);
+    if (channel === undefined) {
+      channel = { name, subscriptions: new Set(), liveOn: undefined, queue: Promise.resolve(), pending: 0 };
+      this.channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  private exclusive(channel: Channel, fn: () => Promise<void>): Promise<void> {
+    channel.pending++;
+    const run = channel.queue.then(fn);
+    channel.queue = run
+      .catch(() => undefined)
+      .finally(() => {
+        channel.pending--;
+        if (channel.pending === 0 && channel.subscriptions.size === 0 && channel.liveOn === undefined) {
+          if (this.channels.get(channel.name) === channel) this.channels.delete(channel.name);
+        }
+      });
+    return run;
+  }
+
+  private async ssubscribe(channel: Channel): Promise<void> {
+    const owner = this.topology.ownerOf(channel.name);
+    if (owner === undefined) {
+      this.topology.refresh();
+      throw new HoldlineError('engine_unavailable');
+    }
+    const node = this.node(owner);
+    await this.ensureReady(node);
+    await guarded(() => node.redis.ssubscribe(channel.name));
+    channel.liveOn = owner;
+  }
+
+  private node(key: string): NodeConnection {
+    const existing = this.nodes.get(key);
+    if (existing !== undefined) return existing;
+    const redis = this.topology.connect(key);
+    const node: NodeConnection = { redis, connecting: undefined };
+    this.nodes.set(key, node);
+    let connectedOnce = false;
+    redis.on('error', (err: Error) => {
+      this.logger?.debug({ err, node: key }, 'redis engine: subscriber connection error');
+      // An unsolicited reply (e.g. the server's SUNSUBSCRIBE push when a slot moves away) confuses
+      // ioredis' reply matching: start over on a fresh connection rather than trust it.
+      if (err.message.includes('Command queue state error')) redis.disconnect(true);
+    });
+    redis.on('close', () => {
+      // Whatever was subscribed on this connection is gone; it is subscribed again on 'ready'.
+      for (const channel of this.channels.values()) if (channel.liveOn === key) channel.liveOn = undefined;
+      if (!this.closed) this.topology.refresh();
+    });
+    redis.on('ready', () => {
+      if (connectedOnce) this.reconcile();
+      connectedOnce = true;
+    });
+    redis.on('smessageBuffer', (channelName: Buffer, payload: Buffer) => {
+      const channel = this.channels.get(channelName.toString());
+      if (channel !== undefined && channel.liveOn === key) this.deliver(channel, payload);
+    });
+    return node;
+  }
+
+  /** Connects a node's connection if it never was; rejects with engine_unavailable when it cannot. */
+  private async ensureReady(node: NodeConnection): Promise<void> {
+    const redis = node.redis;
+    if (redis.status === 'ready') return;
+    if (node.connecting === undefined && redis.status === 'wait') {
+      node.connecting = guarded(() => redis.connect()).finally(() => {
+        node.connecting = undefined;
+      });
+    }
+    // Otherwise it is reconnecting: fail fast, as every other command does while Redis is away.
+    if (node.connecting === undefined) throw new HoldlineError('engine_unavailable');
+    await node.connecting;
+  }
+
+  private deliver(channel: Channel, payload: Buffer): void {
+    for (const subscription of [...channel.subscriptions]) {
+      // Each listener decodes its own copy: one cannot alter what another sees.
+      let messages;
+      try {
+        messages = decodePayload(payload);
+      } catch (err) {
+        this.logger?.error({ err, channel: channel.name }, 'redis engine: undecodable live payload');
+        return;
+      }
+      for (const message of messages) this.call(subscription, { type: 'message', message });
+    }
+  }
+
+  private emit(channel: Channel, event: PartitionEvent): void {
+    for (const subscription of [...channel.subscriptions]) this.call(subscription, event);
+  }
+
+  private call(subscription: Subscription, event: PartitionEvent): void {
+    try {
+      subscription.listener(event);
+    } catch (err) {
+      // Listeners must not throw (types.ts); one that does must not break delivery to the others.
+      this.logger?.warn({ err }, 'redis engine: partition listener threw');
+    }
+  }
+}

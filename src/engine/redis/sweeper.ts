@@ -1,0 +1,128 @@
+/**
+ * Reclaims expired messages without scanning the keyspace (issue 2): an expiry index, one ZSET per
+ * deployment (keys.ts `expiryIndex`), maps each partition holding messages to a score at or before
+ * the earliest expiry among them. Every engine sweeps every `sweepIntervalMs`: it takes the due
+ * partitions (score <= now) from the index and runs sweep.lua on each. Sweeps are idempotent, so
+ * several Holdline nodes sweeping the same partition only repeat work.
+ *
+ * Invariant: once an append has been acknowledged, the index holds its partition at a score <= the
+ * earliest expiry of that partition's messages. The index lives in another slot than the partition,
+ * so no script can update both; the protocol keeps the invariant anyway:
+ *   - append: the script runs, then `ZADD index LT <earliest expiry of the batch>` (LT only lowers a
+ *     score, and adds a missing member); the append is acknowledged after both.
+ *   - sweep: (1) sweep.lua reclaims and returns the earliest expiry left; (2) the index is set to it,
+ *     or the member removed when the partition is empty; (3) the partition's earliest expiry is
+ *     read again and re-added with ZADD LT.
+ *   Step (2) may overwrite an append's lower score, or remove its member, when the append's script
+ *   ran after (1); but that script then ran before (3)'s read, so (3) restores the score. An append
+ *   whose script runs after (3)'s read sends its ZADD after (3) and (2) were applied, so nothing
+ *   overwrites it. The same holds between concurrent sweepers: whatever one sweeper's step (2)
+ *   removes was written before its own step (3) read.
+ *   Not covered: a Holdline process dying between an append script and its index update (or between
+ *   a sweep's steps (2) and (3) while an append races it). That partition is re-indexed by its next
+ *   append; until then its expired messages stay invisible but unreclaimed.
+ *
+ * Reclamation bound: a message that expires at E is reclaimed by E + sweepIntervalMs + the time the
+ * sweep itself takes, as long as at least one Holdline node runs; plus the clock difference between
+ * the Holdline host (which decides which partitions are due) and the Redis server (whose clock sets
+ * expiries). A partition with more than SWEEP_BATCH expired messages stays due and is swept again in
+ * the same round until it is clean.
+ */
+import type { Logger } from 'pino';
+import type { PartitionRef } from '../types.js';
+import { guarded } from './connection.js';
+import type { RedisKeys } from './keys.js';
+import { sweepPartition } from './partition-scripts.js';
+import type { RedisClient } from './scripts.js';
+
+/** Messages reclaimed per script call: bounds how long one call blocks its shard. */
+const SWEEP_BATCH = 1000;
+/** Partitions taken from the index per step. */
+const DUE_BATCH = 100;
+/** Steps per round at most, so one round cannot run forever under a flood of expiries. */
+const MAX_STEPS = 100;
+
+export class ExpirySweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: RedisKeys,
+    private readonly intervalMs: number,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Lowers (or sets) a partition's score in the index: called after every append or ttl change. */
+  async noteExpiry(ref: PartitionRef, earliestMs: number): Promise<void> {
+    await guarded(() => this.client.zadd(this.keys.expiryIndex, 'LT', earliestMs, this.keys.partitionMember(ref)));
+  }
+
+  /** Forgets a deleted partition. */
+  async forget(refs: PartitionRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    await guarded(() => this.client.zrem(this.keys.expiryIndex, ...refs.map((r) => this.keys.partitionMember(r))));
+  }
+
+  /** One sweep round over every due partition; returns how many messages it reclaimed. */
+  sweep(): Promise<number> {
+    if (this.running === undefined) {
+      this.running = this.sweepRound().finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.sweep()
+        .catch((err: unknown) => this.logger?.warn({ err }, 'redis engine: expiry sweep failed, retrying next round'))
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+    // The sweeper alone must not keep the process alive.
+    this.timer.unref();
+  }
+
+  private async sweepRound(): Promise<number> {
+    let reclaimed = 0;
+    for (let step = 0; step < MAX_STEPS && !this.stopped; step++) {
+      const due = await guarded(() => this.client.zrangebyscore(this.keys.expiryIndex, '-inf', Date.now(), 'LIMIT', 0, DUE_BATCH));
+      const counts = await Promise.all(due.map((member) => this.sweepMember(member)));
+      for (const n of counts) reclaimed += n;
+      if (due.length < DUE_BATCH) break;
+    }
+    return reclaimed;
+  }
+
+  private async sweepMember(member: string): Promise<number> {
+    const index = this.keys.expiryIndex;
+    const ref = this.keys.parsePartitionMember(member);
+    if (ref === null) {
+      await guarded(() => this.client.zrem(index, member));
+      return 0;
+    }
+    const k = this.keys.partition(ref);
+    const { reclaimed, earliestMs } = await guarded(() => sweepPartition(this.client, k, SWEEP_BATCH));
+    // Steps (2) and (3) of the protocol in the header comment.
+    if (earliestMs >= 0) await guarded(() => this.client.zadd(index, earliestMs, member));
+    else await guarded(() => this.client.zrem(index, member));
+    const first = await guarded(() => this.client.zrange(k.exp, 0, 0, 'WITHSCORES'));
+    if (first.length === 2) await guarded(() => this.client.zadd(index, 'LT', Number(first[1]), member));
+    return reclaimed;
+  }
+}
