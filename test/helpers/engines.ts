@@ -6,9 +6,11 @@
  * Plus small fixtures the suites share: a fresh app + queue, and a listener that records events.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { afterEach, beforeEach, expect, inject } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import type { Engine, NewMessage, PartitionEvent, PartitionRef, QueueMeta, StoredMessage } from '../../src/engine/types.js';
+import { freshPrefix } from './namespace.js';
 
 export interface EngineFactory {
   name: 'memory' | 'redis';
@@ -24,8 +26,7 @@ export const engineFactories: EngineFactory[] = [
   // A sweep interval longer than any case: the suite then proves expired messages are hidden by the
   // read path itself, not by reclamation (test/unit/memory-engine.test.ts covers the sweeper).
   { name: 'memory', create: () => started(new MemoryEngine({ sweepIntervalMs: 60_000 })) },
-  // Redis engine entry goes here (owned by the Redis-engine helper), e.g.:
-  // { name: 'redis', create: () => started(new RedisEngine({ url: inject('redisUrl'), prefix: freshPrefix('conf'), sweepIntervalMs: 100 })) },
+  { name: 'redis', create: () => started(new RedisEngine({ url: inject('redisUrl'), prefix: freshPrefix('conf'), sweepIntervalMs: 60_000 })) },
 ];
 
 /** A fresh started engine for each test of the enclosing describe, closed after it. */
