@@ -23,7 +23,7 @@ interface Case {
   method: string;
   path: (f: Fixture) => string;
   headers?: Record<string, string>;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array<ArrayBuffer>;
   /** Which key to send: the owner's (default), another application's, or none. */
   as?: 'owner' | 'other' | 'none';
   status: number;
