@@ -47,8 +47,23 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
   }
 
   return (res, uwsReq) => {
+    try {
+      handle(res, uwsReq);
+    } catch (err) {
+      // Nothing may unwind into uWS. Reaching here means the request could not even be read:
+      // answer 500 if the response is still open (writing may throw again if it is not).
+      logger.error({ err }, 'request handling failed');
+      try {
+        res.cork(() => writeReply(res, errorReply(new HoldlineError('internal')), true));
+      } catch {
+        // The response was already written or aborted.
+      }
+    }
+  };
+
+  function handle(res: HttpResponse, uwsReq: HttpRequest): void {
     const started = performance.now();
-    const info = copyRequest(uwsReq, res);
+    const info = copyRequest(uwsReq);
     let finished = false;
     opts.inflight.start();
     const finish = (): void => {
@@ -86,5 +101,5 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
         (e: unknown) => fail(e),
       ).catch((e: unknown) => logger.error({ err: e, url: info.url }, 'writing the response failed'));
     });
-  };
+  }
 }

@@ -19,7 +19,6 @@ export interface RequestInfo {
   params: Record<string, string>;
   /** Request body, read in full before the handler runs. */
   body: Uint8Array;
-  remoteAddress: string;
 }
 
 export interface Reply {
@@ -39,21 +38,47 @@ export function errorReply(e: HoldlineError, headers?: Record<string, string>): 
   return json(e.status, e.toBody(), headers);
 }
 
-const utf8 = new TextDecoder();
+/** Headers read one by one when forEach is missing (uWS's JS fallback does not implement it). */
+const KNOWN_HEADERS = [
+  'authorization', 'content-type', 'content-length', 'transfer-encoding', 'accept', 'host', 'origin',
+  'user-agent', 'x-request-id', 'x-forwarded-for',
+];
 
-export function copyRequest(req: HttpRequest, res: HttpResponse): RequestInfo {
+function copyHeaders(req: HttpRequest): Record<string, string> {
   const headers: Record<string, string> = {};
-  req.forEach((k, v) => {
-    headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
-  });
+  try {
+    req.forEach((k, v) => {
+      headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+    });
+  } catch {
+    for (const k of KNOWN_HEADERS) {
+      const v = req.getHeader(k);
+      if (v !== '') headers[k] = v;
+    }
+  }
+  return headers;
+}
+
+export function copyRequest(req: HttpRequest): RequestInfo {
+  // The native getUrl() is the path alone; the JS fallback's includes the query, and its getQuery()
+  // throws on every request (it parses a relative URL), so the query is taken from the URL when there.
+  const raw = req.getUrl();
+  const q = raw.indexOf('?');
+  let query = q < 0 ? '' : raw.slice(q + 1);
+  if (q < 0) {
+    try {
+      query = req.getQuery() ?? '';
+    } catch {
+      query = '';
+    }
+  }
   return {
-    method: req.getCaseSensitiveMethod().toUpperCase(),
-    url: req.getUrl(),
-    query: req.getQuery() ?? '',
-    headers,
+    method: req.getMethod().toUpperCase(),
+    url: q < 0 ? raw : raw.slice(0, q),
+    query,
+    headers: copyHeaders(req),
     params: {},
     body: new Uint8Array(0),
-    remoteAddress: utf8.decode(res.getRemoteAddressAsText()),
   };
 }
 

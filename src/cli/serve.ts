@@ -1,0 +1,70 @@
+/**
+ * `holdline serve`: the server on the configured engine, until SIGTERM/SIGINT. Shutdown: stop
+ * accepting (close the listen socket), let in-flight requests finish (bounded), close the engine,
+ * exit 0. A second signal exits at once with 1.
+ */
+import type { HoldlineConfig } from '../config.js';
+import { createApplication } from '../domain/apps.js';
+import { createEngine } from '../engine/index.js';
+import { isHoldlineError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { createHoldlineServer } from '../server/index.js';
+import { UwsFallbackError } from '../server/uws.js';
+
+export async function serve(config: HoldlineConfig, bootstrapApp: string | undefined): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  let server;
+  try {
+    server = createHoldlineServer({ config, engine: createEngine(config, logger), logger });
+  } catch (e) {
+    if (e instanceof UwsFallbackError) {
+      process.stderr.write(`holdline: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const { engine } = server.context;
+  await engine.start();
+
+  if (bootstrapApp !== undefined) {
+    try {
+      const { key } = await createApplication(engine, bootstrapApp);
+      process.stderr.write(`holdline: created application ${bootstrapApp}; its key (shown once): ${key}\n`);
+    } catch (e) {
+      if (!isHoldlineError(e) || e.code !== 'app_exists') throw e;
+      logger.info({ application_name: bootstrapApp }, 'bootstrap application exists; its keys are stored hashed and not shown');
+    }
+  }
+
+  let stopping = false;
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      void (async () => {
+        await server.close();
+        await engine.close();
+        logger.info('stopped');
+        resolve(0);
+      })().catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve(1);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+
+  try {
+    await server.listen();
+  } catch (e) {
+    logger.error({ err: e }, 'could not listen');
+    await engine.close();
+    return 1;
+  }
+  return stopped;
+}
