@@ -1,0 +1,34 @@
+/** The error a frame produces, and the `error` frame that reports it (websocket.md 3.1). */
+import { ERRORS } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import type { ErrorFrame, RequestId } from './frames.js';
+
+export interface FrameError {
+  code: ErrorCode;
+  message: string;
+  field?: string;
+  /** The request's id, when it could be read and was valid: the reply must carry it. */
+  id?: RequestId;
+  /** The request's type, when it is a known one. */
+  op?: string;
+}
+
+export function frameError(
+  code: ErrorCode,
+  opts: { field?: string | undefined; max?: number | undefined; id?: RequestId | undefined; op?: string | undefined } = {},
+): FrameError {
+  const message = ERRORS[code].message.replace('{field}', opts.field ?? '').replace('{max}', String(opts.max ?? ''));
+  const err: FrameError = { code, message };
+  if (opts.field !== undefined) err.field = opts.field;
+  if (opts.id !== undefined) err.id = opts.id;
+  if (opts.op !== undefined) err.op = opts.op;
+  return err;
+}
+
+export function toErrorFrame(err: FrameError): ErrorFrame {
+  const frame: ErrorFrame = { type: 'error', error: { code: err.code, message: err.message } };
+  if (err.field !== undefined) frame.error.field = err.field;
+  if (err.id !== undefined) frame.id = err.id;
+  if (err.op !== undefined) frame.op = err.op;
+  return frame;
+}

@@ -1,0 +1,89 @@
+/**
+ * Checks that a decoded frame holds only JSON-like values (plain objects, arrays, strings, finite
+ * numbers, booleans, null) nested at most MAX_NESTING_DEPTH deep, and finds the byte strings a
+ * MessagePack frame may carry. Whatever JSON.parse or msgpackr hand back, later code (schemas,
+ * the engine, JSON.stringify) then only ever sees plain data of bounded depth.
+ */
+import { MAX_NESTING_DEPTH } from './limits.js';
+
+export type Path = Array<string | number>;
+
+/** A Uint8Array found as the value of `holder[key]`. */
+export interface BinarySlot {
+  holder: Record<string, unknown>;
+  key: string;
+  path: Path;
+}
+
+export type ValueCheck = { ok: true; binaries: BinarySlot[] } | { ok: false; path: Path; value: unknown };
+
+export function isPlainObject(v: object): v is Record<string, unknown> {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+export function checkValues(root: unknown): ValueCheck {
+  const binaries: BinarySlot[] = [];
+  let bad: Path | null = null;
+  let badValue: unknown;
+
+  const visit = (v: unknown, path: Path, depth: number): boolean => {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return true;
+      case 'number':
+        if (Number.isFinite(v)) return true;
+        badValue = v;
+        return false;
+      case 'object':
+        break;
+      default:
+        badValue = v; // undefined, bigint, function, symbol
+        return false;
+    }
+    if (v === null) return true;
+    if (depth >= MAX_NESTING_DEPTH) {
+      badValue = v;
+      return false;
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!visit(v[i], [...path, i], depth + 1)) {
+          bad ??= [...path, i];
+          return false;
+        }
+      }
+      return true;
+    }
+    if (!isPlainObject(v)) {
+      badValue = v; // Date, msgpackr's C1 marker, typed arrays inside arrays
+      return false;
+    }
+    for (const key of Object.keys(v)) {
+      const child = v[key];
+      if (child instanceof Uint8Array) {
+        binaries.push({ holder: v, key, path: [...path, key] });
+        continue;
+      }
+      if (!visit(child, [...path, key], depth + 1)) {
+        bad ??= [...path, key];
+        return false;
+      }
+    }
+    return true;
+  };
+
+  if (!visit(root, [], 0)) return { ok: false, path: bad ?? [], value: badValue };
+  return { ok: true, binaries };
+}
+
+/** `messages[2].ttl`, `after.3`: the `field` of an error object. */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? seg : `.${seg}`;
+  }
+  return out;
+}
