@@ -25,8 +25,8 @@
  * Reclamation bound: a message that expires at E is reclaimed by E + sweepIntervalMs + the time the
  * sweep itself takes, as long as at least one Holdline node runs; plus the clock difference between
  * the Holdline host (which decides which partitions are due) and the Redis server (whose clock sets
- * expiries). A partition with more than SWEEP_BATCH expired messages stays due and is swept again in
- * the same round until it is clean.
+ * expiries). A partition with more than SWEEP_BATCH expired messages is swept again, batch after
+ * batch, in the same round until it is clean.
  */
 import type { Logger } from 'pino';
 import type { PartitionRef } from '../types.js';
@@ -110,19 +110,36 @@ export class ExpirySweeper {
   }
 
   private async sweepMember(member: string): Promise<number> {
-    const index = this.keys.expiryIndex;
     const ref = this.keys.parsePartitionMember(member);
     if (ref === null) {
-      await guarded(() => this.client.zrem(index, member));
+      await guarded(() => this.client.zrem(this.keys.expiryIndex, member));
       return 0;
     }
     const k = this.keys.partition(ref);
-    const { reclaimed, earliestMs } = await guarded(() => sweepPartition(this.client, k, SWEEP_BATCH));
-    // Steps (2) and (3) of the protocol in the header comment.
+    let reclaimed = 0;
+    let earliestMs: number;
+    for (;;) {
+      const swept = await guarded(() => sweepPartition(this.client, k, SWEEP_BATCH));
+      reclaimed += swept.reclaimed;
+      earliestMs = swept.earliestMs;
+      // A full batch: more may be due. Each call is short, so other clients interleave between them.
+      if (swept.reclaimed < SWEEP_BATCH || this.stopped) break;
+    }
+    await this.reindex(ref, earliestMs);
+    return reclaimed;
+  }
+
+  /**
+   * Steps (2) and (3) of the protocol in the header comment, after sweep.lua reported the earliest
+   * expiry left in the partition (-1: empty). Separate so a test can interleave an append between
+   * step (1) and these.
+   */
+  async reindex(ref: PartitionRef, earliestMs: number): Promise<void> {
+    const index = this.keys.expiryIndex;
+    const member = this.keys.partitionMember(ref);
     if (earliestMs >= 0) await guarded(() => this.client.zadd(index, earliestMs, member));
     else await guarded(() => this.client.zrem(index, member));
-    const first = await guarded(() => this.client.zrange(k.exp, 0, 0, 'WITHSCORES'));
+    const first = await guarded(() => this.client.zrange(this.keys.partition(ref).exp, 0, 0, 'WITHSCORES'));
     if (first.length === 2) await guarded(() => this.client.zadd(index, 'LT', Number(first[1]), member));
-    return reclaimed;
   }
 }
