@@ -42,6 +42,8 @@ export interface HoldlineServerOptions {
 export interface HoldlineServer {
   readonly app: TemplatedApp;
   readonly context: ServerContext;
+  /** HTTP requests received and not yet answered or aborted. */
+  readonly inflight: number;
   /** Resolves with the port actually bound (config.port may be 0). */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish (bounded), runs the mounts' closers. Idempotent. */
@@ -109,6 +111,9 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   return {
     app,
     context,
+    get inflight() {
+      return inflight;
+    },
     listen: () =>
       new Promise<number>((resolve, reject) => {
         app.listen(config.host, config.port, (socket) => {
