@@ -12,7 +12,7 @@
   ARGV[2] agent uuid
   ARGV[3] patch JSON: any of name, project_id, user_id (null clears the ids)
 
-  Returns: the agent JSON. Errors: agent_not_found.
+  Returns: { agent JSON, tag name... }. Errors: agent_not_found.
 ]]
 local rcall = redis.call
 --- @include "call-fail"
@@ -28,4 +28,6 @@ end
 a.updated_ms = nowMs()
 local json = cjson.encode(a)
 rcall('HSET', KEYS[1], a.uuid, json)
-return json
+local row = { json }
+for _, id in ipairs(rcall('SMEMBERS', ARGV[1] .. 'agent-tags:' .. a.uuid)) do row[#row + 1] = rcall('HGET', KEYS[2], id) end
+return row

@@ -1,0 +1,279 @@
+/**
+ * The call-queue rules between the transports (REST routes, WebSocket frames) and the store: every
+ * input is validated (validate.ts) before the store is touched, so a rejected request changes
+ * nothing; what must be checked atomically with the change (existence, a disabled queue, a status
+ * transition) the store checks and rejects with the same catalogue codes. Reads of a missing thing
+ * become its not-found error here, so transports only map HoldlineError to a status or frame.
+ */
+import { HoldlineError } from '../../errors.js';
+import type {
+  Agent,
+  AgentTokenGrant,
+  CallQueue,
+  CallQueueChange,
+  CallQueueListener,
+  CallQueueSnapshot,
+  CallQueueStats,
+  CallStore,
+  Caller,
+  Member,
+  Mutation,
+  Tag,
+  TagDetail,
+} from '../../engine/call-types.js';
+import type { Unsubscribe } from '../../engine/types.js';
+import {
+  LIMITS,
+  parseAgentPatch,
+  parseCallQueuePatch,
+  parseCallerPatch,
+  parseLeaveReason,
+  parseMemberPatch,
+  parseNewAgent,
+  parseNewCallQueue,
+  parseNewCaller,
+  parseNewMember,
+  parseNewTag,
+  parsePathId,
+  parseSeq,
+  parseTagAgent,
+  parseTagPut,
+  parseTagRef,
+  parseTokenRequest,
+} from './validate.js';
+
+export interface CallServiceOptions {
+  /** service_level_seconds of a queue created without one. */
+  defaultServiceLevelSeconds?: number;
+}
+
+/** Who is asking: an application key (supervisor, wallboard, producer) or an agent token. */
+export type CallPrincipal = { kind: 'application'; app: string } | { kind: 'agent'; app: string; agent: string };
+
+export class CallService {
+  private readonly defaultServiceLevel: number;
+
+  constructor(
+    readonly store: CallStore,
+    opts: CallServiceOptions = {},
+  ) {
+    this.defaultServiceLevel = opts.defaultServiceLevelSeconds ?? LIMITS.defaultServiceLevel;
+  }
+
+  // --- agents ---
+
+  createAgent(app: string, body: unknown): Promise<Agent> {
+    return this.store.createAgent(app, parseNewAgent(body));
+  }
+
+  async getAgent(app: string, id: string): Promise<Agent> {
+    return found(await this.store.getAgent(app, parsePathId(id, 'agent_not_found')), 'agent_not_found');
+  }
+
+  listAgents(app: string): Promise<Agent[]> {
+    return this.store.listAgents(app);
+  }
+
+  updateAgent(app: string, id: string, body: unknown): Promise<Agent> {
+    const uuid = parsePathId(id, 'agent_not_found');
+    return this.store.updateAgent(app, uuid, parseAgentPatch(body));
+  }
+
+  deleteAgent(app: string, id: string): Promise<void> {
+    return this.store.deleteAgent(app, parsePathId(id, 'agent_not_found'));
+  }
+
+  // --- tags ---
+
+  createTag(app: string, body: unknown): Promise<{ tag: Tag; created: boolean }> {
+    return this.store.createTag(app, parseNewTag(body));
+  }
+
+  async getTag(app: string, ref: string): Promise<TagDetail> {
+    return found(await this.store.getTag(app, parseTagRef(ref)), 'tag_not_found');
+  }
+
+  listTags(app: string): Promise<TagDetail[]> {
+    return this.store.listTags(app);
+  }
+
+  /** A reference that is neither an id nor a valid name cannot be created: invalid tag. */
+  putTag(app: string, ref: string, body: unknown): Promise<{ tag: TagDetail; created: boolean }> {
+    const input = parseTagPut(body);
+    let tagRef: string;
+    try {
+      tagRef = parseTagRef(ref);
+    } catch {
+      throw new HoldlineError('invalid_field', { field: 'tag' });
+    }
+    return this.store.putTag(app, tagRef, input);
+  }
+
+  /** False when there was no such tag (PyFarm: deleting a missing tag is not an error). */
+  async deleteTag(app: string, ref: string): Promise<boolean> {
+    try {
+      return await this.store.deleteTag(app, parseTagRef(ref));
+    } catch (err) {
+      if (err instanceof HoldlineError && err.code === 'tag_not_found') return false;
+      throw err;
+    }
+  }
+
+  tagAgent(app: string, ref: string, body: unknown): Promise<{ tag: Tag; created: boolean }> {
+    const tagRef = parseTagRef(ref);
+    return this.store.tagAgent(app, tagRef, parseTagAgent(body));
+  }
+
+  untagAgent(app: string, ref: string, agentId: string): Promise<boolean> {
+    const tagRef = parseTagRef(ref);
+    return this.store.untagAgent(app, tagRef, parsePathId(agentId, 'agent_not_found'));
+  }
+
+  agentsByTag(app: string, ref: string): Promise<Agent[]> {
+    return this.store.agentsByTag(app, parseTagRef(ref));
+  }
+
+  // --- call queues ---
+
+  createQueue(app: string, body: unknown): Promise<CallQueue> {
+    return this.store.createCallQueue(app, parseNewCallQueue(body, this.defaultServiceLevel));
+  }
+
+  async getQueue(app: string, id: string): Promise<CallQueue> {
+    return found(await this.store.getCallQueue(app, queueId(id)), 'call_queue_not_found');
+  }
+
+  listQueues(app: string): Promise<CallQueue[]> {
+    return this.store.listCallQueues(app);
+  }
+
+  updateQueue(app: string, id: string, body: unknown): Promise<Mutation<CallQueue>> {
+    const q = queueId(id);
+    return this.store.updateCallQueue(app, q, parseCallQueuePatch(body));
+  }
+
+  deleteQueue(app: string, id: string): Promise<CallQueueChange> {
+    return this.store.deleteCallQueue(app, queueId(id));
+  }
+
+  // --- members ---
+
+  addMember(app: string, id: string, body: unknown): Promise<Mutation<Member>> {
+    const q = queueId(id);
+    return this.store.addMember(app, q, parseNewMember(body));
+  }
+
+  async getMember(app: string, id: string, agentId: string): Promise<Member> {
+    const q = await this.existingQueue(app, id);
+    const member = await this.store.getMember(app, q, parsePathId(agentId, 'member_not_found'));
+    return found(member, 'member_not_found');
+  }
+
+  listMembers(app: string, id: string): Promise<Member[]> {
+    return this.store.listMembers(app, queueId(id));
+  }
+
+  updateMember(app: string, id: string, agentId: string, body: unknown): Promise<Mutation<Member>> {
+    const q = queueId(id);
+    const agent = parsePathId(agentId, 'member_not_found');
+    return this.store.updateMember(app, q, agent, parseMemberPatch(body));
+  }
+
+  removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
+    const q = queueId(id);
+    return this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found'));
+  }
+
+  // --- callers ---
+
+  joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
+    const q = queueId(id);
+    return this.store.joinCaller(app, q, parseNewCaller(body));
+  }
+
+  async getCaller(app: string, id: string, callerId: string): Promise<Caller> {
+    const q = await this.existingQueue(app, id);
+    const caller = await this.store.getCaller(app, q, parsePathId(callerId, 'caller_not_found'));
+    return found(caller, 'caller_not_found');
+  }
+
+  /** In position order, then ringing and connected callers in join order. */
+  async listCallers(app: string, id: string): Promise<Caller[]> {
+    return (await this.store.snapshot(app, queueId(id))).callers;
+  }
+
+  updateCaller(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {
+    const q = queueId(id);
+    const caller = parsePathId(callerId, 'caller_not_found');
+    return this.store.updateCaller(app, q, caller, parseCallerPatch(body));
+  }
+
+  leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
+    const q = queueId(id);
+    const caller = parsePathId(callerId, 'caller_not_found');
+    return this.store.leaveCaller(app, q, caller, parseLeaveReason(reason));
+  }
+
+  async getStats(app: string, id: string): Promise<CallQueueStats> {
+    return found(await this.store.getStats(app, queueId(id)), 'call_queue_not_found');
+  }
+
+  // --- following a queue (the WebSocket server's path) ---
+
+  /** Application keys follow any call queue of their application; agents only their queues. */
+  async authorizeFollow(who: CallPrincipal, id: string): Promise<string> {
+    const q = await this.existingQueue(who.app, id);
+    if (who.kind === 'agent' && (await this.store.getMember(who.app, q, who.agent)) === null) {
+      throw new HoldlineError('forbidden');
+    }
+    return q;
+  }
+
+  snapshot(app: string, id: string): Promise<CallQueueSnapshot> {
+    return this.store.snapshot(app, queueId(id));
+  }
+
+  /** Null: `seq` is too old or newer than the queue's; the client takes a snapshot. */
+  changesSince(app: string, id: string, seq: unknown): Promise<CallQueueChange[] | null> {
+    const q = queueId(id);
+    return this.store.changesSince(app, q, parseSeq(seq));
+  }
+
+  subscribe(app: string, id: string, listener: CallQueueListener): Promise<Unsubscribe> {
+    return this.store.subscribeQueue(app, queueId(id), listener);
+  }
+
+  // --- agent tokens ---
+
+  async issueToken(app: string, agentId: string, body: unknown): Promise<AgentTokenGrant> {
+    const agent = parsePathId(agentId, 'agent_not_found');
+    return this.store.issueAgentToken(app, agent, parseTokenRequest(body).ttl);
+  }
+
+  /** The agent a token stands for, or auth_invalid / token_expired. */
+  async authenticateToken(token: string): Promise<{ app: string; agent: string }> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 200) throw new HoldlineError('auth_invalid');
+    const check = await this.store.verifyAgentToken(token);
+    if (!check.valid) throw new HoldlineError(check.reason === 'expired' ? 'token_expired' : 'auth_invalid');
+    return { app: check.app, agent: check.agent_uuid };
+  }
+
+  revokeToken(app: string, token: string): Promise<boolean> {
+    return this.store.revokeAgentToken(app, token);
+  }
+
+  private async existingQueue(app: string, id: string): Promise<string> {
+    const q = queueId(id);
+    if ((await this.store.getCallQueue(app, q)) === null) throw new HoldlineError('call_queue_not_found');
+    return q;
+  }
+}
+
+function queueId(id: string): string {
+  return parsePathId(id, 'call_queue_not_found');
+}
+
+function found<T>(value: T | null, code: 'agent_not_found' | 'tag_not_found' | 'call_queue_not_found' | 'member_not_found' | 'caller_not_found'): T {
+  if (value === null) throw new HoldlineError(code);
+  return value;
+}

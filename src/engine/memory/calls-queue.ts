@@ -1,0 +1,359 @@
+/**
+ * One call queue held in memory: the waiting line, callers, members, counters, the change log and
+ * the listeners. Every mutation validates everything first, then changes state, then announces
+ * exactly one change (synchronously, so listeners see changes in seq order). The Redis scripts in
+ * redis/lua/call-*.lua implement the same rules; both pass test/integration/calls-*.test.ts.
+ */
+import { HoldlineError } from '../../errors.js';
+import {
+  CALLER_TRANSITIONS,
+  buildStats,
+  memberCounts,
+  type CallQueue,
+  type CallQueueChange,
+  type CallQueueListener,
+  type CallQueuePatch,
+  type CallQueueSnapshot,
+  type CallQueueStats,
+  type Caller,
+  type CallerField,
+  type CallerPatch,
+  type CallerStatus,
+  type LeaveReason,
+  type LineMove,
+  type Member,
+  type MemberField,
+  type MemberPatch,
+  type Mutation,
+  type NewCaller,
+  type NewMember,
+  type QueueField,
+} from '../call-types.js';
+
+/** In the order changes list them (the same order as redis/lua/call-queue-update.lua). */
+const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_id', 'user_id', 'service_level_seconds'];
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Priority desc, then join order: the same score the Redis line uses (redis/calls-keys.ts). */
+export const lineScore = (priority: number, joinSeq: number): number => -priority * 2 ** 32 + joinSeq;
+
+interface CallerRec {
+  uuid: string;
+  name: string;
+  number: string;
+  priority: number;
+  status: CallerStatus;
+  statusMs: number;
+  memberUuid: string | null;
+  createdMs: number;
+  joinSeq: number;
+  connectedMs: number | null;
+}
+
+interface Counters {
+  completed: number;
+  abandoned: number;
+  timedOut: number;
+  transferred: number;
+  answeredWaitMs: number;
+  answeredWithin: number;
+}
+
+type ChangeBody = CallQueueChange extends infer C ? (C extends CallQueueChange ? Omit<C, 'queue_id' | 'seq' | 'at'> : never) : never;
+
+export class MemoryCallQueue {
+  seq = 0;
+  private joinSeq = 0;
+  /** Waiting callers sorted by score ascending (= position order). */
+  private readonly line: { uuid: string; score: number }[] = [];
+  private readonly callers = new Map<string, CallerRec>();
+  private readonly members = new Map<string, Member>();
+  private readonly counters: Counters = {
+    completed: 0, abandoned: 0, timedOut: 0, transferred: 0, answeredWaitMs: 0, answeredWithin: 0,
+  };
+  private readonly log: CallQueueChange[] = [];
+  readonly listeners = new Set<CallQueueListener>();
+
+  constructor(
+    public queue: CallQueue,
+    readonly createdMs: number,
+    private readonly now: () => number,
+    private readonly retention: number,
+  ) {}
+
+  // --- reads ---
+
+  snapshot(): CallQueueSnapshot {
+    const nowMs = this.now();
+    const waiting = this.line.map((e, i) => this.callerWire(this.callers.get(e.uuid)!, i));
+    const others = [...this.callers.values()]
+      .filter((c) => c.status !== 'waiting')
+      .sort((a, b) => a.joinSeq - b.joinSeq)
+      .map((c) => this.callerWire(c, null));
+    return {
+      queue: { ...this.queue },
+      seq: this.seq,
+      callers: [...waiting, ...others],
+      members: this.memberList(),
+      stats: this.stats(nowMs),
+    };
+  }
+
+  memberList(): Member[] {
+    return [...this.members.values()]
+      .sort((a, b) => (a.created_at === b.created_at ? cmp(a.uuid, b.uuid) : cmp(a.created_at, b.created_at)))
+      .map((m) => ({ ...m }));
+  }
+
+  getMember(agentUuid: string): Member | null {
+    const m = this.members.get(agentUuid);
+    return m ? { ...m } : null;
+  }
+
+  memberIds(): string[] {
+    return [...this.members.keys()];
+  }
+
+  getCaller(uuid: string): Caller | null {
+    const c = this.callers.get(uuid);
+    return c ? this.callerWire(c, this.rank(c)) : null;
+  }
+
+  changesSince(seq: number): CallQueueChange[] | null {
+    if (seq > this.seq || seq < 0) return null;
+    const first = this.seq - this.log.length + 1;
+    if (seq + 1 < first) return null;
+    return structuredClone(this.log.slice(seq + 1 - first));
+  }
+
+  stats(nowMs = this.now()): CallQueueStats {
+    let ringing = 0;
+    let connected = 0;
+    let oldestMs: number | null = null;
+    for (const c of this.callers.values()) {
+      if (c.status === 'ringing') ringing++;
+      if (c.status === 'connected') connected++;
+      else if (oldestMs === null || c.createdMs < oldestMs) oldestMs = c.createdMs;
+    }
+    let loggedIn = 0;
+    let available = 0;
+    let paused = 0;
+    for (const m of this.members.values()) {
+      const n = memberCounts(m);
+      loggedIn += n.loggedIn;
+      available += n.available;
+      paused += n.paused;
+    }
+    return buildStats({
+      waiting: this.line.length, ringing, connected, oldestMs,
+      members: this.members.size, loggedIn, available, paused,
+      ...this.counters,
+      slSeconds: this.queue.service_level_seconds,
+      nowMs,
+    });
+  }
+
+  // --- queue ---
+
+  update(patch: CallQueuePatch): Mutation<CallQueue> {
+    const changed = QUEUE_FIELDS.filter((k) => patch[k] !== undefined && patch[k] !== this.queue[k]);
+    if (changed.length === 0) return { value: { ...this.queue }, change: null };
+    const nowMs = this.now();
+    const next: CallQueue = { ...this.queue, updated_at: iso(nowMs) };
+    for (const k of changed) (next as unknown as Record<string, unknown>)[k] = patch[k];
+    this.queue = next;
+    const change = this.emit(nowMs, { kind: 'queue_updated', queue: { ...next }, changed, stats: this.stats(nowMs) });
+    return { value: { ...next }, change };
+  }
+
+  /** The final change; the owner drops this object afterwards. */
+  deleted(): CallQueueChange {
+    return this.emit(this.now(), { kind: 'queue_deleted', queue: { ...this.queue } });
+  }
+
+  // --- members ---
+
+  addMember(input: NewMember): Mutation<Member> {
+    if (this.members.has(input.agent_uuid)) throw new HoldlineError('member_exists');
+    const nowMs = this.now();
+    const m: Member = {
+      uuid: input.agent_uuid,
+      queue_id: this.queue.uuid,
+      number: input.number,
+      paused: input.paused,
+      paused_at: input.paused ? iso(nowMs) : null,
+      pause_reason: input.paused ? input.pause_reason : null,
+      status: input.status,
+      status_at: iso(nowMs),
+      created_at: iso(nowMs),
+    };
+    this.members.set(m.uuid, m);
+    const change = this.emit(nowMs, { kind: 'member_added', member: { ...m }, stats: this.stats(nowMs) });
+    return { value: { ...m }, change };
+  }
+
+  updateMember(agentUuid: string, patch: MemberPatch): Mutation<Member> {
+    const cur = this.members.get(agentUuid);
+    if (!cur) throw new HoldlineError('member_not_found');
+    const nowMs = this.now();
+    const next: Member = { ...cur };
+    if (patch.number !== undefined) next.number = patch.number;
+    if (patch.status !== undefined && patch.status !== cur.status) {
+      next.status = patch.status;
+      next.status_at = iso(nowMs);
+    }
+    if (patch.paused !== undefined && patch.paused !== cur.paused) {
+      next.paused = patch.paused;
+      next.paused_at = patch.paused ? iso(nowMs) : null;
+    }
+    if (patch.pause_reason !== undefined) next.pause_reason = patch.pause_reason;
+    if (!next.paused) next.pause_reason = null;
+    const changed = (['number', 'paused', 'pause_reason', 'status'] as MemberField[]).filter((k) => next[k] !== cur[k]);
+    if (changed.length === 0) return { value: { ...cur }, change: null };
+    this.members.set(agentUuid, next);
+    const change = this.emit(nowMs, { kind: 'member_updated', member: { ...next }, changed, stats: this.stats(nowMs) });
+    return { value: { ...next }, change };
+  }
+
+  removeMember(agentUuid: string): CallQueueChange {
+    const m = this.members.get(agentUuid);
+    if (!m) throw new HoldlineError('member_not_found');
+    this.members.delete(agentUuid);
+    const nowMs = this.now();
+    return this.emit(nowMs, { kind: 'member_removed', member: { ...m }, stats: this.stats(nowMs) });
+  }
+
+  // --- callers ---
+
+  join(uuid: string, input: NewCaller): Mutation<Caller> {
+    if (this.queue.disabled) throw new HoldlineError('queue_disabled');
+    const nowMs = this.now();
+    const rec: CallerRec = {
+      uuid, name: input.name, number: input.number, priority: input.priority,
+      status: 'waiting', statusMs: nowMs, memberUuid: null, createdMs: nowMs,
+      joinSeq: ++this.joinSeq, connectedMs: null,
+    };
+    this.callers.set(uuid, rec);
+    const to = this.lineInsert(rec);
+    const caller = this.callerWire(rec, to);
+    const line: LineMove = { uuid, from: null, to, length: this.line.length };
+    const change = this.emit(nowMs, { kind: 'caller_joined', caller: { ...caller }, line, stats: this.stats(nowMs) });
+    return { value: caller, change };
+  }
+
+  updateCaller(uuid: string, patch: CallerPatch): Mutation<Caller> {
+    const cur = this.callers.get(uuid);
+    if (!cur) throw new HoldlineError('caller_not_found');
+    const status = patch.status ?? cur.status;
+    if (status !== cur.status && !CALLER_TRANSITIONS[cur.status].includes(status)) {
+      throw new HoldlineError('invalid_transition', { field: 'status' });
+    }
+    let memberUuid = patch.member_uuid !== undefined ? patch.member_uuid : cur.memberUuid;
+    if (status === 'waiting') {
+      if (typeof patch.member_uuid === 'string') throw new HoldlineError('invalid_field', { field: 'member_uuid' });
+      memberUuid = null;
+    } else {
+      if (memberUuid === null) throw new HoldlineError('missing_field', { field: 'member_uuid' });
+      if (typeof patch.member_uuid === 'string' && !this.members.has(patch.member_uuid)) {
+        throw new HoldlineError('member_not_found', { field: 'member_uuid' });
+      }
+    }
+    const priority = patch.priority ?? cur.priority;
+    const changed: CallerField[] = [];
+    if (priority !== cur.priority) changed.push('priority');
+    if (status !== cur.status) changed.push('status');
+    if (memberUuid !== cur.memberUuid) changed.push('member_uuid');
+    if (changed.length === 0) return { value: this.callerWire(cur, this.rank(cur)), change: null };
+
+    const nowMs = this.now();
+    const from = cur.status === 'waiting' ? this.lineRemove(cur) : null;
+    const next: CallerRec = { ...cur, priority, status, memberUuid };
+    if (status !== cur.status) {
+      next.statusMs = nowMs;
+      if (status === 'connected') next.connectedMs = nowMs;
+    }
+    this.callers.set(uuid, next);
+    const to = status === 'waiting' ? this.lineInsert(next) : null;
+    const caller = this.callerWire(next, to);
+    const body: ChangeBody = { kind: 'caller_updated', caller: { ...caller }, changed, stats: this.stats(nowMs) };
+    if (from !== to) body.line = { uuid, from, to, length: this.line.length };
+    return { value: caller, change: this.emit(nowMs, body) };
+  }
+
+  leave(uuid: string, reason: LeaveReason): CallQueueChange {
+    const cur = this.callers.get(uuid);
+    if (!cur) throw new HoldlineError('caller_not_found');
+    const nowMs = this.now();
+    const from = cur.status === 'waiting' ? this.lineRemove(cur) : null;
+    this.callers.delete(uuid);
+    const waitMs = (cur.connectedMs ?? nowMs) - cur.createdMs;
+    const k = this.counters;
+    if (reason === 'answered') {
+      k.completed++;
+      k.answeredWaitMs += waitMs;
+      if (waitMs <= this.queue.service_level_seconds * 1000) k.answeredWithin++;
+    } else if (reason === 'abandoned') k.abandoned++;
+    else if (reason === 'timeout') k.timedOut++;
+    else k.transferred++;
+    const body: ChangeBody = {
+      kind: 'caller_left', caller: this.callerWire(cur, null), reason, wait: waitMs / 1000, stats: this.stats(nowMs),
+    };
+    if (from !== null) body.line = { uuid, from, to: null, length: this.line.length };
+    return this.emit(nowMs, body);
+  }
+
+  // --- internals ---
+
+  private emit(nowMs: number, body: ChangeBody): CallQueueChange {
+    this.seq++;
+    const change = { queue_id: this.queue.uuid, seq: this.seq, at: iso(nowMs), ...body } as CallQueueChange;
+    this.log.push(change);
+    if (this.log.length > this.retention) this.log.splice(0, this.log.length - this.retention);
+    if (this.listeners.size > 0) {
+      const event = { type: 'change' as const, change: structuredClone(change) };
+      for (const l of this.listeners) l(event);
+    }
+    return structuredClone(change);
+  }
+
+  private callerWire(c: CallerRec, position: number | null): Caller {
+    return {
+      uuid: c.uuid, queue_id: this.queue.uuid, name: c.name, number: c.number, priority: c.priority,
+      position, status: c.status, status_at: iso(c.statusMs), member_uuid: c.memberUuid, created_at: iso(c.createdMs),
+    };
+  }
+
+  /** Index of the first line entry whose score is >= `score`. */
+  private lowerBound(score: number): number {
+    let lo = 0;
+    let hi = this.line.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.line[mid]!.score < score) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private rank(c: CallerRec): number | null {
+    return c.status === 'waiting' ? this.lowerBound(lineScore(c.priority, c.joinSeq)) : null;
+  }
+
+  private lineInsert(c: CallerRec): number {
+    const score = lineScore(c.priority, c.joinSeq);
+    const i = this.lowerBound(score);
+    this.line.splice(i, 0, { uuid: c.uuid, score });
+    return i;
+  }
+
+  private lineRemove(c: CallerRec): number {
+    const i = this.lowerBound(lineScore(c.priority, c.joinSeq));
+    this.line.splice(i, 1);
+    return i;
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,184 @@
+/**
+ * The Redis call store's records, as the Lua scripts write them (times in ms, internal fields such
+ * as join_seq), and their conversion to the wire shapes of call-types.ts. The only place that knows
+ * both; every script reply passes through here.
+ */
+import {
+  buildStats,
+  type Agent,
+  type CallQueue,
+  type CallQueueChange,
+  type CallQueueStats,
+  type Caller,
+  type CallerField,
+  type CallerStatus,
+  type LeaveReason,
+  type LineMove,
+  type Member,
+  type MemberField,
+  type MemberStatus,
+  type QueueField,
+} from '../call-types.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : iso(ms));
+
+export interface RawQueue {
+  uuid: string;
+  name: string;
+  description: string;
+  disabled: boolean;
+  project_id: string | null;
+  user_id: string | null;
+  service_level_seconds: number;
+  created_ms: number;
+  updated_ms: number;
+}
+
+export interface RawMember {
+  uuid: string;
+  queue_id: string;
+  number: string;
+  paused: boolean;
+  paused_ms: number | null;
+  pause_reason: string | null;
+  status: MemberStatus;
+  status_ms: number;
+  created_ms: number;
+}
+
+export interface RawCaller {
+  uuid: string;
+  queue_id: string;
+  name: string;
+  number: string;
+  priority: number;
+  status: CallerStatus;
+  status_ms: number;
+  member_uuid: string | null;
+  created_ms: number;
+  join_seq: number;
+  connected_ms: number | null;
+  position?: number | null;
+}
+
+export interface RawAgent {
+  uuid: string;
+  name: string;
+  project_id: string | null;
+  user_id: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+interface RawStats {
+  waiting: number;
+  ringing: number;
+  connected: number;
+  oldest_ms: number | null;
+  members: number;
+  logged_in: number;
+  available: number;
+  paused: number;
+  completed: number;
+  abandoned: number;
+  timed_out: number;
+  transferred: number;
+  answered_wait_ms: number;
+  answered_within: number;
+  sl_seconds: number;
+  now_ms: number;
+}
+
+interface RawChange {
+  queue_id: string;
+  seq: number;
+  at_ms: number;
+  kind: CallQueueChange['kind'];
+  queue?: RawQueue;
+  member?: RawMember;
+  caller?: RawCaller;
+  changed?: string[];
+  line?: LineMove;
+  reason?: LeaveReason;
+  wait_ms?: number;
+  stats?: RawStats;
+}
+
+export function queueFromRaw(r: RawQueue): CallQueue {
+  return {
+    uuid: r.uuid, name: r.name, description: r.description, disabled: r.disabled,
+    project_id: r.project_id, user_id: r.user_id, service_level_seconds: r.service_level_seconds,
+    created_at: iso(r.created_ms), updated_at: iso(r.updated_ms),
+  };
+}
+
+export function memberFromRaw(r: RawMember): Member {
+  return {
+    uuid: r.uuid, queue_id: r.queue_id, number: r.number, paused: r.paused, paused_at: isoOrNull(r.paused_ms),
+    pause_reason: r.pause_reason, status: r.status, status_at: iso(r.status_ms), created_at: iso(r.created_ms),
+  };
+}
+
+export function callerFromRaw(r: RawCaller): Caller {
+  return {
+    uuid: r.uuid, queue_id: r.queue_id, name: r.name, number: r.number, priority: r.priority,
+    position: r.position ?? null, status: r.status, status_at: iso(r.status_ms), member_uuid: r.member_uuid,
+    created_at: iso(r.created_ms),
+  };
+}
+
+export function agentFromRaw(r: RawAgent, tags: string[]): Agent {
+  return {
+    uuid: r.uuid, name: r.name, project_id: r.project_id, user_id: r.user_id, tags: [...tags].sort(),
+    created_at: iso(r.created_ms), updated_at: iso(r.updated_ms),
+  };
+}
+
+function statsFromRaw(s: RawStats): CallQueueStats {
+  return buildStats({
+    waiting: s.waiting, ringing: s.ringing, connected: s.connected, oldestMs: s.oldest_ms,
+    members: s.members, loggedIn: s.logged_in, available: s.available, paused: s.paused,
+    completed: s.completed, abandoned: s.abandoned, timedOut: s.timed_out, transferred: s.transferred,
+    answeredWaitMs: s.answered_wait_ms, answeredWithin: s.answered_within,
+    slSeconds: s.sl_seconds, nowMs: s.now_ms,
+  });
+}
+
+export const parseStats = (json: string): CallQueueStats => statsFromRaw(JSON.parse(json) as RawStats);
+export const parseQueue = (json: string): CallQueue => queueFromRaw(JSON.parse(json) as RawQueue);
+export const parseMember = (json: string): Member => memberFromRaw(JSON.parse(json) as RawMember);
+export const parseCaller = (json: string): Caller => callerFromRaw(JSON.parse(json) as RawCaller);
+export const parseRawCaller = (json: string): RawCaller => JSON.parse(json) as RawCaller;
+
+/** cjson cannot tell an empty array from an empty object; every list here is non-empty or absent. */
+function list<T extends string>(v: string[] | undefined): T[] {
+  return Array.isArray(v) ? (v as T[]) : [];
+}
+
+export function parseChange(json: string): CallQueueChange {
+  const r = JSON.parse(json) as RawChange;
+  const base = { queue_id: r.queue_id, seq: r.seq, at: iso(r.at_ms) };
+  const stats = (): CallQueueStats => statsFromRaw(r.stats!);
+  switch (r.kind) {
+    case 'queue_updated':
+      return { ...base, kind: r.kind, queue: queueFromRaw(r.queue!), changed: list<QueueField>(r.changed), stats: stats() };
+    case 'queue_deleted':
+      return { ...base, kind: r.kind, queue: queueFromRaw(r.queue!) };
+    case 'member_added':
+    case 'member_removed':
+      return { ...base, kind: r.kind, member: memberFromRaw(r.member!), stats: stats() };
+    case 'member_updated':
+      return { ...base, kind: r.kind, member: memberFromRaw(r.member!), changed: list<MemberField>(r.changed), stats: stats() };
+    case 'caller_joined':
+      return { ...base, kind: r.kind, caller: callerFromRaw(r.caller!), line: r.line!, stats: stats() };
+    case 'caller_updated': {
+      const c = { ...base, kind: r.kind, caller: callerFromRaw(r.caller!), changed: list<CallerField>(r.changed), stats: stats() };
+      return r.line ? { ...c, line: r.line } : c;
+    }
+    case 'caller_left': {
+      const c = { ...base, kind: r.kind, caller: callerFromRaw(r.caller!), reason: r.reason!, wait: r.wait_ms! / 1000, stats: stats() };
+      return r.line ? { ...c, line: r.line } : c;
+    }
+  }
+}

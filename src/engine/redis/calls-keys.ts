@@ -1,0 +1,61 @@
+/**
+ * Keys of the Redis call store. Nothing else spells one.
+ *
+ * One call queue = one hash tag `{<prefix>:c:<app>:<queue uuid>}`: its eight keys (and its shard
+ * channel) live in one slot, so every call-queue script (lua/call-*.lua) is atomic on one shard,
+ * in a cluster too, and queues spread over shards. An application's agents, tags and relations
+ * share a second tag `{<prefix>:ca:<app>}`; scripts derive the per-agent / per-tag set keys from
+ * that tag's base, so they stay in its slot. Agent tokens are looked up by hash alone (the
+ * application is not known before), one key each under `<prefix>:ctok:`.
+ *
+ * Names are percent-encoded like keys.ts does, so `:`, `{` and `}` never occur inside one.
+ */
+const enc = encodeURIComponent;
+
+/** In the order every call-queue script takes them (see the KEYS list atop each script). */
+export type CallQueueKeys = [
+  meta: string,
+  stats: string,
+  callers: string,
+  line: string,
+  age: string,
+  members: string,
+  log: string,
+  channel: string,
+];
+
+export interface CallAppKeys {
+  /** agents, tags, tagids, tagseq: KEYS of every call-agent / call-tag script. */
+  keys: [agents: string, tags: string, tagIds: string, tagSeq: string];
+  /** ARGV[1] of those scripts: prefix of the derived per-agent and per-tag sets. */
+  base: string;
+  /** SET of the application's call queue uuids (for listing). */
+  queues: string;
+}
+
+export class CallKeys {
+  constructor(readonly prefix: string) {}
+
+  queue(app: string, queueId: string): CallQueueKeys {
+    const t = `{${this.prefix}:c:${enc(app)}:${enc(queueId)}}`;
+    return [`${t}:meta`, `${t}:stats`, `${t}:callers`, `${t}:line`, `${t}:age`, `${t}:members`, `${t}:log`, `${t}:ch`];
+  }
+
+  app(app: string): CallAppKeys {
+    const t = `{${this.prefix}:ca:${enc(app)}}`;
+    return {
+      keys: [`${t}:agents`, `${t}:tags`, `${t}:tagids`, `${t}:tagseq`],
+      base: `${t}:`,
+      queues: `${t}:queues`,
+    };
+  }
+
+  /** SET of the call queues an agent is a member of (the scripts derive the same name from `base`). */
+  agentQueues(app: string, agentUuid: string): string {
+    return `${this.app(app).base}agent-queues:${agentUuid}`;
+  }
+
+  token(hash: string): string {
+    return `${this.prefix}:ctok:${hash}`;
+  }
+}

@@ -1,0 +1,411 @@
+/**
+ * The Redis call store. Every change of a call queue is one Lua script in the queue's slot
+ * (lua/call-*.lua) that checks the rules, updates the line, bumps the seq, appends to the change
+ * log and publishes, so positions are exact under concurrent changes from several nodes.
+ *
+ * Agents and tags live in the application's slot. Three operations span both slots and so are a
+ * short sequence of scripts, each atomic, ordered so that any interleaving converges (protocol/
+ * calls.md "Consistency"): adding a member (link the agent, add, re-check the agent), deleting an
+ * agent (delete it, then remove each membership), deleting a queue (delete it, then unlink agents).
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { HoldlineError, isHoldlineError } from '../../errors.js';
+import {
+  TOKEN_GRACE_MS,
+  hashToken,
+  newToken,
+  type Agent,
+  type AgentPatch,
+  type AgentTokenCheck,
+  type AgentTokenGrant,
+  type CallQueue,
+  type CallQueueChange,
+  type CallQueueListener,
+  type CallQueuePatch,
+  type CallQueueSnapshot,
+  type CallQueueStats,
+  type CallStore,
+  type Caller,
+  type CallerPatch,
+  type LeaveReason,
+  type Member,
+  type MemberPatch,
+  type Mutation,
+  type NewAgent,
+  type NewCallQueue,
+  type NewCaller,
+  type NewMember,
+  type Tag,
+  type TagDetail,
+  type TagPut,
+} from '../call-types.js';
+import type { Unsubscribe } from '../types.js';
+import {
+  agentFromRaw,
+  callerFromRaw,
+  parseCaller,
+  parseChange,
+  parseMember,
+  parseQueue,
+  parseRawCaller,
+  parseStats,
+  type RawAgent,
+} from './calls-codec.js';
+import { CallKeys } from './calls-keys.js';
+import { defineCallScripts, runCallScript, type CallReplies, type CallScript } from './calls-scripts.js';
+import { CallQueueSubscriber } from './calls-sub.js';
+import { baseOptions, createCommandClient, guarded, parseRedisUrl } from './connection.js';
+import type { RedisClient } from './scripts.js';
+
+export interface RedisCallStoreOptions {
+  /** Key prefix shared with the rest of the deployment (config.redisPrefix). */
+  prefix: string;
+  /** The store opens (and closes) its own connections to this URL... */
+  url?: string;
+  /** ...or uses this connected command client (not closed by close()); subscriptions use a duplicate. */
+  client?: Redis;
+  /** Changes kept per queue for changesSince (default 1000). */
+  changeRetention?: number;
+  commandTimeoutMs?: number;
+}
+
+function agentFromRow(row: string[]): Agent {
+  const [json, ...tags] = row;
+  return agentFromRaw(JSON.parse(json!) as RawAgent, tags);
+}
+
+function byCreated<T extends { created_at: string; uuid: string }>(a: T, b: T): number {
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
+  return a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0;
+}
+
+function mutation<T>(reply: [string] | [string, string], parse: (json: string) => T): Mutation<T> {
+  return { value: parse(reply[0]), change: reply[1] === undefined ? null : parseChange(reply[1]) };
+}
+
+/** Runs a follow-up step whose target may legitimately be gone already. */
+async function ignoring(codes: string[], step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    if (!(isHoldlineError(err) && codes.includes(err.code))) throw err;
+  }
+}
+
+export class RedisCallStore implements CallStore {
+  private readonly keys: CallKeys;
+  private readonly client: RedisClient;
+  private readonly ownsClient: boolean;
+  private readonly retention: number;
+  private readonly subFactory: () => Redis;
+  private subConn: Redis | undefined;
+  private subscriber: CallQueueSubscriber | undefined;
+
+  /** Use open(): with a URL, the connections must be established before the first command. */
+  private constructor(opts: RedisCallStoreOptions) {
+    this.keys = new CallKeys(opts.prefix);
+    this.retention = opts.changeRetention ?? 1000;
+    const tuning = { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 };
+    if (opts.client) {
+      this.client = opts.client;
+      this.ownsClient = false;
+      const client = opts.client;
+      this.subFactory = () => client.duplicate({ ...baseOptions(tuning, 'holdline-calls-sub') });
+    } else if (opts.url) {
+      const target = parseRedisUrl(opts.url);
+      this.client = createCommandClient(target, tuning, 'holdline-calls');
+      this.ownsClient = true;
+      const url = opts.url;
+      this.subFactory = () => {
+        // Sharded pub/sub on a cluster needs a per-shard subscriber: wired with the engine later.
+        if (target.cluster) throw new Error('call-queue subscriptions on Redis Cluster are not wired yet');
+        return new Redis(url, baseOptions(tuning, 'holdline-calls-sub'));
+      };
+    } else {
+      throw new Error('RedisCallStore needs a url or a client');
+    }
+    defineCallScripts(this.client);
+  }
+
+  static async open(opts: RedisCallStoreOptions): Promise<RedisCallStore> {
+    const store = new RedisCallStore(opts);
+    if (store.ownsClient) await guarded(() => store.client.connect());
+    return store;
+  }
+
+  async close(): Promise<void> {
+    this.subConn?.disconnect();
+    if (this.ownsClient) this.client.disconnect();
+  }
+
+  private run<N extends CallScript>(name: N, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
+    return runCallScript(this.client, name, keys, args);
+  }
+
+  private appRun<N extends CallScript>(name: N, app: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
+    const k = this.keys.app(app);
+    return this.run(name, k.keys, [k.base, ...args]);
+  }
+
+  private queueRun<N extends CallScript>(name: N, app: string, queueId: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
+    return this.run(name, this.keys.queue(app, queueId), args);
+  }
+
+  // --- agents ---
+
+  async createAgent(app: string, input: NewAgent): Promise<Agent> {
+    const json = await this.appRun('hlCallAgentCreate', app, [JSON.stringify({ uuid: randomUUID(), ...input })]);
+    return agentFromRow([json]);
+  }
+
+  async getAgent(app: string, uuid: string): Promise<Agent | null> {
+    const rows = await this.appRun('hlCallAgentRead', app, ['one', uuid]);
+    return rows[0] ? agentFromRow(rows[0]) : null;
+  }
+
+  async listAgents(app: string): Promise<Agent[]> {
+    const rows = await this.appRun('hlCallAgentRead', app, ['all', '']);
+    return rows.map(agentFromRow).sort(byCreated);
+  }
+
+  async updateAgent(app: string, uuid: string, patch: AgentPatch): Promise<Agent> {
+    return agentFromRow(await this.appRun('hlCallAgentUpdate', app, [uuid, JSON.stringify(patch)]));
+  }
+
+  async deleteAgent(app: string, uuid: string): Promise<void> {
+    const queues = await this.appRun('hlCallAgentDelete', app, [uuid]);
+    for (const queueId of queues) {
+      await ignoring(['call_queue_not_found', 'member_not_found'], () =>
+        this.queueRun('hlCallMemberRemove', app, queueId, [this.retention, uuid]),
+      );
+    }
+  }
+
+  // --- tags ---
+
+  async createTag(app: string, name: string): Promise<{ tag: Tag; created: boolean }> {
+    const [id, created] = await this.appRun('hlCallTagCreate', app, [name]);
+    return { tag: { id: Number(id), tag: name }, created: Number(created) === 1 };
+  }
+
+  async getTag(app: string, ref: string): Promise<TagDetail | null> {
+    const rows = await this.appRun('hlCallTagRead', app, [ref]);
+    return rows[0] ? tagFromRow(rows[0]) : null;
+  }
+
+  async listTags(app: string): Promise<TagDetail[]> {
+    const rows = await this.appRun('hlCallTagRead', app, ['']);
+    return rows.map(tagFromRow).sort((a, b) => a.id - b.id);
+  }
+
+  async putTag(app: string, ref: string, input: TagPut): Promise<{ tag: TagDetail; created: boolean }> {
+    const [id, name, created, ...agents] = await this.appRun('hlCallTagPut', app, [
+      ref,
+      input.tag ?? '',
+      input.agents ? JSON.stringify(input.agents) : '',
+    ]);
+    return { tag: tagFromRow([id, name, ...agents]), created: Number(created) === 1 };
+  }
+
+  async deleteTag(app: string, ref: string): Promise<boolean> {
+    return Number(await this.appRun('hlCallTagDelete', app, [ref])) === 1;
+  }
+
+  async tagAgent(app: string, ref: string, agentUuid: string): Promise<{ tag: Tag; created: boolean }> {
+    const [id, name, changed] = await this.appRun('hlCallTagRelate', app, [ref, agentUuid, 'add']);
+    return { tag: { id: Number(id), tag: name }, created: Number(changed) === 1 };
+  }
+
+  async untagAgent(app: string, ref: string, agentUuid: string): Promise<boolean> {
+    const [, , changed] = await this.appRun('hlCallTagRelate', app, [ref, agentUuid, 'remove']);
+    return Number(changed) === 1;
+  }
+
+  async agentsByTag(app: string, ref: string): Promise<Agent[]> {
+    const rows = await this.appRun('hlCallAgentRead', app, ['tag', ref]);
+    return rows.map(agentFromRow).sort(byCreated);
+  }
+
+  // --- call queues ---
+
+  async createCallQueue(app: string, input: NewCallQueue): Promise<CallQueue> {
+    const uuid = randomUUID();
+    const json = await this.queueRun('hlCallQueueCreate', app, uuid, [JSON.stringify({ uuid, ...input })]);
+    await guarded(() => this.client.sadd(this.keys.app(app).queues, uuid));
+    return parseQueue(json);
+  }
+
+  async getCallQueue(app: string, queueId: string): Promise<CallQueue | null> {
+    const json = await guarded(() => this.client.hget(this.keys.queue(app, queueId)[0], 'q'));
+    return json === null ? null : parseQueue(json);
+  }
+
+  async listCallQueues(app: string): Promise<CallQueue[]> {
+    const ids = await guarded(() => this.client.smembers(this.keys.app(app).queues));
+    // One read per queue: each lives in its own slot. A uuid whose queue is gone (a deletion that
+    // has not unlisted it yet) is skipped.
+    const found = await Promise.all(ids.map((id) => this.getCallQueue(app, id)));
+    return found.filter((q): q is CallQueue => q !== null).sort(byCreated);
+  }
+
+  async updateCallQueue(app: string, queueId: string, patch: CallQueuePatch): Promise<Mutation<CallQueue>> {
+    return mutation(await this.queueRun('hlCallQueueUpdate', app, queueId, [this.retention, JSON.stringify(patch)]), parseQueue);
+  }
+
+  async deleteCallQueue(app: string, queueId: string): Promise<CallQueueChange> {
+    const [change, ...agents] = await this.queueRun('hlCallQueueDelete', app, queueId, []);
+    await guarded(() => this.client.srem(this.keys.app(app).queues, queueId));
+    await Promise.all(agents.map((a) => guarded(() => this.client.srem(this.keys.agentQueues(app, a), queueId))));
+    return parseChange(change);
+  }
+
+  // --- members ---
+
+  async addMember(app: string, queueId: string, input: NewMember): Promise<Mutation<Member>> {
+    const linked = Number(await this.appRun('hlCallAgentLink', app, [input.agent_uuid, queueId])) === 1;
+    const { agent_uuid, ...rest } = input;
+    let reply: CallReplies['hlCallMemberAdd'];
+    try {
+      reply = await this.queueRun('hlCallMemberAdd', app, queueId, [this.retention, JSON.stringify({ uuid: agent_uuid, ...rest })]);
+    } catch (err) {
+      if (linked && isHoldlineError(err) && err.code === 'call_queue_not_found') {
+        await guarded(() => this.client.srem(this.keys.agentQueues(app, agent_uuid), queueId));
+      }
+      throw err;
+    }
+    // The agent may have been deleted between the link and the add; its deletion removed only the
+    // memberships that existed then, so this one is undone here.
+    const stillThere = await guarded(() => this.client.hexists(this.keys.app(app).keys[0], agent_uuid));
+    if (stillThere === 0) {
+      await ignoring(['call_queue_not_found', 'member_not_found'], () => this.removeMember(app, queueId, agent_uuid));
+      throw new HoldlineError('agent_not_found', { field: 'agent_id' });
+    }
+    return mutation(reply, parseMember);
+  }
+
+  async getMember(app: string, queueId: string, agentUuid: string): Promise<Member | null> {
+    const json = await guarded(() => this.client.hget(this.keys.queue(app, queueId)[5], agentUuid));
+    return json === null ? null : parseMember(json);
+  }
+
+  async listMembers(app: string, queueId: string): Promise<Member[]> {
+    return (await this.snapshot(app, queueId)).members;
+  }
+
+  async updateMember(app: string, queueId: string, agentUuid: string, patch: MemberPatch): Promise<Mutation<Member>> {
+    return mutation(
+      await this.queueRun('hlCallMemberUpdate', app, queueId, [this.retention, agentUuid, JSON.stringify(patch)]),
+      parseMember,
+    );
+  }
+
+  async removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange> {
+    const change = await this.queueRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
+    await guarded(() => this.client.srem(this.keys.agentQueues(app, agentUuid), queueId));
+    return parseChange(change);
+  }
+
+  // --- callers ---
+
+  async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
+    const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
+    return mutation(await this.queueRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller)]), parseCaller);
+  }
+
+  async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {
+    const json = await this.queueRun('hlCallCallerGet', app, queueId, [callerUuid]);
+    return json === null ? null : parseCaller(json);
+  }
+
+  async updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>> {
+    return mutation(
+      await this.queueRun('hlCallCallerUpdate', app, queueId, [this.retention, callerUuid, JSON.stringify(patch)]),
+      parseCaller,
+    );
+  }
+
+  async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange> {
+    return parseChange(await this.queueRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]));
+  }
+
+  // --- reads for subscribers ---
+
+  async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {
+    const [queue, seq, line, callers, members, stats] = await this.queueRun('hlCallSnapshot', app, queueId, []);
+    const raw = new Map(callers.map((json) => {
+      const c = parseRawCaller(json);
+      return [c.uuid, c] as const;
+    }));
+    const waiting = line.map((uuid, position) => callerFromRaw({ ...raw.get(uuid)!, position }));
+    const others = [...raw.values()]
+      .filter((c) => c.status !== 'waiting')
+      .sort((a, b) => a.join_seq - b.join_seq)
+      .map((c) => callerFromRaw({ ...c, position: null }));
+    return {
+      queue: parseQueue(queue),
+      seq: Number(seq),
+      callers: [...waiting, ...others],
+      members: members.map(parseMember).sort(byCreated),
+      stats: parseStats(stats),
+    };
+  }
+
+  async getStats(app: string, queueId: string): Promise<CallQueueStats | null> {
+    try {
+      return parseStats(await this.queueRun('hlCallStats', app, queueId, []));
+    } catch (err) {
+      if (isHoldlineError(err) && err.code === 'call_queue_not_found') return null;
+      throw err;
+    }
+  }
+
+  async changesSince(app: string, queueId: string, seq: number): Promise<CallQueueChange[] | null> {
+    const changes = await this.queueRun('hlCallChanges', app, queueId, [seq]);
+    return changes === null ? null : changes.map(parseChange);
+  }
+
+  async subscribeQueue(app: string, queueId: string, listener: CallQueueListener): Promise<Unsubscribe> {
+    if (!this.subscriber) {
+      this.subConn = this.subFactory();
+      this.subscriber = new CallQueueSubscriber(this.subConn);
+      const conn = this.subConn;
+      if (conn.status === 'wait') await guarded(() => conn.connect());
+    }
+    return this.subscriber.subscribe(this.keys.queue(app, queueId)[7], listener);
+  }
+
+  // --- agent tokens ---
+
+  async issueAgentToken(app: string, agentUuid: string, ttlSeconds: number): Promise<AgentTokenGrant> {
+    const exists = await guarded(() => this.client.hexists(this.keys.app(app).keys[0], agentUuid));
+    if (exists === 0) throw new HoldlineError('agent_not_found');
+    const token = newToken();
+    const expMs = Date.now() + ttlSeconds * 1000;
+    const record = JSON.stringify({ app, agent: agentUuid, exp_ms: expMs });
+    await guarded(() => this.client.set(this.keys.token(hashToken(token)), record, 'PX', ttlSeconds * 1000 + TOKEN_GRACE_MS));
+    return { token, agent_uuid: agentUuid, expires_at: new Date(expMs).toISOString() };
+  }
+
+  async verifyAgentToken(token: string): Promise<AgentTokenCheck> {
+    const json = await guarded(() => this.client.get(this.keys.token(hashToken(token))));
+    if (json === null) return { valid: false, reason: 'unknown' };
+    const t = JSON.parse(json) as { app: string; agent: string; exp_ms: number };
+    const exists = await guarded(() => this.client.hexists(this.keys.app(t.app).keys[0], t.agent));
+    if (exists === 0) return { valid: false, reason: 'unknown' };
+    if (t.exp_ms <= Date.now()) return { valid: false, reason: 'expired' };
+    return { valid: true, app: t.app, agent_uuid: t.agent, expires_at: new Date(t.exp_ms).toISOString() };
+  }
+
+  async revokeAgentToken(app: string, token: string): Promise<boolean> {
+    const key = this.keys.token(hashToken(token));
+    const json = await guarded(() => this.client.get(key));
+    if (json === null || (JSON.parse(json) as { app: string }).app !== app) return false;
+    return (await guarded(() => this.client.del(key))) === 1;
+  }
+}
+
+function tagFromRow(row: [number, string, ...string[]] | (string | number)[]): TagDetail {
+  const [id, name, ...agents] = row;
+  return { id: Number(id), tag: String(name), agents: agents.map(String).sort() };
+}
