@@ -1,0 +1,112 @@
+/**
+ * connections: as many idle WebSocket connections as the machine allows, each through its
+ * system's own opening handshake; figures are connections held, server resident memory per
+ * connection (VmRSS growth over the idle server ÷ connections) and connections opened per second.
+ *
+ * Limits of this machine, reported with the figures: a process may hold at most RLIMIT_NOFILE
+ * descriptors (the server needs one per connection, and the hard limit cannot be raised here), and
+ * one source address reaches one server port through at most ~28k ephemeral ports, so connections
+ * are spread over several 127.0.0.x source addresses.
+ */
+import { GenPool } from '../lib/gen.js';
+import { cpuSeconds, openFileLimit, rssBytes } from '../lib/proc.js';
+import { log } from '../lib/progress.js';
+import { protocolFor } from '../lib/protocols.js';
+import { figure, type Role, type TargetResult } from '../lib/results.js';
+import { startRawUws, startSocketIo, startSoketi, type RunningServer } from '../lib/servers.js';
+import { startHoldline } from '../holdline/targets.js';
+import { runTarget, selected, type Cleanup, type Measured, type ScenarioContext } from './common.js';
+
+export interface ConnectionsOptions {
+  /** Wanted; capped by the per-process descriptor limit. */
+  connections: number;
+  holdMs: number;
+  concurrency: number;
+  /** Connections per generator process (each has the same descriptor limit). */
+  perGenerator: number;
+}
+
+/** Descriptors a server keeps for itself (listen socket, logs, Redis, epoll, …). */
+const SERVER_FD_MARGIN = 256;
+
+export function connectionsOptions(quick: boolean): ConnectionsOptions {
+  return { connections: quick ? 2000 : 50_000, holdMs: quick ? 1000 : 5000, concurrency: 256, perGenerator: 15_000 };
+}
+
+const settle = (msWait: number): Promise<void> => new Promise((r) => setTimeout(r, msWait));
+
+export async function measureConnections(server: RunningServer, o: ConnectionsOptions, cleanup: Cleanup): Promise<Measured> {
+  const limit = openFileLimit();
+  const wanted = o.connections;
+  const target = Math.min(wanted, limit - SERVER_FD_MARGIN);
+  if (target < wanted) log(`  capped at ${target} connections: open-file limit ${limit} per process`);
+  const pid = server.pids[0]!;
+  await settle(500);
+  const rss0 = rssBytes(pid);
+  const pool = await GenPool.start(Math.max(1, Math.ceil(target / o.perGenerator)));
+  cleanup.add(() => pool.close());
+  const addresses = Array.from({ length: Math.ceil(target / 20_000) + 1 }, (_, i) => `127.0.0.${i + 2}`);
+  const cpu0 = cpuSeconds(pid);
+  const opened = await pool.open(server.endpoint, target, null, addresses, o.concurrency);
+  const openCpu = cpuSeconds(pid) - cpu0;
+  if (opened.ok === 0) throw new Error(`no connection opened: ${opened.firstError ?? 'no error given'}`);
+  await settle(o.holdMs);
+  const held = await pool.report();
+  const rss1 = rssBytes(pid);
+  const perConn = (rss1 - rss0) / held.open;
+  log(`  ${held.open} held (${opened.failed} failed), ${Math.round(perConn)} B/connection, ${Math.round((opened.ok * 1000) / opened.ms)} conn/s`);
+  return {
+    figures: {
+      connections_held: figure(held.open, 'conns', 'higher', 'count'),
+      rss_per_conn_bytes: figure(Math.round(perConn), 'B', 'lower', 'memory'),
+      connect_per_s: figure(Math.round((opened.ok * 1000) / opened.ms), 'conn/s', 'higher', 'throughput'),
+    },
+    details: {
+      wanted,
+      attempted: target,
+      open_file_limit: limit,
+      failed: opened.failed,
+      ...(opened.firstError ? { first_error: opened.firstError.slice(0, 200) } : {}),
+      closed_during_hold: held.closedUnexpectedly,
+      rss_idle_bytes: rss0,
+      rss_loaded_bytes: rss1,
+      source_addresses: addresses.length,
+      server_cpu_s_opening: Number(openCpu.toFixed(2)),
+    },
+  };
+}
+
+interface ConnTarget {
+  name: string;
+  role: Role;
+  start(cleanup: Cleanup): Promise<RunningServer>;
+}
+
+export const connectionTargets: ConnTarget[] = [
+  { name: 'raw-uws', role: 'ceiling', start: () => startRawUws() },
+  {
+    name: 'holdline-memory',
+    role: 'holdline',
+    async start() {
+      protocolFor('holdline');
+      return startHoldline('memory');
+    },
+  },
+  { name: 'soketi', role: 'peer', start: () => startSoketi() },
+  { name: 'socketio', role: 'peer', start: () => startSocketIo() },
+];
+
+export async function runConnections(ctx: ScenarioContext, o = connectionsOptions(ctx.quick)): Promise<TargetResult[]> {
+  const out: TargetResult[] = [];
+  for (const t of connectionTargets) {
+    if (!selected(ctx, t.name)) continue;
+    out.push(
+      await runTarget('connections', t.name, t.role, async (cleanup) => {
+        const server = await t.start(cleanup);
+        cleanup.add(server.stop);
+        return measureConnections(server, o, cleanup);
+      }),
+    );
+  }
+  return out;
+}
