@@ -261,7 +261,7 @@ export interface CallStore {
   // --- agents ---
   createAgent(app: string, input: NewAgent): Promise<Agent>;
   getAgent(app: string, uuid: string): Promise<Agent | null>;
-  /** By created_at, then uuid. */
+  /** In creation order. */
   listAgents(app: string): Promise<Agent[]>;
   updateAgent(app: string, uuid: string, patch: AgentPatch): Promise<Agent>;
   /** Removes its tag relations, its memberships (each a member_removed change) and its tokens. */
@@ -279,12 +279,13 @@ export interface CallStore {
   tagAgent(app: string, ref: string, agentUuid: string): Promise<{ tag: Tag; created: boolean }>;
   /** True when the relation existed. */
   untagAgent(app: string, ref: string, agentUuid: string): Promise<boolean>;
+  /** In creation order. */
   agentsByTag(app: string, ref: string): Promise<Agent[]>;
 
   // --- call queues ---
   createCallQueue(app: string, input: NewCallQueue): Promise<CallQueue>;
   getCallQueue(app: string, queueId: string): Promise<CallQueue | null>;
-  /** By created_at, then uuid. */
+  /** In creation order. */
   listCallQueues(app: string): Promise<CallQueue[]>;
   updateCallQueue(app: string, queueId: string, patch: CallQueuePatch): Promise<Mutation<CallQueue>>;
   /** Removes members and callers; announces queue_deleted. */

@@ -93,8 +93,9 @@ export class CallQueueView {
     return [...waiting, ...others];
   }
 
+  /** By join time, then uuid: the snapshot's order. */
   memberList(): Member[] {
-    return [...this.members.values()].sort(byJoin);
+    return [...this.members.values()].sort((a, b) => byJoin(a, b) || (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
   }
 }
 

@@ -77,7 +77,6 @@ export class MemoryCallQueue {
 
   constructor(
     public queue: CallQueue,
-    readonly createdMs: number,
     private readonly now: () => number,
     private readonly retention: number,
   ) {}

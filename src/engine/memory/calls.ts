@@ -149,7 +149,7 @@ export class MemoryCallStore implements CallStore {
   async listAgents(app: string): Promise<Agent[]> {
     const a = this.apps.get(app);
     if (!a) return [];
-    return [...a.agents.values()].sort(byCreated).map((r) => this.agentWire(a, r));
+    return [...a.agents.values()].map((r) => this.agentWire(a, r));
   }
 
   async updateAgent(app: string, uuid: string, patch: AgentPatch): Promise<Agent> {
@@ -251,10 +251,8 @@ export class MemoryCallStore implements CallStore {
     const a = this.apps.get(app);
     const id = a?.resolveTag(ref) ?? null;
     if (!a || id === null) throw new HoldlineError('tag_not_found');
-    return [...(a.tagAgents.get(id) ?? [])]
-      .map((u) => a.agents.get(u)!)
-      .sort(byCreated)
-      .map((r) => this.agentWire(a, r));
+    const tagged = a.tagAgents.get(id) ?? new Set<string>();
+    return [...a.agents.values()].filter((r) => tagged.has(r.uuid)).map((r) => this.agentWire(a, r));
   }
 
   // --- call queues ---
@@ -264,7 +262,7 @@ export class MemoryCallStore implements CallStore {
     const queue: CallQueue = {
       uuid: randomUUID(), ...input, created_at: new Date(nowMs).toISOString(), updated_at: new Date(nowMs).toISOString(),
     };
-    this.app(app).queues.set(queue.uuid, new MemoryCallQueue(queue, nowMs, this.now, this.retention));
+    this.app(app).queues.set(queue.uuid, new MemoryCallQueue(queue, this.now, this.retention));
     return { ...queue };
   }
 
@@ -274,10 +272,7 @@ export class MemoryCallStore implements CallStore {
   }
 
   async listCallQueues(app: string): Promise<CallQueue[]> {
-    const qs = [...(this.apps.get(app)?.queues.values() ?? [])];
-    return qs
-      .sort((x, y) => x.createdMs - y.createdMs || (x.queue.uuid < y.queue.uuid ? -1 : 1))
-      .map((q) => ({ ...q.queue }));
+    return [...(this.apps.get(app)?.queues.values() ?? [])].map((q) => ({ ...q.queue }));
   }
 
   async updateCallQueue(app: string, queueId: string, patch: CallQueuePatch): Promise<Mutation<CallQueue>> {
@@ -385,8 +380,4 @@ export class MemoryCallStore implements CallStore {
     this.tokens.delete(h);
     return true;
   }
-}
-
-function byCreated(x: AgentRec, y: AgentRec): number {
-  return x.createdMs - y.createdMs || (x.uuid < y.uuid ? -1 : x.uuid > y.uuid ? 1 : 0);
 }

@@ -64,6 +64,8 @@ export interface RawCaller {
 
 export interface RawAgent {
   uuid: string;
+  /** Creation number: listings are in creation order. */
+  n: number;
   name: string;
   project_id: string | null;
   user_id: string | null;

@@ -29,8 +29,10 @@ export interface CallAppKeys {
   keys: [agents: string, tags: string, tagIds: string, tagSeq: string];
   /** ARGV[1] of those scripts: prefix of the derived per-agent and per-tag sets. */
   base: string;
-  /** SET of the application's call queue uuids (for listing). */
+  /** ZSET of the application's call queue uuids by creation number (listing order). */
   queues: string;
+  /** Last call queue creation number. */
+  queueSeq: string;
 }
 
 export class CallKeys {
@@ -47,6 +49,7 @@ export class CallKeys {
       keys: [`${t}:agents`, `${t}:tags`, `${t}:tagids`, `${t}:tagseq`],
       base: `${t}:`,
       queues: `${t}:queues`,
+      queueSeq: `${t}:queueseq`,
     };
   }
 

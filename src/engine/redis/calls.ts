@@ -75,6 +75,14 @@ function agentFromRow(row: string[]): Agent {
   return agentFromRaw(JSON.parse(json!) as RawAgent, tags);
 }
 
+/** Agents in creation order (their creation number), as the memory store lists them. */
+function agentsInOrder(rows: string[][]): Agent[] {
+  return rows
+    .map((row) => ({ n: (JSON.parse(row[0]!) as RawAgent).n, agent: agentFromRow(row) }))
+    .sort((a, b) => a.n - b.n)
+    .map((x) => x.agent);
+}
+
 function byCreated<T extends { created_at: string; uuid: string }>(a: T, b: T): number {
   if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
   return a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0;
@@ -165,8 +173,7 @@ export class RedisCallStore implements CallStore {
   }
 
   async listAgents(app: string): Promise<Agent[]> {
-    const rows = await this.appRun('hlCallAgentRead', app, ['all', '']);
-    return rows.map(agentFromRow).sort(byCreated);
+    return agentsInOrder(await this.appRun('hlCallAgentRead', app, ['all', '']));
   }
 
   async updateAgent(app: string, uuid: string, patch: AgentPatch): Promise<Agent> {
@@ -223,8 +230,7 @@ export class RedisCallStore implements CallStore {
   }
 
   async agentsByTag(app: string, ref: string): Promise<Agent[]> {
-    const rows = await this.appRun('hlCallAgentRead', app, ['tag', ref]);
-    return rows.map(agentFromRow).sort(byCreated);
+    return agentsInOrder(await this.appRun('hlCallAgentRead', app, ['tag', ref]));
   }
 
   // --- call queues ---
@@ -232,7 +238,9 @@ export class RedisCallStore implements CallStore {
   async createCallQueue(app: string, input: NewCallQueue): Promise<CallQueue> {
     const uuid = randomUUID();
     const json = await this.queueRun('hlCallQueueCreate', app, uuid, [JSON.stringify({ uuid, ...input })]);
-    await guarded(() => this.client.sadd(this.keys.app(app).queues, uuid));
+    const k = this.keys.app(app);
+    const n = await guarded(() => this.client.incr(k.queueSeq));
+    await guarded(() => this.client.zadd(k.queues, n, uuid));
     return parseQueue(json);
   }
 
@@ -242,11 +250,11 @@ export class RedisCallStore implements CallStore {
   }
 
   async listCallQueues(app: string): Promise<CallQueue[]> {
-    const ids = await guarded(() => this.client.smembers(this.keys.app(app).queues));
+    const ids = await guarded(() => this.client.zrange(this.keys.app(app).queues, 0, -1));
     // One read per queue: each lives in its own slot. A uuid whose queue is gone (a deletion that
     // has not unlisted it yet) is skipped.
     const found = await Promise.all(ids.map((id) => this.getCallQueue(app, id)));
-    return found.filter((q): q is CallQueue => q !== null).sort(byCreated);
+    return found.filter((q): q is CallQueue => q !== null);
   }
 
   async updateCallQueue(app: string, queueId: string, patch: CallQueuePatch): Promise<Mutation<CallQueue>> {
@@ -255,7 +263,7 @@ export class RedisCallStore implements CallStore {
 
   async deleteCallQueue(app: string, queueId: string): Promise<CallQueueChange> {
     const [change, ...agents] = await this.queueRun('hlCallQueueDelete', app, queueId, []);
-    await guarded(() => this.client.srem(this.keys.app(app).queues, queueId));
+    await guarded(() => this.client.zrem(this.keys.app(app).queues, queueId));
     await Promise.all(agents.map((a) => guarded(() => this.client.srem(this.keys.agentQueues(app, a), queueId))));
     return parseChange(change);
   }
@@ -263,6 +271,8 @@ export class RedisCallStore implements CallStore {
   // --- members ---
 
   async addMember(app: string, queueId: string, input: NewMember): Promise<Mutation<Member>> {
+    // The queue is checked first, as the memory store does (the add re-checks it atomically).
+    if ((await this.getCallQueue(app, queueId)) === null) throw new HoldlineError('call_queue_not_found');
     const linked = Number(await this.appRun('hlCallAgentLink', app, [input.agent_uuid, queueId])) === 1;
     const { agent_uuid, ...rest } = input;
     let reply: CallReplies['hlCallMemberAdd'];

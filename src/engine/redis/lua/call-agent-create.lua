@@ -1,5 +1,6 @@
 --[[
-  Stores a new agent.
+  Stores a new agent with its creation number `n` (<base>agentseq), which orders listings: two
+  agents created in the same millisecond still list in creation order.
 
   KEYS[1] agents  HASH    agent uuid -> agent JSON
   KEYS[2] tags    HASH    tag id -> name
@@ -18,6 +19,7 @@ local rcall = redis.call
 
 local a = cjson.decode(ARGV[2])
 local now = nowMs()
+a.n = rcall('INCR', ARGV[1] .. 'agentseq')
 a.created_ms = now
 a.updated_ms = now
 local json = cjson.encode(a)
