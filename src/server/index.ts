@@ -144,6 +144,9 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
               resolve();
             };
           });
+          // uWS hands the last responses to the socket from its own loop hook: give it one turn,
+          // or a process exiting right after close() loses them.
+          await new Promise((resolve) => setImmediate(resolve));
         }
         for (const fn of closers) {
           try {
