@@ -4,6 +4,7 @@
  * nothing; what must be checked atomically with the change (existence, a disabled queue, a status
  * transition) the store checks and rejects with the same catalogue codes. Reads of a missing thing
  * become its not-found error here, so transports only map HoldlineError to a status or frame.
+ * Every method is async, so a rejected input is a rejected promise, never a synchronous throw.
  */
 import { HoldlineError } from '../../errors.js';
 import type {
@@ -62,7 +63,7 @@ export class CallService {
 
   // --- agents ---
 
-  createAgent(app: string, body: unknown): Promise<Agent> {
+  async createAgent(app: string, body: unknown): Promise<Agent> {
     return this.store.createAgent(app, parseNewAgent(body));
   }
 
@@ -70,22 +71,22 @@ export class CallService {
     return found(await this.store.getAgent(app, parsePathId(id, 'agent_not_found')), 'agent_not_found');
   }
 
-  listAgents(app: string): Promise<Agent[]> {
+  async listAgents(app: string): Promise<Agent[]> {
     return this.store.listAgents(app);
   }
 
-  updateAgent(app: string, id: string, body: unknown): Promise<Agent> {
+  async updateAgent(app: string, id: string, body: unknown): Promise<Agent> {
     const uuid = parsePathId(id, 'agent_not_found');
     return this.store.updateAgent(app, uuid, parseAgentPatch(body));
   }
 
-  deleteAgent(app: string, id: string): Promise<void> {
+  async deleteAgent(app: string, id: string): Promise<void> {
     return this.store.deleteAgent(app, parsePathId(id, 'agent_not_found'));
   }
 
   // --- tags ---
 
-  createTag(app: string, body: unknown): Promise<{ tag: Tag; created: boolean }> {
+  async createTag(app: string, body: unknown): Promise<{ tag: Tag; created: boolean }> {
     return this.store.createTag(app, parseNewTag(body));
   }
 
@@ -93,12 +94,12 @@ export class CallService {
     return found(await this.store.getTag(app, parseTagRef(ref)), 'tag_not_found');
   }
 
-  listTags(app: string): Promise<TagDetail[]> {
+  async listTags(app: string): Promise<TagDetail[]> {
     return this.store.listTags(app);
   }
 
   /** A reference that is neither an id nor a valid name cannot be created: invalid tag. */
-  putTag(app: string, ref: string, body: unknown): Promise<{ tag: TagDetail; created: boolean }> {
+  async putTag(app: string, ref: string, body: unknown): Promise<{ tag: TagDetail; created: boolean }> {
     const input = parseTagPut(body);
     let tagRef: string;
     try {
@@ -119,23 +120,23 @@ export class CallService {
     }
   }
 
-  tagAgent(app: string, ref: string, body: unknown): Promise<{ tag: Tag; created: boolean }> {
+  async tagAgent(app: string, ref: string, body: unknown): Promise<{ tag: Tag; created: boolean }> {
     const tagRef = parseTagRef(ref);
     return this.store.tagAgent(app, tagRef, parseTagAgent(body));
   }
 
-  untagAgent(app: string, ref: string, agentId: string): Promise<boolean> {
+  async untagAgent(app: string, ref: string, agentId: string): Promise<boolean> {
     const tagRef = parseTagRef(ref);
     return this.store.untagAgent(app, tagRef, parsePathId(agentId, 'agent_not_found'));
   }
 
-  agentsByTag(app: string, ref: string): Promise<Agent[]> {
+  async agentsByTag(app: string, ref: string): Promise<Agent[]> {
     return this.store.agentsByTag(app, parseTagRef(ref));
   }
 
   // --- call queues ---
 
-  createQueue(app: string, body: unknown): Promise<CallQueue> {
+  async createQueue(app: string, body: unknown): Promise<CallQueue> {
     return this.store.createCallQueue(app, parseNewCallQueue(body, this.defaultServiceLevel));
   }
 
@@ -143,22 +144,22 @@ export class CallService {
     return found(await this.store.getCallQueue(app, queueId(id)), 'call_queue_not_found');
   }
 
-  listQueues(app: string): Promise<CallQueue[]> {
+  async listQueues(app: string): Promise<CallQueue[]> {
     return this.store.listCallQueues(app);
   }
 
-  updateQueue(app: string, id: string, body: unknown): Promise<Mutation<CallQueue>> {
+  async updateQueue(app: string, id: string, body: unknown): Promise<Mutation<CallQueue>> {
     const q = queueId(id);
     return this.store.updateCallQueue(app, q, parseCallQueuePatch(body));
   }
 
-  deleteQueue(app: string, id: string): Promise<CallQueueChange> {
+  async deleteQueue(app: string, id: string): Promise<CallQueueChange> {
     return this.store.deleteCallQueue(app, queueId(id));
   }
 
   // --- members ---
 
-  addMember(app: string, id: string, body: unknown): Promise<Mutation<Member>> {
+  async addMember(app: string, id: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
     return this.store.addMember(app, q, parseNewMember(body));
   }
@@ -169,24 +170,24 @@ export class CallService {
     return found(member, 'member_not_found');
   }
 
-  listMembers(app: string, id: string): Promise<Member[]> {
+  async listMembers(app: string, id: string): Promise<Member[]> {
     return this.store.listMembers(app, queueId(id));
   }
 
-  updateMember(app: string, id: string, agentId: string, body: unknown): Promise<Mutation<Member>> {
+  async updateMember(app: string, id: string, agentId: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
     const agent = parsePathId(agentId, 'member_not_found');
     return this.store.updateMember(app, q, agent, parseMemberPatch(body));
   }
 
-  removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
+  async removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
     const q = queueId(id);
     return this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found'));
   }
 
   // --- callers ---
 
-  joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
+  async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     return this.store.joinCaller(app, q, parseNewCaller(body));
   }
@@ -202,13 +203,13 @@ export class CallService {
     return (await this.store.snapshot(app, queueId(id))).callers;
   }
 
-  updateCaller(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {
+  async updateCaller(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
     return this.store.updateCaller(app, q, caller, parseCallerPatch(body));
   }
 
-  leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
+  async leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
     return this.store.leaveCaller(app, q, caller, parseLeaveReason(reason));
@@ -229,17 +230,17 @@ export class CallService {
     return q;
   }
 
-  snapshot(app: string, id: string): Promise<CallQueueSnapshot> {
+  async snapshot(app: string, id: string): Promise<CallQueueSnapshot> {
     return this.store.snapshot(app, queueId(id));
   }
 
   /** Null: `seq` is too old or newer than the queue's; the client takes a snapshot. */
-  changesSince(app: string, id: string, seq: unknown): Promise<CallQueueChange[] | null> {
+  async changesSince(app: string, id: string, seq: unknown): Promise<CallQueueChange[] | null> {
     const q = queueId(id);
     return this.store.changesSince(app, q, parseSeq(seq));
   }
 
-  subscribe(app: string, id: string, listener: CallQueueListener): Promise<Unsubscribe> {
+  async subscribe(app: string, id: string, listener: CallQueueListener): Promise<Unsubscribe> {
     return this.store.subscribeQueue(app, queueId(id), listener);
   }
 
@@ -258,7 +259,7 @@ export class CallService {
     return { app: check.app, agent: check.agent_uuid };
   }
 
-  revokeToken(app: string, token: string): Promise<boolean> {
+  async revokeToken(app: string, token: string): Promise<boolean> {
     return this.store.revokeAgentToken(app, token);
   }
 
