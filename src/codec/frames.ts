@@ -190,7 +190,7 @@ export interface WireMember {
   paused: boolean;
   paused_at: string | null;
   pause_reason: string | null;
-  status: string;
+  status: MemberStatus;
   status_at: string;
   created_at: string;
 }
@@ -226,6 +226,7 @@ export interface WireLineMove {
 }
 
 export type LeaveReason = 'answered' | 'abandoned' | 'timeout' | 'transferred';
+export type MemberStatus = 'available' | 'busy' | 'wrapup' | 'logged_out';
 export type SubscriptionEndReason = 'requested' | 'queue_deleted' | 'access_revoked';
 
 interface ChangeBase {
