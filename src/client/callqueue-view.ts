@@ -1,0 +1,234 @@
+/**
+ * A live view of one call queue (protocol/websocket.md section 5): it subscribes, applies the
+ * snapshot and every update through CallQueueState, and always holds the current ordered waiting
+ * callers. It survives reconnects: it resumes with `since_seq` (or gets a fresh snapshot), and
+ * resubscribes by itself when it detects a gap or an update that does not fit.
+ */
+import type {
+  CallQueueSnapshotFrame,
+  CallQueueSubscribedFrame,
+  CallQueueUnsubscribedFrame,
+  CallQueueUpdateFrame,
+  SubscriptionEndReason,
+  WireCallQueue,
+  WireCallQueueStats,
+  WireCaller,
+  WireMember,
+} from '../codec/frames.js';
+import { CallQueueState } from './callqueue-state.js';
+import { TypedEmitter } from './emitter.js';
+import { subscribeFailure, type Session } from './session.js';
+
+export type CallQueueChange =
+  | { kind: 'snapshot'; seq: number }
+  | { kind: 'update'; seq: number; update: CallQueueUpdateFrame };
+
+export type CallQueueViewEnd = { reason: SubscriptionEndReason } | { reason: 'error'; error: Error };
+
+export interface CallQueueViewEvents {
+  /** After every applied snapshot or update; the view already shows it. */
+  change: CallQueueChange;
+  /** Each (re)subscription: recovered true = resumed from since_seq, false = a snapshot follows. */
+  subscribed: { seq: number; recovered: boolean };
+  /** The view found a gap or an update that did not fit and resubscribes (since_seq null: fresh snapshot). */
+  resubscribing: { sinceSeq: number | null; detail: string };
+  ended: CallQueueViewEnd;
+}
+
+/**
+ * - `pending`: not subscribed on the current connection (offline, or subscribing);
+ * - `awaiting_snapshot`: subscribed, the snapshot has not arrived yet;
+ * - `live`: updates apply as they come.
+ */
+export type CallQueueViewState =
+  | { status: 'pending' }
+  | { status: 'awaiting_snapshot' }
+  | { status: 'live'; seq: number }
+  | { status: 'ended'; end: CallQueueViewEnd };
+
+/** @internal */
+export interface CallQueueViewHost extends Session {
+  forgetView(view: CallQueueView): void;
+}
+
+type Phase = 'pending' | 'subscribing' | 'awaiting_snapshot' | 'live' | 'resubscribing';
+
+export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
+  readonly queueId: string;
+  /** Resolves once the view holds the queue's state (its first snapshot). */
+  readonly ready: Promise<void>;
+  readonly #host: CallQueueViewHost;
+  readonly #state: CallQueueState;
+  #phase: Phase = 'pending';
+  /** Set when the view's state cannot be trusted: the next subscribe asks for a snapshot. */
+  #needSnapshot = true;
+  #end: CallQueueViewEnd | null = null;
+  #readySettled = false;
+  #resolveReady!: () => void;
+  #rejectReady!: (e: Error) => void;
+
+  /** @internal Created by HoldlineClient.callQueue. */
+  constructor(host: CallQueueViewHost, queueId: string) {
+    super((err) => host.listenerError(err));
+    this.#host = host;
+    this.queueId = queueId;
+    this.#state = new CallQueueState(queueId);
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+  }
+
+  get state(): CallQueueViewState {
+    if (this.#end !== null) return { status: 'ended', end: this.#end };
+    if (this.#phase === 'live' && this.#state.seq !== null) return { status: 'live', seq: this.#state.seq };
+    if (this.#phase === 'awaiting_snapshot') return { status: 'awaiting_snapshot' };
+    return { status: 'pending' };
+  }
+
+  /** The seq of the last applied change; null before the first snapshot. */
+  get seq(): number | null {
+    return this.#state.seq;
+  }
+
+  /** Waiting callers in position order; each one's `position` is its index. */
+  get waiting(): readonly WireCaller[] {
+    return this.#state.waiting;
+  }
+
+  /** All callers: waiting ones in position order, then ringing and connected ones in join order. */
+  get callers(): readonly WireCaller[] {
+    return this.#state.callers;
+  }
+
+  get members(): readonly WireMember[] {
+    return this.#state.members;
+  }
+
+  get stats(): WireCallQueueStats | null {
+    return this.#state.stats;
+  }
+
+  get queue(): WireCallQueue | null {
+    return this.#state.queue;
+  }
+
+  /** One caller with its current position (null unless waiting); undefined if not in the queue. */
+  caller(uuid: string): WireCaller | undefined {
+    return this.#state.caller(uuid);
+  }
+
+  /** Stops following the queue. */
+  async close(): Promise<void> {
+    if (this.#end !== null) return;
+    this.#finish({ reason: 'requested' });
+    const generation = this.#host.currentGeneration();
+    if (generation === null) return;
+    try {
+      await this.#host.request(generation, { type: 'callqueue.unsubscribe', queue_id: this.queueId });
+    } catch {
+      // Disconnected or closed: the server forgot the subscription with the connection.
+    }
+  }
+
+  /** @internal A connection is up: resume from the last applied seq, or ask for a snapshot. */
+  activate(generation: number): Promise<void> {
+    return this.#subscribe(generation);
+  }
+
+  /** @internal */
+  onDisconnect(): void {
+    if (this.#end === null) this.#phase = 'pending';
+  }
+
+  /** @internal */
+  onSnapshot(frame: CallQueueSnapshotFrame): void {
+    // Accepted whenever the server may send one: after subscribing, or on its own while live (5.2).
+    if (this.#phase !== 'awaiting_snapshot' && this.#phase !== 'live') return;
+    this.#state.applySnapshot(frame);
+    this.#needSnapshot = false;
+    this.#phase = 'live';
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      this.#resolveReady();
+    }
+    this.emit('change', { kind: 'snapshot', seq: frame.seq });
+  }
+
+  /** @internal */
+  onUpdate(frame: CallQueueUpdateFrame, generation: number): void {
+    if (this.#phase !== 'live') return;
+    const result = this.#state.applyUpdate(frame);
+    switch (result.kind) {
+      case 'applied':
+        this.emit('change', { kind: 'update', seq: frame.seq, update: frame });
+        return;
+      case 'stale':
+        return;
+      case 'gap':
+        void this.#resubscribe(generation, result.sinceSeq, `expected seq ${result.sinceSeq + 1}, got ${frame.seq}`);
+        return;
+      case 'inconsistent':
+        this.#needSnapshot = true;
+        void this.#resubscribe(generation, null, result.detail);
+        return;
+    }
+  }
+
+  /** @internal The server ended the subscription (5.4). */
+  onServerUnsubscribed(frame: CallQueueUnsubscribedFrame): void {
+    this.#finish({ reason: frame.reason });
+  }
+
+  async #subscribe(generation: number): Promise<void> {
+    if (this.#end !== null) return;
+    this.#phase = 'subscribing';
+    const sinceSeq = this.#needSnapshot ? null : this.#state.seq;
+    const onReply = (reply: CallQueueSubscribedFrame): void => {
+      if (this.#end !== null) return;
+      // Synchronous with the reply: a snapshot or the resumed updates follow it directly.
+      this.#phase = reply.recovered ? 'live' : 'awaiting_snapshot';
+      this.emit('subscribed', { seq: reply.seq, recovered: reply.recovered });
+    };
+    try {
+      await this.#host.request(
+        generation,
+        sinceSeq === null ? { type: 'callqueue.subscribe', queue_id: this.queueId } : { type: 'callqueue.subscribe', queue_id: this.queueId, since_seq: sinceSeq },
+        onReply,
+      );
+    } catch (err) {
+      this.#failed(generation, err);
+    }
+  }
+
+  async #resubscribe(generation: number, sinceSeq: number | null, detail: string): Promise<void> {
+    this.#phase = 'resubscribing';
+    this.emit('resubscribing', { sinceSeq, detail });
+    try {
+      await this.#host.request(generation, { type: 'callqueue.unsubscribe', queue_id: this.queueId });
+    } catch (err) {
+      this.#failed(generation, err);
+      return;
+    }
+    await this.#subscribe(generation);
+  }
+
+  #failed(generation: number, err: unknown): void {
+    if (this.#end !== null) return;
+    const action = subscribeFailure(err);
+    if (action === 'recycle') this.#host.recycle(generation, 'resubscribe_failed');
+    else if (action === 'end') this.#finish({ reason: 'error', error: err instanceof Error ? err : new Error(String(err)) });
+  }
+
+  #finish(end: CallQueueViewEnd): void {
+    if (this.#end !== null) return;
+    this.#end = end;
+    this.#host.forgetView(this);
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      this.#rejectReady(end.reason === 'error' ? end.error : new Error(`call queue view ended: ${end.reason}`));
+    }
+    this.emit('ended', end);
+  }
+}

@@ -1,0 +1,521 @@
+/**
+ * HoldlineClient: one logical connection to a Holdline deployment, kept up by ONE reconnect loop
+ * (STYLE.md example 7; centrifuge-js, nats.js dialLoop): connect → serve until the link closes →
+ * classify the close code (close-codes.ts) → wait a full-jitter backoff → try the next URL. The
+ * backoff resets once a connection is up and every subscription has resumed on it. Subscriptions and
+ * call-queue views resume on each new connection; requests are matched to replies by id.
+ */
+import type {
+  ClientFrameType,
+  HistoryFrame,
+  JsonValue,
+  MessageFrame,
+  PublishMessage,
+  PublishedFrame,
+  ServerFrame,
+  WireMessage,
+} from '../codec/frames.js';
+import type { FrameError } from '../codec/frame-error.js';
+import { SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
+import { Backoff, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
+import { CallQueueView } from './callqueue-view.js';
+import { classifyClose } from './close-codes.js';
+import { TypedEmitter } from './emitter.js';
+import { HoldlineClientError, HoldlineRequestError } from './errors.js';
+import { CLIENT_CLOSE, Link, type Credentials } from './link.js';
+import { PendingRequests, type ReplyTo } from './requests.js';
+import type { RequestFrame } from './session.js';
+import { Subscription, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
+import { resolveWebSocket } from './transport.js';
+import type { ClientEvents, ClientState, HoldlineClientOptions, StopReason } from './types.js';
+
+export type HistoryOptions = Omit<HistoryFrame, 'type' | 'id' | 'application' | 'queue'>;
+
+export interface ProcessingState {
+  /** Absent: unchanged; null: cleared. At least one of the two. */
+  client_state?: string | null;
+  client_json?: JsonValue;
+}
+
+interface Queued {
+  send(generation: number): void;
+  fail(err: Error): void;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+export class HoldlineClient extends TypedEmitter<ClientEvents> {
+  readonly #urls: string[];
+  readonly #format: WireFormat;
+  readonly #authFrame: Credentials;
+  readonly #requestTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #heartbeatTimeoutMs: number | undefined;
+  readonly #opts: HoldlineClientOptions;
+  readonly #backoff: Backoff;
+  readonly #pending = new PendingRequests();
+  readonly #outbox = new Set<Queued>();
+  /** `application \0 queue` → partition → its subscription. */
+  readonly #subs = new Map<string, Map<number, Subscription>>();
+  readonly #views = new Map<string, CallQueueView>();
+  #state: ClientState = { status: 'idle' };
+  #link: Link | null = null;
+  #generation = 0;
+  #urlIndex = 0;
+  #loop: Promise<void> | null = null;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+  #sleepTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: HoldlineClientOptions) {
+    super((err) => this.#listenerError(err));
+    const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls];
+    if (urls.length === 0) throw new TypeError('urls: at least one URL is required');
+    if (options.key !== undefined && options.token !== undefined) throw new TypeError('key and token: give at most one');
+    const format = options.format ?? 'json';
+    if (!(format in SUBPROTOCOLS)) throw new TypeError(`format must be "json" or "msgpack", got "${String(format)}"`);
+    const credentials: Credentials =
+      options.key !== undefined ? { key: options.key } : options.token !== undefined ? { token: options.token } : null;
+    const inUrl = options.credentialsIn === 'url';
+    this.#urls = urls.map((u) => endpoint(u, inUrl ? credentials : null));
+    this.#authFrame = inUrl ? null : credentials;
+    this.#format = format;
+    this.#requestTimeoutMs = positive(options.requestTimeoutMs, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#connectTimeoutMs = positive(options.connectTimeoutMs, 'connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#heartbeatTimeoutMs = positive(options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
+    this.#backoff = new Backoff(validateBackoff(options.backoff ?? DEFAULT_BACKOFF));
+    this.#opts = options;
+  }
+
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** Starts the connection loop (idempotent); resolves once connected, rejects if the client stops first. */
+  connect(): Promise<void> {
+    this.#start();
+    if (this.#state.status === 'connected') return Promise.resolve();
+    if (this.#state.status === 'closed') return Promise.reject(closedError(this.#state.reason));
+    return new Promise((resolve, reject) => {
+      const offs = [
+        this.once('connected', () => {
+          offs.forEach((off) => off());
+          resolve();
+        }),
+        this.once('closed', (reason) => {
+          offs.forEach((off) => off());
+          reject(closedError(reason));
+        }),
+      ];
+    });
+  }
+
+  /** Stops for good: closes the link, cancels the backoff wait, rejects every request; no timer is left. */
+  async close(): Promise<void> {
+    this.#stop({ by: 'client' });
+    await this.#loop;
+  }
+
+  // ---------- requests ----------
+
+  /** Appends messages (websocket.md 4.1); resolves with their ids, partitions, seqs and timestamps, in input order. */
+  async publish(
+    application: string,
+    queue: string,
+    messages: PublishMessage | PublishMessage[],
+  ): Promise<PublishedFrame['messages']> {
+    const list = Array.isArray(messages) ? messages : [messages];
+    const reply = await this.#call({ type: 'publish', application, queue, messages: list });
+    return reply.messages;
+  }
+
+  /** Reads stored messages with REST's semantics (websocket.md 4.5). */
+  async history(
+    application: string,
+    queue: string,
+    options: HistoryOptions = {},
+  ): Promise<{ messages: WireMessage[]; truncated: boolean }> {
+    const reply = await this.#call({ type: 'history', application, queue, ...options });
+    return { messages: reply.messages, truncated: reply.truncated };
+  }
+
+  /** Sets or clears a message's processing state (websocket.md 4.6); resolves with the updated message. */
+  async setState(
+    application: string,
+    queue: string,
+    partition: number,
+    messageId: string,
+    state: ProcessingState,
+  ): Promise<WireMessage> {
+    const reply = await this.#call({ type: 'state.set', application, queue, partition, message_id: messageId, ...state });
+    return reply.message;
+  }
+
+  /** A round trip to the server; `time` is the server's clock (epoch seconds). */
+  async ping(): Promise<{ time: number; roundTripMs: number }> {
+    const started = Date.now();
+    const reply = await this.#call({ type: 'ping' });
+    return { time: reply.time, roundTripMs: Date.now() - started };
+  }
+
+  // ---------- subscriptions ----------
+
+  /**
+   * Follows partitions of a message queue from a resume point (`after` per partition, or `since`;
+   * neither: only messages appended from now on) across reconnects, without gap or duplicate.
+   */
+  subscribe(
+    application: string,
+    queue: string,
+    options: SubscribeOptions = {},
+    onMessage?: (message: MessageFrame) => void,
+  ): Subscription {
+    const partitions = checkPartitions(options);
+    const key = queueKey(application, queue);
+    const owned = this.#subs.get(key);
+    const taken = partitions.find((p) => owned?.has(p));
+    if (taken !== undefined) {
+      throw new HoldlineRequestError(
+        { code: 'already_subscribed', message: `This client already follows ${application}/${queue} partition ${taken}`, field: `partitions` },
+        'subscribe',
+      );
+    }
+    const sub = new Subscription(this.#host, application, queue, partitions, options);
+    const byPartition = owned ?? new Map<number, Subscription>();
+    for (const p of partitions) byPartition.set(p, sub);
+    this.#subs.set(key, byPartition);
+    sub.on('recovery', (r) => this.emit('recovery', r));
+    if (onMessage !== undefined) sub.on('message', onMessage);
+    this.#start();
+    const generation = this.#currentGeneration();
+    if (generation !== null) void sub.activate(generation);
+    return sub;
+  }
+
+  /** A live view of a call queue (websocket.md section 5); one per queue and client. */
+  callQueue(queueId: string): CallQueueView {
+    const existing = this.#views.get(queueId);
+    if (existing !== undefined) return existing;
+    const view = new CallQueueView(this.#host, queueId);
+    this.#views.set(queueId, view);
+    this.#start();
+    const generation = this.#currentGeneration();
+    if (generation !== null) void view.activate(generation);
+    return view;
+  }
+
+  // ---------- the loop ----------
+
+  #start(): void {
+    if (this.#loop !== null || this.#stopped) return;
+    this.#loop = this.#run().catch((err: unknown) => {
+      this.#listenerError(err);
+      this.#stop({ by: 'client' });
+    });
+  }
+
+  async #run(): Promise<void> {
+    const WebSocket = await resolveWebSocket(this.#opts.WebSocket);
+    while (!this.#stopped) {
+      const url = this.#urls[this.#urlIndex % this.#urls.length] as string;
+      const attempt = this.#backoff.attempt;
+      this.#setState({ status: 'connecting', url, attempt });
+      this.emit('connecting', { url, attempt });
+      const generation = this.#generation + 1;
+      const opened = await Link.open({
+        WebSocket,
+        url,
+        format: this.#format,
+        authFrame: this.#authFrame,
+        connectTimeoutMs: this.#connectTimeoutMs,
+        heartbeatTimeoutMs: this.#heartbeatTimeoutMs,
+        onFrame: (frame) => this.#dispatch(frame, generation),
+        onBadFrame: (err) => this.#badFrame(err, generation),
+      });
+      if (this.#stopped) {
+        if (opened.ok) opened.link.close(CLIENT_CLOSE.requested, 'client closed');
+        break;
+      }
+      if (!opened.ok) {
+        const f = opened.failure;
+        if (f instanceof HoldlineRequestError) {
+          this.#stop({ by: 'auth', code: f.code, message: f.message });
+          break;
+        }
+        if (f !== 'timeout' && !f.byClient) {
+          const decision = classifyClose(f.code, f.reason);
+          if (decision.action === 'stop') {
+            this.#stop({ by: 'server', code: f.code, reason: f.reason, why: decision.why });
+            break;
+          }
+        }
+        const delayMs = this.#backoff.next();
+        this.emit('connectFailed', {
+          url,
+          attempt,
+          code: f === 'timeout' ? null : f.code,
+          reason: f === 'timeout' ? 'connect timeout' : f.reason,
+          delayMs,
+        });
+        await this.#wait(attempt + 1, delayMs);
+        continue;
+      }
+
+      const link = opened.link;
+      this.#generation = generation;
+      this.#link = link;
+      this.#connected(link, url, generation);
+      const closed = await link.closed;
+      this.#disconnected();
+      if (this.#stopped) break;
+      const decision = closed.byClient ? { action: 'retry' as const } : classifyClose(closed.code, closed.reason);
+      this.emit('disconnected', { url, ...closed, willReconnect: decision.action === 'retry' });
+      if (decision.action === 'stop') {
+        this.#stop({ by: 'server', code: closed.code, reason: closed.reason, why: decision.why });
+        break;
+      }
+      await this.#wait(this.#backoff.attempt + 1, this.#backoff.next());
+    }
+  }
+
+  #connected(link: Link, url: string, generation: number): void {
+    this.#setState({ status: 'connected', url, connectionId: link.welcome.connection_id, principal: link.principal });
+    this.emit('connected', { url, connectionId: link.welcome.connection_id, principal: link.principal, welcome: link.welcome });
+    const resumes: Array<Promise<void>> = [];
+    for (const sub of this.#allSubscriptions()) resumes.push(sub.activate(generation));
+    for (const view of this.#views.values()) resumes.push(view.activate(generation));
+    const queued = [...this.#outbox];
+    this.#outbox.clear();
+    for (const q of queued) q.send(generation);
+    // "Reset after a successful connection": successful means resumed too, so a server that
+    // accepts connections but fails every resubscribe is retried with a growing delay.
+    void Promise.all(resumes).then(() => {
+      if (this.#isCurrent(generation)) this.#backoff.reset();
+    });
+  }
+
+  #disconnected(): void {
+    this.#link = null;
+    this.#pending.rejectAll(new HoldlineClientError('disconnected', 'the connection was lost before the reply'));
+    for (const sub of this.#allSubscriptions()) sub.onDisconnect();
+    for (const view of this.#views.values()) view.onDisconnect();
+  }
+
+  /** The backoff wait; close() cuts it short. Rotates to the next URL. */
+  async #wait(attempt: number, delayMs: number): Promise<void> {
+    this.#urlIndex++;
+    if (this.#stopped) return;
+    this.#setState({ status: 'waiting', attempt, delayMs });
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      this.#sleepTimer = setTimeout(resolve, delayMs);
+    });
+    this.#wake = null;
+    this.#sleepTimer = undefined;
+  }
+
+  #stop(reason: StopReason): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#sleepTimer);
+    this.#wake?.();
+    this.#link?.close(CLIENT_CLOSE.requested, 'client closed');
+    const err = closedError(reason);
+    this.#pending.rejectAll(err);
+    for (const q of [...this.#outbox]) q.fail(err);
+    this.#outbox.clear();
+    this.#setState({ status: 'closed', reason });
+    this.emit('closed', reason);
+  }
+
+  #setState(state: ClientState): void {
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  // ---------- frames ----------
+
+  #dispatch(frame: ServerFrame, generation: number): void {
+    if (generation !== this.#generation) return;
+    try {
+      if ('id' in frame && frame.id !== undefined && this.#pending.settle(frame)) return;
+      switch (frame.type) {
+        case 'message':
+          this.#subs.get(queueKey(frame.application, frame.queue))?.get(frame.partition)?.onMessage(frame, generation);
+          return;
+        case 'resync':
+          this.#subs.get(queueKey(frame.application, frame.queue))?.get(frame.partition)?.onResync(frame);
+          this.emit('resync', frame);
+          return;
+        case 'unsubscribed': {
+          if (frame.id !== undefined) return; // a reply we no longer wait for
+          const owners = new Set(frame.partitions.map((p) => this.#subs.get(queueKey(frame.application, frame.queue))?.get(p)));
+          for (const sub of owners) sub?.onServerUnsubscribed(frame);
+          return;
+        }
+        case 'callqueue.snapshot':
+          this.#views.get(frame.queue_id)?.onSnapshot(frame);
+          return;
+        case 'callqueue.update':
+          this.#views.get(frame.queue_id)?.onUpdate(frame, generation);
+          return;
+        case 'callqueue.unsubscribed':
+          if (frame.id === undefined) this.#views.get(frame.queue_id)?.onServerUnsubscribed(frame);
+          return;
+        case 'error':
+          this.emit('error', new HoldlineRequestError(frame.error, frame.op));
+          return;
+        default:
+          return; // heartbeat, pong to our idle ping, late replies: nothing to do
+      }
+    } catch (err) {
+      this.#listenerError(err);
+    }
+  }
+
+  #badFrame(err: FrameError, generation: number): void {
+    if (generation !== this.#generation) return;
+    // A frame type from a newer server: ignored, as protocol/README.md "Versioning" requires.
+    if (err.code === 'unknown_frame_type') return;
+    const error = new HoldlineClientError('protocol', `unreadable frame from the server: ${err.code} ${err.field ?? ''}`.trim());
+    if (err.id !== undefined && this.#pending.fail(err.id, error)) return;
+    this.emit('error', error);
+  }
+
+  // ---------- requests, internal ----------
+
+  #call<K extends ClientFrameType>(frame: RequestFrame<K>): Promise<ReplyTo<K>> {
+    this.#start();
+    if (this.#stopped) return Promise.reject(closedError(this.#state.status === 'closed' ? this.#state.reason : { by: 'client' }));
+    const generation = this.#currentGeneration();
+    if (generation !== null) return this.#send(generation, frame, undefined, this.#requestTimeoutMs);
+    // Offline: the request waits for the next connection, its timeout already running.
+    const deadline = Date.now() + this.#requestTimeoutMs;
+    return new Promise<ReplyTo<K>>((resolve, reject) => {
+      const entry: Queued = {
+        send: (gen) => {
+          clearTimeout(timer);
+          this.#send(gen, frame, undefined, Math.max(1, deadline - Date.now())).then(resolve, reject);
+        },
+        fail: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#outbox.delete(entry);
+        reject(new HoldlineClientError('timeout', `not connected within ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      this.#outbox.add(entry);
+    });
+  }
+
+  #send<K extends ClientFrameType>(
+    generation: number,
+    frame: RequestFrame<K>,
+    onReply: ((reply: ReplyTo<K>) => void) | undefined,
+    timeoutMs: number,
+  ): Promise<ReplyTo<K>> {
+    const link = this.#link;
+    if (link === null || !this.#isCurrent(generation)) {
+      return Promise.reject(new HoldlineClientError('disconnected', 'not connected'));
+    }
+    const { id, reply } = this.#pending.add(frame.type as K, timeoutMs, onReply);
+    try {
+      link.send({ ...frame, id } as Parameters<Link['send']>[0]);
+    } catch (err) {
+      this.#pending.fail(id, err instanceof Error ? err : new HoldlineClientError('disconnected', String(err)));
+    }
+    return reply;
+  }
+
+  #isCurrent(generation: number): boolean {
+    return generation === this.#generation && this.#link !== null && this.#link.open;
+  }
+
+  #currentGeneration(): number | null {
+    return this.#link !== null && this.#link.open ? this.#generation : null;
+  }
+
+  #allSubscriptions(): Set<Subscription> {
+    const all = new Set<Subscription>();
+    for (const byPartition of this.#subs.values()) for (const sub of byPartition.values()) all.add(sub);
+    return all;
+  }
+
+  #listenerError(err: unknown): void {
+    if (this.listenerCount('error') > 0 && err instanceof Error) {
+      this.emit('error', err);
+      return;
+    }
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+
+  /** What subscriptions and views may use; kept off the public surface. */
+  readonly #host: SubscriptionHost & { forgetView(view: CallQueueView): void } = {
+    isCurrent: (generation) => this.#isCurrent(generation),
+    currentGeneration: () => this.#currentGeneration(),
+    request: (generation, frame, onReply) => this.#send(generation, frame, onReply, this.#requestTimeoutMs),
+    recycle: (generation, reason) => {
+      if (this.#isCurrent(generation)) this.#link?.close(CLIENT_CLOSE.recycle, reason);
+    },
+    listenerError: (err) => this.#listenerError(err),
+    forgetPartitions: (sub, partitions) => {
+      const key = queueKey(sub.application, sub.queue);
+      const byPartition = this.#subs.get(key);
+      if (byPartition === undefined) return;
+      for (const p of partitions) if (byPartition.get(p) === sub) byPartition.delete(p);
+      if (byPartition.size === 0) this.#subs.delete(key);
+    },
+    forgetView: (view) => {
+      if (this.#views.get(view.queueId) === view) this.#views.delete(view.queueId);
+    },
+  };
+}
+
+function queueKey(application: string, queue: string): string {
+  return `${application}\u0000${queue}`;
+}
+
+function checkPartitions(options: SubscribeOptions): number[] {
+  const partitions = options.partitions ?? [1];
+  if (partitions.length === 0) throw new TypeError('partitions: at least one');
+  for (const p of partitions) if (!Number.isInteger(p) || p < 1) throw new TypeError(`partitions: ${p} is not a partition number`);
+  if (new Set(partitions).size !== partitions.length) throw new TypeError('partitions: listed twice');
+  if (options.after !== undefined && options.since !== undefined) throw new TypeError('after and since: give at most one');
+  for (const key of Object.keys(options.after ?? {})) {
+    if (!partitions.includes(Number(key))) throw new TypeError(`after: partition ${key} is not in partitions`);
+  }
+  return [...partitions];
+}
+
+function endpoint(url: string, credentials: Credentials): string {
+  const u = new URL(url);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (u.pathname === '' || u.pathname === '/') u.pathname = WS_PATH;
+  if (credentials !== null) {
+    if ('key' in credentials) u.searchParams.set('key', credentials.key);
+    else u.searchParams.set('token', credentials.token);
+  }
+  return u.toString();
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number of ms, got ${value}`);
+  return value;
+}
+
+function closedError(reason: StopReason): HoldlineClientError {
+  const why =
+    reason.by === 'client'
+      ? 'the client was closed'
+      : reason.by === 'auth'
+        ? `authentication refused: ${reason.code}`
+        : `the server closed the connection for good: ${reason.code} ${reason.reason}`;
+  return new HoldlineClientError('closed', why);
+}

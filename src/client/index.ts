@@ -1,0 +1,49 @@
+/**
+ * The Holdline client SDK (`holdline/client`): Node (with `ws`) and browsers (native WebSocket).
+ * The public API, exported explicitly (STYLE.md example 8). Protocol: protocol/websocket.md.
+ */
+export { HoldlineClient } from './client.js';
+export type { HistoryOptions, ProcessingState } from './client.js';
+export type {
+  ClientEvents,
+  ClientState,
+  ConnectedEvent,
+  DisconnectedEvent,
+  HoldlineClientOptions,
+  StopReason,
+} from './types.js';
+export { HoldlineClientError, HoldlineRequestError } from './errors.js';
+export type { ClientErrorKind } from './errors.js';
+export { Subscription } from './subscription.js';
+export type {
+  PartitionRecovery,
+  RecoveryCause,
+  SubscribeOptions,
+  SubscriptionEnd,
+  SubscriptionEvents,
+  SubscriptionState,
+} from './subscription.js';
+export { CallQueueView } from './callqueue-view.js';
+export type { CallQueueChange, CallQueueViewEnd, CallQueueViewEvents, CallQueueViewState } from './callqueue-view.js';
+export type { BackoffOptions } from './backoff.js';
+export type { CloseDecision, StopCause } from './close-codes.js';
+export { classifyClose } from './close-codes.js';
+export type { WebSocketConstructor, WebSocketLike } from './transport.js';
+export type { WireFormat } from '../codec/limits.js';
+export type {
+  Body,
+  CallQueueUpdateFrame,
+  JsonValue,
+  LeaveReason,
+  MessageFrame,
+  Principal,
+  PublishMessage,
+  ResyncFrame,
+  WireCallQueue as CallQueue,
+  WireCallQueueStats as CallQueueStats,
+  WireCaller as Caller,
+  WireMember as Member,
+  WireMessage as Message,
+  WireLineMove as LineMove,
+} from '../codec/frames.js';
+export type { ErrorCode } from '../errors.js';

@@ -1,0 +1,272 @@
+/**
+ * A subscription to some partitions of one message queue, kept alive across reconnects
+ * (protocol/websocket.md 4.2–4.4). It remembers the last message delivered per partition, resumes
+ * from there on every new connection, and reports per partition whether the server could recover
+ * completely. Duplicates and out-of-order frames are dropped; a seq jump inside a delivery run
+ * resubscribes the partition from its last message (cursor.ts explains when gaps are normal).
+ */
+import type { MessageFrame, ResyncFrame, SubscribedFrame, SubscriptionEndReason, UnsubscribedFrame } from '../codec/frames.js';
+import { PartitionCursor, onlyNewOrigin, resumeRequests, type ResumePoint, type ResumeRequest } from './cursor.js';
+import { TypedEmitter } from './emitter.js';
+import { subscribeFailure, type Session } from './session.js';
+
+export interface SubscribeOptions {
+  /** Partition numbers, default [1]. */
+  partitions?: number[];
+  /** Partition → the last message id the application already has; delivery starts after it. */
+  after?: Record<number | string, string>;
+  /** Epoch seconds: every stored message with timestamp >= since, then live ones. */
+  since?: number;
+}
+
+/** Why a partition was (re)subscribed: the first time, after a reconnect, the server's resync, a seq gap. */
+export type RecoveryCause = 'subscribe' | 'reconnect' | 'resync' | 'gap';
+
+export interface PartitionRecovery {
+  application: string;
+  queue: string;
+  partition: number;
+  /** false: messages between the resume point and the oldest stored one may be lost (4.2). */
+  recovered: boolean;
+  cause: RecoveryCause;
+}
+
+export type SubscriptionEnd =
+  | { reason: SubscriptionEndReason }
+  /** The server refused to (re)subscribe: unknown queue, forbidden, partition out of range… */
+  | { reason: 'error'; error: Error };
+
+export interface SubscriptionEvents {
+  message: MessageFrame;
+  recovery: PartitionRecovery;
+  resync: ResyncFrame;
+  /** The server ended some partitions (queue deleted, access revoked); `ended` follows if none remain. */
+  unsubscribed: { partitions: number[]; reason: SubscriptionEndReason };
+  ended: SubscriptionEnd;
+}
+
+export type SubscriptionState =
+  | { status: 'pending' }
+  | { status: 'live' }
+  | { status: 'ended'; end: SubscriptionEnd };
+
+type PartitionStatus = 'pending' | 'subscribing' | 'live' | 'resubscribing';
+
+/** Internal link to the client's routing table. */
+export interface SubscriptionHost extends Session {
+  forgetPartitions(sub: Subscription, partitions: number[]): void;
+}
+
+export class Subscription extends TypedEmitter<SubscriptionEvents> {
+  readonly application: string;
+  readonly queue: string;
+  /** Resolves with each partition's recovery once first subscribed; rejects if that fails. */
+  readonly ready: Promise<PartitionRecovery[]>;
+  readonly #host: SubscriptionHost;
+  readonly #status = new Map<number, PartitionStatus>();
+  /** A partition without a cursor starts "only new": it is probed for its newest id first (cursor.ts). */
+  readonly #cursors = new Map<number, PartitionCursor>();
+  #activations = 0;
+  #end: SubscriptionEnd | null = null;
+  #readySettled = false;
+  #resolveReady!: (r: PartitionRecovery[]) => void;
+  #rejectReady!: (e: Error) => void;
+  #droppedWhileNotLive = 0;
+
+  /** @internal Created by HoldlineClient.subscribe. */
+  constructor(host: SubscriptionHost, application: string, queue: string, partitions: number[], opts: SubscribeOptions) {
+    super((err) => host.listenerError(err));
+    this.#host = host;
+    this.application = application;
+    this.queue = queue;
+    for (const p of partitions) {
+      this.#status.set(p, 'pending');
+      const start = origin(p, opts);
+      if (start !== null) this.#cursors.set(p, new PartitionCursor(p, start));
+    }
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {}); // awaited or not, a failure also arrives as `ended`
+  }
+
+  get partitions(): number[] {
+    return [...this.#status.keys()].sort((a, b) => a - b);
+  }
+
+  get state(): SubscriptionState {
+    if (this.#end !== null) return { status: 'ended', end: this.#end };
+    const live = [...this.#status.values()].every((s) => s === 'live');
+    return live ? { status: 'live' } : { status: 'pending' };
+  }
+
+  /** Partition → id of the last message delivered (or the `after` point not yet passed). */
+  lastMessageIds(): Record<number, string> {
+    const out: Record<number, string> = {};
+    for (const c of this.#cursors.values()) if (c.lastId !== null) out[c.partition] = c.lastId;
+    return out;
+  }
+
+  /** Frames dropped as duplicates, out of order, or outside a live delivery run. */
+  get droppedFrames(): number {
+    let n = this.#droppedWhileNotLive;
+    for (const c of this.#cursors.values()) n += c.staleDropped;
+    return n;
+  }
+
+  /** Stops the subscription; resolves once the server confirmed (or at once when offline). */
+  async unsubscribe(): Promise<void> {
+    if (this.#end !== null) return;
+    const partitions = this.partitions;
+    this.#finish({ reason: 'requested' });
+    const generation = this.#host.currentGeneration();
+    if (generation === null) return;
+    try {
+      await this.#host.request(generation, { type: 'unsubscribe', application: this.application, queue: this.queue, partitions });
+    } catch {
+      // Disconnected or closed: the server forgot the subscription with the connection.
+    }
+  }
+
+  /** @internal A connection is up: (re)subscribe every partition from its resume point. */
+  async activate(generation: number): Promise<void> {
+    if (this.#end !== null) return;
+    const cause: RecoveryCause = this.#activations++ === 0 ? 'subscribe' : 'reconnect';
+    for (const p of this.#status.keys()) this.#status.set(p, 'subscribing');
+    try {
+      await this.#probe(generation);
+      const results = await Promise.all(
+        resumeRequests(this.#cursors.values()).map((req) => this.#subscribe(generation, req, cause)),
+      );
+      if (!this.#readySettled) {
+        this.#readySettled = true;
+        this.#resolveReady(results.flat());
+      }
+    } catch (err) {
+      this.#failed(generation, err);
+    }
+  }
+
+  /** @internal */
+  onDisconnect(): void {
+    for (const p of this.#status.keys()) this.#status.set(p, 'pending');
+  }
+
+  /** @internal */
+  onMessage(frame: MessageFrame, generation: number): void {
+    const cursor = this.#cursors.get(frame.partition);
+    if (this.#status.get(frame.partition) !== 'live' || cursor === undefined) {
+      this.#droppedWhileNotLive++;
+      return;
+    }
+    const verdict = cursor.accept(frame);
+    if (verdict === 'deliver') this.emit('message', frame);
+    else if (verdict === 'gap') void this.#resubscribe(generation, cursor);
+  }
+
+  /** @internal The server interrupted live delivery and resumes by itself after the last message (4.3). */
+  onResync(frame: ResyncFrame): void {
+    const cursor = this.#cursors.get(frame.partition);
+    if (this.#status.get(frame.partition) !== 'live' || cursor === undefined) return;
+    cursor.startRun();
+    this.emit('resync', frame);
+    this.#recovery(frame.partition, frame.recovered, 'resync');
+  }
+
+  /** @internal The server ended some partitions on its own (4.4). */
+  onServerUnsubscribed(frame: UnsubscribedFrame): void {
+    const gone = frame.partitions.filter((p) => this.#status.has(p));
+    if (gone.length === 0) return;
+    for (const p of gone) {
+      this.#status.delete(p);
+      this.#cursors.delete(p);
+    }
+    this.#host.forgetPartitions(this, gone);
+    this.emit('unsubscribed', { partitions: gone, reason: frame.reason });
+    if (this.#status.size === 0) this.#finish({ reason: frame.reason });
+  }
+
+  /** "Only new" (cursor.ts): each such partition's newest id now is where its delivery starts. */
+  async #probe(generation: number): Promise<void> {
+    const partitions = this.partitions.filter((p) => !this.#cursors.has(p));
+    if (partitions.length === 0) return;
+    const newest = await Promise.all(
+      partitions.map((p) =>
+        this.#host.request(generation, {
+          type: 'history',
+          application: this.application,
+          queue: this.queue,
+          partitions: [p],
+          order: 'descending',
+          limit: 1,
+        }),
+      ),
+    );
+    partitions.forEach((p, i) => {
+      if (!this.#cursors.has(p)) this.#cursors.set(p, new PartitionCursor(p, onlyNewOrigin(newest[i]?.messages[0]?.message_id ?? null)));
+    });
+  }
+
+  #subscribe(generation: number, req: ResumeRequest, cause: RecoveryCause): Promise<PartitionRecovery[]> {
+    const recoveries: PartitionRecovery[] = [];
+    const onReply = (reply: SubscribedFrame): void => {
+      // Synchronous with the reply: the message frames right behind it must find the partition live.
+      for (const { partition, recovered } of reply.partitions) {
+        const cursor = this.#cursors.get(partition);
+        if (cursor === undefined || this.#end !== null) continue;
+        cursor.startRun();
+        this.#status.set(partition, 'live');
+        recoveries.push(this.#recovery(partition, recovered, cause));
+      }
+    };
+    return this.#host
+      .request(generation, { type: 'subscribe', application: this.application, queue: this.queue, ...req }, onReply)
+      .then(() => recoveries);
+  }
+
+  async #resubscribe(generation: number, cursor: PartitionCursor): Promise<void> {
+    const p = cursor.partition;
+    this.#status.set(p, 'resubscribing');
+    try {
+      await this.#host.request(generation, { type: 'unsubscribe', application: this.application, queue: this.queue, partitions: [p] });
+      if (this.#end !== null || !this.#status.has(p)) return;
+      const [req] = resumeRequests([cursor]);
+      if (req !== undefined) await this.#subscribe(generation, req, 'gap');
+    } catch (err) {
+      this.#failed(generation, err);
+    }
+  }
+
+  #recovery(partition: number, recovered: boolean, cause: RecoveryCause): PartitionRecovery {
+    const r: PartitionRecovery = { application: this.application, queue: this.queue, partition, recovered, cause };
+    this.emit('recovery', r);
+    return r;
+  }
+
+  #failed(generation: number, err: unknown): void {
+    if (this.#end !== null) return;
+    const action = subscribeFailure(err);
+    if (action === 'recycle') this.#host.recycle(generation, 'resubscribe_failed');
+    else if (action === 'end') this.#finish({ reason: 'error', error: err instanceof Error ? err : new Error(String(err)) });
+  }
+
+  #finish(end: SubscriptionEnd): void {
+    if (this.#end !== null) return;
+    this.#end = end;
+    this.#host.forgetPartitions(this, [...this.#status.keys()]);
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      this.#rejectReady(end.reason === 'error' ? end.error : new Error(`subscription ended: ${end.reason}`));
+    }
+    this.emit('ended', end);
+  }
+}
+
+/** Null: "only new", decided by a probe once connected (also for partitions missing from `after`, 4.2). */
+function origin(partition: number, opts: SubscribeOptions): ResumePoint | null {
+  const id = opts.after?.[partition];
+  if (id !== undefined) return { kind: 'after', messageId: id };
+  if (opts.since !== undefined) return { kind: 'since', time: opts.since };
+  return null;
+}
