@@ -34,5 +34,4 @@ describe('close codes (protocol/websocket.md section 9)', () => {
       expect(classifyClose(code).action).toBe('retry');
     }
   });
-
 });
