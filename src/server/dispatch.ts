@@ -42,7 +42,7 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
       ms: Math.round((performance.now() - started) * 1000) / 1000,
     };
     if (reply.status >= 500) logger.error({ ...entry, err }, 'request failed');
-    else if (reply.status >= 400 && isHoldlineError(err)) logger.info({ ...entry, code: err.code }, 'request refused');
+    else if (reply.status >= 400) logger.info({ ...entry, code: isHoldlineError(err) ? err.code : undefined }, 'request refused');
     logger.debug(entry, 'request');
   }
 

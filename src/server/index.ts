@@ -30,9 +30,8 @@ export interface HoldlineServerOptions {
   engine: Engine;
   logger: Logger;
   /**
-   * Modules mounted on the uWS app before the HTTP catch-all, e.g. the WebSocket endpoint
-   * (`mountWebSocket` from src/server/ws/index.ts registers `/v1/ws`). uWS prefers the exact
-   * `/v1/ws` pattern over the `/*` HTTP catch-all, so mounts and routes do not collide.
+   * Extra modules mounted on the uWS app before the HTTP catch-all (tests, embedders). uWS prefers
+   * an exact pattern such as `/v1/ws` over the `/*` HTTP catch-all, so mounts and routes do not collide.
    */
   mounts?: ServerMount[];
   /** How long close() waits for in-flight HTTP requests; default 10 s. */
@@ -85,7 +84,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   queueRoutes(context);
   messageRoutes(context);
 
-  // Mounted modules: the WebSocket endpoint /v1/ws is registered here (src/server/ws/index.ts).
+  // The WebSocket endpoint /v1/ws is registered here, before the HTTP catch-all:
+  // `mountWebSocket(context)` from src/server/ws/index.ts (a ServerMount), then any extra mounts.
   for (const mount of opts.mounts ?? []) mount(context);
 
   app.any(
