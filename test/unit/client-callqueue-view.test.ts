@@ -3,9 +3,10 @@
  * that does not fit, and what it holds after. A recording host answers its requests by hand.
  */
 import { describe, expect, it } from 'vitest';
-import type { CallQueueSnapshotFrame, CallQueueUpdateFrame, ServerFrame, WireCaller } from '../../src/codec/frames.js';
+import type { CallQueueSnapshotFrame, ClientFrameType, CallQueueUpdateFrame, ServerFrame, WireCaller } from '../../src/codec/frames.js';
 import { CallQueueView, type CallQueueChange, type CallQueueViewHost } from '../../src/client/callqueue-view.js';
 import { HoldlineClientError } from '../../src/client/errors.js';
+import type { ReplyTo } from '../../src/client/requests.js';
 import type { RequestFrame } from '../../src/client/session.js';
 
 const Q = 'q-1';
@@ -35,7 +36,7 @@ const join = (seq: number, uuid: string, length: number): CallQueueUpdateFrame =
 class RecordingHost implements CallQueueViewHost {
   generation = 1;
   connected = true;
-  sent: Array<{ frame: RequestFrame; resolve(f: ServerFrame): void; onReply: ((f: never) => void) | undefined }> = [];
+  sent: Array<{ frame: RequestFrame; resolve(f: ServerFrame): void; onReply: ((f: ServerFrame) => void) | undefined }> = [];
   recycled: string[] = [];
   isCurrent(g: number): boolean {
     return this.connected && g === this.generation;
@@ -43,9 +44,11 @@ class RecordingHost implements CallQueueViewHost {
   currentGeneration(): number | null {
     return this.connected ? this.generation : null;
   }
-  request(g: number, frame: RequestFrame, onReply?: (reply: never) => void): Promise<never> {
+  request<K extends ClientFrameType>(g: number, frame: RequestFrame<K>, onReply?: (reply: ReplyTo<K>) => void): Promise<ReplyTo<K>> {
     if (!this.isCurrent(g)) return Promise.reject(new HoldlineClientError('disconnected', 'gone'));
-    return new Promise((resolve) => this.sent.push({ frame, resolve: resolve as (f: ServerFrame) => void, onReply }));
+    return new Promise((resolve) =>
+      this.sent.push({ frame, resolve: (f) => resolve(f as ReplyTo<K>), onReply: onReply as ((f: ServerFrame) => void) | undefined }),
+    );
   }
   recycle(_g: number, reason: string): void {
     this.recycled.push(reason);
@@ -57,7 +60,7 @@ class RecordingHost implements CallQueueViewHost {
   reply(i: number, frame: ServerFrame): void {
     const s = this.sent[i];
     if (s === undefined) throw new Error(`no request ${i}`);
-    (s.onReply as ((f: ServerFrame) => void) | undefined)?.(frame);
+    s.onReply?.(frame);
     s.resolve(frame);
   }
 }
@@ -111,7 +114,10 @@ describe('CallQueueView', () => {
   it('an update that does not fit → resubscribe without since_seq; the fresh snapshot replaces the view', async () => {
     const host = new RecordingHost();
     const { view } = await liveView(host, ['a', 'b'], 10);
-    const bad: CallQueueUpdateFrame = { ...join(11, 'c', 3), line: { uuid: 'c', from: null, to: 2, length: 7 } };
+    const bad: CallQueueUpdateFrame = {
+      type: 'callqueue.update', queue_id: Q, seq: 11, at: T, kind: 'caller_joined', caller: caller('c'),
+      line: { uuid: 'c', from: null, to: 2, length: 7 }, stats,
+    };
     view.onUpdate(bad, 1);
     expect(view.waiting.map((c) => c.uuid)).toEqual(['a', 'b']);
     host.reply(1, { type: 'callqueue.unsubscribed', queue_id: Q, reason: 'requested' });

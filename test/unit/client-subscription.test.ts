@@ -3,9 +3,10 @@
  * connection and answers requests by hand, so every frame sequence is exact.
  */
 import { describe, expect, it } from 'vitest';
-import type { ClientFrame, MessageFrame, ServerFrame } from '../../src/codec/frames.js';
+import type { ClientFrame, ClientFrameType, MessageFrame, ServerFrame } from '../../src/codec/frames.js';
 import { PartitionCursor, onlyNewOrigin, resumeRequests } from '../../src/client/cursor.js';
 import { HoldlineClientError, HoldlineRequestError } from '../../src/client/errors.js';
+import type { ReplyTo } from '../../src/client/requests.js';
 import type { RequestFrame } from '../../src/client/session.js';
 import { Subscription, type PartitionRecovery, type SubscriptionHost } from '../../src/client/subscription.js';
 import { encodeMessageId } from '../../src/domain/ids.js';
@@ -25,7 +26,7 @@ interface Sent {
   frame: RequestFrame;
   resolve(frame: ServerFrame): void;
   reject(err: Error): void;
-  onReply: ((frame: never) => void) | undefined;
+  onReply: ((frame: ServerFrame) => void) | undefined;
 }
 
 class RecordingHost implements SubscriptionHost {
@@ -40,9 +41,11 @@ class RecordingHost implements SubscriptionHost {
   currentGeneration(): number | null {
     return this.connected ? this.generation : null;
   }
-  request(g: number, frame: RequestFrame, onReply?: (reply: never) => void): Promise<never> {
+  request<K extends ClientFrameType>(g: number, frame: RequestFrame<K>, onReply?: (reply: ReplyTo<K>) => void): Promise<ReplyTo<K>> {
     if (!this.isCurrent(g)) return Promise.reject(new HoldlineClientError('disconnected', 'gone'));
-    return new Promise((resolve, reject) => this.sent.push({ frame, resolve: resolve as (f: ServerFrame) => void, reject, onReply }));
+    return new Promise((resolve, reject) =>
+      this.sent.push({ frame, resolve: (f) => resolve(f as ReplyTo<K>), reject, onReply: onReply as ((f: ServerFrame) => void) | undefined }),
+    );
   }
   recycle(_g: number, reason: string): void {
     this.recycled.push(reason);
@@ -57,7 +60,7 @@ class RecordingHost implements SubscriptionHost {
   reply(i: number, frame: ServerFrame): void {
     const s = this.sent[i];
     if (s === undefined) throw new Error(`no request ${i}`);
-    (s.onReply as ((f: ServerFrame) => void) | undefined)?.(frame);
+    s.onReply?.(frame);
     s.resolve(frame);
   }
   frames(): ClientFrame['type'][] {
