@@ -68,6 +68,11 @@ export interface RedisCallStoreOptions {
   /** Changes kept per queue for changesSince (default 1000). */
   changeRetention?: number;
   commandTimeoutMs?: number;
+  /**
+   * Test seam: awaited between the steps of addMember, so tests can run another node's deletion
+   * at exactly that point (test/integration/calls-redis.test.ts). Never set in production.
+   */
+  interleave?: { afterAgentLink?: () => Promise<void>; afterMemberAdd?: () => Promise<void> };
 }
 
 function agentFromRow(row: string[]): Agent {
@@ -109,11 +114,13 @@ export class RedisCallStore implements CallStore {
   private readonly subFactory: () => Redis;
   private subConn: Redis | undefined;
   private subscriber: CallQueueSubscriber | undefined;
+  private readonly interleave: NonNullable<RedisCallStoreOptions['interleave']>;
 
   /** Use open(): with a URL, the connections must be established before the first command. */
   private constructor(opts: RedisCallStoreOptions) {
     this.keys = new CallKeys(opts.prefix);
     this.retention = opts.changeRetention ?? 1000;
+    this.interleave = opts.interleave ?? {};
     const tuning = { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 };
     if (opts.client) {
       this.client = opts.client;
@@ -274,6 +281,7 @@ export class RedisCallStore implements CallStore {
     // The queue is checked first, as the memory store does (the add re-checks it atomically).
     if ((await this.getCallQueue(app, queueId)) === null) throw new HoldlineError('call_queue_not_found');
     const linked = Number(await this.appRun('hlCallAgentLink', app, [input.agent_uuid, queueId])) === 1;
+    await this.interleave.afterAgentLink?.();
     const { agent_uuid, ...rest } = input;
     let reply: CallReplies['hlCallMemberAdd'];
     try {
@@ -284,6 +292,7 @@ export class RedisCallStore implements CallStore {
       }
       throw err;
     }
+    await this.interleave.afterMemberAdd?.();
     // The agent may have been deleted between the link and the add; its deletion removed only the
     // memberships that existed then, so this one is undone here.
     const stillThere = await guarded(() => this.client.hexists(this.keys.app(app).keys[0], agent_uuid));
