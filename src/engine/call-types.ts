@@ -257,6 +257,11 @@ export type AgentTokenCheck =
 
 export interface CallStore {
   close(): Promise<void>;
+  /**
+   * Removes all of an application's call data: each queue (announcing queue_deleted), each agent
+   * (so its tokens stop verifying), each tag. For the deletion of the application itself.
+   */
+  deleteApplication(app: string): Promise<void>;
 
   // --- agents ---
   createAgent(app: string, input: NewAgent): Promise<Agent>;

@@ -215,6 +215,31 @@ describe.each(callStoreFactories)('call resources ($name store)', (factory) => {
     });
   });
 
+  it('deletes all of an application\'s call data, and nothing of another application', async () => {
+    const keep = await store.createCallQueue(OTHER, QUEUE);
+    const kept = await agent('carol', OTHER);
+    const q = await store.createCallQueue(APP, QUEUE);
+    const a = await agent('alice');
+    await store.addMember(APP, q.uuid, member(a.uuid));
+    await store.joinCaller(APP, q.uuid, { name: 'x', number: '100', priority: 0 });
+    await store.createTag(APP, 'french');
+    await store.tagAgent(APP, 'french', a.uuid);
+    const { token } = await store.issueAgentToken(APP, a.uuid, 600);
+    const f = await Follower.start(store, APP, q.uuid);
+    await store.deleteApplication(APP);
+    await f.waitFor(3);
+    expect(f.view.deleted).toBe(true);
+    await f.stop();
+    expect(await store.listCallQueues(APP)).toEqual([]);
+    expect(await store.listAgents(APP)).toEqual([]);
+    expect(await store.listTags(APP)).toEqual([]);
+    expect((await store.verifyAgentToken(token)).valid).toBe(false);
+    // A fresh start for the name: ids begin again.
+    expect(await store.createTag(APP, 'billing')).toEqual({ tag: { id: 1, tag: 'billing' }, created: true });
+    expect((await store.listCallQueues(OTHER)).map((x) => x.uuid)).toEqual([keep.uuid]);
+    expect((await store.listAgents(OTHER)).map((x) => x.uuid)).toEqual([kept.uuid]);
+  });
+
   describe('agent tokens', () => {
     it('issues a token that verifies to its agent and application', async () => {
       const a = await agent('alice');

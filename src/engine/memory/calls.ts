@@ -107,6 +107,14 @@ export class MemoryCallStore implements CallStore {
     for (const a of this.apps.values()) for (const q of a.queues.values()) q.listeners.clear();
   }
 
+  async deleteApplication(app: string): Promise<void> {
+    const a = this.apps.get(app);
+    if (!a) return;
+    for (const id of [...a.queues.keys()]) await this.deleteCallQueue(app, id);
+    this.apps.delete(app);
+    for (const [h, t] of this.tokens) if (t.app === app) this.tokens.delete(h);
+  }
+
   private app(app: string): AppCalls {
     let a = this.apps.get(app);
     if (!a) {

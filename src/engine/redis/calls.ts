@@ -154,6 +154,16 @@ export class RedisCallStore implements CallStore {
     if (this.ownsClient) this.client.disconnect();
   }
 
+  async deleteApplication(app: string): Promise<void> {
+    for (const q of await this.listCallQueues(app)) {
+      await ignoring(['call_queue_not_found'], () => this.deleteCallQueue(app, q.uuid));
+    }
+    for (const a of await this.listAgents(app)) await ignoring(['agent_not_found'], () => this.deleteAgent(app, a.uuid));
+    for (const t of await this.listTags(app)) await this.deleteTag(app, String(t.id));
+    const k = this.keys.app(app);
+    await guarded(() => this.client.del(...k.keys, k.queues, k.queueSeq, `${k.base}agentseq`));
+  }
+
   private run<N extends CallScript>(name: N, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
     return runCallScript(this.client, name, keys, args);
   }
