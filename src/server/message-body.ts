@@ -48,7 +48,8 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
       throw new HoldlineError('invalid_form', { field: name, message: `Field ${name} cannot be mixed with message.N.* fields` });
     }
     const n = Number(m[1]);
-    const fields = byIndex.get(n) ?? {};
+    // No prototype: a field named `__proto__` must be an unknown field, not a prototype change.
+    const fields = byIndex.get(n) ?? (Object.create(null) as Record<string, unknown>);
     fields[m[2]!] = value;
     byIndex.set(n, fields);
   }

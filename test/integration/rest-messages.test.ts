@@ -61,6 +61,32 @@ describe.each(engineFactories)('REST messages ($name)', (factory) => {
     expect(single).toHaveLength(1);
   });
 
+  it('orders concurrent posts to one partition strictly, the same on every read', async () => {
+    const s = srv();
+    const q = await queue(s);
+    const acks = (await Promise.all(Array.from({ length: 40 }, (_, i) => post(s, q.path, q.key, `body=c${i}`)))).flat();
+    const first = await read(s, q.path, q.key, '?limit=1000');
+    const ids = first.map((m) => m.message_id);
+    expect(new Set(ids)).toEqual(new Set(acks.map((a) => a.key)));
+    expect(ids).toEqual([...ids].sort());
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
+    expect(first.map((m) => m.timestamp)).toEqual([...first.map((m) => m.timestamp)].sort((a, b) => a - b));
+    expect(await read(s, q.path, q.key, '?limit=1000')).toEqual(first);
+    expect(await read(s, q.path, q.key, '?limit=1000&order=descending')).toEqual([...first].reverse());
+  });
+
+  it('serves a 200-partition queue, reading all partitions at once', async () => {
+    const s = srv();
+    const q = await queue(s, 200);
+    const all = Array.from({ length: 200 }, (_, i) => i + 1);
+    const acks = await post(s, q.path, q.key, JSON.stringify({ messages: all.map((p) => ({ body: `p${p}`, partition: p })) }), JSON_CT);
+    expect(acks.map((a) => a.partition)).toEqual(all);
+    const merged = await read(s, q.path, q.key, `?partitions=${all.join(',')}&limit=1000`);
+    expect(merged.map((m) => m.partition).sort((a, b) => a - b)).toEqual(all);
+    expect((await read(s, q.path, q.key, '?partitions=200'))[0]!.body).toBe('p200');
+    expect(await (await s.request(`${q.path}/info?include_count`, { key: q.key })).json()).toMatchObject({ count: 200 });
+  });
+
   it('puts a message without a partition on a random existing one', async () => {
     const s = srv();
     const q = await queue(s, 4);
