@@ -45,10 +45,11 @@ const KNOWN_HEADERS = [
 ];
 
 function copyHeaders(req: HttpRequest): Record<string, string> {
-  const headers: Record<string, string> = {};
+  // No prototype: header names are the client's choice (`constructor`, `__proto__`).
+  const headers = Object.create(null) as Record<string, string>;
   try {
     req.forEach((k, v) => {
-      headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+      headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
     });
   } catch {
     for (const k of KNOWN_HEADERS) {
