@@ -81,13 +81,10 @@ export class RedisKeys {
     if (parts.length !== 3) return null;
     const partition = Number(parts[2]);
     if (!Number.isInteger(partition) || partition < 1) return null;
-    return { app: decodeURIComponent(parts[0]!), queue: decodeURIComponent(parts[1]!), partition };
-  }
-
-  /** The partition a live channel belongs to (the subscriber routes messages by it). */
-  parseChannel(channel: string): PartitionRef | null {
-    const start = `{${this.prefix}:m:`;
-    if (!channel.startsWith(start) || !channel.endsWith('}:live')) return null;
-    return this.parsePartitionMember(channel.slice(start.length, -'}:live'.length));
+    try {
+      return { app: decodeURIComponent(parts[0]!), queue: decodeURIComponent(parts[1]!), partition };
+    } catch {
+      return null;
+    }
   }
 }

@@ -59,8 +59,13 @@ export class ReplicaMonitor {
       next.set('', connectedReplicas(await (this.client as Redis).info('replication')));
     } else {
       const primaries = (this.client as Cluster).nodes('master');
-      const infos = await Promise.all(primaries.map((node) => node.info('replication')));
-      primaries.forEach((node, i) => next.set(nodeKey(node), connectedReplicas(infos[i]!)));
+      // A primary that does not answer (failing over) is left out: replicasFor() then counts 0 for
+      // it until it answers again, and capabilities only speak for primaries that answer.
+      const infos = await Promise.allSettled(primaries.map((node) => node.info('replication')));
+      primaries.forEach((node, i) => {
+        const info = infos[i];
+        if (info?.status === 'fulfilled') next.set(nodeKey(node), connectedReplicas(info.value));
+      });
     }
     this.counts = next;
   }

@@ -146,6 +146,27 @@ export class LiveSubscriber {
         this.logger?.debug({ err, channel: channel.name }, 'redis engine: resubscription failed, retried on the next reconnect');
       });
     }
+    this.pruneNodes();
+  }
+
+  /**
+   * Closes connections to nodes that neither own nor carry any subscribed channel any more (a
+   * primary that failed over or gave its slots away), instead of letting them retry forever.
+   */
+  private pruneNodes(): void {
+    const needed = new Set<string>(['']);
+    for (const channel of this.channels.values()) {
+      if (channel.liveOn !== undefined) needed.add(channel.liveOn);
+      if (channel.subscriptions.size > 0 || channel.pending > 0) {
+        const owner = this.topology.ownerOf(channel.name);
+        if (owner !== undefined) needed.add(owner);
+      }
+    }
+    for (const [key, node] of this.nodes) {
+      if (needed.has(key)) continue;
+      this.nodes.delete(key);
+      node.redis.disconnect();
+    }
   }
 
   /** Channels with listeners, and how many of them are live (for tests and metrics). */
