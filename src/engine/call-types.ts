@@ -321,7 +321,8 @@ export interface CallStore {
   changesSince(app: string, queueId: string, seq: number): Promise<CallQueueChange[] | null>;
   /**
    * Resolves once active: every change made after that reaches the listener, in seq order (so
-   * subscribe-then-snapshot misses nothing). Does not check that the queue exists.
+   * subscribe-then-snapshot misses nothing). Does not check that the queue exists. Listeners must
+   * not throw, and must not mutate what they receive (one object may go to several listeners).
    */
   subscribeQueue(app: string, queueId: string, listener: CallQueueListener): Promise<Unsubscribe>;
 
