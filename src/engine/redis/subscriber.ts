@@ -20,7 +20,7 @@ import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
 import type { PartitionEvent, PartitionListener } from '../types.js';
-import { guarded } from './connection.js';
+import { guarded, toEngineError } from './connection.js';
 import { decodePayload } from './record.js';
 import { keySlot } from './slot.js';
 
@@ -216,7 +216,17 @@ export class LiveSubscriber {
     }
     const node = this.node(owner);
     await this.ensureReady(node);
-    await guarded(() => node.redis.ssubscribe(channel.name));
+    try {
+      await node.redis.ssubscribe(channel.name);
+    } catch (err) {
+      // MOVED: the slot changed hands since the topology was last read; the refresh that follows
+      // triggers reconcile(), and the caller may retry.
+      if (err instanceof Error && err.message.startsWith('MOVED')) {
+        this.topology.refresh();
+        throw new HoldlineError('engine_unavailable');
+      }
+      throw toEngineError(err);
+    }
     channel.liveOn = owner;
   }
 
