@@ -39,10 +39,16 @@ describe('redis engine: consistency levels', () => {
     await until(async () => /master_link_status:up/.test(await onReplica.info('replication')));
 
     const prefix = freshPrefix('cons');
-    const engine = new RedisEngine({ url: primary.url, prefix, waitTimeoutMs: 300, replicaRefreshMs: 100 });
+    // Writes that must be confirmed get a patient engine, so a busy machine cannot fail them; only the
+    // frozen-replica case, which can never be confirmed, uses a short timeout (a second node, same prefix).
+    const engine = new RedisEngine({ url: primary.url, prefix, waitTimeoutMs: 10_000, replicaRefreshMs: 100 });
     cleanup.push(() => engine.close());
     await engine.start();
     expect(engine.capabilities.consistency).toEqual({ weak: true, strong: true, very_strong: true });
+    const impatient = new RedisEngine({ url: primary.url, prefix, waitTimeoutMs: 300, replicaRefreshMs: 100 });
+    cleanup.push(() => impatient.close());
+    await impatient.start();
+    await until(() => impatient.capabilities.consistency.strong);
 
     const keys = new RedisKeys(prefix);
     for (const consistency of ['strong', 'very_strong'] as const) {
@@ -56,9 +62,9 @@ describe('redis engine: consistency levels', () => {
     const weak = await freshQueue(engine, 1, { application: strong.application, consistency: 'weak' });
     process.kill(replica.pid, 'SIGSTOP');
     frozen = true;
-    const err = await engine.append(strong, [msg('unconfirmed')]).catch((e: unknown) => e);
+    const err = await impatient.append(strong, [msg('unconfirmed')]).catch((e: unknown) => e);
     expect(isHoldlineError(err) ? err.code : err).toBe('not_confirmed');
-    const err2 = await engine.append({ ...strong, consistency: 'very_strong' }, [msg('unconfirmed')]).catch((e: unknown) => e);
+    const err2 = await impatient.append({ ...strong, consistency: 'very_strong' }, [msg('unconfirmed')]).catch((e: unknown) => e);
     expect(isHoldlineError(err2) ? err2.code : err2).toBe('not_confirmed');
     expect(await engine.append(weak, [msg('weak is fine')])).toHaveLength(1);
 
