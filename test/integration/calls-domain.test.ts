@@ -105,6 +105,7 @@ describe.each(callStoreFactories)('call rules on bad input ($name store)', (fact
     ['queue without a name', () => svc.createQueue(APP, { description: 'x' }), 'missing_field:name'],
     ['queue name too long', () => svc.createQueue(APP, { name: 'x'.repeat(129) }), 'invalid_field:name'],
     ['queue name with a control character', () => svc.createQueue(APP, { name: 'a\nb' }), 'invalid_field:name'],
+    ['caller name with a lone surrogate', () => svc.joinCaller(APP, queue, { name: 'a\ud800b', number: '100' }), 'invalid_field:name'],
     ['disabled not a boolean', () => svc.updateQueue(APP, queue, { disabled: 'yes' }), 'invalid_field:disabled'],
     ['negative service level', () => svc.updateQueue(APP, queue, { service_level_seconds: -1 }), 'invalid_field:service_level_seconds'],
     ['bad project id', () => svc.createAgent(APP, { project_id: 'has spaces' }), 'invalid_field:project_id'],

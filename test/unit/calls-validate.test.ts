@@ -34,6 +34,11 @@ describe('call input rules', () => {
     expect(err(() => parseNewCaller({ number }))).toBe(expected);
   });
 
+  it('accepts any well-formed Unicode name, not a broken one', () => {
+    expect(parseNewCaller({ name: 'Zoë 😀 Ünal', number: '1' }).name).toBe('Zoë 😀 Ünal');
+    expect(err(() => parseNewCaller({ name: '\udc00x', number: '1' }))).toBe('invalid_field:name');
+  });
+
   it('bounds priorities to integers within ±1,000,000', () => {
     expect(parseNewCaller({ number: '1', priority: 1_000_000 }).priority).toBe(1_000_000);
     expect(parseNewCaller({ number: '1', priority: -1_000_000 }).priority).toBe(-1_000_000);

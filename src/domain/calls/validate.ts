@@ -47,6 +47,8 @@ const DIALABLE = /^\+?[0-9*#]{1,32}$/;
 /** A SIP URI, scheme optional (`1001@example.org`, `sip:alice@10.0.0.1:5060`). */
 const SIP = /^(?:sips?:)?[A-Za-z0-9._~+!$&'()*,;=%-]{1,64}@[A-Za-z0-9.-]{1,190}(?::[0-9]{1,5})?$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A UTF-16 surrogate without its pair: not encodable as UTF-8 (the Redis scripts' JSON refuses it). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 type Body = Record<string, unknown>;
 
@@ -62,7 +64,7 @@ function invalid(field: string): never {
 }
 
 function text(v: unknown, field: string, min: number, max: number): string {
-  if (typeof v !== 'string' || v.length < min || v.length > max || CONTROL.test(v)) invalid(field);
+  if (typeof v !== 'string' || v.length < min || v.length > max || CONTROL.test(v) || LONE_SURROGATE.test(v)) invalid(field);
   return v;
 }
 

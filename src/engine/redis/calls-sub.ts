@@ -70,7 +70,14 @@ export class CallQueueSubscriber {
   private deliver(channel: string, message: string): void {
     const ch = this.channels.get(channel);
     if (!ch || ch.listeners.size === 0) return;
-    const event: CallQueueEvent = { type: 'change', change: parseChange(message) };
+    let event: CallQueueEvent;
+    try {
+      event = { type: 'change', change: parseChange(message) };
+    } catch {
+      // Unreadable (never written by our scripts): say a change may be missing rather than throw
+      // inside ioredis' event handler.
+      event = { type: 'resync' };
+    }
     for (const l of ch.listeners) l(event);
   }
 
