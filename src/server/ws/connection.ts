@@ -1,0 +1,135 @@
+/**
+ * Per-socket state, kept in uWS's typed getUserData() (STYLE.md example 5). uWS copies the object
+ * given to upgrade(), so the user data holds a reference to one Connection that everything shares.
+ *
+ * A Connection never throws into uWS: every WebSocket call on it goes through methods that check
+ * `closed` first (uWS throws on a closed socket) and swallow what a dying socket may still throw.
+ */
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'uWebSockets.js';
+import type { Principal, WireFormat } from '../../codec/index.js';
+import type { ErrorCode } from '../../errors.js';
+import type { WebSocketLimits } from './options.js';
+import type { PartitionSubscription } from './subscription.js';
+
+export interface SocketData {
+  conn: Connection;
+}
+
+export type Socket = WebSocket<SocketData>;
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+export class Connection {
+  readonly id = randomBytes(8).toString('hex');
+  readonly openedAt = Date.now();
+  principal: Principal;
+  /** URL credentials were refused: open() closes with 4401 and this reason, before any frame. */
+  readonly refused: ErrorCode | null;
+  /** Opened without credentials and nothing received yet: the first frame may be `auth`. */
+  awaitingFirstFrame: boolean;
+  ws: Socket | null = null;
+  closed = false;
+  closeInfo: CloseInfo | null = null;
+
+  /** Message-queue subscriptions by partition key (hub.ts partitionKey). */
+  readonly subs = new Map<string, PartitionSubscription>();
+  /**
+   * Other subscriptions counted against max_subscriptions (call queues register theirs here), by
+   * a key of their choosing.
+   */
+  readonly otherSubscriptions = new Set<string>();
+
+  /** Frames are handled one after the other (websocket.md 3.1 "Order"). */
+  private chain: Promise<void> = Promise.resolve();
+  pendingFrames = 0;
+  /** Date.now() of the last frame written through send.ts. */
+  lastSendAt = Date.now();
+  /** Date.now() since which the send buffer is above the soft limit (0: not above). */
+  overLimitSince = 0;
+  /** Subscribed to its private anchor topic (hub.ts explains why). */
+  anchored = false;
+  readonly drainWaiters: Array<(open: boolean) => void> = [];
+  authTimer: NodeJS.Timeout | undefined;
+  private readonly closeHooks: Array<(info: CloseInfo) => void> = [];
+
+  constructor(
+    readonly format: WireFormat,
+    readonly limits: WebSocketLimits,
+    principal: Principal,
+    opts: { refused?: ErrorCode; awaitingFirstFrame?: boolean } = {},
+  ) {
+    this.principal = principal;
+    this.refused = opts.refused ?? null;
+    this.awaitingFirstFrame = opts.awaitingFirstFrame ?? false;
+  }
+
+  /** The application whose key this connection presented; null for agents and anonymous. */
+  get application(): string | null {
+    return this.principal.kind === 'application' ? this.principal.application : null;
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size + this.otherSubscriptions.size;
+  }
+
+  get isBinary(): boolean {
+    return this.format === 'msgpack';
+  }
+
+  /** Bytes waiting in uWS's buffer for this socket; 0 once closed. */
+  buffered(): number {
+    if (this.closed || this.ws === null) return 0;
+    try {
+      return this.ws.getBufferedAmount();
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Runs `task` after every earlier frame's task; a task must not reject (the caller catches). */
+  enqueue(task: () => Promise<void>): void {
+    this.pendingFrames++;
+    this.chain = this.chain.then(task).finally(() => {
+      this.pendingFrames--;
+    });
+  }
+
+  /** Sends a close frame with `code` and `reason`; uWS runs the close handler at once. */
+  close(code: number, reason: string): void {
+    if (this.closed || this.ws === null) return;
+    try {
+      this.ws.end(code, reason);
+    } catch {
+      // Already closing inside uWS: the close handler has run or will run.
+    }
+  }
+
+  /** Drops the TCP connection without a close frame (seen as 1006). */
+  terminate(): void {
+    if (this.closed || this.ws === null) return;
+    try {
+      this.ws.close();
+    } catch {
+      // idem
+    }
+  }
+
+  /** Hooks run once when the socket closes (subscriptions release their resources here). */
+  onClose(fn: (info: CloseInfo) => void): void {
+    if (this.closed && this.closeInfo !== null) fn(this.closeInfo);
+    else this.closeHooks.push(fn);
+  }
+
+  /** Called by the uWS close handler only. */
+  markClosed(info: CloseInfo): Array<(info: CloseInfo) => void> {
+    this.closed = true;
+    this.closeInfo = info;
+    if (this.authTimer !== undefined) clearTimeout(this.authTimer);
+    for (const wake of this.drainWaiters.splice(0)) wake(false);
+    return this.closeHooks.splice(0);
+  }
+}

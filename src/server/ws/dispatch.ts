@@ -1,0 +1,104 @@
+/**
+ * From a received WebSocket message to exactly one reply (protocol/websocket.md 3.1, 8).
+ *
+ * Checked synchronously in uWS's message handler, while its buffer is valid: size (1009), frame
+ * kind (1003), too many unanswered frames (4429), then decoding (the codec copies what it keeps).
+ * Everything else runs on the connection's chain, one frame after the other, so publishes keep
+ * their order and `auth` is a barrier for the frames behind it.
+ */
+import { decodeClientFrame, toErrorFrame } from '../../codec/index.js';
+import type { AuthFrame, ClientFrame, DecodeResult } from '../../codec/index.js';
+import { ERRORS, HoldlineError, isHoldlineError } from '../../errors.js';
+import type { AgentTokenResolver } from './auth.js';
+import { principalFor } from './auth.js';
+import type { Connection } from './connection.js';
+import { errorFrameFor, replyId } from './errors.js';
+import type { HandlerEnv, HandlerResult, HandlerTable } from './handlers/index.js';
+import { SLOW_CONSUMER_CLOSE, sendEncoded, sendFrame } from './send.js';
+
+export type MessageHandler = (conn: Connection, data: ArrayBuffer, isBinary: boolean) => void;
+
+export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentForToken: AgentTokenResolver | undefined): MessageHandler {
+  const { logger } = env;
+
+  function run(conn: Connection, frame: Exclude<ClientFrame, AuthFrame>): Promise<HandlerResult> {
+    switch (frame.type) {
+      case 'publish':
+        return handlers.publish(conn, frame, env);
+      case 'subscribe':
+        return handlers.subscribe(conn, frame, env);
+      case 'unsubscribe':
+        return handlers.unsubscribe(conn, frame, env);
+      case 'history':
+        return handlers.history(conn, frame, env);
+      case 'state.set':
+        return handlers['state.set'](conn, frame, env);
+      case 'callqueue.subscribe':
+        return handlers['callqueue.subscribe'](conn, frame, env);
+      case 'callqueue.unsubscribe':
+        return handlers['callqueue.unsubscribe'](conn, frame, env);
+      case 'ping':
+        return handlers.ping(conn, frame, env);
+    }
+  }
+
+  async function authenticate(conn: Connection, frame: AuthFrame, first: boolean): Promise<void> {
+    if (!first) {
+      sendFrame(conn, errorFrameFor(new HoldlineError('auth_unexpected'), frame, logger));
+      return;
+    }
+    try {
+      const creds = frame.key !== undefined ? { key: frame.key } : { token: frame.token ?? '' };
+      conn.principal = await principalFor(env.ctx, creds, agentForToken);
+    } catch (err) {
+      sendFrame(conn, errorFrameFor(err, frame, logger));
+      // Bad credentials are final (4401); a store that cannot check them now is worth a retry.
+      const code = isHoldlineError(err) ? err.code : 'internal';
+      const close = ERRORS[code].close ?? 1011;
+      conn.close(close, code);
+      return;
+    }
+    sendFrame(conn, { type: 'authenticated', ...replyId(frame.id), principal: conn.principal });
+  }
+
+  async function handle(conn: Connection, decoded: DecodeResult<ClientFrame>, first: boolean): Promise<void> {
+    if (conn.closed) return;
+    if (!decoded.ok) {
+      sendFrame(conn, toErrorFrame(decoded.error));
+      if (first && decoded.error.op === 'auth') conn.close(4401, 'auth_malformed');
+      return;
+    }
+    const frame = decoded.frame;
+    if (frame.type === 'auth') return authenticate(conn, frame, first);
+    let result: HandlerResult;
+    try {
+      result = await run(conn, frame);
+    } catch (err) {
+      sendFrame(conn, errorFrameFor(err, frame, logger));
+      return;
+    }
+    if (result.encoded !== undefined) sendEncoded(conn, result.encoded);
+    else sendFrame(conn, result.reply);
+    result.after?.();
+  }
+
+  return (conn, data, isBinary) => {
+    const { limits } = conn;
+    if (data.byteLength > limits.maxFrameBytes) return conn.close(1009, 'frame_too_large');
+    if (isBinary !== conn.isBinary) return conn.close(1003, 'wrong_frame_kind');
+    // A client that keeps sending without waiting for replies would queue work without bound.
+    if (conn.pendingFrames >= limits.maxPendingFrames) return conn.close(SLOW_CONSUMER_CLOSE, 'slow_consumer');
+    const decoded = decodeClientFrame(data, conn.format, { maxFrameBytes: limits.maxFrameBytes });
+    const first = conn.awaitingFirstFrame;
+    if (first) {
+      conn.awaitingFirstFrame = false;
+      clearTimeout(conn.authTimer);
+    }
+    conn.enqueue(() =>
+      handle(conn, decoded, first).catch((err: unknown) => {
+        logger.error({ err, connection: conn.id }, 'ws frame handling failed');
+        conn.close(1011, 'internal');
+      }),
+    );
+  };
+}

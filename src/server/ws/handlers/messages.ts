@@ -1,0 +1,106 @@
+/**
+ * publish, history and state.set (protocol/websocket.md 4.1, 4.5, 4.6). Access rules and input
+ * rules are the domain's (src/domain/queues): the owner publishes; readers are the owner, the
+ * applications in `principles`, and anyone on a public queue; processing state is set by the owner
+ * and the applications in `principles` only. Every input is checked before the engine is called,
+ * so a failed request changes nothing.
+ */
+import { encodeServerFrame } from '../../../codec/index.js';
+import type { HistoryFrame, HistoryResultFrame, PublishFrame, PublishMessage, StateSetFrame } from '../../../codec/index.js';
+import { canRead } from '../../../domain/auth.js';
+import { decodeMessageId, timestampSeconds } from '../../../domain/ids.js';
+import { checkBody, checkPartition, checkTtl, randomPartition } from '../../../domain/queues/message-rules.js';
+import { parseSince, readMessages } from '../../../domain/queues/read.js';
+import type { SinceCursor } from '../../../domain/queues/read.js';
+import type { MessagePatch, NewMessage, QueueMeta } from '../../../engine/types.js';
+import { HoldlineError } from '../../../errors.js';
+import { atField, replyId } from '../errors.js';
+import { wireMessage } from '../wire.js';
+import type { FrameHandler, HandlerEnv } from './types.js';
+
+function toNewMessage(m: PublishMessage, i: number, meta: QueueMeta, env: HandlerEnv): NewMessage {
+  const at = (name: string): string => `messages[${i}].${name}`;
+  const max = env.ctx.config.maxMessageBytes;
+  let body: string | Uint8Array;
+  if (typeof m.body === 'string') body = checkBody(m.body, at('body'), max);
+  else if (m.body.byteLength === 0) throw new HoldlineError('empty_body', { field: at('body') });
+  else if (m.body.byteLength > max) throw new HoldlineError('message_too_large', { field: at('body'), max });
+  else body = m.body;
+  const out: NewMessage = {
+    body,
+    ttl: m.ttl === undefined ? env.ctx.config.defaultTtl : checkTtl(m.ttl, at('ttl')),
+    partition: m.partition === undefined ? randomPartition(meta) : atField(at('partition'), () => checkPartition(m.partition!, meta)),
+  };
+  if (m.content_type !== undefined) out.contentType = m.content_type;
+  if (m.in_reply_to !== undefined) out.inReplyTo = m.in_reply_to;
+  return out;
+}
+
+export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame, env) => {
+  const meta = await env.ctx.queues.ownedQueue(conn.application, frame.application, frame.queue);
+  const messages = frame.messages.map((m, i) => toNewMessage(m, i, meta, env));
+  const stored = await env.engine.append(meta, messages);
+  return {
+    reply: {
+      type: 'published',
+      ...replyId(frame.id),
+      messages: stored.map((s) => ({ message_id: s.id, partition: s.partition, seq: s.seq, timestamp: timestampSeconds(s.timestampUs) })),
+    },
+  };
+};
+
+function byteSize(encoded: string | Uint8Array): number {
+  return typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.byteLength;
+}
+
+export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame, env) => {
+  const meta = await env.ctx.queues.readableQueue(conn.application, frame.application, frame.queue);
+  const partitions = (frame.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, meta)));
+  let since: SinceCursor | undefined;
+  if (typeof frame.since === 'string') since = atField('since', () => parseSince(frame.since as string));
+  else if (typeof frame.since === 'number') since = { kind: 'timestamp', seconds: frame.since };
+  const messages = await readMessages(env.engine, meta, {
+    partitions: partitions.sort((a, b) => a - b),
+    limit: frame.limit ?? 100,
+    order: frame.order ?? 'ascending',
+    ...(since === undefined ? {} : { since }),
+  });
+
+  // Cut the list until the encoded reply fits max_reply_bytes (websocket.md 4.5, `truncated`).
+  const reply: HistoryResultFrame = { type: 'history.result', ...replyId(frame.id), messages: messages.map(wireMessage), truncated: false };
+  let encoded = encodeServerFrame(reply, conn.format);
+  const max = env.limits.maxReplyBytes;
+  for (let size = byteSize(encoded); size > max && reply.messages.length > 0; size = byteSize(encoded)) {
+    const n = reply.messages.length;
+    reply.messages = reply.messages.slice(0, Math.min(n - 1, Math.floor((n * max * 0.95) / size)));
+    reply.truncated = true;
+    encoded = encodeServerFrame(reply, conn.format);
+  }
+  return { reply, encoded };
+};
+
+export const stateSet: FrameHandler<'state.set'> = async (conn, frame: StateSetFrame, env) => {
+  const meta = await env.ctx.queues.requireQueue(frame.application, frame.queue);
+  // Owner or principles; a public queue's readers may read but not mark messages.
+  const caller = conn.application;
+  if (caller === null || !canRead(caller, { ...meta, type: 'user' })) throw new HoldlineError('forbidden');
+  atField('partition', () => checkPartition(frame.partition, meta));
+  if (frame.client_json !== undefined && frame.client_json !== null) {
+    const size = Buffer.byteLength(JSON.stringify(frame.client_json));
+    if (size > env.limits.maxClientJsonBytes) {
+      throw new HoldlineError('invalid_field', {
+        field: 'client_json',
+        message: `client_json exceeds ${env.limits.maxClientJsonBytes} bytes`,
+      });
+    }
+  }
+  const patch: MessagePatch = {};
+  if (frame.client_state !== undefined) patch.clientState = frame.client_state;
+  if (frame.client_json !== undefined) patch.clientJson = frame.client_json;
+  const updated =
+    decodeMessageId(frame.message_id).partition === frame.partition
+      ? await env.engine.updateMessage({ app: meta.application, queue: meta.name, partition: frame.partition }, frame.message_id, patch)
+      : null;
+  if (updated === null) throw new HoldlineError('message_not_found');
+  return { reply: { type: 'state.updated', ...replyId(frame.id), message: wireMessage(updated) } };
+};

@@ -1,0 +1,125 @@
+/**
+ * subscribe and unsubscribe (protocol/websocket.md 4.2, 4.4). The `subscribed` reply goes out after
+ * the first storage read of every partition (it carries `recovered`) and before any message frame;
+ * the catch-up then runs in the background (subscription.ts), so later frames of the connection
+ * are not held up by a long history.
+ */
+import type { SubscribeFrame, UnsubscribeFrame } from '../../../codec/index.js';
+import { decodeMessageId } from '../../../domain/ids.js';
+import { checkPartition } from '../../../domain/queues/message-rules.js';
+import type { QueueMeta } from '../../../engine/types.js';
+import { HoldlineError } from '../../../errors.js';
+import type { Connection } from '../connection.js';
+import { atField, replyId } from '../errors.js';
+import type { HubPartition } from '../hub.js';
+import { partitionKey } from '../hub.js';
+import { PartitionSubscription, endSubscription, startCatchUp } from '../subscription.js';
+import type { ResumeCursor } from '../subscription.js';
+import type { FrameHandler, HandlerEnv } from './types.js';
+
+/** The partitions asked for, each with its resume cursor; every check before anything changes. */
+function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number; cursor: ResumeCursor; fromAfter: boolean }> {
+  const after = frame.after ?? {};
+  const afterKeys = Object.keys(after);
+  const explicit = frame.partitions !== undefined;
+  const partitions = frame.partitions ?? (afterKeys.length > 0 ? afterKeys.map(Number).sort((a, b) => a - b) : [1]);
+  partitions.forEach((p, i) => atField(explicit ? `partitions[${i}]` : `after.${p}`, () => checkPartition(p, meta)));
+  for (const key of afterKeys) {
+    const p = Number(key);
+    if (!partitions.includes(p)) throw new HoldlineError('invalid_field', { field: `after.${key}` });
+    if (decodeMessageId(after[key]!).partition !== p) {
+      throw new HoldlineError('invalid_message_id', {
+        field: `after.${key}`,
+        message: `Message id after.${key} belongs to another partition`,
+      });
+    }
+  }
+  return partitions.map((partition) => {
+    const id = after[String(partition)];
+    if (id !== undefined) return { partition, cursor: { kind: 'after', id, seq: decodeMessageId(id).seq }, fromAfter: true };
+    if (frame.since !== undefined) return { partition, cursor: { kind: 'since', seconds: frame.since }, fromAfter: false };
+    return { partition, cursor: { kind: 'newest' }, fromAfter: false };
+  });
+}
+
+async function acquireAll(env: HandlerEnv, meta: QueueMeta, partitions: number[]): Promise<HubPartition[]> {
+  const settled = await Promise.allSettled(
+    partitions.map((partition) => env.hub.acquire({ app: meta.application, queue: meta.name, partition })),
+  );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed === undefined) return settled.map((s) => (s as PromiseFulfilledResult<HubPartition>).value);
+  for (const s of settled) if (s.status === 'fulfilled') env.hub.release(s.value);
+  throw failed.reason;
+}
+
+export const subscribe: FrameHandler<'subscribe'> = async (conn: Connection, frame: SubscribeFrame, env) => {
+  const meta = await env.ctx.queues.readableQueue(conn.application, frame.application, frame.queue);
+  const wanted = plan(frame, meta);
+  for (const { partition } of wanted) {
+    const key = partitionKey({ app: meta.application, queue: meta.name, partition });
+    if (conn.subs.has(key)) throw new HoldlineError('already_subscribed', { field: `${meta.name}/${partition}` });
+  }
+  if (conn.subscriptionCount + wanted.length > env.limits.maxSubscriptions) throw new HoldlineError('too_many_subscriptions');
+
+  const parts = await acquireAll(env, meta, wanted.map((w) => w.partition));
+  const subs = parts.map((part) => new PartitionSubscription(conn, part));
+  for (const sub of subs) conn.subs.set(sub.part.key, sub);
+  if (conn.closed) {
+    for (const sub of subs) endSubscription(env, sub);
+    throw new HoldlineError('shutting_down');
+  }
+
+  let openGate!: (open: boolean) => void;
+  const gate = new Promise<boolean>((resolve) => (openGate = resolve));
+  subs.forEach((sub, i) => {
+    const cursor = wanted[i]!.cursor;
+    if (cursor.kind === 'after') {
+      sub.lastId = cursor.id;
+      sub.lastSeq = cursor.seq;
+    }
+  });
+  const firsts = await Promise.allSettled(subs.map((sub, i) => startCatchUp(env, sub, wanted[i]!.cursor, { gate }).first));
+  const failed = firsts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) {
+    openGate(false);
+    for (const sub of subs) endSubscription(env, sub);
+    throw failed.reason;
+  }
+  return {
+    reply: {
+      type: 'subscribed',
+      ...replyId(frame.id),
+      application: meta.application,
+      queue: meta.name,
+      partitions: subs.map((sub, i) => ({
+        partition: sub.ref.partition,
+        recovered: wanted[i]!.fromAfter ? (firsts[i] as PromiseFulfilledResult<boolean>).value : true,
+      })),
+    },
+    after: () => openGate(true),
+  };
+};
+
+export const unsubscribe: FrameHandler<'unsubscribe'> = async (conn, frame: UnsubscribeFrame, env) => {
+  const prefix = `${frame.application}/${frame.queue}/`;
+  const followed = [...conn.subs.values()].filter((s) => s.part.key.startsWith(prefix));
+  const asked = frame.partitions === undefined ? null : new Set(frame.partitions);
+  const removed: number[] = [];
+  for (const sub of followed) {
+    if (asked !== null && !asked.has(sub.ref.partition)) continue;
+    endSubscription(env, sub);
+    removed.push(sub.ref.partition);
+  }
+  // Messages the hub published before this point are written before the reply (uWS drains a
+  // socket's topic messages before any direct send), none after it.
+  return {
+    reply: {
+      type: 'unsubscribed',
+      ...replyId(frame.id),
+      application: frame.application,
+      queue: frame.queue,
+      partitions: removed.sort((a, b) => a - b),
+      reason: 'requested',
+    },
+  };
+};

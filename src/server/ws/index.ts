@@ -1,0 +1,218 @@
+/**
+ * The WebSocket endpoint `/v1/ws` (protocol/websocket.md), mounted on the server's uWS app:
+ *
+ *   createHoldlineServer({ config, engine, logger, mounts: [mountWebSocket] });
+ *
+ * or, to choose limits, plug in handlers, or read per-connection stats (tests):
+ *
+ *   const ws = createWebSocketEndpoint({ limits: { drainTimeoutMs: 500 } });
+ *   createHoldlineServer({ ..., mounts: [ws.mount] }); … ws.stats();
+ *
+ * Files: upgrade.ts (subprotocol, URL credentials) · connection.ts (per-socket state) · dispatch.ts
+ * (frames → handlers/, one reply each) · send.ts (the one send path) · hub.ts (live fan-out over
+ * uWS topics) · subscription.ts (gapless catch-up) · monitor.ts (backpressure sampler, heartbeats).
+ */
+import type { WebSocketBehavior } from 'uWebSockets.js';
+import { HARD_FRAME_FACTOR, MAX_PUBLISH_MESSAGES, WS_PATH } from '../../codec/index.js';
+import type { Principal, WireFormat } from '../../codec/index.js';
+import { ERRORS } from '../../errors.js';
+import type { ServerContext, ServerMount } from '../context.js';
+import type { AgentTokenResolver } from './auth.js';
+import type { Connection, SocketData } from './connection.js';
+import { createDispatcher } from './dispatch.js';
+import { DEFAULT_HANDLERS } from './handlers/index.js';
+import type { HandlerEnv, HandlerTable } from './handlers/index.js';
+import { Hub } from './hub.js';
+import type { HubPartition } from './hub.js';
+import { Monitor, resumeLagging } from './monitor.js';
+import { DEFAULT_WS_LIMITS } from './options.js';
+import type { WebSocketLimits } from './options.js';
+import { noteDrained, sendFrame } from './send.js';
+import { endSubscription, leaveLive, resync } from './subscription.js';
+import type { SubscriptionState } from './subscription.js';
+import { createUpgradeHandler } from './upgrade.js';
+
+export type { AgentIdentity, AgentTokenResolver } from './auth.js';
+export type { Connection } from './connection.js';
+export type { FrameHandler, HandlerEnv, HandlerResult, HandlerTable } from './handlers/index.js';
+export { DEFAULT_WS_LIMITS } from './options.js';
+export type { WebSocketLimits } from './options.js';
+export { sendFrame } from './send.js';
+
+export const SERVER_NAME = 'holdline/0.1.0';
+
+export interface WebSocketEndpointOptions {
+  limits?: Partial<WebSocketLimits>;
+  /** Replace handlers of the default table (the call-queue module plugs its frames in here). */
+  handlers?: Partial<HandlerTable>;
+  /** Agent tokens; without it (and without ServerContext.agentForToken) every token is refused. */
+  agentForToken?: AgentTokenResolver;
+}
+
+export interface ConnectionStats {
+  id: string;
+  principal: Principal;
+  format: WireFormat;
+  /** Bytes in uWS's send buffer for this socket. */
+  buffered: number;
+  /** Some partition left live delivery because of the buffer (websocket.md 7.2). */
+  lagging: boolean;
+  subscriptions: Array<{ application: string; queue: string; partition: number; state: SubscriptionState; lastSeq: number }>;
+}
+
+export interface ClosedConnection {
+  id: string;
+  principal: Principal;
+  code: number;
+  reason: string;
+}
+
+export interface WebSocketStats {
+  connections: ConnectionStats[];
+  /** The most recent closes (at most 1000), oldest first. */
+  closed: ClosedConnection[];
+  /** Partitions with an engine subscription on this node. */
+  livePartitions: number;
+}
+
+export interface WebSocketEndpoint {
+  readonly limits: WebSocketLimits;
+  readonly mount: ServerMount;
+  stats(): WebSocketStats;
+}
+
+const CLOSED_LOG = 1000;
+
+export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}): WebSocketEndpoint {
+  const limits: WebSocketLimits = { ...DEFAULT_WS_LIMITS, ...options.limits };
+  const handlers: HandlerTable = { ...DEFAULT_HANDLERS, ...options.handlers };
+  const connections = new Set<Connection>();
+  const closed: ClosedConnection[] = [];
+  let hub: Hub | null = null;
+
+  const mount: ServerMount = (ctx: ServerContext) => {
+    if (hub !== null) throw new Error('a WebSocket endpoint is mounted on one server only');
+    const logger = ctx.logger.child({ module: 'ws' });
+    let shuttingDown = false;
+    const onEngineResync = (part: HubPartition): void => {
+      for (const sub of [...part.recovering]) sub.breakBuffer();
+      for (const sub of [...part.live]) {
+        leaveLive(sub);
+        resync(env, sub, 'engine');
+      }
+    };
+    const liveHub = new Hub(ctx.engine, ctx.app, logger, onEngineResync);
+    hub = liveHub;
+    const env: HandlerEnv = { ctx, engine: ctx.engine, hub: liveHub, logger, limits };
+    const dispatch = createDispatcher(env, handlers, options.agentForToken);
+    const monitor = new Monitor(env, connections);
+
+    const behavior: WebSocketBehavior<SocketData> = {
+      maxPayloadLength: limits.maxFrameBytes * HARD_FRAME_FACTOR,
+      maxBackpressure: limits.maxBufferBytes,
+      // Typed as a number in this uWS build; any truthy value turns it on. A socket that would
+      // pass maxBackpressure is then dropped instead of silently skipping a published message.
+      closeOnBackpressureLimit: 1,
+      idleTimeout: limits.idleTimeoutS,
+      sendPingsAutomatically: true,
+      upgrade: createUpgradeHandler({ ctx, limits, logger, agentForToken: options.agentForToken, isShuttingDown: () => shuttingDown }),
+      open: (ws) => {
+        const conn = ws.getUserData().conn;
+        conn.ws = ws;
+        try {
+          if (conn.refused !== null) return conn.close(ERRORS[conn.refused].close ?? 4401, conn.refused);
+          if (shuttingDown) return conn.close(1001, 'shutting_down');
+          connections.add(conn);
+          sendFrame(conn, {
+            type: 'welcome',
+            protocol: 1,
+            server: SERVER_NAME,
+            connection_id: conn.id,
+            principal: conn.principal,
+            heartbeat_ms: limits.heartbeatMs,
+            limits: {
+              max_frame_bytes: limits.maxFrameBytes,
+              max_message_bytes: ctx.config.maxMessageBytes,
+              max_publish_messages: MAX_PUBLISH_MESSAGES,
+              max_subscriptions: limits.maxSubscriptions,
+            },
+          });
+          if (conn.awaitingFirstFrame) {
+            conn.authTimer = setTimeout(() => conn.close(4408, 'auth_timeout'), limits.authTimeoutMs).unref();
+          }
+        } catch (err) {
+          logger.error({ err }, 'ws open failed');
+          conn.close(1011, 'internal');
+        }
+      },
+      message: (ws, data, isBinary) => {
+        const conn = ws.getUserData().conn;
+        try {
+          dispatch(conn, data, isBinary);
+        } catch (err) {
+          logger.error({ err, connection: conn.id }, 'ws message failed');
+          conn.close(1011, 'internal');
+        }
+      },
+      drain: (ws) => {
+        const conn = ws.getUserData().conn;
+        try {
+          if (noteDrained(conn)) resumeLagging(env, conn);
+        } catch (err) {
+          logger.error({ err, connection: conn.id }, 'ws drain failed');
+        }
+      },
+      close: (ws, code, message) => {
+        const conn = ws.getUserData().conn;
+        try {
+          const reason = Buffer.from(message).toString('utf8');
+          const hooks = conn.markClosed({ code, reason });
+          connections.delete(conn);
+          for (const sub of [...conn.subs.values()]) endSubscription(env, sub);
+          closed.push({ id: conn.id, principal: conn.principal, code, reason });
+          if (closed.length > CLOSED_LOG) closed.shift();
+          logger.debug({ connection: conn.id, code, reason }, 'ws closed');
+          for (const hook of hooks) hook({ code, reason });
+        } catch (err) {
+          logger.error({ err, connection: conn.id }, 'ws close handling failed');
+        }
+      },
+    };
+    ctx.app.ws<SocketData>(WS_PATH, behavior);
+    monitor.start(limits.sampleIntervalMs, limits.heartbeatMs);
+
+    ctx.onClose(async () => {
+      shuttingDown = true;
+      monitor.stop();
+      for (const conn of [...connections]) conn.close(1001, 'shutting_down');
+      await liveHub.close();
+    });
+  };
+
+  return {
+    limits,
+    mount,
+    stats: () => ({
+      connections: [...connections].map((c) => ({
+        id: c.id,
+        principal: c.principal,
+        format: c.format,
+        buffered: c.buffered(),
+        lagging: [...c.subs.values()].some((s) => s.state === 'lagging'),
+        subscriptions: [...c.subs.values()].map((s) => ({
+          application: s.ref.app,
+          queue: s.ref.queue,
+          partition: s.ref.partition,
+          state: s.state,
+          // While live, the socket has everything the hub published.
+          lastSeq: s.state === 'live' ? Math.max(s.lastSeq, s.part.lastSeq) : s.lastSeq,
+        })),
+      })),
+      closed: [...closed],
+      livePartitions: hub?.size ?? 0,
+    }),
+  };
+}
+
+/** `/v1/ws` with the protocol's default limits. */
+export const mountWebSocket: ServerMount = (ctx) => createWebSocketEndpoint().mount(ctx);
