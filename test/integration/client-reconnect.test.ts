@@ -1,0 +1,312 @@
+/**
+ * The SDK's reconnect loop against real failures: a Holdline process killed with SIGKILL and
+ * restarted on the same port (Redis engine, a second node publishing meanwhile), a link that goes
+ * silent (a real TCP proxy that stops forwarding), and close() while reconnecting.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import {
+  HoldlineClient,
+  type ClientEvents,
+  type MessageFrame,
+  type PartitionRecovery,
+  type Subscription,
+} from '../../src/client/index.js';
+import { freshPrefix } from '../helpers/namespace.js';
+import { freePort } from '../helpers/redis-server.js';
+import { engineFactories } from '../helpers/engines.js';
+import { JSON_CT, startTestServer, type TestServer } from '../helpers/server.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+function track(c: HoldlineClient): HoldlineClient {
+  cleanups.push(() => c.close());
+  return c;
+}
+
+/** The next `event` whose payload satisfies `pred`. */
+function next<K extends keyof ClientEvents>(c: HoldlineClient, event: K, pred: (p: ClientEvents[K]) => boolean = () => true): Promise<ClientEvents[K]> {
+  return new Promise((resolve) => {
+    const off = c.on(event, (p) => {
+      if (!pred(p)) return;
+      off();
+      resolve(p);
+    });
+  });
+}
+
+function record(sub: Subscription): { messages: MessageFrame[]; until(n: number): Promise<void> } {
+  const messages: MessageFrame[] = [];
+  const waiters: Array<{ n: number; resolve(): void }> = [];
+  sub.on('message', (m) => {
+    messages.push(m);
+    for (const w of waiters.filter((x) => messages.length >= x.n)) w.resolve();
+  });
+  return {
+    messages,
+    until: (n) => (messages.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
+  };
+}
+
+function byPartition(ms: Array<{ partition: number; message_id: string }>): Record<number, string[]> {
+  const out: Record<number, string[]> = {};
+  for (const m of ms) (out[m.partition] ??= []).push(m.message_id);
+  return out;
+}
+
+// ---------- a Holdline process ----------
+
+interface HoldlineProcess {
+  pid: number;
+  port: number;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** `holdline serve` in its own process; resolves when it logs "listening". */
+async function startHoldline(port: number, env: Record<string, string>): Promise<HoldlineProcess> {
+  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, HOLDLINE_PORT: String(port), HOLDLINE_HOST: '127.0.0.1', HOLDLINE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = proc.pid;
+  if (pid === undefined) throw new Error('could not start holdline');
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    let buf = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.split('\n').some((line) => line.includes('"msg":"listening"'))) resolve();
+    });
+    void exited.then(() => reject(new Error(`holdline on ${port} exited before listening: ${stderr}`)));
+  });
+  proc.stdout?.resume();
+  const handle: HoldlineProcess = {
+    pid,
+    port,
+    async kill(signal) {
+      if (proc.exitCode === null && proc.signalCode === null) process.kill(pid, signal);
+      await exited;
+    },
+  };
+  cleanups.push(() => handle.kill('SIGKILL'));
+  return handle;
+}
+
+// ---------- a TCP proxy that can go silent ----------
+
+interface Proxy {
+  port: number;
+  /** Existing connections stop forwarding in both directions but stay open: a dead link. */
+  freeze(): void;
+  close(): Promise<void>;
+}
+
+async function startProxy(targetPort: number): Promise<Proxy> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const server = net.createServer((down) => {
+    const up = net.connect(targetPort, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [down, up];
+    pairs.add(pair);
+    down.pipe(up);
+    up.pipe(down);
+    const end = (): void => {
+      pairs.delete(pair);
+      down.destroy();
+      up.destroy();
+    };
+    down.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze() {
+      for (const [down, up] of pairs) {
+        down.unpipe(up);
+        up.unpipe(down);
+        down.pause();
+        up.pause();
+      }
+    },
+    async close() {
+      for (const [down, up] of pairs) {
+        down.destroy();
+        up.destroy();
+      }
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Every setTimeout created from now on that has neither fired nor been cleared. */
+function watchTimers(): { created: number; outstanding(): number; restore(): void } {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const live = new Set<unknown>();
+  let created = 0;
+  const patchedSet = (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): ReturnType<typeof realSet> => {
+    const handle = realSet(() => {
+      live.delete(handle);
+      fn(...args);
+    }, ms);
+    live.add(handle);
+    created++;
+    return handle;
+  };
+  globalThis.setTimeout = patchedSet as unknown as typeof setTimeout;
+  globalThis.clearTimeout = ((handle: Parameters<typeof realClear>[0]) => {
+    live.delete(handle);
+    realClear(handle);
+  }) as typeof clearTimeout;
+  return {
+    get created() {
+      return created;
+    },
+    outstanding: () => live.size,
+    restore() {
+      globalThis.setTimeout = realSet;
+      globalThis.clearTimeout = realClear;
+    },
+  };
+}
+
+async function rest(port: number, path: string, init: RequestInit & { key?: string; admin?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.key !== undefined) headers.set('authorization', `Application ${init.key}`);
+  if (init.admin !== undefined) headers.set('authorization', `Admin ${init.admin}`);
+  return fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers });
+}
+
+describe('SDK reconnect against a killed and restarted server (Redis engine)', () => {
+  it.each(['json', 'msgpack'] as const)('resumes every partition with no gap and no duplicate (%s)', async (format) => {
+    const adminKey = randomBytes(12).toString('hex');
+    const env = { HOLDLINE_ENGINE: 'redis', HOLDLINE_REDIS_URL: inject('redisUrl'), HOLDLINE_REDIS_PREFIX: freshPrefix('sdk'), HOLDLINE_ADMIN_KEY: adminKey };
+    const port = await freePort();
+    let nodeA = await startHoldline(port, env);
+    const nodeB = await startHoldline(await freePort(), env);
+
+    const app = `sdk-${randomBytes(4).toString('hex')}`;
+    const created = await rest(port, '/v1/apps', { method: 'POST', admin: adminKey, headers: JSON_CT, body: JSON.stringify({ name: app }) });
+    expect(created.status).toBe(201);
+    const { key } = (await created.json()) as { key: string };
+    const q = await rest(port, `/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 3 }) });
+    expect(q.status).toBe(201);
+    const queue = ((await q.json()) as { queue_name: string }).queue_name;
+
+    const subscriber = track(new HoldlineClient({ urls: `ws://127.0.0.1:${port}/v1/ws`, key, format, backoff: { baseMs: 50, maxMs: 400 } }));
+    const publisher = track(new HoldlineClient({ urls: `ws://127.0.0.1:${nodeB.port}`, key, format }));
+    const sub = subscriber.subscribe(app, queue, { partitions: [1, 2, 3] });
+    const got = record(sub);
+    await sub.ready;
+
+    const published: Array<{ partition: number; message_id: string }> = [];
+    const batch = async (label: string, n: number): Promise<void> => {
+      const acks = await publisher.publish(app, queue, Array.from({ length: n }, (_, i) => ({ body: `${label}${i}`, partition: (i % 3) + 1 })));
+      published.push(...acks);
+    };
+
+    await batch('a', 30);
+    await got.until(30);
+
+    const lost = next(subscriber, 'disconnected');
+    await nodeA.kill('SIGKILL');
+    expect(await lost).toMatchObject({ code: 1006, byClient: false, willReconnect: true });
+
+    // Published through the other node while the subscriber cannot connect anywhere.
+    await batch('b', 30);
+
+    const recoveries: PartitionRecovery[] = [];
+    const allRecovered = new Promise<void>((resolve) =>
+      sub.on('recovery', (r) => {
+        recoveries.push(r);
+        if (recoveries.length === 3) resolve();
+      }),
+    );
+    nodeA = await startHoldline(port, env);
+    await allRecovered;
+    expect(recoveries.map((r) => [r.partition, r.recovered, r.cause]).sort()).toEqual([
+      [1, true, 'reconnect'],
+      [2, true, 'reconnect'],
+      [3, true, 'reconnect'],
+    ]);
+
+    await batch('c', 30);
+    await got.until(90);
+    expect(byPartition(got.messages)).toEqual(byPartition(published));
+    expect(got.messages).toHaveLength(90);
+  });
+});
+
+describe('SDK dead-link detection', () => {
+  it('a silent link is closed after heartbeatTimeoutMs; the client reconnects and resumes', async () => {
+    const factory = engineFactories.find((f) => f.name === 'memory')!;
+    const s: TestServer = await startTestServer(await factory.create());
+    cleanups.push(async () => {
+      await s.close();
+      await s.engine.close();
+    });
+    const { name, key } = await s.createApp();
+    const q = await s.request(`/${name}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 1 }) });
+    const queue = ((await q.json()) as { queue_name: string }).queue_name;
+    const proxy = await startProxy(s.port);
+    cleanups.push(() => proxy.close());
+
+    const viaProxy = track(new HoldlineClient({ urls: `ws://127.0.0.1:${proxy.port}/v1/ws`, key, heartbeatTimeoutMs: 600, backoff: { baseMs: 20, maxMs: 100 } }));
+    const direct = track(new HoldlineClient({ urls: `ws://127.0.0.1:${s.port}/v1/ws`, key }));
+    const sub = viaProxy.subscribe(name, queue, {});
+    const got = record(sub);
+    await sub.ready;
+    const first = await direct.publish(name, queue, [{ body: 'before' }]);
+    await got.until(1);
+
+    const dead = next(viaProxy, 'disconnected');
+    const back = next(viaProxy, 'connected');
+    proxy.freeze();
+    const during = await direct.publish(name, queue, [{ body: 'during-1' }, { body: 'during-2' }]);
+    expect(await dead).toMatchObject({ byClient: true, reason: 'dead_link', willReconnect: true });
+    await back;
+    await got.until(3);
+    const after = await direct.publish(name, queue, [{ body: 'after' }]);
+    await got.until(4);
+    expect(got.messages.map((m) => m.message_id)).toEqual([...first, ...during, ...after].map((a) => a.message_id));
+  });
+});
+
+describe('SDK close() while reconnecting', () => {
+  it('rotates through the URLs with backoff, and close() stops everything, leaving no timer', async () => {
+    const refused = [await freePort(), await freePort()];
+    const timers = watchTimers();
+    cleanups.push(() => timers.restore());
+    const c = new HoldlineClient({ urls: refused.map((p) => `ws://127.0.0.1:${p}/v1/ws`), backoff: { baseMs: 10, maxMs: 40 } });
+    const failures: Array<{ url: string; delayMs: number }> = [];
+    const threeFailures = new Promise<void>((resolve) =>
+      c.on('connectFailed', (f) => {
+        failures.push(f);
+        if (failures.length === 3) resolve();
+      }),
+    );
+    const pending = c.ping();
+    pending.catch(() => {});
+    await threeFailures;
+    expect(failures.map((f) => new URL(f.url).port)).toEqual([refused[0], refused[1], refused[0]].map(String));
+    expect(failures.every((f) => f.delayMs >= 0 && f.delayMs < 40)).toBe(true);
+    await c.close();
+    await expect(pending).rejects.toMatchObject({ kind: 'closed' });
+    expect(c.state).toEqual({ status: 'closed', reason: { by: 'client' } });
+    await expect(c.connect()).rejects.toMatchObject({ kind: 'closed' });
+    expect(timers.created).toBeGreaterThan(3); // the watch saw the client's timers at all
+    expect(timers.outstanding()).toBe(0);
+  });
+});
