@@ -3,17 +3,37 @@
  * both wire formats: publish, history, ping, subscribe with and without a resume point, bodies,
  * errors and authentication.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HoldlineClient, HoldlineRequestError, type MessageFrame, type StopReason, type Subscription } from '../../src/client/index.js';
 import type { WireFormat } from '../../src/codec/limits.js';
 import { engineFactories } from '../helpers/engines.js';
-import { JSON_CT, useServer, type TestServer } from '../helpers/server.js';
+import type { EngineFactory } from '../helpers/engines.js';
+import { JSON_CT, type TestServer } from '../helpers/server.js';
+import { startWsServer, type WsServer } from '../helpers/ws-client.js';
 
+
+/** A fresh engine and a server with /v1/ws mounted, per test. */
+function useWsServer(factory: EngineFactory): () => TestServer {
+  let current: WsServer | undefined;
+  let closeEngine: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const engine = await factory.create();
+    closeEngine = () => engine.close();
+    current = await startWsServer(engine);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await current?.close();
+    await closeEngine?.();
+    current = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error('server used outside a test');
+    return current.server;
+  };
+}
 
 const clients: HoldlineClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
 
 function wsUrl(s: TestServer): string {
   return `${s.url.replace(/^http/, 'ws')}/v1/ws`;
@@ -54,7 +74,7 @@ function byPartition(ms: Array<{ partition: number; message_id: string }>): Reco
 const cases = engineFactories.flatMap((factory) => (['json', 'msgpack'] as const).map((format) => ({ factory, format, name: `${factory.name}, ${format}` })));
 
 describe.each(cases)('client SDK against a real server ($name)', ({ factory, format }) => {
-  const srv = useServer(factory);
+  const srv = useWsServer(factory);
 
   it('publish acks in input order; history and ping answer', async () => {
     const s = srv();

@@ -18,7 +18,8 @@ import {
 import { freshPrefix } from '../helpers/namespace.js';
 import { freePort } from '../helpers/redis-server.js';
 import { engineFactories } from '../helpers/engines.js';
-import { JSON_CT, startTestServer, type TestServer } from '../helpers/server.js';
+import { JSON_CT, type TestServer } from '../helpers/server.js';
+import { startWsServer } from '../helpers/ws-client.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -252,11 +253,13 @@ describe('SDK reconnect against a killed and restarted server (Redis engine)', (
 describe('SDK dead-link detection', () => {
   it('a silent link is closed after heartbeatTimeoutMs; the client reconnects and resumes', async () => {
     const factory = engineFactories.find((f) => f.name === 'memory')!;
-    const s: TestServer = await startTestServer(await factory.create());
+    const engine = await factory.create();
+    const ws = await startWsServer(engine);
     cleanups.push(async () => {
-      await s.close();
-      await s.engine.close();
+      await ws.close();
+      await engine.close();
     });
+    const s: TestServer = ws.server;
     const { name, key } = await s.createApp();
     const q = await s.request(`/${name}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 1 }) });
     const queue = ((await q.json()) as { queue_name: string }).queue_name;
