@@ -12,7 +12,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import { SUBPROTOCOLS, decodeServerFrame, encodeClientFrame } from '../../src/codec/index.js';
 import type { ClientFrame, RequestId, ServerFrame, WireFormat } from '../../src/codec/index.js';
-import type { Engine } from '../../src/engine/types.js';
+import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import { createWebSocketEndpoint } from '../../src/server/ws/index.js';
 import type { WebSocketEndpoint, WebSocketLimits } from '../../src/server/ws/index.js';
 import { startTestServer } from './server.js';
@@ -254,4 +254,27 @@ export async function startWsServer(engine: Engine, limits: Partial<WebSocketLim
   const endpoint = createWebSocketEndpoint({ limits });
   const server = await startTestServer(engine, {}, { mounts: [endpoint.mount] });
   return { server, endpoint, url: server.url, close: () => server.close() };
+}
+
+/** A fresh application (random name unless given) and its key, straight in the engine. */
+export async function appWithKey(engine: Engine, name = `app-${randomBytes(4).toString('hex')}`): Promise<{ name: string; key: string }> {
+  const created = await engine.createApp(name);
+  if (created === null) throw new Error(`application ${name} exists`);
+  return { name, key: created.key };
+}
+
+/** A fresh queue of `application` (weak consistency: the test Redis has no replicas). */
+export async function queueOf(engine: Engine, application: string, overrides: Partial<QueueMeta> = {}): Promise<QueueMeta> {
+  const meta: QueueMeta = {
+    application,
+    name: `q-${randomBytes(4).toString('hex')}`,
+    partitions: 1,
+    type: 'user',
+    consistency: 'weak',
+    principles: [],
+    created: Math.floor(Date.now() / 1000),
+    ...overrides,
+  };
+  if (!(await engine.createQueue(meta))) throw new Error(`queue ${meta.name} exists`);
+  return meta;
 }
