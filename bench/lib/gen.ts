@@ -115,7 +115,7 @@ export class GenPool {
   }
 
   /** Resets counters; from now on workers report their received totals every `tickMs`. */
-  measure(latency: boolean, onTick: (received: number) => void, tickMs = 10): void {
+  measure(latency: boolean, onTick: (received: number) => void, tickMs = 5): void {
     for (const w of this.workers) {
       w.lastTick = 0;
       w.onTick = () => onTick(this.received());

@@ -42,7 +42,7 @@ interface CsvRow {
   p99: number;
 }
 
-function parseRedisBenchmarkCsv(out: string): CsvRow {
+export function parseRedisBenchmarkCsv(out: string): CsvRow {
   const lines = out.trim().split('\n').filter((l) => l.startsWith('"'));
   const header = lines.find((l) => l.startsWith('"test"'));
   const row = lines.find((l) => !l.startsWith('"test"'));

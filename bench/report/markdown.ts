@@ -1,0 +1,86 @@
+/** The readable table of a run: machine, one table per scenario with ratios, then the targets. */
+import type { RunRecord, ScenarioName, TargetResult } from '../lib/results.js';
+import { ratio, references } from './ratios.js';
+import { checkTargets } from './targets.js';
+
+const num = (v: number): string => {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
+  return String(Number(v.toPrecision(3)));
+};
+const times = (r: number | undefined): string => (r === undefined ? '' : `×${r >= 10 ? r.toFixed(1) : r.toFixed(2)}`);
+
+const SCENARIO_TEXT: Record<ScenarioName, string> = {
+  fanout: '1 publisher → 1 topic → N subscribers, 256-byte bodies: delivered messages/s at saturation; latency at 50% of that rate',
+  ingest: '50 producers, 10 queues × 4 partitions, TTL, 16 in flight each: persisted messages/s and ack latency',
+  history: 'since/limit=100 reads of the same 100 messages: reads/s and latency',
+  positions: '1,000 waiting callers, 200 agents, 200 joins+leaves/s: change → every agent updated',
+  connections: 'idle WebSocket connections: held, server RSS per connection, opening rate',
+};
+
+function scenarioTable(results: TargetResult[], scenario: ScenarioName): string[] {
+  const rows = results.filter((r) => r.scenario === scenario);
+  if (!rows.length) return [];
+  const refs = references(results, scenario);
+  const figureNames = [...new Set(rows.flatMap((r) => Object.keys(r.figures)))];
+  const out = [`## ${scenario}`, '', SCENARIO_TEXT[scenario], ''];
+  const refLine = figureNames
+    .map((f) => {
+      const p = refs.bestPeer[f];
+      const c = refs.ceiling[f];
+      return `${f}: best peer ${p ? `${p.target}` : '—'}, ceiling ${c ? c.target : '—'}`;
+    })
+    .join('; ');
+  if (figureNames.length) out.push(`Ratios are value ÷ reference (${refLine}).`, '');
+  const units = Object.fromEntries(rows.flatMap((r) => Object.entries(r.figures).map(([k, f]) => [k, `${f.unit}, ${f.better} is better`])));
+  out.push(`| target | role | ${figureNames.map((f) => `${f} (${units[f]}) | `).join('')}notes |`);
+  out.push(`|---|---|${figureNames.map(() => '---:|').join('')}---|`);
+  for (const r of rows) {
+    const cells = figureNames.map((f) => {
+      const fig = r.figures[f];
+      if (!fig) return '';
+      const rp = ratio(fig.value, refs.bestPeer[f]);
+      const rc = ratio(fig.value, refs.ceiling[f]);
+      const rs = [rp !== undefined && r.role !== 'peer' ? `${times(rp)} peer` : '', rc !== undefined && r.role !== 'ceiling' ? `${times(rc)} ceiling` : '']
+        .filter(Boolean)
+        .join(', ');
+      return `${num(fig.value)}${rs ? ` (${rs})` : ''}`;
+    });
+    const notes =
+      r.status === 'ok'
+        ? Object.entries(r.details)
+            .filter(([k]) => /cpu|lost|failed|attempted|open_file|saturating|latency_publish/.test(k))
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')
+        : `**${r.status}**: ${r.reason ?? ''}`;
+    out.push(`| ${r.target} | ${r.role} | ${cells.map((c) => `${c} | `).join('')}${notes.replace(/\|/g, '/')} |`);
+  }
+  out.push('');
+  return out;
+}
+
+export function renderMarkdown(run: RunRecord, chartFile?: string): string {
+  const m = run.machine;
+  const out = [
+    `# Holdline benchmark${run.quick ? ' (quick run: short phases, fewer clients — not the figures the targets are judged on)' : ''}`,
+    '',
+    `Run ${run.startedAt} → ${run.finishedAt}; scenarios: ${run.scenarios.join(', ')}.`,
+    '',
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node ${m.node}; Redis ${m.redis}; nats-server ${m.natsServer}; open-file limit ${m.openFileLimit} per process.`,
+    'Generator and servers share these cores: each fanout row says how much CPU the server and the generator used.',
+    '',
+  ];
+  if (chartFile) out.push(`![throughput and latency per scenario](${chartFile})`, '');
+  for (const s of run.scenarios) out.push(...scenarioTable(run.results, s));
+  const verdicts = checkTargets(run.results).filter((v) => run.scenarios.includes(v.check.scenario));
+  if (verdicts.length) {
+    out.push('## Targets (issue 5)', '', '| target | verdict | Holdline | reference |', '|---|---|---:|---:|');
+    for (const v of verdicts) {
+      out.push(
+        `| ${v.check.text} | ${v.verdict}${v.note ? ` (${v.note})` : ''} | ${v.value === undefined ? '' : num(v.value)} | ${v.reference === undefined ? '' : num(v.reference)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

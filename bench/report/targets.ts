@@ -1,0 +1,59 @@
+/**
+ * The targets issue 5 sets for Holdline, checked against a run's figures. A target whose figures
+ * are not all in the run is "not measured", never assumed.
+ */
+import type { ScenarioName, TargetResult } from '../lib/results.js';
+
+export interface TargetCheck {
+  scenario: ScenarioName;
+  target: string;
+  figure: string;
+  text: string;
+  /** Holds when value >= factor × reference (or <= for 'atMost'); reference is another row or a number. */
+  compare: 'atLeast' | 'above' | 'atMost' | 'below';
+  factor: number;
+  of: string | number;
+}
+
+export const TARGETS: TargetCheck[] = [
+  { scenario: 'fanout', target: 'holdline-memory', figure: 'delivered_per_s', compare: 'atLeast', factor: 0.9, of: 'raw-uws', text: 'fanout, memory: ≥ 0.9 × raw uWS' },
+  { scenario: 'fanout', target: 'holdline-memory', figure: 'delivered_per_s', compare: 'atLeast', factor: 3, of: 'soketi', text: 'fanout, memory: ≥ 3 × Soketi' },
+  { scenario: 'fanout', target: 'holdline-memory', figure: 'delivered_per_s', compare: 'atLeast', factor: 5, of: 'socketio', text: 'fanout, memory: ≥ 5 × Socket.IO' },
+  { scenario: 'fanout', target: 'holdline-redis', figure: 'delivered_per_s', compare: 'atLeast', factor: 0.7, of: 'raw-uws', text: 'fanout, Redis: ≥ 0.7 × raw uWS' },
+  { scenario: 'ingest', target: 'holdline-redis-ws', figure: 'persisted_per_s', compare: 'atLeast', factor: 0.5, of: 'redis-benchmark-xadd', text: 'ingest, Redis, WS: ≥ 0.5 × redis-benchmark XADD -P 16' },
+  { scenario: 'ingest', target: 'holdline-redis-ws', figure: 'persisted_per_s', compare: 'above', factor: 1, of: 'nats-jetstream', text: 'ingest, Redis, WS: above NATS JetStream' },
+  { scenario: 'history', target: 'holdline-redis-ws', figure: 'reads_per_s', compare: 'atLeast', factor: 0.8, of: 'ioredis-xrange', text: 'history, Redis, WS: ≥ 0.8 × bare ioredis loop' },
+  { scenario: 'history', target: 'holdline-redis-rest', figure: 'reads_per_s', compare: 'atLeast', factor: 0.8, of: 'ioredis-xrange', text: 'history, Redis, REST: ≥ 0.8 × bare ioredis loop' },
+  { scenario: 'connections', target: 'holdline-memory', figure: 'rss_per_conn_bytes', compare: 'atMost', factor: 1, of: 4096, text: 'connections: ≤ 4 KiB per idle connection' },
+  { scenario: 'connections', target: 'holdline-memory', figure: 'connections_held', compare: 'atLeast', factor: 1, of: 50_000, text: 'connections: 50,000 held' },
+  { scenario: 'positions', target: 'holdline-memory', figure: 'p99_ms', compare: 'below', factor: 1, of: 10, text: 'positions, memory: p99 < 10 ms' },
+  { scenario: 'positions', target: 'holdline-redis', figure: 'p99_ms', compare: 'below', factor: 1, of: 10, text: 'positions, Redis: p99 < 10 ms' },
+];
+
+export interface TargetVerdict {
+  check: TargetCheck;
+  verdict: 'holds' | 'missed' | 'not measured';
+  value?: number;
+  reference?: number;
+  note?: string;
+}
+
+function valueOf(results: TargetResult[], scenario: ScenarioName, target: string, figure: string): number | undefined {
+  const r = results.find((x) => x.scenario === scenario && x.target === target && x.status === 'ok');
+  return r?.figures[figure]?.value;
+}
+
+export function checkTargets(results: TargetResult[]): TargetVerdict[] {
+  return TARGETS.map((check) => {
+    const value = valueOf(results, check.scenario, check.target, check.figure);
+    const reference = typeof check.of === 'number' ? check.of : valueOf(results, check.scenario, check.of, check.figure);
+    if (value === undefined || reference === undefined || Number.isNaN(value) || Number.isNaN(reference)) {
+      const missing = value === undefined ? check.target : String(check.of);
+      return { check, verdict: 'not measured', note: `${missing} has no ${check.figure} in this run` };
+    }
+    const bound = check.factor * reference;
+    const holds =
+      check.compare === 'atLeast' ? value >= bound : check.compare === 'above' ? value > bound : check.compare === 'atMost' ? value <= bound : value < bound;
+    return { check, verdict: holds ? 'holds' : 'missed', value, reference };
+  });
+}

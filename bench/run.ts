@@ -1,0 +1,85 @@
+/**
+ * `npm run bench -- [scenario...] [--quick] [--only name,name] [--out dir]`
+ *
+ * Runs the scenarios (all by default) on Holdline and its peers side by side, on loopback only,
+ * every phase bounded in time, and writes bench/results/<timestamp>.json, latest.json, latest.md
+ * and latest.png. Progress goes to stderr; the Markdown table is printed to stdout at the end.
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { resultsDir } from './lib/paths.js';
+import { log } from './lib/progress.js';
+import { SCENARIOS, type RunRecord, type ScenarioName, type TargetResult } from './lib/results.js';
+import { assertSoketiLoopbackOnly, soketiConfig } from './lib/soketi-config.js';
+import { describeMachine } from './report/machine.js';
+import { writeRun } from './report/write.js';
+import { runConnections } from './scenarios/connections.js';
+import { runFanout } from './scenarios/fanout.js';
+import { runHistory } from './scenarios/history.js';
+import { runIngest } from './scenarios/ingest.js';
+import { runPositions } from './scenarios/positions.js';
+import type { ScenarioContext } from './scenarios/common.js';
+
+const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<TargetResult[]>> = {
+  fanout: runFanout,
+  ingest: runIngest,
+  history: runHistory,
+  positions: runPositions,
+  connections: runConnections,
+};
+
+interface Args {
+  scenarios: ScenarioName[];
+  quick: boolean;
+  only: string[];
+  out: string;
+}
+
+const USAGE = `usage: npm run bench -- [${SCENARIOS.join('|')} ...] [--quick] [--only target,target] [--out dir]`;
+
+export function parseArgs(argv: string[]): Args {
+  const args: Args = { scenarios: [], quick: false, only: [], out: resultsDir };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') args.quick = true;
+    else if (a === '--only') args.only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--out') args.out = argv[++i] ?? resultsDir;
+    else if (a === '--help' || a === '-h') throw new Error(USAGE);
+    else if ((SCENARIOS as string[]).includes(a)) args.scenarios.push(a as ScenarioName);
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  if (!args.scenarios.length) args.scenarios = [...SCENARIOS];
+  return args;
+}
+
+export async function runBench(args: Args): Promise<RunRecord> {
+  // Before anything starts: the Soketi configuration this harness writes keeps discovery on
+  // loopback (checked again on the written file before each Soketi start).
+  assertSoketiLoopbackOnly(soketiConfig({ port: 1, metricsPort: 2, redisPort: 3 }), {});
+  const startedAt = new Date().toISOString();
+  const machine = describeMachine();
+  const results: TargetResult[] = [];
+  for (const s of args.scenarios) {
+    log(`== ${s}${args.quick ? ' (quick)' : ''}`);
+    results.push(...(await RUNNERS[s]({ quick: args.quick, only: args.only })));
+  }
+  return { startedAt, finishedAt: new Date().toISOString(), quick: args.quick, scenarios: args.scenarios, machine, results };
+}
+
+async function main(): Promise<void> {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  const run = await runBench(args);
+  const written = writeRun(run, args.out);
+  log(`wrote ${written.json}, ${written.markdown}${written.chart ? `, ${written.chart}` : ' (no chart: run npm run bench:setup)'}`);
+  process.stdout.write(readFileSync(written.markdown, 'utf8'));
+  // Generator processes and servers are stopped by PID already; exit even if a client socket lingers.
+  process.exit(0);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
