@@ -4,6 +4,7 @@
  */
 import type { HoldlineConfig } from '../config.js';
 import { createApplication, listApplications, revokeApplication } from '../domain/apps.js';
+import { createCallStore } from '../engine/calls-factory.js';
 import { createEngine } from '../engine/index.js';
 import type { Engine } from '../engine/types.js';
 import { createLogger } from '../logger.js';
@@ -48,8 +49,14 @@ export async function apps(config: HoldlineConfig, args: string[]): Promise<numb
         process.stdout.write(`${app.name}\t${new Date(app.created * 1000).toISOString()}\n`);
       }
     } else {
-      await revokeApplication(engine, name!);
-      process.stderr.write(`holdline: revoked application ${name}: its keys no longer work, its queues are deleted\n`);
+      // Its call queues, agents, tags and agent tokens go with it (same Redis, same prefix).
+      const calls = await createCallStore(config, createLogger('warn'));
+      try {
+        await revokeApplication(engine, name!, calls);
+      } finally {
+        await calls.close();
+      }
+      process.stderr.write(`holdline: revoked application ${name}: its keys no longer work, its queues and call data are deleted\n`);
     }
     return 0;
   });

@@ -1,21 +1,23 @@
 /**
  * `holdline serve`: the server on the configured engine, until SIGTERM/SIGINT. Shutdown: stop
- * accepting (close the listen socket), let in-flight requests finish (bounded), close the engine,
- * exit 0. A second signal exits at once with 1.
+ * accepting (close the listen socket), let in-flight requests finish (bounded), close the engine
+ * and the call store, exit 0. A second signal exits at once with 1.
  */
 import type { HoldlineConfig } from '../config.js';
 import { createApplication } from '../domain/apps.js';
+import type { CallStore } from '../engine/call-types.js';
+import { createCallStore } from '../engine/calls-factory.js';
 import { createEngine } from '../engine/index.js';
 import { isHoldlineError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createHoldlineServer } from '../server/index.js';
-import { UwsFallbackError } from '../server/uws.js';
+import { UwsFallbackError, requireNativeUws } from '../server/uws.js';
 
 export async function serve(config: HoldlineConfig, bootstrapApp: string | undefined): Promise<number> {
   const logger = createLogger(config.logLevel);
-  let server;
+  // Refuse uWS's JS fallback before connecting to anything.
   try {
-    server = createHoldlineServer({ config, engine: createEngine(config, logger), logger });
+    requireNativeUws(config.allowUwsFallback);
   } catch (e) {
     if (e instanceof UwsFallbackError) {
       process.stderr.write(`holdline: ${e.message}\n`);
@@ -23,8 +25,27 @@ export async function serve(config: HoldlineConfig, bootstrapApp: string | undef
     }
     throw e;
   }
-  const { engine } = server.context;
+  const engine = createEngine(config, logger);
   await engine.start();
+  // The call store sits next to the engine: same kind, same Redis, same prefix.
+  let callStore: CallStore;
+  try {
+    callStore = await createCallStore(config, logger);
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  const closeStores = async (): Promise<void> => {
+    await engine.close();
+    await callStore.close();
+  };
+  let server;
+  try {
+    server = createHoldlineServer({ config, engine, callStore, logger });
+  } catch (e) {
+    await closeStores();
+    throw e;
+  }
 
   if (bootstrapApp !== undefined) {
     try {
@@ -47,7 +68,7 @@ export async function serve(config: HoldlineConfig, bootstrapApp: string | undef
       logger.info({ signal }, 'shutting down');
       void (async () => {
         await server.close();
-        await engine.close();
+        await closeStores();
         logger.info('stopped');
         resolve(0);
       })().catch((err: unknown) => {
@@ -63,7 +84,7 @@ export async function serve(config: HoldlineConfig, bootstrapApp: string | undef
     await server.listen();
   } catch (e) {
     logger.error({ err: e }, 'could not listen');
-    await engine.close();
+    await closeStores();
     return 1;
   }
   return stopped;

@@ -1,7 +1,8 @@
 /** Applications and their keys (SPEC.md section 6), shared by the admin routes and the CLI. */
 import { HoldlineError } from '../errors.js';
+import type { CallStore } from '../engine/call-types.js';
 import type { AppRecord, Engine } from '../engine/types.js';
-import { assertAppName } from './names.js';
+import { assertAppName, isValidAppName } from './names.js';
 
 export async function createApplication(engine: Engine, name: string): Promise<{ app: AppRecord; key: string }> {
   assertAppName(name, 'name');
@@ -15,7 +16,14 @@ export async function listApplications(engine: Engine): Promise<AppRecord[]> {
   return [...apps].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Revokes every key of the application and deletes it with its queues. */
-export async function revokeApplication(engine: Engine, name: string): Promise<void> {
-  if (!(await engine.deleteApp(name))) throw new HoldlineError('app_not_found');
+/**
+ * Revokes every key of the application and deletes it with its queues, and (given the call store)
+ * its agents, call queues, tags and agent tokens. Keys go first, so no new request can add call data
+ * while it is deleted; the call data is deleted even when the application is already gone, so a deletion
+ * interrupted between the two steps is finished by running it again.
+ */
+export async function revokeApplication(engine: Engine, name: string, calls?: CallStore): Promise<void> {
+  const existed = await engine.deleteApp(name);
+  if (isValidAppName(name)) await calls?.deleteApplication(name);
+  if (!existed) throw new HoldlineError('app_not_found');
 }

@@ -6,6 +6,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { HoldlineConfig } from '../config.js';
 import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
+import type { CallService } from '../domain/calls/service.js';
 import type { MessageQueues } from '../domain/queues/service.js';
 import type { Router } from './router.js';
 import type { RequestSchemas } from './schemas.js';
@@ -21,10 +22,14 @@ export interface ServerContext {
   readonly router: Router;
   readonly schemas: RequestSchemas;
   readonly queues: MessageQueues;
+  /** Agents, call queues, members, callers, tags and agent tokens (protocol/calls.md). */
+  readonly calls: CallService;
   /** The application behind an `Authorization: Application <key>` header; null without a header; 401 errors otherwise. */
   applicationFor(authorization: string | undefined): Promise<string | null>;
   /** The application a bare key belongs to (WebSocket: key from the URL or the first frame); 401 auth_invalid. */
   applicationForKey(key: string): Promise<string>;
+  /** The agent an agent token stands for (WebSocket `token`); 401 auth_invalid / token_expired. */
+  agentForToken(token: string): Promise<{ application: string; agentUuid: string }>;
   /** Throws unless the header carries the operator key (403 admin_disabled / 401). */
   assertAdmin(authorization: string | undefined): void;
   /** True once close() began: refuse new work (503 shutting_down / close 1001). */

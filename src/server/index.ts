@@ -5,21 +5,29 @@
  *   const port = await server.listen();   // config.port 0 → a free port
  *   await server.close();                 // stop accepting, finish in-flight requests; the engine stays open
  *
- * The engine belongs to the caller (the CLI starts and closes it), so tests can share or inspect it.
+ * The engine belongs to the caller (the CLI starts and closes it), so tests can share or inspect it;
+ * so does the call store (`callStore`, from createCallStore in src/engine/calls-factory.ts).
  */
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import type { HoldlineConfig } from '../config.js';
+import type { CallStore } from '../engine/call-types.js';
+import { MemoryCallStore } from '../engine/memory/calls.js';
 import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import { applicationFromHeader, applicationFromKey, assertAdmin } from '../domain/auth.js';
+import { CallService } from '../domain/calls/service.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
 import { createDispatcher } from './dispatch.js';
 import { Router } from './router.js';
+import { agentRoutes } from './routes/agents.js';
 import { appsRoutes } from './routes/apps.js';
+import { callQueueRoutes } from './routes/calls.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
+import { schemaRoutes } from './routes/schemas.js';
+import { tagRoutes } from './routes/tags.js';
 import { RequestSchemas } from './schemas.js';
 import { requireNativeUws } from './uws.js';
 
@@ -29,6 +37,12 @@ export interface HoldlineServerOptions {
   config: HoldlineConfig;
   engine: Engine;
   logger: Logger;
+  /**
+   * Agents, call queues and tags. Stays the caller's, like the engine. Absent: a process-local
+   * memory store owned (and closed) by the server — allowed only with the memory engine, because
+   * on Redis every node must see the same call queues.
+   */
+  callStore?: CallStore;
   /**
    * Extra modules mounted on the uWS app before the HTTP catch-all (tests, embedders). uWS prefers
    * an exact pattern such as `/v1/ws` over the `/*` HTTP catch-all, so mounts and routes do not collide.
@@ -59,6 +73,13 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   let inflight = 0;
   let drained: (() => void) | null = null;
 
+  if (opts.callStore === undefined && engine.kind !== 'memory') {
+    throw new Error('A Redis engine needs a shared call store: pass callStore (createCallStore in src/engine/calls-factory.ts)');
+  }
+  // Closed after every closer (the WebSocket module unsubscribes from it first).
+  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore() : null;
+  const calls = new CallService(opts.callStore ?? ownCallStore!);
+
   const context: ServerContext = {
     config,
     engine,
@@ -70,6 +91,11 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     queues: new MessageQueues(engine, { maxMessageBytes: config.maxMessageBytes, defaultTtl: config.defaultTtl }),
     applicationFor: (header) => applicationFromHeader(engine, header),
     applicationForKey: (key) => applicationFromKey(engine, key),
+    calls,
+    agentForToken: async (token) => {
+      const who = await calls.authenticateToken(token);
+      return { application: who.app, agentUuid: who.agent };
+    },
     assertAdmin: (header) => assertAdmin(config.adminKey, header),
     get shuttingDown() {
       return shuttingDown;
@@ -81,6 +107,12 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   // the Queuey routes go last only for readability: the router ranks by specificity, not order.
   opsRoutes(context);
   appsRoutes(context);
+  // /v1/agents, /v1/queues, /v1/tags, /v1/schemas: their literal first segments rank them above the
+  // Queuey /{application}/{queue} patterns (and `v1` is a reserved application name).
+  agentRoutes(context);
+  callQueueRoutes(context);
+  tagRoutes(context);
+  schemaRoutes(context);
   queueRoutes(context);
   messageRoutes(context);
 
@@ -155,6 +187,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
             logger.error({ err }, 'a closer failed during shutdown');
           }
         }
+        await ownCallStore?.close();
         logger.info('server closed');
       })();
       return closing;

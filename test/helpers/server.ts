@@ -1,20 +1,28 @@
 /**
  * A real Holdline server on a free port (config.port 0) over a given engine, for REST and WebSocket
  * tests: real sockets, real HTTP via fetch. The engine stays the test's: it is closed by close()
- * only when the helper created it.
+ * only when the helper created it. So does a call store the test passes; without one, the helper
+ * opens a call store of the engine's kind (Redis: the run's server, a fresh prefix) and close()
+ * closes it.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, inject } from 'vitest';
 import { DEFAULTS, type HoldlineConfig } from '../../src/config.js';
+import type { CallStore } from '../../src/engine/call-types.js';
+import { MemoryCallStore } from '../../src/engine/memory/calls.js';
+import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import type { Engine } from '../../src/engine/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createHoldlineServer, type HoldlineServer, type HoldlineServerOptions } from '../../src/server/index.js';
 import type { EngineFactory } from './engines.js';
+import { freshPrefix } from './namespace.js';
 
 export interface TestServer {
   url: string;
   port: number;
   engine: Engine;
+  /** The call store behind /v1/agents, /v1/queues, /v1/tags. */
+  calls: CallStore;
   server: HoldlineServer;
   adminKey: string;
   config: HoldlineConfig;
@@ -28,11 +36,13 @@ export interface TestServer {
 export async function startTestServer(
   engine: Engine,
   overrides: Partial<HoldlineConfig> = {},
-  extra: Pick<HoldlineServerOptions, 'mounts'> = {},
+  extra: Pick<HoldlineServerOptions, 'mounts' | 'callStore'> = {},
 ): Promise<TestServer> {
   const adminKey = overrides.adminKey ?? randomBytes(12).toString('hex');
   const config: HoldlineConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey, ...overrides };
-  const server = createHoldlineServer({ config, engine, logger: createLogger(config.logLevel), ...extra });
+  const ownCalls = extra.callStore === undefined ? await openCallStore(engine) : null;
+  const calls = extra.callStore ?? ownCalls!;
+  const server = createHoldlineServer({ config, engine, logger: createLogger(config.logLevel), ...extra, callStore: calls });
   const port = await server.listen();
   const url = `http://127.0.0.1:${port}`;
   const request = (path: string, init: RequestInit & { key?: string } = {}): Promise<Response> => {
@@ -45,6 +55,7 @@ export async function startTestServer(
     url,
     port,
     engine,
+    calls,
     server,
     adminKey,
     config,
@@ -59,8 +70,17 @@ export async function startTestServer(
       const body = (await res.json()) as { key: string };
       return { name, key: body.key };
     },
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      await ownCalls?.close();
+    },
   };
+}
+
+/** A call store of the engine's kind: memory, or Redis on the run's redis-server under a fresh prefix. */
+export async function openCallStore(engine: Engine): Promise<CallStore> {
+  if (engine.kind === 'memory') return new MemoryCallStore();
+  return RedisCallStore.open({ url: inject('redisUrl'), prefix: freshPrefix('calls') });
 }
 
 /** A fresh engine (from the factory) and server for each test of the enclosing describe. */

@@ -23,7 +23,7 @@ export function appsRoutes(ctx: ServerContext): void {
 
   router.add('DELETE', '/v1/apps/:name', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
-    await revokeApplication(engine, req.params.name!);
+    await revokeApplication(engine, req.params.name!, ctx.calls.store);
     return json(200, { status: 'ok' });
   });
 }

@@ -1,4 +1,5 @@
 /** SPEC.md 3.6: liveness and readiness. */
+import { callStoreReady } from '../../engine/calls-factory.js';
 import { HoldlineError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { errorReply, json } from '../http.js';
@@ -10,7 +11,8 @@ export function opsRoutes(ctx: ServerContext): void {
     if (ctx.shuttingDown) return errorReply(new HoldlineError('shutting_down'));
     let ready = false;
     try {
-      ready = await ctx.engine.ready();
+      // The call store is a separate object with its own connections: both must answer.
+      ready = (await ctx.engine.ready()) && (await callStoreReady(ctx.calls.store));
     } catch (err) {
       ctx.logger.warn({ err }, 'engine readiness check failed');
     }
