@@ -1,0 +1,64 @@
+/**
+ * SPEC.md 3.2 agents (payload seed: /v1/agents) and agent tokens (protocol/calls.md section 7),
+ * scoped to the application of the key (protocol/rest-calls.md).
+ */
+import { HoldlineError } from '../../errors.js';
+import type { ServerContext } from '../context.js';
+import { applicationOf, jsonBody, noContent, resource } from './calls-http.js';
+
+const TOKEN_MAX = 200;
+
+export function agentRoutes(ctx: ServerContext): void {
+  const { router, calls } = ctx;
+
+  router.add('GET', '/v1/agents', async (req) => resource(200, await calls.listAgents(await applicationOf(ctx, req))));
+
+  router.add('POST', '/v1/agents', async (req) => {
+    const app = await applicationOf(ctx, req);
+    return resource(201, await calls.createAgent(app, jsonBody(req)));
+  });
+
+  router.add('GET', '/v1/agents/:agent', async (req) => {
+    const app = await applicationOf(ctx, req);
+    return resource(200, await calls.getAgent(app, req.params.agent!));
+  });
+
+  router.add('PUT', '/v1/agents/:agent', async (req) => {
+    const app = await applicationOf(ctx, req);
+    return resource(200, await calls.updateAgent(app, req.params.agent!, jsonBody(req)));
+  });
+
+  router.add('DELETE', '/v1/agents/:agent', async (req) => {
+    const app = await applicationOf(ctx, req);
+    await calls.deleteAgent(app, req.params.agent!);
+    return noContent();
+  });
+
+  router.add('POST', '/v1/agents/:agent/tokens', async (req) => {
+    const app = await applicationOf(ctx, req);
+    const grant = await calls.issueToken(app, req.params.agent!, jsonBody(req));
+    return resource(201, grant);
+  });
+
+  /**
+   * Revokes one token of this agent, named in the body (never in the URL, which is logged).
+   * 204 whether or not it was live, as OAuth revocation (RFC 7009 section 2.2) answers: the
+   * caller's goal, a token that no longer works, holds either way.
+   */
+  router.add('DELETE', '/v1/agents/:agent/tokens', async (req) => {
+    const app = await applicationOf(ctx, req);
+    const body = jsonBody(req);
+    for (const k of Object.keys(body)) if (k !== 'token') throw new HoldlineError('invalid_field', { field: k });
+    const token = body.token;
+    if (token === undefined) throw new HoldlineError('missing_field', { field: 'token' });
+    if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) {
+      throw new HoldlineError('invalid_field', { field: 'token' });
+    }
+    const agent = await calls.getAgent(app, req.params.agent!);
+    // Only a live token of this very agent: a token of another agent named under this one's URL
+    // is left alone (the store itself checks only the application).
+    const check = await calls.store.verifyAgentToken(token);
+    if (check.valid && check.app === app && check.agent_uuid === agent.uuid) await calls.revokeToken(app, token);
+    return noContent();
+  });
+}
