@@ -287,6 +287,26 @@ describe('SDK dead-link detection', () => {
   });
 });
 
+describe('SDK with several URLs', () => {
+  it('moves on from a node that refuses connections to the next one, and requests made meanwhile are sent there', async () => {
+    const factory = engineFactories.find((f) => f.name === 'memory')!;
+    const engine = await factory.create();
+    const ws = await startWsServer(engine);
+    cleanups.push(async () => {
+      await ws.close();
+      await engine.close();
+    });
+    const { name, key } = await ws.server.createApp();
+    const dead = await freePort();
+    const c = track(new HoldlineClient({ urls: [`ws://127.0.0.1:${dead}/v1/ws`, `ws://127.0.0.1:${ws.server.port}`], key, backoff: { baseMs: 10, maxMs: 50 } }));
+    const failed = next(c, 'connectFailed');
+    const pong = c.ping(); // before any connection: waits for one
+    expect(new URL((await failed).url).port).toBe(String(dead));
+    expect((await pong).roundTripMs).toBeGreaterThanOrEqual(0);
+    expect(c.state).toMatchObject({ status: 'connected', url: `ws://127.0.0.1:${ws.server.port}/v1/ws`, principal: { application: name } });
+  });
+});
+
 describe('SDK close() while reconnecting', () => {
   it('rotates through the URLs with backoff, and close() stops everything, leaving no timer', async () => {
     const refused = [await freePort(), await freePort()];
