@@ -12,6 +12,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import { SUBPROTOCOLS, decodeServerFrame, encodeClientFrame } from '../../src/codec/index.js';
 import type { ClientFrame, RequestId, ServerFrame, WireFormat } from '../../src/codec/index.js';
+import type { HoldlineConfig } from '../../src/config.js';
 import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import { createWebSocketEndpoint } from '../../src/server/ws/index.js';
 import type { WebSocketEndpoint, WebSocketLimits } from '../../src/server/ws/index.js';
@@ -250,9 +251,13 @@ export interface WsServer {
 }
 
 /** A test server (test/helpers/server.ts) with `/v1/ws` mounted, over `engine` (closed by the caller). */
-export async function startWsServer(engine: Engine, limits: Partial<WebSocketLimits> = {}): Promise<WsServer> {
+export async function startWsServer(
+  engine: Engine,
+  limits: Partial<WebSocketLimits> = {},
+  config: Partial<HoldlineConfig> = {},
+): Promise<WsServer> {
   const endpoint = createWebSocketEndpoint({ limits });
-  const server = await startTestServer(engine, {}, { mounts: [endpoint.mount] });
+  const server = await startTestServer(engine, config, { mounts: [endpoint.mount] });
   return { server, endpoint, url: server.url, close: () => server.close() };
 }
 

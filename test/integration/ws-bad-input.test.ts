@@ -1,0 +1,167 @@
+/**
+ * Bad input on a real socket (protocol/websocket.md section 8), in both wire formats: every bad
+ * frame gets exactly one documented error frame (its id echoed when readable) or the documented
+ * close code; nothing stored changes; the server goes on serving the other connections.
+ */
+import { pack } from 'msgpackr';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ClientFrame, ServerFrame, WireFormat } from '../../src/codec/index.js';
+import type { Engine, QueueMeta } from '../../src/engine/types.js';
+import { engineFactories } from '../helpers/engines.js';
+import { snapshot } from '../helpers/server.js';
+import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
+import type { WsServer } from '../helpers/ws-client.js';
+
+const MAX_FRAME = 64 * 1024;
+
+describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format) => {
+  let engine: Engine;
+  let s: WsServer;
+  let shop: { name: string; key: string };
+  let q: QueueMeta;
+  let c: WsTestClient;
+
+  beforeEach(async () => {
+    engine = await engineFactories[0]!.create();
+    s = await startWsServer(engine, { maxFrameBytes: MAX_FRAME, maxClientJsonBytes: 100 }, { maxMessageBytes: 32 * 1024 });
+    shop = await appWithKey(engine);
+    q = await queueOf(engine, shop.name, { partitions: 2 });
+    await engine.append(q, [{ body: 'kept', ttl: 3600, partition: 1 }]);
+    c = await WsTestClient.open(s.url, { key: shop.key, format });
+  });
+  afterEach(async () => {
+    await c.close();
+    await s.close();
+    await engine.close();
+  });
+
+  /** Encodes a value the way this format's client would, without the codec's typing. */
+  const encode = (value: unknown): string | Uint8Array => (format === 'json' ? JSON.stringify(value) : new Uint8Array(pack(value)));
+  const garbage = (): string | Uint8Array => (format === 'json' ? '{"type":"ping",' : new Uint8Array([0x82, 0xa4, 0x74]));
+
+  async function replyTo(data: string | Uint8Array): Promise<ServerFrame> {
+    const from = c.frames.length;
+    c.sendRaw(data, format === 'msgpack');
+    return c.waitFor((f) => f.type !== 'heartbeat', 'a reply', from);
+  }
+
+  const base = { application: '', queue: '' };
+  const cases: Array<[string, () => unknown, string, string | undefined, boolean]> = [
+    // name, frame, code, field, id echoed
+    ['not an object', () => [1, 2], 'invalid_frame', undefined, false],
+    ['no type', () => ({ id: 3 }), 'missing_field', 'type', true],
+    ['type not a string', () => ({ type: 5, id: 3 }), 'invalid_field', 'type', true],
+    ['unknown type', () => ({ type: 'teleport', id: 3 }), 'unknown_frame_type', 'type', true],
+    ['unknown field', () => ({ type: 'ping', id: 3, extra: 1 }), 'invalid_field', 'extra', true],
+    ['wrong field type', () => ({ type: 'history', id: 3, application: shop.name, queue: q.name, limit: 'ten' }), 'invalid_limit', 'limit', true],
+    ['bad id', () => ({ type: 'ping', id: -1 }), 'invalid_field', 'id', false],
+    ['missing field', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name }), 'missing_field', 'messages', true],
+    ['bad ttl', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a' }, { body: 'b', ttl: 0 }] }), 'invalid_ttl', 'messages[1].ttl', true],
+    ['partition over the queue', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a', partition: 3 }] }), 'partition_out_of_range', 'messages[0].partition', true],
+    ['empty body', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: '' }] }), 'empty_body', 'messages[0].body', true],
+    ['body too large', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'x'.repeat(40_000) }] }), 'message_too_large', 'messages[0].body', true],
+    ['unknown queue', () => ({ type: 'publish', id: 3, application: shop.name, queue: 'nope', messages: [{ body: 'a' }] }), 'queue_not_found', undefined, true],
+    ['unknown application', () => ({ type: 'history', id: 3, application: 'nobody-here', queue: 'nope' }), 'queue_not_found', undefined, true],
+    ['bad since', () => ({ type: 'history', id: 3, application: shop.name, queue: q.name, since: 'yesterday' }), 'invalid_since', 'since', true],
+    ['history partition over the queue', () => ({ type: 'history', id: 3, application: shop.name, queue: q.name, partitions: [1, 9] }), 'partition_out_of_range', 'partitions[1]', true],
+    ['after not in partitions', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, partitions: [1], after: { '2': '0'.repeat(26) + '02' + '0000' } }), 'invalid_field', 'after.2', true],
+    ['after id of another partition', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '02' + '0000' } }), 'invalid_message_id', 'after.1', true],
+    ['after and since', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '01' + '0000' }, since: 1 }), 'invalid_field', 'after', true],
+    ['client_json too large', () => ({ type: 'state.set', id: 3, application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(26) + '01' + '0000', client_json: { x: 'y'.repeat(200) } }), 'invalid_field', 'client_json', true],
+    ['nesting too deep', () => ({ type: 'state.set', id: 3, application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(32), client_json: JSON.parse('['.repeat(80) + ']'.repeat(80)) as unknown }), 'invalid_field', undefined, true],
+  ];
+
+  it.each(cases)('%s → %s', async (_name, frame, code, field, echoed) => {
+    const before = await snapshot(engine, [shop.name]);
+    const reply = await replyTo(encode(frame()));
+    expect(reply.type).toBe('error');
+    if (reply.type !== 'error') return;
+    expect(reply.error.code).toBe(code);
+    if (field !== undefined) expect(reply.error.field).toBe(field);
+    expect(typeof reply.error.message).toBe('string');
+    if (echoed) expect(reply.id).toBe(3);
+    else expect(reply.id).toBeUndefined();
+    expect(await snapshot(engine, [shop.name])).toEqual(before);
+    // The connection goes on.
+    expect((await c.request({ type: 'ping' })).type).toBe('pong');
+  });
+
+  it(`garbage → ${format === 'json' ? 'invalid_json' : 'invalid_msgpack'}, and every bad frame gets exactly one reply`, async () => {
+    const reply = await replyTo(garbage());
+    expect(reply).toMatchObject({ type: 'error', error: { code: format === 'json' ? 'invalid_json' : 'invalid_msgpack' } });
+    const from = c.frames.length;
+    for (let i = 0; i < 20; i++) c.sendRaw(i % 2 === 0 ? garbage() : encode({ type: 'nope', id: i }), format === 'msgpack');
+    const last = await c.request({ type: 'ping', id: 'last' });
+    expect(last.type).toBe('pong');
+    const replies = c.frames.slice(from).filter((f) => f.type !== 'heartbeat');
+    expect(replies).toHaveLength(21);
+    expect(replies.slice(0, 20).every((f) => f.type === 'error')).toBe(true);
+  });
+
+  it('a frame over max_frame_bytes closes with 1009 frame_too_large; the server serves others', async () => {
+    const other = await WsTestClient.open(s.url, { key: shop.key, format });
+    const frame: ClientFrame = { type: 'publish', application: shop.name, queue: q.name, messages: [{ body: 'x'.repeat(MAX_FRAME + 10) }] };
+    c.send(frame);
+    expect(await c.closed).toEqual({ code: 1009, reason: 'frame_too_large' });
+    expect((await other.request({ type: 'publish', application: shop.name, queue: q.name, messages: [{ body: 'fine' }] })).type).toBe('published');
+    await other.close();
+  });
+
+  it('a frame over twice max_frame_bytes: the transport drops the connection (1006)', async () => {
+    c.sendRaw(encode({ type: 'ping', pad: 'x'.repeat(2 * MAX_FRAME + 10) }), format === 'msgpack');
+    expect((await c.closed).code).toBe(1006);
+    const other = await WsTestClient.open(s.url, { key: shop.key, format });
+    expect((await other.request({ type: 'ping' })).type).toBe('pong');
+    await other.close();
+  });
+
+  it('the wrong frame kind for the subprotocol closes with 1003 wrong_frame_kind', async () => {
+    const wrong = format === 'json' ? new TextEncoder().encode('{"type":"ping"}') : '{"type":"ping"}';
+    c.sendRaw(wrong, format === 'json');
+    expect(await c.closed).toEqual({ code: 1003, reason: 'wrong_frame_kind' });
+  });
+
+  it('subscribe twice to a partition: already_subscribed, and nothing changes', async () => {
+    expect((await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1] })).type).toBe('subscribed');
+    const again = await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [2, 1] });
+    expect(again).toMatchObject({ type: 'error', error: { code: 'already_subscribed' } });
+    expect(s.endpoint.stats().connections.find((x) => x.subscriptions.length > 0)?.subscriptions.map((x) => x.partition)).toEqual([1]);
+  });
+});
+
+describe('ws limits', () => {
+  it('too_many_subscriptions counts partitions; the limit is per connection', async () => {
+    const engine = await engineFactories[0]!.create();
+    const s = await startWsServer(engine, { maxSubscriptions: 3 });
+    const shop = await appWithKey(engine);
+    const q = await queueOf(engine, shop.name, { partitions: 5 });
+    const c = await WsTestClient.open(s.url, { key: shop.key });
+    expect((await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1, 2] })).type).toBe('subscribed');
+    expect(await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [3, 4] })).toMatchObject({
+      type: 'error',
+      error: { code: 'too_many_subscriptions' },
+    });
+    expect((await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [3] })).type).toBe('subscribed');
+    const d = await WsTestClient.open(s.url, { key: shop.key });
+    expect((await d.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1, 2, 3] })).type).toBe('subscribed');
+    await c.close();
+    await d.close();
+    await s.close();
+    await engine.close();
+  });
+
+  it('a client that keeps sending without waiting for replies is closed with 4429 past max_pending_frames', async () => {
+    // Redis: each read waits for the network, so frames pile up behind it (the memory engine
+    // answers within the same turn, before uWS hands over the next frame).
+    const engine = await engineFactories[1]!.create();
+    const s = await startWsServer(engine, { maxPendingFrames: 5 });
+    const shop = await appWithKey(engine);
+    const q = await queueOf(engine, shop.name);
+    const c = await WsTestClient.open(s.url, { key: shop.key });
+    // Frames queue behind a history read; sent in one burst, more than 5 wait at once.
+    for (let i = 0; i < 50; i++) c.send({ type: 'history', application: shop.name, queue: q.name, limit: 1000 });
+    expect(await c.closed).toMatchObject({ code: 4429, reason: 'slow_consumer' });
+    await s.close();
+    await engine.close();
+  });
+});
