@@ -132,3 +132,45 @@ export async function errorCode(res: Response): Promise<string> {
   if (body.status !== 'error' || typeof body.error?.message !== 'string') throw new Error(`not an error body: ${JSON.stringify(body)}`);
   return body.error.code;
 }
+
+/**
+ * Everything the call store holds for these applications (agents, tags, queues with their seq,
+ * callers in order and members), to compare before and after a rejected request. Stats are kept
+ * without the figures that move with the clock (`at`, `longest_wait`).
+ */
+export async function callSnapshot(store: CallStore, apps: string[]): Promise<unknown> {
+  const out: Record<string, unknown> = {};
+  for (const app of apps) {
+    const queues = [];
+    for (const q of await store.listCallQueues(app)) {
+      const { stats, ...snap } = await store.snapshot(app, q.uuid);
+      const { at: _at, longest_wait: _lw, ...steady } = stats;
+      queues.push({ ...snap, stats: steady });
+    }
+    out[app] = { agents: await store.listAgents(app), tags: await store.listTags(app), queues };
+  }
+  return out;
+}
+
+export interface JsonReply {
+  status: number;
+  /** The parsed JSON body; null for an empty one (204). */
+  body: any;
+}
+
+/** A JSON request as an application (key) or an agent (`{ token }`); the reply parsed. */
+export async function call(
+  s: TestServer,
+  as: string | { token: string } | null,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<JsonReply> {
+  const headers: Record<string, string> = {};
+  if (typeof as === 'string') headers.authorization = `Application ${as}`;
+  else if (as !== null) headers.authorization = `Agent ${as.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await s.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+}
