@@ -66,6 +66,8 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   #loop: Promise<void> | null = null;
   #stopped = false;
   #wake: (() => void) | null = null;
+  #abortOpen: (() => void) | null = null;
+  #reportingError = false;
   #sleepTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: HoldlineClientOptions) {
@@ -223,7 +225,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
       this.#setState({ status: 'connecting', url, attempt });
       this.emit('connecting', { url, attempt });
       const generation = this.#generation + 1;
-      const opened = await Link.open({
+      const attemptInFlight = Link.open({
         WebSocket,
         url,
         format: this.#format,
@@ -233,6 +235,9 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
         onFrame: (frame) => this.#dispatch(frame, generation),
         onBadFrame: (err) => this.#badFrame(err, generation),
       });
+      this.#abortOpen = attemptInFlight.abort;
+      const opened = await attemptInFlight.result;
+      this.#abortOpen = null;
       if (this.#stopped) {
         if (opened.ok) opened.link.close(CLIENT_CLOSE.requested, 'client closed');
         break;
@@ -320,6 +325,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#stopped = true;
     clearTimeout(this.#sleepTimer);
     this.#wake?.();
+    this.#abortOpen?.();
     this.#link?.close(CLIENT_CLOSE.requested, 'client closed');
     const err = closedError(reason);
     this.#pending.rejectAll(err);
@@ -444,9 +450,15 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     return all;
   }
 
+  /** To the `error` listeners; when there are none, or one of them throws, out of the SDK's stack. */
   #listenerError(err: unknown): void {
-    if (this.listenerCount('error') > 0 && err instanceof Error) {
-      this.emit('error', err);
+    if (!this.#reportingError && this.listenerCount('error') > 0 && err instanceof Error) {
+      this.#reportingError = true;
+      try {
+        this.emit('error', err);
+      } finally {
+        this.#reportingError = false;
+      }
       return;
     }
     queueMicrotask(() => {

@@ -6,12 +6,12 @@
  * - `lastId` is the id of the last message handed to the application (or the `after` point the
  *   subscription started from). A frame whose id is not above it is stale — a duplicate or out of
  *   order — and is dropped: ids sort in partition order.
- * - Within one delivery run (from a `subscribed` reply or a `resync` on), the server sends a
- *   partition's messages contiguously by `seq`. Gaps are normal where messages expired or were
- *   deleted before the server read them, which can only show at the start of a run (the server reads
- *   them from storage then) — so the first message of a run is not checked, and every later one
- *   must have seq = last seq + 1. A jump means a lost frame: the subscription resubscribes from
- *   `lastId`, which starts a new run, so the loop always makes progress.
+ * - Within one delivery run (from a `subscribed` reply or a `resync` on), live messages arrive
+ *   contiguously by `seq`; a gap is legitimate only where messages expired or were deleted before
+ *   the server read them from storage (messages.md). The SDK cannot tell the two apart from one
+ *   frame, so it checks: a jump after the first message of a run resubscribes from `lastId`, and
+ *   the first message of the new run is accepted whatever its seq (the server has just read storage:
+ *   a jump that persists is real). Each check delivers at least one message, so it always progresses.
  */
 export type ResumePoint = { kind: 'after'; messageId: string } | { kind: 'since'; time: number };
 

@@ -154,9 +154,13 @@ export class Link {
     this.#arm(idle >= pingAt ? this.#deadAfterMs - idle : pingAt - idle);
   }
 
-  /** Opens a socket and completes the handshake: `welcome`, then `authenticated` when auth is sent. */
-  static open(opts: LinkOptions): Promise<OpenResult> {
-    return new Promise<OpenResult>((resolve) => {
+  /**
+   * Opens a socket and completes the handshake: `welcome`, then `authenticated` when auth is sent.
+   * `abort()` ends an attempt in flight at once (client.close() must not wait for connectTimeoutMs).
+   */
+  static open(opts: LinkOptions): { result: Promise<OpenResult>; abort(): void } {
+    let abort = (): void => {};
+    const result = new Promise<OpenResult>((resolve) => {
       let ws: WebSocketLike;
       try {
         ws = new opts.WebSocket(opts.url, [SUBPROTOCOLS[opts.format]]);
@@ -183,6 +187,7 @@ export class Link {
         resolve(r);
       };
       const timer = setTimeout(() => settle({ ok: false, failure: 'timeout' }), opts.connectTimeoutMs);
+      abort = () => settle({ ok: false, failure: { code: CLIENT_CLOSE.requested, reason: 'client closed', byClient: true } });
       const done = (principal: Principal): void => {
         if (settled || welcome === undefined) return;
         settled = true;
@@ -215,6 +220,7 @@ export class Link {
         }
       };
     });
+    return { result, abort: () => abort() };
   }
 }
 

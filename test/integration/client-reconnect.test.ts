@@ -332,4 +332,27 @@ describe('SDK close() while reconnecting', () => {
     expect(timers.created).toBeGreaterThan(3); // the watch saw the client's timers at all
     expect(timers.outstanding()).toBe(0);
   });
+
+  it('close() during a handshake that never completes ends it at once', async () => {
+    // Accepts TCP and never answers the upgrade: without an abort, close() would wait for connectTimeoutMs.
+    const silent = net.createServer(() => {});
+    const held = new Set<net.Socket>();
+    silent.on('connection', (sock) => held.add(sock));
+    const accepted = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+    silent.listen(0, '127.0.0.1');
+    await new Promise((resolve) => silent.once('listening', resolve));
+    cleanups.push(async () => {
+      for (const sock of held) sock.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    const timers = watchTimers();
+    cleanups.push(() => timers.restore());
+    const c = new HoldlineClient({ urls: `ws://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, connectTimeoutMs: 120_000 });
+    const connected = c.connect();
+    connected.catch(() => {});
+    await accepted;
+    await c.close();
+    await expect(connected).rejects.toMatchObject({ kind: 'closed' });
+    expect(timers.outstanding()).toBe(0);
+  });
 });
