@@ -27,6 +27,17 @@ local batch = math.max(limit, 64)
 local from = ARGV[2]
 local out = {}
 
+-- The expired-but-unreclaimed messages are few while the sweeper keeps up (it reclaims them within
+-- its interval), so they are fetched once and skipped by lookup: much cheaper than asking the
+-- expiry of every candidate (ZMSCORE). When there are more than DEAD_MAX of them, each batch asks.
+local DEAD_MAX = 256
+local dead = rcall('ZRANGEBYSCORE', KEYS[3], '-inf', nowMs, 'LIMIT', 0, DEAD_MAX + 1)
+local isDead = nil
+if #dead <= DEAD_MAX then
+  isDead = {}
+  for j = 1, #dead do isDead[dead[j]] = true end
+end
+
 while #out < limit do
   local ids
   if ascending then
@@ -35,13 +46,26 @@ while #out < limit do
     ids = rcall('ZREVRANGEBYLEX', KEYS[1], from, ARGV[3], 'LIMIT', 0, batch)
   end
   if #ids == 0 then break end
-  local expiries = rcall('ZMSCORE', KEYS[3], unpack(ids))
-  local live = {}
-  for j = 1, #ids do
-    local e = tonumber(expiries[j])
-    if e and e > nowMs then
-      live[#live + 1] = ids[j]
-      if #out + #live >= limit then break end
+  local want = limit - #out
+  local live
+  if isDead and #dead == 0 and #ids <= want then
+    live = ids
+  else
+    live = {}
+    local expiries = nil
+    if not isDead then expiries = rcall('ZMSCORE', KEYS[3], unpack(ids)) end
+    for j = 1, #ids do
+      local alive
+      if isDead then
+        alive = not isDead[ids[j]]
+      else
+        local e = tonumber(expiries[j])
+        alive = e ~= nil and e > nowMs
+      end
+      if alive then
+        live[#live + 1] = ids[j]
+        if #live >= want then break end
+      end
     end
   end
   if #live > 0 then
