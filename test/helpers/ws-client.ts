@@ -154,6 +154,8 @@ export class WsTestClient {
   }
 
   async close(): Promise<CloseEvent> {
+    // A paused socket would never read the server's close frame.
+    this.socket.resume();
     if (this.closeEvent === null) this.socket.close(1000);
     return this.closed;
   }
