@@ -63,6 +63,23 @@ function byPartition(ms: Array<{ partition: number; message_id: string }>): Reco
   return out;
 }
 
+/** Connected, or a clear failure when the first attempt is refused (e.g. no /v1/ws on that server). */
+function firstConnection(c: HoldlineClient): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const offs = [
+      c.on('connectFailed', (f) => {
+        offs.forEach((off) => off());
+        reject(new Error(`${f.url} refused the WebSocket connection (${String(f.code)} ${f.reason}): does \`holdline serve\` mount /v1/ws?`));
+      }),
+      c.on('connected', () => {
+        offs.forEach((off) => off());
+        resolve();
+      }),
+    ];
+    c.connect().catch(reject);
+  });
+}
+
 // ---------- a Holdline process ----------
 
 interface HoldlineProcess {
@@ -208,6 +225,7 @@ describe('SDK reconnect against a killed and restarted server (Redis engine)', (
 
     const subscriber = track(new HoldlineClient({ urls: `ws://127.0.0.1:${port}/v1/ws`, key, format, backoff: { baseMs: 50, maxMs: 400 } }));
     const publisher = track(new HoldlineClient({ urls: `ws://127.0.0.1:${nodeB.port}`, key, format }));
+    await firstConnection(subscriber);
     const sub = subscriber.subscribe(app, queue, { partitions: [1, 2, 3] });
     const got = record(sub);
     await sub.ready;
