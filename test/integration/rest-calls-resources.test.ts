@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { engineFactories } from '../helpers/engines.js';
-import { call, useServer, type TestServer } from '../helpers/server.js';
+import { call, openCallStore, startTestServer, useServer, type TestServer } from '../helpers/server.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -28,7 +28,7 @@ async function line(s: TestServer, key: string, q: string): Promise<string[]> {
 }
 
 describe.each(engineFactories)('REST call queues ($name)', (factory) => {
-  const srv = useServer(factory);
+  const srv = useServer(factory, { logLevel: process.env.DBG_LOG ?? 'silent' });
 
   it('agents: create, list in creation order, read, update, delete', async () => {
     const s = srv();
@@ -239,5 +239,24 @@ describe.each(engineFactories)('REST call queues ($name)', (factory) => {
     expect([missing.status, missing.body.error.code]).toEqual([404, 'not_found']);
     const badKey = await call(s, 'not-a-key', 'GET', '/v1/schemas/agent');
     expect([badKey.status, badKey.body.error.code]).toEqual([401, 'auth_invalid']);
+  });
+});
+
+describe('readiness includes the call store', () => {
+  it.each(engineFactories)('$name: /readyz is 200 while both answer, 503 engine_unavailable once the call store cannot', async (factory) => {
+    const engine = await factory.create();
+    const callStore = await openCallStore(engine);
+    const s = await startTestServer(engine, {}, { callStore });
+    try {
+      expect(await call(s, null, 'GET', '/readyz')).toEqual({ status: 200, body: { status: 'ok', engine: factory.name } });
+      await callStore.close();
+      const res = await call(s, null, 'GET', '/readyz');
+      // The memory store has nothing to lose; Redis's closed connections cannot answer.
+      if (factory.name === 'memory') expect(res.status).toBe(200);
+      else expect([res.status, res.body.error.code]).toEqual([503, 'engine_unavailable']);
+    } finally {
+      await s.close();
+      await engine.close();
+    }
   });
 });
