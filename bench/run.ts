@@ -6,6 +6,7 @@
  * and latest.png. Progress goes to stderr; the Markdown table is printed to stdout at the end.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { resultsDir } from './lib/paths.js';
 import { log } from './lib/progress.js';
@@ -57,13 +58,15 @@ export async function runBench(args: Args): Promise<RunRecord> {
   // loopback (checked again on the written file before each Soketi start).
   assertSoketiLoopbackOnly(soketiConfig({ port: 1, metricsPort: 2, redisPort: 3 }), {});
   const startedAt = new Date().toISOString();
+  const loadStart = os.loadavg()[0]!;
   const machine = describeMachine();
   const results: TargetResult[] = [];
   for (const s of args.scenarios) {
     log(`== ${s}${args.quick ? ' (quick)' : ''}`);
     results.push(...(await RUNNERS[s]({ quick: args.quick, only: args.only })));
   }
-  return { startedAt, finishedAt: new Date().toISOString(), quick: args.quick, scenarios: args.scenarios, machine, results };
+  const loadAverage = { start: Number(loadStart.toFixed(2)), end: Number(os.loadavg()[0]!.toFixed(2)) };
+  return { startedAt, finishedAt: new Date().toISOString(), loadAverage, quick: args.quick, scenarios: args.scenarios, machine, results };
 }
 
 async function main(): Promise<void> {

@@ -42,6 +42,8 @@ export interface Machine {
 export interface RunRecord {
   startedAt: string;
   finishedAt: string;
+  /** 1-minute load average at start and end: other work on the machine skews every figure. */
+  loadAverage: { start: number; end: number };
   quick: boolean;
   scenarios: ScenarioName[];
   machine: Machine;

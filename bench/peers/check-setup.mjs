@@ -57,7 +57,7 @@ try {
 }
 
 if (!existsSync(require.resolve('@soketi/soketi/bin/server.js'))) problems.push('Soketi is not installed');
-for (const name of ['socket.io', '@socket.io/redis-adapter', 'socket.io-client', 'nats', 'ioredis']) {
+for (const name of ['socket.io', '@socket.io/redis-adapter', 'nats', 'ioredis']) {
   try {
     require(name);
   } catch (e) {

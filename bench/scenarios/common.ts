@@ -41,6 +41,9 @@ export function selected(ctx: ScenarioContext, target: string): boolean {
   return ctx.only.length === 0 || ctx.only.some((o) => target.includes(o));
 }
 
+/** No target may hold the run longer than this, whatever hangs (env BENCH_TARGET_TIMEOUT_S). */
+const TARGET_TIMEOUT_MS = Number(process.env.BENCH_TARGET_TIMEOUT_S ?? 240) * 1000;
+
 export async function runTarget(
   scenario: ScenarioName,
   target: string,
@@ -49,8 +52,12 @@ export async function runTarget(
 ): Promise<TargetResult> {
   const cleanup = new Cleanup();
   log(`${scenario} / ${target}`);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${TARGET_TIMEOUT_MS / 1000} s`)), TARGET_TIMEOUT_MS);
+  });
   try {
-    const m = await body(cleanup);
+    const m = await Promise.race([body(cleanup), deadline]);
     return { scenario, target, role, status: 'ok', figures: m.figures, details: m.details };
   } catch (e) {
     const err = e as Error;
@@ -61,6 +68,7 @@ export async function runTarget(
     log(`  FAILED: ${err.stack ?? err.message}`);
     return failed(scenario, target, role, err.message);
   } finally {
+    clearTimeout(timer);
     await cleanup.run();
   }
 }

@@ -49,6 +49,7 @@ describe('bench harness', () => {
 
     const run: RunRecord = {
       startedAt: new Date().toISOString(),
+      loadAverage: { start: 0, end: 0 },
       finishedAt: new Date().toISOString(),
       quick: true,
       scenarios: ['fanout'],
@@ -93,6 +94,7 @@ describe('bench harness', () => {
     const f = (v: number) => ({ delivered_per_s: { value: v, unit: 'msg/s', better: 'higher' as const, kind: 'throughput' as const } });
     const run: RunRecord = {
       startedAt: 'a',
+      loadAverage: { start: 0, end: 0 },
       finishedAt: 'b',
       quick: false,
       scenarios: ['fanout'],
