@@ -165,6 +165,11 @@ export class WsTestClient {
     this.socket.terminate();
   }
 
+  /** Re-runs pending waits now (for conditions that change without a frame arriving). */
+  poke(): void {
+    this.wake();
+  }
+
   private changed(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
