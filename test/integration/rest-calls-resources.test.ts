@@ -227,6 +227,17 @@ describe.each(engineFactories)('REST call queues ($name)', (factory) => {
     expect(await s.calls.getCallQueue(app, q)).toBeNull();
   });
 
+  it('the /v1 routes rank above the Queuey /{application}/{queue} routes', async () => {
+    const s = srv();
+    const { key, q } = await setup(s);
+    // `PATCH /v1/queues` would be a Queuey route of an application "v1" if it did not match /v1/queues.
+    for (const [path, allow] of [['/v1/queues', 'GET, POST'], [`/v1/queues/${q}`, 'DELETE, GET, PUT'], ['/v1/tags/x/agents', 'GET, POST']]) {
+      const res = await s.request(path!, { method: 'PATCH', key });
+      expect([res.status, res.headers.get('allow')]).toEqual([405, allow]);
+    }
+    expect((await call(s, key, 'GET', `/v1/queues/${q}/info`)).body.error.code).toBe('not_found');
+  });
+
   it('serves the JSON Schemas of the resources, with or without a key', async () => {
     const s = srv();
     const { key } = await setup(s);
