@@ -9,6 +9,8 @@ export type { Logger } from './logger.js';
 export { ERRORS, HoldlineError, isHoldlineError } from './errors.js';
 export type { ErrorBody, ErrorCode, ErrorSpec } from './errors.js';
 export { createEngine } from './engine/index.js';
+export { createCallStore } from './engine/calls-factory.js';
+export type { CallStore } from './engine/call-types.js';
 export { MemoryEngine } from './engine/memory/index.js';
 export { RedisEngine } from './engine/redis/index.js';
 export type {
