@@ -21,11 +21,9 @@ function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
-const onStamp = (): ((micros: number) => void) => {
-  // One clock read per frame, shared by every stamp the frame carries.
-  const now = nowMicros();
-  return (stamp) => hist.record(now - stamp);
-};
+// One clock read per frame, shared by every stamp the frame carries.
+let frameNow = 0;
+const recordStamp = (stamp: number): void => hist.record(frameNow - stamp);
 
 async function open(ep: Endpoint, count: number, topic: string | null, localAddresses: string[], concurrency: number): Promise<void> {
   const proto = protocolFor(ep.protocol);
@@ -41,7 +39,12 @@ async function open(ep: Endpoint, count: number, topic: string | null, localAddr
       if (topic !== null) await proto.subscribe(ws, topic, ep);
       const keepAlive = proto.keepAlive;
       ws.onMessage = (data) => {
-        received += scanStamps(data, recordLatency ? onStamp() : undefined);
+        if (recordLatency) {
+          frameNow = nowMicros();
+          received += scanStamps(data, recordStamp);
+        } else {
+          received += scanStamps(data);
+        }
         if (keepAlive) keepAlive(ws, data);
       };
       ws.onClose = () => {

@@ -4,7 +4,10 @@
  * JSON and Markdown, and the Soketi loopback guard refuses every configuration that could reach
  * off the machine. No figure is asserted beyond "messages arrived" (no timed assertions).
  */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +24,7 @@ import { Cleanup, runTarget } from '../../bench/scenarios/common.js';
 import { measureFanout } from '../../bench/scenarios/fanout.js';
 import { parseRedisBenchmarkCsv } from '../../bench/scenarios/ingest.js';
 import { parseArgs } from '../../bench/run.js';
+import { nextMessage, RawWs } from '../../bench/lib/wsclient.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -182,5 +186,99 @@ describe('bench measuring parts', () => {
     expect(parseArgs(['fanout', '--quick', '--only', 'soketi,nats']).scenarios).toEqual(['fanout']);
     expect(parseArgs([]).scenarios).toEqual(['fanout', 'ingest', 'history', 'positions', 'connections']);
     expect(() => parseArgs(['bogus'])).toThrow(/unknown argument/);
+  });
+});
+
+/** Server frame (unmasked), optionally not final, with the length encodings RFC 6455 allows. */
+function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0, len]) : len < 65_536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (len >= 126 && len < 65_536) {
+    head[1] = 126;
+    head.writeUInt16BE(len, 2);
+  } else if (len >= 65_536) {
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(len), 2);
+  }
+  head[0] = (fin ? 0x80 : 0) | opcode;
+  return Buffer.concat([head, payload]);
+}
+
+/** Unmasks the client frames a test server received (client frames are always masked). */
+function clientFrames(buf: Buffer): Array<{ opcode: number; payload: Buffer }> {
+  const out: Array<{ opcode: number; payload: Buffer }> = [];
+  let off = 0;
+  while (off + 6 <= buf.length) {
+    let len = buf[off + 1]! & 0x7f;
+    let head = 2;
+    if (len === 126) {
+      len = buf.readUInt16BE(off + 2);
+      head = 4;
+    }
+    const mask = buf.subarray(off + head, off + head + 4);
+    const payload = Buffer.from(buf.subarray(off + head + 4, off + head + 4 + len));
+    for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;
+    out.push({ opcode: buf[off]! & 0x0f, payload });
+    off += head + 4 + len;
+  }
+  return out;
+}
+
+describe('bench raw WebSocket client', () => {
+  it('reads every length encoding, fragments and frames split byte by byte, and answers pings', async () => {
+    const received: Buffer[] = [];
+    const srv = net.createServer((sock) => {
+      let head = '';
+      const onData = (d: Buffer): void => {
+        head += d.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        sock.off('data', onData);
+        sock.on('data', (c: Buffer) => received.push(c));
+        const key = /Sec-WebSocket-Key: (.+)\r\n/.exec(head)![1]!;
+        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC11B85`).digest('base64');
+        const frames = Buffer.concat([
+          serverFrame(1, Buffer.from('hello')),
+          serverFrame(1, Buffer.alloc(300, 'a')),
+          serverFrame(2, Buffer.alloc(70_000, 'b')),
+          serverFrame(1, Buffer.from('frag-'), false),
+          serverFrame(0, Buffer.from('ment')),
+          serverFrame(9, Buffer.from('are you there')),
+          serverFrame(1, Buffer.from('last')),
+        ]);
+        // The handshake response and the first frame share one write; the rest trickles in.
+        sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        const writeSlowly = (i: number): void => {
+          if (i >= frames.length) return;
+          const step = i < 400 ? 1 : 4096;
+          sock.write(frames.subarray(i, i + step));
+          setImmediate(() => writeSlowly(i + step));
+        };
+        writeSlowly(0);
+      };
+      sock.on('data', onData);
+    });
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const port = (srv.address() as net.AddressInfo).port;
+    const ws = await RawWs.connect({ port, path: '/' });
+    const got: string[] = [];
+    ws.onMessage = (d, op) => got.push(`${op}:${d.length}:${d.subarray(0, 5).toString()}`);
+    const last = nextMessage(ws, (d) => d.toString() === 'last', 'last frame');
+    await last;
+    expect(got).toEqual(['1:5:hello', '1:300:aaaaa', '2:70000:bbbbb', '1:9:frag-']);
+    ws.send('bye');
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        const frames = clientFrames(Buffer.concat(received));
+        if (frames.length >= 2) resolve();
+        else setTimeout(check, 5);
+      };
+      check();
+    });
+    const frames = clientFrames(Buffer.concat(received));
+    expect(frames[0]).toEqual({ opcode: 10, payload: Buffer.from('are you there') });
+    expect(frames[1]).toEqual({ opcode: 1, payload: Buffer.from('bye') });
+    ws.destroy();
+    srv.close();
   });
 });
