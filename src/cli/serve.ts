@@ -11,6 +11,7 @@ import { createEngine } from '../engine/index.js';
 import { isHoldlineError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createHoldlineServer } from '../server/index.js';
+import { mountWebSocket } from '../server/ws/index.js';
 import { UwsFallbackError, requireNativeUws } from '../server/uws.js';
 
 export async function serve(config: HoldlineConfig, bootstrapApp: string | undefined): Promise<number> {
@@ -41,7 +42,7 @@ export async function serve(config: HoldlineConfig, bootstrapApp: string | undef
   };
   let server;
   try {
-    server = createHoldlineServer({ config, engine, callStore, logger });
+    server = createHoldlineServer({ config, engine, callStore, logger, mounts: [mountWebSocket] });
   } catch (e) {
     await closeStores();
     throw e;
