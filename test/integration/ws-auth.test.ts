@@ -115,7 +115,7 @@ describe.each(engineFactories)('ws auth and isolation ($name engine)', (factory)
     expect(await empty.closed).toEqual({ code: 4401, reason: 'auth_malformed' });
   });
 
-  it('an agent token while no token issuer is plugged in: 4401 auth_invalid', async () => {
+  it('an unknown agent token: 4401 auth_invalid', async () => {
     const c = await WsTestClient.connect(s.url, { token: 'some-token' });
     expect(await c.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
   });

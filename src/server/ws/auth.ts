@@ -1,8 +1,8 @@
 /**
  * Who a connection acts as (protocol/websocket.md section 2): credentials from the URL or the first
- * frame → a principal. Application keys are checked by the domain (ServerContext.applicationForKey);
- * agent tokens by a resolver the call-queue module provides. Until one is plugged in, every token is
- * refused with auth_invalid, as the protocol answers an unknown token.
+ * frame → a principal. Application keys and agent tokens are checked by the domain, through
+ * ServerContext (applicationForKey, agentForToken); an endpoint may be given its own token
+ * resolver instead (tests, embedders).
  */
 import type { Principal } from '../../codec/index.js';
 import { HoldlineError } from '../../errors.js';
@@ -15,11 +15,6 @@ export interface AgentIdentity {
 
 /** Resolves an agent token; throws HoldlineError auth_invalid or token_expired. */
 export type AgentTokenResolver = (token: string) => Promise<AgentIdentity>;
-
-/** A ServerContext may carry the resolver (the call-queue module adds it); options take precedence. */
-export interface AgentTokenHook {
-  agentForToken?: AgentTokenResolver;
-}
 
 export type Credentials = { key: string } | { token: string };
 
@@ -44,8 +39,6 @@ export async function principalFor(
   agentForToken: AgentTokenResolver | undefined,
 ): Promise<Principal> {
   if ('key' in creds) return { kind: 'application', application: await ctx.applicationForKey(creds.key) };
-  const resolve = agentForToken ?? (ctx as ServerContext & AgentTokenHook).agentForToken;
-  if (resolve === undefined) throw new HoldlineError('auth_invalid');
-  const agent = await resolve(creds.token);
+  const agent = await (agentForToken ?? ((token: string) => ctx.agentForToken(token)))(creds.token);
   return { kind: 'agent', application: agent.application, agent_uuid: agent.agentUuid };
 }

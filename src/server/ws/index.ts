@@ -45,7 +45,7 @@ export interface WebSocketEndpointOptions {
   limits?: Partial<WebSocketLimits>;
   /** Replace handlers of the default table (the call-queue module plugs its frames in here). */
   handlers?: Partial<HandlerTable>;
-  /** Agent tokens; without it (and without ServerContext.agentForToken) every token is refused. */
+  /** Agent tokens; default: ServerContext.agentForToken (the call-queue domain). */
   agentForToken?: AgentTokenResolver;
 }
 
