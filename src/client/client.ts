@@ -42,6 +42,19 @@ interface Queued {
   fail(err: Error): void;
 }
 
+interface Windowed {
+  generation: number;
+  send(): void;
+  fail(err: Error): void;
+}
+
+/**
+ * Requests in flight per connection. The server closes a connection with more than
+ * `max_pending_frames` (1000) requests awaiting replies (websocket.md 7.4); after a reconnect many
+ * subscriptions resume at once (each "only new" partition also probes), so the SDK keeps well under it.
+ */
+const MAX_IN_FLIGHT = 500;
+
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -54,8 +67,10 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   readonly #heartbeatTimeoutMs: number | undefined;
   readonly #opts: HoldlineClientOptions;
   readonly #backoff: Backoff;
-  readonly #pending = new PendingRequests();
+  readonly #pending = new PendingRequests(() => this.#pump());
   readonly #outbox = new Set<Queued>();
+  /** Requests waiting for a slot under MAX_IN_FLIGHT, in order. */
+  readonly #window: Windowed[] = [];
   /** `application \0 queue` → partition → its subscription. */
   readonly #subs = new Map<string, Map<number, Subscription>>();
   readonly #views = new Map<string, CallQueueView>();
@@ -302,7 +317,9 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
 
   #disconnected(): void {
     this.#link = null;
-    this.#pending.rejectAll(new HoldlineClientError('disconnected', 'the connection was lost before the reply'));
+    const lost = new HoldlineClientError('disconnected', 'the connection was lost before the reply');
+    for (const w of this.#window.splice(0)) w.fail(lost);
+    this.#pending.rejectAll(lost);
     for (const sub of this.#allSubscriptions()) sub.onDisconnect();
     for (const view of this.#views.values()) view.onDisconnect();
   }
@@ -328,6 +345,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#abortOpen?.();
     this.#link?.close(CLIENT_CLOSE.requested, 'client closed');
     const err = closedError(reason);
+    for (const w of this.#window.splice(0)) w.fail(err);
     this.#pending.rejectAll(err);
     for (const q of [...this.#outbox]) q.fail(err);
     this.#outbox.clear();
@@ -418,6 +436,31 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   #send<K extends ClientFrameType>(
+    generation: number,
+    frame: RequestFrame<K>,
+    onReply: ((reply: ReplyTo<K>) => void) | undefined,
+    timeoutMs: number,
+  ): Promise<ReplyTo<K>> {
+    if (!this.#isCurrent(generation)) return Promise.reject(new HoldlineClientError('disconnected', 'not connected'));
+    if (this.#pending.size < MAX_IN_FLIGHT && this.#window.length === 0) return this.#sendNow(generation, frame, onReply, timeoutMs);
+    return new Promise<ReplyTo<K>>((resolve, reject) => {
+      this.#window.push({
+        generation,
+        send: () => this.#sendNow(generation, frame, onReply, timeoutMs).then(resolve, reject),
+        fail: reject,
+      });
+    });
+  }
+
+  #pump(): void {
+    while (this.#window.length > 0 && this.#pending.size < MAX_IN_FLIGHT) {
+      const w = this.#window.shift() as Windowed;
+      if (this.#isCurrent(w.generation)) w.send();
+      else w.fail(new HoldlineClientError('disconnected', 'not connected'));
+    }
+  }
+
+  #sendNow<K extends ClientFrameType>(
     generation: number,
     frame: RequestFrame<K>,
     onReply: ((reply: ReplyTo<K>) => void) | undefined,

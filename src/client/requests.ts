@@ -24,6 +24,9 @@ export class PendingRequests {
   #nextId = 1;
   readonly #pending = new Map<RequestId, Pending>();
 
+  /** `onSettled` runs after each request leaves (reply, error, timeout): a slot is free again. */
+  constructor(private readonly onSettled: () => void = () => {}) {}
+
   get size(): number {
     return this.#pending.size;
   }
@@ -39,6 +42,7 @@ export class PendingRequests {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new HoldlineClientError('timeout', `no reply to ${op} within ${timeoutMs} ms`));
+        this.onSettled();
       }, timeoutMs);
       this.#pending.set(id, {
         op,
@@ -69,6 +73,7 @@ export class PendingRequests {
         p.resolve(frame);
       }
     }
+    this.onSettled();
     return true;
   }
 
@@ -79,6 +84,7 @@ export class PendingRequests {
     this.#pending.delete(id);
     clearTimeout(p.timer);
     p.reject(err);
+    this.onSettled();
     return true;
   }
 

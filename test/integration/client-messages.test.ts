@@ -136,6 +136,19 @@ describe.each(cases)('client SDK against a real server ($name)', ({ factory, for
     expect(subB.droppedFrames).toBe(0);
   });
 
+  it('more requests at once than the server lets wait (max_pending_frames): all answered on one connection', async () => {
+    const s = srv();
+    const { name, key } = await s.createApp();
+    const queue = await createQueue(s, name, key, 1);
+    const c = client(s, key, format);
+    await c.publish(name, queue, [{ body: 'x' }]);
+    const drops: number[] = [];
+    c.on('disconnected', (d) => drops.push(d.code));
+    const replies = await Promise.all(Array.from({ length: 2500 }, () => c.history(name, queue, { limit: 1 })));
+    expect(replies.every((r) => r.messages.length === 1)).toBe(true);
+    expect(drops).toEqual([]);
+  });
+
   it('text and binary bodies round-trip', async () => {
     const s = srv();
     const { name, key } = await s.createApp();
