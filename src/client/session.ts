@@ -36,7 +36,8 @@ export interface Session {
  * What a subscription does when (re)subscribing failed:
  * - `ignore`: the connection is gone; the next one resubscribes anyway;
  * - `recycle`: no answer or a server-side (5xx) error: reconnect, the loop's backoff paces retries;
- * - `end`: the server refused for good (4xx: queue deleted, access revoked, bad partition).
+ * - `end`: the server refused for good (4xx: queue deleted, access revoked, bad partition; or
+ *   `not_implemented`).
  */
 export function subscribeFailure(err: unknown): 'ignore' | 'recycle' | 'end' {
   if (err instanceof HoldlineClientError) {
@@ -46,6 +47,8 @@ export function subscribeFailure(err: unknown): 'ignore' | 'recycle' | 'end' {
     const spec = (ERRORS as Record<string, { status: number } | undefined>)[err.code];
     // already_subscribed cannot happen on a connection this SDK manages unless the two sides
     // disagree; a fresh connection settles it. Unknown codes: a newer server; retrying is safer.
+    // not_implemented (501) is permanent: this server lacks the feature, reconnecting cannot help.
+    if (err.code === 'not_implemented') return 'end';
     if (spec === undefined || spec.status >= 500 || err.code === 'already_subscribed') return 'recycle';
     return 'end';
   }

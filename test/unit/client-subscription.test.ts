@@ -256,6 +256,14 @@ describe('Subscription', () => {
     await expect(sub.ready).rejects.toMatchObject({ code: 'queue_not_found' });
     expect(sub.state.status).toBe('ended');
 
+    const older = new RecordingHost(); // a server without the feature: a 501 that retrying cannot cure
+    const sub501 = new Subscription(older, APP, QUEUE, [1], { since: 0 });
+    void sub501.activate(1);
+    await settle();
+    older.sent[0]?.reject(new HoldlineRequestError({ code: 'not_implemented', message: 'Not implemented by this server' }, 'subscribe'));
+    await expect(sub501.ready).rejects.toMatchObject({ code: 'not_implemented' });
+    expect(older.recycled).toEqual([]);
+
     for (const err of [
       new HoldlineRequestError({ code: 'engine_unavailable', message: 'down' }, 'subscribe'),
       new HoldlineClientError('timeout', 'slow'),
