@@ -34,9 +34,13 @@ interface Args {
   quick: boolean;
   only: string[];
   out: string;
+  /** Re-render latest.md/png from this run record instead of running. */
+  render?: string;
 }
 
-const USAGE = `usage: npm run bench -- [${SCENARIOS.join('|')} ...] [--quick] [--only target,target] [--out dir]`;
+const USAGE =
+  `usage: npm run bench -- [${SCENARIOS.join('|')} ...] [--quick] [--only target,target] [--out dir]\n` +
+  '       npm run bench -- --render bench/results/<run>.json   (tables and chart again, no run)';
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { scenarios: [], quick: false, only: [], out: resultsDir };
@@ -45,6 +49,7 @@ export function parseArgs(argv: string[]): Args {
     if (a === '--quick') args.quick = true;
     else if (a === '--only') args.only = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a === '--out') args.out = argv[++i] ?? resultsDir;
+    else if (a === '--render') args.render = argv[++i];
     else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else if ((SCENARIOS as string[]).includes(a)) args.scenarios.push(a as ScenarioName);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
@@ -77,9 +82,9 @@ async function main(): Promise<void> {
     console.error((e as Error).message);
     process.exit(2);
   }
-  const run = await runBench(args);
-  const written = writeRun(run, args.out);
-  log(`wrote ${written.json}, ${written.markdown}${written.chart ? `, ${written.chart}` : ' (no chart: run npm run bench:setup)'}`);
+  const run = args.render ? (JSON.parse(readFileSync(args.render, 'utf8')) as RunRecord) : await runBench(args);
+  const written = writeRun(run, args.out, args.render !== undefined);
+  log(`wrote ${args.render ? '' : `${written.json}, `}${written.markdown}${written.chart ? `, ${written.chart}` : ' (no chart: run npm run bench:setup)'}`);
   process.stdout.write(readFileSync(written.markdown, 'utf8'));
   // Generator processes and servers are stopped by PID already; exit even if a client socket lingers.
   process.exit(0);

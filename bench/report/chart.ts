@@ -76,7 +76,10 @@ function drawPanel(ctx: Ctx2D, x: number, y: number, rows: TargetResult[], names
       names.forEach((name, i) => {
         const f = r.figures[name];
         if (!f) return;
-        const max = Math.max(...rows.map((o) => (o.status === 'ok' ? (o.figures[name]?.value ?? 0) : 0)).filter(Number.isFinite), 1e-9);
+        // Figures of one unit share a scale (p50 next to p99); different units get their own.
+        const sameUnit = names.filter((n) => rows.some((o) => o.figures[n]?.unit === f.unit));
+        const values = rows.flatMap((o) => (o.status === 'ok' ? sameUnit.map((n) => o.figures[n]?.value ?? 0) : []));
+        const max = Math.max(...values.filter(Number.isFinite), 1e-9);
         const w = Number.isFinite(f.value) ? Math.max(1, (f.value / max) * barW) : 0;
         const by = cy + i * (BAR_H + 2);
         ctx.fillStyle = (ROLE_COLOURS[r.role] ?? ROLE_COLOURS.peer!)[i % 3]!;
@@ -122,7 +125,7 @@ export function renderChart(run: RunRecord, file: string): boolean {
   ctx.fillText(`Holdline benchmark ${run.startedAt}${run.quick ? ' (quick)' : ''}`, 20, 30);
   ctx.font = '12px DejaVu Sans';
   const m = run.machine;
-  const machineLine = `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}`;
+  const machineLine = `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}, load avg ${run.loadAverage.start} → ${run.loadAverage.end}`;
   ctx.fillText(machineLine, 20, 50);
   let lx = 20 + ctx.measureText(machineLine).width + 30;
   for (const [role, label] of [['holdline', 'Holdline'], ['ceiling', 'ceiling'], ['peer', 'peers']] as const) {

@@ -15,14 +15,17 @@ export interface Written {
   chart?: string;
 }
 
-export function writeRun(run: RunRecord, dir: string): Written {
+/** `rerender`: only latest.md and latest.png again from an existing record (after report changes). */
+export function writeRun(run: RunRecord, dir: string, rerender = false): Written {
   mkdirSync(dir, { recursive: true });
   const stamp = run.startedAt.replace(/[:.]/g, '-');
   const json = path.join(dir, `${stamp}${run.quick ? '-quick' : ''}.json`);
-  const body = `${JSON.stringify(run, null, 2)}\n`;
-  writeFileSync(json, body);
   const latestJson = path.join(dir, 'latest.json');
-  writeFileSync(latestJson, body);
+  if (!rerender) {
+    const body = `${JSON.stringify(run, null, 2)}\n`;
+    writeFileSync(json, body);
+    writeFileSync(latestJson, body);
+  }
   const png = path.join(dir, 'latest.png');
   const charted = renderChart(run, png);
   const markdown = path.join(dir, 'latest.md');

@@ -186,6 +186,7 @@ describe('bench measuring parts', () => {
     expect(parseArgs(['fanout', '--quick', '--only', 'soketi,nats']).scenarios).toEqual(['fanout']);
     expect(parseArgs([]).scenarios).toEqual(['fanout', 'ingest', 'history', 'positions', 'connections']);
     expect(() => parseArgs(['bogus'])).toThrow(/unknown argument/);
+    expect(parseArgs(['--render', 'x.json']).render).toBe('x.json');
   });
 });
 
