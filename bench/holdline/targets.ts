@@ -90,8 +90,6 @@ export async function startHoldline(engine: Engine, redis?: RedisHandle): Promis
  * handed to the protocol adapter's subscribe()/publisher(). TO FILL.
  */
 export async function prepareFanout(server: HoldlineServer, queueName: string): Promise<string> {
-  void server;
-  void queueName;
   throw new NotAvailableError('Holdline fanout hook not filled in yet (bench/holdline/targets.ts prepareFanout)');
 }
 
@@ -109,8 +107,6 @@ export interface IngestOptions {
 
 /** ingest: `producers` clients publish with acks into queues × partitions with a TTL. TO FILL. */
 export async function ingest(server: HoldlineServer, o: IngestOptions): Promise<ThroughputFigures> {
-  void server;
-  void o;
   throw new NotAvailableError('Holdline ingest hook not filled in yet (bench/holdline/targets.ts ingest)');
 }
 
@@ -125,8 +121,6 @@ export interface HistoryOptions {
 
 /** history: since/limit reads of the same `messages` messages, back to back. TO FILL. */
 export async function history(server: HoldlineServer, o: HistoryOptions): Promise<ThroughputFigures> {
-  void server;
-  void o;
   throw new NotAvailableError('Holdline history hook not filled in yet (bench/holdline/targets.ts history)');
 }
 
@@ -140,7 +134,5 @@ export interface PositionsOptions {
 
 /** positions: time from each caller change to every subscribed agent's view updated. TO FILL. */
 export async function positions(server: HoldlineServer, o: PositionsOptions): Promise<LatencyFigures> {
-  void server;
-  void o;
   throw new NotAvailableError('Holdline positions hook not filled in yet (bench/holdline/targets.ts positions)');
 }

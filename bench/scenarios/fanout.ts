@@ -86,7 +86,6 @@ export async function measureFanout(
   const warmMs = Math.min(1000, o.saturateMs / 4);
   const bar = timedBar(`  saturate (${n} subscribers)`, o.saturateMs, () => `${sent} published`);
   let mark: { t: number; received: number; sent: number; cpuServer: number; cpuGen: number } | undefined;
-  let endMark: typeof mark;
   await new Promise<void>((resolve) => {
     const finish = setTimeout(() => {
       done = true;
@@ -116,7 +115,7 @@ export async function measureFanout(
     };
     pump();
   });
-  endMark = { t: Date.now(), received: pool.received(), sent, cpuServer: cpuOf(serverPids), cpuGen: cpuOf(pool.pids) };
+  const endMark = { t: Date.now(), received: pool.received(), sent, cpuServer: cpuOf(serverPids), cpuGen: cpuOf(pool.pids) };
   await drain(pool, sent * n, 2000);
   const sat = await pool.report();
   bar.stop(`${sent} published`);
