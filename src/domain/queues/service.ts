@@ -9,7 +9,7 @@
  * principles are a property of the queue. Every input is validated before the first engine write,
  * so a rejected request changes nothing.
  */
-import { HoldlineError } from '../../errors.js';
+import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type { Engine, QueueMeta, StoredMessage } from '../../engine/types.js';
 import { assertCanRead, assertOwner } from '../auth.js';
 import { isValidAppName, isValidQueueName } from '../names.js';
@@ -97,17 +97,43 @@ export class MessageQueues {
     return counts.reduce((a, b) => a + b, 0);
   }
 
+  /**
+   * The queue with `partitions` in range if the catalogue has it so now. Metadata may come from an
+   * engine's node-local cache (src/engine/redis/meta-cache.ts), which can briefly predate a grow
+   * made through another node; a partition beyond it is therefore checked against the store
+   * (listQueues always reads it) before it is refused.
+   */
+  async current(meta: QueueMeta, partitions: number[]): Promise<QueueMeta> {
+    if (partitions.every((p) => p <= meta.partitions)) return meta;
+    const [stored] = await this.engine.listQueues(meta.application, { offset: meta.name, limit: 1 });
+    return stored !== undefined && stored.name === meta.name && stored.partitions > meta.partitions ? stored : meta;
+  }
+
+  /** Runs `use`; if it finds a partition out of range, once more with the queue as stored now. */
+  private async inRange<T>(meta: QueueMeta, use: (meta: QueueMeta) => T | Promise<T>): Promise<T> {
+    try {
+      return await use(meta);
+    } catch (err) {
+      if (!isHoldlineError(err) || err.code !== 'partition_out_of_range') throw err;
+      const stored = await this.current(meta, [meta.partitions + 1]);
+      if (stored === meta) throw err;
+      return use(stored);
+    }
+  }
+
   /** Stored messages in input order. */
   post(meta: QueueMeta, inputs: MessageInput[]): Promise<StoredMessage[]> {
-    return this.engine.append(meta, toNewMessages(meta, inputs, this.limits));
+    return this.inRange(meta, (m) => this.engine.append(m, toNewMessages(m, inputs, this.limits)));
   }
 
-  read(meta: QueueMeta, raw: RawReadQuery): Promise<StoredMessage[]> {
-    return readMessages(this.engine, meta, parseReadQuery(raw, meta));
+  async read(meta: QueueMeta, raw: RawReadQuery): Promise<StoredMessage[]> {
+    const [m, query] = await this.inRange(meta, (m) => [m, parseReadQuery(raw, m)] as const);
+    return readMessages(this.engine, m, query);
   }
 
-  async getMessage(meta: QueueMeta, idText: string): Promise<StoredMessage> {
+  async getMessage(queue: QueueMeta, idText: string): Promise<StoredMessage> {
     const { id, partition } = parseMessageId(idText);
+    const meta = await this.current(queue, [partition]);
     const found = partition >= 1 && partition <= meta.partitions
       ? await this.engine.getMessage({ app: meta.application, queue: meta.name, partition }, id)
       : null;
@@ -115,8 +141,9 @@ export class MessageQueues {
     return found;
   }
 
-  async updateMessage(meta: QueueMeta, idText: string, update: MessageUpdate): Promise<StoredMessage> {
+  async updateMessage(queue: QueueMeta, idText: string, update: MessageUpdate): Promise<StoredMessage> {
     const { id, partition } = parseMessageId(idText);
+    const meta = await this.current(queue, [partition]);
     const patch = {
       body: checkBody(update.body, 'body', this.limits.maxMessageBytes),
       contentType: update.contentType,
@@ -130,8 +157,8 @@ export class MessageQueues {
   }
 
   /** How many of the ids existed; unknown ids are not an error (Queuey). */
-  async deleteMessages(meta: QueueMeta, ids: string): Promise<number> {
-    const byPartition = parseIdList(ids, meta);
+  async deleteMessages(queue: QueueMeta, ids: string): Promise<number> {
+    const [meta, byPartition] = await this.inRange(queue, (m) => [m, parseIdList(ids, m)] as const);
     const ref = (partition: number) => ({ app: meta.application, queue: meta.name, partition });
     const counts = await Promise.all([...byPartition].map(([p, list]) => this.engine.deleteMessages(ref(p), list)));
     return counts.reduce((a, b) => a + b, 0);
