@@ -170,7 +170,10 @@ describe('redis engine: expiry reclamation', () => {
     expect((await indexed()).size).toBe(0);
     for (let p = 1; p <= 3; p++) {
       const k = keys.partition(ref(queue, p));
-      expect(await redis.exists(k.ids, k.msg, k.exp, k.state)).toBe(0);
+      expect(await redis.exists(k.ids, k.msg, k.exp)).toBe(0);
+      // What stays is the partition's tombstone (partition-drop.lua), and only for a while.
+      expect(await redis.hget(k.state, 'q')).toMatch(/^-\d+$/);
+      expect(await redis.pttl(k.state)).toBeGreaterThan(0);
     }
   });
 });

@@ -46,6 +46,14 @@ export function parseRedisUrl(url: string): RedisTarget {
 export interface ConnectionTuning {
   /** Longest a command may stay unanswered (a frozen Redis) before it is rejected. */
   commandTimeoutMs: number;
+  /**
+   * ioredis auto-pipelining: commands issued during one turn of the event loop leave in one write
+   * (per node), in the order they were issued, while the previous batch is answered. Concurrent
+   * requests then share round trips and system calls. Order on the connection is unchanged: a
+   * command never overtakes one issued before it on the same client (but explicit pipelines and a
+   * few commands such as INFO bypass the batch, so clients that use those for ordering keep it off).
+   */
+  autoPipelining?: boolean;
 }
 
 function retry(times: number): number {
@@ -70,13 +78,15 @@ export function baseOptions(tuning: ConnectionTuning, name: string): RedisOption
 
 /** A command connection: ioredis Redis or Cluster, not yet connected (call `connect()`). */
 export function createCommandClient(target: RedisTarget, tuning: ConnectionTuning, name: string): Redis | Cluster {
-  if (!target.cluster) return new Redis(target.url, baseOptions(tuning, name));
+  const autoPipelining = tuning.autoPipelining === true;
+  if (!target.cluster) return new Redis(target.url, { ...baseOptions(tuning, name), enableAutoPipelining: autoPipelining });
   const { lazyConnect: _l, enableOfflineQueue: _e, retryStrategy: _r, ...redisOptions } = baseOptions(tuning, name);
   if (target.username !== undefined) redisOptions.username = target.username;
   if (target.password !== undefined) redisOptions.password = target.password;
   return new Cluster(target.nodes as ClusterNode[], {
     lazyConnect: true,
     enableOfflineQueue: false,
+    enableAutoPipelining: autoPipelining,
     clusterRetryStrategy: retry,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,

@@ -11,6 +11,17 @@
  *
  * Clock: ids, timestamps and expiries come from the Redis server's clock (TIME inside the scripts),
  * one clock per partition whichever node appends.
+ *
+ * Round trips on the hot paths (each documented where its rule lives):
+ *   key -> application, queue metadata ... 0 when cached (meta-cache.ts: invalidation, staleness bound)
+ *   append ............................... 1 script call per partition, shared by the concurrent
+ *                                          appends to it (appender.ts); queue existence is checked
+ *                                          inside it (the partition's marker, keys.ts); the expiry
+ *                                          index only when the partition's earliest expiry went
+ *                                          down (sweeper.ts); + WAIT in the same pipeline at strong
+ *                                          and very_strong (replicas.ts)
+ *   read ................................. 1 script call per partition (read.lua)
+ * The command connection auto-pipelines (connection.ts), so concurrent requests share writes.
  */
 import { randomInt } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -31,19 +42,25 @@ import type {
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
-import { Catalog, defineCatalogScripts } from './catalog.js';
+import { Appender, type AppendJob, type StoredEntry } from './appender.js';
+import { Catalog, defineCatalogScripts, hashKey, type QueueRecord } from './catalog.js';
 import { baseOptions, createCommandClient, guarded, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
-import { RedisKeys } from './keys.js';
+import { RedisKeys, type PartitionKeys } from './keys.js';
+import { MetaCache } from './meta-cache.js';
 import {
   appendArgs,
   appendCall,
   countLive,
   definePartitionScripts,
   deleteRecords,
+  dropPartition,
   getRecord,
+  markPartition,
   parseAppendReply,
+  parseMarker,
   readRecords,
   updateRecord,
+  type AppendReply,
 } from './partition-scripts.js';
 import { decodeRecord } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
@@ -61,10 +78,28 @@ export interface RedisEngineOptions {
   waitTimeoutMs?: number;
   /** How often the replica count of each primary is refreshed, ms (default 5000). */
   replicaRefreshMs?: number;
+  /** How often the expiry index entry of a partition is re-asserted by appends that need none, ms (sweeper.ts; default 1000). */
+  indexReassertMs?: number;
+  /** Longest a cached key or queue lookup is trusted without an announcement, ms (meta-cache.ts; 0: no cache). */
+  metaCacheTtlMs?: number;
   logger?: Logger;
 }
 
 const READY_TIMEOUT_MS = 1000;
+/**
+ * How long a deleted partition's tombstone lives (partition-drop.lua): longer than any caller can
+ * take between reading the catalogue and marking a partition (command timeouts are seconds).
+ */
+const TOMBSTONE_MS = 60 * 60 * 1000;
+
+/** A copy, so a caller changing what it got cannot change the cached value. */
+function copyMeta(meta: QueueMeta | null): QueueMeta | null {
+  return meta === null ? null : { ...meta, principles: [...meta.principles] };
+}
+
+function random16(): number {
+  return randomInt(0x10000);
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -86,6 +121,8 @@ export class RedisEngine implements Engine {
   private readonly sweeper: ExpirySweeper;
   private readonly replicas: ReplicaMonitor;
   private readonly subscriber: LiveSubscriber;
+  private readonly cache: MetaCache<QueueRecord>;
+  private readonly appender: Appender;
   private readonly waitTimeoutMs: number;
   private readonly logger: Logger | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
@@ -97,7 +134,7 @@ export class RedisEngine implements Engine {
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
     this.logger = opts.logger;
     const tuning = { commandTimeoutMs: Math.max(5000, this.waitTimeoutMs + 2000) };
-    this.client = createCommandClient(this.target, tuning, 'holdline');
+    this.client = createCommandClient(this.target, { ...tuning, autoPipelining: true }, 'holdline');
     this.confirmClient = createCommandClient(this.target, tuning, 'holdline-confirm');
     for (const c of [this.client, this.confirmClient]) {
       c.on('error', (err: unknown) => this.logger?.debug({ err }, 'redis engine: connection error'));
@@ -105,7 +142,7 @@ export class RedisEngine implements Engine {
     }
     defineCatalogScripts(this.client);
     this.catalog = new Catalog(this.client, this.keys);
-    this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger);
+    this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
     const subscriberOptions = baseOptions(tuning, 'holdline-sub');
     this.subscriber = new LiveSubscriber(
@@ -113,6 +150,8 @@ export class RedisEngine implements Engine {
       this.logger,
     );
     if (this.target.cluster) this.client.on('refresh', () => this.subscriber.reconcile());
+    this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs);
+    this.appender = new Appender((job) => this.runAppend(job));
   }
 
   get capabilities(): EngineCapabilities {
@@ -126,6 +165,11 @@ export class RedisEngine implements Engine {
     try {
       await guarded(() => this.client.connect());
       await this.subscriber.start();
+      // Not live (yet): the cache is bypassed until it is (meta-cache.ts).
+      await this.subscriber.retain(this.keys.metaChannel, {
+        message: (payload) => this.cache.onAnnouncement(payload),
+        resync: () => this.cache.clear(),
+      });
     } catch (err) {
       await this.close();
       throw toEngineError(err);
@@ -178,12 +222,15 @@ export class RedisEngine implements Engine {
     return guarded(async () => {
       if ((await this.catalog.getApp(name)) === null) return false;
       for (const queue of await this.catalog.allQueues(name)) await this.dropPartitions(queue);
-      return this.catalog.deleteAppMeta(name);
+      const deleted = await this.catalog.deleteAppMeta(name);
+      this.cache.forget({ app: name });
+      return deleted;
     });
   }
 
   appForKey(key: string): Promise<string | null> {
-    return guarded(() => this.catalog.appForKey(key));
+    const hash = hashKey(key);
+    return guarded(() => this.cache.appForKeyHash(hash, () => this.catalog.appForKeyHash(hash)));
   }
 
   // --- message queues ---
@@ -193,24 +240,28 @@ export class RedisEngine implements Engine {
   }
 
   getQueue(app: string, name: string): Promise<QueueMeta | null> {
-    return guarded(() => this.catalog.getQueue(app, name));
+    return guarded(async () => copyMeta((await this.queueRecord(app, name))?.meta ?? null));
   }
 
   updateQueue(meta: QueueMeta): Promise<void> {
-    return guarded(() => this.catalog.updateQueue(meta));
+    return guarded(async () => {
+      await this.catalog.updateQueue(meta);
+      this.cache.forget({ app: meta.application, queue: meta.name });
+    });
   }
 
   deleteQueue(app: string, name: string): Promise<boolean> {
     return guarded(async () => {
-      const meta = await this.catalog.getQueue(app, name);
-      if (meta === null) return false;
-      // Catalogue first: from here on, appends to this queue are refused.
-      if (!(await this.catalog.deleteQueueMeta(app, name))) return false;
-      await this.dropPartitions(meta);
+      // Catalogue first: from here on no node can mark a partition of it again (partition-mark.lua).
+      const record = await this.catalog.deleteQueueMeta(app, name);
+      if (record === null) return false;
+      this.cache.forget({ app, queue: name });
+      await this.dropPartitions(record);
       return true;
     });
   }
 
+  /** Always read from the store, never the cache (the domain relies on it: MessageQueues.current). */
   listQueues(app: string, opts: ListQueuesOptions): Promise<QueueMeta[]> {
     return guarded(() => this.catalog.listQueues(app, opts));
   }
@@ -220,8 +271,6 @@ export class RedisEngine implements Engine {
   async append(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]> {
     if (messages.length === 0) return [];
     return guarded(async () => {
-      // A queue deleted between the domain's check and now: storing would leave orphan partitions.
-      if (!(await this.catalog.queueExists(queue.application, queue.name))) throw new HoldlineError('queue_not_found');
       const byPartition = new Map<number, number[]>();
       messages.forEach((m, i) => {
         const list = byPartition.get(m.partition);
@@ -233,9 +282,10 @@ export class RedisEngine implements Engine {
       const results = await Promise.allSettled(
         [...byPartition].map(async ([partition, indexes]) => {
           const ref: PartitionRef = { app: queue.application, queue: queue.name, partition };
-          const batch = indexes.map((i) => messages[i]!);
-          const stored = await this.appendToPartition(queue, ref, batch);
-          indexes.forEach((i, j) => (out[i] = stored[j]!));
+          const batch = indexes.length === messages.length ? messages : indexes.map((i) => messages[i]!);
+          const k = this.keys.partition(ref);
+          const stored = await this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), batch);
+          indexes.forEach((i, j) => (out[i] = storedMessage(batch[j]!, partition, stored[j]!)));
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -283,57 +333,71 @@ export class RedisEngine implements Engine {
 
   // --- internals ---
 
-  /** One script call (store + announce), then the expiry index, then WAIT when the level needs it. */
-  private async appendToPartition(queue: QueueMeta, ref: PartitionRef, batch: NewMessage[]): Promise<StoredMessage[]> {
-    const k = this.keys.partition(ref);
-    const call = appendArgs(k, ref.partition, batch, () => randomInt(0x10000));
-    const required = this.replicas.required(queue.consistency, k.ids);
-    let reply: unknown;
-    if (required === 0) {
-      reply = await appendCall(this.client, call);
-    } else {
-      await this.connectConfirmClient();
-      // Script and WAIT in one pipeline: both go to the partition's primary on one connection, and
-      // WAIT covers every write that connection made before it.
-      const pipeline = this.confirmClient.pipeline();
-      void appendCall(pipeline, call);
-      pipeline.wait(required, this.waitTimeoutMs);
-      const results = (await pipeline.exec()) ?? [];
-      const [appendResult, waitResult] = results;
-      if (appendResult === undefined || appendResult[0] !== null) throw appendResult?.[0] ?? new Error('append: no reply');
-      reply = appendResult[1];
-      const acked = waitResult !== undefined && waitResult[0] === null ? Number(waitResult[1]) : 0;
-      if (acked < required) {
-        this.logger?.warn({ partition: ref, required, acked }, 'redis engine: write not confirmed by enough replicas');
-        // The expiry index must still learn about the stored messages.
-        await this.noteStored(ref, parseAppendReply(reply));
-        throw new HoldlineError('not_confirmed');
-      }
-    }
-    const stored = parseAppendReply(reply);
-    await this.noteStored(ref, stored);
-    return stored.map(({ id, expiresAtMs }, j) => {
-      const input = batch[j]!;
-      const parts = decodeMessageId(id);
-      const message: StoredMessage = {
-        id,
-        partition: ref.partition,
-        seq: parts.seq,
-        timestampUs: parts.timestampUs,
-        body: typeof input.body === 'string' ? input.body : new Uint8Array(input.body),
-        ttl: input.ttl,
-        expiresAtMs,
-      };
-      if (input.contentType !== undefined) message.contentType = input.contentType;
-      if (input.inReplyTo !== undefined) message.inReplyTo = input.inReplyTo;
-      return message;
-    });
+  /** Metadata and incarnation, from the cache when it can answer. */
+  private queueRecord(app: string, name: string): Promise<QueueRecord | null> {
+    return this.cache.queue(app, name, () => this.catalog.queueRecord(app, name));
   }
 
-  private async noteStored(ref: PartitionRef, stored: { expiresAtMs: number }[]): Promise<void> {
-    let earliest = Infinity;
-    for (const s of stored) earliest = Math.min(earliest, s.expiresAtMs);
-    if (earliest !== Infinity) await this.noteExpiry(ref, earliest);
+  /**
+   * One combined append (appender.ts), for the queue incarnation this node knows (normally from
+   * the cache: no round trip). append.lua stores only if the partition carries exactly that
+   * incarnation's live marker, and otherwise returns the marker it found:
+   *   none, or an older incarnation's: a partition this incarnation has not used yet (new queue,
+   *     grown queue, queue created again, data from before markers): mark it, append again;
+   *   this incarnation's tombstone, or a newer incarnation's marker: what this node knows is out
+   *     of date: read the catalogue, and append again for what it holds now, or refuse.
+   * Each turn either succeeds or learns something newer, so a few turns always settle it.
+   */
+  private async runAppend(job: AppendJob): Promise<StoredEntry[]> {
+    const { app, queue: name, partition } = job.ref;
+    const k = this.keys.partition(job.ref);
+    let record = await this.queueRecord(app, name);
+    let fresh = false;
+    const refresh = async (): Promise<void> => {
+      this.cache.forget({ app, queue: name });
+      record = await this.queueRecord(app, name);
+      fresh = true;
+    };
+    for (let turn = 0; turn < 4; turn++) {
+      if ((record === null || partition > record.meta.partitions) && !fresh) await refresh();
+      if (record === null || partition > record.meta.partitions) break;
+      const result = await this.appendOnce(k, job, record.inc);
+      if (!('marker' in result)) return result.stored;
+      const found = parseMarker(result.marker);
+      if ((found === null || found.inc < record.inc) && (await markPartition(this.client, k, record.inc))) continue;
+      if (fresh && (found === null || found.inc <= record.inc)) break;
+      await refresh();
+    }
+    throw new HoldlineError('queue_not_found');
+  }
+
+  /** The script, then the expiry index, then WAIT when the level needs it; or the marker found instead. */
+  private async appendOnce(k: PartitionKeys, job: AppendJob, inc: number): Promise<AppendReply | { marker: string }> {
+    const call = appendArgs(k, job.ref.partition, inc, job.messages, random16);
+    if (job.required === 0) {
+      const result = parseAppendReply(await appendCall(this.client, call));
+      if (!('marker' in result)) await this.sweeper.afterAppend(job.ref, result.earliestMs, result.lowered);
+      return result;
+    }
+    await this.connectConfirmClient();
+    // Script and WAIT in one pipeline: both go to the partition's primary on one connection, and
+    // WAIT covers every write that connection made before it.
+    const pipeline = this.confirmClient.pipeline();
+    void appendCall(pipeline, call);
+    pipeline.wait(job.required, this.waitTimeoutMs);
+    const results = (await pipeline.exec()) ?? [];
+    const [appendResult, waitResult] = results;
+    if (appendResult === undefined || appendResult[0] !== null) throw appendResult?.[0] ?? new Error('append: no reply');
+    const result = parseAppendReply(appendResult[1]);
+    if ('marker' in result) return result;
+    // The expiry index must learn about the stored messages, confirmed or not.
+    await this.sweeper.afterAppend(job.ref, result.earliestMs, result.lowered);
+    const acked = waitResult !== undefined && waitResult[0] === null ? Number(waitResult[1]) : 0;
+    if (acked < job.required) {
+      this.logger?.warn({ partition: job.ref, required: job.required, acked }, 'redis engine: write not confirmed by enough replicas');
+      throw new HoldlineError('not_confirmed');
+    }
+    return result;
   }
 
   /**
@@ -359,16 +423,35 @@ export class RedisEngine implements Engine {
     await this.confirmConnected;
   }
 
-  /** Deletes every partition's data (same-slot DEL per partition) and its expiry index entries. */
-  private async dropPartitions(meta: QueueMeta): Promise<void> {
+  /**
+   * Drops every partition of a deleted queue (partition-drop.lua), then takes each out of the
+   * expiry index by the sweep's steps (2) and (3) (sweeper.ts), which stay sound should a queue of
+   * the same name be created and appended to meanwhile.
+   */
+  private async dropPartitions({ meta, inc }: QueueRecord): Promise<void> {
     const refs: PartitionRef[] = [];
     for (let p = 1; p <= meta.partitions; p++) refs.push({ app: meta.application, queue: meta.name, partition: p });
     await Promise.all(
-      refs.map((ref) => {
-        const k = this.keys.partition(ref);
-        return this.client.del(k.ids, k.msg, k.exp, k.state);
+      refs.map(async (ref) => {
+        if (await dropPartition(this.client, this.keys.partition(ref), inc, TOMBSTONE_MS)) await this.sweeper.reindex(ref, -1);
       }),
     );
-    await this.sweeper.forget(refs);
   }
+}
+
+/** The stored form of one appended message, from its input and what append.lua assigned. */
+function storedMessage(input: NewMessage, partition: number, { id, expiresAtMs }: StoredEntry): StoredMessage {
+  const parts = decodeMessageId(id);
+  const message: StoredMessage = {
+    id,
+    partition,
+    seq: parts.seq,
+    timestampUs: parts.timestampUs,
+    body: typeof input.body === 'string' ? input.body : new Uint8Array(input.body),
+    ttl: input.ttl,
+    expiresAtMs,
+  };
+  if (input.contentType !== undefined) message.contentType = input.contentType;
+  if (input.inReplyTo !== undefined) message.inReplyTo = input.inReplyTo;
+  return message;
 }

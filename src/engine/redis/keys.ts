@@ -17,7 +17,9 @@
  *   <tag>:msg    HASH  id -> message record (src/engine/redis/record.ts)
  *   <tag>:exp    ZSET  id -> expiresAtMs (expiry filter, count, sweep)
  *   <tag>:state  HASH  ts (last timestampUs), seq (last sequence number): never deleted with the
- *                      messages, so ids keep increasing after a partition empties
+ *                      messages, so ids keep increasing after a partition empties; q, the queue's
+ *                      marker: '+<incarnation>' while the queue exists (append.lua refuses without
+ *                      it), '-<incarnation>' once deleted, the hash then expiring (partition-drop.lua)
  *   <tag>:live   shard channel carrying each appended message, published by the append script
  */
 import type { PartitionRef } from '../types.js';
@@ -41,6 +43,13 @@ export class RedisKeys {
   readonly apps: string;
   /** HASH: sha256(key) hex -> application name. */
   readonly keyHashes: string;
+  /** STRING: the last queue incarnation number drawn (queue-create.lua); never deleted. */
+  readonly queueIncSeq: string;
+  /**
+   * Shard channel announcing changes of cached metadata (meta-cache.ts). Same hash tag as the
+   * metadata, so the script that makes a change announces it in the same atomic step.
+   */
+  readonly metaChannel: string;
 
   private readonly meta: string;
 
@@ -49,6 +58,8 @@ export class RedisKeys {
     this.expiryIndex = `{${prefix}:expiry}:index`;
     this.apps = `${this.meta}:apps`;
     this.keyHashes = `${this.meta}:keys`;
+    this.queueIncSeq = `${this.meta}:incseq`;
+    this.metaChannel = `${this.meta}:changes`;
   }
 
   /** SET of the key hashes of one application (to revoke them all). */
@@ -59,6 +70,11 @@ export class RedisKeys {
   /** HASH: queue name -> JSON QueueMeta. */
   queues(app: string): string {
     return `${this.meta}:queues:${enc(app)}`;
+  }
+
+  /** HASH: queue name -> incarnation number (which queue of that name; partition-mark.lua). */
+  queueIncs(app: string): string {
+    return `${this.meta}:qincs:${enc(app)}`;
   }
 
   /** ZSET of queue names at score 0: listing sorted by name with an inclusive offset. */

@@ -10,6 +10,8 @@ import { defineScript, scriptCall, type RedisClient, type ScriptArg } from './sc
 
 const SCRIPTS = {
   hlAppend: { file: 'append', keys: 4 },
+  hlMark: { file: 'partition-mark', keys: 4 },
+  hlDrop: { file: 'partition-drop', keys: 4 },
   hlRead: { file: 'read', keys: 3 },
   hlGet: { file: 'get', keys: 2 },
   hlUpdate: { file: 'update', keys: 2 },
@@ -22,33 +24,85 @@ export function definePartitionScripts(client: RedisClient): void {
   for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file, spec.keys);
 }
 
-function optional(value: string | undefined): string {
-  return value === undefined ? '-' : `+${value}`;
-}
-
+/** update.lua's body pair: tag and value. */
 function bodyArgs(body: string | Uint8Array): [string, ScriptArg] {
   return typeof body === 'string' ? ['t', body] : ['b', Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
 }
 
-export function appendArgs(k: PartitionKeys, partition: number, messages: readonly NewMessage[], random16: () => number): { keys: string[]; args: ScriptArg[] } {
-  const args: ScriptArg[] = [k.channel, partition];
-  for (const m of messages) {
-    args.push(random16(), m.ttl, ...bodyArgs(m.body), optional(m.contentType), optional(m.inReplyTo));
-  }
+/**
+ * The record fields that follow i, l and e (record.ts), encoded here so the script only prepends
+ * what it decides (id, ttl, expiry): t or b (the body), then c and r when present.
+ */
+export function recordTail(m: NewMessage): Buffer {
+  const body = typeof m.body === 'string' ? Buffer.from(m.body, 'utf8') : Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+  const contentType = m.contentType === undefined ? undefined : Buffer.from(m.contentType, 'utf8');
+  const inReplyTo = m.inReplyTo === undefined ? undefined : Buffer.from(m.inReplyTo, 'latin1');
+  const out = Buffer.allocUnsafe(5 + body.length + (contentType ? 5 + contentType.length : 0) + (inReplyTo ? 5 + inReplyTo.length : 0));
+  let pos = 0;
+  const field = (tag: string, bytes: Buffer): void => {
+    out[pos] = tag.charCodeAt(0);
+    out.writeUInt32BE(bytes.length, pos + 1);
+    bytes.copy(out, pos + 5);
+    pos += 5 + bytes.length;
+  };
+  field(typeof m.body === 'string' ? 't' : 'b', body);
+  if (contentType) field('c', contentType);
+  if (inReplyTo) field('r', inReplyTo);
+  return out;
+}
+
+export interface AppendCall {
+  keys: string[];
+  args: ScriptArg[];
+}
+
+/** The live marker of a queue incarnation, as partition states hold it (keys.ts). */
+export function liveMarker(inc: number): string {
+  return `+${inc}`;
+}
+
+/** A partition state's marker: which incarnation, and whether live or deleted; null when none. */
+export function parseMarker(marker: string): { inc: number; live: boolean } | null {
+  const m = /^([+-])(\d+)$/.exec(marker);
+  return m === null ? null : { inc: Number(m[2]), live: m[1] === '+' };
+}
+
+export function appendArgs(k: PartitionKeys, partition: number, inc: number, messages: readonly NewMessage[], random16: () => number): AppendCall {
+  const args: ScriptArg[] = [k.channel, partition, liveMarker(inc)];
+  for (const m of messages) args.push(random16(), m.ttl, recordTail(m));
   return { keys: [k.ids, k.msg, k.exp, k.state], args };
 }
 
 /** Appends on a client, or queues the append on a pipeline (to follow it with WAIT on the same connection). */
-export function appendCall(target: RedisClient | ChainableCommander, call: { keys: string[]; args: ScriptArg[] }): Promise<unknown> {
+export function appendCall(target: RedisClient | ChainableCommander, call: AppendCall): Promise<unknown> {
   return scriptCall(target as RedisClient, 'hlAppend', false, call.keys, call.args);
 }
 
-/** Parses append.lua's reply: id and expiresAtMs per message, in append order. */
-export function parseAppendReply(reply: unknown): { id: string; expiresAtMs: number }[] {
-  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new Error('unexpected reply from append.lua');
-  const out: { id: string; expiresAtMs: number }[] = [];
-  for (let i = 0; i < reply.length; i += 2) out.push({ id: String(reply[i]), expiresAtMs: Number(reply[i + 1]) });
-  return out;
+export interface AppendReply {
+  /** The partition's earliest expiresAtMs after the append. */
+  earliestMs: number;
+  /** The append lowered the partition's earliest expiry (or filled an empty partition). */
+  lowered: boolean;
+  stored: { id: string; expiresAtMs: number }[];
+}
+
+/** Parses append.lua's reply: what it stored, or the partition's marker when not the expected one (nothing stored). */
+export function parseAppendReply(reply: unknown): AppendReply | { marker: string } {
+  if (typeof reply === 'string') return { marker: reply };
+  if (!Array.isArray(reply) || reply.length < 2 || reply.length % 2 !== 0) throw new Error('unexpected reply from append.lua');
+  const stored: { id: string; expiresAtMs: number }[] = [];
+  for (let i = 2; i < reply.length; i += 2) stored.push({ id: String(reply[i]), expiresAtMs: Number(reply[i + 1]) });
+  return { earliestMs: Number(reply[0]), lowered: Number(reply[1]) === 1, stored };
+}
+
+/** partition-mark.lua: true when the partition is live for this incarnation (or a newer one). */
+export async function markPartition(client: RedisClient, k: PartitionKeys, inc: number): Promise<boolean> {
+  return Number(await scriptCall(client, 'hlMark', false, [k.ids, k.msg, k.exp, k.state], [inc])) === 1;
+}
+
+/** partition-drop.lua: false when a newer incarnation owns the partition (left alone). */
+export async function dropPartition(client: RedisClient, k: PartitionKeys, inc: number, tombstoneMs: number): Promise<boolean> {
+  return Number(await scriptCall(client, 'hlDrop', false, [k.ids, k.msg, k.exp, k.state], [inc, tombstoneMs])) === 1;
 }
 
 export async function readRecords(client: RedisClient, k: PartitionKeys, opts: ReadOptions): Promise<Buffer[]> {

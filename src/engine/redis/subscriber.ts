@@ -13,6 +13,10 @@
  *     acknowledged every listener of the channel receives {type:'resync'}: messages may have been
  *     missed in between, and a history read started after the resync sees all of them.
  *
+ * Besides partition channels, the engine keeps one raw channel (retain()): the metadata change
+ * announcements of meta-cache.ts, delivered as bytes, with isLive() telling whether that
+ * subscription is intact right now.
+ *
  * Why not ioredis Cluster's own `shardedSubscribers`: it resubscribes fire-and-forget after
  * reconnects and reports neither the moment nor the channels, so it cannot tell listeners to resync.
  */
@@ -24,9 +28,14 @@ import { guarded, toEngineError } from './connection.js';
 import { decodePayload } from './record.js';
 import { keySlot } from './slot.js';
 
-interface Subscription {
-  listener: PartitionListener;
+/** A channel whose payloads are not partition records (retain()). */
+export interface RawListener {
+  message(payload: Buffer): void;
+  /** The subscription was interrupted and is live again: messages may have been missed. */
+  resync(): void;
 }
+
+type Subscription = { listener: PartitionListener; raw?: undefined } | { raw: RawListener; listener?: undefined };
 
 interface Channel {
   readonly name: string;
@@ -121,6 +130,32 @@ export class LiveSubscriber {
         await node?.redis.sunsubscribe(channel.name).catch(() => undefined);
       });
     };
+  }
+
+  /**
+   * Subscribes a raw channel for the engine's lifetime. Resolves true once live; false when that
+   * failed for now, in which case it stays registered and is subscribed on the next reconnect or
+   * topology refresh (reconcile), as any interrupted channel is.
+   */
+  async retain(channelName: string, listener: RawListener): Promise<boolean> {
+    if (this.closed) return false;
+    const channel = this.channel(channelName);
+    try {
+      await this.exclusive(channel, async () => {
+        channel.subscriptions.add({ raw: listener });
+        if (channel.liveOn === undefined) await this.ssubscribe(channel);
+      });
+      return true;
+    } catch (err) {
+      this.logger?.debug({ err, channel: channelName }, 'redis engine: subscription not live yet, retried on the next reconnect');
+      return false;
+    }
+  }
+
+  /** True while the channel's subscription is intact on the node that owns it now. */
+  isLive(channelName: string): boolean {
+    const channel = this.channels.get(channelName);
+    return channel !== undefined && this.isLiveOnOwner(channel);
   }
 
   /**
@@ -275,6 +310,10 @@ export class LiveSubscriber {
 
   private deliver(channel: Channel, payload: Buffer): void {
     for (const subscription of [...channel.subscriptions]) {
+      if (subscription.raw !== undefined) {
+        this.callRaw(() => subscription.raw.message(payload));
+        continue;
+      }
       // Each listener decodes its own copy: one cannot alter what another sees.
       let messages;
       try {
@@ -291,7 +330,19 @@ export class LiveSubscriber {
     for (const subscription of [...channel.subscriptions]) this.call(subscription, event);
   }
 
+  private callRaw(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger?.warn({ err }, 'redis engine: channel listener threw');
+    }
+  }
+
   private call(subscription: Subscription, event: PartitionEvent): void {
+    if (subscription.raw !== undefined) {
+      if (event.type === 'resync') this.callRaw(() => subscription.raw.resync());
+      return;
+    }
     try {
       subscription.listener(event);
     } catch (err) {

@@ -8,19 +8,29 @@
  * Invariant: once an append has been acknowledged, the index holds its partition at a score <= the
  * earliest expiry of that partition's messages. The index lives in another slot than the partition,
  * so no script can update both; the protocol keeps the invariant anyway:
- *   - append: the script runs, then `ZADD index LT <earliest expiry of the batch>` (LT only lowers a
- *     score, and adds a missing member); the append is acknowledged after both.
+ *   - append: the script stores the messages and reports the partition's earliest expiry after it,
+ *     and whether that went down (or the partition was empty). Only then does the engine send
+ *     `ZADD index LT <earliest>` (LT only lowers a score, and adds a missing member), and it
+ *     acknowledges after that. An append that did not lower the earliest expiry sends nothing: its
+ *     messages expire no sooner than one already stored, which the index already covers. That is
+ *     what keeps the index off the append's round trips in steady state.
  *   - sweep: (1) sweep.lua reclaims and returns the earliest expiry left; (2) the index is set to it,
  *     or the member removed when the partition is empty; (3) the partition's earliest expiry is
  *     read again and re-added with ZADD LT.
- *   Step (2) may overwrite an append's lower score, or remove its member, when the append's script
- *   ran after (1); but that script then ran before (3)'s read, so (3) restores the score. An append
- *   whose script runs after (3)'s read sends its ZADD after (3) and (2) were applied, so nothing
- *   overwrites it. The same holds between concurrent sweepers: whatever one sweeper's step (2)
- *   removes was written before its own step (3) read.
- *   Not covered: a Holdline process dying between an append script and its index update (or between
- *   a sweep's steps (2) and (3) while an append races it). That partition is re-indexed by its next
- *   append; until then its expired messages stay invisible but unreclaimed.
+ *   - queue deletion: partition-drop.lua empties the partition, then steps (2) and (3) as a sweep.
+ *   Only step (2) ever raises a score or removes a member, and each step (2) is followed by its own
+ *   step (3), which sees every message stored before its read. Step (2) may overwrite an append's
+ *   lower score, or remove its member, when the append's script ran after (1); but that script then
+ *   ran before (3)'s read, so (3) restores the score. An append whose script runs after (3)'s read
+ *   either lowers the earliest expiry, and sends its ZADD after (3) and (2) were applied, so
+ *   nothing overwrites it; or it does not, and a message with an expiry no later than its own was
+ *   in the partition when (3) read it. The same holds between concurrent sweepers: whatever one
+ *   sweeper's step (2) removes was written before its own step (3) read.
+ *   Not covered: a Holdline process dying between a lowering append's script and its index update
+ *   (or between a sweep's steps (2) and (3) while an append races it). As a safety net, each node
+ *   also sends the ZADD LT on its first append to a partition and then at most every REASSERT_MS
+ *   per partition, so such a partition is indexed again by the next append made after that; until
+ *   then its expired messages stay invisible but unreclaimed.
  *
  * Reclamation bound: a message that expires at E is reclaimed by E + sweepIntervalMs + the time the
  * sweep itself takes, as long as at least one Holdline node runs; plus the clock difference between
@@ -41,17 +51,24 @@ const SWEEP_BATCH = 1000;
 const DUE_BATCH = 100;
 /** Steps per round at most, so one round cannot run forever under a flood of expiries. */
 const MAX_STEPS = 100;
+/** A node re-asserts the index entry of a partition it appends to at most this often (header; default). */
+export const REASSERT_MS = 1000;
+/** Partitions remembered for REASSERT_MS; beyond this the memory is dropped (only costing extra ZADDs). */
+const ASSERTED_MAX = 10_000;
 
 export class ExpirySweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
+  /** Partition member -> when this node last sent its index entry. */
+  private readonly asserted = new Map<string, number>();
 
   constructor(
     private readonly client: RedisClient,
     private readonly keys: RedisKeys,
     private readonly intervalMs: number,
     private readonly logger: Logger | undefined,
+    private readonly reassertMs = REASSERT_MS,
   ) {}
 
   start(): void {
@@ -71,10 +88,24 @@ export class ExpirySweeper {
     await guarded(() => this.client.zadd(this.keys.expiryIndex, 'LT', earliestMs, this.keys.partitionMember(ref)));
   }
 
-  /** Forgets a deleted partition. */
-  async forget(refs: PartitionRef[]): Promise<void> {
-    if (refs.length === 0) return;
-    await guarded(() => this.client.zrem(this.keys.expiryIndex, ...refs.map((r) => this.keys.partitionMember(r))));
+  /**
+   * The index's part of an append (header): resolves once the acknowledgement may be sent. Never
+   * rejects: the messages are stored whatever happens here, and failing to index them only delays
+   * their reclamation (the next append retries), so the append is not failed for it.
+   */
+  async afterAppend(ref: PartitionRef, earliestMs: number, lowered: boolean): Promise<void> {
+    const member = this.keys.partitionMember(ref);
+    const now = Date.now();
+    if (!lowered) {
+      const last = this.asserted.get(member);
+      if (last !== undefined && now - last < this.reassertMs) return;
+    }
+    if (this.asserted.size >= ASSERTED_MAX) this.asserted.clear();
+    this.asserted.set(member, now);
+    await this.noteExpiry(ref, earliestMs).catch((err: unknown) => {
+      this.asserted.delete(member);
+      this.logger?.warn({ err, partition: ref }, 'redis engine: expiry index update failed; retried by the next append');
+    });
   }
 
   /** One sweep round over every due partition; returns how many messages it reclaimed. */

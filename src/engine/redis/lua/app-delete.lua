@@ -1,14 +1,16 @@
 --[[
   Deletes an application's metadata: the record, every key (revoked at once) and the queue
-  catalogue. The queues' messages are deleted by the engine before this runs (they live in other
-  slots).
+  catalogue, and tells every node to forget what it cached about the application. The queues'
+  messages are deleted by the engine before this runs (they live in other slots).
 
   KEYS[1] apps     HASH name -> JSON AppRecord
   KEYS[2] keys     HASH key hash -> application name
   KEYS[3] appkeys  SET of this application's key hashes
   KEYS[4] queues   HASH queue name -> JSON QueueMeta
   KEYS[5] qnames   ZSET of queue names
+  KEYS[6] qincs    HASH queue name -> incarnation number
   ARGV[1] application name
+  ARGV[2] metadata change channel (same hash tag), ARGV[3] the change to announce
 
   Returns: 1 deleted, 0 when there was no such application.
   Errors: none of its own.
@@ -17,5 +19,7 @@ local rcall = redis.call
 
 local hashes = rcall('SMEMBERS', KEYS[3])
 if #hashes > 0 then rcall('HDEL', KEYS[2], unpack(hashes)) end
-rcall('DEL', KEYS[3], KEYS[4], KEYS[5])
-return rcall('HDEL', KEYS[1], ARGV[1])
+rcall('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+local deleted = rcall('HDEL', KEYS[1], ARGV[1])
+rcall('SPUBLISH', ARGV[2], ARGV[3])
+return deleted

@@ -1,56 +1,103 @@
 --[[
   Appends messages to one partition and announces them on the partition's live channel, in one
-  atomic step: the order of the history is the order of the live feed (SPEC.md section 1).
+  atomic step: the order of the history is the order of the live feed (SPEC.md section 1). The
+  engine may combine several concurrent appends to the partition into one call (appender.ts); each
+  keeps its messages together and in order.
 
   Ids follow src/domain/ids.ts: timestampUs = max(server clock, last timestampUs) and
   seq = last seq + 1, so (timestampUs, seq) strictly increases even if the clock steps back
   (e.g. after a failover to a replica whose clock is behind).
 
+  The partition must carry the live marker of the queue the engine means (state field q =
+  '+<incarnation>', see partition-mark.lua): a queue deleted concurrently has replaced it with a
+  tombstone (partition-drop.lua), and a queue of the same name created since has another
+  incarnation, so nothing is stored for a queue that no longer exists, nor mixed into another one,
+  without asking the catalogue in another slot.
+
   KEYS[1] ids    ZSET of ids (score 0)
   KEYS[2] msg    HASH id -> record
   KEYS[3] exp    ZSET id -> expiresAtMs
-  KEYS[4] state  HASH ts, seq
+  KEYS[4] state  HASH ts, seq, q
 
   ARGV[1] live channel (a shard channel with the same hash tag as the keys)
   ARGV[2] partition number (1..255)
-  ARGV[3..] six values per message, in append order:
-          random16 (0..65535), ttl (seconds), body tag ('t' text, 'b' binary), body,
-          content type ('-' none, '+<value>'), in-reply-to ('-' none, '+<id>')
+  ARGV[3] the expected marker, '+<incarnation>'
+  ARGV[4..] three values per message, in append order:
+          random16 (0..65535), ttl (seconds), the record's fields after i, l and e, already encoded
+          by the engine (record.ts: t or b, then c and r when present)
 
   Publishes: one payload holding every appended record, each prefixed by its uint32 big-endian length.
-  Returns: flat array, two entries per message in append order: id, expiresAtMs (decimal string).
+  Returns: the partition's marker as it is ('' when none) when it is not the expected one (nothing
+          stored); otherwise a flat array:
+          the partition's earliest expiresAtMs after the append, 1 when that is lower than before
+          (or the partition was empty) else 0, then two entries per message in append order:
+          id, expiresAtMs (decimal strings).
   Errors: none of its own.
 ]]
 local rcall = redis.call
 --- @include "nowUs"
 --- @include "numStr"
---- @include "recordEncode"
 
-local state = rcall('HMGET', KEYS[4], 'ts', 'seq')
+local state = rcall('HMGET', KEYS[4], 'ts', 'seq', 'q')
+if state[3] ~= ARGV[3] then return state[3] or '' end
+
 local ts = math.max(nowUs(), tonumber(state[1]) or 0)
 local seq = tonumber(state[2]) or 0
 local partition = tonumber(ARGV[2])
 local tsMs = math.floor(ts / 1000)
+local first = rcall('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+local before = first[2] and tonumber(first[2]) or nil
+local earliest = before
 
-local out = {}
+local pack = struct.pack
+local out = { 0, 0 }
 local payload = {}
-for i = 3, #ARGV, 6 do
+local ids, records, expiries = {}, {}, {}
+-- Per batch, not per message: the id's timestamp and partition parts, the id field's header, and
+-- the ttl-dependent fields (a batch usually has one ttl).
+local idHead = string.format('%014x', ts)
+local idPartition = string.format('%02x', partition)
+local iHeader = 'i' .. pack('>I4', 32)
+local byTtl = {}
+for i = 4, #ARGV, 3 do
   seq = seq + 1
-  local id = string.format('%014x%012x%02x%04x', ts, seq, partition, tonumber(ARGV[i]))
-  local expiresAt = tsMs + tonumber(ARGV[i + 1]) * 1000
-  local fields = { i = id, l = ARGV[i + 1], e = numStr(expiresAt) }
-  fields[ARGV[i + 2]] = ARGV[i + 3]
-  if string.sub(ARGV[i + 4], 1, 1) == '+' then fields.c = string.sub(ARGV[i + 4], 2) end
-  if string.sub(ARGV[i + 5], 1, 1) == '+' then fields.r = string.sub(ARGV[i + 5], 2) end
-  local record = recordEncode(fields)
-  rcall('ZADD', KEYS[1], 0, id)
-  rcall('HSET', KEYS[2], id, record)
-  rcall('ZADD', KEYS[3], expiresAt, id)
-  payload[#payload + 1] = struct.pack('>I4', #record) .. record
-  out[#out + 1] = id
-  out[#out + 1] = fields.e
+  local id = idHead .. string.format('%012x', seq) .. idPartition .. string.format('%04x', tonumber(ARGV[i]))
+  local ttl = ARGV[i + 1]
+  local t = byTtl[ttl]
+  if not t then
+    local expiresAt = tsMs + tonumber(ttl) * 1000
+    local e = numStr(expiresAt)
+    -- Field order i, l, e, then the rest: recordEncode's fixed order (lua/includes/recordEncode.lua).
+    t = { expiresAt = expiresAt, e = e, fields = 'l' .. pack('>I4', #ttl) .. ttl .. 'e' .. pack('>I4', #e) .. e }
+    byTtl[ttl] = t
+    if not earliest or expiresAt < earliest then earliest = expiresAt end
+  end
+  local record = iHeader .. id .. t.fields .. ARGV[i + 2]
+  local n = #ids
+  ids[n + 1] = 0
+  ids[n + 2] = id
+  records[n + 1] = id
+  records[n + 2] = record
+  expiries[n + 1] = t.expiresAt
+  expiries[n + 2] = id
+  payload[n + 1] = pack('>I4', #record)
+  payload[n + 2] = record
+  out[n + 3] = id
+  out[n + 4] = t.e
 end
+
+-- Variadic writes in bounded chunks: unpack() is limited by the Lua C stack.
+local function each(command, key, list)
+  for s = 1, #list, 1000 do
+    rcall(command, key, unpack(list, s, math.min(s + 999, #list)))
+  end
+end
+each('ZADD', KEYS[1], ids)
+each('HSET', KEYS[2], records)
+each('ZADD', KEYS[3], expiries)
 
 rcall('HSET', KEYS[4], 'ts', numStr(ts), 'seq', numStr(seq))
 rcall('SPUBLISH', ARGV[1], table.concat(payload))
+out[1] = numStr(earliest)
+out[2] = (before == nil or earliest < before) and 1 or 0
 return out

@@ -1,15 +1,24 @@
 --[[
-  Removes a queue from its application's catalogue (its partitions are deleted by the engine after
-  this, as they live in other slots).
+  Removes a queue from its application's catalogue (its partitions are dropped by the engine after
+  this, as they live in other slots) and tells every node to forget what it cached about it.
 
   KEYS[1] queues  HASH queue name -> JSON QueueMeta
   KEYS[2] qnames  ZSET of queue names
+  KEYS[3] qincs   HASH queue name -> incarnation number
   ARGV[1] queue name
+  ARGV[2] metadata change channel (same hash tag), ARGV[3] the change to announce
 
-  Returns: 1 removed, 0 when there was no such queue.
+  Returns: false when there was no such queue; else { JSON QueueMeta, incarnation number } (0 for
+  a queue created before incarnations existed).
   Errors: none of its own.
 ]]
 local rcall = redis.call
 
+local json = rcall('HGET', KEYS[1], ARGV[1])
+if not json then return false end
+local inc = rcall('HGET', KEYS[3], ARGV[1]) or '0'
+rcall('HDEL', KEYS[1], ARGV[1])
 rcall('ZREM', KEYS[2], ARGV[1])
-return rcall('HDEL', KEYS[1], ARGV[1])
+rcall('HDEL', KEYS[3], ARGV[1])
+rcall('SPUBLISH', ARGV[2], ARGV[3])
+return { json, inc }

@@ -1,9 +1,10 @@
 --[[
-  Replaces the metadata of an existing queue.
+  Replaces the metadata of an existing queue and tells every node to forget what it cached about it.
 
   KEYS[1] queues  HASH queue name -> JSON QueueMeta
   ARGV[1] queue name
   ARGV[2] JSON QueueMeta
+  ARGV[3] metadata change channel (same hash tag), ARGV[4] the change to announce
 
   Returns: 1 replaced, 0 when there is no such queue.
   Errors: none of its own.
@@ -12,4 +13,5 @@ local rcall = redis.call
 
 if rcall('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 rcall('HSET', KEYS[1], ARGV[1], ARGV[2])
+rcall('SPUBLISH', ARGV[3], ARGV[4])
 return 1
