@@ -4,13 +4,23 @@
  * format and handed to uWS with app.publish() on one topic per partition and format, which writes
  * it to every subscribed socket natively (the reason fan-out is fast).
  *
- * Alongside the topics, the hub keeps per partition:
- *   - the sockets recovering on it (subscription.ts): each live message is also captured into their
- *     recovery buffers, in the same synchronous step as the publish, so a socket that joins the
- *     topic right after flushing its buffer can neither miss nor repeat a message;
- *   - the id and seq of the last message published: the point a socket that leaves the topic
- *     (lagging, engine resync) resumes from. uWS never skips a subscriber below maxBackpressure
- *     (it drops the whole socket instead), so everything up to that message is in its buffer.
+ * The topic is a sequence: it carries the partition's messages with seq > `baseSeq` in order, each
+ * once. `lastSeq` is the last seq on it. `baseSeq` is the newest message stored just after the
+ * engine subscription became active (and again after an engine resync): every later message is
+ * announced to this node, though possibly after a history read on another connection already saw
+ * it (Redis delivers pub/sub and command replies on different connections). An announcement at or
+ * below `lastSeq` is therefore old news and skipped. A socket joins the topic only when
+ * `lastSeq` has reached the last message it was given (subscription.ts), so it gets exactly what
+ * follows.
+ *
+ * Alongside the topics, the hub keeps per partition the sockets recovering on it: each message
+ * put on the topic is also captured into their recovery buffers, in the same synchronous step.
+ *
+ * Messages are published in batches from a setImmediate, never from inside the engine's callback:
+ * the memory engine announces synchronously inside append(), that is inside the publisher's uWS
+ * message handler, where uWS has that socket corked and must write every other socket's frames one
+ * syscall each (7× slower fan-out, measured). Whoever depends on "everything announced is on the
+ * topic" (joining or leaving it, a resync) calls flush() first.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { encodeServerFrame } from '../../codec/index.js';
@@ -32,23 +42,68 @@ export class HubPartition {
   readonly topics: Readonly<Record<WireFormat, string>>;
   refs = 0;
   dropped = false;
+  /** Announced by the engine, not yet published (see flush). */
+  pending: StoredMessage[] = [];
   ready: Promise<void> = Promise.resolve();
   unsubscribe: Unsubscribe | null = null;
+  /** The last message on the topic (or the base: the newest stored when the feed became active). */
   lastId: string | null = null;
   lastSeq = 0;
   /** Date.now() of the last publish (heartbeats count live messages as traffic). */
   lastAt = 0;
   readonly recovering = new Set<PartitionSubscription>();
   readonly live = new Set<PartitionSubscription>();
+  private waiters: Array<{ seq: number; wake: (reached: boolean) => void }> = [];
 
-  constructor(readonly ref: PartitionRef) {
+  constructor(
+    readonly ref: PartitionRef,
+    /** Publishes the pending messages now: captured, put on the topics, lastSeq advanced. */
+    readonly flush: () => void,
+  ) {
     this.key = partitionKey(ref);
     this.topics = { json: `hl/m/${this.key}/json`, msgpack: `hl/m/${this.key}/msgpack` };
+  }
+
+  advance(seq: number, id: string): void {
+    if (seq <= this.lastSeq) return;
+    this.lastSeq = seq;
+    this.lastId = id;
+    if (this.waiters.length === 0) return;
+    const due = this.waiters.filter((w) => w.seq <= seq);
+    this.waiters = this.waiters.filter((w) => w.seq > seq);
+    for (const w of due) w.wake(true);
+  }
+
+  /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the partition is dropped. */
+  reached(seq: number, timeoutMs: number): Promise<boolean> {
+    if (this.lastSeq >= seq) return Promise.resolve(true);
+    if (this.dropped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        seq,
+        wake: (reached: boolean) => {
+          clearTimeout(timer);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs).unref();
+      this.waiters.push(waiter);
+    });
+  }
+
+  drop(): void {
+    this.dropped = true;
+    for (const w of this.waiters.splice(0)) w.wake(false);
   }
 }
 
 export class Hub {
   private readonly partitions = new Map<string, HubPartition>();
+  private readonly dirty = new Set<HubPartition>();
+  private flushScheduled = false;
 
   constructor(
     private readonly engine: Engine,
@@ -62,22 +117,21 @@ export class Hub {
     return this.partitions.size;
   }
 
-  /** The partition's live feed, active (engine subscription acknowledged) when this resolves. */
+  /** The partition's live feed, active (engine subscription acknowledged, base read) when this resolves. */
   async acquire(ref: PartitionRef): Promise<HubPartition> {
     const key = partitionKey(ref);
     let part = this.partitions.get(key);
     if (part === undefined) {
-      const created = new HubPartition({ ...ref });
-      created.ready = this.engine.subscribe(created.ref, (event) => this.onEvent(created, event)).then(
-        (unsubscribe) => {
-          created.unsubscribe = unsubscribe;
-        },
-        (err: unknown) => {
-          created.dropped = true;
-          if (this.partitions.get(key) === created) this.partitions.delete(key);
-          throw err;
-        },
-      );
+      const created: HubPartition = new HubPartition({ ...ref }, () => this.flush(created));
+      created.ready = (async () => {
+        created.unsubscribe = await this.engine.subscribe(created.ref, (event) => this.onEvent(created, event));
+        await this.rebase(created);
+      })().catch((err: unknown) => {
+        created.drop();
+        if (this.partitions.get(key) === created) this.partitions.delete(key);
+        void created.unsubscribe?.().catch(() => undefined);
+        throw err;
+      });
       this.partitions.set(key, created);
       part = created;
     }
@@ -94,7 +148,7 @@ export class Hub {
   release(part: HubPartition): void {
     part.refs--;
     if (part.refs > 0 || part.dropped) return;
-    part.dropped = true;
+    part.drop();
     if (this.partitions.get(part.key) === part) this.partitions.delete(part.key);
     void part.ready
       .then(() => part.unsubscribe?.())
@@ -104,25 +158,63 @@ export class Hub {
   async close(): Promise<void> {
     const parts = [...this.partitions.values()];
     this.partitions.clear();
-    for (const part of parts) part.dropped = true;
+    for (const part of parts) part.drop();
     await Promise.all(parts.map((p) => p.ready.then(() => p.unsubscribe?.()).catch(() => undefined)));
+  }
+
+  /** Moves the base up to the newest stored message: everything after it will be announced. */
+  private async rebase(part: HubPartition): Promise<void> {
+    const [newest] = await this.engine.read(part.ref, { limit: 1, order: 'descending' });
+    if (newest !== undefined) part.advance(newest.seq, newest.id);
   }
 
   /** Engine listeners must not throw; nothing here may unwind into the engine (or uWS). */
   private onEvent(part: HubPartition, event: PartitionEvent): void {
     if (part.dropped) return;
     try {
-      if (event.type === 'resync') this.onResync(part);
-      else this.publish(part, event.message);
+      if (event.type === 'resync') {
+        this.flush(part);
+        this.onResync(part);
+        // Announcements were lost: the topic continues after what storage holds now.
+        this.rebase(part).catch((err: unknown) => this.logger.warn({ err, partition: part.key }, 'ws hub: reading the base after a resync failed'));
+        return;
+      }
+      part.pending.push(event.message);
+      this.dirty.add(part);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushAll());
+      }
     } catch (err) {
       this.logger.error({ err, partition: part.key }, 'ws hub: live event handling failed');
     }
   }
 
+  private flushAll(): void {
+    this.flushScheduled = false;
+    const parts = [...this.dirty];
+    this.dirty.clear();
+    for (const part of parts) {
+      try {
+        this.flush(part);
+      } catch (err) {
+        this.logger.error({ err, partition: part.key }, 'ws hub: publishing live messages failed');
+      }
+    }
+  }
+
+  private flush(part: HubPartition): void {
+    if (part.pending.length === 0) return;
+    const batch = part.pending;
+    part.pending = [];
+    if (part.dropped) return;
+    for (const message of batch) this.publish(part, message);
+  }
+
   private publish(part: HubPartition, message: StoredMessage): void {
+    if (message.seq <= part.lastSeq) return; // at or below the base: storage serves it
     for (const sub of part.recovering) sub.capture(message);
-    part.lastId = message.id;
-    part.lastSeq = message.seq;
+    part.advance(message.seq, message.id);
     part.lastAt = Date.now();
     if (part.live.size === 0) return;
     const frame = messageFrame(part.ref.app, part.ref.queue, message);

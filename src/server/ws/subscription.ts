@@ -5,14 +5,16 @@
  *   1. the hub's engine subscription is active, and this socket is registered as recovering on
  *      the partition: every live message from now on is captured into its recovery buffer;
  *   2. history is read from the resume point in pages and sent, paced by the send path;
- *   3. in ONE synchronous step: the buffered messages with seq > the last sent are sent, the socket
- *      joins the partition's uWS topic, and stops recovering. Nothing can be published between
- *      the flush and the join, so nothing is missed or repeated.
+ *   3. once the partition's topic has reached the last message sent (hub.ts: a message read from
+ *      storage can be announced to this node later), in ONE synchronous step: the buffered
+ *      messages with seq > the last sent are sent, the socket joins the partition's uWS topic, and
+ *      stops recovering. Nothing can be published between the flush and the join, so nothing is
+ *      missed or repeated.
  *
- * Every message appended after step 1 is in the buffer, and every one appended before it is in
- * storage when step 2 reads, so the two together cover the partition (Redis delivers a channel's
- * messages in order, so a buffered message implies every earlier one of the buffer). A buffer that
- * overflows, or an engine resync while recovering, restarts step 2 from the last message sent.
+ * Every message on the topic after step 1 is in the buffer, and every one before it is in
+ * storage when step 2 reads, so the two together cover the partition (announcements come in
+ * order, so a buffered message implies every earlier one of the buffer). A buffer that overflows,
+ * or an engine resync while recovering, restarts step 2 from the last message sent.
  *
  * The same catch-up resumes a partition after the socket left live delivery (slow consumer,
  * engine resync), announced by a `resync` frame.
@@ -43,6 +45,8 @@ export interface CatchUpEnv {
 
 /** How long a catch-up waits before retrying a storage read that failed (engine unavailable). */
 const READ_RETRY_MS = 1000;
+/** How long a catch-up waits for the live feed to announce what it read from storage. */
+const ANNOUNCE_WAIT_MS = 2000;
 
 export class PartitionSubscription {
   state: SubscriptionState = 'recovering';
@@ -230,6 +234,19 @@ export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor
       if (page.full) continue;
 
       // Storage is exhausted up to now: merge with the live buffer and go live.
+      // The topic must have reached what this socket was given: a message read from storage may
+      // be announced to this node only later, and would then come twice (hub.ts).
+      if (sub.part.lastSeq < sub.lastSeq) {
+        sub.part.flush();
+        if (sub.part.lastSeq < sub.lastSeq && !(await sub.part.reached(sub.lastSeq, ANNOUNCE_WAIT_MS))) {
+          if (!alive()) return;
+          continue; // still not announced: read storage again (an engine resync moves the base)
+        }
+        if (!alive()) return;
+      }
+      // From here to goLive nothing awaits. Messages the hub still holds back are put on the
+      // topic and captured here first, so this socket joins the topic right after its last one.
+      sub.part.flush();
       if (sub.bufferBroken) {
         sub.startCapture();
         holeChecked = false;
@@ -283,6 +300,8 @@ function goLive(sub: PartitionSubscription, pending: StoredMessage[]): void {
 export function leaveLive(sub: PartitionSubscription): void {
   if (sub.state !== 'live') return;
   const { conn, part } = sub;
+  // Everything the engine announced goes to the topic (and so to this socket) before it leaves.
+  part.flush();
   part.live.delete(sub);
   if (!conn.closed && conn.ws !== null) {
     try {
