@@ -29,7 +29,7 @@ class FakeScript {
   /** Answers the oldest call in flight. */
   answer(): void {
     const next = this.waiting.shift()!;
-    next.resolve(next.job.messages.map((m) => ({ id: String(m.body), expiresAtMs: 1 })));
+    next.resolve(next.job.messages.map((m, j) => ({ id: String(m.body), expiresAtMs: 1, timestampUs: 1, seq: j + 1 })));
   }
 
   fail(err: unknown): void {

@@ -26,6 +26,9 @@ export interface AppendJob {
 export interface StoredEntry {
   id: string;
   expiresAtMs: number;
+  /** The parts of the id, as assigned. */
+  timestampUs: number;
+  seq: number;
 }
 
 /** Stores a job's messages in one script call; resolves with what append.lua stored, in order. */

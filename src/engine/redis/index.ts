@@ -23,10 +23,9 @@
  *   read ................................. 1 script call per partition (read.lua)
  * The command connection auto-pipelines (connection.ts), so concurrent requests share writes.
  */
-import { randomInt } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeMessageId } from '../../domain/ids.js';
 import { HoldlineError } from '../../errors.js';
 import type {
   AppRecord,
@@ -97,8 +96,15 @@ function copyMeta(meta: QueueMeta | null): QueueMeta | null {
   return meta === null ? null : { ...meta, principles: [...meta.principles] };
 }
 
+/** Random id parts (ids.ts), drawn from the CSPRNG a few thousand at a time rather than one call each. */
+const randomPool = new Uint16Array(4096);
+let randomNext = randomPool.length;
 function random16(): number {
-  return randomInt(0x10000);
+  if (randomNext === randomPool.length) {
+    randomFillSync(randomPool);
+    randomNext = 0;
+  }
+  return randomPool[randomNext++]!;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -375,7 +381,7 @@ export class RedisEngine implements Engine {
   private async appendOnce(k: PartitionKeys, job: AppendJob, inc: number): Promise<AppendReply | { marker: string }> {
     const call = appendArgs(k, job.ref.partition, inc, job.messages, random16);
     if (job.required === 0) {
-      const result = parseAppendReply(await appendCall(this.client, call));
+      const result = parseAppendReply(await appendCall(this.client, call), call);
       if (!('marker' in result)) await this.sweeper.afterAppend(job.ref, result.earliestMs, result.lowered);
       return result;
     }
@@ -388,7 +394,7 @@ export class RedisEngine implements Engine {
     const results = (await pipeline.exec()) ?? [];
     const [appendResult, waitResult] = results;
     if (appendResult === undefined || appendResult[0] !== null) throw appendResult?.[0] ?? new Error('append: no reply');
-    const result = parseAppendReply(appendResult[1]);
+    const result = parseAppendReply(appendResult[1], call);
     if ('marker' in result) return result;
     // The expiry index must learn about the stored messages, confirmed or not.
     await this.sweeper.afterAppend(job.ref, result.earliestMs, result.lowered);
@@ -440,13 +446,12 @@ export class RedisEngine implements Engine {
 }
 
 /** The stored form of one appended message, from its input and what append.lua assigned. */
-function storedMessage(input: NewMessage, partition: number, { id, expiresAtMs }: StoredEntry): StoredMessage {
-  const parts = decodeMessageId(id);
+function storedMessage(input: NewMessage, partition: number, { id, expiresAtMs, seq, timestampUs }: StoredEntry): StoredMessage {
   const message: StoredMessage = {
     id,
     partition,
-    seq: parts.seq,
-    timestampUs: parts.timestampUs,
+    seq,
+    timestampUs,
     body: typeof input.body === 'string' ? input.body : new Uint8Array(input.body),
     ttl: input.ttl,
     expiresAtMs,

@@ -3,7 +3,7 @@
  * partition (one hash tag, see keys.ts), so each call runs on one shard, atomically.
  */
 import type { ChainableCommander } from 'ioredis';
-import { idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../../domain/ids.js';
+import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../../domain/ids.js';
 import type { MessagePatch, NewMessage, ReadOptions } from '../types.js';
 import type { PartitionKeys } from './keys.js';
 import { defineScript, scriptCall, type RedisClient, type ScriptArg } from './scripts.js';
@@ -34,26 +34,38 @@ function bodyArgs(body: string | Uint8Array): [string, ScriptArg] {
  * what it decides (id, ttl, expiry): t or b (the body), then c and r when present.
  */
 export function recordTail(m: NewMessage): Buffer {
-  const body = typeof m.body === 'string' ? Buffer.from(m.body, 'utf8') : Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-  const contentType = m.contentType === undefined ? undefined : Buffer.from(m.contentType, 'utf8');
-  const inReplyTo = m.inReplyTo === undefined ? undefined : Buffer.from(m.inReplyTo, 'latin1');
-  const out = Buffer.allocUnsafe(5 + body.length + (contentType ? 5 + contentType.length : 0) + (inReplyTo ? 5 + inReplyTo.length : 0));
-  let pos = 0;
-  const field = (tag: string, bytes: Buffer): void => {
-    out[pos] = tag.charCodeAt(0);
-    out.writeUInt32BE(bytes.length, pos + 1);
-    bytes.copy(out, pos + 5);
-    pos += 5 + bytes.length;
-  };
-  field(typeof m.body === 'string' ? 't' : 'b', body);
-  if (contentType) field('c', contentType);
-  if (inReplyTo) field('r', inReplyTo);
+  const text = typeof m.body === 'string' ? m.body : undefined;
+  const binary = typeof m.body === 'string' ? undefined : m.body;
+  const bodyLength = text !== undefined ? Buffer.byteLength(text, 'utf8') : binary!.byteLength;
+  const contentLength = m.contentType === undefined ? -1 : Buffer.byteLength(m.contentType, 'utf8');
+  const replyLength = m.inReplyTo === undefined ? -1 : m.inReplyTo.length;
+  const out = Buffer.allocUnsafe(5 + bodyLength + (contentLength < 0 ? 0 : 5 + contentLength) + (replyLength < 0 ? 0 : 5 + replyLength));
+  out[0] = text !== undefined ? 0x74 : 0x62; // t, b
+  out.writeUInt32BE(bodyLength, 1);
+  if (text !== undefined) out.write(text, 5, 'utf8');
+  else out.set(binary!, 5);
+  let pos = 5 + bodyLength;
+  if (contentLength >= 0) {
+    out[pos] = 0x63; // c
+    out.writeUInt32BE(contentLength, pos + 1);
+    out.write(m.contentType!, pos + 5, 'utf8');
+    pos += 5 + contentLength;
+  }
+  if (replyLength >= 0) {
+    out[pos] = 0x72; // r
+    out.writeUInt32BE(replyLength, pos + 1);
+    out.write(m.inReplyTo!, pos + 5, 'latin1');
+  }
   return out;
 }
 
 export interface AppendCall {
   keys: string[];
   args: ScriptArg[];
+  /** What the reply does not repeat: each message's random id part and ttl, and the partition. */
+  partition: number;
+  randoms: number[];
+  ttls: number[];
 }
 
 /** The live marker of a queue incarnation, as partition states hold it (keys.ts). */
@@ -69,8 +81,16 @@ export function parseMarker(marker: string): { inc: number; live: boolean } | nu
 
 export function appendArgs(k: PartitionKeys, partition: number, inc: number, messages: readonly NewMessage[], random16: () => number): AppendCall {
   const args: ScriptArg[] = [k.channel, partition, liveMarker(inc)];
-  for (const m of messages) args.push(random16(), m.ttl, recordTail(m));
-  return { keys: [k.ids, k.msg, k.exp, k.state], args };
+  const randoms: number[] = [];
+  const ttls: number[] = [];
+  for (const m of messages) {
+    const r = random16();
+    randoms.push(r);
+    ttls.push(m.ttl);
+    // The id's random part as the id spells it (src/domain/ids.ts): 4 lowercase hex digits.
+    args.push(r.toString(16).padStart(4, '0'), m.ttl, recordTail(m));
+  }
+  return { keys: [k.ids, k.msg, k.exp, k.state], args, partition, randoms, ttls };
 }
 
 /** Appends on a client, or queues the append on a pipeline (to follow it with WAIT on the same connection). */
@@ -83,15 +103,24 @@ export interface AppendReply {
   earliestMs: number;
   /** The append lowered the partition's earliest expiry (or filled an empty partition). */
   lowered: boolean;
-  stored: { id: string; expiresAtMs: number }[];
+  stored: { id: string; expiresAtMs: number; timestampUs: number; seq: number }[];
 }
 
-/** Parses append.lua's reply: what it stored, or the partition's marker when not the expected one (nothing stored). */
-export function parseAppendReply(reply: unknown): AppendReply | { marker: string } {
+/**
+ * Parses append.lua's reply: what it stored, or the partition's marker when not the expected one
+ * (nothing stored). Ids and expiries are spelled from the batch's timestamp and first seq exactly
+ * as the script spelled them: seq +1 per message, expiry = timestamp in ms + ttl seconds.
+ */
+export function parseAppendReply(reply: unknown, call: AppendCall): AppendReply | { marker: string } {
   if (typeof reply === 'string') return { marker: reply };
-  if (!Array.isArray(reply) || reply.length < 2 || reply.length % 2 !== 0) throw new Error('unexpected reply from append.lua');
-  const stored: { id: string; expiresAtMs: number }[] = [];
-  for (let i = 2; i < reply.length; i += 2) stored.push({ id: String(reply[i]), expiresAtMs: Number(reply[i + 1]) });
+  if (!Array.isArray(reply) || reply.length !== 4) throw new Error('unexpected reply from append.lua');
+  const timestampUs = Number(reply[2]);
+  const firstSeq = Number(reply[3]);
+  const tsMs = Math.floor(timestampUs / 1000);
+  const stored = call.randoms.map((random, j) => {
+    const seq = firstSeq + j;
+    return { id: encodeMessageId({ timestampUs, seq, partition: call.partition }, random), expiresAtMs: tsMs + call.ttls[j]! * 1000, timestampUs, seq };
+  });
   return { earliestMs: Number(reply[0]), lowered: Number(reply[1]) === 1, stored };
 }
 

@@ -23,15 +23,16 @@
   ARGV[2] partition number (1..255)
   ARGV[3] the expected marker, '+<incarnation>'
   ARGV[4..] three values per message, in append order:
-          random16 (0..65535), ttl (seconds), the record's fields after i, l and e, already encoded
+          the id's random part (4 lowercase hex digits), ttl (seconds), the record's fields after i, l and e, already encoded
           by the engine (record.ts: t or b, then c and r when present)
 
   Publishes: one payload holding every appended record, each prefixed by its uint32 big-endian length.
   Returns: the partition's marker as it is ('' when none) when it is not the expected one (nothing
-          stored); otherwise a flat array:
-          the partition's earliest expiresAtMs after the append, 1 when that is lower than before
-          (or the partition was empty) else 0, then two entries per message in append order:
-          id, expiresAtMs (decimal strings).
+          stored); otherwise { the partition's earliest expiresAtMs after the append, 1 when that
+          is lower than before (or the partition was empty) else 0, the batch's timestampUs, the
+          first message's seq } (numbers as decimal strings). That is enough for the engine to
+          spell every id and expiry as this script did (partition-scripts.ts parseAppendReply),
+          so a large batch's reply stays four values.
   Errors: none of its own.
 ]]
 local rcall = redis.call
@@ -43,6 +44,7 @@ if state[3] ~= ARGV[3] then return state[3] or '' end
 
 local ts = math.max(nowUs(), tonumber(state[1]) or 0)
 local seq = tonumber(state[2]) or 0
+local firstSeq = seq + 1
 local partition = tonumber(ARGV[2])
 local tsMs = math.floor(ts / 1000)
 local first = rcall('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
@@ -50,7 +52,6 @@ local before = first[2] and tonumber(first[2]) or nil
 local earliest = before
 
 local pack = struct.pack
-local out = { 0, 0 }
 local payload = {}
 local ids, records, expiries = {}, {}, {}
 -- Per batch, not per message: the id's timestamp and partition parts, the id field's header, and
@@ -61,14 +62,14 @@ local iHeader = 'i' .. pack('>I4', 32)
 local byTtl = {}
 for i = 4, #ARGV, 3 do
   seq = seq + 1
-  local id = idHead .. string.format('%012x', seq) .. idPartition .. string.format('%04x', tonumber(ARGV[i]))
+  local id = idHead .. string.format('%012x', seq) .. idPartition .. ARGV[i]
   local ttl = ARGV[i + 1]
   local t = byTtl[ttl]
   if not t then
     local expiresAt = tsMs + tonumber(ttl) * 1000
     local e = numStr(expiresAt)
     -- Field order i, l, e, then the rest: recordEncode's fixed order (lua/includes/recordEncode.lua).
-    t = { expiresAt = expiresAt, e = e, fields = 'l' .. pack('>I4', #ttl) .. ttl .. 'e' .. pack('>I4', #e) .. e }
+    t = { expiresAt = expiresAt, fields = 'l' .. pack('>I4', #ttl) .. ttl .. 'e' .. pack('>I4', #e) .. e }
     byTtl[ttl] = t
     if not earliest or expiresAt < earliest then earliest = expiresAt end
   end
@@ -82,8 +83,6 @@ for i = 4, #ARGV, 3 do
   expiries[n + 2] = id
   payload[n + 1] = pack('>I4', #record)
   payload[n + 2] = record
-  out[n + 3] = id
-  out[n + 4] = t.e
 end
 
 -- Variadic writes in bounded chunks: unpack() is limited by the Lua C stack.
@@ -98,6 +97,4 @@ each('ZADD', KEYS[3], expiries)
 
 rcall('HSET', KEYS[4], 'ts', numStr(ts), 'seq', numStr(seq))
 rcall('SPUBLISH', ARGV[1], table.concat(payload))
-out[1] = numStr(earliest)
-out[2] = (before == nil or earliest < before) and 1 or 0
-return out
+return { numStr(earliest), (before == nil or earliest < before) and 1 or 0, numStr(ts), numStr(firstSeq) }
