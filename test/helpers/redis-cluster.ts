@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { keySlot } from '../../src/engine/redis/slot.js';
 import { freePort, startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 const run = promisify(execFile);
@@ -27,10 +28,28 @@ export interface RedisClusterHandle {
   node(port: number): RedisServerHandle;
   /** The current primaries' ports, from the topology the cluster reports. */
   primaryPorts(): Promise<number[]>;
+  /** The port of the primary that owns a key's slot now. */
+  primaryOf(key: string): Promise<number>;
+  /**
+   * Crashes (SIGKILL) the primary that owns a key's slot, waits until a replica took its slots
+   * over and the cluster is healthy again; resolves with the dead primary's port.
+   */
+  failover(key: string): Promise<number>;
   /** Resolves once every live node agrees the cluster is ok and every live replica is linked. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stops every node by PID (idempotent). */
   stop(): Promise<void>;
+}
+
+async function topology(nodes: RedisServerHandle[]): Promise<[number, number, ...[string, number, ...unknown[]][]][]> {
+  for (const n of nodes) {
+    try {
+      return await ask(n.port, (r) => r.cluster('SLOTS'));
+    } catch {
+      // That node is down: ask the next one.
+    }
+  }
+  throw new Error('no cluster node answers');
 }
 
 async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -89,15 +108,25 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       return n;
     },
     async primaryPorts() {
-      for (const n of nodes) {
-        try {
-          const slots = await ask(n.port, (r) => r.cluster('SLOTS'));
-          return [...new Set(slots.map((s) => s[2]![1]))].sort((a, b) => a - b);
-        } catch {
-          // That node is down: ask the next one.
-        }
+      const slots = await topology(nodes);
+      return [...new Set(slots.map((s) => s[2]![1]))].sort((a, b) => a - b);
+    },
+    async primaryOf(key) {
+      const slot = keySlot(key);
+      const range = (await topology(nodes)).find(([lo, hi]) => slot >= lo && slot <= hi);
+      if (range === undefined) throw new Error(`no primary serves slot ${slot}`);
+      return range[2]![1];
+    },
+    async failover(key) {
+      const victim = await handle.primaryOf(key);
+      await handle.node(victim).kill();
+      const deadline = Date.now() + 30_000;
+      while ((await handle.primaryPorts()).includes(victim)) {
+        if (Date.now() > deadline) throw new Error(`no replica took over from ${victim}`);
+        await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error('no cluster node answers');
+      await handle.waitHealthy();
+      return victim;
     },
     async waitHealthy(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,96 +1,75 @@
 /**
- * Live call-queue changes from Redis: one subscriber connection, one shard channel per followed
- * queue (SSUBSCRIBE), any number of listeners per channel. The scripts publish inside the change,
- * so messages arrive in seq order.
+ * Live call-queue changes from Redis, on the engine's subscriber (subscriber.ts): one shard channel
+ * per followed queue (SSUBSCRIBE), one connection per primary that owns a followed channel (one in
+ * total for a single server), any number of listeners per channel. The call scripts publish inside
+ * the change, so messages arrive in seq order.
  *
- * When the connection drops, changes published meanwhile are lost to us: on reconnection every
- * channel is subscribed again and, once that is confirmed, every listener gets `resync` (it then
- * resumes with changesSince from its last seq, or takes a snapshot). Connections are made without
- * ioredis' own auto-resubscribe so that the resync is emitted only after the subscription is back.
+ * When a channel's subscription is interrupted (its connection dropped, or its slot moved to another
+ * primary after a failover or resharding), changes published meanwhile are lost to us: the channel
+ * is subscribed again where it lives now and, once that is acknowledged, every listener gets
+ * `resync` (it then resumes with changesSince from its last seq, or takes a snapshot).
  */
-import type { Redis } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
 import type { CallQueueEvent, CallQueueListener } from '../call-types.js';
 import type { Unsubscribe } from '../types.js';
 import { parseChange } from './calls-codec.js';
-import { toEngineError } from './connection.js';
+import { clusterTopology, LiveSubscriber, singleServerTopology, type SubscriberTopology } from './subscriber.js';
 
-interface Channel {
-  listeners: Set<CallQueueListener>;
-  /** Settles when the SSUBSCRIBE for this channel is confirmed. */
-  active: Promise<void>;
+/** Where the subscriber connections go: the store's URL, its cluster, or a copy of a given client. */
+export type CallSubscriberSource = { url: string } | { cluster: Cluster } | { client: Redis };
+
+function topology(source: CallSubscriberSource, options: RedisOptions): SubscriberTopology {
+  if ('url' in source) return singleServerTopology(source.url, options);
+  if ('cluster' in source) return clusterTopology(source.cluster, options);
+  const client = source.client;
+  return {
+    ownerOf: () => '',
+    // Resubscription is ours (reconcile), so that resync is emitted only once it is acknowledged.
+    connect: () => client.duplicate({ ...options, lazyConnect: true, autoResubscribe: false }),
+    refresh: () => undefined,
+  };
 }
 
 export class CallQueueSubscriber {
-  private readonly channels = new Map<string, Channel>();
-  private hadReady = false;
+  private readonly live: LiveSubscriber;
+  private started: Promise<void> | undefined;
 
-  constructor(private readonly sub: Redis) {
-    sub.on('smessage', (channel: string, message: string) => this.deliver(channel, message));
-    sub.on('ready', () => {
-      if (this.hadReady) void this.resubscribe();
-      this.hadReady = true;
+  constructor(source: CallSubscriberSource, options: RedisOptions, logger?: Logger) {
+    this.live = new LiveSubscriber(topology(source, options), logger);
+    // A failover or slot move seen by the command client: channels follow their slot's new owner.
+    if ('cluster' in source) source.cluster.on('refresh', () => this.live.reconcile());
+  }
+
+  /** Resolves once Redis acknowledged the subscription; rejects with engine_unavailable when it cannot. */
+  async subscribe(channel: string, listener: CallQueueListener): Promise<Unsubscribe> {
+    this.started ??= this.live.start().catch((err: unknown) => {
+      this.started = undefined;
+      throw err;
+    });
+    await this.started;
+    return this.live.subscribeRaw(channel, {
+      message: (payload) => listener(decode(payload)),
+      resync: () => listener({ type: 'resync' }),
     });
   }
 
-  async subscribe(channel: string, listener: CallQueueListener): Promise<Unsubscribe> {
-    let ch = this.channels.get(channel);
-    if (!ch) {
-      const created: Channel = { listeners: new Set(), active: this.ssubscribe(channel) };
-      this.channels.set(channel, created);
-      created.active.catch(() => {
-        if (this.channels.get(channel) === created && created.listeners.size === 0) this.channels.delete(channel);
-      });
-      ch = created;
-    }
-    ch.listeners.add(listener);
-    try {
-      await ch.active;
-    } catch (err) {
-      ch.listeners.delete(listener);
-      if (ch.listeners.size === 0 && this.channels.get(channel) === ch) this.channels.delete(channel);
-      throw err;
-    }
-    const current = ch;
-    return async () => {
-      current.listeners.delete(listener);
-      if (current.listeners.size > 0 || this.channels.get(channel) !== current) return;
-      this.channels.delete(channel);
-      await this.sub.sunsubscribe(channel).catch(() => undefined);
-    };
+  /** Channels followed and how many are live now (tests). */
+  stats(): { channels: number; live: number; connections: number } {
+    return this.live.stats();
   }
 
-  private async ssubscribe(channel: string): Promise<void> {
-    try {
-      await this.sub.ssubscribe(channel);
-    } catch (err) {
-      throw toEngineError(err);
-    }
+  close(): Promise<void> {
+    return this.live.close();
   }
+}
 
-  private deliver(channel: string, message: string): void {
-    const ch = this.channels.get(channel);
-    if (!ch || ch.listeners.size === 0) return;
-    let event: CallQueueEvent;
-    try {
-      event = { type: 'change', change: parseChange(message) };
-    } catch {
-      // Unreadable (never written by our scripts): say a change may be missing rather than throw
-      // inside ioredis' event handler.
-      event = { type: 'resync' };
-    }
-    for (const l of ch.listeners) l(event);
-  }
-
-  private async resubscribe(): Promise<void> {
-    for (const [channel, ch] of this.channels) {
-      ch.active = this.ssubscribe(channel);
-      try {
-        await ch.active;
-      } catch {
-        // The connection dropped again: the next 'ready' starts over.
-        return;
-      }
-      for (const l of ch.listeners) l({ type: 'resync' });
-    }
+function decode(payload: Buffer): CallQueueEvent {
+  try {
+    return { type: 'change', change: parseChange(payload.toString('utf8')) };
+  } catch {
+    // Unreadable (never written by our scripts): say a change may be missing rather than throw
+    // inside ioredis' event handler.
+    return { type: 'resync' };
   }
 }

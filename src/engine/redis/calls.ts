@@ -9,7 +9,7 @@
  * agent (delete it, then remove each membership), deleting a queue (delete it, then unlink agents).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import {
   TOKEN_GRACE_MS,
@@ -111,9 +111,7 @@ export class RedisCallStore implements CallStore {
   private readonly client: RedisClient;
   private readonly ownsClient: boolean;
   private readonly retention: number;
-  private readonly subFactory: () => Redis;
-  private subConn: Redis | undefined;
-  private subscriber: CallQueueSubscriber | undefined;
+  private readonly subscriber: CallQueueSubscriber;
   private readonly interleave: NonNullable<RedisCallStoreOptions['interleave']>;
 
   /** Use open(): with a URL, the connections must be established before the first command. */
@@ -122,21 +120,23 @@ export class RedisCallStore implements CallStore {
     this.retention = opts.changeRetention ?? 1000;
     this.interleave = opts.interleave ?? {};
     const tuning = { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 };
+    const subOptions = baseOptions(tuning, 'holdline-calls-sub');
     if (opts.client) {
       this.client = opts.client;
       this.ownsClient = false;
-      const client = opts.client;
-      this.subFactory = () => client.duplicate({ ...baseOptions(tuning, 'holdline-calls-sub') });
+      this.subscriber = new CallQueueSubscriber({ client: opts.client }, subOptions);
     } else if (opts.url) {
       const target = parseRedisUrl(opts.url);
-      this.client = createCommandClient(target, tuning, 'holdline-calls');
+      const client = createCommandClient(target, tuning, 'holdline-calls');
+      // Connection trouble is reported by the commands that fail (engine_unavailable), not as an
+      // unhandled 'error' event.
+      client.on('error', () => undefined);
+      this.client = client;
       this.ownsClient = true;
-      const url = opts.url;
-      this.subFactory = () => {
-        // Sharded pub/sub on a cluster needs a per-shard subscriber: wired with the engine later.
-        if (target.cluster) throw new Error('call-queue subscriptions on Redis Cluster are not wired yet');
-        return new Redis(url, baseOptions(tuning, 'holdline-calls-sub'));
-      };
+      this.subscriber = new CallQueueSubscriber(
+        target.cluster ? { cluster: client as Cluster } : { url: target.url },
+        subOptions,
+      );
     } else {
       throw new Error('RedisCallStore needs a url or a client');
     }
@@ -150,7 +150,7 @@ export class RedisCallStore implements CallStore {
   }
 
   async close(): Promise<void> {
-    this.subConn?.disconnect();
+    await this.subscriber.close();
     if (this.ownsClient) this.client.disconnect();
   }
 
@@ -394,13 +394,7 @@ export class RedisCallStore implements CallStore {
     return changes === null ? null : changes.map(parseChange);
   }
 
-  async subscribeQueue(app: string, queueId: string, listener: CallQueueListener): Promise<Unsubscribe> {
-    if (!this.subscriber) {
-      this.subConn = this.subFactory();
-      this.subscriber = new CallQueueSubscriber(this.subConn);
-      const conn = this.subConn;
-      if (conn.status === 'wait') await guarded(() => conn.connect());
-    }
+  subscribeQueue(app: string, queueId: string, listener: CallQueueListener): Promise<Unsubscribe> {
     return this.subscriber.subscribe(this.keys.queue(app, queueId)[7], listener);
   }
 

@@ -109,10 +109,18 @@ export class LiveSubscriber {
     await Promise.all(nodes.map((n) => n.redis.quit().catch(() => n.redis.disconnect())));
   }
 
-  async subscribe(channelName: string, listener: PartitionListener): Promise<() => Promise<void>> {
+  subscribe(channelName: string, listener: PartitionListener): Promise<() => Promise<void>> {
+    return this.add(channelName, { listener });
+  }
+
+  /** As subscribe(), for a channel whose payloads are not partition records (the call store's, calls-sub.ts). */
+  subscribeRaw(channelName: string, listener: RawListener): Promise<() => Promise<void>> {
+    return this.add(channelName, { raw: listener });
+  }
+
+  private async add(channelName: string, subscription: Subscription): Promise<() => Promise<void>> {
     if (this.closed) throw new HoldlineError('engine_unavailable');
     const channel = this.channel(channelName);
-    const subscription: Subscription = { listener };
     await this.exclusive(channel, async () => {
       if (channel.liveOn === undefined) await this.ssubscribe(channel);
       channel.subscriptions.add(subscription);
