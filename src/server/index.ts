@@ -23,6 +23,7 @@ import { Router } from './router.js';
 import { agentRoutes } from './routes/agents.js';
 import { appsRoutes } from './routes/apps.js';
 import { callQueueRoutes } from './routes/calls.js';
+import { capabilitiesRoutes } from './routes/capabilities.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
@@ -113,6 +114,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   callQueueRoutes(context);
   tagRoutes(context);
   schemaRoutes(context);
+  capabilitiesRoutes(context);
   queueRoutes(context);
   messageRoutes(context);
 
