@@ -13,7 +13,7 @@ import { cpuSeconds, openFileLimit, rssBytes } from '../lib/proc.js';
 import { log } from '../lib/progress.js';
 import { protocolFor } from '../lib/protocols.js';
 import { figure, type Role, type TargetResult } from '../lib/results.js';
-import { startRawUws, startSocketIo, startSoketi, type RunningServer } from '../lib/servers.js';
+import { startRawUws, startRedis, startSocketIo, startSoketi, type RunningServer } from '../lib/servers.js';
 import { startHoldline } from '../holdline/targets.js';
 import { runTarget, selected, type Cleanup, type Measured, type ScenarioContext } from './common.js';
 
@@ -92,6 +92,16 @@ export const connectionTargets: ConnTarget[] = [
     async start() {
       protocolFor('holdline');
       return startHoldline('memory');
+    },
+  },
+  {
+    name: 'holdline-redis',
+    role: 'holdline',
+    async start(cleanup) {
+      protocolFor('holdline');
+      const redis = await startRedis();
+      cleanup.add(redis.stop);
+      return startHoldline('redis', redis);
     },
   },
   { name: 'soketi', role: 'peer', start: () => startSoketi() },

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Histogram } from '../../bench/lib/histogram.js';
 import { scanStamps, stampedBody } from '../../bench/lib/payload.js';
 import { protocolFor } from '../../bench/lib/protocols.js';
@@ -25,6 +25,13 @@ import { measureFanout } from '../../bench/scenarios/fanout.js';
 import { parseRedisBenchmarkCsv } from '../../bench/scenarios/ingest.js';
 import { parseArgs } from '../../bench/run.js';
 import { nextMessage, RawWs } from '../../bench/lib/wsclient.js';
+import { RawHttp } from '../../bench/lib/httpclient.js';
+import { BENCH_APP, history, ingest, positions, prepareFanout, type HoldlineServer } from '../../bench/holdline/targets.js';
+import { updateKey } from '../../bench/holdline/positions.js';
+import { connect, Rpc } from '../../bench/holdline/wire.js';
+import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { mountWebSocket } from '../../src/server/ws/index.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -281,5 +288,115 @@ describe('bench raw WebSocket client', () => {
     expect(frames[1]).toEqual({ opcode: 1, payload: Buffer.from('bye') });
     ws.destroy();
     srv.close();
+  });
+});
+
+/**
+ * Holdline through the harness's own adapter and hooks, in-process on the memory engine (the bench
+ * itself spawns the built CLI; here the same protocols are spoken to a test server). Tiny sizes:
+ * this proves the hooks speak the protocol, count and verify, not how fast anything is.
+ */
+describe('bench Holdline hooks', () => {
+  // A fresh server per test: the hooks create their queues by fixed names, as on a fresh bench server.
+  let ts: TestServer | undefined;
+  afterEach(async () => {
+    await ts?.close();
+    await ts?.engine.close();
+    ts = undefined;
+  });
+
+  const start = async (): Promise<HoldlineServer> => {
+    const engine = new MemoryEngine({ sweepIntervalMs: 60_000 });
+    await engine.start();
+    ts = await startTestServer(engine, {}, { mounts: [mountWebSocket] });
+    const { key } = await ts.createApp(BENCH_APP);
+    return {
+      name: 'holdline-memory',
+      engine: 'memory',
+      pids: [process.pid],
+      endpoint: { protocol: 'holdline', port: ts.port, params: { key, app: BENCH_APP } },
+      restUrl: ts.url,
+      appKey: key,
+      stop: async () => {},
+    };
+  };
+
+  it('fans out through the Holdline adapter to 5 subscribers with nothing lost', async () => {
+    const s = await start();
+    const result = await runTarget('fanout', 'holdline-memory', 'holdline', async (cleanup) =>
+      measureFanout(
+        s,
+        await prepareFanout(s, 'smoke-fanout'),
+        protocolFor('holdline'),
+        { subscribers: 5, bodyBytes: 256, saturateMs: 800, latencyMs: 400, genProcs: 1, window: 50 },
+        cleanup,
+      ),
+    );
+    expect(result.status, result.reason).toBe('ok');
+    expect(result.figures.delivered_per_s!.value).toBeGreaterThan(0);
+    expect(result.details.lost_in_saturation).toBe(0);
+    expect(result.details.lost_in_latency_phase).toBe(0);
+  });
+
+  it.each(['ws', 'rest'] as const)('ingest over %s acks only stored messages', async (transport) => {
+    const s = await start();
+    const f = await ingest(s, { transport, producers: 2, queues: 2, partitions: 2, ttlSeconds: 60, bodyBytes: 64, inflightPerProducer: 2, durationMs: 300 });
+    expect(f.perSec).toBeGreaterThan(0);
+    expect(f.details.errors).toBe(0);
+    expect(Number(f.details.stored_after)).toBeGreaterThan(0);
+  });
+
+  it.each(['ws', 'rest'] as const)('history over %s reads exactly the stored messages', async (transport) => {
+    const s = await start();
+    const f = await history(s, { transport, messages: 20, bodyBytes: 64, concurrency: 2, durationMs: 300 });
+    expect(f.perSec).toBeGreaterThan(0);
+    expect(f.details.errors).toBe(0);
+  });
+
+  it('positions runs, or is not available while the server lacks callqueue.subscribe', async () => {
+    const s = await start();
+    const r = await runTarget('positions', 'holdline-memory', 'holdline', async () => {
+      const f = await positions(s, { callers: 20, agents: 3, changesPerSec: 40, durationMs: 500 });
+      return { figures: {}, details: f.details };
+    });
+    if (r.status === 'not-available') expect(r.reason).toMatch(/not_implemented/);
+    else {
+      expect(r.status, r.reason).toBe('ok');
+      expect(r.details.incomplete_changes).toBe(0);
+      expect(r.details.seq_gaps).toBe(0);
+    }
+  });
+
+  it('matches an error reply to its request although its id comes after the error object', async () => {
+    const s = await start();
+    const ws = await connect({ port: s.endpoint.port, format: 'json', key: s.appKey });
+    try {
+      const rpc = new Rpc(ws, 'json');
+      await expect(rpc.call({ type: 'history', application: BENCH_APP, queue: 'no-such-queue' })).rejects.toMatchObject({ code: 'queue_not_found' });
+      expect(rpc.inFlight).toBe(0);
+    } finally {
+      ws.destroy();
+    }
+  });
+
+  it('the raw HTTP client keeps one connection across requests', async () => {
+    const s = await start();
+    const c = await RawHttp.connect(s.endpoint.port);
+    try {
+      for (let i = 0; i < 3; i++) expect((await c.request('GET', '/healthz')).status).toBe(200);
+      expect((await c.request('GET', `/${BENCH_APP}/nope`, `Authorization: Application ${s.appKey}\r\n`)).status).toBe(404);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('reads kind, caller uuid and seq of a call-queue update', () => {
+    const uuid = '1e9c37b4-bcd3-45f9-81ad-dac666a8cf85';
+    const frame = Buffer.from(
+      JSON.stringify({ type: 'callqueue.update', queue_id: 'q', seq: 42, at: 'x', kind: 'caller_left', caller: { uuid, queue_id: 'q', member_uuid: null }, reason: 'abandoned' }),
+    );
+    expect(updateKey(frame)).toEqual({ key: `caller_left:${uuid}`, seq: 42 });
+    const member = Buffer.from(JSON.stringify({ type: 'callqueue.update', queue_id: 'q', seq: 7, kind: 'member_added', member: { uuid } }));
+    expect(updateKey(member)).toEqual({ key: null, seq: 7 });
   });
 });

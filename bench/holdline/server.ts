@@ -1,0 +1,141 @@
+/**
+ * Starting Holdline for a target (SPEC.md §6: env configuration, POST /v1/apps with the operator
+ * key) and the set-up calls every hook shares.
+ *
+ * BENCH_HOLDLINE_DIST may name another build's dist/ (e.g. of a clean worktree of HEAD), so a run
+ * measures a known commit while the working tree is being edited.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { NotAvailableError } from '../lib/not-available.js';
+import { repoRoot } from '../lib/paths.js';
+import { cpuSeconds, freePort, spawnServer } from '../lib/proc.js';
+import type { RedisHandle, RunningServer } from '../lib/servers.js';
+
+export type Engine = 'memory' | 'redis';
+export type Transport = 'ws' | 'rest';
+
+export interface HoldlineServer extends RunningServer {
+  engine: Engine;
+  /** Base URL of the REST API, e.g. http://127.0.0.1:7701 */
+  restUrl: string;
+  /** Key of the application created for this run ('bench'). */
+  appKey: string;
+}
+
+/** Results of the closed-loop scenarios; latencies in milliseconds. */
+export interface ThroughputFigures {
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  details: Record<string, number | string | boolean>;
+}
+
+export interface LatencyFigures {
+  p50Ms: number;
+  p99Ms: number;
+  details: Record<string, number | string | boolean>;
+}
+
+export const BENCH_APP = 'bench';
+
+export const holdlineDist = process.env.BENCH_HOLDLINE_DIST ? path.resolve(process.env.BENCH_HOLDLINE_DIST) : path.join(repoRoot, 'dist');
+const cli = path.join(holdlineDist, 'src', 'cli', 'main.js');
+
+/** Starts `holdline serve` on a free loopback port with the given engine and creates app 'bench'. */
+export async function startHoldline(engine: Engine, redis?: RedisHandle, extraEnv: Record<string, string> = {}): Promise<HoldlineServer> {
+  if (!existsSync(cli)) throw new NotAvailableError(`Holdline not built (${path.relative(repoRoot, cli)} missing: npm run build)`);
+  if (engine === 'redis' && !redis) throw new Error('the redis engine needs the run\'s redis-server');
+  const port = await freePort();
+  const adminKey = randomBytes(16).toString('hex');
+  const s = await spawnServer({
+    name: `holdline-${engine}`,
+    cmd: process.execPath,
+    args: [...(process.env.BENCH_HOLDLINE_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'serve'],
+    env: {
+      ...process.env,
+      HOLDLINE_HOST: '127.0.0.1',
+      HOLDLINE_PORT: String(port),
+      HOLDLINE_ENGINE: engine,
+      HOLDLINE_ADMIN_KEY: adminKey,
+      HOLDLINE_LOG_LEVEL: 'warn',
+      ...(redis ? { HOLDLINE_REDIS_URL: redis.url } : {}),
+      ...extraEnv,
+    },
+    waitPorts: [port],
+  });
+  const restUrl = `http://127.0.0.1:${port}`;
+  try {
+    const res = await fetch(`${restUrl}/v1/apps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Admin ${adminKey}` },
+      body: JSON.stringify({ name: BENCH_APP }),
+    });
+    if (res.status !== 201) throw new Error(`POST /v1/apps answered ${res.status}: ${await res.text()}`);
+    const { key } = (await res.json()) as { key: string };
+    return {
+      name: `holdline-${engine}`,
+      engine,
+      pids: [s.pid],
+      endpoint: { protocol: 'holdline', port, params: { key, app: BENCH_APP } },
+      ...(redis ? { redisPid: redis.pid } : {}),
+      restUrl,
+      appKey: key,
+      stop: s.stop,
+    };
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+}
+
+/** One REST call for set-up (not on a measured path), JSON in and out; throws unless `expect`. */
+export async function rest<T = unknown>(server: HoldlineServer, method: string, route: string, body?: unknown, expect = [200, 201, 204]): Promise<T> {
+  const res = await fetch(`${server.restUrl}${route}`, {
+    method,
+    headers: { authorization: `Application ${server.appKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!expect.includes(res.status)) throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Creates a message queue of app 'bench'; weak consistency (acked once the engine stored it). */
+export async function createQueue(server: HoldlineServer, name: string, partitions = 1, consistency = 'weak'): Promise<void> {
+  await rest(server, 'POST', `/${BENCH_APP}`, { queue_name: name, partitions, consistency }, [201]);
+}
+
+/**
+ * fanout: create the message queue the subscribers and the publisher use; returns the topic string
+ * handed to the protocol adapter's subscribe()/publisher() (the queue name; the application is in
+ * the endpoint's params).
+ */
+export async function prepareFanout(server: HoldlineServer, queueName: string): Promise<string> {
+  await createQueue(server, queueName, 1);
+  return queueName;
+}
+
+/** CPU the server (and its Redis) uses from now on: call the result to read cores used meanwhile. */
+export function serverCpuMeter(server: RunningServer): () => { holdline: number; redis: number } {
+  const t0 = Date.now();
+  const h0 = server.pids.reduce((s, p) => s + cpuSeconds(p), 0);
+  const r0 = server.redisPid ? cpuSeconds(server.redisPid) : 0;
+  return () => {
+    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+    const h = server.pids.reduce((s, p) => s + cpuSeconds(p), 0) - h0;
+    const r = server.redisPid ? cpuSeconds(server.redisPid) - r0 : 0;
+    return { holdline: Number((h / secs).toFixed(2)), redis: Number((r / secs).toFixed(2)) };
+  };
+}
+
+/** The generator's own CPU (this process) from now on, in cores. */
+export function selfCpuMeter(): () => number {
+  const t0 = Date.now();
+  const c0 = process.cpuUsage();
+  return () => {
+    const c = process.cpuUsage(c0);
+    return Number(((c.user + c.system) / 1000 / Math.max(1, Date.now() - t0)).toFixed(2));
+  };
+}
