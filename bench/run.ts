@@ -5,13 +5,16 @@
  * every phase bounded in time, and writes bench/results/<timestamp>.json, latest.json, latest.md
  * and latest.png. Progress goes to stderr; the Markdown table is printed to stdout at the end.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resultsDir } from './lib/paths.js';
 import { log } from './lib/progress.js';
 import { SCENARIOS, type RunRecord, type ScenarioName, type TargetResult } from './lib/results.js';
 import { assertSoketiLoopbackOnly, soketiConfig } from './lib/soketi-config.js';
+import { describeHoldlineBuild } from './holdline/targets.js';
+import { buildHead } from './lib/head.js';
 import { describeMachine } from './report/machine.js';
 import { writeRun } from './report/write.js';
 import { runConnections } from './scenarios/connections.js';
@@ -36,20 +39,23 @@ interface Args {
   out: string;
   /** Re-render latest.md/png from this run record instead of running. */
   render?: string;
+  /** Measure a clean build of the committed HEAD instead of the working tree's dist/. */
+  head: boolean;
 }
 
 const USAGE =
-  `usage: npm run bench -- [${SCENARIOS.join('|')} ...] [--quick] [--only target,target] [--out dir]\n` +
+  `usage: npm run bench -- [${SCENARIOS.join('|')} ...] [--quick] [--only target,target] [--out dir] [--head]\n` +
   '       npm run bench -- --render bench/results/<run>.json   (tables and chart again, no run)';
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { scenarios: [], quick: false, only: [], out: resultsDir };
+  const args: Args = { scenarios: [], quick: false, only: [], out: resultsDir, head: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
     else if (a === '--only') args.only = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a === '--out') args.out = argv[++i] ?? resultsDir;
     else if (a === '--render') args.render = argv[++i];
+    else if (a === '--head') args.head = true;
     else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else if ((SCENARIOS as string[]).includes(a)) args.scenarios.push(a as ScenarioName);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
@@ -62,16 +68,23 @@ export async function runBench(args: Args): Promise<RunRecord> {
   // Before anything starts: the Soketi configuration this harness writes keeps discovery on
   // loopback (checked again on the written file before each Soketi start).
   assertSoketiLoopbackOnly(soketiConfig({ port: 1, metricsPort: 2, redisPort: 3 }), {});
-  const startedAt = new Date().toISOString();
-  const loadStart = os.loadavg()[0]!;
-  const machine = describeMachine();
-  const results: TargetResult[] = [];
-  for (const s of args.scenarios) {
-    log(`== ${s}${args.quick ? ' (quick)' : ''}`);
-    results.push(...(await RUNNERS[s]({ quick: args.quick, only: args.only })));
+  const headDist = args.head ? buildHead() : undefined;
+  if (headDist) process.env.BENCH_HOLDLINE_DIST = headDist;
+  try {
+    const startedAt = new Date().toISOString();
+    const loadStart = os.loadavg()[0]!;
+    const machine = describeMachine();
+    const holdline = describeHoldlineBuild();
+    const results: TargetResult[] = [];
+    for (const s of args.scenarios) {
+      log(`== ${s}${args.quick ? ' (quick)' : ''}`);
+      results.push(...(await RUNNERS[s]({ quick: args.quick, only: args.only })));
+    }
+    const loadAverage = { start: Number(loadStart.toFixed(2)), end: Number(os.loadavg()[0]!.toFixed(2)) };
+    return { startedAt, finishedAt: new Date().toISOString(), loadAverage, quick: args.quick, scenarios: args.scenarios, machine, holdline, results };
+  } finally {
+    if (headDist) rmSync(path.dirname(headDist), { recursive: true, force: true });
   }
-  const loadAverage = { start: Number(loadStart.toFixed(2)), end: Number(os.loadavg()[0]!.toFixed(2)) };
-  return { startedAt, finishedAt: new Date().toISOString(), loadAverage, quick: args.quick, scenarios: args.scenarios, machine, results };
 }
 
 async function main(): Promise<void> {

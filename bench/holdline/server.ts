@@ -6,7 +6,8 @@
  * measures a known commit while the working tree is being edited.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NotAvailableError } from '../lib/not-available.js';
 import { repoRoot } from '../lib/paths.js';
@@ -40,11 +41,31 @@ export interface LatencyFigures {
 
 export const BENCH_APP = 'bench';
 
-export const holdlineDist = process.env.BENCH_HOLDLINE_DIST ? path.resolve(process.env.BENCH_HOLDLINE_DIST) : path.join(repoRoot, 'dist');
-const cli = path.join(holdlineDist, 'src', 'cli', 'main.js');
+/** The dist/ whose CLI is measured (read when used: run.ts --head sets it after building HEAD). */
+export function holdlineDist(): string {
+  return process.env.BENCH_HOLDLINE_DIST ? path.resolve(process.env.BENCH_HOLDLINE_DIST) : path.join(repoRoot, 'dist');
+}
+
+/**
+ * What is measured, for the report: the commit of a --head build (HOLDLINE_COMMIT beside its
+ * dist/), else this tree's HEAD, flagged when src/ has uncommitted changes (built as they were).
+ */
+export function describeHoldlineBuild(): string {
+  const dist = holdlineDist();
+  const stamp = path.join(path.dirname(dist), 'HOLDLINE_COMMIT');
+  if (existsSync(stamp)) return `commit ${readFileSync(stamp, 'utf8').trim()} (clean build of that commit)`;
+  try {
+    const head = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', repoRoot, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
+    return `commit ${head}${dirty ? ' plus uncommitted changes in src/ (working tree build)' : ''}`;
+  } catch {
+    return 'unknown build (no git)';
+  }
+}
 
 /** Starts `holdline serve` on a free loopback port with the given engine and creates app 'bench'. */
 export async function startHoldline(engine: Engine, redis?: RedisHandle, extraEnv: Record<string, string> = {}): Promise<HoldlineServer> {
+  const cli = path.join(holdlineDist(), 'src', 'cli', 'main.js');
   if (!existsSync(cli)) throw new NotAvailableError(`Holdline not built (${path.relative(repoRoot, cli)} missing: npm run build)`);
   if (engine === 'redis' && !redis) throw new Error('the redis engine needs the run\'s redis-server');
   const port = await freePort();

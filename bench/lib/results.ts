@@ -47,6 +47,8 @@ export interface RunRecord {
   quick: boolean;
   scenarios: ScenarioName[];
   machine: Machine;
+  /** Which Holdline was measured (commit, clean build or working tree). */
+  holdline?: string;
   results: TargetResult[];
 }
 

@@ -60,10 +60,12 @@ function node(script: string, args: string[]): { cmd: string; args: string[] } {
   return { cmd: process.execPath, args: [...nodeArgsFor(script), ...args] };
 }
 
-export async function startRawUws(): Promise<RunningServer> {
+/** `batched`: the batching prototype (bench/servers/raw-uws.ts explains it). */
+export async function startRawUws(batched = false): Promise<RunningServer> {
   const port = await freePort();
-  const s = await spawnServer({ name: 'raw-uws', ...node('servers/raw-uws', [String(port)]), waitPorts: [port] });
-  return { name: 'raw-uws', pids: [s.pid], endpoint: { protocol: 'raw', port, params: {} }, stop: s.stop };
+  const name = batched ? 'raw-uws-batched' : 'raw-uws';
+  const s = await spawnServer({ name, ...node('servers/raw-uws', [String(port), ...(batched ? ['batch'] : [])]), waitPorts: [port] });
+  return { name, pids: [s.pid], endpoint: { protocol: 'raw', port, params: {} }, stop: s.stop };
 }
 
 export async function startSocketIo(redis?: RedisHandle): Promise<RunningServer> {

@@ -122,7 +122,7 @@ export function renderChart(run: RunRecord, file: string): boolean {
   ctx.fillStyle = '#24292f';
   ctx.font = 'bold 18px DejaVu Sans';
   ctx.textBaseline = 'alphabetic';
-  ctx.fillText(`Holdline benchmark ${run.startedAt}${run.quick ? ' (quick)' : ''}`, 20, 30);
+  ctx.fillText(`Holdline benchmark ${run.startedAt}${run.quick ? ' (quick)' : ''}${run.holdline ? ` — ${run.holdline}` : ''}`, 20, 30);
   ctx.font = '12px DejaVu Sans';
   const m = run.machine;
   const machineLine = `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}, load avg ${run.loadAverage.start} → ${run.loadAverage.end}`;

@@ -70,6 +70,7 @@ export function renderMarkdown(run: RunRecord, chartFile?: string): string {
     `Run ${run.startedAt} → ${run.finishedAt}; scenarios: ${run.scenarios.join(', ')}.`,
     '',
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node ${m.node}; Redis ${m.redis}; nats-server ${m.natsServer}; open-file limit ${m.openFileLimit} per process.`,
+    ...(run.holdline ? [`Holdline measured: ${run.holdline}.`] : []),
     `Load average (1 min) ${run.loadAverage.start} at start, ${run.loadAverage.end} at end${
       Math.max(run.loadAverage.start, run.loadAverage.end) > m.cores * 0.5 ? ' — other work was running: figures are low and noisy' : ''
     }. Generator and servers share these cores: each fanout row says how much CPU the server and the generator used.`,

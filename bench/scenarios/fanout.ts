@@ -190,15 +190,17 @@ async function withRedis(cleanup: Cleanup) {
   return redis;
 }
 
-function holdlineTarget(engine: Engine): FanoutTarget {
+/** JSON is the protocol's default subprotocol (the targets are judged on it); msgpack is shown beside. */
+function holdlineTarget(engine: Engine, format: 'json' | 'msgpack' = 'json'): FanoutTarget {
   return {
-    name: `holdline-${engine}`,
+    name: `holdline-${engine}${format === 'json' ? '' : `-${format}`}`,
     role: 'holdline',
     async start(cleanup) {
       protocolFor('holdline'); // not available until the adapter is filled in: fail before starting anything
       const redis = engine === 'redis' ? await withRedis(cleanup) : undefined;
       const server = await startHoldline(engine, redis);
       cleanup.add(server.stop);
+      if (format !== 'json') server.endpoint.params.format = format;
       return { server, topic: await prepareFanout(server, 'bench-fanout') };
     },
   };
@@ -216,8 +218,11 @@ const simple = (name: string, role: Role, start: (cleanup: Cleanup) => Promise<R
 
 export const fanoutTargets: FanoutTarget[] = [
   simple('raw-uws', 'ceiling', () => startRawUws()),
+  // Listed after raw-uws: ratios use the first ceiling row; this one shows what batching is worth.
+  simple('raw-uws-batched', 'ceiling', () => startRawUws(true)),
   holdlineTarget('memory'),
   holdlineTarget('redis'),
+  holdlineTarget('memory', 'msgpack'),
   simple('soketi', 'peer', () => startSoketi()),
   simple('soketi-redis', 'peer', async (c) => startSoketi(await withRedis(c))),
   simple('socketio', 'peer', () => startSocketIo()),

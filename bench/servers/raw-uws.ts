@@ -3,7 +3,13 @@
  * uses. `S:<topic>` subscribes (answered `OK`), `P:<topic>:<body>` publishes <body> to every
  * subscriber. Whatever Holdline adds (auth, JSON envelopes, ids, storage) can only cost from here.
  *
- * Usage: node raw-uws.js <port>   (binds 127.0.0.1 only)
+ * Usage: node raw-uws.js <port> [batch]   (binds 127.0.0.1 only)
+ *
+ * `batch`: a prototype of per-subscriber batching (not a peer, not Holdline's protocol): bodies
+ * published during one event-loop turn are joined (newline-separated) into ONE frame per topic,
+ * published from a setImmediate — as a server that coalesces what is pending for each subscriber
+ * would send them when its subscribers keep up. It measures what the per-frame cost is worth
+ * (issue 5: NATS packs many messages per frame; uWS topics send one frame per message).
  */
 import { requireNativeUws } from '../../src/server/uws.js';
 
@@ -15,6 +21,27 @@ if (!Number.isInteger(port) || port <= 0) {
 
 const { uws } = requireNativeUws(false);
 const COLON = 0x3a;
+const batch = process.argv[3] === 'batch';
+/** At most this many bytes per batched frame (the generator reassembles nothing beyond a frame). */
+const MAX_BATCH_BYTES = 64 * 1024;
+const pending = new Map<string, Buffer[]>();
+let flushScheduled = false;
+
+function flush(): void {
+  flushScheduled = false;
+  for (const [topic, parts] of pending) {
+    let i = 0;
+    while (i < parts.length) {
+      let size = 0;
+      let j = i;
+      while (j < parts.length && (j === i || size + parts[j]!.length + 1 <= MAX_BATCH_BYTES)) size += parts[j++]!.length + 1;
+      app.publish(topic, Buffer.concat(parts.slice(i, j).flatMap((b) => [b, NEWLINE])), false);
+      i = j;
+    }
+  }
+  pending.clear();
+}
+const NEWLINE = Buffer.from('\n');
 
 const app = uws.App();
 app.ws('/*', {
@@ -32,7 +59,19 @@ app.ws('/*', {
     } else if (buf[0] === 0x50 /* P */) {
       const sep = buf.indexOf(COLON, 2);
       if (sep === -1) return;
-      app.publish(buf.toString('latin1', 2, sep), buf.subarray(sep + 1), false);
+      const topic = buf.toString('latin1', 2, sep);
+      if (!batch) {
+        app.publish(topic, buf.subarray(sep + 1), false);
+        return;
+      }
+      let parts = pending.get(topic);
+      if (!parts) pending.set(topic, (parts = []));
+      // A copy: uWS frees the message's memory when this handler returns.
+      parts.push(Buffer.from(buf.subarray(sep + 1)));
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
     }
   },
 });
@@ -41,5 +80,5 @@ app.listen('127.0.0.1', port, (token) => {
     console.error(`raw-uws: could not listen on 127.0.0.1:${port}`);
     process.exit(1);
   }
-  console.log(`raw-uws listening on 127.0.0.1:${port}`);
+  console.log(`raw-uws${batch ? ' (batched)' : ''} listening on 127.0.0.1:${port}`);
 });
