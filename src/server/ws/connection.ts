@@ -18,6 +18,18 @@ export interface SocketData {
 
 export type Socket = WebSocket<SocketData>;
 
+/** A subscription that is not a message partition (call queues: callqueue-subscription.ts). */
+export interface SideSubscription {
+  /** Out of live delivery because of the send buffer (websocket.md 7.2), waiting to resume. */
+  readonly lagging: boolean;
+  /** Date.now() of the last live frame put on its topic (heartbeats count it as traffic); 0: none. */
+  readonly lastLiveAt: number;
+  /** The buffer passed the soft limit: stop live delivery. */
+  pause(): void;
+  /** The buffer drained: resume where it stopped (7.3). */
+  resume(): void;
+}
+
 export interface CloseInfo {
   code: number;
   reason: string;
@@ -38,10 +50,10 @@ export class Connection {
   /** Message-queue subscriptions by partition key (hub.ts partitionKey). */
   readonly subs = new Map<string, PartitionSubscription>();
   /**
-   * Other subscriptions counted against max_subscriptions (call queues register theirs here), by
-   * a key of their choosing.
+   * Other subscriptions (call queues), by a key of their choosing: counted against
+   * max_subscriptions, paused and resumed by the backpressure sampler (monitor.ts).
    */
-  readonly otherSubscriptions = new Set<string>();
+  readonly otherSubscriptions = new Map<string, SideSubscription>();
 
   /** Frames are handled one after the other (websocket.md 3.1 "Order"). */
   private chain: Promise<void> = Promise.resolve();

@@ -8,6 +8,8 @@
  *   - back at or below a quarter of it → each lagging partition gets `resync` (slow_consumer) and
  *     catches up from storage (the uWS drain handler does the same, sooner);
  *   - lagging for longer than drain_timeout_ms → close 4429 slow_consumer.
+ * Call-queue subscriptions (connection.ts SideSubscription) pause and resume alongside: they leave
+ * their topic, and rejoin from a fresh snapshot.
  * Live fan-out is written by uWS itself, so the buffer is sampled rather than checked per message;
  * between two samples a socket can take at most max_buffer_bytes, where uWS drops it (1006).
  *
@@ -24,13 +26,15 @@ export function resumeLagging(env: CatchUpEnv, conn: Connection): void {
   for (const sub of [...conn.subs.values()]) {
     if (sub.state === 'lagging') resync(env, sub, 'slow_consumer');
   }
+  for (const other of [...conn.otherSubscriptions.values()]) if (other.lagging) other.resume();
 }
 
 export function sampleBackpressure(env: CatchUpEnv, conn: Connection, now: number): void {
-  if (conn.closed || (conn.subs.size === 0 && conn.drainWaiters.length === 0)) return;
+  if (conn.closed || (conn.subs.size === 0 && conn.otherSubscriptions.size === 0 && conn.drainWaiters.length === 0)) return;
   if (conn.buffered() > conn.limits.bufferLimitBytes) {
     if (conn.overLimitSince === 0) conn.overLimitSince = now;
     for (const sub of conn.subs.values()) if (sub.state === 'live') leaveLive(sub);
+    for (const other of conn.otherSubscriptions.values()) other.pause();
   } else if (noteDrained(conn)) {
     resumeLagging(env, conn);
     return;
@@ -44,6 +48,7 @@ export function heartbeat(conn: Connection, now: number): void {
   if (conn.closed || conn.ws === null) return;
   let last = conn.lastSendAt;
   for (const sub of conn.subs.values()) if (sub.state === 'live' && sub.part.lastAt > last) last = sub.part.lastAt;
+  for (const other of conn.otherSubscriptions.values()) if (other.lastLiveAt > last) last = other.lastLiveAt;
   if (now - last >= conn.limits.heartbeatMs) sendFrame(conn, { type: 'heartbeat', time: now / 1000 });
 }
 

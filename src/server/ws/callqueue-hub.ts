@@ -1,0 +1,269 @@
+/**
+ * Live call-queue fan-out on this node (protocol/websocket.md 5.3), the call-queue twin of hub.ts.
+ * One CallStore.subscribeQueue per call queue that at least one socket here follows (refcounted:
+ * the last to leave unsubscribes). Each change is encoded once per wire format and handed to uWS
+ * with app.publish() on one topic per queue and format.
+ *
+ * The topic is a sequence: it carries the queue's changes with seq > `baseSeq`, each once, in
+ * order, with no gap (a queue's seq grows by exactly 1 per change, calls.md 4). The base is the
+ * queue's seq read (a snapshot) just after the store subscription became active: every later
+ * change is announced to this node, possibly after another socket's snapshot already included it,
+ * so an announcement at or below `lastSeq` is old news and skipped. An announcement that is not
+ * `lastSeq + 1` means the feed lost changes: it is handled as the store's `resync` event (every
+ * socket gets a fresh snapshot, the base is read again).
+ *
+ * Sockets catching up (callqueue-subscription.ts) are `recovering` on the queue: every change put
+ * on the topic is also captured into their buffers, in the same synchronous step, so a socket can
+ * join the topic right after the last change it was given.
+ *
+ * Changes are published from a setImmediate, never inside the store's callback: the memory store
+ * announces inside the mutation, that is inside a request handler where uWS has a socket corked
+ * (hub.ts has the measurement). Whoever needs "everything announced is on the topic" calls flush().
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import { encodeServerFrame } from '../../codec/index.js';
+import type { CallQueueUpdateFrame, WireFormat } from '../../codec/index.js';
+import type { CallQueueChange, CallQueueEvent, CallStore } from '../../engine/call-types.js';
+import type { Unsubscribe } from '../../engine/types.js';
+import type { Logger } from '../../logger.js';
+
+const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
+
+export interface CallQueueRef {
+  app: string;
+  queueId: string;
+}
+
+/** What the hub asks of the sockets following a queue (callqueue-subscription.ts). */
+export interface CallQueueFollower {
+  /** Called for every change put on the topic while the follower is recovering. */
+  capture(change: CallQueueChange): void;
+}
+
+export interface CallQueueHubEvents {
+  /** The feed of `queue` may have lost changes: its followers need a fresh snapshot. */
+  interrupted(queue: HubCallQueue): void;
+  /** `change` is now on the topic (followers end their subscription on a revocation or deletion). */
+  published(queue: HubCallQueue, change: CallQueueChange): void;
+}
+
+export function updateFrame(change: CallQueueChange): CallQueueUpdateFrame {
+  return { type: 'callqueue.update', ...change };
+}
+
+export class HubCallQueue {
+  readonly key: string;
+  readonly topics: Readonly<Record<WireFormat, string>>;
+  refs = 0;
+  dropped = false;
+  /** Announced by the store, not yet published (see flush). */
+  pending: CallQueueChange[] = [];
+  ready: Promise<void> = Promise.resolve();
+  unsubscribe: Unsubscribe | null = null;
+  /** The base is being read again (after a resync): publishing waits for it. */
+  rebasing: Promise<void> | null = null;
+  /** The last change on the topic, or the base. */
+  lastSeq = 0;
+  /** Date.now() of the last publish (heartbeats count live updates as traffic). */
+  lastAt = 0;
+  readonly recovering = new Set<CallQueueFollower>();
+  private waiters: Array<{ seq: number; wake: (reached: boolean) => void }> = [];
+
+  constructor(
+    readonly ref: CallQueueRef,
+    /** Publishes the pending changes now: captured, put on the topics, lastSeq advanced. */
+    readonly flush: () => void,
+  ) {
+    this.key = `${ref.app}/${ref.queueId}`;
+    this.topics = { json: `hl/q/${this.key}/json`, msgpack: `hl/q/${this.key}/msgpack` };
+  }
+
+  advance(seq: number): void {
+    if (seq <= this.lastSeq) return;
+    this.lastSeq = seq;
+    if (this.waiters.length === 0) return;
+    const due = this.waiters.filter((w) => w.seq <= seq);
+    this.waiters = this.waiters.filter((w) => w.seq > seq);
+    for (const w of due) w.wake(true);
+  }
+
+  /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the queue is dropped. */
+  reached(seq: number, timeoutMs: number): Promise<boolean> {
+    if (this.lastSeq >= seq) return Promise.resolve(true);
+    if (this.dropped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        seq,
+        wake: (reached: boolean) => {
+          clearTimeout(timer);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs).unref();
+      this.waiters.push(waiter);
+    });
+  }
+
+  drop(): void {
+    this.dropped = true;
+    for (const w of this.waiters.splice(0)) w.wake(false);
+  }
+}
+
+export class CallQueueHub {
+  private readonly queues = new Map<string, HubCallQueue>();
+  private readonly dirty = new Set<HubCallQueue>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly store: CallStore,
+    private readonly app: TemplatedApp,
+    private readonly logger: Logger,
+    private readonly events: CallQueueHubEvents,
+  ) {}
+
+  get size(): number {
+    return this.queues.size;
+  }
+
+  /** The queue's live feed, active (store subscription acknowledged, base read) when this resolves. */
+  async acquire(ref: CallQueueRef): Promise<HubCallQueue> {
+    const key = `${ref.app}/${ref.queueId}`;
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      const created: HubCallQueue = new HubCallQueue({ ...ref }, () => this.flush(created));
+      created.ready = (async () => {
+        created.unsubscribe = await this.store.subscribeQueue(ref.app, ref.queueId, (event) => this.onEvent(created, event));
+        created.advance((await this.store.snapshot(ref.app, ref.queueId)).seq);
+      })().catch((err: unknown) => {
+        created.drop();
+        if (this.queues.get(key) === created) this.queues.delete(key);
+        void created.unsubscribe?.().catch(() => undefined);
+        throw err;
+      });
+      this.queues.set(key, created);
+      queue = created;
+    }
+    queue.refs++;
+    try {
+      await queue.ready;
+    } catch (err) {
+      queue.refs--;
+      throw err;
+    }
+    return queue;
+  }
+
+  release(queue: HubCallQueue): void {
+    queue.refs--;
+    if (queue.refs > 0 || queue.dropped) return;
+    queue.drop();
+    if (this.queues.get(queue.key) === queue) this.queues.delete(queue.key);
+    void queue.ready
+      .then(() => queue.unsubscribe?.())
+      .catch((err: unknown) => this.logger.debug({ err, callQueue: queue.key }, 'ws call-queue hub: store unsubscribe failed'));
+  }
+
+  async close(): Promise<void> {
+    const queues = [...this.queues.values()];
+    this.queues.clear();
+    for (const q of queues) q.drop();
+    await Promise.all(queues.map((q) => q.ready.then(() => q.unsubscribe?.()).catch(() => undefined)));
+  }
+
+  /** Store listeners must not throw; nothing here may unwind into the store (or uWS). */
+  private onEvent(queue: HubCallQueue, event: CallQueueEvent): void {
+    if (queue.dropped) return;
+    try {
+      if (event.type === 'resync') {
+        this.interrupt(queue);
+        return;
+      }
+      queue.pending.push(event.change);
+      this.schedule(queue);
+    } catch (err) {
+      this.logger.error({ err, callQueue: queue.key }, 'ws call-queue hub: live event handling failed');
+    }
+  }
+
+  private schedule(queue: HubCallQueue): void {
+    this.dirty.add(queue);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushAll());
+  }
+
+  /**
+   * Changes were lost (or may have been): what was announced goes out, followers are told, and the
+   * topic continues after the seq storage holds now. Announcements made meanwhile wait in `pending`.
+   */
+  private interrupt(queue: HubCallQueue): void {
+    this.flush(queue);
+    this.events.interrupted(queue);
+    if (queue.rebasing !== null) return;
+    const rebase = async (): Promise<void> => {
+      for (;;) {
+        try {
+          queue.advance((await this.store.snapshot(queue.ref.app, queue.ref.queueId)).seq);
+          return;
+        } catch (err) {
+          if (queue.dropped) return;
+          this.logger.warn({ err, callQueue: queue.key }, 'ws call-queue hub: reading the base after a resync failed, retrying');
+          await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+          if (queue.dropped) return;
+        }
+      }
+    };
+    queue.rebasing = rebase().finally(() => {
+      queue.rebasing = null;
+      if (!queue.dropped) this.schedule(queue);
+    });
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    const queues = [...this.dirty];
+    this.dirty.clear();
+    for (const queue of queues) {
+      try {
+        this.flush(queue);
+      } catch (err) {
+        this.logger.error({ err, callQueue: queue.key }, 'ws call-queue hub: publishing live changes failed');
+      }
+    }
+  }
+
+  private flush(queue: HubCallQueue): void {
+    if (queue.pending.length === 0 || queue.rebasing !== null) return;
+    const batch = queue.pending;
+    queue.pending = [];
+    if (queue.dropped) return;
+    for (let i = 0; i < batch.length; i++) {
+      const change = batch[i]!;
+      if (change.seq <= queue.lastSeq) continue; // at or below the base: storage served it
+      if (change.seq !== queue.lastSeq + 1) {
+        this.logger.warn({ callQueue: queue.key, expected: queue.lastSeq + 1, got: change.seq }, 'ws call-queue hub: gap in the live feed');
+        queue.pending = batch.slice(i).concat(queue.pending);
+        this.interrupt(queue);
+        return;
+      }
+      this.publish(queue, change);
+    }
+  }
+
+  private publish(queue: HubCallQueue, change: CallQueueChange): void {
+    for (const follower of queue.recovering) follower.capture(change);
+    queue.advance(change.seq);
+    queue.lastAt = Date.now();
+    const frame = updateFrame(change);
+    for (const format of FORMATS) {
+      const topic = queue.topics[format];
+      if (this.app.numSubscribers(topic) === 0) continue;
+      this.app.publish(topic, encodeServerFrame(frame, format), format === 'msgpack');
+    }
+    this.events.published(queue, change);
+  }
+}

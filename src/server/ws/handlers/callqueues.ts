@@ -1,0 +1,132 @@
+/**
+ * callqueue.subscribe and callqueue.unsubscribe (protocol/websocket.md 5.1, 5.4). Access is the
+ * domain's (CallService.authorizeFollow): an application key follows any call queue of its
+ * application, an agent token only the queues its agent is a member of, anonymous none. The
+ * `callqueue.subscribed` reply goes out after the first storage read (it carries `recovered` and
+ * `seq`) and before the snapshot or the resumed updates; the join then finishes in the background
+ * (callqueue-subscription.ts), so later frames of the connection are not held up.
+ */
+import type { CallQueueSubscribeFrame, CallQueueUnsubscribeFrame } from '../../../codec/index.js';
+import type { CallPrincipal } from '../../../domain/calls/service.js';
+import { HoldlineError } from '../../../errors.js';
+import type { ServerContext } from '../../context.js';
+import { CallQueueHub } from '../callqueue-hub.js';
+import {
+  CallQueueSubscription,
+  FOLLOWER_EVENTS,
+  endSubscription,
+  endedError,
+  follow,
+  readStart,
+  subscriptionKey,
+} from '../callqueue-subscription.js';
+import type { CallQueueEnv, JoinStart } from '../callqueue-subscription.js';
+import type { Connection } from '../connection.js';
+import { replyId } from '../errors.js';
+import { sendFrame } from '../send.js';
+import type { FrameHandler, HandlerEnv } from './types.js';
+
+/** One call-queue hub per server (its uWS app), made on first use and closed with the server. */
+const envs = new WeakMap<ServerContext, CallQueueEnv>();
+
+function callQueueEnv(env: HandlerEnv): CallQueueEnv {
+  let cq = envs.get(env.ctx);
+  if (cq === undefined) {
+    const store = env.ctx.calls.store;
+    const hub = new CallQueueHub(store, env.ctx.app, env.logger, FOLLOWER_EVENTS);
+    cq = { store, hub, logger: env.logger };
+    envs.set(env.ctx, cq);
+    env.ctx.onClose(() => hub.close());
+  }
+  return cq;
+}
+
+/** Connections whose close already ends their call-queue subscriptions. */
+const hooked = new WeakSet<Connection>();
+
+function endAllOnClose(conn: Connection): void {
+  if (hooked.has(conn)) return;
+  hooked.add(conn);
+  conn.onClose(() => {
+    for (const other of [...conn.otherSubscriptions.values()]) {
+      if (other instanceof CallQueueSubscription) endSubscription(other);
+    }
+  });
+}
+
+function callPrincipal(conn: Connection): CallPrincipal {
+  const p = conn.principal;
+  if (p.kind === 'application') return { kind: 'application', app: p.application };
+  if (p.kind === 'agent') return { kind: 'agent', app: p.application, agent: p.agent_uuid };
+  throw new HoldlineError('forbidden');
+}
+
+export const callQueueSubscribe: FrameHandler<'callqueue.subscribe'> = async (conn, frame: CallQueueSubscribeFrame, env) => {
+  const who = callPrincipal(conn);
+  const queueId = await env.ctx.calls.authorizeFollow(who, frame.queue_id);
+  if (conn.otherSubscriptions.has(subscriptionKey(queueId))) {
+    throw new HoldlineError('already_subscribed', { field: 'queue_id', message: `This connection already follows call queue ${queueId}` });
+  }
+  if (conn.subscriptionCount + 1 > env.limits.maxSubscriptions) throw new HoldlineError('too_many_subscriptions');
+
+  const cq = callQueueEnv(env);
+  const queue = await cq.hub.acquire({ app: who.app, queueId });
+  const sub = new CallQueueSubscription(cq, conn, queue, who.kind === 'agent' ? who.agent : null);
+  conn.otherSubscriptions.set(sub.key, sub);
+  endAllOnClose(conn);
+  if (conn.closed) {
+    endSubscription(sub);
+    throw new HoldlineError('shutting_down');
+  }
+
+  sub.startCapture();
+  let start: JoinStart;
+  try {
+    // Checked again once changes are captured: a removal after this read ends the subscription
+    // (access_revoked), one before it refuses it; none slips between the two.
+    if (who.kind === 'agent' && (await cq.store.getMember(who.app, queueId, who.agent)) === null) throw new HoldlineError('forbidden');
+    start = await readStart(cq.store, sub, frame.since_seq);
+  } catch (err) {
+    endSubscription(sub);
+    throw err;
+  }
+  if (sub.state === 'ended') throw sub.endedBy === null ? new HoldlineError('shutting_down') : endedError(sub.endedBy);
+  const run = sub.nextRun();
+  return {
+    reply: {
+      type: 'callqueue.subscribed',
+      ...replyId(frame.id),
+      queue_id: queueId,
+      seq: start.kind === 'changes' ? start.since : start.snapshot.seq,
+      recovered: start.kind === 'changes',
+    },
+    after: () => {
+      sub.replied = true;
+      if (sub.state === 'ended') {
+        // Ended between the read and the reply (queue deleted, membership removed): say so now.
+        if (sub.endedBy !== null) sendFrame(conn, { type: 'callqueue.unsubscribed', queue_id: queueId, reason: sub.endedBy });
+        return;
+      }
+      follow(sub, run, async () => {
+        sub.sendStart(start);
+        return sub.isRun(run);
+      });
+    },
+  };
+};
+
+export const callQueueUnsubscribe: FrameHandler<'callqueue.unsubscribe'> = async (conn, frame: CallQueueUnsubscribeFrame) => {
+  // Queue ids are lowercase uuids (upper case accepted, as on REST); anything else follows nothing.
+  const sub = conn.otherSubscriptions.get(subscriptionKey(frame.queue_id.toLowerCase()));
+  if (sub instanceof CallQueueSubscription) endSubscription(sub);
+  // Updates already published are written before this reply (uWS drains a socket's topic frames
+  // before a direct send), none after it.
+  return {
+    reply: {
+      type: 'callqueue.unsubscribed',
+      ...replyId(frame.id),
+      queue_id: sub instanceof CallQueueSubscription ? sub.queueId : frame.queue_id,
+      reason: 'requested',
+    },
+  };
+};
