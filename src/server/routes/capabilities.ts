@@ -51,7 +51,7 @@ const API_FEATURES = {
   'websocket.subscribe.resume': true,
   'websocket.history': true,
   'websocket.state': true,
-  'websocket.callqueue': false,
+  'websocket.callqueue': true,
   // Still to come (SPEC.md 3.4, 3.6).
   events: false,
   metrics: false,
