@@ -49,11 +49,19 @@ export interface ConnectionTuning {
   /**
    * ioredis auto-pipelining: commands issued during one turn of the event loop leave in one write
    * (per node), in the order they were issued, while the previous batch is answered. Concurrent
-   * requests then share round trips and system calls. Order on the connection is unchanged: a
-   * command never overtakes one issued before it on the same client (but explicit pipelines and a
-   * few commands such as INFO bypass the batch, so clients that use those for ordering keep it off).
+   * requests then share round trips and system calls. Batched commands keep the order they were
+   * issued in. Commands that bypass the batch (explicit pipelines, a few such as INFO, and
+   * autoPipeliningExcept) can overtake batched ones issued just before them: the engine never
+   * relies on order between commands it has not awaited (each step that needs the previous one's
+   * effect awaits it), and appends to one partition are ordered by appender.ts anyway.
    */
   autoPipelining?: boolean;
+  /**
+   * Commands (script command names included) sent at once rather than batched: batching holds the
+   * next batch until the previous one is answered, so Redis and Node take turns; for commands with
+   * large replies (history reads) working side by side is faster.
+   */
+  autoPipeliningExcept?: string[];
 }
 
 function retry(times: number): number {
@@ -79,7 +87,8 @@ export function baseOptions(tuning: ConnectionTuning, name: string): RedisOption
 /** A command connection: ioredis Redis or Cluster, not yet connected (call `connect()`). */
 export function createCommandClient(target: RedisTarget, tuning: ConnectionTuning, name: string): Redis | Cluster {
   const autoPipelining = tuning.autoPipelining === true;
-  if (!target.cluster) return new Redis(target.url, { ...baseOptions(tuning, name), enableAutoPipelining: autoPipelining });
+  const autoPipeliningIgnoredCommands = tuning.autoPipeliningExcept ?? [];
+  if (!target.cluster) return new Redis(target.url, { ...baseOptions(tuning, name), enableAutoPipelining: autoPipelining, autoPipeliningIgnoredCommands });
   const { lazyConnect: _l, enableOfflineQueue: _e, retryStrategy: _r, ...redisOptions } = baseOptions(tuning, name);
   if (target.username !== undefined) redisOptions.username = target.username;
   if (target.password !== undefined) redisOptions.password = target.password;
@@ -87,6 +96,7 @@ export function createCommandClient(target: RedisTarget, tuning: ConnectionTunin
     lazyConnect: true,
     enableOfflineQueue: false,
     enableAutoPipelining: autoPipelining,
+    autoPipeliningIgnoredCommands,
     clusterRetryStrategy: retry,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
@@ -97,8 +107,17 @@ export function createCommandClient(target: RedisTarget, tuning: ConnectionTunin
   });
 }
 
-/** Redis answers that mean "not available right now" rather than "your command is wrong". */
-const UNAVAILABLE_REPLIES = ['LOADING', 'CLUSTERDOWN', 'TRYAGAIN', 'MASTERDOWN', 'READONLY', 'BUSY', 'NOREPLICAS'];
+/**
+ * Redis answers that mean "not available right now" rather than "your command is wrong". MOVED and
+ * ASK reach a caller only when ioredis did not follow them (a cluster pipeline whose commands got
+ * different answers, see isRedirection): the slot is changing hands and the command did not run.
+ */
+const UNAVAILABLE_REPLIES = ['LOADING', 'CLUSTERDOWN', 'TRYAGAIN', 'MASTERDOWN', 'READONLY', 'BUSY', 'NOREPLICAS', 'MOVED', 'ASK'];
+
+/** A cluster redirection: the command was not run, and may be sent again once the slots are re-read. */
+export function isRedirection(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError' && /^(MOVED|ASK) /.test(err.message);
+}
 
 /**
  * Maps a failure of a Redis call to the error catalogue: connection trouble (refused, dropped,

@@ -21,7 +21,8 @@
  *                                          down (sweeper.ts); + WAIT in the same pipeline at strong
  *                                          and very_strong (replicas.ts)
  *   read ................................. 1 script call per partition (read.lua)
- * The command connection auto-pipelines (connection.ts), so concurrent requests share writes.
+ * On a single server the command connection auto-pipelines (connection.ts), so concurrent
+ * requests share writes.
  */
 import { randomFillSync } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -43,7 +44,7 @@ import type {
 } from '../types.js';
 import { Appender, type AppendJob, type StoredEntry } from './appender.js';
 import { Catalog, defineCatalogScripts, hashKey, type QueueRecord } from './catalog.js';
-import { baseOptions, createCommandClient, guarded, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
+import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
 import { RedisKeys, type PartitionKeys } from './keys.js';
 import { MetaCache } from './meta-cache.js';
 import {
@@ -59,6 +60,7 @@ import {
   parseMarker,
   readRecords,
   updateRecord,
+  type AppendCall,
   type AppendReply,
 } from './partition-scripts.js';
 import { decodeRecord } from './record.js';
@@ -85,6 +87,8 @@ export interface RedisEngineOptions {
 }
 
 const READY_TIMEOUT_MS = 1000;
+/** read.lua's command name (partition-scripts.ts). */
+const READ_SCRIPT = 'hlRead';
 /**
  * How long a deleted partition's tombstone lives (partition-drop.lua): longer than any caller can
  * take between reading the catalogue and marking a partition (command timeouts are seconds).
@@ -140,7 +144,14 @@ export class RedisEngine implements Engine {
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
     this.logger = opts.logger;
     const tuning = { commandTimeoutMs: Math.max(5000, this.waitTimeoutMs + 2000) };
-    this.client = createCommandClient(this.target, { ...tuning, autoPipelining: true }, 'holdline');
+    // Auto-pipelined on a single server, except history reads: their large replies are better
+    // decoded while Redis already runs the next command than after a whole batch (connection.ts).
+    // Not on a cluster: ioredis follows a MOVED or ASK inside a batch only when every command of
+    // the batch got the same one, so during a failover or resharding a batch mixing partitions
+    // would hand redirections to callers instead of following them. Appends to a partition are
+    // still combined there (appender.ts), which is most of the gain.
+    const autoPipelining = !this.target.cluster;
+    this.client = createCommandClient(this.target, { ...tuning, autoPipelining, autoPipeliningExcept: [READ_SCRIPT] }, 'holdline');
     this.confirmClient = createCommandClient(this.target, tuning, 'holdline-confirm');
     for (const c of [this.client, this.confirmClient]) {
       c.on('error', (err: unknown) => this.logger?.debug({ err }, 'redis engine: connection error'));
@@ -386,13 +397,7 @@ export class RedisEngine implements Engine {
       return result;
     }
     await this.connectConfirmClient();
-    // Script and WAIT in one pipeline: both go to the partition's primary on one connection, and
-    // WAIT covers every write that connection made before it.
-    const pipeline = this.confirmClient.pipeline();
-    void appendCall(pipeline, call);
-    pipeline.wait(job.required, this.waitTimeoutMs);
-    const results = (await pipeline.exec()) ?? [];
-    const [appendResult, waitResult] = results;
+    const [appendResult, waitResult] = await this.appendAndWait(call, job.required);
     if (appendResult === undefined || appendResult[0] !== null) throw appendResult?.[0] ?? new Error('append: no reply');
     const result = parseAppendReply(appendResult[1], call);
     if ('marker' in result) return result;
@@ -414,6 +419,24 @@ export class RedisEngine implements Engine {
     await this.sweeper.noteExpiry(ref, earliestMs).catch((err: unknown) => {
       this.logger?.warn({ err, partition: ref }, 'redis engine: expiry index update failed; reclaimed after the next append');
     });
+  }
+
+  /**
+   * Script and WAIT in one pipeline: both go to the partition's primary on one connection, and
+   * WAIT covers every write that connection made before it. On a cluster, ioredis does not follow
+   * a redirection inside such a pipeline (its two commands get different answers); a script that
+   * was redirected did not run, so the pipeline is sent once more after the slots are re-read.
+   */
+  private async appendAndWait(call: AppendCall, required: number): Promise<[Error | null, unknown][]> {
+    for (let attempt = 0; ; attempt++) {
+      const pipeline = this.confirmClient.pipeline();
+      void appendCall(pipeline, call);
+      pipeline.wait(required, this.waitTimeoutMs);
+      const results = (await pipeline.exec()) ?? [];
+      if (attempt > 0 || !this.target.cluster || !isRedirection(results[0]?.[0])) return results;
+      const cluster = this.confirmClient as Cluster;
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    }
   }
 
   private async connectConfirmClient(): Promise<void> {
