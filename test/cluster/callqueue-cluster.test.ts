@@ -1,16 +1,16 @@
 /**
  * Call-queue positions on three Holdline nodes sharing a real Redis Cluster: random joins, leaves
  * and priority changes, issued concurrently through REST on random nodes. After every batch, a
- * plain model, GET /v1/queues/{id}/callers on each node, and a follower per node built only from
- * its node's store change feed (sharded pub/sub) agree on every waiting caller's exact position.
+ * plain model, GET /v1/queues/{id}/callers on each node, an SDK CallQueueView connected to each
+ * node (callqueue.subscribe over WebSocket), and a follower per node built only from its node's
+ * store change feed (sharded pub/sub) agree on every waiting caller's exact position.
  *
- * The followers stand in for the SDK's CallQueueView: the server answers `callqueue.subscribe`
- * with not_implemented for now (test/integration/client-callqueue.test.ts covers the view once it
- * does). The model learns the order the store serialised a batch in from the changes' seqs, as
+ * The model learns the order the store serialised a batch in from the changes' seqs, as
  * test/integration/calls-model.test.ts does: concurrent joins of equal priority may land either way.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HoldlineClient, type CallQueueView } from '../../src/client/index.js';
 import type { CallQueueEvent } from '../../src/engine/call-types.js';
 import { Follower } from '../helpers/call-stores.js';
 import { freshPrefix } from '../helpers/namespace.js';
@@ -40,6 +40,18 @@ interface ModelCaller {
   joined: number;
 }
 
+/** Resolves once the view has applied the change with this seq (or a later one). */
+function reached(view: CallQueueView, seq: number): Promise<void> {
+  if ((view.seq ?? 0) >= seq) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = view.on('change', () => {
+      if ((view.seq ?? 0) < seq) return;
+      off();
+      resolve();
+    });
+  });
+}
+
 describe('call-queue positions on three nodes on Redis Cluster', () => {
   let cluster: RedisClusterHandle;
   let nodes: HoldlineNode[] = [];
@@ -67,6 +79,9 @@ describe('call-queue positions on three nodes on Redis Cluster', () => {
       if (e.type === 'change' && e.change.kind === 'caller_joined') joinedAt.set(e.change.caller.uuid, e.change.seq);
     });
     const followers = await Promise.all(nodes.map((n) => Follower.start(n.calls, app, queue)));
+    const clients = nodes.map((n) => new HoldlineClient({ urls: n.url.replace(/^http/, 'ws'), key }));
+    const views: CallQueueView[] = clients.map((c) => c.callQueue(queue));
+    await Promise.all(views.map((v) => v.ready));
     const model = new Map<string, ModelCaller>();
     let seq = 0;
 
@@ -121,14 +136,19 @@ describe('call-queue positions on three nodes on Redis Cluster', () => {
           expect(f.view.seq).toBe(seq);
           expect(f.view.waitingLine()).toEqual(line);
         }
+        for (const v of views) {
+          await reached(v, seq);
+          expect(v.waiting.map((c) => [c.uuid, c.position])).toEqual(line.map((u, i) => [u, i]));
+        }
       }
     } finally {
       await unsubscribe();
       await Promise.all(followers.map((f) => f.stop()));
+      await Promise.all(clients.map((c) => c.close()));
     }
   }
 
-  it('REST on every node and each node\'s change feed agree with the model after every concurrent batch', { timeout: 120_000 }, async () => {
+  it('REST, an SDK view and the change feed on every node agree with the model after every concurrent batch', { timeout: 120_000 }, async () => {
     await fc.assert(fc.asyncProperty(runArb, runBatches), { numRuns: 15 });
   });
 });
