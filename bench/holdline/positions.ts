@@ -128,8 +128,7 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
     // Agents: each follows the queue with its own token; updates are matched to changes below.
     const changes = new Map<string, Change>();
     let gaps = 0;
-    let snapshotsDuringRun = 0;
-    let subscribed = false;
+    const snapshots: number[] = new Array<number>(o.agents).fill(0);
     const done = (key: string, c: Change): void => {
       if (c.agentsSeen >= o.agents && c.returned !== undefined) changes.delete(key);
     };
@@ -141,7 +140,8 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
       rpc.onEvent = (data) => {
         const type = frameType(data, 'json');
         if (type === 'callqueue.snapshot') {
-          if (subscribed) snapshotsDuringRun++;
+          // One follows callqueue.subscribed; any other means updates were interrupted.
+          snapshots[i]!++;
           agentSeq[i] = updateKey(data).seq;
           return;
         }
@@ -163,7 +163,10 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
       const reply = await rpc.call<{ seq: number }>({ type: 'callqueue.subscribe', queue_id: qid });
       agentSeq[i] = Math.max(agentSeq[i]!, reply.seq);
     });
-    subscribed = true;
+    // Every agent holds its first snapshot before the changes start (bounded wait).
+    const snapshotDeadline = Date.now() + 30_000;
+    while (snapshots.some((n) => n === 0) && Date.now() < snapshotDeadline) await new Promise((r) => setTimeout(r, 10));
+    if (snapshots.some((n) => n === 0)) throw new Error('some agents got no callqueue.snapshot within 30 s of subscribing');
 
     // Changes, open loop at changesPerSec, alternating join and leave.
     const fromReturn = new Histogram();
@@ -260,7 +263,7 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
         p99_from_request_ms: ms(fromSent.percentile(99)),
         incomplete_changes: incomplete,
         seq_gaps: gaps,
-        snapshots_during_run: snapshotsDuringRun,
+        snapshots_during_run: snapshots.reduce((sum, n) => sum + Math.max(0, n - 1), 0),
         rest_failures: failures,
         ...(firstFailure ? { first_rest_failure: firstFailure.slice(0, 200) } : {}),
         server_cpu_cores: used.holdline,

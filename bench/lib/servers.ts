@@ -60,11 +60,11 @@ function node(script: string, args: string[]): { cmd: string; args: string[] } {
   return { cmd: process.execPath, args: [...nodeArgsFor(script), ...args] };
 }
 
-/** `batched`: the batching prototype (bench/servers/raw-uws.ts explains it). */
-export async function startRawUws(batched = false): Promise<RunningServer> {
+/** Modes: bench/servers/raw-uws.ts (deferred is the ceiling; inline and batch are shown beside it). */
+export async function startRawUws(mode: 'deferred' | 'inline' | 'batch' = 'deferred'): Promise<RunningServer> {
   const port = await freePort();
-  const name = batched ? 'raw-uws-batched' : 'raw-uws';
-  const s = await spawnServer({ name, ...node('servers/raw-uws', [String(port), ...(batched ? ['batch'] : [])]), waitPorts: [port] });
+  const name = mode === 'deferred' ? 'raw-uws' : mode === 'batch' ? 'raw-uws-batched' : 'raw-uws-inline';
+  const s = await spawnServer({ name, ...node('servers/raw-uws', [String(port), mode]), waitPorts: [port] });
   return { name, pids: [s.pid], endpoint: { protocol: 'raw', port, params: {} }, stop: s.stop };
 }
 

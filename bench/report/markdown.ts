@@ -13,8 +13,10 @@ const times = (r: number | undefined): string => (r === undefined ? '' : `×${r 
 const SCENARIO_TEXT: Record<ScenarioName, string> = {
   fanout:
     '1 publisher → 1 topic → N subscribers, 256-byte bodies: delivered messages/s at saturation; latency at 50% of that rate. ' +
-    'The raw uWS ceiling sends one WebSocket frame per message (uWS topics); NATS packs many messages into one frame ' +
-    '(~125 per frame seen at this load), which costs both ends far less per message and can put it above that ceiling.',
+    'The raw uWS ceiling sends one WebSocket frame per message (uWS topics), published from outside the message handler as ' +
+    "Holdline's hub does (raw-uws-inline publishes inside it: uWS then writes each subscriber's frame with its own syscall). " +
+    'raw-uws-batched joins one loop turn of messages into one frame per subscriber (a prototype: what batching is worth); ' +
+    'NATS packs many messages into one frame too, which costs both ends far less per message and can put it above the ceiling.',
   ingest: '50 producers, 10 queues × 4 partitions, TTL, 16 in flight each: persisted messages/s and ack latency',
   history: 'since/limit=100 reads of the same 100 messages: reads/s and latency',
   positions: '1,000 waiting callers, 200 agents, 200 joins+leaves/s: change → every agent updated',

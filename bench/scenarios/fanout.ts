@@ -218,8 +218,11 @@ const simple = (name: string, role: Role, start: (cleanup: Cleanup) => Promise<R
 
 export const fanoutTargets: FanoutTarget[] = [
   simple('raw-uws', 'ceiling', () => startRawUws()),
-  // Listed after raw-uws: ratios use the first ceiling row; this one shows what batching is worth.
-  simple('raw-uws-batched', 'ceiling', () => startRawUws(true)),
+  // Listed after raw-uws: ratios use the first ceiling row. inline: publishing inside the handler
+  // (what the ceiling did first; servers/raw-uws.ts says why it is no ceiling); batched: what one
+  // frame per subscriber per loop turn is worth.
+  simple('raw-uws-inline', 'ceiling', () => startRawUws('inline')),
+  simple('raw-uws-batched', 'ceiling', () => startRawUws('batch')),
   holdlineTarget('memory'),
   holdlineTarget('redis'),
   holdlineTarget('memory', 'msgpack'),

@@ -3,13 +3,19 @@
  * uses. `S:<topic>` subscribes (answered `OK`), `P:<topic>:<body>` publishes <body> to every
  * subscriber. Whatever Holdline adds (auth, JSON envelopes, ids, storage) can only cost from here.
  *
- * Usage: node raw-uws.js <port> [batch]   (binds 127.0.0.1 only)
+ * Usage: node raw-uws.js <port> [deferred|inline|batch]   (binds 127.0.0.1 only)
  *
- * `batch`: a prototype of per-subscriber batching (not a peer, not Holdline's protocol): bodies
- * published during one event-loop turn are joined (newline-separated) into ONE frame per topic,
- * published from a setImmediate — as a server that coalesces what is pending for each subscriber
- * would send them when its subscribers keep up. It measures what the per-frame cost is worth
- * (issue 5: NATS packs many messages per frame; uWS topics send one frame per message).
+ *   deferred (default, the ceiling): one frame per message, published from a setImmediate, as
+ *     Holdline's hub does. Published inside the message handler, uWS has the publisher's socket
+ *     corked and writes every subscriber's frame with its own syscall; from outside a handler it
+ *     queues them and writes each subscriber's pending frames together (measured here: about 4×
+ *     the deliveries per second). A ceiling below what Holdline does on the same uWS would be none.
+ *   inline: app.publish() inside the handler (what naive uWS code does), shown for comparison.
+ *   batch: a prototype of per-subscriber batching (not a peer, not Holdline's protocol): bodies
+ *     published during one event-loop turn are joined (newline-separated) into ONE frame per
+ *     topic, as a server coalescing what is pending for each subscriber would send them while its
+ *     subscribers keep up. It measures what the per-frame cost is worth (issue 5: NATS packs many
+ *     messages per frame; uWS topics send one frame per message).
  */
 import { requireNativeUws } from '../../src/server/uws.js';
 
@@ -21,7 +27,11 @@ if (!Number.isInteger(port) || port <= 0) {
 
 const { uws } = requireNativeUws(false);
 const COLON = 0x3a;
-const batch = process.argv[3] === 'batch';
+const mode = process.argv[3] ?? 'deferred';
+if (!['deferred', 'inline', 'batch'].includes(mode)) {
+  console.error(`raw-uws: unknown mode ${mode}`);
+  process.exit(2);
+}
 /** At most this many bytes per batched frame (the generator reassembles nothing beyond a frame). */
 const MAX_BATCH_BYTES = 64 * 1024;
 const pending = new Map<string, Buffer[]>();
@@ -34,6 +44,10 @@ function flush(): void {
     while (i < parts.length) {
       let size = 0;
       let j = i;
+      if (mode !== 'batch') {
+        app.publish(topic, parts[i++]!, false);
+        continue;
+      }
       while (j < parts.length && (j === i || size + parts[j]!.length + 1 <= MAX_BATCH_BYTES)) size += parts[j++]!.length + 1;
       app.publish(topic, Buffer.concat(parts.slice(i, j).flatMap((b) => [b, NEWLINE])), false);
       i = j;
@@ -60,7 +74,7 @@ app.ws('/*', {
       const sep = buf.indexOf(COLON, 2);
       if (sep === -1) return;
       const topic = buf.toString('latin1', 2, sep);
-      if (!batch) {
+      if (mode === 'inline') {
         app.publish(topic, buf.subarray(sep + 1), false);
         return;
       }
@@ -80,5 +94,5 @@ app.listen('127.0.0.1', port, (token) => {
     console.error(`raw-uws: could not listen on 127.0.0.1:${port}`);
     process.exit(1);
   }
-  console.log(`raw-uws${batch ? ' (batched)' : ''} listening on 127.0.0.1:${port}`);
+  console.log(`raw-uws (${mode}) listening on 127.0.0.1:${port}`);
 });
