@@ -179,6 +179,8 @@ export class CallQueueHub {
     if (queue.dropped) return;
     try {
       if (event.type === 'resync') {
+        // What was announced before the resync goes out first.
+        this.flush(queue);
         this.interrupt(queue);
         return;
       }
@@ -197,11 +199,10 @@ export class CallQueueHub {
   }
 
   /**
-   * Changes were lost (or may have been): what was announced goes out, followers are told, and the
-   * topic continues after the seq storage holds now. Announcements made meanwhile wait in `pending`.
+   * Changes were lost (or may have been): followers are told, and the topic continues after the
+   * seq storage holds now. Announcements made meanwhile wait in `pending`.
    */
   private interrupt(queue: HubCallQueue): void {
-    this.flush(queue);
     this.events.interrupted(queue);
     if (queue.rebasing !== null) return;
     const rebase = async (): Promise<void> => {
