@@ -248,6 +248,19 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     expect(c.frames.filter(isUpdate).map((u) => u.seq)).toEqual([s0 + 1]);
   });
 
+  it('call queues count against max_subscriptions with message partitions', async () => {
+    await start({ limits: { maxSubscriptions: 2 } });
+    const [q1, q2] = [await newQueue(), await newQueue()];
+    const mq = await rest('POST', `/${app.name}`, { queue_name: 'orders', consistency: 'weak' });
+    expect(mq.status).toBe(201);
+    const c = await open();
+    expect((await c.request({ type: 'subscribe', application: app.name, queue: 'orders' })).type).toBe('subscribed');
+    expect((await c.request({ type: 'callqueue.subscribe', queue_id: q1 })).type).toBe('callqueue.subscribed');
+    expect(await c.request({ type: 'callqueue.subscribe', queue_id: q2 })).toMatchObject({ type: 'error', error: { code: 'too_many_subscriptions' } });
+    await c.request({ type: 'callqueue.unsubscribe', queue_id: q1 });
+    expect((await c.request({ type: 'callqueue.subscribe', queue_id: q2 })).type).toBe('callqueue.subscribed');
+  });
+
   it('a deleted queue: the queue_deleted update, then callqueue.unsubscribed (queue_deleted)', async () => {
     await start();
     const q = await newQueue();
