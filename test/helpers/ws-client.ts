@@ -45,6 +45,8 @@ export class WsTestClient {
   readonly undecodable: unknown[] = [];
   readonly closed: Promise<CloseEvent>;
   closeEvent: CloseEvent | null = null;
+  /** The socket error that ended the connection, if any (shown in wait failures). */
+  error: Error | null = null;
   private waiters = new Set<() => void>();
 
   private constructor(
@@ -64,7 +66,9 @@ export class WsTestClient {
       else this.undecodable.push({ data, error: decoded.error });
       this.wake();
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (err) => {
+      this.error = err;
+    });
   }
 
   /** Opens a connection to `baseUrl` (http://host:port) and resolves once it is open. */
@@ -119,7 +123,7 @@ export class WsTestClient {
     for (;;) {
       const f = found();
       if (f !== undefined) return f;
-      if (this.closeEvent !== null) throw new Error(`closed (${this.closeEvent.code} ${this.closeEvent.reason}) while waiting for ${what}`);
+      if (this.closeEvent !== null) throw new Error(`closed (${this.closeEvent.code} ${this.closeEvent.reason}${this.error === null ? '' : `, ${this.error.message}`}) while waiting for ${what}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no ${what} within ${timeoutMs} ms; got ${this.frames.map((x) => x.type).join(',')}`);
       await this.changed(left);
@@ -137,7 +141,7 @@ export class WsTestClient {
     while (!check()) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${what}: not within ${timeoutMs} ms`);
-      if (this.closeEvent !== null) throw new Error(`closed (${this.closeEvent.code}) while waiting for ${what}`);
+      if (this.closeEvent !== null) throw new Error(`closed (${this.closeEvent.code}${this.error === null ? '' : `, ${this.error.message}`}) while waiting for ${what}`);
       await this.changed(left);
     }
   }

@@ -115,7 +115,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       closeOnBackpressureLimit: 1,
       idleTimeout: limits.idleTimeoutS,
       sendPingsAutomatically: true,
-      upgrade: createUpgradeHandler({ ctx, limits, logger, agentForToken: options.agentForToken, isShuttingDown: () => shuttingDown }),
+      upgrade: createUpgradeHandler({ ctx, limits, logger, agentForToken: options.agentForToken, isShuttingDown: () => shuttingDown || ctx.shuttingDown }),
       open: (ws) => {
         const conn = ws.getUserData().conn;
         conn.ws = ws;
