@@ -1,7 +1,7 @@
 /**
  * positions on Holdline: one call queue with `callers` waiting callers (joined over REST), `agents`
  * agents, each a member of the queue holding its own agent token and following the queue over
- * /v1/ws with `callqueue.subscribe`. Then `changesPerSec` changes per second, open loop, alternating
+ * /v1/ws with `callqueue.subscribe` (in agents-worker.ts processes). Then `changesPerSec` changes per second, open loop, alternating
  * a caller joining (POST …/callers) and a random waiting caller leaving (DELETE …/callers/{uuid}),
  * so the line stays near `callers` and every change moves positions.
  *
@@ -11,13 +11,16 @@
  * Updates are matched to changes by kind and caller uuid; every
  * agent's updates must arrive with seq + 1 each time (gaps and unexpected snapshots are counted).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Histogram } from '../lib/histogram.js';
 import { RawHttp } from '../lib/httpclient.js';
 import { NotAvailableError } from '../lib/not-available.js';
 import { nowMicros } from '../lib/payload.js';
 import { log, timedBar } from '../lib/progress.js';
 import { rest, selfCpuMeter, serverCpuMeter, type HoldlineServer, type LatencyFigures } from './server.js';
-import { connect, frameType, RequestError, Rpc } from './wire.js';
+import { nodeArgsFor } from '../lib/paths.js';
+import type { FromAgents, ToAgents } from './agents-worker.js';
+import { connect, RequestError, Rpc } from './wire.js';
 
 export interface PositionsOptions {
   callers: number;
@@ -29,35 +32,7 @@ export interface PositionsOptions {
 
 const ms = (micros: number): number => Math.round(micros) / 1000;
 
-const KIND = Buffer.from('"kind":"');
-const CALLER = Buffer.from('"caller":{');
-const UUID = Buffer.from('"uuid":"');
-const SEQ = Buffer.from('"seq":');
-
-function intAfter(data: Buffer, at: number): number {
-  let v = 0;
-  for (let i = at; i < data.length; i++) {
-    const c = data[i]!;
-    if (c < 0x30 || c > 0x39) break;
-    v = v * 10 + (c - 0x30);
-  }
-  return v;
-}
-
-/** `kind:uuid` of a callqueue.update about a caller, and its seq; read without parsing the frame. */
-export function updateKey(data: Buffer): { key: string | null; seq: number } {
-  const s = data.indexOf(SEQ);
-  const seq = s === -1 ? -1 : intAfter(data, s + SEQ.length);
-  const k = data.indexOf(KIND);
-  if (k === -1) return { key: null, seq };
-  const kEnd = data.indexOf(0x22, k + KIND.length);
-  const kind = data.toString('latin1', k + KIND.length, kEnd);
-  if (!kind.startsWith('caller_')) return { key: null, seq };
-  const c = data.indexOf(CALLER);
-  const u = c === -1 ? -1 : data.indexOf(UUID, c);
-  if (u === -1) return { key: null, seq };
-  return { key: `${kind}:${data.toString('latin1', u + UUID.length, u + UUID.length + 36)}`, seq };
-}
+export { updateKey } from './update-key.js';
 
 interface Change {
   /** nowMicros() when the request was sent / its answer arrived (undefined: not yet). */
@@ -65,7 +40,61 @@ interface Change {
   returned?: number;
   agentsSeen: number;
   lastSeen: number;
-  counted: boolean;
+}
+
+/** Agent processes (agents-worker.ts): 200 sockets' reads spread like the fanout generators'. */
+const AGENT_PROCS = 2;
+
+interface Agents {
+  gaps(): number;
+  extraSnapshots(): number;
+  stop(): void;
+}
+
+/** Starts the agent processes; resolves once every agent holds its first snapshot. */
+async function startAgents(
+  port: number,
+  qid: string,
+  tokens: string[],
+  procs: number,
+  onSeen: (items: Array<[string, number, number]>) => void,
+): Promise<Agents> {
+  const children: ChildProcess[] = [];
+  const gaps = new Array<number>(procs).fill(0);
+  const extra = new Array<number>(procs).fill(0);
+  const stop = (): void => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: procs }, (_, w) => {
+        const child = spawn(process.execPath, nodeArgsFor('holdline/agents-worker'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        children.push(child);
+        return new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('agents not subscribed within 120 s')), 120_000);
+          child.once('exit', (code) => reject(new Error(`agent process exited (${code}) before it was ready`)));
+          child.on('message', (m: FromAgents) => {
+            if (m.t === 'ready') {
+              clearTimeout(timer);
+              resolve();
+            } else if (m.t === 'failed') {
+              clearTimeout(timer);
+              reject(new Error(`agent process: ${m.message}`));
+            } else {
+              gaps[w] = m.gaps;
+              extra[w] = m.extraSnapshots;
+              onSeen(m.items);
+            }
+          });
+          child.send({ t: 'start', port, qid, tokens: tokens.filter((_, i) => i % procs === w) } satisfies ToAgents);
+        });
+      }),
+    );
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { gaps: () => gaps.reduce((a, b) => a + b, 0), extraSnapshots: () => extra.reduce((a, b) => a + b, 0), stop };
 }
 
 async function inParallel<T>(n: number, width: number, f: (i: number) => Promise<T>): Promise<T[]> {
@@ -125,48 +154,24 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
     };
     const waiting = await inParallel(o.callers, 16, () => join());
 
-    // Agents: each follows the queue with its own token; updates are matched to changes below.
+    // Agents, in child processes, each with its own token; their sightings are matched to changes.
     const changes = new Map<string, Change>();
-    let gaps = 0;
-    const snapshots: number[] = new Array<number>(o.agents).fill(0);
     const done = (key: string, c: Change): void => {
       if (c.agentsSeen >= o.agents && c.returned !== undefined) changes.delete(key);
     };
-    const agentSeq: number[] = new Array<number>(o.agents).fill(0);
-    await inParallel(o.agents, 16, async (i) => {
-      const ws = await connect({ port: server.endpoint.port, format: 'json', token: tokens[i]! });
-      closers.push(() => ws.destroy());
-      const rpc = new Rpc(ws, 'json');
-      rpc.onEvent = (data) => {
-        const type = frameType(data, 'json');
-        if (type === 'callqueue.snapshot') {
-          // One follows callqueue.subscribed; any other means updates were interrupted.
-          snapshots[i]!++;
-          agentSeq[i] = updateKey(data).seq;
-          return;
-        }
-        if (type !== 'callqueue.update') return;
-        const t = nowMicros();
-        const { key, seq } = updateKey(data);
-        if (seq !== agentSeq[i]! + 1) gaps++;
-        agentSeq[i] = seq;
-        if (key === null) return;
+    const agents = await startAgents(server.endpoint.port, qid, tokens, AGENT_PROCS, (items) => {
+      for (const [key, n, t] of items) {
         let c = changes.get(key);
         if (!c) {
-          c = { agentsSeen: 0, lastSeen: 0, counted: false };
+          c = { agentsSeen: 0, lastSeen: 0 };
           changes.set(key, c);
         }
-        c.agentsSeen++;
-        c.lastSeen = t;
+        c.agentsSeen += n;
+        if (t > c.lastSeen) c.lastSeen = t;
         done(key, c);
-      };
-      const reply = await rpc.call<{ seq: number }>({ type: 'callqueue.subscribe', queue_id: qid });
-      agentSeq[i] = Math.max(agentSeq[i]!, reply.seq);
+      }
     });
-    // Every agent holds its first snapshot before the changes start (bounded wait).
-    const snapshotDeadline = Date.now() + 30_000;
-    while (snapshots.some((n) => n === 0) && Date.now() < snapshotDeadline) await new Promise((r) => setTimeout(r, 10));
-    if (snapshots.some((n) => n === 0)) throw new Error('some agents got no callqueue.snapshot within 30 s of subscribing');
+    closers.push(() => agents.stop());
 
     // Changes, open loop at changesPerSec, alternating join and leave.
     const fromReturn = new Histogram();
@@ -179,12 +184,11 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
     const track = (key: string, sent: number, returned: number, counted: boolean): void => {
       let c = changes.get(key);
       if (!c) {
-        c = { agentsSeen: 0, lastSeen: 0, counted };
+        c = { agentsSeen: 0, lastSeen: 0 };
         changes.set(key, c);
       }
       c.sent = sent;
       c.returned = returned;
-      c.counted = counted;
       if (counted) tracked.push([key, c]);
       done(key, c);
     };
@@ -249,7 +253,7 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
     if (fromReturn.count === 0) throw new Error(`no change reached every agent: ${firstFailure ?? `${incomplete} incomplete`}`);
     log(
       `  p50 ${ms(fromReturn.percentile(50))} ms, p99 ${ms(fromReturn.percentile(99))} ms after the REST answer ` +
-        `(p99 ${ms(fromSent.percentile(99))} ms after the request); ${incomplete} incomplete, ${gaps} gaps; server CPU ${used.holdline} (+ redis ${used.redis})`,
+        `(p99 ${ms(fromSent.percentile(99))} ms after the request); ${incomplete} incomplete, ${agents.gaps()} gaps; server CPU ${used.holdline} (+ redis ${used.redis})`,
     );
     return {
       p50Ms: ms(fromReturn.percentile(50)),
@@ -262,8 +266,9 @@ export async function positions(server: HoldlineServer, o: PositionsOptions): Pr
         changes_all_agents_before_rest_answer: beforeReturn,
         p99_from_request_ms: ms(fromSent.percentile(99)),
         incomplete_changes: incomplete,
-        seq_gaps: gaps,
-        snapshots_during_run: snapshots.reduce((sum, n) => sum + Math.max(0, n - 1), 0),
+        seq_gaps: agents.gaps(),
+        snapshots_during_run: agents.extraSnapshots(),
+        agent_processes: AGENT_PROCS,
         rest_failures: failures,
         ...(firstFailure ? { first_rest_failure: firstFailure.slice(0, 200) } : {}),
         server_cpu_cores: used.holdline,

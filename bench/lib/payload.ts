@@ -25,20 +25,29 @@ export function stampedBody(size: number, at = nowMicros()): string {
 
 /**
  * Counts markers in `data` and hands each timestamp to `onStamp` when given. Returns how many
- * deliveries the frame carried.
+ * deliveries the frame carried. A marker counts only as `#T`, 16 digits, `#`: binary envelopes
+ * (MessagePack floats and integers) can hold the bytes `#T` by chance, and a frame is the same
+ * bytes for every subscriber, so one such accident would count a whole fan-out twice.
  */
 export function scanStamps(data: Buffer, onStamp?: (micros: number) => void): number {
   let n = 0;
   let i = data.indexOf(MARK);
   while (i !== -1) {
-    n++;
-    if (onStamp) {
-      let v = 0;
-      const end = i + 2 + DIGITS;
-      for (let j = i + 2; j < end; j++) v = v * 10 + (data[j]! - 48);
-      onStamp(v);
+    const end = i + 2 + DIGITS;
+    let v = 0;
+    let ok = end < data.length && data[end] === 0x23;
+    for (let j = i + 2; ok && j < end; j++) {
+      const d = data[j]! - 48;
+      if (d < 0 || d > 9) ok = false;
+      else v = v * 10 + d;
     }
-    i = data.indexOf(MARK, i + 2 + DIGITS);
+    if (!ok) {
+      i = data.indexOf(MARK, i + 1);
+      continue;
+    }
+    n++;
+    if (onStamp) onStamp(v);
+    i = data.indexOf(MARK, end);
   }
   return n;
 }

@@ -20,14 +20,15 @@ import { assertSoketiLoopbackOnly, soketiConfig, SOKETI_DISCOVERY_UNICAST } from
 import { describeMachine } from '../../bench/report/machine.js';
 import { renderMarkdown } from '../../bench/report/markdown.js';
 import { writeRun } from '../../bench/report/write.js';
-import { Cleanup, runTarget } from '../../bench/scenarios/common.js';
+import { runTarget } from '../../bench/scenarios/common.js';
+import { NotAvailableError } from '../../bench/lib/not-available.js';
 import { measureFanout } from '../../bench/scenarios/fanout.js';
 import { parseRedisBenchmarkCsv } from '../../bench/scenarios/ingest.js';
 import { parseArgs } from '../../bench/run.js';
 import { nextMessage, RawWs } from '../../bench/lib/wsclient.js';
 import { RawHttp } from '../../bench/lib/httpclient.js';
 import { BENCH_APP, history, ingest, positions, prepareFanout, type HoldlineServer } from '../../bench/holdline/targets.js';
-import { updateKey } from '../../bench/holdline/positions.js';
+import { updateKey } from '../../bench/holdline/update-key.js';
 import { connect, Rpc } from '../../bench/holdline/wire.js';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import { mountWebSocket } from '../../src/server/ws/index.js';
@@ -88,17 +89,20 @@ describe('bench harness', () => {
     if (written.chart) expect(readFileSync(written.chart).subarray(1, 4).toString()).toBe('PNG');
   });
 
-  it('reports not-available instead of a figure when a target cannot run', async () => {
-    const cleanup = new Cleanup();
-    const r = await runTarget('fanout', 'holdline-memory', 'holdline', async () => {
-      protocolFor('holdline');
-      throw new Error('must not get here while the adapter is missing');
+  it('reports not-available instead of a figure when a target cannot run, failed when it breaks', async () => {
+    const na = await runTarget('fanout', 'holdline-memory', 'holdline', async () => {
+      throw new NotAvailableError('feature missing');
     });
-    await cleanup.run();
-    // While bench/holdline/protocol.ts is unfilled this is not-available; once filled, the body's
-    // own error makes it 'failed'. Either way no figure is produced.
-    expect(['not-available', 'failed']).toContain(r.status);
-    expect(r.figures).toEqual({});
+    expect(na).toMatchObject({ status: 'not-available', reason: 'feature missing', figures: {} });
+    let stopped = false;
+    const broken = await runTarget('fanout', 'soketi', 'peer', async (cleanup) => {
+      cleanup.add(async () => {
+        stopped = true;
+      });
+      throw new Error('exploded');
+    });
+    expect(broken).toMatchObject({ status: 'failed', reason: 'exploded', figures: {} });
+    expect(stopped).toBe(true);
   });
 
   it('writes ratios to the best peer and to the ceiling', () => {
@@ -165,6 +169,10 @@ describe('bench measuring parts', () => {
     expect(scanStamps(frame, (s) => stamps.push(s))).toBe(2);
     expect(stamps).toEqual([1234, 99_999_999]);
     expect(scanStamps(Buffer.from('{"event":"pusher:ping"}'))).toBe(0);
+    // `#T` by chance (e.g. inside a MessagePack float) is no stamp; a real one right after still counts.
+    expect(scanStamps(Buffer.concat([Buffer.from([0xcb, 0x23, 0x54, 0x01, 0x02]), Buffer.from(a)]), (s) => stamps.push(s))).toBe(1);
+    expect(stamps.at(-1)).toBe(1234);
+    expect(scanStamps(Buffer.from('#T000000000000123'))).toBe(0);
   });
 
   it('histogram percentiles stay within 0.1% and merge exactly', () => {
@@ -353,18 +361,14 @@ describe('bench Holdline hooks', () => {
     expect(f.details.errors).toBe(0);
   });
 
-  it('positions runs, or is not available while the server lacks callqueue.subscribe', async () => {
+  it('positions times every change to every agent, with no gap in any agent\'s updates', async () => {
     const s = await start();
-    const r = await runTarget('positions', 'holdline-memory', 'holdline', async () => {
-      const f = await positions(s, { callers: 20, agents: 3, changesPerSec: 40, durationMs: 500 });
-      return { figures: {}, details: f.details };
-    });
-    if (r.status === 'not-available') expect(r.reason).toMatch(/not_implemented/);
-    else {
-      expect(r.status, r.reason).toBe('ok');
-      expect(r.details.incomplete_changes).toBe(0);
-      expect(r.details.seq_gaps).toBe(0);
-    }
+    const f = await positions(s, { callers: 20, agents: 3, changesPerSec: 40, durationMs: 500 });
+    expect(Number(f.details.changes_measured)).toBeGreaterThan(0);
+    expect(f.details.incomplete_changes).toBe(0);
+    expect(f.details.seq_gaps).toBe(0);
+    expect(f.details.snapshots_during_run).toBe(0);
+    expect(f.details.rest_failures).toBe(0);
   });
 
   it('matches an error reply to its request although its id comes after the error object', async () => {
