@@ -86,7 +86,11 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<{ 
   return { code, stdout: cli.stdout, stderr: cli.stderr };
 }
 
-describe('holdline serve', () => {
+// Every case starts `holdline` child processes through tsx (transpiled at start-up): seconds each on a
+// loaded 2-core machine. The timeout bounds a hang; it says nothing about speed.
+const CHILD_PROCESS_TIMEOUT_MS = 120_000;
+
+describe('holdline serve', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
   it('serves on the port it logs, and exits 0 on SIGTERM after finishing the request in flight', async () => {
     const cli = holdline(['serve', '--port', '0', '--admin-key', 'sekrit'], { HOLDLINE_PORT: '1' });
     const port = await cli.listening();
@@ -167,7 +171,7 @@ describe('holdline serve', () => {
   });
 });
 
-describe('holdline apps', () => {
+describe('holdline apps', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
   it('creates, lists and revokes applications on Redis; a running server accepts the key', async () => {
     const env = { HOLDLINE_ENGINE: 'redis', HOLDLINE_REDIS_URL: inject('redisUrl'), HOLDLINE_REDIS_PREFIX: freshPrefix('cli') };
     const created = await run(['apps', 'create', 'billing'], env);
