@@ -144,8 +144,4 @@ describe.each(variants)('ws messages ($name)', ({ factory, format }) => {
     const beat = await c.next('heartbeat', from);
     expect(beat.time).toBeGreaterThan(0);
   });
-
-  it('call-queue frames answer not_implemented until that module is plugged in', async () => {
-    expect(await c.request({ type: 'callqueue.subscribe', queue_id: 'x' })).toMatchObject({ type: 'error', op: 'callqueue.subscribe', error: { code: 'not_implemented' } });
-  });
 });
