@@ -49,6 +49,8 @@ export class HubPartition {
   /** The last message on the topic (or the base: the newest stored when the feed became active). */
   lastId: string | null = null;
   lastSeq = 0;
+  /** True once the base was read: from then on live seqs must follow lastSeq one by one. */
+  based = false;
   /** Date.now() of the last publish (heartbeats count live messages as traffic). */
   lastAt = 0;
   readonly recovering = new Set<PartitionSubscription>();
@@ -166,6 +168,7 @@ export class Hub {
   private async rebase(part: HubPartition): Promise<void> {
     const [newest] = await this.engine.read(part.ref, { limit: 1, order: 'descending' });
     if (newest !== undefined) part.advance(newest.seq, newest.id);
+    part.based = true;
   }
 
   /** Engine listeners must not throw; nothing here may unwind into the engine (or uWS). */
@@ -213,6 +216,13 @@ export class Hub {
 
   private publish(part: HubPartition, message: StoredMessage): void {
     if (message.seq <= part.lastSeq) return; // at or below the base: storage serves it
+    if (part.based && message.seq > part.lastSeq + 1) {
+      // Every append is announced in seq order, so a hole means announcements were lost in transit
+      // (e.g. during a failover) without the feed noticing. Repair as after an engine resync: the
+      // live sockets replay from their last message out of storage, which has the missing ones.
+      this.logger.warn({ partition: part.key, after: part.lastSeq, got: message.seq }, 'ws hub: live seq hole, resyncing');
+      this.onResync(part);
+    }
     for (const sub of part.recovering) sub.capture(message);
     part.advance(message.seq, message.id);
     part.lastAt = Date.now();
