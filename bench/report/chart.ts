@@ -30,7 +30,7 @@ interface CanvasModule {
 const FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const FONT_BOLD_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
 const WIDTH = 1400;
-const LABEL_W = 150;
+const LABEL_W = 185;
 const PANEL_W = (WIDTH - 60) / 2;
 const BAR_H = 13;
 const ROLE_COLOURS: Record<string, string[]> = {
