@@ -30,6 +30,16 @@ export interface SideSubscription {
   resume(): void;
 }
 
+/** What a pipelined frame's handler orders itself by (Connection.enqueue). */
+export interface FrameOrder {
+  /** Resolves when every earlier frame of the connection has submitted its ordered work. */
+  readonly turn: Promise<void>;
+  /** Call right after submitting this frame's ordered work (e.g. engine.append): later frames go. */
+  readonly started: () => void;
+}
+
+function noop(): void {}
+
 export interface CloseInfo {
   code: number;
   reason: string;
@@ -55,8 +65,14 @@ export class Connection {
    */
   readonly otherSubscriptions = new Map<string, SideSubscription>();
 
-  /** Frames are handled one after the other (websocket.md 3.1 "Order"). */
-  private chain: Promise<void> = Promise.resolve();
+  /**
+   * Frame ordering (websocket.md 3.1 "Order"). A barrier frame starts once every earlier frame has
+   * completed; a pipelined frame starts once the last barrier has completed, and gets `turn`, which
+   * resolves when every earlier frame has submitted its ordered work (FrameOrder in handlers/types.ts).
+   */
+  private barrierDone: Promise<void> = Promise.resolve();
+  private allDone: Promise<void> = Promise.resolve();
+  private turn: Promise<void> = Promise.resolve();
   pendingFrames = 0;
   /** Date.now() of the last frame written through send.ts. */
   lastSendAt = Date.now();
@@ -102,12 +118,29 @@ export class Connection {
     }
   }
 
-  /** Runs `task` after every earlier frame's task; a task must not reject (the caller catches). */
-  enqueue(task: () => Promise<void>): void {
+  /**
+   * Runs `task` in arrival order: a barrier after every earlier frame's task has completed, a
+   * pipelined one as soon as the last barrier has (see the fields above). A task must not reject
+   * (the caller catches).
+   */
+  enqueue(task: (order: FrameOrder) => Promise<void>, pipelined: boolean): void {
     this.pendingFrames++;
-    this.chain = this.chain.then(task).finally(() => {
-      this.pendingFrames--;
+    let markStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
     });
+    const order: FrameOrder = { turn: this.turn, started: markStarted };
+    const done = (pipelined ? this.barrierDone : this.allDone)
+      .then(() => task(order))
+      .finally(() => {
+        markStarted();
+        this.pendingFrames--;
+      });
+    // A frame that fails before its turn must not let later frames overtake the earlier ones.
+    const previousTurn = this.turn;
+    this.turn = previousTurn.then(() => started);
+    this.allDone = Promise.all([this.allDone, done]).then(noop);
+    if (!pipelined) this.barrierDone = done;
   }
 
   /** Sends a close frame with `code` and `reason`; uWS runs the close handler at once. */

@@ -3,42 +3,49 @@
  *
  * Checked synchronously in uWS's message handler, while its buffer is valid: size (1009), frame
  * kind (1003), too many unanswered frames (4429), then decoding (the codec copies what it keeps).
- * Everything else runs on the connection's chain, one frame after the other, so publishes keep
- * their order and `auth` is a barrier for the frames behind it.
+ * Everything else runs on the connection's chain (Connection.enqueue), in arrival order. Most frames
+ * are barriers: they start once every earlier frame has completed, so `auth` gates what follows and
+ * subscribe/unsubscribe see the effects of what came before. `publish` and `ping` are pipelined: they
+ * start without waiting for earlier publishes to complete, and a publish submits its append only
+ * after the earlier frames have submitted theirs, so per-partition append order holds while one
+ * connection's appends share the engine's round trips (appender.ts).
  */
 import { decodeClientFrame, toErrorFrame } from '../../codec/index.js';
 import type { AuthFrame, ClientFrame, DecodeResult } from '../../codec/index.js';
 import { ERRORS, HoldlineError, isHoldlineError } from '../../errors.js';
 import type { AgentTokenResolver } from './auth.js';
 import { principalFor } from './auth.js';
-import type { Connection } from './connection.js';
+import type { Connection, FrameOrder } from './connection.js';
 import { errorFrameFor, replyId } from './errors.js';
 import type { HandlerEnv, HandlerResult, HandlerTable } from './handlers/index.js';
 import { SLOW_CONSUMER_CLOSE, sendEncoded, sendFrame } from './send.js';
+
+/** Frame types that need no barrier; their handlers order themselves by FrameOrder (handlers/types.ts). */
+const PIPELINED: ReadonlySet<ClientFrame['type']> = new Set(['publish', 'ping']);
 
 export type MessageHandler = (conn: Connection, data: ArrayBuffer, isBinary: boolean) => void;
 
 export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentForToken: AgentTokenResolver | undefined): MessageHandler {
   const { logger } = env;
 
-  function run(conn: Connection, frame: Exclude<ClientFrame, AuthFrame>): Promise<HandlerResult> {
+  function run(conn: Connection, frame: Exclude<ClientFrame, AuthFrame>, order: FrameOrder): Promise<HandlerResult> {
     switch (frame.type) {
       case 'publish':
-        return handlers.publish(conn, frame, env);
+        return handlers.publish(conn, frame, env, order);
       case 'subscribe':
-        return handlers.subscribe(conn, frame, env);
+        return handlers.subscribe(conn, frame, env, order);
       case 'unsubscribe':
-        return handlers.unsubscribe(conn, frame, env);
+        return handlers.unsubscribe(conn, frame, env, order);
       case 'history':
-        return handlers.history(conn, frame, env);
+        return handlers.history(conn, frame, env, order);
       case 'state.set':
-        return handlers['state.set'](conn, frame, env);
+        return handlers['state.set'](conn, frame, env, order);
       case 'callqueue.subscribe':
-        return handlers['callqueue.subscribe'](conn, frame, env);
+        return handlers['callqueue.subscribe'](conn, frame, env, order);
       case 'callqueue.unsubscribe':
-        return handlers['callqueue.unsubscribe'](conn, frame, env);
+        return handlers['callqueue.unsubscribe'](conn, frame, env, order);
       case 'ping':
-        return handlers.ping(conn, frame, env);
+        return handlers.ping(conn, frame, env, order);
     }
   }
 
@@ -61,7 +68,7 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
     sendFrame(conn, { type: 'authenticated', ...replyId(frame.id), principal: conn.principal });
   }
 
-  async function handle(conn: Connection, decoded: DecodeResult<ClientFrame>, first: boolean): Promise<void> {
+  async function handle(conn: Connection, decoded: DecodeResult<ClientFrame>, first: boolean, order: FrameOrder): Promise<void> {
     if (conn.closed) return;
     if (!decoded.ok) {
       sendFrame(conn, toErrorFrame(decoded.error));
@@ -72,7 +79,7 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
     if (frame.type === 'auth') return authenticate(conn, frame, first);
     let result: HandlerResult;
     try {
-      result = await run(conn, frame);
+      result = await run(conn, frame, order);
     } catch (err) {
       sendFrame(conn, errorFrameFor(err, frame, logger));
       return;
@@ -94,11 +101,13 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
       conn.awaitingFirstFrame = false;
       clearTimeout(conn.authTimer);
     }
-    conn.enqueue(() =>
-      handle(conn, decoded, first).catch((err: unknown) => {
-        logger.error({ err, connection: conn.id }, 'ws frame handling failed');
-        conn.close(1011, 'internal');
-      }),
+    conn.enqueue(
+      (order) =>
+        handle(conn, decoded, first, order).catch((err: unknown) => {
+          logger.error({ err, connection: conn.id }, 'ws frame handling failed');
+          conn.close(1011, 'internal');
+        }),
+      !first && decoded.ok && PIPELINED.has(decoded.frame.type),
     );
   };
 }

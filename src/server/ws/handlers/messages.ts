@@ -36,10 +36,15 @@ function toNewMessage(m: PublishMessage, i: number, meta: QueueMeta, env: Handle
   return out;
 }
 
-export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame, env) => {
+export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame, env, order) => {
   const meta = await env.ctx.queues.ownedQueue(conn.application, frame.application, frame.queue);
   const messages = frame.messages.map((m, i) => toNewMessage(m, i, meta, env));
-  const stored = await env.engine.append(meta, messages);
+  // Pipelined (dispatch.ts): the lookup above overlaps earlier frames; the append waits for their
+  // appends to be submitted, and both engines keep per-partition submission order (websocket.md 3.1).
+  await order.turn;
+  const appended = env.engine.append(meta, messages);
+  order.started();
+  const stored = await appended;
   return {
     reply: {
       type: 'published',

@@ -4,11 +4,14 @@
  * and returns its reply; it throws HoldlineError for a failure, which becomes the `error` frame.
  * The dispatcher sends exactly one reply per frame (websocket.md 3.1), then runs `after`.
  *
+ * Only pipelined frame types (dispatch.ts) may start before earlier frames completed; their
+ * handler awaits `order.turn` before its ordered work and calls `order.started()` right after.
+ *
  * Later modules (call queues) plug in by passing their handlers to createWebSocketEndpoint.
  */
 import type { ClientFrame, ClientFrameType, ServerFrame } from '../../../codec/index.js';
 import type { ServerContext } from '../../context.js';
-import type { Connection } from '../connection.js';
+import type { Connection, FrameOrder } from '../connection.js';
 import type { WebSocketLimits } from '../options.js';
 import type { CatchUpEnv } from '../subscription.js';
 
@@ -32,6 +35,7 @@ export type FrameHandler<T extends HandledFrameType> = (
   conn: Connection,
   frame: Extract<ClientFrame, { type: T }>,
   env: HandlerEnv,
+  order: FrameOrder,
 ) => Promise<HandlerResult>;
 
 export type HandlerTable = { [T in HandledFrameType]: FrameHandler<T> };
