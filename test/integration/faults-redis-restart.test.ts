@@ -20,7 +20,9 @@ import { eventually, startNode, type HoldlineNode } from '../cluster/nodes.js';
 
 const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 /** A refused request must be answered within this (it is a bound against hanging, not a speed target). */
-const ANSWER_BOUND_MS = 5000;
+// "Fail fast" means an answer within this bound rather than a hang (ioredis would queue forever); the
+// bound is wide so a loaded 2-core CI machine cannot fail it, and still far from a hang.
+const ANSWER_BOUND_MS = 10_000;
 
 describe('Redis stopped and restarted under a running node', () => {
   let redis: RedisServerHandle;
@@ -42,7 +44,7 @@ describe('Redis stopped and restarted under a running node', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fails fast and tells while Redis is away, recovers by itself when it returns, loses nothing acknowledged', { timeout: 60_000 }, async () => {
+  it('fails fast and tells while Redis is away, recovers by itself when it returns, loses nothing acknowledged', { timeout: 120_000 }, async () => {
     const s = node.server;
     const { name: app, key } = await s.createApp();
     const created = await s.request(`/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 2, consistency: 'weak' }) });
