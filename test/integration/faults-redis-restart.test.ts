@@ -20,8 +20,6 @@ import { eventually, startNode, type HoldlineNode } from '../cluster/nodes.js';
 
 const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 /** A refused request must be answered within this (it is a bound against hanging, not a speed target). */
-// "Fail fast" means an answer within this bound rather than a hang (ioredis would queue forever); the
-// bound is wide so a loaded 2-core CI machine cannot fail it, and still far from a hang.
 const ANSWER_BOUND_MS = 10_000;
 
 describe('Redis stopped and restarted under a running node', () => {
