@@ -63,6 +63,11 @@ export interface SubscriberTopology {
 
 /** Connection settings of a subscriber, on top of the engine's fail-fast ones (connection.ts). */
 const SUBSCRIBER_OPTIONS: RedisOptions = { lazyConnect: true, autoResubscribe: false };
+/**
+ * A resubscription can fail while the connection stays up (e.g. LOADING while a restarted Redis
+ * replays its AOF); no reconnect would follow to retry it, so reconcile() tries again after this.
+ */
+const RECONCILE_RETRY_MS = 250;
 
 /** A single server: every channel lives on the one node. */
 export function singleServerTopology(url: string, options: RedisOptions): SubscriberTopology {
@@ -89,6 +94,7 @@ export class LiveSubscriber {
   private readonly channels = new Map<string, Channel>();
   private readonly nodes = new Map<string, NodeConnection>();
   private closed = false;
+  private reconcileRetry: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly topology: SubscriberTopology,
@@ -103,6 +109,8 @@ export class LiveSubscriber {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.reconcileRetry !== null) clearTimeout(this.reconcileRetry);
+    this.reconcileRetry = null;
     const nodes = [...this.nodes.values()];
     this.nodes.clear();
     this.channels.clear();
@@ -168,8 +176,8 @@ export class LiveSubscriber {
 
   /**
    * Subscribes again every channel that has listeners but is not live on its current owner (after
-   * a reconnect or a topology change), then tells its listeners to resync. Failures are left for
-   * the next reconnect or topology refresh.
+   * a reconnect or a topology change), then tells its listeners to resync. A failure is retried
+   * after RECONCILE_RETRY_MS (and again on the next reconnect or topology refresh).
    */
   reconcile(): void {
     if (this.closed) return;
@@ -186,10 +194,20 @@ export class LiveSubscriber {
         await this.ssubscribe(channel);
         this.emit(channel, { type: 'resync' });
       }).catch((err: unknown) => {
-        this.logger?.debug({ err, channel: channel.name }, 'redis engine: resubscription failed, retried on the next reconnect');
+        this.logger?.debug({ err, channel: channel.name }, 'redis engine: resubscription failed, retrying');
+        this.scheduleReconcile();
       });
     }
     this.pruneNodes();
+  }
+
+  private scheduleReconcile(): void {
+    if (this.closed || this.reconcileRetry !== null) return;
+    this.reconcileRetry = setTimeout(() => {
+      this.reconcileRetry = null;
+      this.reconcile();
+    }, RECONCILE_RETRY_MS);
+    this.reconcileRetry.unref();
   }
 
   /**
