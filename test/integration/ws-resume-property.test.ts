@@ -1,18 +1,72 @@
 /**
  * The no-gap, no-duplicate guarantee (protocol/websocket.md 4.2) as a property, on two Holdline
- * nodes sharing one Redis: random publishes from several producers spread over both nodes, while a
- * subscriber disconnects at random points (cleanly or by dropping TCP) and resumes on a random node
- * with `after` = the last message it processed per partition. Whatever the interleaving, what it
- * processed per partition is exactly the published sequence: every acked message once, in order.
+ * processes (`holdline serve`) sharing one Redis: random publishes from several producers spread
+ * over both nodes, while a subscriber disconnects at random points (cleanly or by dropping TCP) and
+ * resumes on a random node with `after` = the last message it processed per partition. Whatever
+ * the interleaving, what it processed per partition is exactly the published sequence: every acked
+ * message once, in order.
+ *
+ * The servers run in their own processes, as in production (issue 3: "two Holdline processes
+ * sharing one Redis"). This property is what showed that upgrading asynchronously after the key
+ * lookup lost about one connection in a few hundred (src/server/ws/upgrade.ts).
  */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { WireFormat } from '../../src/codec/index.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
 import type { QueueMeta } from '../../src/engine/types.js';
 import { freshPrefix } from '../helpers/namespace.js';
-import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
-import type { WsServer } from '../helpers/ws-client.js';
+import { freePort } from '../helpers/redis-server.js';
+import { WsTestClient, appWithKey, queueOf } from '../helpers/ws-client.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface Node {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `holdline serve` on the Redis engine, in its own process; resolves once it listens. */
+async function startNode(redisUrl: string, prefix: string): Promise<Node> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      HOLDLINE_ENGINE: 'redis',
+      HOLDLINE_REDIS_URL: redisUrl,
+      HOLDLINE_REDIS_PREFIX: prefix,
+      HOLDLINE_PORT: String(port),
+      HOLDLINE_HOST: '127.0.0.1',
+      HOLDLINE_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = proc.pid;
+  if (pid === undefined) throw new Error('could not start holdline');
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"msg":"listening"')) resolve();
+    });
+    void exited.then(() => reject(new Error(`holdline exited before listening: ${stderr}`)));
+  });
+  proc.stdout.resume();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) process.kill(pid, 'SIGTERM');
+      await exited;
+    },
+  };
+}
 
 const PARTITIONS = [1, 2] as const;
 
@@ -48,28 +102,26 @@ const planArb: fc.Arbitrary<Plan> = fc.record({
 });
 
 describe('ws resume property: two nodes, one Redis', () => {
-  const engines: RedisEngine[] = [];
-  const nodes: WsServer[] = [];
+  const nodes: Node[] = [];
+  /** The test's own view of the same Redis namespace: applications, queues, seeds. */
+  let engine: RedisEngine;
 
   beforeAll(async () => {
     const prefix = freshPrefix('wsprop');
-    for (let i = 0; i < 2; i++) {
-      const engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000 });
-      await engine.start();
-      engines.push(engine);
-      nodes.push(await startWsServer(engine, { historyPageSize: 20 }));
-    }
-  });
+    engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000 });
+    await engine.start();
+    nodes.push(...(await Promise.all([startNode(inject('redisUrl'), prefix), startNode(inject('redisUrl'), prefix)])));
+  }, 60_000);
   afterAll(async () => {
-    for (const n of nodes) await n.close();
-    for (const e of engines) await e.close();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await engine?.close();
   });
 
   async function runPlan(plan: Plan): Promise<void> {
-    const shop = await appWithKey(engines[0]!);
-    const q: QueueMeta = await queueOf(engines[0]!, shop.name, { partitions: PARTITIONS.length });
+    const shop = await appWithKey(engine);
+    const q: QueueMeta = await queueOf(engine, shop.name, { partitions: PARTITIONS.length });
     // A first message per partition, which the subscriber "already has": every resume uses `after`.
-    const seeds = await engines[0]!.append(q, PARTITIONS.map((partition) => ({ body: 'seed', ttl: 3600, partition })));
+    const seeds = await engine.append(q, PARTITIONS.map((partition) => ({ body: 'seed', ttl: 3600, partition })));
     const acked = new Map<number, string[]>(PARTITIONS.map((p) => [p, []]));
     const processed = new Map<number, string[]>(PARTITIONS.map((p) => [p, []]));
     const last = new Map<number, string>(seeds.map((m) => [m.partition, m.id]));

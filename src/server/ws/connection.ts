@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Principal, WireFormat } from '../../codec/index.js';
 import type { ErrorCode } from '../../errors.js';
+import type { Credentials } from './auth.js';
 import type { WebSocketLimits } from './options.js';
 import type { PartitionSubscription } from './subscription.js';
 
@@ -51,6 +52,8 @@ export class Connection {
   principal: Principal;
   /** URL credentials were refused: open() closes with 4401 and this reason, before any frame. */
   readonly refused: ErrorCode | null;
+  /** URL credentials, checked right after open(), before any frame (upgrade.ts). */
+  readonly credentials: Credentials | null;
   /** Opened without credentials and nothing received yet: the first frame may be `auth`. */
   awaitingFirstFrame: boolean;
   ws: Socket | null = null;
@@ -88,10 +91,11 @@ export class Connection {
     readonly format: WireFormat,
     readonly limits: WebSocketLimits,
     principal: Principal,
-    opts: { refused?: ErrorCode; awaitingFirstFrame?: boolean } = {},
+    opts: { refused?: ErrorCode; credentials?: Credentials; awaitingFirstFrame?: boolean } = {},
   ) {
     this.principal = principal;
     this.refused = opts.refused ?? null;
+    this.credentials = opts.credentials ?? null;
     this.awaitingFirstFrame = opts.awaitingFirstFrame ?? false;
   }
 

@@ -15,8 +15,9 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { HARD_FRAME_FACTOR, MAX_PUBLISH_MESSAGES, WS_PATH } from '../../codec/index.js';
 import type { Principal, WireFormat } from '../../codec/index.js';
-import { ERRORS } from '../../errors.js';
+import { ERRORS, isHoldlineError } from '../../errors.js';
 import type { ServerContext, ServerMount } from '../context.js';
+import { principalFor } from './auth.js';
 import type { AgentTokenResolver } from './auth.js';
 import type { Connection, SocketData } from './connection.js';
 import { createDispatcher } from './dispatch.js';
@@ -115,7 +116,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       closeOnBackpressureLimit: 1,
       idleTimeout: limits.idleTimeoutS,
       sendPingsAutomatically: true,
-      upgrade: createUpgradeHandler({ ctx, limits, logger, agentForToken: options.agentForToken, isShuttingDown: () => shuttingDown || ctx.shuttingDown }),
+      upgrade: createUpgradeHandler({ limits, logger, isShuttingDown: () => shuttingDown || ctx.shuttingDown }),
       open: (ws) => {
         const conn = ws.getUserData().conn;
         conn.ws = ws;
@@ -123,20 +124,39 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
           if (conn.refused !== null) return conn.close(ERRORS[conn.refused].close ?? 4401, conn.refused);
           if (shuttingDown) return conn.close(1001, 'shutting_down');
           connections.add(conn);
-          sendFrame(conn, {
-            type: 'welcome',
-            protocol: 1,
-            server: SERVER_NAME,
-            connection_id: conn.id,
-            principal: conn.principal,
-            heartbeat_ms: limits.heartbeatMs,
-            limits: {
-              max_frame_bytes: limits.maxFrameBytes,
-              max_message_bytes: ctx.config.maxMessageBytes,
-              max_publish_messages: MAX_PUBLISH_MESSAGES,
-              max_subscriptions: limits.maxSubscriptions,
-            },
-          });
+          const welcome = (): void => {
+            sendFrame(conn, {
+              type: 'welcome',
+              protocol: 1,
+              server: SERVER_NAME,
+              connection_id: conn.id,
+              principal: conn.principal,
+              heartbeat_ms: limits.heartbeatMs,
+              limits: {
+                max_frame_bytes: limits.maxFrameBytes,
+                max_message_bytes: ctx.config.maxMessageBytes,
+                max_publish_messages: MAX_PUBLISH_MESSAGES,
+                max_subscriptions: limits.maxSubscriptions,
+              },
+            });
+          };
+          const credentials = conn.credentials;
+          if (credentials !== null) {
+            // URL credentials: the first task of the chain, so frames wait for it (websocket.md 2).
+            conn.enqueue(async () => {
+              try {
+                conn.principal = await principalFor(ctx, credentials, options.agentForToken);
+              } catch (err) {
+                const code = isHoldlineError(err) ? err.code : 'internal';
+                if (!isHoldlineError(err)) logger.error({ err }, 'ws: checking credentials failed');
+                conn.close(ERRORS[code].close ?? 4401, code);
+                return;
+              }
+              welcome();
+            }, false);
+            return;
+          }
+          welcome();
           if (conn.awaitingFirstFrame) {
             conn.authTimer = setTimeout(() => conn.close(4408, 'auth_timeout'), limits.authTimeoutMs).unref();
           }
