@@ -118,8 +118,9 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   queueRoutes(context);
   messageRoutes(context);
 
-  // The WebSocket endpoint /v1/ws is registered here, before the HTTP catch-all:
-  // `mountWebSocket(context)` from src/server/ws/index.ts (a ServerMount), then any extra mounts.
+  // Mounts register before the HTTP catch-all. The caller passes the WebSocket endpoint here
+  // (`holdline serve` passes `mountWebSocket` from src/server/ws/index.ts); the server does not mount
+  // it by itself, so tests can run HTTP alone or give the endpoint their own limits.
   for (const mount of opts.mounts ?? []) mount(context);
 
   app.any(
