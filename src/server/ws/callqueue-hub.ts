@@ -26,6 +26,7 @@ import type { CallQueueUpdateFrame, WireFormat } from '../../codec/index.js';
 import type { CallQueueChange, CallQueueEvent, CallStore } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
+import { SeqWaiters } from './seq-waiters.js';
 
 const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
 
@@ -67,7 +68,7 @@ export class HubCallQueue {
   /** Date.now() of the last publish (heartbeats count live updates as traffic). */
   lastAt = 0;
   readonly recovering = new Set<CallQueueFollower>();
-  private waiters: Array<{ seq: number; wake: (reached: boolean) => void }> = [];
+  private readonly waiters = new SeqWaiters();
 
   constructor(
     readonly ref: CallQueueRef,
@@ -81,35 +82,19 @@ export class HubCallQueue {
   advance(seq: number): void {
     if (seq <= this.lastSeq) return;
     this.lastSeq = seq;
-    if (this.waiters.length === 0) return;
-    const due = this.waiters.filter((w) => w.seq <= seq);
-    this.waiters = this.waiters.filter((w) => w.seq > seq);
-    for (const w of due) w.wake(true);
+    this.waiters.reach(seq);
   }
 
   /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the queue is dropped. */
   reached(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.lastSeq >= seq) return Promise.resolve(true);
     if (this.dropped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const waiter = {
-        seq,
-        wake: (reached: boolean) => {
-          clearTimeout(timer);
-          resolve(reached);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs).unref();
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(seq, timeoutMs);
   }
 
   drop(): void {
     this.dropped = true;
-    for (const w of this.waiters.splice(0)) w.wake(false);
+    this.waiters.abandonAll();
   }
 }
 

@@ -29,6 +29,7 @@ import type { Engine, PartitionEvent, PartitionRef, StoredMessage, Unsubscribe }
 import type { Logger } from '../../logger.js';
 import type { PartitionSubscription } from './subscription.js';
 import { messageFrame } from './wire.js';
+import { SeqWaiters } from './seq-waiters.js';
 
 const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
 
@@ -55,7 +56,7 @@ export class HubPartition {
   lastAt = 0;
   readonly recovering = new Set<PartitionSubscription>();
   readonly live = new Set<PartitionSubscription>();
-  private waiters: Array<{ seq: number; wake: (reached: boolean) => void }> = [];
+  private readonly waiters = new SeqWaiters();
 
   constructor(
     readonly ref: PartitionRef,
@@ -70,35 +71,19 @@ export class HubPartition {
     if (seq <= this.lastSeq) return;
     this.lastSeq = seq;
     this.lastId = id;
-    if (this.waiters.length === 0) return;
-    const due = this.waiters.filter((w) => w.seq <= seq);
-    this.waiters = this.waiters.filter((w) => w.seq > seq);
-    for (const w of due) w.wake(true);
+    this.waiters.reach(seq);
   }
 
   /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the partition is dropped. */
   reached(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.lastSeq >= seq) return Promise.resolve(true);
     if (this.dropped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const waiter = {
-        seq,
-        wake: (reached: boolean) => {
-          clearTimeout(timer);
-          resolve(reached);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs).unref();
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(seq, timeoutMs);
   }
 
   drop(): void {
     this.dropped = true;
-    for (const w of this.waiters.splice(0)) w.wake(false);
+    this.waiters.abandonAll();
   }
 }
 
