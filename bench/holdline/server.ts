@@ -23,6 +23,8 @@ export interface HoldlineServer extends RunningServer {
   restUrl: string;
   /** Key of the application created for this run ('bench'). */
   appKey: string;
+  /** The deployment's admin key (another node joining it needs the same one). */
+  adminKey: string;
 }
 
 /** Results of the closed-loop scenarios; latencies in milliseconds. */
@@ -63,13 +65,22 @@ export function describeHoldlineBuild(): string {
   }
 }
 
-/** Starts `holdline serve` on a free loopback port with the given engine and creates app 'bench'. */
-export async function startHoldline(engine: Engine, redis?: RedisHandle, extraEnv: Record<string, string> = {}): Promise<HoldlineServer> {
+/**
+ * Starts one `holdline serve` on a free loopback port with the given engine and creates app 'bench'. `join` starts another node of an
+ * existing deployment instead (same Redis, same prefix): the app exists there already, so the node
+ * is handed its key rather than creating it.
+ */
+export async function startHoldline(
+  engine: Engine,
+  redis?: RedisHandle,
+  extraEnv: Record<string, string> = {},
+  join?: { adminKey: string; appKey: string },
+): Promise<HoldlineServer> {
   const cli = path.join(holdlineDist(), 'src', 'cli', 'main.js');
   if (!existsSync(cli)) throw new NotAvailableError(`Holdline not built (${path.relative(repoRoot, cli)} missing: npm run build)`);
   if (engine === 'redis' && !redis) throw new Error('the redis engine needs the run\'s redis-server');
   const port = await freePort();
-  const adminKey = randomBytes(16).toString('hex');
+  const adminKey = join?.adminKey ?? randomBytes(16).toString('hex');
   const s = await spawnServer({
     name: `holdline-${engine}`,
     cmd: process.execPath,
@@ -88,13 +99,7 @@ export async function startHoldline(engine: Engine, redis?: RedisHandle, extraEn
   });
   const restUrl = `http://127.0.0.1:${port}`;
   try {
-    const res = await fetch(`${restUrl}/v1/apps`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Admin ${adminKey}` },
-      body: JSON.stringify({ name: BENCH_APP }),
-    });
-    if (res.status !== 201) throw new Error(`POST /v1/apps answered ${res.status}: ${await res.text()}`);
-    const { key } = (await res.json()) as { key: string };
+    const key = join ? join.appKey : await createBenchApp(restUrl, adminKey);
     return {
       name: `holdline-${engine}`,
       engine,
@@ -102,6 +107,7 @@ export async function startHoldline(engine: Engine, redis?: RedisHandle, extraEn
       endpoint: { protocol: 'holdline', port, params: { key, app: BENCH_APP } },
       ...(redis ? { redisPid: redis.pid } : {}),
       restUrl,
+      adminKey,
       appKey: key,
       stop: s.stop,
     };
@@ -109,6 +115,17 @@ export async function startHoldline(engine: Engine, redis?: RedisHandle, extraEn
     await s.stop();
     throw e;
   }
+}
+
+async function createBenchApp(restUrl: string, adminKey: string): Promise<string> {
+  const res = await fetch(`${restUrl}/v1/apps`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Admin ${adminKey}` },
+    body: JSON.stringify({ name: BENCH_APP }),
+  });
+  if (res.status !== 201) throw new Error(`POST /v1/apps answered ${res.status}: ${await res.text()}`);
+  const { key } = (await res.json()) as { key: string };
+  return key;
 }
 
 /** One REST call for set-up (not on a measured path), JSON in and out; throws unless `expect`. */

@@ -25,7 +25,9 @@ export const TARGETS: TargetCheck[] = [
   { scenario: 'history', target: 'holdline-redis-ws', figure: 'reads_per_s', compare: 'atLeast', factor: 0.8, of: 'ioredis-layout', text: 'history, Redis, WS: ≥ 0.8 × bare ioredis loop' },
   { scenario: 'history', target: 'holdline-redis-rest', figure: 'reads_per_s', compare: 'atLeast', factor: 0.8, of: 'ioredis-layout', text: 'history, Redis, REST: ≥ 0.8 × bare ioredis loop' },
   { scenario: 'connections', target: 'holdline-memory', figure: 'rss_per_conn_bytes', compare: 'atMost', factor: 1, of: 4096, text: 'connections: ≤ 4 KiB per idle connection' },
-  { scenario: 'connections', target: 'holdline-memory', figure: 'connections_held', compare: 'atLeast', factor: 1, of: 50_000, text: 'connections: 50,000 held' },
+  { scenario: 'connections', target: 'holdline-memory', figure: 'connections_held', compare: 'atLeast', factor: 1, of: 50_000, text: 'connections: 50,000 held, one process' },
+  { scenario: 'connections', target: 'holdline-redis-3nodes', figure: 'connections_held', compare: 'atLeast', factor: 1, of: 50_000, text: 'connections: 50,000 held, 3 nodes on one Redis' },
+  { scenario: 'connections', target: 'holdline-redis-3nodes', figure: 'rss_per_conn_bytes', compare: 'atMost', factor: 1, of: 4096, text: 'connections: ≤ 4 KiB per idle connection, 3 nodes' },
   { scenario: 'positions', target: 'holdline-memory', figure: 'p99_ms', compare: 'below', factor: 1, of: 10, text: 'positions, memory: p99 < 10 ms' },
   { scenario: 'positions', target: 'holdline-redis', figure: 'p99_ms', compare: 'below', factor: 1, of: 10, text: 'positions, Redis: p99 < 10 ms' },
 ];

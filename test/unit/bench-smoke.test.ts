@@ -325,6 +325,7 @@ describe('bench Holdline hooks', () => {
       endpoint: { protocol: 'holdline', port: ts.port, params: { key, app: BENCH_APP } },
       restUrl: ts.url,
       appKey: key,
+      adminKey: ts.adminKey,
       stop: async () => {},
     };
   };
