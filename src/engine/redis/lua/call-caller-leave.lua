@@ -26,15 +26,14 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
 --- @include "call-load-queue"
+--- @include "call-load-caller"
 --- @include "call-read-stats"
 --- @include "call-emit"
 
 local COUNTER = { answered = 'completed', abandoned = 'abandoned', timeout = 'timed_out', transferred = 'transferred' }
 
 local q = loadQueue()
-local raw = rcall('HGET', KEYS[3], ARGV[2])
-if not raw then fail('caller_not_found') end
-local c = cjson.decode(raw)
+local c = loadCaller(ARGV[2])
 local reason = ARGV[3]
 local now = nowMs()
 

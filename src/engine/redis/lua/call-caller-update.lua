@@ -28,6 +28,7 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
 --- @include "call-load-queue"
+--- @include "call-load-caller"
 --- @include "call-line-score"
 --- @include "call-read-stats"
 --- @include "call-emit"
@@ -35,9 +36,7 @@ local rcall = redis.call
 local ALLOWED = { waiting = { ringing = true, connected = true }, ringing = { waiting = true, connected = true }, connected = {} }
 
 local q = loadQueue()
-local raw = rcall('HGET', KEYS[3], ARGV[2])
-if not raw then fail('caller_not_found') end
-local c = cjson.decode(raw)
+local c = loadCaller(ARGV[2])
 local p = cjson.decode(ARGV[3])
 
 local oldStatus = c.status

@@ -22,14 +22,13 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
 --- @include "call-load-queue"
+--- @include "call-load-member"
 --- @include "call-count-member"
 --- @include "call-read-stats"
 --- @include "call-emit"
 
 local q = loadQueue()
-local raw = rcall('HGET', KEYS[6], ARGV[2])
-if not raw then fail('member_not_found') end
-local m = cjson.decode(raw)
+local m = loadMember(ARGV[2])
 rcall('HDEL', KEYS[6], ARGV[2])
 countMember(m, -1)
 local now = nowMs()

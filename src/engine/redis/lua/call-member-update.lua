@@ -23,14 +23,13 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
 --- @include "call-load-queue"
+--- @include "call-load-member"
 --- @include "call-count-member"
 --- @include "call-read-stats"
 --- @include "call-emit"
 
 local q = loadQueue()
-local raw = rcall('HGET', KEYS[6], ARGV[2])
-if not raw then fail('member_not_found') end
-local cur = cjson.decode(raw)
+local cur, raw = loadMember(ARGV[2])
 local m = cjson.decode(raw)
 local p = cjson.decode(ARGV[3])
 local now = nowMs()
