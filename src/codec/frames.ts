@@ -5,9 +5,20 @@
  * Bodies are `string | Uint8Array` here whatever the wire format: the codec turns JSON's base64
  * `body_encoding` into bytes and back, so `body_encoding` never appears in these types.
  *
- * The call-queue objects mirror src/engine/call-types.ts field for field: the server passes the
- * store's values straight into these frames, so the compiler catches any drift between the two.
+ * The call-queue objects are the call store's types (src/engine/call-types.ts), imported as types
+ * only: the codec still loads nothing from the engine at run time.
  */
+import type {
+  CallQueue,
+  CallQueueChange,
+  CallQueueSnapshot,
+  CallQueueStats,
+  Caller,
+  LeaveReason,
+  LineMove,
+  Member,
+  MemberStatus,
+} from '../engine/call-types.js';
 import type { ErrorCode } from '../errors.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -158,116 +169,23 @@ export interface WireMessage {
   updated_at?: number;
 }
 
-export interface WireCallQueue {
-  uuid: string;
-  name: string;
-  description: string;
-  disabled: boolean;
-  project_id: string | null;
-  user_id: string | null;
-  service_level_seconds: number;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface WireCaller {
-  uuid: string;
-  queue_id: string;
-  name: string;
-  number: string;
-  priority: number;
-  position: number | null;
-  status: 'waiting' | 'ringing' | 'connected';
-  status_at: string;
-  member_uuid: string | null;
-  created_at: string;
-}
-
-export interface WireMember {
-  uuid: string;
-  queue_id: string;
-  number: string;
-  paused: boolean;
-  paused_at: string | null;
-  pause_reason: string | null;
-  status: MemberStatus;
-  status_at: string;
-  created_at: string;
-}
-
+/**
+ * The call-queue objects are the call store's values (src/engine/call-types.ts), unchanged: the
+ * server passes them straight into these frames, so the store's types are the wire types and the
+ * two cannot drift. Renamed Wire* here as the SDK knows them.
+ */
+export type WireCallQueue = CallQueue;
+export type WireCaller = Caller;
+export type WireMember = Member;
 /** Definitions: protocol/calls.md "Stats". */
-export interface WireCallQueueStats {
-  callers: number;
-  callers_waiting: number;
-  callers_ringing: number;
-  callers_connected: number;
-  longest_wait: number;
-  oldest_wait_since: string | null;
-  members: number;
-  members_logged_in: number;
-  members_available: number;
-  members_paused: number;
-  completed: number;
-  abandoned: number;
-  timed_out: number;
-  transferred: number;
-  average_wait: number | null;
-  service_level: number | null;
-  service_level_seconds: number;
-  at: string;
-}
-
+export type WireCallQueueStats = CallQueueStats;
 /** websocket.md 5.3: remove `uuid` at `from` (if not null), insert it at `to` (if not null). */
-export interface WireLineMove {
-  uuid: string;
-  from: number | null;
-  to: number | null;
-  length: number;
-}
-
-export type LeaveReason = 'answered' | 'abandoned' | 'timeout' | 'transferred';
-export type MemberStatus = 'available' | 'busy' | 'wrapup' | 'logged_out';
+export type WireLineMove = LineMove;
+export type { LeaveReason, MemberStatus };
 export type SubscriptionEndReason = 'requested' | 'queue_deleted' | 'access_revoked';
 
-interface ChangeBase {
-  type: 'callqueue.update';
-  queue_id: string;
-  seq: number;
-  at: string;
-}
-
-export type CallQueueUpdateFrame =
-  | (ChangeBase & { kind: 'caller_joined'; caller: WireCaller; line: WireLineMove; stats: WireCallQueueStats })
-  | (ChangeBase & {
-      kind: 'caller_updated';
-      caller: WireCaller;
-      changed: Array<'priority' | 'status' | 'member_uuid'>;
-      line?: WireLineMove;
-      stats: WireCallQueueStats;
-    })
-  | (ChangeBase & {
-      kind: 'caller_left';
-      caller: WireCaller;
-      reason: LeaveReason;
-      wait: number;
-      line?: WireLineMove;
-      stats: WireCallQueueStats;
-    })
-  | (ChangeBase & { kind: 'member_added'; member: WireMember; stats: WireCallQueueStats })
-  | (ChangeBase & {
-      kind: 'member_updated';
-      member: WireMember;
-      changed: Array<'number' | 'paused' | 'pause_reason' | 'status'>;
-      stats: WireCallQueueStats;
-    })
-  | (ChangeBase & { kind: 'member_removed'; member: WireMember; stats: WireCallQueueStats })
-  | (ChangeBase & {
-      kind: 'queue_updated';
-      queue: WireCallQueue;
-      changed: Array<'name' | 'description' | 'disabled' | 'project_id' | 'user_id' | 'service_level_seconds'>;
-      stats: WireCallQueueStats;
-    })
-  | (ChangeBase & { kind: 'queue_deleted'; queue: WireCallQueue });
+/** A call store change as a frame: one variant per change kind (websocket.md section 5). */
+export type CallQueueUpdateFrame = { type: 'callqueue.update' } & CallQueueChange;
 
 // ---------- server → client ----------
 
@@ -369,15 +287,10 @@ export interface CallQueueSubscribedFrame {
   recovered: boolean;
 }
 
-export interface CallQueueSnapshotFrame {
+/** A call store snapshot as a frame (websocket.md section 5). */
+export interface CallQueueSnapshotFrame extends CallQueueSnapshot {
   type: 'callqueue.snapshot';
   queue_id: string;
-  seq: number;
-  queue: WireCallQueue;
-  /** Waiting callers in position order, then ringing and connected callers in join order. */
-  callers: WireCaller[];
-  members: WireMember[];
-  stats: WireCallQueueStats;
 }
 
 export interface CallQueueUnsubscribedFrame {

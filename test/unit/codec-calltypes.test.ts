@@ -1,9 +1,9 @@
 /**
  * The call-queue frames carry the call store's values unchanged (websocket.md section 5): the
  * server spreads a CallQueueChange into a callqueue.update frame and a snapshot into a
- * callqueue.snapshot frame. These assignments are checked by `tsc` (part of `npm test`), so a field
- * added to or renamed in src/engine/call-types.ts without the protocol fails the build; the runtime
- * half checks such a frame against the schemas.
+ * callqueue.snapshot frame. The frame types are built from the store's types (src/codec/frames.ts),
+ * so `tsc` keeps the two in step; what keeps the store in step with the protocol is the runtime
+ * half: such a frame is checked against the schemas in protocol/schemas/ws/.
  */
 import { describe, expect, it } from 'vitest';
 import type { CallQueueChange, CallQueueSnapshot } from '../../src/engine/call-types.js';
