@@ -114,6 +114,7 @@ export async function ingest(server: HoldlineServer, o: IngestOptions): Promise<
         stored_after: stored,
         server_cpu_cores: used.holdline,
         redis_cpu_cores: used.redis,
+        ...(used.redisPerNode ? { redis_cpu_cores_per_node: used.redisPerNode.join('/') } : {}),
         generator_cpu_cores: genCpu,
       },
     };

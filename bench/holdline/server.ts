@@ -12,7 +12,7 @@ import path from 'node:path';
 import { NotAvailableError } from '../lib/not-available.js';
 import { repoRoot } from '../lib/paths.js';
 import { cpuSeconds, freePort, spawnServer } from '../lib/proc.js';
-import type { RedisHandle, RunningServer } from '../lib/servers.js';
+import { redisPidsOf, type RedisHandle, type RunningServer } from '../lib/servers.js';
 
 export type Engine = 'memory' | 'redis';
 export type Transport = 'ws' | 'rest';
@@ -68,7 +68,8 @@ export function describeHoldlineBuild(): string {
 /**
  * Starts one `holdline serve` on a free loopback port with the given engine and creates app 'bench'. `join` starts another node of an
  * existing deployment instead (same Redis, same prefix): the app exists there already, so the node
- * is handed its key rather than creating it.
+ * is handed its key rather than creating it. `redis` may be one server (redis://) or a Redis
+ * Cluster (redis+cluster://, lib/redis-cluster.ts).
  */
 export async function startHoldline(
   engine: Engine,
@@ -105,7 +106,7 @@ export async function startHoldline(
       engine,
       pids: [s.pid],
       endpoint: { protocol: 'holdline', port, params: { key, app: BENCH_APP } },
-      ...(redis ? { redisPid: redis.pid } : {}),
+      ...(redis ? { redisPid: redis.pid, redisPids: redis.pids ?? [redis.pid] } : {}),
       restUrl,
       adminKey,
       appKey: key,
@@ -155,16 +156,26 @@ export async function prepareFanout(server: HoldlineServer, queueName: string): 
   return queueName;
 }
 
-/** CPU the server (and its Redis) uses from now on: call the result to read cores used meanwhile. */
-export function serverCpuMeter(server: RunningServer): () => { holdline: number; redis: number } {
+/**
+ * CPU the server (and its Redis) uses from now on: call the result to read cores used meanwhile.
+ * `redis` is summed over every Redis process (a cluster's nodes); `redisPerNode` lists each node's
+ * share when there is more than one (how the load spread over the shards).
+ */
+export function serverCpuMeter(server: RunningServer): () => { holdline: number; redis: number; redisPerNode?: number[] } {
   const t0 = Date.now();
+  const redisPids = redisPidsOf(server);
   const h0 = server.pids.reduce((s, p) => s + cpuSeconds(p), 0);
-  const r0 = server.redisPid ? cpuSeconds(server.redisPid) : 0;
+  const r0 = redisPids.map(cpuSeconds);
   return () => {
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
     const h = server.pids.reduce((s, p) => s + cpuSeconds(p), 0) - h0;
-    const r = server.redisPid ? cpuSeconds(server.redisPid) - r0 : 0;
-    return { holdline: Number((h / secs).toFixed(2)), redis: Number((r / secs).toFixed(2)) };
+    const perNode = redisPids.map((p, i) => (cpuSeconds(p) - r0[i]!) / secs);
+    const r = perNode.reduce((s, x) => s + x, 0);
+    return {
+      holdline: Number((h / secs).toFixed(2)),
+      redis: Number(r.toFixed(2)),
+      ...(perNode.length > 1 ? { redisPerNode: perNode.map((x) => Number(x.toFixed(2))) } : {}),
+    };
   };
 }
 

@@ -19,6 +19,8 @@ export interface RunningServer {
   endpoint: Endpoint;
   /** Redis-backed variants: the Redis they use, so it can be counted in memory/CPU too. */
   redisPid?: number;
+  /** A Redis Cluster's every node (redisPid is the first): CPU is summed over these. */
+  redisPids?: number[];
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ function requirePeers(): void {
   if (!peersInstalled()) throw new NotAvailableError('bench peers not installed: run `npm run bench:setup`');
 }
 
-function which(cmd: string): string | null {
+export function which(cmd: string): string | null {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
     const p = path.join(dir, cmd);
     if (existsSync(p)) return p;
@@ -38,8 +40,19 @@ export interface RedisHandle {
   port: number;
   url: string;
   pid: number;
+  /** A cluster's every node (pid is the first); absent for one server. */
+  pids?: number[];
   version: string;
   stop(): Promise<void>;
+}
+
+/** Every Redis process a server uses (one, or a cluster's nodes). */
+export function redisPidsOf(server: RunningServer): number[] {
+  return server.redisPids ?? (server.redisPid ? [server.redisPid] : []);
+}
+
+export function redisVersion(bin: string): string {
+  return /v=(\S+)/.exec(execFileSync(bin, ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
 }
 
 export async function startRedis(): Promise<RedisHandle> {
@@ -52,8 +65,7 @@ export async function startRedis(): Promise<RedisHandle> {
     args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
     waitPorts: [port],
   });
-  const version = /v=(\S+)/.exec(execFileSync(bin, ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
-  return { port, url: `redis://127.0.0.1:${port}`, pid: s.pid, version, stop: s.stop };
+  return { port, url: `redis://127.0.0.1:${port}`, pid: s.pid, version: redisVersion(bin), stop: s.stop };
 }
 
 function node(script: string, args: string[]): { cmd: string; args: string[] } {

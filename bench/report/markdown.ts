@@ -16,8 +16,12 @@ const SCENARIO_TEXT: Record<ScenarioName, string> = {
     'The raw uWS ceiling sends one WebSocket frame per message (uWS topics), published from outside the message handler as ' +
     "Holdline's hub does (raw-uws-inline publishes inside it: uWS then writes each subscriber's frame with its own syscall). " +
     'raw-uws-batched joins one loop turn of messages into one frame per subscriber (a prototype: what batching is worth); ' +
-    'NATS packs many messages into one frame too, which costs both ends far less per message and can put it above the ceiling.',
-  ingest: '50 producers, 10 queues × 4 partitions, TTL, 16 in flight each: persisted messages/s and ack latency',
+    'NATS packs many messages into one frame too, which costs both ends far less per message and can put it above the ceiling. ' +
+    'holdline-redis-cluster runs on a local Redis Cluster (redis_cluster says its shape) where the one partition lives on one shard.',
+  ingest:
+    '50 producers, 10 queues × 4 partitions, TTL, 16 in flight each: persisted messages/s and ack latency. ' +
+    'holdline-redis-cluster-* run on a local Redis Cluster (redis_cluster says its shape): the 40 partitions spread over its primaries; ' +
+    'redis_cpu_cores is summed over its nodes (per node beside it).',
   history: 'since/limit=100 reads of the same 100 messages: reads/s and latency',
   positions: '1,000 waiting callers, 200 agents, 200 joins+leaves/s: change → every agent updated',
   connections: 'idle WebSocket connections: held, server RSS per connection, opening rate',
@@ -54,11 +58,60 @@ function scenarioTable(results: TargetResult[], scenario: ScenarioName): string[
     const notes =
       r.status === 'ok'
         ? Object.entries(r.details)
-            .filter(([k]) => /cpu|lost|failed|attempted|open_file|saturating|latency_publish/.test(k))
+            .filter(([k]) => /cpu|lost|failed|attempted|open_file|saturating|latency_publish|redis_cluster/.test(k))
             .map(([k, v]) => `${k}=${v}`)
             .join(', ')
         : `**${r.status}**: ${r.reason ?? ''}`;
     out.push(`| ${r.target} | ${r.role} | ${cells.map((c) => `${c} | `).join('')}${notes.replace(/\|/g, '/')} |`);
+  }
+  out.push('');
+  return out;
+}
+
+const CLUSTER = '-redis-cluster';
+
+/**
+ * Issue 6: every holdline-…-redis-cluster row beside its one-Redis twin of the same run (same
+ * machine, same generator): each figure, and the Redis CPU, with cluster ÷ one Redis.
+ */
+function scaleOutTable(run: RunRecord): string[] {
+  const pairs = run.results
+    .filter((r) => r.role === 'holdline' && r.target.includes(CLUSTER) && run.scenarios.includes(r.scenario))
+    .map((c) => ({ c, one: run.results.find((r) => r.scenario === c.scenario && r.target === c.target.replace(CLUSTER, '-redis')) }));
+  if (!pairs.length) return [];
+  const shapes = [...new Set(pairs.map((p) => p.c.details.redis_cluster).filter((x) => x !== undefined))];
+  const out = [
+    '## Scale-out (issue 6): Redis Cluster ÷ one Redis',
+    '',
+    `Each holdline-redis-cluster row of this run beside its one-Redis twin: one Holdline node on a local Redis Cluster (${
+      shapes.length ? shapes.join('; ') : 'see redis_cluster'
+    }) against one Redis with no replica, the same machine and generator. The cluster's nodes share these cores with Holdline and ` +
+      'the generator, so this shows what cluster routing costs or gains on one machine, not the capacity of three machines. fanout: the one ' +
+      'partition lives on one shard (the other primaries idle). ingest: the 10 queues × 4 partitions spread over the primaries by hash slot; ' +
+      'Redis CPU is summed over every node.',
+    '',
+    '| scenario | target | figure | one Redis | cluster | cluster ÷ one Redis |',
+    '|---|---|---|---:|---:|---:|',
+  ];
+  for (const { c, one } of pairs) {
+    const label = `${c.target} vs ${one?.target ?? c.target.replace(CLUSTER, '-redis')}`;
+    if (c.status !== 'ok' || !one || one.status !== 'ok') {
+      const why = c.status !== 'ok' ? `cluster ${c.status}` : `one Redis ${one ? one.status : 'not run'}`;
+      out.push(`| ${c.scenario} | ${label} | — | | | ${why} |`);
+      continue;
+    }
+    const rows: Array<[string, number | undefined, number | undefined]> = Object.entries(c.figures).map(([name, f]) => [
+      `${name} (${f.unit}, ${f.better} is better)`,
+      one.figures[name]?.value,
+      f.value,
+    ]);
+    const cpu = (r: typeof c): number | undefined => (typeof r.details.redis_cpu_cores === 'number' ? r.details.redis_cpu_cores : undefined);
+    rows.push(['Redis CPU (cores)', cpu(one), cpu(c)]);
+    for (const [name, a, b] of rows) {
+      if (a === undefined && b === undefined) continue;
+      const r = a !== undefined && b !== undefined ? ratio(b, { value: a }) : undefined;
+      out.push(`| ${c.scenario} | ${label} | ${name} | ${a === undefined ? '' : num(a)} | ${b === undefined ? '' : num(b)} | ${times(r)} |`);
+    }
   }
   out.push('');
   return out;
@@ -80,6 +133,7 @@ export function renderMarkdown(run: RunRecord, chartFile?: string): string {
   ];
   if (chartFile) out.push(`![throughput and latency per scenario](${chartFile})`, '');
   for (const s of run.scenarios) out.push(...scenarioTable(run.results, s));
+  out.push(...scaleOutTable(run));
   const verdicts = checkTargets(run.results).filter((v) => run.scenarios.includes(v.check.scenario));
   if (verdicts.length) {
     out.push('## Targets (issue 5)', '', '| target | verdict | Holdline | reference |', '|---|---|---:|---:|');

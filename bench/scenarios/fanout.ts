@@ -16,8 +16,9 @@ import { cpuSeconds } from '../lib/proc.js';
 import { log, timedBar } from '../lib/progress.js';
 import { protocolFor, type WireProtocol } from '../lib/protocols.js';
 import { figure, type Role, type TargetResult } from '../lib/results.js';
-import { startRawUws, startRedis, startSocketIo, startSoketi, startNats, type RunningServer } from '../lib/servers.js';
-import { prepareFanout, startHoldline, type Engine } from '../holdline/targets.js';
+import { redisPidsOf, startRawUws, startRedis, startSocketIo, startSoketi, startNats, type RedisHandle, type RunningServer } from '../lib/servers.js';
+import { clusterShape, startRedisCluster, type RedisClusterHandle } from '../lib/redis-cluster.js';
+import { prepareFanout, startHoldline } from '../holdline/targets.js';
 import { ms, runTarget, selected, type Cleanup, type Measured, type ScenarioContext } from './common.js';
 
 export interface FanoutOptions {
@@ -70,7 +71,9 @@ export async function measureFanout(
   cleanup.add(async () => pubWs.destroy());
   const publish = await proto.publisher(pubWs, topic, ep);
   const n = opened.ok;
-  const serverPids = [...server.pids, ...(server.redisPid ? [server.redisPid] : [])];
+  const redisPids = redisPidsOf(server);
+  const serverPids = [...server.pids, ...redisPids];
+  const cpuRedis = (): number[] => redisPids.map(cpuSeconds);
 
   // Phase 1: saturation, closed loop on delivery.
   let sent = 0;
@@ -85,14 +88,14 @@ export async function measureFanout(
   });
   const warmMs = Math.min(1000, o.saturateMs / 4);
   const bar = timedBar(`  saturate (${n} subscribers)`, o.saturateMs, () => `${sent} published`);
-  let mark: { t: number; received: number; sent: number; cpuServer: number; cpuGen: number } | undefined;
+  let mark: { t: number; received: number; sent: number; cpuServer: number; cpuGen: number; cpuRedis: number[] } | undefined;
   await new Promise<void>((resolve) => {
     const finish = setTimeout(() => {
       done = true;
       resolve();
     }, o.saturateMs);
     const warm = setTimeout(() => {
-      mark = { t: Date.now(), received: pool.received(), sent, cpuServer: cpuOf(serverPids), cpuGen: cpuOf(pool.pids) };
+      mark = { t: Date.now(), received: pool.received(), sent, cpuServer: cpuOf(serverPids), cpuGen: cpuOf(pool.pids), cpuRedis: cpuRedis() };
     }, warmMs);
     pump = () => {
       if (done) return;
@@ -115,7 +118,7 @@ export async function measureFanout(
     };
     pump();
   });
-  const endMark = { t: Date.now(), received: pool.received(), sent, cpuServer: cpuOf(serverPids), cpuGen: cpuOf(pool.pids) };
+  const endMark = { t: Date.now(), received: pool.received(), sent, cpuServer: cpuOf(serverPids), cpuGen: cpuOf(pool.pids), cpuRedis: cpuRedis() };
   await drain(pool, sent * n, 2000);
   const sat = await pool.report();
   bar.stop(`${sent} published`);
@@ -126,6 +129,7 @@ export async function measureFanout(
   const publishPerSec = (endMark.sent - mark.sent) / secs;
   const serverCpu = (endMark.cpuServer - mark.cpuServer) / secs;
   const genCpu = (endMark.cpuGen - mark.cpuGen) / secs;
+  const redisPerNode = endMark.cpuRedis.map((c, i) => (c - mark!.cpuRedis[i]!) / secs);
   const satLost = sent * n - sat.received;
 
   // Phase 2: open loop at half the saturating publish rate, latency of every delivery.
@@ -170,6 +174,10 @@ export async function measureFanout(
       latency_publish_per_s: Math.round(rate),
       latency_samples: lat.hist.count,
       server_cpu_cores: Number(serverCpu.toFixed(2)),
+      ...(redisPids.length
+        ? { redis_cpu_cores: Number(redisPerNode.reduce((a, b) => a + b, 0).toFixed(2)) }
+        : {}),
+      ...(redisPids.length > 1 ? { redis_cpu_cores_per_node: redisPerNode.map((x) => x.toFixed(2)).join('/') } : {}),
       generator_cpu_cores: Number(genCpu.toFixed(2)),
       lost_in_saturation: satLost,
       lost_in_latency_phase: lost2,
@@ -181,7 +189,7 @@ export async function measureFanout(
 interface FanoutTarget {
   name: string;
   role: Role;
-  start(cleanup: Cleanup): Promise<{ server: RunningServer; topic: string }>;
+  start(cleanup: Cleanup): Promise<{ server: RunningServer; topic: string; details?: Measured['details'] }>;
 }
 
 async function withRedis(cleanup: Cleanup) {
@@ -190,18 +198,33 @@ async function withRedis(cleanup: Cleanup) {
   return redis;
 }
 
+/**
+ * Where a Holdline target keeps its data: in memory, one Redis, or a 3-primary Redis Cluster (no
+ * replicas, like the single Redis; issue 6). On the cluster the one fanout partition lives in one
+ * hash slot, so on one shard: the other two primaries stay idle, as they would for one hot queue.
+ */
+type Store = 'memory' | 'redis' | 'redis-cluster';
+
+async function startStore(store: Store, cleanup: Cleanup): Promise<RedisHandle | RedisClusterHandle | undefined> {
+  if (store === 'memory') return undefined;
+  const redis = store === 'redis' ? await startRedis() : await startRedisCluster();
+  cleanup.add(redis.stop);
+  return redis;
+}
+
 /** JSON is the protocol's default subprotocol (the targets are judged on it); msgpack is shown beside. */
-function holdlineTarget(engine: Engine, format: 'json' | 'msgpack' = 'json'): FanoutTarget {
+function holdlineTarget(store: Store, format: 'json' | 'msgpack' = 'json'): FanoutTarget {
   return {
-    name: `holdline-${engine}${format === 'json' ? '' : `-${format}`}`,
+    name: `holdline-${store}${format === 'json' ? '' : `-${format}`}`,
     role: 'holdline',
     async start(cleanup) {
       protocolFor('holdline'); // not available until the adapter is filled in: fail before starting anything
-      const redis = engine === 'redis' ? await withRedis(cleanup) : undefined;
-      const server = await startHoldline(engine, redis);
+      const redis = await startStore(store, cleanup);
+      const server = await startHoldline(store === 'memory' ? 'memory' : 'redis', redis);
       cleanup.add(server.stop);
       if (format !== 'json') server.endpoint.params.format = format;
-      return { server, topic: await prepareFanout(server, 'bench-fanout') };
+      const topic = await prepareFanout(server, 'bench-fanout');
+      return { server, topic, ...(redis && 'primaries' in redis ? { details: { redis_cluster: clusterShape(redis) } } : {}) };
     },
   };
 }
@@ -225,6 +248,7 @@ export const fanoutTargets: FanoutTarget[] = [
   simple('raw-uws-batched', 'ceiling', () => startRawUws('batch')),
   holdlineTarget('memory'),
   holdlineTarget('redis'),
+  holdlineTarget('redis-cluster'),
   holdlineTarget('memory', 'msgpack'),
   simple('soketi', 'peer', () => startSoketi()),
   simple('soketi-redis', 'peer', async (c) => startSoketi(await withRedis(c))),
@@ -239,8 +263,9 @@ export async function runFanout(ctx: ScenarioContext, opts = fanoutOptions(ctx.q
     if (!selected(ctx, t.name)) continue;
     out.push(
       await runTarget('fanout', t.name, t.role, async (cleanup) => {
-        const { server, topic } = await t.start(cleanup);
-        return measureFanout(server, topic, protocolFor(server.endpoint.protocol), opts, cleanup);
+        const { server, topic, details } = await t.start(cleanup);
+        const m = await measureFanout(server, topic, protocolFor(server.endpoint.protocol), opts, cleanup);
+        return details ? { ...m, details: { ...details, ...m.details } } : m;
       }),
     );
   }

@@ -14,8 +14,9 @@ import { closedLoop } from '../lib/closed-loop.js';
 import { loadPeer } from '../lib/paths.js';
 import { stampedBody } from '../lib/payload.js';
 import { figure, type TargetResult } from '../lib/results.js';
+import { clusterShape, startRedisCluster } from '../lib/redis-cluster.js';
 import { startNats, startRedis, type RedisHandle } from '../lib/servers.js';
-import { ingest, startHoldline, type Engine, type IngestOptions, type Transport } from '../holdline/targets.js';
+import { ingest, startHoldline, type IngestOptions, type Transport } from '../holdline/targets.js';
 import { ms, runTarget, selected, type Measured, type ScenarioContext } from './common.js';
 
 export interface IngestRun extends Omit<IngestOptions, 'transport'> {
@@ -141,15 +142,18 @@ export async function runIngest(ctx: ScenarioContext, o = ingestOptions(ctx.quic
       }),
     );
   }
-  for (const engine of ['memory', 'redis'] as Engine[]) {
+  // redis-cluster: a 3-primary Redis Cluster, no replicas (lib/redis-cluster.ts; issue 6): the
+  // 10 queues × 4 partitions spread over the three primaries by hash slot.
+  for (const store of ['memory', 'redis', 'redis-cluster'] as const) {
     for (const transport of ['ws', 'rest'] as Transport[]) {
-      const name = `holdline-${engine}-${transport}`;
+      const name = `holdline-${store}-${transport}`;
       if (!want(name)) continue;
       out.push(
         await runTarget('ingest', name, 'holdline', async (cleanup) => {
-          const redis = engine === 'redis' ? await startRedis() : undefined;
+          const cluster = store === 'redis-cluster' ? await startRedisCluster() : undefined;
+          const redis = store === 'redis' ? await startRedis() : cluster;
           if (redis) cleanup.add(redis.stop);
-          const server = await startHoldline(engine, redis);
+          const server = await startHoldline(store === 'memory' ? 'memory' : 'redis', redis);
           cleanup.add(server.stop);
           const f = await ingest(server, { ...o, transport });
           return {
@@ -158,7 +162,7 @@ export async function runIngest(ctx: ScenarioContext, o = ingestOptions(ctx.quic
               p50_ack_ms: figure(f.p50Ms, 'ms', 'lower', 'latency'),
               p99_ack_ms: figure(f.p99Ms, 'ms', 'lower', 'latency'),
             },
-            details: f.details,
+            details: cluster ? { redis_cluster: clusterShape(cluster), ...f.details } : f.details,
           };
         }),
       );
