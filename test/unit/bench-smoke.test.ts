@@ -30,8 +30,13 @@ import { RawHttp } from '../../bench/lib/httpclient.js';
 import { BENCH_APP, history, ingest, positions, prepareFanout, type HoldlineServer } from '../../bench/holdline/targets.js';
 import { updateKey } from '../../bench/holdline/update-key.js';
 import { connect, Rpc } from '../../bench/holdline/wire.js';
+import { Redis } from 'ioredis';
+import { startRedisCluster } from '../../bench/lib/redis-cluster.js';
+import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import { mountWebSocket } from '../../src/server/ws/index.js';
+import { freshPrefix } from '../helpers/namespace.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const dirs: string[] = [];
@@ -126,6 +131,83 @@ describe('bench harness', () => {
     expect(md).toMatch(/fanout, memory: ≥ 0\.9 × raw uWS \| holds/);
     expect(md).toMatch(/fanout, memory: ≥ 3 × Soketi \| holds/);
     expect(md).toMatch(/fanout, memory: ≥ 5 × Socket\.IO \| holds/);
+  });
+});
+
+describe('bench Redis Cluster (issue 6)', () => {
+  it('starts a 3-primary cluster Holdline ingests into, counts every node\'s CPU, and stops every node by PID', async () => {
+    const cluster = await startRedisCluster();
+    let ts: TestServer | undefined;
+    try {
+      expect(cluster.url).toMatch(/^redis\+cluster:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
+      expect(cluster.pids).toHaveLength(3);
+      const r = new Redis({ port: cluster.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await r.connect();
+        const nodes = (await r.cluster('NODES')) as string;
+        const flags = nodes.trim().split('\n').map((l) => l.split(' ')[2]!.split(','));
+        expect(flags.filter((f) => f.includes('master'))).toHaveLength(3);
+        expect(nodes).not.toMatch(/slave/);
+      } finally {
+        r.disconnect();
+      }
+      const engine = new RedisEngine({ url: cluster.url, prefix: freshPrefix('bcl'), sweepIntervalMs: 60_000 });
+      await engine.start();
+      ts = await startTestServer(engine, {}, { mounts: [mountWebSocket], callStore: new MemoryCallStore() });
+      const { key } = await ts.createApp(BENCH_APP);
+      const s: HoldlineServer = {
+        name: 'holdline-redis',
+        engine: 'redis',
+        pids: [process.pid],
+        endpoint: { protocol: 'holdline', port: ts.port, params: { key, app: BENCH_APP } },
+        redisPid: cluster.pid,
+        redisPids: cluster.pids,
+        restUrl: ts.url,
+        adminKey: ts.adminKey,
+        appKey: key,
+        stop: async () => {},
+      };
+      const f = await ingest(s, { transport: 'ws', producers: 2, queues: 3, partitions: 4, ttlSeconds: 60, bodyBytes: 64, inflightPerProducer: 2, durationMs: 300 });
+      expect(f.details.errors).toBe(0);
+      expect(Number(f.details.stored_after)).toBeGreaterThan(0);
+      expect(String(f.details.redis_cpu_cores_per_node).split('/')).toHaveLength(3);
+    } finally {
+      await ts?.close();
+      await ts?.engine.close();
+      await cluster.stop();
+    }
+    for (const pid of cluster.pids) expect(() => process.kill(pid, 0)).toThrow();
+  }, 90_000);
+
+  it('sets each cluster row beside its one-Redis twin in the Scale-out section', () => {
+    const row = (target: string, v: number, cpu: number, extra: Record<string, string> = {}) => ({
+      scenario: 'ingest' as const,
+      target,
+      role: 'holdline' as const,
+      status: 'ok' as const,
+      figures: { persisted_per_s: { value: v, unit: 'msg/s', better: 'higher' as const, kind: 'throughput' as const } },
+      details: { redis_cpu_cores: cpu, ...extra },
+    });
+    const run: RunRecord = {
+      startedAt: 'a',
+      loadAverage: { start: 0, end: 0 },
+      finishedAt: 'b',
+      quick: true,
+      scenarios: ['ingest'],
+      machine: describeMachine(),
+      results: [
+        row('holdline-redis-ws', 1000, 0.5),
+        row('holdline-redis-cluster-ws', 1500, 0.9, { redis_cluster: '3 primaries, 0 replicas' }),
+        failed('ingest', 'holdline-redis-cluster-rest', 'holdline', 'exploded'),
+      ],
+    };
+    const md = renderMarkdown(run);
+    expect(md).toContain('## Scale-out (issue 6)');
+    expect(md).toContain('(3 primaries, 0 replicas)');
+    expect(md).toContain('| ingest | holdline-redis-cluster-ws vs holdline-redis-ws | persisted_per_s (msg/s, higher is better) | 1,000 | 1,500 | ×1.50 |');
+    expect(md).toContain('| ingest | holdline-redis-cluster-ws vs holdline-redis-ws | Redis CPU (cores) | 0.5 | 0.9 | ×1.80 |');
+    expect(md).toContain('| ingest | holdline-redis-cluster-rest vs holdline-redis-rest | — | | | cluster failed |');
+    expect(renderMarkdown({ ...run, results: [row('holdline-redis-ws', 1000, 0.5)] })).not.toContain('Scale-out');
   });
 });
 
