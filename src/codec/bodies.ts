@@ -27,6 +27,7 @@ export function bodyHolders(frame: Record<string, unknown>): BodyHolder[] {
   switch (frame.type) {
     case 'publish':
     case 'history.result':
+    case 'messages':
       return each(frame.messages, 'messages');
     case 'message':
       return [{ holder: frame, path: [] }];

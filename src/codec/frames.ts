@@ -64,6 +64,8 @@ export interface SubscribeFrame {
   after?: Record<string, string>;
   /** Epoch seconds, inclusive. Never together with `after`. */
   since?: number;
+  /** true: deliver in `messages` frames (several messages of one partition per frame), not `message` frames. */
+  batch?: boolean;
 }
 
 export interface UnsubscribeFrame {
@@ -169,6 +171,9 @@ export interface WireMessage {
   updated_at?: number;
 }
 
+/** A message inside a `messages` frame: the frame names the partition, so the item does not. */
+export type BatchedMessage = Omit<WireMessage, 'partition'>;
+
 /**
  * The call-queue objects are the call store's values (src/engine/call-types.ts), unchanged: the
  * server passes them straight into these frames, so the store's types are the wire types and the
@@ -239,6 +244,15 @@ export interface MessageFrame extends WireMessage {
   queue: string;
 }
 
+/** Consecutive messages of one partition, in order (websocket.md 4.2, subscriptions with `batch`). */
+export interface MessagesFrame {
+  type: 'messages';
+  application: string;
+  queue: string;
+  partition: number;
+  messages: BatchedMessage[];
+}
+
 export interface ResyncFrame {
   type: 'resync';
   application: string;
@@ -307,6 +321,7 @@ export type ServerFrame =
   | SubscribedFrame
   | UnsubscribedFrame
   | MessageFrame
+  | MessagesFrame
   | ResyncFrame
   | HistoryResultFrame
   | StateUpdatedFrame
@@ -327,6 +342,7 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'subscribed',
   'unsubscribed',
   'message',
+  'messages',
   'resync',
   'history.result',
   'state.updated',

@@ -22,6 +22,7 @@ import sError from '../../protocol/schemas/ws/server/error.json' with { type: 'j
 import sHeartbeat from '../../protocol/schemas/ws/server/heartbeat.json' with { type: 'json' };
 import sHistoryResult from '../../protocol/schemas/ws/server/history.result.json' with { type: 'json' };
 import sMessage from '../../protocol/schemas/ws/server/message.json' with { type: 'json' };
+import sMessages from '../../protocol/schemas/ws/server/messages.json' with { type: 'json' };
 import sPong from '../../protocol/schemas/ws/server/pong.json' with { type: 'json' };
 import sPublished from '../../protocol/schemas/ws/server/published.json' with { type: 'json' };
 import sResync from '../../protocol/schemas/ws/server/resync.json' with { type: 'json' };
@@ -53,6 +54,7 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['server/heartbeat.json', sHeartbeat],
   ['server/history.result.json', sHistoryResult],
   ['server/message.json', sMessage],
+  ['server/messages.json', sMessages],
   ['server/pong.json', sPong],
   ['server/published.json', sPublished],
   ['server/resync.json', sResync],

@@ -61,6 +61,7 @@ const CLIENT_FIXTURES: ClientFrame[] = [
   },
   { type: 'subscribe', id: 2, application: 'shop', queue: 'orders', partitions: [1, 2], after: { '1': ID1 } },
   { type: 'subscribe', application: 'shop', queue: 'orders', since: 1763820000.123456 },
+  { type: 'subscribe', application: 'shop', queue: 'orders', partitions: [3], batch: true },
   { type: 'unsubscribe', id: 3, application: 'shop', queue: 'orders', partitions: [2] },
   { type: 'history', id: 4, application: 'shop', queue: 'orders', since: ID2, limit: 50, order: 'descending', partitions: [1, 3] },
   { type: 'history', application: 'shop', queue: 'orders', since: 0 },
@@ -89,6 +90,13 @@ const SERVER_FIXTURES: ServerFrame[] = [
     timestamp: 1763820000.123456, body: 'hello', content_type: 'text/plain', in_reply_to: ID2,
   },
   { type: 'message', application: 'shop', queue: 'orders', message_id: ID2, partition: 1, seq: 12, timestamp: 1763820000.123501, body: new Uint8Array([255, 0, 7]) },
+  {
+    type: 'messages', application: 'shop', queue: 'orders', partition: 2,
+    messages: [
+      { message_id: ID1, seq: 7, timestamp: 1763820000.123456, body: 'hello', content_type: 'text/plain' },
+      { message_id: ID2, seq: 8, timestamp: 1763820000.123501, body: new Uint8Array([255, 0, 7]), in_reply_to: ID1 },
+    ],
+  },
   { type: 'resync', application: 'shop', queue: 'orders', partition: 1, reason: 'slow_consumer', recovered: true },
   {
     type: 'history.result', id: 4, truncated: false,

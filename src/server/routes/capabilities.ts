@@ -49,6 +49,7 @@ const API_FEATURES = {
   'websocket.publish': true,
   'websocket.subscribe': true,
   'websocket.subscribe.resume': true,
+  'websocket.subscribe.batch': true,
   'websocket.history': true,
   'websocket.state': true,
   'websocket.callqueue': true,

@@ -16,6 +16,11 @@
  * Alongside the topics, the hub keeps per partition the sockets recovering on it: each message
  * put on the topic is also captured into their recovery buffers, in the same synchronous step.
  *
+ * Subscriptions made with `batch` (websocket.md 4.2) follow a second topic per partition and
+ * format: each flush puts the messages it publishes there as `messages` frames (wire.ts
+ * encodeBatches), one per partition per flush, encoded once per format. A socket follows exactly
+ * one of the two topics of a partition, so the two never need ordering against each other.
+ *
  * Messages are published in batches from a setImmediate, never from inside the engine's callback:
  * the memory engine announces synchronously inside append(), that is inside the publisher's uWS
  * message handler, where uWS has that socket corked and must write every other socket's frames one
@@ -23,12 +28,12 @@
  * topic" (joining or leaving it, a resync) calls flush() first.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import { encodeServerFrame } from '../../codec/index.js';
-import type { WireFormat } from '../../codec/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeServerFrame } from '../../codec/index.js';
+import type { MessageFrame, WireFormat } from '../../codec/index.js';
 import type { Engine, PartitionEvent, PartitionRef, StoredMessage, Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
 import type { PartitionSubscription } from './subscription.js';
-import { messageFrame } from './wire.js';
+import { encodeBatches, messageFrame } from './wire.js';
 import { SeqWaiters } from './seq-waiters.js';
 
 const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
@@ -41,6 +46,8 @@ export function partitionKey(ref: PartitionRef): string {
 export class HubPartition {
   readonly key: string;
   readonly topics: Readonly<Record<WireFormat, string>>;
+  /** Where batch subscriptions listen: `messages` frames (see the top of this file). */
+  readonly batchTopics: Readonly<Record<WireFormat, string>>;
   refs = 0;
   dropped = false;
   /** Announced by the engine, not yet published (see flush). */
@@ -65,6 +72,7 @@ export class HubPartition {
   ) {
     this.key = partitionKey(ref);
     this.topics = { json: `hl/m/${this.key}/json`, msgpack: `hl/m/${this.key}/msgpack` };
+    this.batchTopics = { json: `hl/b/${this.key}/json`, msgpack: `hl/b/${this.key}/msgpack` };
   }
 
   advance(seq: number, id: string): void {
@@ -98,6 +106,8 @@ export class Hub {
     private readonly logger: Logger,
     /** The engine's live feed of `part` may have lost events (websocket.md 4.3, reason engine). */
     private readonly onResync: (part: HubPartition) => void,
+    /** Size bound of a `messages` frame (websocket.md 4.2: max_frame_bytes). */
+    private readonly maxBatchBytes: number = DEFAULT_MAX_FRAME_BYTES,
   ) {}
 
   get size(): number {
@@ -196,27 +206,50 @@ export class Hub {
     const batch = part.pending;
     part.pending = [];
     if (part.dropped) return;
-    for (const message of batch) this.publish(part, message);
+    // What went on the per-message topics, for the batch topics; put there before anything that
+    // reads the partition's position (a resync takes sockets off the topics at lastSeq).
+    let run: StoredMessage[] = [];
+    for (const message of batch) {
+      if (message.seq <= part.lastSeq) continue; // at or below the base: storage serves it
+      if (part.based && message.seq > part.lastSeq + 1) {
+        // Every append is announced in seq order, so a hole means announcements were lost in transit
+        // (e.g. during a failover) without the feed noticing. Repair as after an engine resync: the
+        // live sockets replay from their last message out of storage, which has the missing ones.
+        this.publishBatch(part, run);
+        run = [];
+        this.logger.warn({ partition: part.key, after: part.lastSeq, got: message.seq }, 'ws hub: live seq hole, resyncing');
+        this.onResync(part);
+      }
+      if (this.publish(part, message)) run.push(message);
+    }
+    this.publishBatch(part, run);
   }
 
-  private publish(part: HubPartition, message: StoredMessage): void {
-    if (message.seq <= part.lastSeq) return; // at or below the base: storage serves it
-    if (part.based && message.seq > part.lastSeq + 1) {
-      // Every append is announced in seq order, so a hole means announcements were lost in transit
-      // (e.g. during a failover) without the feed noticing. Repair as after an engine resync: the
-      // live sockets replay from their last message out of storage, which has the missing ones.
-      this.logger.warn({ partition: part.key, after: part.lastSeq, got: message.seq }, 'ws hub: live seq hole, resyncing');
-      this.onResync(part);
-    }
+  /** Captures the message, advances the topic, and puts it on the per-message topics; true when any socket is live. */
+  private publish(part: HubPartition, message: StoredMessage): boolean {
     for (const sub of part.recovering) sub.capture(message);
     part.advance(message.seq, message.id);
     part.lastAt = Date.now();
-    if (part.live.size === 0) return;
-    const frame = messageFrame(part.ref.app, part.ref.queue, message);
+    if (part.live.size === 0) return false;
+    let frame: MessageFrame | null = null;
     for (const format of FORMATS) {
       const topic = part.topics[format];
       if (this.app.numSubscribers(topic) === 0) continue;
+      frame ??= messageFrame(part.ref.app, part.ref.queue, message);
       this.app.publish(topic, encodeServerFrame(frame, format), format === 'msgpack');
+    }
+    return true;
+  }
+
+  /** The messages as `messages` frames on the batch topics, encoded once per format. */
+  private publishBatch(part: HubPartition, messages: StoredMessage[]): void {
+    if (messages.length === 0) return;
+    for (const format of FORMATS) {
+      const topic = part.batchTopics[format];
+      if (this.app.numSubscribers(topic) === 0) continue;
+      for (const { data } of encodeBatches(part.ref, messages, format, this.maxBatchBytes)) {
+        this.app.publish(topic, data, format === 'msgpack');
+      }
     }
   }
 }

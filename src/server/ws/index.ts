@@ -102,7 +102,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
         resync(env, sub, 'engine');
       }
     };
-    const liveHub = new Hub(ctx.engine, ctx.app, logger, onEngineResync);
+    const liveHub = new Hub(ctx.engine, ctx.app, logger, onEngineResync, limits.maxFrameBytes);
     hub = liveHub;
     const env: HandlerEnv = { ctx, engine: ctx.engine, hub: liveHub, logger, limits };
     const dispatch = createDispatcher(env, handlers, options.agentForToken);

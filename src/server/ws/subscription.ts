@@ -18,6 +18,10 @@
  *
  * The same catch-up resumes a partition after the socket left live delivery (slow consumer,
  * engine resync), announced by a `resync` frame.
+ *
+ * A subscription made with `batch` gets the same messages in `messages` frames (wire.ts
+ * encodeBatches): catch-up pages and the recovery buffer as batches, then the partition's batch
+ * topic (hub.ts). Everything above holds message by message; only the framing differs.
  */
 import { encodeServerFrame } from '../../codec/index.js';
 import type { ResyncFrame } from '../../codec/index.js';
@@ -26,7 +30,7 @@ import type { Logger } from '../../logger.js';
 import type { Connection } from './connection.js';
 import type { Hub, HubPartition } from './hub.js';
 import { corked, isOverLimit, sendEncoded, sendFrame, waitForDrain } from './send.js';
-import { messageFrame } from './wire.js';
+import { encodeBatches, messageFrame } from './wire.js';
 
 /** Where a catch-up starts: strictly after a message, at a timestamp, the oldest, or only new. */
 export type ResumeCursor =
@@ -63,6 +67,8 @@ export class PartitionSubscription {
   constructor(
     readonly conn: Connection,
     readonly part: HubPartition,
+    /** Delivery in `messages` frames (subscribe's `batch`). */
+    readonly batch = false,
   ) {}
 
   get ref(): PartitionRef {
@@ -70,7 +76,7 @@ export class PartitionSubscription {
   }
 
   get topic(): string {
-    return this.part.topics[this.conn.format];
+    return (this.batch ? this.part.batchTopics : this.part.topics)[this.conn.format];
   }
 
   /** Called by the hub for every live message while recovering. */
@@ -127,6 +133,33 @@ function sendMessage(sub: PartitionSubscription, m: StoredMessage): boolean {
   sub.lastSeq = m.seq;
   sub.lastId = m.id;
   return true;
+}
+
+/**
+ * Writes `messages` (in order, all after the last sent) as the subscription's frames, corked;
+ * with `paced`, stops once the buffer passes the soft limit. Returns how many were written.
+ */
+function sendRun(sub: PartitionSubscription, messages: readonly StoredMessage[], paced: boolean): number {
+  const { conn } = sub;
+  let sent = 0;
+  corked(conn, () => {
+    if (!sub.batch) {
+      for (const m of messages) {
+        if (!sendMessage(sub, m)) return;
+        sent++;
+        if (paced && isOverLimit(conn)) return;
+      }
+      return;
+    }
+    for (const { data, last } of encodeBatches(sub.ref, messages, conn.format, conn.limits.maxFrameBytes)) {
+      if (!sendEncoded(conn, data)) return;
+      sub.lastSeq = last.seq;
+      sub.lastId = last.id;
+      sent = messages.indexOf(last, sent) + 1;
+      if (paced && isOverLimit(conn)) return;
+    }
+  });
+  return sent;
 }
 
 interface Page {
@@ -218,17 +251,13 @@ export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor
       }
 
       // Send the page, pausing whenever the socket's buffer passes the soft limit.
-      let i = 0;
-      while (i < page.messages.length) {
-        corked(conn, () => {
-          while (i < page.messages.length) {
-            const m = page.messages[i++]!;
-            if (m.seq <= sub.lastSeq) continue;
-            if (!sendMessage(sub, m) || isOverLimit(conn)) return;
-          }
-        });
-        if (!alive()) return;
+      let rest = page.messages.filter((m) => m.seq > sub.lastSeq);
+      while (rest.length > 0) {
+        const sent = sendRun(sub, rest, true);
+        if (sent === 0 || !alive()) return; // nothing written: the socket is closing
+        rest = rest.slice(sent);
         if (isOverLimit(conn) && !((await waitForDrain(conn)) && alive())) return;
+        rest = rest.filter((m) => m.seq > sub.lastSeq);
       }
       cursor = sub.resumeCursor(cursor);
       if (page.full) continue;
@@ -274,9 +303,7 @@ export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor
 /** Step 3: flush the buffered messages and join the topic, with nothing in between. */
 function goLive(sub: PartitionSubscription, pending: StoredMessage[]): void {
   const { conn } = sub;
-  corked(conn, () => {
-    for (const m of pending) if (!sendMessage(sub, m)) return;
-  });
+  sendRun(sub, pending, false);
   if (conn.closed || conn.ws === null) return;
   const ws = conn.ws;
   try {

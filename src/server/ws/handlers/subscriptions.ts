@@ -62,7 +62,7 @@ export const subscribe: FrameHandler<'subscribe'> = async (conn: Connection, fra
   if (conn.subscriptionCount + wanted.length > env.limits.maxSubscriptions) throw new HoldlineError('too_many_subscriptions');
 
   const parts = await acquireAll(env, meta, wanted.map((w) => w.partition));
-  const subs = parts.map((part) => new PartitionSubscription(conn, part));
+  const subs = parts.map((part) => new PartitionSubscription(conn, part, frame.batch === true));
   for (const sub of subs) conn.subs.set(sub.part.key, sub);
   if (conn.closed) {
     for (const sub of subs) endSubscription(env, sub);
