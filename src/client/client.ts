@@ -198,7 +198,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
         'subscribe',
       );
     }
-    const sub = new Subscription(this.#host, application, queue, partitions, options);
+    const sub = new Subscription(this.#host, application, queue, partitions, options, this.#opts.batch ?? true);
     const byPartition = owned ?? new Map<number, Subscription>();
     for (const p of partitions) byPartition.set(p, sub);
     this.#subs.set(key, byPartition);
@@ -367,6 +367,9 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
       switch (frame.type) {
         case 'message':
           this.#subs.get(queueKey(frame.application, frame.queue))?.get(frame.partition)?.onMessage(frame, generation);
+          return;
+        case 'messages':
+          this.#subs.get(queueKey(frame.application, frame.queue))?.get(frame.partition)?.onMessages(frame, generation);
           return;
         case 'resync':
           this.#subs.get(queueKey(frame.application, frame.queue))?.get(frame.partition)?.onResync(frame);

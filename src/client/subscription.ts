@@ -4,8 +4,13 @@
  * from there on every new connection, and reports per partition whether the server could recover
  * completely. Duplicates and out-of-order frames are dropped; a seq jump inside a delivery run
  * resubscribes the partition from its last message (cursor.ts explains when gaps are normal).
+ *
+ * HoldlineClient subscribes with `batch: true` by default (websocket.md 4.2): the server sends `messages`
+ * frames, several messages per frame, which costs far less per message at high rates. The
+ * application still gets one `message` event per message, exactly as from `message` frames: each
+ * item goes through the same cursor, one by one.
  */
-import type { MessageFrame, ResyncFrame, SubscribedFrame, SubscriptionEndReason, UnsubscribedFrame } from '../codec/frames.js';
+import type { MessageFrame, MessagesFrame, ResyncFrame, SubscribedFrame, SubscriptionEndReason, UnsubscribedFrame } from '../codec/frames.js';
 import { PartitionCursor, onlyNewOrigin, resumeRequests, type ResumePoint, type ResumeRequest } from './cursor.js';
 import { TypedEmitter } from './emitter.js';
 import { subscribeFailure, type Session } from './session.js';
@@ -73,9 +78,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #rejectReady!: (e: Error) => void;
   #droppedWhileNotLive = 0;
 
+  /** Ask the server for `messages` frames (HoldlineClientOptions.batch). */
+  readonly #batch: boolean;
+
   /** @internal Created by HoldlineClient.subscribe. */
-  constructor(host: SubscriptionHost, application: string, queue: string, partitions: number[], opts: SubscribeOptions) {
+  constructor(host: SubscriptionHost, application: string, queue: string, partitions: number[], opts: SubscribeOptions, batch = false) {
     super((err) => host.listenerError(err));
+    this.#batch = batch;
     this.#host = host;
     this.application = application;
     this.queue = queue;
@@ -165,6 +174,14 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     else if (verdict === 'gap') void this.#resubscribe(generation, cursor);
   }
 
+  /** @internal A `messages` frame: its items, in order, exactly as if each had come in its own `message` frame. */
+  onMessages(frame: MessagesFrame, generation: number): void {
+    const { application, queue, partition } = frame;
+    for (const { message_id, ...rest } of frame.messages) {
+      this.onMessage({ type: 'message', application, queue, message_id, partition, ...rest }, generation);
+    }
+  }
+
   /** @internal The server interrupted live delivery and resumes by itself after the last message (4.3). */
   onResync(frame: ResyncFrame): void {
     const cursor = this.#cursors.get(frame.partition);
@@ -221,7 +238,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       }
     };
     return this.#host
-      .request(generation, { type: 'subscribe', application: this.application, queue: this.queue, ...req }, onReply)
+      .request(generation, { type: 'subscribe', application: this.application, queue: this.queue, ...req, ...(this.#batch ? { batch: true } : {}) }, onReply)
       .then(() => recoveries);
   }
 

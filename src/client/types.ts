@@ -23,6 +23,12 @@ export interface HoldlineClientOptions {
   credentialsIn?: 'frame' | 'url';
   /** Wire format: `json` (default, `holdline.v1.json`) or `msgpack` (`holdline.v1.msgpack`). */
   format?: WireFormat;
+  /**
+   * Subscribe with `batch: true` (default): the server groups a partition's messages into
+   * `messages` frames, much cheaper per message at high rates; events are still one per message.
+   * `false` asks for one `message` frame per message (e.g. a server older than batching).
+   */
+  batch?: boolean;
   /** Per request; default 10 000. */
   requestTimeoutMs?: number;
   /** Open, `welcome` and `auth` must complete within this; default 10 000. */

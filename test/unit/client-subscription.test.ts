@@ -3,7 +3,7 @@
  * connection and answers requests by hand, so every frame sequence is exact.
  */
 import { describe, expect, it } from 'vitest';
-import type { ClientFrame, ClientFrameType, MessageFrame, ServerFrame } from '../../src/codec/frames.js';
+import type { ClientFrame, ClientFrameType, MessageFrame, MessagesFrame, ServerFrame } from '../../src/codec/frames.js';
 import { PartitionCursor, onlyNewOrigin, resumeRequests } from '../../src/client/cursor.js';
 import { HoldlineClientError, HoldlineRequestError } from '../../src/client/errors.js';
 import type { ReplyTo } from '../../src/client/requests.js';
@@ -277,5 +277,80 @@ describe('Subscription', () => {
       expect(host.recycled).toEqual(['resubscribe_failed']);
       expect(s.state.status).toBe('pending');
     }
+  });
+});
+
+describe('Subscription with batch (`messages` frames)', () => {
+  function batchOf(partition: number, seqs: number[]): MessagesFrame {
+    return {
+      type: 'messages',
+      application: APP,
+      queue: QUEUE,
+      partition,
+      messages: seqs.map((seq) => {
+        const { type: _t, application: _a, queue: _q, partition: _p, ...item } = msg(partition, seq);
+        return item;
+      }),
+    };
+  }
+
+  async function liveBatchAfter4(host: RecordingHost): Promise<{ sub: Subscription; seen: ReturnType<typeof watch>; events: MessageFrame[] }> {
+    const sub = new Subscription(host, APP, QUEUE, [1], { after: { 1: id(1, 4) } }, true);
+    const seen = watch(sub);
+    const events: MessageFrame[] = [];
+    sub.on('message', (m) => events.push(m));
+    void sub.activate(1);
+    await settle();
+    expect(host.sent[0]?.frame).toEqual({ type: 'subscribe', application: APP, queue: QUEUE, partitions: [1], after: { '1': id(1, 4) }, batch: true });
+    host.reply(0, subscribed([[1, true]]));
+    await settle();
+    return { sub, seen, events };
+  }
+
+  it('asks for batches; each item is delivered as the `message` frame it stands for, the cursor advancing per message', async () => {
+    const host = new RecordingHost();
+    const { sub, events } = await liveBatchAfter4(host);
+    const cursorAtEvent: string[] = [];
+    sub.on('message', () => cursorAtEvent.push(sub.lastMessageIds()[1]!));
+    sub.onMessages(batchOf(1, [5, 6, 7]), 1);
+    expect(events).toEqual([msg(1, 5), msg(1, 6), msg(1, 7)]);
+    expect(cursorAtEvent).toEqual([id(1, 5), id(1, 6), id(1, 7)]);
+    expect(sub.lastMessageIds()).toEqual({ 1: id(1, 7) });
+  });
+
+  it('drops duplicates inside and across batches, as for single frames', async () => {
+    const host = new RecordingHost();
+    const { sub, seen } = await liveBatchAfter4(host);
+    sub.onMessages(batchOf(1, [3, 4, 5, 6]), 1);
+    sub.onMessages(batchOf(1, [6, 7]), 1);
+    expect(seen.delivered).toEqual([5, 6, 7]);
+    expect(sub.droppedFrames).toBe(3);
+  });
+
+  it('a seq jump inside a batch resubscribes after the last delivered message; the rest of the batch is dropped', async () => {
+    const host = new RecordingHost();
+    const { sub, seen } = await liveBatchAfter4(host);
+    sub.onMessages(batchOf(1, [5, 6, 8, 9]), 1); // 7 missing
+    await settle();
+    expect(host.sent[1]?.frame).toEqual({ type: 'unsubscribe', application: APP, queue: QUEUE, partitions: [1] });
+    host.reply(1, { type: 'unsubscribed', application: APP, queue: QUEUE, partitions: [1], reason: 'requested' });
+    await settle();
+    expect(host.sent[2]?.frame).toEqual({ type: 'subscribe', application: APP, queue: QUEUE, partitions: [1], after: { '1': id(1, 6) }, batch: true });
+    host.reply(2, subscribed([[1, true]]));
+    sub.onMessages(batchOf(1, [7, 8, 9]), 1);
+    expect(seen.delivered).toEqual([5, 6, 7, 8, 9]);
+  });
+
+  it('batches before `subscribed` are dropped whole', async () => {
+    const host = new RecordingHost();
+    const sub = new Subscription(host, APP, QUEUE, [1], { since: 0 }, true);
+    const seen = watch(sub);
+    void sub.activate(1);
+    await settle();
+    sub.onMessages(batchOf(1, [1, 2]), 1);
+    host.reply(0, subscribed([[1, true]]));
+    sub.onMessages(batchOf(1, [3]), 1);
+    expect(seen.delivered).toEqual([3]);
+    expect(sub.droppedFrames).toBe(2);
   });
 });
