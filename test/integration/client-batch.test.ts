@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HoldlineClient, type MessageFrame } from '../../src/client/index.js';
+import type { WebSocketConstructor } from '../../src/client/transport.js';
 import { decodeServerFrame } from '../../src/codec/index.js';
 import type { WireFormat } from '../../src/codec/limits.js';
 import type { Engine } from '../../src/engine/types.js';
@@ -15,7 +16,7 @@ import { JSON_CT } from '../helpers/server.js';
 import { startWsServer, type WsServer } from '../helpers/ws-client.js';
 
 /** A `ws` WebSocket that also records the type of every frame the server sends. */
-function spyingWebSocket(format: WireFormat, types: string[], sockets: WebSocket[]): typeof WebSocket {
+function spyingWebSocket(format: WireFormat, types: string[], sockets: WebSocket[]): WebSocketConstructor {
   return class extends WebSocket {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols);
