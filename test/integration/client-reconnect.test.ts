@@ -3,10 +3,8 @@
  * restarted on the same port (Redis engine, a second node publishing meanwhile), a link that goes
  * silent (a real TCP proxy that stops forwarding), and close() while reconnecting.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   HoldlineClient,
@@ -15,13 +13,12 @@ import {
   type PartitionRecovery,
   type Subscription,
 } from '../../src/client/index.js';
+import { startHoldlineProcess, type HoldlineProcess } from '../helpers/holdline-process.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { freePort } from '../helpers/redis-server.js';
 import { engineFactories } from '../helpers/engines.js';
 import { JSON_CT, type TestServer } from '../helpers/server.js';
 import { startWsServer } from '../helpers/ws-client.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -82,41 +79,9 @@ function firstConnection(c: HoldlineClient): Promise<void> {
 
 // ---------- a Holdline process ----------
 
-interface HoldlineProcess {
-  pid: number;
-  port: number;
-  kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-/** `holdline serve` in its own process; resolves when it logs "listening". */
+/** `holdline serve` in its own process (test/helpers/holdline-process.ts), killed after the test. */
 async function startHoldline(port: number, env: Record<string, string>): Promise<HoldlineProcess> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, HOLDLINE_PORT: String(port), HOLDLINE_HOST: '127.0.0.1', HOLDLINE_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const pid = proc.pid;
-  if (pid === undefined) throw new Error('could not start holdline');
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.split('\n').some((line) => line.includes('"msg":"listening"'))) resolve();
-    });
-    void exited.then(() => reject(new Error(`holdline on ${port} exited before listening: ${stderr}`)));
-  });
-  proc.stdout?.resume();
-  const handle: HoldlineProcess = {
-    pid,
-    port,
-    async kill(signal) {
-      if (proc.exitCode === null && proc.signalCode === null) process.kill(pid, signal);
-      await exited;
-    },
-  };
+  const handle = await startHoldlineProcess(env, port);
   cleanups.push(() => handle.kill('SIGKILL'));
   return handle;
 }

@@ -4,52 +4,13 @@
  * goodbye) while a producer keeps publishing on the survivor; the subscriber moves to the survivor
  * by itself and resumes every partition with no gap and no duplicate.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HoldlineClient, type MessageFrame, type PartitionRecovery } from '../../src/client/index.js';
+import { startHoldlineProcess, type HoldlineProcess } from '../helpers/holdline-process.js';
 import { freshPrefix } from '../helpers/namespace.js';
-import { freePort, startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { JSON_CT } from '../helpers/server.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-interface HoldlineProcess {
-  port: number;
-  kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-/** `holdline serve` in its own process; resolves once it logs "listening". */
-async function startHoldline(env: Record<string, string>): Promise<HoldlineProcess> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, HOLDLINE_PORT: String(port), HOLDLINE_HOST: '127.0.0.1', HOLDLINE_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const pid = proc.pid;
-  if (pid === undefined) throw new Error('could not start holdline');
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"msg":"listening"')) resolve();
-    });
-    void exited.then(() => reject(new Error(`holdline exited before listening: ${stderr}`)));
-  });
-  proc.stdout.resume();
-  return {
-    port,
-    async kill(signal) {
-      if (proc.exitCode === null && proc.signalCode === null) process.kill(pid, signal);
-      await exited;
-    },
-  };
-}
 
 describe('a Holdline node dies under its clients', () => {
   let redis: RedisServerHandle;
@@ -59,7 +20,7 @@ describe('a Holdline node dies under its clients', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     const env = { HOLDLINE_ENGINE: 'redis', HOLDLINE_REDIS_URL: redis.url, HOLDLINE_REDIS_PREFIX: freshPrefix('death'), HOLDLINE_ADMIN_KEY: adminKey };
-    nodes.push(...(await Promise.all([startHoldline(env), startHoldline(env)])));
+    nodes.push(...(await Promise.all([startHoldlineProcess(env), startHoldlineProcess(env)])));
   }, 30_000);
   afterAll(async () => {
     for (const n of nodes) await n.kill('SIGKILL');
