@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 import WebSocket from 'ws';
 import { SUBPROTOCOLS, decodeServerFrame, encodeClientFrame } from '../../src/codec/index.js';
 import type { ClientFrame, RequestId, ServerFrame, WireFormat } from '../../src/codec/index.js';
@@ -16,6 +17,7 @@ import type { HoldlineConfig } from '../../src/config.js';
 import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import { createWebSocketEndpoint } from '../../src/server/ws/index.js';
 import type { WebSocketEndpoint, WebSocketLimits } from '../../src/server/ws/index.js';
+import type { EngineFactory } from './engines.js';
 import { startTestServer } from './server.js';
 import type { TestServer } from './server.js';
 
@@ -270,6 +272,26 @@ export async function startWsServer(
   const endpoint = createWebSocketEndpoint({ limits });
   const server = await startTestServer(engine, config, { mounts: [endpoint.mount] });
   return { server, endpoint, url: server.url, close: () => server.close() };
+}
+
+/** A fresh engine (from the factory) and a server with /v1/ws mounted, per test of the enclosing describe. */
+export function useWsServer(factory: EngineFactory): () => TestServer {
+  let current: WsServer | undefined;
+  let closeEngine: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const engine = await factory.create();
+    closeEngine = () => engine.close();
+    current = await startWsServer(engine);
+  });
+  afterEach(async () => {
+    await current?.close();
+    await closeEngine?.();
+    current = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error('server used outside a test');
+    return current.server;
+  };
 }
 
 /** A fresh application (random name unless given) and its key, straight in the engine. */

@@ -2,30 +2,11 @@
  * CallQueueView against a real server: the view's waiting line equals REST's
  * GET /v1/queues/{id}/callers after every change (joins, a priority jump, a leave from the middle).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { HoldlineClient, type CallQueueView, type Caller } from '../../src/client/index.js';
-import { engineFactories, type EngineFactory } from '../helpers/engines.js';
-import { JSON_CT, type TestServer } from '../helpers/server.js';
-import { startWsServer, type WsServer } from '../helpers/ws-client.js';
-
-function useWsServer(factory: EngineFactory): () => TestServer {
-  let current: WsServer | undefined;
-  let closeEngine: (() => Promise<void>) | undefined;
-  beforeEach(async () => {
-    const engine = await factory.create();
-    closeEngine = () => engine.close();
-    current = await startWsServer(engine);
-  });
-  afterEach(async () => {
-    await current?.close();
-    await closeEngine?.();
-    current = undefined;
-  });
-  return () => {
-    if (current === undefined) throw new Error('server used outside a test');
-    return current.server;
-  };
-}
+import { engineFactories } from '../helpers/engines.js';
+import { JSON_CT } from '../helpers/server.js';
+import { useWsServer } from '../helpers/ws-client.js';
 
 /** Resolves once the view, after some change, satisfies `pred`. */
 function until(view: CallQueueView, pred: (v: CallQueueView) => boolean): Promise<void> {

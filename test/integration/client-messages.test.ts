@@ -3,35 +3,13 @@
  * both wire formats: publish, history, ping, subscribe with and without a resume point, bodies,
  * errors and authentication.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HoldlineClient, HoldlineRequestError, type MessageFrame, type StopReason, type Subscription } from '../../src/client/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HoldlineClient, HoldlineRequestError, type StopReason } from '../../src/client/index.js';
 import type { WireFormat } from '../../src/codec/limits.js';
 import { engineFactories } from '../helpers/engines.js';
-import type { EngineFactory } from '../helpers/engines.js';
+import { byPartition, record } from '../helpers/sdk.js';
 import { JSON_CT, type TestServer } from '../helpers/server.js';
-import { startWsServer, type WsServer } from '../helpers/ws-client.js';
-
-
-/** A fresh engine and a server with /v1/ws mounted, per test. */
-function useWsServer(factory: EngineFactory): () => TestServer {
-  let current: WsServer | undefined;
-  let closeEngine: (() => Promise<void>) | undefined;
-  beforeEach(async () => {
-    const engine = await factory.create();
-    closeEngine = () => engine.close();
-    current = await startWsServer(engine);
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await current?.close();
-    await closeEngine?.();
-    current = undefined;
-  });
-  return () => {
-    if (current === undefined) throw new Error('server used outside a test');
-    return current.server;
-  };
-}
+import { useWsServer } from '../helpers/ws-client.js';
 
 const clients: HoldlineClient[] = [];
 
@@ -51,30 +29,14 @@ async function createQueue(s: TestServer, app: string, key: string, partitions: 
   return ((await res.json()) as { queue_name: string }).queue_name;
 }
 
-/** Records a subscription's messages; `until(n)` resolves once n have arrived. */
-function record(sub: Subscription): { messages: MessageFrame[]; until(n: number): Promise<void> } {
-  const messages: MessageFrame[] = [];
-  const waiters: Array<{ n: number; resolve(): void }> = [];
-  sub.on('message', (m) => {
-    messages.push(m);
-    for (const w of waiters.filter((x) => messages.length >= x.n)) w.resolve();
-  });
-  return {
-    messages,
-    until: (n) => (messages.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
-  };
-}
-
-function byPartition(ms: Array<{ partition: number; message_id: string }>): Record<number, string[]> {
-  const out: Record<number, string[]> = {};
-  for (const m of ms) (out[m.partition] ??= []).push(m.message_id);
-  return out;
-}
-
 const cases = engineFactories.flatMap((factory) => (['json', 'msgpack'] as const).map((format) => ({ factory, format, name: `${factory.name}, ${format}` })));
 
 describe.each(cases)('client SDK against a real server ($name)', ({ factory, format }) => {
   const srv = useWsServer(factory);
+  // Registered after the server's hooks, so it runs before them: clients close before their server.
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
 
   it('publish acks in input order; history and ping answer', async () => {
     const s = srv();

@@ -6,16 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import {
-  HoldlineClient,
-  type ClientEvents,
-  type MessageFrame,
-  type PartitionRecovery,
-  type Subscription,
-} from '../../src/client/index.js';
+import { HoldlineClient, type ClientEvents, type PartitionRecovery } from '../../src/client/index.js';
 import { startHoldlineProcess, type HoldlineProcess } from '../helpers/holdline-process.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { freePort } from '../helpers/redis-server.js';
+import { byPartition, record } from '../helpers/sdk.js';
 import { engineFactories } from '../helpers/engines.js';
 import { JSON_CT, type TestServer } from '../helpers/server.js';
 import { startWsServer } from '../helpers/ws-client.js';
@@ -39,25 +34,6 @@ function next<K extends keyof ClientEvents>(c: HoldlineClient, event: K, pred: (
       resolve(p);
     });
   });
-}
-
-function record(sub: Subscription): { messages: MessageFrame[]; until(n: number): Promise<void> } {
-  const messages: MessageFrame[] = [];
-  const waiters: Array<{ n: number; resolve(): void }> = [];
-  sub.on('message', (m) => {
-    messages.push(m);
-    for (const w of waiters.filter((x) => messages.length >= x.n)) w.resolve();
-  });
-  return {
-    messages,
-    until: (n) => (messages.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
-  };
-}
-
-function byPartition(ms: Array<{ partition: number; message_id: string }>): Record<number, string[]> {
-  const out: Record<number, string[]> = {};
-  for (const m of ms) (out[m.partition] ??= []).push(m.message_id);
-  return out;
 }
 
 /** Connected, or a clear failure when the first attempt is refused (e.g. no /v1/ws on that server). */

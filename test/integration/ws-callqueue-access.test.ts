@@ -10,30 +10,11 @@
  *     subscription is made, and nothing stored changes.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientFrame, ServerFrame } from '../../src/codec/index.js';
-import { engineFactories, type EngineFactory } from '../helpers/engines.js';
+import { engineFactories } from '../helpers/engines.js';
 import { call, callSnapshot, type TestServer } from '../helpers/server.js';
-import { WsTestClient, startWsServer, type WsServer } from '../helpers/ws-client.js';
-
-function useWsServer(factory: EngineFactory): () => TestServer {
-  let current: WsServer | undefined;
-  let closeEngine: (() => Promise<void>) | undefined;
-  beforeEach(async () => {
-    const engine = await factory.create();
-    closeEngine = () => engine.close();
-    current = await startWsServer(engine);
-  });
-  afterEach(async () => {
-    await current?.close();
-    await closeEngine?.();
-    current = undefined;
-  });
-  return () => {
-    if (current === undefined) throw new Error('server used outside a test');
-    return current.server;
-  };
-}
+import { WsTestClient, useWsServer } from '../helpers/ws-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
