@@ -158,13 +158,19 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     });
   }
 
-  it('changes already in a snapshot but announced later are not delivered twice', async () => {
-    const t = await setup();
+  /** Two callers join while announcements are held: both changes are stored, neither announced yet. Returns the seq before them. */
+  async function twoHeldJoins(t: Awaited<ReturnType<typeof setup>>): Promise<number> {
     const s0 = await t.seq();
     t.gates.holdEvents = true;
     await t.join();
     await t.join(2);
     await t.gates.held(2);
+    return s0;
+  }
+
+  it('changes already in a snapshot but announced later are not delivered twice', async () => {
+    const t = await setup();
+    const s0 = await twoHeldJoins(t);
     const b = await t.open();
     expect(await b.request({ type: 'callqueue.subscribe', queue_id: t.queue })).toMatchObject({ seq: s0 + 2, recovered: false });
     await b.next('callqueue.snapshot');
@@ -200,11 +206,7 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
 
   it('an announcement that skips a seq (a lost one) is handled as a resync', async () => {
     const t = await setup();
-    const s0 = await t.seq();
-    t.gates.holdEvents = true;
-    await t.join();
-    await t.join(2);
-    await t.gates.held(2);
+    const s0 = await twoHeldJoins(t);
     t.gates.holdEvents = false;
     const [lost, next] = t.gates.events.splice(0);
     expect([lost!.event, next!.event].map((e) => (e.type === 'change' ? e.change.seq : -1))).toEqual([s0 + 1, s0 + 2]);

@@ -111,6 +111,13 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     await c.until(() => c.frames.some((f) => (isUpdate(f) || isSnapshot(f)) && f.queue_id === q && f.seq >= seq), `seq ${seq} of ${q}`);
   }
 
+  /** A client subscribed to `q` (no resume point) and the seq of the snapshot it got. */
+  async function follow(q: string): Promise<{ c: WsTestClient; s0: number }> {
+    const c = await open();
+    await c.request({ type: 'callqueue.subscribe', queue_id: q });
+    return { c, s0: (await c.next('callqueue.snapshot')).seq };
+  }
+
   const viewLine = (v: CallQueueView): Array<[string, number | null]> => v.waitingLine().map((u, i) => [u, i]);
 
   it('subscribed, then the snapshot, then every change once in seq order (JSON and MessagePack alike)', async () => {
@@ -161,9 +168,7 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     await start();
     const q = await newQueue();
     await join(q);
-    const c = await open();
-    await c.request({ type: 'callqueue.subscribe', queue_id: q });
-    const s0 = (await c.next('callqueue.snapshot')).seq;
+    const { c, s0 } = await follow(q);
     const x = await join(q, 1);
     await untilSeq(c, q, s0 + 1);
     const gone = await c.request({ type: 'callqueue.unsubscribe', queue_id: q });
@@ -223,9 +228,7 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
   it('unsubscribe is idempotent and no update follows its reply; already_subscribed changes nothing', async () => {
     await start();
     const q = await newQueue();
-    const c = await open();
-    await c.request({ type: 'callqueue.subscribe', queue_id: q });
-    const s0 = (await c.next('callqueue.snapshot')).seq;
+    const { c, s0 } = await follow(q);
     const again = await c.request({ type: 'callqueue.subscribe', id: 9, queue_id: q });
     expect(again).toMatchObject({ type: 'error', id: 9, op: 'callqueue.subscribe', error: { code: 'already_subscribed', field: 'queue_id' } });
     await join(q);
@@ -265,9 +268,7 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     await start();
     const q = await newQueue();
     await join(q);
-    const c = await open();
-    await c.request({ type: 'callqueue.subscribe', queue_id: q });
-    const s0 = (await c.next('callqueue.snapshot')).seq;
+    const { c, s0 } = await follow(q);
     expect((await rest('DELETE', `/v1/queues/${q}`)).status).toBe(204);
     const ended = await c.next('callqueue.unsubscribed');
     expect(ended).toEqual({ type: 'callqueue.unsubscribed', queue_id: q, reason: 'queue_deleted' });
