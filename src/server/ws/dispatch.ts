@@ -9,16 +9,21 @@
  * start without waiting for earlier publishes to complete, and a publish submits its append only
  * after the earlier frames have submitted theirs, so per-partition append order holds while one
  * connection's appends share the engine's round trips (appender.ts).
+ *
+ * Replies to pipelined frames leave at the end of the loop turn, corked with the connection's
+ * other replies of that turn (send.ts sendReply); a barrier frame's reply (and anything sent after
+ * it, e.g. a subscription's first messages) goes at once, after the replies held before it. Before
+ * this module closes a connection, the replies already produced are written.
  */
-import { decodeClientFrame, toErrorFrame } from '../../codec/index.js';
-import type { AuthFrame, ClientFrame, DecodeResult } from '../../codec/index.js';
+import { decodeClientFrame, encodeServerFrame, toErrorFrame } from '../../codec/index.js';
+import type { AuthFrame, ClientFrame, DecodeResult, ServerFrame } from '../../codec/index.js';
 import { ERRORS, HoldlineError, isHoldlineError } from '../../errors.js';
 import type { AgentTokenResolver } from './auth.js';
 import { principalFor } from './auth.js';
 import type { Connection, FrameOrder } from './connection.js';
 import { errorFrameFor, replyId } from './errors.js';
 import type { HandlerEnv, HandlerResult, HandlerTable } from './handlers/index.js';
-import { SLOW_CONSUMER_CLOSE, sendEncoded, sendFrame } from './send.js';
+import { SLOW_CONSUMER_CLOSE, flushReplies, sendEncoded, sendFrame, sendReply } from './send.js';
 
 /** Frame types that need no barrier; their handlers order themselves by FrameOrder (handlers/types.ts). */
 const PIPELINED: ReadonlySet<ClientFrame['type']> = new Set(['publish', 'ping']);
@@ -81,7 +86,11 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
     try {
       result = await run(conn, frame, order);
     } catch (err) {
-      sendFrame(conn, errorFrameFor(err, frame, logger));
+      reply(conn, frame, errorFrameFor(err, frame, logger));
+      return;
+    }
+    if (PIPELINED.has(frame.type) && result.after === undefined) {
+      if (!conn.closed) sendReply(conn, result.encoded ?? encodeServerFrame(result.reply, conn.format));
       return;
     }
     if (result.encoded !== undefined) sendEncoded(conn, result.encoded);
@@ -89,12 +98,24 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
     result.after?.();
   }
 
+  /** A reply: held to the end of the turn for a pipelined frame, else sent at once. */
+  function reply(conn: Connection, frame: Exclude<ClientFrame, AuthFrame>, out: ServerFrame): void {
+    if (!PIPELINED.has(frame.type)) sendFrame(conn, out);
+    else if (!conn.closed) sendReply(conn, encodeServerFrame(out, conn.format));
+  }
+
+  /** Closes from the message handler: the replies already produced go first. */
+  function closeNow(conn: Connection, code: number, reason: string): void {
+    flushReplies(conn);
+    conn.close(code, reason);
+  }
+
   return (conn, data, isBinary) => {
     const { limits } = conn;
-    if (data.byteLength > limits.maxFrameBytes) return conn.close(1009, 'frame_too_large');
-    if (isBinary !== conn.isBinary) return conn.close(1003, 'wrong_frame_kind');
+    if (data.byteLength > limits.maxFrameBytes) return closeNow(conn, 1009, 'frame_too_large');
+    if (isBinary !== conn.isBinary) return closeNow(conn, 1003, 'wrong_frame_kind');
     // A client that keeps sending without waiting for replies would queue work without bound.
-    if (conn.pendingFrames >= limits.maxPendingFrames) return conn.close(SLOW_CONSUMER_CLOSE, 'slow_consumer');
+    if (conn.pendingFrames >= limits.maxPendingFrames) return closeNow(conn, SLOW_CONSUMER_CLOSE, 'slow_consumer');
     const decoded = decodeClientFrame(data, conn.format, { maxFrameBytes: limits.maxFrameBytes });
     const first = conn.awaitingFirstFrame;
     if (first) {
