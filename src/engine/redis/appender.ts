@@ -5,6 +5,11 @@
  * an append's cost in Redis and in Node; alone, an append waits for nothing but the next turn of
  * the event loop (setImmediate), which also gathers every request that turn delivered.
  *
+ * Calls leave together: every partition ready in a turn (new appends, or appends that waited for a
+ * call just answered) is flushed from one setImmediate, inside `batch` (the engine corks its
+ * connection there, so the turn's script calls leave in one write), and the partitions answered by
+ * one read from Redis go again together in the same way.
+ *
  * Order: one partition has at most one call in flight from this engine, and entries leave the
  * queue in the order they were submitted, so appends to a partition are stored in the order
  * engine.append was called, and each append's messages stay together and in order (one script).
@@ -47,6 +52,7 @@ interface Entry {
 }
 
 interface Lane {
+  name: string;
   ref: PartitionRef;
   waiting: Entry[];
   /** A call is scheduled or in flight. */
@@ -59,59 +65,104 @@ function bodyBytes(messages: NewMessage[]): number {
   return n;
 }
 
+/** Runs `send`, which makes the calls of one turn; the engine makes them leave together. */
+export type BatchWrites = (send: () => void) => void;
+
 export class Appender {
   private readonly lanes = new Map<string, Lane>();
+  /** Lanes with appends waiting and no call in flight, flushed together at the next turn. */
+  private ready: Lane[] = [];
+  private scheduled = false;
 
-  constructor(private readonly run: RunJob) {}
+  constructor(
+    private readonly run: RunJob,
+    private readonly batch: BatchWrites = (send) => send(),
+  ) {}
 
   /** `lane` names the partition (its hash tag is enough); resolves with this append's stored entries. */
   submit(lane: string, ref: PartitionRef, required: number, messages: NewMessage[]): Promise<StoredEntry[]> {
     return new Promise((resolve, reject) => {
       let l = this.lanes.get(lane);
       if (l === undefined) {
-        l = { ref, waiting: [], busy: false };
+        l = { name: lane, ref, waiting: [], busy: false };
         this.lanes.set(lane, l);
       }
       l.waiting.push({ messages, required, bytes: bodyBytes(messages), resolve, reject });
       if (!l.busy) {
         l.busy = true;
-        setImmediate(() => this.flush(lane, l));
+        this.schedule(l);
       }
     });
   }
 
-  private flush(name: string, lane: Lane): void {
-    const batch: Entry[] = [];
+  private schedule(lane: Lane): void {
+    this.ready.push(lane);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushReady);
+    }
+  }
+
+  private readonly flushReady = (): void => {
+    this.scheduled = false;
+    const lanes = this.ready;
+    this.ready = [];
+    this.batch(() => {
+      for (const lane of lanes) this.flush(lane);
+    });
+  };
+
+  private flush(lane: Lane): void {
+    const waiting = lane.waiting;
+    const required = waiting[0]!.required;
+    // Most often everything waiting goes: no copy then.
+    let n = 0;
     let count = 0;
     let bytes = 0;
-    const required = lane.waiting[0]!.required;
-    while (lane.waiting.length > 0) {
-      const next = lane.waiting[0]!;
-      if (batch.length > 0 && (next.required !== required || count + next.messages.length > MAX_MESSAGES || bytes + next.bytes > MAX_BYTES)) break;
-      batch.push(lane.waiting.shift()!);
+    while (n < waiting.length) {
+      const next = waiting[n]!;
+      if (n > 0 && (next.required !== required || count + next.messages.length > MAX_MESSAGES || bytes + next.bytes > MAX_BYTES)) break;
       count += next.messages.length;
       bytes += next.bytes;
+      n++;
     }
-    const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((e) => e.messages);
-    this.run({ ref: lane.ref, required, messages })
-      .then(
-        (stored) => {
+    const batch = n === waiting.length ? waiting : waiting.slice(0, n);
+    lane.waiting = n === waiting.length ? [] : waiting.slice(n);
+    let messages: NewMessage[];
+    if (batch.length === 1) messages = batch[0]!.messages;
+    else {
+      messages = [];
+      for (const e of batch) for (const m of e.messages) messages.push(m);
+    }
+    const done = (): void => {
+      if (lane.waiting.length > 0) this.schedule(lane);
+      else {
+        lane.busy = false;
+        this.lanes.delete(lane.name);
+      }
+    };
+    let call: Promise<StoredEntry[]>;
+    try {
+      call = this.run({ ref: lane.ref, required, messages });
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    call.then(
+      (stored) => {
+        if (batch.length === 1) batch[0]!.resolve(stored);
+        else {
           let at = 0;
           for (const entry of batch) {
             entry.resolve(stored.slice(at, at + entry.messages.length));
             at += entry.messages.length;
           }
-        },
-        (err: unknown) => {
-          for (const entry of batch) entry.reject(err);
-        },
-      )
-      .finally(() => {
-        if (lane.waiting.length > 0) this.flush(name, lane);
-        else {
-          lane.busy = false;
-          this.lanes.delete(name);
         }
-      });
+        done();
+      },
+      (err: unknown) => {
+        for (const entry of batch) entry.reject(err);
+        done();
+      },
+    );
   }
 }

@@ -89,6 +89,8 @@ export interface RedisEngineOptions {
 const READY_TIMEOUT_MS = 1000;
 /** read.lua's command name (partition-scripts.ts). */
 const READ_SCRIPT = 'hlRead';
+/** append.lua's command name (partition-scripts.ts). */
+const APPEND_SCRIPT = 'hlAppend';
 /**
  * How long a deleted partition's tombstone lives (partition-drop.lua): longer than any caller can
  * take between reading the catalogue and marking a partition (command timeouts are seconds).
@@ -151,7 +153,9 @@ export class RedisEngine implements Engine {
     // would hand redirections to callers instead of following them. Appends to a partition are
     // still combined there (appender.ts), which is most of the gain.
     const autoPipelining = !this.target.cluster;
-    this.client = createCommandClient(this.target, { ...tuning, autoPipelining, autoPipeliningExcept: [READ_SCRIPT] }, 'holdline');
+    // Appends are combined per partition and corked per turn by appender.ts already (batchWrites):
+    // batched again here, a turn's calls would wait for the previous turn's to be answered.
+    this.client = createCommandClient(this.target, { ...tuning, autoPipelining, autoPipeliningExcept: [READ_SCRIPT, APPEND_SCRIPT] }, 'holdline');
     this.confirmClient = createCommandClient(this.target, tuning, 'holdline-confirm');
     for (const c of [this.client, this.confirmClient]) {
       c.on('error', (err: unknown) => this.logger?.debug({ err }, 'redis engine: connection error'));
@@ -168,7 +172,10 @@ export class RedisEngine implements Engine {
     );
     if (this.target.cluster) this.client.on('refresh', () => this.subscriber.reconcile());
     this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs);
-    this.appender = new Appender((job) => this.runAppend(job));
+    this.appender = new Appender(
+      (job) => this.runAppend(job),
+      (send) => this.batchWrites(send),
+    );
   }
 
   get capabilities(): EngineCapabilities {
@@ -287,6 +294,18 @@ export class RedisEngine implements Engine {
 
   async append(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]> {
     if (messages.length === 0) return [];
+    const partition = messages[0]!.partition;
+    if (messages.every((m) => m.partition === partition)) {
+      // One partition (a publish usually is): one submission, no grouping.
+      const ref: PartitionRef = { app: queue.application, queue: queue.name, partition };
+      const k = this.keys.partition(ref);
+      try {
+        const stored = await this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), messages);
+        return messages.map((m, j) => storedMessage(m, partition, stored[j]!));
+      } catch (err) {
+        throw toEngineError(err);
+      }
+    }
     return guarded(async () => {
       const byPartition = new Map<number, number[]>();
       messages.forEach((m, i) => {
@@ -365,10 +384,24 @@ export class RedisEngine implements Engine {
    *     of date: read the catalogue, and append again for what it holds now, or refuse.
    * Each turn either succeeds or learns something newer, so a few turns always settle it.
    */
-  private async runAppend(job: AppendJob): Promise<StoredEntry[]> {
+  private runAppend(job: AppendJob): Promise<StoredEntry[]> {
+    // Usually the cache answers at once: the script call is then made before this returns, so the
+    // appender's turn of calls leaves in one write (batchWrites).
+    const { app, queue: name, partition } = job.ref;
+    const cached = this.cache.peekQueue(app, name);
+    if (cached === undefined || partition > cached.meta.partitions) return this.settleAppend(job);
+    const k = this.keys.partition(job.ref);
+    return this.appendOnce(k, job, cached.inc).then((result) => ('marker' in result ? this.settleAppend(job, cached, result) : result.stored));
+  }
+
+  /**
+   * The turns described above; `first` is what a first attempt for `known` already returned.
+   */
+  private async settleAppend(job: AppendJob, known?: QueueRecord, first?: { marker: string }): Promise<StoredEntry[]> {
     const { app, queue: name, partition } = job.ref;
     const k = this.keys.partition(job.ref);
-    let record = await this.queueRecord(app, name);
+    let record = known ?? (await this.queueRecord(app, name));
+    let pending = first;
     let fresh = false;
     const refresh = async (): Promise<void> => {
       this.cache.forget({ app, queue: name });
@@ -378,7 +411,8 @@ export class RedisEngine implements Engine {
     for (let turn = 0; turn < 4; turn++) {
       if ((record === null || partition > record.meta.partitions) && !fresh) await refresh();
       if (record === null || partition > record.meta.partitions) break;
-      const result = await this.appendOnce(k, job, record.inc);
+      const result = pending ?? (await this.appendOnce(k, job, record.inc));
+      pending = undefined;
       if (!('marker' in result)) return result.stored;
       const found = parseMarker(result.marker);
       if ((found === null || found.inc < record.inc) && (await markPartition(this.client, k, record.inc))) continue;
@@ -386,6 +420,21 @@ export class RedisEngine implements Engine {
       await refresh();
     }
     throw new HoldlineError('queue_not_found');
+  }
+
+  /**
+   * Makes the script calls that `send` makes leave in one write: on a single server, the command
+   * connection is corked meanwhile (on a cluster each call goes to its own node as it is made).
+   */
+  private batchWrites(send: () => void): void {
+    const stream = this.target.cluster || this.client.status !== 'ready' ? undefined : (this.client as Redis).stream;
+    if (stream === undefined) return send();
+    stream.cork();
+    try {
+      send();
+    } finally {
+      stream.uncork();
+    }
   }
 
   /** The script, then the expiry index, then WAIT when the level needs it; or the marker found instead. */

@@ -118,6 +118,12 @@ export class MetaCache<Q> {
     return this.through(this.queues, queueKey(app, name), fetch);
   }
 
+  /** The cached queue when the cache can answer now, without a promise (the append path); else undefined. */
+  peekQueue(app: string, name: string): Q | undefined {
+    if (!this.enabled || !this.live()) return undefined;
+    return this.queues.get(queueKey(app, name), Date.now());
+  }
+
   /** An announcement from the metadata channel (any node's change, this one's included). */
   onAnnouncement(payload: Buffer): void {
     const change = decodeChange(payload);
