@@ -17,17 +17,16 @@ export type RedisClient = Redis | Cluster;
 export type ScriptArg = string | number | Buffer;
 
 /**
- * The directory holding the .lua files: next to this module when run from src/ (tsx, vitest), or
- * the package's src/engine/redis/lua/ when run from the compiled dist/src/engine/redis/ (tsc does
- * not copy .lua files; src/ ships with the package).
+ * The directory holding the .lua files: next to this module, both in src/ (tsx, vitest) and in the
+ * compiled dist/src/engine/redis/ (`npm run build` copies lua/ there, since tsc copies only .ts
+ * output), so a built server needs nothing from src/.
  */
 function luaDir(): string {
-  const candidates = [new URL('./lua/', import.meta.url), new URL('../../../../src/engine/redis/lua/', import.meta.url)];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (existsSync(dir)) return dir;
+  const dir = fileURLToPath(new URL('./lua/', import.meta.url));
+  if (!existsSync(`${dir}includes`)) {
+    throw new Error(`Lua scripts not found in ${dir} (a build made without \`npm run build\`, which copies them?)`);
   }
-  throw new Error(`Lua scripts not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`);
+  return dir;
 }
 
 const INCLUDE_RE = /^--- @include "([A-Za-z0-9_-]+)"\s*$/gm;
