@@ -3,19 +3,22 @@
  *   - open: ws://127.0.0.1:<port>/v1/ws?key=<application key> with subprotocol holdline.v1.json
  *     (or holdline.v1.msgpack when ep.params.format is 'msgpack'); resolves on `welcome`;
  *   - subscribe: `subscribe` to partition 1 of queue `topic` of application ep.params.app, "only
- *     new", resolves on `subscribed`;
+ *     new", resolves on `subscribed`; with ep.params.batch = 'true' it asks for `batch: true`
+ *     (websocket.md 4.2: `messages` frames, several messages per frame);
  *   - publisher: one `publish` frame per body, partition 1, no id (the `published` replies are
  *     read and dropped: nothing may pile up unread in the client);
  *   - keep-alive: the server's WebSocket-level pings are answered by the raw client itself;
  *     `heartbeat` frames need no answer (websocket.md 6).
- * Deliveries are counted from the stamp in each `message` frame's body: a JSON string or a msgpack
- * str carries the body's bytes unchanged (the stamp alphabet needs no escaping).
+ * Deliveries are counted from the stamp in each `message` frame's body, or in each body of a
+ * `messages` frame: a JSON string or a msgpack str carries the body's bytes unchanged (the stamp
+ * alphabet needs no escaping).
  */
 import type { Endpoint, WireProtocol } from '../lib/protocols.js';
 import { nextMessage, OP_BINARY, type RawWs } from '../lib/wsclient.js';
 import { connect, decode, encode, frameType, type Format } from './wire.js';
 
 const formatOf = (ep: Endpoint): Format => (ep.params.format === 'msgpack' ? 'msgpack' : 'json');
+const batchOf = (ep: Endpoint): boolean => ep.params.batch === 'true';
 
 export const holdlineProtocol: WireProtocol = {
   name: 'holdline',
@@ -28,7 +31,10 @@ export const holdlineProtocol: WireProtocol = {
       const t = frameType(d, format);
       return t === 'subscribed' || t === 'error';
     }, 'Holdline subscribed');
-    const frame = encode({ type: 'subscribe', id: 1, application: ep.params.app!, queue: topic, partitions: [1] }, format);
+    const frame = encode(
+      { type: 'subscribe', id: 1, application: ep.params.app!, queue: topic, partitions: [1], ...(batchOf(ep) ? { batch: true } : {}) },
+      format,
+    );
     if (typeof frame === 'string') ws.send(frame);
     else ws.send(frame, OP_BINARY);
     const r = await reply;

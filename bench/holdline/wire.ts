@@ -77,8 +77,8 @@ function replyIdOf(data: Buffer, format: Format): number | undefined {
     const id = decode(data, format).id;
     return typeof id === 'number' ? id : undefined;
   }
-  // Replies carry `"id":` right after `type`; a message frame has none (its `message_id` is
-  // `_id":`, not `"id":`).
+  // Replies carry `"id":` right after `type`; a `message` or `messages` frame has none (its
+  // `message_id` is `_id":`, not `"id":`).
   const at = data.indexOf(ID_JSON);
   if (at === -1 || at > 64) return undefined;
   let v = 0;

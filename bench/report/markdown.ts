@@ -139,7 +139,7 @@ export function renderMarkdown(run: RunRecord, chartFile?: string): string {
     out.push('## Targets (issue 5)', '', '| target | verdict | Holdline | reference |', '|---|---|---:|---:|');
     for (const v of verdicts) {
       out.push(
-        `| ${v.check.text} | ${v.verdict}${v.note ? ` (${v.note})` : ''} | ${v.value === undefined ? '' : num(v.value)} | ${v.reference === undefined ? '' : num(v.reference)} |`,
+        `| ${v.check.text} | ${v.verdict}${v.note ? ` (${v.note})` : ''} | ${v.value === undefined ? '' : num(v.value)}${v.mode === undefined ? '' : ` (${v.mode})`} | ${v.reference === undefined ? '' : num(v.reference)} |`,
       );
     }
     out.push('');

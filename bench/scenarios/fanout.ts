@@ -212,10 +212,13 @@ async function startStore(store: Store, cleanup: Cleanup): Promise<RedisHandle |
   return redis;
 }
 
-/** JSON is the protocol's default subprotocol (the targets are judged on it); msgpack is shown beside. */
-function holdlineTarget(store: Store, format: 'json' | 'msgpack' = 'json'): FanoutTarget {
+/**
+ * JSON is the protocol's default subprotocol (the targets are judged on it); msgpack is shown beside.
+ * `batched`: subscribers ask for `batch: true` (websocket.md 4.2, `messages` frames), as the SDK does.
+ */
+function holdlineTarget(store: Store, format: 'json' | 'msgpack' = 'json', mode: 'per-message' | 'batched' = 'per-message'): FanoutTarget {
   return {
-    name: `holdline-${store}${format === 'json' ? '' : `-${format}`}`,
+    name: `holdline-${store}${format === 'json' ? '' : `-${format}`}${mode === 'batched' ? '-batched' : ''}`,
     role: 'holdline',
     async start(cleanup) {
       protocolFor('holdline'); // not available until the adapter is filled in: fail before starting anything
@@ -223,6 +226,7 @@ function holdlineTarget(store: Store, format: 'json' | 'msgpack' = 'json'): Fano
       const server = await startHoldline(store === 'memory' ? 'memory' : 'redis', redis);
       cleanup.add(server.stop);
       if (format !== 'json') server.endpoint.params.format = format;
+      if (mode === 'batched') server.endpoint.params.batch = 'true';
       const topic = await prepareFanout(server, 'bench-fanout');
       return { server, topic, ...(redis && 'primaries' in redis ? { details: { redis_cluster: clusterShape(redis) } } : {}) };
     },
@@ -247,7 +251,9 @@ export const fanoutTargets: FanoutTarget[] = [
   simple('raw-uws-inline', 'ceiling', () => startRawUws('inline')),
   simple('raw-uws-batched', 'ceiling', () => startRawUws('batch')),
   holdlineTarget('memory'),
+  holdlineTarget('memory', 'json', 'batched'),
   holdlineTarget('redis'),
+  holdlineTarget('redis', 'json', 'batched'),
   holdlineTarget('redis-cluster'),
   holdlineTarget('memory', 'msgpack'),
   simple('soketi', 'peer', () => startSoketi()),
