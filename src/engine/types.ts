@@ -102,6 +102,23 @@ export type PartitionEvent = { type: 'message'; message: StoredMessage } | { typ
 export type PartitionListener = (event: PartitionEvent) => void;
 export type Unsubscribe = () => Promise<void>;
 
+/**
+ * A change of metadata or credentials, as every node hears it (Engine.watchMeta): what live
+ * connections re-check (protocol/websocket.md 2 "Expiry while connected", 4.4).
+ * - `queue`: the queue's metadata changed, or (`deleted`) the queue was deleted;
+ * - `app`: the application was deleted (its keys revoked, its queues deleted);
+ * - `agent`: one of the agent's tokens was revoked, or the agent was deleted;
+ * - `resync`: announcements may have been missed (the engine lost its feed and got it back):
+ *   re-check everything.
+ */
+export type MetaEvent =
+  | { kind: 'queue'; app: string; queue: string; deleted: boolean }
+  | { kind: 'app'; app: string }
+  | { kind: 'agent'; app: string; agent: string }
+  | { kind: 'resync' };
+
+export type MetaListener = (event: MetaEvent) => void;
+
 export interface EngineCapabilities {
   /** Data survives a restart of the process (and of the store, when it persists). */
   persistence: boolean;
@@ -171,4 +188,17 @@ export interface Engine {
    * listener (so subscribe-then-read-history cannot miss anything). Listeners must not throw.
    */
   subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe>;
+
+  // --- metadata announcements ---
+  /**
+   * Every node's metadata changes (this one's included), after the change is stored: queue updates
+   * and deletions, application deletions, and what announceAgentChange announces. Returns the
+   * function that stops listening. Listeners must not throw.
+   */
+  watchMeta(listener: MetaListener): () => void;
+  /**
+   * Tells every node's watchMeta that an agent lost credentials (a token revoked, the agent
+   * deleted). The call store keeps agents; this carries the news to live connections.
+   */
+  announceAgentChange(app: string, agent: string): Promise<void>;
 }

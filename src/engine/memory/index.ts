@@ -23,6 +23,8 @@ import type {
   JsonValue,
   ListQueuesOptions,
   MessagePatch,
+  MetaEvent,
+  MetaListener,
   NewMessage,
   PartitionListener,
   PartitionRef,
@@ -95,6 +97,7 @@ export class MemoryEngine implements Engine {
   private readonly appByKeyHash = new Map<string, string>();
   private readonly expiry = new ExpiryHeap<PartitionLog>();
   private readonly fanOut = new FanOut();
+  private readonly metaListeners = new Set<MetaListener>();
   private storedMessages = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -171,6 +174,7 @@ export class MemoryEngine implements Engine {
     for (const queue of app.queues.values()) this.dropQueue(queue);
     for (const keyHash of app.keyHashes) this.appByKeyHash.delete(keyHash);
     this.apps.delete(name);
+    this.emitMeta({ kind: 'app', app: name });
     return true;
   }
 
@@ -197,6 +201,7 @@ export class MemoryEngine implements Engine {
     const queue = this.queueState(meta.application, meta.name);
     if (queue === undefined) throw new HoldlineError('queue_not_found');
     queue.meta = copyMeta(meta);
+    this.emitMeta({ kind: 'queue', app: meta.application, queue: meta.name, deleted: false });
   }
 
   async deleteQueue(app: string, name: string): Promise<boolean> {
@@ -205,6 +210,7 @@ export class MemoryEngine implements Engine {
     if (state === undefined || queue === undefined) return false;
     this.dropQueue(queue);
     state.queues.delete(name);
+    this.emitMeta({ kind: 'queue', app, queue: name, deleted: true });
     return true;
   }
 
@@ -309,6 +315,30 @@ export class MemoryEngine implements Engine {
     const remove = this.fanOut.add({ ...ref }, listener);
     return async () => remove();
   }
+
+  // --- metadata announcements ---
+
+  watchMeta(listener: MetaListener): () => void {
+    const entry: MetaListener = (event) => listener(event);
+    this.metaListeners.add(entry);
+    return () => void this.metaListeners.delete(entry);
+  }
+
+  async announceAgentChange(app: string, agent: string): Promise<void> {
+    this.emitMeta({ kind: 'agent', app, agent });
+  }
+
+  /** Synchronous, after the change: the one process is every node. */
+  private emitMeta(event: MetaEvent): void {
+    for (const listener of [...this.metaListeners]) {
+      try {
+        listener({ ...event });
+      } catch {
+        // Listeners must not throw; one that does must not break the change or the others.
+      }
+    }
+  }
+
 
   // --- internals ---
 

@@ -118,7 +118,7 @@ export class Catalog {
   /** Removes the queue from the catalogue, returning what it was (its partitions are the engine's to drop). */
   async deleteQueueMeta(app: string, name: string): Promise<QueueRecord | null> {
     const k = this.keys;
-    const reply = await scriptCall(this.client, 'hlQueueDelete', false, [k.queues(app), k.queueNames(app), k.queueIncs(app)], [name, k.metaChannel, encodeChange({ app, queue: name })]);
+    const reply = await scriptCall(this.client, 'hlQueueDelete', false, [k.queues(app), k.queueNames(app), k.queueIncs(app)], [name, k.metaChannel, encodeChange({ app, queue: name, deleted: true })]);
     if (!Array.isArray(reply)) return null;
     return { meta: JSON.parse(String(reply[0])) as QueueMeta, inc: Number(reply[1]) };
   }

@@ -34,6 +34,8 @@ import type {
   EngineCapabilities,
   ListQueuesOptions,
   MessagePatch,
+  MetaEvent,
+  MetaListener,
   NewMessage,
   PartitionListener,
   PartitionRef,
@@ -46,7 +48,7 @@ import { Appender, type AppendJob, type StoredEntry } from './appender.js';
 import { Catalog, defineCatalogScripts, hashKey, type QueueRecord } from './catalog.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
 import { RedisKeys, type PartitionKeys } from './keys.js';
-import { MetaCache } from './meta-cache.js';
+import { MetaCache, encodeChange, type MetaChange } from './meta-cache.js';
 import {
   appendArgs,
   appendCall,
@@ -135,6 +137,7 @@ export class RedisEngine implements Engine {
   private readonly subscriber: LiveSubscriber;
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
+  private readonly metaListeners = new Set<MetaListener>();
   private readonly waitTimeoutMs: number;
   private readonly logger: Logger | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
@@ -191,8 +194,12 @@ export class RedisEngine implements Engine {
       await this.subscriber.start();
       // Not live (yet): the cache is bypassed until it is (meta-cache.ts).
       await this.subscriber.retain(this.keys.metaChannel, {
-        message: (payload) => this.cache.onAnnouncement(payload),
-        resync: () => this.cache.clear(),
+        // The cache forgets first, so a listener that re-reads sees the change.
+        message: (payload) => this.emitMeta(this.cache.onAnnouncement(payload)),
+        resync: () => {
+          this.cache.clear();
+          this.emitMeta(null);
+        },
       });
     } catch (err) {
       await this.close();
@@ -365,6 +372,44 @@ export class RedisEngine implements Engine {
   subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe> {
     if (this.state !== 'started') return Promise.reject(new HoldlineError('engine_unavailable'));
     return this.subscriber.subscribe(this.keys.partition(ref).channel, listener);
+  }
+
+  // --- metadata announcements ---
+
+  /**
+   * Hears what the metadata channel carries (meta-cache.ts), this node's changes included (by their
+   * echo), and `resync` whenever the channel was interrupted (announcements may have been missed).
+   */
+  watchMeta(listener: MetaListener): () => void {
+    const entry: MetaListener = (event) => listener(event);
+    this.metaListeners.add(entry);
+    return () => void this.metaListeners.delete(entry);
+  }
+
+  announceAgentChange(app: string, agent: string): Promise<void> {
+    return guarded(async () => {
+      await this.client.spublish(this.keys.metaChannel, encodeChange({ app, agent }));
+    });
+  }
+
+  /** null: an unreadable announcement or a resubscription, i.e. anything may have changed. */
+  private emitMeta(change: MetaChange | null): void {
+    if (this.metaListeners.size === 0) return;
+    const event: MetaEvent =
+      change === null
+        ? { kind: 'resync' }
+        : change.queue !== undefined
+          ? { kind: 'queue', app: change.app, queue: change.queue, deleted: change.deleted === true }
+          : change.agent !== undefined
+            ? { kind: 'agent', app: change.app, agent: change.agent }
+            : { kind: 'app', app: change.app };
+    for (const listener of [...this.metaListeners]) {
+      try {
+        listener({ ...event });
+      } catch (err) {
+        this.logger?.error({ err }, 'redis engine: metadata listener failed');
+      }
+    }
   }
 
   // --- internals ---

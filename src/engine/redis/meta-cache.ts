@@ -26,19 +26,27 @@ export const TTL_MS = 5000;
 /** Entries per map; the oldest goes first. */
 const MAX_ENTRIES = 10_000;
 
-/** What the catalogue scripts announce. */
-export type MetaChange = { app: string; queue?: string };
+/**
+ * What is announced on the metadata channel: a queue updated, or deleted (`deleted`); an
+ * application deleted (`app` alone); an agent's credentials changed (`agent`: a token revoked or the
+ * agent deleted; nothing cached here depends on it, it is carried for Engine.watchMeta).
+ */
+export type MetaChange = { app: string; queue?: string; deleted?: true; agent?: string };
 
 export function encodeChange(change: MetaChange): string {
   return JSON.stringify(change);
 }
 
-function decodeChange(payload: Buffer): MetaChange | null {
+export function decodeChange(payload: Buffer): MetaChange | null {
   try {
     const v = JSON.parse(payload.toString('utf8')) as unknown;
     if (typeof v !== 'object' || v === null || typeof (v as MetaChange).app !== 'string') return null;
-    const queue = (v as MetaChange).queue;
-    return typeof queue === 'string' ? { app: (v as MetaChange).app, queue } : { app: (v as MetaChange).app };
+    const { app, queue, deleted, agent } = v as Record<string, unknown>;
+    const change: MetaChange = { app: app as string };
+    if (typeof queue === 'string') change.queue = queue;
+    if (deleted === true) change.deleted = true;
+    if (typeof agent === 'string') change.agent = agent;
+    return change;
   } catch {
     return null;
   }
@@ -124,15 +132,20 @@ export class MetaCache<Q> {
     return this.queues.get(queueKey(app, name), Date.now());
   }
 
-  /** An announcement from the metadata channel (any node's change, this one's included). */
-  onAnnouncement(payload: Buffer): void {
+  /**
+   * An announcement from the metadata channel (any node's change, this one's included). Returns it
+   * decoded; null when it could not be read (everything cached was then dropped).
+   */
+  onAnnouncement(payload: Buffer): MetaChange | null {
     const change = decodeChange(payload);
     if (change === null) this.clear();
     else this.forget(change);
+    return change;
   }
 
-  /** Drops what a change makes stale: one queue, or everything of an application. */
+  /** Drops what a change makes stale: one queue, or everything of an application (not agents: none cached). */
   forget(change: MetaChange): void {
+    if (change.agent !== undefined && change.queue === undefined) return;
     this.epoch++;
     if (change.queue !== undefined) {
       this.queues.delete(queueKey(change.app, change.queue));
