@@ -28,8 +28,11 @@ export interface ServerContext {
   applicationFor(authorization: string | undefined): Promise<string | null>;
   /** The application a bare key belongs to (WebSocket: key from the URL or the first frame); 401 auth_invalid. */
   applicationForKey(key: string): Promise<string>;
-  /** The agent an agent token stands for (WebSocket `token`); 401 auth_invalid / token_expired. */
-  agentForToken(token: string): Promise<{ application: string; agentUuid: string }>;
+  /**
+   * The agent an agent token stands for (WebSocket `token`), and when the token expires (epoch ms);
+   * 401 auth_invalid / token_expired.
+   */
+  agentForToken(token: string): Promise<{ application: string; agentUuid: string; expiresAtMs?: number }>;
   /** Throws unless the header carries the operator key (403 admin_disabled / 401). */
   assertAdmin(authorization: string | undefined): void;
   /** True once close() began: refuse new work (503 shutting_down / close 1001). */

@@ -94,8 +94,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationForKey: (key) => applicationFromKey(engine, key),
     calls,
     agentForToken: async (token) => {
-      const who = await calls.authenticateToken(token);
-      return { application: who.app, agentUuid: who.agent };
+      const who = await calls.tokenIdentity(token);
+      return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
     },
     assertAdmin: (header) => assertAdmin(config.adminKey, header),
     get shuttingDown() {

@@ -112,7 +112,7 @@ describe.each(engineFactories)('REST agent tokens ($name)', (factory) => {
     const { key, agent } = await setup(s);
     const issued = await call(s, key, 'POST', `/v1/agents/${agent}/tokens`, { ttl: 60 });
     const app = (await s.engine.appForKey(key))!;
-    await expect(s.server.context.agentForToken(issued.body.token)).resolves.toEqual({ application: app, agentUuid: agent });
+    await expect(s.server.context.agentForToken(issued.body.token)).resolves.toEqual({ application: app, agentUuid: agent, expiresAtMs: Date.parse(issued.body.expires_at) });
     await expect(s.server.context.agentForToken('hlt_nope')).rejects.toMatchObject({ code: 'auth_invalid' });
   });
 });

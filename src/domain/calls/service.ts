@@ -253,10 +253,16 @@ export class CallService {
 
   /** The agent a token stands for, or auth_invalid / token_expired. */
   async authenticateToken(token: string): Promise<{ app: string; agent: string }> {
+    const { app, agent } = await this.tokenIdentity(token);
+    return { app, agent };
+  }
+
+  /** authenticateToken, with the token's expiry (epoch ms): a WebSocket closes at that instant. */
+  async tokenIdentity(token: string): Promise<{ app: string; agent: string; expiresAtMs: number }> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 200) throw new HoldlineError('auth_invalid');
     const check = await this.store.verifyAgentToken(token);
     if (!check.valid) throw new HoldlineError(check.reason === 'expired' ? 'token_expired' : 'auth_invalid');
-    return { app: check.app, agent: check.agent_uuid };
+    return { app: check.app, agent: check.agent_uuid, expiresAtMs: Date.parse(check.expires_at) };
   }
 
   async revokeToken(app: string, token: string): Promise<boolean> {

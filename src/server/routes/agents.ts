@@ -2,7 +2,7 @@
  * SPEC.md 3.2 agents (payload seed: /v1/agents) and agent tokens (protocol/calls.md section 7),
  * scoped to the application of the key (protocol/rest-calls.md).
  */
-import { HoldlineError } from '../../errors.js';
+import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { applicationOf, jsonBody, noContent, resource } from './calls-http.js';
 
@@ -30,7 +30,16 @@ export function agentRoutes(ctx: ServerContext): void {
 
   router.add('DELETE', '/v1/agents/:agent', async (req) => {
     const app = await applicationOf(ctx, req);
-    await calls.deleteAgent(app, req.params.agent!);
+    try {
+      await calls.deleteAgent(app, req.params.agent!);
+    } catch (err) {
+      // Already gone: announced again, so that a retry after a failed announcement still closes
+      // the connections (the announcement names an agent; one that never existed matches nothing).
+      if (isHoldlineError(err) && err.code === 'agent_not_found') await ctx.engine.announceAgentChange(app, req.params.agent!);
+      throw err;
+    }
+    // Its tokens stopped working: live WebSocket connections using one close (websocket.md 2).
+    await ctx.engine.announceAgentChange(app, req.params.agent!);
     return noContent();
   });
 
@@ -59,6 +68,9 @@ export function agentRoutes(ctx: ServerContext): void {
     // is left alone (the store itself checks only the application).
     const check = await calls.store.verifyAgentToken(token);
     if (check.valid && check.app === app && check.agent_uuid === agent.uuid) await calls.revokeToken(app, token);
+    // Announced whether or not this call revoked it: a retry after a failed announcement (503)
+    // finds the token already revoked, and must still close the connections that use it.
+    await ctx.engine.announceAgentChange(app, agent.uuid);
     return noContent();
   });
 }

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
-import type { Principal, WireFormat } from '../../codec/index.js';
+import type { Principal, SubscriptionEndReason, WireFormat } from '../../codec/index.js';
 import type { ErrorCode } from '../../errors.js';
 import type { Credentials } from './auth.js';
 import type { WebSocketLimits } from './options.js';
@@ -54,6 +54,10 @@ export class Connection {
   readonly refused: ErrorCode | null;
   /** URL credentials, checked right after open(), before any frame (upgrade.ts). */
   readonly credentials: Credentials | null;
+  /** The credentials the principal was established with (URL or `auth` frame); null: anonymous. */
+  authCredentials: Credentials | null = null;
+  /** Fires when the agent token expires: close 4401 token_expired (auth.ts armExpiry). */
+  credentialTimer: NodeJS.Timeout | undefined;
   /** Opened without credentials and nothing received yet: the first frame may be `auth`. */
   awaitingFirstFrame: boolean;
   ws: Socket | null = null;
@@ -67,6 +71,13 @@ export class Connection {
    * max_subscriptions, paused and resumed by the backpressure sampler (monitor.ts).
    */
   readonly otherSubscriptions = new Map<string, SideSubscription>();
+  /**
+   * Subscriptions whose `subscribed` reply is not written yet (handlers/subscriptions.ts). A queue
+   * change that ends one of them (watch.ts) records its reason in `pendingEndings` instead; the
+   * subscribe handler ends it right after the reply, so `unsubscribed` never precedes `subscribed`.
+   */
+  readonly pendingSubs = new Set<PartitionSubscription>();
+  readonly pendingEndings = new Map<PartitionSubscription, SubscriptionEndReason>();
 
   /**
    * Frame ordering (websocket.md 3.1 "Order"). A barrier frame starts once every earlier frame has
@@ -178,6 +189,7 @@ export class Connection {
     this.closed = true;
     this.closeInfo = info;
     if (this.authTimer !== undefined) clearTimeout(this.authTimer);
+    if (this.credentialTimer !== undefined) clearTimeout(this.credentialTimer);
     for (const wake of this.drainWaiters.splice(0)) wake(false);
     return this.closeHooks.splice(0);
   }

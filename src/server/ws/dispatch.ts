@@ -19,7 +19,7 @@ import { decodeClientFrame, encodeServerFrame, toErrorFrame } from '../../codec/
 import type { AuthFrame, ClientFrame, DecodeResult, ServerFrame } from '../../codec/index.js';
 import { ERRORS, HoldlineError, isHoldlineError } from '../../errors.js';
 import type { AgentTokenResolver } from './auth.js';
-import { principalFor } from './auth.js';
+import { authenticateConnection } from './auth.js';
 import type { Connection, FrameOrder } from './connection.js';
 import { errorFrameFor, replyId } from './errors.js';
 import type { HandlerEnv, HandlerResult, HandlerTable } from './handlers/index.js';
@@ -61,7 +61,7 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
     }
     try {
       const creds = frame.key !== undefined ? { key: frame.key } : { token: frame.token ?? '' };
-      conn.principal = await principalFor(env.ctx, creds, agentForToken);
+      await authenticateConnection(env.ctx, conn, creds, agentForToken);
     } catch (err) {
       sendFrame(conn, errorFrameFor(err, frame, logger));
       // Bad credentials are final (4401); a store that cannot check them now is worth a retry.

@@ -152,6 +152,25 @@ export class Hub {
       .catch((err: unknown) => this.logger.debug({ err, partition: part.key }, 'ws hub: engine unsubscribe failed'));
   }
 
+  /**
+   * The queue was deleted (websocket.md 4.4; watch.ts): its partitions' live state goes, engine
+   * subscription included, so that a queue created again under the same name, whose seqs may start
+   * over, gets fresh state with a fresh base. Call it after ending the subscriptions of the queue;
+   * one still being set up finds its partition dropped (the subscribe handler then starts over).
+   */
+  retireQueue(app: string, queue: string): void {
+    const prefix = `${app}/${queue}/`;
+    for (const [key, part] of [...this.partitions]) {
+      if (!key.startsWith(prefix)) continue;
+      this.partitions.delete(key);
+      this.dirty.delete(part);
+      part.drop();
+      void part.ready
+        .then(() => part.unsubscribe?.())
+        .catch((err: unknown) => this.logger.debug({ err, partition: part.key }, 'ws hub: engine unsubscribe failed'));
+    }
+  }
+
   async close(): Promise<void> {
     const parts = [...this.partitions.values()];
     this.partitions.clear();

@@ -10,14 +10,15 @@
  *
  * Files: upgrade.ts (subprotocol, URL credentials) · connection.ts (per-socket state) · dispatch.ts
  * (frames → handlers/, one reply each) · send.ts (the one send path) · hub.ts (live fan-out over
- * uWS topics) · subscription.ts (gapless catch-up) · monitor.ts (backpressure sampler, heartbeats).
+ * uWS topics) · subscription.ts (gapless catch-up) · monitor.ts (backpressure sampler, heartbeats) ·
+ * auth.ts (credentials, token expiry) · watch.ts (what metadata changes do to live connections).
  */
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { HARD_FRAME_FACTOR, MAX_PUBLISH_MESSAGES, WS_PATH } from '../../codec/index.js';
 import type { Principal, WireFormat } from '../../codec/index.js';
 import { ERRORS, isHoldlineError } from '../../errors.js';
 import type { ServerContext, ServerMount } from '../context.js';
-import { principalFor } from './auth.js';
+import { authenticateConnection } from './auth.js';
 import type { AgentTokenResolver } from './auth.js';
 import type { Connection, SocketData } from './connection.js';
 import { createDispatcher } from './dispatch.js';
@@ -32,6 +33,7 @@ import { noteDrained, sendFrame } from './send.js';
 import { endSubscription, leaveLive, resync } from './subscription.js';
 import type { SubscriptionState } from './subscription.js';
 import { createUpgradeHandler } from './upgrade.js';
+import { MetaWatch } from './watch.js';
 
 export type { AgentIdentity, AgentTokenResolver } from './auth.js';
 export type { Connection } from './connection.js';
@@ -80,6 +82,8 @@ export interface WebSocketEndpoint {
   readonly limits: WebSocketLimits;
   readonly mount: ServerMount;
   stats(): WebSocketStats;
+  /** Resolves once the re-checks that metadata changes started so far are done (tests). */
+  settled(): Promise<void>;
 }
 
 const CLOSED_LOG = 1000;
@@ -90,6 +94,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
   const connections = new Set<Connection>();
   const closed: ClosedConnection[] = [];
   let hub: Hub | null = null;
+  let metaWatch: MetaWatch | null = null;
 
   const mount: ServerMount = (ctx: ServerContext) => {
     if (hub !== null) throw new Error('a WebSocket endpoint is mounted on one server only');
@@ -107,6 +112,8 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
     const env: HandlerEnv = { ctx, engine: ctx.engine, hub: liveHub, logger, limits };
     const dispatch = createDispatcher(env, handlers, options.agentForToken);
     const monitor = new Monitor(env, connections);
+    const watch = new MetaWatch(env, connections, options.agentForToken);
+    metaWatch = watch;
 
     const behavior: WebSocketBehavior<SocketData> = {
       maxPayloadLength: limits.maxFrameBytes * HARD_FRAME_FACTOR,
@@ -145,7 +152,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
             // URL credentials: the first task of the chain, so frames wait for it (websocket.md 2).
             conn.enqueue(async () => {
               try {
-                conn.principal = await principalFor(ctx, credentials, options.agentForToken);
+                await authenticateConnection(ctx, conn, credentials, options.agentForToken);
               } catch (err) {
                 const code = isHoldlineError(err) ? err.code : 'internal';
                 if (!isHoldlineError(err)) logger.error({ err }, 'ws: checking credentials failed');
@@ -200,10 +207,12 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
     };
     ctx.app.ws<SocketData>(WS_PATH, behavior);
     monitor.start(limits.sampleIntervalMs, limits.heartbeatMs);
+    watch.start();
 
     ctx.onClose(async () => {
       shuttingDown = true;
       monitor.stop();
+      watch.stop();
       for (const conn of [...connections]) conn.close(1001, 'shutting_down');
       await liveHub.close();
     });
@@ -231,6 +240,9 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       closed: [...closed],
       livePartitions: hub?.size ?? 0,
     }),
+    settled: async () => {
+      await metaWatch?.settled();
+    },
   };
 }
 

@@ -4,7 +4,7 @@
  * the catch-up then runs in the background (subscription.ts), so later frames of the connection
  * are not held up by a long history.
  */
-import type { SubscribeFrame, UnsubscribeFrame } from '../../../codec/index.js';
+import type { SubscribeFrame, SubscriptionEndReason, UnsubscribeFrame } from '../../../codec/index.js';
 import { decodeMessageId } from '../../../domain/ids.js';
 import { checkPartition } from '../../../domain/queues/message-rules.js';
 import type { QueueMeta } from '../../../engine/types.js';
@@ -15,7 +15,8 @@ import type { HubPartition } from '../hub.js';
 import { partitionKey } from '../hub.js';
 import { PartitionSubscription, endSubscription, startCatchUp } from '../subscription.js';
 import type { ResumeCursor } from '../subscription.js';
-import type { FrameHandler, HandlerEnv } from './types.js';
+import { endWithNotice } from '../watch.js';
+import type { FrameHandler, HandlerEnv, HandlerResult } from './types.js';
 
 /** The partitions asked for, each with its resume cursor; every check before anything changes. */
 function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number; cursor: ResumeCursor; fromAfter: boolean }> {
@@ -52,7 +53,27 @@ async function acquireAll(env: HandlerEnv, meta: QueueMeta, partitions: number[]
   throw failed.reason;
 }
 
+/** Attempts of a subscribe that found its queue deleted (and maybe created again) while acquiring. */
+const SUBSCRIBE_ATTEMPTS = 3;
+
 export const subscribe: FrameHandler<'subscribe'> = async (conn: Connection, frame: SubscribeFrame, env) => {
+  for (let attempt = 1; ; attempt++) {
+    const result = await subscribeOnce(conn, frame, env);
+    if (result !== 'retry') return result;
+    if (attempt >= SUBSCRIBE_ATTEMPTS) throw new HoldlineError('queue_not_found', { field: 'queue' });
+  }
+};
+
+/** Ends subscriptions that never got their `subscribed` reply (no frame of them was written). */
+function discard(env: HandlerEnv, conn: Connection, subs: PartitionSubscription[]): void {
+  for (const sub of subs) {
+    conn.pendingSubs.delete(sub);
+    conn.pendingEndings.delete(sub);
+    endSubscription(env, sub);
+  }
+}
+
+async function subscribeOnce(conn: Connection, frame: SubscribeFrame, env: HandlerEnv): Promise<HandlerResult | 'retry'> {
   const meta = await env.ctx.queues.readableQueue(conn.application, frame.application, frame.queue);
   const wanted = plan(frame, meta);
   for (const { partition } of wanted) {
@@ -63,10 +84,26 @@ export const subscribe: FrameHandler<'subscribe'> = async (conn: Connection, fra
 
   const parts = await acquireAll(env, meta, wanted.map((w) => w.partition));
   const subs = parts.map((part) => new PartitionSubscription(conn, part, frame.batch === true));
-  for (const sub of subs) conn.subs.set(sub.part.key, sub);
+  for (const sub of subs) {
+    conn.subs.set(sub.part.key, sub);
+    conn.pendingSubs.add(sub);
+  }
   if (conn.closed) {
-    for (const sub of subs) endSubscription(env, sub);
+    discard(env, conn, subs);
     throw new HoldlineError('shutting_down');
+  }
+  // The queue may have changed while the partitions were acquired, before a change could find
+  // these subscriptions (watch.ts): deleted (the hub dropped a partition: start over, the queue may
+  // exist again) or no longer readable (check again, with what the store holds now).
+  if (parts.some((part) => part.dropped)) {
+    discard(env, conn, subs);
+    return 'retry';
+  }
+  try {
+    await env.ctx.queues.readableQueue(conn.application, frame.application, frame.queue);
+  } catch (err) {
+    discard(env, conn, subs);
+    throw err;
   }
 
   let openGate!: (open: boolean) => void;
@@ -82,7 +119,7 @@ export const subscribe: FrameHandler<'subscribe'> = async (conn: Connection, fra
   const failed = firsts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed !== undefined) {
     openGate(false);
-    for (const sub of subs) endSubscription(env, sub);
+    discard(env, conn, subs);
     throw failed.reason;
   }
   return {
@@ -96,9 +133,22 @@ export const subscribe: FrameHandler<'subscribe'> = async (conn: Connection, fra
         recovered: wanted[i]!.fromAfter ? (firsts[i] as PromiseFulfilledResult<boolean>).value : true,
       })),
     },
-    after: () => openGate(true),
+    after: () => {
+      // Subscriptions a queue change ended while this reply was prepared end now, before any
+      // message of theirs (websocket.md 4.4).
+      const ended = new Map<SubscriptionEndReason, PartitionSubscription[]>();
+      for (const sub of subs) {
+        conn.pendingSubs.delete(sub);
+        const reason = conn.pendingEndings.get(sub);
+        if (reason === undefined) continue;
+        conn.pendingEndings.delete(sub);
+        ended.set(reason, [...(ended.get(reason) ?? []), sub]);
+      }
+      for (const [reason, list] of ended) endWithNotice(env, conn, list, reason);
+      openGate(true);
+    },
   };
-};
+}
 
 export const unsubscribe: FrameHandler<'unsubscribe'> = async (conn, frame: UnsubscribeFrame, env) => {
   const prefix = `${frame.application}/${frame.queue}/`;

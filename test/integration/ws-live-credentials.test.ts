@@ -1,0 +1,138 @@
+/**
+ * Credentials lost while connected (protocol/websocket.md 2 "Expiry while connected"), over real
+ * sockets on both engines: an agent token's connection closes with 4401 token_expired when the
+ * token expires, 4401 auth_invalid when it is revoked or its agent deleted; an application's
+ * deletion closes its connections (key and agent tokens) with 4401 auth_invalid and ends other
+ * connections' subscriptions to its queues with `unsubscribed` (queue_deleted). Connections whose
+ * credentials still hold stay open.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Engine, QueueMeta } from '../../src/engine/types.js';
+import { engineFactories } from '../helpers/engines.js';
+import { call } from '../helpers/server.js';
+import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
+import type { WsServer } from '../helpers/ws-client.js';
+
+describe.each(engineFactories)('ws: credentials lost while connected ($name engine)', (factory) => {
+  let engine: Engine;
+  let s: WsServer;
+  let shop: { name: string; key: string };
+  const clients: WsTestClient[] = [];
+
+  beforeEach(async () => {
+    engine = await factory.create();
+    s = await startWsServer(engine, { heartbeatMs: 60_000 });
+    shop = await appWithKey(engine);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await s.close();
+    await engine.close();
+  });
+
+  async function open(opts: { key?: string; token?: string } = {}): Promise<WsTestClient> {
+    const c = await WsTestClient.open(s.url, opts);
+    clients.push(c);
+    return c;
+  }
+
+  /** Opens without credentials and authenticates with the first frame. */
+  async function openWithFrame(creds: { key: string } | { token: string }): Promise<WsTestClient> {
+    const c = await open();
+    expect(await c.request({ type: 'auth', ...creds })).toMatchObject({ type: 'authenticated' });
+    return c;
+  }
+
+  async function agent(name = 'Alice'): Promise<string> {
+    const res = await call(s.server, shop.key, 'POST', '/v1/agents', { name });
+    expect(res.status).toBe(201);
+    return res.body.uuid as string;
+  }
+
+  async function token(agentUuid: string, ttl = 600): Promise<string> {
+    const res = await call(s.server, shop.key, 'POST', `/v1/agents/${agentUuid}/tokens`, { ttl });
+    expect(res.status).toBe(201);
+    return res.body.token as string;
+  }
+
+  /** Still open and answering, once every re-check the change started is done. */
+  async function stillOpen(c: WsTestClient): Promise<void> {
+    await s.endpoint.settled();
+    expect(await c.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+    expect(c.closeEvent).toBeNull();
+  }
+
+  it('an agent token closes the connection with 4401 token_expired when it expires (URL and auth frame)', async () => {
+    const alice = await agent();
+    const short = await token(alice, 1);
+    const long = await token(alice, 600);
+    const byUrl = await open({ token: short });
+    const byFrame = await openWithFrame({ token: short });
+    const lasting = await open({ token: long });
+    expect(byUrl.frames[0]).toMatchObject({ type: 'welcome', principal: { kind: 'agent', agent_uuid: alice } });
+    // No polling: each connection holds a timer at its token's expiry.
+    expect(await byUrl.closed).toEqual({ code: 4401, reason: 'token_expired' });
+    expect(await byFrame.closed).toEqual({ code: 4401, reason: 'token_expired' });
+    await stillOpen(lasting);
+    // The token is refused from now on, as the close said.
+    const again = await WsTestClient.connect(s.url, { token: short });
+    expect(await again.closed).toEqual({ code: 4401, reason: 'token_expired' });
+  });
+
+  it('revoking a token closes the connections that use it with 4401 auth_invalid, and no other', async () => {
+    const alice = await agent();
+    const revoked = await token(alice);
+    const kept = await token(alice);
+    const a1 = await open({ token: revoked });
+    const a2 = await openWithFrame({ token: revoked });
+    const b = await open({ token: kept });
+    const app = await open({ key: shop.key });
+    const res = await call(s.server, shop.key, 'DELETE', `/v1/agents/${alice}/tokens`, { token: revoked });
+    expect(res.status).toBe(204);
+    expect(await a1.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    expect(await a2.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    await stillOpen(b);
+    await stillOpen(app);
+  });
+
+  it("deleting the agent closes its connections with 4401 auth_invalid; another agent's stay", async () => {
+    const alice = await agent('Alice');
+    const bob = await agent('Bob');
+    const a = await open({ token: await token(alice) });
+    const b = await openWithFrame({ token: await token(bob) });
+    expect((await call(s.server, shop.key, 'DELETE', `/v1/agents/${alice}`)).status).toBe(204);
+    expect(await a.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    await stillOpen(b);
+  });
+
+  it('deleting the application closes its key and agent connections with 4401 auth_invalid; readers of its queues get unsubscribed', async () => {
+    const other = await appWithKey(engine);
+    const publicQ: QueueMeta = await queueOf(engine, shop.name, { type: 'public', partitions: 2 });
+    const sharedQ: QueueMeta = await queueOf(engine, shop.name, { principles: [`app:${other.name}`] });
+    const alice = await agent();
+    const byUrl = await open({ key: shop.key });
+    const byFrame = await openWithFrame({ key: shop.key });
+    const agentConn = await open({ token: await token(alice) });
+    const anonymous = await open();
+    const reader = await open({ key: other.key });
+    const bystander = await open({ key: other.key });
+    const sub = (q: QueueMeta, partitions: number[]) => ({ type: 'subscribe' as const, application: q.application, queue: q.name, partitions });
+    expect(await anonymous.request(sub(publicQ, [1, 2]))).toMatchObject({ type: 'subscribed' });
+    expect(await reader.request(sub(sharedQ, [1]))).toMatchObject({ type: 'subscribed' });
+    expect(await byUrl.request(sub(sharedQ, [1]))).toMatchObject({ type: 'subscribed' });
+
+    const res = await s.server.request(`/v1/apps/${shop.name}`, { method: 'DELETE', headers: { authorization: `Admin ${s.server.adminKey}` } });
+    expect(res.status).toBe(200);
+    for (const c of [byUrl, byFrame, agentConn]) expect(await c.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    const endedPublic = await anonymous.next('unsubscribed');
+    expect(endedPublic).toEqual({ type: 'unsubscribed', application: shop.name, queue: publicQ.name, partitions: [1, 2], reason: 'queue_deleted' });
+    const endedShared = await reader.next('unsubscribed');
+    expect(endedShared).toEqual({ type: 'unsubscribed', application: shop.name, queue: sharedQ.name, partitions: [1], reason: 'queue_deleted' });
+    await stillOpen(anonymous);
+    await stillOpen(reader);
+    await stillOpen(bystander);
+    // The key is refused from now on.
+    const again = await WsTestClient.connect(s.url, { key: shop.key });
+    expect(await again.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+  });
+});
