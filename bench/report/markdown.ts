@@ -88,7 +88,8 @@ function scaleOutTable(run: RunRecord): string[] {
     }) against one Redis with no replica, the same machine and generator. The cluster's nodes share these cores with Holdline and ` +
       'the generator, so this shows what cluster routing costs or gains on one machine, not the capacity of three machines. fanout: the one ' +
       'partition lives on one shard (the other primaries idle). ingest: the 10 queues × 4 partitions spread over the primaries by hash slot; ' +
-      'Redis CPU is summed over every node.',
+      'Redis CPU is summed over every node. On a busy machine a rate follows the CPU the run got, so the rate per core of Holdline + ' +
+      'Redis is shown too.',
     '',
     '| scenario | target | figure | one Redis | cluster | cluster ÷ one Redis |',
     '|---|---|---|---:|---:|---:|',
@@ -105,8 +106,22 @@ function scaleOutTable(run: RunRecord): string[] {
       one.figures[name]?.value,
       f.value,
     ]);
-    const cpu = (r: typeof c): number | undefined => (typeof r.details.redis_cpu_cores === 'number' ? r.details.redis_cpu_cores : undefined);
-    rows.push(['Redis CPU (cores)', cpu(one), cpu(c)]);
+    const detail = (r: typeof c, k: string): number | undefined => (typeof r.details[k] === 'number' ? r.details[k] : undefined);
+    // Holdline's own CPU: fanout splits it out (its server_cpu_cores includes Redis); ingest's server_cpu_cores is Holdline's alone.
+    const holdlineCpu = (r: typeof c): number | undefined => detail(r, 'holdline_cpu_cores') ?? (r.scenario === 'ingest' ? detail(r, 'server_cpu_cores') : undefined);
+    rows.push(['Holdline CPU (cores)', holdlineCpu(one), holdlineCpu(c)]);
+    rows.push(['Redis CPU (cores, summed over nodes)', detail(one, 'redis_cpu_cores'), detail(c, 'redis_cpu_cores')]);
+    // On a busy machine the rate follows the CPU a run got: the rate per core used is steadier.
+    const [tName, tFig] = Object.entries(c.figures).find(([, f]) => f.kind === 'throughput') ?? [];
+    if (tName && tFig) {
+      const perCore = (r: typeof c): number | undefined => {
+        const v = r.figures[tName]?.value;
+        const h = holdlineCpu(r);
+        const rc = detail(r, 'redis_cpu_cores');
+        return v === undefined || h === undefined || rc === undefined || h + rc <= 0 ? undefined : v / (h + rc);
+      };
+      rows.push([`${tName} per core of Holdline + Redis`, perCore(one), perCore(c)]);
+    }
     for (const [name, a, b] of rows) {
       if (a === undefined && b === undefined) continue;
       const r = a !== undefined && b !== undefined ? ratio(b, { value: a }) : undefined;

@@ -10,7 +10,7 @@ import { failed, notAvailable, type Figure, type Role, type ScenarioName, type T
 
 export interface ScenarioContext {
   quick: boolean;
-  /** Only run targets whose name contains one of these (empty: all). */
+  /** Only run targets whose name contains one of these, or is one ending in `$` (empty: all). */
   only: string[];
 }
 
@@ -37,8 +37,9 @@ export class Cleanup {
   }
 }
 
+/** `--only` entries match a substring of the target's name, or, ending in `$`, the whole name. */
 export function selected(ctx: ScenarioContext, target: string): boolean {
-  return ctx.only.length === 0 || ctx.only.some((o) => target.includes(o));
+  return ctx.only.length === 0 || ctx.only.some((o) => (o.endsWith('$') ? target === o.slice(0, -1) : target.includes(o)));
 }
 
 /** No target may hold the run longer than this, whatever hangs (env BENCH_TARGET_TIMEOUT_S). */

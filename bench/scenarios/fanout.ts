@@ -174,8 +174,12 @@ export async function measureFanout(
       latency_publish_per_s: Math.round(rate),
       latency_samples: lat.hist.count,
       server_cpu_cores: Number(serverCpu.toFixed(2)),
+      // server_cpu_cores is Holdline + Redis here; the split, for the Scale-out table.
       ...(redisPids.length
-        ? { redis_cpu_cores: Number(redisPerNode.reduce((a, b) => a + b, 0).toFixed(2)) }
+        ? {
+            redis_cpu_cores: Number(redisPerNode.reduce((a, b) => a + b, 0).toFixed(2)),
+            holdline_cpu_cores: Number((serverCpu - redisPerNode.reduce((a, b) => a + b, 0)).toFixed(2)),
+          }
         : {}),
       ...(redisPids.length > 1 ? { redis_cpu_cores_per_node: redisPerNode.map((x) => x.toFixed(2)).join('/') } : {}),
       generator_cpu_cores: Number(genCpu.toFixed(2)),

@@ -20,7 +20,7 @@ import { assertSoketiLoopbackOnly, soketiConfig, SOKETI_DISCOVERY_UNICAST } from
 import { describeMachine } from '../../bench/report/machine.js';
 import { renderMarkdown } from '../../bench/report/markdown.js';
 import { writeRun } from '../../bench/report/write.js';
-import { runTarget } from '../../bench/scenarios/common.js';
+import { runTarget, selected } from '../../bench/scenarios/common.js';
 import { NotAvailableError } from '../../bench/lib/not-available.js';
 import { measureFanout } from '../../bench/scenarios/fanout.js';
 import { parseRedisBenchmarkCsv } from '../../bench/scenarios/ingest.js';
@@ -180,13 +180,13 @@ describe('bench Redis Cluster (issue 6)', () => {
   }, 90_000);
 
   it('sets each cluster row beside its one-Redis twin in the Scale-out section', () => {
-    const row = (target: string, v: number, cpu: number, extra: Record<string, string> = {}) => ({
+    const row = (target: string, v: number, cpu: number, holdlineCpu: number, extra: Record<string, string> = {}) => ({
       scenario: 'ingest' as const,
       target,
       role: 'holdline' as const,
       status: 'ok' as const,
       figures: { persisted_per_s: { value: v, unit: 'msg/s', better: 'higher' as const, kind: 'throughput' as const } },
-      details: { redis_cpu_cores: cpu, ...extra },
+      details: { redis_cpu_cores: cpu, server_cpu_cores: holdlineCpu, ...extra },
     });
     const run: RunRecord = {
       startedAt: 'a',
@@ -196,8 +196,8 @@ describe('bench Redis Cluster (issue 6)', () => {
       scenarios: ['ingest'],
       machine: describeMachine(),
       results: [
-        row('holdline-redis-ws', 1000, 0.5),
-        row('holdline-redis-cluster-ws', 1500, 0.9, { redis_cluster: '3 primaries, 0 replicas' }),
+        row('holdline-redis-ws', 1000, 0.5, 0.5),
+        row('holdline-redis-cluster-ws', 1500, 0.9, 0.3, { redis_cluster: '3 primaries, 0 replicas' }),
         failed('ingest', 'holdline-redis-cluster-rest', 'holdline', 'exploded'),
       ],
     };
@@ -205,9 +205,11 @@ describe('bench Redis Cluster (issue 6)', () => {
     expect(md).toContain('## Scale-out (issue 6)');
     expect(md).toContain('(3 primaries, 0 replicas)');
     expect(md).toContain('| ingest | holdline-redis-cluster-ws vs holdline-redis-ws | persisted_per_s (msg/s, higher is better) | 1,000 | 1,500 | ×1.50 |');
-    expect(md).toContain('| ingest | holdline-redis-cluster-ws vs holdline-redis-ws | Redis CPU (cores) | 0.5 | 0.9 | ×1.80 |');
+    expect(md).toContain('| ingest | holdline-redis-cluster-ws vs holdline-redis-ws | Holdline CPU (cores) | 0.5 | 0.3 | ×0.60 |');
+    expect(md).toContain('| ingest | holdline-redis-cluster-ws vs holdline-redis-ws | Redis CPU (cores, summed over nodes) | 0.5 | 0.9 | ×1.80 |');
+    expect(md).toContain('| ingest | holdline-redis-cluster-ws vs holdline-redis-ws | persisted_per_s per core of Holdline + Redis | 1,000 | 1,250 | ×1.25 |');
     expect(md).toContain('| ingest | holdline-redis-cluster-rest vs holdline-redis-rest | — | | | cluster failed |');
-    expect(renderMarkdown({ ...run, results: [row('holdline-redis-ws', 1000, 0.5)] })).not.toContain('Scale-out');
+    expect(renderMarkdown({ ...run, results: [row('holdline-redis-ws', 1000, 0.5, 0.5)] })).not.toContain('Scale-out');
   });
 });
 
@@ -284,6 +286,11 @@ describe('bench measuring parts', () => {
     expect(parseArgs([]).scenarios).toEqual(['fanout', 'ingest', 'history', 'positions', 'connections']);
     expect(() => parseArgs(['bogus'])).toThrow(/unknown argument/);
     expect(parseArgs(['--render', 'x.json']).render).toBe('x.json');
+    const only = (o: string): string[] =>
+      ['holdline-redis', 'holdline-redis-cluster', 'holdline-redis-ws'].filter((t) => selected({ quick: true, only: parseArgs(['--only', o]).only }, t));
+    expect(only('holdline-redis')).toEqual(['holdline-redis', 'holdline-redis-cluster', 'holdline-redis-ws']);
+    expect(only('holdline-redis$')).toEqual(['holdline-redis']);
+    expect(only('redis-cluster,redis-ws$')).toEqual(['holdline-redis-cluster']);
   });
 });
 
