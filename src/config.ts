@@ -3,6 +3,7 @@
  * Every limit an operator may need to change lives here, with its default, so nothing else reads
  * process.env.
  */
+import { LIMITS } from './domain/calls/validate.js';
 import type { EngineKind } from './engine/types.js';
 
 export interface HoldlineConfig {
@@ -26,6 +27,11 @@ export interface HoldlineConfig {
   allowUwsFallback: boolean;
   /** How often the engine reclaims expired messages, ms. */
   sweepIntervalMs: number;
+  /**
+   * service_level_seconds of a call queue created without one (protocol/calls.md section 5): an
+   * answered caller counts towards the service level when it waited at most this long. 0–86 400.
+   */
+  defaultServiceLevelSeconds: number;
 }
 
 export const MAX_TTL = 2 ** 25;
@@ -43,12 +49,16 @@ export const DEFAULTS: HoldlineConfig = {
   defaultTtl: 259200,
   allowUwsFallback: false,
   sweepIntervalMs: 1000,
+  defaultServiceLevelSeconds: LIMITS.defaultServiceLevel,
 };
 
-function int(value: string | undefined, name: string, fallback: number): number {
+function int(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    const what = max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer from 0 to ${max}`;
+    throw new Error(`${name} must be ${what}, got "${value}"`);
+  }
   return n;
 }
 
@@ -72,5 +82,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HoldlineCon
     defaultTtl: int(env.HOLDLINE_DEFAULT_TTL, 'HOLDLINE_DEFAULT_TTL', DEFAULTS.defaultTtl),
     allowUwsFallback: env.HOLDLINE_ALLOW_UWS_FALLBACK === '1' || env.HOLDLINE_ALLOW_UWS_FALLBACK === 'true',
     sweepIntervalMs: int(env.HOLDLINE_SWEEP_INTERVAL_MS, 'HOLDLINE_SWEEP_INTERVAL_MS', DEFAULTS.sweepIntervalMs),
+    // The same range a queue's own service_level_seconds accepts (REST validation).
+    defaultServiceLevelSeconds: int(
+      env.HOLDLINE_SERVICE_LEVEL_SECONDS,
+      'HOLDLINE_SERVICE_LEVEL_SECONDS',
+      DEFAULTS.defaultServiceLevelSeconds,
+      LIMITS.serviceLevelMax,
+    ),
   };
 }

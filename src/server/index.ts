@@ -79,7 +79,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
   const ownCallStore = opts.callStore === undefined ? new MemoryCallStore() : null;
-  const calls = new CallService(opts.callStore ?? ownCallStore!);
+  const calls = new CallService(opts.callStore ?? ownCallStore!, { defaultServiceLevelSeconds: config.defaultServiceLevelSeconds });
 
   const context: ServerContext = {
     config,
