@@ -339,13 +339,17 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     await slow.until(() => slow.frames.filter(isSnapshot).length >= 2, 'a fresh snapshot', 30_000);
     expect((await rest('PUT', `/v1/queues/${q}/callers/${keep}`, { priority: 4 })).status).toBe(200);
     await untilSeq(slow, q, lastSeq + 1);
+    // At least one fresh snapshot; a loaded machine may drain the socket slowly enough that the
+    // lag sampler sees it behind once more and sends another, which is the same rule working again.
+    // The view is built from the newest one.
     const snaps = slow.frames.filter(isSnapshot);
-    expect(snaps.length).toBe(2);
-    expect(snaps[1]!.seq).toBeGreaterThanOrEqual(lastSeq);
+    expect(snaps.length).toBeGreaterThanOrEqual(2);
+    const fresh = snaps[snaps.length - 1]!;
+    expect(fresh.seq).toBeGreaterThanOrEqual(lastSeq);
     // Fewer updates than changes (some were skipped while lagging, covered by the snapshot), and
     // every update after the fresh snapshot applies exactly.
     expect(slow.frames.filter(isUpdate).length).toBeLessThan(lastSeq + 1);
-    const view = viewFrom(slow, q, slow.frames.indexOf(snaps[1]!));
+    const view = viewFrom(slow, q, slow.frames.indexOf(fresh));
     expect(view.seq).toBe(lastSeq + 1);
     expect(view.queue.description).toBe((await store.getCallQueue(app.name, q))!.description);
     expect(viewLine(view)).toEqual(await restLine(q));
