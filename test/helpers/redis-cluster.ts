@@ -30,6 +30,8 @@ export interface RedisClusterHandle {
   primaryPorts(): Promise<number[]>;
   /** The port of the primary that owns a key's slot now. */
   primaryOf(key: string): Promise<number>;
+  /** The port of a replica of that primary (from the replicas' own INFO: gossip may lag behind). */
+  replicaOf(key: string): Promise<number>;
   /**
    * Crashes (SIGKILL) the primary that owns a key's slot, waits until a replica took its slots
    * over and the cluster is healthy again; resolves with the dead primary's port.
@@ -116,6 +118,14 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       const range = (await topology(nodes)).find(([lo, hi]) => slot >= lo && slot <= hi);
       if (range === undefined) throw new Error(`no primary serves slot ${slot}`);
       return range[2]![1];
+    },
+    async replicaOf(key) {
+      const primary = await handle.primaryOf(key);
+      for (const n of nodes) {
+        const info = await ask(n.port, (r) => r.info('replication')).catch(() => '');
+        if (/role:slave/.test(info) && new RegExp(`master_port:${primary}\\b`).test(info)) return n.port;
+      }
+      throw new Error(`no replica of ${primary}`);
     },
     async failover(key) {
       const victim = await handle.primaryOf(key);

@@ -6,6 +6,7 @@
  * A script refuses a change by raising "HL:<code>[:<field>]"; run() turns that into the
  * HoldlineError of that code, and connection trouble into engine_unavailable (connection.ts).
  */
+import type { ChainableCommander } from 'ioredis';
 import { ERRORS, HoldlineError, type ErrorCode } from '../../errors.js';
 import { toEngineError } from './connection.js';
 import { defineScript, scriptCall, type RedisClient } from './scripts.js';
@@ -76,7 +77,8 @@ export function defineCallScripts(client: RedisClient): void {
 
 const HL_ERROR = /HL:([a-z_]+)(?::([a-z_]+))?/;
 
-function toCallError(err: unknown): Error {
+/** A script's failure as the error catalogue's: its HL:<code> refusal, or connection.ts's mapping. */
+export function toCallError(err: unknown): Error {
   const m = err instanceof Error ? HL_ERROR.exec(err.message) : null;
   if (m !== null && m[1]! in ERRORS) {
     const field = m[2];
@@ -97,4 +99,9 @@ export async function runCallScript<N extends CallScript>(
   } catch (err) {
     throw toCallError(err);
   }
+}
+
+/** Queues a script call on a pipeline (its reply and error come with the pipeline's results). */
+export function queueCallScript(pipeline: ChainableCommander, name: CallScript, keys: readonly string[], args: readonly (string | number)[]): void {
+  void scriptCall(pipeline, name, false, keys, args);
 }

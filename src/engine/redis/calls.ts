@@ -7,9 +7,16 @@
  * short sequence of scripts, each atomic, ordered so that any interleaving converges (protocol/
  * calls.md "Consistency"): adding a member (link the agent, add, re-check the agent), deleting an
  * agent (delete it, then remove each membership), deleting a queue (delete it, then unlink agents).
+ *
+ * Replication (issue 6): Redis replicates asynchronously, so a write acknowledged by a primary that
+ * crashes a moment later may never reach the replica promoted in its place. Every write script (and
+ * the queue listing) is therefore followed, when its primary has a replica, by `WAIT 1` on the same
+ * connection, and answered only once a replica has it (else `not_confirmed`), as message queues at
+ * `strong` are (replicas.ts). Without it a failover could lose an acknowledged caller, or a whole
+ * new queue, and the queue's seq would step back under its followers (protocol/calls.md section 4).
  */
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import {
   TOKEN_GRACE_MS,
@@ -53,9 +60,10 @@ import {
   type RawAgent,
 } from './calls-codec.js';
 import { CallKeys } from './calls-keys.js';
-import { defineCallScripts, runCallScript, type CallReplies, type CallScript } from './calls-scripts.js';
+import { defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
 import { CallQueueSubscriber } from './calls-sub.js';
-import { baseOptions, createCommandClient, guarded, parseRedisUrl } from './connection.js';
+import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
+import { ReplicaMonitor } from './replicas.js';
 import type { RedisClient } from './scripts.js';
 
 export interface RedisCallStoreOptions {
@@ -68,6 +76,10 @@ export interface RedisCallStoreOptions {
   /** Changes kept per queue for changesSince (default 1000). */
   changeRetention?: number;
   commandTimeoutMs?: number;
+  /** How long a write waits for a replica to confirm it, ms (default 1000; see the header). */
+  waitTimeoutMs?: number;
+  /** How often each primary's replica count is re-read, ms (default 5000). */
+  replicaRefreshMs?: number;
   /**
    * Test seam: awaited between the steps of addMember, so tests can run another node's deletion
    * at exactly that point (test/integration/calls-redis.test.ts). Never set in production.
@@ -97,6 +109,16 @@ function mutation<T>(reply: [string] | [string, string], parse: (json: string) =
   return { value: parse(reply[0]), change: reply[1] === undefined ? null : parseChange(reply[1]) };
 }
 
+/** Scripts that only read: they need no replica's confirmation. */
+const READ_SCRIPTS: ReadonlySet<CallScript> = new Set<CallScript>([
+  'hlCallCallerGet',
+  'hlCallSnapshot',
+  'hlCallStats',
+  'hlCallChanges',
+  'hlCallAgentRead',
+  'hlCallTagRead',
+]);
+
 /** Runs a follow-up step whose target may legitimately be gone already. */
 async function ignoring(codes: string[], step: () => Promise<unknown>): Promise<void> {
   try {
@@ -113,18 +135,23 @@ export class RedisCallStore implements CallStore {
   private readonly retention: number;
   private readonly subscriber: CallQueueSubscriber;
   private readonly interleave: NonNullable<RedisCallStoreOptions['interleave']>;
+  private readonly replicas: ReplicaMonitor;
+  private readonly cluster: boolean;
+  private readonly waitTimeoutMs: number;
 
   /** Use open(): with a URL, the connections must be established before the first command. */
   private constructor(opts: RedisCallStoreOptions) {
     this.keys = new CallKeys(opts.prefix);
     this.retention = opts.changeRetention ?? 1000;
     this.interleave = opts.interleave ?? {};
+    this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
     const tuning = { commandTimeoutMs: opts.commandTimeoutMs ?? 5000 };
     const subOptions = baseOptions(tuning, 'holdline-calls-sub');
     if (opts.client) {
       this.client = opts.client;
       this.ownsClient = false;
       this.subscriber = new CallQueueSubscriber({ client: opts.client }, subOptions);
+      this.cluster = false;
     } else if (opts.url) {
       const target = parseRedisUrl(opts.url);
       const client = createCommandClient(target, tuning, 'holdline-calls');
@@ -137,19 +164,24 @@ export class RedisCallStore implements CallStore {
         target.cluster ? { cluster: client as Cluster } : { url: target.url },
         subOptions,
       );
+      this.cluster = target.cluster;
     } else {
       throw new Error('RedisCallStore needs a url or a client');
     }
     defineCallScripts(this.client);
+    this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
   }
 
   static async open(opts: RedisCallStoreOptions): Promise<RedisCallStore> {
     const store = new RedisCallStore(opts);
     if (store.ownsClient) await guarded(() => store.client.connect());
+    // Counts replicas now (a failure counts none for now: writes are then not waited for).
+    await store.replicas.start();
     return store;
   }
 
   async close(): Promise<void> {
+    this.replicas.stop();
     await this.subscriber.close();
     if (this.ownsClient) this.client.disconnect();
   }
@@ -165,7 +197,48 @@ export class RedisCallStore implements CallStore {
   }
 
   private run<N extends CallScript>(name: N, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
-    return runCallScript(this.client, name, keys, args);
+    if (READ_SCRIPTS.has(name)) return runCallScript(this.client, name, keys, args);
+    return this.confirmed(
+      keys[0]!,
+      () => runCallScript(this.client, name, keys, args),
+      (pipeline) => queueCallScript(pipeline, name, keys, args),
+    ) as Promise<CallReplies[N]>;
+  }
+
+  /**
+   * A write, answered once one replica has it when the primary owning `key` has any (see the
+   * header): the write and `WAIT 1` go in one pipeline, so both reach that primary on one connection
+   * and WAIT covers the write. ioredis does not follow a redirection inside such a pipeline (its two
+   * commands get different answers); a redirected write did not run, so it is sent once more after
+   * the slots are re-read. Without a replica, the write runs alone.
+   */
+  private async confirmed(key: string, direct: () => Promise<unknown>, queue: (pipeline: ChainableCommander) => void): Promise<unknown> {
+    if (this.replicas.replicasFor(key) === 0) return direct();
+    for (let attempt = 0; ; attempt++) {
+      const pipeline = this.client.pipeline();
+      queue(pipeline);
+      pipeline.wait(1, this.waitTimeoutMs);
+      let results: [Error | null, unknown][];
+      try {
+        results = (await pipeline.exec()) ?? [];
+      } catch (err) {
+        throw toCallError(err);
+      }
+      const [err, value] = results[0] ?? [new Error('call store: no reply'), null];
+      if (err !== null) {
+        if (attempt === 0 && this.cluster && isRedirection(err)) {
+          const cluster = this.client as Cluster;
+          await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+          continue;
+        }
+        throw toCallError(err);
+      }
+      const wait = results[1];
+      const acked = wait !== undefined && wait[0] === null ? Number(wait[1]) : 0;
+      // Done, and maybe already seen by followers, but not known to survive a failover.
+      if (acked < 1) throw new HoldlineError('not_confirmed');
+      return value;
+    }
   }
 
   private appRun<N extends CallScript>(name: N, app: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
@@ -257,7 +330,13 @@ export class RedisCallStore implements CallStore {
     const json = await this.queueRun('hlCallQueueCreate', app, uuid, [JSON.stringify({ uuid, ...input })]);
     const k = this.keys.app(app);
     const n = await guarded(() => this.client.incr(k.queueSeq));
-    await guarded(() => this.client.zadd(k.queues, n, uuid));
+    // Confirmed too (a replica that has the ZADD has the INCR before it): a queue lost from the
+    // listing would exist unlisted.
+    await this.confirmed(
+      k.queues,
+      () => guarded(() => this.client.zadd(k.queues, n, uuid)),
+      (pipeline) => void pipeline.zadd(k.queues, n, uuid),
+    );
     return parseQueue(json);
   }
 
