@@ -194,6 +194,8 @@ describe.each(engineFactories)('REST messages ($name)', (factory) => {
     const s = srv();
     const q = await queue(s, 2);
     const [ack] = await post(s, q.path, q.key, 'body=before&partition=2');
+    // Read first, so the reply after the PUT cannot come from what this read encoded.
+    expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'before', partition: 2 }]);
     const put = await s.request(`${q.path}/${ack!.key}`, { method: 'PUT', key: q.key, headers: JSON_CT, body: JSON.stringify({ body: 'after', ttl: 30 }) });
     expect(put.status).toBe(200);
     expect(await put.json()).toEqual({ status: 'ok', message: { message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2 } });

@@ -136,6 +136,20 @@ describe.each(variants)('ws messages ($name)', ({ factory, format }) => {
     await anon.close();
   });
 
+  it('history after state.set shows the new state, never the reply read before it', async () => {
+    const pub = as('published', await c.request({ type: 'publish', application: shop.name, queue: q.name, messages: [{ body: 'é "job"', partition: 2 }, { body: Uint8Array.of(0, 255), partition: 2 }] }));
+    const read = async () => as('history.result', await c.request({ type: 'history', application: shop.name, queue: q.name, partitions: [2] })).messages;
+    expect((await read()).map((m) => m.client_state)).toEqual([undefined, undefined]);
+    expect((await read())[1]!.body).toEqual(Uint8Array.of(0, 255));
+    for (const [i, state] of [[0, 'processing'], [1, 'processing'], [0, 'done']] as const) {
+      await c.request({ type: 'state.set', application: shop.name, queue: q.name, partition: 2, message_id: pub.messages[i]!.message_id, client_state: state, client_json: { step: state } });
+      const after = await read();
+      expect(after[i]).toMatchObject({ client_state: state, client_json: { step: state } });
+    }
+    const last = await read();
+    expect(last.map((m) => [m.body, m.client_state])).toEqual([['é "job"', 'done'], [Uint8Array.of(0, 255), 'processing']]);
+  });
+
   it('ping → pong with the server time; idle connections get heartbeats', async () => {
     const pong = as('pong', await c.request({ type: 'ping', id: 42 }));
     expect(pong.id).toBe(42);

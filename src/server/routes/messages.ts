@@ -4,6 +4,7 @@ import { parseQuery } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import { messageUpdate, messagesToPost } from '../message-body.js';
+import { restMessagesBody } from '../message-encoding.js';
 
 export function messageRoutes(ctx: ServerContext): void {
   const { router, queues, schemas } = ctx;
@@ -24,7 +25,8 @@ export function messageRoutes(ctx: ServerContext): void {
       order: q.get('order'),
       partitions: q.get('partitions'),
     });
-    return json(200, { status: 'ok', messages: messages.map(wireMessage) });
+    // Assembled from per-message fragments kept between reads (server/message-encoding.ts).
+    return { status: 200, body: restMessagesBody(messages), contentType: 'application/json' };
   });
 
   router.add('GET', '/:app/:queue/:message_id', async (req) => {

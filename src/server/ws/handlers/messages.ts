@@ -5,7 +5,6 @@
  * and the applications in `principles` only. Every input is checked before the engine is called,
  * so a failed request changes nothing.
  */
-import { encodeServerFrame } from '../../../codec/index.js';
 import type { HistoryFrame, HistoryResultFrame, PublishFrame, PublishMessage, StateSetFrame } from '../../../codec/index.js';
 import { canRead } from '../../../domain/auth.js';
 import { decodeMessageId, timestampSeconds } from '../../../domain/ids.js';
@@ -14,6 +13,7 @@ import { parseSince, readMessages } from '../../../domain/queues/read.js';
 import type { SinceCursor } from '../../../domain/queues/read.js';
 import type { MessagePatch, NewMessage, QueueMeta } from '../../../engine/types.js';
 import { HoldlineError } from '../../../errors.js';
+import { historyResult } from '../../message-encoding.js';
 import { atField, replyId } from '../errors.js';
 import { wireMessage } from '../wire.js';
 import type { FrameHandler, HandlerEnv } from './types.js';
@@ -54,10 +54,6 @@ export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame
   };
 };
 
-function byteSize(encoded: string | Uint8Array): number {
-  return typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.byteLength;
-}
-
 export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame, env) => {
   const meta = await env.ctx.queues.readableQueue(conn.application, frame.application, frame.queue);
   const partitions = (frame.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, meta)));
@@ -71,17 +67,20 @@ export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame
     ...(since === undefined ? {} : { since }),
   });
 
-  // Cut the list until the encoded reply fits max_reply_bytes (websocket.md 4.5, `truncated`).
-  const reply: HistoryResultFrame = { type: 'history.result', ...replyId(frame.id), messages: messages.map(wireMessage), truncated: false };
-  let encoded = encodeServerFrame(reply, conn.format);
-  const max = env.limits.maxReplyBytes;
-  for (let size = byteSize(encoded); size > max && reply.messages.length > 0; size = byteSize(encoded)) {
-    const n = reply.messages.length;
-    reply.messages = reply.messages.slice(0, Math.min(n - 1, Math.floor((n * max * 0.95) / size)));
-    reply.truncated = true;
-    encoded = encodeServerFrame(reply, conn.format);
-  }
-  return { reply, encoded };
+  // Assembled from per-message fragments kept between reads (server/message-encoding.ts), cut to
+  // the longest list that fits max_reply_bytes (websocket.md 4.5, `truncated`).
+  const assembled = historyResult(frame.id, messages, conn.format, env.limits.maxReplyBytes);
+  const kept = assembled.count === messages.length ? messages : messages.slice(0, assembled.count);
+  // The dispatcher sends `encoded`; the frame's message objects are built only if something asks.
+  const reply: HistoryResultFrame = {
+    type: 'history.result',
+    ...replyId(frame.id),
+    get messages() {
+      return kept.map(wireMessage);
+    },
+    truncated: assembled.truncated,
+  };
+  return { reply, encoded: assembled.bytes };
 };
 
 export const stateSet: FrameHandler<'state.set'> = async (conn, frame: StateSetFrame, env) => {

@@ -1,0 +1,188 @@
+/**
+ * Messages encoded once, replies assembled from the pieces (history over WebSocket and REST GET).
+ *
+ * Why: reads return the same messages again and again (every catch-up, every poller reads the
+ * recent ones). Encoding a 100-message reply as a whole (JSON.stringify, then the UTF-8 copy of the
+ * string) was about half of a read's server CPU time. Each message's wire object is now encoded
+ * once per format and kept; a reply is the frame's own bytes around those fragments, one copy.
+ *
+ * The cache is keyed by message id and checked against the message's content on every use (id,
+ * partition, seq, timestamp, body, content type, in_reply_to, client state/JSON, updated time: every
+ * field the wire shapes carry), so it never needs invalidating: a message changed by `state.set` or
+ * PUT, or a different message with the same id from another engine in this process, does not match
+ * and is encoded again. Expiry is not a wire field: the engines never return expired messages, and
+ * an entry only ever answers for a message an engine just returned. Bounded by bytes, oldest entry
+ * out first; one process-wide cache, since the fragments depend on nothing but the message.
+ */
+import { Buffer } from 'node:buffer';
+import { assembleHistoryResult, encodeMessageFragment, type AssembledHistory } from '../codec/fragments.js';
+import type { RequestId, WireFormat } from '../codec/index.js';
+import { wireMessage as restWireMessage } from '../domain/queues/render.js';
+import type { JsonValue, StoredMessage } from '../engine/types.js';
+import { wireMessage } from './ws/wire.js';
+
+/** Total bytes of kept fragments and bodies. */
+const MAX_CACHE_BYTES = 16 * 1024 * 1024;
+/** Larger messages are encoded for each reply, not kept: a few of them would fill the cache. */
+const MAX_ENTRY_BYTES = 64 * 1024;
+
+interface Entry {
+  id: string;
+  partition: number;
+  seq: number;
+  timestampUs: number;
+  body: string | Uint8Array;
+  contentType: string | undefined;
+  inReplyTo: string | undefined;
+  clientState: string | undefined;
+  clientJson: JsonValue | undefined;
+  /** JSON text of clientJson, to compare a copy of it. */
+  clientJsonText: string | undefined;
+  updatedAtUs: number | undefined;
+  /** WebSocket message object, JSON (UTF-8) and MessagePack. */
+  json: Uint8Array | undefined;
+  msgpack: Uint8Array | undefined;
+  /** REST (Queuey) message object, JSON. */
+  rest: Uint8Array | undefined;
+  bytes: number;
+}
+
+const cache = new Map<string, Entry>();
+let cacheBytes = 0;
+
+function bodyBytes(body: string | Uint8Array): number {
+  return typeof body === 'string' ? body.length * 2 : body.byteLength;
+}
+
+function sameBody(a: string | Uint8Array, b: string | Uint8Array): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+function sameJson(e: Entry, v: JsonValue | undefined): boolean {
+  if (v === e.clientJson) return true;
+  if (v === undefined || e.clientJson === undefined) return false;
+  return JSON.stringify(v) === e.clientJsonText;
+}
+
+function matches(e: Entry, m: StoredMessage): boolean {
+  return (
+    e.seq === m.seq &&
+    e.timestampUs === m.timestampUs &&
+    e.partition === m.partition &&
+    e.updatedAtUs === m.updatedAtUs &&
+    e.clientState === m.clientState &&
+    e.contentType === m.contentType &&
+    e.inReplyTo === m.inReplyTo &&
+    sameBody(e.body, m.body) &&
+    sameJson(e, m.clientJson)
+  );
+}
+
+function newEntry(m: StoredMessage): Entry {
+  return {
+    id: m.id,
+    partition: m.partition,
+    seq: m.seq,
+    timestampUs: m.timestampUs,
+    // A byte body is copied: the caller's array may be a view it reuses.
+    body: typeof m.body === 'string' ? m.body : m.body.slice(),
+    contentType: m.contentType,
+    inReplyTo: m.inReplyTo,
+    clientState: m.clientState,
+    clientJson: m.clientJson,
+    clientJsonText: m.clientJson === undefined ? undefined : JSON.stringify(m.clientJson),
+    updatedAtUs: m.updatedAtUs,
+    json: undefined,
+    msgpack: undefined,
+    rest: undefined,
+    bytes: bodyBytes(m.body) + 128,
+  };
+}
+
+function entryFor(m: StoredMessage): Entry {
+  const e = cache.get(m.id);
+  if (e !== undefined && matches(e, m)) return e;
+  if (e !== undefined) {
+    cache.delete(m.id);
+    cacheBytes -= e.bytes;
+  }
+  return newEntry(m);
+}
+
+/** Keeps `e` (new, or grown by a fragment) within the budget, oldest entries out first. */
+function keep(e: Entry, added: number): void {
+  if (cache.get(e.id) !== e) {
+    if (e.bytes + added > MAX_ENTRY_BYTES) return;
+    cache.set(e.id, e);
+    cacheBytes += e.bytes;
+  }
+  e.bytes += added;
+  cacheBytes += added;
+  for (const [id, old] of cache) {
+    if (cacheBytes <= MAX_CACHE_BYTES) break;
+    cache.delete(id);
+    cacheBytes -= old.bytes;
+  }
+}
+
+/** The message's object in a WebSocket frame (history.result, state.updated, message), encoded. */
+export function messageFragment(m: StoredMessage, format: WireFormat): Uint8Array {
+  const e = entryFor(m);
+  let f = format === 'json' ? e.json : e.msgpack;
+  if (f === undefined) {
+    f = encodeMessageFragment(wireMessage(m), format);
+    if (format === 'json') e.json = f;
+    else e.msgpack = f;
+    keep(e, f.byteLength);
+  }
+  return f;
+}
+
+/** The message's object in a REST reply (Queuey shape, domain/queues/render.ts), JSON. */
+export function restMessageFragment(m: StoredMessage): Uint8Array {
+  const e = entryFor(m);
+  let f = e.rest;
+  if (f === undefined) {
+    f = Buffer.from(JSON.stringify(restWireMessage(m)));
+    e.rest = f;
+    keep(e, f.byteLength);
+  }
+  return f;
+}
+
+/** A `history.result` of these messages, cut to `maxBytes` (websocket.md 4.5). */
+export function historyResult(id: RequestId | undefined, messages: readonly StoredMessage[], format: WireFormat, maxBytes: number): AssembledHistory {
+  const fragments = new Array<Uint8Array>(messages.length);
+  for (let i = 0; i < messages.length; i++) fragments[i] = messageFragment(messages[i]!, format);
+  return assembleHistoryResult(id, fragments, format, maxBytes);
+}
+
+const REST_HEAD = Buffer.from('{"status":"ok","messages":[');
+const REST_TAIL = Buffer.from(']}');
+
+/** The REST GET reply body, `{"status":"ok","messages":[…]}`, as JSON.stringify would write it. */
+export function restMessagesBody(messages: readonly StoredMessage[]): Buffer {
+  const fragments = new Array<Uint8Array>(messages.length);
+  let size = REST_HEAD.length + REST_TAIL.length + Math.max(0, messages.length - 1);
+  for (let i = 0; i < messages.length; i++) {
+    const f = restMessageFragment(messages[i]!);
+    fragments[i] = f;
+    size += f.byteLength;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out.set(REST_HEAD, 0);
+  let at = REST_HEAD.length;
+  for (let i = 0; i < fragments.length; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    out.set(fragments[i]!, at);
+    at += fragments[i]!.byteLength;
+  }
+  out.set(REST_TAIL, at);
+  return out;
+}
+
+/** For tests: how many messages are kept, and their bytes. */
+export function messageCacheStats(): { entries: number; bytes: number } {
+  return { entries: cache.size, bytes: cacheBytes };
+}
