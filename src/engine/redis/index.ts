@@ -91,6 +91,8 @@ export interface RedisEngineOptions {
 const READY_TIMEOUT_MS = 1000;
 /** read.lua's command name (partition-scripts.ts). */
 const READ_SCRIPT = 'hlRead';
+/** Partitions whose keys are remembered (partitionKeys); all are forgotten when full. */
+const KNOWN_KEYS_MAX = 10_000;
 /** append.lua's command name (partition-scripts.ts). */
 const APPEND_SCRIPT = 'hlAppend';
 /**
@@ -138,6 +140,7 @@ export class RedisEngine implements Engine {
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
   private readonly metaListeners = new Set<MetaListener>();
+  private readonly knownKeys = new Map<string, PartitionKeys>();
   private readonly waitTimeoutMs: number;
   private readonly logger: Logger | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
@@ -271,6 +274,9 @@ export class RedisEngine implements Engine {
   }
 
   getQueue(app: string, name: string): Promise<QueueMeta | null> {
+    // Every publish asks: answered from the cache without the async steps when it can.
+    const cached = this.cache.peekQueue(app, name);
+    if (cached !== undefined) return Promise.resolve(copyMeta(cached.meta));
     return guarded(async () => copyMeta((await this.queueRecord(app, name))?.meta ?? null));
   }
 
@@ -305,7 +311,7 @@ export class RedisEngine implements Engine {
     if (messages.every((m) => m.partition === partition)) {
       // One partition (a publish usually is): one submission, no grouping.
       const ref: PartitionRef = { app: queue.application, queue: queue.name, partition };
-      const k = this.keys.partition(ref);
+      const k = this.partitionKeys(ref);
       try {
         const stored = await this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), messages);
         return messages.map((m, j) => storedMessage(m, partition, stored[j]!));
@@ -414,6 +420,18 @@ export class RedisEngine implements Engine {
 
   // --- internals ---
 
+  /** keys.partition(ref), remembered: every append needs them, and they never change. */
+  private partitionKeys(ref: PartitionRef): PartitionKeys {
+    const name = `${ref.partition}\u0000${ref.app}\u0000${ref.queue}`;
+    let k = this.knownKeys.get(name);
+    if (k === undefined) {
+      if (this.knownKeys.size >= KNOWN_KEYS_MAX) this.knownKeys.clear();
+      k = this.keys.partition(ref);
+      this.knownKeys.set(name, k);
+    }
+    return k;
+  }
+
   /** Metadata and incarnation, from the cache when it can answer. */
   private queueRecord(app: string, name: string): Promise<QueueRecord | null> {
     return this.cache.queue(app, name, () => this.catalog.queueRecord(app, name));
@@ -435,7 +453,7 @@ export class RedisEngine implements Engine {
     const { app, queue: name, partition } = job.ref;
     const cached = this.cache.peekQueue(app, name);
     if (cached === undefined || partition > cached.meta.partitions) return this.settleAppend(job);
-    const k = this.keys.partition(job.ref);
+    const k = this.partitionKeys(job.ref);
     return this.appendOnce(k, job, cached.inc).then((result) => ('marker' in result ? this.settleAppend(job, cached, result) : result.stored));
   }
 
@@ -444,7 +462,7 @@ export class RedisEngine implements Engine {
    */
   private async settleAppend(job: AppendJob, known?: QueueRecord, first?: { marker: string }): Promise<StoredEntry[]> {
     const { app, queue: name, partition } = job.ref;
-    const k = this.keys.partition(job.ref);
+    const k = this.partitionKeys(job.ref);
     let record = known ?? (await this.queueRecord(app, name));
     let pending = first;
     let fresh = false;

@@ -22,9 +22,10 @@
   ARGV[1] live channel (a shard channel with the same hash tag as the keys)
   ARGV[2] partition number (1..255)
   ARGV[3] the expected marker, '+<incarnation>'
-  ARGV[4..] three values per message, in append order:
-          the id's random part (4 lowercase hex digits), ttl (seconds), the record's fields after i, l and e, already encoded
-          by the engine (record.ts: t or b, then c and r when present)
+  ARGV[4] every message, in append order, packed one after the other (partition-scripts.ts appendArgs):
+          the id's random part (4 lowercase hex digits), ttl (seconds, uint32 big-endian), the length
+          of what follows (uint32 big-endian), then the record's fields after i, l and e, already
+          encoded by the engine (record.ts: t or b, then c and r when present)
 
   Publishes: one payload holding every appended record, each prefixed by its uint32 big-endian length.
   Returns: the partition's marker as it is ('' when none) when it is not the expected one (nothing
@@ -60,21 +61,28 @@ local idHead = string.format('%014x', ts)
 local idPartition = string.format('%02x', partition)
 local iHeader = 'i' .. pack('>I4', 32)
 local byTtl = {}
-for i = 4, #ARGV, 3 do
+local packed = ARGV[4]
+local size = #packed
+local sub, unpackInt = string.sub, struct.unpack
+local format = string.format
+local n = 0
+local pos = 1
+while pos <= size do
   seq = seq + 1
-  local id = idHead .. string.format('%012x', seq) .. idPartition .. ARGV[i]
-  local ttl = ARGV[i + 1]
+  local ttl, length = unpackInt('>I4I4', packed, pos + 4)
+  local id = idHead .. format('%012x', seq) .. idPartition .. sub(packed, pos, pos + 3)
   local t = byTtl[ttl]
   if not t then
-    local expiresAt = tsMs + tonumber(ttl) * 1000
+    local expiresAt = tsMs + ttl * 1000
     local e = numStr(expiresAt)
+    local l = numStr(ttl)
     -- Field order i, l, e, then the rest: recordEncode's fixed order (lua/includes/recordEncode.lua).
-    t = { expiresAt = expiresAt, fields = 'l' .. pack('>I4', #ttl) .. ttl .. 'e' .. pack('>I4', #e) .. e }
+    t = { expiresAt = expiresAt, fields = 'l' .. pack('>I4', #l) .. l .. 'e' .. pack('>I4', #e) .. e }
     byTtl[ttl] = t
     if not earliest or expiresAt < earliest then earliest = expiresAt end
   end
-  local record = iHeader .. id .. t.fields .. ARGV[i + 2]
-  local n = #ids
+  local record = iHeader .. id .. t.fields .. sub(packed, pos + 12, pos + 11 + length)
+  pos = pos + 12 + length
   ids[n + 1] = 0
   ids[n + 2] = id
   records[n + 1] = id
@@ -83,6 +91,7 @@ for i = 4, #ARGV, 3 do
   expiries[n + 2] = id
   payload[n + 1] = pack('>I4', #record)
   payload[n + 2] = record
+  n = n + 2
 end
 
 -- Variadic writes in bounded chunks: unpack() is limited by the Lua C stack.
