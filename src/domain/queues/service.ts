@@ -43,10 +43,14 @@ export class MessageQueues {
   }
 
   /** The queue, or app_not_found / queue_not_found. No access check. */
-  async requireQueue(app: string, name: string): Promise<QueueMeta> {
-    if (!isValidAppName(app)) throw new HoldlineError('app_not_found');
-    const meta = isValidQueueName(name) ? await this.engine.getQueue(app, name) : null;
-    if (meta !== null) return meta;
+  requireQueue(app: string, name: string): Promise<QueueMeta> {
+    // Asked by every publish: no async steps of its own when the queue is there.
+    if (!isValidAppName(app)) return Promise.reject(new HoldlineError('app_not_found'));
+    if (!isValidQueueName(name)) return this.queueNotFound(app);
+    return this.engine.getQueue(app, name).then((meta) => meta ?? this.queueNotFound(app));
+  }
+
+  private async queueNotFound(app: string): Promise<never> {
     await this.requireApp(app);
     throw new HoldlineError('queue_not_found');
   }
@@ -59,8 +63,12 @@ export class MessageQueues {
   }
 
   /** A queue the caller owns: management and every write. */
-  async ownedQueue(caller: string | null, app: string, name: string): Promise<QueueMeta> {
-    assertOwner(caller, app);
+  ownedQueue(caller: string | null, app: string, name: string): Promise<QueueMeta> {
+    try {
+      assertOwner(caller, app);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.requireQueue(app, name);
   }
 

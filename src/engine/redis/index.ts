@@ -305,19 +305,24 @@ export class RedisEngine implements Engine {
 
   // --- messages ---
 
-  async append(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]> {
-    if (messages.length === 0) return [];
+  append(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]> {
+    if (messages.length === 0) return Promise.resolve([]);
     const partition = messages[0]!.partition;
     if (messages.every((m) => m.partition === partition)) {
-      // One partition (a publish usually is): one submission, no grouping.
+      // One partition (a publish usually is): one submission, no grouping, no async steps of its own.
       const ref: PartitionRef = { app: queue.application, queue: queue.name, partition };
-      const k = this.partitionKeys(ref);
+      let k: PartitionKeys;
       try {
-        const stored = await this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), messages);
-        return messages.map((m, j) => storedMessage(m, partition, stored[j]!));
+        k = this.partitionKeys(ref);
       } catch (err) {
-        throw toEngineError(err);
+        return Promise.reject(toEngineError(err));
       }
+      return this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), messages).then(
+        (stored) => messages.map((m, j) => storedMessage(m, partition, stored[j]!)),
+        (err: unknown) => {
+          throw toEngineError(err);
+        },
+      );
     }
     return guarded(async () => {
       const byPartition = new Map<number, number[]>();
