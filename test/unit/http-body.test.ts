@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { HoldlineError } from '../../src/errors.js';
+import type { HoldlineError } from '../../src/errors.js';
 import { decodeUtf8, parseUrlEncoded, readFields } from '../../src/server/body.js';
 import type { RequestInfo } from '../../src/server/http.js';
 import { RequestSchemas } from '../../src/server/schemas.js';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HoldlineError) return e.code;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
+import { thrownCode } from '../helpers/errors.js';
 
 function req(contentType: string | undefined, body: string | Uint8Array): RequestInfo {
   return {
@@ -31,20 +22,20 @@ describe('form decoding', () => {
   });
 
   it('refuses bad escapes, invalid UTF-8, empty names and repeated fields', () => {
-    expect(code(() => parseUrlEncoded('a=%'))).toBe('invalid_form');
-    expect(code(() => parseUrlEncoded('a=%4'))).toBe('invalid_form');
-    expect(code(() => parseUrlEncoded('a=%g0'))).toBe('invalid_form');
-    expect(code(() => parseUrlEncoded('a=%C3'))).toBe('invalid_utf8');
-    expect(code(() => parseUrlEncoded('a=%ED%A0%80'))).toBe('invalid_utf8'); // a UTF-16 surrogate, not UTF-8
-    expect(code(() => parseUrlEncoded('=1'))).toBe('invalid_form');
-    expect(code(() => parseUrlEncoded('a=1&a=2'))).toBe('invalid_form');
-    expect(code(() => parseUrlEncoded('a=1&a=2', 'bad_request', 'query'))).toBe('bad_request');
+    expect(thrownCode(() => parseUrlEncoded('a=%'))).toBe('invalid_form');
+    expect(thrownCode(() => parseUrlEncoded('a=%4'))).toBe('invalid_form');
+    expect(thrownCode(() => parseUrlEncoded('a=%g0'))).toBe('invalid_form');
+    expect(thrownCode(() => parseUrlEncoded('a=%C3'))).toBe('invalid_utf8');
+    expect(thrownCode(() => parseUrlEncoded('a=%ED%A0%80'))).toBe('invalid_utf8'); // a UTF-16 surrogate, not UTF-8
+    expect(thrownCode(() => parseUrlEncoded('=1'))).toBe('invalid_form');
+    expect(thrownCode(() => parseUrlEncoded('a=1&a=2'))).toBe('invalid_form');
+    expect(thrownCode(() => parseUrlEncoded('a=1&a=2', 'bad_request', 'query'))).toBe('bad_request');
   });
 
   it('decodes UTF-8 strictly', () => {
     expect(decodeUtf8(new Uint8Array([0xe2, 0x9c, 0x93]))).toBe('✓');
-    expect(code(() => decodeUtf8(new Uint8Array([0xc3, 0x28])))).toBe('invalid_utf8');
-    expect(code(() => decodeUtf8(new Uint8Array([0xf8, 0x88, 0x80, 0x80, 0x80])))).toBe('invalid_utf8');
+    expect(thrownCode(() => decodeUtf8(new Uint8Array([0xc3, 0x28])))).toBe('invalid_utf8');
+    expect(thrownCode(() => decodeUtf8(new Uint8Array([0xf8, 0x88, 0x80, 0x80, 0x80])))).toBe('invalid_utf8');
   });
 });
 
@@ -57,12 +48,12 @@ describe('readFields', () => {
   });
 
   it('refuses malformed JSON, non-objects and other media types', () => {
-    expect(code(() => readFields(req('application/json', '{')))).toBe('invalid_json');
-    expect(code(() => readFields(req('application/json', 'null')))).toBe('bad_request');
-    expect(code(() => readFields(req('application/json', '[1]')))).toBe('bad_request');
-    expect(code(() => readFields(req('application/json', new Uint8Array([0x22, 0xff, 0x22]))))).toBe('invalid_utf8');
-    expect(code(() => readFields(req('text/plain', 'a=1')))).toBe('unsupported_media_type');
-    expect(code(() => readFields(req(undefined, 'a=1')))).toBe('unsupported_media_type');
+    expect(thrownCode(() => readFields(req('application/json', '{')))).toBe('invalid_json');
+    expect(thrownCode(() => readFields(req('application/json', 'null')))).toBe('bad_request');
+    expect(thrownCode(() => readFields(req('application/json', '[1]')))).toBe('bad_request');
+    expect(thrownCode(() => readFields(req('application/json', new Uint8Array([0x22, 0xff, 0x22]))))).toBe('invalid_utf8');
+    expect(thrownCode(() => readFields(req('text/plain', 'a=1')))).toBe('unsupported_media_type');
+    expect(thrownCode(() => readFields(req(undefined, 'a=1')))).toBe('unsupported_media_type');
   });
 });
 
@@ -71,8 +62,8 @@ describe('RequestSchemas', () => {
 
   it('coerces form strings but not JSON strings', () => {
     expect(schemas.validate('queue-create', 'form', { partitions: '3', type: 'public' })).toEqual({ partitions: 3, type: 'public' });
-    expect(code(() => schemas.validate('queue-create', 'json', { partitions: '3' }))).toBe('invalid_field');
-    expect(code(() => schemas.validate('queue-create', 'form', { partitions: '' }))).toBe('invalid_field');
+    expect(thrownCode(() => schemas.validate('queue-create', 'json', { partitions: '3' }))).toBe('invalid_field');
+    expect(thrownCode(() => schemas.validate('queue-create', 'form', { partitions: '' }))).toBe('invalid_field');
   });
 
   it('maps failures to catalogue codes with the field named', () => {

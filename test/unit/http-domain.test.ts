@@ -1,6 +1,5 @@
 /** Transport-independent message-queue rules (src/domain): names, read queries, ids, multi-partition order. */
 import { describe, expect, it } from 'vitest';
-import { HoldlineError } from '../../src/errors.js';
 import type { QueueMeta } from '../../src/engine/types.js';
 import { encodeMessageId } from '../../src/domain/ids.js';
 import { isValidAppName, newQueueName } from '../../src/domain/names.js';
@@ -8,18 +7,9 @@ import { checkBody, parseIdList, toNewMessages } from '../../src/domain/queues/m
 import { normalizePrinciples, updatedQueueMeta } from '../../src/domain/queues/queue-rules.js';
 import { parseLimit, parsePartitionList, parseSince } from '../../src/domain/queues/read.js';
 import { assertAdmin, canRead, parseAuthorization } from '../../src/domain/auth.js';
+import { thrownCode } from '../helpers/errors.js';
 
 const queue: QueueMeta = { application: 'a', name: 'q', partitions: 3, type: 'user', consistency: 'strong', principles: ['app:r'], created: 0 };
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HoldlineError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('names', () => {
   it('accepts the SPEC pattern and refuses reserved first segments in any case', () => {
@@ -37,36 +27,36 @@ describe('read query', () => {
     expect(parseSince(id.toUpperCase())).toEqual({ kind: 'id', id, timestampUs: 1_700_000_000_123_456, seq: 7, partition: 2 });
     expect(parseSince('1700000000.5')).toEqual({ kind: 'timestamp', seconds: 1700000000.5 });
     expect(parseSince('0')).toEqual({ kind: 'timestamp', seconds: 0 });
-    for (const bad of ['', '-1', '1e9', 'NaN', 'Infinity', '1.', '.5', ' 1', 'a'.repeat(33)]) expect(code(() => parseSince(bad))).toBe('invalid_since');
+    for (const bad of ['', '-1', '1e9', 'NaN', 'Infinity', '1.', '.5', ' 1', 'a'.repeat(33)]) expect(thrownCode(() => parseSince(bad))).toBe('invalid_since');
   });
 
   it('bounds limit to 1..1000', () => {
     expect(parseLimit(undefined)).toBe(100);
     expect(parseLimit('1000')).toBe(1000);
-    for (const bad of ['0', '1001', '', '+5', '5.0', '0x10']) expect(code(() => parseLimit(bad))).toBe('invalid_limit');
+    for (const bad of ['0', '1001', '', '+5', '5.0', '0x10']) expect(thrownCode(() => parseLimit(bad))).toBe('invalid_limit');
   });
 
   it('parses partition lists, sorted and de-duplicated, within the queue', () => {
     expect(parsePartitionList(undefined, queue)).toEqual([1]);
     expect(parsePartitionList('3,1,3', queue)).toEqual([1, 3]);
-    expect(code(() => parsePartitionList('4', queue))).toBe('partition_out_of_range');
-    expect(code(() => parsePartitionList('1,', queue))).toBe('invalid_partitions');
-    expect(code(() => parsePartitionList(' 1', queue))).toBe('invalid_partitions');
+    expect(thrownCode(() => parsePartitionList('4', queue))).toBe('partition_out_of_range');
+    expect(thrownCode(() => parsePartitionList('1,', queue))).toBe('invalid_partitions');
+    expect(thrownCode(() => parsePartitionList(' 1', queue))).toBe('invalid_partitions');
   });
 });
 
 describe('message rules', () => {
   it('checks body size in UTF-8 bytes, not characters', () => {
     expect(checkBody('é'.repeat(5), 'body', 10)).toBe('é'.repeat(5));
-    expect(code(() => checkBody('é'.repeat(6), 'body', 10))).toBe('message_too_large');
-    expect(code(() => checkBody('😀😀😀', 'body', 11))).toBe('message_too_large');
-    expect(code(() => checkBody('', 'body', 10))).toBe('empty_body');
+    expect(thrownCode(() => checkBody('é'.repeat(6), 'body', 10))).toBe('message_too_large');
+    expect(thrownCode(() => checkBody('😀😀😀', 'body', 11))).toBe('message_too_large');
+    expect(thrownCode(() => checkBody('', 'body', 10))).toBe('empty_body');
   });
 
   it('fills defaults and picks partitions within the queue', () => {
     const out = toNewMessages(queue, Array.from({ length: 50 }, () => ({ body: 'x' })), { maxMessageBytes: 10, defaultTtl: 99 });
     expect(out.every((m) => m.ttl === 99 && m.partition >= 1 && m.partition <= 3)).toBe(true);
-    expect(code(() => toNewMessages(queue, [], { maxMessageBytes: 10, defaultTtl: 99 }))).toBe('empty_body');
+    expect(thrownCode(() => toNewMessages(queue, [], { maxMessageBytes: 10, defaultTtl: 99 }))).toBe('empty_body');
   });
 
   it('groups ids by the partition they carry; a prefix must agree', () => {
@@ -74,21 +64,21 @@ describe('message rules', () => {
     const p3 = encodeMessageId({ timestampUs: 1, seq: 1, partition: 3 }, 1);
     expect(parseIdList(`${p2},3:${p3.toUpperCase()}`, queue)).toEqual(new Map([[2, [p2]], [3, [p3]]]));
     expect(parseIdList(`${p2},${p2}`, queue)).toEqual(new Map([[2, [p2]]]));
-    expect(code(() => parseIdList(`1:${p2}`, queue))).toBe('invalid_message_id');
-    expect(code(() => parseIdList(encodeMessageId({ timestampUs: 1, seq: 1, partition: 4 }, 1), queue))).toBe('partition_out_of_range');
+    expect(thrownCode(() => parseIdList(`1:${p2}`, queue))).toBe('invalid_message_id');
+    expect(thrownCode(() => parseIdList(encodeMessageId({ timestampUs: 1, seq: 1, partition: 4 }, 1), queue))).toBe('partition_out_of_range');
   });
 });
 
 describe('queue rules', () => {
   it('normalizes principles and refuses non-application ones', () => {
     expect(normalizePrinciples(' app:a , app:b,app:a,')).toEqual(['app:a', 'app:b']);
-    expect(code(() => normalizePrinciples(['user@example.com']))).toBe('invalid_field');
+    expect(thrownCode(() => normalizePrinciples(['user@example.com']))).toBe('invalid_field');
   });
 
   it('grows partitions only', () => {
     expect(updatedQueueMeta(queue, { partitions: 5 }).partitions).toBe(5);
-    expect(code(() => updatedQueueMeta(queue, { partitions: 2 }))).toBe('partitions_decrease');
-    expect(code(() => updatedQueueMeta(queue, { partitions: 201 }))).toBe('invalid_field');
+    expect(thrownCode(() => updatedQueueMeta(queue, { partitions: 2 }))).toBe('partitions_decrease');
+    expect(thrownCode(() => updatedQueueMeta(queue, { partitions: 201 }))).toBe('invalid_field');
   });
 });
 
@@ -97,8 +87,8 @@ describe('auth', () => {
     expect(parseAuthorization(undefined)).toBeNull();
     expect(parseAuthorization('  ')).toBeNull();
     expect(parseAuthorization('Application k1')).toEqual({ scheme: 'Application', credential: 'k1' });
-    expect(code(() => parseAuthorization('Application'))).toBe('auth_malformed');
-    expect(code(() => parseAuthorization('Application a b'))).toBe('auth_malformed');
+    expect(thrownCode(() => parseAuthorization('Application'))).toBe('auth_malformed');
+    expect(thrownCode(() => parseAuthorization('Application a b'))).toBe('auth_malformed');
   });
 
   it('reads: public to anyone, user queues to the owner and principles', () => {
@@ -110,10 +100,10 @@ describe('auth', () => {
   });
 
   it('checks the admin key: off when unset, 401 otherwise', () => {
-    expect(code(() => assertAdmin(undefined, 'Admin x'))).toBe('admin_disabled');
-    expect(code(() => assertAdmin('s', undefined))).toBe('auth_required');
-    expect(code(() => assertAdmin('s', 'Application s'))).toBe('auth_malformed');
-    expect(code(() => assertAdmin('s', 'Admin t'))).toBe('auth_invalid');
-    expect(code(() => assertAdmin('s', 'admin s'))).toBe('no error');
+    expect(thrownCode(() => assertAdmin(undefined, 'Admin x'))).toBe('admin_disabled');
+    expect(thrownCode(() => assertAdmin('s', undefined))).toBe('auth_required');
+    expect(thrownCode(() => assertAdmin('s', 'Application s'))).toBe('auth_malformed');
+    expect(thrownCode(() => assertAdmin('s', 'Admin t'))).toBe('auth_invalid');
+    expect(thrownCode(() => assertAdmin('s', 'admin s'))).toBe('no error');
   });
 });
