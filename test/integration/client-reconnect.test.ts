@@ -13,7 +13,7 @@ import { freePort } from '../helpers/redis-server.js';
 import { byPartition, record } from '../helpers/sdk.js';
 import { engineFactories } from '../helpers/engines.js';
 import { JSON_CT, type TestServer } from '../helpers/server.js';
-import { startWsServer } from '../helpers/ws-client.js';
+import { startWsServer, type WsServer } from '../helpers/ws-client.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -51,6 +51,17 @@ function firstConnection(c: HoldlineClient): Promise<void> {
     ];
     c.connect().catch(reject);
   });
+}
+
+/** An in-process server with /v1/ws on a fresh memory engine, both closed after the test. */
+async function memoryWsServer(): Promise<WsServer> {
+  const engine = await engineFactories.find((f) => f.name === 'memory')!.create();
+  const ws = await startWsServer(engine);
+  cleanups.push(async () => {
+    await ws.close();
+    await engine.close();
+  });
+  return ws;
 }
 
 // ---------- a Holdline process ----------
@@ -211,13 +222,7 @@ describe('SDK reconnect against a killed and restarted server (Redis engine)', (
 
 describe('SDK dead-link detection', () => {
   it('a silent link is closed after heartbeatTimeoutMs; the client reconnects and resumes', async () => {
-    const factory = engineFactories.find((f) => f.name === 'memory')!;
-    const engine = await factory.create();
-    const ws = await startWsServer(engine);
-    cleanups.push(async () => {
-      await ws.close();
-      await engine.close();
-    });
+    const ws = await memoryWsServer();
     const s: TestServer = ws.server;
     const { name, key } = await s.createApp();
     const q = await s.request(`/${name}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 1 }) });
@@ -248,13 +253,7 @@ describe('SDK dead-link detection', () => {
 
 describe('SDK with several URLs', () => {
   it('moves on from a node that refuses connections to the next one, and requests made meanwhile are sent there', async () => {
-    const factory = engineFactories.find((f) => f.name === 'memory')!;
-    const engine = await factory.create();
-    const ws = await startWsServer(engine);
-    cleanups.push(async () => {
-      await ws.close();
-      await engine.close();
-    });
+    const ws = await memoryWsServer();
     const { name, key } = await ws.server.createApp();
     const dead = await freePort();
     const c = track(new HoldlineClient({ urls: [`ws://127.0.0.1:${dead}/v1/ws`, `ws://127.0.0.1:${ws.server.port}`], key, backoff: { baseMs: 10, maxMs: 50 } }));
