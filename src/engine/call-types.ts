@@ -46,15 +46,9 @@ export interface Agent {
   updated_at: string;
 }
 
-export interface CallQueue {
+/** A call queue: what it was created with (NewCallQueue, as changed since), plus identity and times. */
+export interface CallQueue extends NewCallQueue {
   uuid: string;
-  name: string;
-  description: string;
-  disabled: boolean;
-  project_id: string | null;
-  user_id: string | null;
-  /** Service-level threshold: an answered caller counts as "within" when its wait was at most this. */
-  service_level_seconds: number;
   created_at: string;
   updated_at: string;
 }
@@ -213,6 +207,7 @@ export interface NewCallQueue {
   disabled: boolean;
   project_id: string | null;
   user_id: string | null;
+  /** Service-level threshold: an answered caller counts as "within" when its wait was at most this. */
   service_level_seconds: number;
 }
 export type CallQueuePatch = Partial<NewCallQueue>;

@@ -28,6 +28,7 @@ import {
   type NewCaller,
   type NewMember,
   type QueueField,
+  type StatsCounts,
 } from '../call-types.js';
 
 /** In the order changes list them (the same order as redis/lua/call-queue-update.lua). */
@@ -51,14 +52,8 @@ interface CallerRec {
   connectedMs: number | null;
 }
 
-interface Counters {
-  completed: number;
-  abandoned: number;
-  timedOut: number;
-  transferred: number;
-  answeredWaitMs: number;
-  answeredWithin: number;
-}
+/** The counts kept as they happen; the others are read from the queue's state when stats are built. */
+type Counters = Pick<StatsCounts, 'completed' | 'abandoned' | 'timedOut' | 'transferred' | 'answeredWaitMs' | 'answeredWithin'>;
 
 type ChangeBody = CallQueueChange extends infer C ? (C extends CallQueueChange ? Omit<C, 'queue_id' | 'seq' | 'at'> : never) : never;
 
