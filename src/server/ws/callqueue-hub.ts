@@ -21,14 +21,13 @@
  * (hub.ts has the measurement). Whoever needs "everything announced is on the topic" calls flush().
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import { encodeServerFrame } from '../../codec/index.js';
 import type { CallQueueUpdateFrame, WireFormat } from '../../codec/index.js';
 import type { CallQueueChange, CallQueueEvent, CallStore } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
+import { LiveHub } from './live-hub.js';
 import { SeqWaiters } from './seq-waiters.js';
 
-const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
 
 export interface CallQueueRef {
   app: string;
@@ -98,65 +97,29 @@ export class HubCallQueue {
   }
 }
 
-export class CallQueueHub {
-  private readonly queues = new Map<string, HubCallQueue>();
-  private readonly dirty = new Set<HubCallQueue>();
-  private flushScheduled = false;
-
+export class CallQueueHub extends LiveHub<HubCallQueue> {
   constructor(
     private readonly store: CallStore,
-    private readonly app: TemplatedApp,
-    private readonly logger: Logger,
+    app: TemplatedApp,
+    logger: Logger,
     private readonly events: CallQueueHubEvents,
-  ) {}
-
-  get size(): number {
-    return this.queues.size;
+  ) {
+    super(app, logger, { hub: 'ws call-queue hub', field: 'callQueue' });
   }
 
   /** The queue's live feed, active (store subscription acknowledged, base read) when this resolves. */
-  async acquire(ref: CallQueueRef): Promise<HubCallQueue> {
-    const key = `${ref.app}/${ref.queueId}`;
-    let queue = this.queues.get(key);
-    if (queue === undefined) {
-      const created: HubCallQueue = new HubCallQueue({ ...ref }, () => this.flush(created));
-      created.ready = (async () => {
-        created.unsubscribe = await this.store.subscribeQueue(ref.app, ref.queueId, (event) => this.onEvent(created, event));
-        created.advance((await this.store.snapshot(ref.app, ref.queueId)).seq);
-      })().catch((err: unknown) => {
-        created.drop();
-        if (this.queues.get(key) === created) this.queues.delete(key);
-        void created.unsubscribe?.().catch(() => undefined);
-        throw err;
-      });
-      this.queues.set(key, created);
-      queue = created;
-    }
-    queue.refs++;
-    try {
-      await queue.ready;
-    } catch (err) {
-      queue.refs--;
-      throw err;
-    }
-    return queue;
-  }
-
-  release(queue: HubCallQueue): void {
-    queue.refs--;
-    if (queue.refs > 0 || queue.dropped) return;
-    queue.drop();
-    if (this.queues.get(queue.key) === queue) this.queues.delete(queue.key);
-    void queue.ready
-      .then(() => queue.unsubscribe?.())
-      .catch((err: unknown) => this.logger.debug({ err, callQueue: queue.key }, 'ws call-queue hub: store unsubscribe failed'));
-  }
-
-  async close(): Promise<void> {
-    const queues = [...this.queues.values()];
-    this.queues.clear();
-    for (const q of queues) q.drop();
-    await Promise.all(queues.map((q) => q.ready.then(() => q.unsubscribe?.()).catch(() => undefined)));
+  acquire(ref: CallQueueRef): Promise<HubCallQueue> {
+    return this.acquireFeed(
+      `${ref.app}/${ref.queueId}`,
+      () => {
+        const queue: HubCallQueue = new HubCallQueue({ ...ref }, () => this.flush(queue));
+        return queue;
+      },
+      async (queue) => {
+        queue.unsubscribe = await this.store.subscribeQueue(ref.app, ref.queueId, (event) => this.onEvent(queue, event));
+        queue.advance((await this.store.snapshot(ref.app, ref.queueId)).seq);
+      },
+    );
   }
 
   /** Store listeners must not throw; nothing here may unwind into the store (or uWS). */
@@ -174,13 +137,6 @@ export class CallQueueHub {
     } catch (err) {
       this.logger.error({ err, callQueue: queue.key }, 'ws call-queue hub: live event handling failed');
     }
-  }
-
-  private schedule(queue: HubCallQueue): void {
-    this.dirty.add(queue);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flushAll());
   }
 
   /**
@@ -209,20 +165,7 @@ export class CallQueueHub {
     });
   }
 
-  private flushAll(): void {
-    this.flushScheduled = false;
-    const queues = [...this.dirty];
-    this.dirty.clear();
-    for (const queue of queues) {
-      try {
-        this.flush(queue);
-      } catch (err) {
-        this.logger.error({ err, callQueue: queue.key }, 'ws call-queue hub: publishing live changes failed');
-      }
-    }
-  }
-
-  private flush(queue: HubCallQueue): void {
+  protected flush(queue: HubCallQueue): void {
     if (queue.pending.length === 0 || queue.rebasing !== null) return;
     const batch = queue.pending;
     queue.pending = [];
@@ -244,12 +187,7 @@ export class CallQueueHub {
     for (const follower of queue.recovering) follower.capture(change);
     queue.advance(change.seq);
     queue.lastAt = Date.now();
-    const frame = updateFrame(change);
-    for (const format of FORMATS) {
-      const topic = queue.topics[format];
-      if (this.app.numSubscribers(topic) === 0) continue;
-      this.app.publish(topic, encodeServerFrame(frame, format), format === 'msgpack');
-    }
+    this.publishFrame(queue.topics, () => updateFrame(change));
     this.events.published(queue, change);
   }
 }

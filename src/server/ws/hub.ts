@@ -1,6 +1,6 @@
 /**
  * Live fan-out on this node. One engine subscription per partition that at least one socket here
- * follows (refcounted: the last to leave unsubscribes). Each live message is encoded once per wire
+ * follows (refcounted: the last to leave unsubscribes; live-hub.ts, shared with the call-queue hub). Each live message is encoded once per wire
  * format and handed to uWS with app.publish() on one topic per partition and format, which writes
  * it to every subscribed socket natively (the reason fan-out is fast).
  *
@@ -28,15 +28,15 @@
  * topic" (joining or leaving it, a resync) calls flush() first.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeServerFrame } from '../../codec/index.js';
-import type { MessageFrame, WireFormat } from '../../codec/index.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../../codec/index.js';
+import type { WireFormat } from '../../codec/index.js';
 import type { Engine, PartitionEvent, PartitionRef, StoredMessage, Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
 import type { PartitionSubscription } from './subscription.js';
 import { encodeBatches, messageFrame } from './wire.js';
+import { FORMATS, LiveHub } from './live-hub.js';
 import { SeqWaiters } from './seq-waiters.js';
 
-const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
 
 /** Application and queue names are [A-Za-z0-9_-], so `/` separates them unambiguously. */
 export function partitionKey(ref: PartitionRef): string {
@@ -95,61 +95,32 @@ export class HubPartition {
   }
 }
 
-export class Hub {
-  private readonly partitions = new Map<string, HubPartition>();
-  private readonly dirty = new Set<HubPartition>();
-  private flushScheduled = false;
-
+export class Hub extends LiveHub<HubPartition> {
   constructor(
     private readonly engine: Engine,
-    private readonly app: TemplatedApp,
-    private readonly logger: Logger,
+    app: TemplatedApp,
+    logger: Logger,
     /** The engine's live feed of `part` may have lost events (websocket.md 4.3, reason engine). */
     private readonly onResync: (part: HubPartition) => void,
     /** Size bound of a `messages` frame (websocket.md 4.2: max_frame_bytes). */
     private readonly maxBatchBytes: number = DEFAULT_MAX_FRAME_BYTES,
-  ) {}
-
-  get size(): number {
-    return this.partitions.size;
+  ) {
+    super(app, logger, { hub: 'ws hub', field: 'partition' });
   }
 
   /** The partition's live feed, active (engine subscription acknowledged, base read) when this resolves. */
-  async acquire(ref: PartitionRef): Promise<HubPartition> {
-    const key = partitionKey(ref);
-    let part = this.partitions.get(key);
-    if (part === undefined) {
-      const created: HubPartition = new HubPartition({ ...ref }, () => this.flush(created));
-      created.ready = (async () => {
-        created.unsubscribe = await this.engine.subscribe(created.ref, (event) => this.onEvent(created, event));
-        await this.rebase(created);
-      })().catch((err: unknown) => {
-        created.drop();
-        if (this.partitions.get(key) === created) this.partitions.delete(key);
-        void created.unsubscribe?.().catch(() => undefined);
-        throw err;
-      });
-      this.partitions.set(key, created);
-      part = created;
-    }
-    part.refs++;
-    try {
-      await part.ready;
-    } catch (err) {
-      part.refs--;
-      throw err;
-    }
-    return part;
-  }
-
-  release(part: HubPartition): void {
-    part.refs--;
-    if (part.refs > 0 || part.dropped) return;
-    part.drop();
-    if (this.partitions.get(part.key) === part) this.partitions.delete(part.key);
-    void part.ready
-      .then(() => part.unsubscribe?.())
-      .catch((err: unknown) => this.logger.debug({ err, partition: part.key }, 'ws hub: engine unsubscribe failed'));
+  acquire(ref: PartitionRef): Promise<HubPartition> {
+    return this.acquireFeed(
+      partitionKey(ref),
+      () => {
+        const part: HubPartition = new HubPartition({ ...ref }, () => this.flush(part));
+        return part;
+      },
+      async (part) => {
+        part.unsubscribe = await this.engine.subscribe(part.ref, (event) => this.onEvent(part, event));
+        await this.rebase(part);
+      },
+    );
   }
 
   /**
@@ -160,22 +131,7 @@ export class Hub {
    */
   retireQueue(app: string, queue: string): void {
     const prefix = `${app}/${queue}/`;
-    for (const [key, part] of [...this.partitions]) {
-      if (!key.startsWith(prefix)) continue;
-      this.partitions.delete(key);
-      this.dirty.delete(part);
-      part.drop();
-      void part.ready
-        .then(() => part.unsubscribe?.())
-        .catch((err: unknown) => this.logger.debug({ err, partition: part.key }, 'ws hub: engine unsubscribe failed'));
-    }
-  }
-
-  async close(): Promise<void> {
-    const parts = [...this.partitions.values()];
-    this.partitions.clear();
-    for (const part of parts) part.drop();
-    await Promise.all(parts.map((p) => p.ready.then(() => p.unsubscribe?.()).catch(() => undefined)));
+    for (const [key, part] of [...this.feeds]) if (key.startsWith(prefix)) this.retire(part);
   }
 
   /** Moves the base up to the newest stored message: everything after it will be announced. */
@@ -197,30 +153,13 @@ export class Hub {
         return;
       }
       part.pending.push(event.message);
-      this.dirty.add(part);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flushAll());
-      }
+      this.schedule(part);
     } catch (err) {
       this.logger.error({ err, partition: part.key }, 'ws hub: live event handling failed');
     }
   }
 
-  private flushAll(): void {
-    this.flushScheduled = false;
-    const parts = [...this.dirty];
-    this.dirty.clear();
-    for (const part of parts) {
-      try {
-        this.flush(part);
-      } catch (err) {
-        this.logger.error({ err, partition: part.key }, 'ws hub: publishing live messages failed');
-      }
-    }
-  }
-
-  private flush(part: HubPartition): void {
+  protected flush(part: HubPartition): void {
     if (part.pending.length === 0) return;
     const batch = part.pending;
     part.pending = [];
@@ -250,13 +189,7 @@ export class Hub {
     part.advance(message.seq, message.id);
     part.lastAt = Date.now();
     if (part.live.size === 0) return false;
-    let frame: MessageFrame | null = null;
-    for (const format of FORMATS) {
-      const topic = part.topics[format];
-      if (this.app.numSubscribers(topic) === 0) continue;
-      frame ??= messageFrame(part.ref.app, part.ref.queue, message);
-      this.app.publish(topic, encodeServerFrame(frame, format), format === 'msgpack');
-    }
+    this.publishFrame(part.topics, () => messageFrame(part.ref.app, part.ref.queue, message));
     return true;
   }
 
@@ -266,9 +199,8 @@ export class Hub {
     for (const format of FORMATS) {
       const topic = part.batchTopics[format];
       if (this.app.numSubscribers(topic) === 0) continue;
-      for (const { data } of encodeBatches(part.ref, messages, format, this.maxBatchBytes)) {
-        this.app.publish(topic, data, format === 'msgpack');
-      }
+      for (const { data } of encodeBatches(part.ref, messages, format, this.maxBatchBytes)) this.publishOn(topic, format, () => data);
     }
   }
+
 }

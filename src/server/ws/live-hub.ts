@@ -1,0 +1,143 @@
+/**
+ * What the two live hubs share (hub.ts: message partitions; callqueue-hub.ts: call queues):
+ *
+ *   - a registry of live feeds, one per followed partition or queue on this node, refcounted by
+ *     the sockets following it: the first acquire subscribes to the store (and reads the base),
+ *     the last release unsubscribes;
+ *   - the deferred flush: a feed's announced events wait in the feed until a setImmediate puts
+ *     every dirty feed on its uWS topics, never inside the store's callback (hub.ts has the reason
+ *     and the measurement);
+ *   - the publish: a frame encoded once per wire format that has subscribers, handed to uWS.
+ *
+ * What a flush does — the sequence rules of each topic — stays in each hub.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import { encodeServerFrame } from '../../codec/index.js';
+import type { ServerFrame, WireFormat } from '../../codec/index.js';
+import type { Unsubscribe } from '../../engine/types.js';
+import type { Logger } from '../../logger.js';
+
+export interface LiveFeed {
+  readonly key: string;
+  /** Sockets holding the feed (acquire minus release). */
+  refs: number;
+  /** Released by the last socket, retired or closed: nothing more is published. */
+  dropped: boolean;
+  /** Settles once the store subscription is active and the base read; rejects when that failed. */
+  ready: Promise<void>;
+  unsubscribe: Unsubscribe | null;
+  drop(): void;
+}
+
+export interface LiveHubNames {
+  /** Log message prefix, e.g. `ws hub`. */
+  hub: string;
+  /** Log field carrying the feed's key, e.g. `partition`. */
+  field: string;
+}
+
+export const FORMATS: readonly WireFormat[] = ['json', 'msgpack'];
+
+export abstract class LiveHub<F extends LiveFeed> {
+  protected readonly feeds = new Map<string, F>();
+  private readonly dirty = new Set<F>();
+  private flushScheduled = false;
+
+  protected constructor(
+    protected readonly app: TemplatedApp,
+    protected readonly logger: Logger,
+    private readonly names: LiveHubNames,
+  ) {}
+
+  get size(): number {
+    return this.feeds.size;
+  }
+
+  /** Puts the feed's pending events on its topics now (each hub's own sequence rules). */
+  protected abstract flush(feed: F): void;
+
+  /**
+   * The feed under `key`, active when this resolves: the first caller creates it and runs `start`
+   * (subscribe to the store, read the base); a failed start forgets the feed and rejects every
+   * caller waiting on it.
+   */
+  protected async acquireFeed(key: string, create: () => F, start: (feed: F) => Promise<void>): Promise<F> {
+    let feed = this.feeds.get(key);
+    if (feed === undefined) {
+      const created = create();
+      created.ready = start(created).catch((err: unknown) => {
+        created.drop();
+        if (this.feeds.get(key) === created) this.feeds.delete(key);
+        void created.unsubscribe?.().catch(() => undefined);
+        throw err;
+      });
+      this.feeds.set(key, created);
+      feed = created;
+    }
+    feed.refs++;
+    try {
+      await feed.ready;
+    } catch (err) {
+      feed.refs--;
+      throw err;
+    }
+    return feed;
+  }
+
+  release(feed: F): void {
+    feed.refs--;
+    if (feed.refs > 0 || feed.dropped) return;
+    this.retire(feed);
+  }
+
+  /** Drops the feed now, whatever its refs, and unsubscribes from the store once it was active. */
+  protected retire(feed: F): void {
+    if (this.feeds.get(feed.key) === feed) this.feeds.delete(feed.key);
+    this.dirty.delete(feed);
+    feed.drop();
+    void feed.ready
+      .then(() => feed.unsubscribe?.())
+      .catch((err: unknown) => this.logger.debug({ err, [this.names.field]: feed.key }, `${this.names.hub}: store unsubscribe failed`));
+  }
+
+  async close(): Promise<void> {
+    const feeds = [...this.feeds.values()];
+    this.feeds.clear();
+    for (const feed of feeds) feed.drop();
+    await Promise.all(feeds.map((f) => f.ready.then(() => f.unsubscribe?.()).catch(() => undefined)));
+  }
+
+  /** Publishes `data` on `topic` (uWS writes it to every subscribed socket); false when the topic has none. */
+  protected publishOn(topic: string, format: WireFormat, data: () => string | Uint8Array): boolean {
+    if (this.app.numSubscribers(topic) === 0) return false;
+    this.app.publish(topic, data(), format === 'msgpack');
+    return true;
+  }
+
+  /** Publishes the frame on each format's topic that has subscribers, encoded once per format. */
+  protected publishFrame(topics: Readonly<Record<WireFormat, string>>, frame: () => ServerFrame): void {
+    let built: ServerFrame | null = null;
+    for (const format of FORMATS) this.publishOn(topics[format], format, () => encodeServerFrame((built ??= frame()), format));
+  }
+
+  /** Flushes `feed` from a setImmediate, with every other feed announced in the same turn. */
+  protected schedule(feed: F): void {
+    this.dirty.add(feed);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushAll());
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    const feeds = [...this.dirty];
+    this.dirty.clear();
+    for (const feed of feeds) {
+      try {
+        this.flush(feed);
+      } catch (err) {
+        this.logger.error({ err, [this.names.field]: feed.key }, `${this.names.hub}: publishing live events failed`);
+      }
+    }
+  }
+}
