@@ -5,7 +5,7 @@
  * and the applications in `principles` only. Every input is checked before the engine is called,
  * so a failed request changes nothing.
  */
-import type { HistoryFrame, HistoryResultFrame, PublishFrame, PublishMessage, StateSetFrame } from '../../../codec/index.js';
+import type { HistoryFrame, HistoryResultFrame, PublishedFrame, PublishFrame, PublishMessage, StateSetFrame } from '../../../codec/index.js';
 import { canRead } from '../../../domain/auth.js';
 import { decodeMessageId, timestampSeconds } from '../../../domain/ids.js';
 import { checkBody, checkPartition, checkTtl, randomPartition } from '../../../domain/queues/message-rules.js';
@@ -36,6 +36,21 @@ function toNewMessage(m: PublishMessage, i: number, meta: QueueMeta, env: Handle
   return out;
 }
 
+/**
+ * A `published` reply in JSON, spelled directly: exactly what encodeServerFrame gives for it (no
+ * bodies to encode, keys in the order the frame is built), without walking the frame for bodies.
+ * Every publish is answered with one, so its cost counts.
+ */
+export function publishedJson(reply: PublishedFrame): string {
+  let out = reply.id === undefined ? '{"type":"published","messages":[' : `{"type":"published","id":${JSON.stringify(reply.id)},"messages":[`;
+  const messages = reply.messages;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    out += `${i === 0 ? '' : ','}{"message_id":${JSON.stringify(m.message_id)},"partition":${m.partition},"seq":${m.seq},"timestamp":${m.timestamp}}`;
+  }
+  return `${out}]}`;
+}
+
 export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame, env, order) => {
   const meta = await env.ctx.queues.ownedQueue(conn.application, frame.application, frame.queue);
   const messages = frame.messages.map((m, i) => toNewMessage(m, i, meta, env));
@@ -45,13 +60,12 @@ export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame
   const appended = env.engine.append(meta, messages);
   order.started();
   const stored = await appended;
-  return {
-    reply: {
-      type: 'published',
-      ...replyId(frame.id),
-      messages: stored.map((s) => ({ message_id: s.id, partition: s.partition, seq: s.seq, timestamp: timestampSeconds(s.timestampUs) })),
-    },
+  const reply: PublishedFrame = {
+    type: 'published',
+    ...replyId(frame.id),
+    messages: stored.map((s) => ({ message_id: s.id, partition: s.partition, seq: s.seq, timestamp: timestampSeconds(s.timestampUs) })),
   };
+  return conn.format === 'json' ? { reply, encoded: publishedJson(reply) } : { reply };
 };
 
 export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame, env) => {
