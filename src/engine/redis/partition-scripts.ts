@@ -137,13 +137,24 @@ export function appendCall(target: RedisClient | ChainableCommander, call: Appen
   return scriptCall(target as RedisClient, 'hlAppend', false, call.keys, call.args);
 }
 
+/** What append.lua stored for one message. */
+export interface StoredEntry {
+  id: string;
+  expiresAtMs: number;
+  timestampUs: number;
+  seq: number;
+}
+
 export interface AppendReply {
   /** The partition's earliest expiresAtMs after the append. */
   earliestMs: number;
   /** The append lowered the partition's earliest expiry (or filled an empty partition). */
   lowered: boolean;
-  stored: { id: string; expiresAtMs: number; timestampUs: number; seq: number }[];
+  stored: StoredEntry[];
 }
+
+/** Two lowercase hex digits per byte value. */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
  * Parses append.lua's reply: what it stored, or the partition's marker when not the expected one
@@ -156,10 +167,18 @@ export function parseAppendReply(reply: unknown, call: AppendCall): AppendReply 
   const timestampUs = Number(reply[2]);
   const firstSeq = Number(reply[3]);
   const tsMs = Math.floor(timestampUs / 1000);
-  const stored = call.randoms.map((random, j) => {
+  // encodeMessageId's spelling, with the parts the batch shares spelled once.
+  const head = encodeMessageId({ timestampUs, seq: 0, partition: call.partition }, 0);
+  const tsHex = head.slice(0, 14);
+  const partitionHex = head.slice(26, 28);
+  const { randoms, ttls } = call;
+  const stored: StoredEntry[] = new Array<StoredEntry>(randoms.length);
+  for (let j = 0; j < randoms.length; j++) {
     const seq = firstSeq + j;
-    return { id: encodeMessageId({ timestampUs, seq, partition: call.partition }, random), expiresAtMs: tsMs + call.ttls[j]! * 1000, timestampUs, seq };
-  });
+    const r = randoms[j]!;
+    const id = tsHex + seq.toString(16).padStart(12, '0') + partitionHex + HEX_PAIRS[r >> 8]! + HEX_PAIRS[r & 0xff]!;
+    stored[j] = { id, expiresAtMs: tsMs + ttls[j]! * 1000, timestampUs, seq };
+  }
   return { earliestMs: Number(reply[0]), lowered: Number(reply[1]) === 1, stored };
 }
 
