@@ -14,7 +14,7 @@
  *   popped, and the index is compacted once stale entries outnumber live messages, so it stays
  *   O(stored messages) in size.
  */
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { HoldlineError } from '../../errors.js';
 import type {
   AppRecord,
@@ -81,6 +81,17 @@ function copyMessage(m: StoredMessage): StoredMessage {
 
 function copyMeta(meta: QueueMeta): QueueMeta {
   return { ...meta, principles: [...meta.principles] };
+}
+
+/** Random id parts (ids.ts), drawn from the CSPRNG a few thousand at a time rather than one call each. */
+const randomPool = new Uint16Array(4096);
+let randomNext = randomPool.length;
+function random16(): number {
+  if (randomNext === randomPool.length) {
+    randomFillSync(randomPool);
+    randomNext = 0;
+  }
+  return randomPool[randomNext++]!;
 }
 
 export class MemoryEngine implements Engine {
@@ -245,7 +256,7 @@ export class MemoryEngine implements Engine {
       };
       if (input.contentType !== undefined) fields.contentType = input.contentType;
       if (input.inReplyTo !== undefined) fields.inReplyTo = input.inReplyTo;
-      const message = log.append(nowUs, randomInt(0x10000), fields);
+      const message = log.append(nowUs, random16(), fields);
       this.expiry.push({ expiresAtMs: message.expiresAtMs, target: log, id: message.id });
       this.storedMessages++;
       stored.push(message);
