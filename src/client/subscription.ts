@@ -13,6 +13,7 @@
 import type { MessageFrame, MessagesFrame, ResyncFrame, SubscribedFrame, SubscriptionEndReason, UnsubscribedFrame } from '../codec/frames.js';
 import { PartitionCursor, onlyNewOrigin, resumeRequests, type ResumePoint, type ResumeRequest } from './cursor.js';
 import { TypedEmitter } from './emitter.js';
+import { HoldlineRequestError } from './errors.js';
 import { subscribeFailure, type Session } from './session.js';
 
 export interface SubscribeOptions {
@@ -78,8 +79,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #rejectReady!: (e: Error) => void;
   #droppedWhileNotLive = 0;
 
-  /** Ask the server for `messages` frames (HoldlineClientOptions.batch). */
-  readonly #batch: boolean;
+  /** Ask the server for `messages` frames (HoldlineClientOptions.batch); off once a server refused it. */
+  #batch: boolean;
 
   /** @internal Created by HoldlineClient.subscribe. */
   constructor(host: SubscriptionHost, application: string, queue: string, partitions: number[], opts: SubscribeOptions, batch = false) {
@@ -237,9 +238,19 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         recoveries.push(this.#recovery(partition, recovered, cause));
       }
     };
+    const batch = this.#batch;
     return this.#host
-      .request(generation, { type: 'subscribe', application: this.application, queue: this.queue, ...req, ...(this.#batch ? { batch: true } : {}) }, onReply)
-      .then(() => recoveries);
+      .request(generation, { type: 'subscribe', application: this.application, queue: this.queue, ...req, ...(batch ? { batch: true } : {}) }, onReply)
+      .then(
+        () => recoveries,
+        (err: unknown) => {
+          // A server older than batched delivery refuses the field (invalid_field, changing
+          // nothing): ask for one `message` frame per message from then on.
+          if (!batch || !(err instanceof HoldlineRequestError) || err.code !== 'invalid_field' || err.field !== 'batch') throw err;
+          this.#batch = false;
+          return this.#subscribe(generation, req, cause);
+        },
+      );
   }
 
   async #resubscribe(generation: number, cursor: PartitionCursor): Promise<void> {

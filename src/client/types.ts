@@ -26,7 +26,8 @@ export interface HoldlineClientOptions {
   /**
    * Subscribe with `batch: true` (default): the server groups a partition's messages into
    * `messages` frames, much cheaper per message at high rates; events are still one per message.
-   * `false` asks for one `message` frame per message (e.g. a server older than batching).
+   * `false` asks for one `message` frame per message. A server older than batching refuses the
+   * field (`invalid_field`): the SDK then subscribes again without it, by itself.
    */
   batch?: boolean;
   /** Per request; default 10 000. */

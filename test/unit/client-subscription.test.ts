@@ -341,6 +341,29 @@ describe('Subscription with batch (`messages` frames)', () => {
     expect(seen.delivered).toEqual([5, 6, 7, 8, 9]);
   });
 
+  it('a server without batching refuses the field: the SDK subscribes again without it and stays per-message', async () => {
+    const host = new RecordingHost();
+    const sub = new Subscription(host, APP, QUEUE, [1], { after: { 1: id(1, 4) } }, true);
+    const seen = watch(sub);
+    void sub.activate(1);
+    await settle();
+    host.sent[0]?.reject(new HoldlineRequestError({ code: 'invalid_field', message: 'Unknown field', field: 'batch' }, 'subscribe'));
+    await settle();
+    expect(host.sent[1]?.frame).toEqual({ type: 'subscribe', application: APP, queue: QUEUE, partitions: [1], after: { '1': id(1, 4) } });
+    host.reply(1, subscribed([[1, true]]));
+    await expect(sub.ready).resolves.toHaveLength(1);
+    sub.onMessage(msg(1, 5), 1);
+    expect(seen.delivered).toEqual([5]);
+    // Another invalid_field is not about batching: it ends the subscription as before.
+    const other = new RecordingHost();
+    const sub2 = new Subscription(other, APP, QUEUE, [1], { since: 0 }, true);
+    void sub2.activate(1);
+    await settle();
+    other.sent[0]?.reject(new HoldlineRequestError({ code: 'invalid_field', message: 'bad', field: 'since' }, 'subscribe'));
+    await expect(sub2.ready).rejects.toMatchObject({ code: 'invalid_field' });
+    expect(other.sent).toHaveLength(1);
+  });
+
   it('batches before `subscribed` are dropped whole', async () => {
     const host = new RecordingHost();
     const sub = new Subscription(host, APP, QUEUE, [1], { since: 0 }, true);
