@@ -20,7 +20,9 @@
  *                                          index only when the partition's earliest expiry went
  *                                          down (sweeper.ts); + WAIT in the same pipeline at strong
  *                                          and very_strong (replicas.ts)
- *   read ................................. 1 script call per partition (read.lua)
+ *   read ................................. 1 script call per partition (read.lua: the ids) + 1 HMGET
+ *                                          (the records); once more, in one step, if a record went
+ *                                          in between (partition-scripts.ts readRecords)
  * On a single server the command connection auto-pipelines (connection.ts), so concurrent
  * requests share writes.
  */
@@ -65,7 +67,7 @@ import {
   type AppendCall,
   type AppendReply,
 } from './partition-scripts.js';
-import { decodeRecord } from './record.js';
+import { decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { ExpirySweeper } from './sweeper.js';
 import { clusterTopology, LiveSubscriber, singleServerTopology } from './subscriber.js';
@@ -91,6 +93,8 @@ export interface RedisEngineOptions {
 const READY_TIMEOUT_MS = 1000;
 /** read.lua's command name (partition-scripts.ts). */
 const READ_SCRIPT = 'hlRead';
+/** The command that fetches the records read.lua picked (partition-scripts.ts readRecords). */
+const READ_RECORDS = 'hmget';
 /** Partitions whose keys are remembered (partitionKeys); all are forgotten when full. */
 const KNOWN_KEYS_MAX = 10_000;
 /** append.lua's command name (partition-scripts.ts). */
@@ -139,6 +143,8 @@ export class RedisEngine implements Engine {
   private readonly subscriber: LiveSubscriber;
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
+  /** Decoded history records kept between reads (record.ts). */
+  private readonly records = new RecordCache();
   private readonly metaListeners = new Set<MetaListener>();
   private readonly knownKeys = new Map<string, PartitionKeys>();
   private readonly waitTimeoutMs: number;
@@ -152,8 +158,9 @@ export class RedisEngine implements Engine {
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
     this.logger = opts.logger;
     const tuning = { commandTimeoutMs: Math.max(5000, this.waitTimeoutMs + 2000) };
-    // Auto-pipelined on a single server, except history reads: their large replies are better
-    // decoded while Redis already runs the next command than after a whole batch (connection.ts).
+    // Auto-pipelined on a single server, except history reads (read.lua picks the ids, HMGET
+    // fetches the records): their large replies are better decoded while Redis already runs the
+    // next command than after a whole batch (connection.ts).
     // Not on a cluster: ioredis follows a MOVED or ASK inside a batch only when every command of
     // the batch got the same one, so during a failover or resharding a batch mixing partitions
     // would hand redirections to callers instead of following them. Appends to a partition are
@@ -161,7 +168,7 @@ export class RedisEngine implements Engine {
     const autoPipelining = !this.target.cluster;
     // Appends are combined per partition and corked per turn by appender.ts already (batchWrites):
     // batched again here, a turn's calls would wait for the previous turn's to be answered.
-    this.client = createCommandClient(this.target, { ...tuning, autoPipelining, autoPipeliningExcept: [READ_SCRIPT, APPEND_SCRIPT] }, 'holdline');
+    this.client = createCommandClient(this.target, { ...tuning, autoPipelining, autoPipeliningExcept: [READ_SCRIPT, READ_RECORDS, APPEND_SCRIPT] }, 'holdline');
     this.confirmClient = createCommandClient(this.target, tuning, 'holdline-confirm');
     for (const c of [this.client, this.confirmClient]) {
       c.on('error', (err: unknown) => this.logger?.debug({ err }, 'redis engine: connection error'));
@@ -349,7 +356,13 @@ export class RedisEngine implements Engine {
   }
 
   read(ref: PartitionRef, opts: ReadOptions): Promise<StoredMessage[]> {
-    return guarded(async () => (await readRecords(this.client, this.keys.partition(ref), opts)).map(decodeRecord));
+    return guarded(async () => {
+      const records = await readRecords(this.client, this.partitionKeys(ref), opts);
+      // Shared, frozen messages for records read before (record.ts RecordCache).
+      const out = new Array<StoredMessage>(records.length);
+      for (let i = 0; i < records.length; i++) out[i] = this.records.decode(records[i]!);
+      return out;
+    });
   }
 
   getMessage(ref: PartitionRef, id: string): Promise<StoredMessage | null> {

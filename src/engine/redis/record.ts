@@ -135,3 +135,59 @@ export function decodePayload(payload: Buffer): StoredMessage[] {
   if (pos !== payload.length) throw new Error('truncated live payload');
   return out;
 }
+
+/** Deep-freezes a decoded client JSON value (shared between reads by RecordCache). */
+function freezeJson(v: JsonValue): void {
+  if (typeof v !== 'object' || v === null) return;
+  Object.freeze(v);
+  for (const x of Array.isArray(v) ? v : Object.values(v)) freezeJson(x);
+}
+
+/**
+ * Decoded records kept between reads: history reads return the same records again and again, and
+ * decoding them (strings out of bytes, a new object each) was most of what a read cost Node after
+ * Redis answered. An entry answers only for the very same bytes (compared in full, which is a
+ * memcmp), so an updated record is decoded again and nothing needs invalidating. The messages it
+ * returns are shared between reads, hence frozen; records with a binary body are not kept (a
+ * Uint8Array cannot be frozen), nor large ones. Bounded by bytes, oldest entry out first.
+ */
+export class RecordCache {
+  private readonly entries = new Map<string, { record: Buffer; message: StoredMessage; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBytes = 8 * 1024 * 1024,
+    private readonly maxEntryBytes = 64 * 1024,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  decode(record: Buffer): StoredMessage {
+    // The id field comes first in every record the scripts write (append.lua, recordEncode.lua).
+    if (record.length < 37 || record[0] !== TAG_ID || record.readUInt32BE(1) !== 32) return decodeRecord(record);
+    const id = record.toString('latin1', 5, 37);
+    const hit = this.entries.get(id);
+    if (hit !== undefined && hit.record.equals(record)) return hit.message;
+    const message = decodeRecord(record);
+    if (hit !== undefined) {
+      this.entries.delete(id);
+      this.bytes -= hit.bytes;
+    }
+    if (typeof message.body !== 'string') return message;
+    const bytes = record.length * 2 + message.body.length * 2 + 256;
+    if (bytes > this.maxEntryBytes) return message;
+    if (message.clientJson !== undefined) freezeJson(message.clientJson);
+    Object.freeze(message);
+    // A copy: the record may be a view into a larger reply buffer, which it would keep alive.
+    this.entries.set(id, { record: Buffer.from(record), message, bytes });
+    this.bytes += bytes;
+    for (const [key, old] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(key);
+      this.bytes -= old.bytes;
+    }
+    return message;
+  }
+}
