@@ -19,14 +19,16 @@ export type ScriptArg = string | number | Buffer;
 /**
  * The directory holding the .lua files: next to this module, both in src/ (tsx, vitest) and in the
  * compiled dist/src/engine/redis/ (`npm run build` copies lua/ there, since tsc copies only .ts
- * output), so a built server needs nothing from src/.
+ * output), so a built server needs nothing from src/. A dist/ compiled by tsc alone (bench --head
+ * builds that way) has no copy: then the package's own src/engine/redis/lua/, when present.
  */
 function luaDir(): string {
-  const dir = fileURLToPath(new URL('./lua/', import.meta.url));
-  if (!existsSync(`${dir}includes`)) {
-    throw new Error(`Lua scripts not found in ${dir} (a build made without \`npm run build\`, which copies them?)`);
+  const candidates = [new URL('./lua/', import.meta.url), new URL('../../../../src/engine/redis/lua/', import.meta.url)];
+  for (const url of candidates) {
+    const dir = fileURLToPath(url);
+    if (existsSync(`${dir}includes`)) return dir;
   }
-  return dir;
+  throw new Error(`Lua scripts not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')}; \`npm run build\` copies them into dist/)`);
 }
 
 const INCLUDE_RE = /^--- @include "([A-Za-z0-9_-]+)"\s*$/gm;
