@@ -7,7 +7,7 @@
  * credentials still hold stay open.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Engine, QueueMeta } from '../../src/engine/types.js';
+import type { Engine, MetaEvent, QueueMeta } from '../../src/engine/types.js';
 import { engineFactories } from '../helpers/engines.js';
 import { call } from '../helpers/server.js';
 import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
@@ -134,5 +134,80 @@ describe.each(engineFactories)('ws: credentials lost while connected ($name engi
     // The key is refused from now on.
     const again = await WsTestClient.connect(s.url, { key: shop.key });
     expect(await again.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+  });
+});
+
+/**
+ * Announcements missed (the engine's feed of changes was interrupted and came back: `resync`): every
+ * connection and every followed queue is checked again. The engine here hides its announcements from
+ * the endpoint, and the test delivers the `resync` itself.
+ */
+describe.each(engineFactories)('ws: re-checking everything after missed announcements ($name engine)', (factory) => {
+  let engine: Engine;
+  let s: WsServer;
+  let shop: { name: string; key: string };
+  let deliver: ((event: MetaEvent) => void) | null = null;
+  const clients: WsTestClient[] = [];
+
+  beforeEach(async () => {
+    engine = await factory.create();
+    const deaf = new Proxy(engine, {
+      get(target, prop, receiver) {
+        if (prop === 'watchMeta') {
+          return (listener: (event: MetaEvent) => void) => {
+            deliver = listener;
+            return () => undefined;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    s = await startWsServer(deaf, { heartbeatMs: 60_000 });
+    shop = await appWithKey(engine);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await s.close();
+    await engine.close();
+  });
+
+  async function open(opts: { key?: string; token?: string } = {}): Promise<WsTestClient> {
+    const c = await WsTestClient.open(s.url, opts);
+    clients.push(c);
+    return c;
+  }
+
+  it('a token revoked, a queue deleted and principles narrowed while nobody announced: caught up at the resync', async () => {
+    const other = await appWithKey(engine);
+    const gone = await queueOf(engine, shop.name, { type: 'public' });
+    const shared = await queueOf(engine, shop.name, { principles: [`app:${other.name}`] });
+    const agent = (await call(s.server, shop.key, 'POST', '/v1/agents', { name: 'Alice' })).body.uuid as string;
+    const token = (await call(s.server, shop.key, 'POST', `/v1/agents/${agent}/tokens`, { ttl: 600 })).body.token as string;
+    const agentConn = await open({ token });
+    const owner = await open({ key: shop.key });
+    const anonymous = await open();
+    const reader = await open({ key: other.key });
+    const sub = (q: QueueMeta) => ({ type: 'subscribe' as const, application: q.application, queue: q.name, partitions: [1] });
+    expect(await anonymous.request(sub(gone))).toMatchObject({ type: 'subscribed' });
+    expect(await reader.request(sub(shared))).toMatchObject({ type: 'subscribed' });
+    expect(await owner.request(sub(shared))).toMatchObject({ type: 'subscribed' });
+
+    // Straight in the stores: nothing is announced to the endpoint.
+    expect(await s.server.calls.revokeAgentToken(shop.name, token)).toBe(true);
+    expect(await engine.deleteQueue(shop.name, gone.name)).toBe(true);
+    await engine.updateQueue({ ...shared, principles: [] });
+    await s.endpoint.settled();
+    for (const c of [agentConn, owner, anonymous, reader]) expect(await c.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+    expect([agentConn, anonymous, reader].some((c) => c.frames.some((f) => f.type === 'unsubscribed'))).toBe(false);
+
+    expect(deliver).not.toBeNull();
+    deliver!({ kind: 'resync' });
+    expect(await agentConn.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    expect(await anonymous.next('unsubscribed')).toMatchObject({ queue: gone.name, partitions: [1], reason: 'queue_deleted' });
+    expect(await reader.next('unsubscribed')).toMatchObject({ queue: shared.name, partitions: [1], reason: 'access_revoked' });
+    await s.endpoint.settled();
+    expect(await owner.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+    expect(owner.frames.some((f) => f.type === 'unsubscribed')).toBe(false);
   });
 });

@@ -106,6 +106,25 @@ describe.each(engineFactories)('ws: queue changes end subscriptions ($name engin
     expect(await owner.request({ type: 'unsubscribe', application: shop.name, queue: q.name })).toMatchObject({ type: 'unsubscribed', partitions: [] });
   });
 
+  it('a batch subscription (messages frames) ends the same way: nothing of the queue after unsubscribed', async () => {
+    const q = await queueOf(engine, shop.name, { partitions: 2 });
+    const c = await open(shop.key);
+    expect(await c.request({ ...subscribe(q, [1, 2]), batch: true })).toMatchObject({ type: 'subscribed' });
+    await publish(q, ['a', 'b', 'c']);
+    const batched = () => c.frames.flatMap((f) => (f.type === 'messages' && f.queue === q.name ? f.messages.map((m) => String(m.body)) : []));
+    await c.until(() => batched().length === 3, 'three batched messages');
+    const producer = await open(shop.key);
+    for (let i = 0; i < 20; i++) producer.send({ type: 'publish', application: shop.name, queue: q.name, messages: [{ body: `r${i}`, partition: 2 }] });
+    expect(await rest('DELETE', `/${shop.name}/${q.name}`)).toBe(200);
+    const end = (await c.next('unsubscribed')) as Unsubscribed;
+    expect(end).toEqual({ type: 'unsubscribed', application: shop.name, queue: q.name, partitions: [1, 2], reason: 'queue_deleted' });
+    await producer.until(() => producer.frames.filter((f) => f.type === 'published' || f.type === 'error').length === 20, 'publish replies');
+    await s.endpoint.settled();
+    expect(await c.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+    expect(c.frames.slice(c.frames.indexOf(end) + 1).filter((f) => (f.type === 'messages' || f.type === 'message') && f.queue === q.name)).toEqual([]);
+    expect(batched().slice(0, 3)).toEqual(['a', 'b', 'c']);
+  });
+
   it('a change of type or principles ends the subscriptions of connections that may no longer read: access_revoked', async () => {
     const q = await queueOf(engine, shop.name, { type: 'public', principles: [`app:${other.name}`] });
     const owner = await open(shop.key);

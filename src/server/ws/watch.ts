@@ -17,12 +17,12 @@
  *
  * Decisions: a re-check that fails because the store cannot answer (engine_unavailable) keeps the
  * connection and its subscriptions (an outage is not a revocation). Each event costs one lookup per
- * distinct credential or queue concerned, never one per connection.
+ * distinct credential or queue concerned, never one per connection, at most CONCURRENT_CHECKS at a
+ * time.
  */
 import type { SubscriptionEndReason } from '../../codec/index.js';
 import { canRead } from '../../domain/auth.js';
 import type { MetaEvent, QueueMeta } from '../../engine/types.js';
-import type { ErrorCode } from '../../errors.js';
 import type { AgentTokenResolver } from './auth.js';
 import { checkCredentials } from './auth.js';
 import type { Connection } from './connection.js';
@@ -86,22 +86,20 @@ export class MetaWatch {
 
   /** Closes with 4401 the matching connections whose credentials no longer hold. */
   private async recheckConnections(match: (c: Connection) => boolean): Promise<void> {
-    const checks = new Map<string, Promise<ErrorCode | null>>();
-    const concerned = [...this.connections].filter((c) => !c.closed && c.authCredentials !== null && match(c));
-    await Promise.all(
-      concerned.map(async (conn) => {
-        // One lookup per distinct credential (many connections often share one key).
-        const creds = conn.authCredentials!;
-        const memo = `${'key' in creds ? `k:${creds.key}` : `t:${creds.token}`}\u0000${JSON.stringify(conn.principal)}`;
-        let check = checks.get(memo);
-        if (check === undefined) {
-          check = checkCredentials(this.env.ctx, conn, this.agentForToken);
-          checks.set(memo, check);
-        }
-        const refused = await check;
-        if (refused !== null) conn.close(4401, refused);
-      }),
-    );
+    // One lookup per distinct credential (many connections often share one key).
+    const groups = new Map<string, Connection[]>();
+    for (const conn of this.connections) {
+      const creds = conn.authCredentials;
+      if (conn.closed || creds === null || !match(conn)) continue;
+      const memo = `${'key' in creds ? `k:${creds.key}` : `t:${creds.token}`}\u0000${JSON.stringify(conn.principal)}`;
+      const group = groups.get(memo);
+      if (group === undefined) groups.set(memo, [conn]);
+      else group.push(conn);
+    }
+    await inBatches([...groups.values()], async (conns) => {
+      const refused = await checkCredentials(this.env.ctx, conns[0]!, this.agentForToken);
+      if (refused !== null) for (const conn of conns) conn.close(4401, refused);
+    });
   }
 
   /** [application, queue] of every queue some connection here follows, filtered by application. */
@@ -117,20 +115,18 @@ export class MetaWatch {
 
   /** Reads each queue again: gone → queue_deleted; readable no more → access_revoked. */
   private async recheckQueues(queues: Array<[string, string]>): Promise<void> {
-    await Promise.all(
-      queues.map(async ([app, queue]) => {
-        let meta: QueueMeta | null;
-        try {
-          meta = await this.env.engine.getQueue(app, queue);
-        } catch (err) {
-          this.env.logger.warn({ err, app, queue }, 'ws: cannot re-check a changed queue now');
-          return;
-        }
-        if (meta === null) return this.queueGone(app, queue);
-        const readable = meta;
-        this.endSubscriptions(app, queue, 'access_revoked', (conn) => !canRead(conn.application, readable));
-      }),
-    );
+    await inBatches(queues, async ([app, queue]) => {
+      let meta: QueueMeta | null;
+      try {
+        meta = await this.env.engine.getQueue(app, queue);
+      } catch (err) {
+        this.env.logger.warn({ err, app, queue }, 'ws: cannot re-check a changed queue now');
+        return;
+      }
+      if (meta === null) return this.queueGone(app, queue);
+      const readable = meta;
+      this.endSubscriptions(app, queue, 'access_revoked', (conn) => !canRead(conn.application, readable));
+    });
   }
 
   private queueGone(app: string, queue: string): void {
@@ -156,6 +152,20 @@ export class MetaWatch {
       endWithNotice(this.env, conn, now, reason);
     }
   }
+}
+
+/**
+ * Store lookups a re-check runs at once: a resync re-checks every connection of the node, which must
+ * not turn into one burst of thousands of commands.
+ */
+const CONCURRENT_CHECKS = 32;
+
+async function inBatches<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_CHECKS, items.length) }, worker));
 }
 
 /** Ends `subs` (one queue's) and tells the client with one unsolicited `unsubscribed`. */
