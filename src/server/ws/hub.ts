@@ -37,6 +37,8 @@ import { encodeBatches, messageFrame } from './wire.js';
 import { FORMATS, LiveHub } from './live-hub.js';
 import { SeqWaiters } from './seq-waiters.js';
 
+/** How many recent seqs a partition remembers the ids of, to notice a seq reused (reusedSeq). */
+const RECENT_IDS = 64;
 
 /** Application and queue names are [A-Za-z0-9_-], so `/` separates them unambiguously. */
 export function partitionKey(ref: PartitionRef): string {
@@ -64,6 +66,9 @@ export class HubPartition {
   readonly recovering = new Set<PartitionSubscription>();
   readonly live = new Set<PartitionSubscription>();
   private readonly waiters = new SeqWaiters();
+  /** The ids of the last RECENT_IDS seqs on the topic, by seq % RECENT_IDS (reusedSeq). */
+  private readonly recentSeqs: number[] = [];
+  private readonly recentIds: string[] = [];
 
   constructor(
     readonly ref: PartitionRef,
@@ -79,7 +84,20 @@ export class HubPartition {
     if (seq <= this.lastSeq) return;
     this.lastSeq = seq;
     this.lastId = id;
+    const slot = seq % RECENT_IDS;
+    this.recentSeqs[slot] = seq;
+    this.recentIds[slot] = id;
     this.waiters.reach(seq);
+  }
+
+  /**
+   * True when `m` takes a seq the topic already carried with another message: the engine reused
+   * it (a Redis failover lost writes already announced, and the promoted replica numbered new
+   * ones from where it was). Checked over the last RECENT_IDS seqs only.
+   */
+  reusedSeq(m: StoredMessage): boolean {
+    const slot = m.seq % RECENT_IDS;
+    return this.recentSeqs[slot] === m.seq && this.recentIds[slot] !== m.id;
   }
 
   /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the partition is dropped. */
@@ -168,7 +186,20 @@ export class Hub extends LiveHub<HubPartition> {
     // reads the partition's position (a resync takes sockets off the topics at lastSeq).
     let run: StoredMessage[] = [];
     for (const message of batch) {
-      if (message.seq <= part.lastSeq) continue; // at or below the base: storage serves it
+      if (message.seq <= part.lastSeq) {
+        // At or below the base: storage serves it — unless that seq went out as another message.
+        if (part.reusedSeq(message)) {
+          // A failover lost messages already delivered and numbered new ones with their seqs
+          // (weak consistency). Skipping them would be silent: resync the partition instead, so its
+          // sockets read storage from their last message, which is gone: recovered:false
+          // (websocket.md 4.3) tells them they may have missed something.
+          this.publishBatch(part, run);
+          run = [];
+          this.logger.warn({ partition: part.key, seq: message.seq }, 'ws hub: a seq reused by another message, resyncing');
+          this.onResync(part);
+        }
+        continue;
+      }
       if (part.based && message.seq > part.lastSeq + 1) {
         // Every append is announced in seq order, so a hole means announcements were lost in transit
         // (e.g. during a failover) without the feed noticing. Repair as after an engine resync: the
