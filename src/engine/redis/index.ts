@@ -24,7 +24,8 @@
  *                                          (the records); once more, in one step, if a record went
  *                                          in between (partition-scripts.ts readRecords)
  * On a single server the command connection auto-pipelines (connection.ts), so concurrent
- * requests share writes.
+ * requests share writes; append calls are batched by the appender instead (every partition ready
+ * in a turn, written in one corked write) and history reads go at once.
  */
 import { randomFillSync } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -95,7 +96,7 @@ const READY_TIMEOUT_MS = 1000;
 const READ_SCRIPT = 'hlRead';
 /** The command that fetches the records read.lua picked (partition-scripts.ts readRecords). */
 const READ_RECORDS = 'hmget';
-/** Partitions whose keys are remembered (partitionKeys); all are forgotten when full. */
+/** Applications, queues per application, and key hashes remembered (partitionKeys, keyHash); all are forgotten when full. */
 const KNOWN_KEYS_MAX = 10_000;
 /** append.lua's command name (partition-scripts.ts). */
 const APPEND_SCRIPT = 'hlAppend';
@@ -146,7 +147,8 @@ export class RedisEngine implements Engine {
   /** Decoded history records kept between reads (record.ts). */
   private readonly records = new RecordCache();
   private readonly metaListeners = new Set<MetaListener>();
-  private readonly knownKeys = new Map<string, PartitionKeys>();
+  private readonly knownKeys = new Map<string, Map<string, PartitionKeys[]>>();
+  private readonly keyHashes = new Map<string, string>();
   private readonly waitTimeoutMs: number;
   private readonly logger: Logger | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
@@ -270,8 +272,23 @@ export class RedisEngine implements Engine {
   }
 
   appForKey(key: string): Promise<string | null> {
-    const hash = hashKey(key);
+    const hash = this.keyHash(key);
     return guarded(() => this.cache.appForKeyHash(hash, () => this.catalog.appForKeyHash(hash)));
+  }
+
+  /**
+   * hashKey(key), remembered for recently seen keys: every REST request presents its key, and a
+   * SHA-256 per request was a visible share of a post's cost. A pure function of the key, so
+   * remembering it changes no answer (revocation acts on what the hash maps to, see meta-cache.ts).
+   */
+  private keyHash(key: string): string {
+    let hash = this.keyHashes.get(key);
+    if (hash === undefined) {
+      if (this.keyHashes.size >= KNOWN_KEYS_MAX) this.keyHashes.clear();
+      hash = hashKey(key);
+      this.keyHashes.set(key, hash);
+    }
+    return hash;
   }
 
   // --- message queues ---
@@ -438,14 +455,24 @@ export class RedisEngine implements Engine {
 
   // --- internals ---
 
-  /** keys.partition(ref), remembered: every append needs them, and they never change. */
+  /** keys.partition(ref), remembered (by application, queue, partition): every append needs them, and they never change. */
   private partitionKeys(ref: PartitionRef): PartitionKeys {
-    const name = `${ref.partition}\u0000${ref.app}\u0000${ref.queue}`;
-    let k = this.knownKeys.get(name);
-    if (k === undefined) {
+    let queues = this.knownKeys.get(ref.app);
+    if (queues === undefined) {
       if (this.knownKeys.size >= KNOWN_KEYS_MAX) this.knownKeys.clear();
+      queues = new Map();
+      this.knownKeys.set(ref.app, queues);
+    }
+    let partitions = queues.get(ref.queue);
+    if (partitions === undefined) {
+      if (queues.size >= KNOWN_KEYS_MAX) queues.clear();
+      partitions = [];
+      queues.set(ref.queue, partitions);
+    }
+    let k = partitions[ref.partition];
+    if (k === undefined) {
       k = this.keys.partition(ref);
-      this.knownKeys.set(name, k);
+      partitions[ref.partition] = k;
     }
     return k;
   }
