@@ -24,10 +24,13 @@ export function isPlainObject(v: object): v is Record<string, unknown> {
 
 export function checkValues(root: unknown): ValueCheck {
   const binaries: BinarySlot[] = [];
+  // One path, grown and shrunk on the way (copied only for a binary or the bad value): every
+  // client frame goes through here, and a copy per visited value was most of decoding's garbage.
+  const path: Path = [];
   let bad: Path | null = null;
   let badValue: unknown;
 
-  const visit = (v: unknown, path: Path, depth: number): boolean => {
+  const visit = (v: unknown, depth: number): boolean => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
@@ -49,10 +52,12 @@ export function checkValues(root: unknown): ValueCheck {
     }
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
-        if (!visit(v[i], [...path, i], depth + 1)) {
-          bad ??= [...path, i];
+        path.push(i);
+        if (!visit(v[i], depth + 1)) {
+          bad ??= [...path];
           return false;
         }
+        path.pop();
       }
       return true;
     }
@@ -66,15 +71,17 @@ export function checkValues(root: unknown): ValueCheck {
         binaries.push({ holder: v, key, path: [...path, key] });
         continue;
       }
-      if (!visit(child, [...path, key], depth + 1)) {
-        bad ??= [...path, key];
+      path.push(key);
+      if (!visit(child, depth + 1)) {
+        bad ??= [...path];
         return false;
       }
+      path.pop();
     }
     return true;
   };
 
-  if (!visit(root, [], 0)) return { ok: false, path: bad ?? [], value: badValue };
+  if (!visit(root, 0)) return { ok: false, path: bad ?? [], value: badValue };
   return { ok: true, binaries };
 }
 
