@@ -12,25 +12,41 @@ import { checkBody, checkPartition, checkTtl, randomPartition } from '../../../d
 import { parseSince, readMessages } from '../../../domain/queues/read.js';
 import type { SinceCursor } from '../../../domain/queues/read.js';
 import type { MessagePatch, NewMessage, QueueMeta } from '../../../engine/types.js';
-import { HoldlineError } from '../../../errors.js';
+import { HoldlineError, isHoldlineError } from '../../../errors.js';
 import { historyResult } from '../../message-encoding.js';
 import { atField, replyId } from '../errors.js';
 import { wireMessage } from '../wire.js';
 import type { FrameHandler, HandlerEnv } from './types.js';
 
+/** The field names of messages[i], spelled once for the usual small indexes (errors name them). */
+interface MessageFields {
+  body: string;
+  ttl: string;
+  partition: string;
+}
+const fieldsFor = (i: number): MessageFields => ({ body: `messages[${i}].body`, ttl: `messages[${i}].ttl`, partition: `messages[${i}].partition` });
+const FIELDS: readonly MessageFields[] = Array.from({ length: 16 }, (_, i) => fieldsFor(i));
+
 function toNewMessage(m: PublishMessage, i: number, meta: QueueMeta, env: HandlerEnv): NewMessage {
-  const at = (name: string): string => `messages[${i}].${name}`;
+  const at = FIELDS[i] ?? fieldsFor(i);
   const max = env.ctx.config.maxMessageBytes;
   let body: string | Uint8Array;
-  if (typeof m.body === 'string') body = checkBody(m.body, at('body'), max);
-  else if (m.body.byteLength === 0) throw new HoldlineError('empty_body', { field: at('body') });
-  else if (m.body.byteLength > max) throw new HoldlineError('message_too_large', { field: at('body'), max });
+  if (typeof m.body === 'string') body = checkBody(m.body, at.body, max);
+  else if (m.body.byteLength === 0) throw new HoldlineError('empty_body', { field: at.body });
+  else if (m.body.byteLength > max) throw new HoldlineError('message_too_large', { field: at.body, max });
   else body = m.body;
-  const out: NewMessage = {
-    body,
-    ttl: m.ttl === undefined ? env.ctx.config.defaultTtl : checkTtl(m.ttl, at('ttl')),
-    partition: m.partition === undefined ? randomPartition(meta) : atField(at('partition'), () => checkPartition(m.partition!, meta)),
-  };
+  // Checked in this order: body, ttl, partition (the first failure is the one reported).
+  const ttl = m.ttl === undefined ? env.ctx.config.defaultTtl : checkTtl(m.ttl, at.ttl);
+  let partition: number;
+  if (m.partition === undefined) partition = randomPartition(meta);
+  else {
+    try {
+      partition = checkPartition(m.partition, meta);
+    } catch (err) {
+      throw isHoldlineError(err) ? new HoldlineError(err.code, { field: at.partition, message: err.message }) : err;
+    }
+  }
+  const out: NewMessage = { body, ttl, partition };
   if (m.content_type !== undefined) out.contentType = m.content_type;
   if (m.in_reply_to !== undefined) out.inReplyTo = m.in_reply_to;
   return out;
