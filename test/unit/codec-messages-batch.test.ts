@@ -73,6 +73,16 @@ describe('messages frame: exact bytes', () => {
   });
 });
 
+describe('message frame (per-message subscriptions): exact bytes, unchanged by batching', () => {
+  it('required fields, then the optional ones in the protocol order', () => {
+    const m = stored(7, 'hi', { contentType: 'text/plain', inReplyTo: ID1, clientState: 'done', clientJson: { a: 1 }, updatedAtUs: 2_000_000 });
+    expect(encodeServerFrame(messageFrame('shop', 'orders', m), 'json')).toBe(
+      `{"type":"message","application":"shop","queue":"orders","message_id":"${m.id}","partition":2,"seq":7,"timestamp":1763820003.5,` +
+        `"body":"hi","content_type":"text/plain","in_reply_to":"${ID1}","client_state":"done","client_json":{"a":1},"updated_at":2}`,
+    );
+  });
+});
+
 describe('encodeBatches (server)', () => {
   it('one frame per run when it fits; items are the message objects without partition', () => {
     const run = [stored(1, 'a'), stored(2, new Uint8Array([1, 2])), stored(3, 'c', { contentType: 'text/plain', clientState: 'done' })];

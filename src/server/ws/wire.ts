@@ -4,20 +4,18 @@ import type { BatchedMessage, MessageFrame, WireFormat, WireMessage } from '../.
 import { timestampSeconds } from '../../domain/ids.js';
 import type { PartitionRef, StoredMessage } from '../../engine/types.js';
 
-export function wireMessage(m: StoredMessage): WireMessage {
-  const w: WireMessage = {
-    message_id: m.id,
-    partition: m.partition,
-    seq: m.seq,
-    timestamp: timestampSeconds(m.timestampUs),
-    body: m.body,
-  };
+/** The optional fields of a message, appended in the protocol's order (3.2) after the required ones. */
+function withOptional<T extends BatchedMessage>(w: T, m: StoredMessage): T {
   if (m.contentType !== undefined) w.content_type = m.contentType;
   if (m.inReplyTo !== undefined) w.in_reply_to = m.inReplyTo;
   if (m.clientState !== undefined) w.client_state = m.clientState;
   if (m.clientJson !== undefined) w.client_json = m.clientJson;
   if (m.updatedAtUs !== undefined) w.updated_at = timestampSeconds(m.updatedAtUs);
   return w;
+}
+
+export function wireMessage(m: StoredMessage): WireMessage {
+  return withOptional({ message_id: m.id, partition: m.partition, seq: m.seq, timestamp: timestampSeconds(m.timestampUs), body: m.body }, m);
 }
 
 export function messageFrame(application: string, queue: string, m: StoredMessage): MessageFrame {
@@ -26,13 +24,7 @@ export function messageFrame(application: string, queue: string, m: StoredMessag
 
 /** A message inside a `messages` frame: as wireMessage(), without `partition` (the frame has it). */
 export function batchedMessage(m: StoredMessage): BatchedMessage {
-  const w: BatchedMessage = { message_id: m.id, seq: m.seq, timestamp: timestampSeconds(m.timestampUs), body: m.body };
-  if (m.contentType !== undefined) w.content_type = m.contentType;
-  if (m.inReplyTo !== undefined) w.in_reply_to = m.inReplyTo;
-  if (m.clientState !== undefined) w.client_state = m.clientState;
-  if (m.clientJson !== undefined) w.client_json = m.clientJson;
-  if (m.updatedAtUs !== undefined) w.updated_at = timestampSeconds(m.updatedAtUs);
-  return w;
+  return withOptional({ message_id: m.id, seq: m.seq, timestamp: timestampSeconds(m.timestampUs), body: m.body }, m);
 }
 
 /** The most messages one `messages` frame carries (websocket.md 4.2). */
