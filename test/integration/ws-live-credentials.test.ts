@@ -9,7 +9,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, MetaEvent, QueueMeta } from '../../src/engine/types.js';
 import { engineFactories } from '../helpers/engines.js';
-import { call } from '../helpers/server.js';
+import { createWebSocketEndpoint } from '../../src/server/ws/index.js';
+import { call, startTestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
 
@@ -209,5 +211,73 @@ describe.each(engineFactories)('ws: re-checking everything after missed announce
     await s.endpoint.settled();
     expect(await owner.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
     expect(owner.frames.some((f) => f.type === 'unsubscribed')).toBe(false);
+  });
+});
+
+/**
+ * A token revoked while a connection is being authenticated with it: the lookup said valid, the
+ * announcement came before the connection had credentials to re-check. The endpoint's token
+ * resolver revokes the token (through REST, which announces) between the lookup and its answer.
+ */
+describe.each(engineFactories)('ws: a token revoked during authentication ($name engine)', (factory) => {
+  let engine: Engine;
+  let server: TestServer;
+  let shop: { name: string; key: string };
+  let revokeDuringLookup: { agent: string } | null = null;
+  const clients: WsTestClient[] = [];
+
+  beforeEach(async () => {
+    engine = await factory.create();
+    const endpoint = createWebSocketEndpoint({
+      limits: { heartbeatMs: 60_000 },
+      agentForToken: async (token) => {
+        const identity = await server.server.context.agentForToken(token);
+        const armed = revokeDuringLookup;
+        if (armed !== null) {
+          revokeDuringLookup = null;
+          let stop = (): void => undefined;
+          const heard = new Promise<void>((resolve) => {
+            stop = engine.watchMeta((e) => {
+              if (e.kind === 'agent' && e.agent === armed.agent) resolve();
+            });
+          });
+          expect((await call(server, shop.key, 'DELETE', `/v1/agents/${armed.agent}/tokens`, { token })).status).toBe(204);
+          await heard;
+          stop();
+        }
+        return identity;
+      },
+    });
+    server = await startTestServer(engine, {}, { mounts: [endpoint.mount] });
+    shop = await appWithKey(engine);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await server.close();
+    await engine.close();
+  });
+
+  async function issue(): Promise<{ agent: string; token: string }> {
+    const agent = (await call(server, shop.key, 'POST', '/v1/agents', { name: 'Alice' })).body.uuid as string;
+    return { agent, token: (await call(server, shop.key, 'POST', `/v1/agents/${agent}/tokens`, { ttl: 600 })).body.token as string };
+  }
+
+  it('in the URL: closed with 4401 auth_invalid before welcome', async () => {
+    const { agent, token } = await issue();
+    revokeDuringLookup = { agent };
+    const c = await WsTestClient.connect(server.url, { token });
+    clients.push(c);
+    expect(await c.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    expect(c.frames).toEqual([]);
+    expect(revokeDuringLookup).toBeNull();
+  });
+
+  it('in the auth frame: answered auth_invalid, then closed with 4401', async () => {
+    const { agent, token } = await issue();
+    const c = await WsTestClient.open(server.url);
+    clients.push(c);
+    revokeDuringLookup = { agent };
+    expect(await c.request({ type: 'auth', token })).toMatchObject({ type: 'error', op: 'auth', error: { code: 'auth_invalid' } });
+    expect(await c.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
   });
 });

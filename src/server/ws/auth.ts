@@ -71,9 +71,29 @@ export async function authenticateConnection(
   creds: Credentials,
   agentForToken: AgentTokenResolver | undefined,
 ): Promise<void> {
-  const { principal, expiresAtMs } = await identify(ctx, creds, agentForToken);
+  conn.authenticating = true;
+  conn.credentialsQuestioned = false;
+  let identity: Awaited<ReturnType<typeof identify>>;
+  try {
+    identity = await identify(ctx, creds, agentForToken);
+  } finally {
+    conn.authenticating = false;
+  }
+  const { principal, expiresAtMs } = identity;
+  const before = conn.principal;
   conn.principal = principal;
   conn.authCredentials = creds;
+  if (conn.credentialsQuestioned) {
+    // A revocation announced while the lookup ran may have come too late for it, and before this
+    // connection had credentials to re-check (watch.ts): check again now.
+    conn.credentialsQuestioned = false;
+    const refused = await checkCredentials(ctx, conn, agentForToken);
+    if (refused !== null) {
+      conn.principal = before;
+      conn.authCredentials = null;
+      throw new HoldlineError(refused);
+    }
+  }
   if (expiresAtMs !== undefined) armExpiry(conn, expiresAtMs);
 }
 

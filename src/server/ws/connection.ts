@@ -58,6 +58,10 @@ export class Connection {
   authCredentials: Credentials | null = null;
   /** Fires when the agent token expires: close 4401 token_expired (auth.ts armExpiry). */
   credentialTimer: NodeJS.Timeout | undefined;
+  /** Credentials being checked (auth.ts authenticateConnection). */
+  authenticating = false;
+  /** A credential change was announced while they were: check them once more before accepting. */
+  credentialsQuestioned = false;
   /** Opened without credentials and nothing received yet: the first frame may be `auth`. */
   awaitingFirstFrame: boolean;
   ws: Socket | null = null;

@@ -64,6 +64,10 @@ export class MetaWatch {
   }
 
   private async handle(event: MetaEvent): Promise<void> {
+    if (event.kind !== 'queue') {
+      // Credentials being checked right now may have been read before this change.
+      for (const conn of this.connections) if (conn.authenticating) conn.credentialsQuestioned = true;
+    }
     switch (event.kind) {
       case 'queue':
         if (event.deleted) this.queueGone(event.app, event.queue);
