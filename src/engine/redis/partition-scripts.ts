@@ -199,17 +199,20 @@ export async function dropPartition(client: RedisClient, k: PartitionKeys, inc: 
  * reclaimed after expiring meanwhile) would leave a hole where the next message belongs, so the
  * read is then done again in one step, records through Lua. Same result as that one step taken
  * at the moment the ids were picked, with each record as it was a moment later (an update in
- * between is seen; it cannot hide a message, a ttl being at least a second).
+ * between is seen; it cannot hide a message, a ttl being at least a second). `beforeWrite` runs
+ * before each command is sent (the engine corks its connection there, index.ts corkForTick).
  */
-export async function readRecords(client: RedisClient, k: PartitionKeys, opts: ReadOptions): Promise<Buffer[]> {
+export async function readRecords(client: RedisClient, k: PartitionKeys, opts: ReadOptions, beforeWrite?: () => void): Promise<Buffer[]> {
   const ascending = opts.order === 'ascending';
   let start: string;
   if (opts.since === undefined) start = ascending ? '-' : '+';
   else if (opts.since.kind === 'id') start = `[${opts.since.id}`;
   else start = `[${ascending ? idLowerBoundForTimestamp(opts.since.seconds) : idUpperBoundForTimestamp(opts.since.seconds)}`;
   const args: ScriptArg[] = [ascending ? 'a' : 'd', start, ascending ? '+' : '-', opts.limit];
+  beforeWrite?.();
   const ids = (await scriptCall(client, 'hlRead', false, [k.ids, k.msg, k.exp], [...args, 'i'])) as string[];
   if (ids.length === 0) return [];
+  beforeWrite?.();
   const records = await client.hmgetBuffer(k.msg, ...ids);
   if (records.every((r): r is Buffer => r !== null)) return records;
   return (await scriptCall(client, 'hlRead', true, [k.ids, k.msg, k.exp], args)) as Buffer[];
