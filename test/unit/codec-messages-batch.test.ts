@@ -87,7 +87,7 @@ describe('encodeBatches (server)', () => {
   it('one frame per run when it fits; items are the message objects without partition', () => {
     const run = [stored(1, 'a'), stored(2, new Uint8Array([1, 2])), stored(3, 'c', { contentType: 'text/plain', clientState: 'done' })];
     for (const format of ['json', 'msgpack'] as const) {
-      const out = encodeBatches(ref, run, format, 1 << 20);
+      const out = [...encodeBatches(ref, run, format, 1 << 20)];
       expect(out).toHaveLength(1);
       expect(out[0]!.last).toBe(run[2]);
       const decoded = decodeServerFrame(out[0]!.data, format);
@@ -105,7 +105,7 @@ describe('encodeBatches (server)', () => {
   it('splits by encoded size, in order, each frame within the bound', () => {
     const run = Array.from({ length: 40 }, (_, i) => stored(i + 1, 'x'.repeat(300)));
     for (const format of ['json', 'msgpack'] as const) {
-      const out = encodeBatches(ref, run, format, 4096);
+      const out = [...encodeBatches(ref, run, format, 4096)];
       expect(out.length).toBeGreaterThan(3);
       const seqs: number[] = [];
       for (const { data, last } of out) {
@@ -121,16 +121,16 @@ describe('encodeBatches (server)', () => {
   it('checks the encoded size, not the estimate (escaped text), and sends an oversized message alone', () => {
     // Control characters take 6 bytes each in JSON: far over the estimate.
     const run = Array.from({ length: 10 }, (_, i) => stored(i + 1, '\u0001'.repeat(200)));
-    const out = encodeBatches(ref, run, 'json', 2500);
+    const out = [...encodeBatches(ref, run, 'json', 2500)];
     for (const { data } of out) expect(Buffer.byteLength(data as string)).toBeLessThanOrEqual(2500);
     const big = [stored(1, 'a'), stored(2, 'y'.repeat(5000)), stored(3, 'b')];
-    const parts = encodeBatches(ref, big, 'json', 1000).map(({ data }) => (decodeServerFrame(data, 'json') as { frame: MessagesFrame }).frame.messages.map((m) => m.seq));
+    const parts = [...encodeBatches(ref, big, 'json', 1000)].map(({ data }) => (decodeServerFrame(data, 'json') as { frame: MessagesFrame }).frame.messages.map((m) => m.seq));
     expect(parts).toEqual([[1], [2], [3]]);
   });
 
   it(`holds at most ${MAX_BATCH_MESSAGES} messages per frame`, () => {
     const run = Array.from({ length: MAX_BATCH_MESSAGES + 5 }, (_, i) => stored(i + 1, 'm'));
-    const out = encodeBatches(ref, run, 'msgpack', 1 << 30);
+    const out = [...encodeBatches(ref, run, 'msgpack', 1 << 30)];
     expect(out.map(({ data }) => (decodeServerFrame(data, 'msgpack') as { frame: MessagesFrame }).frame.messages.length)).toEqual([MAX_BATCH_MESSAGES, 5]);
   });
 });

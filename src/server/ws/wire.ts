@@ -49,14 +49,14 @@ function encodedSize(data: string | Uint8Array): number {
 }
 
 /**
- * `messages` frames for consecutive messages of one partition, in order, encoded once in `format`.
- * Each frame holds at most MAX_BATCH_MESSAGES messages and is at most `maxBytes` encoded, unless a
- * single message is larger on its own: it then travels alone (websocket.md 4.2). The split is
- * planned on an estimate, then checked on the encoded bytes (halved when over).
+ * `messages` frames for consecutive messages of one partition, in order, encoded once in `format`,
+ * lazily (a paced catch-up that stops at the buffer limit encodes no further). Each frame holds at
+ * most MAX_BATCH_MESSAGES messages and is at most `maxBytes` encoded, unless a single message is
+ * larger on its own: it then travels alone (websocket.md 4.2). The split is planned on an
+ * estimate, then checked on the encoded bytes (halved when over).
  */
-export function encodeBatches(ref: PartitionRef, messages: readonly StoredMessage[], format: WireFormat, maxBytes: number): EncodedBatch[] {
-  const out: EncodedBatch[] = [];
-  const encode = (from: number, to: number): void => {
+export function* encodeBatches(ref: PartitionRef, messages: readonly StoredMessage[], format: WireFormat, maxBytes: number): Generator<EncodedBatch> {
+  function* encode(from: number, to: number): Generator<EncodedBatch> {
     const frame = {
       type: 'messages' as const,
       application: ref.app,
@@ -67,12 +67,12 @@ export function encodeBatches(ref: PartitionRef, messages: readonly StoredMessag
     const data = encodeServerFrame(frame, format);
     if (to - from > 1 && encodedSize(data) > maxBytes) {
       const mid = from + Math.floor((to - from) / 2);
-      encode(from, mid);
-      encode(mid, to);
+      yield* encode(from, mid);
+      yield* encode(mid, to);
       return;
     }
-    out.push({ data, last: messages[to - 1]! });
-  };
+    yield { data, last: messages[to - 1]! };
+  }
   let start = 0;
   while (start < messages.length) {
     let end = start;
@@ -83,8 +83,7 @@ export function encodeBatches(ref: PartitionRef, messages: readonly StoredMessag
       bytes += size;
       end++;
     }
-    encode(start, end);
+    yield* encode(start, end);
     start = end;
   }
-  return out;
 }
