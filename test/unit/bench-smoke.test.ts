@@ -53,7 +53,7 @@ describe('bench harness', () => {
         server,
         'smoke',
         protocolFor('raw'),
-        { subscribers: 5, bodyBytes: 256, saturateMs: 1000, latencyMs: 500, genProcs: 1, window: 50 },
+        { subscribers: 5, bodyBytes: 256, saturateMs: 1000, latencyMs: 500, genProcs: 1, window: 50, drainStallMs: 20_000 },
         cleanup,
       );
     });
@@ -426,7 +426,7 @@ describe('bench Holdline hooks', () => {
         s,
         await prepareFanout(s, 'smoke-fanout'),
         protocolFor('holdline'),
-        { subscribers: 5, bodyBytes: 256, saturateMs: 800, latencyMs: 400, genProcs: 1, window: 50 },
+        { subscribers: 5, bodyBytes: 256, saturateMs: 800, latencyMs: 400, genProcs: 1, window: 50, drainStallMs: 20_000 },
         cleanup,
       ),
     );
