@@ -88,7 +88,14 @@ export interface AssembledHistory {
  * A `history.result` frame holding the given message fragments in order; when the frame would
  * exceed `maxBytes`, the longest prefix that fits, with `truncated: true` (websocket.md 4.5).
  */
-export function assembleHistoryResult(id: RequestId | undefined, fragments: readonly Uint8Array[], format: WireFormat, maxBytes = Infinity): AssembledHistory {
+export function assembleHistoryResult(
+  id: RequestId | undefined,
+  fragments: readonly Uint8Array[],
+  format: WireFormat,
+  maxBytes = Infinity,
+  /** Where the frame is written (every byte of it is), e.g. a slice of a larger buffer. */
+  alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+): AssembledHistory {
   let total = 0;
   for (const f of fragments) total += f.byteLength;
   let count = fragments.length;
@@ -101,7 +108,7 @@ export function assembleHistoryResult(id: RequestId | undefined, fragments: read
     total -= fragments[--count]!.byteLength;
     while (count > 0 && frameSize(format, frame, count, total) > maxBytes) total -= fragments[--count]!.byteLength;
   }
-  const out = new Uint8Array(frameSize(format, frame, count, total));
+  const out = alloc(frameSize(format, frame, count, total));
   out.set(frame.head, 0);
   let at = frame.head.byteLength;
   if (format === 'msgpack') {

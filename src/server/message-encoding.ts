@@ -151,11 +151,34 @@ export function restMessageFragment(m: StoredMessage): Uint8Array {
   return f;
 }
 
+/**
+ * Reply buffers are cut from shared slabs, as Node's Buffer pool does for small buffers: a reply is
+ * tens of kB, and an ArrayBuffer of its own per reply (memory outside V8's heap) made the garbage
+ * collector run far more often than the replies' size warrants. A slab is freed once every reply
+ * cut from it is; uWS copies what it sends, so replies live only until written. Larger replies get
+ * their own buffer. Slices are never reused: a new slab is taken when the current one is full.
+ */
+const SLAB_BYTES = 1024 * 1024;
+const OWN_BUFFER_ABOVE = 128 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabAt = 0;
+
+function replyBuffer(size: number): Buffer {
+  if (size > OWN_BUFFER_ABOVE) return Buffer.allocUnsafe(size);
+  if (slab.length - slabAt < size) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + size);
+  slabAt += (size + 7) & ~7;
+  return out;
+}
+
 /** A `history.result` of these messages, cut to `maxBytes` (websocket.md 4.5). */
 export function historyResult(id: RequestId | undefined, messages: readonly StoredMessage[], format: WireFormat, maxBytes: number): AssembledHistory {
   const fragments = new Array<Uint8Array>(messages.length);
   for (let i = 0; i < messages.length; i++) fragments[i] = messageFragment(messages[i]!, format);
-  return assembleHistoryResult(id, fragments, format, maxBytes);
+  return assembleHistoryResult(id, fragments, format, maxBytes, replyBuffer);
 }
 
 const REST_HEAD = Buffer.from('{"status":"ok","messages":[');
@@ -170,7 +193,7 @@ export function restMessagesBody(messages: readonly StoredMessage[]): Buffer {
     fragments[i] = f;
     size += f.byteLength;
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = replyBuffer(size);
   out.set(REST_HEAD, 0);
   let at = REST_HEAD.length;
   for (let i = 0; i < fragments.length; i++) {

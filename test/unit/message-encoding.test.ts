@@ -107,6 +107,22 @@ describe('REST reply bodies from kept fragments', () => {
   });
 });
 
+describe('reply buffers', () => {
+  it('a reply is never overwritten by later ones (slabs are not reused)', () => {
+    const messages = Array.from({ length: 20 }, () => stored({ body: 'w'.repeat(500) }));
+    const first = historyResult(1, messages, 'json', Infinity).bytes;
+    const copy = Buffer.from(first);
+    const firstRest = restMessagesBody(messages);
+    const restCopy = Buffer.from(firstRest);
+    for (let i = 0; i < 500; i++) {
+      historyResult(i, [stored({ body: String(i).repeat(300) })], 'json', Infinity);
+      restMessagesBody([stored({ body: String(i).repeat(300) })]);
+    }
+    expect(Buffer.from(first).equals(copy)).toBe(true);
+    expect(firstRest.equals(restCopy)).toBe(true);
+  });
+});
+
 describe('the fragment cache', () => {
   it('stays within its byte budget', () => {
     for (let i = 0; i < 3000; i++) history([stored({ body: 'y'.repeat(10_000) })], 'json');
