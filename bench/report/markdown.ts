@@ -141,8 +141,10 @@ export function renderMarkdown(run: RunRecord, chartFile?: string): string {
     '',
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node ${m.node}; Redis ${m.redis}; nats-server ${m.natsServer}; open-file limit ${m.openFileLimit} per process.`,
     ...(run.holdline ? [`Holdline measured: ${run.holdline}.`] : []),
-    `Load average (1 min) ${run.loadAverage.start} at start, ${run.loadAverage.end} at end${
-      Math.max(run.loadAverage.start, run.loadAverage.end) > m.cores * 0.5 ? ' — other work was running: figures are low and noisy' : ''
+    // Only the load at the start says whether other work was running: by the end, the 1-minute
+    // average mostly counts the run's own servers and generators.
+    `Load average (1 min) ${run.loadAverage.start} at start, ${run.loadAverage.end} at end (the run's own processes included)${
+      run.loadAverage.start > m.cores * 0.5 ? ' — other work was running when it started: figures are low and noisy' : ''
     }. Generator and servers share these cores: each fanout row says how much CPU the server and the generator used.`,
     '',
   ];
