@@ -12,6 +12,7 @@
  * kinds of `since` become one range read. The sequence number lets a subscriber check contiguity.
  * Documented in protocol/messages.md.
  */
+import { randomFillSync } from 'node:crypto';
 
 export const MESSAGE_ID_RE = /^[0-9a-f]{32}$/;
 
@@ -56,4 +57,18 @@ export function idUpperBoundForTimestamp(seconds: number): string {
 /** Epoch seconds with microsecond precision, as the wire carries them. */
 export function timestampSeconds(timestampUs: number): number {
   return timestampUs / 1e6;
+}
+
+/**
+ * The random part of a new id (16 bits, see the layout above), drawn from the CSPRNG a few thousand
+ * at a time: one crypto call per message was a visible share of an append.
+ */
+const randomPool = new Uint16Array(4096);
+let randomNext = randomPool.length;
+export function randomIdPart(): number {
+  if (randomNext === randomPool.length) {
+    randomFillSync(randomPool);
+    randomNext = 0;
+  }
+  return randomPool[randomNext++]!;
 }

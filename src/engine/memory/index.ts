@@ -14,7 +14,8 @@
  *   popped, and the index is compacted once stale entries outnumber live messages, so it stays
  *   O(stored messages) in size.
  */
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { randomIdPart } from '../../domain/ids.js';
 import { HoldlineError } from '../../errors.js';
 import type {
   AppRecord,
@@ -83,16 +84,6 @@ function copyMeta(meta: QueueMeta): QueueMeta {
   return { ...meta, principles: [...meta.principles] };
 }
 
-/** Random id parts (ids.ts), drawn from the CSPRNG a few thousand at a time rather than one call each. */
-const randomPool = new Uint16Array(4096);
-let randomNext = randomPool.length;
-function random16(): number {
-  if (randomNext === randomPool.length) {
-    randomFillSync(randomPool);
-    randomNext = 0;
-  }
-  return randomPool[randomNext++]!;
-}
 
 export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const;
@@ -256,7 +247,7 @@ export class MemoryEngine implements Engine {
       };
       if (input.contentType !== undefined) fields.contentType = input.contentType;
       if (input.inReplyTo !== undefined) fields.inReplyTo = input.inReplyTo;
-      const message = log.append(nowUs, random16(), fields);
+      const message = log.append(nowUs, randomIdPart(), fields);
       this.expiry.push({ expiresAtMs: message.expiresAtMs, target: log, id: message.id });
       this.storedMessages++;
       stored.push(message);

@@ -27,7 +27,7 @@
  * requests share writes; append calls are batched by the appender instead (every partition ready
  * in a turn, written in one corked write) and history reads go at once.
  */
-import { randomFillSync } from 'node:crypto';
+import { randomIdPart } from '../../domain/ids.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
@@ -111,16 +111,6 @@ function copyMeta(meta: QueueMeta | null): QueueMeta | null {
   return meta === null ? null : { ...meta, principles: [...meta.principles] };
 }
 
-/** Random id parts (ids.ts), drawn from the CSPRNG a few thousand at a time rather than one call each. */
-const randomPool = new Uint16Array(4096);
-let randomNext = randomPool.length;
-function random16(): number {
-  if (randomNext === randomPool.length) {
-    randomFillSync(randomPool);
-    randomNext = 0;
-  }
-  return randomPool[randomNext++]!;
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -565,7 +555,7 @@ export class RedisEngine implements Engine {
 
   /** The script, then the expiry index, then WAIT when the level needs it; or the marker found instead. */
   private async appendOnce(k: PartitionKeys, job: AppendJob, inc: number): Promise<AppendReply | { marker: string }> {
-    const call = appendArgs(k, job.ref.partition, inc, job.messages, random16);
+    const call = appendArgs(k, job.ref.partition, inc, job.messages, randomIdPart);
     if (job.required === 0) {
       const result = parseAppendReply(await appendCall(this.client, call), call);
       if (!('marker' in result)) await this.sweeper.afterAppend(job.ref, result.earliestMs, result.lowered);
