@@ -194,11 +194,19 @@ export interface CatchUpOptions {
   announce?: (recovered: boolean) => void;
   /** Messages wait for this (the `subscribed` reply); false cancels. */
   gate?: Promise<boolean>;
+  /**
+   * Retry a failed first read too, instead of rejecting `first`. For a resync nobody is waiting to
+   * report the failure to: the engine announces it as soon as its live feed is back, which may be
+   * before its command connection is (each reconnects on its own schedule), and a catch-up that
+   * gave up there would leave the subscription silent for good.
+   */
+  retryFirst?: boolean;
 }
 
 /**
  * Starts a catch-up; `first` settles after the first storage read with its `recovered`, or rejects
- * when that read fails (the subscribe then fails). Later failures are retried.
+ * when that read fails (the subscribe then fails; with `retryFirst` it is retried instead). Later
+ * failures are retried.
  */
 export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor: ResumeCursor, opts: CatchUpOptions = {}): { first: Promise<boolean> } {
   const run = ++sub.run;
@@ -229,7 +237,7 @@ export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor
         }
         page = await readPage(env.engine, sub.ref, cursor, pageSize);
       } catch (err) {
-        if (isFirst) {
+        if (isFirst && opts.retryFirst !== true) {
           settle.reject(err);
           return;
         }
@@ -356,7 +364,7 @@ export function resync(env: CatchUpEnv, sub: PartitionSubscription, reason: Resy
       recovered,
     });
   };
-  startCatchUp(env, sub, sub.resumeCursor({ kind: 'start' }), { announce });
+  startCatchUp(env, sub, sub.resumeCursor({ kind: 'start' }), { announce, retryFirst: true });
 }
 
 /** Ends the subscription: no frame of it is written after this returns. */
