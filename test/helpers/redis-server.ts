@@ -59,6 +59,18 @@ async function waitForPing(port: number, proc: ChildProcess, timeoutMs: number):
 }
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServerHandle> {
+  // A port found free can be taken before redis-server binds it (tests run in parallel): a server
+  // that exits at once on a port it chose itself is started again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisServerOnce(opts);
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 5 || !(err instanceof Error) || !/exited with/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startRedisServerOnce(opts: RedisServerOptions): Promise<RedisServerHandle> {
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'holdline-redis-'));
   const port = opts.port ?? (await freePort());
@@ -75,7 +87,13 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const proc = spawn('redis-server', args, { stdio: 'ignore' });
   if (proc.pid === undefined) throw new Error('redis-server could not be started (is it installed?)');
   const pid = proc.pid;
-  await waitForPing(port, proc, 10_000);
+  try {
+    await waitForPing(port, proc, 10_000);
+  } catch (err) {
+    if (proc.exitCode === null) process.kill(pid, 'SIGKILL');
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const exited = new Promise<void>((resolve) => {
     if (proc.exitCode !== null) resolve();
     else proc.once('exit', () => resolve());
