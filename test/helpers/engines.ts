@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, inject } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
-import type { Engine, NewMessage, PartitionEvent, PartitionRef, QueueMeta, StoredMessage } from '../../src/engine/types.js';
+import type { Engine, NewMessage, PartitionEvent, PartitionListener, PartitionRef, QueueMeta, StoredMessage } from '../../src/engine/types.js';
 import { freshPrefix } from './namespace.js';
 
 export interface EngineFactory {
@@ -116,4 +116,25 @@ export function ids(messages: StoredMessage[]): string[] {
 export function siblingId(id: string): string {
   const last = parseInt(id.slice(31), 16);
   return id.slice(0, 31) + ((last + 1) % 16).toString(16);
+}
+
+/**
+ * The engine as the server sees it, with its live feeds captured: every listener the server
+ * subscribes is pushed to `feeds`, so a test can announce engine events (a resync, a message) the
+ * store would only produce in a fault. `read`, when given, stands in for the engine's own.
+ */
+export function spyOnFeeds<E extends Engine>(engine: E, feeds: PartitionListener[], read?: E['read']): E {
+  return new Proxy(engine, {
+    get(target, prop, receiver) {
+      if (prop === 'subscribe') {
+        return (ref: Parameters<E['subscribe']>[0], listener: PartitionListener) => {
+          feeds.push(listener);
+          return target.subscribe(ref, listener);
+        };
+      }
+      if (prop === 'read' && read !== undefined) return read;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

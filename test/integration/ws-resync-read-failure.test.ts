@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import type { PartitionListener } from '../../src/engine/types.js';
 import { HoldlineError } from '../../src/errors.js';
+import { spyOnFeeds } from '../helpers/engines.js';
 import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
 
@@ -27,26 +28,10 @@ describe('ws: an engine resync while storage reads fail', () => {
     await engine.start();
     readsFail = false;
     failedReads = 0;
-    const spied = new Proxy(engine, {
-      get(target, prop, receiver) {
-        if (prop === 'subscribe') {
-          return (ref: Parameters<MemoryEngine['subscribe']>[0], listener: PartitionListener) => {
-            feeds.push(listener);
-            return target.subscribe(ref, listener);
-          };
-        }
-        if (prop === 'read') {
-          return (...args: Parameters<MemoryEngine['read']>) => {
-            if (readsFail) {
-              failedReads++;
-              return Promise.reject(new HoldlineError('engine_unavailable'));
-            }
-            return target.read(...args);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
+    const spied = spyOnFeeds(engine, feeds, (...args) => {
+      if (!readsFail) return engine.read(...args);
+      failedReads++;
+      return Promise.reject(new HoldlineError('engine_unavailable'));
     });
     s = await startWsServer(spied, { heartbeatMs: 60_000 });
   });

@@ -11,6 +11,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import type { PartitionListener, StoredMessage } from '../../src/engine/types.js';
+import { spyOnFeeds } from '../helpers/engines.js';
 import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
 
@@ -23,18 +24,7 @@ describe('ws hub: a seq reused by another message after a failover', () => {
   beforeEach(async () => {
     engine = new MemoryEngine();
     await engine.start();
-    const spied = new Proxy(engine, {
-      get(target, prop, receiver) {
-        if (prop === 'subscribe') {
-          return (ref: Parameters<MemoryEngine['subscribe']>[0], listener: PartitionListener) => {
-            feeds.push(listener);
-            return target.subscribe(ref, listener);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const spied = spyOnFeeds(engine, feeds);
     s = await startWsServer(spied, { heartbeatMs: 60_000 });
   });
   afterEach(async () => {
