@@ -146,20 +146,8 @@ export class CallQueueHub extends LiveHub<HubCallQueue> {
   private interrupt(queue: HubCallQueue): void {
     this.events.interrupted(queue);
     if (queue.rebasing !== null) return;
-    const rebase = async (): Promise<void> => {
-      for (;;) {
-        try {
-          queue.advance((await this.store.snapshot(queue.ref.app, queue.ref.queueId)).seq);
-          return;
-        } catch (err) {
-          if (queue.dropped) return;
-          this.logger.warn({ err, callQueue: queue.key }, 'ws call-queue hub: reading the base after a resync failed, retrying');
-          await new Promise((resolve) => setTimeout(resolve, 1000).unref());
-          if (queue.dropped) return;
-        }
-      }
-    };
-    queue.rebasing = rebase().finally(() => {
+    const rebase = async (): Promise<void> => queue.advance((await this.store.snapshot(queue.ref.app, queue.ref.queueId)).seq);
+    queue.rebasing = this.readBaseUntilDone(queue, rebase).finally(() => {
       queue.rebasing = null;
       if (!queue.dropped) this.schedule(queue);
     });

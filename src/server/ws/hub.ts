@@ -40,9 +40,6 @@ import { SeqWaiters } from './seq-waiters.js';
 /** How many recent seqs a partition remembers the ids of, to notice a seq reused (reusedSeq). */
 const RECENT_IDS = 64;
 
-/** How soon a failed read of a partition's base after an engine resync is tried again. */
-const REBASE_RETRY_MS = 250;
-
 /** Application and queue names are [A-Za-z0-9_-], so `/` separates them unambiguously. */
 export function partitionKey(ref: PartitionRef): string {
   return `${ref.app}/${ref.queue}/${ref.partition}`;
@@ -162,21 +159,6 @@ export class Hub extends LiveHub<HubPartition> {
     part.based = true;
   }
 
-  /**
-   * rebase() after an engine resync, retried until it reads (or the partition is dropped): the live
-   * feed can be back before the command connection is, and a base left behind would hold every
-   * recovering socket of the partition off the topic until the next message is announced.
-   */
-  private rebaseUntilDone(part: HubPartition): void {
-    this.rebase(part).catch((err: unknown) => {
-      if (part.dropped) return;
-      this.logger.warn({ err, partition: part.key }, 'ws hub: reading the base after a resync failed, retrying');
-      setTimeout(() => {
-        if (!part.dropped) this.rebaseUntilDone(part);
-      }, REBASE_RETRY_MS).unref();
-    });
-  }
-
   /** Engine listeners must not throw; nothing here may unwind into the engine (or uWS). */
   private onEvent(part: HubPartition, event: PartitionEvent): void {
     if (part.dropped) return;
@@ -185,7 +167,7 @@ export class Hub extends LiveHub<HubPartition> {
         this.flush(part);
         this.onResync(part);
         // Announcements were lost: the topic continues after what storage holds now.
-        this.rebaseUntilDone(part);
+        void this.readBaseUntilDone(part, () => this.rebase(part));
         return;
       }
       part.pending.push(event.message);

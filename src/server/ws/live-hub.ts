@@ -17,6 +17,9 @@ import type { ServerFrame, WireFormat } from '../../codec/index.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
 
+/** How soon a failed read of a feed's base after a resync is tried again. */
+const BASE_RETRY_MS = 250;
+
 export interface LiveFeed {
   readonly key: string;
   /** Sockets holding the feed (acquire minus release). */
@@ -118,6 +121,25 @@ export abstract class LiveHub<F extends LiveFeed> {
   protected publishFrame(topics: Readonly<Record<WireFormat, string>>, frame: () => ServerFrame): void {
     let built: ServerFrame | null = null;
     for (const format of FORMATS) this.publishOn(topics[format], format, () => encodeServerFrame((built ??= frame()), format));
+  }
+
+  /**
+   * Reads a feed's base again after a store resync, retried until it reads or the feed is dropped:
+   * on Redis the live feed can be back before the command connection is (each reconnects on its
+   * own schedule), and a base left behind would hold the feed's sockets off its topic.
+   */
+  protected async readBaseUntilDone(feed: F, read: () => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        await read();
+        return;
+      } catch (err) {
+        if (feed.dropped) return;
+        this.logger.warn({ err, [this.names.field]: feed.key }, `${this.names.hub}: reading the base after a resync failed, retrying`);
+        await new Promise((resolve) => setTimeout(resolve, BASE_RETRY_MS).unref());
+        if (feed.dropped) return;
+      }
+    }
   }
 
   /** Flushes `feed` from a setImmediate, with every other feed announced in the same turn. */
