@@ -238,19 +238,9 @@ export async function goLive(sub: CallQueueSubscription, run: number): Promise<v
     corked(conn, () => {
       for (const change of continuation) if (!(written = sub.sendUpdate(change))) return;
     });
-    if (!written || conn.closed || conn.ws === null) return;
-    const ws = conn.ws;
-    try {
-      if (!conn.anchored) {
-        // hub.ts's private anchor topic: leaving its last topic would make uWS discard frames
-        // published to the socket but not yet written (a member_removed before its unsubscribed).
-        ws.subscribe(`hl/c/${conn.id}`);
-        conn.anchored = true;
-      }
-      ws.subscribe(sub.topic);
-    } catch {
-      return; // closed under us
-    }
+    // joinTopic's anchor keeps frames published but not yet written when this socket later leaves
+    // its last topic (a member_removed before its unsubscribed).
+    if (!written || !conn.joinTopic(sub.topic)) return;
     sub.stopCapture();
     sub.state = 'live';
     return;

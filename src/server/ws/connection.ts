@@ -96,8 +96,8 @@ export class Connection {
   lastSendAt = Date.now();
   /** Date.now() since which the send buffer is above the soft limit (0: not above). */
   overLimitSince = 0;
-  /** Subscribed to its private anchor topic (hub.ts explains why). */
-  anchored = false;
+  /** Subscribed to its private anchor topic (joinTopic). */
+  private anchored = false;
   readonly drainWaiters: Array<(open: boolean) => void> = [];
   authTimer: NodeJS.Timeout | undefined;
   private readonly closeHooks: Array<(info: CloseInfo) => void> = [];
@@ -128,6 +128,26 @@ export class Connection {
   }
 
   /** Bytes waiting in uWS's buffer for this socket; 0 once closed. */
+  /**
+   * Joins a live topic; false when the socket is closed (or closes under us). The first join also
+   * subscribes the connection's private anchor topic, which it never leaves: uWS frees a socket's
+   * topic state when it leaves its last topic, discarding frames published to it but not yet
+   * written, so leaving live delivery would otherwise lose what the hub already published to it.
+   */
+  joinTopic(topic: string): boolean {
+    if (this.closed || this.ws === null) return false;
+    try {
+      if (!this.anchored) {
+        this.ws.subscribe(`hl/c/${this.id}`);
+        this.anchored = true;
+      }
+      this.ws.subscribe(topic);
+      return true;
+    } catch {
+      return false; // closed under us
+    }
+  }
+
   buffered(): number {
     if (this.closed || this.ws === null) return 0;
     try {

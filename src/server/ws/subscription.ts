@@ -312,20 +312,7 @@ export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor
 function goLive(sub: PartitionSubscription, pending: StoredMessage[]): void {
   const { conn } = sub;
   sendRun(sub, pending, false);
-  if (conn.closed || conn.ws === null) return;
-  const ws = conn.ws;
-  try {
-    if (!conn.anchored) {
-      // uWS frees a socket's topic state when it leaves its last topic, discarding messages
-      // published to it but not yet written; a private topic it never leaves keeps them, so that
-      // leaving live delivery never loses what the hub already published to it.
-      ws.subscribe(`hl/c/${conn.id}`);
-      conn.anchored = true;
-    }
-    ws.subscribe(sub.topic);
-  } catch {
-    return; // closed under us
-  }
+  if (!conn.joinTopic(sub.topic)) return;
   sub.stopCapture();
   sub.part.live.add(sub);
   sub.state = 'live';
