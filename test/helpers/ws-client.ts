@@ -316,3 +316,40 @@ export async function queueOf(engine: Engine, application: string, overrides: Pa
   if (!(await engine.createQueue(meta))) throw new Error(`queue ${meta.name} exists`);
   return meta;
 }
+
+export interface QueueClient {
+  app: { name: string; key: string };
+  queue: QueueMeta;
+  client: WsTestClient;
+}
+
+/**
+ * Per test of the enclosing describe: a fresh engine, a server with /v1/ws, an application, a queue
+ * of `partitions` and one client connected with the application's key; all closed after the test.
+ */
+export function useQueueClient(factory: EngineFactory, partitions: number): () => QueueClient {
+  let current: QueueClient | undefined;
+  let close: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const engine = await factory.create();
+    const s = await startWsServer(engine);
+    const app = await appWithKey(engine);
+    const queue = await queueOf(engine, app.name, { partitions });
+    const client = await WsTestClient.open(s.url, { key: app.key });
+    current = { app, queue, client };
+    close = async () => {
+      await client.close();
+      await s.close();
+      await engine.close();
+    };
+  });
+  afterEach(async () => {
+    await close?.();
+    current = undefined;
+    close = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error('queue client used outside a test');
+    return current;
+  };
+}

@@ -3,37 +3,19 @@
  * "Order"): the server pipelines them (dispatch.ts), and the partition still holds them in the
  * order sent, including when frames that fail sit between them.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../../src/codec/index.js';
-import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import { engineFactories } from '../helpers/engines.js';
-import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
-import type { WsServer } from '../helpers/ws-client.js';
+import { useQueueClient } from '../helpers/ws-client.js';
 
 const redis = engineFactories.find((f) => f.name === 'redis')!;
 const N = 500;
 
 describe('ws publish pipelining (redis)', () => {
-  let engine: Engine;
-  let s: WsServer;
-  let shop: { name: string; key: string };
-  let q: QueueMeta;
-  let c: WsTestClient;
-
-  beforeEach(async () => {
-    engine = await redis.create();
-    s = await startWsServer(engine);
-    shop = await appWithKey(engine);
-    q = await queueOf(engine, shop.name, { partitions: 2 });
-    c = await WsTestClient.open(s.url, { key: shop.key });
-  });
-  afterEach(async () => {
-    await c.close();
-    await s.close();
-    await engine.close();
-  });
+  const fixture = useQueueClient(redis, 2);
 
   it('500 publishes sent back to back are all answered and stored in the order sent', async () => {
+    const { app: shop, queue: q, client: c } = fixture();
     for (let i = 0; i < N; i++) {
       // Every 50th frame fails before reaching the engine; it must not let later frames overtake.
       if (i % 50 === 25) c.send({ type: 'publish', id: `bad${i}`, application: shop.name, queue: 'no-such-queue', messages: [{ body: 'x', partition: 1 }] });

@@ -5,12 +5,10 @@
  * reply; replies to publishes of one partition arrive in the order sent; and a barrier frame's
  * reply arrives after the replies of every frame sent before it (held replies are written first).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../../src/codec/index.js';
-import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import { engineFactories } from '../helpers/engines.js';
-import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
-import type { WsServer } from '../helpers/ws-client.js';
+import { useQueueClient } from '../helpers/ws-client.js';
 
 const N = 300;
 
@@ -19,26 +17,10 @@ function idOf(f: ServerFrame): string | undefined {
 }
 
 describe.each(engineFactories)('ws reply batching ($name)', (factory) => {
-  let engine: Engine;
-  let s: WsServer;
-  let shop: { name: string; key: string };
-  let q: QueueMeta;
-  let c: WsTestClient;
-
-  beforeEach(async () => {
-    engine = await factory.create();
-    s = await startWsServer(engine);
-    shop = await appWithKey(engine);
-    q = await queueOf(engine, shop.name, { partitions: 3 });
-    c = await WsTestClient.open(s.url, { key: shop.key });
-  });
-  afterEach(async () => {
-    await c.close();
-    await s.close();
-    await engine.close();
-  });
+  const fixture = useQueueClient(factory, 3);
 
   it('a burst of publishes and pings with failing frames among them: one reply each, failures only where sent, partition order kept', async () => {
+    const { app: shop, queue: q, client: c } = fixture();
     const expected = new Map<string, string>();
     for (let i = 0; i < N; i++) {
       const partition = 1 + (i % 3);
@@ -85,6 +67,7 @@ describe.each(engineFactories)('ws reply batching ($name)', (factory) => {
   });
 
   it("a barrier frame's reply comes after the replies of every frame sent before it", async () => {
+    const { app: shop, queue: q, client: c } = fixture();
     for (let i = 0; i < N; i++) c.send({ type: 'publish', id: `p${i}`, application: shop.name, queue: q.name, messages: [{ body: `m${i}`, partition: 1 }] });
     c.send({ type: 'ping', id: 'ping' });
     c.send({ type: 'history', id: 'h', application: shop.name, queue: q.name, partitions: [1], limit: 1000 });
