@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { keySlot } from '../../src/engine/redis/slot.js';
-import { freePort, startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -65,32 +65,6 @@ async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * One cluster node on fresh ports. freePort() only finds a port free at that moment: another test
- * process (or an outgoing connection's ephemeral port) can take the client or bus port before
- * redis-server binds it, and the server then exits at once. Such a start is tried again on new ports.
- */
-async function startClusterNode(nodeTimeout: number): Promise<RedisServerHandle> {
-  for (let attempt = 1; ; attempt++) {
-    const busPort = await freePort();
-    try {
-      return await startRedisServer({
-        args: [
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', 'nodes.conf',
-          '--cluster-port', String(busPort),
-          '--cluster-node-timeout', String(nodeTimeout),
-          // Replicas may serve a failover at once, and their first sync is not delayed.
-          '--cluster-replica-validity-factor', '0',
-          '--repl-diskless-sync-delay', '0',
-        ],
-      });
-    } catch (err) {
-      if (attempt >= 5 || !(err instanceof Error) || !/exited with/.test(err.message)) throw err;
-    }
-  }
-}
-
 export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const primaries = opts.primaries ?? 3;
   const replicas = opts.replicasPerPrimary ?? 1;
@@ -100,7 +74,21 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     await Promise.all(nodes.map((n) => n.stop()));
   };
   try {
-    for (let i = 0; i < primaries * (1 + replicas); i++) nodes.push(await startClusterNode(nodeTimeout));
+    for (let i = 0; i < primaries * (1 + replicas); i++) {
+      nodes.push(
+        await startRedisServer({
+          clusterBus: true,
+          args: [
+            '--cluster-enabled', 'yes',
+            '--cluster-config-file', 'nodes.conf',
+            '--cluster-node-timeout', String(nodeTimeout),
+            // Replicas may serve a failover at once, and their first sync is not delayed.
+            '--cluster-replica-validity-factor', '0',
+            '--repl-diskless-sync-delay', '0',
+          ],
+        }),
+      );
+    }
     await run('redis-cli', [
       '--cluster', 'create',
       ...nodes.map((n) => `127.0.0.1:${n.port}`),

@@ -26,6 +26,8 @@ export interface RedisServerOptions {
   /** Reuse a directory (for restart tests); default: a fresh temp dir removed on stop. */
   dir?: string;
   port?: number;
+  /** Cluster mode: the cluster bus gets its own free port, drawn afresh with the client port. */
+  clusterBus?: boolean;
 }
 
 export interface RedisServerHandle {
@@ -59,8 +61,9 @@ async function waitForPing(port: number, proc: ChildProcess, timeoutMs: number):
 }
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServerHandle> {
-  // A port found free can be taken before redis-server binds it (tests run in parallel): a server
-  // that exits at once on a port it chose itself is started again on another.
+  // A port found free can be taken before redis-server binds it (tests run in parallel, and
+  // outgoing connections take ephemeral ports): a server that exits at once on ports it chose
+  // itself is started again on others.
   for (let attempt = 1; ; attempt++) {
     try {
       return await startRedisServerOnce(opts);
@@ -82,6 +85,7 @@ async function startRedisServerOnce(opts: RedisServerOptions): Promise<RedisServ
     '--appendonly', 'no',
     '--daemonize', 'no',
     '--logfile', path.join(dir, 'redis.log'),
+    ...(opts.clusterBus === true ? ['--cluster-port', String(await freePort())] : []),
     ...(opts.args ?? []),
   ];
   const proc = spawn('redis-server', args, { stdio: 'ignore' });
