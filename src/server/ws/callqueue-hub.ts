@@ -21,12 +21,10 @@
  * (hub.ts has the measurement). Whoever needs "everything announced is on the topic" calls flush().
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { CallQueueUpdateFrame, WireFormat } from '../../codec/index.js';
+import type { CallQueueUpdateFrame } from '../../codec/index.js';
 import type { CallQueueChange, CallQueueEvent, CallStore } from '../../engine/call-types.js';
-import type { Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
-import { LiveHub } from './live-hub.js';
-import { SeqWaiters } from './seq-waiters.js';
+import { LiveHub, SequencedFeed } from './live-hub.js';
 
 
 export interface CallQueueRef {
@@ -51,49 +49,19 @@ export function updateFrame(change: CallQueueChange): CallQueueUpdateFrame {
   return { type: 'callqueue.update', ...change };
 }
 
-export class HubCallQueue {
-  readonly key: string;
-  readonly topics: Readonly<Record<WireFormat, string>>;
-  refs = 0;
-  dropped = false;
-  /** Announced by the store, not yet published (see flush). */
-  pending: CallQueueChange[] = [];
-  ready: Promise<void> = Promise.resolve();
-  unsubscribe: Unsubscribe | null = null;
+export class HubCallQueue extends SequencedFeed<CallQueueChange, CallQueueFollower> {
   /** The base is being read again (after a resync): publishing waits for it. */
   rebasing: Promise<void> | null = null;
-  /** The last change on the topic, or the base. */
-  lastSeq = 0;
-  /** Date.now() of the last publish (heartbeats count live updates as traffic). */
-  lastAt = 0;
-  readonly recovering = new Set<CallQueueFollower>();
-  private readonly waiters = new SeqWaiters();
 
   constructor(
     readonly ref: CallQueueRef,
-    /** Publishes the pending changes now: captured, put on the topics, lastSeq advanced. */
-    readonly flush: () => void,
+    flush: () => void,
   ) {
-    this.key = `${ref.app}/${ref.queueId}`;
-    this.topics = { json: `hl/q/${this.key}/json`, msgpack: `hl/q/${this.key}/msgpack` };
+    super(`${ref.app}/${ref.queueId}`, 'hl/q', flush);
   }
 
   advance(seq: number): void {
-    if (seq <= this.lastSeq) return;
-    this.lastSeq = seq;
-    this.waiters.reach(seq);
-  }
-
-  /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the queue is dropped. */
-  reached(seq: number, timeoutMs: number): Promise<boolean> {
-    if (this.lastSeq >= seq) return Promise.resolve(true);
-    if (this.dropped) return Promise.resolve(false);
-    return this.waiters.wait(seq, timeoutMs);
-  }
-
-  drop(): void {
-    this.dropped = true;
-    this.waiters.abandonAll();
+    this.reach(seq);
   }
 }
 

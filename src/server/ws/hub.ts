@@ -30,12 +30,11 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../codec/index.js';
 import type { WireFormat } from '../../codec/index.js';
-import type { Engine, PartitionEvent, PartitionRef, StoredMessage, Unsubscribe } from '../../engine/types.js';
+import type { Engine, PartitionEvent, PartitionRef, StoredMessage } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
 import type { PartitionSubscription } from './subscription.js';
 import { encodeBatches, messageFrame } from './wire.js';
-import { FORMATS, LiveHub } from './live-hub.js';
-import { SeqWaiters } from './seq-waiters.js';
+import { FORMATS, LiveHub, SequencedFeed } from './live-hub.js';
 
 /** How many recent seqs a partition remembers the ids of, to notice a seq reused (reusedSeq). */
 const RECENT_IDS = 64;
@@ -45,49 +44,33 @@ export function partitionKey(ref: PartitionRef): string {
   return `${ref.app}/${ref.queue}/${ref.partition}`;
 }
 
-export class HubPartition {
-  readonly key: string;
-  readonly topics: Readonly<Record<WireFormat, string>>;
+export class HubPartition extends SequencedFeed<StoredMessage, PartitionSubscription> {
   /** Where batch subscriptions listen: `messages` frames (see the top of this file). */
   readonly batchTopics: Readonly<Record<WireFormat, string>>;
-  refs = 0;
-  dropped = false;
-  /** Announced by the engine, not yet published (see flush). */
-  pending: StoredMessage[] = [];
-  ready: Promise<void> = Promise.resolve();
-  unsubscribe: Unsubscribe | null = null;
   /** The last message on the topic (or the base: the newest stored when the feed became active). */
   lastId: string | null = null;
-  lastSeq = 0;
   /** True once the base was read: from then on live seqs must follow lastSeq one by one. */
   based = false;
-  /** Date.now() of the last publish (heartbeats count live messages as traffic). */
-  lastAt = 0;
-  readonly recovering = new Set<PartitionSubscription>();
   readonly live = new Set<PartitionSubscription>();
-  private readonly waiters = new SeqWaiters();
   /** The ids of the last RECENT_IDS seqs on the topic, by seq % RECENT_IDS (reusedSeq). */
   private readonly recentSeqs: number[] = [];
   private readonly recentIds: string[] = [];
 
   constructor(
     readonly ref: PartitionRef,
-    /** Publishes the pending messages now: captured, put on the topics, lastSeq advanced. */
-    readonly flush: () => void,
+    flush: () => void,
   ) {
-    this.key = partitionKey(ref);
-    this.topics = { json: `hl/m/${this.key}/json`, msgpack: `hl/m/${this.key}/msgpack` };
+    super(partitionKey(ref), 'hl/m', flush);
     this.batchTopics = { json: `hl/b/${this.key}/json`, msgpack: `hl/b/${this.key}/msgpack` };
   }
 
   advance(seq: number, id: string): void {
     if (seq <= this.lastSeq) return;
-    this.lastSeq = seq;
     this.lastId = id;
     const slot = seq % RECENT_IDS;
     this.recentSeqs[slot] = seq;
     this.recentIds[slot] = id;
-    this.waiters.reach(seq);
+    this.reach(seq);
   }
 
   /**
@@ -98,18 +81,6 @@ export class HubPartition {
   reusedSeq(m: StoredMessage): boolean {
     const slot = m.seq % RECENT_IDS;
     return this.recentSeqs[slot] === m.seq && this.recentIds[slot] !== m.id;
-  }
-
-  /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the partition is dropped. */
-  reached(seq: number, timeoutMs: number): Promise<boolean> {
-    if (this.lastSeq >= seq) return Promise.resolve(true);
-    if (this.dropped) return Promise.resolve(false);
-    return this.waiters.wait(seq, timeoutMs);
-  }
-
-  drop(): void {
-    this.dropped = true;
-    this.waiters.abandonAll();
   }
 }
 

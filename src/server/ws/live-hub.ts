@@ -16,6 +16,7 @@ import { encodeServerFrame } from '../../codec/index.js';
 import type { ServerFrame, WireFormat } from '../../codec/index.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
+import { SeqWaiters } from './seq-waiters.js';
 
 /** How soon a failed read of a feed's base after a resync is tried again. */
 const BASE_RETRY_MS = 250;
@@ -30,6 +31,56 @@ export interface LiveFeed {
   ready: Promise<void>;
   unsubscribe: Unsubscribe | null;
   drop(): void;
+}
+
+/**
+ * A feed whose topic is a sequence (each hub's flush keeps its rules): the state both hubs' feeds
+ * carry, and waiting until the topic has reached a seq.
+ */
+export abstract class SequencedFeed<Event, Follower> implements LiveFeed {
+  readonly topics: Readonly<Record<WireFormat, string>>;
+  refs = 0;
+  dropped = false;
+  /** Announced by the store, not yet published (see the hub's flush). */
+  pending: Event[] = [];
+  ready: Promise<void> = Promise.resolve();
+  unsubscribe: Unsubscribe | null = null;
+  /** The last seq on the topic, or the base. */
+  lastSeq = 0;
+  /** Date.now() of the last publish (heartbeats count live events as traffic). */
+  lastAt = 0;
+  /** Sockets catching up: every event put on the topic is also captured for them, in the same step. */
+  readonly recovering = new Set<Follower>();
+  private readonly waiters = new SeqWaiters();
+
+  protected constructor(
+    readonly key: string,
+    topicPrefix: string,
+    /** Publishes the pending events now: captured, put on the topics, lastSeq advanced. */
+    readonly flush: () => void,
+  ) {
+    this.topics = { json: `${topicPrefix}/${key}/json`, msgpack: `${topicPrefix}/${key}/msgpack` };
+  }
+
+  /** Moves lastSeq up to `seq` and wakes whoever waits for it; false (nothing done) unless higher. */
+  protected reach(seq: number): boolean {
+    if (seq <= this.lastSeq) return false;
+    this.lastSeq = seq;
+    this.waiters.reach(seq);
+    return true;
+  }
+
+  /** Resolves true once lastSeq >= seq; false after `timeoutMs` or when the feed is dropped. */
+  reached(seq: number, timeoutMs: number): Promise<boolean> {
+    if (this.lastSeq >= seq) return Promise.resolve(true);
+    if (this.dropped) return Promise.resolve(false);
+    return this.waiters.wait(seq, timeoutMs);
+  }
+
+  drop(): void {
+    this.dropped = true;
+    this.waiters.abandonAll();
+  }
 }
 
 export interface LiveHubNames {
