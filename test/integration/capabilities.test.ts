@@ -14,6 +14,7 @@ import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { WsTestClient, startWsServer } from '../helpers/ws-client.js';
+import { until } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -116,7 +117,7 @@ describe('GET /v1/capabilities (redis with a replica)', () => {
     replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
     const r = new Redis(replica.port, '127.0.0.1');
     try {
-      while (!/master_link_status:up/.test(await r.info('replication'))) await new Promise((x) => setTimeout(x, 50));
+      await until(async () => /master_link_status:up/.test(await r.info('replication')), { what: 'the replica to sync' });
     } finally {
       r.disconnect();
     }

@@ -11,6 +11,7 @@ import { startHoldlineProcess, type HoldlineProcess } from '../helpers/holdline-
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { JSON_CT } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 describe('a Holdline node dies under its clients', () => {
   let redis: RedisServerHandle;
@@ -59,9 +60,6 @@ describe('a Holdline node dies under its clients', () => {
           await new Promise((r) => setTimeout(r, 2));
         }
       })();
-      const until = async (check: () => boolean): Promise<void> => {
-        while (!check()) await new Promise((r) => setTimeout(r, 20));
-      };
 
       try {
         await until(() => got.length >= 30);

@@ -18,6 +18,7 @@ import type { Engine, PartitionListener, PartitionRef, QueueMeta, StoredMessage 
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { WsTestClient, appWithKey, queueOf, startWsServer, type WsServer } from '../helpers/ws-client.js';
+import { until } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -115,7 +116,7 @@ describe('one live announcement lost without any connection event', () => {
     const sub = client.subscribe(shop.name, q.name, {}, (m) => got.push(m));
     await sub.ready;
     const sent = await append(engine, q, [...bodies('a', 3), 'lost', ...bodies('b', 3)]);
-    while (got.length < sent.length) await new Promise((r) => setTimeout(r, 20));
+    await until(() => got.length >= sent.length, { what: 'every message' });
     expect(got.map((m) => m.message_id)).toEqual(sent.map((m) => m.id));
   });
 

@@ -13,10 +13,7 @@ import { isHoldlineError } from '../../src/errors.js';
 import { freshQueue, msg, ref } from '../helpers/engines.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
-
-async function until(condition: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 50));
-}
+import { until } from '../helpers/wait.js';
 
 describe('redis engine: consistency levels', () => {
   const cleanup: (() => Promise<void>)[] = [];

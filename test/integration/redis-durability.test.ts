@@ -12,13 +12,10 @@ import type { StoredMessage } from '../../src/engine/types.js';
 import { freshQueue, ids, msg, ref } from '../helpers/engines.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
+import { until } from '../helpers/wait.js';
 
 const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 const all = { limit: 1000, order: 'ascending' } as const;
-
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 50));
-}
 
 describe('redis engine: restart durability', () => {
   const cleanup: (() => Promise<void>)[] = [];

@@ -17,6 +17,7 @@ import { isHoldlineError } from '../../src/errors.js';
 import { freshQueue, msg, ref } from '../helpers/engines.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
+import { until } from '../helpers/wait.js';
 
 const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 
@@ -26,10 +27,6 @@ async function rejectsUnavailable(call: Promise<unknown>): Promise<void> {
     (e: unknown) => e,
   );
   expect(isHoldlineError(err) ? err.code : err).toBe('engine_unavailable');
-}
-
-async function until(condition: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 50));
 }
 
 describe('redis engine: Redis unavailable', () => {

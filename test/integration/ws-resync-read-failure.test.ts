@@ -14,6 +14,7 @@ import { HoldlineError } from '../../src/errors.js';
 import { spyOnFeeds } from '../helpers/engines.js';
 import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
+import { until } from '../helpers/wait.js';
 
 describe('ws: an engine resync while storage reads fail', () => {
   let engine: MemoryEngine;
@@ -59,9 +60,7 @@ describe('ws: an engine resync while storage reads fail', () => {
     feeds[0]!({ type: 'resync' });
     await engine.append(q, [{ body: 'missed', ttl: 600, partition: 1 }]);
     // Reads were tried and failed (and nothing reached the socket meanwhile)...
-    const deadline = Date.now() + 10_000;
-    while (failedReads < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(failedReads).toBeGreaterThanOrEqual(2);
+    await until(() => failedReads >= 2, { timeoutMs: 10_000, what: 'two failed reads' });
     expect(c.frames.some((f) => f.type === 'resync')).toBe(false);
     // ...then they work again: the resync arrives, then what was missed, then live messages.
     readsFail = false;

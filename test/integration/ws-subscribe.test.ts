@@ -15,6 +15,7 @@ import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
+import { until } from '../helpers/wait.js';
 
 async function append(engine: Engine, q: QueueMeta, n: number, partition = 1, label = 'm'): Promise<StoredMessage[]> {
   const out: StoredMessage[] = [];
@@ -189,7 +190,7 @@ describe('ws subscribe: engine resync when Redis restarts', () => {
       await redis.stop();
       redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'], dir, port: redis.port });
       // The producer appends as soon as it can: the subscriber's node may not be subscribed again yet.
-      while (!(await producer.ready())) await new Promise((r) => setTimeout(r, 20));
+      await until(() => producer.ready(), { what: 'the producer to reconnect' });
       await append(producer, q, 5, 1, 'after');
       await c.until(() => c.frames.some((f) => f.type === 'resync' && f.partition === 1), 'resync of partition 1');
       await c.until(() => seqs(c, q).length >= 10, 'every message');
