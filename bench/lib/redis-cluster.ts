@@ -2,19 +2,18 @@
  * A local Redis Cluster for the bench's `holdline-redis-cluster` targets (issue 6: the same
  * scenario on a 3-primary cluster beside one Redis on the same machine).
  *
- * Same recipe as test/helpers/redis-cluster.ts (which the bench cannot import: tsconfig.build.json
- * compiles src and bench only), on the bench's own process helpers: `redis-server
- * --cluster-enabled yes` nodes on free loopback ports (client and cluster-bus ports both chosen
- * free), each in its own temp dir (its nodes.conf lands there), joined with `redis-cli --cluster
- * create --cluster-replicas N --cluster-yes`, awaited until every node reports cluster_state:ok,
- * every wait bounded. Every node is stopped by its PID, its dir removed.
+ * `redis-server --cluster-enabled yes` nodes started by the launcher the tests share
+ * (bench/lib/redis-server.ts: free client and cluster-bus ports, each in its own temp dir where its
+ * nodes.conf lands), joined with `redis-cli --cluster create --cluster-replicas N --cluster-yes`,
+ * awaited until every node reports cluster_state:ok, every wait bounded. Every node is stopped by its
+ * PID, its dir removed.
  *
  * Default 3 primaries, no replicas: the fair counterpart of the single-Redis rows (one Redis, no
  * replica, no persistence); the nodes get the same settings as startRedis() gives that one.
  */
 import { execFile } from 'node:child_process';
 import { NotAvailableError } from './not-available.js';
-import { freePort, spawnServer, type Spawned } from './proc.js';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { redisVersion, which, type RedisHandle } from './servers.js';
 
 /** What the bench's holdline-redis-cluster targets run on (recorded in each row's details). */
@@ -62,32 +61,17 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
   if (!which('redis-cli')) throw new NotAvailableError('redis-cli not installed (Debian redis-tools)');
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   const left = (): number => Math.max(1000, deadline - Date.now());
-  const nodes: Array<{ port: number; s: Spawned }> = [];
+  const nodes: Array<{ port: number; s: RedisServerHandle }> = [];
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.s.stop()));
   };
   try {
     for (let i = 0; i < primaries * (1 + replicas); i++) {
-      const port = await freePort();
-      const busPort = await freePort();
-      const s = await spawnServer({
-        name: `redis-cluster-${i}`,
-        cmd: bin,
-        args: [
-          '--port', String(port),
-          '--bind', '127.0.0.1',
-          '--save', '',
-          '--appendonly', 'no',
-          '--protected-mode', 'yes',
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', 'nodes.conf',
-          '--cluster-port', String(busPort),
-          '--cluster-node-timeout', '5000',
-        ],
-        waitPorts: [port],
-        timeoutMs: left(),
+      const s = await startRedisServer({
+        clusterBus: true,
+        args: ['--protected-mode', 'yes', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'],
       });
-      nodes.push({ port, s });
+      nodes.push({ port: s.port, s });
     }
     const ports = nodes.map((n) => n.port);
     const created = await cli(

@@ -10,6 +10,7 @@ import { NotAvailableError } from './not-available.js';
 import { nodeArgsFor, peerRequire, peersInstalled } from './paths.js';
 import { freePort, spawnServer, tempDir, type Spawned } from './proc.js';
 import type { Endpoint } from './protocols.js';
+import { startRedisServer } from './redis-server.js';
 import { assertSoketiLoopbackOnly, soketiConfig, SOKETI_APP } from './soketi-config.js';
 
 export interface RunningServer {
@@ -58,14 +59,8 @@ export function redisVersion(bin: string): string {
 export async function startRedis(): Promise<RedisHandle> {
   const bin = which('redis-server');
   if (!bin) throw new NotAvailableError('redis-server not installed (Debian package redis-server)');
-  const port = await freePort();
-  const s = await spawnServer({
-    name: 'redis',
-    cmd: bin,
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
-    waitPorts: [port],
-  });
-  return { port, url: `redis://127.0.0.1:${port}`, pid: s.pid, version: redisVersion(bin), stop: s.stop };
+  const s = await startRedisServer({ args: ['--protected-mode', 'yes'] });
+  return { port: s.port, url: s.url, pid: s.pid, version: redisVersion(bin), stop: s.stop };
 }
 
 function node(script: string, args: string[]): { cmd: string; args: string[] } {
