@@ -12,7 +12,18 @@
  */
 const enc = encodeURIComponent;
 
-/** In the order every call-queue script takes them (see the KEYS list atop each script). */
+/**
+ * In the order every call-queue script takes them as KEYS[1..8]:
+ *   meta     HASH  q (queue JSON), seq (last change), joinseq (last join number)
+ *   stats    HASH  counters: ringing connected logged_in available paused completed abandoned
+ *                  timed_out transferred answered_wait_ms answered_within
+ *   callers  HASH  caller uuid -> caller JSON (no position: that is the rank in line)
+ *   line     ZSET  waiting callers by lineScore (priority desc, then join order)
+ *   age      ZSET  unanswered (waiting or ringing) callers by join time, ms
+ *   members  HASH  agent uuid -> member JSON
+ *   log      LIST  change JSON, oldest first, capped at the retention
+ *   channel  shard channel; every key and the channel share the queue's hash tag
+ */
 export type CallQueueKeys = [
   meta: string,
   stats: string,
@@ -25,9 +36,19 @@ export type CallQueueKeys = [
 ];
 
 export interface CallAppKeys {
-  /** agents, tags, tagids, tagseq: KEYS of every call-agent / call-tag script. */
+  /**
+   * KEYS[1..4] of every call-agent / call-tag script:
+   *   agents  HASH    agent uuid -> agent JSON
+   *   tags    HASH    tag id -> name
+   *   tagids  HASH    tag name -> id
+   *   tagseq  STRING  last tag id
+   */
   keys: [agents: string, tags: string, tagIds: string, tagSeq: string];
-  /** ARGV[1] of those scripts: prefix of the derived per-agent and per-tag sets. */
+  /**
+   * ARGV[1] of those scripts: the application's hash tag and ":". The sets derived from it share
+   * the hash tag of `keys`, so every script stays in one slot: <base>agent-tags:<uuid> SET tag ids,
+   * <base>tag-agents:<id> SET agent uuids, <base>agent-queues:<uuid> SET the agent's call queues.
+   */
   base: string;
   /** ZSET of the application's call queue uuids by creation number (listing order). */
   queues: string;

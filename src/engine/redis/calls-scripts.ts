@@ -11,33 +11,30 @@ import { ERRORS, HoldlineError, type ErrorCode } from '../../errors.js';
 import { toEngineError } from './connection.js';
 import { defineScript, scriptCall, type RedisClient } from './scripts.js';
 
-const QUEUE_KEYS = 8;
-const APP_KEYS = 4;
-
 const SCRIPTS = {
-  hlCallQueueCreate: { file: 'call-queue-create', keys: QUEUE_KEYS },
-  hlCallQueueUpdate: { file: 'call-queue-update', keys: QUEUE_KEYS },
-  hlCallQueueDelete: { file: 'call-queue-delete', keys: QUEUE_KEYS },
-  hlCallMemberAdd: { file: 'call-member-add', keys: QUEUE_KEYS },
-  hlCallMemberUpdate: { file: 'call-member-update', keys: QUEUE_KEYS },
-  hlCallMemberRemove: { file: 'call-member-remove', keys: QUEUE_KEYS },
-  hlCallCallerJoin: { file: 'call-caller-join', keys: QUEUE_KEYS },
-  hlCallCallerUpdate: { file: 'call-caller-update', keys: QUEUE_KEYS },
-  hlCallCallerLeave: { file: 'call-caller-leave', keys: QUEUE_KEYS },
-  hlCallCallerGet: { file: 'call-caller-get', keys: QUEUE_KEYS },
-  hlCallSnapshot: { file: 'call-snapshot', keys: QUEUE_KEYS },
-  hlCallStats: { file: 'call-stats', keys: QUEUE_KEYS },
-  hlCallChanges: { file: 'call-changes', keys: QUEUE_KEYS },
-  hlCallAgentCreate: { file: 'call-agent-create', keys: APP_KEYS },
-  hlCallAgentUpdate: { file: 'call-agent-update', keys: APP_KEYS },
-  hlCallAgentDelete: { file: 'call-agent-delete', keys: APP_KEYS },
-  hlCallAgentRead: { file: 'call-agent-read', keys: APP_KEYS },
-  hlCallAgentLink: { file: 'call-agent-link', keys: APP_KEYS },
-  hlCallTagCreate: { file: 'call-tag-create', keys: APP_KEYS },
-  hlCallTagPut: { file: 'call-tag-put', keys: APP_KEYS },
-  hlCallTagDelete: { file: 'call-tag-delete', keys: APP_KEYS },
-  hlCallTagRelate: { file: 'call-tag-relate', keys: APP_KEYS },
-  hlCallTagRead: { file: 'call-tag-read', keys: APP_KEYS },
+  hlCallQueueCreate: { file: 'call-queue-create-8' },
+  hlCallQueueUpdate: { file: 'call-queue-update-8' },
+  hlCallQueueDelete: { file: 'call-queue-delete-8' },
+  hlCallMemberAdd: { file: 'call-member-add-8' },
+  hlCallMemberUpdate: { file: 'call-member-update-8' },
+  hlCallMemberRemove: { file: 'call-member-remove-8' },
+  hlCallCallerJoin: { file: 'call-caller-join-8' },
+  hlCallCallerUpdate: { file: 'call-caller-update-8' },
+  hlCallCallerLeave: { file: 'call-caller-leave-8' },
+  hlCallCallerGet: { file: 'call-caller-get-8' },
+  hlCallSnapshot: { file: 'call-snapshot-8' },
+  hlCallStats: { file: 'call-stats-8' },
+  hlCallChanges: { file: 'call-changes-8' },
+  hlCallAgentCreate: { file: 'call-agent-create-4' },
+  hlCallAgentUpdate: { file: 'call-agent-update-4' },
+  hlCallAgentDelete: { file: 'call-agent-delete-4' },
+  hlCallAgentRead: { file: 'call-agent-read-4' },
+  hlCallAgentLink: { file: 'call-agent-link-4' },
+  hlCallTagCreate: { file: 'call-tag-create-4' },
+  hlCallTagPut: { file: 'call-tag-put-4' },
+  hlCallTagDelete: { file: 'call-tag-delete-4' },
+  hlCallTagRelate: { file: 'call-tag-relate-4' },
+  hlCallTagRead: { file: 'call-tag-read-4' },
 } as const;
 
 /** [value JSON, change JSON?]: the change is absent when nothing changed. */
@@ -72,7 +69,7 @@ export interface CallReplies {
 export type CallScript = keyof typeof SCRIPTS;
 
 export function defineCallScripts(client: RedisClient): void {
-  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file, spec.keys);
+  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file);
 }
 
 const HL_ERROR = /HL:([a-z_]+)(?::([a-z_]+))?/;

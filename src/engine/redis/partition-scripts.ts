@@ -9,19 +9,19 @@ import type { PartitionKeys } from './keys.js';
 import { defineScript, scriptCall, type RedisClient, type ScriptArg } from './scripts.js';
 
 const SCRIPTS = {
-  hlAppend: { file: 'append', keys: 4 },
-  hlMark: { file: 'partition-mark', keys: 4 },
-  hlDrop: { file: 'partition-drop', keys: 4 },
-  hlRead: { file: 'read', keys: 3 },
-  hlGet: { file: 'get', keys: 2 },
-  hlUpdate: { file: 'update', keys: 2 },
-  hlDelete: { file: 'delete', keys: 3 },
-  hlCount: { file: 'count', keys: 1 },
-  hlSweep: { file: 'sweep', keys: 3 },
+  hlAppend: { file: 'append-4' },
+  hlMark: { file: 'partition-mark-4' },
+  hlDrop: { file: 'partition-drop-4' },
+  hlRead: { file: 'read-3' },
+  hlGet: { file: 'get-2' },
+  hlUpdate: { file: 'update-2' },
+  hlDelete: { file: 'delete-3' },
+  hlCount: { file: 'count-1' },
+  hlSweep: { file: 'sweep-3' },
 } as const;
 
 export function definePartitionScripts(client: RedisClient): void {
-  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file, spec.keys);
+  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file);
 }
 
 /** update.lua's body pair: tag and value. */

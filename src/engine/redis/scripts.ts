@@ -54,9 +54,24 @@ export function loadLua(file: string): string {
 /**
  * Registers lua/<file>.lua on a client as command `command`. Command names must not shadow Redis
  * commands (ioredis would replace e.g. APPEND), hence the `hl` prefix used by callers.
+ *
+ * A script's key count is the number that ends its file name (`read-3.lua` takes KEYS[1..3], as
+ * BullMQ names its scripts), so it is declared once, next to the script; a test checks every
+ * script against its name. Files without one (not yet renamed) pass `numberOfKeys`.
  */
-export function defineScript(client: RedisClient, command: string, file: string, numberOfKeys: number): void {
-  client.defineCommand(command, { numberOfKeys, lua: loadLua(file) });
+export function defineScript(client: RedisClient, command: string, file: string, numberOfKeys?: number): void {
+  const named = keyCountOf(file);
+  const keys = named ?? numberOfKeys;
+  if (keys === undefined || (named !== undefined && numberOfKeys !== undefined && named !== numberOfKeys)) {
+    throw new Error(`Lua script ${file}: key count ${numberOfKeys ?? 'missing'} does not match its file name`);
+  }
+  client.defineCommand(command, { numberOfKeys: keys, lua: loadLua(file) });
+}
+
+/** The key count a script's file name declares (`name-N`), if it declares one. */
+export function keyCountOf(file: string): number | undefined {
+  const m = /-(\d+)$/.exec(file);
+  return m === null ? undefined : Number(m[1]);
 }
 
 type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;

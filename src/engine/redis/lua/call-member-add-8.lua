@@ -2,15 +2,8 @@
   Adds an agent to a call queue as a member; announces member_added. The agent's existence is
   checked (and its membership recorded) by call-agent-link.lua just before, in the application's slot.
 
-  KEYS[1] meta     HASH  q (queue JSON), seq (last change), joinseq (last join number)
-  KEYS[2] stats    HASH  counters: ringing connected logged_in available paused completed
-                         abandoned timed_out transferred answered_wait_ms answered_within
-  KEYS[3] callers  HASH  caller uuid -> caller JSON (no position: that is the rank in line)
-  KEYS[4] line     ZSET  waiting callers by lineScore (priority desc, then join order)
-  KEYS[5] age      ZSET  unanswered (waiting or ringing) callers by join time, ms
-  KEYS[6] members  HASH  agent uuid -> member JSON
-  KEYS[7] log      LIST  change JSON, oldest first, capped at the retention
-  KEYS[8] channel  shard channel; every key and the channel share the queue's hash tag
+  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel
 
   ARGV[1] change-log retention
   ARGV[2] member JSON: uuid (the agent's), number, paused, pause_reason, status
