@@ -69,6 +69,6 @@ export function appsRoutes(ctx: ServerContext): void {
   router.add('DELETE', '/v1/apps/:name/keys/:key_id', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
     await revokeApplicationKey(engine, req.params.name!, req.params.key_id!);
-    return { status: 204, body: '' };
+    return { status: 204, body: '', contentType: 'application/json' };
   });
 }
