@@ -244,6 +244,14 @@ export class RedisEngine implements Engine {
     }
   }
 
+  /**
+   * True while the registry's announcement channel is down and known keys and queues answer from
+   * the cache (meta-cache.ts "Registry outage"); for tests, logs and metrics.
+   */
+  registryOutage(): boolean {
+    return this.cache.inOutage();
+  }
+
   /** Reclaims what is due now (the timer does this every sweepIntervalMs); for tests and tools. */
   sweep(): Promise<number> {
     return this.sweeper.sweep();
