@@ -62,11 +62,51 @@ function byName<T extends { name: string }>(a: T, b: T): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** How long a revocation waits for a replica of the registry's primary to confirm it, ms. */
+const REVOCATION_WAIT_MS = 1000;
+
 export class Catalog {
+  /**
+   * @param confirmBy how many replicas a revocation must reach before it is acknowledged (0: none;
+   *   the engine answers 1 when the registry's primary has a replica, see revoke())
+   * @param onUnconfirmed told when a revocation was stored but not confirmed in time
+   */
   constructor(
     private readonly client: RedisClient,
     private readonly keys: RedisKeys,
+    private readonly confirmBy: () => number = () => 0,
+    private readonly onUnconfirmed: (what: string) => void = () => undefined,
   ) {}
+
+  /**
+   * Runs a script that revokes credentials (a key, a rotation's old key, an application), then,
+   * when the registry's primary has a replica, `WAIT 1` on the same connection: a revocation that
+   * was acknowledged is on a replica too, so a failover right after it cannot bring the key back
+   * (Redis replicates asynchronously). The script and WAIT go in one pipeline (one slot, so one
+   * node also on a cluster); a cluster redirection is retried once after the slots are re-read, as
+   * appends at `strong` are (index.ts appendAndWait). Not confirmed in time: the revocation stands
+   * on the primary, and onUnconfirmed is told.
+   */
+  private async revoke(command: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const replicas = this.confirmBy();
+    if (replicas === 0) return scriptCall(this.client, command, false, keys, args);
+    for (let attempt = 0; ; attempt++) {
+      const pipeline = this.client.pipeline();
+      void scriptCall(pipeline, command, false, keys, args);
+      pipeline.wait(replicas, REVOCATION_WAIT_MS);
+      const results = (await pipeline.exec()) ?? [];
+      const [err, reply] = results[0] ?? [new Error('revocation: no reply'), null];
+      if (err !== null && attempt === 0 && 'refreshSlotsCache' in this.client && err.name === 'ReplyError' && /^(MOVED|ASK) /.test(err.message)) {
+        const cluster = this.client;
+        await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+        continue;
+      }
+      if (err !== null) throw err;
+      const acked = results[1]?.[0] === null ? Number(results[1][1]) : 0;
+      if (acked < replicas && Number(reply) >= 0) this.onUnconfirmed(command);
+      return reply;
+    }
+  }
 
   async createApp(name: string): Promise<{ app: AppRecord; key: string; keyId: string } | null> {
     const app: AppRecord = { name, created: Math.floor(Date.now() / 1000) };
@@ -115,14 +155,14 @@ export class Catalog {
     const now = Date.now();
     const info: KeyInfo = { created: Math.floor(now / 1000), expires: null };
     const expires = keyScriptResult(
-      await scriptCall(this.client, 'hlAppKeyRotate', false, this.keyKeys(app), [app, keyId, hash, JSON.stringify(info), now, info.created + graceSeconds, this.keys.metaChannel]),
+      await this.revoke('hlAppKeyRotate', this.keyKeys(app), [app, keyId, hash, JSON.stringify(info), now, info.created + graceSeconds, this.keys.metaChannel]),
     );
     return { key, record: { id, ...info }, replaced: { id: keyId, expires } };
   }
 
   /** Revokes one key at once (app-key-delete.lua). */
   async deleteKey(app: string, keyId: string): Promise<void> {
-    keyScriptResult(await scriptCall(this.client, 'hlAppKeyDelete', false, this.keyKeys(app), [app, keyId, Date.now(), this.keys.metaChannel]));
+    keyScriptResult(await this.revoke('hlAppKeyDelete', this.keyKeys(app), [app, keyId, Date.now(), this.keys.metaChannel]));
   }
 
   async getApp(name: string): Promise<AppRecord | null> {
@@ -140,10 +180,8 @@ export class Catalog {
   /** Removes the application's record, keys and queue catalogue (its queues' data must go first). */
   async deleteAppMeta(name: string): Promise<boolean> {
     const k = this.keys;
-    const deleted = await scriptCall(
-      this.client,
+    const deleted = await this.revoke(
       'hlAppDelete',
-      false,
       [k.apps, k.keyHashes, k.appKeys(name), k.queues(name), k.queueNames(name), k.queueIncs(name), k.appKeyInfo(name)],
       [name, k.metaChannel, encodeChange({ app: name })],
     );

@@ -178,7 +178,12 @@ export class RedisEngine implements Engine {
       definePartitionScripts(c);
     }
     defineCatalogScripts(this.client);
-    this.catalog = new Catalog(this.client, this.keys);
+    this.catalog = new Catalog(
+      this.client,
+      this.keys,
+      () => this.replicas.required('strong', this.keys.apps),
+      (what) => this.logger?.warn({ script: what }, 'redis engine: revocation stored on the registry primary, not yet confirmed by its replica'),
+    );
     this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
     const subscriberOptions = baseOptions(tuning, 'holdline-sub');
