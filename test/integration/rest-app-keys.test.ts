@@ -4,10 +4,12 @@
  * admin key is required; bad input is a 4xx that changes nothing; `POST /v1/apps` of a taken name is
  * 409 app_exists. Live WebSocket connections using a revoked or expired key close with 4401.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import type { Engine } from '../../src/engine/types.js';
 import { engineFactories } from '../helpers/engines.js';
+import { freshPrefix } from '../helpers/namespace.js';
 import { FORM, JSON_CT, errorCode, startTestServer } from '../helpers/server.js';
 import { WsTestClient, startWsServer, type WsServer } from '../helpers/ws-client.js';
 
@@ -264,3 +266,50 @@ describe('REST key routes without HOLDLINE_ADMIN_KEY', () => {
   });
 });
 
+
+describe('REST keys of an application: two nodes on one Redis', () => {
+  let engines: RedisEngine[] = [];
+  let nodes: WsServer[] = [];
+  const clients: WsTestClient[] = [];
+
+  beforeEach(async () => {
+    const prefix = freshPrefix('keys2');
+    engines = [new RedisEngine({ url: inject('redisUrl'), prefix }), new RedisEngine({ url: inject('redisUrl'), prefix })];
+    for (const e of engines) await e.start();
+    nodes = [];
+    for (const e of engines) nodes.push(await startWsServer(e, { heartbeatMs: 60_000 }, { adminKey: 'two-nodes-admin' }));
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    for (const n of nodes) await n.close();
+    for (const e of engines) await e.close();
+  });
+
+  it("a key revoked or rotated on one node is refused on the other, and the other's connections close 4401", async () => {
+    const [a, b] = nodes as [WsServer, WsServer];
+    const admin = { authorization: 'Admin two-nodes-admin' };
+    const created = (await (await a.server.request('/v1/apps', { method: 'POST', headers: { ...admin, ...JSON_CT }, body: '{"name":"shop"}' })).json()) as {
+      key: string;
+      key_id: string;
+    };
+    const added = (await (await a.server.request('/v1/apps/shop/keys', { method: 'POST', headers: admin })).json()) as { key: string; key_id: string };
+    // Node b has used both keys (cached them), and holds a connection for each.
+    expect((await b.server.request('/shop', { key: created.key })).status).toBe(200);
+    expect((await b.server.request('/shop', { key: added.key })).status).toBe(200);
+    const first = await WsTestClient.open(b.url, { key: created.key });
+    const second = await WsTestClient.open(b.url, { key: added.key });
+    clients.push(first, second);
+
+    const del = await a.server.request(`/v1/apps/shop/keys/${created.key_id}`, { method: 'DELETE', headers: admin });
+    expect(del.status).toBe(204);
+    expect(await first.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    expect((await b.server.request('/shop', { key: created.key })).status).toBe(401);
+
+    const rot = await a.server.request(`/v1/apps/shop/keys/${added.key_id}/rotate`, { method: 'POST', headers: { ...admin, ...JSON_CT }, body: '{"grace_seconds":0}' });
+    expect(rot.status).toBe(201);
+    const rotated = (await rot.json()) as { key: string };
+    expect(await second.closed).toEqual({ code: 4401, reason: 'auth_invalid' });
+    expect((await b.server.request('/shop', { key: added.key })).status).toBe(401);
+    expect((await b.server.request('/shop', { key: rotated.key })).status).toBe(200);
+  });
+});
