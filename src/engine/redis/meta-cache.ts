@@ -3,7 +3,7 @@
  * metadata. Without it each REST post or read costs two catalogue round trips before its own.
  *
  * Invalidation: every catalogue script that changes something cached (queue-update, queue-delete,
- * app-delete) publishes the change on the metadata's shard channel (keys.ts `metaChannel`) in the
+ * app-delete, app-key-rotate, app-key-delete) publishes the change on the metadata's shard channel (keys.ts `metaChannel`) in the
  * same atomic step; every engine subscribes to it and drops the entries concerned. The engine that
  * made the change drops its own entries before the call returns, without waiting for the echo.
  * Creations need no announcement: a miss is never cached (so unknown keys cannot fill memory).
@@ -23,7 +23,9 @@
  * healthy shards keep working. Anything not cached is read from the registry (and fails with
  * engine_unavailable while it is down). After `outageMs` the cache is bypassed as before. So a
  * change made during the outage (a key revoked, a queue narrowed) may be honoured by a node for at
- * most `outageMs`; it applies as soon as the channel is back: the resubscription empties the cache
+ * most `outageMs` (the outage is noticed at the first lookup after the break; the entries served
+ * are the ones trusted at that instant, all of them fetched before the break); it applies as soon as
+ * the channel is back: the resubscription empties the cache
  * and tells every listener to re-check (Engine.watchMeta `resync`: live connections re-check their
  * credentials then). 0 turns this off (bypass at once).
  *
