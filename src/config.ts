@@ -32,6 +32,12 @@ export interface HoldlineConfig {
    * answered caller counts towards the service level when it waited at most this long. 0–86 400.
    */
   defaultServiceLevelSeconds: number;
+  /**
+   * Redis engine: how long, once the registry's announcement channel is down (its primary died),
+   * keys and queues this node already knew keep answering, ms; 0: not at all (README "When
+   * something fails"; src/engine/redis/meta-cache.ts). 0–3 600 000.
+   */
+  registryOutageMs: number;
 }
 
 export const MAX_TTL = 2 ** 25;
@@ -50,6 +56,7 @@ export const DEFAULTS: HoldlineConfig = {
   allowUwsFallback: false,
   sweepIntervalMs: 1000,
   defaultServiceLevelSeconds: LIMITS.defaultServiceLevel,
+  registryOutageMs: 30_000,
 };
 
 function int(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -89,5 +96,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HoldlineCon
       DEFAULTS.defaultServiceLevelSeconds,
       LIMITS.serviceLevelMax,
     ),
+    registryOutageMs: int(env.HOLDLINE_REGISTRY_OUTAGE_MS, 'HOLDLINE_REGISTRY_OUTAGE_MS', DEFAULTS.registryOutageMs, 3_600_000),
   };
 }

@@ -50,8 +50,10 @@ export const ERRORS = {
   app_not_found: { status: 404, close: null, message: 'No such application' },
   queue_not_found: { status: 404, close: null, message: 'No such queue' },
   message_not_found: { status: 404, close: null, message: 'No such message' },
+  key_not_found: { status: 404, close: null, message: 'No such key in this application' },
   method_not_allowed: { status: 405, close: null, message: 'Method not allowed on this route' },
   app_exists: { status: 409, close: null, message: 'The application already exists' },
+  last_key: { status: 409, close: null, message: "This is the application's last key that does not expire: create or rotate to another key first" },
   queue_exists: { status: 409, close: null, message: 'The queue already exists' },
   // call queues, agents, tags (protocol/calls.md)
   call_queue_not_found: { status: 404, close: null, message: 'No such call queue' },

@@ -1,13 +1,23 @@
 /** Applications and their keys (SPEC.md section 6), shared by the admin routes and the CLI. */
 import { HoldlineError } from '../errors.js';
+import { KEY_ID_RE } from '../engine/app-keys.js';
 import type { CallStore } from '../engine/call-types.js';
-import type { AppRecord, Engine } from '../engine/types.js';
+import type { AppKeyRecord, AppRecord, Engine, NewAppKey } from '../engine/types.js';
 import { assertAppName, isValidAppName } from './names.js';
 
-export async function createApplication(engine: Engine, name: string): Promise<{ app: AppRecord; key: string }> {
+/** How long the replaced key keeps working after a rotation, by default and at most (seconds). */
+export const DEFAULT_ROTATION_GRACE_S = 3600;
+export const MAX_ROTATION_GRACE_S = 604_800;
+
+export async function createApplication(engine: Engine, name: string): Promise<{ app: AppRecord; key: string; keyId: string }> {
   assertAppName(name, 'name');
   const created = await engine.createApp(name);
-  if (created === null) throw new HoldlineError('app_exists', { field: 'name' });
+  if (created === null) {
+    throw new HoldlineError('app_exists', {
+      field: 'name',
+      message: `The application ${name} already exists; its keys are not shown again: create another with POST /v1/apps/${name}/keys`,
+    });
+  }
   return created;
 }
 
@@ -26,4 +36,44 @@ export async function revokeApplication(engine: Engine, name: string, calls?: Ca
   const existed = await engine.deleteApp(name);
   if (isValidAppName(name)) await calls?.deleteApplication(name);
   if (!existed) throw new HoldlineError('app_not_found');
+}
+
+// --- keys of one application (protocol/rest.md "Keys of an application") ---
+
+function knownApp(name: string): string {
+  if (!isValidAppName(name)) throw new HoldlineError('app_not_found');
+  return name;
+}
+
+/** The application must exist before a malformed key id is answered key_not_found (404 order: app, then key). */
+async function knownKeyId(engine: Engine, app: string, keyId: string): Promise<string> {
+  if (KEY_ID_RE.test(keyId)) return keyId;
+  if ((await engine.getApp(app)) === null) throw new HoldlineError('app_not_found');
+  throw new HoldlineError('key_not_found');
+}
+
+export function listApplicationKeys(engine: Engine, name: string): Promise<AppKeyRecord[]> {
+  return engine.listKeys(knownApp(name));
+}
+
+export function createApplicationKey(engine: Engine, name: string): Promise<NewAppKey> {
+  return engine.addKey(knownApp(name));
+}
+
+export async function rotateApplicationKey(
+  engine: Engine,
+  name: string,
+  keyId: string,
+  graceSeconds = DEFAULT_ROTATION_GRACE_S,
+): Promise<NewAppKey & { replaced: { id: string; expires: number } }> {
+  const app = knownApp(name);
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_S) {
+    throw new HoldlineError('invalid_field', { field: 'grace_seconds', message: `grace_seconds must be an integer from 0 to ${MAX_ROTATION_GRACE_S}` });
+  }
+  return engine.rotateKey(app, await knownKeyId(engine, app, keyId), graceSeconds);
+}
+
+export async function revokeApplicationKey(engine: Engine, name: string, keyId: string): Promise<void> {
+  const app = knownApp(name);
+  await engine.deleteKey(app, await knownKeyId(engine, app, keyId));
 }

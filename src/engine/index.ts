@@ -19,6 +19,7 @@ export function createEngine(config: HoldlineConfig, logger: Logger): Engine {
         url: config.redisUrl,
         prefix: config.redisPrefix,
         sweepIntervalMs: config.sweepIntervalMs,
+        registryOutageMs: config.registryOutageMs,
         logger: logger.child({ engine: 'redis' }),
       });
   }

@@ -18,6 +18,22 @@ export interface AppRecord {
   created: number;
 }
 
+/** One key of an application (never the key itself: it is shown once, at creation). */
+export interface AppKeyRecord {
+  /** 16 hex characters (app-keys.ts keyIdOf). */
+  id: string;
+  /** Epoch seconds. */
+  created: number;
+  /** Epoch seconds from which the key is refused; null: it does not expire. */
+  expires: number | null;
+}
+
+/** A key just made: the secret (shown once) and its record. */
+export interface NewAppKey {
+  key: string;
+  record: AppKeyRecord;
+}
+
 export interface QueueMeta {
   application: string;
   name: string;
@@ -106,7 +122,9 @@ export type Unsubscribe = () => Promise<void>;
  * A change of metadata or credentials, as every node hears it (Engine.watchMeta): what live
  * connections re-check (protocol/websocket.md 2 "Expiry while connected", 4.4).
  * - `queue`: the queue's metadata changed, or (`deleted`) the queue was deleted;
- * - `app`: the application was deleted (its keys revoked, its queues deleted);
+ * - `app`: the application was deleted (its keys revoked, its queues deleted), or one of its keys
+ *   was revoked, given an expiry by a rotation, or reached that expiry: its connections re-check
+ *   their credentials;
  * - `agent`: one of the agent's tokens was revoked, or the agent was deleted;
  * - `resync`: announcements may have been missed (the engine lost its feed and got it back):
  *   re-check everything.
@@ -146,12 +164,26 @@ export interface Engine {
 
   // --- applications and keys ---
   /** Creates the application with a first key; null when the name is taken. */
-  createApp(name: string): Promise<{ app: AppRecord; key: string } | null>;
+  createApp(name: string): Promise<{ app: AppRecord; key: string; keyId: string } | null>;
+  /** The application's keys, expired ones left out, oldest first; HoldlineError app_not_found. */
+  listKeys(app: string): Promise<AppKeyRecord[]>;
+  /** A new key that does not expire; HoldlineError app_not_found. */
+  addKey(app: string): Promise<NewAppKey>;
+  /**
+   * A new key replacing `keyId`, which now expires `graceSeconds` from now (0: at once; a key that
+   * already expires sooner keeps its expiry). HoldlineError app_not_found / key_not_found.
+   */
+  rotateKey(app: string, keyId: string, graceSeconds: number): Promise<NewAppKey & { replaced: { id: string; expires: number } }>;
+  /**
+   * Revokes the key at once (every node). HoldlineError app_not_found / key_not_found, or last_key
+   * when it is the application's last key that does not expire (an application keeps one).
+   */
+  deleteKey(app: string, keyId: string): Promise<void>;
   getApp(name: string): Promise<AppRecord | null>;
   listApps(): Promise<AppRecord[]>;
   /** Deletes the application, revokes all its keys and deletes all its queues with their messages. */
   deleteApp(name: string): Promise<boolean>;
-  /** The application a key belongs to, or null. Keys are stored hashed, never in clear. */
+  /** The application a key belongs to, or null (unknown, revoked or expired). Keys are stored hashed, never in clear. */
   appForKey(key: string): Promise<string | null>;
 
   // --- message queues ---

@@ -10,6 +10,7 @@ import { MAX_TTL } from '../config.js';
 import { HoldlineError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import appCreate from '../../protocol/schemas/rest/app-create.json' with { type: 'json' };
+import keyRotate from '../../protocol/schemas/rest/key-rotate.json' with { type: 'json' };
 import messageBatch from '../../protocol/schemas/rest/message-batch.json' with { type: 'json' };
 import messageUpdate from '../../protocol/schemas/rest/message-update.json' with { type: 'json' };
 import message from '../../protocol/schemas/rest/message.json' with { type: 'json' };
@@ -19,6 +20,7 @@ import type { FieldSource } from './body.js';
 
 const SCHEMAS = {
   'app-create': appCreate,
+  'key-rotate': keyRotate,
   'queue-create': queueCreate,
   'queue-update': queueUpdate,
   message,

@@ -3,7 +3,8 @@
  * --cluster-enabled yes` processes on free loopback ports (client and cluster-bus ports both chosen
  * free), joined with `redis-cli --cluster create --cluster-replicas N --cluster-yes`, awaited until
  * every node reports cluster_state:ok and every replica's link is up. Every process is stopped by
- * PID (test/helpers/redis-server.ts).
+ * PID (test/helpers/redis-server.ts). Nodes run with `cluster-require-full-coverage no`, as the
+ * README's "Running a cluster" recipe starts them.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -85,6 +86,9 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
             // Replicas may serve a failover at once, and their first sync is not delayed.
             '--cluster-replica-validity-factor', '0',
             '--repl-diskless-sync-delay', '0',
+            // As the README's cluster recipe: with `yes`, every node refuses every command
+            // (CLUSTERDOWN) from the moment a primary is marked failed until a replica took over.
+            '--cluster-require-full-coverage', 'no',
           ],
         }),
       );

@@ -14,10 +14,11 @@
  *   popped, and the index is compacted once stale entries outnumber live messages, so it stays
  *   O(stored messages) in size.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { randomIdPart } from '../../domain/ids.js';
 import { HoldlineError } from '../../errors.js';
+import { hashKey, KeyExpiryAlarms, keyIdOf, newKey } from '../app-keys.js';
 import type {
+  AppKeyRecord,
   AppRecord,
   Engine,
   EngineCapabilities,
@@ -26,6 +27,7 @@ import type {
   MessagePatch,
   MetaEvent,
   MetaListener,
+  NewAppKey,
   NewMessage,
   PartitionListener,
   PartitionRef,
@@ -52,18 +54,22 @@ interface QueueState {
   logs: Map<number, PartitionLog>;
 }
 
+interface KeyState {
+  /** Epoch seconds. */
+  created: number;
+  /** Epoch ms from which the key is refused; null: never. */
+  expiresMs: number | null;
+}
+
 interface AppState {
   record: AppRecord;
-  keyHashes: Set<string>;
+  /** key hash -> its record */
+  keys: Map<string, KeyState>;
   queues: Map<string, QueueState>;
 }
 
 /** Compaction never triggers below this many index entries (not worth the pass). */
 const MIN_COMPACT_ENTRIES = 1024;
-
-function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
 
 function copyBody(body: string | Uint8Array): string | Uint8Array {
   return typeof body === 'string' ? body : new Uint8Array(body);
@@ -78,6 +84,14 @@ function copyMessage(m: StoredMessage): StoredMessage {
   const out: StoredMessage = { ...m, body: copyBody(m.body) };
   if (m.clientJson !== undefined) out.clientJson = copyJson(m.clientJson);
   return out;
+}
+
+function keyRecord(hash: string, state: KeyState): AppKeyRecord {
+  return { id: keyIdOf(hash), created: state.created, expires: state.expiresMs === null ? null : state.expiresMs / 1000 };
+}
+
+function byCreated(a: AppKeyRecord, b: AppKeyRecord): number {
+  return a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 function copyMeta(meta: QueueMeta): QueueMeta {
@@ -100,6 +114,7 @@ export class MemoryEngine implements Engine {
   private readonly expiry = new ExpiryHeap<PartitionLog>();
   private readonly fanOut = new FanOut();
   private readonly metaListeners = new Set<MetaListener>();
+  private readonly keyAlarms: KeyExpiryAlarms;
   private storedMessages = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -107,6 +122,7 @@ export class MemoryEngine implements Engine {
   constructor(opts: MemoryEngineOptions = {}) {
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.clock = opts.clock ?? new WallClock();
+    this.keyAlarms = new KeyExpiryAlarms((event) => this.emitMeta(event), () => this.clock.nowMs());
   }
 
   async start(): Promise<void> {
@@ -120,6 +136,7 @@ export class MemoryEngine implements Engine {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.keyAlarms.clear();
     this.fanOut.clear();
   }
 
@@ -151,14 +168,13 @@ export class MemoryEngine implements Engine {
 
   // --- applications and keys ---
 
-  async createApp(name: string): Promise<{ app: AppRecord; key: string } | null> {
+  async createApp(name: string): Promise<{ app: AppRecord; key: string; keyId: string } | null> {
     if (this.apps.has(name)) return null;
     const record: AppRecord = { name, created: Math.floor(this.clock.nowMs() / 1000) };
-    const key = randomBytes(16).toString('hex');
-    const keyHash = hashKey(key);
-    this.apps.set(name, { record, keyHashes: new Set([keyHash]), queues: new Map() });
-    this.appByKeyHash.set(keyHash, name);
-    return { app: { ...record }, key };
+    const { key, hash, id } = newKey();
+    this.apps.set(name, { record, keys: new Map([[hash, { created: record.created, expiresMs: null }]]), queues: new Map() });
+    this.appByKeyHash.set(hash, name);
+    return { app: { ...record }, key, keyId: id };
   }
 
   async getApp(name: string): Promise<AppRecord | null> {
@@ -174,14 +190,82 @@ export class MemoryEngine implements Engine {
     const app = this.apps.get(name);
     if (app === undefined) return false;
     for (const queue of app.queues.values()) this.dropQueue(queue);
-    for (const keyHash of app.keyHashes) this.appByKeyHash.delete(keyHash);
+    for (const keyHash of app.keys.keys()) {
+      this.appByKeyHash.delete(keyHash);
+      this.keyAlarms.disarm(keyHash);
+    }
     this.apps.delete(name);
     this.emitMeta({ kind: 'app', app: name });
     return true;
   }
 
   async appForKey(key: string): Promise<string | null> {
-    return this.appByKeyHash.get(hashKey(key)) ?? null;
+    const hash = hashKey(key);
+    const name = this.appByKeyHash.get(hash);
+    const state = name === undefined ? undefined : this.apps.get(name)?.keys.get(hash);
+    if (name === undefined || state === undefined) return null;
+    if (state.expiresMs !== null) {
+      if (this.clock.nowMs() >= state.expiresMs) return null;
+      this.keyAlarms.arm(hash, name, state.expiresMs);
+    }
+    return name;
+  }
+
+  async listKeys(name: string): Promise<AppKeyRecord[]> {
+    const app = this.keyedApp(name);
+    return [...app.keys].map(([hash, state]) => keyRecord(hash, state)).sort(byCreated);
+  }
+
+  async addKey(name: string): Promise<NewAppKey> {
+    const app = this.keyedApp(name);
+    const { key, hash } = newKey();
+    const state: KeyState = { created: Math.floor(this.clock.nowMs() / 1000), expiresMs: null };
+    app.keys.set(hash, state);
+    this.appByKeyHash.set(hash, name);
+    return { key, record: keyRecord(hash, state) };
+  }
+
+  async rotateKey(name: string, keyId: string, graceSeconds: number): Promise<NewAppKey & { replaced: { id: string; expires: number } }> {
+    const app = this.keyedApp(name);
+    const [oldHash, old] = this.findKey(app, keyId);
+    const nowMs = this.clock.nowMs();
+    const expires = Math.floor(nowMs / 1000) + graceSeconds;
+    if (old.expiresMs === null || expires * 1000 < old.expiresMs) old.expiresMs = expires * 1000;
+    const replaced = { id: keyId, expires: old.expiresMs / 1000 };
+    const added = await this.addKey(name);
+    if (old.expiresMs <= nowMs) this.dropKey(app, oldHash);
+    this.emitMeta({ kind: 'app', app: name });
+    return { ...added, replaced };
+  }
+
+  async deleteKey(name: string, keyId: string): Promise<void> {
+    const app = this.keyedApp(name);
+    const [hash, state] = this.findKey(app, keyId);
+    if (state.expiresMs === null && ![...app.keys.values()].some((k) => k !== state && k.expiresMs === null)) {
+      throw new HoldlineError('last_key');
+    }
+    this.dropKey(app, hash);
+    this.emitMeta({ kind: 'app', app: name });
+  }
+
+  /** The application, its expired keys dropped first; app_not_found. */
+  private keyedApp(name: string): AppState {
+    const app = this.apps.get(name);
+    if (app === undefined) throw new HoldlineError('app_not_found');
+    const nowMs = this.clock.nowMs();
+    for (const [hash, state] of app.keys) if (state.expiresMs !== null && state.expiresMs <= nowMs) this.dropKey(app, hash);
+    return app;
+  }
+
+  private findKey(app: AppState, keyId: string): [string, KeyState] {
+    for (const entry of app.keys) if (keyIdOf(entry[0]) === keyId) return entry;
+    throw new HoldlineError('key_not_found');
+  }
+
+  private dropKey(app: AppState, hash: string): void {
+    app.keys.delete(hash);
+    this.appByKeyHash.delete(hash);
+    this.keyAlarms.disarm(hash);
   }
 
   // --- message queues ---

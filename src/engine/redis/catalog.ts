@@ -7,16 +7,19 @@
  * engine needs it only to mark and drop partitions (partition-mark.lua, partition-drop.lua).
  * Scripts that change cached metadata announce it on the metadata channel (meta-cache.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { HoldlineError } from '../../errors.js';
-import type { AppRecord, ListQueuesOptions, QueueMeta } from '../types.js';
+import { keyIdOf, newKey } from '../app-keys.js';
+import type { AppKeyRecord, AppRecord, ListQueuesOptions, NewAppKey, QueueMeta } from '../types.js';
 import type { RedisKeys } from './keys.js';
-import { encodeChange } from './meta-cache.js';
+import { encodeChange, type KeyOwner } from './meta-cache.js';
 import { defineScript, scriptCall, type RedisClient } from './scripts.js';
 
 const SCRIPTS = {
-  hlAppCreate: { file: 'app-create', keys: 3 },
-  hlAppDelete: { file: 'app-delete', keys: 6 },
+  hlAppCreate: { file: 'app-create', keys: 4 },
+  hlAppDelete: { file: 'app-delete', keys: 7 },
+  hlAppKeyAdd: { file: 'app-key-add', keys: 4 },
+  hlAppKeyRotate: { file: 'app-key-rotate', keys: 4 },
+  hlAppKeyDelete: { file: 'app-key-delete', keys: 4 },
   hlQueueCreate: { file: 'queue-create', keys: 5 },
   hlQueueUpdate: { file: 'queue-update', keys: 1 },
   hlQueueDelete: { file: 'queue-delete', keys: 3 },
@@ -26,8 +29,27 @@ export function defineCatalogScripts(client: RedisClient): void {
   for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file, spec.keys);
 }
 
-export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+export { hashKey } from '../app-keys.js';
+
+/** A keys-hash value: `app`, or `app <expiry epoch ms>` (app names have no spaces). */
+function parseOwner(value: string): KeyOwner {
+  const space = value.indexOf(' ');
+  return space < 0 ? { app: value, expiresMs: null } : { app: value.slice(0, space), expiresMs: Number(value.slice(space + 1)) };
+}
+
+const KEY_ERRORS = { '-1': 'app_not_found', '-2': 'key_not_found', '-3': 'last_key' } as const;
+
+/** Throws the catalogue error a key script's negative reply stands for. */
+function keyScriptResult(reply: unknown): number {
+  const n = Number(reply);
+  const code = KEY_ERRORS[String(n) as keyof typeof KEY_ERRORS];
+  if (code !== undefined) throw new HoldlineError(code);
+  return n;
+}
+
+interface KeyInfo {
+  created: number;
+  expires: number | null;
 }
 
 /** A queue's metadata with its incarnation number (0: created before incarnations existed). */
@@ -40,18 +62,107 @@ function byName<T extends { name: string }>(a: T, b: T): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** How long a revocation waits for a replica of the registry's primary to confirm it, ms. */
+const REVOCATION_WAIT_MS = 1000;
+
 export class Catalog {
+  /**
+   * @param confirmBy how many replicas a revocation must reach before it is acknowledged (0: none;
+   *   the engine answers 1 when the registry's primary has a replica, see revoke())
+   * @param onUnconfirmed told when a revocation was stored but not confirmed in time
+   */
   constructor(
     private readonly client: RedisClient,
     private readonly keys: RedisKeys,
+    private readonly confirmBy: () => number = () => 0,
+    private readonly onUnconfirmed: (what: string) => void = () => undefined,
   ) {}
 
-  async createApp(name: string): Promise<{ app: AppRecord; key: string } | null> {
+  /**
+   * Runs a script that revokes credentials (a key, a rotation's old key, an application), then,
+   * when the registry's primary has a replica, `WAIT 1` on the same connection: a revocation that
+   * was acknowledged is on a replica too, so a failover right after it cannot bring the key back
+   * (Redis replicates asynchronously). The script and WAIT go in one pipeline (one slot, so one
+   * node also on a cluster); a cluster redirection is retried once after the slots are re-read, as
+   * appends at `strong` are (index.ts appendAndWait). Not confirmed in time: the revocation stands
+   * on the primary, and onUnconfirmed is told.
+   */
+  private async revoke(command: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const replicas = this.confirmBy();
+    if (replicas === 0) return scriptCall(this.client, command, false, keys, args);
+    for (let attempt = 0; ; attempt++) {
+      const pipeline = this.client.pipeline();
+      void scriptCall(pipeline, command, false, keys, args);
+      pipeline.wait(replicas, REVOCATION_WAIT_MS);
+      const results = (await pipeline.exec()) ?? [];
+      const [err, reply] = results[0] ?? [new Error('revocation: no reply'), null];
+      if (err !== null && attempt === 0 && 'refreshSlotsCache' in this.client && err.name === 'ReplyError' && /^(MOVED|ASK) /.test(err.message)) {
+        const cluster = this.client;
+        await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+        continue;
+      }
+      if (err !== null) throw err;
+      const acked = results[1]?.[0] === null ? Number(results[1][1]) : 0;
+      if (acked < replicas && Number(reply) >= 0) this.onUnconfirmed(command);
+      return reply;
+    }
+  }
+
+  async createApp(name: string): Promise<{ app: AppRecord; key: string; keyId: string } | null> {
     const app: AppRecord = { name, created: Math.floor(Date.now() / 1000) };
-    const key = randomBytes(16).toString('hex');
+    const { key, hash, id } = newKey();
+    const info: KeyInfo = { created: app.created, expires: null };
+    const created = await scriptCall(this.client, 'hlAppCreate', false, this.keyKeys(name), [name, JSON.stringify(app), hash, JSON.stringify(info)]);
+    return Number(created) === 1 ? { app, key, keyId: id } : null;
+  }
+
+  /** Keys of one application's key scripts (app-create.lua). */
+  private keyKeys(app: string): string[] {
     const k = this.keys;
-    const created = await scriptCall(this.client, 'hlAppCreate', false, [k.apps, k.keyHashes, k.appKeys(name)], [name, JSON.stringify(app), hashKey(key)]);
-    return Number(created) === 1 ? { app, key } : null;
+    return [k.apps, k.keyHashes, k.appKeys(app), k.appKeyInfo(app)];
+  }
+
+  /** Unexpired keys, oldest first (keys from before key info existed count as made with the application). */
+  async listKeys(app: string): Promise<AppKeyRecord[]> {
+    const k = this.keys;
+    const results = (await this.client.pipeline().hget(k.apps, app).smembers(k.appKeys(app)).hgetall(k.appKeyInfo(app)).exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    const appJson = results[0]?.[1];
+    if (typeof appJson !== 'string') throw new HoldlineError('app_not_found');
+    const created = (JSON.parse(appJson) as AppRecord).created;
+    const hashes = results[1]?.[1] as string[];
+    const infos = results[2]?.[1] as Record<string, string>;
+    const now = Date.now();
+    return hashes
+      .map((hash): AppKeyRecord => {
+        const info = infos[hash] === undefined ? { created, expires: null } : (JSON.parse(infos[hash]) as KeyInfo);
+        return { id: keyIdOf(hash), created: info.created, expires: info.expires ?? null };
+      })
+      .filter((r) => r.expires === null || r.expires * 1000 > now)
+      .sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async addKey(app: string): Promise<NewAppKey> {
+    const { key, hash, id } = newKey();
+    const now = Date.now();
+    const info: KeyInfo = { created: Math.floor(now / 1000), expires: null };
+    keyScriptResult(await scriptCall(this.client, 'hlAppKeyAdd', false, this.keyKeys(app), [app, hash, JSON.stringify(info), now]));
+    return { key, record: { id, ...info } };
+  }
+
+  async rotateKey(app: string, keyId: string, graceSeconds: number): Promise<NewAppKey & { replaced: { id: string; expires: number } }> {
+    const { key, hash, id } = newKey();
+    const now = Date.now();
+    const info: KeyInfo = { created: Math.floor(now / 1000), expires: null };
+    const expires = keyScriptResult(
+      await this.revoke('hlAppKeyRotate', this.keyKeys(app), [app, keyId, hash, JSON.stringify(info), now, info.created + graceSeconds, this.keys.metaChannel]),
+    );
+    return { key, record: { id, ...info }, replaced: { id: keyId, expires } };
+  }
+
+  /** Revokes one key at once (app-key-delete.lua). */
+  async deleteKey(app: string, keyId: string): Promise<void> {
+    keyScriptResult(await this.revoke('hlAppKeyDelete', this.keyKeys(app), [app, keyId, Date.now(), this.keys.metaChannel]));
   }
 
   async getApp(name: string): Promise<AppRecord | null> {
@@ -69,19 +180,18 @@ export class Catalog {
   /** Removes the application's record, keys and queue catalogue (its queues' data must go first). */
   async deleteAppMeta(name: string): Promise<boolean> {
     const k = this.keys;
-    const deleted = await scriptCall(
-      this.client,
+    const deleted = await this.revoke(
       'hlAppDelete',
-      false,
-      [k.apps, k.keyHashes, k.appKeys(name), k.queues(name), k.queueNames(name), k.queueIncs(name)],
+      [k.apps, k.keyHashes, k.appKeys(name), k.queues(name), k.queueNames(name), k.queueIncs(name), k.appKeyInfo(name)],
       [name, k.metaChannel, encodeChange({ app: name })],
     );
     return Number(deleted) === 1;
   }
 
-  /** The application of a key, by the key's sha256 hex (hashKey). */
-  async appForKeyHash(hash: string): Promise<string | null> {
-    return this.client.hget(this.keys.keyHashes, hash);
+  /** The application of a key and its expiry, by the key's sha256 hex (hashKey); expired keys are not filtered here. */
+  async appForKeyHash(hash: string): Promise<KeyOwner | null> {
+    const value = await this.client.hget(this.keys.keyHashes, hash);
+    return value === null ? null : parseOwner(value);
   }
 
   async createQueue(meta: QueueMeta): Promise<boolean> {

@@ -31,7 +31,9 @@ import { randomIdPart } from '../../domain/ids.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
+import { KeyExpiryAlarms } from '../app-keys.js';
 import type {
+  AppKeyRecord,
   AppRecord,
   Engine,
   EngineCapabilities,
@@ -39,6 +41,7 @@ import type {
   MessagePatch,
   MetaEvent,
   MetaListener,
+  NewAppKey,
   NewMessage,
   PartitionListener,
   PartitionRef,
@@ -88,6 +91,11 @@ export interface RedisEngineOptions {
   indexReassertMs?: number;
   /** Longest a cached key or queue lookup is trusted without an announcement, ms (meta-cache.ts; 0: no cache). */
   metaCacheTtlMs?: number;
+  /**
+   * How long, once the registry's announcement channel is down, keys and queues already known keep
+   * answering from the cache, ms (meta-cache.ts "Registry outage"; default 30000; 0: not at all).
+   */
+  registryOutageMs?: number;
   logger?: Logger;
 }
 
@@ -139,6 +147,7 @@ export class RedisEngine implements Engine {
   /** The command connection is corked until the end of the current tick (corkForTick). */
   private corked = false;
   private readonly metaListeners = new Set<MetaListener>();
+  private readonly keyAlarms = new KeyExpiryAlarms((event) => this.emitEvent(event));
   private readonly knownKeys = new Map<string, Map<string, PartitionKeys[]>>();
   private readonly keyHashes = new Map<string, string>();
   private readonly waitTimeoutMs: number;
@@ -169,7 +178,12 @@ export class RedisEngine implements Engine {
       definePartitionScripts(c);
     }
     defineCatalogScripts(this.client);
-    this.catalog = new Catalog(this.client, this.keys);
+    this.catalog = new Catalog(
+      this.client,
+      this.keys,
+      () => this.replicas.required('strong', this.keys.apps),
+      (what) => this.logger?.warn({ script: what }, 'redis engine: revocation stored on the registry primary, not yet confirmed by its replica'),
+    );
     this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
     const subscriberOptions = baseOptions(tuning, 'holdline-sub');
@@ -178,7 +192,7 @@ export class RedisEngine implements Engine {
       this.logger,
     );
     if (this.target.cluster) this.client.on('refresh', () => this.subscriber.reconcile());
-    this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs);
+    this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs, opts.registryOutageMs);
     this.appender = new Appender(
       (job) => this.runAppend(job),
       (send) => this.batchWrites(send),
@@ -217,6 +231,7 @@ export class RedisEngine implements Engine {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.keyAlarms.clear();
     this.replicas.stop();
     await this.sweeper.stop();
     await this.subscriber.close();
@@ -234,6 +249,14 @@ export class RedisEngine implements Engine {
     }
   }
 
+  /**
+   * True while the registry's announcement channel is down and known keys and queues answer from
+   * the cache (meta-cache.ts "Registry outage"); for tests, logs and metrics.
+   */
+  registryOutage(): boolean {
+    return this.cache.inOutage();
+  }
+
   /** Reclaims what is due now (the timer does this every sweepIntervalMs); for tests and tools. */
   sweep(): Promise<number> {
     return this.sweeper.sweep();
@@ -241,8 +264,31 @@ export class RedisEngine implements Engine {
 
   // --- applications and keys ---
 
-  createApp(name: string): Promise<{ app: AppRecord; key: string } | null> {
+  createApp(name: string): Promise<{ app: AppRecord; key: string; keyId: string } | null> {
     return guarded(() => this.catalog.createApp(name));
+  }
+
+  listKeys(app: string): Promise<AppKeyRecord[]> {
+    return guarded(() => this.catalog.listKeys(app));
+  }
+
+  addKey(app: string): Promise<NewAppKey> {
+    return guarded(() => this.catalog.addKey(app));
+  }
+
+  rotateKey(app: string, keyId: string, graceSeconds: number): Promise<NewAppKey & { replaced: { id: string; expires: number } }> {
+    return guarded(async () => {
+      const rotated = await this.catalog.rotateKey(app, keyId, graceSeconds);
+      this.cache.forget({ app });
+      return rotated;
+    });
+  }
+
+  deleteKey(app: string, keyId: string): Promise<void> {
+    return guarded(async () => {
+      await this.catalog.deleteKey(app, keyId);
+      this.cache.forget({ app });
+    });
   }
 
   getApp(name: string): Promise<AppRecord | null> {
@@ -265,7 +311,15 @@ export class RedisEngine implements Engine {
 
   appForKey(key: string): Promise<string | null> {
     const hash = this.keyHash(key);
-    return guarded(() => this.cache.appForKeyHash(hash, () => this.catalog.appForKeyHash(hash)));
+    return guarded(() => this.cache.appForKeyHash(hash, () => this.catalog.appForKeyHash(hash))).then((owner) => {
+      if (owner === null) return null;
+      if (owner.expiresMs !== null) {
+        // A rotated key: refused from its expiry on; connections using it re-check then (app-keys.ts).
+        if (Date.now() >= owner.expiresMs) return null;
+        this.keyAlarms.arm(hash, owner.app, owner.expiresMs);
+      }
+      return owner.app;
+    });
   }
 
   /**
@@ -427,6 +481,7 @@ export class RedisEngine implements Engine {
 
   /** null: an unreadable announcement or a resubscription, i.e. anything may have changed. */
   private emitMeta(change: MetaChange | null): void {
+    if (change?.key !== undefined) this.keyAlarms.disarm(change.key);
     if (this.metaListeners.size === 0) return;
     const event: MetaEvent =
       change === null
@@ -436,6 +491,10 @@ export class RedisEngine implements Engine {
           : change.agent !== undefined
             ? { kind: 'agent', app: change.app, agent: change.agent }
             : { kind: 'app', app: change.app };
+    this.emitEvent(event);
+  }
+
+  private emitEvent(event: MetaEvent): void {
     for (const listener of [...this.metaListeners]) {
       try {
         listener({ ...event });

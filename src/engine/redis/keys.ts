@@ -41,7 +41,7 @@ export class RedisKeys {
   readonly expiryIndex: string;
   /** HASH: application name -> JSON AppRecord. */
   readonly apps: string;
-  /** HASH: sha256(key) hex -> application name. */
+  /** HASH: sha256(key) hex -> application name, plus ` <expiry epoch ms>` for a key that expires. */
   readonly keyHashes: string;
   /** STRING: the last queue incarnation number drawn (queue-create.lua); never deleted. */
   readonly queueIncSeq: string;
@@ -65,6 +65,11 @@ export class RedisKeys {
   /** SET of the key hashes of one application (to revoke them all). */
   appKeys(app: string): string {
     return `${this.meta}:appkeys:${enc(app)}`;
+  }
+
+  /** HASH: key hash -> JSON {created, expires} of one application's keys (epoch seconds; app-keys.ts). */
+  appKeyInfo(app: string): string {
+    return `${this.meta}:keyinfo:${enc(app)}`;
   }
 
   /** HASH: queue name -> JSON QueueMeta. */

@@ -26,6 +26,12 @@
  *   nothing overwrites it; or it does not, and a message with an expiry no later than its own was
  *   in the partition when (3) read it. The same holds between concurrent sweepers: whatever one
  *   sweeper's step (2) removes was written before its own step (3) read.
+ *   An append waits for its ZADD at most INDEX_WAIT_MS (afterAppend): when the index's shard is
+ *   failing over (its primary dead, a replica not yet promoted) the ZADD goes on in the background
+ *   and the append is acknowledged without it, so appends on healthy shards are not held up by
+ *   ~1 s each (issue 10 §1); while such an update is still out, later appends do not wait for
+ *   theirs at all. The ZADD is still sent after the script, so the argument above holds,
+ *   and one that fails is retried by the partition's next append (as below).
  *   Not covered: a Holdline process dying between a lowering append's script and its index update
  *   (or between a sweep's steps (2) and (3) while an append races it). As a safety net, each node
  *   also sends the ZADD LT on its first append to a partition and then at most every REASSERT_MS
@@ -53,6 +59,8 @@ const DUE_BATCH = 100;
 const MAX_STEPS = 100;
 /** A node re-asserts the index entry of a partition it appends to at most this often (header; default). */
 export const REASSERT_MS = 1000;
+/** Longest an append's acknowledgement waits for its index update (header); normally it takes well under 1 ms. */
+const INDEX_WAIT_MS = 250;
 /** Partitions remembered for REASSERT_MS; beyond this the memory is dropped (only costing extra ZADDs). */
 const ASSERTED_MAX = 10_000;
 
@@ -60,6 +68,8 @@ export class ExpirySweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
+  /** Index updates still running after their append stopped waiting for them (afterAppend). */
+  private overdue = 0;
   /** Partition member -> when this node last sent its index entry. */
   private readonly asserted = new Map<string, number>();
 
@@ -89,8 +99,8 @@ export class ExpirySweeper {
   }
 
   /**
-   * The index's part of an append (header): resolves once the acknowledgement may be sent. Never
-   * rejects: the messages are stored whatever happens here, and failing to index them only delays
+   * The index's part of an append (header): resolves once the acknowledgement may be sent (the
+   * update is done, or INDEX_WAIT_MS passed and it goes on in the background). Never rejects: the messages are stored whatever happens here, and failing to index them only delays
    * their reclamation (the next append retries), so the append is not failed for it.
    */
   async afterAppend(ref: PartitionRef, earliestMs: number, lowered: boolean): Promise<void> {
@@ -102,10 +112,22 @@ export class ExpirySweeper {
     }
     if (this.asserted.size >= ASSERTED_MAX) this.asserted.clear();
     this.asserted.set(member, now);
-    await this.noteExpiry(ref, earliestMs).catch((err: unknown) => {
+    const update = this.noteExpiry(ref, earliestMs).catch((err: unknown) => {
       this.asserted.delete(member);
       this.logger?.warn({ err, partition: ref }, 'redis engine: expiry index update failed; retried by the next append');
     });
+    // While an earlier update is still out after its wait, the index's shard is evidently not
+    // answering: later appends do not wait for theirs at all.
+    if (this.overdue > 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), INDEX_WAIT_MS);
+    });
+    const done = await Promise.race([update.then(() => true), waited]);
+    clearTimeout(timer);
+    if (done) return;
+    this.overdue++;
+    void update.finally(() => this.overdue--);
   }
 
   /** One sweep round over every due partition; returns how many messages it reclaimed. */

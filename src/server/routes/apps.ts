@@ -1,5 +1,13 @@
 /** SPEC.md section 6: applications and keys, behind `Authorization: Admin <HOLDLINE_ADMIN_KEY>`. */
-import { createApplication, listApplications, revokeApplication } from '../../domain/apps.js';
+import {
+  createApplication,
+  createApplicationKey,
+  listApplicationKeys,
+  listApplications,
+  revokeApplication,
+  revokeApplicationKey,
+  rotateApplicationKey,
+} from '../../domain/apps.js';
 import { readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
@@ -11,8 +19,8 @@ export function appsRoutes(ctx: ServerContext): void {
     ctx.assertAdmin(req.headers.authorization);
     const fields = readFields(req);
     const input = ctx.schemas.validate<{ name: string }>('app-create', fields.source, fields.data);
-    const { app, key } = await createApplication(engine, input.name);
-    return json(201, { status: 'ok', application_name: app.name, key, created: app.created });
+    const { app, key, keyId } = await createApplication(engine, input.name);
+    return json(201, { status: 'ok', application_name: app.name, key, key_id: keyId, created: app.created });
   });
 
   router.add('GET', '/v1/apps', async (req) => {
@@ -25,5 +33,42 @@ export function appsRoutes(ctx: ServerContext): void {
     ctx.assertAdmin(req.headers.authorization);
     await revokeApplication(engine, req.params.name!, ctx.calls.store);
     return json(200, { status: 'ok' });
+  });
+
+  // --- keys of one application (protocol/rest.md "Keys of an application") ---
+
+  router.add('GET', '/v1/apps/:name/keys', async (req) => {
+    ctx.assertAdmin(req.headers.authorization);
+    const name = req.params.name!;
+    const keys = await listApplicationKeys(engine, name);
+    return json(200, { status: 'ok', application_name: name, keys: keys.map((k) => ({ key_id: k.id, created: k.created, expires: k.expires })) });
+  });
+
+  router.add('POST', '/v1/apps/:name/keys', async (req) => {
+    ctx.assertAdmin(req.headers.authorization);
+    const name = req.params.name!;
+    const { key, record } = await createApplicationKey(engine, name);
+    return json(201, { status: 'ok', application_name: name, key_id: record.id, key });
+  });
+
+  router.add('POST', '/v1/apps/:name/keys/:key_id/rotate', async (req) => {
+    ctx.assertAdmin(req.headers.authorization);
+    const fields = readFields(req);
+    const input = ctx.schemas.validate<{ grace_seconds?: number }>('key-rotate', fields.source, fields.data);
+    const name = req.params.name!;
+    const rotated = await rotateApplicationKey(engine, name, req.params.key_id!, input.grace_seconds);
+    return json(201, {
+      status: 'ok',
+      application_name: name,
+      key_id: rotated.record.id,
+      key: rotated.key,
+      replaced: { key_id: rotated.replaced.id, expires: rotated.replaced.expires },
+    });
+  });
+
+  router.add('DELETE', '/v1/apps/:name/keys/:key_id', async (req) => {
+    ctx.assertAdmin(req.headers.authorization);
+    await revokeApplicationKey(engine, req.params.name!, req.params.key_id!);
+    return { status: 204, body: '', contentType: 'application/json' };
   });
 }

@@ -2,11 +2,13 @@
   Creates an application with its first key (stored only as a hash).
 
   KEYS[1] apps     HASH name -> JSON AppRecord
-  KEYS[2] keys     HASH key hash -> application name
+  KEYS[2] keys     HASH key hash -> application name (+ " <expiry epoch ms>" for an expiring key)
   KEYS[3] appkeys  SET of this application's key hashes
+  KEYS[4] keyinfo  HASH key hash -> JSON {created, expires} (epoch seconds; expires null: never)
   ARGV[1] application name
   ARGV[2] JSON AppRecord
   ARGV[3] sha256 hex of the key
+  ARGV[4] JSON key info
 
   Returns: 1 created, 0 when the name is taken.
   Errors: none of its own.
@@ -16,4 +18,5 @@ local rcall = redis.call
 if rcall('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 rcall('HSET', KEYS[2], ARGV[3], ARGV[1])
 rcall('SADD', KEYS[3], ARGV[3])
+rcall('HSET', KEYS[4], ARGV[3], ARGV[4])
 return 1

@@ -9,6 +9,7 @@
   KEYS[4] queues   HASH queue name -> JSON QueueMeta
   KEYS[5] qnames   ZSET of queue names
   KEYS[6] qincs    HASH queue name -> incarnation number
+  KEYS[7] keyinfo  HASH key hash -> JSON key info
   ARGV[1] application name
   ARGV[2] metadata change channel (same hash tag), ARGV[3] the change to announce
 
@@ -19,7 +20,7 @@ local rcall = redis.call
 
 local hashes = rcall('SMEMBERS', KEYS[3])
 if #hashes > 0 then rcall('HDEL', KEYS[2], unpack(hashes)) end
-rcall('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+rcall('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 local deleted = rcall('HDEL', KEYS[1], ARGV[1])
 rcall('SPUBLISH', ARGV[2], ARGV[3])
 return deleted
