@@ -16,8 +16,6 @@ export interface DispatchOptions {
   router: Router;
   logger: Logger;
   maxRequestBytes: number;
-  /** How long the rest of an oversized body is read and discarded before the 413 goes out anyway; default 5 s. */
-  discardMs?: number;
   isShuttingDown(): boolean;
   /** In-flight accounting for a graceful close: start() on arrival, end() once answered or aborted. */
   inflight: { start(): void; end(): void };
@@ -35,8 +33,9 @@ async function route(router: Router, req: RequestInfo): Promise<Reply> {
 
 export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req: HttpRequest) => void {
   const { router, logger } = opts;
-  // A body up to twice the limit is read to its end before the 413, so the client sees the answer.
-  const bodyLimits: BodyLimits = { max: opts.maxRequestBytes, discardBytes: opts.maxRequestBytes, discardMs: opts.discardMs ?? 5000 };
+  // A body up to twice the limit is read to its end before the 413, so the client sees the answer
+  // (protocol/rest.md "Size").
+  const bodyLimits: BodyLimits = { max: opts.maxRequestBytes, discardBytes: opts.maxRequestBytes, discardMs: 5000 };
 
   function log(info: RequestInfo, reply: Reply, started: number, err: unknown): void {
     const entry = {
