@@ -94,6 +94,14 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string };
 }
 
+/** Longest `field` and `message` an error carries (protocol/errors.md); longer ones are cut, ending in `…`. */
+export const MAX_ECHOED_FIELD = 100;
+const MAX_MESSAGE = 300;
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 export class HoldlineError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
@@ -101,13 +109,16 @@ export class HoldlineError extends Error {
 
   constructor(code: ErrorCode, opts: { field?: string; max?: number; message?: string } = {}) {
     const spec: ErrorSpec = ERRORS[code];
-    const message =
-      opts.message ??
-      spec.message.replace('{field}', opts.field ?? '').replace('{max}', String(opts.max ?? ''));
+    // What the client sent is echoed bounded: a 33 KB id list comes back as its first 100 characters.
+    const field = opts.field === undefined ? undefined : bounded(opts.field, MAX_ECHOED_FIELD);
+    const message = bounded(
+      opts.message ?? spec.message.replace('{field}', field ?? '').replace('{max}', String(opts.max ?? '')),
+      MAX_MESSAGE,
+    );
     super(message);
     this.name = 'HoldlineError';
     this.code = code;
-    this.field = opts.field;
+    this.field = field;
     this.status = spec.status;
   }
 

@@ -7,8 +7,8 @@ import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { HoldlineError, isHoldlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { copyRequest, errorReply, readBody, writeReply } from './http.js';
-import type { Reply, RequestInfo } from './http.js';
+import { copyRequest, errorReply, framingError, readBody, writeReply } from './http.js';
+import type { BodyLimits, Reply, RequestInfo } from './http.js';
 import { pathSegments } from './router.js';
 import type { Router } from './router.js';
 
@@ -33,6 +33,9 @@ async function route(router: Router, req: RequestInfo): Promise<Reply> {
 
 export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req: HttpRequest) => void {
   const { router, logger } = opts;
+  // A body up to twice the limit is read to its end before the 413, so the client sees the answer
+  // (protocol/rest.md "Size").
+  const bodyLimits: BodyLimits = { max: opts.maxRequestBytes, discardBytes: opts.maxRequestBytes, discardMs: 5000 };
 
   function log(info: RequestInfo, reply: Reply, started: number, err: unknown): void {
     const entry = {
@@ -71,9 +74,13 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
       finished = true;
       opts.inflight.end();
     };
-    res.onAborted(() => finish());
+    let stopReading = (): void => {};
+    res.onAborted(() => {
+      stopReading();
+      finish();
+    });
 
-    const respond = (reply: Reply, err: unknown, close: boolean): void => {
+    const write = (reply: Reply, err: unknown, close: boolean): void => {
       if (finished) return;
       log(info, reply, started, err);
       try {
@@ -82,17 +89,25 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
         finish();
       }
     };
+    // A reply that closes the connection goes out after uWS has parsed what it already read: ended
+    // with close while uWS is still parsing, the response lets uWS go on parsing, and dispatching,
+    // the requests behind it in the buffer. Still pending, any request behind it makes uWS close the
+    // connection instead, unanswered and not run.
+    const respond = (reply: Reply, err: unknown, close: boolean): void => {
+      if (close) setImmediate(() => write(reply, err, true));
+      else write(reply, err, false);
+    };
     const fail = (err: unknown, close = false): void => {
       const e = isHoldlineError(err) ? err : new HoldlineError('internal');
       respond(errorReply(e), err, close);
     };
 
-    if (opts.isShuttingDown()) {
-      fail(new HoldlineError('shutting_down'), true);
-      return;
-    }
-    readBody(res, info.headers['content-length'], opts.maxRequestBytes, (bodyErr, body) => {
-      // Close the connection: the rest of an oversized body is never read.
+    // The body's framing cannot be trusted, so neither can anything after it: 400, close, no body read.
+    const framing = framingError(info.headers);
+    if (framing !== null) return fail(framing, true);
+    if (opts.isShuttingDown()) return fail(new HoldlineError('shutting_down'), true);
+    stopReading = readBody(res, info.headers['content-length'], bodyLimits, (bodyErr, body) => {
+      // Close the connection: a body over the limit is not read past the discard bound.
       if (bodyErr !== null) return fail(bodyErr, true);
       info.body = body;
       // route() is async: every throw, synchronous or not, arrives here as a rejection.

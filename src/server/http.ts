@@ -93,32 +93,87 @@ export function statusLine(status: number): string {
   return `${status} ${REASONS[status] ?? 'Status'}`;
 }
 
-/** Writes a whole reply; the caller corks. `close` asks uWS to close the connection after it. */
+/**
+ * How long an idle keep-alive connection is kept, as advertised in `Keep-Alive: timeout=…`. uWS closes
+ * an idle HTTP connection after its compiled-in 10 s (HTTP_IDLE_TIMEOUT_S), checked on a 4 s tick, so
+ * the close comes 8 to 12 s after the last answer; 5 leaves a client room to stop reusing it first.
+ */
+export const KEEP_ALIVE_SECONDS = 5;
+
+/**
+ * Writes a whole reply; the caller corks. `close` asks uWS to close the connection after it (uWS then
+ * writes `Connection: close` itself); otherwise the reply advertises the keep-alive timeout.
+ */
 export function writeReply(res: HttpResponse, reply: Reply, close: boolean): void {
   res.writeStatus(statusLine(reply.status));
   res.writeHeader('Content-Type', reply.contentType);
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+  if (!close) res.writeHeader('Keep-Alive', `timeout=${KEEP_ALIVE_SECONDS}`);
   res.end(reply.body, close);
 }
 
 /**
- * Reads the body into one buffer. Rejects with body_too_large as soon as the declared length or the
- * bytes received pass `max`; uWS stops calling onData once the response has been written.
+ * RFC 9112 §6.3: a request whose body length is ambiguous is answered 400 and the connection closed.
+ * uWS frames the body by the first `Content-Length` alone (a second one, `0` then `46`, would let the
+ * body run as a request of its own), so every Content-Length it passed on is checked here;
+ * copyHeaders joins repeated headers with `, `. uWS itself closes, without an answer, a request with
+ * both Content-Length and Transfer-Encoding, and treats any Transfer-Encoding as chunked.
  */
-export function readBody(res: HttpResponse, declaredLength: string | undefined, max: number, onDone: (err: HoldlineError | null, body: Uint8Array) => void): void {
-  if (declaredLength !== undefined && Number(declaredLength) > max) {
-    onDone(new HoldlineError('body_too_large', { max }), new Uint8Array(0));
-    return;
+export function framingError(headers: Record<string, string>): HoldlineError | null {
+  const length = headers['content-length'];
+  if (length !== undefined && !/^\d+$/.test(length)) {
+    return new HoldlineError('bad_request', { field: 'content-length', message: 'Content-Length must be one decimal number, given once' });
+  }
+  const coding = headers['transfer-encoding'];
+  if (coding !== undefined && (length !== undefined || coding.trim().toLowerCase() !== 'chunked')) {
+    return new HoldlineError('bad_request', { field: 'transfer-encoding', message: 'Transfer-Encoding must be chunked alone, without Content-Length' });
+  }
+  return null;
+}
+
+export interface BodyLimits {
+  /** Largest body accepted. */
+  max: number;
+  /** Past `max`, how many more bytes are read and discarded while waiting for the end of the body. */
+  discardBytes: number;
+  /** Past `max`, how long the end of the body is waited for. */
+  discardMs: number;
+}
+
+/**
+ * Reads the body into one buffer. A body over `max` is refused with body_too_large, in stages
+ * (RFC 9112 §9.6): the rest of the body is read and thrown away, and onDone is called once it has
+ * all arrived, so the answer and the close that follows it reach a client that has finished
+ * sending. The wait is bounded: onDone comes anyway after `discardBytes` more bytes or `discardMs`,
+ * and at once when the declared length is already past that bound. Returns a function that stops
+ * the wait (the request was aborted).
+ */
+export function readBody(res: HttpResponse, declaredLength: string | undefined, limits: BodyLimits, onDone: (err: HoldlineError | null, body: Uint8Array) => void): () => void {
+  const { max } = limits;
+  const tooLarge = () => onDone(new HoldlineError('body_too_large', { max }), new Uint8Array(0));
+  if (declaredLength !== undefined && Number(declaredLength) > max + limits.discardBytes) {
+    tooLarge();
+    return () => {};
   }
   const chunks: Buffer[] = [];
   let size = 0;
   let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const refuse = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    tooLarge();
+  };
   res.onData((chunk, isLast) => {
     if (done) return;
     size += chunk.byteLength;
     if (size > max) {
-      done = true;
-      onDone(new HoldlineError('body_too_large', { max }), new Uint8Array(0));
+      if (timer === undefined) {
+        chunks.length = 0;
+        timer = setTimeout(refuse, limits.discardMs);
+      }
+      if (isLast || size > max + limits.discardBytes) refuse();
       return;
     }
     // uWS reuses the chunk's memory after this callback returns: copy it.
@@ -128,4 +183,8 @@ export function readBody(res: HttpResponse, declaredLength: string | undefined, 
       onDone(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     }
   });
+  return () => {
+    done = true;
+    clearTimeout(timer);
+  };
 }

@@ -12,6 +12,7 @@ import type { ErrorCode } from '../errors.js';
 import appCreate from '../../protocol/schemas/rest/app-create.json' with { type: 'json' };
 import keyRotate from '../../protocol/schemas/rest/key-rotate.json' with { type: 'json' };
 import messageBatch from '../../protocol/schemas/rest/message-batch.json' with { type: 'json' };
+import messageDelete from '../../protocol/schemas/rest/message-delete.json' with { type: 'json' };
 import messageUpdate from '../../protocol/schemas/rest/message-update.json' with { type: 'json' };
 import message from '../../protocol/schemas/rest/message.json' with { type: 'json' };
 import queueCreate from '../../protocol/schemas/rest/queue-create.json' with { type: 'json' };
@@ -26,6 +27,7 @@ const SCHEMAS = {
   message,
   'message-batch': messageBatch,
   'message-update': messageUpdate,
+  'message-delete': messageDelete,
 } as const;
 
 export type SchemaName = keyof typeof SCHEMAS;

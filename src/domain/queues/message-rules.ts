@@ -78,11 +78,12 @@ export function parseMessageId(text: string): { id: string; partition: number } 
 }
 
 /**
- * `id`, `p:id` or a comma-separated list of them (Queuey's DELETE). The id carries its partition, so
- * the `p:` prefix is optional; when given it must agree with the id. Grouped by partition.
+ * `id`, `p:id` or a comma-separated list of them (Queuey's DELETE), or a list of them (the body of
+ * `POST …/delete`). The id carries its partition, so the `p:` prefix is optional; when given it must
+ * agree with the id. Grouped by partition.
  */
-export function parseIdList(text: string, queue: QueueMeta): Map<number, string[]> {
-  const items = text.split(',');
+export function parseIdList(ids: string | readonly string[], queue: QueueMeta): Map<number, string[]> {
+  const items = typeof ids === 'string' ? ids.split(',') : ids;
   if (items.length > MAX_BATCH) {
     throw new HoldlineError('invalid_field', { field: 'ids', message: `At most ${MAX_BATCH} ids per request` });
   }

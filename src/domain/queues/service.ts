@@ -165,7 +165,7 @@ export class MessageQueues {
   }
 
   /** How many of the ids existed; unknown ids are not an error (Queuey). */
-  async deleteMessages(queue: QueueMeta, ids: string): Promise<number> {
+  async deleteMessages(queue: QueueMeta, ids: string | readonly string[]): Promise<number> {
     const [meta, byPartition] = await this.inRange(queue, (m) => [m, parseIdList(ids, m)] as const);
     const ref = (partition: number) => ({ app: meta.application, queue: meta.name, partition });
     const counts = await Promise.all([...byPartition].map(([p, list]) => this.engine.deleteMessages(ref(p), list)));

@@ -1,10 +1,18 @@
 /** SPEC.md 3.1, Queuey "Multiple Messages" and "Individual Messages". */
 import { wireAck, wireMessage } from '../../domain/queues/render.js';
-import { parseQuery } from '../body.js';
+import { HoldlineError } from '../../errors.js';
+import { parseQuery, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import { messageUpdate, messagesToPost } from '../message-body.js';
 import { restMessagesBody } from '../message-encoding.js';
+
+/**
+ * Ids in `DELETE /{app}/{queue}/{ids}`: 50 prefixed ids (`200%3A` + 32 hex + comma, 39 bytes each)
+ * with the longest application and queue names make a request line of about 2.1 KB, leaving close
+ * to 2 KB of the 4 KB head for the other headers.
+ */
+export const MAX_URL_IDS = 50;
 
 export function messageRoutes(ctx: ServerContext): void {
   const { router, queues, schemas } = ctx;
@@ -45,7 +53,27 @@ export function messageRoutes(ctx: ServerContext): void {
 
   router.add('DELETE', '/:app/:queue/:message_id', async (req) => {
     const meta = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
-    const deleted = await queues.deleteMessages(meta, req.params.message_id!);
+    const ids = req.params.message_id!;
+    // uWS drops a request head over 4 KB that arrives in more than one read (rest.md "Connections"):
+    // the URL form is capped where it always fits; longer lists go in the body of POST …/delete.
+    if (ids.split(',').length > MAX_URL_IDS) {
+      throw new HoldlineError('invalid_field', {
+        field: 'ids',
+        message: `At most ${MAX_URL_IDS} ids in the URL; send more in the body of POST /${meta.application}/${meta.name}/delete`,
+      });
+    }
+    const deleted = await queues.deleteMessages(meta, ids);
+    return json(200, { status: 'ok', deleted });
+  });
+
+  // Bulk delete with the ids in the body. A literal third segment cannot be taken for a message id
+  // (always 32 hex digits), as with `info`; POST rather than DELETE with a body, whose meaning HTTP
+  // leaves undefined and which proxies may drop — and `DELETE /{app}/{queue}` deletes the queue.
+  router.add('POST', '/:app/:queue/delete', async (req) => {
+    const meta = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
+    const fields = readFields(req);
+    const { ids } = schemas.validate<{ ids: string | string[] }>('message-delete', fields.source, fields.data);
+    const deleted = await queues.deleteMessages(meta, ids);
     return json(200, { status: 'ok', deleted });
   });
 }
