@@ -28,6 +28,6 @@ describe('HOLDLINE_SERVICE_LEVEL_SECONDS', () => {
   });
 
   it('leaves the other integer settings as they were', () => {
-    expect(() => configFromEnv({ HOLDLINE_PORT: '-1' })).toThrow('HOLDLINE_PORT must be a non-negative integer, got "-1"');
+    expect(() => configFromEnv({ HOLDLINE_PORT: '-1' })).toThrow('HOLDLINE_PORT must be an integer from 0 to 65535, got "-1"');
   });
 });
