@@ -5,7 +5,7 @@
  * over REST and the WebSocket, so they work on every engine.
  * Exit codes: 0 ok, 1 failure (one line on stderr), 2 usage or configuration error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -28,6 +28,26 @@ function packageVersion(): string {
     const up = path.dirname(dir);
     if (up === dir) return 'unknown';
     dir = up;
+  }
+}
+
+/**
+ * Run from a repository's build (dist/src/cli/main.js beside src/): warn when src/ changed after the
+ * build, since `npm start` runs the build and no longer recompiles on every start.
+ */
+function warnIfStale(): void {
+  const here = fileURLToPath(import.meta.url);
+  const root = path.resolve(path.dirname(here), '../../..');
+  if (!here.endsWith(path.join('dist', 'src', 'cli', 'main.js'))) return;
+  const src = path.join(root, 'src');
+  let newest = 0;
+  try {
+    for (const f of readdirSync(src, { recursive: true }) as string[]) newest = Math.max(newest, statSync(path.join(src, f)).mtimeMs);
+  } catch {
+    return; // an installed package: no sources beside it
+  }
+  if (newest > statSync(here).mtimeMs) {
+    process.stderr.write('holdline: warning: src/ changed since the last build; run `npm run build` (or `npm run dev` to run from source)\n');
   }
 }
 
@@ -116,6 +136,7 @@ function serveCommand(): Command {
     }
     const { config, warnings } = resolveConfig({ env: process.env, flags, ...(file !== undefined ? { file } : {}) });
     for (const w of warnings) process.stderr.write(`holdline: warning: ${w}\n`);
+    warnIfStale();
     const { serve } = await import('./serve.js');
     exitCode = await serve(config);
   });
