@@ -73,6 +73,7 @@ describe('holdline serve: bad settings', { timeout: TIMEOUT_MS }, () => {
     expectOneLine(await run(['serve'], { HOLDLINE_ACCESS_LOG: 'maybe' }), 'HOLDLINE_ACCESS_LOG must be true or false (1/0, yes/no, on/off), got "maybe"');
     const file = configFile({ port: 80000 });
     expectOneLine(await run(['serve', '--config', file]), `port in ${file} must be an integer from 0 to 65535, got 80000`);
+    expectOneLine(await run(['serve'], { HOLDLINE_CONFIG: file }), `port in ${file} must be an integer from 0 to 65535, got 80000`);
     const origins = configFile({ corsOrigins: 'https://a.example' });
     expectOneLine(await run(['serve', '--config', origins]), `corsOrigins in ${origins} must be origins (scheme://host[:port]), comma-separated in the environment or a flag, an array in a file, got "https://a.example"`);
     const notJson = configFile('{port: 1');
