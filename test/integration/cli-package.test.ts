@@ -136,16 +136,21 @@ await client.close();
 });
 
 describe('npm start in the repository', { timeout: TIMEOUT_MS }, () => {
-  it('serves the build npm install made, and stops when the npm process gets SIGTERM or SIGINT', async () => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  it('serves the build npm install made, and stops when the npm process gets SIGTERM or SIGINT, or Ctrl-C reaches both', async () => {
+    // 'group': SIGINT to npm's whole process group, as a terminal's Ctrl-C sends it.
+    for (const signal of ['SIGTERM', 'SIGINT', 'group'] as const) {
       const port = await freePort();
-      const npm = spawnCli(NPM, ['start'], { env: cleanEnv({ HOLDLINE_PORT: String(port), HOLDLINE_LOG_LEVEL: 'info' }) });
+      const npm = spawnCli(NPM, ['start'], {
+        env: cleanEnv({ HOLDLINE_PORT: String(port), HOLDLINE_LOG_LEVEL: 'info' }),
+        detached: signal === 'group',
+      });
       expect(await npm.listening()).toBe(port);
       expect(npm.stdout).not.toMatch(/build|tsc/); // no compiling on start
-      npm.proc.kill(signal);
+      if (signal === 'group') process.kill(-npm.proc.pid!, 'SIGINT');
+      else npm.proc.kill(signal);
       const { code } = await npm.exited;
-      expect(npm.logs().map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
-      expect(code).toBe(0);
+      expect(npm.logs().map((l) => l.msg), signal).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
+      expect(code, signal).toBe(0);
       // The server is gone with npm, not left behind holding the port.
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
