@@ -1,8 +1,15 @@
 /**
- * Configuration from the environment (SPEC.md section 6); `holdline serve` flags override it.
- * Every limit an operator may need to change lives here, with its default, so nothing else reads
- * process.env.
+ * Holdline's settings (SPEC.md section 6): ONE table, SETTINGS, gives each setting its config key,
+ * environment variable, `holdline serve` flag, type, default and description. Everything else is
+ * derived from it: DEFAULTS, the environment reader, the flags and `serve --help`, the JSON Schema
+ * of a config file, the README's settings table (a test keeps it in sync). A new setting is a field
+ * of HoldlineConfig plus one entry (the compiler refuses a field without its entry).
+ *
+ * Precedence: flag, then environment variable, then config file, then default. A bad value is a
+ * ConfigError naming where it came from and what the setting accepts; an unknown HOLDLINE_*
+ * variable or config key is a warning naming the closest known one.
  */
+import { Ajv, type ErrorObject } from 'ajv';
 import { LIMITS } from './domain/calls/validate.js';
 import type { EngineKind } from './engine/types.js';
 
@@ -35,67 +42,354 @@ export interface HoldlineConfig {
   /**
    * Redis engine: how long, once the registry's announcement channel is down (its primary died),
    * keys and queues this node already knew keep answering, ms; 0: not at all (README "When
-   * something fails"; src/engine/redis/meta-cache.ts). 0–3 600 000.
+   * something fails"; src/engine/redis/meta-cache.ts).
    */
   registryOutageMs: number;
+  /** Call-queue updates kept per queue for resuming a live view. */
+  callQueueResumeWindow: number;
+  /** Browser origins allowed to call REST and open WebSockets; empty: same-origin only. */
+  corsOrigins: string[];
+  /** Bearer token /metrics asks for; unset: see the metrics documentation. */
+  metricsToken: string | undefined;
+  /** One `info` line per HTTP request (route, status, duration, request id). */
+  accessLog: boolean;
+  /** `serve`: create this application at start if missing and print its key. */
+  bootstrapApp?: string | undefined;
 }
 
 export const MAX_TTL = 2 ** 25;
 
-export const DEFAULTS: HoldlineConfig = {
-  port: 7700,
-  host: '127.0.0.1',
-  engine: 'memory',
-  redisUrl: 'redis://127.0.0.1:6379',
-  redisPrefix: 'hl',
-  adminKey: undefined,
-  logLevel: 'info',
-  maxMessageBytes: 256 * 1024,
-  maxRequestBytes: 4 * 1024 * 1024,
-  defaultTtl: 259200,
-  allowUwsFallback: false,
-  sweepIntervalMs: 1000,
-  defaultServiceLevelSeconds: LIMITS.defaultServiceLevel,
-  registryOutageMs: 30_000,
+// ---------- value types: how a setting is written in the environment, a flag and a config file ----------
+
+export interface SettingType<T> {
+  /** What it accepts, completing "must be …" ("an integer from 0 to 65535"). */
+  accepts: string;
+  /** The JSON Schema of its value in a config file. */
+  schema: Record<string, unknown>;
+  /** From an environment variable or a flag; undefined: not acceptable. '' never reaches it (unset). */
+  parse(text: string): T | undefined;
+  /** From a config file value, already valid against `schema`. */
+  fromJson(value: unknown): T;
+  /** For --help and the README: how the value is written. */
+  show(value: T): string;
+  /** The flag's value placeholder; null: a switch without a value. */
+  placeholder: string | null;
+}
+
+function integer(min: number, max: number): SettingType<number> {
+  return {
+    accepts: max === Number.MAX_SAFE_INTEGER ? `an integer from ${min} up` : `an integer from ${min} to ${max}`,
+    schema: { type: 'integer', minimum: min, maximum: max },
+    parse: (text) => {
+      if (!/^\d+$/.test(text)) return undefined;
+      const n = Number(text);
+      return n >= min && n <= max ? n : undefined;
+    },
+    fromJson: (v) => v as number,
+    show: String,
+    placeholder: '<n>',
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): SettingType<T> {
+  return {
+    accepts: `one of ${values.join(', ')}`,
+    schema: { type: 'string', enum: values },
+    parse: (text) => (values as readonly string[]).includes(text) ? (text as T) : undefined,
+    fromJson: (v) => v as T,
+    show: String,
+    placeholder: `<${values.join('|')}>`,
+  };
+}
+
+function text(placeholder: string, accepts = 'a non-empty string'): SettingType<string> {
+  return {
+    accepts,
+    schema: { type: 'string', minLength: 1 },
+    parse: (t) => t,
+    fromJson: (v) => v as string,
+    show: String,
+    placeholder,
+  };
+}
+
+function optionalText(placeholder: string): SettingType<string | undefined> {
+  return {
+    accepts: 'a non-empty string',
+    schema: { type: 'string', minLength: 1 },
+    parse: (t) => t,
+    fromJson: (v) => v as string,
+    show: (v) => v ?? 'unset',
+    placeholder,
+  };
+}
+
+const TRUE = ['1', 'true', 'yes', 'on'];
+const FALSE = ['0', 'false', 'no', 'off'];
+
+const boolean: SettingType<boolean> = {
+  accepts: 'true or false (1/0, yes/no, on/off)',
+  schema: { type: 'boolean' },
+  parse: (t) => (TRUE.includes(t.toLowerCase()) ? true : FALSE.includes(t.toLowerCase()) ? false : undefined),
+  fromJson: (v) => v as boolean,
+  show: (v) => (v ? 'on' : 'off'),
+  placeholder: null,
 };
 
-function int(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) {
-    const what = max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer from 0 to ${max}`;
-    throw new Error(`${name} must be ${what}, got "${value}"`);
-  }
-  return n;
+const REDIS_URL = /^(redis|rediss):\/\/[^\s]*$|^redis\+cluster:\/\/([^\s@/]*@)?[^\s:,/]+:\d+(,[^\s:,/]+:\d+)*\/?$/;
+
+const redisUrl: SettingType<string> = {
+  ...text('<url>'),
+  accepts: 'a redis://host:port[/db], rediss://… or redis+cluster://host:port,host:port URL',
+  schema: { type: 'string', pattern: REDIS_URL.source },
+  parse: (t) => (REDIS_URL.test(t) ? t : undefined),
+};
+
+const ORIGIN = /^https?:\/\/[^\s/,]+$/;
+
+const origins: SettingType<string[]> = {
+  accepts: 'origins (scheme://host[:port]), comma-separated in the environment or a flag, an array in a file',
+  schema: { type: 'array', items: { type: 'string', pattern: ORIGIN.source } },
+  parse: (t) => {
+    const list = t.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    return list.every((o) => ORIGIN.test(o)) ? list : undefined;
+  },
+  fromJson: (v) => v as string[],
+  show: (v) => (v.length === 0 ? 'none' : v.join(',')),
+  placeholder: '<origins>',
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// ---------- the table ----------
+
+export interface Setting<T> {
+  env: string;
+  /** The long flag, without its value placeholder. */
+  flag: string;
+  type: SettingType<T>;
+  default: T;
+  description: string;
+  /** Kept out of logs and --help defaults. */
+  secret?: boolean;
 }
 
-function engineKind(value: string | undefined): EngineKind {
-  if (value === undefined || value === '') return DEFAULTS.engine;
-  if (value === 'memory' || value === 'redis') return value;
-  throw new Error(`HOLDLINE_ENGINE must be "memory" or "redis", got "${value}"`);
+type SettingTable = { [K in keyof HoldlineConfig]-?: Setting<HoldlineConfig[K]> };
+
+export const SETTINGS: SettingTable = {
+  port: {
+    env: 'HOLDLINE_PORT', flag: '--port', type: integer(0, 65535), default: 7700,
+    description: 'HTTP and WebSocket port (0: any free port, logged at start)',
+  },
+  host: {
+    env: 'HOLDLINE_HOST', flag: '--host', type: text('<addr>', 'an address of this host'), default: '127.0.0.1',
+    description: 'address to listen on',
+  },
+  engine: {
+    env: 'HOLDLINE_ENGINE', flag: '--engine', type: oneOf(['memory', 'redis'] as const), default: 'memory',
+    description: 'where queues live: memory (this process) or redis',
+  },
+  redisUrl: {
+    env: 'HOLDLINE_REDIS_URL', flag: '--redis-url', type: redisUrl, default: 'redis://127.0.0.1:6379',
+    description: 'Redis, or redis+cluster://h:p,h:p for Redis Cluster (engine redis)',
+  },
+  redisPrefix: {
+    env: 'HOLDLINE_REDIS_PREFIX', flag: '--redis-prefix', type: text('<prefix>'), default: 'hl',
+    description: 'key prefix, so deployments can share a Redis',
+  },
+  adminKey: {
+    env: 'HOLDLINE_ADMIN_KEY', flag: '--admin-key', type: optionalText('<key>'), default: undefined, secret: true,
+    description: 'operator key for /v1/apps; unset: the admin routes are off',
+  },
+  logLevel: {
+    env: 'HOLDLINE_LOG_LEVEL', flag: '--log-level', type: oneOf(LOG_LEVELS), default: 'info',
+    description: 'log level (JSON lines on stdout; debug logs one line per request)',
+  },
+  maxMessageBytes: {
+    env: 'HOLDLINE_MAX_MESSAGE_BYTES', flag: '--max-message-bytes', type: integer(1, Number.MAX_SAFE_INTEGER), default: 256 * 1024,
+    description: 'largest message body (UTF-8 bytes)',
+  },
+  maxRequestBytes: {
+    env: 'HOLDLINE_MAX_REQUEST_BYTES', flag: '--max-request-bytes', type: integer(1, Number.MAX_SAFE_INTEGER), default: 4 * 1024 * 1024,
+    description: 'largest HTTP request body',
+  },
+  defaultTtl: {
+    env: 'HOLDLINE_DEFAULT_TTL', flag: '--default-ttl', type: integer(1, MAX_TTL), default: 259200,
+    description: 'message TTL when none is given, seconds',
+  },
+  allowUwsFallback: {
+    env: 'HOLDLINE_ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', type: boolean, default: false,
+    description: "run on uWebSockets.js's slow pure-JS fallback instead of refusing to start",
+  },
+  sweepIntervalMs: {
+    env: 'HOLDLINE_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', type: integer(1, Number.MAX_SAFE_INTEGER), default: 1000,
+    description: 'how often expired messages are reclaimed, ms',
+  },
+  defaultServiceLevelSeconds: {
+    env: 'HOLDLINE_SERVICE_LEVEL_SECONDS', flag: '--service-level-seconds', type: integer(0, LIMITS.serviceLevelMax),
+    default: LIMITS.defaultServiceLevel,
+    description:
+      "service_level_seconds of a call queue created without one: an answered caller counts towards the queue's service_level when it waited at most this long; a queue's own value (REST) wins",
+  },
+  registryOutageMs: {
+    env: 'HOLDLINE_REGISTRY_OUTAGE_MS', flag: '--registry-outage-ms', type: integer(0, 3_600_000), default: 30_000,
+    description:
+      'Redis engine: while the application registry is unreachable (its primary died), how long keys and queues this node already knew keep answering, ms; revocations made meanwhile apply once it is back; 0: refuse at once',
+  },
+  callQueueResumeWindow: {
+    env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(0, Number.MAX_SAFE_INTEGER), default: 1000,
+    description: 'call-queue updates kept per queue, so a live view can resume after a lost connection',
+  },
+  corsOrigins: {
+    env: 'HOLDLINE_CORS_ORIGINS', flag: '--cors-origins', type: origins, default: [],
+    description: 'browser origins allowed to call REST and open WebSockets; none: same-origin only',
+  },
+  metricsToken: {
+    env: 'HOLDLINE_METRICS_TOKEN', flag: '--metrics-token', type: optionalText('<token>'), default: undefined, secret: true,
+    description: 'token /metrics asks for (Authorization: Bearer <token>)',
+  },
+  accessLog: {
+    env: 'HOLDLINE_ACCESS_LOG', flag: '--access-log', type: boolean, default: false,
+    description: 'log one info line per HTTP request (route, status, duration, request id)',
+  },
+  bootstrapApp: {
+    env: 'HOLDLINE_BOOTSTRAP_APP', flag: '--bootstrap-app', type: optionalText('<name>'), default: undefined,
+    description: 'create this application at start if missing and print its key (handy with memory)',
+  },
+};
+
+export type SettingKey = keyof HoldlineConfig;
+
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+function setting(key: SettingKey): Setting<unknown> {
+  return SETTINGS[key] as Setting<unknown>;
 }
 
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HoldlineConfig {
+export const DEFAULTS: HoldlineConfig = Object.fromEntries(
+  SETTING_KEYS.map((k) => [k, setting(k).default]),
+) as unknown as HoldlineConfig;
+
+/** Environment variables the `holdline` client verbs read (not server settings, not warned about). */
+export const CLIENT_ENV = ['HOLDLINE_URL', 'HOLDLINE_KEY', 'HOLDLINE_TOKEN', 'HOLDLINE_CONFIG'];
+
+// ---------- resolution ----------
+
+/** A bad setting value: one line naming the setting and what it accepts. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ConfigSources {
+  env?: NodeJS.ProcessEnv;
+  /** Flag values as typed (strings), or true for a switch; keyed by config key. */
+  flags?: Partial<Record<SettingKey, string | boolean>>;
+  /** A parsed config file. */
+  file?: { path: string; data: unknown };
+}
+
+export interface ResolvedConfig {
+  config: HoldlineConfig;
+  warnings: string[];
+}
+
+function refuse(where: string, key: SettingKey, got: unknown): never {
+  throw new ConfigError(`${where} must be ${setting(key).type.accepts}, got ${JSON.stringify(got)}`);
+}
+
+let fileValidator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+
+/** The JSON Schema of a config file: every setting's schema under its key; unknown keys are warned about. */
+export function configFileSchema(): Record<string, unknown> {
   return {
-    port: int(env.HOLDLINE_PORT, 'HOLDLINE_PORT', DEFAULTS.port),
-    host: env.HOLDLINE_HOST || DEFAULTS.host,
-    engine: engineKind(env.HOLDLINE_ENGINE),
-    redisUrl: env.HOLDLINE_REDIS_URL || DEFAULTS.redisUrl,
-    redisPrefix: env.HOLDLINE_REDIS_PREFIX || DEFAULTS.redisPrefix,
-    adminKey: env.HOLDLINE_ADMIN_KEY || undefined,
-    logLevel: env.HOLDLINE_LOG_LEVEL || DEFAULTS.logLevel,
-    maxMessageBytes: int(env.HOLDLINE_MAX_MESSAGE_BYTES, 'HOLDLINE_MAX_MESSAGE_BYTES', DEFAULTS.maxMessageBytes),
-    maxRequestBytes: int(env.HOLDLINE_MAX_REQUEST_BYTES, 'HOLDLINE_MAX_REQUEST_BYTES', DEFAULTS.maxRequestBytes),
-    defaultTtl: int(env.HOLDLINE_DEFAULT_TTL, 'HOLDLINE_DEFAULT_TTL', DEFAULTS.defaultTtl),
-    allowUwsFallback: env.HOLDLINE_ALLOW_UWS_FALLBACK === '1' || env.HOLDLINE_ALLOW_UWS_FALLBACK === 'true',
-    sweepIntervalMs: int(env.HOLDLINE_SWEEP_INTERVAL_MS, 'HOLDLINE_SWEEP_INTERVAL_MS', DEFAULTS.sweepIntervalMs),
-    // The same range a queue's own service_level_seconds accepts (REST validation).
-    defaultServiceLevelSeconds: int(
-      env.HOLDLINE_SERVICE_LEVEL_SECONDS,
-      'HOLDLINE_SERVICE_LEVEL_SECONDS',
-      DEFAULTS.defaultServiceLevelSeconds,
-      LIMITS.serviceLevelMax,
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'Holdline configuration file',
+    type: 'object',
+    properties: Object.fromEntries(
+      SETTING_KEYS.map((k) => [k, { ...setting(k).type.schema, description: setting(k).description }]),
     ),
-    registryOutageMs: int(env.HOLDLINE_REGISTRY_OUTAGE_MS, 'HOLDLINE_REGISTRY_OUTAGE_MS', DEFAULTS.registryOutageMs, 3_600_000),
   };
+}
+
+function checkFile(path: string, data: unknown): Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object of settings`);
+  }
+  fileValidator ??= new Ajv({ allErrors: false, strict: true }).compile(configFileSchema());
+  if (!fileValidator(data)) {
+    const err = fileValidator.errors?.[0];
+    const key = err?.instancePath.split('/')[1] as SettingKey | undefined;
+    if (key !== undefined && key in SETTINGS) {
+      refuse(`${key} in ${path}`, key, (data as Record<string, unknown>)[key]);
+    }
+    throw new ConfigError(`config file ${path}: ${err?.message ?? 'invalid'}`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+export function closest(name: string, known: readonly string[]): string {
+  let best = known[0]!;
+  for (const k of known) {
+    if (distance(name.toLowerCase(), k.toLowerCase()) < distance(name.toLowerCase(), best.toLowerCase())) best = k;
+  }
+  return best;
+}
+
+/** Resolves every setting from flags, environment, config file and defaults (in that order). */
+export function resolveConfig(sources: ConfigSources): ResolvedConfig {
+  const env = sources.env ?? {};
+  const warnings: string[] = [];
+  const knownEnv = SETTING_KEYS.map((k) => setting(k).env);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('HOLDLINE_') && !knownEnv.includes(name) && !CLIENT_ENV.includes(name)) {
+      warnings.push(`unknown setting ${name} is ignored; did you mean ${closest(name, knownEnv)}?`);
+    }
+  }
+  const file = sources.file === undefined ? undefined : checkFile(sources.file.path, sources.file.data);
+  if (file !== undefined) {
+    for (const key of Object.keys(file)) {
+      if (!(key in SETTINGS)) {
+        warnings.push(`unknown setting ${key} in ${sources.file!.path} is ignored; did you mean ${closest(key, SETTING_KEYS)}?`);
+      }
+    }
+  }
+  const config: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const s = setting(key);
+    const flag = sources.flags?.[key];
+    const fromEnv = env[s.env];
+    if (flag !== undefined && flag !== false) {
+      config[key] = flag === true ? true : (s.type.parse(flag) ?? refuse(s.flag, key, flag));
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      config[key] = s.type.parse(fromEnv) ?? refuse(s.env, key, fromEnv);
+    } else if (file !== undefined && file[key] !== undefined) {
+      config[key] = s.type.fromJson(file[key]);
+    } else {
+      config[key] = s.default;
+    }
+  }
+  return { config: config as unknown as HoldlineConfig, warnings };
+}
+
+/** The settings from the environment alone (throws ConfigError on a bad value). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HoldlineConfig {
+  return resolveConfig({ env }).config;
+}
+
+/** A URL with its password replaced by `***`, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }

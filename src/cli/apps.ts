@@ -1,63 +1,84 @@
 /**
- * `holdline apps create|list|revoke`, directly against the configured engine (SPEC.md section 6).
- * Only meaningful with a shared store: the memory engine lives inside one server process.
+ * `holdline apps …`: applications and their keys over the admin REST routes (protocol/rest.md,
+ * "Applications"), so they work on every engine, the memory one included.
  */
-import type { HoldlineConfig } from '../config.js';
-import { createApplication, listApplications, revokeApplication } from '../domain/apps.js';
-import { createCallStore } from '../engine/calls-factory.js';
-import { createEngine } from '../engine/index.js';
-import type { Engine } from '../engine/types.js';
-import { createLogger } from '../logger.js';
-import { UsageError } from './args.js';
+import { CliError, request, type ServerTarget } from './rest.js';
 
-export const MEMORY_ENGINE_NOTE =
-  'apps works on a shared store (HOLDLINE_ENGINE=redis). The memory engine lives inside the ' +
-  'server process, which this command cannot reach. With memory, get a key from the running server: ' +
-  'start it with HOLDLINE_ADMIN_KEY=<secret> and POST /v1/apps with "Authorization: Admin <secret>", ' +
-  'or start it with --bootstrap-app NAME, which prints the key of NAME.';
+interface AppRow {
+  name?: string;
+  application_name?: string;
+  created?: number | string;
+}
 
-async function withEngine<T>(config: HoldlineConfig, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = createEngine(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
-  await engine.start();
+interface KeyRow {
+  key_id: string;
+  created: number | string | null;
+  expires: number | string | null;
+}
+
+function when(t: number | string | null | undefined): string {
+  if (t === null || t === undefined) return '-';
+  return typeof t === 'number' ? new Date(t * 1000).toISOString() : t;
+}
+
+const app = (name: string): string => `/v1/apps/${encodeURIComponent(name)}`;
+
+export async function createApp(target: ServerTarget, name: string): Promise<void> {
+  let created: { application_name: string; key: string };
   try {
-    return await fn(engine);
-  } finally {
-    await engine.close();
+    created = await request(target, 'POST', '/v1/apps', { name });
+  } catch (e) {
+    if (e instanceof CliError && e.code === 'app_exists') {
+      throw new CliError(
+        `application ${name} already exists; its key was shown when it was created. ` +
+          `To get a new one: holdline apps keys create ${name} (or rotate an old one); ` +
+          `to start over: holdline apps delete ${name} (deletes its data)`,
+        e.code,
+      );
+    }
+    throw e;
+  }
+  process.stderr.write(`holdline: created application ${created.application_name}; its key (shown once):\n`);
+  process.stdout.write(`${created.key}\n`);
+}
+
+export async function listApps(target: ServerTarget): Promise<void> {
+  const res = await request<{ applications?: AppRow[]; apps?: AppRow[] }>(target, 'GET', '/v1/apps');
+  for (const row of res.applications ?? res.apps ?? []) {
+    process.stdout.write(`${row.application_name ?? row.name}\t${when(row.created)}\n`);
   }
 }
 
-export async function apps(config: HoldlineConfig, args: string[]): Promise<number> {
-  const [action, name, ...rest] = args;
-  if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
-  if (action !== 'create' && action !== 'list' && action !== 'revoke') {
-    throw new UsageError('apps needs one of: create NAME, list, revoke NAME');
-  }
-  if ((action === 'list') !== (name === undefined)) {
-    throw new UsageError(action === 'list' ? 'apps list takes no name' : `apps ${action} needs a NAME`);
-  }
-  if (config.engine === 'memory') {
-    process.stderr.write(`holdline: ${MEMORY_ENGINE_NOTE}\n`);
-    return 2;
-  }
-  return withEngine(config, async (engine) => {
-    if (action === 'create') {
-      const { key } = await createApplication(engine, name!);
-      process.stderr.write(`holdline: created application ${name}; its key (shown once):\n`);
-      process.stdout.write(`${key}\n`);
-    } else if (action === 'list') {
-      for (const app of await listApplications(engine)) {
-        process.stdout.write(`${app.name}\t${new Date(app.created * 1000).toISOString()}\n`);
-      }
-    } else {
-      // Its call queues, agents, tags and agent tokens go with it (same Redis, same prefix).
-      const calls = await createCallStore(config, createLogger('warn'));
-      try {
-        await revokeApplication(engine, name!, calls);
-      } finally {
-        await calls.close();
-      }
-      process.stderr.write(`holdline: revoked application ${name}: its keys no longer work, its queues and call data are deleted\n`);
-    }
-    return 0;
-  });
+export async function deleteApp(target: ServerTarget, name: string): Promise<void> {
+  await request(target, 'DELETE', app(name));
+  process.stderr.write(`holdline: deleted application ${name}: its keys no longer work, its queues and call data are gone\n`);
+}
+
+export async function listKeys(target: ServerTarget, name: string): Promise<void> {
+  const res = await request<{ keys: KeyRow[] }>(target, 'GET', `${app(name)}/keys`);
+  for (const k of res.keys) process.stdout.write(`${k.key_id}\tcreated ${when(k.created)}\texpires ${when(k.expires)}\n`);
+}
+
+export async function createKey(target: ServerTarget, name: string): Promise<void> {
+  const res = await request<{ key_id: string; key: string }>(target, 'POST', `${app(name)}/keys`, {});
+  process.stderr.write(`holdline: new key ${res.key_id} for ${name} (shown once):\n`);
+  process.stdout.write(`${res.key}\n`);
+}
+
+export async function rotateKey(target: ServerTarget, name: string, keyId: string, graceSeconds: number): Promise<void> {
+  const res = await request<{ key_id: string; key: string; replaced: { key_id: string; expires: number | string | null } }>(
+    target,
+    'POST',
+    `${app(name)}/keys/${encodeURIComponent(keyId)}/rotate`,
+    { grace_seconds: graceSeconds },
+  );
+  process.stderr.write(
+    `holdline: key ${res.key_id} replaces ${res.replaced.key_id}, which works until ${when(res.replaced.expires)}; the new key (shown once):\n`,
+  );
+  process.stdout.write(`${res.key}\n`);
+}
+
+export async function revokeKey(target: ServerTarget, name: string, keyId: string): Promise<void> {
+  await request(target, 'DELETE', `${app(name)}/keys/${encodeURIComponent(keyId)}`);
+  process.stderr.write(`holdline: revoked key ${keyId} of ${name}\n`);
 }

@@ -3,7 +3,7 @@
  * accepting (close the listen socket), let in-flight requests finish (bounded), close the engine
  * and the call store, exit 0. A second signal exits at once with 1.
  */
-import type { HoldlineConfig } from '../config.js';
+import { redactUrl, type HoldlineConfig } from '../config.js';
 import { createApplication } from '../domain/apps.js';
 import type { CallStore } from '../engine/call-types.js';
 import { createCallStore } from '../engine/calls-factory.js';
@@ -12,10 +12,11 @@ import { isHoldlineError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createHoldlineServer } from '../server/index.js';
 import { mountWebSocket } from '../server/ws/index.js';
-import { UwsFallbackError, requireNativeUws } from '../server/uws.js';
+import { ListenError, UwsFallbackError, requireNativeUws } from '../server/uws.js';
 
-export async function serve(config: HoldlineConfig, bootstrapApp: string | undefined): Promise<number> {
+export async function serve(config: HoldlineConfig): Promise<number> {
   const logger = createLogger(config.logLevel);
+  const bootstrapApp = config.bootstrapApp;
   // Refuse uWS's JS fallback before connecting to anything.
   try {
     requireNativeUws(config.allowUwsFallback);
@@ -26,6 +27,10 @@ export async function serve(config: HoldlineConfig, bootstrapApp: string | undef
     }
     throw e;
   }
+  logger.info(
+    { engine: config.engine, ...(config.engine === 'redis' ? { redis: redactUrl(config.redisUrl), prefix: config.redisPrefix } : {}) },
+    'starting',
+  );
   const engine = createEngine(config, logger);
   await engine.start();
   // The call store sits next to the engine: same kind, same Redis, same prefix.
@@ -84,8 +89,9 @@ export async function serve(config: HoldlineConfig, bootstrapApp: string | undef
   try {
     await server.listen();
   } catch (e) {
-    logger.error({ err: e }, 'could not listen');
     await closeStores();
+    if (!(e instanceof ListenError)) throw e;
+    process.stderr.write(`holdline: ${e.message}\n`);
     return 1;
   }
   return stopped;

@@ -30,7 +30,7 @@ import { queueRoutes } from './routes/queues.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { tagRoutes } from './routes/tags.js';
 import { RequestSchemas } from './schemas.js';
-import { requireNativeUws } from './uws.js';
+import { ListenError, listenExclusive, requireNativeUws } from './uws.js';
 
 export type { ServerContext, ServerMount } from './context.js';
 
@@ -151,9 +151,11 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     },
     listen: () =>
       new Promise<number>((resolve, reject) => {
-        app.listen(config.host, config.port, (socket) => {
+        // Exclusive: uWS sets SO_REUSEPORT by default, so a second Holdline on a taken port would
+        // start and silently share it with the first (requests alternating between the two).
+        listenExclusive(app, config.host, config.port, (socket) => {
           if (socket === false) {
-            reject(new Error(`Holdline could not listen on ${config.host}:${config.port} (in use, or not an address of this host)`));
+            reject(new ListenError(`cannot listen on ${config.host}:${config.port}: the port is in use or the address is not on this host`));
             return;
           }
           listenSocket = socket;

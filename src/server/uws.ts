@@ -56,3 +56,25 @@ export function requireNativeUws(allowFallback: boolean): UwsLoad {
   if (!load.native && !allowFallback) throw new UwsFallbackError(load.reason ?? 'unknown');
   return load;
 }
+
+/** The listen socket could not be opened: the port is taken, or the address is not this host's. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/** uWS's ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT: bind without SO_REUSEPORT. */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
+/**
+ * `app.listen(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, cb)`: the native binary takes the options
+ * between port and callback after a host too, though the typings only declare that form without one.
+ */
+export function listenExclusive(
+  app: UwsModule.TemplatedApp,
+  host: string,
+  port: number,
+  cb: (socket: UwsModule.us_listen_socket | false) => void,
+): void {
+  type ListenWithOptions = (h: string, p: number, options: number, cb: (socket: UwsModule.us_listen_socket | false) => void) => unknown;
+  (app.listen as unknown as ListenWithOptions).call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, cb);
+}

@@ -1,90 +1,12 @@
 /**
  * The `holdline` command as a child process (run through tsx, no build needed): serve, graceful
- * SIGTERM, refusal of uWS's JS fallback, flags over environment, apps create|list|revoke on Redis.
+ * SIGTERM, refusal of uWS's JS fallback, flags over environment, apps create|list|delete over REST.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { freshPrefix } from '../helpers/namespace.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(ROOT, 'src/cli/main.ts');
-
-/** The environment without any HOLDLINE_* or UWS_* setting of the machine running the tests. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HOLDLINE_') && !k.startsWith('UWS_')) env[k] = v;
-  return { ...env, HOLDLINE_LOG_LEVEL: 'info', ...extra };
-}
-
-class Cli {
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private waiters: Array<() => void> = [];
-
-  constructor(readonly proc: ChildProcess) {
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => this.push('stdout', d));
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => this.push('stderr', d));
-    this.exited = once(proc, 'exit').then(([code, signal]) => {
-      for (const w of this.waiters.splice(0)) w();
-      return { code: code as number | null, signal: signal as NodeJS.Signals | null };
-    });
-  }
-
-  private push(stream: 'stdout' | 'stderr', d: string): void {
-    this[stream] += d;
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** JSON log lines (pino) on stdout. */
-  logs(): Array<Record<string, unknown>> {
-    return this.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-
-  /** Resolves with the first value `find` returns, re-checked on every output (the test timeout bounds the wait). */
-  async waitFor<T>(find: () => T | undefined): Promise<T> {
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
-        throw new Error(`holdline exited (${this.proc.exitCode ?? this.proc.signalCode}); stdout: ${this.stdout} stderr: ${this.stderr}`);
-      }
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
-  }
-
-  listening(): Promise<number> {
-    return this.waitFor(() => this.logs().find((l) => l.msg === 'listening')?.port as number | undefined);
-  }
-}
-
-const running: Cli[] = [];
-
-function holdline(args: string[], env: Record<string, string> = {}): Cli {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  const cli = new Cli(proc);
-  running.push(cli);
-  return cli;
-}
-
-afterEach(async () => {
-  for (const cli of running.splice(0)) {
-    if (cli.proc.exitCode === null && cli.proc.signalCode === null) {
-      cli.proc.kill('SIGKILL');
-      await cli.exited;
-    }
-  }
-});
-
-async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = holdline(args, env);
-  const { code } = await cli.exited;
-  return { code, stdout: cli.stdout, stderr: cli.stderr };
-}
+import { describe, expect, it } from 'vitest';
+import { holdline, run } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis-server.js';
 
 // Every case starts `holdline` child processes through tsx (transpiled at start-up): seconds each on a
 // loaded 2-core machine. The timeout bounds a hang; it says nothing about speed.
@@ -160,59 +82,99 @@ describe('holdline serve', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
   it('exits 2 on usage errors and bad configuration', async () => {
     const unknownFlag = await run(['serve', '--prot', '1']);
     expect(unknownFlag.code).toBe(2);
-    expect(unknownFlag.stderr).toContain('Usage:');
+    expect(unknownFlag.stderr).toContain("unknown option '--prot'");
+    expect(unknownFlag.stderr).toContain('Did you mean --port?');
     const badEngine = await run(['serve', '--engine', 'mongo']);
-    expect([badEngine.code, badEngine.stderr]).toEqual([2, expect.stringContaining('HOLDLINE_ENGINE must be "memory" or "redis"')]);
+    expect([badEngine.code, badEngine.stderr]).toEqual([2, 'holdline: --engine must be one of memory, redis, got "mongo"\n']);
     const badPort = await run(['serve'], { HOLDLINE_PORT: 'eighty' });
     expect([badPort.code, badPort.stderr]).toEqual([2, expect.stringContaining('HOLDLINE_PORT')]);
     expect((await run(['frobnicate'])).code).toBe(2);
     const help = await run(['help']);
-    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('holdline apps create NAME')]);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('apps')]);
   });
 });
 
-describe('holdline apps', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
-  it('creates, lists and revokes applications on Redis; a running server accepts the key', async () => {
-    const env = { HOLDLINE_ENGINE: 'redis', HOLDLINE_REDIS_URL: inject('redisUrl'), HOLDLINE_REDIS_PREFIX: freshPrefix('cli') };
+describe('holdline apps (admin REST routes, any engine)', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
+  it('creates, lists and deletes applications on a running memory server; a second create says the name is taken', async () => {
+    const server = holdline(['serve', '--port', '0', '--admin-key', 'sekrit']);
+    const port = await server.listening();
+    const env = { HOLDLINE_URL: `http://127.0.0.1:${port}`, HOLDLINE_ADMIN_KEY: 'sekrit' };
     const created = await run(['apps', 'create', 'billing'], env);
     expect(created.code).toBe(0);
     const key = created.stdout.trim();
     expect(key).toMatch(/^\S{16,}$/);
     expect(created.stderr).toContain('created application billing');
+    const ok = await fetch(`http://127.0.0.1:${port}/billing`, { headers: { authorization: `Application ${key}` } });
+    expect(ok.status).toBe(200);
+
     const again = await run(['apps', 'create', 'billing'], env);
-    expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('app_exists')]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('application billing already exists');
+    expect(again.stderr).toContain('holdline apps keys create billing');
+    expect(again.stdout).toBe('');
     expect((await run(['apps', 'create', 'healthz'], env)).stderr).toContain('invalid_name');
 
     const listed = await run(['apps', 'list'], env);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^billing\t\d{4}-\d\d-\d\dT/);
 
-    const server = holdline(['serve', '--port', '0'], env);
-    const port = await server.listening();
-    const ok = await fetch(`http://127.0.0.1:${port}/billing`, { headers: { authorization: `Application ${key}` } });
-    expect(ok.status).toBe(200);
-
-    const revoked = await run(['apps', 'revoke', 'billing'], env);
-    expect(revoked.code).toBe(0);
+    const deleted = await run(['apps', 'delete', 'billing'], env);
+    expect(deleted.code).toBe(0);
     const refused = await fetch(`http://127.0.0.1:${port}/billing`, { headers: { authorization: `Application ${key}` } });
     expect(refused.status).toBe(401);
-    expect((await run(['apps', 'revoke', 'billing'], env)).stderr).toContain('app_not_found');
+    const gone = await run(['apps', 'delete', 'billing'], env);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringContaining('app_not_found')]);
     expect((await run(['apps', 'list'], env)).stdout).toBe('');
-    server.proc.kill('SIGTERM');
-    expect((await server.exited).code).toBe(0);
   });
 
-  it('explains how to get a key when the engine is memory', async () => {
-    const res = await run(['apps', 'create', 'x']);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain('HOLDLINE_ADMIN_KEY');
-    expect(res.stderr).toContain('--bootstrap-app');
+  // The key routes (GET|POST /v1/apps/{name}/keys, POST …/{key_id}/rotate, DELETE …/{key_id}) come
+  // from a branch built in parallel: skipped, visibly, on a server that does not have them yet.
+  it('lists, creates, rotates and revokes keys; the old key works through the grace period', async (ctx) => {
+    const server = holdline(['serve', '--port', '0', '--admin-key', 'sekrit']);
+    const port = await server.listening();
+    const url = `http://127.0.0.1:${port}`;
+    const env = { HOLDLINE_URL: url, HOLDLINE_ADMIN_KEY: 'sekrit' };
+    const first = (await run(['apps', 'create', 'billing'], env)).stdout.trim();
+    const probe = await fetch(`${url}/v1/apps/billing/keys`, { headers: { authorization: 'Admin sekrit' } });
+    if (probe.status === 404 && ((await probe.json()) as { error: { code: string } }).error.code === 'not_found') {
+      ctx.skip('this server has no /v1/apps/{name}/keys routes yet');
+    }
+    const works = async (key: string): Promise<boolean> =>
+      (await fetch(`${url}/billing`, { headers: { authorization: `Application ${key}` } })).status === 200;
+
+    const listed = await run(['apps', 'keys', 'list', 'billing'], env);
+    expect(listed.code).toBe(0);
+    const [firstId] = listed.stdout.trim().split('\n').map((l) => l.split('\t')[0]!);
+    expect(firstId).toBeDefined();
+
+    const added = await run(['apps', 'keys', 'create', 'billing'], env);
+    expect(added.code).toBe(0);
+    const second = added.stdout.trim();
+    expect(await works(second)).toBe(true);
+
+    const rotated = await run(['apps', 'keys', 'rotate', 'billing', firstId!, '--grace', '3600'], env);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stderr).toContain(`replaces ${firstId}`);
+    const third = rotated.stdout.trim();
+    expect([await works(first), await works(third)]).toEqual([true, true]);
+
+    expect((await run(['apps', 'keys', 'revoke', 'billing', firstId!], env)).code).toBe(0);
+    expect([await works(first), await works(second), await works(third)]).toEqual([false, true, true]);
   });
 
-  it('needs a name for create and revoke', async () => {
-    const env = { HOLDLINE_ENGINE: 'redis', HOLDLINE_REDIS_URL: inject('redisUrl') };
-    expect((await run(['apps', 'create'], env)).code).toBe(2);
-    expect((await run(['apps', 'list', 'x'], env)).code).toBe(2);
-    expect((await run(['apps', 'drop', 'x'], env)).code).toBe(2);
+  it('says what is missing: the operator key, or a server to talk to', async () => {
+    const noKey = await run(['apps', 'list']);
+    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringContaining('--admin-key or HOLDLINE_ADMIN_KEY')]);
+    const closed = await freePort(); // nothing listens there
+    const noServer = await run(['apps', 'list', '--admin-key', 'x', '--url', `http://127.0.0.1:${closed}`]);
+    expect(noServer.code).toBe(1);
+    expect(noServer.stderr).toContain(`holdline: cannot reach Holdline at http://127.0.0.1:${closed} (ECONNREFUSED)`);
+    expect(noServer.stderr.split('\n')).toHaveLength(2);
+  });
+
+  it('needs a name for create and delete', async () => {
+    expect((await run(['apps', 'create', '--admin-key', 'x'])).code).toBe(2);
+    expect((await run(['apps', 'list', 'x', '--admin-key', 'x'])).code).toBe(2);
+    expect((await run(['apps', 'drop', 'x'])).code).toBe(2);
   });
 });

@@ -3,8 +3,10 @@
  * HOLDLINE_SERVICE_LEVEL_SECONDS, with its range (the one a queue's own service_level_seconds
  * accepts) and its refusal of anything else.
  */
+import { readFile } from 'node:fs/promises';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, configFromEnv } from '../../src/config.js';
+import { DEFAULTS, SETTINGS, SETTING_KEYS, configFileSchema, configFromEnv, redactUrl, resolveConfig, type SettingKey } from '../../src/config.js';
 
 describe('HOLDLINE_SERVICE_LEVEL_SECONDS', () => {
   it('defaults to 20 seconds', () => {
@@ -28,6 +30,59 @@ describe('HOLDLINE_SERVICE_LEVEL_SECONDS', () => {
   });
 
   it('leaves the other integer settings as they were', () => {
-    expect(() => configFromEnv({ HOLDLINE_PORT: '-1' })).toThrow('HOLDLINE_PORT must be a non-negative integer, got "-1"');
+    expect(() => configFromEnv({ HOLDLINE_PORT: '-1' })).toThrow('HOLDLINE_PORT must be an integer from 0 to 65535, got "-1"');
+  });
+});
+
+describe('the settings table', () => {
+  /** README.md's configuration table, row by row, as the settings table says it must read. */
+  function readmeRows(): string[] {
+    return SETTING_KEYS.map((key) => {
+      const s = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
+      const flag = s.type.placeholder === null ? s.flag : `${s.flag} ${s.type.placeholder}`;
+      const shown = (s.type.show as (v: unknown) => string)(s.default);
+      return `| \`${s.env}\` | \`${flag.replace(/\|/g, '\\|')}\` | \`${key}\` | ${shown} | ${s.description} |`;
+    });
+  }
+
+  it('is README.md\'s configuration table, every row, in order', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.split('\n').filter((l) => /^\| `HOLDLINE_/.test(l));
+    expect(table).toEqual(readmeRows());
+  });
+
+  it('gives every setting its own variable, flag and key, and a default its type accepts', () => {
+    const envs = SETTING_KEYS.map((k) => SETTINGS[k].env);
+    const flags = SETTING_KEYS.map((k) => SETTINGS[k].flag);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(new Set(flags).size).toBe(flags.length);
+    const schema = configFileSchema();
+    const check = new Ajv({ strict: true }).compile(schema);
+    const defined = Object.fromEntries(Object.entries(DEFAULTS).filter(([, v]) => v !== undefined));
+    expect(check(defined), JSON.stringify(check.errors)).toBe(true);
+  });
+
+  it('reads the environment, a config file and flags, in that order of strength', () => {
+    const file = { path: 'h.json', data: { port: 1, host: '0.0.0.0', corsOrigins: ['https://a.example'], accessLog: true } };
+    const { config, warnings } = resolveConfig({ env: { HOLDLINE_PORT: '2', HOLDLINE_CORS_ORIGINS: 'https://b.example, https://c.example:8443' }, flags: { port: '3' }, file });
+    expect(config).toMatchObject({ port: 3, host: '0.0.0.0', corsOrigins: ['https://b.example', 'https://c.example:8443'], accessLog: true });
+    expect(warnings).toEqual([]);
+  });
+
+  it('warns about unknown settings, naming the closest known one', () => {
+    const { warnings } = resolveConfig({
+      env: { HOLDLINE_PROT: '1', HOLDLINE_URL: 'http://x', HOLDLINE_KEY: 'k' },
+      file: { path: 'h.json', data: { redisURL: 'redis://x:1' } },
+    });
+    expect(warnings).toEqual([
+      'unknown setting HOLDLINE_PROT is ignored; did you mean HOLDLINE_PORT?',
+      'unknown setting redisURL in h.json is ignored; did you mean redisUrl?',
+    ]);
+  });
+
+  it('keeps the password of a Redis URL out of what it logs', () => {
+    expect(redactUrl('redis://ops:s3cret@h:6379/2')).toBe('redis://ops:***@h:6379/2');
+    expect(redactUrl('redis+cluster://:pw@a:1,b:2')).toBe('redis+cluster://:***@a:1,b:2');
+    expect(redactUrl('redis://h:6379')).toBe('redis://h:6379');
   });
 });

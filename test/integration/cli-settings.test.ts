@@ -1,0 +1,126 @@
+/**
+ * `holdline serve`'s settings from the user's side (issue 11): every setting of the one table is a
+ * flag listed in `serve --help` with its default, an environment variable and a config-file key;
+ * a bad value is one line naming where it came from and what it accepts, exit 2, no stack; an
+ * unknown setting is a warning naming the closest one; --version; help per command; the start-up
+ * log names the engine and the Redis URL without its password; a taken port refuses to start.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SETTINGS, SETTING_KEYS } from '../../src/config.js';
+import { holdline, run } from '../helpers/cli.js';
+
+const TIMEOUT_MS = 120_000;
+
+function configFile(data: unknown): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'holdline-config-'));
+  const file = path.join(dir, 'holdline.json');
+  writeFileSync(file, typeof data === 'string' ? data : JSON.stringify(data));
+  return file;
+}
+
+/** One line on stderr, exit 2, no stack trace. */
+function expectOneLine(res: { code: number | null; stderr: string; stdout: string }, line: string): void {
+  expect(res.code).toBe(2);
+  expect(res.stderr).toBe(`holdline: ${line}\n`);
+  expect(res.stdout).not.toContain('listening');
+}
+
+describe('holdline help and version', { timeout: TIMEOUT_MS }, () => {
+  it('prints the version of package.json', async () => {
+    const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
+    for (const flag of ['--version', '-V']) {
+      const res = await run([flag]);
+      expect([res.code, res.stdout]).toEqual([0, `${version}\n`]);
+    }
+  });
+
+  it('lists every setting in serve --help: flag, default, environment variable and config key', async () => {
+    const res = await run(['serve', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^Usage: holdline serve \[options\]/);
+    const help = res.stdout.replace(/\s+/g, ' ');
+    for (const key of SETTING_KEYS) {
+      const s = SETTINGS[key];
+      expect(help, key).toContain(s.flag);
+      expect(help, key).toContain(`env ${s.env}; config key ${key})`);
+    }
+    expect(help).toContain('(default: 7700; env HOLDLINE_PORT; config key port)');
+  });
+
+  it('gives each command its own help', async () => {
+    const publish = await run(['publish', '--help']);
+    expect(publish.stdout).toMatch(/^Usage: holdline publish \[options\] <app> <queue> \[body\.\.\.\]/);
+    const rotate = await run(['apps', 'keys', 'rotate', '--help']);
+    expect(rotate.stdout).toMatch(/^Usage: holdline apps keys rotate \[options\] <app> <key-id>/);
+    expect(rotate.stdout).toContain('--grace <seconds>');
+    const root = await run([]);
+    expect(root.code).toBe(2);
+    expect(root.stderr).toContain('Commands:');
+  });
+});
+
+describe('holdline serve: bad settings', { timeout: TIMEOUT_MS }, () => {
+  it('names the flag, the variable or the config key that holds a bad value, and what it accepts', async () => {
+    expectOneLine(await run(['serve', '--port', 'abc']), '--port must be an integer from 0 to 65535, got "abc"');
+    expectOneLine(await run(['serve'], { HOLDLINE_LOG_LEVEL: 'verbose' }), 'HOLDLINE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
+    expectOneLine(
+      await run(['serve'], { HOLDLINE_REDIS_URL: 'http://x' }),
+      'HOLDLINE_REDIS_URL must be a redis://host:port[/db], rediss://… or redis+cluster://host:port,host:port URL, got "http://x"',
+    );
+    expectOneLine(await run(['serve'], { HOLDLINE_ACCESS_LOG: 'maybe' }), 'HOLDLINE_ACCESS_LOG must be true or false (1/0, yes/no, on/off), got "maybe"');
+    const file = configFile({ port: 80000 });
+    expectOneLine(await run(['serve', '--config', file]), `port in ${file} must be an integer from 0 to 65535, got 80000`);
+    expectOneLine(await run(['serve'], { HOLDLINE_CONFIG: file }), `port in ${file} must be an integer from 0 to 65535, got 80000`);
+    const origins = configFile({ corsOrigins: 'https://a.example' });
+    expectOneLine(await run(['serve', '--config', origins]), `corsOrigins in ${origins} must be origins (scheme://host[:port]), comma-separated in the environment or a flag, an array in a file, got "https://a.example"`);
+    const notJson = configFile('{port: 1');
+    const res = await run(['serve', '--config', notJson]);
+    expect([res.code, res.stderr]).toEqual([2, expect.stringMatching(new RegExp(`^holdline: config file ${notJson} is not JSON: .*\\n$`))]);
+    const missing = await run(['serve', '--config', '/nonexistent/holdline.json']);
+    expect([missing.code, missing.stderr]).toEqual([2, 'holdline: cannot read config file /nonexistent/holdline.json: ENOENT\n']);
+  });
+});
+
+describe('holdline serve: where settings come from', { timeout: TIMEOUT_MS }, () => {
+  it('takes a config file, lets the environment and flags override it, and warns about unknown settings', async () => {
+    const file = configFile({ port: 1, adminKey: 'from-file', adminKy: 'typo', logLevel: 'info' });
+    const cli = holdline(['serve', '--config', file, '--port', '0'], { HOLDLINE_PROT: '1', HOLDLINE_ADMIN_KEY: 'from-env' });
+    const port = await cli.listening();
+    expect(cli.stderr).toContain('holdline: warning: unknown setting HOLDLINE_PROT is ignored; did you mean HOLDLINE_PORT?\n');
+    expect(cli.stderr).toContain(`holdline: warning: unknown setting adminKy in ${file} is ignored; did you mean adminKey?\n`);
+    // The environment's admin key wins over the file's.
+    const list = (key: string) => fetch(`http://127.0.0.1:${port}/v1/apps`, { headers: { authorization: `Admin ${key}` } });
+    expect((await list('from-env')).status).toBe(200);
+    expect((await list('from-file')).status).toBe(401);
+    cli.proc.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+  });
+
+  it('logs the engine and the Redis URL without its password at start', async () => {
+    // Nothing listens on this Redis: the start-up line comes before the connection attempt.
+    const cli = holdline(['serve', '--port', '0', '--engine', 'redis', '--redis-url', 'redis://ops:s3cret@127.0.0.1:9/2']);
+    const starting = await cli.waitFor(() => cli.logs().find((l) => l.msg === 'starting'));
+    expect(starting).toMatchObject({ engine: 'redis', redis: 'redis://ops:***@127.0.0.1:9/2' });
+    expect(cli.stdout + cli.stderr).not.toContain('s3cret');
+  });
+});
+
+describe('holdline serve: one process per port', { timeout: TIMEOUT_MS }, () => {
+  it('refuses to start on a port another Holdline already listens on, in one line, exit 1', async () => {
+    const first = holdline(['serve', '--port', '0', '--admin-key', 'one']);
+    const port = await first.listening();
+    const second = await run(['serve', '--port', String(port), '--admin-key', 'two']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(`holdline: cannot listen on 127.0.0.1:${port}: the port is in use or the address is not on this host\n`);
+    // Every request still reaches the first one.
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/apps`, { headers: { authorization: 'Admin one' } });
+      expect(res.status).toBe(200);
+    }
+    first.proc.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+  });
+});
