@@ -226,7 +226,17 @@ export interface SubscribedFrame {
   id?: RequestId;
   application: string;
   queue: string;
-  partitions: Array<{ partition: number; recovered: boolean }>;
+  partitions: SubscribedPartition[];
+}
+
+/** A partition of a `subscribed` reply: `recovered`, and where its delivery starts (websocket.md 4.2). */
+export interface SubscribedPartition {
+  partition: number;
+  recovered: boolean;
+  /** Delivery starts strictly after this message (a valid `after` resume point); null: at the partition's start or at `since`. */
+  last_message_id: string | null;
+  /** The seq of `last_message_id`; null with it. */
+  last_seq: number | null;
 }
 
 export interface UnsubscribedFrame {

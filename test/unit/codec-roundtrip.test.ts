@@ -83,7 +83,7 @@ const SERVER_FIXTURES: ServerFrame[] = [
   },
   { type: 'authenticated', id: 1, principal: { kind: 'agent', application: 'shop', agent_uuid: member.uuid } },
   { type: 'published', id: 'p-1', messages: [{ message_id: ID1, partition: 2, seq: 7, timestamp: 1763820000.123456 }] },
-  { type: 'subscribed', id: 2, application: 'shop', queue: 'orders', partitions: [{ partition: 1, recovered: false }] },
+  { type: 'subscribed', id: 2, application: 'shop', queue: 'orders', partitions: [{ partition: 1, recovered: false, last_message_id: ID1, last_seq: 7 }, { partition: 2, recovered: true, last_message_id: null, last_seq: null }] },
   { type: 'unsubscribed', application: 'shop', queue: 'orders', partitions: [1, 2], reason: 'queue_deleted' },
   {
     type: 'message', application: 'shop', queue: 'orders', message_id: ID1, partition: 2, seq: 7,
