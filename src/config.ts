@@ -32,6 +32,11 @@ export interface HoldlineConfig {
    * answered caller counts towards the service level when it waited at most this long. 0–86 400.
    */
   defaultServiceLevelSeconds: number;
+  /**
+   * Changes kept per call queue for resuming with since_seq (protocol/websocket.md 5.1, announced in
+   * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot. 1–1 000 000.
+   */
+  callQueueResumeWindow: number;
 }
 
 export const MAX_TTL = 2 ** 25;
@@ -50,6 +55,7 @@ export const DEFAULTS: HoldlineConfig = {
   allowUwsFallback: false,
   sweepIntervalMs: 1000,
   defaultServiceLevelSeconds: LIMITS.defaultServiceLevel,
+  callQueueResumeWindow: 1000,
 };
 
 function int(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -89,5 +95,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HoldlineCon
       DEFAULTS.defaultServiceLevelSeconds,
       LIMITS.serviceLevelMax,
     ),
+    callQueueResumeWindow: Math.max(1, int(env.HOLDLINE_CALLQUEUE_RESUME_WINDOW, 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', DEFAULTS.callQueueResumeWindow, 1_000_000)),
   };
 }

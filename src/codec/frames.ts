@@ -206,6 +206,18 @@ export interface WelcomeFrame {
     max_message_bytes: number;
     max_publish_messages: number;
     max_subscriptions: number;
+    /** A `history.result` is cut (`truncated: true`) to stay under this. */
+    max_reply_bytes: number;
+    /** Requests of one connection waiting for their replies; one more → 4429. */
+    max_pending_frames: number;
+    /** Send buffer above which live delivery pauses (lagging, websocket.md 7). */
+    buffer_limit_bytes: number;
+    /** Send buffer hard cap → 4429 (1006 on live delivery). */
+    max_buffer_bytes: number;
+    /** Lagging longer than this → 4429. */
+    drain_timeout_ms: number;
+    /** Call-queue changes kept for resuming with `since_seq`; further behind → a snapshot. */
+    callqueue_resume_window: number;
   };
 }
 

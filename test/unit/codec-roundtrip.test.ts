@@ -79,7 +79,8 @@ const SERVER_FIXTURES: ServerFrame[] = [
   {
     type: 'welcome', protocol: 1, server: 'holdline/0.1.0', connection_id: 'c1', heartbeat_ms: 25000,
     principal: { kind: 'application', application: 'shop' },
-    limits: { max_frame_bytes: 1048576, max_message_bytes: 262144, max_publish_messages: 1000, max_subscriptions: 1000 },
+    limits: { max_frame_bytes: 1048576, max_message_bytes: 262144, max_publish_messages: 1000, max_subscriptions: 1000,
+              max_reply_bytes: 4194304, max_pending_frames: 1000, buffer_limit_bytes: 1048576, max_buffer_bytes: 16777216, drain_timeout_ms: 30000, callqueue_resume_window: 1000 },
   },
   { type: 'authenticated', id: 1, principal: { kind: 'agent', application: 'shop', agent_uuid: member.uuid } },
   { type: 'published', id: 'p-1', messages: [{ message_id: ID1, partition: 2, seq: 7, timestamp: 1763820000.123456 }] },
