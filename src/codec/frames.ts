@@ -113,6 +113,13 @@ export interface CallQueueUnsubscribeFrame {
   queue_id: string;
 }
 
+/** Asks for a fresh `callqueue.snapshot` of a call queue this connection follows (websocket.md 5.3). */
+export interface CallQueueRefreshFrame {
+  type: 'callqueue.refresh';
+  id?: RequestId;
+  queue_id: string;
+}
+
 export interface PingFrame {
   type: 'ping';
   id?: RequestId;
@@ -127,6 +134,7 @@ export type ClientFrame =
   | StateSetFrame
   | CallQueueSubscribeFrame
   | CallQueueUnsubscribeFrame
+  | CallQueueRefreshFrame
   | PingFrame;
 
 export type ClientFrameType = ClientFrame['type'];
@@ -140,6 +148,7 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'state.set',
   'callqueue.subscribe',
   'callqueue.unsubscribe',
+  'callqueue.refresh',
   'ping',
 ];
 
@@ -329,6 +338,13 @@ export interface CallQueueSnapshotFrame extends CallQueueSnapshot {
   queue_id: string;
 }
 
+/** Reply to callqueue.refresh: a `callqueue.snapshot` of the queue follows it, before any update. */
+export interface CallQueueRefreshedFrame {
+  type: 'callqueue.refreshed';
+  id?: RequestId;
+  queue_id: string;
+}
+
 export interface CallQueueUnsubscribedFrame {
   type: 'callqueue.unsubscribed';
   id?: RequestId;
@@ -353,6 +369,7 @@ export type ServerFrame =
   | CallQueueSubscribedFrame
   | CallQueueSnapshotFrame
   | CallQueueUpdateFrame
+  | CallQueueRefreshedFrame
   | CallQueueUnsubscribedFrame;
 
 export type ServerFrameType = ServerFrame['type'];
@@ -374,6 +391,7 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'callqueue.subscribed',
   'callqueue.snapshot',
   'callqueue.update',
+  'callqueue.refreshed',
   'callqueue.unsubscribed',
 ];
 
@@ -387,5 +405,6 @@ export const REPLY_TYPE = {
   'state.set': 'state.updated',
   'callqueue.subscribe': 'callqueue.subscribed',
   'callqueue.unsubscribe': 'callqueue.unsubscribed',
+  'callqueue.refresh': 'callqueue.refreshed',
   ping: 'pong',
 } as const satisfies Record<ClientFrameType, ServerFrameType>;

@@ -72,6 +72,7 @@ const CLIENT_FIXTURES: ClientFrame[] = [
   { type: 'state.set', application: 'shop', queue: 'orders', partition: 1, message_id: ID1, client_state: null },
   { type: 'callqueue.subscribe', id: 6, queue_id: QID, since_seq: 41 },
   { type: 'callqueue.unsubscribe', id: 7, queue_id: QID },
+  { type: 'callqueue.refresh', id: 9, queue_id: QID },
   { type: 'ping', id: 9007199254740991 },
 ];
 
@@ -125,6 +126,7 @@ const SERVER_FIXTURES: ServerFrame[] = [
   { type: 'callqueue.update', queue_id: QID, seq: 64, at: T, kind: 'queue_updated', queue: { ...queue, disabled: true }, changed: ['disabled'], stats },
   { type: 'callqueue.update', queue_id: QID, seq: 65, at: T, kind: 'queue_deleted', queue },
   { type: 'callqueue.unsubscribed', id: 8, queue_id: QID, reason: 'requested' },
+  { type: 'callqueue.refreshed', id: 9, queue_id: QID },
 ];
 
 // ---------- an independent MessagePack reader: standard types only, extensions refused ----------
