@@ -47,9 +47,10 @@ describe.each(engineFactories)('REST truth joined with WebSocket updates ($name)
     const c = await WsTestClient.open(s.url, { key });
     expect(await c.request({ type: 'callqueue.subscribe', queue_id: queueId, since_seq: seq })).toMatchObject({ recovered: true, seq });
     const update = await c.next('callqueue.update');
+    if (update.kind !== 'caller_joined') throw new Error(`unexpected ${update.kind}`);
     expect(update.seq).toBe(seq + 1);
     // The REST list as a view at `seq`, then the update: the line REST shows now.
-    const view = new CallQueueView({ type: 'callqueue.snapshot', queue_id: queueId, seq, queue: (await call(s, key, 'GET', `/v1/queues/${queueId}`)).body as never, callers, members: [], stats: update.stats });
+    const view = new CallQueueView({ seq, queue: (await call(s, key, 'GET', `/v1/queues/${queueId}`)).body as never, callers, members: [], stats: update.stats });
     expect(view.apply(update)).toBe('applied');
     const now = (await call(s, key, 'GET', `/v1/queues/${queueId}/callers`)).body as Caller[];
     expect(view.waitingLine()).toEqual(now.filter((x) => x.status === 'waiting').map((x) => x.uuid));

@@ -11,7 +11,7 @@ import type { ClientFrame, ServerFrame, WireFormat } from '../../src/codec/index
 import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import { engineFactories } from '../helpers/engines.js';
 import { snapshot } from '../helpers/server.js';
-import { WsTestClient, appWithKey, maskedFrame, queueOf, startWsServer } from '../helpers/ws-client.js';
+import { WsTestClient, appWithKey, maskedFrame, queueOf, readServerFrames, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
 
 const MAX_FRAME = 64 * 1024;
@@ -42,23 +42,7 @@ async function rawSocket(port: number, query: string, format: WireFormat): Promi
     socket,
     async untilClosed() {
       await closed;
-      const data = Buffer.concat(chunks);
-      const opcodes: number[] = [];
-      let at = data.indexOf('\r\n\r\n') + 4;
-      while (at + 2 <= data.length) {
-        opcodes.push(data[at]! & 0x0f);
-        let len = data[at + 1]! & 0x7f;
-        at += 2;
-        if (len === 126) {
-          len = data.readUInt16BE(at);
-          at += 2;
-        } else if (len === 127) {
-          len = Number(data.readBigUInt64BE(at));
-          at += 8;
-        }
-        at += len;
-      }
-      return opcodes;
+      return readServerFrames(Buffer.concat(chunks)).opcodes;
     },
   };
 }
