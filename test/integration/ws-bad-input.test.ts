@@ -148,6 +148,17 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     await other.close();
   });
 
+  it('a value nested 5000 levels deep: invalid_field at the 64th level, with the request id', async () => {
+    const head = { type: 'state.set', id: 'deep-1', application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(32), client_json: 0 };
+    const data =
+      format === 'json'
+        ? JSON.stringify(head).replace('"client_json":0', `"client_json":${'['.repeat(5000)}1${']'.repeat(5000)}`)
+        : new Uint8Array(Buffer.concat([Buffer.from(pack(head)).subarray(0, -1), Buffer.alloc(5000, 0x91), Buffer.from([0x01])]));
+    const reply = await replyTo(data);
+    expect(reply).toMatchObject({ type: 'error', id: 'deep-1', op: 'state.set', error: { code: 'invalid_field', field: `client_json${'[0]'.repeat(63)}` } });
+    expect((await c.request({ type: 'ping' })).type).toBe('pong');
+  });
+
   it('a text frame that is not UTF-8: the transport drops the connection without a close frame (1006)', async () => {
     // A raw socket: `ws` would refuse to send such a frame. uWebSockets.js checks UTF-8 before
     // Holdline sees the frame and closes the TCP connection without a close frame (websocket.md 8, 9).
