@@ -307,7 +307,8 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   #connected(link: Link, url: string, generation: number): void {
-    this.#maxInFlight = inFlightWindow(link.welcome.limits.max_pending_frames);
+    // A server that does not announce it has the protocol's default (websocket.md 10).
+    this.#maxInFlight = inFlightWindow(link.welcome.limits.max_pending_frames ?? 1000);
     this.#setState({ status: 'connected', url, connectionId: link.welcome.connection_id, principal: link.principal });
     this.emit('connected', { url, connectionId: link.welcome.connection_id, principal: link.principal, welcome: link.welcome });
     const resumes: Array<Promise<void>> = [];

@@ -215,18 +215,19 @@ export interface WelcomeFrame {
     max_message_bytes: number;
     max_publish_messages: number;
     max_subscriptions: number;
+    // Optional: a server of an earlier v1 release does not announce these (assume the defaults, websocket.md 10).
     /** A `history.result` is cut (`truncated: true`) to stay under this. */
-    max_reply_bytes: number;
+    max_reply_bytes?: number;
     /** Requests of one connection waiting for their replies; one more → 4429. */
-    max_pending_frames: number;
+    max_pending_frames?: number;
     /** Send buffer above which live delivery pauses (lagging, websocket.md 7). */
-    buffer_limit_bytes: number;
+    buffer_limit_bytes?: number;
     /** Send buffer hard cap → 4429 (1006 on live delivery). */
-    max_buffer_bytes: number;
+    max_buffer_bytes?: number;
     /** Lagging longer than this → 4429. */
-    drain_timeout_ms: number;
+    drain_timeout_ms?: number;
     /** Call-queue changes kept for resuming with `since_seq`; further behind → a snapshot. */
-    callqueue_resume_window: number;
+    callqueue_resume_window?: number;
   };
 }
 
