@@ -45,7 +45,10 @@ export interface HoldlineConfig {
    * something fails"; src/engine/redis/meta-cache.ts).
    */
   registryOutageMs: number;
-  /** Call-queue updates kept per queue for resuming a live view. */
+  /**
+   * Changes kept per call queue for resuming with since_seq (protocol/websocket.md 5.1, announced in
+   * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot.
+   */
   callQueueResumeWindow: number;
   /** Browser origins allowed to call REST and open WebSockets; empty: same-origin only. */
   corsOrigins: string[];
@@ -237,7 +240,7 @@ export const SETTINGS: SettingTable = {
       'Redis engine: while the application registry is unreachable (its primary died), how long keys and queues this node already knew keep answering, ms; revocations made meanwhile apply once it is back; 0: refuse at once',
   },
   callQueueResumeWindow: {
-    env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(0, Number.MAX_SAFE_INTEGER), default: 1000,
+    env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(1, 1_000_000), default: 1000,
     description: 'call-queue updates kept per queue, so a live view can resume after a lost connection',
   },
   corsOrigins: {

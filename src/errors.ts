@@ -76,6 +76,7 @@ export const ERRORS = {
   auth_timeout: { status: 408, close: 4408, message: 'No frame arrived in time on an unauthenticated connection' },
   auth_unexpected: { status: 400, close: null, message: 'auth is only accepted as the first frame of a connection opened without credentials' },
   already_subscribed: { status: 409, close: null, message: 'This connection already follows {field}' },
+  not_subscribed: { status: 409, close: null, message: 'This connection does not follow {field}' },
   too_many_subscriptions: { status: 429, close: null, message: 'This connection follows too many partitions and call queues' },
   slow_consumer: { status: 429, close: 4429, message: 'The client did not read its frames in time' },
   not_implemented: { status: 501, close: null, message: 'Not implemented by this server' },

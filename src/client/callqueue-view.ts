@@ -1,8 +1,9 @@
 /**
  * A live view of one call queue (protocol/websocket.md section 5): it subscribes, applies the
  * snapshot and every update through CallQueueState, and always holds the current ordered waiting
- * callers. It survives reconnects: it resumes with `since_seq` (or gets a fresh snapshot), and
- * resubscribes by itself when it detects a gap or an update that does not fit.
+ * callers. It survives reconnects: it resumes with `since_seq` (or gets a fresh snapshot). It
+ * resubscribes with `since_seq` by itself when it detects a gap, and asks for a fresh snapshot
+ * (`callqueue.refresh`, websocket.md 5.3) when an update does not fit its view.
  */
 import type {
   CallQueueSnapshotFrame,
@@ -17,6 +18,7 @@ import type {
 } from '../codec/frames.js';
 import { CallQueueState } from './callqueue-state.js';
 import { TypedEmitter } from './emitter.js';
+import { HoldlineRequestError } from './errors.js';
 import { subscribeFailure, type Session } from './session.js';
 
 export type CallQueueChange =
@@ -30,8 +32,10 @@ export interface CallQueueViewEvents {
   change: CallQueueChange;
   /** Each (re)subscription: recovered true = resumed from since_seq, false = a snapshot follows. */
   subscribed: { seq: number; recovered: boolean };
-  /** The view found a gap or an update that did not fit and resubscribes (since_seq null: fresh snapshot). */
+  /** The view found a gap and resubscribes (since_seq null: for a fresh snapshot). */
   resubscribing: { sinceSeq: number | null; detail: string };
+  /** An update did not fit the view: it asked for a fresh snapshot and ignores updates until it arrives. */
+  refreshing: { detail: string };
   ended: CallQueueViewEnd;
 }
 
@@ -171,7 +175,7 @@ export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
         return;
       case 'inconsistent':
         this.#needSnapshot = true;
-        void this.#resubscribe(generation, null, result.detail);
+        void this.#refresh(generation, result.detail);
         return;
     }
   }
@@ -199,6 +203,23 @@ export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
       );
     } catch (err) {
       this.#failed(generation, err);
+    }
+  }
+
+  /** websocket.md 5.3: a fresh snapshot without leaving the subscription; updates wait for it. */
+  async #refresh(generation: number, detail: string): Promise<void> {
+    this.#phase = 'awaiting_snapshot';
+    this.emit('refreshing', { detail });
+    try {
+      await this.#host.request(generation, { type: 'callqueue.refresh', queue_id: this.queueId });
+    } catch (err) {
+      // A server without the frame (unknown_frame_type), or one that no longer has the
+      // subscription: a new subscription without since_seq gives the snapshot too.
+      if (err instanceof HoldlineRequestError && this.#end === null && this.#phase === 'awaiting_snapshot') {
+        await this.#resubscribe(generation, null, detail);
+      } else {
+        this.#failed(generation, err);
+      }
     }
   }
 

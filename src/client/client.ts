@@ -49,11 +49,16 @@ interface Windowed {
 }
 
 /**
- * Requests in flight per connection. The server closes a connection with more than
- * `max_pending_frames` (1000) requests awaiting replies (websocket.md 7.4); after a reconnect many
- * subscriptions resume at once (each "only new" partition also probes), so the SDK keeps well under it.
+ * Requests in flight per connection, at most. The server closes a connection with more than
+ * `max_pending_frames` requests awaiting replies (websocket.md 7.4, announced in `welcome`); after
+ * a reconnect many subscriptions resume at once, so the SDK keeps to half of it, and to this.
  */
 const MAX_IN_FLIGHT = 500;
+
+/** The in-flight window for a server's announced `max_pending_frames`. */
+export function inFlightWindow(maxPendingFrames: number): number {
+  return Math.max(1, Math.min(MAX_IN_FLIGHT, Math.floor(maxPendingFrames / 2)));
+}
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -69,7 +74,9 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   readonly #backoff: Backoff;
   readonly #pending = new PendingRequests(() => this.#pump());
   readonly #outbox = new Set<Queued>();
-  /** Requests waiting for a slot under MAX_IN_FLIGHT, in order. */
+  /** In-flight requests allowed on the current connection (inFlightWindow). */
+  #maxInFlight = MAX_IN_FLIGHT;
+  /** Requests waiting for a slot under #maxInFlight, in order. */
   readonly #window: Windowed[] = [];
   /** `application \0 queue` → partition → its subscription. */
   readonly #subs = new Map<string, Map<number, Subscription>>();
@@ -300,6 +307,8 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   #connected(link: Link, url: string, generation: number): void {
+    // A server that does not announce it has the protocol's default (websocket.md 10).
+    this.#maxInFlight = inFlightWindow(link.welcome.limits.max_pending_frames ?? 1000);
     this.#setState({ status: 'connected', url, connectionId: link.welcome.connection_id, principal: link.principal });
     this.emit('connected', { url, connectionId: link.welcome.connection_id, principal: link.principal, welcome: link.welcome });
     const resumes: Array<Promise<void>> = [];
@@ -445,7 +454,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     timeoutMs: number,
   ): Promise<ReplyTo<K>> {
     if (!this.#isCurrent(generation)) return Promise.reject(new HoldlineClientError('disconnected', 'not connected'));
-    if (this.#pending.size < MAX_IN_FLIGHT && this.#window.length === 0) return this.#sendNow(generation, frame, onReply, timeoutMs);
+    if (this.#pending.size < this.#maxInFlight && this.#window.length === 0) return this.#sendNow(generation, frame, onReply, timeoutMs);
     return new Promise<ReplyTo<K>>((resolve, reject) => {
       this.#window.push({
         generation,
@@ -456,7 +465,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   #pump(): void {
-    while (this.#window.length > 0 && this.#pending.size < MAX_IN_FLIGHT) {
+    while (this.#window.length > 0 && this.#pending.size < this.#maxInFlight) {
       const w = this.#window.shift() as Windowed;
       if (this.#isCurrent(w.generation)) w.send();
       else w.fail(new HoldlineClientError('disconnected', 'not connected'));

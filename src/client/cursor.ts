@@ -98,10 +98,11 @@ export function resumeRequests(cursors: Iterable<PartitionCursor>): ResumeReques
 }
 
 /**
- * "Only new" made resumable: the SDK reads each partition's newest id before subscribing and starts
- * after it; an empty partition starts at `since: 0`, i.e. everything it will ever hold. Either way
- * every message appended after subscribe() was called is delivered, also across reconnects that
- * happen before the first message arrives.
+ * "Only new" made resumable: the `subscribed` reply names each partition's newest stored message
+ * when the subscription became active (`last_message_id`, websocket.md 4.2), and the cursor resumes
+ * after it; an empty partition (null) resumes at `since: 0`, i.e. everything it held since. Either
+ * way every message appended after the subscription became active is delivered, also across
+ * reconnects that happen before the first message arrives.
  */
 export function onlyNewOrigin(newestId: string | null): ResumePoint {
   return newestId === null ? { kind: 'since', time: 0 } : { kind: 'after', messageId: newestId };

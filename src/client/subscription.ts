@@ -70,7 +70,10 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   readonly ready: Promise<PartitionRecovery[]>;
   readonly #host: SubscriptionHost;
   readonly #status = new Map<number, PartitionStatus>();
-  /** A partition without a cursor starts "only new": it is probed for its newest id first (cursor.ts). */
+  /**
+   * A partition without a cursor starts "only new": it gets one from its `subscribed` reply, which
+   * says where the server started delivery (cursor.ts onlyNewOrigin).
+   */
   readonly #cursors = new Map<number, PartitionCursor>();
   #activations = 0;
   #end: SubscriptionEnd | null = null;
@@ -145,10 +148,10 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const cause: RecoveryCause = this.#activations++ === 0 ? 'subscribe' : 'reconnect';
     for (const p of this.#status.keys()) this.#status.set(p, 'subscribing');
     try {
-      await this.#probe(generation);
-      const results = await Promise.all(
-        resumeRequests(this.#cursors.values()).map((req) => this.#subscribe(generation, req, cause)),
-      );
+      const onlyNew = this.partitions.filter((p) => !this.#cursors.has(p));
+      const requests = resumeRequests(this.#cursors.values());
+      if (onlyNew.length > 0) requests.push({ partitions: onlyNew });
+      const results = await Promise.all(requests.map((req) => this.#subscribe(generation, req, cause)));
       if (!this.#readySettled) {
         this.#readySettled = true;
         this.#resolveReady(results.flat());
@@ -205,34 +208,18 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     if (this.#status.size === 0) this.#finish({ reason: frame.reason });
   }
 
-  /** "Only new" (cursor.ts): each such partition's newest id now is where its delivery starts. */
-  async #probe(generation: number): Promise<void> {
-    const partitions = this.partitions.filter((p) => !this.#cursors.has(p));
-    if (partitions.length === 0) return;
-    const newest = await Promise.all(
-      partitions.map((p) =>
-        this.#host.request(generation, {
-          type: 'history',
-          application: this.application,
-          queue: this.queue,
-          partitions: [p],
-          order: 'descending',
-          limit: 1,
-        }),
-      ),
-    );
-    partitions.forEach((p, i) => {
-      if (!this.#cursors.has(p)) this.#cursors.set(p, new PartitionCursor(p, onlyNewOrigin(newest[i]?.messages[0]?.message_id ?? null)));
-    });
-  }
-
   #subscribe(generation: number, req: ResumeRequest, cause: RecoveryCause): Promise<PartitionRecovery[]> {
     const recoveries: PartitionRecovery[] = [];
     const onReply = (reply: SubscribedFrame): void => {
       // Synchronous with the reply: the message frames right behind it must find the partition live.
-      for (const { partition, recovered } of reply.partitions) {
-        const cursor = this.#cursors.get(partition);
-        if (cursor === undefined || this.#end !== null) continue;
+      for (const { partition, recovered, last_message_id } of reply.partitions) {
+        if (this.#end !== null || !this.#status.has(partition)) continue;
+        let cursor = this.#cursors.get(partition);
+        if (cursor === undefined) {
+          // "Only new": resumable from where the server started delivering it.
+          cursor = new PartitionCursor(partition, onlyNewOrigin(last_message_id));
+          this.#cursors.set(partition, cursor);
+        }
         cursor.startRun();
         this.#status.set(partition, 'live');
         recoveries.push(this.#recovery(partition, recovered, cause));
@@ -291,7 +278,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   }
 }
 
-/** Null: "only new", decided by a probe once connected (also for partitions missing from `after`, 4.2). */
+/** Null: "only new", positioned by the server's `subscribed` reply (also for partitions missing from `after`, 4.2). */
 function origin(partition: number, opts: SubscribeOptions): ResumePoint | null {
   const id = opts.after?.[partition];
   if (id !== undefined) return { kind: 'after', messageId: id };

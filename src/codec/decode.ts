@@ -10,9 +10,10 @@ import { fieldError } from './field-errors.js';
 import { frameError } from './frame-error.js';
 import type { FrameError } from './frame-error.js';
 import type { ClientFrame, RequestId, ServerFrame } from './frames.js';
-import { DEFAULT_MAX_FRAME_BYTES, MAX_REQUEST_ID_LENGTH } from './limits.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_NESTING_DEPTH, MAX_REQUEST_ID_LENGTH } from './limits.js';
 import type { WireFormat } from './limits.js';
 import { isReservedByte, unpackFrame } from './msgpack.js';
+import { findTooDeep } from './msgpack-depth.js';
 import { VALIDATORS } from './schemas.js';
 import { checkValues, formatPath, isPlainObject } from './values.js';
 
@@ -32,6 +33,32 @@ function validId(v: unknown): RequestId | undefined {
   if (typeof v === 'string') return v.length >= 1 && v.length <= MAX_REQUEST_ID_LENGTH ? v : undefined;
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
   return undefined;
+}
+
+/**
+ * A MessagePack frame msgpackr could not decode because it nests too deep (its decoder recurses):
+ * `invalid_field` at the first value deeper than MAX_NESTING_DEPTH, as for a shallower excess that
+ * msgpackr decodes and checkValues finds, with the request's id and type when they can be read.
+ */
+function tooDeep(bytes: Uint8Array, validators: ReadonlyMap<string, ValidateFunction>): FrameError | null {
+  const deep = findTooDeep(bytes, MAX_NESTING_DEPTH);
+  if (deep === null) return null;
+  const read = (b: Uint8Array | undefined): unknown => {
+    if (b === undefined) return undefined;
+    try {
+      return unpackFrame(b);
+    } catch {
+      return undefined;
+    }
+  };
+  // The checks before the value check come first, in decode()'s order (websocket.md 8).
+  if (!deep.map) return frameError('invalid_frame');
+  const id = validId(read(deep.id));
+  const type = read(deep.type);
+  if (deep.type === undefined) return frameError('missing_field', { field: 'type', id });
+  if (typeof type !== 'string') return frameError('invalid_field', { field: 'type', id });
+  if (!validators.has(type)) return frameError('unknown_frame_type', { field: 'type', id });
+  return frameError('invalid_field', { field: formatPath(deep.path), id, op: type });
 }
 
 function parse(data: FrameData, format: WireFormat): { ok: true; value: unknown } | { ok: false; error: FrameError } {
@@ -63,7 +90,10 @@ function decode(
   if (tooLarge) return fail(frameError('frame_too_large', { max: maxFrameBytes }));
 
   const parsed = parse(data, format);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) {
+    if (parsed.error.code !== 'invalid_msgpack' || typeof data === 'string') return parsed;
+    return fail(tooDeep(toBytes(data), validators) ?? parsed.error);
+  }
   const value = parsed.value;
   if (isReservedByte(value)) return fail(frameError('invalid_msgpack'));
   if (typeof value !== 'object' || value === null || !isPlainObject(value)) return fail(frameError('invalid_frame'));

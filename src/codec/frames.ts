@@ -113,6 +113,13 @@ export interface CallQueueUnsubscribeFrame {
   queue_id: string;
 }
 
+/** Asks for a fresh `callqueue.snapshot` of a call queue this connection follows (websocket.md 5.3). */
+export interface CallQueueRefreshFrame {
+  type: 'callqueue.refresh';
+  id?: RequestId;
+  queue_id: string;
+}
+
 export interface PingFrame {
   type: 'ping';
   id?: RequestId;
@@ -127,6 +134,7 @@ export type ClientFrame =
   | StateSetFrame
   | CallQueueSubscribeFrame
   | CallQueueUnsubscribeFrame
+  | CallQueueRefreshFrame
   | PingFrame;
 
 export type ClientFrameType = ClientFrame['type'];
@@ -140,6 +148,7 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'state.set',
   'callqueue.subscribe',
   'callqueue.unsubscribe',
+  'callqueue.refresh',
   'ping',
 ];
 
@@ -206,6 +215,19 @@ export interface WelcomeFrame {
     max_message_bytes: number;
     max_publish_messages: number;
     max_subscriptions: number;
+    // Optional: a server of an earlier v1 release does not announce these (assume the defaults, websocket.md 10).
+    /** A `history.result` is cut (`truncated: true`) to stay under this. */
+    max_reply_bytes?: number;
+    /** Requests of one connection waiting for their replies; one more → 4429. */
+    max_pending_frames?: number;
+    /** Send buffer above which live delivery pauses (lagging, websocket.md 7). */
+    buffer_limit_bytes?: number;
+    /** Send buffer hard cap → 4429 (1006 on live delivery). */
+    max_buffer_bytes?: number;
+    /** Lagging longer than this → 4429. */
+    drain_timeout_ms?: number;
+    /** Call-queue changes kept for resuming with `since_seq`; further behind → a snapshot. */
+    callqueue_resume_window?: number;
   };
 }
 
@@ -226,7 +248,17 @@ export interface SubscribedFrame {
   id?: RequestId;
   application: string;
   queue: string;
-  partitions: Array<{ partition: number; recovered: boolean }>;
+  partitions: SubscribedPartition[];
+}
+
+/** A partition of a `subscribed` reply: `recovered`, and where its delivery starts (websocket.md 4.2). */
+export interface SubscribedPartition {
+  partition: number;
+  recovered: boolean;
+  /** Delivery starts strictly after this message (a valid `after` resume point); null: at the partition's start or at `since`. */
+  last_message_id: string | null;
+  /** The seq of `last_message_id`; null with it. */
+  last_seq: number | null;
 }
 
 export interface UnsubscribedFrame {
@@ -307,6 +339,13 @@ export interface CallQueueSnapshotFrame extends CallQueueSnapshot {
   queue_id: string;
 }
 
+/** Reply to callqueue.refresh: a `callqueue.snapshot` of the queue follows it, before any update. */
+export interface CallQueueRefreshedFrame {
+  type: 'callqueue.refreshed';
+  id?: RequestId;
+  queue_id: string;
+}
+
 export interface CallQueueUnsubscribedFrame {
   type: 'callqueue.unsubscribed';
   id?: RequestId;
@@ -331,6 +370,7 @@ export type ServerFrame =
   | CallQueueSubscribedFrame
   | CallQueueSnapshotFrame
   | CallQueueUpdateFrame
+  | CallQueueRefreshedFrame
   | CallQueueUnsubscribedFrame;
 
 export type ServerFrameType = ServerFrame['type'];
@@ -352,6 +392,7 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'callqueue.subscribed',
   'callqueue.snapshot',
   'callqueue.update',
+  'callqueue.refreshed',
   'callqueue.unsubscribed',
 ];
 
@@ -365,5 +406,6 @@ export const REPLY_TYPE = {
   'state.set': 'state.updated',
   'callqueue.subscribe': 'callqueue.subscribed',
   'callqueue.unsubscribe': 'callqueue.unsubscribed',
+  'callqueue.refresh': 'callqueue.refreshed',
   ping: 'pong',
 } as const satisfies Record<ClientFrameType, ServerFrameType>;

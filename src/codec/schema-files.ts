@@ -5,6 +5,7 @@
  */
 import common from '../../protocol/schemas/ws/common.json' with { type: 'json' };
 import cAuth from '../../protocol/schemas/ws/client/auth.json' with { type: 'json' };
+import cCallqueueRefresh from '../../protocol/schemas/ws/client/callqueue.refresh.json' with { type: 'json' };
 import cCallqueueSubscribe from '../../protocol/schemas/ws/client/callqueue.subscribe.json' with { type: 'json' };
 import cCallqueueUnsubscribe from '../../protocol/schemas/ws/client/callqueue.unsubscribe.json' with { type: 'json' };
 import cHistory from '../../protocol/schemas/ws/client/history.json' with { type: 'json' };
@@ -14,6 +15,7 @@ import cStateSet from '../../protocol/schemas/ws/client/state.set.json' with { t
 import cSubscribe from '../../protocol/schemas/ws/client/subscribe.json' with { type: 'json' };
 import cUnsubscribe from '../../protocol/schemas/ws/client/unsubscribe.json' with { type: 'json' };
 import sAuthenticated from '../../protocol/schemas/ws/server/authenticated.json' with { type: 'json' };
+import sCallqueueRefreshed from '../../protocol/schemas/ws/server/callqueue.refreshed.json' with { type: 'json' };
 import sCallqueueSnapshot from '../../protocol/schemas/ws/server/callqueue.snapshot.json' with { type: 'json' };
 import sCallqueueSubscribed from '../../protocol/schemas/ws/server/callqueue.subscribed.json' with { type: 'json' };
 import sCallqueueUnsubscribed from '../../protocol/schemas/ws/server/callqueue.unsubscribed.json' with { type: 'json' };
@@ -37,6 +39,7 @@ import serverFrame from '../../protocol/schemas/ws/server-frame.json' with { typ
 export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['common.json', common],
   ['client/auth.json', cAuth],
+  ['client/callqueue.refresh.json', cCallqueueRefresh],
   ['client/callqueue.subscribe.json', cCallqueueSubscribe],
   ['client/callqueue.unsubscribe.json', cCallqueueUnsubscribe],
   ['client/history.json', cHistory],
@@ -46,6 +49,7 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['client/subscribe.json', cSubscribe],
   ['client/unsubscribe.json', cUnsubscribe],
   ['server/authenticated.json', sAuthenticated],
+  ['server/callqueue.refreshed.json', sCallqueueRefreshed],
   ['server/callqueue.snapshot.json', sCallqueueSnapshot],
   ['server/callqueue.subscribed.json', sCallqueueSubscribed],
   ['server/callqueue.unsubscribed.json', sCallqueueUnsubscribed],

@@ -14,9 +14,9 @@ import { RedisCallStore } from './redis/calls.js';
 export async function createCallStore(config: HoldlineConfig, logger: Logger): Promise<CallStore> {
   switch (config.engine) {
     case 'memory':
-      return new MemoryCallStore();
+      return new MemoryCallStore({ changeRetention: config.callQueueResumeWindow });
     case 'redis': {
-      const store = await RedisCallStore.open({ url: config.redisUrl, prefix: config.redisPrefix });
+      const store = await RedisCallStore.open({ url: config.redisUrl, prefix: config.redisPrefix, changeRetention: config.callQueueResumeWindow });
       logger.debug({ engine: 'redis' }, 'call store connected');
       return store;
     }

@@ -78,7 +78,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     throw new Error('A Redis engine needs a shared call store: pass callStore (createCallStore in src/engine/calls-factory.ts)');
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
-  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore() : null;
+  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow }) : null;
   const calls = new CallService(opts.callStore ?? ownCallStore!, { defaultServiceLevelSeconds: config.defaultServiceLevelSeconds });
 
   const context: ServerContext = {

@@ -40,7 +40,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const adminKey = overrides.adminKey ?? randomBytes(12).toString('hex');
   const config: HoldlineConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey, ...overrides };
-  const ownCalls = extra.callStore === undefined ? await openCallStore(engine) : null;
+  const ownCalls = extra.callStore === undefined ? await openCallStore(engine, config.callQueueResumeWindow) : null;
   const calls = extra.callStore ?? ownCalls!;
   const server = createHoldlineServer({ config, engine, logger: createLogger(config.logLevel), ...extra, callStore: calls });
   const port = await server.listen();
@@ -78,9 +78,10 @@ export async function startTestServer(
 }
 
 /** A call store of the engine's kind: memory, or Redis on the run's redis-server under a fresh prefix. */
-export async function openCallStore(engine: Engine): Promise<CallStore> {
-  if (engine.kind === 'memory') return new MemoryCallStore();
-  return RedisCallStore.open({ url: inject('redisUrl'), prefix: freshPrefix('calls') });
+export async function openCallStore(engine: Engine, changeRetention?: number): Promise<CallStore> {
+  const retention = changeRetention === undefined ? {} : { changeRetention };
+  if (engine.kind === 'memory') return new MemoryCallStore(retention);
+  return RedisCallStore.open({ url: inject('redisUrl'), prefix: freshPrefix('calls'), ...retention });
 }
 
 /** A fresh engine (from the factory) and server for each test of the enclosing describe. */

@@ -214,11 +214,47 @@ export function maskedFrame(payload: Uint8Array, binary: boolean): Buffer {
   return Buffer.concat([header, mask, body]);
 }
 
+/** What a raw client read from the server after the handshake: each frame's opcode (8 = close). */
+export interface RawServerFrames {
+  opcodes: number[];
+  /** The close frame's code, when one arrived. */
+  closeCode: number | null;
+  /** The stream ended inside a frame (the connection was cut mid-frame). */
+  truncated: boolean;
+}
+
+/**
+ * Splits the bytes a raw client received into server frames (RFC 6455 5.2, unmasked); `withHead`:
+ * they start with the HTTP 101 head, which is skipped.
+ */
+export function readServerFrames(data: Buffer, withHead = true): RawServerFrames {
+  const out: RawServerFrames = { opcodes: [], closeCode: null, truncated: false };
+  let at = withHead ? data.indexOf('\r\n\r\n') + 4 : 0;
+  while (at < data.length) {
+    if (at + 2 > data.length) return { ...out, truncated: true };
+    const opcode = data[at]! & 0x0f;
+    let len = data[at + 1]! & 0x7f;
+    at += 2;
+    const extra = len === 126 ? 2 : len === 127 ? 8 : 0;
+    if (at + extra > data.length) return { ...out, truncated: true };
+    if (len === 126) len = data.readUInt16BE(at);
+    else if (len === 127) len = Number(data.readBigUInt64BE(at));
+    at += extra;
+    if (at + len > data.length) return { ...out, truncated: true };
+    out.opcodes.push(opcode);
+    if (opcode === 8 && len >= 2) out.closeCode = data.readUInt16BE(at);
+    at += len;
+  }
+  return out;
+}
+
 export interface StalledClient {
   /** Sends a client frame (JSON) on the raw socket. */
   send(frame: ClientFrame): void;
   destroy(): void;
   readonly socket: net.Socket;
+  /** Bytes that arrived with the handshake's answer, after its head (the start of the frames). */
+  readonly afterHead: Buffer;
 }
 
 /**
@@ -237,8 +273,10 @@ export function rawStalledClient(port: number, query = ''): Promise<StalledClien
       );
     });
     let head = '';
+    let raw = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head += chunk.toString('latin1');
+      raw = Buffer.concat([raw, chunk]);
       if (!head.includes('\r\n\r\n')) return;
       socket.off('data', onData);
       socket.pause();
@@ -248,6 +286,7 @@ export function rawStalledClient(port: number, query = ''): Promise<StalledClien
       }
       resolve({
         socket,
+        afterHead: raw.subarray(raw.indexOf('\r\n\r\n') + 4),
         send: (frame) => socket.write(maskedFrame(Buffer.from(JSON.stringify(frame)), false)),
         destroy: () => socket.destroy(),
       });

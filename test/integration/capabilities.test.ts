@@ -87,7 +87,7 @@ describe.each(engineFactories)('GET /v1/capabilities ($name)', (factory) => {
       await engine.close();
     });
     const caps = await capabilities(ws.server);
-    const { key } = await ws.server.createApp();
+    const { name: appName, key } = await ws.server.createApp();
     // Served at all: 200 for an application's key (these paths are otherwise reserved names).
     const served = async (path: string): Promise<boolean> => (await ws.server.request(path, { key })).status === 200;
     expect(await served('/metrics')).toBe(caps.api.metrics);
@@ -99,6 +99,16 @@ describe.each(engineFactories)('GET /v1/capabilities ($name)', (factory) => {
     const reply = await c.request({ type: 'callqueue.subscribe', queue_id: '00000000-0000-4000-8000-000000000000' });
     const notImplemented = reply.type === 'error' && reply.error.code === 'not_implemented';
     expect(!notImplemented).toBe(caps.api['websocket.callqueue']);
+    // Processing state: state.set sets it (messages.processing_state, websocket.state); REST reads
+    // do not carry it yet (messages.processing_state.rest).
+    expect((await ws.server.request(`/${appName}`, { method: 'POST', key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queue_name: 'caps', partitions: 1 }) })).status).toBe(201);
+    const published = await c.request({ type: 'publish', application: appName, queue: 'caps', messages: [{ body: 'x' }] });
+    const id = published.type === 'published' ? published.messages[0]!.message_id : '';
+    const set = await c.request({ type: 'state.set', application: appName, queue: 'caps', partition: 1, message_id: id, client_state: 'done' });
+    expect(set.type === 'state.updated' && set.message.client_state === 'done').toBe(caps.api['messages.processing_state']);
+    expect(caps.api['websocket.state']).toBe(caps.api['messages.processing_state']);
+    const read = (await (await ws.server.request(`/${appName}/caps/${id}`, { key })).json()) as { message: Record<string, unknown> };
+    expect('client_state' in read.message).toBe(caps.api['messages.processing_state.rest']);
     await c.close();
   });
 });

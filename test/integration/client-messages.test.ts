@@ -9,7 +9,7 @@ import type { WireFormat } from '../../src/codec/limits.js';
 import { engineFactories } from '../helpers/engines.js';
 import { byPartition, record } from '../helpers/sdk.js';
 import { JSON_CT, type TestServer } from '../helpers/server.js';
-import { useWsServer } from '../helpers/ws-client.js';
+import { startWsServer, useWsServer } from '../helpers/ws-client.js';
 
 const clients: HoldlineClient[] = [];
 
@@ -109,6 +109,26 @@ describe.each(cases)('client SDK against a real server ($name)', ({ factory, for
     const replies = await Promise.all(Array.from({ length: 2500 }, () => c.history(name, queue, { limit: 1 })));
     expect(replies.every((r) => r.messages.length === 1)).toBe(true);
     expect(drops).toEqual([]);
+  });
+
+  it('a server that lets fewer requests wait: the SDK keeps to the max_pending_frames its welcome announces', async () => {
+    const engine = await factory.create();
+    const small = await startWsServer(engine, { maxPendingFrames: 20 });
+    try {
+      const { name, key } = await small.server.createApp();
+      const queue = await createQueue(small.server, name, key, 1);
+      const c = client(small.server, key, format);
+      await c.publish(name, queue, [{ body: 'x' }]);
+      const drops: number[] = [];
+      c.on('disconnected', (d) => drops.push(d.code));
+      const replies = await Promise.all(Array.from({ length: 300 }, () => c.history(name, queue, { limit: 1 })));
+      expect(replies.every((r) => r.messages.length === 1)).toBe(true);
+      expect(drops).toEqual([]);
+      await c.close();
+    } finally {
+      await small.close();
+      await engine.close();
+    }
   });
 
   it('text and binary bodies round-trip', async () => {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { engineFactories } from '../helpers/engines.js';
 import { FORM, JSON_CT, errorCode, useServer, type TestServer } from '../helpers/server.js';
 
-interface Ack { key: string; timestamp: number; partition: number }
-interface Msg { message_id: string; timestamp: number; body: string; partition: number }
+interface Ack { key: string; message_id: string; timestamp: number; partition: number; seq: number }
+interface Msg { message_id: string; timestamp: number; body: string; partition: number; seq: number }
 
 async function queue(s: TestServer, partitions = 1, fields: Record<string, unknown> = {}) {
   const { name, key } = await s.createApp();
@@ -44,7 +44,13 @@ describe.each(engineFactories)('REST messages ($name)', (factory) => {
     expect(ack!.key).toMatch(/^[0-9a-f]{32}$/);
     expect(ack!.partition).toBe(1);
     expect(Math.abs(ack!.timestamp - Date.now() / 1000)).toBeLessThan(600);
-    expect(await read(s, q.path, q.key)).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'hello world!', partition: 1 }]);
+    // Queuey's `key` and the name every read and WebSocket frame uses, with the partition's seq.
+    expect(ack!.message_id).toBe(ack!.key);
+    expect(ack!.seq).toBe(1);
+    expect(await read(s, q.path, q.key)).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'hello world!', partition: 1, seq: 1 }]);
+    const [second] = await post(s, q.path, q.key, 'body=again');
+    expect(second).toMatchObject({ message_id: second!.key, seq: 2 });
+    expect((await read(s, q.path, q.key)).map((m) => m.seq)).toEqual([1, 2]);
   });
 
   it('posts form batches in message.N order and JSON batches in array order', async () => {
@@ -116,7 +122,7 @@ describe.each(engineFactories)('REST messages ($name)', (factory) => {
     const [ack] = await post(s, q.path, q.key, 'body=plain');
     const res = await s.request(`${q.path}/${ack!.key}`, { key: q.key });
     expect(res.headers.get('content-type')).toBe('application/json');
-    expect(await res.json()).toEqual({ status: 'ok', message: { message_id: ack!.key, timestamp: ack!.timestamp, body: 'plain', partition: 1 } });
+    expect(await res.json()).toEqual({ status: 'ok', message: { message_id: ack!.key, timestamp: ack!.timestamp, body: 'plain', partition: 1, seq: 1 } });
     const upper = await s.request(`${q.path}/${ack!.key.toUpperCase()}`, { key: q.key });
     expect(upper.status).toBe(200);
   });
@@ -195,11 +201,11 @@ describe.each(engineFactories)('REST messages ($name)', (factory) => {
     const q = await queue(s, 2);
     const [ack] = await post(s, q.path, q.key, 'body=before&partition=2');
     // Read first, so the reply after the PUT cannot come from what this read encoded.
-    expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'before', partition: 2 }]);
+    expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'before', partition: 2, seq: ack!.seq }]);
     const put = await s.request(`${q.path}/${ack!.key}`, { method: 'PUT', key: q.key, headers: JSON_CT, body: JSON.stringify({ body: 'after', ttl: 30 }) });
     expect(put.status).toBe(200);
-    expect(await put.json()).toEqual({ status: 'ok', message: { message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2 } });
-    expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2 }]);
+    expect(await put.json()).toEqual({ status: 'ok', message: { message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2, seq: ack!.seq } });
+    expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2, seq: ack!.seq }]);
 
     const raw = await s.request(`${q.path}/${ack!.key}`, { method: 'PUT', key: q.key, headers: { 'content-type': 'text/csv' }, body: 'a,b' });
     expect(raw.status).toBe(200);

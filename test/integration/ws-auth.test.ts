@@ -149,6 +149,32 @@ describe.each(engineFactories)('ws auth and isolation ($name engine)', (factory)
     expect(c.frames[1]).toMatchObject({ type: 'error', id: 1, op: 'auth', error: { code: 'invalid_field' } });
   });
 
+  it.each(['json', 'msgpack'] as const)(
+    'no credentials, a first frame that is a publish failing validation (%s): an error reply, the connection stays open and anonymous',
+    async (format) => {
+      // Many connections at once, each sending its frames back to back before `welcome` arrives:
+      // the first frame decides, whatever follows it and however the connections interleave.
+      const clients = await Promise.all(Array.from({ length: 20 }, () => WsTestClient.connect(s.url, { format })));
+      for (const c of clients) {
+        c.send({ type: 'publish', id: 'p', application: shop.name, queue: 'q'.repeat(128), messages: [{ body: 'x' }] });
+        c.send({ type: 'auth', id: 'm', key: 'k', token: 't' }); // malformed: both
+        c.send({ type: 'auth', id: 'a', key: shop.key });
+        c.send({ type: 'ping', id: 'z' });
+      }
+      for (const c of clients) {
+        await c.waitFor((f) => 'id' in f && f.id === 'z', 'pong');
+        const reply = (id: string) => c.frames.find((f) => 'id' in f && f.id === id);
+        expect(reply('p')).toMatchObject({ type: 'error', op: 'publish', error: { code: 'invalid_name', field: 'queue' } });
+        expect(reply('m')).toMatchObject({ type: 'error', op: 'auth' });
+        expect(reply('a')).toMatchObject({ type: 'error', op: 'auth', error: { code: 'auth_unexpected' } });
+        expect(c.frames[0]).toMatchObject({ type: 'welcome', principal: { kind: 'anonymous' } });
+        expect(c.closeEvent).toBeNull();
+        expect(errorCode(await c.request(publish(privateQ)))).toBe('forbidden');
+        await c.close();
+      }
+    },
+  );
+
   it('auth later than the first frame, or on a connection with URL credentials: auth_unexpected, nothing changes', async () => {
     const anon = await WsTestClient.open(s.url);
     expect((await anon.request({ type: 'ping' })).type).toBe('pong');

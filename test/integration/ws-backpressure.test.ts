@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import type { ConnectionStats, WebSocketLimits } from '../../src/server/ws/index.js';
 import { engineFactories } from '../helpers/engines.js';
-import { WsTestClient, appWithKey, queueOf, rawStalledClient, startWsServer } from '../helpers/ws-client.js';
+import { WsTestClient, appWithKey, queueOf, rawStalledClient, readServerFrames, startWsServer } from '../helpers/ws-client.js';
 import type { StalledClient, WsServer } from '../helpers/ws-client.js';
 
 const BODY = 'x'.repeat(8 * 1024);
@@ -142,6 +142,20 @@ describe.each(engineFactories)('ws backpressure ($name engine)', (factory) => {
     }
     expect(stalledClose()).toMatchObject({ code: 4429, reason: 'slow_consumer' });
     expect(maxBuffered).toBeLessThanOrEqual(LIMITS.maxBufferBytes!);
+
+    // What the client sees when it reads again (websocket.md 7): the server's close frame queued
+    // behind the unsent data, which the transport discards when it closes: what the network held,
+    // then the end of the connection — 1006 — unless everything had left the server (then 4429).
+    const chunks: Buffer[] = [stalled.afterHead];
+    const ended = new Promise<void>((resolve) => stalled.socket.once('close', () => resolve()));
+    stalled.socket.on('data', (d: Buffer) => chunks.push(d));
+    stalled.socket.on('error', () => {});
+    stalled.socket.resume();
+    await ended;
+    const seen = readServerFrames(Buffer.concat(chunks), false);
+    expect(seen.opcodes.length).toBeGreaterThan(0);
+    if (seen.closeCode === null) expect(seen.opcodes).not.toContain(8);
+    else expect(seen.closeCode).toBe(4429);
   });
 
   it('a slow but alive subscriber: resync (slow_consumer), then every message exactly once, in order', { timeout: 60_000 }, async () => {

@@ -4,15 +4,48 @@
  * close code; nothing stored changes; the server goes on serving the other connections.
  */
 import { pack } from 'msgpackr';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientFrame, ServerFrame, WireFormat } from '../../src/codec/index.js';
 import type { Engine, QueueMeta } from '../../src/engine/types.js';
 import { engineFactories } from '../helpers/engines.js';
 import { snapshot } from '../helpers/server.js';
-import { WsTestClient, appWithKey, queueOf, startWsServer } from '../helpers/ws-client.js';
+import { WsTestClient, appWithKey, maskedFrame, queueOf, readServerFrames, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
 
 const MAX_FRAME = 64 * 1024;
+
+/**
+ * A WebSocket over raw TCP: the handshake, then whatever the test writes; untilClosed() resolves
+ * with the opcodes of the frames the server sent (8 = close) once the TCP connection is closed.
+ */
+async function rawSocket(port: number, query: string, format: WireFormat): Promise<{ socket: net.Socket; untilClosed(): Promise<number[]> }> {
+  const socket = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    `GET /v1/ws?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: holdline.v1.${format}\r\n\r\n`,
+  );
+  // The 101 and the welcome frame: the connection is open and authenticated.
+  await vi.waitFor(() => {
+    const data = Buffer.concat(chunks);
+    const head = data.indexOf('\r\n\r\n');
+    expect(head).toBeGreaterThan(0);
+    expect(data.length).toBeGreaterThan(head + 4);
+  });
+  return {
+    socket,
+    async untilClosed() {
+      await closed;
+      return readServerFrames(Buffer.concat(chunks)).opcodes;
+    },
+  };
+}
 
 describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format) => {
   let engine: Engine;
@@ -110,6 +143,31 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
   it('a frame over twice max_frame_bytes: the transport drops the connection (1006)', async () => {
     c.sendRaw(encode({ type: 'ping', pad: 'x'.repeat(2 * MAX_FRAME + 10) }), format === 'msgpack');
     expect((await c.closed).code).toBe(1006);
+    const other = await WsTestClient.open(s.url, { key: shop.key, format });
+    expect((await other.request({ type: 'ping' })).type).toBe('pong');
+    await other.close();
+  });
+
+  it('a value nested 5000 levels deep: invalid_field at the 64th level, with the request id', async () => {
+    const head = { type: 'state.set', id: 'deep-1', application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(32), client_json: 0 };
+    const data =
+      format === 'json'
+        ? JSON.stringify(head).replace('"client_json":0', `"client_json":${'['.repeat(5000)}1${']'.repeat(5000)}`)
+        : new Uint8Array(Buffer.concat([Buffer.from(pack(head)).subarray(0, -1), Buffer.alloc(5000, 0x91), Buffer.from([0x01])]));
+    const reply = await replyTo(data);
+    expect(reply).toMatchObject({ type: 'error', id: 'deep-1', op: 'state.set', error: { code: 'invalid_field', field: `client_json${'[0]'.repeat(63)}` } });
+    expect((await c.request({ type: 'ping' })).type).toBe('pong');
+  });
+
+  it('a text frame that is not UTF-8: the transport drops the connection without a close frame (1006)', async () => {
+    // A raw socket: `ws` would refuse to send such a frame. uWebSockets.js checks UTF-8 before
+    // Holdline sees the frame and closes the TCP connection without a close frame (websocket.md 8, 9).
+    const raw = await rawSocket(s.server.port, `key=${shop.key}`, format);
+    raw.socket.write(maskedFrame(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), false));
+    const opcodes = await raw.untilClosed();
+    expect(opcodes[0]).toBe(format === 'json' ? 1 : 2); // welcome
+    expect(opcodes).not.toContain(8); // no close frame
+    await vi.waitFor(() => expect(s.endpoint.stats().closed.map((x) => x.code)).toContain(1006));
     const other = await WsTestClient.open(s.url, { key: shop.key, format });
     expect((await other.request({ type: 'ping' })).type).toBe('pong');
     await other.close();

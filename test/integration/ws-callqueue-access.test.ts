@@ -118,7 +118,7 @@ describe.each(engineFactories)('call-queue access over WebSocket ($name)', (fact
     const q = shop.mine;
     const frame = (fields: Record<string, unknown>): ClientFrame => ({ type: 'callqueue.subscribe', ...fields }) as unknown as ClientFrame;
 
-    const cases: Array<[string, ClientFrame | Record<string, unknown>, string, string | undefined]> = [
+    const cases: Array<[string, unknown, string, string | undefined]> = [
       ['unknown queue', frame({ queue_id: randomUUID() }), 'call_queue_not_found', undefined],
       ['malformed queue id', frame({ queue_id: 'not-a-uuid' }), 'call_queue_not_found', undefined],
       ['queue id with a suffix', frame({ queue_id: `${q}x` }), 'call_queue_not_found', undefined],
@@ -134,10 +134,13 @@ describe.each(engineFactories)('call-queue access over WebSocket ($name)', (fact
       ['unknown field', frame({ queue_id: q, partitions: [1] }), 'invalid_field', 'partitions'],
       ['unsubscribe without a queue id', { type: 'callqueue.unsubscribe' }, 'missing_field', 'queue_id'],
       ['unsubscribe, queue id a list', { type: 'callqueue.unsubscribe', queue_id: [q] }, 'invalid_field', 'queue_id'],
+      ['refresh without a queue id', { type: 'callqueue.refresh' }, 'missing_field', 'queue_id'],
+      ['refresh with an unknown field', { type: 'callqueue.refresh', queue_id: q, since_seq: 1 }, 'invalid_field', 'since_seq'],
+      ['refresh of a queue not followed', { type: 'callqueue.refresh', queue_id: q }, 'not_subscribed', 'queue_id'],
     ];
     let id = 100;
     for (const [what, f, code, field] of cases) {
-      const reply = await c.request({ ...(f as ClientFrame), id: ++id } as ClientFrame);
+      const reply = await c.request({ ...(f as object), id: ++id } as unknown as ClientFrame);
       expect(reply, what).toMatchObject({ type: 'error', id, op: (f as { type: string }).type, error: { code } });
       if (reply.type === 'error') expect(reply.error.field, what).toBe(field);
     }

@@ -225,6 +225,29 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     expect(c.frames.slice(mark).filter(isUpdate).map((u) => u.seq)).toEqual([4, 5, 6]);
   });
 
+  it('callqueue.refresh: the reply, then a fresh snapshot before any update, then every later change once', async () => {
+    await start();
+    const q = await newQueue();
+    const { c, s0 } = await follow(q);
+    await join(q);
+    await untilSeq(c, q, s0 + 1);
+    const mark = c.frames.length;
+    // Changes race the refresh: each lands before the snapshot (in it) or after it (an update).
+    const joins = Promise.all([join(q), join(q, 1), join(q)]);
+    const reply = await c.request({ type: 'callqueue.refresh', queue_id: q });
+    expect(reply).toEqual({ type: 'callqueue.refreshed', id: (reply as { id: string }).id, queue_id: q });
+    await joins;
+    await join(q);
+    await untilSeq(c, q, s0 + 5);
+    const after = c.frames.slice(mark).filter((f) => (isUpdate(f) || isSnapshot(f) || f.type === 'callqueue.refreshed') && ('queue_id' in f && f.queue_id === q));
+    const at = after.findIndex((f) => f.type === 'callqueue.refreshed');
+    expect(after[at + 1]?.type, 'a snapshot right after the reply').toBe('callqueue.snapshot');
+    const snap = after[at + 1] as Snapshot;
+    expect(after.slice(at + 2).filter(isSnapshot)).toEqual([]);
+    expect(after.slice(at + 2).filter(isUpdate).map((u) => u.seq)).toEqual(Array.from({ length: s0 + 5 - snap.seq }, (_, i) => snap.seq + 1 + i));
+    expect(viewLine(viewFrom(c, q, mark + c.frames.slice(mark).indexOf(snap)))).toEqual(await restLine(q));
+  });
+
   it('unsubscribe is idempotent and no update follows its reply; already_subscribed changes nothing', async () => {
     await start();
     const q = await newQueue();

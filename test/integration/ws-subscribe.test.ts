@@ -111,6 +111,43 @@ describe.each(engineFactories)('ws subscribe ($name engine)', (factory) => {
     expect(seqs(c, q, 1)).toEqual(first.filter((m) => m.timestampUs >= first[1]!.timestampUs).map((m) => m.seq));
   });
 
+  it('since without partitions: every partition of the queue', async () => {
+    await append(engine, q, 2, 1);
+    await append(engine, q, 3, 2);
+    await append(engine, q, 1, 3);
+    const reply = await c.request(sub({ since: 0 }));
+    expect(reply).toMatchObject({ partitions: [{ partition: 1 }, { partition: 2 }, { partition: 3 }] });
+    await c.until(() => c.messages().length === 6, 'every stored message');
+    expect([seqs(c, q, 1), seqs(c, q, 2), seqs(c, q, 3)]).toEqual([[1, 2], [1, 2, 3], [1]]);
+  });
+
+  it('`subscribed` gives each partition\'s position: where delivery starts, a valid resume point', async () => {
+    const p1 = await append(engine, q, 4, 1);
+    const p2 = await append(engine, q, 3, 2);
+    // Only new: the newest stored message; an empty partition: null.
+    const onlyNew = await c.request(sub({ partitions: [1, 3] }));
+    expect(onlyNew).toMatchObject({
+      partitions: [
+        { partition: 1, recovered: true, last_message_id: p1[3]!.id, last_seq: 4 },
+        { partition: 3, recovered: true, last_message_id: null, last_seq: null },
+      ],
+    });
+    // after: the id given (still a position when the message is gone); since: null.
+    const resumed = await c.request(sub({ after: { '2': p2[0]!.id } }));
+    expect(resumed).toMatchObject({ partitions: [{ partition: 2, recovered: true, last_message_id: p2[0]!.id, last_seq: 1 }] });
+    await c.until(() => seqs(c, q, 2).length === 2, 'partition 2');
+    await c.request({ type: 'unsubscribe', application: shop.name, queue: q.name });
+    const since = await c.request(sub({ partitions: [2], since: 0 }));
+    expect(since).toMatchObject({ partitions: [{ partition: 2, last_message_id: null, last_seq: null }] });
+    // Resuming from the position announced for "only new" misses nothing appended since.
+    await c.request({ type: 'unsubscribe', application: shop.name, queue: q.name });
+    await append(engine, q, 2, 1, 'later');
+    const from = c.frames.length;
+    await c.request(sub({ after: { '1': p1[3]!.id } }));
+    await c.until(() => c.messages({ partition: 1 }).length >= 2 && c.frames.length > from, 'resumed');
+    expect(c.frames.slice(from).filter((f) => f.type === 'message').map((f) => (f as { body: unknown }).body)).toEqual(['later0', 'later1']);
+  });
+
   it('a long catch-up racing live appends: no gap, no duplicate, in order', async () => {
     await append(engine, q, 600);
     const reply = await c.request(sub({ since: 0 }));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallQueueSnapshotFrame, ClientFrameType, CallQueueUpdateFrame, ServerFrame, WireCaller } from '../../src/codec/frames.js';
 import { CallQueueView, type CallQueueChange, type CallQueueViewHost } from '../../src/client/callqueue-view.js';
-import { HoldlineClientError } from '../../src/client/errors.js';
+import { HoldlineClientError, HoldlineRequestError } from '../../src/client/errors.js';
 import type { ReplyTo } from '../../src/client/requests.js';
 import type { RequestFrame } from '../../src/client/session.js';
 
@@ -36,7 +36,7 @@ const join = (seq: number, uuid: string, length: number): CallQueueUpdateFrame =
 class RecordingHost implements CallQueueViewHost {
   generation = 1;
   connected = true;
-  sent: Array<{ frame: RequestFrame; resolve(f: ServerFrame): void; onReply: ((f: ServerFrame) => void) | undefined }> = [];
+  sent: Array<{ frame: RequestFrame; resolve(f: ServerFrame): void; reject(err: Error): void; onReply: ((f: ServerFrame) => void) | undefined }> = [];
   recycled: string[] = [];
   isCurrent(g: number): boolean {
     return this.connected && g === this.generation;
@@ -46,8 +46,8 @@ class RecordingHost implements CallQueueViewHost {
   }
   request<K extends ClientFrameType>(g: number, frame: RequestFrame<K>, onReply?: (reply: ReplyTo<K>) => void): Promise<ReplyTo<K>> {
     if (!this.isCurrent(g)) return Promise.reject(new HoldlineClientError('disconnected', 'gone'));
-    return new Promise((resolve) =>
-      this.sent.push({ frame, resolve: (f) => resolve(f as ReplyTo<K>), onReply: onReply as ((f: ServerFrame) => void) | undefined }),
+    return new Promise((resolve, reject) =>
+      this.sent.push({ frame, resolve: (f) => resolve(f as ReplyTo<K>), reject, onReply: onReply as ((f: ServerFrame) => void) | undefined }),
     );
   }
   recycle(_g: number, reason: string): void {
@@ -57,6 +57,11 @@ class RecordingHost implements CallQueueViewHost {
     throw err;
   }
   forgetView(): void {}
+  fail(i: number, err: Error): void {
+    const s = this.sent[i];
+    if (s === undefined) throw new Error(`no request ${i}`);
+    s.reject(err);
+  }
   reply(i: number, frame: ServerFrame): void {
     const s = this.sent[i];
     if (s === undefined) throw new Error(`no request ${i}`);
@@ -64,6 +69,12 @@ class RecordingHost implements CallQueueViewHost {
     s.resolve(frame);
   }
 }
+
+/** A caller_joined whose line length does not match the view's line. */
+const misfit: CallQueueUpdateFrame = {
+  type: 'callqueue.update', queue_id: Q, seq: 11, at: T, kind: 'caller_joined', caller: caller('c'),
+  line: { uuid: 'c', from: null, to: 2, length: 7 }, stats,
+};
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -111,22 +122,39 @@ describe('CallQueueView', () => {
     expect(view.seq).toBe(12);
   });
 
-  it('an update that does not fit → resubscribe without since_seq; the fresh snapshot replaces the view', async () => {
+  it('an update that does not fit → callqueue.refresh; updates wait for the fresh snapshot, which replaces the view', async () => {
     const host = new RecordingHost();
     const { view } = await liveView(host, ['a', 'b'], 10);
-    const bad: CallQueueUpdateFrame = {
-      type: 'callqueue.update', queue_id: Q, seq: 11, at: T, kind: 'caller_joined', caller: caller('c'),
-      line: { uuid: 'c', from: null, to: 2, length: 7 }, stats,
-    };
-    view.onUpdate(bad, 1);
+    const refreshing: string[] = [];
+    view.on('refreshing', (r) => refreshing.push(r.detail));
+    view.onUpdate(misfit, 1);
     expect(view.waiting.map((c) => c.uuid)).toEqual(['a', 'b']);
-    host.reply(1, { type: 'callqueue.unsubscribed', queue_id: Q, reason: 'requested' });
-    await settle();
-    expect(host.sent[2]?.frame).toEqual({ type: 'callqueue.subscribe', queue_id: Q });
-    host.reply(2, { type: 'callqueue.subscribed', queue_id: Q, seq: 11, recovered: false });
+    expect(host.sent[1]?.frame).toEqual({ type: 'callqueue.refresh', queue_id: Q });
+    expect(refreshing).toHaveLength(1);
+    expect(view.state).toEqual({ status: 'awaiting_snapshot' });
+    host.reply(1, { type: 'callqueue.refreshed', queue_id: Q });
+    view.onUpdate(join(12, 'x', 3), 1); // cannot precede the snapshot: ignored
     view.onSnapshot(snapshot(11, ['a', 'b', 'c']));
     expect(view.state).toEqual({ status: 'live', seq: 11 });
     expect(view.waiting.map((c) => c.uuid)).toEqual(['a', 'b', 'c']);
+    view.onUpdate(join(12, 'd', 4), 1);
+    expect(view.waiting.map((c) => c.uuid)).toEqual(['a', 'b', 'c', 'd']);
+    expect(host.sent).toHaveLength(2); // no unsubscribe, no new subscribe
+  });
+
+  it('a server that refuses callqueue.refresh → resubscribe without since_seq for the snapshot', async () => {
+    const host = new RecordingHost();
+    const { view } = await liveView(host, ['a', 'b'], 10);
+    view.onUpdate(misfit, 1);
+    host.fail(1, new HoldlineRequestError({ code: 'unknown_frame_type', message: 'Unknown frame type', field: 'type' }, 'callqueue.refresh'));
+    await settle();
+    expect(host.sent[2]?.frame).toEqual({ type: 'callqueue.unsubscribe', queue_id: Q });
+    host.reply(2, { type: 'callqueue.unsubscribed', queue_id: Q, reason: 'requested' });
+    await settle();
+    expect(host.sent[3]?.frame).toEqual({ type: 'callqueue.subscribe', queue_id: Q });
+    host.reply(3, { type: 'callqueue.subscribed', queue_id: Q, seq: 11, recovered: false });
+    view.onSnapshot(snapshot(11, ['a', 'b', 'c']));
+    expect(view.state).toEqual({ status: 'live', seq: 11 });
   });
 
   it('after a reconnect it resumes with since_seq; a server snapshot at any time replaces the view', async () => {

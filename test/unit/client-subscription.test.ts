@@ -71,8 +71,19 @@ class RecordingHost implements SubscriptionHost {
 /** Lets promise continuations run: deterministic, no timing involved. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function subscribed(partitions: Array<[number, boolean]>): ServerFrame {
-  return { type: 'subscribed', application: APP, queue: QUEUE, partitions: partitions.map(([partition, recovered]) => ({ partition, recovered })) };
+/** A `subscribed` reply; each partition's position is its [partition, recovered, last seq] (absent: none). */
+function subscribed(partitions: Array<[number, boolean, number?]>): ServerFrame {
+  return {
+    type: 'subscribed',
+    application: APP,
+    queue: QUEUE,
+    partitions: partitions.map(([partition, recovered, seq]) => ({
+      partition,
+      recovered,
+      last_message_id: seq === undefined ? null : id(partition, seq),
+      last_seq: seq ?? null,
+    })),
+  };
 }
 
 function watch(sub: Subscription): { delivered: number[]; recoveries: PartitionRecovery[] } {
@@ -134,28 +145,29 @@ describe('PartitionCursor', () => {
 });
 
 describe('Subscription', () => {
-  it('"only new": probes each partition’s newest id, then subscribes after it (or since 0 when empty)', async () => {
+  it('"only new": one plain subscribe; each partition resumes from the position its `subscribed` entry names (since 0 when null)', async () => {
     const host = new RecordingHost();
     const sub = new Subscription(host, APP, QUEUE, [1, 2], {});
     const seen = watch(sub);
     void sub.activate(1);
     await settle();
-    expect(host.sent.map((s) => s.frame)).toEqual([
-      { type: 'history', application: APP, queue: QUEUE, partitions: [1], order: 'descending', limit: 1 },
-      { type: 'history', application: APP, queue: QUEUE, partitions: [2], order: 'descending', limit: 1 },
-    ]);
-    host.reply(0, { type: 'history.result', messages: [msg(1, 7)], truncated: false });
-    host.reply(1, { type: 'history.result', messages: [], truncated: false });
-    await settle();
-    expect(host.sent.slice(2).map((s) => s.frame)).toEqual([
-      { type: 'subscribe', application: APP, queue: QUEUE, partitions: [1], after: { '1': id(1, 7) } },
-      { type: 'subscribe', application: APP, queue: QUEUE, partitions: [2], since: 0 },
-    ]);
-    host.reply(2, subscribed([[1, true]]));
-    host.reply(3, subscribed([[2, true]]));
+    expect(host.sent.map((s) => s.frame)).toEqual([{ type: 'subscribe', application: APP, queue: QUEUE, partitions: [1, 2] }]);
+    host.reply(0, subscribed([[1, true, 7], [2, true]]));
+    sub.onMessage(msg(1, 8), 1); // right behind the reply: the partition has its cursor already
     await expect(sub.ready).resolves.toHaveLength(2);
     expect(seen.recoveries.map((r) => [r.partition, r.recovered, r.cause])).toEqual([[1, true, 'subscribe'], [2, true, 'subscribe']]);
+    expect(seen.delivered).toEqual([8]);
     expect(sub.state).toEqual({ status: 'live' });
+    // A reconnect before partition 2 got a message: after the last delivered id, and since 0.
+    sub.onDisconnect();
+    host.generation = 2;
+    void sub.activate(2);
+    await settle();
+    expect(host.sent.slice(1).map((s) => s.frame)).toEqual([
+      { type: 'subscribe', application: APP, queue: QUEUE, partitions: [1], after: { '1': id(1, 8) } },
+      { type: 'subscribe', application: APP, queue: QUEUE, partitions: [2], since: 0 },
+    ]);
+    expect(host.frames()).not.toContain('history');
   });
 
   it('messages before `subscribed` are dropped; the reply makes the partition live synchronously', async () => {

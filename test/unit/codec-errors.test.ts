@@ -147,6 +147,28 @@ describe('decodeClientFrame: what is not a frame', () => {
     expect(err(decodeClientFrame(huge, 'json')).code).toMatch(/^(invalid_json|invalid_frame)$/);
     expect(err(decodeClientFrame(new Uint8Array(100_000).fill(0x91), 'msgpack')).code).toBe('invalid_msgpack');
   });
+
+  it('MessagePack nested deeper than msgpackr can decode: invalid_field at the value, with the request id', () => {
+    // 5000 levels: msgpackr runs out of stack; the frame is still one well-formed value.
+    /** `fields` with a last field (`key`) whose value is `levels` nested one-item arrays around 1. */
+    const nested = (fields: object, key: string, levels: number): Uint8Array =>
+      Buffer.concat([Buffer.from(mp({ ...fields, [key]: 0 })).subarray(0, -1), Buffer.alloc(levels, 0x91), Buffer.from([0x01])]);
+    const frame = (levels: number): Uint8Array =>
+      nested({ type: 'state.set', id: 'r-7', application: 'a', queue: 'q', partition: 1, message_id: ID }, 'client_json', levels);
+    const e = err(decodeClientFrame(frame(5000), 'msgpack'));
+    expect(e).toEqual({ code: 'invalid_field', field: `client_json${'[0]'.repeat(63)}`, id: 'r-7', op: 'state.set' });
+    // The same answer as for a shallower excess that msgpackr decodes (checkValues).
+    expect(err(decodeClientFrame(frame(200), 'msgpack'))).toEqual(e);
+    // The checks that come before the value check still come first; an invalid id is not echoed.
+    expect(err(decodeClientFrame(nested({ type: 'nope', id: 3 }, 'x', 5000), 'msgpack'))).toEqual({ code: 'unknown_frame_type', field: 'type', id: 3 });
+    expect(err(decodeClientFrame(nested({ id: 3 }, 'x', 5000), 'msgpack'))).toEqual({ code: 'missing_field', field: 'type', id: 3 });
+    expect(err(decodeClientFrame(nested({ type: 'ping', id: -1 }, 'x', 5000), 'msgpack'))).toEqual({ code: 'invalid_field', field: `x${'[0]'.repeat(63)}`, op: 'ping' });
+    expect(err(decodeClientFrame(Buffer.concat([Buffer.from([0x92, 0x01]), Buffer.alloc(5000, 0x91), Buffer.from([0x01])]), 'msgpack'))).toEqual({ code: 'invalid_frame' });
+    // Deep but truncated, or followed by trailing bytes: not one MessagePack value.
+    const whole = frame(5000);
+    expect(err(decodeClientFrame(whole.subarray(0, -1), 'msgpack')).code).toBe('invalid_msgpack');
+    expect(err(decodeClientFrame(Buffer.concat([whole, Buffer.from([0x01])]), 'msgpack')).code).toBe('invalid_msgpack');
+  });
 });
 
 describe('decodeClientFrame: frame size', () => {

@@ -72,6 +72,7 @@ const CLIENT_FIXTURES: ClientFrame[] = [
   { type: 'state.set', application: 'shop', queue: 'orders', partition: 1, message_id: ID1, client_state: null },
   { type: 'callqueue.subscribe', id: 6, queue_id: QID, since_seq: 41 },
   { type: 'callqueue.unsubscribe', id: 7, queue_id: QID },
+  { type: 'callqueue.refresh', id: 9, queue_id: QID },
   { type: 'ping', id: 9007199254740991 },
 ];
 
@@ -79,11 +80,12 @@ const SERVER_FIXTURES: ServerFrame[] = [
   {
     type: 'welcome', protocol: 1, server: 'holdline/0.1.0', connection_id: 'c1', heartbeat_ms: 25000,
     principal: { kind: 'application', application: 'shop' },
-    limits: { max_frame_bytes: 1048576, max_message_bytes: 262144, max_publish_messages: 1000, max_subscriptions: 1000 },
+    limits: { max_frame_bytes: 1048576, max_message_bytes: 262144, max_publish_messages: 1000, max_subscriptions: 1000,
+              max_reply_bytes: 4194304, max_pending_frames: 1000, buffer_limit_bytes: 1048576, max_buffer_bytes: 16777216, drain_timeout_ms: 30000, callqueue_resume_window: 1000 },
   },
   { type: 'authenticated', id: 1, principal: { kind: 'agent', application: 'shop', agent_uuid: member.uuid } },
   { type: 'published', id: 'p-1', messages: [{ message_id: ID1, partition: 2, seq: 7, timestamp: 1763820000.123456 }] },
-  { type: 'subscribed', id: 2, application: 'shop', queue: 'orders', partitions: [{ partition: 1, recovered: false }] },
+  { type: 'subscribed', id: 2, application: 'shop', queue: 'orders', partitions: [{ partition: 1, recovered: false, last_message_id: ID1, last_seq: 7 }, { partition: 2, recovered: true, last_message_id: null, last_seq: null }] },
   { type: 'unsubscribed', application: 'shop', queue: 'orders', partitions: [1, 2], reason: 'queue_deleted' },
   {
     type: 'message', application: 'shop', queue: 'orders', message_id: ID1, partition: 2, seq: 7,
@@ -124,6 +126,7 @@ const SERVER_FIXTURES: ServerFrame[] = [
   { type: 'callqueue.update', queue_id: QID, seq: 64, at: T, kind: 'queue_updated', queue: { ...queue, disabled: true }, changed: ['disabled'], stats },
   { type: 'callqueue.update', queue_id: QID, seq: 65, at: T, kind: 'queue_deleted', queue },
   { type: 'callqueue.unsubscribed', id: 8, queue_id: QID, reason: 'requested' },
+  { type: 'callqueue.refreshed', id: 9, queue_id: QID },
 ];
 
 // ---------- an independent MessagePack reader: standard types only, extensions refused ----------

@@ -198,9 +198,13 @@ export class CallService {
     return found(caller, 'caller_not_found');
   }
 
-  /** In position order, then ringing and connected callers in join order. */
-  async listCallers(app: string, id: string): Promise<Caller[]> {
-    return (await this.store.snapshot(app, queueId(id))).callers;
+  /**
+   * In position order, then ringing and connected callers in join order; with the queue's `seq`
+   * read in the same atomic step, so a reader can continue from it with WebSocket updates.
+   */
+  async listCallers(app: string, id: string): Promise<{ callers: Caller[]; seq: number }> {
+    const { callers, seq } = await this.store.snapshot(app, queueId(id));
+    return { callers, seq };
   }
 
   async updateCaller(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {

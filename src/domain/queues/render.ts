@@ -1,4 +1,7 @@
-/** Wire shapes of messages, shared by REST and WebSocket (Queuey field names). */
+/**
+ * REST wire shapes of messages (Queuey field names, protocol/rest.md), plus what joins them with
+ * the WebSocket's: `seq` on every message, and `message_id` next to Queuey's `key` in a post answer.
+ */
 import type { StoredMessage } from '../../engine/types.js';
 import { timestampSeconds } from '../ids.js';
 
@@ -8,12 +11,18 @@ export interface WireMessage {
   timestamp: number;
   body: string;
   partition: number;
+  /** The partition's sequence number (protocol/messages.md), as WebSocket frames carry it. */
+  seq: number;
 }
 
 export interface WireAck {
+  /** Queuey's name for the message id. */
   key: string;
+  /** The same id, under the name every read and WebSocket frame uses. */
+  message_id: string;
   timestamp: number;
   partition: number;
+  seq: number;
 }
 
 const utf8 = new TextDecoder();
@@ -23,9 +32,9 @@ export function bodyText(body: string | Uint8Array): string {
 }
 
 export function wireMessage(m: StoredMessage): WireMessage {
-  return { message_id: m.id, timestamp: timestampSeconds(m.timestampUs), body: bodyText(m.body), partition: m.partition };
+  return { message_id: m.id, timestamp: timestampSeconds(m.timestampUs), body: bodyText(m.body), partition: m.partition, seq: m.seq };
 }
 
 export function wireAck(m: StoredMessage): WireAck {
-  return { key: m.id, timestamp: timestampSeconds(m.timestampUs), partition: m.partition };
+  return { key: m.id, message_id: m.id, timestamp: timestampSeconds(m.timestampUs), partition: m.partition, seq: m.seq };
 }

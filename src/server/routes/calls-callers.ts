@@ -24,13 +24,21 @@ function leaveReason(req: RequestInfo): unknown {
   return body.reason ?? fromQuery;
 }
 
+/** The call queue's seq a list was read at: websocket.md 5.3 updates with a higher seq follow it. */
+export const SEQ_HEADER = 'holdline-seq';
+
 export function callerRoutes(ctx: ServerContext): void {
   const { router, calls } = ctx;
   const base = '/v1/queues/:queue/callers';
 
+  /**
+   * The list is the state after the queue's change `seq` (protocol/rest-calls.md): the body stays
+   * the payload seed's bare list, so the seq travels in the `Holdline-Seq` header.
+   */
   router.add('GET', base, async (req) => {
     const app = await queueReader(ctx, req, req.params.queue!);
-    return resource(200, await calls.listCallers(app, req.params.queue!));
+    const { callers, seq } = await calls.listCallers(app, req.params.queue!);
+    return { ...resource(200, callers), headers: { [SEQ_HEADER]: String(seq) } };
   });
 
   /** `number`; optionally `name`, `priority`. A disabled queue → 409 queue_disabled. */

@@ -32,8 +32,11 @@ const API_FEATURES = {
   'messages.read.order': true,
   'messages.update': true,
   'messages.delete': true,
-  // Processing state over REST (SPEC.md 3.5: client_state filters, replies): not yet.
-  'messages.processing_state': false,
+  // Processing state (client_state, client_json, updated_at on a message): set with the WebSocket
+  // `state.set` frame and returned by WebSocket reads. Over REST (setting it, filtering reads by
+  // it, the fields in REST reads): not yet.
+  'messages.processing_state': true,
+  'messages.processing_state.rest': false,
   // Call queues (SPEC.md 3.2–3.3; protocol/rest-calls.md).
   'calls.agents': true,
   'calls.agent_tokens': true,
@@ -53,6 +56,8 @@ const API_FEATURES = {
   'websocket.history': true,
   'websocket.state': true,
   'websocket.callqueue': true,
+  'websocket.callqueue.refresh': true,
+  'websocket.subscribe.position': true,
   // Still to come (SPEC.md 3.4, 3.6).
   events: false,
   metrics: false,

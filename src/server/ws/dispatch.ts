@@ -49,6 +49,8 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
         return handlers['callqueue.subscribe'](conn, frame, env, order);
       case 'callqueue.unsubscribe':
         return handlers['callqueue.unsubscribe'](conn, frame, env, order);
+      case 'callqueue.refresh':
+        return handlers['callqueue.refresh'](conn, frame, env, order);
       case 'ping':
         return handlers.ping(conn, frame, env, order);
     }

@@ -144,6 +144,12 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
                 max_message_bytes: ctx.config.maxMessageBytes,
                 max_publish_messages: MAX_PUBLISH_MESSAGES,
                 max_subscriptions: limits.maxSubscriptions,
+                max_reply_bytes: limits.maxReplyBytes,
+                max_pending_frames: limits.maxPendingFrames,
+                buffer_limit_bytes: limits.bufferLimitBytes,
+                max_buffer_bytes: limits.maxBufferBytes,
+                drain_timeout_ms: limits.drainTimeoutMs,
+                callqueue_resume_window: ctx.config.callQueueResumeWindow,
               },
             });
           };

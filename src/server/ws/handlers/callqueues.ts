@@ -1,5 +1,5 @@
 /**
- * callqueue.subscribe and callqueue.unsubscribe (protocol/websocket.md 5.1, 5.4). Access is the
+ * callqueue.subscribe, callqueue.refresh and callqueue.unsubscribe (protocol/websocket.md 5.1, 5.3, 5.4). Access is the
  * domain's (CallService.authorizeFollow): an application key follows any call queue of its
  * application, an agent token only the queues its agent is a member of, anonymous none. The
  * `callqueue.subscribed` reply goes out after the first storage read (it carries `recovered` and
@@ -18,6 +18,7 @@ import {
   endedError,
   follow,
   readStart,
+  rejoin,
   subscriptionKey,
 } from '../callqueue-subscription.js';
 import type { CallQueueEnv, JoinStart } from '../callqueue-subscription.js';
@@ -128,5 +129,22 @@ export const callQueueUnsubscribe: FrameHandler<'callqueue.unsubscribe'> = async
       queue_id: sub instanceof CallQueueSubscription ? sub.queueId : frame.queue_id,
       reason: 'requested',
     },
+  };
+};
+
+/**
+ * A client whose view no longer fits the updates (a `line` whose length does not match) asks for a
+ * fresh snapshot (websocket.md 5.3): the subscription leaves live delivery right after the reply and
+ * joins again from a snapshot, exactly as after a slow-consumer pause (callqueue-subscription.ts rejoin).
+ */
+export const callQueueRefresh: FrameHandler<'callqueue.refresh'> = async (conn, frame) => {
+  const sub = conn.otherSubscriptions.get(subscriptionKey(frame.queue_id.toLowerCase()));
+  if (!(sub instanceof CallQueueSubscription) || sub.state === 'ended') {
+    throw new HoldlineError('not_subscribed', { field: 'queue_id', message: `This connection does not follow call queue ${frame.queue_id}` });
+  }
+  return {
+    reply: { type: 'callqueue.refreshed', ...replyId(frame.id), queue_id: sub.queueId },
+    // Synchronous with the reply: updates published before it were written before it, none after.
+    after: () => rejoin(sub),
   };
 };

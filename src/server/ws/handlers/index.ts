@@ -1,6 +1,6 @@
 /** The default handler table. */
 import { replyId } from '../errors.js';
-import { callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
+import { callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
 import { history, publish, stateSet } from './messages.js';
 import { subscribe, unsubscribe } from './subscriptions.js';
 import type { FrameHandler, HandlerTable } from './types.js';
@@ -19,5 +19,6 @@ export const DEFAULT_HANDLERS: HandlerTable = {
   'state.set': stateSet,
   'callqueue.subscribe': callQueueSubscribe,
   'callqueue.unsubscribe': callQueueUnsubscribe,
+  'callqueue.refresh': callQueueRefresh,
   ping,
 };

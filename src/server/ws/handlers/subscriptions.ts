@@ -23,7 +23,14 @@ function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number
   const after = frame.after ?? {};
   const afterKeys = Object.keys(after);
   const explicit = frame.partitions !== undefined;
-  const partitions = frame.partitions ?? (afterKeys.length > 0 ? afterKeys.map(Number).sort((a, b) => a - b) : [1]);
+  // websocket.md 4.2: the keys of `after`; with `since`, every partition of the queue; else [1].
+  const partitions =
+    frame.partitions ??
+    (afterKeys.length > 0
+      ? afterKeys.map(Number).sort((a, b) => a - b)
+      : frame.since !== undefined
+        ? Array.from({ length: meta.partitions }, (_, i) => i + 1)
+        : [1]);
   partitions.forEach((p, i) => atField(explicit ? `partitions[${i}]` : `after.${p}`, () => checkPartition(p, meta)));
   for (const key of afterKeys) {
     const p = Number(key);
@@ -128,9 +135,13 @@ async function subscribeOnce(conn: Connection, frame: SubscribeFrame, env: Handl
       ...replyId(frame.id),
       application: meta.application,
       queue: meta.name,
+      // Each partition's position: no message of it is sent before this reply, so the
+      // subscription's last message is still where its delivery starts (websocket.md 4.2).
       partitions: subs.map((sub, i) => ({
         partition: sub.ref.partition,
         recovered: wanted[i]!.fromAfter ? (firsts[i] as PromiseFulfilledResult<boolean>).value : true,
+        last_message_id: sub.lastId,
+        last_seq: sub.lastId === null ? null : sub.lastSeq,
       })),
     },
     after: () => {
