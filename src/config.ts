@@ -32,6 +32,15 @@ export interface HoldlineConfig {
    * answered caller counts towards the service level when it waited at most this long. 0–86 400.
    */
   defaultServiceLevelSeconds: number;
+  /**
+   * Browser origins (`https://desk.example.com`) allowed to call REST and open WebSockets
+   * (src/server/cors.ts). Empty: same-origin only.
+   */
+  corsOrigins: string[];
+  /** Bearer token that may read /metrics; without it (and without an admin key) loopback clients only. */
+  metricsToken: string | undefined;
+  /** One `info` line per HTTP request (route template, status, duration, request id). */
+  accessLog: boolean;
 }
 
 export const MAX_TTL = 2 ** 25;
@@ -50,6 +59,9 @@ export const DEFAULTS: HoldlineConfig = {
   allowUwsFallback: false,
   sweepIntervalMs: 1000,
   defaultServiceLevelSeconds: LIMITS.defaultServiceLevel,
+  corsOrigins: [],
+  metricsToken: undefined,
+  accessLog: false,
 };
 
 function int(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -89,5 +101,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HoldlineCon
       DEFAULTS.defaultServiceLevelSeconds,
       LIMITS.serviceLevelMax,
     ),
+    corsOrigins: (env.HOLDLINE_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
+    metricsToken: env.HOLDLINE_METRICS_TOKEN || undefined,
+    accessLog: env.HOLDLINE_ACCESS_LOG === '1' || env.HOLDLINE_ACCESS_LOG === 'true',
   };
 }

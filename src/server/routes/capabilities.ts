@@ -55,7 +55,7 @@ const API_FEATURES = {
   'websocket.callqueue': true,
   // Still to come (SPEC.md 3.4, 3.6).
   events: false,
-  metrics: false,
+  metrics: true,
   openapi: false,
   console: false,
 } as const satisfies Record<string, boolean>;
