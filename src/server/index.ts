@@ -20,6 +20,7 @@ import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
 import { createDispatcher } from './dispatch.js';
+import { docsRoutes } from './docs.js';
 import { createHttpEdge } from './edge.js';
 import { instrumentEngine, metricsRoutes } from './metrics.js';
 import { Router } from './router.js';
@@ -113,6 +114,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   // the Queuey routes go last only for readability: the router ranks by specificity, not order.
   opsRoutes(context);
   metricsRoutes(context);
+  docsRoutes(context);
   appsRoutes(context);
   // /v1/agents, /v1/queues, /v1/tags, /v1/schemas: their literal first segments rank them above the
   // Queuey /{application}/{queue} patterns (and `v1` is a reserved application name).

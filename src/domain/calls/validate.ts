@@ -75,12 +75,9 @@ const SCHEMAS = {
 
 type SchemaName = keyof typeof SCHEMAS;
 
-/**
- * Compiles every schema (at module load: at boot). Lengths count UTF-16 code units (`unicode:
- * false`), as the stores' limits always have.
- */
+/** Compiles every schema (at module load: at boot). minLength/maxLength count characters (code points). */
 function compile(): Map<SchemaName, ValidateFunction> {
-  const ajv = new Ajv({ strict: true, allErrors: false, unicode: false, allowUnionTypes: true });
+  const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true });
   ajv.addSchema(callDefs);
   const out = new Map<SchemaName, ValidateFunction>();
   for (const [name, { schema, route }] of Object.entries(SCHEMAS) as Array<[SchemaName, (typeof SCHEMAS)[SchemaName]]>) {

@@ -56,7 +56,7 @@ const API_FEATURES = {
   // Still to come (SPEC.md 3.4, 3.6).
   events: false,
   metrics: true,
-  openapi: false,
+  openapi: true,
   console: false,
 } as const satisfies Record<string, boolean>;
 
