@@ -7,7 +7,10 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { PromFamily } from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import { isLoopback } from '../../src/server/metrics.js';
+import { freshPrefix } from '../helpers/namespace.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 import { JSON_CT } from '../helpers/server.js';
 import { WsTestClient, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
@@ -138,5 +141,27 @@ describe('/metrics', () => {
       expect(isLoopback(a), a).toBe(true);
     }
     for (const a of ['10.0.0.1', '192.168.1.127', '::2', '::ffff:10.0.0.1', '', undefined]) expect(isLoopback(a), String(a)).toBe(false);
+  });
+
+  it('counts Redis connection errors and reconnects when Redis goes away', { timeout: 60_000 }, async () => {
+    const s = await server();
+    let redis = await startRedisServer();
+    const engine = new RedisEngine({ url: redis.url, prefix: freshPrefix('metrics'), sweepIntervalMs: 60_000 });
+    await engine.start();
+    cleanups.push(async () => {
+      await engine.close();
+      await redis.stop();
+    });
+    const before = await scrape(s);
+    const errors = (x: Scrape) => x.value('holdline_redis_errors_total', { connection: 'holdline' });
+    const reconnects = (x: Scrape) => x.value('holdline_redis_reconnects_total', { connection: 'holdline' });
+    await redis.kill();
+    await vi.waitFor(async () => {
+      const now = await scrape(s);
+      expect(reconnects(now)).toBeGreaterThan(reconnects(before));
+      expect(errors(now)).toBeGreaterThan(errors(before));
+    }, { timeout: 30_000, interval: 100 });
+    redis = await startRedisServer({ port: redis.port });
+    await vi.waitFor(async () => expect(await engine.ready()).toBe(true), { timeout: 30_000, interval: 100 });
   });
 });
