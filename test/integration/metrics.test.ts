@@ -12,7 +12,7 @@ import { isLoopback } from '../../src/server/metrics.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { JSON_CT } from '../helpers/server.js';
-import { WsTestClient, startWsServer } from '../helpers/ws-client.js';
+import { WsTestClient, appWithKey, queueOf, rawStalledClient, startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -20,10 +20,10 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function server(config: { metricsToken?: string } = {}): Promise<WsServer> {
+async function server(config: { metricsToken?: string } = {}, limits: Parameters<typeof startWsServer>[1] = {}): Promise<WsServer> {
   const engine = new MemoryEngine({ sweepIntervalMs: 60_000 });
   await engine.start();
-  const s = await startWsServer(engine, {}, config);
+  const s = await startWsServer(engine, limits, config);
   cleanups.push(async () => {
     await s.close();
     await engine.close();
@@ -163,5 +163,20 @@ describe('/metrics', () => {
     }, { timeout: 30_000, interval: 100 });
     redis = await startRedisServer({ port: redis.port });
     await vi.waitFor(async () => expect(await engine.ready()).toBe(true), { timeout: 30_000, interval: 100 });
+  });
+
+  it('counts 4429 slow-consumer closes', { timeout: 60_000 }, async () => {
+    const s = await server({}, { bufferLimitBytes: 128 * 1024, maxBufferBytes: 1024 * 1024, drainTimeoutMs: 600, sampleIntervalMs: 20 });
+    const engine = s.server.engine;
+    const shop = await appWithKey(engine);
+    const q = await queueOf(engine, shop.name, { type: 'public' });
+    await engine.append(q, Array.from({ length: 50 }, () => ({ body: 'x'.repeat(8 * 1024), ttl: 3600, partition: 1 })));
+    const before = (await scrape(s)).value('holdline_ws_slow_consumer_closes_total');
+    // Requests history without ever reading the replies: the direct send path passes the cap.
+    const stalled = await rawStalledClient(s.server.port);
+    cleanups.push(async () => stalled.destroy());
+    for (let i = 0; i < 40; i++) stalled.send({ type: 'history', id: i, application: shop.name, queue: q.name, limit: 50 });
+    await vi.waitFor(() => expect(s.endpoint.stats().closed.find((c) => c.principal.kind === 'anonymous')?.code).toBe(4429), { timeout: 30_000, interval: 20 });
+    expect((await scrape(s)).value('holdline_ws_slow_consumer_closes_total')).toBe(before + 1);
   });
 });
