@@ -75,12 +75,15 @@ const SCHEMAS = {
 
 type SchemaName = keyof typeof SCHEMAS;
 
-/** Compiles every schema (at module load: at boot). minLength/maxLength count characters (code points). */
-function compile(): Map<SchemaName, ValidateFunction> {
+/**
+ * Compiles request schemas with the shared field rules (call-defs.json); a broken one throws naming
+ * its route. minLength/maxLength count characters (code points).
+ */
+export function compileRequestSchemas<N extends string>(table: Record<N, { schema: object; route: string }>): Map<N, ValidateFunction> {
   const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true });
   ajv.addSchema(callDefs);
-  const out = new Map<SchemaName, ValidateFunction>();
-  for (const [name, { schema, route }] of Object.entries(SCHEMAS) as Array<[SchemaName, (typeof SCHEMAS)[SchemaName]]>) {
+  const out = new Map<N, ValidateFunction>();
+  for (const [name, { schema, route }] of Object.entries(table) as Array<[N, { schema: object; route: string }]>) {
     try {
       out.set(name, ajv.compile(schema));
     } catch (e) {
@@ -90,7 +93,8 @@ function compile(): Map<SchemaName, ValidateFunction> {
   return out;
 }
 
-const VALIDATORS = compile();
+/** Compiled when this module loads, that is at boot. */
+const VALIDATORS = compileRequestSchemas<SchemaName>(SCHEMAS);
 
 type Body = Record<string, unknown>;
 
