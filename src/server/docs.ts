@@ -34,7 +34,8 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n`;
+// validatorUrl null: no badge fetched from swagger.io (the CSP would refuse it anyway).
+const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });\n`;
 
 /** Files of swagger-ui-dist served under /docs/, with their media types. */
 const ASSETS: Record<string, string> = {
