@@ -88,6 +88,9 @@ describe('/metrics', () => {
     await vi.waitFor(() => expect(c.frames.filter((f) => f.type === 'message' || f.type === 'messages').length).toBeGreaterThan(0));
     const queue = (await (await http.request('/v1/queues', { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ name: 'support' }) })).json()) as { uuid: string };
     expect((await http.request(`/v1/queues/${queue.uuid}/callers`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ number: '6135551234' }) })).status).toBe(201);
+    const agent = (await (await http.request('/v1/agents', { method: 'POST', key, headers: JSON_CT, body: '{}' })).json()) as { uuid: string };
+    const member = { agent_id: agent.uuid, number: '1001', paused: true, pause_reason: 'lunch' };
+    expect((await http.request(`/v1/queues/${queue.uuid}/members`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify(member) })).status).toBe(201);
     expect((await http.request('/nobody/q/x/y', { key })).status).toBe(404);
 
     // Delivered: the live pushes of the four messages reached the subscription.
@@ -109,7 +112,9 @@ describe('/metrics', () => {
     expect(after.value('holdline_callqueues')).toBe(1);
     expect(after.value('holdline_callqueue_waiting_callers')).toBe(1);
     expect(after.value('holdline_callqueue_longest_wait_seconds')).toBeGreaterThanOrEqual(0);
-    expect(after.value('holdline_callqueue_members', { state: 'total' })).toBe(0);
+    expect(after.value('holdline_callqueue_members', { state: 'total' })).toBe(1);
+    expect(after.value('holdline_callqueue_members', { state: 'paused' })).toBe(1);
+    expect(after.value('holdline_callqueue_members', { state: 'available' })).toBe(0);
     // No label carries an application, queue or path.
     const text = JSON.stringify(after.families);
     expect(text).not.toContain(app);
