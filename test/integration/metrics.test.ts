@@ -184,4 +184,27 @@ describe('/metrics', () => {
     await vi.waitFor(() => expect(s.endpoint.stats().closed.find((c) => c.principal.kind === 'anonymous')?.code).toBe(4429), { timeout: 30_000, interval: 20 });
     expect((await scrape(s)).value('holdline_ws_slow_consumer_closes_total')).toBe(before + 1);
   });
+
+  it('counts slow-consumer resyncs', { timeout: 60_000 }, async () => {
+    // The soft limit far below the hard cap: the subscriber lags, then resumes with a resync.
+    const s = await server({}, { bufferLimitBytes: 128 * 1024, maxBufferBytes: 16 * 1024 * 1024, drainTimeoutMs: 30_000, sampleIntervalMs: 20 });
+    const engine = s.server.engine;
+    const shop = await appWithKey(engine);
+    const q = await queueOf(engine, shop.name, { type: 'public' });
+    const reason = { reason: 'slow_consumer' };
+    const before = (await scrape(s)).value('holdline_ws_resyncs_total', reason);
+    const slow = await WsTestClient.open(s.url, { key: shop.key });
+    cleanups.push(async () => void (await slow.close()));
+    expect((await slow.request({ type: 'subscribe', application: shop.name, queue: q.name })).type).toBe('subscribed');
+    const lagging = () => s.endpoint.stats().connections.find((c) => c.subscriptions.length > 0)?.lagging ?? false;
+    slow.socket.pause();
+    for (let published = 0; !lagging(); published += 25) {
+      expect(published).toBeLessThan(5000);
+      await engine.append(q, Array.from({ length: 25 }, () => ({ body: 'x'.repeat(8 * 1024), ttl: 3600, partition: 1 })));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    slow.socket.resume();
+    await slow.until(() => slow.frames.some((f) => f.type === 'resync'), 'resync', 30_000);
+    expect((await scrape(s)).value('holdline_ws_resyncs_total', reason)).toBe(before + 1);
+  });
 });
