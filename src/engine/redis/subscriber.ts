@@ -23,10 +23,10 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
+import { observeRedis } from '../../metrics/registry.js';
 import type { PartitionEvent, PartitionListener } from '../types.js';
 import { guarded, toEngineError } from './connection.js';
 import { decodePayload } from './record.js';
-import { observeRedis } from '../../metrics/registry.js';
 import { keySlot } from './slot.js';
 
 /** A channel whose payloads are not partition records (retain()). */
