@@ -5,10 +5,10 @@
  * (Swagger UI sets inline style attributes, hence `style-src 'unsafe-inline'`), no inline script
  * (the initializer is /docs/init.js), no framing. Public, like /v1/schemas: no key is needed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import pkg from '../../package.json' with { type: 'json' };
+import { fileURLToPath } from 'node:url';
 import { HoldlineError } from '../errors.js';
 import type { ServerContext } from './context.js';
 import type { Reply } from './http.js';
@@ -44,12 +44,23 @@ const ASSETS: Record<string, string> = {
   'favicon-32x32.png': 'image/png',
 };
 
+/** Holdline's version, from the package.json above this file (src/server or dist/src/server). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'holdline' && pkg.version !== undefined) return pkg.version;
+  }
+  return '0.0.0';
+}
+
 function assetDir(): string {
   return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 }
 
 export function docsRoutes(ctx: ServerContext): void {
-  const openapi = JSON.stringify(openApiDocument(pkg.version));
+  const openapi = JSON.stringify(openApiDocument(packageVersion()));
   const headers = { 'Content-Security-Policy': DOCS_CSP, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
   const cache = new Map<string, Buffer>();
   const dir = assetDir();

@@ -88,6 +88,7 @@ const J = (v: unknown) => ({ headers: JSON_CT, body: JSON.stringify(v) });
 describe('/openapi.json', () => {
   it('is OpenAPI 3.1 whose component schemas all compile, naming every route the router serves', () => {
     expect(doc.openapi).toBe('3.1.0');
+    expect((doc as unknown as { info: { version: string } }).info.version).toMatch(/^\d+\.\d+\.\d+/);
     // The OpenAPI Initiative's schema of a 3.1 document (formats not checked: ajv has none built in).
     // Its `$dynamicRef: "#meta"` names its own `$defs/schema` (the one `$dynamicAnchor: meta`); ajv
     // resolves that dynamic reference to the root instead, so it is spelled as a plain `$ref` here.
