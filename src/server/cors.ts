@@ -77,10 +77,14 @@ export class CorsPolicy {
     };
   }
 
-  /** Headers for the reply to an actual request (none unless its Origin is allowed). */
+  /**
+   * Headers for the reply to an actual request: the Access-Control ones for an allowed Origin; with
+   * any origin configured, `Vary: Origin` on every reply, so a shared cache never hands a reply made
+   * for one origin (or none) to another.
+   */
   headers(req: RequestInfo): Record<string, string> | undefined {
     const origin = req.headers.origin;
-    if (!this.allows(origin)) return undefined;
+    if (!this.allows(origin)) return this.origins.size > 0 ? { Vary: 'Origin' } : undefined;
     return { 'Access-Control-Allow-Origin': origin!, 'Access-Control-Expose-Headers': EXPOSE_HEADERS, Vary: 'Origin' };
   }
 

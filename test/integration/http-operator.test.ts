@@ -83,6 +83,7 @@ describe('CORS', () => {
     const plain = await s.request('/healthz', { headers: { origin: ALLOWED } });
     expect(plain.status).toBe(200);
     expect(plain.headers.get('access-control-allow-origin')).toBeNull();
+    expect(plain.headers.get('vary')).toBeNull();
   });
 
   it('leaves an OPTIONS that is not a preflight to the router (405 with Allow)', async () => {
@@ -105,6 +106,8 @@ describe('CORS', () => {
     const other = await s.request('/v1/queues', { key, headers: { origin: 'https://evil.example.net' } });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.headers.get('vary')).toBe('Origin');
+    expect((await s.request('/healthz')).headers.get('vary')).toBe('Origin');
   });
 
   it('accepts any origin with *', async () => {
