@@ -227,12 +227,6 @@ export function parseLeaveReason(v: unknown): LeaveReason {
 
 // --- tags ---
 
-export function parseTagName(v: unknown, field = 'tag'): string {
-  if (v === undefined) throw new HoldlineError('missing_field', { field });
-  if (typeof v !== 'string' || !TAG.test(v)) invalid(field);
-  return v;
-}
-
 export function parseNewTag(input: unknown): string {
   return validated('tag-create', input).tag as string;
 }
