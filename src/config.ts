@@ -148,10 +148,11 @@ const redisUrl: SettingType<string> = {
   parse: (t) => (REDIS_URL.test(t) ? t : undefined),
 };
 
-const ORIGIN = /^https?:\/\/[^\s/,]+$/;
+/** An origin (scheme://host[:port]), or `*`: any origin (src/server/cors.ts). */
+const ORIGIN = /^(https?:\/\/[^\s/,]+|\*)$/;
 
 const origins: SettingType<string[]> = {
-  accepts: 'origins (scheme://host[:port]), comma-separated in the environment or a flag, an array in a file',
+  accepts: 'origins (scheme://host[:port]) or *, comma-separated in the environment or a flag, an array in a file',
   schema: { type: 'array', items: { type: 'string', pattern: ORIGIN.source } },
   parse: (t) => {
     const list = t.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -245,11 +246,11 @@ export const SETTINGS: SettingTable = {
   },
   corsOrigins: {
     env: 'HOLDLINE_CORS_ORIGINS', flag: '--cors-origins', type: origins, default: [],
-    description: 'browser origins allowed to call REST and open WebSockets; none: same-origin only',
+    description: 'browser origins allowed to call REST and open WebSockets (* for any); none: same-origin only',
   },
   metricsToken: {
     env: 'HOLDLINE_METRICS_TOKEN', flag: '--metrics-token', type: optionalText('<token>'), default: undefined, secret: true,
-    description: 'token /metrics asks for (Authorization: Bearer <token>)',
+    description: 'token /metrics asks for (Authorization: Bearer <token>); unset: loopback clients only (the admin key is always accepted)',
   },
   accessLog: {
     env: 'HOLDLINE_ACCESS_LOG', flag: '--access-log', type: boolean, default: false,

@@ -45,6 +45,7 @@ export const ERRORS = {
   auth_invalid: { status: 401, close: 4401, message: 'The key or token is not valid' },
   forbidden: { status: 403, close: null, message: 'These credentials may not access this resource' },
   admin_disabled: { status: 403, close: null, message: 'Admin routes are off: set HOLDLINE_ADMIN_KEY' },
+  origin_not_allowed: { status: 403, close: null, message: 'This Origin is not in HOLDLINE_CORS_ORIGINS' },
   // --- existence (404/405/409) ---
   not_found: { status: 404, close: null, message: 'No such route' },
   app_not_found: { status: 404, close: null, message: 'No such application' },

@@ -19,10 +19,23 @@ export interface DispatchOptions {
   isShuttingDown(): boolean;
   /** In-flight accounting for a graceful close: start() on arrival, end() once answered or aborted. */
   inflight: { start(): void; end(): void };
+  /** CORS, metrics and the access log (src/server/edge.ts). */
+  edge?: HttpEdge;
 }
 
-async function route(router: Router, req: RequestInfo): Promise<Reply> {
+/** What runs around every request besides routing. */
+export interface HttpEdge {
+  /** A reply given before the body is read and routed (a CORS preflight), or null. */
+  intercept(req: RequestInfo): Reply | null;
+  /** Headers added to every reply (CORS, X-Request-Id). */
+  headers(req: RequestInfo): Record<string, string> | undefined;
+  /** After the reply is written: the route template that handled it (null: none), status, seconds. */
+  done(req: RequestInfo, route: string | null, status: number, seconds: number): void;
+}
+
+async function route(router: Router, req: RequestInfo, matched: { route: string | null }): Promise<Reply> {
   const match = router.match(req.method, pathSegments(req.url));
+  if (match.kind === 'handler') matched.route = match.route;
   if (match.kind === 'not_found') throw new HoldlineError('not_found');
   if (match.kind === 'method_not_allowed') {
     return errorReply(new HoldlineError('method_not_allowed'), { Allow: match.allow.join(', ') });
@@ -67,6 +80,12 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
   function handle(res: HttpResponse, uwsReq: HttpRequest): void {
     const started = performance.now();
     const info = copyRequest(uwsReq);
+    const matched: { route: string | null } = { route: null };
+    try {
+      info.remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    } catch {
+      // uWS's JS fallback may not know it: /metrics then needs its token.
+    }
     let finished = false;
     opts.inflight.start();
     const finish = (): void => {
@@ -83,10 +102,13 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
     const write = (reply: Reply, err: unknown, close: boolean): void => {
       if (finished) return;
       log(info, reply, started, err);
+      const extra = opts.edge?.headers(info);
+      if (extra !== undefined) reply = { ...reply, headers: { ...reply.headers, ...extra } };
       try {
         res.cork(() => writeReply(res, reply, close || opts.isShuttingDown()));
       } finally {
         finish();
+        opts.edge?.done(info, matched.route, reply.status, (performance.now() - started) / 1000);
       }
     };
     // A reply that closes the connection goes out after uWS has parsed what it already read: ended
@@ -106,12 +128,14 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
     const framing = framingError(info.headers);
     if (framing !== null) return fail(framing, true);
     if (opts.isShuttingDown()) return fail(new HoldlineError('shutting_down'), true);
+    const early = opts.edge?.intercept(info) ?? null;
+    if (early !== null) return respond(early, null, false);
     stopReading = readBody(res, info.headers['content-length'], bodyLimits, (bodyErr, body) => {
       // Close the connection: a body over the limit is not read past the discard bound.
       if (bodyErr !== null) return fail(bodyErr, true);
       info.body = body;
       // route() is async: every throw, synchronous or not, arrives here as a rejection.
-      route(router, info).then(
+      route(router, info, matched).then(
         (reply) => respond(reply, null, false),
         (e: unknown) => fail(e),
       ).catch((e: unknown) => logger.error({ err: e, url: info.url }, 'writing the response failed'));

@@ -19,6 +19,8 @@ export interface RequestInfo {
   params: Record<string, string>;
   /** Request body, read in full before the handler runs. */
   body: Uint8Array;
+  /** The peer's address as text (`127.0.0.1`, IPv6 in full), when the dispatcher could read it. */
+  remoteAddress?: string;
 }
 
 export interface Reply {

@@ -16,9 +16,13 @@ import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import { applicationFromHeader, applicationFromKey, assertAdmin } from '../domain/auth.js';
 import { CallService } from '../domain/calls/service.js';
+import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
 import { createDispatcher } from './dispatch.js';
+import { docsRoutes } from './docs.js';
+import { createHttpEdge } from './edge.js';
+import { instrumentEngine, metricsRoutes } from './metrics.js';
 import { Router } from './router.js';
 import { agentRoutes } from './routes/agents.js';
 import { appsRoutes } from './routes/apps.js';
@@ -65,10 +69,12 @@ export interface HoldlineServer {
 }
 
 export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServer {
-  const { config, engine, logger } = opts;
+  const { config, logger } = opts;
+  // Append and read timed and counted for /metrics (src/server/metrics.ts).
+  const engine = instrumentEngine(opts.engine);
   const { uws } = requireNativeUws(config.allowUwsFallback);
   const app = uws.App();
-  const router = new Router();
+  const router = new Router((segment) => RESERVED_APP_NAMES.has(segment.toLowerCase()));
   const closers: Array<() => Promise<void> | void> = [];
   let shuttingDown = false;
   let inflight = 0;
@@ -107,6 +113,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   // HTTP routes. Route modules of later features (call queues, tags, events, metrics) register here;
   // the Queuey routes go last only for readability: the router ranks by specificity, not order.
   opsRoutes(context);
+  metricsRoutes(context);
+  docsRoutes(context);
   appsRoutes(context);
   // /v1/agents, /v1/queues, /v1/tags, /v1/schemas: their literal first segments rank them above the
   // Queuey /{application}/{queue} patterns (and `v1` is a reserved application name).
@@ -129,6 +137,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
       router,
       logger,
       maxRequestBytes: config.maxRequestBytes,
+      edge: createHttpEdge(config, logger),
       isShuttingDown: () => shuttingDown,
       inflight: {
         start: () => void inflight++,

@@ -18,7 +18,7 @@ interface Route {
 }
 
 export type RouteMatch =
-  | { kind: 'handler'; handler: Handler; params: Record<string, string> }
+  | { kind: 'handler'; handler: Handler; params: Record<string, string>; route: string }
   | { kind: 'method_not_allowed'; allow: string[] }
   | { kind: 'not_found' };
 
@@ -37,6 +37,12 @@ export function pathSegments(url: string): string[] {
 
 export class Router {
   private readonly routes: Route[] = [];
+
+  /**
+   * `reserved(first segment)`: true for a first path segment that is never a parameter's value
+   * (`v1`, `metrics`: never an application), so `/v1/nothing` is a plain not_found, not `/:app/:queue`.
+   */
+  constructor(private readonly reserved: (segment: string) => boolean = () => false) {}
 
   add(method: string, pattern: string, handler: Handler): this {
     const segments = pattern.split('/').filter((s) => s !== '');
@@ -58,8 +64,10 @@ export class Router {
   }
 
   match(method: string, segments: string[]): RouteMatch {
+    const reservedFirst = segments.length > 0 && this.reserved(segments[0]!);
     for (const route of this.routes) {
       if (route.segments.length !== segments.length) continue;
+      if (reservedFirst && route.segments[0]!.startsWith(':')) continue;
       const params: Record<string, string> = {};
       let ok = true;
       for (let i = 0; i < segments.length && ok; i++) {
@@ -69,9 +77,15 @@ export class Router {
       }
       if (!ok) continue;
       const handler = route.handlers.get(method);
-      if (handler !== undefined) return { kind: 'handler', handler, params };
+      const template = `/${route.pattern}`;
+      if (handler !== undefined) return { kind: 'handler', handler, params, route: template };
       return { kind: 'method_not_allowed', allow: [...route.handlers.keys()].sort() };
     }
     return { kind: 'not_found' };
+  }
+
+  /** Every registered route as `{method, route}` (route in `/v1/queues/:queue` form), for OpenAPI and tests. */
+  list(): Array<{ method: string; route: string }> {
+    return this.routes.flatMap((r) => [...r.handlers.keys()].map((method) => ({ method, route: `/${r.pattern}` })));
   }
 }

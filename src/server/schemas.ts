@@ -30,6 +30,18 @@ const SCHEMAS = {
   'message-delete': messageDelete,
 } as const;
 
+/** The route each schema validates, named when a schema is broken (the boot stops there). */
+const ROUTE_OF: Record<keyof typeof SCHEMAS, string> = {
+  'app-create': 'POST /v1/apps',
+  'key-rotate': 'POST /v1/apps/{name}/keys/{key_id}/rotate',
+  'queue-create': 'POST /{application}',
+  'queue-update': 'PUT /{application}/{queue_name}',
+  message: 'POST /{application}/{queue_name}',
+  'message-batch': 'POST /{application}/{queue_name}',
+  'message-update': 'PUT /{application}/{queue_name}/{message_id}',
+  'message-delete': 'POST /{application}/{queue_name}/delete',
+};
+
 export type SchemaName = keyof typeof SCHEMAS;
 
 /** Error code for a failing field, by its name; anything else is invalid_field. */
@@ -46,14 +58,19 @@ export class RequestSchemas {
         try {
           ajv.addSchema(schema, `${name}.json`);
         } catch (e) {
-          throw new Error(`REST schema protocol/schemas/rest/${name}.json is invalid: ${(e as Error).message}`);
+          throw new Error(`The request schema of ${ROUTE_OF[name as SchemaName]} (protocol/schemas/rest/${name}.json) is invalid: ${(e as Error).message}`);
         }
       }
     }
-    for (const name of Object.keys(SCHEMAS)) {
+    for (const name of Object.keys(SCHEMAS) as SchemaName[]) {
       for (const [source, ajv] of [['json', strict], ['form', coercing]] as const) {
-        const validate = ajv.getSchema(`${name}.json`);
-        if (validate === undefined) throw new Error(`REST schema ${name}.json did not compile`);
+        let validate: ValidateFunction | undefined;
+        try {
+          validate = ajv.getSchema(`${name}.json`);
+        } catch (e) {
+          throw new Error(`The request schema of ${ROUTE_OF[name]} (protocol/schemas/rest/${name}.json) does not compile: ${(e as Error).message}`);
+        }
+        if (validate === undefined) throw new Error(`The request schema of ${ROUTE_OF[name]} (protocol/schemas/rest/${name}.json) did not compile`);
         this.validators.set(`${source}:${name}`, validate);
       }
     }

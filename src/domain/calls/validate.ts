@@ -1,23 +1,37 @@
 /**
- * Input rules for agents, call queues, members, callers, tags and agent tokens (protocol/calls.md
- * "Input rules"). Each parser takes what arrived (a parsed JSON body, a path segment) and returns
- * the typed input the store expects, or throws the catalogue error naming the offending field.
+ * Input of agents, call queues, members, callers, tags and agent tokens (protocol/calls.md "Input
+ * rules"). The rules are the JSON Schemas in protocol/schemas/rest/ (the same ones /openapi.json
+ * publishes), compiled once when this module loads, so a broken schema stops the boot naming its
+ * route. Each parser validates what arrived (a parsed JSON body) against its route's schema, then
+ * returns the typed input the store expects (defaults filled, uuids lower-cased), or throws the
+ * catalogue error naming the offending field. What a schema cannot say stays here, next to it:
+ * `agent_id` and `uuid` naming the same agent, the leave reason's "absent or empty", path ids.
  * Nothing here touches storage: a rejected input has changed nothing.
  */
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import agentCreate from '../../../protocol/schemas/rest/agent-create.json' with { type: 'json' };
+import agentUpdate from '../../../protocol/schemas/rest/agent-update.json' with { type: 'json' };
+import callDefs from '../../../protocol/schemas/rest/call-defs.json' with { type: 'json' };
+import callerCreate from '../../../protocol/schemas/rest/caller-create.json' with { type: 'json' };
+import callerLeave from '../../../protocol/schemas/rest/caller-leave.json' with { type: 'json' };
+import callerUpdate from '../../../protocol/schemas/rest/caller-update.json' with { type: 'json' };
+import callqueueCreate from '../../../protocol/schemas/rest/callqueue-create.json' with { type: 'json' };
+import callqueueUpdate from '../../../protocol/schemas/rest/callqueue-update.json' with { type: 'json' };
+import memberCreate from '../../../protocol/schemas/rest/member-create.json' with { type: 'json' };
+import memberUpdate from '../../../protocol/schemas/rest/member-update.json' with { type: 'json' };
+import tagAgent from '../../../protocol/schemas/rest/tag-agent.json' with { type: 'json' };
+import tagCreate from '../../../protocol/schemas/rest/tag-create.json' with { type: 'json' };
+import tagPut from '../../../protocol/schemas/rest/tag-put.json' with { type: 'json' };
+import tokenCreate from '../../../protocol/schemas/rest/token-create.json' with { type: 'json' };
+import tokenRevoke from '../../../protocol/schemas/rest/token-revoke.json' with { type: 'json' };
 import { HoldlineError } from '../../errors.js';
 import {
-  CALLER_STATUSES,
-  LEAVE_REASONS,
-  MEMBER_STATUSES,
-  PRIORITY_MAX,
-  PRIORITY_MIN,
   type AgentPatch,
   type CallQueuePatch,
   type CallerPatch,
-  type CallerStatus,
   type LeaveReason,
   type MemberPatch,
-  type MemberStatus,
   type NewAgent,
   type NewCallQueue,
   type NewCaller,
@@ -38,65 +52,76 @@ export const LIMITS = {
 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** project_id / user_id: opaque labels, e.g. the 32-hex ids of the payload seed. */
-const LABEL = /^[A-Za-z0-9_.:@-]{1,64}$/;
-/** Tag names: skill-like words; never all digits, so a reference `7` is always an id. */
-const TAG = /^(?!\d+$)[A-Za-z0-9_.:-]{1,64}$/;
-/** A dialable number (`6135551234`, `+441234567890`, `*98`). */
-const DIALABLE = /^\+?[0-9*#]{1,32}$/;
-/** A SIP URI, scheme optional (`1001@example.org`, `sip:alice@10.0.0.1:5060`). */
-const SIP = /^(?:sips?:)?[A-Za-z0-9._~+!$&'()*,;=%-]{1,64}@[A-Za-z0-9.-]{1,190}(?::[0-9]{1,5})?$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
-/** A UTF-16 surrogate without its pair: not encodable as UTF-8 (the Redis scripts' JSON refuses it). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Tag names (the `tag` rule of call-defs.json): never all digits, so a reference `7` is always an id. */
+const TAG = new RegExp(callDefs.$defs.tag.pattern);
+
+/** The request schema of each route these parsers serve; `route` names it when the schema is broken. */
+const SCHEMAS = {
+  'agent-create': { schema: agentCreate, route: 'POST /v1/agents' },
+  'agent-update': { schema: agentUpdate, route: 'PUT /v1/agents/{agent}' },
+  'token-create': { schema: tokenCreate, route: 'POST /v1/agents/{agent}/tokens' },
+  'token-revoke': { schema: tokenRevoke, route: 'DELETE /v1/agents/{agent}/tokens' },
+  'callqueue-create': { schema: callqueueCreate, route: 'POST /v1/queues' },
+  'callqueue-update': { schema: callqueueUpdate, route: 'PUT /v1/queues/{queue}' },
+  'member-create': { schema: memberCreate, route: 'POST /v1/queues/{queue}/members' },
+  'member-update': { schema: memberUpdate, route: 'PUT /v1/queues/{queue}/members/{agent}' },
+  'caller-create': { schema: callerCreate, route: 'POST /v1/queues/{queue}/callers' },
+  'caller-update': { schema: callerUpdate, route: 'PUT /v1/queues/{queue}/callers/{caller}' },
+  'caller-leave': { schema: callerLeave, route: 'DELETE /v1/queues/{queue}/callers/{caller}' },
+  'tag-create': { schema: tagCreate, route: 'POST /v1/tags' },
+  'tag-put': { schema: tagPut, route: 'PUT /v1/tags/{tag}' },
+  'tag-agent': { schema: tagAgent, route: 'POST /v1/tags/{tag}/agents' },
+} as const;
+
+type SchemaName = keyof typeof SCHEMAS;
+
+/**
+ * Compiles request schemas with the shared field rules (call-defs.json); a broken one throws naming
+ * its route. minLength/maxLength count characters (code points).
+ */
+export function compileRequestSchemas<N extends string>(table: Record<N, { schema: object; route: string }>): Map<N, ValidateFunction> {
+  const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true });
+  ajv.addSchema(callDefs);
+  const out = new Map<N, ValidateFunction>();
+  for (const [name, { schema, route }] of Object.entries(table) as Array<[N, { schema: object; route: string }]>) {
+    try {
+      out.set(name, ajv.compile(schema));
+    } catch (e) {
+      throw new Error(`The request schema of ${route} (protocol/schemas/rest/${name}.json) is invalid: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Compiled when this module loads, that is at boot. */
+const VALIDATORS = compileRequestSchemas<SchemaName>(SCHEMAS);
 
 type Body = Record<string, unknown>;
 
-function body(input: unknown, allowed: readonly string[]): Body {
+/** The first failure as the catalogue error: the top-level field it concerns, as the parsers always named it. */
+function toError(err: ErrorObject | undefined): HoldlineError {
+  if (err === undefined) return new HoldlineError('bad_request');
+  const path = err.instancePath.split('/').filter((s) => s !== '');
+  if (path.length === 0) {
+    if (err.keyword === 'required') return new HoldlineError('missing_field', { field: (err.params as { missingProperty: string }).missingProperty });
+    if (err.keyword === 'additionalProperties') {
+      return new HoldlineError('invalid_field', { field: (err.params as { additionalProperty: string }).additionalProperty });
+    }
+    return new HoldlineError('bad_request');
+  }
+  return new HoldlineError('invalid_field', { field: path[0]! });
+}
+
+/** Validates a JSON object body against the named schema. */
+function validated(name: SchemaName, input: unknown): Body {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new HoldlineError('bad_request');
-  const b = input as Body;
-  for (const k of Object.keys(b)) if (!allowed.includes(k)) throw new HoldlineError('invalid_field', { field: k });
-  return b;
+  const validate = VALIDATORS.get(name)!;
+  if (!validate(input)) throw toError(validate.errors?.[0]);
+  return input as Body;
 }
 
 function invalid(field: string): never {
   throw new HoldlineError('invalid_field', { field });
-}
-
-function text(v: unknown, field: string, min: number, max: number): string {
-  if (typeof v !== 'string' || v.length < min || v.length > max || CONTROL.test(v) || LONE_SURROGATE.test(v)) invalid(field);
-  return v;
-}
-
-function label(v: unknown, field: string): string | null {
-  if (v === null) return null;
-  if (typeof v !== 'string' || !LABEL.test(v)) invalid(field);
-  return v;
-}
-
-function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') invalid(field);
-  return v;
-}
-
-function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) invalid(field);
-  return v;
-}
-
-function oneOf<T extends string>(v: unknown, field: string, values: readonly T[]): T {
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) invalid(field);
-  return v as T;
-}
-
-function required(b: Body, field: string): unknown {
-  if (b[field] === undefined) throw new HoldlineError('missing_field', { field });
-  return b[field];
-}
-
-function uuidField(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !UUID.test(v.toLowerCase())) invalid(field);
-  return v.toLowerCase();
 }
 
 export function isUuid(v: string): boolean {
@@ -125,158 +150,113 @@ export function isTagName(v: string): boolean {
   return TAG.test(v);
 }
 
-function number(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length > LIMITS.numberMax || !(DIALABLE.test(v) || SIP.test(v))) invalid(field);
-  return v;
-}
+const lower = (v: unknown): string => (v as string).toLowerCase();
+const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
 // --- agents ---
 
-const AGENT_FIELDS = ['name', 'project_id', 'user_id'] as const;
-
 export function parseNewAgent(input: unknown): NewAgent {
-  const b = body(input ?? {}, AGENT_FIELDS);
+  const b = validated('agent-create', input ?? {});
   return {
-    name: b.name === undefined ? '' : text(b.name, 'name', 0, LIMITS.nameMax),
-    project_id: b.project_id === undefined ? null : label(b.project_id, 'project_id'),
-    user_id: b.user_id === undefined ? null : label(b.user_id, 'user_id'),
+    name: (b.name as string | undefined) ?? '',
+    project_id: orNull(b.project_id as string | null | undefined),
+    user_id: orNull(b.user_id as string | null | undefined),
   };
 }
 
 export function parseAgentPatch(input: unknown): AgentPatch {
-  const b = body(input, AGENT_FIELDS);
-  const p: AgentPatch = {};
-  if (b.name !== undefined) p.name = text(b.name, 'name', 0, LIMITS.nameMax);
-  if (b.project_id !== undefined) p.project_id = label(b.project_id, 'project_id');
-  if (b.user_id !== undefined) p.user_id = label(b.user_id, 'user_id');
-  return p;
+  return { ...validated('agent-update', input) } as AgentPatch;
 }
 
 // --- call queues ---
 
-const QUEUE_FIELDS = ['name', 'description', 'disabled', 'project_id', 'user_id', 'service_level_seconds'] as const;
-
 export function parseNewCallQueue(input: unknown, defaultServiceLevel: number = LIMITS.defaultServiceLevel): NewCallQueue {
-  const b = body(input, QUEUE_FIELDS);
+  const b = validated('callqueue-create', input);
   return {
-    name: text(required(b, 'name'), 'name', 1, LIMITS.nameMax),
-    description: b.description === undefined ? '' : text(b.description, 'description', 0, LIMITS.descriptionMax),
-    disabled: b.disabled === undefined ? false : bool(b.disabled, 'disabled'),
-    project_id: b.project_id === undefined ? null : label(b.project_id, 'project_id'),
-    user_id: b.user_id === undefined ? null : label(b.user_id, 'user_id'),
-    service_level_seconds:
-      b.service_level_seconds === undefined
-        ? defaultServiceLevel
-        : int(b.service_level_seconds, 'service_level_seconds', 0, LIMITS.serviceLevelMax),
+    name: b.name as string,
+    description: (b.description as string | undefined) ?? '',
+    disabled: (b.disabled as boolean | undefined) ?? false,
+    project_id: orNull(b.project_id as string | null | undefined),
+    user_id: orNull(b.user_id as string | null | undefined),
+    service_level_seconds: (b.service_level_seconds as number | undefined) ?? defaultServiceLevel,
   };
 }
 
 export function parseCallQueuePatch(input: unknown): CallQueuePatch {
-  const b = body(input, QUEUE_FIELDS);
-  const p: CallQueuePatch = {};
-  if (b.name !== undefined) p.name = text(b.name, 'name', 1, LIMITS.nameMax);
-  if (b.description !== undefined) p.description = text(b.description, 'description', 0, LIMITS.descriptionMax);
-  if (b.disabled !== undefined) p.disabled = bool(b.disabled, 'disabled');
-  if (b.project_id !== undefined) p.project_id = label(b.project_id, 'project_id');
-  if (b.user_id !== undefined) p.user_id = label(b.user_id, 'user_id');
-  if (b.service_level_seconds !== undefined) {
-    p.service_level_seconds = int(b.service_level_seconds, 'service_level_seconds', 0, LIMITS.serviceLevelMax);
-  }
-  return p;
+  return { ...validated('callqueue-update', input) } as CallQueuePatch;
 }
 
 // --- members ---
 
-function pauseReason(v: unknown): string | null {
-  return v === null ? null : text(v, 'pause_reason', 1, LIMITS.pauseReasonMax);
-}
-
 /** The agent is named `agent_id` (as in the member route) or `uuid` (as in the member object). */
 export function parseNewMember(input: unknown): NewMember {
-  const b = body(input, ['agent_id', 'uuid', 'number', 'paused', 'pause_reason', 'status']);
-  if (b.agent_id !== undefined && b.uuid !== undefined && b.agent_id !== b.uuid) invalid('uuid');
-  const agentField = b.agent_id !== undefined ? 'agent_id' : 'uuid';
-  if (b[agentField] === undefined) throw new HoldlineError('missing_field', { field: 'agent_id' });
-  const paused = b.paused === undefined ? false : bool(b.paused, 'paused');
+  const b = validated('member-create', input);
+  if (b.agent_id !== undefined && b.uuid !== undefined && lower(b.agent_id) !== lower(b.uuid)) invalid('uuid');
+  const agent = b.agent_id ?? b.uuid;
+  if (agent === undefined) throw new HoldlineError('missing_field', { field: 'agent_id' });
   return {
-    agent_uuid: uuidField(b[agentField], agentField),
-    number: number(required(b, 'number'), 'number'),
-    paused,
-    pause_reason: b.pause_reason === undefined ? null : pauseReason(b.pause_reason),
-    status: b.status === undefined ? 'available' : oneOf<MemberStatus>(b.status, 'status', MEMBER_STATUSES),
+    agent_uuid: lower(agent),
+    number: b.number as string,
+    paused: (b.paused as boolean | undefined) ?? false,
+    pause_reason: orNull(b.pause_reason as string | null | undefined),
+    status: (b.status as NewMember['status'] | undefined) ?? 'available',
   };
 }
 
 export function parseMemberPatch(input: unknown): MemberPatch {
-  const b = body(input, ['number', 'paused', 'pause_reason', 'status']);
-  const p: MemberPatch = {};
-  if (b.number !== undefined) p.number = number(b.number, 'number');
-  if (b.paused !== undefined) p.paused = bool(b.paused, 'paused');
-  if (b.pause_reason !== undefined) p.pause_reason = pauseReason(b.pause_reason);
-  if (b.status !== undefined) p.status = oneOf<MemberStatus>(b.status, 'status', MEMBER_STATUSES);
-  return p;
+  return { ...validated('member-update', input) } as MemberPatch;
 }
 
 // --- callers ---
 
 export function parseNewCaller(input: unknown): NewCaller {
-  const b = body(input, ['name', 'number', 'priority']);
-  return {
-    name: b.name === undefined ? '' : text(b.name, 'name', 0, LIMITS.nameMax),
-    number: number(required(b, 'number'), 'number'),
-    priority: b.priority === undefined ? 0 : int(b.priority, 'priority', PRIORITY_MIN, PRIORITY_MAX),
-  };
+  const b = validated('caller-create', input);
+  return { name: (b.name as string | undefined) ?? '', number: b.number as string, priority: (b.priority as number | undefined) ?? 0 };
 }
 
 export function parseCallerPatch(input: unknown): CallerPatch {
-  const b = body(input, ['priority', 'status', 'member_uuid']);
-  const p: CallerPatch = {};
-  if (b.priority !== undefined) p.priority = int(b.priority, 'priority', PRIORITY_MIN, PRIORITY_MAX);
-  if (b.status !== undefined) p.status = oneOf<CallerStatus>(b.status, 'status', CALLER_STATUSES);
-  if (b.member_uuid !== undefined) p.member_uuid = b.member_uuid === null ? null : uuidField(b.member_uuid, 'member_uuid');
+  const p = { ...validated('caller-update', input) } as CallerPatch;
+  if (typeof p.member_uuid === 'string') p.member_uuid = p.member_uuid.toLowerCase();
   return p;
 }
 
 export function parseLeaveReason(v: unknown): LeaveReason {
   if (v === undefined || v === null || v === '') throw new HoldlineError('missing_field', { field: 'reason' });
-  return oneOf<LeaveReason>(v, 'reason', LEAVE_REASONS);
+  return validated('caller-leave', { reason: v }).reason as LeaveReason;
 }
 
 // --- tags ---
 
-export function parseTagName(v: unknown, field = 'tag'): string {
-  if (v === undefined) throw new HoldlineError('missing_field', { field });
-  if (typeof v !== 'string' || !TAG.test(v)) invalid(field);
-  return v;
-}
-
 export function parseNewTag(input: unknown): string {
-  return parseTagName(required(body(input, ['tag']), 'tag'));
+  return validated('tag-create', input).tag as string;
 }
 
 export function parseTagPut(input: unknown): TagPut {
-  const b = body(input ?? {}, ['tag', 'agents']);
+  const b = validated('tag-put', input ?? {});
   const p: TagPut = {};
-  if (b.tag !== undefined) p.tag = parseTagName(b.tag);
-  if (b.agents !== undefined) {
-    if (!Array.isArray(b.agents) || b.agents.length > 10_000) invalid('agents');
-    p.agents = [...new Set(b.agents.map((a) => uuidField(a, 'agents')))];
-  }
+  if (b.tag !== undefined) p.tag = b.tag as string;
+  if (b.agents !== undefined) p.agents = [...new Set((b.agents as string[]).map(lower))];
   return p;
 }
 
 export function parseTagAgent(input: unknown): string {
-  return uuidField(required(body(input, ['agent_id']), 'agent_id'), 'agent_id');
+  return lower(validated('tag-agent', input).agent_id);
 }
 
 // --- agent tokens ---
 
 export function parseTokenRequest(input: unknown): { ttl: number } {
-  const b = body(input ?? {}, ['ttl']);
-  return { ttl: b.ttl === undefined ? LIMITS.defaultTokenTtl : int(b.ttl, 'ttl', 1, LIMITS.tokenTtlMax) };
+  const b = validated('token-create', input ?? {});
+  return { ttl: (b.ttl as number | undefined) ?? LIMITS.defaultTokenTtl };
+}
+
+/** `{"token": …}` of DELETE /v1/agents/{agent}/tokens. */
+export function parseTokenRevoke(input: unknown): string {
+  return validated('token-revoke', input).token as string;
 }
 
 /** A resume point from a client: a non-negative integer. */
 export function parseSeq(v: unknown, field = 'since_seq'): number {
-  return int(v, field, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) invalid(field);
+  return v;
 }

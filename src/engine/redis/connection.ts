@@ -11,6 +11,7 @@
  */
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
+import { observeRedis } from '../../metrics/registry.js';
 
 export type RedisTarget =
   | { cluster: false; url: string }
@@ -88,11 +89,13 @@ export function baseOptions(tuning: ConnectionTuning, name: string): RedisOption
 export function createCommandClient(target: RedisTarget, tuning: ConnectionTuning, name: string): Redis | Cluster {
   const autoPipelining = tuning.autoPipelining === true;
   const autoPipeliningIgnoredCommands = tuning.autoPipeliningExcept ?? [];
-  if (!target.cluster) return new Redis(target.url, { ...baseOptions(tuning, name), enableAutoPipelining: autoPipelining, autoPipeliningIgnoredCommands });
+  if (!target.cluster) {
+    return observeRedis(new Redis(target.url, { ...baseOptions(tuning, name), enableAutoPipelining: autoPipelining, autoPipeliningIgnoredCommands }), name);
+  }
   const { lazyConnect: _l, enableOfflineQueue: _e, retryStrategy: _r, ...redisOptions } = baseOptions(tuning, name);
   if (target.username !== undefined) redisOptions.username = target.username;
   if (target.password !== undefined) redisOptions.password = target.password;
-  return new Cluster(target.nodes as ClusterNode[], {
+  return observeRedis(new Cluster(target.nodes as ClusterNode[], {
     lazyConnect: true,
     enableOfflineQueue: false,
     enableAutoPipelining: autoPipelining,
@@ -104,7 +107,7 @@ export function createCommandClient(target: RedisTarget, tuning: ConnectionTunin
     // replies and node failures trigger an earlier refresh.
     slotsRefreshInterval: 2000,
     redisOptions,
-  });
+  }), name);
 }
 
 /**

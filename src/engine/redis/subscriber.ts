@@ -23,6 +23,7 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
+import { observeRedis } from '../../metrics/registry.js';
 import type { PartitionEvent, PartitionListener } from '../types.js';
 import { guarded, toEngineError } from './connection.js';
 import { decodePayload } from './record.js';
@@ -294,7 +295,7 @@ export class LiveSubscriber {
   private node(key: string): NodeConnection {
     const existing = this.nodes.get(key);
     if (existing !== undefined) return existing;
-    const redis = this.topology.connect(key);
+    const redis = observeRedis(this.topology.connect(key), 'holdline-sub');
     const node: NodeConnection = { redis, connecting: undefined };
     this.nodes.set(key, node);
     let connectedOnce = false;

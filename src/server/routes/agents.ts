@@ -2,11 +2,10 @@
  * SPEC.md 3.2 agents (payload seed: /v1/agents) and agent tokens (protocol/calls.md section 7),
  * scoped to the application of the key (protocol/rest-calls.md).
  */
-import { HoldlineError, isHoldlineError } from '../../errors.js';
+import { parseTokenRevoke } from '../../domain/calls/validate.js';
+import { isHoldlineError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { applicationOf, jsonBody, noContent, resource } from './calls-http.js';
-
-const TOKEN_MAX = 200;
 
 export function agentRoutes(ctx: ServerContext): void {
   const { router, calls } = ctx;
@@ -56,13 +55,7 @@ export function agentRoutes(ctx: ServerContext): void {
    */
   router.add('DELETE', '/v1/agents/:agent/tokens', async (req) => {
     const app = await applicationOf(ctx, req);
-    const body = jsonBody(req);
-    for (const k of Object.keys(body)) if (k !== 'token') throw new HoldlineError('invalid_field', { field: k });
-    const token = body.token;
-    if (token === undefined) throw new HoldlineError('missing_field', { field: 'token' });
-    if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) {
-      throw new HoldlineError('invalid_field', { field: 'token' });
-    }
+    const token = parseTokenRevoke(jsonBody(req));
     const agent = await calls.getAgent(app, req.params.agent!);
     // Only a live token of this very agent: a token of another agent named under this one's URL
     // is left alone (the store itself checks only the application).

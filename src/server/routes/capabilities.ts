@@ -60,8 +60,8 @@ const API_FEATURES = {
   'websocket.subscribe.position': true,
   // Still to come (SPEC.md 3.4, 3.6).
   events: false,
-  metrics: false,
-  openapi: false,
+  metrics: true,
+  openapi: true,
   console: false,
 } as const satisfies Record<string, boolean>;
 

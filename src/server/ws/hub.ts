@@ -33,6 +33,7 @@ import type { WireFormat } from '../../codec/index.js';
 import type { Engine, PartitionEvent, PartitionRef, StoredMessage } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
 import type { PartitionSubscription } from './subscription.js';
+import { observeDelivery } from '../../metrics/registry.js';
 import { encodeBatches, messageFrame } from './wire.js';
 import { FORMATS, LiveHub, SequencedFeed } from './live-hub.js';
 
@@ -191,6 +192,7 @@ export class Hub extends LiveHub<HubPartition> {
     part.advance(message.seq, message.id);
     part.lastAt = Date.now();
     if (part.live.size === 0) return false;
+    observeDelivery(message.timestampUs, part.live.size);
     this.publishFrame(part.topics, () => messageFrame(part.ref.app, part.ref.queue, message));
     return true;
   }

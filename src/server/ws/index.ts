@@ -29,9 +29,12 @@ import type { HubPartition } from './hub.js';
 import { Monitor, resumeLagging } from './monitor.js';
 import { DEFAULT_WS_LIMITS } from './options.js';
 import type { WebSocketLimits } from './options.js';
-import { noteDrained, sendFrame } from './send.js';
+import { SLOW_CONSUMER_CLOSE, noteDrained, sendFrame } from './send.js';
 import { endSubscription, leaveLive, resync } from './subscription.js';
 import type { SubscriptionState } from './subscription.js';
+import { CorsPolicy } from '../cors.js';
+import { metrics } from '../../metrics/registry.js';
+import type { WsSource } from '../../metrics/registry.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { MetaWatch } from './watch.js';
 
@@ -99,6 +102,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
   const mount: ServerMount = (ctx: ServerContext) => {
     if (hub !== null) throw new Error('a WebSocket endpoint is mounted on one server only');
     const logger = ctx.logger.child({ module: 'ws' });
+    const cors = new CorsPolicy(ctx.config.corsOrigins);
     let shuttingDown = false;
     const onEngineResync = (part: HubPartition): void => {
       for (const sub of [...part.recovering]) sub.breakBuffer();
@@ -123,7 +127,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       closeOnBackpressureLimit: 1,
       idleTimeout: limits.idleTimeoutS,
       sendPingsAutomatically: true,
-      upgrade: createUpgradeHandler({ limits, logger, isShuttingDown: () => shuttingDown || ctx.shuttingDown }),
+      upgrade: createUpgradeHandler({ limits, logger, isShuttingDown: () => shuttingDown || ctx.shuttingDown, originAllowed: (o, h) => cors.allowsUpgrade(o, h) }),
       open: (ws) => {
         const conn = ws.getUserData().conn;
         conn.ws = ws;
@@ -180,6 +184,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       },
       message: (ws, data, isBinary) => {
         const conn = ws.getUserData().conn;
+        metrics().wsFramesIn.inc();
         try {
           dispatch(conn, data, isBinary);
         } catch (err) {
@@ -199,6 +204,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
         const conn = ws.getUserData().conn;
         try {
           const reason = Buffer.from(message).toString('utf8');
+          if (code === SLOW_CONSUMER_CLOSE) metrics().slowConsumerCloses.inc();
           const hooks = conn.markClosed({ code, reason });
           connections.delete(conn);
           for (const sub of [...conn.subs.values()]) endSubscription(env, sub);
@@ -214,8 +220,14 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
     ctx.app.ws<SocketData>(WS_PATH, behavior);
     monitor.start(limits.sampleIntervalMs, limits.heartbeatMs);
     watch.start();
+    const wsSource: WsSource = {
+      connections: () => connections.size,
+      subscriptions: () => [...connections].reduce((n, c) => n + c.subscriptionCount, 0),
+    };
+    metrics().wsSources.add(wsSource);
 
     ctx.onClose(async () => {
+      metrics().wsSources.delete(wsSource);
       shuttingDown = true;
       monitor.stop();
       watch.stop();

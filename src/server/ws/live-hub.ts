@@ -16,6 +16,7 @@ import { encodeServerFrame } from '../../codec/index.js';
 import type { ServerFrame, WireFormat } from '../../codec/index.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
+import { metrics } from '../../metrics/registry.js';
 import { SeqWaiters } from './seq-waiters.js';
 
 /** How soon a failed read of a feed's base after a resync is tried again. */
@@ -163,8 +164,10 @@ export abstract class LiveHub<F extends LiveFeed> {
 
   /** Publishes `data` on `topic` (uWS writes it to every subscribed socket); false when the topic has none. */
   protected publishOn(topic: string, format: WireFormat, data: () => string | Uint8Array): boolean {
-    if (this.app.numSubscribers(topic) === 0) return false;
+    const subscribers = this.app.numSubscribers(topic);
+    if (subscribers === 0) return false;
     this.app.publish(topic, data(), format === 'msgpack');
+    metrics().wsFramesOut.inc(subscribers);
     return true;
   }
 

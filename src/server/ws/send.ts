@@ -21,6 +21,7 @@
  */
 import { encodeServerFrame } from '../../codec/index.js';
 import type { ServerFrame } from '../../codec/index.js';
+import { metrics } from '../../metrics/registry.js';
 import type { Connection } from './connection.js';
 
 const SEND_DROPPED = 2;
@@ -112,6 +113,7 @@ function writeFrames(conn: Connection, frames: ReadonlyArray<string | Uint8Array
     return false;
   }
   conn.lastSendAt = Date.now();
+  metrics().wsFramesOut.inc(frames.length);
   return true;
 }
 

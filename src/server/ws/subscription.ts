@@ -27,6 +27,7 @@ import { encodeServerFrame } from '../../codec/index.js';
 import type { ResyncFrame } from '../../codec/index.js';
 import type { Engine, PartitionRef, StoredMessage } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
+import { metrics } from '../../metrics/registry.js';
 import type { Connection } from './connection.js';
 import type { Hub, HubPartition } from './hub.js';
 import { corked, isOverLimit, sendEncoded, sendFrame, waitForDrain } from './send.js';
@@ -341,6 +342,7 @@ export function leaveLive(sub: PartitionSubscription): void {
 
 /** Resumes a partition that left live delivery: `resync`, the missed messages from storage, live. */
 export function resync(env: CatchUpEnv, sub: PartitionSubscription, reason: ResyncFrame['reason']): void {
+  metrics().resyncs.inc({ reason });
   const announce = (recovered: boolean): void => {
     sendFrame(sub.conn, {
       type: 'resync',

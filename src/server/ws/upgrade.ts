@@ -26,6 +26,8 @@ export interface UpgradeDeps {
   limits: WebSocketLimits;
   logger: Logger;
   isShuttingDown(): boolean;
+  /** CORS for WebSockets (src/server/cors.ts): may a page of this `Origin` ('' = none) connect? */
+  originAllowed?(origin: string, host: string): boolean;
 }
 
 function refuse(res: HttpResponse, status: string, code: ErrorCode): void {
@@ -38,6 +40,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
     try {
       const choice = chooseSubprotocol(req.getHeader('sec-websocket-protocol'));
       if (choice === null) return refuse(res, '400 Bad Request', 'unsupported_subprotocol');
+      if (deps.originAllowed?.(req.getHeader('origin'), req.getHeader('host')) === false) return refuse(res, '403 Forbidden', 'origin_not_allowed');
       if (deps.isShuttingDown()) return refuse(res, '503 Service Unavailable', 'shutting_down');
       const anonymous: Principal = { kind: 'anonymous' };
       let conn: Connection;

@@ -1,0 +1,211 @@
+/**
+ * The process's Prometheus registry (prom-client) and the hooks the call sites use: counters and
+ * histograms are bumped where things happen (`metrics().wsFramesIn.inc()`, observeRedis in the
+ * Redis connections), gauges of things that exist anyway (open connections, call queues) are read at
+ * scrape time from sources each server registers. Served by src/server/metrics.ts (`GET /metrics`).
+ *
+ * Every label has a bounded set of values (README "Operating Holdline" lists them): HTTP `route` is
+ * the route template (`/:app/:queue`, never a path), `unmatched` for 404/405 without a route;
+ * `method` one of six or `other`; `status` the HTTP status; Redis `connection` one of Holdline's
+ * connection names; resync `reason` the protocol's reasons; members `state` one of four. No metric
+ * is labelled by application, queue or user.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Open WebSocket connections and their subscriptions, counted when scraped. */
+export interface WsSource {
+  connections(): number;
+  subscriptions(): number;
+}
+
+/** Call-queue totals over every application, read when scraped. */
+export interface CallQueueTotals {
+  queues: number;
+  waiting: number;
+  longestWaitSeconds: number;
+  members: { total: number; logged_in: number; available: number; paused: number };
+}
+
+/** At most this many call queues are read per scrape (the rest are left out, counted in _truncated). */
+export const MAX_CALLQUEUES_PER_SCRAPE = 2000;
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD']);
+
+function createMetrics() {
+  const registry = new Registry();
+  // process_* and nodejs_* (CPU, memory, handles, GC, nodejs_eventloop_lag_seconds and its percentiles).
+  collectDefaultMetrics({ register: registry });
+  const wsSources = new Set<WsSource>();
+  const callSources = new Set<() => Promise<CallQueueTotals>>();
+  const r = [registry];
+
+  const m = {
+    registry,
+    wsSources,
+    callSources,
+    httpRequests: new Counter({
+      name: 'holdline_http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: r,
+    }),
+    httpDuration: new Histogram({
+      name: 'holdline_http_request_duration_seconds',
+      help: 'HTTP request handling time (body read to reply written), by method and route template',
+      labelNames: ['method', 'route'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    wsFramesIn: new Counter({ name: 'holdline_ws_frames_in_total', help: 'WebSocket frames received from clients', registers: r }),
+    wsFramesOut: new Counter({
+      name: 'holdline_ws_frames_out_total',
+      help: 'WebSocket frames sent to clients (a frame published to a topic counts once per subscribed socket)',
+      registers: r,
+    }),
+    messagesAppended: new Counter({ name: 'holdline_messages_appended_total', help: 'Messages stored (REST and WebSocket publishes)', registers: r }),
+    messagesDelivered: new Counter({
+      name: 'holdline_messages_delivered_total',
+      help: 'Messages pushed live to subscriptions (one per message and live subscription)',
+      registers: r,
+    }),
+    appendSeconds: new Histogram({ name: 'holdline_append_duration_seconds', help: 'Engine append time, one observation per append call', buckets: LATENCY_BUCKETS, registers: r }),
+    readSeconds: new Histogram({ name: 'holdline_read_duration_seconds', help: 'Engine partition read time', buckets: LATENCY_BUCKETS, registers: r }),
+    publishToDeliverSeconds: new Histogram({
+      name: 'holdline_publish_to_deliver_seconds',
+      help: "From a message's timestamp (stored) to its live push by this node",
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    redisErrors: new Counter({ name: 'holdline_redis_errors_total', help: 'Redis connection errors, by connection', labelNames: ['connection'] as const, registers: r }),
+    redisReconnects: new Counter({
+      name: 'holdline_redis_reconnects_total',
+      help: 'Redis reconnection attempts, by connection',
+      labelNames: ['connection'] as const,
+      registers: r,
+    }),
+    resyncs: new Counter({
+      name: 'holdline_ws_resyncs_total',
+      help: 'Partition subscriptions resynchronised (resync frames), by reason',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
+    slowConsumerCloses: new Counter({ name: 'holdline_ws_slow_consumer_closes_total', help: 'WebSocket connections closed with 4429 slow_consumer', registers: r }),
+  };
+
+  new Gauge({
+    name: 'holdline_ws_connections',
+    help: 'Open WebSocket connections',
+    registers: r,
+    collect() {
+      let n = 0;
+      for (const s of wsSources) n += s.connections();
+      this.set(n);
+    },
+  });
+  new Gauge({
+    name: 'holdline_ws_subscriptions',
+    help: 'Subscriptions (message partitions and call queues) of open WebSocket connections',
+    registers: r,
+    collect() {
+      let n = 0;
+      for (const s of wsSources) n += s.subscriptions();
+      this.set(n);
+    },
+  });
+
+  // The call-queue gauges share one read of the call store per scrape.
+  let pending: Promise<CallQueueTotals> | null = null;
+  const totals = (): Promise<CallQueueTotals> => {
+    pending ??= (async () => {
+      const sum: CallQueueTotals = { queues: 0, waiting: 0, longestWaitSeconds: 0, members: { total: 0, logged_in: 0, available: 0, paused: 0 } };
+      for (const source of callSources) {
+        const t = await source();
+        sum.queues += t.queues;
+        sum.waiting += t.waiting;
+        sum.longestWaitSeconds = Math.max(sum.longestWaitSeconds, t.longestWaitSeconds);
+        for (const k of Object.keys(sum.members) as Array<keyof CallQueueTotals['members']>) sum.members[k] += t.members[k];
+      }
+      return sum;
+    })().finally(() => {
+      pending = null;
+    });
+    return pending;
+  };
+  new Gauge({
+    name: 'holdline_callqueues',
+    help: `Call queues (at most ${MAX_CALLQUEUES_PER_SCRAPE} are read per scrape)`,
+    registers: r,
+    async collect() {
+      this.set((await totals()).queues);
+    },
+  });
+  new Gauge({
+    name: 'holdline_callqueue_waiting_callers',
+    help: 'Callers waiting, over every call queue',
+    registers: r,
+    async collect() {
+      this.set((await totals()).waiting);
+    },
+  });
+  new Gauge({
+    name: 'holdline_callqueue_longest_wait_seconds',
+    help: 'Longest current wait of a waiting caller, over every call queue',
+    registers: r,
+    async collect() {
+      this.set((await totals()).longestWaitSeconds);
+    },
+  });
+  new Gauge({
+    name: 'holdline_callqueue_members',
+    help: 'Call-queue memberships by state (total, logged_in, available, paused), over every call queue',
+    labelNames: ['state'] as const,
+    registers: r,
+    async collect() {
+      const t = await totals();
+      for (const [state, n] of Object.entries(t.members)) this.set({ state }, n);
+    },
+  });
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+let instance: Metrics | null = null;
+
+/** The process's metrics (created on first use). */
+export function metrics(): Metrics {
+  instance ??= createMetrics();
+  return instance;
+}
+
+/** Hook for the HTTP dispatcher: one answered request. `route` is the template, or null when none matched. */
+export function observeHttp(method: string, route: string | null, status: number, seconds: number): void {
+  const m = metrics();
+  const labels = { method: METHODS.has(method) ? method : 'other', route: route ?? 'unmatched' };
+  m.httpRequests.inc({ ...labels, status: String(status) });
+  m.httpDuration.observe(labels, seconds);
+}
+
+/** Hook for the hub: a message pushed live to `subscribers` subscriptions. */
+export function observeDelivery(timestampUs: number, subscribers: number): void {
+  if (subscribers <= 0) return;
+  const m = metrics();
+  m.messagesDelivered.inc(subscribers);
+  m.publishToDeliverSeconds.observe(Math.max(0, Date.now() / 1000 - timestampUs / 1e6));
+}
+
+/** Hook for an ioredis client (engine, subscriber, call store): counts its errors and reconnects. */
+export function observeRedis<C extends { on(event: string, fn: (...args: unknown[]) => void): unknown }>(client: C, connection: string): C {
+  client.on('error', () => metrics().redisErrors.inc({ connection }));
+  client.on('reconnecting', () => metrics().redisReconnects.inc({ connection }));
+  return client;
+}
+
+/** Times a promise into a histogram. */
+export function timed<T>(histogram: Histogram, work: () => Promise<T>): Promise<T> {
+  const end = histogram.startTimer();
+  const p = work();
+  p.then(() => end(), () => end());
+  return p;
+}
+
