@@ -1,9 +1,10 @@
 /**
  * What a message POST or PUT carries (SPEC.md 3.1, Queuey "POST /{application}/{queue_name}"):
- *   - form: `body`, `partition`, `ttl`, or a batch `message.N.body|partition|ttl` (input order = N ascending)
- *   - JSON: `{"body", "partition"?, "ttl"?}` or `{"messages": [ … ]}`
+ *   - form: `body`, `partition`, `ttl`, `in_reply_to`, or a batch `message.N.body|partition|ttl|in_reply_to`
+ *     (input order = N ascending)
+ *   - JSON: `{"body", "partition"?, "ttl"?, "in_reply_to"?}` or `{"messages": [ … ]}`
  *   - any other Content-Type: the raw body is the message, its Content-Type recorded;
- *     `partition` and `ttl` then come from the query string.
+ *     `partition`, `ttl` and `in_reply_to` then come from the query string.
  */
 import { HoldlineError } from '../errors.js';
 import type { MessageInput } from '../domain/queues/message-rules.js';
@@ -12,11 +13,23 @@ import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseQuery, par
 import type { RequestInfo } from './http.js';
 import type { RequestSchemas } from './schemas.js';
 
+/** As protocol/schemas/rest/message.json has them (wire names). */
 interface MessageFields {
   body: string;
   partition?: number;
   ttl?: number;
+  in_reply_to?: string;
 }
+
+/** The domain's input (the same MessageInput a WebSocket `publish` gives). */
+function toInput({ in_reply_to, ...fields }: MessageFields, field?: string): MessageInput {
+  const input: MessageInput = fields;
+  if (in_reply_to !== undefined) input.inReplyTo = in_reply_to;
+  if (field !== undefined) input.field = field;
+  return input;
+}
+
+const MESSAGE_ID_RE = /^[0-9a-f]{32}$/;
 
 const BATCH_FIELD_RE = /^message\.(\d{1,4})\.([^.]+)$/;
 
@@ -27,16 +40,21 @@ function queryInt(value: string | undefined, field: string, code: 'invalid_field
   return Number(value);
 }
 
-function rawMessage(req: RequestInfo): MessageInput & { contentType: string } {
+function rawMessage(req: RequestInfo): MessageInput & { body: string; contentType: string } {
   const q = parseQuery(req);
-  const input: MessageInput & { contentType: string } = {
+  const input: MessageInput & { body: string; contentType: string } = {
     body: decodeUtf8(req.body),
     contentType: req.headers['content-type']!,
   };
   const partition = queryInt(q.get('partition'), 'partition', 'invalid_field');
   const ttl = queryInt(q.get('ttl'), 'ttl', 'invalid_ttl');
+  const inReplyTo = q.get('in_reply_to');
   if (partition !== undefined) input.partition = partition;
   if (ttl !== undefined) input.ttl = ttl;
+  if (inReplyTo !== undefined) {
+    if (!MESSAGE_ID_RE.test(inReplyTo)) throw new HoldlineError('invalid_message_id', { field: 'in_reply_to' });
+    input.inReplyTo = inReplyTo;
+  }
   return input;
 }
 
@@ -57,8 +75,7 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
     .sort((a, b) => a - b)
     .map((n) => {
       const prefix = `message.${n}.`;
-      const fields = schemas.validate<MessageFields>('message', 'form', byIndex.get(n)!, (p) => prefix + p);
-      return { ...fields, field: prefix };
+      return toInput(schemas.validate<MessageFields>('message', 'form', byIndex.get(n)!, (p) => prefix + p), prefix);
     });
 }
 
@@ -73,14 +90,14 @@ export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): Messa
     }
     if ('messages' in data) {
       const batch = schemas.validate<{ messages: MessageFields[] }>('message-batch', 'json', data as Record<string, unknown>);
-      return batch.messages.map((m, i) => ({ ...m, field: `messages.${i}.` }));
+      return batch.messages.map((m, i) => toInput(m, `messages.${i}.`));
     }
-    return [schemas.validate<MessageFields>('message', 'json', data as Record<string, unknown>)];
+    return [toInput(schemas.validate<MessageFields>('message', 'json', data as Record<string, unknown>))];
   }
   if (type === FORM_TYPE) {
     const form = parseUrlEncoded(decodeUtf8(req.body));
     if ([...form.keys()].some((k) => k.startsWith('message.'))) return formBatch(schemas, form);
-    return [schemas.validate<MessageFields>('message', 'form', Object.fromEntries(form))];
+    return [toInput(schemas.validate<MessageFields>('message', 'form', Object.fromEntries(form)))];
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
   return [rawMessage(req)];

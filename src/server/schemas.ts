@@ -45,7 +45,7 @@ const ROUTE_OF: Record<keyof typeof SCHEMAS, string> = {
 export type SchemaName = keyof typeof SCHEMAS;
 
 /** Error code for a failing field, by its name; anything else is invalid_field. */
-const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name: 'invalid_name', name: 'invalid_name' };
+const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name: 'invalid_name', name: 'invalid_name', in_reply_to: 'invalid_message_id' };
 
 export class RequestSchemas {
   private readonly validators = new Map<string, ValidateFunction>();

@@ -4,20 +4,36 @@
  * changes nothing.
  */
 import { MAX_TTL } from '../../config.js';
-import { HoldlineError } from '../../errors.js';
+import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type { NewMessage, QueueMeta } from '../../engine/types.js';
 import { decodeMessageId } from '../ids.js';
 
 export const MAX_BATCH = 1000;
 
+/**
+ * One message to post, from either transport (REST post, WebSocket `publish`): both build these and
+ * call MessageQueues.post (service.ts), so a field exists on both at once.
+ */
 export interface MessageInput {
-  body: string;
+  /** Text, or bytes (WebSocket: a MessagePack `bin`, or base64 in JSON; REST has no byte form). */
+  body: string | Uint8Array;
   partition?: number;
   ttl?: number;
-  /** Recorded for raw posts and returned as the Content-Type of GET one message. */
+  /** Recorded (raw REST posts, WebSocket `content_type`) and returned as the Content-Type of GET one message. */
   contentType?: string;
-  /** Prefix of the field names in errors: `` (single), `message.3.` (form) or `messages.3.` (JSON). */
-  field?: string;
+  /** The message id this one answers (shape checked by the transport's schema; existence is not checked). */
+  inReplyTo?: string;
+  /**
+   * Field names in errors: a prefix (`` single, `message.3.` form, `messages.3.` JSON), or the
+   * names themselves (WebSocket: `messages[3].body`). A REST partition error names the partition.
+   */
+  field?: string | MessageFieldNames;
+}
+
+export interface MessageFieldNames {
+  body: string;
+  ttl: string;
+  partition: string;
 }
 
 export interface MessageLimits {
@@ -30,7 +46,13 @@ export function checkTtl(ttl: number, field: string): number {
   return ttl;
 }
 
-export function checkBody(body: string, field: string, maxBytes: number): string {
+/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text). */
+export function checkBody<B extends string | Uint8Array>(body: B, field: string, maxBytes: number): B {
+  if (typeof body !== 'string') {
+    if (body.byteLength === 0) throw new HoldlineError('empty_body', { field });
+    if (body.byteLength > maxBytes) throw new HoldlineError('message_too_large', { field, max: maxBytes });
+    return body;
+  }
   if (body.length === 0) throw new HoldlineError('empty_body', { field });
   // UTF-16 length bounds the UTF-8 length from both sides; count exactly only near the limit.
   if (body.length > maxBytes || (body.length * 3 > maxBytes && Buffer.byteLength(body, 'utf8') > maxBytes)) {
@@ -56,16 +78,30 @@ export function toNewMessages(queue: QueueMeta, inputs: MessageInput[], limits: 
   if (inputs.length > MAX_BATCH) {
     throw new HoldlineError('invalid_field', { field: 'messages', message: `A batch holds at most ${MAX_BATCH} messages` });
   }
-  return inputs.map((m) => {
-    const prefix = m.field ?? '';
-    const out: NewMessage = {
-      body: checkBody(m.body, `${prefix}body`, limits.maxMessageBytes),
-      ttl: m.ttl === undefined ? limits.defaultTtl : checkTtl(m.ttl, `${prefix}ttl`),
-      partition: m.partition === undefined ? randomPartition(queue) : checkPartition(m.partition, queue),
-    };
-    if (m.contentType !== undefined) out.contentType = m.contentType;
-    return out;
-  });
+  return inputs.map((m) => toNewMessage(queue, m, limits));
+}
+
+/** Checked in this order: body, ttl, partition (the first failure is the one reported). */
+function toNewMessage(queue: QueueMeta, m: MessageInput, limits: MessageLimits): NewMessage {
+  const names = typeof m.field === 'object' ? m.field : null;
+  const prefix = typeof m.field === 'string' ? m.field : '';
+  const out: NewMessage = {
+    body: checkBody(m.body, names?.body ?? `${prefix}body`, limits.maxMessageBytes),
+    ttl: m.ttl === undefined ? limits.defaultTtl : checkTtl(m.ttl, names?.ttl ?? `${prefix}ttl`),
+    partition: m.partition === undefined ? randomPartition(queue) : names === null ? checkPartition(m.partition, queue) : atField(names.partition, () => checkPartition(m.partition!, queue)),
+  };
+  if (m.contentType !== undefined) out.contentType = m.contentType;
+  if (m.inReplyTo !== undefined) out.inReplyTo = m.inReplyTo;
+  return out;
+}
+
+/** Runs a check; its HoldlineError then names `field` (the message text stays). */
+export function atField<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw isHoldlineError(err) ? new HoldlineError(err.code, { field, message: err.message }) : err;
+  }
 }
 
 const ID_ITEM_RE = /^(?:(\d{1,3}):)?([0-9a-fA-F]{32})$/;

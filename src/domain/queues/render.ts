@@ -13,6 +13,8 @@ export interface WireMessage {
   partition: number;
   /** The partition's sequence number (protocol/messages.md), as WebSocket frames carry it. */
   seq: number;
+  /** Present when the message answers another (posted over REST or WebSocket). */
+  in_reply_to?: string;
 }
 
 export interface WireAck {
@@ -32,7 +34,9 @@ export function bodyText(body: string | Uint8Array): string {
 }
 
 export function wireMessage(m: StoredMessage): WireMessage {
-  return { message_id: m.id, timestamp: timestampSeconds(m.timestampUs), body: bodyText(m.body), partition: m.partition, seq: m.seq };
+  const w: WireMessage = { message_id: m.id, timestamp: timestampSeconds(m.timestampUs), body: bodyText(m.body), partition: m.partition, seq: m.seq };
+  if (m.inReplyTo !== undefined) w.in_reply_to = m.inReplyTo;
+  return w;
 }
 
 export function wireAck(m: StoredMessage): WireAck {

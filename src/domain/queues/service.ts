@@ -10,15 +10,16 @@
  * so a rejected request changes nothing.
  */
 import { HoldlineError, isHoldlineError } from '../../errors.js';
-import type { Engine, QueueMeta, StoredMessage } from '../../engine/types.js';
-import { assertCanRead, assertOwner } from '../auth.js';
+import type { Engine, JsonValue, MessagePatch, NewMessage, QueueMeta, StoredMessage } from '../../engine/types.js';
+import { assertCanRead, assertOwner, canRead } from '../auth.js';
+import { decodeMessageId } from '../ids.js';
 import { isValidAppName, isValidQueueName } from '../names.js';
-import { checkBody, checkTtl, parseIdList, parseMessageId, toNewMessages } from './message-rules.js';
+import { atField, checkBody, checkPartition, checkTtl, parseIdList, parseMessageId, toNewMessages } from './message-rules.js';
 import type { MessageInput, MessageLimits } from './message-rules.js';
 import { newQueueMeta, updatedQueueMeta } from './queue-rules.js';
 import type { CreateQueueInput, QueueSettings } from './queue-rules.js';
 import { parseReadQuery, readMessages } from './read.js';
-import type { RawReadQuery } from './read.js';
+import type { RawReadQuery, ReadQuery } from './read.js';
 
 export interface ListQueuesQuery {
   limit: number;
@@ -30,6 +31,21 @@ export interface MessageUpdate {
   ttl?: number;
   /** Raw PUT: the new Content-Type; field PUT (JSON/form): null, the body is plain text again. */
   contentType: string | null;
+}
+
+/** A batch checked against its queue, ready to append (MessageQueues.prepare). */
+export interface PreparedPost {
+  readonly meta: QueueMeta;
+  readonly messages: NewMessage[];
+}
+
+/** What `state.set` names and changes: processing state only (the body stays). */
+export interface StateInput {
+  partition: number;
+  /** 32 lowercase hex (the transport's schema checked the shape). */
+  messageId: string;
+  clientState?: string | null;
+  clientJson?: JsonValue | null;
 }
 
 export class MessageQueues {
@@ -117,9 +133,13 @@ export class MessageQueues {
     return stored !== undefined && stored.name === meta.name && stored.partitions > meta.partitions ? stored : meta;
   }
 
-  /** Runs `use`; if it finds a partition out of range, once more with the queue as stored now. */
-  private async inRange<T>(meta: QueueMeta, use: (meta: QueueMeta) => T | Promise<T>): Promise<T> {
+  /**
+   * Runs `use`; if it finds a partition out of range, once more with the queue as stored now.
+   * `failed`: `use(meta)` already ran and threw this.
+   */
+  private async inRange<T>(meta: QueueMeta, use: (meta: QueueMeta) => T | Promise<T>, failed?: unknown): Promise<T> {
     try {
+      if (failed !== undefined) throw failed;
       return await use(meta);
     } catch (err) {
       if (!isHoldlineError(err) || err.code !== 'partition_out_of_range') throw err;
@@ -129,14 +149,64 @@ export class MessageQueues {
     }
   }
 
-  /** Stored messages in input order. */
+  /** Stored messages in input order (REST post, WebSocket publish: prepare, then append). */
   post(meta: QueueMeta, inputs: MessageInput[]): Promise<StoredMessage[]> {
-    return this.inRange(meta, (m) => this.engine.append(m, toNewMessages(m, inputs, this.limits)));
+    return this.inRange(meta, (m) => this.append({ meta: m, messages: toNewMessages(m, inputs, this.limits) }));
   }
 
+  /**
+   * Every input checked against the queue (as stored, when a partition is beyond a cached
+   * partition count): nothing is stored yet, so a rejected batch changes nothing. A pipelined
+   * transport (WebSocket publish) prepares early and appends in its frames' order.
+   */
+  prepare(meta: QueueMeta, inputs: MessageInput[]): Promise<PreparedPost> {
+    // Synchronous when every input is valid against `meta`: every publish passes here.
+    try {
+      return Promise.resolve({ meta, messages: toNewMessages(meta, inputs, this.limits) });
+    } catch (err) {
+      return this.inRange(meta, (m) => ({ meta: m, messages: toNewMessages(m, inputs, this.limits) }), err);
+    }
+  }
+
+  /** Appends a prepared batch; both engines keep per-partition submission order. */
+  append(batch: PreparedPost): Promise<StoredMessage[]> {
+    return this.engine.append(batch.meta, batch.messages);
+  }
+
+  /** REST: the query as text (`GET /{app}/{queue}?since=…`). */
   async read(meta: QueueMeta, raw: RawReadQuery): Promise<StoredMessage[]> {
     const [m, query] = await this.inRange(meta, (m) => [m, parseReadQuery(raw, m)] as const);
     return readMessages(this.engine, m, query);
+  }
+
+  /** WebSocket `history`: the query already typed; `partitions` in range of `meta`. */
+  readParsed(meta: QueueMeta, query: ReadQuery): Promise<StoredMessage[]> {
+    return readMessages(this.engine, meta, query);
+  }
+
+  /**
+   * Processing state (WebSocket `state.set`, protocol/websocket.md 4.6): the owner and the
+   * applications in `principles` mark messages; readers of a public queue may not. Checked in this
+   * order: access, partition, client_json size, then the message itself.
+   */
+  async setState(caller: string | null, meta: QueueMeta, input: StateInput, maxClientJsonBytes: number): Promise<StoredMessage> {
+    if (caller === null || !canRead(caller, { ...meta, type: 'user' })) throw new HoldlineError('forbidden');
+    const partition = atField('partition', () => checkPartition(input.partition, meta));
+    if (input.clientJson !== undefined && input.clientJson !== null) {
+      const size = Buffer.byteLength(JSON.stringify(input.clientJson));
+      if (size > maxClientJsonBytes) {
+        throw new HoldlineError('invalid_field', { field: 'client_json', message: `client_json exceeds ${maxClientJsonBytes} bytes` });
+      }
+    }
+    const patch: MessagePatch = {};
+    if (input.clientState !== undefined) patch.clientState = input.clientState;
+    if (input.clientJson !== undefined) patch.clientJson = input.clientJson;
+    const updated =
+      decodeMessageId(input.messageId).partition === partition
+        ? await this.engine.updateMessage({ app: meta.application, queue: meta.name, partition }, input.messageId, patch)
+        : null;
+    if (updated === null) throw new HoldlineError('message_not_found');
+    return updated;
   }
 
   async getMessage(queue: QueueMeta, idText: string): Promise<StoredMessage> {

@@ -36,15 +36,8 @@ export function errorFrameFor(err: unknown, request: { type: string; id?: Reques
   return errorFrame('internal', { id: request.id, op: request.type });
 }
 
-/** Runs a domain check and reports its error at a frame path (e.g. `messages[2].partition`). */
-export function atField<T>(field: string, check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    if (isHoldlineError(err)) throw new HoldlineError(err.code, { field, message: err.message });
-    throw err;
-  }
-}
+/** Runs a check; its HoldlineError then names `field` (the domain's rule, src/domain/queues/message-rules.ts). */
+export { atField } from '../../domain/queues/message-rules.js';
 
 /** `{ id }` when the request had one: replies echo it (websocket.md 3.1). */
 export function replyId(id: RequestId | undefined): { id?: RequestId } {

@@ -6,50 +6,29 @@
  * so a failed request changes nothing.
  */
 import type { HistoryFrame, HistoryResultFrame, PublishedFrame, PublishFrame, PublishMessage, StateSetFrame } from '../../../codec/index.js';
-import { canRead } from '../../../domain/auth.js';
-import { decodeMessageId, timestampSeconds } from '../../../domain/ids.js';
-import { checkBody, checkPartition, checkTtl, randomPartition } from '../../../domain/queues/message-rules.js';
-import { parseSince, readMessages } from '../../../domain/queues/read.js';
+import { timestampSeconds } from '../../../domain/ids.js';
+import { checkPartition } from '../../../domain/queues/message-rules.js';
+import type { MessageFieldNames, MessageInput } from '../../../domain/queues/message-rules.js';
+import { parseSince } from '../../../domain/queues/read.js';
 import type { SinceCursor } from '../../../domain/queues/read.js';
-import type { MessagePatch, NewMessage, QueueMeta } from '../../../engine/types.js';
-import { HoldlineError, isHoldlineError } from '../../../errors.js';
+import type { StateInput } from '../../../domain/queues/service.js';
 import { historyResult } from '../../message-encoding.js';
 import { atField, replyId } from '../errors.js';
 import { wireMessage } from '../wire.js';
 import type { FrameHandler, HandlerEnv } from './types.js';
 
 /** The field names of messages[i], spelled once for the usual small indexes (errors name them). */
-interface MessageFields {
-  body: string;
-  ttl: string;
-  partition: string;
-}
-const fieldsFor = (i: number): MessageFields => ({ body: `messages[${i}].body`, ttl: `messages[${i}].ttl`, partition: `messages[${i}].partition` });
-const FIELDS: readonly MessageFields[] = Array.from({ length: 16 }, (_, i) => fieldsFor(i));
+const fieldsFor = (i: number): MessageFieldNames => ({ body: `messages[${i}].body`, ttl: `messages[${i}].ttl`, partition: `messages[${i}].partition` });
+const FIELDS: readonly MessageFieldNames[] = Array.from({ length: 16 }, (_, i) => fieldsFor(i));
 
-function toNewMessage(m: PublishMessage, i: number, meta: QueueMeta, env: HandlerEnv): NewMessage {
-  const at = FIELDS[i] ?? fieldsFor(i);
-  const max = env.ctx.config.maxMessageBytes;
-  let body: string | Uint8Array;
-  if (typeof m.body === 'string') body = checkBody(m.body, at.body, max);
-  else if (m.body.byteLength === 0) throw new HoldlineError('empty_body', { field: at.body });
-  else if (m.body.byteLength > max) throw new HoldlineError('message_too_large', { field: at.body, max });
-  else body = m.body;
-  // Checked in this order: body, ttl, partition (the first failure is the one reported).
-  const ttl = m.ttl === undefined ? env.ctx.config.defaultTtl : checkTtl(m.ttl, at.ttl);
-  let partition: number;
-  if (m.partition === undefined) partition = randomPartition(meta);
-  else {
-    try {
-      partition = checkPartition(m.partition, meta);
-    } catch (err) {
-      throw isHoldlineError(err) ? new HoldlineError(err.code, { field: at.partition, message: err.message }) : err;
-    }
-  }
-  const out: NewMessage = { body, ttl, partition };
-  if (m.content_type !== undefined) out.contentType = m.content_type;
-  if (m.in_reply_to !== undefined) out.inReplyTo = m.in_reply_to;
-  return out;
+/** A `publish` message as the domain takes it from either transport (REST builds the same). */
+function messageInput(m: PublishMessage, i: number): MessageInput {
+  const input: MessageInput = { body: m.body, field: FIELDS[i] ?? fieldsFor(i) };
+  if (m.ttl !== undefined) input.ttl = m.ttl;
+  if (m.partition !== undefined) input.partition = m.partition;
+  if (m.content_type !== undefined) input.contentType = m.content_type;
+  if (m.in_reply_to !== undefined) input.inReplyTo = m.in_reply_to;
+  return input;
 }
 
 /**
@@ -68,12 +47,13 @@ export function publishedJson(reply: PublishedFrame): string {
 }
 
 export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame, env, order) => {
-  const meta = await env.ctx.queues.ownedQueue(conn.application, frame.application, frame.queue);
-  const messages = frame.messages.map((m, i) => toNewMessage(m, i, meta, env));
+  const { queues } = env.ctx;
+  const meta = await queues.ownedQueue(conn.application, frame.application, frame.queue);
+  const batch = await queues.prepare(meta, frame.messages.map(messageInput));
   // Pipelined (dispatch.ts): the lookup above overlaps earlier frames; the append waits for their
   // appends to be submitted, and both engines keep per-partition submission order (websocket.md 3.1).
   await order.turn;
-  const appended = env.engine.append(meta, messages);
+  const appended = queues.append(batch);
   order.started();
   const stored = await appended;
   const reply: PublishedFrame = {
@@ -90,7 +70,7 @@ export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame
   let since: SinceCursor | undefined;
   if (typeof frame.since === 'string') since = atField('since', () => parseSince(frame.since as string));
   else if (typeof frame.since === 'number') since = { kind: 'timestamp', seconds: frame.since };
-  const messages = await readMessages(env.engine, meta, {
+  const messages = await env.ctx.queues.readParsed(meta, {
     partitions: partitions.sort((a, b) => a - b),
     limit: frame.limit ?? 100,
     order: frame.order ?? 'ascending',
@@ -115,26 +95,9 @@ export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame
 
 export const stateSet: FrameHandler<'state.set'> = async (conn, frame: StateSetFrame, env) => {
   const meta = await env.ctx.queues.requireQueue(frame.application, frame.queue);
-  // Owner or principles; a public queue's readers may read but not mark messages.
-  const caller = conn.application;
-  if (caller === null || !canRead(caller, { ...meta, type: 'user' })) throw new HoldlineError('forbidden');
-  atField('partition', () => checkPartition(frame.partition, meta));
-  if (frame.client_json !== undefined && frame.client_json !== null) {
-    const size = Buffer.byteLength(JSON.stringify(frame.client_json));
-    if (size > env.limits.maxClientJsonBytes) {
-      throw new HoldlineError('invalid_field', {
-        field: 'client_json',
-        message: `client_json exceeds ${env.limits.maxClientJsonBytes} bytes`,
-      });
-    }
-  }
-  const patch: MessagePatch = {};
-  if (frame.client_state !== undefined) patch.clientState = frame.client_state;
-  if (frame.client_json !== undefined) patch.clientJson = frame.client_json;
-  const updated =
-    decodeMessageId(frame.message_id).partition === frame.partition
-      ? await env.engine.updateMessage({ app: meta.application, queue: meta.name, partition: frame.partition }, frame.message_id, patch)
-      : null;
-  if (updated === null) throw new HoldlineError('message_not_found');
+  const input: StateInput = { partition: frame.partition, messageId: frame.message_id };
+  if (frame.client_state !== undefined) input.clientState = frame.client_state;
+  if (frame.client_json !== undefined) input.clientJson = frame.client_json;
+  const updated = await env.ctx.queues.setState(conn.application, meta, input, env.limits.maxClientJsonBytes);
   return { reply: { type: 'state.updated', ...replyId(frame.id), message: wireMessage(updated) } };
 };
