@@ -85,7 +85,11 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
   const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow }) : null;
-  const calls = new CallService(opts.callStore ?? ownCallStore!, { defaultServiceLevelSeconds: config.defaultServiceLevelSeconds });
+  const calls = new CallService(opts.callStore ?? ownCallStore!, {
+    defaultServiceLevelSeconds: config.defaultServiceLevelSeconds,
+    // The message engine carries the news of an agent's lost credentials to every node.
+    announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
+  });
 
   const context: ServerContext = {
     config,

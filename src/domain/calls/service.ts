@@ -6,7 +6,7 @@
  * become its not-found error here, so transports only map HoldlineError to a status or frame.
  * Every method is async, so a rejected input is a rejected promise, never a synchronous throw.
  */
-import { HoldlineError } from '../../errors.js';
+import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type {
   Agent,
   AgentTokenGrant,
@@ -41,11 +41,17 @@ import {
   parseTagPut,
   parseTagRef,
   parseTokenRequest,
+  parseTokenRevoke,
 } from './validate.js';
 
 export interface CallServiceOptions {
   /** service_level_seconds of a queue created without one. */
   defaultServiceLevelSeconds?: number;
+  /**
+   * Tells every node's live connections that an agent lost credentials (Engine.announceAgentChange):
+   * the message engine carries the news, the call store keeps the agents. Absent: nothing to tell.
+   */
+  announceAgentChange?: (app: string, agent: string) => Promise<void>;
 }
 
 /** Who is asking: an application key (supervisor, wallboard, producer) or an agent token. */
@@ -53,12 +59,14 @@ export type CallPrincipal = { kind: 'application'; app: string } | { kind: 'agen
 
 export class CallService {
   private readonly defaultServiceLevel: number;
+  private readonly announce: (app: string, agent: string) => Promise<void>;
 
   constructor(
     readonly store: CallStore,
     opts: CallServiceOptions = {},
   ) {
     this.defaultServiceLevel = opts.defaultServiceLevelSeconds ?? LIMITS.defaultServiceLevel;
+    this.announce = opts.announceAgentChange ?? (() => Promise.resolve());
   }
 
   // --- agents ---
@@ -80,8 +88,20 @@ export class CallService {
     return this.store.updateAgent(app, uuid, parseAgentPatch(body));
   }
 
+  /**
+   * Deletes the agent; its tokens stop working, so live WebSocket connections using one close
+   * (websocket.md 2). Already gone: announced again all the same (then agent_not_found), so that a
+   * retry after a failed announcement still closes them (an agent that never existed matches nothing).
+   */
   async deleteAgent(app: string, id: string): Promise<void> {
-    return this.store.deleteAgent(app, parsePathId(id, 'agent_not_found'));
+    const uuid = parsePathId(id, 'agent_not_found');
+    try {
+      await this.store.deleteAgent(app, uuid);
+    } catch (err) {
+      if (isHoldlineError(err) && err.code === 'agent_not_found') await this.announce(app, id);
+      throw err;
+    }
+    await this.announce(app, id);
   }
 
   // --- tags ---
@@ -269,8 +289,24 @@ export class CallService {
     return { app: check.app, agent: check.agent_uuid, expiresAtMs: Date.parse(check.expires_at) };
   }
 
+  /**
+   * Revokes one token of this agent (404 when the agent is not there). Only a live token of this
+   * very agent: a token of another agent named under this one is left alone (the store itself
+   * checks only the application). Announced whether or not this call revoked it: a retry after a
+   * failed announcement (503) finds the token already revoked, and must still close the
+   * connections that use it.
+   */
+  /** Revokes a token of the application, whoever's it is; true when it was live. */
   async revokeToken(app: string, token: string): Promise<boolean> {
     return this.store.revokeAgentToken(app, token);
+  }
+
+  async revokeAgentToken(app: string, agentId: string, body: unknown): Promise<void> {
+    const token = parseTokenRevoke(body);
+    const agent = await this.getAgent(app, agentId);
+    const check = await this.store.verifyAgentToken(token);
+    if (check.valid && check.app === app && check.agent_uuid === agent.uuid) await this.store.revokeAgentToken(app, token);
+    await this.announce(app, agent.uuid);
   }
 
   private async existingQueue(app: string, id: string): Promise<string> {

@@ -2,8 +2,6 @@
  * SPEC.md 3.2 agents (payload seed: /v1/agents) and agent tokens (protocol/calls.md section 7),
  * scoped to the application of the key (protocol/rest-calls.md).
  */
-import { parseTokenRevoke } from '../../domain/calls/validate.js';
-import { isHoldlineError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { applicationOf, jsonBody, noContent, resource } from './calls-http.js';
 
@@ -27,18 +25,9 @@ export function agentRoutes(ctx: ServerContext): void {
     return resource(200, await calls.updateAgent(app, req.params.agent!, jsonBody(req)));
   });
 
+  // The domain announces the change: live WebSocket connections of the agent close (websocket.md 2).
   router.add('DELETE', '/v1/agents/:agent', async (req) => {
-    const app = await applicationOf(ctx, req);
-    try {
-      await calls.deleteAgent(app, req.params.agent!);
-    } catch (err) {
-      // Already gone: announced again, so that a retry after a failed announcement still closes
-      // the connections (the announcement names an agent; one that never existed matches nothing).
-      if (isHoldlineError(err) && err.code === 'agent_not_found') await ctx.engine.announceAgentChange(app, req.params.agent!);
-      throw err;
-    }
-    // Its tokens stopped working: live WebSocket connections using one close (websocket.md 2).
-    await ctx.engine.announceAgentChange(app, req.params.agent!);
+    await calls.deleteAgent(await applicationOf(ctx, req), req.params.agent!);
     return noContent();
   });
 
@@ -54,16 +43,7 @@ export function agentRoutes(ctx: ServerContext): void {
    * caller's goal, a token that no longer works, holds either way.
    */
   router.add('DELETE', '/v1/agents/:agent/tokens', async (req) => {
-    const app = await applicationOf(ctx, req);
-    const token = parseTokenRevoke(jsonBody(req));
-    const agent = await calls.getAgent(app, req.params.agent!);
-    // Only a live token of this very agent: a token of another agent named under this one's URL
-    // is left alone (the store itself checks only the application).
-    const check = await calls.store.verifyAgentToken(token);
-    if (check.valid && check.app === app && check.agent_uuid === agent.uuid) await calls.revokeToken(app, token);
-    // Announced whether or not this call revoked it: a retry after a failed announcement (503)
-    // finds the token already revoked, and must still close the connections that use it.
-    await ctx.engine.announceAgentChange(app, agent.uuid);
+    await calls.revokeAgentToken(await applicationOf(ctx, req), req.params.agent!, jsonBody(req));
     return noContent();
   });
 }
