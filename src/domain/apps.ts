@@ -3,6 +3,7 @@ import { HoldlineError } from '../errors.js';
 import { KEY_ID_RE } from '../engine/app-keys.js';
 import type { CallStore } from '../engine/call-types.js';
 import type { AppKeyRecord, AppRecord, Engine, NewAppKey } from '../engine/types.js';
+import { applicationFromHeader, applicationFromKey } from './auth.js';
 import { assertAppName, isValidAppName } from './names.js';
 
 /** How long the replaced key keeps working after a rotation, by default and at most (seconds). */
@@ -76,4 +77,57 @@ export async function rotateApplicationKey(
 export async function revokeApplicationKey(engine: Engine, name: string, keyId: string): Promise<void> {
   const app = knownApp(name);
   await engine.deleteKey(app, await knownKeyId(engine, app, keyId));
+}
+
+/**
+ * Applications as the transports see them (admin routes, /metrics, WebSocket credential checks):
+ * the functions above bound to one engine and call store, so no transport holds the engine.
+ */
+export class Applications {
+  constructor(
+    private readonly engine: Engine,
+    private readonly calls?: CallStore,
+  ) {}
+
+  create(name: string): Promise<{ app: AppRecord; key: string; keyId: string }> {
+    return createApplication(this.engine, name);
+  }
+
+  list(): Promise<AppRecord[]> {
+    return listApplications(this.engine);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return isValidAppName(name) && (await this.engine.getApp(name)) !== null;
+  }
+
+  revoke(name: string): Promise<void> {
+    return revokeApplication(this.engine, name, this.calls);
+  }
+
+  listKeys(name: string): Promise<AppKeyRecord[]> {
+    return listApplicationKeys(this.engine, name);
+  }
+
+  createKey(name: string): Promise<NewAppKey> {
+    return createApplicationKey(this.engine, name);
+  }
+
+  rotateKey(name: string, keyId: string, graceSeconds?: number): ReturnType<typeof rotateApplicationKey> {
+    return rotateApplicationKey(this.engine, name, keyId, graceSeconds);
+  }
+
+  revokeKey(name: string, keyId: string): Promise<void> {
+    return revokeApplicationKey(this.engine, name, keyId);
+  }
+
+  /** The application behind a key (401 auth_invalid). */
+  forKey(key: string): Promise<string> {
+    return applicationFromKey(this.engine, key);
+  }
+
+  /** The application behind an `Authorization: Application <key>` header; null without a header. */
+  forHeader(header: string | undefined): Promise<string | null> {
+    return applicationFromHeader(this.engine, header);
+  }
 }

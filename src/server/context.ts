@@ -4,24 +4,49 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { HoldlineConfig } from '../config.js';
-import type { Engine } from '../engine/types.js';
+import type { EngineCapabilities, EngineKind } from '../engine/types.js';
 import type { Logger } from '../logger.js';
+import type { Applications } from '../domain/apps.js';
 import type { CallService } from '../domain/calls/service.js';
+import type { MessageFeeds } from '../domain/queues/feeds.js';
 import type { MessageQueues } from '../domain/queues/service.js';
 import type { Router } from './router.js';
 import type { RequestSchemas } from './schemas.js';
 import type { Uws } from './uws.js';
 
+/**
+ * What the configured storage is and guarantees (`/readyz`, `/v1/capabilities`): facts about the
+ * engine, not a way to it.
+ */
+export interface StorageStatus {
+  readonly kind: EngineKind;
+  readonly capabilities: EngineCapabilities;
+  /** Redis Cluster (chosen by the URL, config.ts, the same one the engine was built from). */
+  readonly cluster: boolean;
+  /** The message engine and the call store both answer. */
+  ready(): Promise<boolean>;
+}
+
+/**
+ * No engine here: transports (REST routes, WebSocket handlers) reach storage only through the
+ * domain services below (issue 12, "the domain is the only door"), so a rule or side effect lives
+ * in one place and exists on both transports. `feeds` is read-only: live subscriptions and their
+ * catch-up reads.
+ */
 export interface ServerContext {
   readonly config: HoldlineConfig;
-  readonly engine: Engine;
   readonly logger: Logger;
+  readonly storage: StorageStatus;
   readonly uws: Uws;
   readonly app: TemplatedApp;
   /** HTTP routes: add more with router.add(method, '/v1/thing/:id', handler). */
   readonly router: Router;
   readonly schemas: RequestSchemas;
   readonly queues: MessageQueues;
+  /** Applications and their keys (admin routes, /metrics, WebSocket credential re-checks). */
+  readonly apps: Applications;
+  /** Live partition feeds for WebSocket subscriptions (read-only; writes go through `queues`). */
+  readonly feeds: MessageFeeds;
   /** Agents, call queues, members, callers, tags and agent tokens (protocol/calls.md). */
   readonly calls: CallService;
   /** The application behind an `Authorization: Application <key>` header; null without a header; 401 errors otherwise. */

@@ -11,10 +11,13 @@
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import type { HoldlineConfig } from '../config.js';
 import type { CallStore } from '../engine/call-types.js';
+import { callStoreReady } from '../engine/calls-factory.js';
 import { MemoryCallStore } from '../engine/memory/calls.js';
+import { parseRedisUrl } from '../engine/redis/connection.js';
 import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
-import { applicationFromHeader, applicationFromKey, assertAdmin } from '../domain/auth.js';
+import { Applications } from '../domain/apps.js';
+import { assertAdmin } from '../domain/auth.js';
 import { CallService } from '../domain/calls/service.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
@@ -68,6 +71,16 @@ export interface HoldlineServer {
   close(): Promise<void>;
 }
 
+/** Redis Cluster is chosen by the URL (config.ts), the same one the engine was built from. */
+function onCluster(kind: Engine['kind'], redisUrl: string): boolean {
+  if (kind !== 'redis') return false;
+  try {
+    return parseRedisUrl(redisUrl).cluster;
+  } catch {
+    return false;
+  }
+}
+
 export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServer {
   const { config, logger } = opts;
   // Append and read timed and counted for /metrics (src/server/metrics.ts).
@@ -91,17 +104,30 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
   });
 
+  const callStore = opts.callStore ?? ownCallStore!;
+  const apps = new Applications(engine, callStore);
   const context: ServerContext = {
     config,
-    engine,
     logger,
+    storage: {
+      kind: engine.kind,
+      get capabilities() {
+        // Read at each use: replica consistency follows the replicas Redis reports now.
+        return engine.capabilities;
+      },
+      cluster: onCluster(engine.kind, config.redisUrl),
+      // The call store is a separate object with its own connections: both must answer.
+      ready: async () => (await engine.ready()) && (await callStoreReady(callStore)),
+    },
     uws,
     app,
     router,
     schemas: new RequestSchemas(),
     queues: new MessageQueues(engine, { maxMessageBytes: config.maxMessageBytes, defaultTtl: config.defaultTtl }),
-    applicationFor: (header) => applicationFromHeader(engine, header),
-    applicationForKey: (key) => applicationFromKey(engine, key),
+    apps,
+    feeds: engine,
+    applicationFor: (header) => apps.forHeader(header),
+    applicationForKey: (key) => apps.forKey(key),
     calls,
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);

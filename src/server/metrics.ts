@@ -81,7 +81,7 @@ export function metricsRoutes(ctx: ServerContext): void {
   const m = metrics();
   const callSource = async (): Promise<CallQueueTotals> => {
     const t: CallQueueTotals = { queues: 0, waiting: 0, longestWaitSeconds: 0, members: { total: 0, logged_in: 0, available: 0, paused: 0 } };
-    for (const app of await ctx.engine.listApps()) {
+    for (const app of await ctx.apps.list()) {
       for (const q of await ctx.calls.listQueues(app.name)) {
         if (t.queues >= MAX_CALLQUEUES_PER_SCRAPE) return t;
         t.queues++;

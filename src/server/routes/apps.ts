@@ -1,37 +1,28 @@
 /** SPEC.md section 6: applications and keys, behind `Authorization: Admin <HOLDLINE_ADMIN_KEY>`. */
-import {
-  createApplication,
-  createApplicationKey,
-  listApplicationKeys,
-  listApplications,
-  revokeApplication,
-  revokeApplicationKey,
-  rotateApplicationKey,
-} from '../../domain/apps.js';
 import { readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 
 export function appsRoutes(ctx: ServerContext): void {
-  const { router, engine } = ctx;
+  const { router, apps } = ctx;
 
   router.add('POST', '/v1/apps', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
     const fields = readFields(req);
     const input = ctx.schemas.validate<{ name: string }>('app-create', fields.source, fields.data);
-    const { app, key, keyId } = await createApplication(engine, input.name);
+    const { app, key, keyId } = await apps.create(input.name);
     return json(201, { status: 'ok', application_name: app.name, key, key_id: keyId, created: app.created });
   });
 
   router.add('GET', '/v1/apps', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
-    const apps = await listApplications(engine);
-    return json(200, { status: 'ok', applications: apps.map((a) => ({ application_name: a.name, created: a.created })) });
+    const list = await apps.list();
+    return json(200, { status: 'ok', applications: list.map((a) => ({ application_name: a.name, created: a.created })) });
   });
 
   router.add('DELETE', '/v1/apps/:name', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
-    await revokeApplication(engine, req.params.name!, ctx.calls.store);
+    await apps.revoke(req.params.name!);
     return json(200, { status: 'ok' });
   });
 
@@ -40,14 +31,14 @@ export function appsRoutes(ctx: ServerContext): void {
   router.add('GET', '/v1/apps/:name/keys', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
     const name = req.params.name!;
-    const keys = await listApplicationKeys(engine, name);
+    const keys = await apps.listKeys(name);
     return json(200, { status: 'ok', application_name: name, keys: keys.map((k) => ({ key_id: k.id, created: k.created, expires: k.expires })) });
   });
 
   router.add('POST', '/v1/apps/:name/keys', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
     const name = req.params.name!;
-    const { key, record } = await createApplicationKey(engine, name);
+    const { key, record } = await apps.createKey(name);
     return json(201, { status: 'ok', application_name: name, key_id: record.id, key });
   });
 
@@ -56,7 +47,7 @@ export function appsRoutes(ctx: ServerContext): void {
     const fields = readFields(req);
     const input = ctx.schemas.validate<{ grace_seconds?: number }>('key-rotate', fields.source, fields.data);
     const name = req.params.name!;
-    const rotated = await rotateApplicationKey(engine, name, req.params.key_id!, input.grace_seconds);
+    const rotated = await apps.rotateKey(name, req.params.key_id!, input.grace_seconds);
     return json(201, {
       status: 'ok',
       application_name: name,
@@ -68,7 +59,7 @@ export function appsRoutes(ctx: ServerContext): void {
 
   router.add('DELETE', '/v1/apps/:name/keys/:key_id', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
-    await revokeApplicationKey(engine, req.params.name!, req.params.key_id!);
+    await apps.revokeKey(req.params.name!, req.params.key_id!);
     return { status: 204, body: '', contentType: 'application/json' };
   });
 }

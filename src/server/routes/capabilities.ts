@@ -8,7 +8,6 @@
  * follows the replicas Redis reports now (src/engine/redis/replicas.ts).
  */
 import { parseAuthorization } from '../../domain/auth.js';
-import { parseRedisUrl } from '../../engine/redis/connection.js';
 import type { ServerContext } from '../context.js';
 import { json, type RequestInfo } from '../http.js';
 import { principal } from './calls-http.js';
@@ -80,26 +79,16 @@ export interface CapabilitiesBody {
   };
 }
 
-/** Redis Cluster is chosen by the URL (config.ts), the same one the engine was built from. */
-function onCluster(ctx: ServerContext): boolean {
-  if (ctx.engine.kind !== 'redis') return false;
-  try {
-    return parseRedisUrl(ctx.config.redisUrl).cluster;
-  } catch {
-    return false;
-  }
-}
-
 export function capabilities(ctx: ServerContext): CapabilitiesBody {
-  const caps = ctx.engine.capabilities;
+  const caps = ctx.storage.capabilities;
   return {
     // The admin routes exist only with an operator key (README "Getting a first key").
     api: { ...API_FEATURES, 'apps.admin': ctx.config.adminKey !== undefined },
     engine: {
-      kind: ctx.engine.kind,
+      kind: ctx.storage.kind,
       persistence: caps.persistence,
       multi_node: caps.multiNode,
-      cluster: onCluster(ctx),
+      cluster: ctx.storage.cluster,
       'consistency.weak': caps.consistency.weak,
       'consistency.strong': caps.consistency.strong,
       'consistency.very_strong': caps.consistency.very_strong,

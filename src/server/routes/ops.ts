@@ -1,5 +1,4 @@
 /** SPEC.md 3.6: liveness and readiness. */
-import { callStoreReady } from '../../engine/calls-factory.js';
 import { HoldlineError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { errorReply, json } from '../http.js';
@@ -11,11 +10,10 @@ export function opsRoutes(ctx: ServerContext): void {
     if (ctx.shuttingDown) return errorReply(new HoldlineError('shutting_down'));
     let ready = false;
     try {
-      // The call store is a separate object with its own connections: both must answer.
-      ready = (await ctx.engine.ready()) && (await callStoreReady(ctx.calls.store));
+      ready = await ctx.storage.ready();
     } catch (err) {
       ctx.logger.warn({ err }, 'engine readiness check failed');
     }
-    return ready ? json(200, { status: 'ok', engine: ctx.engine.kind }) : errorReply(new HoldlineError('engine_unavailable'));
+    return ready ? json(200, { status: 'ok', engine: ctx.storage.kind }) : errorReply(new HoldlineError('engine_unavailable'));
   });
 }

@@ -133,7 +133,7 @@ export async function checkCredentials(
   const before = conn.principal;
   try {
     // The application itself first: deleting it deletes its agents only after it (domain/apps.ts).
-    if (before.kind === 'agent' && (await ctx.engine.getApp(before.application)) === null) return 'auth_invalid';
+    if (before.kind === 'agent' && !(await ctx.apps.exists(before.application))) return 'auth_invalid';
     const { principal } = await identify(ctx, creds, agentForToken);
     return principalKey(principal) === principalKey(before) ? null : 'auth_invalid';
   } catch (err) {

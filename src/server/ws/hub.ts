@@ -30,7 +30,8 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../codec/index.js';
 import type { WireFormat } from '../../codec/index.js';
-import type { Engine, PartitionEvent, PartitionRef, StoredMessage } from '../../engine/types.js';
+import type { MessageFeeds } from '../../domain/queues/feeds.js';
+import type { PartitionEvent, PartitionRef, StoredMessage } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
 import type { PartitionSubscription } from './subscription.js';
 import { observeDelivery } from '../../metrics/registry.js';
@@ -87,7 +88,7 @@ export class HubPartition extends SequencedFeed<StoredMessage, PartitionSubscrip
 
 export class Hub extends LiveHub<HubPartition> {
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: MessageFeeds,
     app: TemplatedApp,
     logger: Logger,
     /** The engine's live feed of `part` may have lost events (websocket.md 4.3, reason engine). */

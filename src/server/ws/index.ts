@@ -111,9 +111,9 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
         resync(env, sub, 'engine');
       }
     };
-    const liveHub = new Hub(ctx.engine, ctx.app, logger, onEngineResync, limits.maxFrameBytes);
+    const liveHub = new Hub(ctx.feeds, ctx.app, logger, onEngineResync, limits.maxFrameBytes);
     hub = liveHub;
-    const env: HandlerEnv = { ctx, engine: ctx.engine, hub: liveHub, logger, limits };
+    const env: HandlerEnv = { ctx, engine: ctx.feeds, hub: liveHub, logger, limits };
     const dispatch = createDispatcher(env, handlers, options.agentForToken);
     const monitor = new Monitor(env, connections);
     const watch = new MetaWatch(env, connections, options.agentForToken);

@@ -25,7 +25,8 @@
  */
 import { encodeServerFrame } from '../../codec/index.js';
 import type { ResyncFrame } from '../../codec/index.js';
-import type { Engine, PartitionRef, StoredMessage } from '../../engine/types.js';
+import type { MessageFeeds } from '../../domain/queues/feeds.js';
+import type { PartitionRef, StoredMessage } from '../../engine/types.js';
 import type { Logger } from '../../logger.js';
 import { metrics } from '../../metrics/registry.js';
 import type { Connection } from './connection.js';
@@ -43,7 +44,7 @@ export type ResumeCursor =
 export type SubscriptionState = 'recovering' | 'live' | 'lagging' | 'ended';
 
 export interface CatchUpEnv {
-  engine: Engine;
+  engine: MessageFeeds;
   hub: Hub;
   logger: Logger;
 }
@@ -171,7 +172,7 @@ interface Page {
   recovered: boolean;
 }
 
-async function readPage(engine: Engine, ref: PartitionRef, cursor: ResumeCursor, size: number): Promise<Page> {
+async function readPage(engine: MessageFeeds, ref: PartitionRef, cursor: ResumeCursor, size: number): Promise<Page> {
   switch (cursor.kind) {
     case 'after': {
       // `since` is inclusive: the resume message itself comes first when it is still stored.
