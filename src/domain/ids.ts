@@ -1,74 +1,7 @@
 /**
- * Message ids: 32 lowercase hex characters whose lexicographic order is the partition's order.
- *
- *   chars  0-13  timestamp, microseconds since the epoch (56 bits)   — never decreases in a partition
- *   chars 14-25  partition sequence number (48 bits), starts at 1     — +1 per message, never reused
- *   chars 26-27  partition number (1-255)                             — ids are unique across partitions
- *   chars 28-31  random (16 bits)                                     — ids are not guessable by counting
- *
- * The engine assigns timestamp = max(clock, previous timestamp) and sequence = previous + 1 in one
- * atomic step per partition, so (timestamp, sequence) strictly increases and string order = time order
- * = sequence order. Because the timestamp leads, a `since` timestamp maps to an id prefix and both
- * kinds of `since` become one range read. The sequence number lets a subscriber check contiguity.
- * Documented in protocol/messages.md.
+ * Message ids as the domain and the transports read them. The engine makes them (src/engine/ids.ts:
+ * layout, encoding, the random part; protocol/messages.md); everything above it only checks their
+ * shape and reads the partition, sequence and timestamp they carry.
  */
-import { randomFillSync } from 'node:crypto';
-
-export const MESSAGE_ID_RE = /^[0-9a-f]{32}$/;
-
-export interface MessageIdParts {
-  timestampUs: number;
-  seq: number;
-  partition: number;
-}
-
-function hex(n: number, width: number): string {
-  return Math.floor(n).toString(16).padStart(width, '0');
-}
-
-export function encodeMessageId(parts: MessageIdParts, random16: number): string {
-  return (
-    hex(parts.timestampUs, 14) + hex(parts.seq, 12) + hex(parts.partition, 2) + hex(random16 & 0xffff, 4)
-  );
-}
-
-export function isMessageId(s: string): boolean {
-  return MESSAGE_ID_RE.test(s);
-}
-
-export function decodeMessageId(id: string): MessageIdParts {
-  return {
-    timestampUs: parseInt(id.slice(0, 14), 16),
-    seq: parseInt(id.slice(14, 26), 16),
-    partition: parseInt(id.slice(26, 28), 16),
-  };
-}
-
-/** The smallest id at or after a timestamp (seconds): the lower bound of an inclusive `since`. */
-export function idLowerBoundForTimestamp(seconds: number): string {
-  return hex(Math.max(0, Math.ceil(seconds * 1e6 - 1e-3)), 14) + '0'.repeat(18);
-}
-
-/** The largest id at or before a timestamp (seconds): the upper bound of an inclusive descending `since`. */
-export function idUpperBoundForTimestamp(seconds: number): string {
-  return hex(Math.max(0, Math.floor(seconds * 1e6 + 1e-3)), 14) + 'f'.repeat(18);
-}
-
-/** Epoch seconds with microsecond precision, as the wire carries them. */
-export function timestampSeconds(timestampUs: number): number {
-  return timestampUs / 1e6;
-}
-
-/**
- * The random part of a new id (16 bits, see the layout above), drawn from the CSPRNG a few thousand
- * at a time: one crypto call per message was a visible share of an append.
- */
-const randomPool = new Uint16Array(4096);
-let randomNext = randomPool.length;
-export function randomIdPart(): number {
-  if (randomNext === randomPool.length) {
-    randomFillSync(randomPool);
-    randomNext = 0;
-  }
-  return randomPool[randomNext++]!;
-}
+export { MESSAGE_ID_RE, decodeMessageId, isMessageId, timestampSeconds } from '../engine/ids.js';
+export type { MessageIdParts } from '../engine/ids.js';

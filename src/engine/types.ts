@@ -64,7 +64,7 @@ export interface NewMessage {
 }
 
 export interface StoredMessage {
-  /** 32 hex, see src/domain/ids.ts. */
+  /** 32 hex, see src/engine/ids.ts. */
   id: string;
   partition: number;
   /** Partition sequence number (also inside the id): +1 per message in the partition. */

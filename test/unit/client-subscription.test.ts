@@ -9,7 +9,7 @@ import { HoldlineClientError, HoldlineRequestError } from '../../src/client/erro
 import type { ReplyTo } from '../../src/client/requests.js';
 import type { RequestFrame } from '../../src/client/session.js';
 import { Subscription, type PartitionRecovery, type SubscriptionHost } from '../../src/client/subscription.js';
-import { encodeMessageId } from '../../src/domain/ids.js';
+import { encodeMessageId } from '../../src/engine/ids.js';
 
 const APP = 'shop';
 const QUEUE = 'orders';

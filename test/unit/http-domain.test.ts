@@ -1,7 +1,7 @@
 /** Transport-independent message-queue rules (src/domain): names, read queries, ids, multi-partition order. */
 import { describe, expect, it } from 'vitest';
 import type { QueueMeta } from '../../src/engine/types.js';
-import { encodeMessageId } from '../../src/domain/ids.js';
+import { encodeMessageId } from '../../src/engine/ids.js';
 import { isValidAppName, newQueueName } from '../../src/domain/names.js';
 import { checkBody, parseIdList, toNewMessages } from '../../src/domain/queues/message-rules.js';
 import { normalizePrinciples, updatedQueueMeta } from '../../src/domain/queues/queue-rules.js';

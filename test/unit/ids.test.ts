@@ -5,7 +5,7 @@ import {
   idLowerBoundForTimestamp,
   idUpperBoundForTimestamp,
   isMessageId,
-} from '../../src/domain/ids.js';
+} from '../../src/engine/ids.js';
 
 describe('message ids', () => {
   it('round-trips its parts and is 32 lowercase hex', () => {

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../../src/domain/ids.js';
+import { decodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../../src/engine/ids.js';
 import { PartitionLog } from '../../src/engine/memory/partition-log.js';
 import type { ReadCursor, ReadOrder, StoredMessage } from '../../src/engine/types.js';
 

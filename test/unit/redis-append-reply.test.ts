@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeMessageId } from '../../src/domain/ids.js';
+import { encodeMessageId } from '../../src/engine/ids.js';
 import { parseAppendReply, type AppendCall } from '../../src/engine/redis/partition-scripts.js';
 
 describe('append.lua reply parsing', () => {

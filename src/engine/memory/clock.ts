@@ -1,5 +1,5 @@
 /**
- * The memory engine's time source. Message timestamps carry microseconds (src/domain/ids.ts) but
+ * The memory engine's time source. Message timestamps carry microseconds (src/engine/ids.ts) but
  * Date.now() only has milliseconds, so the sub-millisecond part comes from the monotonic clock,
  * anchored to the wall clock and re-anchored whenever the two drift apart by more than a millisecond
  * (NTP step, suspend). Monotonicity within a partition does not rely on this clock: the partition

@@ -14,7 +14,7 @@
  *   popped, and the index is compacted once stale entries outnumber live messages, so it stays
  *   O(stored messages) in size.
  */
-import { randomIdPart } from '../../domain/ids.js';
+import { randomIdPart } from '../ids.js';
 import { HoldlineError } from '../../errors.js';
 import { hashKey, KeyExpiryAlarms, keyIdOf, newKey } from '../app-keys.js';
 import type {

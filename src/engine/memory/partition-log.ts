@@ -1,12 +1,12 @@
 /**
  * One partition of one queue: its messages sorted by id, plus the (timestamp, sequence) state that
- * makes ids strictly increasing (src/domain/ids.ts). Because timestamp and sequence never go back,
+ * makes ids strictly increasing (src/engine/ids.ts). Because timestamp and sequence never go back,
  * every append lands at the end of the array, and every `since` read is a binary search.
  *
  * Expiry filtering happens here (a message is invisible from expiresAtMs on, whether or not it has
  * been reclaimed yet); reclamation is driven by the engine's expiry index.
  */
-import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../../domain/ids.js';
+import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../ids.js';
 import type { ReadOptions, StoredMessage } from '../types.js';
 
 /** Above this many removals at once, one filtering pass beats repeated splices. */

@@ -27,7 +27,7 @@
  * requests share writes; append calls are batched by the appender instead (every partition ready
  * in a turn, written in one corked write) and history reads go at once.
  */
-import { randomIdPart } from '../../domain/ids.js';
+import { randomIdPart } from '../ids.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';

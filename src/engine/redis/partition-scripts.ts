@@ -3,7 +3,7 @@
  * partition (one hash tag, see keys.ts), so each call runs on one shard, atomically.
  */
 import type { ChainableCommander } from 'ioredis';
-import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../../domain/ids.js';
+import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../ids.js';
 import type { MessagePatch, NewMessage, ReadOptions } from '../types.js';
 import type { PartitionKeys } from './keys.js';
 import { defineScript, scriptCall, type RedisClient, type ScriptArg } from './scripts.js';
