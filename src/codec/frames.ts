@@ -5,20 +5,10 @@
  * Bodies are `string | Uint8Array` here whatever the wire format: the codec turns JSON's base64
  * `body_encoding` into bytes and back, so `body_encoding` never appears in these types.
  *
- * The call-queue objects are the call store's types (src/engine/call-types.ts), imported as types
- * only: the codec still loads nothing from the engine at run time.
+ * The call-queue objects have their own wire types (call-wire.ts), not the call store's: the codec
+ * imports nothing from the engine, and the store may change its types without changing the wire.
  */
-import type {
-  CallQueue,
-  CallQueueChange,
-  CallQueueSnapshot,
-  CallQueueStats,
-  Caller,
-  LeaveReason,
-  LineMove,
-  Member,
-  MemberStatus,
-} from '../engine/call-types.js';
+import type { WireCallQueueChange, WireCallQueueSnapshot } from './call-wire.js';
 import type { ErrorCode } from '../errors.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -183,23 +173,23 @@ export interface WireMessage {
 /** A message inside a `messages` frame: the frame names the partition, so the item does not. */
 export type BatchedMessage = Omit<WireMessage, 'partition'>;
 
-/**
- * The call-queue objects are the call store's values (src/engine/call-types.ts), unchanged: the
- * server passes them straight into these frames, so the store's types are the wire types and the
- * two cannot drift. Renamed Wire* here as the SDK knows them.
- */
-export type WireCallQueue = CallQueue;
-export type WireCaller = Caller;
-export type WireMember = Member;
-/** Definitions: protocol/calls.md "Stats". */
-export type WireCallQueueStats = CallQueueStats;
-/** websocket.md 5.3: remove `uuid` at `from` (if not null), insert it at `to` (if not null). */
-export type WireLineMove = LineMove;
-export type { LeaveReason, MemberStatus };
+/** The call-queue objects (call-wire.ts), under the names the SDK knows them by. */
+export type {
+  CallerStatus,
+  LeaveReason,
+  MemberStatus,
+  WireCallQueue,
+  WireCallQueueChange,
+  WireCallQueueSnapshot,
+  WireCallQueueStats,
+  WireCaller,
+  WireLineMove,
+  WireMember,
+} from './call-wire.js';
 export type SubscriptionEndReason = 'requested' | 'queue_deleted' | 'access_revoked';
 
 /** A call store change as a frame: one variant per change kind (websocket.md section 5). */
-export type CallQueueUpdateFrame = { type: 'callqueue.update' } & CallQueueChange;
+export type CallQueueUpdateFrame = { type: 'callqueue.update' } & WireCallQueueChange;
 
 // ---------- server → client ----------
 
@@ -334,7 +324,7 @@ export interface CallQueueSubscribedFrame {
 }
 
 /** A call store snapshot as a frame (websocket.md section 5). */
-export interface CallQueueSnapshotFrame extends CallQueueSnapshot {
+export interface CallQueueSnapshotFrame extends WireCallQueueSnapshot {
   type: 'callqueue.snapshot';
   queue_id: string;
 }
