@@ -19,7 +19,7 @@ import { assembleHistoryResult, encodeMessageFragment, type AssembledHistory } f
 import type { RequestId, WireFormat } from '../codec/index.js';
 import { wireMessage as restWireMessage } from '../domain/queues/render.js';
 import type { JsonValue, StoredMessage } from '../engine/types.js';
-import { wireMessage } from './ws/wire.js';
+import { wireMessage } from './message-wire.js';
 
 /** Total bytes of kept fragments and bodies. */
 const MAX_CACHE_BYTES = 16 * 1024 * 1024;

@@ -12,7 +12,7 @@ import type { Principal } from '../../codec/index.js';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type { ErrorCode } from '../../errors.js';
 import type { ServerContext } from '../context.js';
-import type { Connection } from './connection.js';
+import type { Connection, Credentials } from './connection.js';
 
 export interface AgentIdentity {
   application: string;
@@ -24,7 +24,8 @@ export interface AgentIdentity {
 /** Resolves an agent token; throws HoldlineError auth_invalid or token_expired. */
 export type AgentTokenResolver = (token: string) => Promise<AgentIdentity>;
 
-export type Credentials = { key: string } | { token: string };
+/** What a client authenticates with (declared next to the Connection that holds them). */
+export type { Credentials } from './connection.js';
 
 /**
  * The credentials in a `/v1/ws` query string: null when there are none; auth_malformed when both

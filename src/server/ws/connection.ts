@@ -9,9 +9,11 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'uWebSockets.js';
 import type { Principal, SubscriptionEndReason, WireFormat } from '../../codec/index.js';
 import type { ErrorCode } from '../../errors.js';
-import type { Credentials } from './auth.js';
 import type { WebSocketLimits } from './options.js';
 import type { PartitionSubscription } from './subscription.js';
+
+/** What a client authenticates with: an application key or an agent token (auth.ts). */
+export type Credentials = { key: string } | { token: string };
 
 export interface SocketData {
   conn: Connection;

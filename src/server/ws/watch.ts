@@ -26,7 +26,7 @@ import type { MetaEvent, QueueMeta } from '../../engine/types.js';
 import type { AgentTokenResolver } from './auth.js';
 import { checkCredentials } from './auth.js';
 import type { Connection } from './connection.js';
-import type { HandlerEnv } from './handlers/index.js';
+import type { HandlerEnv } from './handlers/types.js';
 import { sendFrame } from './send.js';
 import { endSubscription } from './subscription.js';
 import type { PartitionSubscription } from './subscription.js';

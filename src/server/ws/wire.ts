@@ -1,31 +1,10 @@
-/** Stored messages in their WebSocket shapes (protocol/websocket.md 3.2, 4.2). */
+/** Stored messages as `messages` frames (protocol/websocket.md 4.2); one message's shape is message-wire.ts. */
 import { encodeServerFrame } from '../../codec/index.js';
-import type { BatchedMessage, MessageFrame, WireFormat, WireMessage } from '../../codec/index.js';
-import { timestampSeconds } from '../../domain/ids.js';
+import type { WireFormat } from '../../codec/index.js';
+import { batchedMessage } from '../message-wire.js';
 import type { PartitionRef, StoredMessage } from '../../engine/types.js';
 
-/** The optional fields of a message, appended in the protocol's order (3.2) after the required ones. */
-function withOptional<T extends BatchedMessage>(w: T, m: StoredMessage): T {
-  if (m.contentType !== undefined) w.content_type = m.contentType;
-  if (m.inReplyTo !== undefined) w.in_reply_to = m.inReplyTo;
-  if (m.clientState !== undefined) w.client_state = m.clientState;
-  if (m.clientJson !== undefined) w.client_json = m.clientJson;
-  if (m.updatedAtUs !== undefined) w.updated_at = timestampSeconds(m.updatedAtUs);
-  return w;
-}
-
-export function wireMessage(m: StoredMessage): WireMessage {
-  return withOptional({ message_id: m.id, partition: m.partition, seq: m.seq, timestamp: timestampSeconds(m.timestampUs), body: m.body }, m);
-}
-
-export function messageFrame(application: string, queue: string, m: StoredMessage): MessageFrame {
-  return { type: 'message', application, queue, ...wireMessage(m) };
-}
-
-/** A message inside a `messages` frame: as wireMessage(), without `partition` (the frame has it). */
-export function batchedMessage(m: StoredMessage): BatchedMessage {
-  return withOptional({ message_id: m.id, seq: m.seq, timestamp: timestampSeconds(m.timestampUs), body: m.body }, m);
-}
+export { batchedMessage, messageFrame, wireMessage } from '../message-wire.js';
 
 /** The most messages one `messages` frame carries (websocket.md 4.2). */
 export const MAX_BATCH_MESSAGES = 1000;

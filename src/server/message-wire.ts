@@ -1,0 +1,30 @@
+/**
+ * Stored messages in their WebSocket shapes (protocol/websocket.md 3.2, 4.2). Outside ws/ because
+ * history replies are assembled from these by message-encoding.ts, which REST reads share.
+ */
+import type { BatchedMessage, MessageFrame, WireMessage } from '../codec/index.js';
+import { timestampSeconds } from '../domain/ids.js';
+import type { StoredMessage } from '../engine/types.js';
+
+/** The optional fields of a message, appended in the protocol's order (3.2) after the required ones. */
+function withOptional<T extends BatchedMessage>(w: T, m: StoredMessage): T {
+  if (m.contentType !== undefined) w.content_type = m.contentType;
+  if (m.inReplyTo !== undefined) w.in_reply_to = m.inReplyTo;
+  if (m.clientState !== undefined) w.client_state = m.clientState;
+  if (m.clientJson !== undefined) w.client_json = m.clientJson;
+  if (m.updatedAtUs !== undefined) w.updated_at = timestampSeconds(m.updatedAtUs);
+  return w;
+}
+
+export function wireMessage(m: StoredMessage): WireMessage {
+  return withOptional({ message_id: m.id, partition: m.partition, seq: m.seq, timestamp: timestampSeconds(m.timestampUs), body: m.body }, m);
+}
+
+export function messageFrame(application: string, queue: string, m: StoredMessage): MessageFrame {
+  return { type: 'message', application, queue, ...wireMessage(m) };
+}
+
+/** A message inside a `messages` frame: as wireMessage(), without `partition` (the frame has it). */
+export function batchedMessage(m: StoredMessage): BatchedMessage {
+  return withOptional({ message_id: m.id, seq: m.seq, timestamp: timestampSeconds(m.timestampUs), body: m.body }, m);
+}
