@@ -10,7 +10,7 @@
  * so a rejected request changes nothing.
  */
 import { HoldlineError, isHoldlineError } from '../../errors.js';
-import type { Engine, JsonValue, MessagePatch, NewMessage, QueueMeta, StoredMessage } from '../../engine/types.js';
+import type { Engine, JsonValue, MessagePatch, NewMessage, QueueMeta, ReadOrder, StoredMessage } from '../../engine/types.js';
 import { assertCanRead, assertOwner, canRead } from '../auth.js';
 import { decodeMessageId } from '../ids.js';
 import { isValidAppName, isValidQueueName } from '../names.js';
@@ -18,8 +18,8 @@ import { atField, checkBody, checkPartition, checkTtl, parseIdList, parseMessage
 import type { MessageInput, MessageLimits } from './message-rules.js';
 import { newQueueMeta, updatedQueueMeta } from './queue-rules.js';
 import type { CreateQueueInput, QueueSettings } from './queue-rules.js';
-import { parseReadQuery, readMessages } from './read.js';
-import type { RawReadQuery, ReadQuery } from './read.js';
+import { DEFAULT_LIMIT, parseReadQuery, parseSince, readMessages } from './read.js';
+import type { RawReadQuery, ReadQuery, SinceCursor } from './read.js';
 
 export interface ListQueuesQuery {
   limit: number;
@@ -39,6 +39,15 @@ export interface PreparedPost {
   readonly messages: NewMessage[];
 }
 
+/** A `history` frame's query (protocol/websocket.md 4.5). */
+export interface HistoryQuery {
+  partitions?: number[];
+  /** A message id, or epoch seconds. */
+  since?: string | number;
+  limit?: number;
+  order?: ReadOrder;
+}
+
 /** What `state.set` names and changes: processing state only (the body stays). */
 export interface StateInput {
   partition: number;
@@ -53,6 +62,15 @@ export class MessageQueues {
     private readonly engine: Engine,
     private readonly limits: MessageLimits,
   ) {}
+
+  /**
+   * One queue named by a request, for the transports: every operation resolves and access-checks
+   * the queue in the domain and keeps its metadata there, so a route or frame handler makes one
+   * domain call and never holds the queue's metadata. No I/O until an operation runs.
+   */
+  at(caller: string | null, app: string, queue: string): QueueHandle {
+    return new QueueHandle(this, caller, app, queue);
+  }
 
   private async requireApp(app: string): Promise<void> {
     if (!isValidAppName(app) || (await this.engine.getApp(app)) === null) throw new HoldlineError('app_not_found');
@@ -179,8 +197,14 @@ export class MessageQueues {
     return readMessages(this.engine, m, query);
   }
 
-  /** WebSocket `history`: the query already typed; `partitions` in range of `meta`. */
-  readParsed(meta: QueueMeta, query: ReadQuery): Promise<StoredMessage[]> {
+  /** WebSocket `history`: the query typed by the frame's schema; errors name the frame's fields. */
+  history(meta: QueueMeta, q: HistoryQuery): Promise<StoredMessage[]> {
+    const partitions = (q.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, meta)));
+    let since: SinceCursor | undefined;
+    if (typeof q.since === 'string') since = atField('since', () => parseSince(q.since as string));
+    else if (typeof q.since === 'number') since = { kind: 'timestamp', seconds: q.since };
+    const query: ReadQuery = { partitions: partitions.sort((a, b) => a - b), limit: q.limit ?? DEFAULT_LIMIT, order: q.order ?? 'ascending' };
+    if (since !== undefined) query.since = since;
     return readMessages(this.engine, meta, query);
   }
 
@@ -240,5 +264,83 @@ export class MessageQueues {
     const ref = (partition: number) => ({ app: meta.application, queue: meta.name, partition });
     const counts = await Promise.all([...byPartition].map(([p, list]) => this.engine.deleteMessages(ref(p), list)));
     return counts.reduce((a, b) => a + b, 0);
+  }
+}
+
+/**
+ * A queue as a request names it (MessageQueues.at): the caller, the application, the queue. Each
+ * operation checks access in the documented order (writes: caller, then existence; reads:
+ * existence, then caller) before it reads its input: `input` is a function, so a caller without
+ * access learns 401/403 before anything about their input.
+ */
+export class QueueHandle {
+  constructor(
+    private readonly queues: MessageQueues,
+    readonly caller: string | null,
+    readonly app: string,
+    readonly name: string,
+  ) {}
+
+  private owned(): Promise<QueueMeta> {
+    return this.queues.ownedQueue(this.caller, this.app, this.name);
+  }
+
+  private readable(): Promise<QueueMeta> {
+    return this.queues.readableQueue(this.caller, this.app, this.name);
+  }
+
+  /** REST post: stored messages in input order. */
+  async post(input: () => MessageInput[]): Promise<StoredMessage[]> {
+    const meta = await this.owned();
+    return this.queues.post(meta, input());
+  }
+
+  /** WebSocket publish: checked now, appended later in the frames' order (MessageQueues.append). */
+  async prepare(inputs: MessageInput[]): Promise<PreparedPost> {
+    return this.queues.prepare(await this.owned(), inputs);
+  }
+
+  async read(query: () => RawReadQuery): Promise<StoredMessage[]> {
+    const meta = await this.readable();
+    return this.queues.read(meta, query());
+  }
+
+  async history(query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.queues.history(await this.readable(), query);
+  }
+
+  async getMessage(id: string): Promise<StoredMessage> {
+    return this.queues.getMessage(await this.readable(), id);
+  }
+
+  async updateMessage(id: string, update: () => MessageUpdate): Promise<StoredMessage> {
+    const meta = await this.owned();
+    return this.queues.updateMessage(meta, id, update());
+  }
+
+  async deleteMessages(ids: () => string | readonly string[]): Promise<number> {
+    const meta = await this.owned();
+    return this.queues.deleteMessages(meta, ids());
+  }
+
+  /** `state.set`: existence first, then the owner or principles (setState). */
+  async setState(input: StateInput, maxClientJsonBytes: number): Promise<StoredMessage> {
+    const meta = await this.queues.requireQueue(this.app, this.name);
+    return this.queues.setState(this.caller, meta, input, maxClientJsonBytes);
+  }
+
+  async update(input: () => QueueSettings): Promise<QueueMeta> {
+    const current = await this.owned();
+    return this.queues.updateQueue(current, input());
+  }
+
+  async delete(): Promise<void> {
+    return this.queues.deleteQueue(await this.owned());
+  }
+
+  /** The queue's settings (a wire object of its own in REST), and its message count if asked. */
+  async info(includeCount: () => boolean): Promise<{ meta: QueueMeta; count?: number }> {
+    const meta = await this.readable();
+    return includeCount() ? { meta, count: await this.queues.count(meta) } : { meta };
   }
 }

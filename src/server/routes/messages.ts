@@ -4,6 +4,7 @@ import { HoldlineError } from '../../errors.js';
 import { parseQuery, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
+import type { RequestInfo } from '../http.js';
 import { messageUpdate, messagesToPost } from '../message-body.js';
 import { restMessagesBody } from '../message-encoding.js';
 
@@ -16,53 +17,49 @@ export const MAX_URL_IDS = 50;
 
 export function messageRoutes(ctx: ServerContext): void {
   const { router, queues, schemas } = ctx;
-  const caller = (req: { headers: Record<string, string> }) => ctx.applicationFor(req.headers.authorization);
+  /** The queue the request names, as the caller sees it; the domain resolves and checks it. */
+  const queue = async (req: RequestInfo & { params: Record<string, string | undefined> }) =>
+    queues.at(await ctx.applicationFor(req.headers.authorization), req.params.app!, req.params.queue!);
 
   router.add('POST', '/:app/:queue', async (req) => {
-    const meta = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
-    const stored = await queues.post(meta, messagesToPost(schemas, req));
+    const stored = await (await queue(req)).post(() => messagesToPost(schemas, req));
     return json(201, { status: 'ok', messages: stored.map(wireAck) });
   });
 
   router.add('GET', '/:app/:queue', async (req) => {
-    const meta = await queues.readableQueue(await caller(req), req.params.app!, req.params.queue!);
-    const q = parseQuery(req);
-    const messages = await queues.read(meta, {
-      since: q.get('since'),
-      limit: q.get('limit'),
-      order: q.get('order'),
-      partitions: q.get('partitions'),
+    const messages = await (await queue(req)).read(() => {
+      const q = parseQuery(req);
+      return { since: q.get('since'), limit: q.get('limit'), order: q.get('order'), partitions: q.get('partitions') };
     });
     // Assembled from per-message fragments kept between reads (server/message-encoding.ts).
     return { status: 200, body: restMessagesBody(messages), contentType: 'application/json' };
   });
 
   router.add('GET', '/:app/:queue/:message_id', async (req) => {
-    const meta = await queues.readableQueue(await caller(req), req.params.app!, req.params.queue!);
-    const m = await queues.getMessage(meta, req.params.message_id!);
+    const m = await (await queue(req)).getMessage(req.params.message_id!);
     // Queuey: a message posted raw comes back raw, with the Content-Type it was posted with.
     if (m.contentType !== undefined) return { status: 200, body: m.body, contentType: m.contentType };
     return json(200, { status: 'ok', message: wireMessage(m) });
   });
 
   router.add('PUT', '/:app/:queue/:message_id', async (req) => {
-    const meta = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
-    const m = await queues.updateMessage(meta, req.params.message_id!, messageUpdate(schemas, req));
+    const m = await (await queue(req)).updateMessage(req.params.message_id!, () => messageUpdate(schemas, req));
     return json(200, { status: 'ok', message: wireMessage(m) });
   });
 
   router.add('DELETE', '/:app/:queue/:message_id', async (req) => {
-    const meta = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
-    const ids = req.params.message_id!;
-    // uWS drops a request head over 4 KB that arrives in more than one read (rest.md "Connections"):
-    // the URL form is capped where it always fits; longer lists go in the body of POST …/delete.
-    if (ids.split(',').length > MAX_URL_IDS) {
-      throw new HoldlineError('invalid_field', {
-        field: 'ids',
-        message: `At most ${MAX_URL_IDS} ids in the URL; send more in the body of POST /${meta.application}/${meta.name}/delete`,
-      });
-    }
-    const deleted = await queues.deleteMessages(meta, ids);
+    const deleted = await (await queue(req)).deleteMessages(() => {
+      const ids = req.params.message_id!;
+      // uWS drops a request head over 4 KB that arrives in more than one read (rest.md "Connections"):
+      // the URL form is capped where it always fits; longer lists go in the body of POST …/delete.
+      if (ids.split(',').length > MAX_URL_IDS) {
+        throw new HoldlineError('invalid_field', {
+          field: 'ids',
+          message: `At most ${MAX_URL_IDS} ids in the URL; send more in the body of POST /${req.params.app!}/${req.params.queue!}/delete`,
+        });
+      }
+      return ids;
+    });
     return json(200, { status: 'ok', deleted });
   });
 
@@ -70,10 +67,10 @@ export function messageRoutes(ctx: ServerContext): void {
   // (always 32 hex digits), as with `info`; POST rather than DELETE with a body, whose meaning HTTP
   // leaves undefined and which proxies may drop — and `DELETE /{app}/{queue}` deletes the queue.
   router.add('POST', '/:app/:queue/delete', async (req) => {
-    const meta = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
-    const fields = readFields(req);
-    const { ids } = schemas.validate<{ ids: string | string[] }>('message-delete', fields.source, fields.data);
-    const deleted = await queues.deleteMessages(meta, ids);
+    const deleted = await (await queue(req)).deleteMessages(() => {
+      const fields = readFields(req);
+      return schemas.validate<{ ids: string | string[] }>('message-delete', fields.source, fields.data).ids;
+    });
     return json(200, { status: 'ok', deleted });
   });
 }

@@ -7,6 +7,7 @@ import { parseLimit } from '../../domain/queues/read.js';
 import { parseQuery, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
+import type { RequestInfo } from '../http.js';
 
 export function queueBody(meta: QueueMeta): Record<string, unknown> {
   return {
@@ -63,25 +64,26 @@ export function queueRoutes(ctx: ServerContext): void {
     return json(201, { status: 'ok', ...queueBody(meta) });
   });
 
+  const queue = async (req: RequestInfo & { params: Record<string, string | undefined> }) =>
+    queues.at(await caller(req), req.params.app!, req.params.queue!);
+
   router.add('PUT', '/:app/:queue', async (req) => {
-    const current = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
-    const fields = readFields(req);
-    const input = schemas.validate<QueueSettings>('queue-update', fields.source, fields.data);
-    const meta = await queues.updateQueue(current, input);
+    const meta = await (await queue(req)).update(() => {
+      const fields = readFields(req);
+      return schemas.validate<QueueSettings>('queue-update', fields.source, fields.data);
+    });
     return json(200, { status: 'ok', ...queueBody(meta) });
   });
 
   router.add('DELETE', '/:app/:queue', async (req) => {
-    const meta = await queues.ownedQueue(await caller(req), req.params.app!, req.params.queue!);
-    await queues.deleteQueue(meta);
+    await (await queue(req)).delete();
     return json(200, { status: 'ok' });
   });
 
   router.add('GET', '/:app/:queue/info', async (req) => {
-    const meta = await queues.readableQueue(await caller(req), req.params.app!, req.params.queue!);
-    const includeCount = parseFlag(parseQuery(req).get('include_count'), 'include_count');
+    const { meta, count } = await (await queue(req)).info(() => parseFlag(parseQuery(req).get('include_count'), 'include_count'));
     const body: Record<string, unknown> = { status: 'ok', ...queueBody(meta) };
-    if (includeCount) body.count = await queues.count(meta);
+    if (count !== undefined) body.count = count;
     return json(200, body);
   });
 }

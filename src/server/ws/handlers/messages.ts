@@ -1,21 +1,19 @@
 /**
- * publish, history and state.set (protocol/websocket.md 4.1, 4.5, 4.6). Access rules and input
- * rules are the domain's (src/domain/queues): the owner publishes; readers are the owner, the
+ * publish, history and state.set (protocol/websocket.md 4.1, 4.5, 4.6): each parses its frame, makes
+ * one domain call (MessageQueues.at, the same functions REST routes call) and renders the reply.
+ * Access rules and input rules are the domain's (src/domain/queues): the owner publishes; readers are the owner, the
  * applications in `principles`, and anyone on a public queue; processing state is set by the owner
  * and the applications in `principles` only. Every input is checked before the engine is called,
  * so a failed request changes nothing.
  */
 import type { HistoryFrame, HistoryResultFrame, PublishedFrame, PublishFrame, PublishMessage, StateSetFrame } from '../../../codec/index.js';
 import { timestampSeconds } from '../../../domain/ids.js';
-import { checkPartition } from '../../../domain/queues/message-rules.js';
 import type { MessageFieldNames, MessageInput } from '../../../domain/queues/message-rules.js';
-import { parseSince } from '../../../domain/queues/read.js';
-import type { SinceCursor } from '../../../domain/queues/read.js';
-import type { StateInput } from '../../../domain/queues/service.js';
+import type { HistoryQuery, StateInput } from '../../../domain/queues/service.js';
 import { historyResult } from '../../message-encoding.js';
-import { atField, replyId } from '../errors.js';
+import { replyId } from '../errors.js';
 import { wireMessage } from '../wire.js';
-import type { FrameHandler, HandlerEnv } from './types.js';
+import type { FrameHandler } from './types.js';
 
 /** The field names of messages[i], spelled once for the usual small indexes (errors name them). */
 const fieldsFor = (i: number): MessageFieldNames => ({ body: `messages[${i}].body`, ttl: `messages[${i}].ttl`, partition: `messages[${i}].partition` });
@@ -48,8 +46,7 @@ export function publishedJson(reply: PublishedFrame): string {
 
 export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame, env, order) => {
   const { queues } = env.ctx;
-  const meta = await queues.ownedQueue(conn.application, frame.application, frame.queue);
-  const batch = await queues.prepare(meta, frame.messages.map(messageInput));
+  const batch = await queues.at(conn.application, frame.application, frame.queue).prepare(frame.messages.map(messageInput));
   // Pipelined (dispatch.ts): the lookup above overlaps earlier frames; the append waits for their
   // appends to be submitted, and both engines keep per-partition submission order (websocket.md 3.1).
   await order.turn;
@@ -65,17 +62,12 @@ export const publish: FrameHandler<'publish'> = async (conn, frame: PublishFrame
 };
 
 export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame, env) => {
-  const meta = await env.ctx.queues.readableQueue(conn.application, frame.application, frame.queue);
-  const partitions = (frame.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, meta)));
-  let since: SinceCursor | undefined;
-  if (typeof frame.since === 'string') since = atField('since', () => parseSince(frame.since as string));
-  else if (typeof frame.since === 'number') since = { kind: 'timestamp', seconds: frame.since };
-  const messages = await env.ctx.queues.readParsed(meta, {
-    partitions: partitions.sort((a, b) => a - b),
-    limit: frame.limit ?? 100,
-    order: frame.order ?? 'ascending',
-    ...(since === undefined ? {} : { since }),
-  });
+  const query: HistoryQuery = {};
+  if (frame.partitions !== undefined) query.partitions = frame.partitions;
+  if (frame.since !== undefined) query.since = frame.since;
+  if (frame.limit !== undefined) query.limit = frame.limit;
+  if (frame.order !== undefined) query.order = frame.order;
+  const messages = await env.ctx.queues.at(conn.application, frame.application, frame.queue).history(query);
 
   // Assembled from per-message fragments kept between reads (server/message-encoding.ts), cut to
   // the longest list that fits max_reply_bytes (websocket.md 4.5, `truncated`).
@@ -94,10 +86,9 @@ export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame
 };
 
 export const stateSet: FrameHandler<'state.set'> = async (conn, frame: StateSetFrame, env) => {
-  const meta = await env.ctx.queues.requireQueue(frame.application, frame.queue);
   const input: StateInput = { partition: frame.partition, messageId: frame.message_id };
   if (frame.client_state !== undefined) input.clientState = frame.client_state;
   if (frame.client_json !== undefined) input.clientJson = frame.client_json;
-  const updated = await env.ctx.queues.setState(conn.application, meta, input, env.limits.maxClientJsonBytes);
+  const updated = await env.ctx.queues.at(conn.application, frame.application, frame.queue).setState(input, env.limits.maxClientJsonBytes);
   return { reply: { type: 'state.updated', ...replyId(frame.id), message: wireMessage(updated) } };
 };
