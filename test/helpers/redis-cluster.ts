@@ -65,8 +65,8 @@ async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
-    connectTimeout: 1000,
-    commandTimeout: 1000,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
   });
   r.on('error', () => undefined);
   try {
