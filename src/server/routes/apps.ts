@@ -1,4 +1,5 @@
 /** SPEC.md section 6: applications and keys, behind `Authorization: Admin <HOLDLINE_ADMIN_KEY>`. */
+import { HoldlineError } from '../../errors.js';
 import { readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
@@ -37,6 +38,9 @@ export function appsRoutes(ctx: ServerContext): void {
 
   router.add('POST', '/v1/apps/:name/keys', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
+    // Takes no fields: any is unknown (protocol/rest.md conventions), and the body is checked like any other.
+    const extra = Object.keys(readFields(req).data)[0];
+    if (extra !== undefined) throw new HoldlineError('invalid_field', { field: extra, message: `Unknown field ${extra}` });
     const name = req.params.name!;
     const { key, record } = await apps.createKey(name);
     return json(201, { status: 'ok', application_name: name, key_id: record.id, key });
