@@ -64,7 +64,7 @@ const RESOURCE_SCHEMAS: Record<string, Json> = {
 };
 
 type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics';
-type Body = { json?: string; form?: boolean; raw?: boolean; required?: boolean };
+type Body = { json?: string; form?: boolean; raw?: boolean; required?: boolean; empty?: boolean };
 
 interface RouteDoc {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -111,7 +111,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/v1/apps', tag: 'applications', summary: 'List applications', auth: 'admin', ok: { 200: 'r:app-list' }, errors: [] },
   { method: 'DELETE', route: '/v1/apps/:name', tag: 'applications', summary: 'Delete an application, its keys, queues and call-queue data', auth: 'admin', ok: { 200: 'r:ok' }, errors: ['app_not_found'] },
   { method: 'GET', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'List an application\'s keys (ids and expiries, never the keys), oldest first', auth: 'admin', ok: { 200: 'r:key-list' }, errors: ['app_not_found'] },
-  { method: 'POST', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'Add a key that does not expire (no body); the others keep working', auth: 'admin', ok: { 201: 'r:key-created' }, errors: ['app_not_found'] },
+  { method: 'POST', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'Add a key that does not expire (no body; a field is refused); the others keep working', auth: 'admin', body: { empty: true }, ok: { 201: 'r:key-created' }, errors: [...JSON_BODY, 'app_not_found'] },
   { method: 'POST', route: '/v1/apps/:name/keys/:key_id/rotate', tag: 'applications', summary: 'A new key replacing this one, which keeps working for grace_seconds', auth: 'admin', body: { json: 'key-rotate', form: true }, ok: { 201: 'r:key-rotated' }, errors: [...JSON_BODY, 'app_not_found', 'key_not_found'] },
   { method: 'DELETE', route: '/v1/apps/:name/keys/:key_id', tag: 'applications', summary: 'Revoke one key at once (never the last one that does not expire)', auth: 'admin', ok: { 204: '' }, errors: ['app_not_found', 'key_not_found', 'last_key'] },
   // --- message queues ---
@@ -277,6 +277,11 @@ function operation(r: RouteDoc): Json {
           schema: r.route === '/:app/:queue' && r.method === 'POST' ? { type: 'object', description: 'body, partition, ttl; or message.N.body, message.N.partition, message.N.ttl' } : schema,
         };
       }
+    }
+    if (r.body.empty === true) {
+      const none = { type: 'object', maxProperties: 0, description: 'No fields' };
+      content['application/json'] = { schema: none };
+      content['application/x-www-form-urlencoded'] = { schema: none };
     }
     if (r.body.raw === true) content['*/*'] = { schema: { type: 'string', format: 'binary', description: 'One raw message; its Content-Type is recorded' } };
     op.requestBody = { required: r.body.required === true, content };

@@ -146,6 +146,7 @@ describe('/openapi.json', () => {
     await call('GET', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { key });
     const k1 = ((await call('POST', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { auth: admin })).json as { key_id: string }).key_id;
     await call('POST', '/v1/apps/:name/keys', '/v1/apps/nobody/keys', { auth: admin });
+    await call('POST', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { auth: admin, ...J({ grace_seconds: 60 }) });
     const ROT = '/v1/apps/:name/keys/:key_id/rotate';
     const k2 = ((await call('POST', ROT, `/v1/apps/keyed/keys/${k1}/rotate`, { auth: admin, ...J({ grace_seconds: 60 }) })).json as { key_id: string }).key_id;
     const k3 = ((await call('POST', ROT, `/v1/apps/keyed/keys/${k2}/rotate`, { auth: admin, headers: FORM, body: 'grace_seconds=0' })).json as { key_id: string }).key_id;
