@@ -198,8 +198,9 @@ export class MessageQueues {
   }
 
   /** WebSocket `history`: the query typed by the frame's schema; errors name the frame's fields. */
-  history(meta: QueueMeta, q: HistoryQuery): Promise<StoredMessage[]> {
-    const partitions = (q.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, meta)));
+  async history(queue: QueueMeta, q: HistoryQuery): Promise<StoredMessage[]> {
+    // As REST reads: a partition beyond a cached partition count is checked against the store.
+    const [meta, partitions] = await this.inRange(queue, (m) => [m, (q.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, m)))] as const);
     let since: SinceCursor | undefined;
     if (typeof q.since === 'string') since = atField('since', () => parseSince(q.since as string));
     else if (typeof q.since === 'number') since = { kind: 'timestamp', seconds: q.since };
