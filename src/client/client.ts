@@ -211,10 +211,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#subs.set(key, byPartition);
     sub.on('recovery', (r) => this.emit('recovery', r));
     if (onMessage !== undefined) sub.on('message', onMessage);
-    this.#start();
-    const generation = this.#currentGeneration();
-    if (generation !== null) void sub.activate(generation);
-    return sub;
+    return this.#follow(sub);
   }
 
   /** A live view of a call queue (websocket.md section 5); one per queue and client. */
@@ -223,10 +220,15 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     if (existing !== undefined) return existing;
     const view = new CallQueueView(this.#host, queueId);
     this.#views.set(queueId, view);
+    return this.#follow(view);
+  }
+
+  /** A new follower, already routed to: subscribes now if connected, else on the next connection. */
+  #follow<F extends Subscription | CallQueueView>(feed: F): F {
     this.#start();
     const generation = this.#currentGeneration();
-    if (generation !== null) void view.activate(generation);
-    return view;
+    if (generation !== null) void feed.activate(generation);
+    return feed;
   }
 
   // ---------- the loop ----------
@@ -311,9 +313,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#maxInFlight = inFlightWindow(link.welcome.limits.max_pending_frames ?? 1000);
     this.#setState({ status: 'connected', url, connectionId: link.welcome.connection_id, principal: link.principal });
     this.emit('connected', { url, connectionId: link.welcome.connection_id, principal: link.principal, welcome: link.welcome });
-    const resumes: Array<Promise<void>> = [];
-    for (const sub of this.#allSubscriptions()) resumes.push(sub.activate(generation));
-    for (const view of this.#views.values()) resumes.push(view.activate(generation));
+    const resumes = this.#feeds().map((feed) => feed.activate(generation));
     const queued = [...this.#outbox];
     this.#outbox.clear();
     for (const q of queued) q.send(generation);
@@ -329,8 +329,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     const lost = new HoldlineClientError('disconnected', 'the connection was lost before the reply');
     for (const w of this.#window.splice(0)) w.fail(lost);
     this.#pending.rejectAll(lost);
-    for (const sub of this.#allSubscriptions()) sub.onDisconnect();
-    for (const view of this.#views.values()) view.onDisconnect();
+    for (const feed of this.#feeds()) feed.onDisconnect();
   }
 
   /** The backoff wait; close() cuts it short. Rotates to the next URL. */
@@ -499,10 +498,11 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     return this.#link !== null && this.#link.open ? this.#generation : null;
   }
 
-  #allSubscriptions(): Set<Subscription> {
-    const all = new Set<Subscription>();
-    for (const byPartition of this.#subs.values()) for (const sub of byPartition.values()) all.add(sub);
-    return all;
+  /** Every follower of a feed, to resume on each new connection: subscriptions, then views. */
+  #feeds(): Array<Subscription | CallQueueView> {
+    const subs = new Set<Subscription>();
+    for (const byPartition of this.#subs.values()) for (const sub of byPartition.values()) subs.add(sub);
+    return [...subs, ...this.#views.values()];
   }
 
   /** To the `error` listeners; when there are none, or one of them throws, out of the SDK's stack. */
