@@ -14,7 +14,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallQueueEvent, NewCallQueue } from '../../src/engine/call-types.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 import { isHoldlineError } from '../../src/errors.js';
 import { CallKeys } from '../../src/engine/redis/calls-keys.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
@@ -118,7 +118,7 @@ describe('Redis call store on Redis Cluster', () => {
     const queue = (await n1.createCallQueue(APP, QUEUE)).uuid;
     const channel = new CallKeys(prefix).queue(APP, queue)[7];
 
-    const followers = [n1, n2].map(() => ({ view: undefined as CallQueueView | undefined, events: [] as CallQueueEvent[] }));
+    const followers = [n1, n2].map(() => ({ view: undefined as CallQueueFollower | undefined, events: [] as CallQueueEvent[] }));
     // Every pending wait is re-checked on each event; a step that never completes fails with its name.
     const waits = new Set<() => void>();
     const until = (what: string, pred: () => boolean, timeoutMs = 60_000): Promise<void> =>
@@ -143,7 +143,7 @@ describe('Redis call store on Redis Cluster', () => {
         if (e.type === 'change' && f.view !== undefined) f.view.apply(e.change);
         for (const check of [...waits]) check();
       });
-      f.view = new CallQueueView(await s.snapshot(APP, queue));
+      f.view = new CallQueueFollower(await s.snapshot(APP, queue));
     }
     // Acknowledged only once the replica has it (calls.ts): the failover below cannot lose it.
     await n1.joinCaller(APP, queue, { name: 'before', number: '1', priority: 0 });

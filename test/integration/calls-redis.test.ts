@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallQueueEvent, NewCallQueue } from '../../src/engine/call-types.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { freshPrefix } from '../helpers/namespace.js';
@@ -31,7 +31,7 @@ describe('Redis call store', () => {
     const prefix = freshPrefix('calls-resync');
     const [n1, n2] = [await RedisCallStore.open({ url: server.url, prefix }), await RedisCallStore.open({ url: server.url, prefix })];
     const queue = (await n1.createCallQueue(APP, QUEUE)).uuid;
-    const view = new CallQueueView(await n1.snapshot(APP, queue));
+    const view = new CallQueueFollower(await n1.snapshot(APP, queue));
     const events: CallQueueEvent[] = [];
     let wake: () => void = () => undefined;
     const next = (pred: () => boolean) =>
