@@ -44,7 +44,7 @@ interface Queued {
 
 interface Windowed {
   generation: number;
-  send(): void;
+  send(link: Link): void;
   fail(err: Error): void;
 }
 
@@ -446,6 +446,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     });
   }
 
+  /** Every request goes through the window: sent at once while it has room, else in turn (#pump). */
   #send<K extends ClientFrameType>(
     generation: number,
     frame: RequestFrame<K>,
@@ -453,34 +454,21 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     timeoutMs: number,
   ): Promise<ReplyTo<K>> {
     if (!this.#isCurrent(generation)) return Promise.reject(new HoldlineClientError('disconnected', 'not connected'));
-    if (this.#pending.size < this.#maxInFlight && this.#window.length === 0) return this.#sendNow(generation, frame, onReply, timeoutMs);
     return new Promise<ReplyTo<K>>((resolve, reject) => {
-      this.#window.push({
-        generation,
-        send: () => this.#sendNow(generation, frame, onReply, timeoutMs).then(resolve, reject),
-        fail: reject,
-      });
+      this.#window.push({ generation, send: (link) => this.#transmit(link, frame, onReply, timeoutMs).then(resolve, reject), fail: reject });
+      this.#pump();
     });
   }
 
   #pump(): void {
     while (this.#window.length > 0 && this.#pending.size < this.#maxInFlight) {
       const w = this.#window.shift() as Windowed;
-      if (this.#isCurrent(w.generation)) w.send();
+      if (this.#isCurrent(w.generation)) w.send(this.#link as Link);
       else w.fail(new HoldlineClientError('disconnected', 'not connected'));
     }
   }
 
-  #sendNow<K extends ClientFrameType>(
-    generation: number,
-    frame: RequestFrame<K>,
-    onReply: ((reply: ReplyTo<K>) => void) | undefined,
-    timeoutMs: number,
-  ): Promise<ReplyTo<K>> {
-    const link = this.#link;
-    if (link === null || !this.#isCurrent(generation)) {
-      return Promise.reject(new HoldlineClientError('disconnected', 'not connected'));
-    }
+  #transmit<K extends ClientFrameType>(link: Link, frame: RequestFrame<K>, onReply: ((reply: ReplyTo<K>) => void) | undefined, timeoutMs: number): Promise<ReplyTo<K>> {
     const { id, reply } = this.#pending.add(frame.type as K, timeoutMs, onReply);
     try {
       link.send({ ...frame, id } as Parameters<Link['send']>[0]);
