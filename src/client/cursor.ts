@@ -34,10 +34,6 @@ export class PartitionCursor {
     return this.#lastId;
   }
 
-  get lastSeq(): number | null {
-    return this.#lastSeq;
-  }
-
   /** Frames dropped as duplicates or out of order. */
   get staleDropped(): number {
     return this.#stale;
