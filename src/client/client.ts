@@ -16,13 +16,14 @@ import type {
   WireMessage,
 } from '../codec/frames.js';
 import type { FrameError } from '../codec/frame-error.js';
-import { SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_PUBLISH_MESSAGES, SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
 import { Backoff, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
 import { CallQueueView } from './callqueue-view.js';
 import { classifyClose } from './close-codes.js';
 import { TypedEmitter } from './emitter.js';
 import { HoldlineClientError, HoldlineRequestError } from './errors.js';
 import { CLIENT_CLOSE, Link, type Credentials } from './link.js';
+import { PublishBatcher } from './publish-batch.js';
 import { PendingRequests, type ReplyTo } from './requests.js';
 import type { RequestFrame } from './session.js';
 import { Subscription, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
@@ -81,6 +82,8 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   /** `application \0 queue` → partition → its subscription. */
   readonly #subs = new Map<string, Map<number, Subscription>>();
   readonly #views = new Map<string, CallQueueView>();
+  /** Publishes of one turn, one frame per queue (publish-batch.ts); null: coalescePublishes off. */
+  readonly #publishes: PublishBatcher | null;
   #state: ClientState = { status: 'idle' };
   #link: Link | null = null;
   #generation = 0;
@@ -110,6 +113,17 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#heartbeatTimeoutMs = positive(options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
     this.#backoff = new Backoff(validateBackoff(options.backoff ?? DEFAULT_BACKOFF));
     this.#opts = options;
+    this.#publishes =
+      options.coalescePublishes === false
+        ? null
+        : new PublishBatcher(
+            (application, queue, messages) => this.#call({ type: 'publish', application, queue, messages }).then((reply) => reply.messages),
+            // Before the first welcome: the protocol's defaults (websocket.md 10).
+            () => ({
+              maxMessages: this.#link?.welcome.limits.max_publish_messages ?? MAX_PUBLISH_MESSAGES,
+              maxFrameBytes: this.#link?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+            }),
+          );
   }
 
   get state(): ClientState {
@@ -143,13 +157,18 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
 
   // ---------- requests ----------
 
-  /** Appends messages (websocket.md 4.1); resolves with their ids, partitions, seqs and timestamps, in input order. */
+  /**
+   * Appends messages (websocket.md 4.1); resolves with their ids, partitions, seqs and timestamps,
+   * in input order. Publishes of one turn share a frame unless `coalescePublishes` is false.
+   */
   async publish(
     application: string,
     queue: string,
     messages: PublishMessage | PublishMessage[],
   ): Promise<PublishedFrame['messages']> {
     const list = Array.isArray(messages) ? messages : [messages];
+    // An empty list goes alone: the server's answer to it (invalid) is its own.
+    if (this.#publishes !== null && list.length > 0) return this.#publishes.publish(application, queue, list);
     const reply = await this.#call({ type: 'publish', application, queue, messages: list });
     return reply.messages;
   }
@@ -421,6 +440,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   // ---------- requests, internal ----------
 
   #call<K extends ClientFrameType>(frame: RequestFrame<K>): Promise<ReplyTo<K>> {
+    this.#publishes?.flush(); // publishes asked for earlier leave first
     this.#start();
     if (this.#stopped) return Promise.reject(closedError(this.#state.status === 'closed' ? this.#state.reason : { by: 'client' }));
     const generation = this.#currentGeneration();
@@ -513,7 +533,10 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   readonly #host: SubscriptionHost & { forgetView(view: CallQueueView): void } = {
     isCurrent: (generation) => this.#isCurrent(generation),
     currentGeneration: () => this.#currentGeneration(),
-    request: (generation, frame, onReply) => this.#send(generation, frame, onReply, this.#requestTimeoutMs),
+    request: (generation, frame, onReply) => {
+      this.#publishes?.flush();
+      return this.#send(generation, frame, onReply, this.#requestTimeoutMs);
+    },
     recycle: (generation, reason) => {
       if (this.#isCurrent(generation)) this.#link?.close(CLIENT_CLOSE.recycle, reason);
     },
