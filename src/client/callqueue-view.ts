@@ -56,8 +56,9 @@ export interface CallQueueViewHost extends Session {
 
 type Phase = 'pending' | 'subscribing' | 'awaiting_snapshot' | 'live' | 'resubscribing';
 
-/** `ready` resolves once the view holds the queue's state (its first snapshot). */
 export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
+  /** Resolves once the view holds the queue's state (its first snapshot). */
+  declare readonly ready: Promise<void>;
   readonly queueId: string;
   protected readonly what = 'call queue view';
   readonly #host: CallQueueViewHost;

@@ -61,8 +61,9 @@ export interface SubscriptionHost extends Session {
   forgetPartitions(sub: Subscription, partitions: number[]): void;
 }
 
-/** `ready` resolves with each partition's recovery once first subscribed; rejects if that fails. */
 export class Subscription extends FeedSubscription<SubscriptionEvents, PartitionRecovery[]> {
+  /** Resolves with each partition's recovery once first subscribed; rejects if that fails. */
+  declare readonly ready: Promise<PartitionRecovery[]>;
   readonly application: string;
   readonly queue: string;
   protected readonly what = 'subscription';
