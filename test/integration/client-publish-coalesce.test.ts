@@ -66,6 +66,17 @@ describe.each(cases)('client SDK, coalesced publishes ($name)', ({ factory, form
     return ((await res.json()) as { queue_name: string }).queue_name;
   }
 
+  /** A server, an application with one queue of 2 partitions, and a connected client spying on its publish frames. */
+  async function connected(limits: { maxFrameBytes?: number } = {}): Promise<{ c: HoldlineClient; name: string; queue: string; frames: number[] }> {
+    const { server: s } = await server(limits);
+    const { name, key } = await s.createApp();
+    const queue = await createQueue(s, name, key);
+    const frames: number[] = [];
+    const c = client(s, key, frames);
+    await c.connect();
+    return { c, name, queue, frames };
+  }
+
   async function bodies(c: HoldlineClient, app: string, queue: string, partition: number): Promise<unknown[]> {
     return (await c.history(app, queue, { partitions: [partition], limit: 1000 })).messages.map((m) => m.body);
   }
@@ -100,12 +111,7 @@ describe.each(cases)('client SDK, coalesced publishes ($name)', ({ factory, form
   });
 
   it('a call with a bad message fails alone, its field counted from its own first message; the others are stored', async () => {
-    const { server: s } = await server();
-    const { name, key } = await s.createApp();
-    const queue = await createQueue(s, name, key);
-    const frames: number[] = [];
-    const c = client(s, key, frames);
-    await c.connect();
+    const { c, name, queue, frames } = await connected();
 
     const settled = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
@@ -125,12 +131,7 @@ describe.each(cases)('client SDK, coalesced publishes ($name)', ({ factory, form
   });
 
   it('calls that together exceed max_frame_bytes are split into frames that fit; all are stored', async () => {
-    const { server: s } = await server({ maxFrameBytes: 4096 });
-    const { name, key } = await s.createApp();
-    const queue = await createQueue(s, name, key);
-    const frames: number[] = [];
-    const c = client(s, key, frames);
-    await c.connect();
+    const { c, name, queue, frames } = await connected({ maxFrameBytes: 4096 });
 
     const body = (i: number): string => `${i}`.padEnd(1000, 'x');
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => c.publish(name, queue, { body: body(i), partition: 1 })));
@@ -142,12 +143,7 @@ describe.each(cases)('client SDK, coalesced publishes ($name)', ({ factory, form
   });
 
   it('at most max_publish_messages (1000) per frame', async () => {
-    const { server: s } = await server();
-    const { name, key } = await s.createApp();
-    const queue = await createQueue(s, name, key);
-    const frames: number[] = [];
-    const c = client(s, key, frames);
-    await c.connect();
+    const { c, name, queue, frames } = await connected();
     const results = await Promise.all(Array.from({ length: 1500 }, (_, i) => c.publish(name, queue, { body: `n${i}`, partition: 2 })));
     expect(frames).toEqual([1000, 500]);
     const seqs = results.map((acks) => acks[0]!.seq);
