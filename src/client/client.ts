@@ -138,11 +138,11 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     return new Promise((resolve, reject) => {
       const offs = [
         this.once('connected', () => {
-          offs.forEach((off) => off());
+          for (const off of offs) off();
           resolve();
         }),
         this.once('closed', (reason) => {
-          offs.forEach((off) => off());
+          for (const off of offs) off();
           reject(closedError(reason));
         }),
       ];
@@ -503,7 +503,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   #currentGeneration(): number | null {
-    return this.#link !== null && this.#link.open ? this.#generation : null;
+    return this.#link?.open ? this.#generation : null;
   }
 
   /** Every follower of a feed, to resume on each new connection: subscriptions, then views. */

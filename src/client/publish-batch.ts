@@ -52,7 +52,10 @@ export class PublishBatcher {
     return new Promise((resolve, reject) => {
       const key = `${application}\u0000${queue}`;
       let group = this.#groups.get(key);
-      if (group === undefined) this.#groups.set(key, (group = { application, queue, calls: [] }));
+      if (group === undefined) {
+        group = { application, queue, calls: [] };
+        this.#groups.set(key, group);
+      }
       group.calls.push({ messages, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -100,7 +103,10 @@ export class PublishBatcher {
     this.send(application, queue, calls.flatMap((c) => c.messages)).then(
       (results) => {
         let at = 0;
-        for (const c of calls) c.resolve(results.slice(at, (at += c.messages.length)));
+        for (const c of calls) {
+          c.resolve(results.slice(at, at + c.messages.length));
+          at += c.messages.length;
+        }
       },
       (err: unknown) => {
         // Sent one after the other on one connection: stored in call order (websocket.md 3.1).

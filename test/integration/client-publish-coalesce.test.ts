@@ -95,7 +95,7 @@ describe.each(cases)('client SDK, coalesced publishes ($name)', ({ factory, form
     const results = await Promise.all(calls.map((call) => c.publish(name, call.queue, call.messages)));
 
     expect(frames).toEqual([40, 20]);
-    results.forEach((acks, i) => expect(acks.map((a) => a.partition)).toEqual(calls[i]!.messages.map((m) => m.partition)));
+    for (const [i, acks] of results.entries()) expect(acks.map((a) => a.partition)).toEqual(calls[i]!.messages.map((m) => m.partition));
     const h1 = (await c.history(name, q1, { partitions: [1], limit: 100 })).messages;
     expect(h1.map((m) => m.body)).toEqual(Array.from({ length: 20 }, (_, i) => `a${2 * i}`));
     expect(h1.map((m) => m.message_id)).toEqual(results.filter((_, i) => i < 40 && i % 2 === 0).map((acks) => acks[0]!.message_id));

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallQueueSnapshotFrame, CallQueueUpdateFrame, WireCaller } from '../../src/codec/frames.js';
 import { CallQueueView, type CallQueueChange } from '../../src/client/callqueue-view.js';
-import { HoldlineClientError, HoldlineRequestError } from '../../src/client/errors.js';
+import { HoldlineRequestError } from '../../src/client/errors.js';
 import { RecordingHost } from '../helpers/client-host.js';
 
 const Q = 'q-1';
