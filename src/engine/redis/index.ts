@@ -50,7 +50,7 @@ import type {
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
-import { Appender, type AppendJob, type StoredEntry } from './appender.js';
+import { Appender, type AppendJob } from './appender.js';
 import { Catalog, defineCatalogScripts, hashKey, type QueueRecord } from './catalog.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
 import { RedisKeys, type PartitionKeys } from './keys.js';
@@ -70,6 +70,7 @@ import {
   updateRecord,
   type AppendCall,
   type AppendReply,
+  type StoredEntry,
 } from './partition-scripts.js';
 import { decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';

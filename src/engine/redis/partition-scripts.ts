@@ -6,22 +6,22 @@ import type { ChainableCommander } from 'ioredis';
 import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../../domain/ids.js';
 import type { MessagePatch, NewMessage, ReadOptions } from '../types.js';
 import type { PartitionKeys } from './keys.js';
-import { defineScript, scriptCall, type RedisClient, type ScriptArg } from './scripts.js';
+import { defineScripts, scriptCall, type RedisClient, type ScriptArg } from './scripts.js';
 
 const SCRIPTS = {
-  hlAppend: { file: 'append-4' },
-  hlMark: { file: 'partition-mark-4' },
-  hlDrop: { file: 'partition-drop-4' },
-  hlRead: { file: 'read-3' },
-  hlGet: { file: 'get-2' },
-  hlUpdate: { file: 'update-2' },
-  hlDelete: { file: 'delete-3' },
-  hlCount: { file: 'count-1' },
-  hlSweep: { file: 'sweep-3' },
+  hlAppend: 'append-5',
+  hlMark: 'partition-mark-4',
+  hlDrop: 'partition-drop-4',
+  hlRead: 'read-3',
+  hlGet: 'get-2',
+  hlUpdate: 'update-2',
+  hlDelete: 'delete-3',
+  hlCount: 'count-1',
+  hlSweep: 'sweep-3',
 } as const;
 
 export function definePartitionScripts(client: RedisClient): void {
-  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file);
+  defineScripts(client, SCRIPTS);
 }
 
 /** update.lua's body pair: tag and value. */
@@ -103,7 +103,7 @@ export function parseMarker(marker: string): { inc: number; live: boolean } | nu
 }
 
 /**
- * append.lua's arguments: the live channel, the partition, the expected marker, then every message
+ * append.lua's keys (the live channel last) and arguments: the partition, the expected marker, then every message
  * packed into one binary value (see append.lua): one argument per call rather than three per
  * message, so neither ioredis nor Redis handles a value per message.
  */
@@ -129,7 +129,7 @@ export function appendArgs(k: PartitionKeys, partition: number, inc: number, mes
     packed.writeUInt32BE(end - pos - PACKED_HEAD, pos + 8);
     pos = end;
   }
-  return { keys: [k.ids, k.msg, k.exp, k.state], args: [k.channel, partition, liveMarker(inc), packed], partition, randoms, ttls };
+  return { keys: [k.ids, k.msg, k.exp, k.state, k.channel], args: [partition, liveMarker(inc), packed], partition, randoms, ttls };
 }
 
 /** Appends on a client, or queues the append on a pipeline (to follow it with WAIT on the same connection). */
@@ -141,6 +141,7 @@ export function appendCall(target: RedisClient | ChainableCommander, call: Appen
 export interface StoredEntry {
   id: string;
   expiresAtMs: number;
+  /** The parts of the id, as assigned. */
   timestampUs: number;
   seq: number;
 }

@@ -57,15 +57,18 @@ export function loadLua(file: string): string {
  *
  * A script's key count is the number that ends its file name (`read-3.lua` takes KEYS[1..3], as
  * BullMQ names its scripts), so it is declared once, next to the script; a test checks every
- * script against its name. Files without one (not yet renamed) pass `numberOfKeys`.
+ * script against its name. Every key a script touches (shard channels included) comes in KEYS,
+ * built by keys.ts; none is spelled from ARGV.
  */
-export function defineScript(client: RedisClient, command: string, file: string, numberOfKeys?: number): void {
-  const named = keyCountOf(file);
-  const keys = named ?? numberOfKeys;
-  if (keys === undefined || (named !== undefined && numberOfKeys !== undefined && named !== numberOfKeys)) {
-    throw new Error(`Lua script ${file}: key count ${numberOfKeys ?? 'missing'} does not match its file name`);
-  }
+export function defineScript(client: RedisClient, command: string, file: string): void {
+  const keys = keyCountOf(file);
+  if (keys === undefined) throw new Error(`Lua script ${file}: its file name does not end in its key count (name-N)`);
   client.defineCommand(command, { numberOfKeys: keys, lua: loadLua(file) });
+}
+
+/** Registers a family's scripts: command name -> file (lua/<file>.lua, its key count ending the name). */
+export function defineScripts(client: RedisClient, scripts: Readonly<Record<string, string>>): void {
+  for (const [command, file] of Object.entries(scripts)) defineScript(client, command, file);
 }
 
 /** The key count a script's file name declares (`name-N`), if it declares one. */
