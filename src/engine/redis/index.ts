@@ -31,6 +31,7 @@ import { randomIdPart } from '../../domain/ids.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
+import { appendFields } from '../../message-fields.js';
 import { KeyExpiryAlarms } from '../app-keys.js';
 import type {
   AppKeyRecord,
@@ -704,7 +705,6 @@ function storedMessage(input: NewMessage, partition: number, { id, expiresAtMs, 
     ttl: input.ttl,
     expiresAtMs,
   };
-  if (input.contentType !== undefined) message.contentType = input.contentType;
-  if (input.inReplyTo !== undefined) message.inReplyTo = input.inReplyTo;
+  appendFields(input, message);
   return message;
 }

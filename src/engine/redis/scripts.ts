@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
+import { MESSAGE_FIELDS } from '../../message-fields.js';
 
 export type RedisClient = Redis | Cluster;
 export type ScriptArg = string | number | Buffer;
@@ -32,9 +33,15 @@ function luaDir(): string {
 }
 
 const INCLUDE_RE = /^--- @include "([A-Za-z0-9_-]+)"\s*$/gm;
+/** Where recordEncode.lua lists the optional fields' record tags, in the table's order. */
+const FIELD_TAGS_MARK = '--[[@message-field-tags]]';
+const FIELD_TAGS = MESSAGE_FIELDS.map((f) => `'${f.tag}'`).join(', ');
 const cache = new Map<string, string>();
 
-/** The source of lua/<file>.lua with its includes expanded (each include at most once per script). */
+/**
+ * The source of lua/<file>.lua with its includes expanded (each include at most once per script)
+ * and the message field table's record tags filled in (recordEncode.lua).
+ */
 export function loadLua(file: string): string {
   const cached = cache.get(file);
   if (cached !== undefined) return cached;
@@ -46,7 +53,7 @@ export function loadLua(file: string): string {
       included.add(name);
       return expand(readFileSync(`${dir}includes/${name}.lua`, 'utf8'));
     });
-  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8'));
+  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8')).replace(FIELD_TAGS_MARK, FIELD_TAGS);
   cache.set(file, source);
   return source;
 }
