@@ -88,6 +88,16 @@ export function appendFields(from: AppendFields, to: MessageFields): void {
   }
 }
 
+/** The append fields a producer sent on the wire (publish), under their StoredMessage keys. */
+export function appendFieldsFromWire(w: WireAppendFields): AppendFields {
+  const out: Bag = {};
+  for (const f of APPEND_FIELDS) {
+    const v = (w as Bag)[f.wire];
+    if (v !== undefined) out[f.key] = v;
+  }
+  return out as AppendFields;
+}
+
 /** Applies an update's fields to `to`: null clears a field; JSON values go through `copyJson`. */
 export function patchFields(patch: PatchFields, to: MessageFields, copyJson: (v: JsonValue) => JsonValue): void {
   for (const f of PATCH_FIELDS) {

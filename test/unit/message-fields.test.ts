@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeRecord, fieldText } from '../../src/engine/redis/record.js';
 import { loadLua } from '../../src/engine/redis/scripts.js';
 import type { StoredMessage } from '../../src/engine/types.js';
-import { APPEND_FIELDS, MESSAGE_FIELDS, PATCH_FIELDS, appendFields, patchFields, type MessageField } from '../../src/message-fields.js';
+import { APPEND_FIELDS, MESSAGE_FIELDS, PATCH_FIELDS, appendFields, appendFieldsFromWire, patchFields, type MessageField } from '../../src/message-fields.js';
 import { wireMessage } from '../../src/server/ws/wire.js';
 
 /** A value of each field's kind. */
@@ -66,6 +66,8 @@ describe('message field table', () => {
     const stored: Partial<StoredMessage> = {};
     appendFields(input, stored);
     expect(stored).toEqual(input);
+    // From a publish frame's names to the engine's: the same values.
+    expect(appendFieldsFromWire(Object.fromEntries(APPEND_FIELDS.map((f) => [f.wire, SAMPLE[f.kind]])))).toEqual(input);
     const patch: Record<string, unknown> = {};
     for (const f of PATCH_FIELDS) patch[f.key] = SAMPLE[f.kind];
     const json = { copied: true };
