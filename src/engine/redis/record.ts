@@ -109,7 +109,9 @@ export function decodeRecord(record: Buffer): StoredMessage {
       case TAG_BINARY: bodyStart = start; bodyEnd = end; bodyIsText = false; break;
       default: {
         const f = FIELD_BY_TAG[tag];
-        if (f !== undefined) (optional ??= []).push(f, start, end);
+        if (f === undefined) break;
+        optional ??= [];
+        optional.push(f, start, end);
         break; // else a field this version does not know: skipped
       }
     }
@@ -186,7 +188,7 @@ export class RecordCache {
     if (record.length < 37 || record[0] !== TAG_ID || record.readUInt32BE(1) !== 32) return decodeRecord(record);
     const id = record.toString('latin1', 5, 37);
     const hit = this.entries.get(id);
-    if (hit !== undefined && hit.record.equals(record)) return hit.message;
+    if (hit?.record.equals(record)) return hit.message;
     const message = decodeRecord(record);
     if (hit !== undefined) {
       this.entries.delete(id);
