@@ -149,8 +149,12 @@ describe('memory engine', () => {
       if (typeof v === 'string') strings.push(v);
       if (typeof v !== 'object' || v === null || seen.has(v)) return;
       seen.add(v);
-      if (v instanceof Map) for (const [k, x] of v) (walk(k), walk(x));
-      else if (v instanceof Set) for (const x of v) walk(x);
+      if (v instanceof Map) {
+        for (const [k, x] of v) {
+          walk(k);
+          walk(x);
+        }
+      } else if (v instanceof Set) for (const x of v) walk(x);
       else for (const x of Object.values(v)) walk(x);
     };
     walk(engine);

@@ -411,7 +411,9 @@ export class RedisEngine implements Engine {
           const batch = indexes.length === messages.length ? messages : indexes.map((i) => messages[i]!);
           const k = this.keys.partition(ref);
           const stored = await this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), batch);
-          indexes.forEach((i, j) => (out[i] = storedMessage(batch[j]!, partition, stored[j]!)));
+          indexes.forEach((i, j) => {
+            out[i] = storedMessage(batch[j]!, partition, stored[j]!);
+          });
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
