@@ -3,9 +3,10 @@
  * announcement channel) dies on a 3+3 Redis Cluster while producers post to partitions on the
  * other shards. Those posts must keep succeeding: the nodes answer from the keys and queue
  * metadata they already know (meta-cache.ts "Registry outage") instead of asking the dead primary
- * (before the fix every one of them answered 503 engine_unavailable until a replica was promoted,
- * and posts whose expiry-index update went to the dead primary took about a second each).
- * A key revoked just before the outage is never accepted, and is refused once the registry is back.
+ * (before the fix every one of them answered 503 engine_unavailable until a replica was promoted),
+ * and promptly (none slower than SLOW_MS: before the fix, posts whose expiry-index update went to
+ * the dead primary waited for it, up to seconds). A key revoked just before the outage is never
+ * accepted, and is refused once the registry is back.
  */
 import net from 'node:net';
 import { Redis } from 'ioredis';
@@ -20,6 +21,8 @@ import { appWithKey, queueOf } from '../helpers/ws-client.js';
 import { eventually, startNodes, stopNodes, type HoldlineNode } from './nodes.js';
 
 const PARTITIONS = 9;
+/** A post slower than this was held up by the dead primary (normally they take milliseconds). */
+const SLOW_MS = 1500;
 
 describe('registry primary killed on Redis Cluster', () => {
   let cluster: RedisClusterHandle;
@@ -89,14 +92,16 @@ describe('registry primary killed on Redis Cluster', () => {
     }
 
     // Load: one producer per node, posting to the partitions on the healthy shards.
-    const answers: { status: number; at: number; code?: string }[] = [];
+    const answers: { status: number; at: number; ms: number; code?: string }[] = [];
     const revokedAnswers: number[] = [];
     let producing = true;
     const produce = async (node: HoldlineNode, n: number): Promise<void> => {
       for (let i = 0; producing; i++) {
+        const sent = Date.now();
         const r = await post(node, shop.key, elsewhere[i % elsewhere.length]!, `n${n}-${i}`);
         const body = (await r.json()) as { error?: { code: string; message: string } };
-        answers.push({ status: r.status, at: Date.now(), ...(body.error ? { code: `node ${n}: ${body.error.code}` } : {}) });
+        const at = Date.now();
+        answers.push({ status: r.status, at, ms: at - sent, ...(body.error ? { code: `node ${n}: ${body.error.code}` } : {}) });
       }
     };
     // And the revoked key, tried all along on every node (while the registry is down each try
@@ -109,9 +114,14 @@ describe('registry primary killed on Redis Cluster', () => {
 
     const killedAt = Date.now();
     await cluster.node(registry).kill();
-    // Hold the dead primary's port (refusing every connection, as a dead host does): another
-    // process on this machine taking the freed port would otherwise answer for it, empty.
-    const holder = net.createServer((socket) => socket.destroy());
+    // Hold the dead primary's port, as a host that stopped answering does: connections are
+    // accepted and never answered (the harder case: nothing fails fast). Also, another process on
+    // this machine taking the freed port would otherwise answer for it, empty.
+    const held = new Set<net.Socket>();
+    const holder = net.createServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
     await new Promise<void>((resolve, reject) => holder.once('error', reject).listen(registry, '127.0.0.1', resolve));
     await eventually(async () => !(await cluster.primaryPorts()).includes(registry), 'a replica took over the registry', 30_000);
     const promotedAt = Date.now();
@@ -122,12 +132,16 @@ describe('registry primary killed on Redis Cluster', () => {
     await eventually(() => answers.length >= count + 20, 'load after the failover');
     producing = false;
     await Promise.all(producers);
+    for (const socket of held) socket.destroy();
     await new Promise((resolve) => holder.close(resolve));
 
     const during = answers.filter((a) => a.at > killedAt && a.at < promotedAt);
     // The failover took seconds, and posts went on meanwhile (not one slow answer each).
     expect(promotedAt - killedAt).toBeGreaterThan(1000);
     expect(during.length).toBeGreaterThan(20);
+    // Nor held up by the dead primary: a call to it costs a connect timeout (2 s), and appends
+    // whose expiry-index update went there waited for it (sweeper.ts INDEX_WAIT_MS).
+    expect(answers.filter((a) => a.ms > SLOW_MS)).toEqual([]);
     const failed = answers.filter((a) => a.status !== 201);
     expect(failed.map((f) => ({ ...f, sinceKill: f.at - killedAt, sincePromotion: f.at - promotedAt }))).toEqual([]);
     // The revoked key was never accepted, during the outage (401, or 503 while the registry could

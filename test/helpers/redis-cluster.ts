@@ -56,7 +56,18 @@ async function topology(nodes: RedisServerHandle[]): Promise<[number, number, ..
 }
 
 async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Bounded: a node that accepts connections but never answers (a test holding a dead node's port)
+  // must not hang the helper.
+  const r = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();

@@ -191,7 +191,7 @@ describe.each(engineFactories)('REST keys of an application ($name)', (factory) 
     expect(await keysOf(app.name)).toEqual(before);
   });
 
-  it('rotate bodies are validated: 400, nothing changes', async () => {
+  it('rotate and create bodies are validated: 4xx, nothing changes', async () => {
     const app = await createApp();
     const before = await keysOf(app.name);
     const path = `/v1/apps/${app.name}/keys/${app.key_id}/rotate`;
@@ -208,6 +208,16 @@ describe.each(engineFactories)('REST keys of an application ($name)', (factory) 
       ['60', { 'content-type': 'text/plain' }, 'unsupported_media_type'],
     ] as const) {
       const res = await adminCall('POST', path, body, type);
+      expect([body, res.status < 500 && res.status >= 400, await errorCode(res)]).toEqual([body, true, code]);
+    }
+    // Adding a key takes no fields.
+    for (const [body, type, code] of [
+      ['{"name":"x"}', JSON_CT, 'invalid_field'],
+      ['expires=1', FORM, 'invalid_field'],
+      ['{', JSON_CT, 'invalid_json'],
+      ['x', { 'content-type': 'text/plain' }, 'unsupported_media_type'],
+    ] as const) {
+      const res = await adminCall('POST', `/v1/apps/${app.name}/keys`, body, type);
       expect([body, res.status < 500 && res.status >= 400, await errorCode(res)]).toEqual([body, true, code]);
     }
     expect(await keysOf(app.name)).toEqual(before);

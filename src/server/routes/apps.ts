@@ -8,6 +8,7 @@ import {
   revokeApplicationKey,
   rotateApplicationKey,
 } from '../../domain/apps.js';
+import { HoldlineError } from '../../errors.js';
 import { readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
@@ -46,6 +47,9 @@ export function appsRoutes(ctx: ServerContext): void {
 
   router.add('POST', '/v1/apps/:name/keys', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
+    // Takes no fields: any is unknown (protocol/rest.md conventions), and the body is checked like any other.
+    const extra = Object.keys(readFields(req).data)[0];
+    if (extra !== undefined) throw new HoldlineError('invalid_field', { field: extra, message: `Unknown field ${extra}` });
     const name = req.params.name!;
     const { key, record } = await createApplicationKey(engine, name);
     return json(201, { status: 'ok', application_name: name, key_id: record.id, key });
