@@ -25,9 +25,11 @@ import callerLeave from '../../protocol/schemas/rest/caller-leave.json' with { t
 import callerUpdate from '../../protocol/schemas/rest/caller-update.json' with { type: 'json' };
 import callqueueCreate from '../../protocol/schemas/rest/callqueue-create.json' with { type: 'json' };
 import callqueueUpdate from '../../protocol/schemas/rest/callqueue-update.json' with { type: 'json' };
+import keyRotate from '../../protocol/schemas/rest/key-rotate.json' with { type: 'json' };
 import memberCreate from '../../protocol/schemas/rest/member-create.json' with { type: 'json' };
 import memberUpdate from '../../protocol/schemas/rest/member-update.json' with { type: 'json' };
 import messageBatch from '../../protocol/schemas/rest/message-batch.json' with { type: 'json' };
+import messageDelete from '../../protocol/schemas/rest/message-delete.json' with { type: 'json' };
 import messageReadQuery from '../../protocol/schemas/rest/message-read-query.json' with { type: 'json' };
 import messageUpdate from '../../protocol/schemas/rest/message-update.json' with { type: 'json' };
 import message from '../../protocol/schemas/rest/message.json' with { type: 'json' };
@@ -48,7 +50,7 @@ type Json = Record<string, unknown>;
 
 /** Request schemas (protocol/schemas/rest/), by file name. */
 const REQUEST_SCHEMAS: Record<string, Json> = {
-  'app-create': appCreate, 'queue-create': queueCreate, 'queue-update': queueUpdate, message, 'message-batch': messageBatch,
+  'app-create': appCreate, 'key-rotate': keyRotate, 'message-delete': messageDelete, 'queue-create': queueCreate, 'queue-update': queueUpdate, message, 'message-batch': messageBatch,
   'message-update': messageUpdate, 'queue-list-query': queueListQuery, 'queue-info-query': queueInfoQuery,
   'message-read-query': messageReadQuery, 'agent-create': agentCreate, 'agent-update': agentUpdate, 'token-create': tokenCreate,
   'token-revoke': tokenRevoke, 'callqueue-create': callqueueCreate, 'callqueue-update': callqueueUpdate,
@@ -62,7 +64,7 @@ const RESOURCE_SCHEMAS: Record<string, Json> = {
 };
 
 type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics';
-type Body = { json?: string; form?: boolean; raw?: boolean; required?: boolean };
+type Body = { json?: string; form?: boolean; raw?: boolean; required?: boolean; empty?: boolean };
 
 interface RouteDoc {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -78,6 +80,8 @@ interface RouteDoc {
   ok: Record<number, string>;
   /** Error codes this route documents (their statuses come from the catalogue). */
   errors: ErrorCode[];
+  /** Response headers of the successes, always sent: name → description (an integer value). */
+  headers?: Record<string, string>;
 }
 
 const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
@@ -106,6 +110,10 @@ export const ROUTES: RouteDoc[] = [
   { method: 'POST', route: '/v1/apps', tag: 'applications', summary: 'Create an application and its first key', auth: 'admin', body: { json: 'app-create', form: true, required: true }, ok: { 201: 'r:app-created' }, errors: [...JSON_BODY, 'invalid_name', 'app_exists'] },
   { method: 'GET', route: '/v1/apps', tag: 'applications', summary: 'List applications', auth: 'admin', ok: { 200: 'r:app-list' }, errors: [] },
   { method: 'DELETE', route: '/v1/apps/:name', tag: 'applications', summary: 'Delete an application, its keys, queues and call-queue data', auth: 'admin', ok: { 200: 'r:ok' }, errors: ['app_not_found'] },
+  { method: 'GET', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'List an application\'s keys (ids and expiries, never the keys), oldest first', auth: 'admin', ok: { 200: 'r:key-list' }, errors: ['app_not_found'] },
+  { method: 'POST', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'Add a key that does not expire (no body; a field is refused); the others keep working', auth: 'admin', body: { empty: true }, ok: { 201: 'r:key-created' }, errors: [...JSON_BODY, 'app_not_found'] },
+  { method: 'POST', route: '/v1/apps/:name/keys/:key_id/rotate', tag: 'applications', summary: 'A new key replacing this one, which keeps working for grace_seconds', auth: 'admin', body: { json: 'key-rotate', form: true }, ok: { 201: 'r:key-rotated' }, errors: [...JSON_BODY, 'app_not_found', 'key_not_found'] },
+  { method: 'DELETE', route: '/v1/apps/:name/keys/:key_id', tag: 'applications', summary: 'Revoke one key at once (never the last one that does not expire)', auth: 'admin', ok: { 204: '' }, errors: ['app_not_found', 'key_not_found', 'last_key'] },
   // --- message queues ---
   { method: 'GET', route: '/:app', tag: 'message queues', summary: 'List message queues', auth: 'application', query: 'queue-list-query', ok: { 200: 'r:queue-list' }, errors: ['app_not_found', 'invalid_limit', 'invalid_field', 'bad_request'] },
   { method: 'POST', route: '/:app', tag: 'message queues', summary: 'Create a message queue', auth: 'application', body: { json: 'queue-create', form: true }, ok: { 201: 'r:queue' }, errors: [...JSON_BODY, 'invalid_name', 'app_not_found', 'queue_exists'] },
@@ -116,7 +124,8 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/:app/:queue', tag: 'messages', summary: 'Read messages', auth: 'reader', query: 'message-read-query', ok: { 200: 'r:message-list' }, errors: ['app_not_found', 'queue_not_found', 'invalid_since', 'invalid_limit', 'invalid_order', 'invalid_partitions', 'partition_out_of_range', 'bad_request'] },
   { method: 'GET', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'One message (a raw one with its own Content-Type)', auth: 'reader', ok: { 200: 'r:message-one' }, errors: ['app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id'] },
   { method: 'PUT', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Replace a message\'s body (and ttl)', auth: 'application', body: { json: 'message-update', form: true, required: true }, ok: { 200: 'r:message-one' }, errors: [...JSON_BODY, 'invalid_ttl', 'message_too_large', 'app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id'] },
-  { method: 'DELETE', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Delete messages: comma-separated ids, each optionally partition:-prefixed', auth: 'application', ok: { 200: 'r:messages-deleted' }, errors: ['app_not_found', 'queue_not_found', 'invalid_message_id', 'partition_out_of_range'] },
+  { method: 'DELETE', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Delete messages: comma-separated ids (at most 50), each optionally partition:-prefixed', auth: 'application', ok: { 200: 'r:messages-deleted' }, errors: ['app_not_found', 'queue_not_found', 'invalid_message_id', 'invalid_field', 'partition_out_of_range'] },
+  { method: 'POST', route: '/:app/:queue/delete', tag: 'messages', summary: 'Delete messages named in the body (1 to 1000 ids)', auth: 'application', body: { json: 'message-delete', form: true, required: true }, ok: { 200: 'r:messages-deleted' }, errors: [...JSON_BODY, 'app_not_found', 'queue_not_found', 'invalid_message_id', 'partition_out_of_range'] },
   // --- agents ---
   { method: 'GET', route: '/v1/agents', tag: 'agents', summary: 'List agents', auth: 'application', ok: { 200: 'c:agent[]' }, errors: [] },
   { method: 'POST', route: '/v1/agents', tag: 'agents', summary: 'Create an agent', auth: 'application', body: { json: 'agent-create' }, ok: { 201: 'c:agent' }, errors: JSON_BODY },
@@ -139,7 +148,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'PUT', route: `${CALLQ}/members/:agent`, tag: 'members', summary: 'Pause, unpause, set status or number', auth: 'application', body: { json: 'member-update' }, ok: { 200: 'c:queue_member' }, errors: [...JSON_BODY, 'call_queue_not_found', 'member_not_found'] },
   { method: 'DELETE', route: `${CALLQ}/members/:agent`, tag: 'members', summary: 'Remove a member', auth: 'application', ok: { 204: '' }, errors: ['call_queue_not_found', 'member_not_found'] },
   // --- callers ---
-  { method: 'GET', route: `${CALLQ}/callers`, tag: 'callers', summary: 'List callers in position order', auth: 'reader', ok: { 200: 'c:queue_caller[]' }, errors: ['call_queue_not_found'] },
+  { method: 'GET', route: `${CALLQ}/callers`, tag: 'callers', summary: 'List callers in position order', auth: 'reader', ok: { 200: 'c:queue_caller[]' }, errors: ['call_queue_not_found'], headers: { 'Holdline-Seq': 'The call queue\'s seq the list was read at: callqueue.subscribe with since_seq = this value continues it (websocket.md 5.1)' } },
   { method: 'POST', route: `${CALLQ}/callers`, tag: 'callers', summary: 'A caller joins', auth: 'application', body: { json: 'caller-create', required: true }, ok: { 201: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'queue_disabled'] },
   { method: 'GET', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'One caller', auth: 'reader', ok: { 200: 'c:queue_caller' }, errors: ['call_queue_not_found', 'caller_not_found'] },
   { method: 'PUT', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'Change status, priority or member', auth: 'application', body: { json: 'caller-update' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'member_not_found', 'invalid_transition'] },
@@ -236,6 +245,11 @@ function operation(r: RouteDoc): Json {
     if (what === '') responsesOut[status] = { description: 'Done; no body' };
     else if (what.includes('/')) responsesOut[status] = { description: 'OK', content: { [what]: { schema: what === 'text/html' || what === 'text/plain' ? { type: 'string' } : { type: 'object' } } } };
     else responsesOut[status] = { description: 'OK', content: { 'application/json': { schema: responseSchema(what) } } };
+    if (r.headers !== undefined) {
+      (responsesOut[status] as Json).headers = Object.fromEntries(
+        Object.entries(r.headers).map(([name, description]) => [name, { description, required: true, schema: { type: 'integer', minimum: 0 } }]),
+      );
+    }
   }
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of new Set([...AUTH_ERRORS[r.auth], ...r.errors, ...ALWAYS])) {
@@ -263,6 +277,11 @@ function operation(r: RouteDoc): Json {
           schema: r.route === '/:app/:queue' && r.method === 'POST' ? { type: 'object', description: 'body, partition, ttl; or message.N.body, message.N.partition, message.N.ttl' } : schema,
         };
       }
+    }
+    if (r.body.empty === true) {
+      const none = { type: 'object', maxProperties: 0, description: 'No fields' };
+      content['application/json'] = { schema: none };
+      content['application/x-www-form-urlencoded'] = { schema: none };
     }
     if (r.body.raw === true) content['*/*'] = { schema: { type: 'string', format: 'binary', description: 'One raw message; its Content-Type is recorded' } };
     op.requestBody = { required: r.body.required === true, content };

@@ -1,6 +1,7 @@
 /**
  * REST request schemas (protocol/schemas/rest/*.json), compiled once at start-up (STYLE.md example 9):
- * a schema mistake fails the boot with the schema named. JSON bodies are validated as they are; form
+ * a schema mistake fails the boot with the schema named. When the build already compiled these very
+ * schemas (src/schemas-checked.ts), each is compiled at its first use instead. JSON bodies are validated as they are; form
  * bodies (every value a string) by the same schemas with type coercion, so `partitions=3` and
  * `{"partitions": 3}` mean the same and `{"partitions": "3"}` does not pass.
  */
@@ -17,6 +18,7 @@ import messageUpdate from '../../protocol/schemas/rest/message-update.json' with
 import message from '../../protocol/schemas/rest/message.json' with { type: 'json' };
 import queueCreate from '../../protocol/schemas/rest/queue-create.json' with { type: 'json' };
 import queueUpdate from '../../protocol/schemas/rest/queue-update.json' with { type: 'json' };
+import { CompiledOnUse, checkedAtBuild, fingerprint } from '../schemas-checked.js';
 import type { FieldSource } from './body.js';
 
 const SCHEMAS = {
@@ -44,15 +46,20 @@ const ROUTE_OF: Record<keyof typeof SCHEMAS, string> = {
 
 export type SchemaName = keyof typeof SCHEMAS;
 
+/** What scripts/check-schemas.mjs stamps once the build has compiled these schemas. */
+export const REST_SCHEMAS_FINGERPRINT = fingerprint(SCHEMAS);
+
 /** Error code for a failing field, by its name; anything else is invalid_field. */
 const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name: 'invalid_name', name: 'invalid_name' };
 
 export class RequestSchemas {
-  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly validators: Map<string, ValidateFunction>;
 
-  constructor() {
-    const strict = new Ajv({ strict: true, allErrors: false });
-    const coercing = new Ajv({ strict: true, allErrors: false, coerceTypes: true });
+  /** `lazy`: compile each schema at its first use (only for schemas the build compiled; see above). */
+  constructor(opts: { lazy?: boolean } = { lazy: checkedAtBuild('rest', REST_SCHEMAS_FINGERPRINT) }) {
+    const lazy = opts.lazy === true;
+    const strict = new Ajv({ strict: true, allErrors: false, validateSchema: !lazy });
+    const coercing = new Ajv({ strict: true, allErrors: false, coerceTypes: true, validateSchema: !lazy });
     for (const ajv of [strict, coercing]) {
       for (const [name, schema] of Object.entries(SCHEMAS)) {
         try {
@@ -62,18 +69,22 @@ export class RequestSchemas {
         }
       }
     }
+    const compilers: Array<readonly [string, () => ValidateFunction]> = [];
     for (const name of Object.keys(SCHEMAS) as SchemaName[]) {
       for (const [source, ajv] of [['json', strict], ['form', coercing]] as const) {
-        let validate: ValidateFunction | undefined;
-        try {
-          validate = ajv.getSchema(`${name}.json`);
-        } catch (e) {
-          throw new Error(`The request schema of ${ROUTE_OF[name]} (protocol/schemas/rest/${name}.json) does not compile: ${(e as Error).message}`);
-        }
-        if (validate === undefined) throw new Error(`The request schema of ${ROUTE_OF[name]} (protocol/schemas/rest/${name}.json) did not compile`);
-        this.validators.set(`${source}:${name}`, validate);
+        compilers.push([`${source}:${name}`, () => {
+          let validate: ValidateFunction | undefined;
+          try {
+            validate = ajv.getSchema(`${name}.json`);
+          } catch (e) {
+            throw new Error(`The request schema of ${ROUTE_OF[name]} (protocol/schemas/rest/${name}.json) does not compile: ${(e as Error).message}`);
+          }
+          if (validate === undefined) throw new Error(`The request schema of ${ROUTE_OF[name]} (protocol/schemas/rest/${name}.json) did not compile`);
+          return validate;
+        }]);
       }
     }
+    this.validators = lazy ? new CompiledOnUse(compilers) : new Map(compilers.map(([key, compile]) => [key, compile()] as const));
   }
 
   /** Returns the (possibly coerced) data typed as T, or throws the catalogue error for the first failure. */

@@ -75,7 +75,7 @@ describe('holdline serve: bad settings', { timeout: TIMEOUT_MS }, () => {
     expectOneLine(await run(['serve', '--config', file]), `port in ${file} must be an integer from 0 to 65535, got 80000`);
     expectOneLine(await run(['serve'], { HOLDLINE_CONFIG: file }), `port in ${file} must be an integer from 0 to 65535, got 80000`);
     const origins = configFile({ corsOrigins: 'https://a.example' });
-    expectOneLine(await run(['serve', '--config', origins]), `corsOrigins in ${origins} must be origins (scheme://host[:port]), comma-separated in the environment or a flag, an array in a file, got "https://a.example"`);
+    expectOneLine(await run(['serve', '--config', origins]), `corsOrigins in ${origins} must be origins (scheme://host[:port]) or *, comma-separated in the environment or a flag, an array in a file, got "https://a.example"`);
     const notJson = configFile('{port: 1');
     const res = await run(['serve', '--config', notJson]);
     expect([res.code, res.stderr]).toEqual([2, expect.stringMatching(new RegExp(`^holdline: config file ${notJson} is not JSON: .*\\n$`))]);

@@ -14,7 +14,8 @@ import { FORM, JSON_CT } from '../helpers/server.js';
 import { startWsServer } from '../helpers/ws-client.js';
 import type { WsServer } from '../helpers/ws-client.js';
 
-type Doc = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>> };
+type Documented = { content?: Record<string, unknown>; headers?: Record<string, { required?: boolean; schema: { type: string } }> };
+type Doc = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, Documented> }>> };
 
 let s: WsServer;
 let engine: MemoryEngine;
@@ -59,6 +60,11 @@ async function call(
   expect(op, `${method} ${template} is in the document`).toBeDefined();
   const documented = op!.responses[String(res.status)];
   expect(documented, `${where} is documented`).toBeDefined();
+  for (const [name, header] of Object.entries(documented!.headers ?? {})) {
+    const value = res.headers.get(name);
+    if (header.required === true) expect(value, `${where}: header ${name}`).not.toBeNull();
+    if (value !== null && header.schema.type === 'integer') expect(value, `${where}: header ${name}`).toMatch(/^\d+$/);
+  }
   const key = `${method} ${template}`;
   if (!seen.has(key)) seen.set(key, new Set());
   seen.get(key)!.add(res.status);
@@ -133,6 +139,26 @@ describe('/openapi.json', () => {
     await call('GET', '/v1/apps', '/v1/apps', { auth: 'Admin wrong' });
     await call('DELETE', '/v1/apps/:name', '/v1/apps/other', { auth: admin });
     await call('DELETE', '/v1/apps/:name', '/v1/apps/other', { auth: admin });
+    // --- keys of an application (on their own application: the walk goes on with shop's key) ---
+    const k0 = ((await call('POST', '/v1/apps', '/v1/apps', { auth: admin, ...J({ name: 'keyed' }) })).json as { key_id: string }).key_id;
+    await call('GET', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { auth: admin });
+    await call('GET', '/v1/apps/:name/keys', '/v1/apps/nobody/keys', { auth: admin });
+    await call('GET', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { key });
+    const k1 = ((await call('POST', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { auth: admin })).json as { key_id: string }).key_id;
+    await call('POST', '/v1/apps/:name/keys', '/v1/apps/nobody/keys', { auth: admin });
+    await call('POST', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { auth: admin, ...J({ grace_seconds: 60 }) });
+    const ROT = '/v1/apps/:name/keys/:key_id/rotate';
+    const k2 = ((await call('POST', ROT, `/v1/apps/keyed/keys/${k1}/rotate`, { auth: admin, ...J({ grace_seconds: 60 }) })).json as { key_id: string }).key_id;
+    const k3 = ((await call('POST', ROT, `/v1/apps/keyed/keys/${k2}/rotate`, { auth: admin, headers: FORM, body: 'grace_seconds=0' })).json as { key_id: string }).key_id;
+    await call('POST', ROT, `/v1/apps/keyed/keys/${k3}/rotate`, { auth: admin, ...J({ grace_seconds: -1 }) });
+    await call('POST', ROT, `/v1/apps/keyed/keys/${'0'.repeat(16)}/rotate`, { auth: admin });
+    await call('POST', ROT, `/v1/apps/nobody/keys/${k3}/rotate`, { auth: admin });
+    const KEY = '/v1/apps/:name/keys/:key_id';
+    await call('DELETE', KEY, `/v1/apps/keyed/keys/${k0}`, { auth: admin });
+    await call('DELETE', KEY, `/v1/apps/keyed/keys/${k0}`, { auth: admin });
+    await call('DELETE', KEY, `/v1/apps/keyed/keys/${k3}`, { auth: admin });
+    await call('DELETE', KEY, '/v1/apps/keyed/keys/zz', { auth: admin });
+    await call('GET', '/v1/apps/:name/keys', '/v1/apps/keyed/keys', { auth: admin });
     // --- message queues ---
     await call('POST', '/:app', '/shop', { key, ...J({ queue_name: 'q', partitions: 2 }) });
     await call('POST', '/:app', '/shop', { key, ...J({ queue_name: 'q' }) });
@@ -151,7 +177,8 @@ describe('/openapi.json', () => {
     // --- messages ---
     const posted = await call('POST', '/:app/:queue', '/shop/q', { key, ...J({ body: 'hello', partition: 1 }) });
     const id = ((posted.json as { messages: Array<{ key: string }> }).messages[0]!).key;
-    await call('POST', '/:app/:queue', '/shop/q', { key, ...J({ messages: [{ body: 'a' }, { body: 'b', ttl: 60 }] }) });
+    const batch = await call('POST', '/:app/:queue', '/shop/q', { key, ...J({ messages: [{ body: 'a' }, { body: 'b', ttl: 60 }, { body: 'c' }] }) });
+    const batchIds = (batch.json as { messages: Array<{ message_id: string; partition: number }> }).messages.map((m) => `${m.partition}:${m.message_id}`);
     await call('POST', '/:app/:queue', '/shop/q', { key, headers: FORM, body: 'body=form&partition=2' });
     const raw = await call('POST', '/:app/:queue', '/shop/q', { key, headers: { 'content-type': 'image/png' }, body: 'PNG' });
     const rawId = ((raw.json as { messages: Array<{ key: string }> }).messages[0]!).key;
@@ -172,6 +199,16 @@ describe('/openapi.json', () => {
     await call('PUT', '/:app/:queue/:message_id', `/shop/q/${id}`, { key, ...J({}) });
     await call('DELETE', '/:app/:queue/:message_id', `/shop/q/${id}`, { key });
     await call('DELETE', '/:app/:queue/:message_id', '/shop/q/zz', { key });
+    await call('DELETE', '/:app/:queue/:message_id', `/shop/q/${Array.from({ length: 51 }, () => id).join(',')}`, { key });
+    const DEL = '/:app/:queue/delete';
+    await call('POST', DEL, '/shop/q/delete', { key, ...J({ ids: batchIds.slice(0, 2) }) });
+    await call('POST', DEL, '/shop/q/delete', { key, headers: FORM, body: `ids=${encodeURIComponent(batchIds.slice(2).join(','))}` });
+    await call('POST', DEL, '/shop/q/delete', { key, ...J({}) });
+    await call('POST', DEL, '/shop/q/delete', { key, ...J({ ids: [] }) });
+    await call('POST', DEL, '/shop/q/delete', { key, ...J({ ids: ['zz'] }) });
+    await call('POST', DEL, '/shop/q/delete', { key, ...J({ ids: [`9:${id}`] }) });
+    await call('POST', DEL, '/shop/nope/delete', { key, ...J({ ids: [id] }) });
+    await call('POST', DEL, '/shop/q/delete', J({ ids: [id] }));
     // --- agents ---
     const agent = (await call('POST', '/v1/agents', '/v1/agents', { key, ...J({ name: 'Ann' }) })).json as { uuid: string };
     const agent2 = (await call('POST', '/v1/agents', '/v1/agents', { key, ...J({}) })).json as { uuid: string };

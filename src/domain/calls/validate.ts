@@ -2,7 +2,8 @@
  * Input of agents, call queues, members, callers, tags and agent tokens (protocol/calls.md "Input
  * rules"). The rules are the JSON Schemas in protocol/schemas/rest/ (the same ones /openapi.json
  * publishes), compiled once when this module loads, so a broken schema stops the boot naming its
- * route. Each parser validates what arrived (a parsed JSON body) against its route's schema, then
+ * route (or, when the build already compiled these very schemas, src/schemas-checked.ts, each at its
+ * first use). Each parser validates what arrived (a parsed JSON body) against its route's schema, then
  * returns the typed input the store expects (defaults filled, uuids lower-cased), or throws the
  * catalogue error naming the offending field. What a schema cannot say stays here, next to it:
  * `agent_id` and `uuid` naming the same agent, the leave reason's "absent or empty", path ids.
@@ -26,6 +27,7 @@ import tagPut from '../../../protocol/schemas/rest/tag-put.json' with { type: 'j
 import tokenCreate from '../../../protocol/schemas/rest/token-create.json' with { type: 'json' };
 import tokenRevoke from '../../../protocol/schemas/rest/token-revoke.json' with { type: 'json' };
 import { HoldlineError } from '../../errors.js';
+import { CompiledOnUse, checkedAtBuild, fingerprint } from '../../schemas-checked.js';
 import {
   type AgentPatch,
   type CallQueuePatch,
@@ -79,22 +81,34 @@ type SchemaName = keyof typeof SCHEMAS;
  * Compiles request schemas with the shared field rules (call-defs.json); a broken one throws naming
  * its route. minLength/maxLength count characters (code points).
  */
-export function compileRequestSchemas<N extends string>(table: Record<N, { schema: object; route: string }>): Map<N, ValidateFunction> {
-  const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true });
+export function compileRequestSchemas<N extends string>(
+  table: Record<N, { schema: object; route: string }>,
+  opts: { lazy?: boolean } = {},
+): Map<N, ValidateFunction> {
+  const lazy = opts.lazy === true;
+  const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true, validateSchema: !lazy });
   ajv.addSchema(callDefs);
-  const out = new Map<N, ValidateFunction>();
-  for (const [name, { schema, route }] of Object.entries(table) as Array<[N, { schema: object; route: string }]>) {
-    try {
-      out.set(name, ajv.compile(schema));
-    } catch (e) {
-      throw new Error(`The request schema of ${route} (protocol/schemas/rest/${name}.json) is invalid: ${(e as Error).message}`);
-    }
-  }
-  return out;
+  const compilers = (Object.entries(table) as Array<[N, { schema: object; route: string }]>).map(
+    ([name, { schema, route }]) =>
+      [
+        name,
+        (): ValidateFunction => {
+          try {
+            return ajv.compile(schema);
+          } catch (e) {
+            throw new Error(`The request schema of ${route} (protocol/schemas/rest/${name}.json) is invalid: ${(e as Error).message}`);
+          }
+        },
+      ] as const,
+  );
+  return lazy ? new CompiledOnUse(compilers) : new Map(compilers.map(([name, compile]) => [name, compile()] as const));
 }
 
-/** Compiled when this module loads, that is at boot. */
-const VALIDATORS = compileRequestSchemas<SchemaName>(SCHEMAS);
+/** What scripts/check-schemas.mjs stamps once the build has compiled these schemas. */
+export const CALL_SCHEMAS_FINGERPRINT = fingerprint([callDefs, SCHEMAS]);
+
+/** Compiled when this module loads, that is at boot (at first use when the build compiled them). */
+const VALIDATORS = compileRequestSchemas<SchemaName>(SCHEMAS, { lazy: checkedAtBuild('calls', CALL_SCHEMAS_FINGERPRINT) });
 
 type Body = Record<string, unknown>;
 
