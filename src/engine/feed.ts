@@ -12,12 +12,13 @@
  *   - a live subscription that yields, per feed, each new entry once in seq order, or `resync` when
  *     entries may have been missed (the listener re-reads from its last seen entry, or the base).
  *
- * This module holds what all feeds share: the event shape, the in-process fan-out of the memory
- * stores (FeedFanOut), and the sequence checks (FeedPosition): the ONE place that decides whether a
- * live entry is the next one, old news, a seq reused by another entry, or after a gap. The Redis
- * side of the live subscription is redis/feed-subscriber.ts (one sharded subscription per node for
- * every kind of feed); the follower that turns the three faces into a gapless stream per socket is
- * src/server/ws/follower.ts.
+ * This module holds what all feeds share: the event shape, a kind of feed as a store offers it
+ * (FeedSource; the two of them are in feeds.ts), the in-process fan-out of the memory stores
+ * (FeedFanOut), and the sequence checks (FeedPosition): the ONE place that decides whether a live
+ * entry is the next one, old news, a seq reused by another entry, or after a gap. The Redis side of
+ * the live subscription is redis/subscriber.ts (one sharded subscription per node for every kind of
+ * feed); the hub and the follower that turn the three faces into a gapless stream per socket are
+ * src/server/ws/feed-hub.ts and follower.ts.
  */
 
 export type Unsubscribe = () => Promise<void>;
@@ -30,6 +31,30 @@ export type Unsubscribe = () => Promise<void>;
 export type FeedEvent<K extends string, E> = ({ type: K } & { [P in K]: E }) | { type: 'resync' };
 
 export type FeedListener<K extends string, E> = (event: FeedEvent<K, E>) => void;
+
+/** Where a feed's live side continues from: the newest stored entry's seq (0: none) and identity. */
+export interface FeedBase {
+  seq: number;
+  /** The entry's identity (a message id), so that a seq reused by another entry can be told; null when entries have none. */
+  id: string | null;
+}
+
+/** One kind of feed as a store offers it (feeds.ts): `Ref` names one feed of the kind. */
+export interface FeedSource<Ref, K extends string, E extends { seq: number }> {
+  /** The tag of its entry events (`message`, `change`, ...). */
+  readonly type: K;
+  /** A feed's key, unique within the kind. */
+  key(ref: Ref): string;
+  /** Resolves once active: every entry stored after that is announced (subscribe, then read the base). */
+  subscribe(ref: Ref, listener: FeedListener<K, E>): Promise<Unsubscribe>;
+  base(ref: Ref): Promise<FeedBase>;
+  idOf(entry: E): string | null;
+}
+
+/** The entry of an entry event of a feed tagged `type`, or null for `resync`. */
+export function entryOf<K extends string, E>(type: K, event: FeedEvent<K, E>): E | null {
+  return event.type === 'resync' ? null : (event as { [P in K]: E })[type];
+}
 
 /** The feed's in-process announcements (memory stores): listeners per feed key, called synchronously. */
 export class FeedFanOut<K extends string, E> {

@@ -6,7 +6,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FeedFanOut, type Unsubscribe } from '../../src/engine/feed.js';
+import { FeedFanOut, type FeedSource, type Unsubscribe } from '../../src/engine/feed.js';
 import { loadUws } from '../../src/server/uws.js';
 import { FeedHub, type FeedFollower, type FeedKind, type HubFeed } from '../../src/server/ws/feed-hub.js';
 
@@ -38,14 +38,18 @@ class TestFeed {
     for (const r of [...this.resyncs]) r();
   }
 
-  kind(): FeedKind<string, Entry> {
+  kind(): FeedKind<string, Entry, 'entry'> {
+    return { source: this.source(), names: { hub: 'test hub', field: 'feed' }, topicPrefix: 'hl/t', frame: () => ({ type: 'heartbeat', time: 0 }) };
+  }
+
+  source(): FeedSource<string, 'entry', Entry> {
     return {
-      names: { hub: 'test hub', field: 'feed' },
-      topicPrefix: 'hl/t',
+      type: 'entry',
       key: (ref) => ref,
-      subscribe: async (_ref, onEntry, onResync): Promise<Unsubscribe> => {
+      subscribe: async (_ref, listener): Promise<Unsubscribe> => {
         this.subscriptions++;
-        const remove = this.fan.add('f', (ev) => (ev.type === 'entry' ? onEntry(ev.entry) : onResync()));
+        const remove = this.fan.add('f', listener);
+        const onResync = () => listener({ type: 'resync' });
         this.resyncs.add(onResync);
         return async () => {
           this.subscriptions--;
@@ -53,7 +57,7 @@ class TestFeed {
           this.resyncs.delete(onResync);
         };
       },
-      readBase: async () => {
+      base: async () => {
         this.baseReads++;
         if (this.gate !== null) await this.gate;
         if (this.failBase > 0) {
@@ -64,7 +68,6 @@ class TestFeed {
         return last === undefined ? { seq: 0, id: null } : { seq: last.seq, id: last.id };
       },
       idOf: (e) => e.id,
-      frame: () => ({ type: 'heartbeat', time: 0 }),
     };
   }
 }
@@ -87,12 +90,12 @@ class Recorder implements FeedFollower<Entry> {
 
 const e = (seq: number, id = `m${seq}`): Entry => ({ seq, id });
 
-const hubs: FeedHub<string, Entry>[] = [];
+const hubs: FeedHub<string, Entry, 'entry'>[] = [];
 afterEach(async () => {
   await Promise.all(hubs.splice(0).map((h) => h.close()));
 });
 
-function setup(): { feed: TestFeed; hub: FeedHub<string, Entry> } {
+function setup(): { feed: TestFeed; hub: FeedHub<string, Entry, 'entry'> } {
   const feed = new TestFeed();
   const hub = new FeedHub(feed.kind(), loadUws().uws.App(), pino({ level: 'silent' }));
   hubs.push(hub);

@@ -15,6 +15,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { CallQueueUpdateFrame, SubscriptionEndReason } from '../../codec/index.js';
 import type { CallQueueChange, CallQueueSnapshot, CallStore } from '../../engine/call-types.js';
+import { callQueueFeed, type CallQueueRef } from '../../engine/feeds.js';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Connection, SideSubscription } from './connection.js';
@@ -22,13 +23,8 @@ import { FeedHub, type FeedKind, type HubFeed } from './feed-hub.js';
 import { Follower, READ_RETRY_MS } from './follower.js';
 import { corked, sendFrame } from './send.js';
 
-export interface CallQueueRef {
-  app: string;
-  queueId: string;
-}
-
 export type HubCallQueue = HubFeed<CallQueueRef, CallQueueChange>;
-export type CallQueueHub = FeedHub<CallQueueRef, CallQueueChange>;
+export type CallQueueHub = FeedHub<CallQueueRef, CallQueueChange, 'change'>;
 
 export type CallQueueSubState = 'recovering' | 'live' | 'lagging' | 'ended';
 
@@ -49,16 +45,12 @@ export function updateFrame(change: CallQueueChange): CallQueueUpdateFrame {
   return { type: 'callqueue.update', ...change };
 }
 
-/** Call queues as a feed: the store's subscribeQueue, its snapshot's seq as the base, `callqueue.update` frames. */
-function callQueueKind(store: CallStore): FeedKind<CallQueueRef, CallQueueChange> {
+/** Call queues as a feed: the store's source of them, `callqueue.update` frames, endings on deletion and removal. */
+function callQueueKind(store: CallStore): FeedKind<CallQueueRef, CallQueueChange, 'change'> {
   return {
+    source: callQueueFeed(store),
     names: { hub: 'ws call-queue hub', field: 'callQueue' },
     topicPrefix: 'hl/q',
-    key: (ref) => `${ref.app}/${ref.queueId}`,
-    subscribe: (ref, onEntry, onResync) =>
-      store.subscribeQueue(ref.app, ref.queueId, (event) => (event.type === 'change' ? onEntry(event.change) : onResync())),
-    readBase: async (ref) => ({ seq: (await store.snapshot(ref.app, ref.queueId)).seq, id: null }),
-    idOf: () => null,
     frame: (_ref, change) => updateFrame(change),
     // Followers end on the changes that end their access, once the change is on the topic.
     published(feed, change) {

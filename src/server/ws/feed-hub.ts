@@ -33,7 +33,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { encodeServerFrame } from '../../codec/index.js';
 import type { ServerFrame, WireFormat } from '../../codec/index.js';
-import { FeedPosition, type Unsubscribe } from '../../engine/feed.js';
+import { entryOf, FeedPosition, type FeedSource, type Unsubscribe } from '../../engine/feed.js';
 import type { Logger } from '../../logger.js';
 import { metrics } from '../../metrics/registry.js';
 import { SeqWaiters } from './seq-waiters.js';
@@ -47,21 +47,14 @@ export interface FeedEntry {
   seq: number;
 }
 
-/** One kind of feed, as the hub sees it. */
-export interface FeedKind<Ref, E extends FeedEntry> {
+/** One kind of feed, as the hub sees it: the store's source of it (engine/feeds.ts) and its frames. */
+export interface FeedKind<Ref, E extends FeedEntry, K extends string> {
+  readonly source: FeedSource<Ref, K, E>;
   /** Log message prefix (e.g. `ws hub`) and the log field carrying a feed's key (e.g. `partition`). */
   readonly names: { hub: string; field: string };
   /** uWS topic prefix (`hl/m`, `hl/q`); batch topics, when the kind has them, use `batchPrefix`. */
   readonly topicPrefix: string;
   readonly batchPrefix?: string;
-  /** The feed's key on this node (also in its topic names). */
-  key(ref: Ref): string;
-  /** The store's live subscription of the feed (active when this resolves). */
-  subscribe(ref: Ref, onEntry: (entry: E) => void, onResync: () => void): Promise<Unsubscribe>;
-  /** The newest stored entry's seq and identity now (seq 0: none). */
-  readBase(ref: Ref): Promise<{ seq: number; id: string | null }>;
-  /** An entry's identity, to notice a seq reused by another entry; null when entries have none. */
-  idOf(entry: E): string | null;
   /** The frame of one live entry on the per-entry topics. */
   frame(ref: Ref, entry: E): ServerFrame;
   /** The `messages`-style frames of a run of entries, for the batch topics (only with batchPrefix). */
@@ -110,11 +103,11 @@ export class HubFeed<Ref, E extends FeedEntry> {
 
   constructor(
     readonly ref: Ref,
-    kind: FeedKind<Ref, E>,
+    kind: { source: { key(ref: Ref): string }; topicPrefix: string; batchPrefix?: string },
     /** Publishes the pending entries now: captured, put on the topics, lastSeq advanced. */
     readonly flush: () => void,
   ) {
-    this.key = kind.key(ref);
+    this.key = kind.source.key(ref);
     this.topics = { json: `${kind.topicPrefix}/${this.key}/json`, msgpack: `${kind.topicPrefix}/${this.key}/msgpack` };
     const b = kind.batchPrefix;
     this.batchTopics = b === undefined ? null : { json: `${b}/${this.key}/json`, msgpack: `${b}/${this.key}/msgpack` };
@@ -148,13 +141,13 @@ export class HubFeed<Ref, E extends FeedEntry> {
   }
 }
 
-export class FeedHub<Ref, E extends FeedEntry> {
+export class FeedHub<Ref, E extends FeedEntry, K extends string> {
   private readonly feeds = new Map<string, HubFeed<Ref, E>>();
   private readonly dirty = new Set<HubFeed<Ref, E>>();
   private flushScheduled = false;
 
   constructor(
-    private readonly kind: FeedKind<Ref, E>,
+    private readonly kind: FeedKind<Ref, E, K>,
     private readonly app: TemplatedApp,
     private readonly logger: Logger,
   ) {}
@@ -169,7 +162,7 @@ export class FeedHub<Ref, E extends FeedEntry> {
    * first caller creates it; a failed start forgets the feed and rejects every caller waiting on it.
    */
   async acquire(ref: Ref): Promise<HubFeed<Ref, E>> {
-    const key = this.kind.key(ref);
+    const key = this.kind.source.key(ref);
     let feed = this.feeds.get(key);
     if (feed === undefined) {
       const created: HubFeed<Ref, E> = new HubFeed(ref, this.kind, () => this.flush(created));
@@ -220,11 +213,12 @@ export class FeedHub<Ref, E extends FeedEntry> {
     let based!: () => void;
     feed.rebasing = new Promise<void>((resolve) => (based = resolve));
     try {
-      feed.unsubscribe = await this.kind.subscribe(
-        feed.ref,
-        (entry) => this.onEntry(feed, entry),
-        () => this.onResync(feed),
-      );
+      const { source } = this.kind;
+      feed.unsubscribe = await source.subscribe(feed.ref, (event) => {
+        const entry = entryOf(source.type, event);
+        if (entry === null) this.onResync(feed);
+        else this.onEntry(feed, entry);
+      });
       await this.rebase(feed);
     } finally {
       feed.rebasing = null;
@@ -244,7 +238,7 @@ export class FeedHub<Ref, E extends FeedEntry> {
   }
 
   private async rebase(feed: HubFeed<Ref, E>): Promise<void> {
-    const base = await this.kind.readBase(feed.ref);
+    const base = await this.kind.source.base(feed.ref);
     feed.advance(base.seq, base.id);
     feed.position.based = true;
   }
@@ -313,7 +307,7 @@ export class FeedHub<Ref, E extends FeedEntry> {
     let run: E[] = [];
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]!;
-      const verdict = feed.position.judge(entry.seq, this.kind.idOf(entry));
+      const verdict = feed.position.judge(entry.seq, this.kind.source.idOf(entry));
       if (verdict === 'old') continue;
       if (verdict === 'reused') {
         // Skipping it would be silent: followers read storage again from their last entry, which is
@@ -341,7 +335,7 @@ export class FeedHub<Ref, E extends FeedEntry> {
   /** Captures the entry, advances the topic, and puts it on the per-entry topics; true when any socket is live. */
   private publish(feed: HubFeed<Ref, E>, entry: E): boolean {
     for (const follower of feed.recovering) follower.capture(entry);
-    feed.advance(entry.seq, this.kind.idOf(entry));
+    feed.advance(entry.seq, this.kind.source.idOf(entry));
     feed.lastAt = Date.now();
     const live = feed.live.size;
     if (live > 0) {

@@ -19,7 +19,10 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { encodeServerFrame } from '../../codec/index.js';
 import type { ResyncFrame } from '../../codec/index.js';
+import { partitionFeed, partitionKey } from '../../engine/feeds.js';
 import type { Engine, PartitionRef, StoredMessage } from '../../engine/types.js';
+
+export { partitionKey };
 import type { Logger } from '../../logger.js';
 import { metrics, observeDelivery } from '../../metrics/registry.js';
 import type { Connection } from './connection.js';
@@ -38,7 +41,7 @@ export type ResumeCursor =
 export type SubscriptionState = FollowerState;
 
 export type HubPartition = HubFeed<PartitionRef, StoredMessage>;
-export type Hub = FeedHub<PartitionRef, StoredMessage>;
+export type Hub = FeedHub<PartitionRef, StoredMessage, 'message'>;
 
 export interface CatchUpEnv {
   engine: Engine;
@@ -46,24 +49,13 @@ export interface CatchUpEnv {
   logger: Logger;
 }
 
-/** Application and queue names are [A-Za-z0-9_-], so `/` separates them unambiguously. */
-export function partitionKey(ref: PartitionRef): string {
-  return `${ref.app}/${ref.queue}/${ref.partition}`;
-}
-
-/** Message partitions as a feed: the engine's subscribe and read, `message` frames. */
-function partitionKind(engine: Engine, maxBatchBytes: number): FeedKind<PartitionRef, StoredMessage> {
+/** Message partitions as a feed: the engine's source of them, `message` frames and batches. */
+function partitionKind(engine: Engine, maxBatchBytes: number): FeedKind<PartitionRef, StoredMessage, 'message'> {
   return {
+    source: partitionFeed(engine),
     names: { hub: 'ws hub', field: 'partition' },
     topicPrefix: 'hl/m',
     batchPrefix: 'hl/b',
-    key: partitionKey,
-    subscribe: (ref, onEntry, onResync) => engine.subscribe(ref, (event) => (event.type === 'message' ? onEntry(event.message) : onResync())),
-    readBase: async (ref) => {
-      const [newest] = await engine.read(ref, { limit: 1, order: 'descending' });
-      return newest === undefined ? { seq: 0, id: null } : { seq: newest.seq, id: newest.id };
-    },
-    idOf: (m) => m.id,
     frame: (ref, m) => messageFrame(ref.app, ref.queue, m),
     *batches(ref, messages, format) {
       for (const { data } of encodeBatches(ref, messages, format, maxBatchBytes)) yield data;
