@@ -1,7 +1,7 @@
 /**
- * One call queue held in memory: the waiting line, callers, members, counters, the change log and
- * the listeners. Every mutation validates everything first, then changes state, then announces
- * exactly one change (synchronously, so listeners see changes in seq order). The Redis scripts in
+ * One call queue held in memory: the waiting line, callers, members, counters and the change log.
+ * Every mutation validates everything first, then changes state, then announces exactly one change
+ * through the store's feed fan-out (synchronously, so listeners see changes in seq order). The Redis scripts in
  * redis/lua/call-*.lua implement the same rules; both pass test/integration/calls-*.test.ts.
  */
 import { HoldlineError } from '../../errors.js';
