@@ -66,7 +66,10 @@ export class FeedFanOut<K extends string, E> {
   /** Returns the function that removes exactly this subscription (a listener may be added twice). */
   add(key: string, listener: FeedListener<K, E>): () => void {
     let set = this.listeners.get(key);
-    if (set === undefined) this.listeners.set(key, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(key, set);
+    }
     const subscription = { listener };
     set.add(subscription);
     return () => {

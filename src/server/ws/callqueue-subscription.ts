@@ -113,7 +113,10 @@ export class CallQueueSubscription extends Follower<CallQueueRef, CallQueueChang
   protected sendPending(changes: CallQueueChange[]): boolean {
     let written = true;
     corked(this.conn, () => {
-      for (const change of changes) if (!(written = this.sendUpdate(change))) return;
+      for (const change of changes) {
+        written = this.sendUpdate(change);
+        if (!written) return;
+      }
     });
     return written;
   }

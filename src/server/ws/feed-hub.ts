@@ -340,8 +340,13 @@ export class FeedHub<Ref, E extends FeedEntry, K extends string> {
     const live = feed.live.size;
     if (live > 0) {
       this.kind.delivered?.(entry, live);
+      // Built once, and only when some format's topic has subscribers.
       let built: ServerFrame | null = null;
-      for (const format of FORMATS) this.publishOn(feed.topics[format], format, () => encodeServerFrame((built ??= this.kind.frame(feed.ref, entry)), format));
+      const frame = (): ServerFrame => {
+        built ??= this.kind.frame(feed.ref, entry);
+        return built;
+      };
+      for (const format of FORMATS) this.publishOn(feed.topics[format], format, () => encodeServerFrame(frame(), format));
     }
     this.kind.published?.(feed, entry);
     return live > 0;
