@@ -31,7 +31,7 @@ export const CALLER_TRANSITIONS: Readonly<Record<CallerStatus, readonly CallerSt
   connected: [],
 };
 
-/** Priorities are integers in this range; the ordering score relies on it (redis/calls-keys.ts). */
+/** Priorities are integers in this range; the ordering score relies on it (redis/lua/includes/call-line-score.lua). */
 export const PRIORITY_MIN = -1_000_000;
 export const PRIORITY_MAX = 1_000_000;
 

@@ -173,4 +173,15 @@ describe('memory engine', () => {
     await engine.append(queue, [{ body: 'b', ttl: 60, partition: 1 }]);
     expect(late).toEqual(['b']);
   });
+
+  // updatedAtUs versions a message's encodings (server/message-encoding.ts): updates within one
+  // microsecond must still get distinct times.
+  it('every update advances updatedAtUs, also within one microsecond', async () => {
+    const { engine, queue, p1 } = await setup();
+    const [m] = await engine.append(queue, [{ body: 'x', ttl: 60, partition: 1 }]);
+    const first = await engine.updateMessage(p1, m!.id, { clientState: 'a' });
+    const second = await engine.updateMessage(p1, m!.id, { clientState: 'b' });
+    expect(first!.updatedAtUs).toBeGreaterThanOrEqual(m!.timestampUs);
+    expect(second!.updatedAtUs).toBeGreaterThan(first!.updatedAtUs!);
+  });
 });

@@ -35,7 +35,7 @@ const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Priority desc, then join order: the same score the Redis line uses (redis/calls-keys.ts). */
+/** Priority desc, then join order: the same score the Redis line uses (redis/lua/includes/call-line-score.lua). */
 export const lineScore = (priority: number, joinSeq: number): number => -priority * 2 ** 32 + joinSeq;
 
 interface CallerRec {

@@ -16,6 +16,7 @@
  */
 import { randomIdPart } from '../../domain/ids.js';
 import { HoldlineError } from '../../errors.js';
+import { appendFields, patchFields } from '../../message-fields.js';
 import { hashKey, KeyExpiryAlarms, keyIdOf, newKey } from '../app-keys.js';
 import type {
   AppKeyRecord,
@@ -340,8 +341,7 @@ export class MemoryEngine implements Engine {
         ttl: input.ttl,
         expiresAtMs: nowMs + input.ttl * 1000,
       };
-      if (input.contentType !== undefined) fields.contentType = input.contentType;
-      if (input.inReplyTo !== undefined) fields.inReplyTo = input.inReplyTo;
+      appendFields(input, fields);
       const message = log.append(nowUs, randomIdPart(), fields);
       this.expiry.push({ expiresAtMs: message.expiresAtMs, target: log, id: message.id });
       this.storedMessages++;
@@ -369,19 +369,15 @@ export class MemoryEngine implements Engine {
     const current = log?.find(id);
     const nowMs = this.clock.nowMs();
     if (log === undefined || current === undefined || current.expiresAtMs <= nowMs) return null;
-    const next: StoredMessage = { ...current, updatedAtUs: Math.max(this.clock.nowUs(), current.timestampUs) };
+    // Every change advances updatedAtUs, which versions the message (server/message-encoding.ts).
+    const next: StoredMessage = { ...current, updatedAtUs: Math.max(this.clock.nowUs(), current.timestampUs, (current.updatedAtUs ?? 0) + 1) };
     if (patch.body !== undefined) next.body = copyBody(patch.body);
     if (patch.ttl !== undefined) {
       next.ttl = patch.ttl;
       next.expiresAtMs = nowMs + patch.ttl * 1000;
       this.expiry.push({ expiresAtMs: next.expiresAtMs, target: log, id });
     }
-    if (patch.contentType === null) delete next.contentType;
-    else if (patch.contentType !== undefined) next.contentType = patch.contentType;
-    if (patch.clientState === null) delete next.clientState;
-    else if (patch.clientState !== undefined) next.clientState = patch.clientState;
-    if (patch.clientJson === null) delete next.clientJson;
-    else if (patch.clientJson !== undefined) next.clientJson = copyJson(patch.clientJson);
+    patchFields(patch, next, copyJson);
     log.replace(next);
     this.compactExpiryIfStale();
     return copyMessage(next);

@@ -31,6 +31,7 @@ import { randomIdPart } from '../../domain/ids.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
+import { appendFields } from '../../message-fields.js';
 import { KeyExpiryAlarms } from '../app-keys.js';
 import type {
   AppKeyRecord,
@@ -50,7 +51,7 @@ import type {
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
-import { Appender, type AppendJob, type StoredEntry } from './appender.js';
+import { Appender, type AppendJob } from './appender.js';
 import { Catalog, defineCatalogScripts, hashKey, type QueueRecord } from './catalog.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
 import { RedisKeys, type PartitionKeys } from './keys.js';
@@ -70,6 +71,7 @@ import {
   updateRecord,
   type AppendCall,
   type AppendReply,
+  type StoredEntry,
 } from './partition-scripts.js';
 import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
@@ -715,7 +717,6 @@ function storedMessage(input: NewMessage, partition: number, { id, expiresAtMs, 
     ttl: input.ttl,
     expiresAtMs,
   };
-  if (input.contentType !== undefined) message.contentType = input.contentType;
-  if (input.inReplyTo !== undefined) message.inReplyTo = input.inReplyTo;
+  appendFields(input, message);
   return message;
 }
