@@ -5,7 +5,7 @@
  * connection resyncs both kinds at once, and closing the call store leaves the engine's feeds alone.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, type HoldlineConfig } from '../../src/config.js';
 import type { CallQueueEvent, NewCallQueue } from '../../src/engine/call-types.js';
 import { createCallStore } from '../../src/engine/calls-factory.js';
@@ -20,23 +20,21 @@ const QUEUE: NewCallQueue = { name: 'q', description: '', disabled: false, proje
 
 describe('redis: one subscriber connection per node for partitions and call queues', () => {
   // Its own server: connections are counted and killed here.
-  let server: RedisServerHandle;
-  let admin: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url);
-  });
+  let server: RedisServerHandle | undefined;
+  let admin: Redis | undefined;
   afterAll(async () => {
-    admin.disconnect();
-    await server.stop();
+    admin?.disconnect();
+    await server?.stop();
   });
 
   async function named(name: string): Promise<number> {
-    const list = (await admin.client('LIST')) as string;
+    const list = (await admin!.client('LIST')) as string;
     return list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
   }
 
   it('follows both kinds on the engine\'s connection; a drop resyncs both; the store closes without it', async () => {
+    server = await startRedisServer();
+    admin = new Redis(server.url);
     const config: HoldlineConfig = { ...DEFAULTS, engine: 'redis', redisUrl: server.url, redisPrefix: freshPrefix('one-sub'), logLevel: 'silent' };
     const logger = createLogger('silent');
     const engine = createEngine(config, logger);
