@@ -36,7 +36,7 @@ export async function serve(config: HoldlineConfig): Promise<number> {
   // The call store sits next to the engine: same kind, same Redis, same prefix.
   let callStore: CallStore;
   try {
-    callStore = await createCallStore(config, logger);
+    callStore = await createCallStore(config, logger, engine);
   } catch (e) {
     await engine.close();
     throw e;

@@ -5,6 +5,8 @@
  * call reaches here; an engine may assume its arguments are well-formed (ranges checked, ids valid).
  */
 
+import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
+
 export type EngineKind = 'memory' | 'redis';
 export type QueueType = 'user' | 'public';
 export type Consistency = 'weak' | 'strong' | 'very_strong';
@@ -101,15 +103,15 @@ export interface MessagePatch extends PatchFields {
 }
 
 /**
- * What a partition announces, in partition order. `message` events arrive in exactly the order the
- * messages were appended (the append and the publish are one atomic step). `resync` means the live
- * feed may have lost events (e.g. the engine's connection dropped and came back): a listener that
- * needs completeness must re-read history from its last seen message.
+ * What a partition announces: a feed (feed.ts) whose entries are messages. `message` events arrive
+ * in exactly the order the messages were appended (the append and the publish are one atomic step).
+ * `resync` means the live feed may have lost events (e.g. the engine's connection dropped and came
+ * back): a listener that needs completeness must re-read history from its last seen message.
  */
-export type PartitionEvent = { type: 'message'; message: StoredMessage } | { type: 'resync' };
+export type PartitionEvent = FeedEvent<'message', StoredMessage>;
 
-export type PartitionListener = (event: PartitionEvent) => void;
-export type Unsubscribe = () => Promise<void>;
+export type PartitionListener = FeedListener<'message', StoredMessage>;
+export type { Unsubscribe };
 
 /**
  * A change of metadata or credentials, as every node hears it (Engine.watchMeta): what live

@@ -39,8 +39,13 @@ import type {
 } from '../types.js';
 import { WallClock, type Clock } from './clock.js';
 import { ExpiryHeap } from './expiry-heap.js';
-import { FanOut } from './fanout.js';
+import { FeedFanOut } from '../feed.js';
 import { PartitionLog } from './partition-log.js';
+
+/** NUL cannot occur in application or queue names, so feed keys cannot collide. */
+function feedKey(ref: PartitionRef): string {
+  return `${ref.app}\u0000${ref.queue}\u0000${ref.partition}`;
+}
 
 export interface MemoryEngineOptions {
   /** How often expired messages are reclaimed, ms (default 1000). */
@@ -113,7 +118,13 @@ export class MemoryEngine implements Engine {
   private readonly apps = new Map<string, AppState>();
   private readonly appByKeyHash = new Map<string, string>();
   private readonly expiry = new ExpiryHeap<PartitionLog>();
-  private readonly fanOut = new FanOut();
+  /**
+   * Live announcements per partition, called synchronously from inside the append, so listeners see
+   * exactly the append order (history order = live order). Keyed by (app, queue, partition), not by
+   * the stored partition, so, as with Redis channels, a subscription outlives a queue being deleted
+   * and created again.
+   */
+  private readonly fanOut = new FeedFanOut<'message', StoredMessage>('message');
   private readonly metaListeners = new Set<MetaListener>();
   private readonly keyAlarms: KeyExpiryAlarms;
   private storedMessages = 0;
@@ -338,7 +349,7 @@ export class MemoryEngine implements Engine {
     }
     // Announced after the whole batch is stored, still synchronously and in append order per partition.
     for (const message of stored) {
-      this.fanOut.announce({ app: queue.application, queue: queue.name, partition: message.partition }, message, copyMessage);
+      this.fanOut.announce(feedKey({ app: queue.application, queue: queue.name, partition: message.partition }), message, copyMessage);
     }
     return stored.map(copyMessage);
   }
@@ -394,7 +405,7 @@ export class MemoryEngine implements Engine {
   // --- fan-out ---
 
   async subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe> {
-    const remove = this.fanOut.add({ ...ref }, listener);
+    const remove = this.fanOut.add(feedKey(ref), listener);
     return async () => remove();
   }
 

@@ -47,7 +47,7 @@ import {
   type TagDetail,
   type TagPut,
 } from '../call-types.js';
-import type { Unsubscribe } from '../types.js';
+import type { Unsubscribe } from '../feed.js';
 import {
   agentFromRaw,
   callerFromRaw,
@@ -60,11 +60,11 @@ import {
   type RawAgent,
 } from './calls-codec.js';
 import { defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
-import { CallQueueSubscriber } from './calls-sub.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { ReplicaMonitor } from './replicas.js';
 import type { RedisClient } from './scripts.js';
+import { clientTopology, clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisCallStoreOptions {
   /** Key prefix shared with the rest of the deployment (config.redisPrefix). */
@@ -73,6 +73,12 @@ export interface RedisCallStoreOptions {
   url?: string;
   /** ...or uses this connected command client (not closed by close()); subscriptions use a duplicate. */
   client?: Redis;
+  /**
+   * The node's live subscriber to follow queues on (RedisEngine.feeds), shared with the message
+   * partitions so the node keeps one sharded subscription per primary for every kind of feed; not
+   * closed by close(). Absent: the store opens its own (connections named holdline-calls-sub).
+   */
+  feeds?: FeedSubscriber;
   /** Changes kept per queue for changesSince (default 1000). */
   changeRetention?: number;
   commandTimeoutMs?: number;
@@ -128,12 +134,16 @@ async function ignoring(codes: string[], step: () => Promise<unknown>): Promise<
   }
 }
 
+/** A call queue's feed: its channel carries one change (JSON) per message, published by the call scripts. */
+const CALL_QUEUE_FEED: FeedCodec<'change', CallQueueChange> = { type: 'change', decode: (payload) => [parseChange(payload.toString('utf8'))] };
+
 export class RedisCallStore implements CallStore {
   private readonly keys: RedisKeys;
   private readonly client: RedisClient;
   private readonly ownsClient: boolean;
   private readonly retention: number;
-  private readonly subscriber: CallQueueSubscriber;
+  private readonly subscriber: FeedSubscriber;
+  private readonly ownsSubscriber: boolean;
   private readonly interleave: NonNullable<RedisCallStoreOptions['interleave']>;
   private readonly replicas: ReplicaMonitor;
   private readonly cluster: boolean;
@@ -150,7 +160,7 @@ export class RedisCallStore implements CallStore {
     if (opts.client) {
       this.client = opts.client;
       this.ownsClient = false;
-      this.subscriber = new CallQueueSubscriber({ client: opts.client }, subOptions);
+      this.subscriber = opts.feeds ?? new FeedSubscriber(clientTopology(opts.client, subOptions));
       this.cluster = false;
     } else if (opts.url) {
       const target = parseRedisUrl(opts.url);
@@ -160,14 +170,17 @@ export class RedisCallStore implements CallStore {
       client.on('error', () => undefined);
       this.client = client;
       this.ownsClient = true;
-      this.subscriber = new CallQueueSubscriber(
-        target.cluster ? { cluster: client as Cluster } : { url: target.url },
-        subOptions,
-      );
+      if (opts.feeds !== undefined) this.subscriber = opts.feeds;
+      else {
+        this.subscriber = new FeedSubscriber(target.cluster ? clusterTopology(client as Cluster, subOptions) : singleServerTopology(target.url, subOptions));
+        // A failover or slot move seen by the command client: channels follow their slot's new owner.
+        if (target.cluster) client.on('refresh', () => this.subscriber.reconcile());
+      }
       this.cluster = target.cluster;
     } else {
       throw new Error('RedisCallStore needs a url or a client');
     }
+    this.ownsSubscriber = opts.feeds === undefined;
     defineCallScripts(this.client);
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
   }
@@ -182,7 +195,7 @@ export class RedisCallStore implements CallStore {
 
   async close(): Promise<void> {
     this.replicas.stop();
-    await this.subscriber.close();
+    if (this.ownsSubscriber) await this.subscriber.close();
     if (this.ownsClient) this.client.disconnect();
   }
 
@@ -482,7 +495,7 @@ export class RedisCallStore implements CallStore {
   }
 
   subscribeQueue(app: string, queueId: string, listener: CallQueueListener): Promise<Unsubscribe> {
-    return this.subscriber.subscribe(this.keys.callQueue(app, queueId)[7], listener);
+    return this.subscriber.subscribe(this.keys.callQueue(app, queueId)[7], CALL_QUEUE_FEED, listener);
   }
 
   // --- agent tokens ---

@@ -73,10 +73,10 @@ import {
   type AppendReply,
   type StoredEntry,
 } from './partition-scripts.js';
-import { decodeRecord, RecordCache } from './record.js';
+import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { ExpirySweeper } from './sweeper.js';
-import { clusterTopology, LiveSubscriber, singleServerTopology } from './subscriber.js';
+import { clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisEngineOptions {
   /** redis://host:port[/db] or redis+cluster://host:port,host:port (connection.ts). */
@@ -130,6 +130,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A partition's feed: its channel carries append.lua's records (record.ts). */
+const PARTITION_FEED: FeedCodec<'message', StoredMessage> = { type: 'message', decode: decodePayload };
+
 export class RedisEngine implements Engine {
   readonly kind = 'redis' as const;
 
@@ -141,7 +144,7 @@ export class RedisEngine implements Engine {
   private readonly catalog: Catalog;
   private readonly sweeper: ExpirySweeper;
   private readonly replicas: ReplicaMonitor;
-  private readonly subscriber: LiveSubscriber;
+  private readonly subscriber: FeedSubscriber;
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
   /** Decoded history records kept between reads (record.ts). */
@@ -189,7 +192,7 @@ export class RedisEngine implements Engine {
     this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
     const subscriberOptions = baseOptions(tuning, 'holdline-sub');
-    this.subscriber = new LiveSubscriber(
+    this.subscriber = new FeedSubscriber(
       this.target.cluster ? clusterTopology(this.client as Cluster, subscriberOptions) : singleServerTopology(this.target.url, subscriberOptions),
       this.logger,
     );
@@ -460,9 +463,18 @@ export class RedisEngine implements Engine {
 
   // --- fan-out ---
 
+  /**
+   * The node's one live subscriber (subscriber.ts), for the other feeds of the same Redis: the call
+   * store follows its queues on it (calls-factory.ts), so a node keeps one sharded subscription per
+   * primary for every kind of feed. Owned by the engine: closed by close().
+   */
+  get feeds(): FeedSubscriber {
+    return this.subscriber;
+  }
+
   subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe> {
     if (this.state !== 'started') return Promise.reject(new HoldlineError('engine_unavailable'));
-    return this.subscriber.subscribe(this.keys.partition(ref).channel, listener);
+    return this.subscriber.subscribe(this.keys.partition(ref).channel, PARTITION_FEED, listener);
   }
 
   // --- metadata announcements ---
