@@ -30,7 +30,7 @@ export function fingerprint(value: unknown): string {
 
 /** Whether the build compiled exactly these schemas of `table` (then they may be compiled at first use). */
 export function checkedAtBuild(table: string, print: string, checked: Readonly<Record<string, string>> = CHECKED_AT_BUILD): boolean {
-  return Object.prototype.hasOwnProperty.call(checked, table) && checked[table] === print;
+  return Object.hasOwn(checked, table) && checked[table] === print;
 }
 
 /**

@@ -11,7 +11,7 @@ const MAX_SHIFT = 22; // up to ~2^32 µs (over an hour), far above any bounded r
 const SIZE = LINEAR + MAX_SHIFT * SUB;
 
 function indexOf(v: number): number {
-  if (v < LINEAR) return v < 0 ? 0 : v;
+  if (v < LINEAR) return Math.max(v, 0);
   const shift = 31 - Math.clz32(v) - SUB_BITS; // >= 1
   if (shift > MAX_SHIFT) return SIZE - 1;
   return LINEAR + (shift - 1) * SUB + ((v >>> shift) - SUB);

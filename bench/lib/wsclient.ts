@@ -178,7 +178,7 @@ export class RawWs {
 
   private feed(chunk: Buffer): void {
     // `chunk` may be a view of the shared read buffer: only copies may outlive this call.
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
     let off = 0;
     while (buf.length - off >= 2) {

@@ -53,18 +53,18 @@ export interface TargetVerdict {
   mode?: string;
 }
 
-function valueOf(results: TargetResult[], scenario: ScenarioName, target: string, figure: string): number | undefined {
+function figureOf(results: TargetResult[], scenario: ScenarioName, target: string, figure: string): number | undefined {
   const r = results.find((x) => x.scenario === scenario && x.target === target && x.status === 'ok');
   return r?.figures[figure]?.value;
 }
 
 /** The row judged: `target`, or with `modes` the best of the mode rows present in the run. */
 function bestOf(results: TargetResult[], check: TargetCheck): { value: number | undefined; mode?: string } {
-  if (check.modes === undefined) return { value: valueOf(results, check.scenario, check.target, check.figure) };
+  if (check.modes === undefined) return { value: figureOf(results, check.scenario, check.target, check.figure) };
   const higher = check.compare === 'atLeast' || check.compare === 'above';
   let best: { value: number | undefined; mode?: string } = { value: undefined };
   for (const [mode, target] of Object.entries(check.modes)) {
-    const v = valueOf(results, check.scenario, target, check.figure);
+    const v = figureOf(results, check.scenario, target, check.figure);
     if (v === undefined || Number.isNaN(v)) continue;
     if (best.value === undefined || (higher ? v > best.value : v < best.value)) best = { value: v, mode };
   }
@@ -74,7 +74,7 @@ function bestOf(results: TargetResult[], check: TargetCheck): { value: number | 
 export function checkTargets(results: TargetResult[]): TargetVerdict[] {
   return TARGETS.map((check) => {
     const { value, mode } = bestOf(results, check);
-    const reference = typeof check.of === 'number' ? check.of : valueOf(results, check.scenario, check.of, check.figure);
+    const reference = typeof check.of === 'number' ? check.of : figureOf(results, check.scenario, check.of, check.figure);
     if (value === undefined || reference === undefined || Number.isNaN(value) || Number.isNaN(reference)) {
       const missing = value === undefined ? check.target : String(check.of);
       return { check, verdict: 'not measured', note: `${missing} has no ${check.figure} in this run` };

@@ -79,7 +79,10 @@ app.ws('/*', {
         return;
       }
       let parts = pending.get(topic);
-      if (!parts) pending.set(topic, (parts = []));
+      if (!parts) {
+        parts = [];
+        pending.set(topic, parts);
+      }
       // A copy: uWS frees the message's memory when this handler returns.
       parts.push(Buffer.from(buf.subarray(sep + 1)));
       if (!flushScheduled) {

@@ -10,7 +10,7 @@ import { createCallStore } from '../engine/calls-factory.js';
 import { createEngine } from '../engine/index.js';
 import { isHoldlineError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { createHoldlineServer } from '../server/index.js';
+import { createHoldlineServer, type HoldlineServer } from '../server/index.js';
 import { mountWebSocket } from '../server/ws/index.js';
 import { ListenError, UwsFallbackError, requireNativeUws } from '../server/uws.js';
 
@@ -36,7 +36,7 @@ export async function serve(config: HoldlineConfig): Promise<number> {
   // The call store sits next to the engine: same kind, same Redis, same prefix.
   let callStore: CallStore;
   try {
-    callStore = await createCallStore(config, logger);
+    callStore = await createCallStore(config, logger, engine);
   } catch (e) {
     await engine.close();
     throw e;
@@ -45,7 +45,7 @@ export async function serve(config: HoldlineConfig): Promise<number> {
     await engine.close();
     await callStore.close();
   };
-  let server;
+  let server: HoldlineServer;
   try {
     server = createHoldlineServer({ config, engine, callStore, logger, mounts: [mountWebSocket] });
   } catch (e) {

@@ -10,22 +10,21 @@ import type {
   CallQueueSubscribedFrame,
   CallQueueUnsubscribedFrame,
   CallQueueUpdateFrame,
-  SubscriptionEndReason,
   WireCallQueue,
   WireCallQueueStats,
   WireCaller,
   WireMember,
 } from '../codec/frames.js';
 import { CallQueueState } from './callqueue-state.js';
-import { TypedEmitter } from './emitter.js';
 import { HoldlineRequestError } from './errors.js';
-import { subscribeFailure, type Session } from './session.js';
+import { FeedSubscription, type FeedEnd } from './feed.js';
+import type { RequestFrame, Session } from './session.js';
 
 export type CallQueueChange =
   | { kind: 'snapshot'; seq: number }
   | { kind: 'update'; seq: number; update: CallQueueUpdateFrame };
 
-export type CallQueueViewEnd = { reason: SubscriptionEndReason } | { reason: 'error'; error: Error };
+export type CallQueueViewEnd = FeedEnd;
 
 export interface CallQueueViewEvents {
   /** After every applied snapshot or update; the view already shows it. */
@@ -57,35 +56,27 @@ export interface CallQueueViewHost extends Session {
 
 type Phase = 'pending' | 'subscribing' | 'awaiting_snapshot' | 'live' | 'resubscribing';
 
-export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
-  readonly queueId: string;
+export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
   /** Resolves once the view holds the queue's state (its first snapshot). */
-  readonly ready: Promise<void>;
+  declare readonly ready: Promise<void>;
+  readonly queueId: string;
+  protected readonly what = 'call queue view';
   readonly #host: CallQueueViewHost;
   readonly #state: CallQueueState;
   #phase: Phase = 'pending';
   /** Set when the view's state cannot be trusted: the next subscribe asks for a snapshot. */
   #needSnapshot = true;
-  #end: CallQueueViewEnd | null = null;
-  #readySettled = false;
-  #resolveReady!: () => void;
-  #rejectReady!: (e: Error) => void;
 
   /** @internal Created by HoldlineClient.callQueue. */
   constructor(host: CallQueueViewHost, queueId: string) {
-    super((err) => host.listenerError(err));
+    super(host);
     this.#host = host;
     this.queueId = queueId;
     this.#state = new CallQueueState(queueId);
-    this.ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    this.ready.catch(() => {});
   }
 
   get state(): CallQueueViewState {
-    if (this.#end !== null) return { status: 'ended', end: this.#end };
+    if (this.end !== null) return { status: 'ended', end: this.end };
     if (this.#phase === 'live' && this.#state.seq !== null) return { status: 'live', seq: this.#state.seq };
     if (this.#phase === 'awaiting_snapshot') return { status: 'awaiting_snapshot' };
     return { status: 'pending' };
@@ -124,26 +115,18 @@ export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
   }
 
   /** Stops following the queue. */
-  async close(): Promise<void> {
-    if (this.#end !== null) return;
-    this.#finish({ reason: 'requested' });
-    const generation = this.#host.currentGeneration();
-    if (generation === null) return;
-    try {
-      await this.#host.request(generation, { type: 'callqueue.unsubscribe', queue_id: this.queueId });
-    } catch {
-      // Disconnected or closed: the server forgot the subscription with the connection.
-    }
+  close(): Promise<void> {
+    return this.stop(this.#unsubscribeFrame());
   }
 
-  /** @internal A connection is up: resume from the last applied seq, or ask for a snapshot. */
-  activate(generation: number): Promise<void> {
+  /** From the last applied seq, or for a snapshot. */
+  protected resume(generation: number): Promise<void> {
     return this.#subscribe(generation);
   }
 
   /** @internal */
   onDisconnect(): void {
-    if (this.#end === null) this.#phase = 'pending';
+    if (this.end === null) this.#phase = 'pending';
   }
 
   /** @internal */
@@ -153,10 +136,7 @@ export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
     this.#state.applySnapshot(frame);
     this.#needSnapshot = false;
     this.#phase = 'live';
-    if (!this.#readySettled) {
-      this.#readySettled = true;
-      this.#resolveReady();
-    }
+    this.settleReady();
     this.emit('change', { kind: 'snapshot', seq: frame.seq });
   }
 
@@ -182,15 +162,15 @@ export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
 
   /** @internal The server ended the subscription (5.4). */
   onServerUnsubscribed(frame: CallQueueUnsubscribedFrame): void {
-    this.#finish({ reason: frame.reason });
+    this.finish({ reason: frame.reason });
   }
 
   async #subscribe(generation: number): Promise<void> {
-    if (this.#end !== null) return;
+    if (this.end !== null) return;
     this.#phase = 'subscribing';
     const sinceSeq = this.#needSnapshot ? null : this.#state.seq;
     const onReply = (reply: CallQueueSubscribedFrame): void => {
-      if (this.#end !== null) return;
+      if (this.end !== null) return;
       // Synchronous with the reply: a snapshot or the resumed updates follow it directly.
       this.#phase = reply.recovered ? 'live' : 'awaiting_snapshot';
       this.emit('subscribed', { seq: reply.seq, recovered: reply.recovered });
@@ -202,7 +182,7 @@ export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
         onReply,
       );
     } catch (err) {
-      this.#failed(generation, err);
+      this.failed(generation, err);
     }
   }
 
@@ -215,41 +195,25 @@ export class CallQueueView extends TypedEmitter<CallQueueViewEvents> {
     } catch (err) {
       // A server without the frame (unknown_frame_type), or one that no longer has the
       // subscription: a new subscription without since_seq gives the snapshot too.
-      if (err instanceof HoldlineRequestError && this.#end === null && this.#phase === 'awaiting_snapshot') {
+      if (err instanceof HoldlineRequestError && this.end === null && this.#phase === 'awaiting_snapshot') {
         await this.#resubscribe(generation, null, detail);
       } else {
-        this.#failed(generation, err);
+        this.failed(generation, err);
       }
     }
   }
 
-  async #resubscribe(generation: number, sinceSeq: number | null, detail: string): Promise<void> {
+  #resubscribe(generation: number, sinceSeq: number | null, detail: string): Promise<void> {
     this.#phase = 'resubscribing';
     this.emit('resubscribing', { sinceSeq, detail });
-    try {
-      await this.#host.request(generation, { type: 'callqueue.unsubscribe', queue_id: this.queueId });
-    } catch (err) {
-      this.#failed(generation, err);
-      return;
-    }
-    await this.#subscribe(generation);
+    return this.resubscribe(generation, this.#unsubscribeFrame(), () => this.#subscribe(generation));
   }
 
-  #failed(generation: number, err: unknown): void {
-    if (this.#end !== null) return;
-    const action = subscribeFailure(err);
-    if (action === 'recycle') this.#host.recycle(generation, 'resubscribe_failed');
-    else if (action === 'end') this.#finish({ reason: 'error', error: err instanceof Error ? err : new Error(String(err)) });
+  #unsubscribeFrame(): RequestFrame<'callqueue.unsubscribe'> {
+    return { type: 'callqueue.unsubscribe', queue_id: this.queueId };
   }
 
-  #finish(end: CallQueueViewEnd): void {
-    if (this.#end !== null) return;
-    this.#end = end;
+  protected release(): void {
     this.#host.forgetView(this);
-    if (!this.#readySettled) {
-      this.#readySettled = true;
-      this.#rejectReady(end.reason === 'error' ? end.error : new Error(`call queue view ended: ${end.reason}`));
-    }
-    this.emit('ended', end);
   }
 }

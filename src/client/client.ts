@@ -16,13 +16,14 @@ import type {
   WireMessage,
 } from '../codec/frames.js';
 import type { FrameError } from '../codec/frame-error.js';
-import { SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_PUBLISH_MESSAGES, SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
 import { Backoff, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
 import { CallQueueView } from './callqueue-view.js';
 import { classifyClose } from './close-codes.js';
 import { TypedEmitter } from './emitter.js';
 import { HoldlineClientError, HoldlineRequestError } from './errors.js';
 import { CLIENT_CLOSE, Link, type Credentials } from './link.js';
+import { PublishBatcher } from './publish-batch.js';
 import { PendingRequests, type ReplyTo } from './requests.js';
 import type { RequestFrame } from './session.js';
 import { Subscription, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
@@ -44,7 +45,7 @@ interface Queued {
 
 interface Windowed {
   generation: number;
-  send(): void;
+  send(link: Link): void;
   fail(err: Error): void;
 }
 
@@ -81,6 +82,8 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   /** `application \0 queue` → partition → its subscription. */
   readonly #subs = new Map<string, Map<number, Subscription>>();
   readonly #views = new Map<string, CallQueueView>();
+  /** Publishes of one turn, one frame per queue (publish-batch.ts); null: coalescePublishes off. */
+  readonly #publishes: PublishBatcher | null;
   #state: ClientState = { status: 'idle' };
   #link: Link | null = null;
   #generation = 0;
@@ -110,6 +113,17 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#heartbeatTimeoutMs = positive(options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
     this.#backoff = new Backoff(validateBackoff(options.backoff ?? DEFAULT_BACKOFF));
     this.#opts = options;
+    this.#publishes =
+      options.coalescePublishes === false
+        ? null
+        : new PublishBatcher(
+            (application, queue, messages) => this.#call({ type: 'publish', application, queue, messages }).then((reply) => reply.messages),
+            // Before the first welcome: the protocol's defaults (websocket.md 10).
+            () => ({
+              maxMessages: this.#link?.welcome.limits.max_publish_messages ?? MAX_PUBLISH_MESSAGES,
+              maxFrameBytes: this.#link?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+            }),
+          );
   }
 
   get state(): ClientState {
@@ -124,11 +138,11 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     return new Promise((resolve, reject) => {
       const offs = [
         this.once('connected', () => {
-          offs.forEach((off) => off());
+          for (const off of offs) off();
           resolve();
         }),
         this.once('closed', (reason) => {
-          offs.forEach((off) => off());
+          for (const off of offs) off();
           reject(closedError(reason));
         }),
       ];
@@ -143,13 +157,18 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
 
   // ---------- requests ----------
 
-  /** Appends messages (websocket.md 4.1); resolves with their ids, partitions, seqs and timestamps, in input order. */
+  /**
+   * Appends messages (websocket.md 4.1); resolves with their ids, partitions, seqs and timestamps,
+   * in input order. Publishes of one turn share a frame unless `coalescePublishes` is false.
+   */
   async publish(
     application: string,
     queue: string,
     messages: PublishMessage | PublishMessage[],
   ): Promise<PublishedFrame['messages']> {
     const list = Array.isArray(messages) ? messages : [messages];
+    // An empty list goes alone: the server's answer to it (invalid) is its own.
+    if (this.#publishes !== null && list.length > 0) return this.#publishes.publish(application, queue, list);
     const reply = await this.#call({ type: 'publish', application, queue, messages: list });
     return reply.messages;
   }
@@ -211,10 +230,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#subs.set(key, byPartition);
     sub.on('recovery', (r) => this.emit('recovery', r));
     if (onMessage !== undefined) sub.on('message', onMessage);
-    this.#start();
-    const generation = this.#currentGeneration();
-    if (generation !== null) void sub.activate(generation);
-    return sub;
+    return this.#follow(sub);
   }
 
   /** A live view of a call queue (websocket.md section 5); one per queue and client. */
@@ -223,10 +239,15 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     if (existing !== undefined) return existing;
     const view = new CallQueueView(this.#host, queueId);
     this.#views.set(queueId, view);
+    return this.#follow(view);
+  }
+
+  /** A new follower, already routed to: subscribes now if connected, else on the next connection. */
+  #follow<F extends Subscription | CallQueueView>(feed: F): F {
     this.#start();
     const generation = this.#currentGeneration();
-    if (generation !== null) void view.activate(generation);
-    return view;
+    if (generation !== null) void feed.activate(generation);
+    return feed;
   }
 
   // ---------- the loop ----------
@@ -311,9 +332,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#maxInFlight = inFlightWindow(link.welcome.limits.max_pending_frames ?? 1000);
     this.#setState({ status: 'connected', url, connectionId: link.welcome.connection_id, principal: link.principal });
     this.emit('connected', { url, connectionId: link.welcome.connection_id, principal: link.principal, welcome: link.welcome });
-    const resumes: Array<Promise<void>> = [];
-    for (const sub of this.#allSubscriptions()) resumes.push(sub.activate(generation));
-    for (const view of this.#views.values()) resumes.push(view.activate(generation));
+    const resumes = this.#feeds().map((feed) => feed.activate(generation));
     const queued = [...this.#outbox];
     this.#outbox.clear();
     for (const q of queued) q.send(generation);
@@ -329,8 +348,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     const lost = new HoldlineClientError('disconnected', 'the connection was lost before the reply');
     for (const w of this.#window.splice(0)) w.fail(lost);
     this.#pending.rejectAll(lost);
-    for (const sub of this.#allSubscriptions()) sub.onDisconnect();
-    for (const view of this.#views.values()) view.onDisconnect();
+    for (const feed of this.#feeds()) feed.onDisconnect();
   }
 
   /** The backoff wait; close() cuts it short. Rotates to the next URL. */
@@ -422,6 +440,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   // ---------- requests, internal ----------
 
   #call<K extends ClientFrameType>(frame: RequestFrame<K>): Promise<ReplyTo<K>> {
+    this.#publishes?.flush(); // publishes asked for earlier leave first
     this.#start();
     if (this.#stopped) return Promise.reject(closedError(this.#state.status === 'closed' ? this.#state.reason : { by: 'client' }));
     const generation = this.#currentGeneration();
@@ -447,6 +466,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     });
   }
 
+  /** Every request goes through the window: sent at once while it has room, else in turn (#pump). */
   #send<K extends ClientFrameType>(
     generation: number,
     frame: RequestFrame<K>,
@@ -454,34 +474,21 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     timeoutMs: number,
   ): Promise<ReplyTo<K>> {
     if (!this.#isCurrent(generation)) return Promise.reject(new HoldlineClientError('disconnected', 'not connected'));
-    if (this.#pending.size < this.#maxInFlight && this.#window.length === 0) return this.#sendNow(generation, frame, onReply, timeoutMs);
     return new Promise<ReplyTo<K>>((resolve, reject) => {
-      this.#window.push({
-        generation,
-        send: () => this.#sendNow(generation, frame, onReply, timeoutMs).then(resolve, reject),
-        fail: reject,
-      });
+      this.#window.push({ generation, send: (link) => this.#transmit(link, frame, onReply, timeoutMs).then(resolve, reject), fail: reject });
+      this.#pump();
     });
   }
 
   #pump(): void {
     while (this.#window.length > 0 && this.#pending.size < this.#maxInFlight) {
       const w = this.#window.shift() as Windowed;
-      if (this.#isCurrent(w.generation)) w.send();
+      if (this.#isCurrent(w.generation)) w.send(this.#link as Link);
       else w.fail(new HoldlineClientError('disconnected', 'not connected'));
     }
   }
 
-  #sendNow<K extends ClientFrameType>(
-    generation: number,
-    frame: RequestFrame<K>,
-    onReply: ((reply: ReplyTo<K>) => void) | undefined,
-    timeoutMs: number,
-  ): Promise<ReplyTo<K>> {
-    const link = this.#link;
-    if (link === null || !this.#isCurrent(generation)) {
-      return Promise.reject(new HoldlineClientError('disconnected', 'not connected'));
-    }
+  #transmit<K extends ClientFrameType>(link: Link, frame: RequestFrame<K>, onReply: ((reply: ReplyTo<K>) => void) | undefined, timeoutMs: number): Promise<ReplyTo<K>> {
     const { id, reply } = this.#pending.add(frame.type as K, timeoutMs, onReply);
     try {
       link.send({ ...frame, id } as Parameters<Link['send']>[0]);
@@ -496,13 +503,14 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   #currentGeneration(): number | null {
-    return this.#link !== null && this.#link.open ? this.#generation : null;
+    return this.#link?.open ? this.#generation : null;
   }
 
-  #allSubscriptions(): Set<Subscription> {
-    const all = new Set<Subscription>();
-    for (const byPartition of this.#subs.values()) for (const sub of byPartition.values()) all.add(sub);
-    return all;
+  /** Every follower of a feed, to resume on each new connection: subscriptions, then views. */
+  #feeds(): Array<Subscription | CallQueueView> {
+    const subs = new Set<Subscription>();
+    for (const byPartition of this.#subs.values()) for (const sub of byPartition.values()) subs.add(sub);
+    return [...subs, ...this.#views.values()];
   }
 
   /** To the `error` listeners; when there are none, or one of them throws, out of the SDK's stack. */
@@ -525,7 +533,10 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   readonly #host: SubscriptionHost & { forgetView(view: CallQueueView): void } = {
     isCurrent: (generation) => this.#isCurrent(generation),
     currentGeneration: () => this.#currentGeneration(),
-    request: (generation, frame, onReply) => this.#send(generation, frame, onReply, this.#requestTimeoutMs),
+    request: (generation, frame, onReply) => {
+      this.#publishes?.flush();
+      return this.#send(generation, frame, onReply, this.#requestTimeoutMs);
+    },
     recycle: (generation, reason) => {
       if (this.#isCurrent(generation)) this.#link?.close(CLIENT_CLOSE.recycle, reason);
     },

@@ -34,10 +34,6 @@ export class PartitionCursor {
     return this.#lastId;
   }
 
-  get lastSeq(): number | null {
-    return this.#lastSeq;
-  }
-
   /** Frames dropped as duplicates or out of order. */
   get staleDropped(): number {
     return this.#stale;
@@ -89,7 +85,10 @@ export function resumeRequests(cursors: Iterable<PartitionCursor>): ResumeReques
       afterIds[String(c.partition)] = point.messageId;
     } else {
       let req = bySince.get(point.time);
-      if (req === undefined) bySince.set(point.time, (req = { partitions: [], since: point.time }));
+      if (req === undefined) {
+        req = { partitions: [], since: point.time };
+        bySince.set(point.time, req);
+      }
       req.partitions.push(c.partition);
     }
   }

@@ -13,7 +13,10 @@ export class TypedEmitter<M extends object> {
   /** Returns a function that removes the listener. */
   on<K extends keyof M>(event: K, listener: Listener<M[K]>): () => void {
     let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
     set.add(listener as Listener<never>);
     return () => this.off(event, listener);
   }

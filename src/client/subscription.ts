@@ -12,9 +12,9 @@
  */
 import type { MessageFrame, MessagesFrame, ResyncFrame, SubscribedFrame, SubscriptionEndReason, UnsubscribedFrame } from '../codec/frames.js';
 import { PartitionCursor, onlyNewOrigin, resumeRequests, type ResumePoint, type ResumeRequest } from './cursor.js';
-import { TypedEmitter } from './emitter.js';
 import { HoldlineRequestError } from './errors.js';
-import { subscribeFailure, type Session } from './session.js';
+import { FeedSubscription, type FeedEnd } from './feed.js';
+import type { RequestFrame, Session } from './session.js';
 
 export interface SubscribeOptions {
   /** Partition numbers, default [1]. */
@@ -37,10 +37,8 @@ export interface PartitionRecovery {
   cause: RecoveryCause;
 }
 
-export type SubscriptionEnd =
-  | { reason: SubscriptionEndReason }
-  /** The server refused to (re)subscribe: unknown queue, forbidden, partition out of range… */
-  | { reason: 'error'; error: Error };
+/** `error`: the server refused to (re)subscribe: unknown queue, forbidden, partition out of range… */
+export type SubscriptionEnd = FeedEnd;
 
 export interface SubscriptionEvents {
   message: MessageFrame;
@@ -63,11 +61,12 @@ export interface SubscriptionHost extends Session {
   forgetPartitions(sub: Subscription, partitions: number[]): void;
 }
 
-export class Subscription extends TypedEmitter<SubscriptionEvents> {
+export class Subscription extends FeedSubscription<SubscriptionEvents, PartitionRecovery[]> {
+  /** Resolves with each partition's recovery once first subscribed; rejects if that fails. */
+  declare readonly ready: Promise<PartitionRecovery[]>;
   readonly application: string;
   readonly queue: string;
-  /** Resolves with each partition's recovery once first subscribed; rejects if that fails. */
-  readonly ready: Promise<PartitionRecovery[]>;
+  protected readonly what = 'subscription';
   readonly #host: SubscriptionHost;
   readonly #status = new Map<number, PartitionStatus>();
   /**
@@ -75,11 +74,6 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
    * says where the server started delivery (cursor.ts onlyNewOrigin).
    */
   readonly #cursors = new Map<number, PartitionCursor>();
-  #activations = 0;
-  #end: SubscriptionEnd | null = null;
-  #readySettled = false;
-  #resolveReady!: (r: PartitionRecovery[]) => void;
-  #rejectReady!: (e: Error) => void;
   #droppedWhileNotLive = 0;
 
   /** Ask the server for `messages` frames (HoldlineClientOptions.batch); off once a server refused it. */
@@ -87,7 +81,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /** @internal Created by HoldlineClient.subscribe. */
   constructor(host: SubscriptionHost, application: string, queue: string, partitions: number[], opts: SubscribeOptions, batch = false) {
-    super((err) => host.listenerError(err));
+    super(host);
     this.#batch = batch;
     this.#host = host;
     this.application = application;
@@ -97,11 +91,6 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       const start = origin(p, opts);
       if (start !== null) this.#cursors.set(p, new PartitionCursor(p, start));
     }
-    this.ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    this.ready.catch(() => {}); // awaited or not, a failure also arrives as `ended`
   }
 
   get partitions(): number[] {
@@ -109,7 +98,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   }
 
   get state(): SubscriptionState {
-    if (this.#end !== null) return { status: 'ended', end: this.#end };
+    if (this.end !== null) return { status: 'ended', end: this.end };
     const live = [...this.#status.values()].every((s) => s === 'live');
     return live ? { status: 'live' } : { status: 'pending' };
   }
@@ -129,35 +118,22 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   }
 
   /** Stops the subscription; resolves once the server confirmed (or at once when offline). */
-  async unsubscribe(): Promise<void> {
-    if (this.#end !== null) return;
-    const partitions = this.partitions;
-    this.#finish({ reason: 'requested' });
-    const generation = this.#host.currentGeneration();
-    if (generation === null) return;
-    try {
-      await this.#host.request(generation, { type: 'unsubscribe', application: this.application, queue: this.queue, partitions });
-    } catch {
-      // Disconnected or closed: the server forgot the subscription with the connection.
-    }
+  unsubscribe(): Promise<void> {
+    return this.stop(this.#unsubscribeFrame(this.partitions));
   }
 
-  /** @internal A connection is up: (re)subscribe every partition from its resume point. */
-  async activate(generation: number): Promise<void> {
-    if (this.#end !== null) return;
-    const cause: RecoveryCause = this.#activations++ === 0 ? 'subscribe' : 'reconnect';
+  /** Every partition from its resume point. */
+  protected async resume(generation: number, first: boolean): Promise<void> {
+    const cause: RecoveryCause = first ? 'subscribe' : 'reconnect';
     for (const p of this.#status.keys()) this.#status.set(p, 'subscribing');
     try {
       const onlyNew = this.partitions.filter((p) => !this.#cursors.has(p));
       const requests = resumeRequests(this.#cursors.values());
       if (onlyNew.length > 0) requests.push({ partitions: onlyNew });
       const results = await Promise.all(requests.map((req) => this.#subscribe(generation, req, cause)));
-      if (!this.#readySettled) {
-        this.#readySettled = true;
-        this.#resolveReady(results.flat());
-      }
+      this.settleReady(results.flat());
     } catch (err) {
-      this.#failed(generation, err);
+      this.failed(generation, err);
     }
   }
 
@@ -205,7 +181,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     }
     this.#host.forgetPartitions(this, gone);
     this.emit('unsubscribed', { partitions: gone, reason: frame.reason });
-    if (this.#status.size === 0) this.#finish({ reason: frame.reason });
+    if (this.#status.size === 0) this.finish({ reason: frame.reason });
   }
 
   #subscribe(generation: number, req: ResumeRequest, cause: RecoveryCause): Promise<PartitionRecovery[]> {
@@ -213,7 +189,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const onReply = (reply: SubscribedFrame): void => {
       // Synchronous with the reply: the message frames right behind it must find the partition live.
       for (const { partition, recovered, last_message_id } of reply.partitions) {
-        if (this.#end !== null || !this.#status.has(partition)) continue;
+        if (this.end !== null || !this.#status.has(partition)) continue;
         let cursor = this.#cursors.get(partition);
         if (cursor === undefined) {
           // "Only new": resumable from where the server started delivering it.
@@ -240,17 +216,17 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       );
   }
 
-  async #resubscribe(generation: number, cursor: PartitionCursor): Promise<void> {
+  #resubscribe(generation: number, cursor: PartitionCursor): Promise<void> {
     const p = cursor.partition;
     this.#status.set(p, 'resubscribing');
-    try {
-      await this.#host.request(generation, { type: 'unsubscribe', application: this.application, queue: this.queue, partitions: [p] });
-      if (this.#end !== null || !this.#status.has(p)) return;
+    return this.resubscribe(generation, this.#unsubscribeFrame([p]), async () => {
       const [req] = resumeRequests([cursor]);
-      if (req !== undefined) await this.#subscribe(generation, req, 'gap');
-    } catch (err) {
-      this.#failed(generation, err);
-    }
+      if (req !== undefined && this.#status.has(p)) await this.#subscribe(generation, req, 'gap');
+    });
+  }
+
+  #unsubscribeFrame(partitions: number[]): RequestFrame<'unsubscribe'> {
+    return { type: 'unsubscribe', application: this.application, queue: this.queue, partitions };
   }
 
   #recovery(partition: number, recovered: boolean, cause: RecoveryCause): PartitionRecovery {
@@ -259,22 +235,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     return r;
   }
 
-  #failed(generation: number, err: unknown): void {
-    if (this.#end !== null) return;
-    const action = subscribeFailure(err);
-    if (action === 'recycle') this.#host.recycle(generation, 'resubscribe_failed');
-    else if (action === 'end') this.#finish({ reason: 'error', error: err instanceof Error ? err : new Error(String(err)) });
-  }
-
-  #finish(end: SubscriptionEnd): void {
-    if (this.#end !== null) return;
-    this.#end = end;
+  protected release(): void {
     this.#host.forgetPartitions(this, [...this.#status.keys()]);
-    if (!this.#readySettled) {
-      this.#readySettled = true;
-      this.#rejectReady(end.reason === 'error' ? end.error : new Error(`subscription ended: ${end.reason}`));
-    }
-    this.emit('ended', end);
   }
 }
 

@@ -30,6 +30,13 @@ export interface HoldlineClientOptions {
    * field (`invalid_field`): the SDK then subscribes again without it, by itself.
    */
   batch?: boolean;
+  /**
+   * Coalesce publishes (default true): every `publish()` made before the SDK's next microtask joins
+   * one `publish` frame per application and queue (messages in call order, at most the server's
+   * `max_publish_messages` per frame); each call still resolves or rejects with its own results.
+   * `false` sends one frame per call.
+   */
+  coalescePublishes?: boolean;
   /** Per request; default 10 000. */
   requestTimeoutMs?: number;
   /** Open, `welcome` and `auth` must complete within this; default 10 000. */

@@ -100,7 +100,7 @@ function decode(
   const frame = value;
 
   const id = validId(frame.id);
-  if (!Object.prototype.hasOwnProperty.call(frame, 'type')) return fail(frameError('missing_field', { field: 'type', id }));
+  if (!Object.hasOwn(frame, 'type')) return fail(frameError('missing_field', { field: 'type', id }));
   const type = frame.type;
   if (typeof type !== 'string') return fail(frameError('invalid_field', { field: 'type', id }));
   const validate = validators.get(type);
@@ -134,7 +134,7 @@ function decode(
 
   for (const { holder, bytes } of bytesBodies) holder.body = bytes;
   for (const { holder, path } of holders) {
-    if (!Object.prototype.hasOwnProperty.call(holder, 'body_encoding')) continue;
+    if (!Object.hasOwn(holder, 'body_encoding')) continue;
     if (typeof holder.body !== 'string') {
       return fail(frameError('invalid_field', { field: formatPath([...path, 'body_encoding']), id, op }));
     }

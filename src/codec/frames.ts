@@ -10,8 +10,9 @@
  */
 import type { WireCallQueueChange, WireCallQueueSnapshot } from './call-wire.js';
 import type { ErrorCode } from '../errors.js';
+import type { JsonValue, WireAppendFields, WireMessageFields } from '../message-fields.js';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue };
 
 /** Chosen by the client (1–64 chars, or an integer 0..2^53-1), echoed in the reply. */
 export type RequestId = string | number;
@@ -28,12 +29,11 @@ export interface AuthFrame {
   token?: string;
 }
 
-export interface PublishMessage {
+/** The optional fields (content_type, in_reply_to) come from the one field table, src/message-fields.ts. */
+export interface PublishMessage extends WireAppendFields {
   body: Body;
   partition?: number;
   ttl?: number;
-  content_type?: string;
-  in_reply_to?: string;
 }
 
 export interface PublishFrame {
@@ -156,18 +156,14 @@ export interface WireError {
   field?: string;
 }
 
-export interface WireMessage {
+/** The optional fields (content_type ... updated_at) come from the one field table, src/message-fields.ts. */
+export interface WireMessage extends WireMessageFields {
   message_id: string;
   partition: number;
   seq: number;
   /** Epoch seconds, microsecond precision. */
   timestamp: number;
   body: Body;
-  content_type?: string;
-  in_reply_to?: string;
-  client_state?: string;
-  client_json?: JsonValue;
-  updated_at?: number;
 }
 
 /** A message inside a `messages` frame: the frame names the partition, so the item does not. */

@@ -112,7 +112,7 @@ export function findTooDeep(bytes: Uint8Array, maxDepth: number): TooDeep | null
     if (item === null) return null;
     if (top !== undefined) top.left--;
     // A map key: remember it as the segment of the value that follows.
-    if (top !== undefined && top.map && top.left % 2 === 1) {
+    if (top?.map && top.left % 2 === 1) {
       top.segment = item.kind === 'str' ? utf8.decode(bytes.subarray(item.start, item.next)) : '?';
       if (item.kind === 'array' || item.kind === 'map') return null; // msgpackr refuses such keys too
       at = item.next;

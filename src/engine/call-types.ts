@@ -11,7 +11,7 @@
  * Values returned are the wire shapes: times are ISO-8601 UTC strings with milliseconds.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Unsubscribe } from './types.js';
+import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
 
 export type CallerStatus = 'waiting' | 'ringing' | 'connected';
 export type LeaveReason = 'answered' | 'abandoned' | 'timeout' | 'transferred';
@@ -31,7 +31,7 @@ export const CALLER_TRANSITIONS: Readonly<Record<CallerStatus, readonly CallerSt
   connected: [],
 };
 
-/** Priorities are integers in this range; the ordering score relies on it (redis/calls-keys.ts). */
+/** Priorities are integers in this range; the ordering score relies on it (redis/lua/includes/call-line-score.lua). */
 export const PRIORITY_MIN = -1_000_000;
 export const PRIORITY_MAX = 1_000_000;
 
@@ -172,9 +172,9 @@ export type CallQueueChange =
 
 export type CallQueueChangeKind = CallQueueChange['kind'];
 
-/** What a call-queue subscription announces: changes in seq order, or a possible gap. */
-export type CallQueueEvent = { type: 'change'; change: CallQueueChange } | { type: 'resync' };
-export type CallQueueListener = (event: CallQueueEvent) => void;
+/** What a call-queue subscription announces: a feed (feed.ts) of changes in seq order, or a possible gap. */
+export type CallQueueEvent = FeedEvent<'change', CallQueueChange>;
+export type CallQueueListener = FeedListener<'change', CallQueueChange>;
 
 export interface CallQueueSnapshot {
   queue: CallQueue;

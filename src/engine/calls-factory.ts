@@ -2,21 +2,26 @@
  * Chooses the call store the configuration names, next to the message engine (createEngine): the
  * same HOLDLINE_ENGINE, Redis URL and key prefix, so a Redis deployment keeps its call queues in
  * the same Redis, under the same prefix, as its message queues. The store is a separate object
- * from the Engine (its own connections, its own close()), so the Engine contract stays as it is.
+ * from the Engine (its own command connections, its own close()), so the Engine contract stays as
+ * it is; given the Redis engine, it follows its queues' feeds on the engine's live subscriber
+ * (one sharded subscription per primary and node for every kind of feed).
  */
 import type { HoldlineConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { CallStore } from './call-types.js';
+import type { Engine } from './types.js';
+import { RedisEngine } from './redis/index.js';
 import { MemoryCallStore } from './memory/calls.js';
 import { RedisCallStore } from './redis/calls.js';
 
 /** Resolves once the store can take commands (Redis: connected; engine_unavailable otherwise). */
-export async function createCallStore(config: HoldlineConfig, logger: Logger): Promise<CallStore> {
+export async function createCallStore(config: HoldlineConfig, logger: Logger, engine?: Engine): Promise<CallStore> {
   switch (config.engine) {
     case 'memory':
       return new MemoryCallStore({ changeRetention: config.callQueueResumeWindow });
     case 'redis': {
-      const store = await RedisCallStore.open({ url: config.redisUrl, prefix: config.redisPrefix, changeRetention: config.callQueueResumeWindow });
+      const feeds = engine instanceof RedisEngine ? engine.feeds : undefined;
+      const store = await RedisCallStore.open({ url: config.redisUrl, prefix: config.redisPrefix, changeRetention: config.callQueueResumeWindow, feeds });
       logger.debug({ engine: 'redis' }, 'call store connected');
       return store;
     }

@@ -5,12 +5,16 @@
  * call reaches here; an engine may assume its arguments are well-formed (ranges checked, ids valid).
  */
 
+import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
+
 export type EngineKind = 'memory' | 'redis';
 export type QueueType = 'user' | 'public';
 export type Consistency = 'weak' | 'strong' | 'very_strong';
 export type ReadOrder = 'ascending' | 'descending';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+import type { AppendFields, MessageFields, PatchFields } from '../message-fields.js';
+
+export type { JsonValue } from '../message-fields.js';
 
 export interface AppRecord {
   name: string;
@@ -53,17 +57,16 @@ export interface PartitionRef {
   partition: number;
 }
 
-export interface NewMessage {
+/** Optional fields (content type, in-reply-to, ...) come from the one field table, src/message-fields.ts. */
+export interface NewMessage extends AppendFields {
   body: string | Uint8Array;
   /** Seconds, already validated (1..2^25). */
   ttl: number;
   /** 1-based, already chosen (the domain picks a random one when the producer gave none). */
   partition: number;
-  contentType?: string;
-  inReplyTo?: string;
 }
 
-export interface StoredMessage {
+export interface StoredMessage extends MessageFields {
   /** 32 hex, see src/engine/ids.ts. */
   id: string;
   partition: number;
@@ -75,12 +78,7 @@ export interface StoredMessage {
   ttl: number;
   /** Milliseconds since the epoch; a message is invisible from this instant on. */
   expiresAtMs: number;
-  contentType?: string;
-  clientState?: string;
-  clientJson?: JsonValue;
-  inReplyTo?: string;
-  /** Microseconds since the epoch of the last body or processing-state change; absent until one. */
-  updatedAtUs?: number;
+  // updatedAtUs (MessageFields): microseconds since the epoch of the last change; absent until one.
 }
 
 /**
@@ -98,25 +96,22 @@ export interface ReadOptions {
 }
 
 /** Fields to change on a stored message; `null` clears an optional field. Id and timestamp never change. */
-export interface MessagePatch {
+export interface MessagePatch extends PatchFields {
   body?: string | Uint8Array;
   /** A new ttl counts from the moment of the update. */
   ttl?: number;
-  contentType?: string | null;
-  clientState?: string | null;
-  clientJson?: JsonValue | null;
 }
 
 /**
- * What a partition announces, in partition order. `message` events arrive in exactly the order the
- * messages were appended (the append and the publish are one atomic step). `resync` means the live
- * feed may have lost events (e.g. the engine's connection dropped and came back): a listener that
- * needs completeness must re-read history from its last seen message.
+ * What a partition announces: a feed (feed.ts) whose entries are messages. `message` events arrive
+ * in exactly the order the messages were appended (the append and the publish are one atomic step).
+ * `resync` means the live feed may have lost events (e.g. the engine's connection dropped and came
+ * back): a listener that needs completeness must re-read history from its last seen message.
  */
-export type PartitionEvent = { type: 'message'; message: StoredMessage } | { type: 'resync' };
+export type PartitionEvent = FeedEvent<'message', StoredMessage>;
 
-export type PartitionListener = (event: PartitionEvent) => void;
-export type Unsubscribe = () => Promise<void>;
+export type PartitionListener = FeedListener<'message', StoredMessage>;
+export type { Unsubscribe };
 
 /**
  * A change of metadata or credentials, as every node hears it (Engine.watchMeta): what live

@@ -6,38 +6,32 @@
  * string) was about half of a read's server CPU time. Each message's wire object is now encoded
  * once per format and kept; a reply is the frame's own bytes around those fragments, one copy.
  *
- * The cache is keyed by message id and checked against the message's content on every use (id,
- * partition, seq, timestamp, body, content type, in_reply_to, client state/JSON, updated time: every
- * field the wire shapes carry), so it never needs invalidating: a message changed by `state.set` or
- * PUT, or a different message with the same id from another engine in this process, does not match
- * and is encoded again. Expiry is not a wire field: the engines never return expired messages, and
- * an entry only ever answers for a message an engine just returned. Bounded by bytes, oldest entry
- * out first; one process-wide cache, since the fragments depend on nothing but the message.
+ * The cache is keyed by message id and versioned by (seq, updatedAtUs), so it never needs
+ * invalidating and names no field of a message (src/message-fields.ts may grow without touching
+ * it): the id fixes the partition and timestamp and is unique per deployment (timestamp, seq and
+ * 16 random bits), and every change of a stored message (`state.set`, PUT) advances its
+ * updatedAtUs in both engines (strictly, even within one microsecond), so a changed message has a
+ * new version and is encoded again. What an engine returns is its own copy, never changed in place
+ * afterwards. Expiry is not a wire field: the engines never return expired messages, and an entry
+ * only ever answers for a message an engine just returned. Bounded by bytes, oldest entry out
+ * first; one process-wide cache, since the fragments depend on nothing but the message.
  */
 import { Buffer } from 'node:buffer';
 import { assembleHistoryResult, encodeMessageFragment, type AssembledHistory } from '../codec/fragments.js';
 import type { RequestId, WireFormat } from '../codec/index.js';
 import { wireMessage as restWireMessage } from '../domain/queues/render.js';
-import type { JsonValue, StoredMessage } from '../engine/types.js';
+import type { StoredMessage } from '../engine/types.js';
 import { wireMessage } from './message-wire.js';
 
-/** Total bytes of kept fragments and bodies. */
+/** Total bytes of kept fragments. */
 const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 /** Larger messages are encoded for each reply, not kept: a few of them would fill the cache. */
 const MAX_ENTRY_BYTES = 64 * 1024;
 
 interface Entry {
   id: string;
-  partition: number;
+  /** The version: (id, seq, updatedAtUs) names one content of a message. */
   seq: number;
-  timestampUs: number;
-  body: string | Uint8Array;
-  contentType: string | undefined;
-  inReplyTo: string | undefined;
-  clientState: string | undefined;
-  clientJson: JsonValue | undefined;
-  /** JSON text of clientJson, to compare a copy of it. */
-  clientJsonText: string | undefined;
   updatedAtUs: number | undefined;
   /** WebSocket message object, JSON (UTF-8) and MessagePack. */
   json: Uint8Array | undefined;
@@ -50,53 +44,19 @@ interface Entry {
 const cache = new Map<string, Entry>();
 let cacheBytes = 0;
 
-function bodyBytes(body: string | Uint8Array): number {
-  return typeof body === 'string' ? body.length * 2 : body.byteLength;
-}
-
-function sameBody(a: string | Uint8Array, b: string | Uint8Array): boolean {
-  if (typeof a === 'string' || typeof b === 'string') return a === b;
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-function sameJson(e: Entry, v: JsonValue | undefined): boolean {
-  if (v === e.clientJson) return true;
-  if (v === undefined || e.clientJson === undefined) return false;
-  return JSON.stringify(v) === e.clientJsonText;
-}
-
 function matches(e: Entry, m: StoredMessage): boolean {
-  return (
-    e.seq === m.seq &&
-    e.timestampUs === m.timestampUs &&
-    e.partition === m.partition &&
-    e.updatedAtUs === m.updatedAtUs &&
-    e.clientState === m.clientState &&
-    e.contentType === m.contentType &&
-    e.inReplyTo === m.inReplyTo &&
-    sameBody(e.body, m.body) &&
-    sameJson(e, m.clientJson)
-  );
+  return e.seq === m.seq && e.updatedAtUs === m.updatedAtUs;
 }
 
 function newEntry(m: StoredMessage): Entry {
   return {
     id: m.id,
-    partition: m.partition,
     seq: m.seq,
-    timestampUs: m.timestampUs,
-    // A byte body is copied: the caller's array may be a view it reuses.
-    body: typeof m.body === 'string' ? m.body : m.body.slice(),
-    contentType: m.contentType,
-    inReplyTo: m.inReplyTo,
-    clientState: m.clientState,
-    clientJson: m.clientJson,
-    clientJsonText: m.clientJson === undefined ? undefined : JSON.stringify(m.clientJson),
     updatedAtUs: m.updatedAtUs,
     json: undefined,
     msgpack: undefined,
     rest: undefined,
-    bytes: bodyBytes(m.body) + 128,
+    bytes: 128,
   };
 }
 

@@ -5,15 +5,11 @@
 import type { BatchedMessage, MessageFrame, WireMessage } from '../codec/index.js';
 import { timestampSeconds } from '../domain/ids.js';
 import type { StoredMessage } from '../engine/types.js';
+import { wireFields } from '../message-fields.js';
 
-/** The optional fields of a message, appended in the protocol's order (3.2) after the required ones. */
+/** The optional fields of a message (src/message-fields.ts), in the protocol's order (3.2) after the required ones. */
 function withOptional<T extends BatchedMessage>(w: T, m: StoredMessage): T {
-  if (m.contentType !== undefined) w.content_type = m.contentType;
-  if (m.inReplyTo !== undefined) w.in_reply_to = m.inReplyTo;
-  if (m.clientState !== undefined) w.client_state = m.clientState;
-  if (m.clientJson !== undefined) w.client_json = m.clientJson;
-  if (m.updatedAtUs !== undefined) w.updated_at = timestampSeconds(m.updatedAtUs);
-  return w;
+  return wireFields(w, m, timestampSeconds);
 }
 
 export function wireMessage(m: StoredMessage): WireMessage {

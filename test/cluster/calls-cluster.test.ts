@@ -14,9 +14,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallQueueEvent, NewCallQueue } from '../../src/engine/call-types.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 import { isHoldlineError } from '../../src/errors.js';
-import { CallKeys } from '../../src/engine/redis/calls-keys.js';
+import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { Follower } from '../helpers/call-stores.js';
 import { freshPrefix } from '../helpers/namespace.js';
@@ -61,14 +61,14 @@ describe('Redis call store on Redis Cluster', () => {
   it('follows queues on every shard from two nodes, one subscriber connection per primary and node', async () => {
     const prefix = freshPrefix('ccl');
     const [n1, n2] = [await store(prefix), await store(prefix)];
-    const keys = new CallKeys(prefix);
+    const keys = new RedisKeys(prefix);
     const queues: string[] = [];
     const owners = new Set<number>();
     // Enough queues to land on every primary.
     while (owners.size < 3) {
       const q = (await n1.createCallQueue(APP, QUEUE)).uuid;
       queues.push(q);
-      owners.add(await cluster.primaryOf(keys.queue(APP, q)[7]));
+      owners.add(await cluster.primaryOf(keys.callQueue(APP, q)[7]));
     }
     const followers = await Promise.all(queues.flatMap((q) => [Follower.start(n1, APP, q), Follower.start(n2, APP, q)]));
     expect(await namedConnections(await cluster.primaryPorts(), 'holdline-calls-sub')).toEqual([2, 2, 2]);
@@ -94,7 +94,7 @@ describe('Redis call store on Redis Cluster', () => {
     const n1 = await RedisCallStore.open({ url: cluster.url, prefix, waitTimeoutMs: 300 });
     stores.push(n1);
     const queue = (await n1.createCallQueue(APP, QUEUE)).uuid;
-    const key = new CallKeys(prefix).queue(APP, queue)[0];
+    const key = new RedisKeys(prefix).callQueue(APP, queue)[0];
     await n1.joinCaller(APP, queue, { name: 'confirmed', number: '1', priority: 0 });
     // Stall the replica of the queue's primary (SIGSTOP, by PID): nothing can confirm the next join.
     const replica = cluster.node(await cluster.replicaOf(key));
@@ -116,9 +116,9 @@ describe('Redis call store on Redis Cluster', () => {
     const prefix = freshPrefix('ccl');
     const [n1, n2] = [await store(prefix), await store(prefix)];
     const queue = (await n1.createCallQueue(APP, QUEUE)).uuid;
-    const channel = new CallKeys(prefix).queue(APP, queue)[7];
+    const channel = new RedisKeys(prefix).callQueue(APP, queue)[7];
 
-    const followers = [n1, n2].map(() => ({ view: undefined as CallQueueView | undefined, events: [] as CallQueueEvent[] }));
+    const followers = [n1, n2].map(() => ({ view: undefined as CallQueueFollower | undefined, events: [] as CallQueueEvent[] }));
     // Every pending wait is re-checked on each event; a step that never completes fails with its name.
     const waits = new Set<() => void>();
     const until = (what: string, pred: () => boolean, timeoutMs = 60_000): Promise<void> =>
@@ -143,7 +143,7 @@ describe('Redis call store on Redis Cluster', () => {
         if (e.type === 'change' && f.view !== undefined) f.view.apply(e.change);
         for (const check of [...waits]) check();
       });
-      f.view = new CallQueueView(await s.snapshot(APP, queue));
+      f.view = new CallQueueFollower(await s.snapshot(APP, queue));
     }
     // Acknowledged only once the replica has it (calls.ts): the failover below cannot lose it.
     await n1.joinCaller(APP, queue, { name: 'before', number: '1', priority: 0 });

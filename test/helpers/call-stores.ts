@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import type { CallQueueEvent, CallQueueSnapshot, CallStore } from '../../src/engine/call-types.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from './call-follower.js';
 import { freshPrefix } from './namespace.js';
 
 export interface CallStoreOptions {
@@ -42,7 +42,7 @@ export const callStoreFactories: CallStoreFactory[] = [
  * resolves once the view has reached a seq, without polling.
  */
 export class Follower {
-  view!: CallQueueView;
+  view!: CallQueueFollower;
   readonly problems: string[] = [];
   private pending: CallQueueEvent[] = [];
   private waiters: { seq: number; resolve: () => void }[] = [];
@@ -52,7 +52,7 @@ export class Follower {
     const f = new Follower();
     f.unsubscribe = await store.subscribeQueue(app, queueId, (e) => f.onEvent(e));
     const snap: CallQueueSnapshot = await store.snapshot(app, queueId);
-    f.view = new CallQueueView(snap);
+    f.view = new CallQueueFollower(snap);
     const buffered = f.pending;
     f.pending = [];
     for (const e of buffered) f.onEvent(e);

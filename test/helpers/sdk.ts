@@ -21,6 +21,9 @@ export function record(sub: Subscription): { messages: MessageFrame[]; until(n: 
 /** Message ids per partition, in arrival (or publish) order. */
 export function byPartition(ms: Array<{ partition: number; message_id: string }>): Record<number, string[]> {
   const out: Record<number, string[]> = {};
-  for (const m of ms) (out[m.partition] ??= []).push(m.message_id);
+  for (const m of ms) {
+    out[m.partition] ??= [];
+    out[m.partition]!.push(m.message_id);
+  }
   return out;
 }

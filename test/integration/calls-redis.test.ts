@@ -6,8 +6,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallQueueEvent, NewCallQueue } from '../../src/engine/call-types.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
+import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { freshPrefix } from '../helpers/namespace.js';
 
@@ -18,6 +19,8 @@ describe('Redis call store', () => {
   // Its own server: killing pub/sub clients must not disturb other test files' subscribers.
   let server: RedisServerHandle;
   let admin: Redis;
+  /** The hash holding each agent's call queues (keys.ts CallAppScriptKeys; an empty set is no field). */
+  const agentQueues = (prefix: string): string => new RedisKeys(prefix).callApp(APP).scripts[7];
   beforeAll(async () => {
     server = await startRedisServer();
     admin = new Redis(server.url);
@@ -31,7 +34,7 @@ describe('Redis call store', () => {
     const prefix = freshPrefix('calls-resync');
     const [n1, n2] = [await RedisCallStore.open({ url: server.url, prefix }), await RedisCallStore.open({ url: server.url, prefix })];
     const queue = (await n1.createCallQueue(APP, QUEUE)).uuid;
-    const view = new CallQueueView(await n1.snapshot(APP, queue));
+    const view = new CallQueueFollower(await n1.snapshot(APP, queue));
     const events: CallQueueEvent[] = [];
     let wake: () => void = () => undefined;
     const next = (pred: () => boolean) =>
@@ -77,7 +80,7 @@ describe('Redis call store', () => {
       const n2 = await RedisCallStore.open({ url: server.url, prefix, interleave: { [point]: () => n1.deleteAgent(APP, agent) } });
       await expect(n2.addMember(APP, queue, member(agent))).rejects.toMatchObject({ code: 'agent_not_found' });
       expect(await n1.getMember(APP, queue, agent)).toBeNull();
-      expect(await admin.exists(`{${prefix}:ca:${APP}}:agent-queues:${agent}`)).toBe(0);
+      expect(await admin.hexists(agentQueues(prefix), agent)).toBe(0);
       await n2.close();
     }
     // Unraced, concurrently from two nodes: whichever wins, no member outlives its agent.
@@ -103,7 +106,7 @@ describe('Redis call store', () => {
       n2.addMember(APP, queue, { agent_uuid: agent, number: '1001@example.org', paused: false, pause_reason: null, status: 'available' }),
     ).rejects.toMatchObject({ code: 'call_queue_not_found' });
     expect(await n1.listCallQueues(APP)).toEqual([]);
-    expect(await admin.smembers(`{${prefix}:ca:${APP}}:agent-queues:${agent}`)).toEqual([]);
+    expect(JSON.parse((await admin.hget(agentQueues(prefix), agent)) ?? '[]')).toEqual([]);
     await Promise.all([n1.close(), n2.close()]);
   });
 });

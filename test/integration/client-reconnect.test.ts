@@ -41,11 +41,11 @@ function firstConnection(c: HoldlineClient): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const offs = [
       c.on('connectFailed', (f) => {
-        offs.forEach((off) => off());
+        for (const off of offs) off();
         reject(new Error(`${f.url} refused the WebSocket connection (${String(f.code)} ${f.reason}): does \`holdline serve\` mount /v1/ws?`));
       }),
       c.on('connected', () => {
-        offs.forEach((off) => off());
+        for (const off of offs) off();
         resolve();
       }),
     ];

@@ -223,6 +223,18 @@ describe.each(engineFactories)('engine conformance: messages ($name)', (factory)
     expect(await engine().count(ref(queue))).toBe(3);
   });
 
+  // updatedAtUs versions a message's encodings (server/message-encoding.ts): no two contents may share one.
+  it('advances updatedAtUs on every update, even several within one microsecond', async () => {
+    const queue = await freshQueue(engine());
+    const [m] = await appendSequentially(engine(), queue, 1);
+    const updates = await Promise.all(Array.from({ length: 20 }, (_, i) => engine().updateMessage(ref(queue), m!.id, { clientState: `s${i}` })));
+    const times = updates.map((u) => u!.updatedAtUs!);
+    expect(new Set(times).size).toBe(times.length);
+    for (const t of times) expect(t).toBeGreaterThanOrEqual(m!.timestampUs);
+    const last = await engine().getMessage(ref(queue), m!.id);
+    expect(last!.updatedAtUs).toBe(Math.max(...times));
+  });
+
   it('counts live messages per partition', async () => {
     const queue = await freshQueue(engine(), 2);
     expect(await engine().count(ref(queue, 1))).toBe(0);

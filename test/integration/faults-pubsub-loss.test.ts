@@ -7,7 +7,7 @@
  * 2. One announcement vanishes with no connection event at all (a message lost in transit, which
  *    Centrifugo guards against with a per-channel sequence check). Simulated by an engine whose
  *    live feed drops one message; storage has it. The SDK notices the seq jump and re-reads the
- *    hole from history; the server repairs it too (src/server/ws/hub.ts, Hub.publish: a live seq
+ *    hole from history; the server repairs it too (src/server/ws/feed-hub.ts, FeedHub.flush: a live seq
  *    hole resyncs the partition from storage), so a raw protocol client also gets every message once.
  */
 import { Redis } from 'ioredis';

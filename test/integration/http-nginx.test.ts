@@ -1,5 +1,5 @@
 /**
- * deploy/nginx.conf, as shipped (only its addresses replaced), in front of two Holdline nodes that
+ * examples/nginx.conf, as shipped (only its addresses replaced), in front of two Holdline nodes that
  * share a Redis this test starts: REST and WebSocket through nginx, and both nodes serve. nginx is
  * Debian's package (.ci/run installs it), run with its own prefix, config, pid and logs in a temp
  * directory, on a free loopback port, and stopped by its PID.
@@ -24,7 +24,7 @@ function nginxBinary(): string {
   throw new Error('nginx is not installed: `apt-get install nginx` (.ci/run does it)');
 }
 
-describe('nginx in front of two nodes (deploy/nginx.conf)', () => {
+describe('nginx in front of two nodes (examples/nginx.conf)', () => {
   const adminKey = 'nginx-admin';
   let redis: RedisServerHandle;
   const nodes: HoldlineProcess[] = [];
@@ -42,7 +42,7 @@ describe('nginx in front of two nodes (deploy/nginx.conf)', () => {
     // Run as root, nginx's workers drop to `nobody`, and must reach their temp directories here.
     chmodSync(dir, 0o755);
     const port = await freePort();
-    const site = readFileSync(path.join(ROOT, 'deploy/nginx.conf'), 'utf8')
+    const site = readFileSync(path.join(ROOT, 'examples/nginx.conf'), 'utf8')
       .replace('server 127.0.0.1:7701;', `server 127.0.0.1:${nodes[0]!.port};`)
       .replace('server 127.0.0.1:7702;', `server 127.0.0.1:${nodes[1]!.port};`)
       .replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${port};`);

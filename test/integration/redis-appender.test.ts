@@ -66,7 +66,9 @@ describe('redis engine: group commit per partition', () => {
     expect(script.bodies(script.jobs[0]!)).toEqual([0, 1, 2, 3, 4].flatMap((i) => msgs(`a${i}-`, i + 1).map((m) => m.body)));
     script.answer();
     const stored = await Promise.all(results);
-    stored.forEach((s, i) => expect(s.map((e) => e.id)).toEqual(msgs(`a${i}-`, i + 1).map((m) => m.body)));
+    stored.forEach((s, i) => {
+      expect(s.map((e) => e.id)).toEqual(msgs(`a${i}-`, i + 1).map((m) => m.body));
+    });
   });
 
   it('keeps one call in flight per partition and sends what came meanwhile next, together', async () => {

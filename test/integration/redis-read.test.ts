@@ -107,6 +107,20 @@ describe('redis engine: history reads', () => {
     (a[0]!.body as Uint8Array)[0] = 9;
     expect(b[0]!.body).toEqual(Uint8Array.of(0, 1, 255));
   });
+
+  // updatedAtUs versions a message's encodings (server/message-encoding.ts). A partition whose
+  // timestamps ran ahead of the server clock (a failover to a replica whose clock is behind) gives
+  // every update the message's own timestamp as "now": the updates must still get distinct times.
+  it('every update advances updatedAtUs, also when the clock is behind the message', async () => {
+    const queue = await freshQueue(engine);
+    const k = new RedisKeys(prefix).partition(ref(queue));
+    await redis.hset(k.state, 'ts', String((Date.now() + 3_600_000) * 1000));
+    const [m] = await engine.append(queue, [msg('ahead')]);
+    const first = await engine.updateMessage(ref(queue), m!.id, { clientState: 'a' });
+    const second = await engine.updateMessage(ref(queue), m!.id, { clientState: 'b' });
+    expect(first!.updatedAtUs).toBeGreaterThanOrEqual(m!.timestampUs);
+    expect(second!.updatedAtUs).toBeGreaterThan(first!.updatedAtUs!);
+  });
 });
 
 describe('RecordCache', () => {

@@ -163,7 +163,7 @@ const cases: Case[] = [
   // --- applications (admin) ---
   { name: 'apps: invalid name', method: 'POST', path: () => '/v1/apps', headers: { ...JSON_CT, authorization: 'ADMIN' }, body: '{"name":"no spaces"}', status: 400, code: 'invalid_name' },
   { name: 'apps: reserved name', method: 'POST', path: () => '/v1/apps', headers: { ...JSON_CT, authorization: 'ADMIN' }, body: '{"name":"Metrics"}', status: 400, code: 'invalid_name' },
-  { name: 'apps: existing name', method: 'POST', path: (f) => '/v1/apps', headers: { ...FORM, authorization: 'ADMIN' }, body: 'name=APP', status: 409, code: 'app_exists' },
+  { name: 'apps: existing name', method: 'POST', path: () => '/v1/apps', headers: { ...FORM, authorization: 'ADMIN' }, body: 'name=APP', status: 409, code: 'app_exists' },
   { name: 'apps: missing name', method: 'POST', path: () => '/v1/apps', headers: { ...JSON_CT, authorization: 'ADMIN' }, body: '{}', status: 400, code: 'missing_field' },
   { name: 'apps: malformed JSON', method: 'POST', path: () => '/v1/apps', headers: { ...JSON_CT, authorization: 'ADMIN' }, body: '{"name"', status: 400, code: 'invalid_json' },
   { name: 'apps: no header', method: 'POST', path: () => '/v1/apps', headers: JSON_CT, body: '{"name":"x1"}', as: 'none', status: 401, code: 'auth_required' },

@@ -23,7 +23,9 @@ async function line(s: TestServer, key: string, q: string): Promise<string[]> {
   const res = await call(s, key, 'GET', `/v1/queues/${q}/callers`);
   expect(res.status).toBe(200);
   const waiting = res.body.filter((c: { status: string }) => c.status === 'waiting');
-  waiting.forEach((c: { position: number }, i: number) => expect(c.position).toBe(i));
+  waiting.forEach((c: { position: number }, i: number) => {
+    expect(c.position).toBe(i);
+  });
   return waiting.map((c: { number: string }) => c.number);
 }
 

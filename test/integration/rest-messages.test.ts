@@ -98,7 +98,10 @@ describe.each(engineFactories)('REST messages ($name)', (factory) => {
     const q = await queue(s, 4);
     const acks = await post(s, q.path, q.key, JSON.stringify({ messages: Array.from({ length: 60 }, (_, i) => ({ body: `m${i}` })) }), JSON_CT);
     const used = new Set(acks.map((a) => a.partition));
-    for (const p of used) expect(p).toBeGreaterThanOrEqual(1), expect(p).toBeLessThanOrEqual(4);
+    for (const p of used) {
+      expect(p).toBeGreaterThanOrEqual(1);
+      expect(p).toBeLessThanOrEqual(4);
+    }
     // 60 draws from 4 partitions all landing on one: probability 4 * (1/4)^60.
     expect(used.size).toBeGreaterThan(1);
   });

@@ -6,7 +6,7 @@
  * `callqueue.subscribe` with `since_seq` continues exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 import type { Caller } from '../../src/engine/call-types.js';
 import { engineFactories } from '../helpers/engines.js';
 import { JSON_CT, call } from '../helpers/server.js';
@@ -50,7 +50,7 @@ describe.each(engineFactories)('REST truth joined with WebSocket updates ($name)
     if (update.kind !== 'caller_joined') throw new Error(`unexpected ${update.kind}`);
     expect(update.seq).toBe(seq + 1);
     // The REST list as a view at `seq`, then the update: the line REST shows now.
-    const view = new CallQueueView({ seq, queue: (await call(s, key, 'GET', `/v1/queues/${queueId}`)).body as never, callers, members: [], stats: update.stats });
+    const view = new CallQueueFollower({ seq, queue: (await call(s, key, 'GET', `/v1/queues/${queueId}`)).body as never, callers, members: [], stats: update.stats });
     expect(view.apply(update)).toBe('applied');
     const now = (await call(s, key, 'GET', `/v1/queues/${queueId}/callers`)).body as Caller[];
     expect(view.waitingLine()).toEqual(now.filter((x) => x.status === 'waiting').map((x) => x.uuid));

@@ -78,7 +78,6 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     return c.waitFor((f) => f.type !== 'heartbeat', 'a reply', from);
   }
 
-  const base = { application: '', queue: '' };
   const cases: Array<[string, () => unknown, string, string | undefined, boolean]> = [
     // name, frame, code, field, id echoed
     ['not an object', () => [1, 2], 'invalid_frame', undefined, false],

@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../../src/codec/index.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 import type { CallQueueEvent, CallQueueListener, CallStore } from '../../src/engine/call-types.js';
 import type { Engine } from '../../src/engine/types.js';
 import { createWebSocketEndpoint } from '../../src/server/ws/index.js';
@@ -123,10 +123,10 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     await first.next('callqueue.snapshot');
     const reached = (c: WsTestClient, n: number) => c.until(() => [...updates(c), ...snapshots(c)].some((f) => f.seq >= n), `seq ${n}`);
     /** The view rebuilt from c's last snapshot and the updates after it, which must all apply. */
-    const viewOf = (c: WsTestClient): CallQueueView => {
+    const viewOf = (c: WsTestClient): CallQueueFollower => {
       const snaps = snapshots(c);
       const last = snaps[snaps.length - 1]!;
-      const view = new CallQueueView(last);
+      const view = new CallQueueFollower(last);
       for (const u of updates(c, c.frames.indexOf(last))) expect(view.apply(u), `update ${u.seq} on ${view.seq}`).toBe('applied');
       return view;
     };

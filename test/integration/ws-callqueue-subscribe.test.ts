@@ -3,12 +3,12 @@
  * a snapshot or the resumed updates, then every change once, in seq order, in both wire formats;
  * resume from since_seq and the snapshot when it is too old or too new; unsubscribe; the server
  * ending a subscription (queue deleted, agent removed); a slow reader getting a fresh snapshot.
- * Every update is applied with the domain's CallQueueView, which refuses a gap or a line move that
+ * Every update is applied with the SDK's call-queue state (test/helpers/call-follower.ts), which refuses a gap or a line move that
  * does not fit, and the result is compared with REST.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallQueueSnapshotFrame, CallQueueUpdateFrame, ServerFrame } from '../../src/codec/index.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 import type { CallStore } from '../../src/engine/call-types.js';
 import type { Engine } from '../../src/engine/types.js';
 import { createWebSocketEndpoint, type WebSocketEndpoint, type WebSocketLimits } from '../../src/server/ws/index.js';
@@ -94,10 +94,10 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
    * Rebuilds the view from the client's frames of queue `q` from index `from` on: the last
    * snapshot's state plus every update after it, each of which must apply exactly.
    */
-  function viewFrom(c: WsTestClient, q: string, from = 0): CallQueueView {
-    let view: CallQueueView | null = null;
+  function viewFrom(c: WsTestClient, q: string, from = 0): CallQueueFollower {
+    let view: CallQueueFollower | null = null;
     for (const f of c.frames.slice(from)) {
-      if (isSnapshot(f) && f.queue_id === q) view = new CallQueueView(f);
+      if (isSnapshot(f) && f.queue_id === q) view = new CallQueueFollower(f);
       else if (isUpdate(f) && f.queue_id === q) {
         expect(view, `update ${f.seq} before any snapshot`).not.toBeNull();
         expect(view!.apply(f), `update ${f.seq} on a view at ${view!.seq}`).toMatch(/^(applied|deleted)$/);
@@ -118,7 +118,7 @@ describe.each(engineFactories.map((e, i) => ({ ...e, calls: callStoreFactories[i
     return { c, s0: (await c.next('callqueue.snapshot')).seq };
   }
 
-  const viewLine = (v: CallQueueView): Array<[string, number | null]> => v.waitingLine().map((u, i) => [u, i]);
+  const viewLine = (v: CallQueueFollower): Array<[string, number | null]> => v.waitingLine().map((u, i) => [u, i]);
 
   it('subscribed, then the snapshot, then every change once in seq order (JSON and MessagePack alike)', async () => {
     await start();

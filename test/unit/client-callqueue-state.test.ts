@@ -1,25 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type {
-  CallQueueSnapshotFrame,
-  CallQueueUpdateFrame,
-  WireCallQueue,
-  WireCallQueueStats,
-  WireCaller,
-  WireLineMove,
-  WireMember,
-} from '../../src/codec/frames.js';
+import type { CallQueueSnapshotFrame } from '../../src/codec/frames.js';
+import type { CallQueue, CallQueueStats, CallQueueUpdateFrame, Caller, LineMove, Member } from '../../src/client/index.js';
 import { CallQueueState, moveInLine } from '../../src/client/callqueue-state.js';
 
 const Q = 'cc096e0b-0c96-4b8b-b812-ef456f361ee3';
 const T = '2026-11-22T14:59:05.123Z';
 
-const queue: WireCallQueue = {
+const queue: CallQueue = {
   uuid: Q, name: 'support', description: '', disabled: false, project_id: null, user_id: null,
   service_level_seconds: 20, created_at: T, updated_at: T,
 };
 
-function stats(callers: number): WireCallQueueStats {
+function stats(callers: number): CallQueueStats {
   return {
     callers, callers_waiting: callers, callers_ringing: 0, callers_connected: 0, longest_wait: 0,
     oldest_wait_since: null, members: 0, members_logged_in: 0, members_available: 0, members_paused: 0,
@@ -28,32 +21,32 @@ function stats(callers: number): WireCallQueueStats {
   };
 }
 
-function caller(uuid: string, over: Partial<WireCaller> = {}): WireCaller {
+function caller(uuid: string, over: Partial<Caller> = {}): Caller {
   return {
     uuid, queue_id: Q, name: uuid, number: `+100${uuid}`, priority: 0, position: null, status: 'waiting',
     status_at: T, member_uuid: null, created_at: T, ...over,
   };
 }
 
-const member: WireMember = {
+const member: Member = {
   uuid: 'agent-1', queue_id: Q, number: '1001@example.org', paused: false, paused_at: null,
   pause_reason: null, status: 'available', status_at: T, created_at: T,
 };
 
-function snapshot(seq: number, callers: WireCaller[], members: WireMember[] = []): CallQueueSnapshotFrame {
+function snapshot(seq: number, callers: Caller[], members: Member[] = []): CallQueueSnapshotFrame {
   return { type: 'callqueue.snapshot', queue_id: Q, seq, queue, callers, members, stats: stats(callers.length) };
 }
 
-function line(uuid: string, from: number | null, to: number | null, length: number): WireLineMove {
+function line(uuid: string, from: number | null, to: number | null, length: number): LineMove {
   return { uuid, from, to, length };
 }
 
 const base = { type: 'callqueue.update' as const, queue_id: Q, at: T };
-const joined = (seq: number, c: WireCaller, l: WireLineMove): CallQueueUpdateFrame => ({ ...base, seq, kind: 'caller_joined', caller: c, line: l, stats: stats(l.length) });
-const left = (seq: number, c: WireCaller, l?: WireLineMove): CallQueueUpdateFrame => ({
+const joined = (seq: number, c: Caller, l: LineMove): CallQueueUpdateFrame => ({ ...base, seq, kind: 'caller_joined', caller: c, line: l, stats: stats(l.length) });
+const left = (seq: number, c: Caller, l?: LineMove): CallQueueUpdateFrame => ({
   ...base, seq, kind: 'caller_left', caller: c, reason: 'answered', wait: 3, stats: stats(0), ...(l ? { line: l } : {}),
 });
-const updated = (seq: number, c: WireCaller, changed: Array<'priority' | 'status' | 'member_uuid'>, l?: WireLineMove): CallQueueUpdateFrame => ({
+const updated = (seq: number, c: Caller, changed: Array<'priority' | 'status' | 'member_uuid'>, l?: LineMove): CallQueueUpdateFrame => ({
   ...base, seq, kind: 'caller_updated', caller: c, changed, stats: stats(0), ...(l ? { line: l } : {}),
 });
 
@@ -221,7 +214,7 @@ describe('CallQueueState: property', () => {
         s.applySnapshot(snapshot(0, []));
         let seq = 0;
         let joins = 0;
-        const toWire = (c: ModelCaller): WireCaller => caller(c.uuid, { priority: c.priority, status: c.status });
+        const toWire = (c: ModelCaller): Caller => caller(c.uuid, { priority: c.priority, status: c.status });
         for (const o of ops) {
           const before = order(model);
           let frame: CallQueueUpdateFrame | null = null;

@@ -3,11 +3,10 @@
  * that does not fit, and what it holds after. A recording host answers its requests by hand.
  */
 import { describe, expect, it } from 'vitest';
-import type { CallQueueSnapshotFrame, ClientFrameType, CallQueueUpdateFrame, ServerFrame, WireCaller } from '../../src/codec/frames.js';
-import { CallQueueView, type CallQueueChange, type CallQueueViewHost } from '../../src/client/callqueue-view.js';
-import { HoldlineClientError, HoldlineRequestError } from '../../src/client/errors.js';
-import type { ReplyTo } from '../../src/client/requests.js';
-import type { RequestFrame } from '../../src/client/session.js';
+import type { CallQueueSnapshotFrame, CallQueueUpdateFrame, WireCaller } from '../../src/codec/frames.js';
+import { CallQueueView, type CallQueueChange } from '../../src/client/callqueue-view.js';
+import { HoldlineRequestError } from '../../src/client/errors.js';
+import { RecordingHost } from '../helpers/client-host.js';
 
 const Q = 'q-1';
 const T = '2026-11-22T14:59:05.123Z';
@@ -32,43 +31,6 @@ const join = (seq: number, uuid: string, length: number): CallQueueUpdateFrame =
   type: 'callqueue.update', queue_id: Q, seq, at: T, kind: 'caller_joined', caller: caller(uuid),
   line: { uuid, from: null, to: length - 1, length }, stats,
 });
-
-class RecordingHost implements CallQueueViewHost {
-  generation = 1;
-  connected = true;
-  sent: Array<{ frame: RequestFrame; resolve(f: ServerFrame): void; reject(err: Error): void; onReply: ((f: ServerFrame) => void) | undefined }> = [];
-  recycled: string[] = [];
-  isCurrent(g: number): boolean {
-    return this.connected && g === this.generation;
-  }
-  currentGeneration(): number | null {
-    return this.connected ? this.generation : null;
-  }
-  request<K extends ClientFrameType>(g: number, frame: RequestFrame<K>, onReply?: (reply: ReplyTo<K>) => void): Promise<ReplyTo<K>> {
-    if (!this.isCurrent(g)) return Promise.reject(new HoldlineClientError('disconnected', 'gone'));
-    return new Promise((resolve, reject) =>
-      this.sent.push({ frame, resolve: (f) => resolve(f as ReplyTo<K>), reject, onReply: onReply as ((f: ServerFrame) => void) | undefined }),
-    );
-  }
-  recycle(_g: number, reason: string): void {
-    this.recycled.push(reason);
-  }
-  listenerError(err: unknown): void {
-    throw err;
-  }
-  forgetView(): void {}
-  fail(i: number, err: Error): void {
-    const s = this.sent[i];
-    if (s === undefined) throw new Error(`no request ${i}`);
-    s.reject(err);
-  }
-  reply(i: number, frame: ServerFrame): void {
-    const s = this.sent[i];
-    if (s === undefined) throw new Error(`no request ${i}`);
-    s.onReply?.(frame);
-    s.resolve(frame);
-  }
-}
 
 /** A caller_joined whose line length does not match the view's line. */
 const misfit: CallQueueUpdateFrame = {

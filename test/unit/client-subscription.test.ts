@@ -3,13 +3,12 @@
  * connection and answers requests by hand, so every frame sequence is exact.
  */
 import { describe, expect, it } from 'vitest';
-import type { ClientFrame, ClientFrameType, MessageFrame, MessagesFrame, ServerFrame } from '../../src/codec/frames.js';
+import type { MessageFrame, MessagesFrame, ServerFrame } from '../../src/codec/frames.js';
 import { PartitionCursor, onlyNewOrigin, resumeRequests } from '../../src/client/cursor.js';
 import { HoldlineClientError, HoldlineRequestError } from '../../src/client/errors.js';
-import type { ReplyTo } from '../../src/client/requests.js';
-import type { RequestFrame } from '../../src/client/session.js';
-import { Subscription, type PartitionRecovery, type SubscriptionHost } from '../../src/client/subscription.js';
+import { Subscription, type PartitionRecovery } from '../../src/client/subscription.js';
 import { encodeMessageId } from '../../src/engine/ids.js';
+import { RecordingHost } from '../helpers/client-host.js';
 
 const APP = 'shop';
 const QUEUE = 'orders';
@@ -20,52 +19,6 @@ function id(partition: number, seq: number): string {
 
 function msg(partition: number, seq: number): MessageFrame {
   return { type: 'message', application: APP, queue: QUEUE, message_id: id(partition, seq), partition, seq, timestamp: 1763820000 + seq / 1e6, body: `m${seq}` };
-}
-
-interface Sent {
-  frame: RequestFrame;
-  resolve(frame: ServerFrame): void;
-  reject(err: Error): void;
-  onReply: ((frame: ServerFrame) => void) | undefined;
-}
-
-class RecordingHost implements SubscriptionHost {
-  generation = 1;
-  connected = true;
-  sent: Sent[] = [];
-  recycled: string[] = [];
-  forgotten: number[] = [];
-  isCurrent(g: number): boolean {
-    return this.connected && g === this.generation;
-  }
-  currentGeneration(): number | null {
-    return this.connected ? this.generation : null;
-  }
-  request<K extends ClientFrameType>(g: number, frame: RequestFrame<K>, onReply?: (reply: ReplyTo<K>) => void): Promise<ReplyTo<K>> {
-    if (!this.isCurrent(g)) return Promise.reject(new HoldlineClientError('disconnected', 'gone'));
-    return new Promise((resolve, reject) =>
-      this.sent.push({ frame, resolve: (f) => resolve(f as ReplyTo<K>), reject, onReply: onReply as ((f: ServerFrame) => void) | undefined }),
-    );
-  }
-  recycle(_g: number, reason: string): void {
-    this.recycled.push(reason);
-  }
-  listenerError(err: unknown): void {
-    throw err;
-  }
-  forgetPartitions(_sub: Subscription, partitions: number[]): void {
-    this.forgotten.push(...partitions);
-  }
-  /** Answers request i: the synchronous hook first, as the client does, then the promise. */
-  reply(i: number, frame: ServerFrame): void {
-    const s = this.sent[i];
-    if (s === undefined) throw new Error(`no request ${i}`);
-    s.onReply?.(frame);
-    s.resolve(frame);
-  }
-  frames(): ClientFrame['type'][] {
-    return this.sent.map((s) => s.frame.type);
-  }
 }
 
 /** Lets promise continuations run: deterministic, no timing involved. */

@@ -21,6 +21,11 @@ function highestKeyUsed(source: string): number {
   return max;
 }
 
+/** The script's code without its comments. */
+function code(source: string): string {
+  return source.replace(/--\[\[[\s\S]*?\]\]/g, '').replace(/--[^\n]*/g, '');
+}
+
 /** The highest n the header documents, as `KEYS[n]` lines or a `KEYS[1..n]` range. */
 function highestKeyDocumented(source: string): number {
   const header = /^--\[\[([\s\S]*?)\]\]/.exec(source)?.[1] ?? '';
@@ -32,8 +37,9 @@ function highestKeyDocumented(source: string): number {
 describe('Lua scripts: key counts declared by file name', () => {
   const named = scripts.filter((s) => keyCountOf(s) !== undefined);
 
-  it('most scripts declare their key count in their name', () => {
+  it('every script declares its key count in its name', () => {
     expect(named.length).toBeGreaterThanOrEqual(32);
+    expect(named).toEqual(scripts);
   });
 
   it.each(named)('%s reads no key beyond its count, and its header documents exactly that many', (file) => {
@@ -41,5 +47,14 @@ describe('Lua scripts: key counts declared by file name', () => {
     const source = loadLua(file);
     expect(highestKeyUsed(source)).toBeLessThanOrEqual(count);
     expect(highestKeyDocumented(source)).toBe(count);
+  });
+
+  // keys.ts: every key a script touches comes in KEYS, built by the one key builder. A key spelled
+  // from an ARGV prefix would escape that builder (and, in a cluster, the script's declared slot).
+  it.each(scripts)('%s builds no key from ARGV', (file) => {
+    const body = code(loadLua(file));
+    // No key name spelled from an ARGV prefix, nor a command's key (or channel) taken from ARGV.
+    expect(body).not.toMatch(/ARGV\[\d+\]\s*\.\.\s*'[A-Za-z]/);
+    expect(body).not.toMatch(/rcall\('[A-Z]+',\s*ARGV\[/);
   });
 });

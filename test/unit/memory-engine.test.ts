@@ -149,8 +149,12 @@ describe('memory engine', () => {
       if (typeof v === 'string') strings.push(v);
       if (typeof v !== 'object' || v === null || seen.has(v)) return;
       seen.add(v);
-      if (v instanceof Map) for (const [k, x] of v) (walk(k), walk(x));
-      else if (v instanceof Set) for (const x of v) walk(x);
+      if (v instanceof Map) {
+        for (const [k, x] of v) {
+          walk(k);
+          walk(x);
+        }
+      } else if (v instanceof Set) for (const x of v) walk(x);
       else for (const x of Object.values(v)) walk(x);
     };
     walk(engine);
@@ -172,5 +176,16 @@ describe('memory engine', () => {
     await engine.append(queue, [{ body: 'a', ttl: 60, partition: 1 }]);
     await engine.append(queue, [{ body: 'b', ttl: 60, partition: 1 }]);
     expect(late).toEqual(['b']);
+  });
+
+  // updatedAtUs versions a message's encodings (server/message-encoding.ts): updates within one
+  // microsecond must still get distinct times.
+  it('every update advances updatedAtUs, also within one microsecond', async () => {
+    const { engine, queue, p1 } = await setup();
+    const [m] = await engine.append(queue, [{ body: 'x', ttl: 60, partition: 1 }]);
+    const first = await engine.updateMessage(p1, m!.id, { clientState: 'a' });
+    const second = await engine.updateMessage(p1, m!.id, { clientState: 'b' });
+    expect(first!.updatedAtUs).toBeGreaterThanOrEqual(m!.timestampUs);
+    expect(second!.updatedAtUs).toBeGreaterThan(first!.updatedAtUs!);
   });
 });

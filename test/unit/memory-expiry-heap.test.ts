@@ -7,7 +7,9 @@ describe('memory engine expiry index', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 300 }), fc.integer({ min: -1, max: 1001 }), (times, now) => {
         const heap = new ExpiryHeap<null>();
-        times.forEach((t, i) => heap.push({ expiresAtMs: t, target: null, id: String(i) }));
+        times.forEach((t, i) => {
+          heap.push({ expiresAtMs: t, target: null, id: String(i) });
+        });
         const due = heap.popDue(now).map((e) => e.expiresAtMs);
         expect(due).toEqual(times.filter((t) => t <= now).sort((a, b) => a - b));
         expect(heap.size).toBe(times.length - due.length);

@@ -1,7 +1,8 @@
 /**
  * Replies assembled from kept message fragments (src/server/message-encoding.ts) are the bytes the
  * plain encoders write, on the first read and on every later one, and a message whose content
- * changed under the same id (state.set, PUT, another engine) is never answered from the cache.
+ * changed under the same id (state.set, PUT: a new updatedAtUs) is never answered from the cache.
+ * Entries are versioned by (id, seq, updatedAtUs), whatever fields a message has.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeServerFrame } from '../../src/codec/index.js';
@@ -54,9 +55,10 @@ describe.each(['json', 'msgpack'] as WireFormat[])('history replies from kept fr
   it('a message changed under the same id is encoded again, never served stale', () => {
     const m = stored({ body: 'first' });
     expect(history([m], format).equals(expectedHistory(undefined, [m], format))).toBe(true);
+    // Every change comes with a new updatedAtUs, as the engines give it (engine-conformance-messages).
     const changes: Partial<StoredMessage>[] = [
-      { clientState: 'processing', updatedAtUs: m.timestampUs + 1 },
-      { clientState: 'done' }, // same update time: the content still differs
+      { clientState: 'processing' },
+      { clientState: 'done' },
       { clientJson: { a: 1 } },
       { clientJson: { a: 2 } },
       { clientJson: { b: 2, a: 1 } },
@@ -67,20 +69,25 @@ describe.each(['json', 'msgpack'] as WireFormat[])('history replies from kept fr
       { inReplyTo: 'cd'.repeat(16) },
     ];
     let current = m;
-    for (const change of changes) {
-      current = { ...current, ...change };
+    for (const [i, change] of changes.entries()) {
+      current = { ...current, ...change, updatedAtUs: m.timestampUs + 1 + i };
       const expected = expectedHistory(undefined, [current], format);
       expect(history([current], format).equals(expected)).toBe(true);
       expect(history([current], format).equals(expected)).toBe(true);
     }
   });
 
-  it('a byte body changed in place after encoding is noticed (the cache keeps its own copy)', () => {
-    const body = Uint8Array.of(9, 9, 9);
-    const m = stored({ body });
-    history([m], format);
-    body[1] = 0;
-    expect(history([m], format).equals(expectedHistory(undefined, [m], format))).toBe(true);
+  it('answers by version: (id, seq, updatedAtUs), never by comparing fields', () => {
+    const m = stored({ body: 'v1', clientState: 'a' });
+    const v1 = expectedHistory(undefined, [m], format);
+    expect(history([m], format).equals(v1)).toBe(true);
+    // The same version is, by the engines' contract, the same content: answered from the cache.
+    expect(history([{ ...m, body: 'not what the engine stored' }], format).equals(v1)).toBe(true);
+    // A new update time or seq is a new version.
+    const updated = { ...m, body: 'v2', updatedAtUs: m.timestampUs + 5 };
+    expect(history([updated], format).equals(expectedHistory(undefined, [updated], format))).toBe(true);
+    const reused = { ...updated, seq: updated.seq + 1, body: 'v3' };
+    expect(history([reused], format).equals(expectedHistory(undefined, [reused], format))).toBe(true);
   });
 
   it('cuts to max_reply_bytes with truncated: true', () => {
@@ -102,7 +109,7 @@ describe('REST reply bodies from kept fragments', () => {
     expect(rest(messages)).toBe(expected);
     expect(rest(messages)).toBe(expected);
     expect(rest([])).toBe(JSON.stringify({ status: 'ok', messages: [] }));
-    const changed = [{ ...messages[0]!, body: 'replaced by PUT' }, ...messages.slice(1)];
+    const changed = [{ ...messages[0]!, body: 'replaced by PUT', updatedAtUs: messages[0]!.timestampUs + 1 }, ...messages.slice(1)];
     expect(rest(changed)).toBe(JSON.stringify({ status: 'ok', messages: changed.map(restWireMessage) }));
   });
 });

@@ -80,7 +80,7 @@ describe('MetaCache during a registry outage', () => {
     // Revoked during the outage (announcement missed): honoured until the channel is back...
     registry.delete('h1');
     live = true;
-    // ...where the resubscription empties the cache (LiveSubscriber resync -> clear()).
+    // ...where the resubscription empties the cache (FeedSubscriber resync -> clear()).
     cache.clear();
     expect(await cache.appForKeyHash('h1', fetchKey('h1'))).toBeNull();
   });

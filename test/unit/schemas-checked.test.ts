@@ -46,7 +46,10 @@ describe('the build stamp', () => {
 describe('CompiledOnUse', () => {
   it('compiles each entry once, at its first get; has and size do not compile; iterating compiles the rest', () => {
     const compiled: string[] = [];
-    const map = new CompiledOnUse(['a', 'b', 'c'].map((k) => [k, () => (compiled.push(k), k.toUpperCase())] as const));
+    const map = new CompiledOnUse(['a', 'b', 'c'].map((k) => [k, () => {
+      compiled.push(k);
+      return k.toUpperCase();
+    }] as const));
     expect(map.has('b')).toBe(true);
     expect(map.has('z')).toBe(false);
     expect(map.size).toBe(3);

@@ -1,7 +1,7 @@
 /**
- * One call queue held in memory: the waiting line, callers, members, counters, the change log and
- * the listeners. Every mutation validates everything first, then changes state, then announces
- * exactly one change (synchronously, so listeners see changes in seq order). The Redis scripts in
+ * One call queue held in memory: the waiting line, callers, members, counters and the change log.
+ * Every mutation validates everything first, then changes state, then announces exactly one change
+ * through the store's feed fan-out (synchronously, so listeners see changes in seq order). The Redis scripts in
  * redis/lua/call-*.lua implement the same rules; both pass test/integration/calls-*.test.ts.
  */
 import { HoldlineError } from '../../errors.js';
@@ -11,7 +11,6 @@ import {
   memberCounts,
   type CallQueue,
   type CallQueueChange,
-  type CallQueueListener,
   type CallQueuePatch,
   type CallQueueSnapshot,
   type CallQueueStats,
@@ -36,7 +35,7 @@ const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Priority desc, then join order: the same score the Redis line uses (redis/calls-keys.ts). */
+/** Priority desc, then join order: the same score the Redis line uses (redis/lua/includes/call-line-score.lua). */
 export const lineScore = (priority: number, joinSeq: number): number => -priority * 2 ** 32 + joinSeq;
 
 interface CallerRec {
@@ -68,12 +67,13 @@ export class MemoryCallQueue {
     completed: 0, abandoned: 0, timedOut: 0, transferred: 0, answeredWaitMs: 0, answeredWithin: 0,
   };
   private readonly log: CallQueueChange[] = [];
-  readonly listeners = new Set<CallQueueListener>();
 
   constructor(
     public queue: CallQueue,
     private readonly now: () => number,
     private readonly retention: number,
+    /** The store's fan-out of this queue's feed (calls.ts), called inside the mutation. */
+    private readonly announce: (change: CallQueueChange) => void,
   ) {}
 
   // --- reads ---
@@ -304,10 +304,7 @@ export class MemoryCallQueue {
     const change = { queue_id: this.queue.uuid, seq: this.seq, at: iso(nowMs), ...body } as CallQueueChange;
     this.log.push(change);
     if (this.log.length > this.retention) this.log.splice(0, this.log.length - this.retention);
-    if (this.listeners.size > 0) {
-      const event = { type: 'change' as const, change: structuredClone(change) };
-      for (const l of this.listeners) l(event);
-    }
+    this.announce(change);
     return structuredClone(change);
   }
 

@@ -34,7 +34,7 @@ import {
   type TagDetail,
   type TagPut,
 } from '../call-types.js';
-import type { Unsubscribe } from '../types.js';
+import { FeedFanOut, type Unsubscribe } from '../feed.js';
 import { MemoryCallQueue } from './calls-queue.js';
 
 export interface MemoryCallStoreOptions {
@@ -92,7 +92,14 @@ class AppCalls {
   }
 }
 
+/** A call queue's feed key; queue uuids are never reused, so a deleted queue's key stays silent. */
+function feedKey(app: string, queueId: string): string {
+  return `${app}\u0000${queueId}`;
+}
+
 export class MemoryCallStore implements CallStore {
+  /** Live changes per queue, announced inside each mutation (so in seq order). */
+  private readonly feeds = new FeedFanOut<'change', CallQueueChange>('change');
   private readonly apps = new Map<string, AppCalls>();
   private readonly tokens = new Map<string, { app: string; agent: string; expMs: number }>();
   private readonly now: () => number;
@@ -104,7 +111,7 @@ export class MemoryCallStore implements CallStore {
   }
 
   async close(): Promise<void> {
-    for (const a of this.apps.values()) for (const q of a.queues.values()) q.listeners.clear();
+    this.feeds.clear();
   }
 
   async deleteApplication(app: string): Promise<void> {
@@ -270,7 +277,10 @@ export class MemoryCallStore implements CallStore {
     const queue: CallQueue = {
       uuid: randomUUID(), ...input, created_at: new Date(nowMs).toISOString(), updated_at: new Date(nowMs).toISOString(),
     };
-    this.app(app).queues.set(queue.uuid, new MemoryCallQueue(queue, this.now, this.retention));
+    this.app(app).queues.set(queue.uuid, new MemoryCallQueue(queue, this.now, this.retention, (change) => {
+      // One copy per listener (feed.ts): a listener cannot alter what another sees or what is kept.
+      this.feeds.announce(feedKey(app, queue.uuid), change, structuredClone);
+    }));
     return { ...queue };
   }
 
@@ -291,7 +301,6 @@ export class MemoryCallStore implements CallStore {
     const q = this.queue(app, queueId);
     const change = q.deleted();
     this.apps.get(app)!.queues.delete(queueId);
-    q.listeners.clear();
     return change;
   }
 
@@ -352,12 +361,8 @@ export class MemoryCallStore implements CallStore {
   }
 
   async subscribeQueue(app: string, queueId: string, listener: CallQueueListener): Promise<Unsubscribe> {
-    // Queue uuids are never reused, so a listener on a missing queue could never fire: not kept.
-    const q = this.apps.get(app)?.queues.get(queueId);
-    q?.listeners.add(listener);
-    return async () => {
-      q?.listeners.delete(listener);
-    };
+    const remove = this.feeds.add(feedKey(app, queueId), listener);
+    return async () => remove();
   }
 
   // --- agent tokens ---

@@ -16,6 +16,7 @@
  */
 import { randomIdPart } from '../ids.js';
 import { HoldlineError } from '../../errors.js';
+import { appendFields, patchFields } from '../../message-fields.js';
 import { hashKey, KeyExpiryAlarms, keyIdOf, newKey } from '../app-keys.js';
 import type {
   AppKeyRecord,
@@ -38,8 +39,13 @@ import type {
 } from '../types.js';
 import { WallClock, type Clock } from './clock.js';
 import { ExpiryHeap } from './expiry-heap.js';
-import { FanOut } from './fanout.js';
+import { FeedFanOut } from '../feed.js';
 import { PartitionLog } from './partition-log.js';
+
+/** NUL cannot occur in application or queue names, so feed keys cannot collide. */
+function feedKey(ref: PartitionRef): string {
+  return `${ref.app}\u0000${ref.queue}\u0000${ref.partition}`;
+}
 
 export interface MemoryEngineOptions {
   /** How often expired messages are reclaimed, ms (default 1000). */
@@ -112,7 +118,13 @@ export class MemoryEngine implements Engine {
   private readonly apps = new Map<string, AppState>();
   private readonly appByKeyHash = new Map<string, string>();
   private readonly expiry = new ExpiryHeap<PartitionLog>();
-  private readonly fanOut = new FanOut();
+  /**
+   * Live announcements per partition, called synchronously from inside the append, so listeners see
+   * exactly the append order (history order = live order). Keyed by (app, queue, partition), not by
+   * the stored partition, so, as with Redis channels, a subscription outlives a queue being deleted
+   * and created again.
+   */
+  private readonly fanOut = new FeedFanOut<'message', StoredMessage>('message');
   private readonly metaListeners = new Set<MetaListener>();
   private readonly keyAlarms: KeyExpiryAlarms;
   private storedMessages = 0;
@@ -329,8 +341,7 @@ export class MemoryEngine implements Engine {
         ttl: input.ttl,
         expiresAtMs: nowMs + input.ttl * 1000,
       };
-      if (input.contentType !== undefined) fields.contentType = input.contentType;
-      if (input.inReplyTo !== undefined) fields.inReplyTo = input.inReplyTo;
+      appendFields(input, fields);
       const message = log.append(nowUs, randomIdPart(), fields);
       this.expiry.push({ expiresAtMs: message.expiresAtMs, target: log, id: message.id });
       this.storedMessages++;
@@ -338,7 +349,7 @@ export class MemoryEngine implements Engine {
     }
     // Announced after the whole batch is stored, still synchronously and in append order per partition.
     for (const message of stored) {
-      this.fanOut.announce({ app: queue.application, queue: queue.name, partition: message.partition }, message, copyMessage);
+      this.fanOut.announce(feedKey({ app: queue.application, queue: queue.name, partition: message.partition }), message, copyMessage);
     }
     return stored.map(copyMessage);
   }
@@ -358,19 +369,15 @@ export class MemoryEngine implements Engine {
     const current = log?.find(id);
     const nowMs = this.clock.nowMs();
     if (log === undefined || current === undefined || current.expiresAtMs <= nowMs) return null;
-    const next: StoredMessage = { ...current, updatedAtUs: Math.max(this.clock.nowUs(), current.timestampUs) };
+    // Every change advances updatedAtUs, which versions the message (server/message-encoding.ts).
+    const next: StoredMessage = { ...current, updatedAtUs: Math.max(this.clock.nowUs(), current.timestampUs, (current.updatedAtUs ?? 0) + 1) };
     if (patch.body !== undefined) next.body = copyBody(patch.body);
     if (patch.ttl !== undefined) {
       next.ttl = patch.ttl;
       next.expiresAtMs = nowMs + patch.ttl * 1000;
       this.expiry.push({ expiresAtMs: next.expiresAtMs, target: log, id });
     }
-    if (patch.contentType === null) delete next.contentType;
-    else if (patch.contentType !== undefined) next.contentType = patch.contentType;
-    if (patch.clientState === null) delete next.clientState;
-    else if (patch.clientState !== undefined) next.clientState = patch.clientState;
-    if (patch.clientJson === null) delete next.clientJson;
-    else if (patch.clientJson !== undefined) next.clientJson = copyJson(patch.clientJson);
+    patchFields(patch, next, copyJson);
     log.replace(next);
     this.compactExpiryIfStale();
     return copyMessage(next);
@@ -398,7 +405,7 @@ export class MemoryEngine implements Engine {
   // --- fan-out ---
 
   async subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe> {
-    const remove = this.fanOut.add({ ...ref }, listener);
+    const remove = this.fanOut.add(feedKey(ref), listener);
     return async () => remove();
   }
 

@@ -20,20 +20,15 @@
  * appends to the same partition of the same queue, so each of them alone would have met it too.
  */
 import type { NewMessage, PartitionRef } from '../types.js';
+import type { StoredEntry } from './partition-scripts.js';
+
+export type { StoredEntry };
 
 /** One combined call: its messages and how many replicas must confirm them. */
 export interface AppendJob {
   ref: PartitionRef;
   required: number;
   messages: NewMessage[];
-}
-
-export interface StoredEntry {
-  id: string;
-  expiresAtMs: number;
-  /** The parts of the id, as assigned. */
-  timestampUs: number;
-  seq: number;
 }
 
 /** Stores a job's messages in one script call; resolves with what append.lua stored, in order. */

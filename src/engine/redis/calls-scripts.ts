@@ -9,32 +9,32 @@
 import type { ChainableCommander } from 'ioredis';
 import { ERRORS, HoldlineError, type ErrorCode } from '../../errors.js';
 import { toEngineError } from './connection.js';
-import { defineScript, scriptCall, type RedisClient } from './scripts.js';
+import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 
 const SCRIPTS = {
-  hlCallQueueCreate: { file: 'call-queue-create-8' },
-  hlCallQueueUpdate: { file: 'call-queue-update-8' },
-  hlCallQueueDelete: { file: 'call-queue-delete-8' },
-  hlCallMemberAdd: { file: 'call-member-add-8' },
-  hlCallMemberUpdate: { file: 'call-member-update-8' },
-  hlCallMemberRemove: { file: 'call-member-remove-8' },
-  hlCallCallerJoin: { file: 'call-caller-join-8' },
-  hlCallCallerUpdate: { file: 'call-caller-update-8' },
-  hlCallCallerLeave: { file: 'call-caller-leave-8' },
-  hlCallCallerGet: { file: 'call-caller-get-8' },
-  hlCallSnapshot: { file: 'call-snapshot-8' },
-  hlCallStats: { file: 'call-stats-8' },
-  hlCallChanges: { file: 'call-changes-8' },
-  hlCallAgentCreate: { file: 'call-agent-create-4' },
-  hlCallAgentUpdate: { file: 'call-agent-update-4' },
-  hlCallAgentDelete: { file: 'call-agent-delete-4' },
-  hlCallAgentRead: { file: 'call-agent-read-4' },
-  hlCallAgentLink: { file: 'call-agent-link-4' },
-  hlCallTagCreate: { file: 'call-tag-create-4' },
-  hlCallTagPut: { file: 'call-tag-put-4' },
-  hlCallTagDelete: { file: 'call-tag-delete-4' },
-  hlCallTagRelate: { file: 'call-tag-relate-4' },
-  hlCallTagRead: { file: 'call-tag-read-4' },
+  hlCallQueueCreate: 'call-queue-create-8',
+  hlCallQueueUpdate: 'call-queue-update-8',
+  hlCallQueueDelete: 'call-queue-delete-8',
+  hlCallMemberAdd: 'call-member-add-8',
+  hlCallMemberUpdate: 'call-member-update-8',
+  hlCallMemberRemove: 'call-member-remove-8',
+  hlCallCallerJoin: 'call-caller-join-8',
+  hlCallCallerUpdate: 'call-caller-update-8',
+  hlCallCallerLeave: 'call-caller-leave-8',
+  hlCallCallerGet: 'call-caller-get-8',
+  hlCallSnapshot: 'call-snapshot-8',
+  hlCallStats: 'call-stats-8',
+  hlCallChanges: 'call-changes-8',
+  hlCallAgentCreate: 'call-agent-create-8',
+  hlCallAgentUpdate: 'call-agent-update-8',
+  hlCallAgentDelete: 'call-agent-delete-8',
+  hlCallAgentRead: 'call-agent-read-8',
+  hlCallAgentLink: 'call-agent-link-8',
+  hlCallTagCreate: 'call-tag-create-8',
+  hlCallTagPut: 'call-tag-put-8',
+  hlCallTagDelete: 'call-tag-delete-8',
+  hlCallTagRelate: 'call-tag-relate-8',
+  hlCallTagRead: 'call-tag-read-8',
 } as const;
 
 /** [value JSON, change JSON?]: the change is absent when nothing changed. */
@@ -69,7 +69,7 @@ export interface CallReplies {
 export type CallScript = keyof typeof SCRIPTS;
 
 export function defineCallScripts(client: RedisClient): void {
-  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file);
+  defineScripts(client, SCRIPTS);
 }
 
 const HL_ERROR = /HL:([a-z_]+)(?::([a-z_]+))?/;

@@ -47,7 +47,7 @@ import {
   type TagDetail,
   type TagPut,
 } from '../call-types.js';
-import type { Unsubscribe } from '../types.js';
+import type { Unsubscribe } from '../feed.js';
 import {
   agentFromRaw,
   callerFromRaw,
@@ -59,12 +59,12 @@ import {
   parseStats,
   type RawAgent,
 } from './calls-codec.js';
-import { CallKeys } from './calls-keys.js';
 import { defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
-import { CallQueueSubscriber } from './calls-sub.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
+import { RedisKeys } from './keys.js';
 import { ReplicaMonitor } from './replicas.js';
 import type { RedisClient } from './scripts.js';
+import { clientTopology, clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisCallStoreOptions {
   /** Key prefix shared with the rest of the deployment (config.redisPrefix). */
@@ -73,6 +73,12 @@ export interface RedisCallStoreOptions {
   url?: string;
   /** ...or uses this connected command client (not closed by close()); subscriptions use a duplicate. */
   client?: Redis;
+  /**
+   * The node's live subscriber to follow queues on (RedisEngine.feeds), shared with the message
+   * partitions so the node keeps one sharded subscription per primary for every kind of feed; not
+   * closed by close(). Absent: the store opens its own (connections named holdline-calls-sub).
+   */
+  feeds?: FeedSubscriber;
   /** Changes kept per queue for changesSince (default 1000). */
   changeRetention?: number;
   commandTimeoutMs?: number;
@@ -128,12 +134,16 @@ async function ignoring(codes: string[], step: () => Promise<unknown>): Promise<
   }
 }
 
+/** A call queue's feed: its channel carries one change (JSON) per message, published by the call scripts. */
+const CALL_QUEUE_FEED: FeedCodec<'change', CallQueueChange> = { type: 'change', decode: (payload) => [parseChange(payload.toString('utf8'))] };
+
 export class RedisCallStore implements CallStore {
-  private readonly keys: CallKeys;
+  private readonly keys: RedisKeys;
   private readonly client: RedisClient;
   private readonly ownsClient: boolean;
   private readonly retention: number;
-  private readonly subscriber: CallQueueSubscriber;
+  private readonly subscriber: FeedSubscriber;
+  private readonly ownsSubscriber: boolean;
   private readonly interleave: NonNullable<RedisCallStoreOptions['interleave']>;
   private readonly replicas: ReplicaMonitor;
   private readonly cluster: boolean;
@@ -141,7 +151,7 @@ export class RedisCallStore implements CallStore {
 
   /** Use open(): with a URL, the connections must be established before the first command. */
   private constructor(opts: RedisCallStoreOptions) {
-    this.keys = new CallKeys(opts.prefix);
+    this.keys = new RedisKeys(opts.prefix);
     this.retention = opts.changeRetention ?? 1000;
     this.interleave = opts.interleave ?? {};
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
@@ -150,7 +160,7 @@ export class RedisCallStore implements CallStore {
     if (opts.client) {
       this.client = opts.client;
       this.ownsClient = false;
-      this.subscriber = new CallQueueSubscriber({ client: opts.client }, subOptions);
+      this.subscriber = opts.feeds ?? new FeedSubscriber(clientTopology(opts.client, subOptions));
       this.cluster = false;
     } else if (opts.url) {
       const target = parseRedisUrl(opts.url);
@@ -160,14 +170,17 @@ export class RedisCallStore implements CallStore {
       client.on('error', () => undefined);
       this.client = client;
       this.ownsClient = true;
-      this.subscriber = new CallQueueSubscriber(
-        target.cluster ? { cluster: client as Cluster } : { url: target.url },
-        subOptions,
-      );
+      if (opts.feeds !== undefined) this.subscriber = opts.feeds;
+      else {
+        this.subscriber = new FeedSubscriber(target.cluster ? clusterTopology(client as Cluster, subOptions) : singleServerTopology(target.url, subOptions));
+        // A failover or slot move seen by the command client: channels follow their slot's new owner.
+        if (target.cluster) client.on('refresh', () => this.subscriber.reconcile());
+      }
       this.cluster = target.cluster;
     } else {
       throw new Error('RedisCallStore needs a url or a client');
     }
+    this.ownsSubscriber = opts.feeds === undefined;
     defineCallScripts(this.client);
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
   }
@@ -182,7 +195,7 @@ export class RedisCallStore implements CallStore {
 
   async close(): Promise<void> {
     this.replicas.stop();
-    await this.subscriber.close();
+    if (this.ownsSubscriber) await this.subscriber.close();
     if (this.ownsClient) this.client.disconnect();
   }
 
@@ -192,8 +205,8 @@ export class RedisCallStore implements CallStore {
     }
     for (const a of await this.listAgents(app)) await ignoring(['agent_not_found'], () => this.deleteAgent(app, a.uuid));
     for (const t of await this.listTags(app)) await this.deleteTag(app, String(t.id));
-    const k = this.keys.app(app);
-    await guarded(() => this.client.del(...k.keys, k.queues, k.queueSeq, `${k.base}agentseq`));
+    const k = this.keys.callApp(app);
+    await guarded(() => this.client.del(...k.scripts, k.queues, k.queueSeq));
   }
 
   private run<N extends CallScript>(name: N, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
@@ -242,12 +255,20 @@ export class RedisCallStore implements CallStore {
   }
 
   private appRun<N extends CallScript>(name: N, app: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
-    const k = this.keys.app(app);
-    return this.run(name, k.keys, [k.base, ...args]);
+    return this.run(name, this.keys.callApp(app).scripts, args);
+  }
+
+  /**
+   * Forgets that agents are members of a call queue (call-agent-link.lua unlink): a clean-up after
+   * the membership or the queue is gone, sent without waiting for a replica, as it always was.
+   */
+  private async unlink(app: string, queueId: string, agents: readonly string[]): Promise<void> {
+    if (agents.length === 0) return;
+    await runCallScript(this.client, 'hlCallAgentLink', this.keys.callApp(app).scripts, ['unlink', queueId, ...agents]);
   }
 
   private queueRun<N extends CallScript>(name: N, app: string, queueId: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
-    return this.run(name, this.keys.queue(app, queueId), args);
+    return this.run(name, this.keys.callQueue(app, queueId), args);
   }
 
   // --- agents ---
@@ -328,7 +349,7 @@ export class RedisCallStore implements CallStore {
   async createCallQueue(app: string, input: NewCallQueue): Promise<CallQueue> {
     const uuid = randomUUID();
     const json = await this.queueRun('hlCallQueueCreate', app, uuid, [JSON.stringify({ uuid, ...input })]);
-    const k = this.keys.app(app);
+    const k = this.keys.callApp(app);
     const n = await guarded(() => this.client.incr(k.queueSeq));
     // Confirmed too (a replica that has the ZADD has the INCR before it): a queue lost from the
     // listing would exist unlisted.
@@ -341,12 +362,12 @@ export class RedisCallStore implements CallStore {
   }
 
   async getCallQueue(app: string, queueId: string): Promise<CallQueue | null> {
-    const json = await guarded(() => this.client.hget(this.keys.queue(app, queueId)[0], 'q'));
+    const json = await guarded(() => this.client.hget(this.keys.callQueue(app, queueId)[0], 'q'));
     return json === null ? null : parseQueue(json);
   }
 
   async listCallQueues(app: string): Promise<CallQueue[]> {
-    const ids = await guarded(() => this.client.zrange(this.keys.app(app).queues, 0, -1));
+    const ids = await guarded(() => this.client.zrange(this.keys.callApp(app).queues, 0, -1));
     // One read per queue: each lives in its own slot. A uuid whose queue is gone (a deletion that
     // has not unlisted it yet) is skipped.
     const found = await Promise.all(ids.map((id) => this.getCallQueue(app, id)));
@@ -359,8 +380,8 @@ export class RedisCallStore implements CallStore {
 
   async deleteCallQueue(app: string, queueId: string): Promise<CallQueueChange> {
     const [change, ...agents] = await this.queueRun('hlCallQueueDelete', app, queueId, []);
-    await guarded(() => this.client.zrem(this.keys.app(app).queues, queueId));
-    await Promise.all(agents.map((a) => guarded(() => this.client.srem(this.keys.agentQueues(app, a), queueId))));
+    await guarded(() => this.client.zrem(this.keys.callApp(app).queues, queueId));
+    await this.unlink(app, queueId, agents);
     return parseChange(change);
   }
 
@@ -369,7 +390,7 @@ export class RedisCallStore implements CallStore {
   async addMember(app: string, queueId: string, input: NewMember): Promise<Mutation<Member>> {
     // The queue is checked first, as the memory store does (the add re-checks it atomically).
     if ((await this.getCallQueue(app, queueId)) === null) throw new HoldlineError('call_queue_not_found');
-    const linked = Number(await this.appRun('hlCallAgentLink', app, [input.agent_uuid, queueId])) === 1;
+    const linked = Number(await this.appRun('hlCallAgentLink', app, ['link', queueId, input.agent_uuid])) === 1;
     await this.interleave.afterAgentLink?.();
     const { agent_uuid, ...rest } = input;
     let reply: CallReplies['hlCallMemberAdd'];
@@ -377,14 +398,14 @@ export class RedisCallStore implements CallStore {
       reply = await this.queueRun('hlCallMemberAdd', app, queueId, [this.retention, JSON.stringify({ uuid: agent_uuid, ...rest })]);
     } catch (err) {
       if (linked && isHoldlineError(err) && err.code === 'call_queue_not_found') {
-        await guarded(() => this.client.srem(this.keys.agentQueues(app, agent_uuid), queueId));
+        await this.unlink(app, queueId, [agent_uuid]);
       }
       throw err;
     }
     await this.interleave.afterMemberAdd?.();
     // The agent may have been deleted between the link and the add; its deletion removed only the
     // memberships that existed then, so this one is undone here.
-    const stillThere = await guarded(() => this.client.hexists(this.keys.app(app).keys[0], agent_uuid));
+    const stillThere = await guarded(() => this.client.hexists(this.keys.callApp(app).scripts[0], agent_uuid));
     if (stillThere === 0) {
       await ignoring(['call_queue_not_found', 'member_not_found'], () => this.removeMember(app, queueId, agent_uuid));
       throw new HoldlineError('agent_not_found', { field: 'agent_id' });
@@ -393,7 +414,7 @@ export class RedisCallStore implements CallStore {
   }
 
   async getMember(app: string, queueId: string, agentUuid: string): Promise<Member | null> {
-    const json = await guarded(() => this.client.hget(this.keys.queue(app, queueId)[5], agentUuid));
+    const json = await guarded(() => this.client.hget(this.keys.callQueue(app, queueId)[5], agentUuid));
     return json === null ? null : parseMember(json);
   }
 
@@ -410,7 +431,7 @@ export class RedisCallStore implements CallStore {
 
   async removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange> {
     const change = await this.queueRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
-    await guarded(() => this.client.srem(this.keys.agentQueues(app, agentUuid), queueId));
+    await this.unlink(app, queueId, [agentUuid]);
     return parseChange(change);
   }
 
@@ -474,33 +495,33 @@ export class RedisCallStore implements CallStore {
   }
 
   subscribeQueue(app: string, queueId: string, listener: CallQueueListener): Promise<Unsubscribe> {
-    return this.subscriber.subscribe(this.keys.queue(app, queueId)[7], listener);
+    return this.subscriber.subscribe(this.keys.callQueue(app, queueId)[7], CALL_QUEUE_FEED, listener);
   }
 
   // --- agent tokens ---
 
   async issueAgentToken(app: string, agentUuid: string, ttlSeconds: number): Promise<AgentTokenGrant> {
-    const exists = await guarded(() => this.client.hexists(this.keys.app(app).keys[0], agentUuid));
+    const exists = await guarded(() => this.client.hexists(this.keys.callApp(app).scripts[0], agentUuid));
     if (exists === 0) throw new HoldlineError('agent_not_found');
     const token = newToken();
     const expMs = Date.now() + ttlSeconds * 1000;
     const record = JSON.stringify({ app, agent: agentUuid, exp_ms: expMs });
-    await guarded(() => this.client.set(this.keys.token(hashToken(token)), record, 'PX', ttlSeconds * 1000 + TOKEN_GRACE_MS));
+    await guarded(() => this.client.set(this.keys.agentToken(hashToken(token)), record, 'PX', ttlSeconds * 1000 + TOKEN_GRACE_MS));
     return { token, agent_uuid: agentUuid, expires_at: new Date(expMs).toISOString() };
   }
 
   async verifyAgentToken(token: string): Promise<AgentTokenCheck> {
-    const json = await guarded(() => this.client.get(this.keys.token(hashToken(token))));
+    const json = await guarded(() => this.client.get(this.keys.agentToken(hashToken(token))));
     if (json === null) return { valid: false, reason: 'unknown' };
     const t = JSON.parse(json) as { app: string; agent: string; exp_ms: number };
-    const exists = await guarded(() => this.client.hexists(this.keys.app(t.app).keys[0], t.agent));
+    const exists = await guarded(() => this.client.hexists(this.keys.callApp(t.app).scripts[0], t.agent));
     if (exists === 0) return { valid: false, reason: 'unknown' };
     if (t.exp_ms <= Date.now()) return { valid: false, reason: 'expired' };
     return { valid: true, app: t.app, agent_uuid: t.agent, expires_at: new Date(t.exp_ms).toISOString() };
   }
 
   async revokeAgentToken(app: string, token: string): Promise<boolean> {
-    const key = this.keys.token(hashToken(token));
+    const key = this.keys.agentToken(hashToken(token));
     const json = await guarded(() => this.client.get(key));
     if (json === null || (JSON.parse(json) as { app: string }).app !== app) return false;
     return (await guarded(() => this.client.del(key))) === 1;

@@ -12,21 +12,21 @@ import { keyIdOf, newKey } from '../app-keys.js';
 import type { AppKeyRecord, AppRecord, ListQueuesOptions, NewAppKey, QueueMeta } from '../types.js';
 import type { RedisKeys } from './keys.js';
 import { encodeChange, type KeyOwner } from './meta-cache.js';
-import { defineScript, scriptCall, type RedisClient } from './scripts.js';
+import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 
 const SCRIPTS = {
-  hlAppCreate: { file: 'app-create', keys: 4 },
-  hlAppDelete: { file: 'app-delete', keys: 7 },
-  hlAppKeyAdd: { file: 'app-key-add', keys: 4 },
-  hlAppKeyRotate: { file: 'app-key-rotate', keys: 4 },
-  hlAppKeyDelete: { file: 'app-key-delete', keys: 4 },
-  hlQueueCreate: { file: 'queue-create', keys: 5 },
-  hlQueueUpdate: { file: 'queue-update', keys: 1 },
-  hlQueueDelete: { file: 'queue-delete', keys: 3 },
+  hlAppCreate: 'app-create-4',
+  hlAppDelete: 'app-delete-8',
+  hlAppKeyAdd: 'app-key-add-4',
+  hlAppKeyRotate: 'app-key-rotate-5',
+  hlAppKeyDelete: 'app-key-delete-5',
+  hlQueueCreate: 'queue-create-5',
+  hlQueueUpdate: 'queue-update-2',
+  hlQueueDelete: 'queue-delete-4',
 } as const;
 
 export function defineCatalogScripts(client: RedisClient): void {
-  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file, spec.keys);
+  defineScripts(client, SCRIPTS);
 }
 
 export { hashKey } from '../app-keys.js';
@@ -155,14 +155,14 @@ export class Catalog {
     const now = Date.now();
     const info: KeyInfo = { created: Math.floor(now / 1000), expires: null };
     const expires = keyScriptResult(
-      await this.revoke('hlAppKeyRotate', this.keyKeys(app), [app, keyId, hash, JSON.stringify(info), now, info.created + graceSeconds, this.keys.metaChannel]),
+      await this.revoke('hlAppKeyRotate', [...this.keyKeys(app), this.keys.metaChannel], [app, keyId, hash, JSON.stringify(info), now, info.created + graceSeconds]),
     );
     return { key, record: { id, ...info }, replaced: { id: keyId, expires } };
   }
 
   /** Revokes one key at once (app-key-delete.lua). */
   async deleteKey(app: string, keyId: string): Promise<void> {
-    keyScriptResult(await this.revoke('hlAppKeyDelete', this.keyKeys(app), [app, keyId, Date.now(), this.keys.metaChannel]));
+    keyScriptResult(await this.revoke('hlAppKeyDelete', [...this.keyKeys(app), this.keys.metaChannel], [app, keyId, Date.now()]));
   }
 
   async getApp(name: string): Promise<AppRecord | null> {
@@ -182,8 +182,8 @@ export class Catalog {
     const k = this.keys;
     const deleted = await this.revoke(
       'hlAppDelete',
-      [k.apps, k.keyHashes, k.appKeys(name), k.queues(name), k.queueNames(name), k.queueIncs(name), k.appKeyInfo(name)],
-      [name, k.metaChannel, encodeChange({ app: name })],
+      [k.apps, k.keyHashes, k.appKeys(name), k.queues(name), k.queueNames(name), k.queueIncs(name), k.appKeyInfo(name), k.metaChannel],
+      [name, encodeChange({ app: name })],
     );
     return Number(deleted) === 1;
   }
@@ -221,14 +221,14 @@ export class Catalog {
   async updateQueue(meta: QueueMeta): Promise<void> {
     const k = this.keys;
     const change = encodeChange({ app: meta.application, queue: meta.name });
-    const updated = await scriptCall(this.client, 'hlQueueUpdate', false, [k.queues(meta.application)], [meta.name, JSON.stringify(meta), k.metaChannel, change]);
+    const updated = await scriptCall(this.client, 'hlQueueUpdate', false, [k.queues(meta.application), k.metaChannel], [meta.name, JSON.stringify(meta), change]);
     if (Number(updated) !== 1) throw new HoldlineError('queue_not_found');
   }
 
   /** Removes the queue from the catalogue, returning what it was (its partitions are the engine's to drop). */
   async deleteQueueMeta(app: string, name: string): Promise<QueueRecord | null> {
     const k = this.keys;
-    const reply = await scriptCall(this.client, 'hlQueueDelete', false, [k.queues(app), k.queueNames(app), k.queueIncs(app)], [name, k.metaChannel, encodeChange({ app, queue: name, deleted: true })]);
+    const reply = await scriptCall(this.client, 'hlQueueDelete', false, [k.queues(app), k.queueNames(app), k.queueIncs(app), k.metaChannel], [name, encodeChange({ app, queue: name, deleted: true })]);
     if (!Array.isArray(reply)) return null;
     return { meta: JSON.parse(String(reply[0])) as QueueMeta, inc: Number(reply[1]) };
   }

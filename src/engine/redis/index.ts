@@ -31,6 +31,7 @@ import { randomIdPart } from '../ids.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
+import { appendFields } from '../../message-fields.js';
 import { KeyExpiryAlarms } from '../app-keys.js';
 import type {
   AppKeyRecord,
@@ -50,7 +51,7 @@ import type {
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
-import { Appender, type AppendJob, type StoredEntry } from './appender.js';
+import { Appender, type AppendJob } from './appender.js';
 import { Catalog, defineCatalogScripts, hashKey, type QueueRecord } from './catalog.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
 import { RedisKeys, type PartitionKeys } from './keys.js';
@@ -70,11 +71,12 @@ import {
   updateRecord,
   type AppendCall,
   type AppendReply,
+  type StoredEntry,
 } from './partition-scripts.js';
-import { decodeRecord, RecordCache } from './record.js';
+import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { ExpirySweeper } from './sweeper.js';
-import { clusterTopology, LiveSubscriber, singleServerTopology } from './subscriber.js';
+import { clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisEngineOptions {
   /** redis://host:port[/db] or redis+cluster://host:port,host:port (connection.ts). */
@@ -128,6 +130,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A partition's feed: its channel carries append.lua's records (record.ts). */
+const PARTITION_FEED: FeedCodec<'message', StoredMessage> = { type: 'message', decode: decodePayload };
+
 export class RedisEngine implements Engine {
   readonly kind = 'redis' as const;
 
@@ -139,7 +144,7 @@ export class RedisEngine implements Engine {
   private readonly catalog: Catalog;
   private readonly sweeper: ExpirySweeper;
   private readonly replicas: ReplicaMonitor;
-  private readonly subscriber: LiveSubscriber;
+  private readonly subscriber: FeedSubscriber;
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
   /** Decoded history records kept between reads (record.ts). */
@@ -187,7 +192,7 @@ export class RedisEngine implements Engine {
     this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
     const subscriberOptions = baseOptions(tuning, 'holdline-sub');
-    this.subscriber = new LiveSubscriber(
+    this.subscriber = new FeedSubscriber(
       this.target.cluster ? clusterTopology(this.client as Cluster, subscriberOptions) : singleServerTopology(this.target.url, subscriberOptions),
       this.logger,
     );
@@ -409,7 +414,9 @@ export class RedisEngine implements Engine {
           const batch = indexes.length === messages.length ? messages : indexes.map((i) => messages[i]!);
           const k = this.keys.partition(ref);
           const stored = await this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), batch);
-          indexes.forEach((i, j) => (out[i] = storedMessage(batch[j]!, partition, stored[j]!)));
+          indexes.forEach((i, j) => {
+            out[i] = storedMessage(batch[j]!, partition, stored[j]!);
+          });
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -456,9 +463,18 @@ export class RedisEngine implements Engine {
 
   // --- fan-out ---
 
+  /**
+   * The node's one live subscriber (subscriber.ts), for the other feeds of the same Redis: the call
+   * store follows its queues on it (calls-factory.ts), so a node keeps one sharded subscription per
+   * primary for every kind of feed. Owned by the engine: closed by close().
+   */
+  get feeds(): FeedSubscriber {
+    return this.subscriber;
+  }
+
   subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe> {
     if (this.state !== 'started') return Promise.reject(new HoldlineError('engine_unavailable'));
-    return this.subscriber.subscribe(this.keys.partition(ref).channel, listener);
+    return this.subscriber.subscribe(this.keys.partition(ref).channel, PARTITION_FEED, listener);
   }
 
   // --- metadata announcements ---
@@ -703,7 +719,6 @@ function storedMessage(input: NewMessage, partition: number, { id, expiresAtMs, 
     ttl: input.ttl,
     expiresAtMs,
   };
-  if (input.contentType !== undefined) message.contentType = input.contentType;
-  if (input.inReplyTo !== undefined) message.inReplyTo = input.inReplyTo;
+  appendFields(input, message);
   return message;
 }

@@ -1,17 +1,24 @@
 /**
- * The one key builder of the Redis engine (STYLE.md example 2). Nothing else spells a key.
+ * The one key builder of the Redis engine (STYLE.md "Keys in one builder"). Nothing else spells a
+ * key, and every Lua script receives each key it touches in KEYS, built here: no script derives a
+ * key from a prefix in ARGV.
  *
- * Cluster safety is not optional: every key of one partition, and its live channel, embeds the same
- * hash tag `{<prefix>:m:<app>:<queue>:<p>}`, so a partition lives in one slot and each of its Lua
- * scripts (append + SPUBLISH included) runs on one shard. All deployment metadata (applications,
- * keys, queue catalogues) shares a second tag `{<prefix>:meta}`, so the scripts that change several
- * of those keys at once are single-slot too. The expiry index has its own tag: it is written after
- * every append, so it should not also carry the metadata's read load.
+ * Cluster safety is not optional: every key carries a hash tag, and the keys one script touches
+ * share it, so every script runs on one shard, atomically, in a cluster too:
+ *
+ *   {<prefix>:m:<app>:<queue>:<p>}   one message partition (PartitionKeys) and its live channel
+ *   {<prefix>:meta}                  deployment metadata: applications, their keys, queue catalogues,
+ *                                    and the channel announcing changes of cached metadata
+ *   {<prefix>:expiry}                the expiry index (written after every append, so it does not
+ *                                    carry the metadata's read load)
+ *   {<prefix>:c:<app>:<queue uuid>}  one call queue (CallQueueKeys) and its shard channel
+ *   {<prefix>:ca:<app>}              an application's agents, tags and call queue listing (CallAppKeys)
+ *   {<prefix>:ctok:<token hash>}     one agent token
  *
  * Names are percent-encoded (encodeURIComponent) before they enter a key: `:`, `{` and `}` can then
  * never occur inside a name, which keeps both the separators and the hash tag unambiguous.
  *
- * Partition layout:
+ * Partition layout (PartitionKeys):
  *   <tag>:ids    ZSET  every id at score 0; fixed-length hex ids sort lexicographically in partition
  *                      order, so since-by-id and since-by-timestamp are both one ZRANGEBYLEX
  *   <tag>:msg    HASH  id -> message record (src/engine/redis/record.ts)
@@ -30,6 +37,66 @@ export interface PartitionKeys {
   exp: string;
   state: string;
   channel: string;
+}
+
+/**
+ * In the order every call-queue script takes them as KEYS[1..8]:
+ *   meta     HASH  q (queue JSON), seq (last change), joinseq (last join number)
+ *   stats    HASH  counters: ringing connected logged_in available paused completed abandoned
+ *                  timed_out transferred answered_wait_ms answered_within
+ *   callers  HASH  caller uuid -> caller JSON (no position: that is the rank in line)
+ *   line     ZSET  waiting callers by lineScore (priority desc, then join order)
+ *   age      ZSET  unanswered (waiting or ringing) callers by join time, ms
+ *   members  HASH  agent uuid -> member JSON
+ *   log      LIST  change JSON, oldest first, capped at the retention
+ *   channel  shard channel; every key and the channel share the queue's hash tag
+ */
+export type CallQueueKeys = [
+  meta: string,
+  stats: string,
+  callers: string,
+  line: string,
+  age: string,
+  members: string,
+  log: string,
+  channel: string,
+];
+
+/**
+ * In the order every call-agent / call-tag script takes them as KEYS[1..8]:
+ *   agents       HASH    agent uuid -> agent JSON
+ *   tags         HASH    tag id -> name
+ *   tagids       HASH    tag name -> id
+ *   tagseq       STRING  last tag id
+ *   agentseq     STRING  last agent creation number (listing order)
+ *   agenttags    HASH    agent uuid -> JSON array of its tag ids
+ *   tagagents    HASH    tag id -> JSON array of its agent uuids
+ *   agentqueues  HASH    agent uuid -> JSON array of the call queues it is a member of
+ * An empty set is no field (lua/includes/call-json-set.lua).
+ *
+ * Layout change (issue 12): the last three were one SET key per agent or tag, whose names the
+ * scripts built from a prefix passed in ARGV; as fields of three known hashes, every key a script
+ * touches is in KEYS, whatever agents or tags it reaches. Data stored by the old layout is not
+ * read (there were no deployments to migrate).
+ */
+export type CallAppScriptKeys = [
+  agents: string,
+  tags: string,
+  tagIds: string,
+  tagSeq: string,
+  agentSeq: string,
+  agentTags: string,
+  tagAgents: string,
+  agentQueues: string,
+];
+
+export interface CallAppKeys {
+  /** KEYS[1..8] of every call-agent / call-tag script (CallAppScriptKeys). */
+  scripts: CallAppScriptKeys;
+  /** ZSET of the application's call queue uuids by creation number (listing order). */
+  queues: string;
+  /** STRING: last call queue creation number. */
+  queueSeq: string;
 }
 
 function enc(name: string): string {
@@ -107,5 +174,29 @@ export class RedisKeys {
     } catch {
       return null;
     }
+  }
+
+  /** The keys of one call queue, in script order (CallQueueKeys). */
+  callQueue(app: string, queueId: string): CallQueueKeys {
+    const t = `{${this.prefix}:c:${enc(app)}:${enc(queueId)}}`;
+    return [`${t}:meta`, `${t}:stats`, `${t}:callers`, `${t}:line`, `${t}:age`, `${t}:members`, `${t}:log`, `${t}:ch`];
+  }
+
+  /** An application's call keys: agents, tags and their relations, the call queue listing. */
+  callApp(app: string): CallAppKeys {
+    const t = `{${this.prefix}:ca:${enc(app)}}`;
+    return {
+      scripts: [`${t}:agents`, `${t}:tags`, `${t}:tagids`, `${t}:tagseq`, `${t}:agentseq`, `${t}:agenttags`, `${t}:tagagents`, `${t}:agentqueues`],
+      queues: `${t}:queues`,
+      queueSeq: `${t}:queueseq`,
+    };
+  }
+
+  /**
+   * STRING: one agent token's record, by the token's hash alone (the application is not known
+   * before it is read).
+   */
+  agentToken(hash: string): string {
+    return `{${this.prefix}:ctok:${hash}}`;
   }
 }

@@ -5,24 +5,29 @@
 import type { ChainableCommander } from 'ioredis';
 import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../ids.js';
 import type { MessagePatch, NewMessage, ReadOptions } from '../types.js';
+import { APPEND_FIELDS, PATCH_FIELDS, fieldOf } from '../../message-fields.js';
 import type { PartitionKeys } from './keys.js';
-import { defineScript, scriptCall, type RedisClient, type ScriptArg } from './scripts.js';
+import { fieldText } from './record.js';
+import { defineScripts, scriptCall, type RedisClient, type ScriptArg } from './scripts.js';
 
 const SCRIPTS = {
-  hlAppend: { file: 'append-4' },
-  hlMark: { file: 'partition-mark-4' },
-  hlDrop: { file: 'partition-drop-4' },
-  hlRead: { file: 'read-3' },
-  hlGet: { file: 'get-2' },
-  hlUpdate: { file: 'update-2' },
-  hlDelete: { file: 'delete-3' },
-  hlCount: { file: 'count-1' },
-  hlSweep: { file: 'sweep-3' },
+  hlAppend: 'append-5',
+  hlMark: 'partition-mark-4',
+  hlDrop: 'partition-drop-4',
+  hlRead: 'read-3',
+  hlGet: 'get-2',
+  hlUpdate: 'update-2',
+  hlDelete: 'delete-3',
+  hlCount: 'count-1',
+  hlSweep: 'sweep-3',
 } as const;
 
 export function definePartitionScripts(client: RedisClient): void {
-  for (const [command, spec] of Object.entries(SCRIPTS)) defineScript(client, command, spec.file);
+  defineScripts(client, SCRIPTS);
 }
+
+/** update.lua's mark of a value that sets a field ('-' clears it). */
+const PLUS = Buffer.from('+');
 
 /** update.lua's body pair: tag and value. */
 function bodyArgs(body: string | Uint8Array): [string, ScriptArg] {
@@ -33,15 +38,19 @@ function bodyArgs(body: string | Uint8Array): [string, ScriptArg] {
 function recordTailLength(m: NewMessage): number {
   const bodyLength = typeof m.body === 'string' ? Buffer.byteLength(m.body, 'utf8') : m.body.byteLength;
   let n = 5 + bodyLength;
-  if (m.contentType !== undefined) n += 5 + Buffer.byteLength(m.contentType, 'utf8');
-  if (m.inReplyTo !== undefined) n += 5 + m.inReplyTo.length;
+  for (const f of APPEND_FIELDS) {
+    const v = fieldOf(m, f);
+    if (v === undefined) continue;
+    const { text, encoding } = fieldText(f, v);
+    n += 5 + Buffer.byteLength(text, encoding);
+  }
   return n;
 }
 
 /**
  * Writes the record fields that follow i, l and e (record.ts) at `pos`, so the script only
- * prepends what it decides (id, ttl, expiry): t or b (the body), then c and r when present.
- * Returns the position after them.
+ * prepends what it decides (id, ttl, expiry): t or b (the body), then the append-time fields of
+ * the field table that are present (src/message-fields.ts), in its order. Returns the position after them.
  */
 function writeRecordTail(m: NewMessage, out: Buffer, pos: number): number {
   if (typeof m.body === 'string') {
@@ -55,15 +64,12 @@ function writeRecordTail(m: NewMessage, out: Buffer, pos: number): number {
     out.set(m.body, pos + 5);
     pos += 5 + m.body.byteLength;
   }
-  if (m.contentType !== undefined) {
-    out[pos] = 0x63; // c
-    const n = out.write(m.contentType, pos + 5, 'utf8');
-    out.writeUInt32BE(n, pos + 1);
-    pos += 5 + n;
-  }
-  if (m.inReplyTo !== undefined) {
-    out[pos] = 0x72; // r
-    const n = out.write(m.inReplyTo, pos + 5, 'latin1');
+  for (const f of APPEND_FIELDS) {
+    const v = fieldOf(m, f);
+    if (v === undefined) continue;
+    const { text, encoding } = fieldText(f, v);
+    out[pos] = f.tag.charCodeAt(0);
+    const n = out.write(text, pos + 5, encoding);
     out.writeUInt32BE(n, pos + 1);
     pos += 5 + n;
   }
@@ -103,7 +109,7 @@ export function parseMarker(marker: string): { inc: number; live: boolean } | nu
 }
 
 /**
- * append.lua's arguments: the live channel, the partition, the expected marker, then every message
+ * append.lua's keys (the live channel last) and arguments: the partition, the expected marker, then every message
  * packed into one binary value (see append.lua): one argument per call rather than three per
  * message, so neither ioredis nor Redis handles a value per message.
  */
@@ -129,7 +135,7 @@ export function appendArgs(k: PartitionKeys, partition: number, inc: number, mes
     packed.writeUInt32BE(end - pos - PACKED_HEAD, pos + 8);
     pos = end;
   }
-  return { keys: [k.ids, k.msg, k.exp, k.state], args: [k.channel, partition, liveMarker(inc), packed], partition, randoms, ttls };
+  return { keys: [k.ids, k.msg, k.exp, k.state, k.channel], args: [partition, liveMarker(inc), packed], partition, randoms, ttls };
 }
 
 /** Appends on a client, or queues the append on a pipeline (to follow it with WAIT on the same connection). */
@@ -141,6 +147,7 @@ export function appendCall(target: RedisClient | ChainableCommander, call: Appen
 export interface StoredEntry {
   id: string;
   expiresAtMs: number;
+  /** The parts of the id, as assigned. */
   timestampUs: number;
   seq: number;
 }
@@ -225,9 +232,14 @@ export async function getRecord(client: RedisClient, k: PartitionKeys, id: strin
 export async function updateRecord(client: RedisClient, k: PartitionKeys, id: string, patch: MessagePatch): Promise<Buffer | null> {
   const args: ScriptArg[] = [id, patch.ttl === undefined ? '' : patch.ttl];
   if (patch.body !== undefined) args.push(...bodyArgs(patch.body));
-  if (patch.contentType !== undefined) args.push('c', patch.contentType === null ? '-' : `+${patch.contentType}`);
-  if (patch.clientState !== undefined) args.push('s', patch.clientState === null ? '-' : `+${patch.clientState}`);
-  if (patch.clientJson !== undefined) args.push('j', patch.clientJson === null ? '-' : `+${JSON.stringify(patch.clientJson)}`);
+  for (const f of PATCH_FIELDS) {
+    const v = fieldOf(patch, f);
+    if (v === null) args.push(f.tag, '-');
+    else if (v !== undefined) {
+      const { text, encoding } = fieldText(f, v);
+      args.push(f.tag, encoding === 'utf8' ? `+${text}` : Buffer.concat([PLUS, Buffer.from(text, encoding)]));
+    }
+  }
   return (await scriptCall(client, 'hlUpdate', true, [k.msg, k.exp], args)) as Buffer | null;
 }
 

@@ -6,8 +6,9 @@
  * Format: a sequence of fields, each `<tag: 1 ASCII byte><length: uint32 big-endian><bytes>`.
  *   i id (32 hex)            l ttl (decimal seconds)     e expiresAtMs (decimal)
  *   t body, text (UTF-8)     b body, binary (raw bytes) — exactly one of t/b
- *   c content type           r in-reply-to id
- *   s client state           j client JSON (JSON text)   u updatedAtUs (decimal)
+ * then the optional fields, each under its tag in the one field table (src/message-fields.ts:
+ * c content type, r in-reply-to, s client state, j client JSON, u updatedAtUs), its value as its
+ * kind says (fieldText): text UTF-8, latin1 one byte per character, json JSON text, time decimal.
  * The timestamp, sequence number and partition are not stored separately: they are inside the id.
  *
  * Why not MessagePack: Lua strings are bytes with no text/binary distinction, so cmsgpack would
@@ -18,6 +19,7 @@
  * Live payload (SPUBLISH by append.lua): the appended records, each prefixed by its uint32
  * big-endian length.
  */
+import { MESSAGE_FIELDS, type MessageField } from '../../message-fields.js';
 import type { JsonValue, StoredMessage } from '../types.js';
 
 const TAG_ID = 0x69; // i
@@ -25,11 +27,29 @@ const TAG_TTL = 0x6c; // l
 const TAG_EXPIRES = 0x65; // e
 const TAG_TEXT = 0x74; // t
 const TAG_BINARY = 0x62; // b
-const TAG_CONTENT_TYPE = 0x63; // c
-const TAG_REPLY_TO = 0x72; // r
-const TAG_STATE = 0x73; // s
-const TAG_JSON = 0x6a; // j
-const TAG_UPDATED = 0x75; // u
+
+/** Record tag byte -> optional field (src/message-fields.ts). */
+const FIELD_BY_TAG: (MessageField | undefined)[] = new Array<MessageField | undefined>(256);
+for (const f of MESSAGE_FIELDS) FIELD_BY_TAG[f.tag.charCodeAt(0)] = f;
+
+/** An optional field's value as the record holds it: its text, and the text's byte encoding. */
+export function fieldText(f: MessageField, value: unknown): { text: string; encoding: 'utf8' | 'latin1' } {
+  switch (f.kind) {
+    case 'json': return { text: JSON.stringify(value), encoding: 'utf8' };
+    case 'time': return { text: String(value), encoding: 'latin1' };
+    case 'latin1': return { text: value as string, encoding: 'latin1' };
+    default: return { text: value as string, encoding: 'utf8' };
+  }
+}
+
+function fieldValue(f: MessageField, record: Buffer, start: number, end: number): unknown {
+  switch (f.kind) {
+    case 'json': return JSON.parse(record.toString('utf8', start, end)) as JsonValue;
+    case 'time': return num(record, start, end, f.key);
+    case 'latin1': return record.toString('latin1', start, end);
+    default: return record.toString('utf8', start, end);
+  }
+}
 
 /** A decimal integer written by the scripts (numStr), read straight from the bytes: reads decode 100s of records. */
 function num(record: Buffer, start: number, end: number, what: string): number {
@@ -71,12 +91,8 @@ export function decodeRecord(record: Buffer): StoredMessage {
   let bodyStart = -1;
   let bodyEnd = -1;
   let bodyIsText = false;
-  let updStart = -1;
-  let updEnd = -1;
-  let contentType: string | undefined;
-  let inReplyTo: string | undefined;
-  let clientState: string | undefined;
-  let clientJson: string | undefined;
+  // Positions of optional fields (field, start, end, ...): most records have none.
+  let optional: (MessageField | number)[] | undefined;
   let pos = 0;
   const length = record.length;
   while (pos + 5 <= length) {
@@ -91,12 +107,13 @@ export function decodeRecord(record: Buffer): StoredMessage {
       case TAG_EXPIRES: expStart = start; expEnd = end; break;
       case TAG_TEXT: bodyStart = start; bodyEnd = end; bodyIsText = true; break;
       case TAG_BINARY: bodyStart = start; bodyEnd = end; bodyIsText = false; break;
-      case TAG_CONTENT_TYPE: contentType = record.toString('utf8', start, end); break;
-      case TAG_REPLY_TO: inReplyTo = record.toString('latin1', start, end); break;
-      case TAG_STATE: clientState = record.toString('utf8', start, end); break;
-      case TAG_JSON: clientJson = record.toString('utf8', start, end); break;
-      case TAG_UPDATED: updStart = start; updEnd = end; break;
-      default: break; // a field this version does not know: skipped
+      default: {
+        const f = FIELD_BY_TAG[tag];
+        if (f === undefined) break;
+        optional ??= [];
+        optional.push(f, start, end);
+        break; // else a field this version does not know: skipped
+      }
     }
     pos = end;
   }
@@ -114,11 +131,13 @@ export function decodeRecord(record: Buffer): StoredMessage {
     ttl: num(record, ttlStart, ttlEnd, 'ttl'),
     expiresAtMs: num(record, expStart, expEnd, 'expiry'),
   };
-  if (contentType !== undefined) message.contentType = contentType;
-  if (inReplyTo !== undefined) message.inReplyTo = inReplyTo;
-  if (clientState !== undefined) message.clientState = clientState;
-  if (clientJson !== undefined) message.clientJson = JSON.parse(clientJson) as JsonValue;
-  if (updStart >= 0) message.updatedAtUs = num(record, updStart, updEnd, 'update time');
+  if (optional !== undefined) {
+    const fields = message as unknown as Record<string, unknown>;
+    for (let k = 0; k < optional.length; k += 3) {
+      const f = optional[k] as MessageField;
+      fields[f.key] = fieldValue(f, record, optional[k + 1] as number, optional[k + 2] as number);
+    }
+  }
   return message;
 }
 
@@ -169,7 +188,7 @@ export class RecordCache {
     if (record.length < 37 || record[0] !== TAG_ID || record.readUInt32BE(1) !== 32) return decodeRecord(record);
     const id = record.toString('latin1', 5, 37);
     const hit = this.entries.get(id);
-    if (hit !== undefined && hit.record.equals(record)) return hit.message;
+    if (hit?.record.equals(record)) return hit.message;
     const message = decodeRecord(record);
     if (hit !== undefined) {
       this.entries.delete(id);

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
+import { MESSAGE_FIELDS } from '../../message-fields.js';
 
 export type RedisClient = Redis | Cluster;
 export type ScriptArg = string | number | Buffer;
@@ -32,9 +33,15 @@ function luaDir(): string {
 }
 
 const INCLUDE_RE = /^--- @include "([A-Za-z0-9_-]+)"\s*$/gm;
+/** Where recordEncode.lua lists the optional fields' record tags, in the table's order. */
+const FIELD_TAGS_MARK = '--[[@message-field-tags]]';
+const FIELD_TAGS = MESSAGE_FIELDS.map((f) => `'${f.tag}'`).join(', ');
 const cache = new Map<string, string>();
 
-/** The source of lua/<file>.lua with its includes expanded (each include at most once per script). */
+/**
+ * The source of lua/<file>.lua with its includes expanded (each include at most once per script)
+ * and the message field table's record tags filled in (recordEncode.lua).
+ */
 export function loadLua(file: string): string {
   const cached = cache.get(file);
   if (cached !== undefined) return cached;
@@ -46,7 +53,7 @@ export function loadLua(file: string): string {
       included.add(name);
       return expand(readFileSync(`${dir}includes/${name}.lua`, 'utf8'));
     });
-  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8'));
+  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8')).replace(FIELD_TAGS_MARK, FIELD_TAGS);
   cache.set(file, source);
   return source;
 }
@@ -57,15 +64,18 @@ export function loadLua(file: string): string {
  *
  * A script's key count is the number that ends its file name (`read-3.lua` takes KEYS[1..3], as
  * BullMQ names its scripts), so it is declared once, next to the script; a test checks every
- * script against its name. Files without one (not yet renamed) pass `numberOfKeys`.
+ * script against its name. Every key a script touches (shard channels included) comes in KEYS,
+ * built by keys.ts; none is spelled from ARGV.
  */
-export function defineScript(client: RedisClient, command: string, file: string, numberOfKeys?: number): void {
-  const named = keyCountOf(file);
-  const keys = named ?? numberOfKeys;
-  if (keys === undefined || (named !== undefined && numberOfKeys !== undefined && named !== numberOfKeys)) {
-    throw new Error(`Lua script ${file}: key count ${numberOfKeys ?? 'missing'} does not match its file name`);
-  }
+export function defineScript(client: RedisClient, command: string, file: string): void {
+  const keys = keyCountOf(file);
+  if (keys === undefined) throw new Error(`Lua script ${file}: its file name does not end in its key count (name-N)`);
   client.defineCommand(command, { numberOfKeys: keys, lua: loadLua(file) });
+}
+
+/** Registers a family's scripts: command name -> file (lua/<file>.lua, its key count ending the name). */
+export function defineScripts(client: RedisClient, scripts: Readonly<Record<string, string>>): void {
+  for (const [command, file] of Object.entries(scripts)) defineScript(client, command, file);
 }
 
 /** The key count a script's file name declares (`name-N`), if it declares one. */

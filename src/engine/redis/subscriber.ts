@@ -1,19 +1,22 @@
 /**
- * Live fan-out over Redis 7 sharded pub/sub (SSUBSCRIBE). One subscriber connection per primary
- * that owns a subscribed channel (one in total for a single server); each channel is subscribed once
- * per engine however many listeners it has (reference counted).
+ * The live side of every feed (../feed.ts) over Redis 7 sharded pub/sub (SSUBSCRIBE): message
+ * partitions, call queues, and whatever feed comes next, each on its own shard channel. One
+ * subscriber connection per primary that owns a subscribed channel (one in total for a single
+ * server), shared by every kind of feed of the node; each channel is subscribed once however many
+ * listeners it has (reference counted). A feed kind says only how its payloads decode (FeedCodec).
  *
- * Guarantees to listeners (src/engine/types.ts):
+ * Guarantees to listeners (src/engine/feed.ts):
  *   - subscribe() resolves only once Redis acknowledged the SSUBSCRIBE, so anything appended after
  *     that is delivered; a listener added to an already live channel is live at once.
- *   - per channel, messages arrive in publish order (one connection per shard, and append.lua
- *     publishes inside the atomic append).
+ *   - per channel, entries arrive in publish order (one connection per shard, and every script
+ *     publishes inside its atomic change).
  *   - when a channel's subscription was interrupted (connection dropped, or its slot moved to another
  *     primary after a failover or resharding) it is subscribed again, and only once that is
- *     acknowledged every listener of the channel receives {type:'resync'}: messages may have been
- *     missed in between, and a history read started after the resync sees all of them.
+ *     acknowledged every listener of the channel receives {type:'resync'}: entries may have been
+ *     missed in between, and a history read started after the resync sees all of them. So does a
+ *     listener given a payload it cannot decode (never written by our scripts).
  *
- * Besides partition channels, the engine keeps one raw channel (retain()): the metadata change
+ * Besides feed channels, the engine keeps one raw channel (retain()): the metadata change
  * announcements of meta-cache.ts, delivered as bytes, with isLive() telling whether that
  * subscription is intact right now.
  *
@@ -24,19 +27,30 @@ import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
 import { observeRedis } from '../../metrics/registry.js';
-import type { PartitionEvent, PartitionListener } from '../types.js';
+import type { FeedEvent, FeedListener, Unsubscribe } from '../feed.js';
 import { guarded, toEngineError } from './connection.js';
-import { decodePayload } from './record.js';
 import { keySlot } from './slot.js';
 
-/** A channel whose payloads are not partition records (retain()). */
+/** A channel whose payloads are not feed entries (retain()). */
 export interface RawListener {
   message(payload: Buffer): void;
   /** The subscription was interrupted and is live again: messages may have been missed. */
   resync(): void;
 }
 
-type Subscription = { listener: PartitionListener; raw?: undefined } | { raw: RawListener; listener?: undefined };
+/** A kind of feed: the tag of its entry events and how a channel payload becomes entries (throws when it cannot). */
+export interface FeedCodec<K extends string, E> {
+  readonly type: K;
+  decode(payload: Buffer): E[];
+}
+
+interface FeedSubscription {
+  readonly codec: FeedCodec<string, unknown>;
+  readonly listener: FeedListener<string, unknown>;
+  raw?: undefined;
+}
+
+type Subscription = FeedSubscription | { raw: RawListener; codec?: undefined };
 
 interface Channel {
   readonly name: string;
@@ -91,7 +105,20 @@ export function clusterTopology(cluster: Cluster, options: RedisOptions): Subscr
   };
 }
 
-export class LiveSubscriber {
+/**
+ * A single server reached through a given client (tests, the call store opened on a client): its
+ * connections are copies of it. Resubscription is ours (reconcile), so that resync is emitted only
+ * once it is acknowledged.
+ */
+export function clientTopology(client: Redis, options: RedisOptions): SubscriberTopology {
+  return {
+    ownerOf: () => '',
+    connect: () => client.duplicate({ ...options, ...SUBSCRIBER_OPTIONS }),
+    refresh: () => undefined,
+  };
+}
+
+export class FeedSubscriber {
   private readonly channels = new Map<string, Channel>();
   private readonly nodes = new Map<string, NodeConnection>();
   private closed = false;
@@ -118,16 +145,12 @@ export class LiveSubscriber {
     await Promise.all(nodes.map((n) => n.redis.quit().catch(() => n.redis.disconnect())));
   }
 
-  subscribe(channelName: string, listener: PartitionListener): Promise<() => Promise<void>> {
-    return this.add(channelName, { listener });
+  /** Follows one feed's channel; resolves once Redis acknowledged the subscription (engine_unavailable when it cannot). */
+  subscribe<K extends string, E>(channelName: string, codec: FeedCodec<K, E>, listener: FeedListener<K, E>): Promise<Unsubscribe> {
+    return this.add(channelName, { codec, listener: listener as FeedListener<string, unknown> });
   }
 
-  /** As subscribe(), for a channel whose payloads are not partition records (the call store's, calls-sub.ts). */
-  subscribeRaw(channelName: string, listener: RawListener): Promise<() => Promise<void>> {
-    return this.add(channelName, { raw: listener });
-  }
-
-  private async add(channelName: string, subscription: Subscription): Promise<() => Promise<void>> {
+  private async add(channelName: string, subscription: Subscription): Promise<Unsubscribe> {
     if (this.closed) throw new HoldlineError('engine_unavailable');
     const channel = this.channel(channelName);
     await this.exclusive(channel, async () => {
@@ -193,7 +216,7 @@ export class LiveSubscriber {
           await old?.redis.sunsubscribe(channel.name).catch(() => undefined);
         }
         await this.ssubscribe(channel);
-        this.emit(channel, { type: 'resync' });
+        this.emitResync(channel);
       }).catch((err: unknown) => {
         this.logger?.debug({ err, channel: channel.name }, 'redis engine: resubscription failed, retrying');
         this.scheduleReconcile();
@@ -342,19 +365,25 @@ export class LiveSubscriber {
         continue;
       }
       // Each listener decodes its own copy: one cannot alter what another sees.
-      let messages;
+      let entries: unknown[];
       try {
-        messages = decodePayload(payload);
+        entries = subscription.codec.decode(payload);
       } catch (err) {
+        // Never written by our scripts; say an entry may be missing rather than drop it silently.
         this.logger?.error({ err, channel: channel.name }, 'redis engine: undecodable live payload');
-        return;
+        this.call(subscription, { type: 'resync' });
+        continue;
       }
-      for (const message of messages) this.call(subscription, { type: 'message', message });
+      const type = subscription.codec.type;
+      for (const entry of entries) this.call(subscription, { type, [type]: entry } as FeedEvent<string, unknown>);
     }
   }
 
-  private emit(channel: Channel, event: PartitionEvent): void {
-    for (const subscription of [...channel.subscriptions]) this.call(subscription, event);
+  private emitResync(channel: Channel): void {
+    for (const subscription of [...channel.subscriptions]) {
+      if (subscription.raw !== undefined) this.callRaw(() => subscription.raw.resync());
+      else this.call(subscription, { type: 'resync' });
+    }
   }
 
   private callRaw(fn: () => void): void {
@@ -365,16 +394,12 @@ export class LiveSubscriber {
     }
   }
 
-  private call(subscription: Subscription, event: PartitionEvent): void {
-    if (subscription.raw !== undefined) {
-      if (event.type === 'resync') this.callRaw(() => subscription.raw.resync());
-      return;
-    }
+  private call(subscription: FeedSubscription, event: FeedEvent<string, unknown>): void {
     try {
       subscription.listener(event);
     } catch (err) {
-      // Listeners must not throw (types.ts); one that does must not break delivery to the others.
-      this.logger?.warn({ err }, 'redis engine: partition listener threw');
+      // Listeners must not throw (feed.ts); one that does must not break delivery to the others.
+      this.logger?.warn({ err }, 'redis engine: feed listener threw');
     }
   }
 }

@@ -1,35 +1,30 @@
 /**
- * One socket following one call queue (protocol/websocket.md 5), and the gapless join that brings
- * it live (STYLE.md example 6, the same steps as subscription.ts):
+ * A socket following one call queue (protocol/websocket.md 5): the call-queue kind of feed
+ * (feed-hub.ts FeedKind) and its join. The gapless join itself is follower.ts's, shared with
+ * message partitions; what is the call queue's own:
  *
- *   1. the hub's store subscription is active and this socket is registered as recovering on the
- *      queue: every change put on the topic from now on is captured into its buffer;
- *   2. storage is read: the changes after `since_seq` (changesSince), else a snapshot; they are
- *      sent, and `lastSeq` is the last seq the socket was given;
- *   3. once the topic has reached `lastSeq` (a change in the snapshot may be announced to this node
- *      later), in ONE synchronous step: the buffered changes with seq > lastSeq are sent, the socket
- *      joins the queue's uWS topic and stops recovering. The buffer must then continue lastSeq
- *      exactly up to the topic's last seq (seq has no gaps); anything else is a lost change, and
- *      the join starts again from a fresh snapshot.
- *
- * A lagging socket (section 7) leaves the topic and, once drained, rejoins the same way from a
- * fresh snapshot; so does every follower when the store's feed says it may have lost changes.
- * A subscription ends with `callqueue.unsubscribed`: on request, when the queue is deleted, or for
- * an agent, when its agent stops being a member (access_revoked).
+ *   - storage is read once: the changes after `since_seq` (changesSince), else a snapshot (the
+ *     feed's base), and sent; `lastSeq` is the seq the socket was given;
+ *   - seq has no holes, so the live buffer must continue lastSeq exactly up to the topic's last seq;
+ *     anything else is a lost change, and the join starts again from a fresh snapshot;
+ *   - a lagging socket (section 7) leaves the topic and, once drained, rejoins from a fresh snapshot;
+ *     so does every follower when the feed is interrupted (the store's resync, a gap);
+ *   - a subscription ends with `callqueue.unsubscribed`: on request, when the queue is deleted, or
+ *     for an agent, when its agent stops being a member (access_revoked).
  */
-import type { SubscriptionEndReason } from '../../codec/index.js';
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { CallQueueUpdateFrame, SubscriptionEndReason } from '../../codec/index.js';
 import type { CallQueueChange, CallQueueSnapshot, CallStore } from '../../engine/call-types.js';
+import { callQueueFeed, type CallQueueRef } from '../../engine/feeds.js';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { CallQueueFollower, CallQueueHub, CallQueueHubEvents, HubCallQueue } from './callqueue-hub.js';
-import { updateFrame } from './callqueue-hub.js';
 import type { Connection, SideSubscription } from './connection.js';
+import { FeedHub, type FeedKind, type HubFeed } from './feed-hub.js';
+import { Follower, READ_RETRY_MS } from './follower.js';
 import { corked, sendFrame } from './send.js';
 
-/** How long a join waits for the live feed to announce what the snapshot already holds. */
-const ANNOUNCE_WAIT_MS = 2000;
-/** How long a join waits before retrying a storage read that failed (engine unavailable). */
-const READ_RETRY_MS = 1000;
+export type HubCallQueue = HubFeed<CallQueueRef, CallQueueChange>;
+export type CallQueueHub = FeedHub<CallQueueRef, CallQueueChange, 'change'>;
 
 export type CallQueueSubState = 'recovering' | 'live' | 'lagging' | 'ended';
 
@@ -46,50 +41,49 @@ export function subscriptionKey(queueId: string): string {
   return `callqueue/${queueId}`;
 }
 
-/** Every socket following a hub queue, whatever its state (for revocations and resyncs). */
-const followersOf = new WeakMap<HubCallQueue, Set<CallQueueSubscription>>();
-
-function followers(queue: HubCallQueue): Set<CallQueueSubscription> {
-  let set = followersOf.get(queue);
-  if (set === undefined) followersOf.set(queue, (set = new Set()));
-  return set;
+export function updateFrame(change: CallQueueChange): CallQueueUpdateFrame {
+  return { type: 'callqueue.update', ...change };
 }
 
-/** How followers react to what the hub sees (wired into the hub by handlers/callqueues.ts). */
-export const FOLLOWER_EVENTS: CallQueueHubEvents = {
-  interrupted(queue) {
-    for (const sub of [...followers(queue)]) rejoin(sub);
-  },
-  published(queue, change) {
-    if (change.kind === 'queue_deleted') {
-      for (const sub of [...followers(queue)]) endFollowing(sub, 'queue_deleted');
-    } else if (change.kind === 'member_removed') {
-      for (const sub of [...followers(queue)]) if (sub.agentUuid === change.member.uuid) endFollowing(sub, 'access_revoked');
-    }
-  },
-};
+/** Call queues as a feed: the store's source of them, `callqueue.update` frames, endings on deletion and removal. */
+function callQueueKind(store: CallStore): FeedKind<CallQueueRef, CallQueueChange, 'change'> {
+  return {
+    source: callQueueFeed(store),
+    names: { hub: 'ws call-queue hub', field: 'callQueue' },
+    topicPrefix: 'hl/q',
+    frame: (_ref, change) => updateFrame(change),
+    // Followers end on the changes that end their access, once the change is on the topic.
+    published(feed, change) {
+      if (change.kind !== 'queue_deleted' && change.kind !== 'member_removed') return;
+      for (const sub of [...feed.followers]) {
+        if (!(sub instanceof CallQueueSubscription)) continue;
+        if (change.kind === 'queue_deleted') endFollowing(sub, 'queue_deleted');
+        else if (sub.agentUuid === change.member.uuid) endFollowing(sub, 'access_revoked');
+      }
+    },
+  };
+}
 
-export class CallQueueSubscription implements CallQueueFollower, SideSubscription {
-  state: CallQueueSubState = 'recovering';
-  /** The last seq written to the socket (a snapshot's or an update's); -1 before the first. */
-  lastSeq = -1;
+/** The node's hub of call queues. */
+export function callQueueHub(store: CallStore, app: TemplatedApp, logger: Logger): CallQueueHub {
+  return new FeedHub(callQueueKind(store), app, logger);
+}
+
+export class CallQueueSubscription extends Follower<CallQueueRef, CallQueueChange> implements SideSubscription {
   /** The `callqueue.subscribed` reply is out: later endings are announced on their own. */
   replied = false;
   /** Why it ended before its reply went out (the subscribe then fails). */
   endedBy: SubscriptionEndReason | null = null;
-  /** Bumped whenever the running join must stop (a new one started, or the subscription ended). */
-  private run = 0;
-  private buffer: CallQueueChange[] = [];
-  private broken = false;
 
   constructor(
     readonly env: CallQueueEnv,
-    readonly conn: Connection,
+    conn: Connection,
     readonly queue: HubCallQueue,
     /** The agent behind an agent token; null for an application key. */
     readonly agentUuid: string | null,
   ) {
-    followers(queue).add(this);
+    // -1: before the first seq written (a snapshot's or an update's).
+    super(conn, queue, -1);
   }
 
   get queueId(): string {
@@ -112,49 +106,23 @@ export class CallQueueSubscription implements CallQueueFollower, SideSubscriptio
     return this.state === 'live' ? this.queue.lastAt : 0;
   }
 
-  capture(change: CallQueueChange): void {
-    if (this.broken) return;
-    this.buffer.push(change);
-    if (this.buffer.length > this.conn.limits.recoveryBufferMessages) {
-      this.broken = true;
-      this.buffer = [];
-    }
+  interrupted(): void {
+    rejoin(this);
   }
 
-  /** Step 1: from now on every published change is captured. */
-  startCapture(): void {
-    this.buffer = [];
-    this.broken = false;
-    this.queue.recovering.add(this);
-  }
-
-  stopCapture(): void {
-    this.queue.recovering.delete(this);
-    this.buffer = [];
-  }
-
-  /** A new join (or the end): the running one stops at its next step. */
-  nextRun(): number {
-    return ++this.run;
-  }
-
-  isRun(run: number): boolean {
-    return this.run === run && this.state !== 'ended' && !this.conn.closed;
-  }
-
-  /** The buffered changes after lastSeq, if they continue it exactly up to the topic's last seq. */
-  takeContinuation(): CallQueueChange[] | null {
-    if (this.broken) return null;
-    const pending = this.buffer.filter((c) => c.seq > this.lastSeq);
-    for (let i = 0; i < pending.length; i++) if (pending[i]!.seq !== this.lastSeq + 1 + i) return null;
-    const last = pending.length === 0 ? this.lastSeq : pending[pending.length - 1]!.seq;
-    return last === this.queue.lastSeq ? pending : null;
+  protected sendPending(changes: CallQueueChange[]): boolean {
+    let written = true;
+    corked(this.conn, () => {
+      for (const change of changes) {
+        written = this.sendUpdate(change);
+        if (!written) return;
+      }
+    });
+    return written;
   }
 
   pause(): void {
-    if (this.state !== 'live') return;
-    this.leaveTopic();
-    this.state = 'lagging';
+    this.leaveLive();
   }
 
   resume(): void {
@@ -162,13 +130,9 @@ export class CallQueueSubscription implements CallQueueFollower, SideSubscriptio
     rejoin(this);
   }
 
-  leaveTopic(): void {
-    if (this.conn.closed || this.conn.ws === null) return;
-    try {
-      this.conn.ws.unsubscribe(this.topic);
-    } catch {
-      // closed under us
-    }
+  /** Ends following; false when it had ended already. */
+  end(): boolean {
+    return this.stop();
   }
 
   /** Sends one update frame; false when the connection is gone. */
@@ -209,41 +173,15 @@ export async function readStart(store: CallStore, sub: CallQueueSubscription, si
 }
 
 /**
- * Step 3, run after the start was sent: waits for the topic to reach lastSeq, then joins it with
- * the buffered continuation. When the continuation is not exact, sends a fresh snapshot and tries
- * again. Storage failures are retried; a deleted queue ends the subscription.
+ * Step 3, run after the start was sent: the join (follower.ts). When the buffered continuation is
+ * not exact, sends a fresh snapshot and tries again. Storage failures are retried; a deleted queue
+ * ends the subscription.
  */
 export async function goLive(sub: CallQueueSubscription, run: number): Promise<void> {
-  const { queue, conn } = sub;
   for (;;) {
-    if (!sub.isRun(run)) return;
-    if (queue.rebasing !== null) await queue.rebasing;
-    if (!sub.isRun(run)) return;
-    queue.flush();
-    if (queue.lastSeq < sub.lastSeq && !(await queue.reached(sub.lastSeq, ANNOUNCE_WAIT_MS))) {
-      if (!sub.isRun(run)) return;
-      if (!(await resnapshot(sub, run))) return;
-      continue;
-    }
-    if (!sub.isRun(run)) return;
-    // From here to the topic join nothing awaits: what the hub still holds back is published and
-    // captured first, so the socket joins right after its last change.
-    queue.flush();
-    const continuation = queue.rebasing === null ? sub.takeContinuation() : null;
-    if (continuation === null) {
-      if (!(await resnapshot(sub, run))) return;
-      continue;
-    }
-    let written = true;
-    corked(conn, () => {
-      for (const change of continuation) if (!(written = sub.sendUpdate(change))) return;
-    });
-    // joinTopic's anchor keeps frames published but not yet written when this socket later leaves
-    // its last topic (a member_removed before its unsubscribed).
-    if (!written || !conn.joinTopic(sub.topic)) return;
-    sub.stopCapture();
-    sub.state = 'live';
-    return;
+    const joined = await sub.tryJoin(run);
+    if (joined === 'joined' || joined === 'stopped') return;
+    if (!(await resnapshot(sub, run))) return;
   }
 }
 
@@ -273,7 +211,9 @@ async function resnapshot(sub: CallQueueSubscription, run: number): Promise<bool
 /** Leaves live delivery (if live) and joins again from a fresh snapshot (lagging drained, feed resync). */
 export function rejoin(sub: CallQueueSubscription): void {
   if (sub.state === 'ended' || !sub.replied) return;
-  if (sub.state === 'live') sub.leaveTopic();
+  sub.leaveLive();
+  // Leaving flushed the topic, which may have ended the subscription (the queue deleted).
+  if (sub.ended) return;
   sub.state = 'recovering';
   const run = sub.nextRun();
   follow(sub, run, async () => resnapshot(sub, run));
@@ -292,12 +232,7 @@ export function follow(sub: CallQueueSubscription, run: number, first: () => Pro
 
 /** Ends the subscription: no frame of it is written after this returns. */
 export function endSubscription(sub: CallQueueSubscription): void {
-  if (sub.state === 'ended') return;
-  if (sub.state === 'live') sub.leaveTopic();
-  sub.stopCapture();
-  sub.state = 'ended';
-  sub.nextRun();
-  followers(sub.queue).delete(sub);
+  if (!sub.end()) return;
   if (sub.conn.otherSubscriptions.get(sub.key) === sub) sub.conn.otherSubscriptions.delete(sub.key);
   sub.env.hub.release(sub.queue);
 }

@@ -70,7 +70,7 @@ export class Connection {
   closed = false;
   closeInfo: CloseInfo | null = null;
 
-  /** Message-queue subscriptions by partition key (hub.ts partitionKey). */
+  /** Message-queue subscriptions by partition key (subscription.ts partitionKey). */
   readonly subs = new Map<string, PartitionSubscription>();
   /**
    * Other subscriptions (call queues), by a key of their choosing: counted against

@@ -9,9 +9,10 @@
  *   createHoldlineServer({ ..., mounts: [ws.mount] }); … ws.stats();
  *
  * Files: upgrade.ts (subprotocol, URL credentials) · connection.ts (per-socket state) · dispatch.ts
- * (frames → handlers/, one reply each) · send.ts (the one send path) · hub.ts (live fan-out over
- * uWS topics) · subscription.ts (gapless catch-up) · monitor.ts (backpressure sampler, heartbeats) ·
- * auth.ts (credentials, token expiry) · watch.ts (what metadata changes do to live connections).
+ * (frames → handlers/, one reply each) · send.ts (the one send path) · feed-hub.ts (live fan-out over
+ * uWS topics, every kind of feed) · follower.ts (the gapless join) · subscription.ts and
+ * callqueue-subscription.ts (the two kinds of feed, their storage reads) · monitor.ts (backpressure
+ * sampler, heartbeats) · auth.ts (credentials, token expiry) · watch.ts (what metadata changes do to live connections).
  */
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { HARD_FRAME_FACTOR, MAX_PUBLISH_MESSAGES, WS_PATH } from '../../codec/index.js';
@@ -24,13 +25,11 @@ import type { Connection, SocketData } from './connection.js';
 import { createDispatcher } from './dispatch.js';
 import { DEFAULT_HANDLERS } from './handlers/index.js';
 import type { HandlerEnv, HandlerTable } from './handlers/index.js';
-import { Hub } from './hub.js';
-import type { HubPartition } from './hub.js';
 import { Monitor, resumeLagging } from './monitor.js';
 import { DEFAULT_WS_LIMITS } from './options.js';
 import type { WebSocketLimits } from './options.js';
 import { SLOW_CONSUMER_CLOSE, noteDrained, sendFrame } from './send.js';
-import { endSubscription, leaveLive, resync } from './subscription.js';
+import { endSubscription, partitionHub, type Hub } from './subscription.js';
 import type { SubscriptionState } from './subscription.js';
 import { CorsPolicy } from '../cors.js';
 import { metrics } from '../../metrics/registry.js';
@@ -104,14 +103,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
     const logger = ctx.logger.child({ module: 'ws' });
     const cors = new CorsPolicy(ctx.config.corsOrigins);
     let shuttingDown = false;
-    const onEngineResync = (part: HubPartition): void => {
-      for (const sub of [...part.recovering]) sub.breakBuffer();
-      for (const sub of [...part.live]) {
-        leaveLive(sub);
-        resync(env, sub, 'engine');
-      }
-    };
-    const liveHub = new Hub(ctx.feeds, ctx.app, logger, onEngineResync, limits.maxFrameBytes);
+    const liveHub = partitionHub(ctx.feeds, ctx.app, logger, limits.maxFrameBytes);
     hub = liveHub;
     const env: HandlerEnv = { ctx, engine: ctx.feeds, hub: liveHub, logger, limits };
     const dispatch = createDispatcher(env, handlers, options.agentForToken);

@@ -8,7 +8,7 @@
  *   - status 0 (backpressure) is fine: the frame is buffered, and callers that produce many frames
  *     (catch-up) pace themselves with waitForDrain() above buffer_limit_bytes.
  *
- * Live fan-out does not come through here: the hub publishes to uWS topics (hub.ts), which enforce
+ * Live fan-out does not come through here: the hub publishes to uWS topics (feed-hub.ts), which enforce
  * the same hard cap natively (closeOnBackpressureLimit: such a socket is dropped, seen as 1006).
  *
  * Replies of pipelined frames (publish, ping: dispatch.ts) go through sendReply(): they are held

@@ -1,7 +1,7 @@
 /**
  * Waiters for a hub sequence to reach a given seq: a socket joins a live topic only once the topic
- * has reached the last message (or change) it was given. Shared by the message-queue hub (hub.ts)
- * and the call-queue hub (callqueue-hub.ts).
+ * has reached the last message (or change) it was given. Used by the hub of every kind of feed
+ * (feed-hub.ts).
  */
 export class SeqWaiters {
   private waiters: Array<{ seq: number; wake: (reached: boolean) => void }> = [];

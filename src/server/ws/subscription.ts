@@ -1,36 +1,34 @@
 /**
- * One socket following one partition, and the gapless catch-up that brings it live
- * (protocol/websocket.md 4.2–4.3, STYLE.md example 6):
+ * A socket following one message partition: the partition kind of feed (feed-hub.ts FeedKind) and
+ * its catch-up from history (protocol/websocket.md 4.2–4.3). The gapless join itself is
+ * follower.ts's, shared with call queues; what is the partition's own:
  *
- *   1. the hub's engine subscription is active, and this socket is registered as recovering on
- *      the partition: every live message from now on is captured into its recovery buffer;
- *   2. history is read from the resume point in pages and sent, paced by the send path;
- *   3. once the partition's topic has reached the last message sent (hub.ts: a message read from
- *      storage can be announced to this node later), in ONE synchronous step: the buffered
- *      messages with seq > the last sent are sent, the socket joins the partition's uWS topic, and
- *      stops recovering. Nothing can be published between the flush and the join, so nothing is
- *      missed or repeated.
- *
- * Every message on the topic after step 1 is in the buffer, and every one before it is in
- * storage when step 2 reads, so the two together cover the partition (announcements come in
- * order, so a buffered message implies every earlier one of the buffer). A buffer that overflows,
- * or an engine resync while recovering, restarts step 2 from the last message sent.
- *
- * The same catch-up resumes a partition after the socket left live delivery (slow consumer,
- * engine resync), announced by a `resync` frame.
+ *   - storage is read in pages from the resume point (after a message id, since a timestamp, the
+ *     oldest, or only new), each page sent paced by the send path;
+ *   - seqs have holes in storage (deleted and expired messages), so a hole between the last message
+ *     sent and the live buffer is read for once more and then taken as it is;
+ *   - when the feed is interrupted, a live socket leaves the topic and resumes from its last message
+ *     with a `resync` frame whose `recovered` says whether that message was still stored; one
+ *     catching up reads storage again. The same catch-up resumes a socket that left live delivery
+ *     as a slow consumer.
  *
  * A subscription made with `batch` gets the same messages in `messages` frames (wire.ts
  * encodeBatches): catch-up pages and the recovery buffer as batches, then the partition's batch
- * topic (hub.ts). Everything above holds message by message; only the framing differs.
+ * topic. Everything above holds message by message; only the framing differs.
  */
+import type { TemplatedApp } from 'uWebSockets.js';
 import { encodeServerFrame } from '../../codec/index.js';
 import type { ResyncFrame } from '../../codec/index.js';
+import { partitionFeed, partitionKey } from '../../engine/feeds.js';
 import type { MessageFeeds } from '../../domain/queues/feeds.js';
 import type { PartitionRef, StoredMessage } from '../../engine/types.js';
+
+export { partitionKey };
 import type { Logger } from '../../logger.js';
-import { metrics } from '../../metrics/registry.js';
+import { metrics, observeDelivery } from '../../metrics/registry.js';
 import type { Connection } from './connection.js';
-import type { Hub, HubPartition } from './hub.js';
+import { FeedHub, type FeedKind, type HubFeed } from './feed-hub.js';
+import { Follower, READ_RETRY_MS, type FollowerState } from './follower.js';
 import { corked, isOverLimit, sendEncoded, sendFrame, waitForDrain } from './send.js';
 import { encodeBatches, messageFrame } from './wire.js';
 
@@ -41,7 +39,10 @@ export type ResumeCursor =
   | { kind: 'start' }
   | { kind: 'newest' };
 
-export type SubscriptionState = 'recovering' | 'live' | 'lagging' | 'ended';
+export type SubscriptionState = FollowerState;
+
+export type HubPartition = HubFeed<PartitionRef, StoredMessage>;
+export type Hub = FeedHub<PartitionRef, StoredMessage, 'message'>;
 
 export interface CatchUpEnv {
   engine: MessageFeeds;
@@ -49,79 +50,70 @@ export interface CatchUpEnv {
   logger: Logger;
 }
 
-/** How long a catch-up waits before retrying a storage read that failed (engine unavailable). */
-const READ_RETRY_MS = 1000;
-/** How long a catch-up waits for the live feed to announce what it read from storage. */
-const ANNOUNCE_WAIT_MS = 2000;
+/** Message partitions as a feed: the engine's source of them, `message` frames and batches. */
+function partitionKind(engine: MessageFeeds, maxBatchBytes: number): FeedKind<PartitionRef, StoredMessage, 'message'> {
+  return {
+    source: partitionFeed(engine),
+    names: { hub: 'ws hub', field: 'partition' },
+    topicPrefix: 'hl/m',
+    batchPrefix: 'hl/b',
+    frame: (ref, m) => messageFrame(ref.app, ref.queue, m),
+    *batches(ref, messages, format) {
+      for (const { data } of encodeBatches(ref, messages, format, maxBatchBytes)) yield data;
+    },
+    delivered: (m, live) => observeDelivery(m.timestampUs, live),
+  };
+}
 
-export class PartitionSubscription {
-  state: SubscriptionState = 'recovering';
-  /** The last message written to the socket (or, while live, the hub's last published one). */
-  lastSeq = 0;
-  lastId: string | null = null;
-  /** Bumped whenever the running catch-up must stop (a new one started, or the subscription ended). */
-  run = 0;
-  private buffer: StoredMessage[] = [];
-  private bufferBytes = 0;
-  /** The buffer lost messages (overflow, engine resync): the catch-up must read storage again. */
-  private broken = false;
+/** The node's hub of message partitions; `maxBatchBytes` bounds a `messages` frame (websocket.md 4.2: max_frame_bytes). */
+export function partitionHub(engine: MessageFeeds, app: TemplatedApp, logger: Logger, maxBatchBytes: number): Hub {
+  return new FeedHub(partitionKind(engine, maxBatchBytes), app, logger);
+}
 
+function bodyBytes(m: StoredMessage): number {
+  return typeof m.body === 'string' ? m.body.length : m.body.byteLength;
+}
+
+export class PartitionSubscription extends Follower<PartitionRef, StoredMessage> {
   constructor(
-    readonly conn: Connection,
-    readonly part: HubPartition,
+    readonly env: CatchUpEnv,
+    conn: Connection,
+    part: HubPartition,
     /** Delivery in `messages` frames (subscribe's `batch`). */
     readonly batch = false,
-  ) {}
+  ) {
+    super(conn, part, 0);
+  }
 
-  get ref(): PartitionRef {
-    return this.part.ref;
+  get part(): HubPartition {
+    return this.feed;
   }
 
   get topic(): string {
-    return (this.batch ? this.part.batchTopics : this.part.topics)[this.conn.format];
+    return (this.batch ? this.feed.batchTopics! : this.feed.topics)[this.conn.format];
   }
 
-  /** Called by the hub for every live message while recovering. */
-  capture(m: StoredMessage): void {
-    if (this.broken || m.seq <= this.lastSeq) return;
-    this.buffer.push(m);
-    this.bufferBytes += typeof m.body === 'string' ? m.body.length : m.body.byteLength;
-    const { recoveryBufferMessages, recoveryBufferBytes } = this.conn.limits;
-    if (this.buffer.length > recoveryBufferMessages || this.bufferBytes > recoveryBufferBytes) this.breakBuffer();
+  protected override sizeOf(m: StoredMessage): number {
+    return bodyBytes(m);
   }
 
-  breakBuffer(): void {
-    this.broken = true;
-    this.buffer = [];
-    this.bufferBytes = 0;
+  protected sendPending(messages: StoredMessage[]): boolean {
+    sendRun(this, messages, false);
+    return true;
   }
 
-  startCapture(): void {
-    this.buffer = [];
-    this.bufferBytes = 0;
-    this.broken = false;
-    this.part.recovering.add(this);
-  }
-
-  stopCapture(): void {
-    this.part.recovering.delete(this);
-    this.buffer = [];
-    this.bufferBytes = 0;
-  }
-
-  get bufferBroken(): boolean {
-    return this.broken;
-  }
-
-  /** Buffered messages not yet sent, in order (seq only grows along the buffer). */
-  takePending(): StoredMessage[] {
-    const first = this.buffer.findIndex((m) => m.seq > this.lastSeq);
-    const pending = first < 0 ? [] : this.buffer.slice(first);
-    if (first !== 0) {
-      this.buffer = pending;
-      this.bufferBytes = pending.reduce((n, m) => n + (typeof m.body === 'string' ? m.body.length : m.body.byteLength), 0);
+  /** A recovering socket reads storage again; a live one leaves the topic and resumes (reason engine). */
+  interrupted(): void {
+    if (this.state === 'recovering') this.breakBuffer();
+    else if (this.state === 'live') {
+      this.leaveLive();
+      resync(this.env, this, 'engine');
     }
-    return pending;
+  }
+
+  /** Ends following; false when it had ended already. */
+  end(): boolean {
+    return this.stop();
   }
 
   resumeCursor(fallback: ResumeCursor): ResumeCursor {
@@ -211,11 +203,11 @@ export interface CatchUpOptions {
  * failures are retried.
  */
 export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor: ResumeCursor, opts: CatchUpOptions = {}): { first: Promise<boolean> } {
-  const run = ++sub.run;
+  const run = sub.nextRun();
   let settle!: { resolve: (recovered: boolean) => void; reject: (err: unknown) => void };
   const first = new Promise<boolean>((resolve, reject) => (settle = { resolve, reject }));
   first.catch(() => undefined);
-  const alive = (): boolean => sub.run === run && sub.state !== 'ended' && !sub.conn.closed;
+  const alive = (): boolean => sub.isRun(run);
 
   sub.state = 'recovering';
   sub.startCapture();
@@ -272,34 +264,17 @@ export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor
       cursor = sub.resumeCursor(cursor);
       if (page.full) continue;
 
-      // Storage is exhausted up to now: merge with the live buffer and go live.
-      // The topic must have reached what this socket was given: a message read from storage may
-      // be announced to this node only later, and would then come twice (hub.ts).
-      if (sub.part.lastSeq < sub.lastSeq) {
-        sub.part.flush();
-        if (sub.part.lastSeq < sub.lastSeq && !(await sub.part.reached(sub.lastSeq, ANNOUNCE_WAIT_MS))) {
-          if (!alive()) return;
-          continue; // still not announced: read storage again (an engine resync moves the base)
-        }
-        if (!alive()) return;
-      }
-      // From here to goLive nothing awaits. Messages the hub still holds back are put on the
-      // topic and captured here first, so this socket joins the topic right after its last one.
-      sub.part.flush();
-      if (sub.bufferBroken) {
+      // Storage is exhausted up to now: merge with the live buffer and go live (follower.ts).
+      const joined = await sub.tryJoin(run, holeChecked);
+      if (joined === 'joined' || joined === 'stopped') return;
+      if (joined === 'hole') {
+        // Every seq between the last sent and the buffer should be in storage; read once more to be
+        // sure (a remaining hole is messages deleted or expired: seq gaps are normal).
+        holeChecked = true;
+      } else if (sub.bufferBroken) {
         sub.startCapture();
         holeChecked = false;
-        continue;
       }
-      const pending = sub.takePending();
-      // Every seq between the last sent and the first buffered one should be in storage; read once
-      // more to be sure (a remaining hole is messages deleted or expired: seq gaps are normal).
-      if (pending.length > 0 && pending[0]!.seq > sub.lastSeq + 1 && !holeChecked) {
-        holeChecked = true;
-        continue;
-      }
-      goLive(sub, pending);
-      return;
     }
   };
   loop().catch((err: unknown) => {
@@ -310,35 +285,9 @@ export function startCatchUp(env: CatchUpEnv, sub: PartitionSubscription, cursor
   return { first };
 }
 
-/** Step 3: flush the buffered messages and join the topic, with nothing in between. */
-function goLive(sub: PartitionSubscription, pending: StoredMessage[]): void {
-  const { conn } = sub;
-  sendRun(sub, pending, false);
-  if (!conn.joinTopic(sub.topic)) return;
-  sub.stopCapture();
-  sub.part.live.add(sub);
-  sub.state = 'live';
-}
-
 /** Leaves live delivery; the resume point becomes the hub's last published message. */
 export function leaveLive(sub: PartitionSubscription): void {
-  if (sub.state !== 'live') return;
-  const { conn, part } = sub;
-  // Everything the engine announced goes to the topic (and so to this socket) before it leaves.
-  part.flush();
-  part.live.delete(sub);
-  if (!conn.closed && conn.ws !== null) {
-    try {
-      conn.ws.unsubscribe(sub.topic);
-    } catch {
-      // closed under us
-    }
-  }
-  if (part.lastSeq > sub.lastSeq && part.lastId !== null) {
-    sub.lastSeq = part.lastSeq;
-    sub.lastId = part.lastId;
-  }
-  sub.state = 'lagging';
+  sub.leaveLive();
 }
 
 /** Resumes a partition that left live delivery: `resync`, the missed messages from storage, live. */
@@ -359,11 +308,7 @@ export function resync(env: CatchUpEnv, sub: PartitionSubscription, reason: Resy
 
 /** Ends the subscription: no frame of it is written after this returns. */
 export function endSubscription(env: CatchUpEnv, sub: PartitionSubscription): void {
-  if (sub.state === 'ended') return;
-  leaveLive(sub);
-  sub.stopCapture();
-  sub.state = 'ended';
-  sub.run++;
+  if (!sub.end()) return;
   if (sub.conn.subs.get(sub.part.key) === sub) sub.conn.subs.delete(sub.part.key);
   env.hub.release(sub.part);
 }

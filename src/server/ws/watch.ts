@@ -135,7 +135,7 @@ export class MetaWatch {
 
   private queueGone(app: string, queue: string): void {
     this.endSubscriptions(app, queue, 'queue_deleted', () => true);
-    this.env.hub.retireQueue(app, queue);
+    this.env.hub.retireUnder(`${app}/${queue}/`);
   }
 
   /**

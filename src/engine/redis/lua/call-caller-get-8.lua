@@ -1,7 +1,7 @@
 --[[
   Reads one caller with its position (its rank in the line when waiting). Writes nothing.
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] caller uuid

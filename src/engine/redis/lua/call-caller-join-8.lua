@@ -2,7 +2,7 @@
   A caller joins a call queue's waiting line; announces caller_joined with its position and the
   line move (inserted at that index: everyone behind it moves down by one).
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] change-log retention

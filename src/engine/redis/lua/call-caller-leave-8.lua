@@ -5,7 +5,7 @@
   connected) feeds the average wait and, when at most the queue's service_level_seconds, the
   service level.
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] change-log retention

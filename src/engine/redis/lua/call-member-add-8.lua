@@ -2,7 +2,7 @@
   Adds an agent to a call queue as a member; announces member_added. The agent's existence is
   checked (and its membership recorded) by call-agent-link.lua just before, in the application's slot.
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] change-log retention

@@ -2,7 +2,7 @@
   Removes a member from a call queue; announces member_removed. Callers offered to or connected
   with it keep their member_uuid (protocol/calls.md).
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] change-log retention

@@ -2,7 +2,7 @@
   Pauses or unpauses a member, sets its status or number; announces member_updated when any value
   differs. Unpausing clears pause_reason (it is null whenever paused is false).
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] change-log retention

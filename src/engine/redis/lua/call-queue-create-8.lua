@@ -1,7 +1,7 @@
 --[[
   Creates a call queue's record (seq 0: creation is not a change anyone is subscribed to).
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] queue JSON without times (uuid fresh from the caller)

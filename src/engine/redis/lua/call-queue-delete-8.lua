@@ -2,7 +2,7 @@
   Deletes a call queue with its callers, members and change log, and announces queue_deleted (the
   last seq) so subscribers learn the queue is gone.
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   Returns: { change JSON, agent uuid of each removed member... } (the caller unlinks those agents).

@@ -1,7 +1,7 @@
 --[[
   Changes a call queue's fields; announces queue_updated when any value differs.
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   ARGV[1] change-log retention

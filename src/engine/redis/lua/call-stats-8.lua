@@ -1,7 +1,7 @@
 --[[
   Reads a call queue's stats. Writes nothing.
 
-  KEYS[1..8] the call queue's keys, laid out in calls-keys.ts (CallQueueKeys):
+  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel
 
   Returns: stats JSON. Errors: call_queue_not_found.

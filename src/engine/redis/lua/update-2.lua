@@ -1,7 +1,8 @@
 --[[
   Changes a live message in place: body, ttl, content type, processing state (AMIE). Its id and
-  timestamp never change; updatedAtUs becomes max(server clock, the message's timestamp).
-  A new ttl counts from now.
+  timestamp never change; updatedAtUs becomes max(server clock, the message's timestamp, its last
+  updatedAtUs + 1): every change advances it, as it versions the message's encodings
+  (server/message-encoding.ts). A new ttl counts from now.
 
   KEYS[1] msg  HASH id -> record
   KEYS[2] exp  ZSET id -> expiresAtMs
@@ -9,8 +10,8 @@
   ARGV[1] message id
   ARGV[2] new ttl in seconds, or '' to keep it
   ARGV[3..] pairs (record tag, value): tag 't' or 'b' sets the body as text or binary (the other
-          is dropped); tags 'c' (content type), 's' (client state), 'j' (client JSON) take
-          '+<value>' to set or '-' to clear.
+          is dropped); the tag of a field an update may change (src/message-fields.ts: c content
+          type, s client state, j client JSON) takes '+<value>' to set or '-' to clear.
 
   Returns: the new record, or false when the message does not exist or has expired.
   Errors: none of its own.
@@ -49,7 +50,7 @@ for i = 3, #ARGV, 2 do
   end
 end
 local timestampUs = tonumber(string.sub(id, 1, 14), 16)
-fields.u = numStr(math.max(now, timestampUs))
+fields.u = numStr(math.max(now, timestampUs, (tonumber(fields.u) or 0) + 1))
 
 record = recordEncode(fields)
 rcall('HSET', KEYS[1], id, record)

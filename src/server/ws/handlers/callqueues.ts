@@ -10,10 +10,9 @@ import type { CallQueueSubscribeFrame, CallQueueUnsubscribeFrame } from '../../.
 import type { CallPrincipal } from '../../../domain/calls/service.js';
 import { HoldlineError } from '../../../errors.js';
 import type { ServerContext } from '../../context.js';
-import { CallQueueHub } from '../callqueue-hub.js';
 import {
   CallQueueSubscription,
-  FOLLOWER_EVENTS,
+  callQueueHub,
   endSubscription,
   endedError,
   follow,
@@ -34,7 +33,7 @@ function callQueueEnv(env: HandlerEnv): CallQueueEnv {
   let cq = envs.get(env.ctx);
   if (cq === undefined) {
     const store = env.ctx.calls.store;
-    const hub = new CallQueueHub(store, env.ctx.app, env.logger, FOLLOWER_EVENTS);
+    const hub = callQueueHub(store, env.ctx.app, env.logger);
     cq = { store, hub, logger: env.logger };
     envs.set(env.ctx, cq);
     env.ctx.onClose(() => hub.close());

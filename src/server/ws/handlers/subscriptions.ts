@@ -11,10 +11,8 @@ import type { QueueMeta } from '../../../engine/types.js';
 import { HoldlineError } from '../../../errors.js';
 import type { Connection } from '../connection.js';
 import { atField, replyId } from '../errors.js';
-import type { HubPartition } from '../hub.js';
-import { partitionKey } from '../hub.js';
-import { PartitionSubscription, endSubscription, startCatchUp } from '../subscription.js';
-import type { ResumeCursor } from '../subscription.js';
+import { PartitionSubscription, endSubscription, partitionKey, startCatchUp } from '../subscription.js';
+import type { HubPartition, ResumeCursor } from '../subscription.js';
 import { endWithNotice } from '../watch.js';
 import type { FrameHandler, HandlerEnv, HandlerResult } from './types.js';
 
@@ -90,7 +88,7 @@ async function subscribeOnce(conn: Connection, frame: SubscribeFrame, env: Handl
   if (conn.subscriptionCount + wanted.length > env.limits.maxSubscriptions) throw new HoldlineError('too_many_subscriptions');
 
   const parts = await acquireAll(env, meta, wanted.map((w) => w.partition));
-  const subs = parts.map((part) => new PartitionSubscription(conn, part, frame.batch === true));
+  const subs = parts.map((part) => new PartitionSubscription(env, conn, part, frame.batch === true));
   for (const sub of subs) {
     conn.subs.set(sub.part.key, sub);
     conn.pendingSubs.add(sub);

@@ -3,10 +3,10 @@
   application always keeps one, so it cannot be locked out). Announces it on the metadata channel.
 
   KEYS[1] apps, KEYS[2] keys, KEYS[3] appkeys, KEYS[4] keyinfo (as app-create.lua)
+  KEYS[5] changes  metadata change channel (shard channel, same hash tag)
   ARGV[1] application name
   ARGV[2] key id (16 hex)
   ARGV[3] now, epoch ms
-  ARGV[4] metadata change channel (same hash tag)
 
   Returns: 1 revoked; -1 no such application, -2 no such key, -3 its last key that does not expire.
 ]]
@@ -32,5 +32,5 @@ end
 rcall('HDEL', KEYS[2], target)
 rcall('SREM', KEYS[3], target)
 rcall('HDEL', KEYS[4], target)
-rcall('SPUBLISH', ARGV[4], cjson.encode({ app = ARGV[1], key = target }))
+rcall('SPUBLISH', KEYS[5], cjson.encode({ app = ARGV[1], key = target }))
 return 1

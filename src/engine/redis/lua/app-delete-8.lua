@@ -10,8 +10,9 @@
   KEYS[5] qnames   ZSET of queue names
   KEYS[6] qincs    HASH queue name -> incarnation number
   KEYS[7] keyinfo  HASH key hash -> JSON key info
+  KEYS[8] changes  metadata change channel (shard channel, same hash tag)
   ARGV[1] application name
-  ARGV[2] metadata change channel (same hash tag), ARGV[3] the change to announce
+  ARGV[2] the change to announce
 
   Returns: 1 deleted, 0 when there was no such application.
   Errors: none of its own.
@@ -22,5 +23,5 @@ local hashes = rcall('SMEMBERS', KEYS[3])
 if #hashes > 0 then rcall('HDEL', KEYS[2], unpack(hashes)) end
 rcall('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 local deleted = rcall('HDEL', KEYS[1], ARGV[1])
-rcall('SPUBLISH', ARGV[2], ARGV[3])
+rcall('SPUBLISH', KEYS[8], ARGV[2])
 return deleted

@@ -1,10 +1,11 @@
 --[[
   Replaces the metadata of an existing queue and tells every node to forget what it cached about it.
 
-  KEYS[1] queues  HASH queue name -> JSON QueueMeta
+  KEYS[1] queues   HASH queue name -> JSON QueueMeta
+  KEYS[2] changes  metadata change channel (shard channel, same hash tag)
   ARGV[1] queue name
   ARGV[2] JSON QueueMeta
-  ARGV[3] metadata change channel (same hash tag), ARGV[4] the change to announce
+  ARGV[3] the change to announce
 
   Returns: 1 replaced, 0 when there is no such queue.
   Errors: none of its own.
@@ -13,5 +14,5 @@ local rcall = redis.call
 
 if rcall('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 rcall('HSET', KEYS[1], ARGV[1], ARGV[2])
-rcall('SPUBLISH', ARGV[3], ARGV[4])
+rcall('SPUBLISH', KEYS[2], ARGV[3])
 return 1

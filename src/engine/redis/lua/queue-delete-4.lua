@@ -5,8 +5,9 @@
   KEYS[1] queues  HASH queue name -> JSON QueueMeta
   KEYS[2] qnames  ZSET of queue names
   KEYS[3] qincs   HASH queue name -> incarnation number
+  KEYS[4] changes metadata change channel (shard channel, same hash tag)
   ARGV[1] queue name
-  ARGV[2] metadata change channel (same hash tag), ARGV[3] the change to announce
+  ARGV[2] the change to announce
 
   Returns: false when there was no such queue; else { JSON QueueMeta, incarnation number } (0 for
   a queue created before incarnations existed).
@@ -20,5 +21,5 @@ local inc = rcall('HGET', KEYS[3], ARGV[1]) or '0'
 rcall('HDEL', KEYS[1], ARGV[1])
 rcall('ZREM', KEYS[2], ARGV[1])
 rcall('HDEL', KEYS[3], ARGV[1])
-rcall('SPUBLISH', ARGV[2], ARGV[3])
+rcall('SPUBLISH', KEYS[4], ARGV[2])
 return { json, inc }

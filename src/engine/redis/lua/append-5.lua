@@ -18,11 +18,11 @@
   KEYS[2] msg    HASH id -> record
   KEYS[3] exp    ZSET id -> expiresAtMs
   KEYS[4] state  HASH ts, seq, q
+  KEYS[5] live   the live channel (a shard channel with the same hash tag as the keys)
 
-  ARGV[1] live channel (a shard channel with the same hash tag as the keys)
-  ARGV[2] partition number (1..255)
-  ARGV[3] the expected marker, '+<incarnation>'
-  ARGV[4] every message, in append order, packed one after the other (partition-scripts.ts appendArgs):
+  ARGV[1] partition number (1..255)
+  ARGV[2] the expected marker, '+<incarnation>'
+  ARGV[3] every message, in append order, packed one after the other (partition-scripts.ts appendArgs):
           the id's random part (4 lowercase hex digits), ttl (seconds, uint32 big-endian), the length
           of what follows (uint32 big-endian), then the record's fields after i, l and e, already
           encoded by the engine (record.ts: t or b, then c and r when present)
@@ -41,12 +41,12 @@ local rcall = redis.call
 --- @include "numStr"
 
 local state = rcall('HMGET', KEYS[4], 'ts', 'seq', 'q')
-if state[3] ~= ARGV[3] then return state[3] or '' end
+if state[3] ~= ARGV[2] then return state[3] or '' end
 
 local ts = math.max(nowUs(), tonumber(state[1]) or 0)
 local seq = tonumber(state[2]) or 0
 local firstSeq = seq + 1
-local partition = tonumber(ARGV[2])
+local partition = tonumber(ARGV[1])
 local tsMs = math.floor(ts / 1000)
 local first = rcall('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 local before = first[2] and tonumber(first[2]) or nil
@@ -61,7 +61,7 @@ local idHead = string.format('%014x', ts)
 local idPartition = string.format('%02x', partition)
 local iHeader = 'i' .. pack('>I4', 32)
 local byTtl = {}
-local packed = ARGV[4]
+local packed = ARGV[3]
 local size = #packed
 local sub, unpackInt = string.sub, struct.unpack
 local format = string.format
@@ -105,5 +105,5 @@ each('HSET', KEYS[2], records)
 each('ZADD', KEYS[3], expiries)
 
 rcall('HSET', KEYS[4], 'ts', numStr(ts), 'seq', numStr(seq))
-rcall('SPUBLISH', ARGV[1], table.concat(payload))
+rcall('SPUBLISH', KEYS[5], table.concat(payload))
 return { numStr(earliest), (before == nil or earliest < before) and 1 or 0, numStr(ts), numStr(firstSeq) }

@@ -1,11 +1,12 @@
 /**
- * The follower's view (src/domain/calls/view.ts): applies line moves exactly, and refuses what it
- * cannot place (old, out-of-order, or inconsistent changes) instead of showing a wrong position.
+ * The SDK's call-queue state (src/client/callqueue-state.ts) fed a real call store's changes
+ * (through test/helpers/call-follower.ts): applies line moves exactly, and refuses what it cannot
+ * place (old, out-of-order, or inconsistent changes) instead of showing a wrong position.
  */
 import { describe, expect, it } from 'vitest';
 import type { CallQueueChange, CallQueueSnapshot } from '../../src/engine/call-types.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
-import { CallQueueView } from '../../src/domain/calls/view.js';
+import { CallQueueFollower } from '../helpers/call-follower.js';
 
 const APP = 'acme';
 
@@ -22,7 +23,7 @@ async function setup(): Promise<{ store: MemoryCallStore; queue: string; changes
   return { store, queue, changes, start };
 }
 
-describe('CallQueueView', () => {
+describe('CallQueueState fed by a call store', () => {
   it('follows joins, moves and leaves to the same line as the store', async () => {
     const { store, queue, changes, start } = await setup();
     const ids: string[] = [];
@@ -30,7 +31,7 @@ describe('CallQueueView', () => {
     await store.updateCaller(APP, queue, ids[0]!, { priority: 9 });
     await store.leaveCaller(APP, queue, ids[3]!, 'abandoned');
     await store.updateCaller(APP, queue, ids[2]!, { priority: 2 });
-    const view = new CallQueueView(start);
+    const view = new CallQueueFollower(start);
     for (const c of changes) expect(view.apply(c)).toBe('applied');
     const snap = await store.snapshot(APP, queue);
     expect(view.seq).toBe(snap.seq);
@@ -42,7 +43,7 @@ describe('CallQueueView', () => {
   it('ignores changes it already has, reports a gap, and refuses an inconsistent move', async () => {
     const { store, queue, changes, start } = await setup();
     for (let i = 0; i < 3; i++) await store.joinCaller(APP, queue, { name: '', number: '1', priority: 0 });
-    const view = new CallQueueView(start);
+    const view = new CallQueueFollower(start);
     expect(view.apply(changes[1]!)).toBe('gap');
     expect(view.seq).toBe(0);
     expect(view.apply(changes[0]!)).toBe('applied');
@@ -58,7 +59,7 @@ describe('CallQueueView', () => {
   it('marks the queue deleted on its last change', async () => {
     const { store, queue, changes, start } = await setup();
     await store.deleteCallQueue(APP, queue);
-    const view = new CallQueueView(start);
+    const view = new CallQueueFollower(start);
     expect(view.apply(changes[0]!)).toBe('deleted');
     expect(view.deleted).toBe(true);
   });

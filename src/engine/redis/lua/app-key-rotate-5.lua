@@ -4,13 +4,13 @@
   key's change on the metadata channel (nodes drop what they cached about it, meta-cache.ts).
 
   KEYS[1] apps, KEYS[2] keys, KEYS[3] appkeys, KEYS[4] keyinfo (as app-create.lua)
+  KEYS[5] changes  metadata change channel (shard channel, same hash tag)
   ARGV[1] application name
   ARGV[2] old key id (16 hex)
   ARGV[3] sha256 hex of the new key
   ARGV[4] JSON key info of the new key
   ARGV[5] now, epoch ms
   ARGV[6] the old key's new expiry, epoch seconds
-  ARGV[7] metadata change channel (same hash tag)
 
   Returns: the old key's expiry (epoch seconds) as a number; -1 no such application, -2 no such key.
 ]]
@@ -39,5 +39,5 @@ end
 rcall('HSET', KEYS[2], ARGV[3], ARGV[1])
 rcall('SADD', KEYS[3], ARGV[3])
 rcall('HSET', KEYS[4], ARGV[3], ARGV[4])
-rcall('SPUBLISH', ARGV[7], cjson.encode({ app = ARGV[1], key = old }))
+rcall('SPUBLISH', KEYS[5], cjson.encode({ app = ARGV[1], key = old }))
 return expires

@@ -1,0 +1,46 @@
+/**
+ * The feeds the stores offer (feed.ts), each as a FeedSource: message partitions (Engine) and call
+ * queues (CallStore) now, the event log next. A source names its entry events, keys its feeds,
+ * subscribes to one, and reads its base: where the live side continues from (a partition's newest
+ * stored message; a call queue's snapshot seq). What a follower reads between a resume point and the
+ * base stays each store's own read (Engine.read pages by id or time; CallStore.changesSince, or a
+ * snapshot, when the changes are no longer kept).
+ */
+import type { CallQueueChange, CallStore } from './call-types.js';
+import type { FeedSource } from './feed.js';
+import type { Engine, PartitionRef, StoredMessage } from './types.js';
+
+/** Application and queue names are [A-Za-z0-9_-], so `/` separates them unambiguously. */
+export function partitionKey(ref: PartitionRef): string {
+  return `${ref.app}/${ref.queue}/${ref.partition}`;
+}
+
+/** Needs only the engine's live events and reads (the server passes its read-only MessageFeeds). */
+export function partitionFeed(engine: Pick<Engine, 'subscribe' | 'read'>): FeedSource<PartitionRef, 'message', StoredMessage> {
+  return {
+    type: 'message',
+    key: partitionKey,
+    subscribe: (ref, listener) => engine.subscribe(ref, listener),
+    base: async (ref) => {
+      const [newest] = await engine.read(ref, { limit: 1, order: 'descending' });
+      return newest === undefined ? { seq: 0, id: null } : { seq: newest.seq, id: newest.id };
+    },
+    idOf: (m) => m.id,
+  };
+}
+
+export interface CallQueueRef {
+  app: string;
+  queueId: string;
+}
+
+export function callQueueFeed(store: CallStore): FeedSource<CallQueueRef, 'change', CallQueueChange> {
+  return {
+    type: 'change',
+    key: (ref) => `${ref.app}/${ref.queueId}`,
+    subscribe: (ref, listener) => store.subscribeQueue(ref.app, ref.queueId, listener),
+    // The snapshot's seq: changes are numbered without holes, so no identity is needed.
+    base: async (ref) => ({ seq: (await store.snapshot(ref.app, ref.queueId)).seq, id: null }),
+    idOf: () => null,
+  };
+}

@@ -1,0 +1,28 @@
+--[[
+  Changes an agent's name, project_id or user_id.
+
+  KEYS[1..8] the application's keys, laid out in keys.ts (CallAppScriptKeys):
+             agents tags tagids tagseq agentseq agenttags tagagents agentqueues
+  ARGV[1] agent uuid
+  ARGV[2] patch JSON: any of name, project_id, user_id (null clears the ids)
+
+  Returns: { agent JSON, tag name... }. Errors: agent_not_found.
+]]
+local rcall = redis.call
+--- @include "call-fail"
+--- @include "call-now"
+--- @include "call-json-set"
+
+local raw = rcall('HGET', KEYS[1], ARGV[1])
+if not raw then fail('agent_not_found') end
+local a = cjson.decode(raw)
+local p = cjson.decode(ARGV[2])
+for _, f in ipairs({ 'name', 'project_id', 'user_id' }) do
+  if p[f] ~= nil then a[f] = p[f] end
+end
+a.updated_ms = nowMs()
+local json = cjson.encode(a)
+rcall('HSET', KEYS[1], a.uuid, json)
+local row = { json }
+for _, id in ipairs(setMembers(KEYS[6], a.uuid)) do row[#row + 1] = rcall('HGET', KEYS[2], id) end
+return row
