@@ -28,17 +28,17 @@ import tokenCreate from '../../../protocol/schemas/rest/token-create.json' with 
 import tokenRevoke from '../../../protocol/schemas/rest/token-revoke.json' with { type: 'json' };
 import { HoldlineError } from '../../errors.js';
 import { CompiledOnUse, checkedAtBuild, fingerprint } from '../../schemas-checked.js';
-import {
-  type AgentPatch,
-  type CallQueuePatch,
-  type CallerPatch,
-  type LeaveReason,
-  type MemberPatch,
-  type NewAgent,
-  type NewCallQueue,
-  type NewCaller,
-  type NewMember,
-  type TagPut,
+import type {
+  AgentPatch,
+  CallQueuePatch,
+  CallerPatch,
+  LeaveReason,
+  MemberPatch,
+  NewAgent,
+  NewCallQueue,
+  NewCaller,
+  NewMember,
+  TagPut,
 } from '../../engine/call-types.js';
 
 export const LIMITS = {

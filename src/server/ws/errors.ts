@@ -7,7 +7,7 @@
  *     only that code (an unknown application has no queues).
  */
 import type { ErrorFrame, RequestId } from '../../codec/index.js';
-import { ERRORS, HoldlineError, isHoldlineError } from '../../errors.js';
+import { ERRORS, isHoldlineError } from '../../errors.js';
 import type { ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 

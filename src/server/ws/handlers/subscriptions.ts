@@ -29,7 +29,9 @@ function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number
       : frame.since !== undefined
         ? Array.from({ length: meta.partitions }, (_, i) => i + 1)
         : [1]);
-  partitions.forEach((p, i) => atField(explicit ? `partitions[${i}]` : `after.${p}`, () => checkPartition(p, meta)));
+  partitions.forEach((p, i) => {
+    atField(explicit ? `partitions[${i}]` : `after.${p}`, () => checkPartition(p, meta));
+  });
   for (const key of afterKeys) {
     const p = Number(key);
     if (!partitions.includes(p)) throw new HoldlineError('invalid_field', { field: `after.${key}` });
