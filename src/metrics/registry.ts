@@ -93,26 +93,21 @@ function createMetrics() {
     slowConsumerCloses: new Counter({ name: 'holdline_ws_slow_consumer_closes_total', help: 'WebSocket connections closed with 4429 slow_consumer', registers: r }),
   };
 
-  new Gauge({
-    name: 'holdline_ws_connections',
-    help: 'Open WebSocket connections',
-    registers: r,
-    collect() {
-      let n = 0;
-      for (const s of wsSources) n += s.connections();
-      this.set(n);
-    },
-  });
-  new Gauge({
-    name: 'holdline_ws_subscriptions',
-    help: 'Subscriptions (message partitions and call queues) of open WebSocket connections',
-    registers: r,
-    collect() {
-      let n = 0;
-      for (const s of wsSources) n += s.subscriptions();
-      this.set(n);
-    },
-  });
+  // A gauge summed over every WebSocket endpoint at scrape time.
+  const wsGauge = (name: string, help: string, count: (s: WsSource) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: r,
+      collect() {
+        let n = 0;
+        for (const s of wsSources) n += count(s);
+        this.set(n);
+      },
+    });
+  };
+  wsGauge('holdline_ws_connections', 'Open WebSocket connections', (s) => s.connections());
+  wsGauge('holdline_ws_subscriptions', 'Subscriptions (message partitions and call queues) of open WebSocket connections', (s) => s.subscriptions());
 
   // The call-queue gauges share one read of the call store per scrape.
   let pending: Promise<CallQueueTotals> | null = null;
