@@ -10,6 +10,7 @@
  * connection names; resync `reason` the protocol's reasons; members `state` one of four. No metric
  * is labelled by application, queue or user.
  */
+import { KeyedCounter, KeyedHistogram } from './http-series.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Open WebSocket connections and their subscriptions, counted when scraped. */
@@ -44,19 +45,13 @@ function createMetrics() {
     registry,
     wsSources,
     callSources,
-    httpRequests: new Counter({
-      name: 'holdline_http_requests_total',
-      help: 'HTTP requests answered, by method, route template and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      registers: r,
-    }),
-    httpDuration: new Histogram({
-      name: 'holdline_http_request_duration_seconds',
-      help: 'HTTP request handling time (body read to reply written), by method and route template',
-      labelNames: ['method', 'route'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    }),
+    httpRequests: new KeyedCounter('holdline_http_requests_total', 'HTTP requests answered, by method, route template and status', registry),
+    httpDuration: new KeyedHistogram(
+      'holdline_http_request_duration_seconds',
+      'HTTP request handling time (body read to reply written), by method and route template',
+      LATENCY_BUCKETS,
+      registry,
+    ),
     wsFramesIn: new Counter({ name: 'holdline_ws_frames_in_total', help: 'WebSocket frames received from clients', registers: r }),
     wsFramesOut: new Counter({
       name: 'holdline_ws_frames_out_total',
@@ -176,9 +171,10 @@ export function metrics(): Metrics {
 /** Hook for the HTTP dispatcher: one answered request. `route` is the template, or null when none matched. */
 export function observeHttp(method: string, route: string | null, status: number, seconds: number): void {
   const m = metrics();
-  const labels = { method: METHODS.has(method) ? method : 'other', route: route ?? 'unmatched' };
-  m.httpRequests.inc({ ...labels, status: String(status) });
-  m.httpDuration.observe(labels, seconds);
+  const key = `${method} ${route ?? ''}`;
+  const labels = (): Record<string, string> => ({ method: METHODS.has(method) ? method : 'other', route: route ?? 'unmatched' });
+  m.httpRequests.inc(`${key} ${status}`, () => ({ ...labels(), status: String(status) }));
+  m.httpDuration.observe(key, labels, seconds);
 }
 
 /** Hook for the hub: a message pushed live to `subscribers` subscriptions. */
