@@ -107,6 +107,8 @@ export class RedisEventLog implements EventLog {
   private readonly registered = new Map<string, number>();
   /** Applications this node knows have a log registered. */
   private readonly knownLogs = new Set<string>();
+  /** Per outbox: the MINID up to which the last relay copied it, not trimmed yet. */
+  private readonly trims = new Map<string, string>();
   /** Per outbox: the relay in flight, and whether another was asked for meanwhile. */
   private readonly relays = new Map<string, { running: Promise<void>; again: boolean }>();
   private timer: NodeJS.Timeout | null = null;
@@ -177,6 +179,8 @@ export class RedisEventLog implements EventLog {
     const state = { running: Promise.resolve(), again: false };
     state.running = (async () => {
       try {
+        // One turn of the event loop first: the changes made in this turn share one relay.
+        await new Promise((resolve) => setImmediate(resolve));
         do {
           state.again = false;
           await this.relay(outbox, app);
@@ -194,7 +198,16 @@ export class RedisEventLog implements EventLog {
   /** Copies everything in `outbox` into the application logs, in order, then trims the outbox. */
   async relay(outbox: string, context: OutboxContext): Promise<void> {
     for (;;) {
-      const entries = await guarded(() => this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH));
+      // The trim of what the last relay of this outbox copied rides with this read (one slot: one
+      // pipeline, one round trip), so a relay costs two round trips: this and the relay script.
+      const trim = this.trims.get(outbox);
+      const pipeline = this.client.pipeline();
+      if (trim !== undefined) pipeline.xtrim(outbox, 'MINID', trim);
+      pipeline.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH);
+      const results = (await guarded(() => pipeline.exec())) ?? [];
+      for (const [err] of results) if (err) throw err;
+      if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
+      const entries = results[results.length - 1]![1] as [string, string[]][];
       if (entries.length === 0) return;
       const byApp = new Map<string, (string | number)[]>();
       for (const [id, fields] of entries) {
@@ -219,7 +232,9 @@ export class RedisEventLog implements EventLog {
         );
       }
       const [ms, seq] = entries[entries.length - 1]![0].split('-');
-      await guarded(() => this.client.xtrim(outbox, 'MINID', `${ms}-${Number(seq) + 1}`));
+      // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
+      // are relayed again harmlessly (the log skips what it has).
+      this.trims.set(outbox, `${ms}-${Number(seq) + 1}`);
       if (entries.length < RELAY_BATCH) return;
     }
   }
