@@ -13,12 +13,15 @@ import type { HoldlineConfig } from '../config.js';
 import type { CallStore } from '../engine/call-types.js';
 import { callStoreReady } from '../engine/calls-factory.js';
 import { MemoryCallStore } from '../engine/memory/calls.js';
+import { MemoryEngine } from '../engine/memory/index.js';
 import { parseRedisUrl } from '../engine/redis/connection.js';
 import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
 import { CallService } from '../domain/calls/service.js';
+import { EventQueries } from '../domain/events/service.js';
+import { eventLogFeed } from '../engine/feeds.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
@@ -36,6 +39,7 @@ import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { tagRoutes } from './routes/tags.js';
+import { eventRoutes } from './routes/events.js';
 import { RequestSchemas } from './schemas.js';
 import { ListenError, listenExclusive, requireNativeUws } from './uws.js';
 
@@ -97,7 +101,9 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     throw new Error('A Redis engine needs a shared call store: pass callStore (createCallStore in src/engine/calls-factory.ts)');
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
-  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow }) : null;
+  // It records into the memory engine's event log, so the process keeps one log (events.ts).
+  const memoryEvents = opts.engine instanceof MemoryEngine ? { events: opts.engine.events } : {};
+  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow, ...memoryEvents }) : null;
   const calls = new CallService(opts.callStore ?? ownCallStore!, {
     defaultServiceLevelSeconds: config.defaultServiceLevelSeconds,
     // The message engine carries the news of an agent's lost credentials to every node.
@@ -130,6 +136,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationForKey: (key) => apps.forKey(key),
     calls,
     callFeeds: callStore,
+    events: new EventQueries(engine.events),
+    eventFeed: eventLogFeed(engine.events),
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
@@ -152,6 +160,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   agentRoutes(context);
   callQueueRoutes(context);
   tagRoutes(context);
+  eventRoutes(context);
   schemaRoutes(context);
   capabilitiesRoutes(context);
   queueRoutes(context);

@@ -76,6 +76,8 @@ import {
 import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { ExpirySweeper } from './sweeper.js';
+import { RedisEventLog } from './events.js';
+import type { EventRetention } from '../events.js';
 import { clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisEngineOptions {
@@ -98,6 +100,10 @@ export interface RedisEngineOptions {
    * answering from the cache, ms (meta-cache.ts "Registry outage"; default 30000; 0: not at all).
    */
   registryOutageMs?: number;
+  /** Event retention (config.ts eventRetentionSeconds, eventMaxPerApp); defaults in events.ts. */
+  eventRetention?: Partial<EventRetention>;
+  /** How often the event sweep relays leftovers and applies retention, ms (default: sweepIntervalMs). */
+  eventSweepIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -147,6 +153,11 @@ export class RedisEngine implements Engine {
   private readonly subscriber: FeedSubscriber;
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
+  /**
+   * The event log: outboxes, relay, retention, reads (events.ts). The call store sharing this
+   * engine relays through it too (calls-factory.ts).
+   */
+  readonly events: RedisEventLog;
   /** Decoded history records kept between reads (record.ts). */
   private readonly records = new RecordCache();
   /** The command connection is corked until the end of the current tick (corkForTick). */
@@ -188,6 +199,10 @@ export class RedisEngine implements Engine {
       this.keys,
       () => this.replicas.required('strong', this.keys.apps),
       (what) => this.logger?.warn({ script: what }, 'redis engine: revocation stored on the registry primary, not yet confirmed by its replica'),
+      {
+        registerOutbox: (outbox, app) => this.events.registerOutbox(outbox, app),
+        relaySoon: (outbox, app) => this.events.relaySoon(outbox, app),
+      },
     );
     this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
@@ -197,6 +212,11 @@ export class RedisEngine implements Engine {
       this.logger,
     );
     if (this.target.cluster) this.client.on('refresh', () => this.subscriber.reconcile());
+    this.events = new RedisEventLog(this.client, this.keys, this.subscriber, {
+      sweepIntervalMs: opts.eventSweepIntervalMs ?? opts.sweepIntervalMs ?? 1000,
+      ...(opts.eventRetention === undefined ? {} : { retention: opts.eventRetention }),
+      ...(this.logger === undefined ? {} : { logger: this.logger }),
+    });
     this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs, opts.registryOutageMs);
     this.appender = new Appender(
       (job) => this.runAppend(job),
@@ -231,6 +251,7 @@ export class RedisEngine implements Engine {
     this.state = 'started';
     await this.replicas.start();
     this.sweeper.start();
+    this.events.start();
   }
 
   async close(): Promise<void> {
@@ -239,6 +260,7 @@ export class RedisEngine implements Engine {
     this.keyAlarms.clear();
     this.replicas.stop();
     await this.sweeper.stop();
+    await this.events.stop();
     await this.subscriber.close();
     await Promise.all(
       [this.client, this.confirmClient].map((c) => (c.status === 'wait' ? c.disconnect() : c.quit().then(() => undefined, () => c.disconnect()))),
@@ -442,7 +464,26 @@ export class RedisEngine implements Engine {
     });
   }
 
+  /**
+   * A partition write that records events (update.lua, delete.lua): its outbox registered before and
+   * relayed after, with the partition as the context its events leave implicit (events.ts).
+   */
+  private async recordingIn<T>(ref: PartitionRef, write: () => Promise<T>): Promise<T> {
+    const outbox = this.keys.partition(ref).outbox;
+    const context = { app: ref.app, traits: { queue_name: ref.queue, partition: ref.partition } };
+    await this.events.registerOutbox(outbox, context);
+    try {
+      return await write();
+    } finally {
+      this.events.relaySoon(outbox, context);
+    }
+  }
+
   updateMessage(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
+    return this.recordingIn(ref, () => this.updateMessageNow(ref, id, patch));
+  }
+
+  private updateMessageNow(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
     return guarded(async () => {
       const record = await updateRecord(this.client, this.keys.partition(ref), id, patch);
       if (record === null) return null;
@@ -454,7 +495,7 @@ export class RedisEngine implements Engine {
   }
 
   deleteMessages(ref: PartitionRef, ids: string[]): Promise<number> {
-    return guarded(() => deleteRecords(this.client, this.keys.partition(ref), ids));
+    return this.recordingIn(ref, () => guarded(() => deleteRecords(this.client, this.keys.partition(ref), ids)));
   }
 
   count(ref: PartitionRef): Promise<number> {
@@ -468,6 +509,11 @@ export class RedisEngine implements Engine {
    * store follows its queues on it (calls-factory.ts), so a node keeps one sharded subscription per
    * primary for every kind of feed. Owned by the engine: closed by close().
    */
+  /** The key prefix (config.redisPrefix): a call store sharing this engine uses the same one. */
+  get prefix(): string {
+    return this.keys.prefix;
+  }
+
   get feeds(): FeedSubscriber {
     return this.subscriber;
   }
