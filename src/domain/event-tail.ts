@@ -8,6 +8,7 @@
  * trait's own type when the event has that trait; an event without the trait does not match.
  */
 import type { EventCondition } from '../codec/frames.js';
+import type { EventLog } from '../engine/events.js';
 import { HoldlineError } from '../errors.js';
 
 interface TraitLike {
@@ -85,3 +86,11 @@ export function parseTailFilter(conditions: readonly EventCondition[] = []): Tai
   canonical.sort();
   return { key: canonical.join(','), matches: (e) => checks.every((check) => check(e)) };
 }
+
+/** The seq just before the oldest event the log holds (its newest when it holds none). */
+export async function beforeOldest(log: EventLog, app: string): Promise<number> {
+  const [oldest] = await log.scan(app, { index: { kind: 'time' }, min: 'g:', max: 'g:\uffff', descending: false, count: 1 });
+  if (oldest !== undefined && (await log.readSince(app, oldest.seq - 1, 1)) !== null) return oldest.seq - 1;
+  return (await log.base(app)).seq;
+}
+

@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../logger.js';
 import { applyReport, type Webhook, type WebhookRef, type WebhookReport, type WebhookState, type WebhookStore } from '../../engine/webhook-types.js';
 import { typeMatcher } from './filter.js';
-import type { EventLogRead, EventLogReader, LoggedEvent } from './log.js';
+import type { DeliverableEvent, EventLogRead, EventLogReader } from './log.js';
 import { postEvent, type PostRequest, type PostResult } from './sender.js';
 import { hostAllowed } from './service.js';
 
@@ -214,7 +214,7 @@ class EndpointWorker {
   }
 
   /** POSTs `event` until a 2xx (or the worker stops: null); the state after it. */
-  private async deliverOne(webhook: Webhook, event: LoggedEvent, initial: WebhookState): Promise<WebhookState | null> {
+  private async deliverOne(webhook: Webhook, event: DeliverableEvent, initial: WebhookState): Promise<WebhookState | null> {
     const { opts } = this.d;
     const signal = this.abort.signal;
     let state = initial;

@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { EventFrame } from '../../codec/index.js';
-import type { TailFilter } from '../../domain/event-tail.js';
+import { beforeOldest, type TailFilter } from '../../domain/event-tail.js';
 import type { EventLog, LoggedEvent } from '../../engine/events.js';
 import { eventLogFeed } from '../../engine/feeds.js';
 import type { Logger } from '../../logger.js';
@@ -58,9 +58,9 @@ function tailKind(log: EventLog): FeedKind<EventTailRef, LoggedEvent, 'event'> {
     source: {
       type: source.type,
       // A hash keeps the topic name short and free of the filter's characters.
-      key: (ref) => `${source.key(ref.app)}/${createHash('sha1').update(ref.filter.key).digest('hex').slice(0, 16)}`,
-      subscribe: (ref, listener) => source.subscribe(ref.app, listener),
-      base: (ref) => source.base(ref.app),
+      key: (ref) => `${source.key({ app: ref.app })}/${createHash('sha1').update(ref.filter.key).digest('hex').slice(0, 16)}`,
+      subscribe: (ref, listener) => source.subscribe({ app: ref.app }, listener),
+      base: (ref) => source.base({ app: ref.app }),
       idOf: (e) => source.idOf(e),
     },
     names: { hub: 'ws event hub', field: 'eventFeed' },
@@ -142,14 +142,7 @@ export async function tailStart(log: EventLog, app: string, since: string | unde
   if (since === undefined) return { after: now, recovered: true };
   const found = await log.get(app, since.toLowerCase());
   if (found !== null) return { after: found.seq, recovered: true };
-  return { after: await oldestHeld(log, app), recovered: false };
-}
-
-/** The seq just before the oldest event the log holds (the newest one when it holds none). */
-async function oldestHeld(log: EventLog, app: string): Promise<number> {
-  const [oldest] = await log.scan(app, { index: { kind: 'time' }, min: 'g:', max: 'g:\uffff', descending: false, count: 1 });
-  if (oldest !== undefined && (await log.readSince(app, oldest.seq - 1, 1)) !== null) return oldest.seq - 1;
-  return (await log.base(app)).seq;
+  return { after: await beforeOldest(log, app), recovered: false };
 }
 
 /** Pages read from storage per step of a catch-up. */
