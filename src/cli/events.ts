@@ -1,5 +1,5 @@
 /**
- * `holdline tail --events`: the application's event log, live (protocol/websocket.md 6), through
+ * `holdline tail --events`: the application's event log, live (protocol/websocket.md 12), through
  * the SDK's event tail: gapless across reconnects, resumed after the last event shown.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

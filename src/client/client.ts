@@ -245,7 +245,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   /**
-   * The live tail of the application's event log (websocket.md section 6), filtered by `q`,
+   * The live tail of the application's event log (websocket.md section 12), filtered by `q`,
    * resuming after `since`; one per client (close it to open another).
    */
   events(options: EventTailOptions = {}): EventTail {

@@ -1,5 +1,5 @@
 /**
- * The live tail of the application's event log (protocol/websocket.md 6): it subscribes with its
+ * The live tail of the application's event log (protocol/websocket.md 12): it subscribes with its
  * conditions, emits each matching event once and in log order, and survives reconnects by
  * resuming after the last event it emitted (`since`). A resume the server cannot honour (the log
  * reclaimed events after that point) is reported, not hidden: `subscribed` with `recovered: false`.

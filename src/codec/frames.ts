@@ -110,7 +110,7 @@ export interface CallQueueRefreshFrame {
   queue_id: string;
 }
 
-/** A Panko-style condition of the live event tail (websocket.md 6): `event_type` or a trait, equal to `value`. */
+/** A Panko-style condition of the live event tail (websocket.md 12): `event_type` or a trait, equal to `value`. */
 export interface EventCondition {
   field: string;
   op?: 'eq';
@@ -119,7 +119,7 @@ export interface EventCondition {
   value: string;
 }
 
-/** Follows the application's event log (websocket.md 6.1). */
+/** Follows the application's event log (websocket.md 12.1). */
 export interface EventsSubscribeFrame {
   type: 'events.subscribe';
   id?: RequestId;
@@ -399,7 +399,7 @@ export interface EventFrame {
 export interface EventsUnsubscribedFrame {
   type: 'events.unsubscribed';
   id?: RequestId;
-  /** events_lost: retention reclaimed events the tail had not sent yet (websocket.md 6.3). */
+  /** events_lost: retention reclaimed events the tail had not sent yet (websocket.md 12.3). */
   reason: 'requested' | 'events_lost';
 }
 

@@ -1,5 +1,5 @@
 /**
- * The conditions of the live event tail (protocol/websocket.md 6.1): the equality subset of
+ * The conditions of the live event tail (protocol/websocket.md 12.1): the equality subset of
  * GET /v1/events's Panko query. A condition is `{field, op?, type?, value}` as one q.field/q.op/
  * q.type/q.value group there: `event_type` compares the event's type, any other field names a
  * trait. All conditions must hold. Only `eq`: the other ops, and the fields `message_id`,

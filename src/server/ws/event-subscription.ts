@@ -1,5 +1,5 @@
 /**
- * A socket following its application's event log live (protocol/websocket.md 6): the event-log
+ * A socket following its application's event log live (protocol/websocket.md 12): the event-log
  * kind of feed (feed-hub.ts FeedKind, the third after partitions and call queues) and its join. The
  * gapless join is follower.ts's; what is the tail's own:
  *
@@ -209,7 +209,7 @@ export function endSubscription(sub: EventSubscription): void {
   sub.env.hub.release(sub.tail);
 }
 
-/** The server ends the tail on its own (websocket.md 6.3). */
+/** The server ends the tail on its own (websocket.md 12.3). */
 export function endTail(sub: EventSubscription, reason: 'events_lost'): void {
   if (sub.state === 'ended') return;
   endSubscription(sub);

@@ -1,5 +1,5 @@
 /**
- * events.subscribe and events.unsubscribe (protocol/websocket.md 6): an application key follows its
+ * events.subscribe and events.unsubscribe (protocol/websocket.md 12): an application key follows its
  * own application's event log (agents and anonymous connections: 403 forbidden), one tail per
  * connection. The reply goes out after the resume point is resolved and capture has started; the
  * catch-up and the join then run in the background (event-subscription.ts).
