@@ -94,6 +94,8 @@ export async function startEventNode(
         body: JSON.stringify({ name }),
       });
       if (res.status !== 201) throw new Error(`creating app ${name}: ${res.status} ${await res.text()}`);
+      // Its own events (application.create, ...) are in the log before the test registers anything.
+      await engine.events.flush();
       return { name, key: ((await res.json()) as { key: string }).key };
     },
     async tag(key, name) {
