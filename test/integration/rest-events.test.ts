@@ -82,6 +82,9 @@ describe.each(engineFactories)('GET /v1/events ($name)', (factory) => {
     expect(await priorities('gt', '3')).toEqual([4, 5]);
     // A trait of another type does not match (Panko keeps traits per type): priority as a string.
     expect((await events(s, key, qs([['priority', 'eq', 'string', '3']]))).body).toEqual([]);
+    // Each q.op, q.type and q.value may follow its own q.field instead of whole columns.
+    const interleaved = 'q.field=event_type&q.value=queue.caller.join&q.field=priority&q.op=ge&q.type=integer&q.value=4';
+    expect(((await events(s, key, interleaved)).body as HoldlineEvent[]).map((e) => trait(e, 'priority'))).toEqual([4, 5]);
     // string (the default type)
     const byName = (await events(s, key, qs([['name', 'eq', '', 'c2'], ['event_type', 'eq', '', 'queue.caller.leave']]))).body as HoldlineEvent[];
     expect(byName.map((e) => [trait(e, 'name'), trait(e, 'reason')])).toEqual([['c2', 'abandoned']]);
@@ -191,7 +194,9 @@ describe.each(engineFactories)('GET /v1/events ($name)', (factory) => {
       [qs([['wait', 'eq', 'float', 'fast']]), 'invalid_query'],
       [qs([['replaced_expires', 'eq', 'datetime', 'soon']]), 'invalid_query'],
       ['q.field=priority', 'invalid_query'],
-      ['q.field=a&q.value=1&q.field=b&q.value=2&q.op=eq', 'invalid_query'],
+      ['q.op=eq&q.op=eq&q.field=a&q.value=1', 'invalid_query'],
+      ['q.field=a&q.value=1&q.value=2', 'invalid_query'],
+      ['q.field=a&q.op=eq&q.op=ne&q.value=1&q.field=b', 'invalid_query'],
       ['foo=bar', 'invalid_query'],
       ['limit=0', 'invalid_limit'],
       ['limit=-1', 'invalid_limit'],

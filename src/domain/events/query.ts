@@ -1,7 +1,8 @@
 /**
  * Panko v2 event queries (protocol/events.md section 5): the query string of `GET /v1/events` turned
  * into a checked EventQuery, with Panko's rules and client errors (400):
- *   - `q.field`/`q.op`/`q.type`/`q.value` repeated, matched by position, ANDed;
+ *   - `q.field`/`q.op`/`q.type`/`q.value` repeated, matched by position (or each after its
+ *     q.field, see filterColumns), ANDed;
  *   - ops lt le eq ne ge gt, default (absent or empty) eq;
  *   - `event_type` and `message_id` take only eq, `start_timestamp` only ge, `end_timestamp` only le
  *     (Panko's own restrictions); a later one replaces an earlier one, as in Panko;
@@ -49,6 +50,11 @@ function invalid(field: string, message: string): HoldlineError {
   return new HoldlineError('invalid_query', { field, message });
 }
 
+/** The names of a query string's parameters, in order, repeated as they are. */
+export function queryOrder(query: string): string[] {
+  return [...new URLSearchParams(query).keys()];
+}
+
 /** The query string's parameters, each with all its values in order (`a=1&a=2`). */
 export function queryParams(query: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -89,17 +95,51 @@ function convert(type: TraitType, raw: string, field: string): number | string {
   }
 }
 
-export function parseEventQuery(params: Map<string, string[]>): EventQuery {
-  for (const name of params.keys()) {
-    if (!PARAMS.has(name)) throw invalid(name, `Unknown parameter ${name}: use q.field, q.op, q.type, q.value, limit, sort, marker`);
-  }
+/**
+ * The filters' columns, one entry per q.field. Panko's clients send each column whole, in the same
+ * order (`q.field=a&q.field=b&q.op=eq&q.op=gt&…`): matched by position. When q.op or q.type is not
+ * given once per q.field, each q.op, q.type and q.value belongs to the q.field before it in the
+ * query string (`q.field=a&q.value=1&q.field=b&q.op=gt&q.value=2`), which `order` (the parameter
+ * names in query-string order) tells.
+ */
+function filterColumns(params: Map<string, string[]>, order: string[]): { fields: string[]; values: string[]; ops: string[]; types: string[] } {
   const fields = params.get('q.field') ?? [];
   const values = params.get('q.value') ?? [];
   const ops = params.get('q.op') ?? [];
   const types = params.get('q.type') ?? [];
-  if (values.length !== fields.length) throw invalid('q.value', 'Each q.field needs one q.value, in the same order');
-  if (ops.length !== 0 && ops.length !== fields.length) throw invalid('q.op', 'Give q.op for every q.field (empty means eq) or for none');
-  if (types.length !== 0 && types.length !== fields.length) throw invalid('q.type', 'Give q.type for every q.field (empty means string) or for none');
+  const whole = (list: string[]) => list.length === 0 || list.length === fields.length;
+  if (whole(ops) && whole(types) && values.length === fields.length) return { fields, values, ops, types };
+  const out = { fields: [] as string[], values: [] as string[], ops: [] as string[], types: [] as string[] };
+  const seenValue = new Set<number>();
+  const cursor = { 'q.field': 0, 'q.value': 0, 'q.op': 0, 'q.type': 0 };
+  for (const name of order) {
+    if (!(name in cursor)) continue;
+    const key = name as keyof typeof cursor;
+    const value = params.get(key)![cursor[key]++]!;
+    if (key === 'q.field') {
+      out.fields.push(value);
+      out.values.push('');
+      out.ops.push('');
+      out.types.push('');
+      continue;
+    }
+    const i = out.fields.length - 1;
+    if (i < 0) throw invalid(key, `${key} must follow the q.field it belongs to`);
+    const column = key === 'q.value' ? out.values : key === 'q.op' ? out.ops : out.types;
+    if (column[i] !== '' || (key === 'q.value' && seenValue.has(i))) throw invalid(key, `Field ${out.fields[i]} has two ${key}`);
+    if (key === 'q.value') seenValue.add(i);
+    column[i] = value;
+  }
+  const missing = out.fields.findIndex((_, i) => !seenValue.has(i));
+  if (missing >= 0) throw invalid('q.value', `Field ${out.fields[missing]} has no q.value`);
+  return out;
+}
+
+export function parseEventQuery(params: Map<string, string[]>, order: string[] = [...params.keys()]): EventQuery {
+  for (const name of params.keys()) {
+    if (!PARAMS.has(name)) throw invalid(name, `Unknown parameter ${name}: use q.field, q.op, q.type, q.value, limit, sort, marker`);
+  }
+  const { fields, values, ops, types } = filterColumns(params, order);
 
   const q: EventQuery = { traits: [], limit: DEFAULT_LIMIT, sort: { key: 'generated', descending: false } };
   fields.forEach((field, i) => {

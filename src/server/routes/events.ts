@@ -7,7 +7,7 @@
  * (`Authorization: Admin <key>`) reads every application's; an agent token may not (403).
  */
 import { parseAuthorization } from '../../domain/auth.js';
-import { parseEventQuery, queryParams } from '../../domain/events/query.js';
+import { parseEventQuery, queryOrder, queryParams } from '../../domain/events/query.js';
 import type { EventScope } from '../../domain/events/service.js';
 import { HoldlineError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
@@ -34,7 +34,7 @@ export function eventRoutes(ctx: ServerContext): void {
 
   router.add('GET', '/v1/events', async (req) => {
     const scope = await scopeOf(ctx, req);
-    const q = parseEventQuery(queryParams(req.query));
+    const q = parseEventQuery(queryParams(req.query), queryOrder(req.query));
     return resource(200, await events.query(scope, q));
   });
 
