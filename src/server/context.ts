@@ -9,6 +9,8 @@ import type { Logger } from '../logger.js';
 import type { Applications } from '../domain/apps.js';
 import type { CallFeeds } from '../domain/calls/feeds.js';
 import type { CallService } from '../domain/calls/service.js';
+import type { WebhookService } from '../domain/webhooks/service.js';
+import type { EventLog } from '../engine/events.js';
 import type { EventQueries } from '../domain/events/service.js';
 import type { EventLogFeed } from '../engine/feeds.js';
 import type { MessageFeeds } from '../domain/queues/feeds.js';
@@ -54,6 +56,10 @@ export interface ServerContext {
   readonly calls: CallService;
   /** Live call-queue feeds for WebSocket subscriptions (read-only; changes go through `calls`). */
   readonly callFeeds: CallFeeds;
+  /** Webhook endpoints of each application (protocol/webhooks.md). */
+  readonly webhooks: WebhookService;
+  /** The event log, read-only: the live tail follows it (websocket.md 12). Recording is each change's own. */
+  readonly eventLog: EventLog;
   /** Event log queries as Panko v2 (protocol/events.md). */
   readonly events: EventQueries;
   /**

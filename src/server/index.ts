@@ -16,6 +16,11 @@ import { MemoryCallStore } from '../engine/memory/calls.js';
 import { MemoryEngine } from '../engine/memory/index.js';
 import { parseRedisUrl } from '../engine/redis/connection.js';
 import type { Engine } from '../engine/types.js';
+import { MemoryWebhookStore } from '../engine/memory/webhooks.js';
+import type { WebhookStore } from '../engine/webhook-types.js';
+import { WebhookDispatcher } from '../domain/webhooks/dispatcher.js';
+import { eventLogReader } from '../domain/webhooks/log.js';
+import { WebhookService } from '../domain/webhooks/service.js';
 import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
@@ -39,6 +44,7 @@ import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { tagRoutes } from './routes/tags.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { eventRoutes } from './routes/events.js';
 import { RequestSchemas } from './schemas.js';
 import { ListenError, listenExclusive, requireNativeUws } from './uws.js';
@@ -56,6 +62,12 @@ export interface HoldlineServerOptions {
    */
   callStore?: CallStore;
   /**
+   * Webhook endpoints and their delivery state (createWebhookStore in src/engine/webhooks-factory.ts).
+   * Stays the caller's. Absent: a process-local memory store owned by the server — allowed only with
+   * the memory engine, because on Redis the nodes share endpoints, leases and cursors.
+   */
+  webhookStore?: WebhookStore;
+  /**
    * Extra modules mounted on the uWS app before the HTTP catch-all (tests, embedders). uWS prefers
    * an exact pattern such as `/v1/ws` over the `/*` HTTP catch-all, so mounts and routes do not collide.
    */
@@ -67,6 +79,8 @@ export interface HoldlineServerOptions {
 export interface HoldlineServer {
   readonly app: TemplatedApp;
   readonly context: ServerContext;
+  /** This node's webhook delivery (protocol/webhooks.md); started with the server, stopped by close(). */
+  readonly webhooks: WebhookDispatcher;
   /** HTTP requests received and not yet answered or aborted. */
   readonly inflight: number;
   /** Resolves with the port actually bound (config.port may be 0). */
@@ -111,7 +125,27 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   });
 
   const callStore = opts.callStore ?? ownCallStore!;
-  const apps = new Applications(engine, callStore);
+  if (opts.webhookStore === undefined && engine.kind !== 'memory') {
+    throw new Error('A Redis engine needs a shared webhook store: pass webhookStore (createWebhookStore in src/engine/webhooks-factory.ts)');
+  }
+  const webhookStore = opts.webhookStore ?? new MemoryWebhookStore();
+  const eventLog = engine.events;
+  const dispatcher = new WebhookDispatcher({
+    store: webhookStore,
+    log: eventLogReader(eventLog),
+    logger: logger.child({ module: 'webhooks' }),
+    timeoutMs: config.webhookTimeoutMs,
+    retryBaseMs: config.webhookRetryBaseMs,
+    retryMaxMs: config.webhookRetryMaxMs,
+    maxInFlight: config.webhookMaxInFlight,
+    leaseMs: config.webhookLeaseMs,
+    allowedHosts: config.webhookAllowedHosts,
+  });
+  const webhooks = new WebhookService(webhookStore, eventLogReader(eventLog), {
+    allowedHosts: config.webhookAllowedHosts,
+    notices: { changed: (app, id) => dispatcher.changed(app, id) },
+  });
+  const apps = new Applications(engine, callStore, webhookStore);
   const context: ServerContext = {
     config,
     logger,
@@ -136,6 +170,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationForKey: (key) => apps.forKey(key),
     calls,
     callFeeds: callStore,
+    webhooks,
+    eventLog,
     events: new EventQueries(engine.events),
     eventFeed: eventLogFeed(engine.events),
     agentForToken: async (token) => {
@@ -160,6 +196,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   agentRoutes(context);
   callQueueRoutes(context);
   tagRoutes(context);
+  webhookRoutes(context);
   eventRoutes(context);
   schemaRoutes(context);
   capabilitiesRoutes(context);
@@ -192,9 +229,12 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   let listenSocket: us_listen_socket | null = null;
   let closing: Promise<void> | null = null;
 
+  dispatcher.start();
+
   return {
     app,
     context,
+    webhooks: dispatcher,
     get inflight() {
       return inflight;
     },
@@ -241,6 +281,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
             logger.error({ err }, 'a closer failed during shutdown');
           }
         }
+        // Deliveries in flight are abandoned (delivered again later, by this node or another) and the leases given up.
+        await dispatcher.close();
         await ownCallStore?.close();
         logger.info('server closed');
       })();

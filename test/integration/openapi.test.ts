@@ -277,6 +277,16 @@ describe('/openapi.json', () => {
     await call('DELETE', '/v1/tags/:tag/agents/:agent', `/v1/tags/german/agents/${agent2.uuid}`, { key });
     await call('DELETE', '/v1/tags/:tag/agents/:agent', '/v1/tags/spanish/agents/x', { key });
     await call('DELETE', '/v1/tags/:tag', '/v1/tags/german', { key });
+    // --- webhooks ---
+    const hook = await call('POST', '/v1/webhooks', '/v1/webhooks', { key, ...J({ url: 'http://127.0.0.1:9/hook', event_types: ['tag.*'] }) });
+    expect(hook.status).toBe(201);
+    const hookId = (hook.json as { id: string }).id;
+    await call('POST', '/v1/webhooks', '/v1/webhooks', { key, ...J({ url: 'ftp://127.0.0.1/hook' }) });
+    await call('GET', '/v1/webhooks', '/v1/webhooks', { key });
+    await call('GET', '/v1/webhooks/:id', `/v1/webhooks/${hookId}`, { key });
+    await call('GET', '/v1/webhooks/:id', '/v1/webhooks/0123456789abcdef', { key });
+    await call('DELETE', '/v1/webhooks/:id', `/v1/webhooks/${hookId}`, { key });
+    await call('DELETE', '/v1/webhooks/:id', `/v1/webhooks/${hookId}`, { key });
     // --- events (protocol/events.md) ---
     const evs = (await call('GET', '/v1/events', '/v1/events?limit=2&sort=generated:desc', { key })).json as { message_id: string; event_type: string }[];
     await call('GET', '/v1/events', `/v1/events?q.field=event_type&q.value=queue.caller.join&q.field=priority&q.op=ge&q.type=integer&q.value=1`, { key });
@@ -307,7 +317,7 @@ describe('/openapi.json', () => {
 
     // Every documented route answered at least one success and at least one documented error,
     // except the few that have no error a client can provoke (public reads of fixed documents).
-    const noError = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /v1/schemas', 'GET /v1/tags', 'GET /v1/queues', 'DELETE /v1/tags/:tag']);
+    const noError = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /v1/schemas', 'GET /v1/tags', 'GET /v1/queues', 'DELETE /v1/tags/:tag', 'GET /v1/webhooks']);
     const missing: string[] = [];
     for (const r of ROUTES) {
       const statuses = [...(seen.get(`${r.method} ${r.route}`) ?? [])];

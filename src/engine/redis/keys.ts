@@ -14,6 +14,8 @@
  *   {<prefix>:c:<app>:<queue uuid>}  one call queue (CallQueueKeys) and its shard channel
  *   {<prefix>:ca:<app>}              an application's agents, tags and call queue listing (CallAppKeys)
  *   {<prefix>:ctok:<token hash>}     one agent token
+ *   {<prefix>:wh:<app>}              an application's webhook endpoints, their delivery states and leases (WebhookKeys)
+ *   {<prefix>:whidx}                 the applications that have webhook endpoints (what every node scans)
  *   {<prefix>:ev:<app>}              an application's event log (EventLogKeys; src/engine/redis/events.ts)
  *   {<prefix>:evreg}                 the registries of event outboxes and event logs (relay sweep, retention)
  *
@@ -125,6 +127,18 @@ export interface CallAppKeys {
   queueSeq: string;
 }
 
+/**
+ * An application's webhooks (protocol/webhooks.md), one slot, so that every webhook script is atomic:
+ *   hooks   HASH    endpoint id -> endpoint JSON (engine/webhook-types.ts Webhook)
+ *   state   HASH    endpoint id -> delivery state JSON (WebhookState: cursor, last success and error)
+ *   lease   STRING  per endpoint: the holder delivering to it, with an expiry (lease(id))
+ */
+export interface WebhookKeys {
+  hooks: string;
+  state: string;
+  lease(id: string): string;
+}
+
 function enc(name: string): string {
   return encodeURIComponent(name);
 }
@@ -225,6 +239,17 @@ export class RedisKeys {
       queues: `${t}:queues`,
       queueSeq: `${t}:queueseq`,
     };
+  }
+
+  /** An application's webhook keys (WebhookKeys). */
+  webhooks(app: string): WebhookKeys {
+    const t = `{${this.prefix}:wh:${enc(app)}}`;
+    return { hooks: `${t}:hooks`, state: `${t}:state`, lease: (id) => `${t}:lease:${enc(id)}` };
+  }
+
+  /** SET: the applications that have (or had) webhook endpoints; scanned by every node's dispatcher. */
+  get webhookApps(): string {
+    return `{${this.prefix}:whidx}:apps`;
   }
 
   /** An application's event log keys, in script order (EventLogKeys). */

@@ -57,9 +57,12 @@ const API_FEATURES = {
   'websocket.callqueue': true,
   'websocket.callqueue.refresh': true,
   'websocket.subscribe.position': true,
+  'websocket.events': true,
   // The event log (SPEC.md 3.4; protocol/events.md): Panko v2's queries, with Panko's own name.
   events: true,
   'events:query:simple': true,
+  // Webhook endpoints of an application (protocol/webhooks.md).
+  webhooks: true,
   // Still to come (SPEC.md 3.6).
   metrics: true,
   openapi: true,
