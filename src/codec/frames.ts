@@ -154,6 +154,8 @@ export interface WireError {
   code: ErrorCode | (string & {});
   message: string;
   field?: string;
+  /** state_conflict: the message's client_state now (null: unset). */
+  current_state?: string | null;
 }
 
 /** The optional fields (content_type ... updated_at) come from the one field table, src/message-fields.ts. */

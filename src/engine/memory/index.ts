@@ -34,6 +34,8 @@ import type {
   PartitionRef,
   QueueMeta,
   ReadOptions,
+  StateChange,
+  StateChangeResult,
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
@@ -381,6 +383,21 @@ export class MemoryEngine implements Engine {
     log.replace(next);
     this.compactExpiryIfStale();
     return copyMessage(next);
+  }
+
+  async changeState(ref: PartitionRef, id: string, change: StateChange): Promise<StateChangeResult> {
+    const log = this.existingLog(ref);
+    const current = log?.find(id);
+    if (log === undefined || current === undefined || current.expiresAtMs <= this.clock.nowMs()) return { kind: 'not_found' };
+    // Check and change in one synchronous step: no other call runs in between.
+    if (change.ifState !== undefined && (current.clientState ?? null) !== change.ifState) return { kind: 'conflict', current: current.clientState ?? null };
+    const next: StoredMessage = { ...current, updatedAtUs: Math.max(this.clock.nowUs(), current.timestampUs, (current.updatedAtUs ?? 0) + 1) };
+    const patch: MessagePatch = {};
+    if (change.clientState !== undefined) patch.clientState = change.clientState;
+    if (change.clientJson !== undefined) patch.clientJson = change.clientJson;
+    patchFields(patch, next, copyJson);
+    log.replace(next);
+    return { kind: 'updated', message: copyMessage(next) };
   }
 
   async deleteMessages(ref: PartitionRef, ids: string[]): Promise<number> {

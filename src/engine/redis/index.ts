@@ -48,6 +48,8 @@ import type {
   PartitionRef,
   QueueMeta,
   ReadOptions,
+  StateChange,
+  StateChangeResult,
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
@@ -67,6 +69,7 @@ import {
   markPartition,
   parseAppendReply,
   parseMarker,
+  readFiltered,
   readRecords,
   updateRecord,
   type AppendCall,
@@ -425,9 +428,22 @@ export class RedisEngine implements Engine {
     });
   }
 
+  /**
+   * Index entries the filtered reads of this engine have touched (read-filtered-8.lua counts them):
+   * what shows a filtered read costs about what it returns (test/integration/redis-state-index.test.ts).
+   */
+  indexEntriesRead = 0;
+
   read(ref: PartitionRef, opts: ReadOptions): Promise<StoredMessage[]> {
     return guarded(async () => {
-      const records = await readRecords(this.client, this.partitionKeys(ref), opts, this.corkForTick);
+      const filter = opts.filter;
+      let records: Buffer[];
+      if (filter === undefined) records = await readRecords(this.client, this.partitionKeys(ref), opts, this.corkForTick);
+      else {
+        const result = await readFiltered(this.client, this.keys.partition(ref), { ...opts, filter });
+        this.indexEntriesRead += result.touched;
+        records = result.records;
+      }
       // Shared, frozen messages for records read before (record.ts RecordCache).
       const out = new Array<StoredMessage>(records.length);
       for (let i = 0; i < records.length; i++) out[i] = this.records.decode(records[i]!);
@@ -442,11 +458,24 @@ export class RedisEngine implements Engine {
     });
   }
 
+  changeState(ref: PartitionRef, id: string, change: StateChange): Promise<StateChangeResult> {
+    return guarded(async () => {
+      const patch: MessagePatch = {};
+      if (change.clientState !== undefined) patch.clientState = change.clientState;
+      if (change.clientJson !== undefined) patch.clientJson = change.clientJson;
+      // The check and the change are one script: exactly one of racing claims wins, on every node.
+      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch, change.ifState);
+      if (reply === null) return { kind: 'not_found' };
+      if ('conflict' in reply) return { kind: 'conflict', current: reply.conflict };
+      return { kind: 'updated', message: decodeRecord(reply.record) };
+    });
+  }
+
   updateMessage(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
     return guarded(async () => {
-      const record = await updateRecord(this.client, this.keys.partition(ref), id, patch);
-      if (record === null) return null;
-      const message = decodeRecord(record);
+      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch);
+      if (reply === null || !('record' in reply)) return null;
+      const message = decodeRecord(reply.record);
       // A shorter ttl may now be the partition's earliest expiry.
       if (patch.ttl !== undefined) await this.noteExpiry(ref, message.expiresAtMs);
       return message;
