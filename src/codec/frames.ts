@@ -76,6 +76,11 @@ export interface HistoryFrame {
   limit?: number;
   order?: ReadOrder;
   partitions?: number[];
+  /** Filtered read (SPEC.md 3.5): client states, `none` for unset. */
+  client_state?: string[];
+  /** Epoch seconds or ISO-8601. */
+  updated_since?: number | string;
+  updated_until?: number | string;
 }
 
 export interface StateSetFrame {
@@ -88,6 +93,8 @@ export interface StateSetFrame {
   /** Absent: unchanged; null: cleared. At least one of the two is present. */
   client_state?: string | null;
   client_json?: JsonValue;
+  /** Compare-and-set: the client_state expected now, `none` for unset. */
+  if_state?: string;
 }
 
 export interface CallQueueSubscribeFrame {
