@@ -4,7 +4,8 @@
   partition (keys.ts): the replies of a message ('<in_reply_to> <id>' in `replies`), else each
   asked state's ids ('<state> <id>' in `stated`; unset: `unset` up to the watermark, then the ids
   after it, which have no state), else the messages changed in the updated_since/until window
-  (`updated`, by score). Each source is in id order, so a cursor is a bound in it; the other
+  (`updated`, by score); with both states and a window, whichever holds fewer entries (ZCOUNT /
+  ZLEXCOUNT, O(log n)). Each source is in id order, so a cursor is a bound in it; the other
   conditions are checked on the candidates (updated time by ZMSCORE, state from the record), and
   expired messages are skipped. So the cost follows what is returned: about `limit` index entries
   per source when the leading condition is the selective one; for a read by update time alone,
@@ -28,7 +29,7 @@
   ARGV[7] in_reply_to: the replied message's id, or ''
   ARGV[8..] the states asked ('' stands for unset); none: any state
 
-  Returns: { index entries touched, 1 when the replies index is behind (nothing read: the engine
+  Returns: { index entries touched (ids taken into the indexes included), 1 when the replies index is behind (nothing read: the engine
           calls again) else 0, the records... } in the requested order.
   Errors: none of its own.
 ]]
@@ -126,12 +127,29 @@ local function collect(key, prefix, lo, hi, checkState, checkUpdated, found)
   end
 end
 
+-- States and an update window: lead with whichever holds fewer entries (counts are O(log n)).
+local byWindow = not parent and not needState
+if not parent and needState and (since or untilUs) then
+  local inWindow = rcall('ZCOUNT', KEYS[7], since or '-inf', untilUs or '+inf')
+  local inStates = 0
+  local w = rcall('HGET', KEYS[4], 'w') or ''
+  for _, s in ipairs(states) do
+    if s == '' then
+      inStates = inStates + rcall('ZCARD', KEYS[6]) + rcall('ZLEXCOUNT', KEYS[1], w == '' and '-' or '(' .. w, '+')
+    else
+      inStates = inStates + rcall('ZLEXCOUNT', KEYS[5], '[' .. s .. ' ', '[' .. s .. ' ~')
+    end
+  end
+  byWindow = inWindow <= inStates
+end
+
 local found = {}
 if parent then
-  local _, done = indexCatchUp(KEYS[1], KEYS[2], KEYS[4], KEYS[6], KEYS[8], tonumber(ARGV[4]))
+  local _, done, taken = indexCatchUp(KEYS[1], KEYS[2], KEYS[4], KEYS[6], KEYS[8], tonumber(ARGV[4]))
+  touched = touched + taken
   if not done then return { touched, 1 } end
   collect(KEYS[8], parent, nil, nil, true, true, found)
-elseif needState then
+elseif not byWindow then
   local w = rcall('HGET', KEYS[4], 'w') or ''
   for _, s in ipairs(states) do
     if s == '' then
@@ -142,7 +160,8 @@ elseif needState then
     end
   end
 else
-  -- By update time alone: the window's entries, then cursor, order and limit on their ids.
+  -- By update time (alone, or the smaller source): the window's entries, then cursor, order and
+  -- limit on their ids.
   local window = rcall('ZRANGEBYSCORE', KEYS[7], since or '-inf', untilUs or '+inf')
   touched = touched + #window
   local inRange = {}
@@ -150,7 +169,7 @@ else
     if not cursor or (ascending and id >= cursor) or (not ascending and id <= cursor) then inRange[#inRange + 1] = id end
   end
   for s = 1, #inRange, 500 do
-    for _, id in ipairs(accept({ unpack(inRange, s, math.min(s + 499, #inRange)) }, false, false)) do found[#found + 1] = id end
+    for _, id in ipairs(accept({ unpack(inRange, s, math.min(s + 499, #inRange)) }, true, false)) do found[#found + 1] = id end
   end
 end
 

@@ -2,12 +2,13 @@
 -- processing-state indexes (src/engine/redis/keys.ts): each goes into `unset` (a message after the
 -- watermark has no client_state) and, when it answers a message, into `replies`. Each id is taken
 -- in once in its life, so the cost is paid once per message, not per read.
--- Returns the watermark after ('' while the partition has none) and true when no id is left after it.
+-- Returns the watermark after ('' while the partition has none), true when no id is left after
+-- it, and how many ids this call took in.
 --- @include "recordIndexFields"
 local function indexCatchUp(idsKey, msgKey, stateKey, unsetKey, repliesKey, max)
   local w = redis.call('HGET', stateKey, 'w') or ''
   local ids = redis.call('ZRANGEBYLEX', idsKey, w == '' and '-' or '(' .. w, '+', 'LIMIT', 0, max)
-  if #ids == 0 then return w, true end
+  if #ids == 0 then return w, true, 0 end
   for s = 1, #ids, 500 do
     local chunk = { unpack(ids, s, math.min(s + 499, #ids)) }
     local records = redis.call('HMGET', msgKey, unpack(chunk))
@@ -28,5 +29,5 @@ local function indexCatchUp(idsKey, msgKey, stateKey, unsetKey, repliesKey, max)
   end
   w = ids[#ids]
   redis.call('HSET', stateKey, 'w', w)
-  return w, #ids < max
+  return w, #ids < max, #ids
 end
