@@ -31,7 +31,7 @@ describe('redis engine: filtered reads cost what they return (100,000-message pa
   let engine: RedisEngine;
   let admin: Redis;
   let queue: QueueMeta;
-  let stored: StoredMessage[] = [];
+  const stored: StoredMessage[] = [];
 
   beforeAll(async () => {
     server = await startRedisServer();
