@@ -81,6 +81,8 @@ export interface HistoryFrame {
   /** Epoch seconds or ISO-8601. */
   updated_since?: number | string;
   updated_until?: number | string;
+  /** The replies of this message, from every partition (no `partitions` then). */
+  in_reply_to?: string;
 }
 
 export interface StateSetFrame {

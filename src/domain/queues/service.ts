@@ -10,7 +10,7 @@
  * so a rejected request changes nothing.
  */
 import { HoldlineError, isHoldlineError } from '../../errors.js';
-import type { Engine, JsonValue, NewMessage, QueueMeta, ReadOrder, StateChange, StoredMessage } from '../../engine/types.js';
+import type { Engine, JsonValue, MessageFilter, NewMessage, QueueMeta, ReadOrder, StateChange, StoredMessage } from '../../engine/types.js';
 import { assertCanRead, assertOwner, canRead } from '../auth.js';
 import { decodeMessageId } from '../ids.js';
 import { isValidAppName, isValidQueueName } from '../names.js';
@@ -46,6 +46,15 @@ export interface HistoryQuery extends RawFilter {
   since?: string | number;
   limit?: number;
   order?: ReadOrder;
+  /** The replies of this message (every partition), as GET …/replies. */
+  in_reply_to?: string;
+}
+
+/** Paging over a message's replies, in the merged message order. */
+export interface RepliesQuery {
+  since?: SinceCursor;
+  limit: number;
+  order: ReadOrder;
 }
 
 /** `GET …/{message_id}/replies`: paging over the replies, in the merged message order. */
@@ -235,33 +244,48 @@ export class MessageQueues {
 
   /** WebSocket `history`: the query typed by the frame's schema; errors name the frame's fields. */
   async history(queue: QueueMeta, q: HistoryQuery): Promise<StoredMessage[]> {
-    // As REST reads: a partition beyond a cached partition count is checked against the store.
-    const [meta, partitions] = await this.inRange(queue, (m) => [m, (q.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, m)))] as const);
     let since: SinceCursor | undefined;
     if (typeof q.since === 'string') since = atField('since', () => parseSince(q.since as string));
     else if (typeof q.since === 'number') since = { kind: 'timestamp', seconds: q.since };
-    const query: ReadQuery = { partitions: partitions.sort((a, b) => a - b), limit: q.limit ?? DEFAULT_LIMIT, order: q.order ?? 'ascending' };
-    if (since !== undefined) query.since = since;
     const filter = parseFilter(q);
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const order = q.order ?? 'ascending';
+    if (q.in_reply_to !== undefined) {
+      // The replies of a message, as GET …/replies: they may be in any partition of the queue.
+      if (q.partitions !== undefined) throw new HoldlineError('invalid_field', { field: 'partitions', message: 'history with in_reply_to reads every partition: partitions is not taken' });
+      return this.replies(queue, q.in_reply_to, { limit, order, ...(since === undefined ? {} : { since }) }, filter);
+    }
+    // As REST reads: a partition beyond a cached partition count is checked against the store.
+    const [meta, partitions] = await this.inRange(queue, (m) => [m, (q.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, m)))] as const);
+    const query: ReadQuery = { partitions: partitions.sort((a, b) => a - b), limit, order };
+    if (since !== undefined) query.since = since;
     if (filter !== undefined) query.filter = filter;
     return readMessages(this.engine, meta, query);
   }
 
+  /** REST `GET …/{message_id}/replies`: the query as text. */
+  repliesRest(queue: QueueMeta, idText: string, raw: RawRepliesQuery): Promise<StoredMessage[]> {
+    const query: RepliesQuery = { limit: parseLimit(raw.limit), order: parseOrder(raw.order) };
+    if (raw.since !== undefined) query.since = parseSince(raw.since);
+    return this.replies(queue, idText, query);
+  }
+
   /**
    * The replies to a message (SPEC.md 3.5): messages of the same queue, any partition, posted
-   * `in_reply_to` it, in the merged message order (read.ts), paged with `since` and `limit`.
-   * message_not_found when the message itself is not (or no longer) there.
+   * `in_reply_to` it, in the merged message order (read.ts), paged with `since` and `limit`, and
+   * narrowed by `filter` when given. message_not_found when the message itself is not (or no
+   * longer) there.
    */
-  async replies(queue: QueueMeta, idText: string, raw: RawRepliesQuery): Promise<StoredMessage[]> {
+  async replies(queue: QueueMeta, idText: string, q: RepliesQuery, filter?: MessageFilter): Promise<StoredMessage[]> {
     const parent = await this.getMessage(queue, idText);
     const meta = await this.current(queue, [parent.partition]);
     const query: ReadQuery = {
       partitions: Array.from({ length: meta.partitions }, (_, i) => i + 1),
-      limit: parseLimit(raw.limit),
-      order: parseOrder(raw.order),
-      filter: { inReplyTo: parent.id },
+      limit: q.limit,
+      order: q.order,
+      filter: { ...filter, inReplyTo: parent.id },
     };
-    if (raw.since !== undefined) query.since = parseSince(raw.since);
+    if (q.since !== undefined) query.since = q.since;
     return readMessages(this.engine, meta, query);
   }
 
@@ -384,7 +408,7 @@ export class QueueHandle {
   /** `GET …/{message_id}/replies`: readers, as for reads. */
   async replies(id: string, query: () => RawRepliesQuery): Promise<StoredMessage[]> {
     const meta = await this.readable();
-    return this.queues.replies(meta, id, query());
+    return this.queues.repliesRest(meta, id, query());
   }
 
   async updateMessage(id: string, update: () => MessageUpdate): Promise<StoredMessage> {

@@ -71,6 +71,7 @@ export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame
   if (frame.client_state !== undefined) query.client_state = frame.client_state;
   if (frame.updated_since !== undefined) query.updated_since = frame.updated_since;
   if (frame.updated_until !== undefined) query.updated_until = frame.updated_until;
+  if (frame.in_reply_to !== undefined) query.in_reply_to = frame.in_reply_to;
   const messages = await env.ctx.queues.at(conn.application, frame.application, frame.queue).history(query);
 
   // Assembled from per-message fragments kept between reads (server/message-encoding.ts), cut to
