@@ -54,6 +54,24 @@ describe.each(engineFactories)('engine conformance: processing state ($name)', (
     expect(await engine().changeState(ref(queue), '0'.repeat(32), { clientState: 'x' })).toEqual({ kind: 'not_found' });
   });
 
+  it('each state change records one message.state event with the states before and after; a failed compare-and-set none', async () => {
+    const queue = await freshQueue(engine());
+    const [m] = await engine().append(queue, [msg('a')]);
+    await engine().changeState(ref(queue), m!.id, { clientState: 'processing', ifState: null });
+    await engine().changeState(ref(queue), m!.id, { clientState: 'x', ifState: null });
+    await engine().changeState(ref(queue), m!.id, { clientState: 'done', clientJson: { ok: 1 } });
+    await engine().changeState(ref(queue), m!.id, { clientState: null });
+    await engine().events.flush();
+    const events = ((await engine().events.readSince(queue.application, 0, 1000)) ?? []).filter((e) => e.event.event_type === 'message.state');
+    const traits = events.map((e) => Object.fromEntries(e.event.traits.map((t) => [t.name, t.value])));
+    const common = { project_id: queue.application, queue_name: queue.name, partition: 1, msg_id: m!.id };
+    expect(traits).toEqual([
+      { ...common, fields: 'client_state', client_state: 'processing' },
+      { ...common, fields: 'client_json,client_state', client_state: 'done', previous_state: 'processing' },
+      { ...common, fields: 'client_state', previous_state: 'done' },
+    ]);
+  });
+
   it('racing claims of one message: exactly one wins', async () => {
     const queue = await freshQueue(engine());
     const [m] = await engine().append(queue, [msg('a')]);

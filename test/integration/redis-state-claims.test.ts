@@ -2,7 +2,7 @@
  * Competing consumers (SPEC.md 3.5): eight consumers, four on each of two Holdline nodes sharing
  * one redis-server, claim the messages of one queue over REST with `if_state=none` → processing,
  * each finding candidates with a filtered read (`client_state=none`). The compare-and-set is one
- * script (update-8.lua), so every message is claimed exactly once, whichever node asks.
+ * script (update-9.lua), so every message is claimed exactly once, whichever node asks.
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { RedisEngine } from '../../src/engine/redis/index.js';

@@ -79,6 +79,10 @@ import {
 import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { ExpirySweeper } from './sweeper.js';
+// Registers message.state with the event catalogue (recorded by update-9.lua).
+import '../state-events.js';
+import { RedisEventLog } from './events.js';
+import type { EventRetention } from '../events.js';
 import { clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisEngineOptions {
@@ -101,6 +105,10 @@ export interface RedisEngineOptions {
    * answering from the cache, ms (meta-cache.ts "Registry outage"; default 30000; 0: not at all).
    */
   registryOutageMs?: number;
+  /** Event retention (config.ts eventRetentionSeconds, eventMaxPerApp); defaults in events.ts. */
+  eventRetention?: Partial<EventRetention>;
+  /** How often the event sweep relays leftovers and applies retention, ms (default: sweepIntervalMs). */
+  eventSweepIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -150,6 +158,11 @@ export class RedisEngine implements Engine {
   private readonly subscriber: FeedSubscriber;
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
+  /**
+   * The event log: outboxes, relay, retention, reads (events.ts). The call store sharing this
+   * engine relays through it too (calls-factory.ts).
+   */
+  readonly events: RedisEventLog;
   /** Decoded history records kept between reads (record.ts). */
   private readonly records = new RecordCache();
   /** The command connection is corked until the end of the current tick (corkForTick). */
@@ -191,6 +204,10 @@ export class RedisEngine implements Engine {
       this.keys,
       () => this.replicas.required('strong', this.keys.apps),
       (what) => this.logger?.warn({ script: what }, 'redis engine: revocation stored on the registry primary, not yet confirmed by its replica'),
+      {
+        registerOutbox: (outbox, app) => this.events.registerOutbox(outbox, app),
+        relaySoon: (outbox, app) => this.events.relaySoon(outbox, app),
+      },
     );
     this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
@@ -200,6 +217,11 @@ export class RedisEngine implements Engine {
       this.logger,
     );
     if (this.target.cluster) this.client.on('refresh', () => this.subscriber.reconcile());
+    this.events = new RedisEventLog(this.client, this.keys, this.subscriber, {
+      sweepIntervalMs: opts.eventSweepIntervalMs ?? opts.sweepIntervalMs ?? 1000,
+      ...(opts.eventRetention === undefined ? {} : { retention: opts.eventRetention }),
+      ...(this.logger === undefined ? {} : { logger: this.logger }),
+    });
     this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs, opts.registryOutageMs);
     this.appender = new Appender(
       (job) => this.runAppend(job),
@@ -234,6 +256,7 @@ export class RedisEngine implements Engine {
     this.state = 'started';
     await this.replicas.start();
     this.sweeper.start();
+    this.events.start();
   }
 
   async close(): Promise<void> {
@@ -242,6 +265,7 @@ export class RedisEngine implements Engine {
     this.keyAlarms.clear();
     this.replicas.stop();
     await this.sweeper.stop();
+    await this.events.stop();
     await this.subscriber.close();
     await Promise.all(
       [this.client, this.confirmClient].map((c) => (c.status === 'wait' ? c.disconnect() : c.quit().then(() => undefined, () => c.disconnect()))),
@@ -459,21 +483,41 @@ export class RedisEngine implements Engine {
   }
 
   changeState(ref: PartitionRef, id: string, change: StateChange): Promise<StateChangeResult> {
-    return guarded(async () => {
+    // The message.state event is recorded by the same script (update-9.lua), in the partition's outbox.
+    return this.recordingIn(ref, () => guarded(async (): Promise<StateChangeResult> => {
       const patch: MessagePatch = {};
       if (change.clientState !== undefined) patch.clientState = change.clientState;
       if (change.clientJson !== undefined) patch.clientJson = change.clientJson;
       // The check and the change are one script: exactly one of racing claims wins, on every node.
-      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch, change.ifState);
+      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch, 'message.state', change.ifState);
       if (reply === null) return { kind: 'not_found' };
       if ('conflict' in reply) return { kind: 'conflict', current: reply.conflict };
       return { kind: 'updated', message: decodeRecord(reply.record) };
-    });
+    }));
+  }
+
+  /**
+   * A partition write that records events (update.lua, delete.lua): its outbox registered before and
+   * relayed after, with the partition as the context its events leave implicit (events.ts).
+   */
+  private async recordingIn<T>(ref: PartitionRef, write: () => Promise<T>): Promise<T> {
+    const outbox = this.keys.partition(ref).outbox;
+    const context = { app: ref.app, traits: { queue_name: ref.queue, partition: ref.partition } };
+    await this.events.registerOutbox(outbox, context);
+    try {
+      return await write();
+    } finally {
+      this.events.relaySoon(outbox, context);
+    }
   }
 
   updateMessage(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
+    return this.recordingIn(ref, () => this.updateMessageNow(ref, id, patch));
+  }
+
+  private updateMessageNow(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
     return guarded(async () => {
-      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch);
+      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch, 'message.update');
       if (reply === null || !('record' in reply)) return null;
       const message = decodeRecord(reply.record);
       // A shorter ttl may now be the partition's earliest expiry.
@@ -483,7 +527,7 @@ export class RedisEngine implements Engine {
   }
 
   deleteMessages(ref: PartitionRef, ids: string[]): Promise<number> {
-    return guarded(() => deleteRecords(this.client, this.keys.partition(ref), ids));
+    return this.recordingIn(ref, () => guarded(() => deleteRecords(this.client, this.keys.partition(ref), ids)));
   }
 
   count(ref: PartitionRef): Promise<number> {

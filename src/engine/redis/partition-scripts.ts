@@ -17,8 +17,8 @@ const SCRIPTS = {
   hlRead: 'read-3',
   hlReadFiltered: 'read-filtered-8',
   hlGet: 'get-2',
-  hlUpdate: 'update-8',
-  hlDelete: 'delete-7',
+  hlUpdate: 'update-9',
+  hlDelete: 'delete-8',
   hlCount: 'count-1',
   hlSweep: 'sweep-7',
 } as const;
@@ -190,12 +190,12 @@ export function parseAppendReply(reply: unknown, call: AppendCall): AppendReply 
   return { earliestMs: Number(reply[0]), lowered: Number(reply[1]) === 1, stored };
 }
 
-/** The keys of the scripts that keep the processing-state indexes (update-8, read-filtered-8, partition-mark/drop-8). */
+/** The keys of the scripts that keep the processing-state indexes (update-9 then the outbox, read-filtered-8, partition-mark/drop-8). */
 function indexedKeys(k: PartitionKeys): string[] {
   return [k.ids, k.msg, k.exp, k.state, k.stated, k.unset, k.updated, k.replies];
 }
 
-/** delete-7, sweep-7: a partition's data and its processing-state indexes. */
+/** delete-8 (then the outbox), sweep-7: a partition's data and its processing-state indexes. */
 function unlinkKeys(k: PartitionKeys): string[] {
   return [k.ids, k.msg, k.exp, k.stated, k.unset, k.updated, k.replies];
 }
@@ -247,15 +247,22 @@ export async function getRecord(client: RedisClient, k: PartitionKeys, id: strin
   return (await scriptCall(client, 'hlGet', true, [k.msg, k.exp], [id])) as Buffer | null;
 }
 
-/** update-8.lua's answer: the new record, none (no such live message), or a failed compare-and-set. */
+/** update-9.lua's answer: the new record, none (no such live message), or a failed compare-and-set. */
 export type UpdateReply = { record: Buffer } | { conflict: string | null } | null;
 
 /**
- * Changes a message (update-8.lua); `ifState` (a state, or null for unset) makes it a
+ * Changes a message (update-9.lua), recording `event` in the same step; `ifState` (a state, or null for unset) makes it a
  * compare-and-set. When the indexes first need more than one call's catch-up, calls again.
  */
-export async function updateRecord(client: RedisClient, k: PartitionKeys, id: string, patch: MessagePatch, ifState?: string | null): Promise<UpdateReply> {
-  const args: ScriptArg[] = [id, patch.ttl === undefined ? '' : patch.ttl, ifState === undefined ? '' : ifState === null ? '-' : `+${ifState}`, INDEX_CATCH_UP_MAX];
+export async function updateRecord(
+  client: RedisClient,
+  k: PartitionKeys,
+  id: string,
+  patch: MessagePatch,
+  event: 'message.update' | 'message.state',
+  ifState?: string | null,
+): Promise<UpdateReply> {
+  const args: ScriptArg[] = [id, patch.ttl === undefined ? '' : patch.ttl, ifState === undefined ? '' : ifState === null ? '-' : `+${ifState}`, INDEX_CATCH_UP_MAX, event];
   if (patch.body !== undefined) args.push(...bodyArgs(patch.body));
   for (const f of PATCH_FIELDS) {
     const v = fieldOf(patch, f);
@@ -266,7 +273,7 @@ export async function updateRecord(client: RedisClient, k: PartitionKeys, id: st
     }
   }
   for (;;) {
-    const reply = (await scriptCall(client, 'hlUpdate', true, indexedKeys(k), args)) as Buffer | null | Buffer[];
+    const reply = (await scriptCall(client, 'hlUpdate', true, [...indexedKeys(k), k.outbox], args)) as Buffer | null | Buffer[];
     if (reply === null) return null;
     if (!Array.isArray(reply)) return { record: reply };
     if (reply[0]?.toString() === 'c') {
@@ -307,7 +314,7 @@ export async function readFiltered(client: RedisClient, k: PartitionKeys, opts: 
 
 export async function deleteRecords(client: RedisClient, k: PartitionKeys, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  return Number(await scriptCall(client, 'hlDelete', false, unlinkKeys(k), ids));
+  return Number(await scriptCall(client, 'hlDelete', false, [...unlinkKeys(k), k.outbox], ids));
 }
 
 export async function countLive(client: RedisClient, k: PartitionKeys): Promise<number> {
