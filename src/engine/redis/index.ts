@@ -464,7 +464,7 @@ export class RedisEngine implements Engine {
       let records: Buffer[];
       if (filter === undefined) records = await readRecords(this.client, this.partitionKeys(ref), opts, this.corkForTick);
       else {
-        const result = await readFiltered(this.client, this.keys.partition(ref), { ...opts, filter });
+        const result = await readFiltered(this.client, this.partitionKeys(ref), { ...opts, filter }, this.corkForTick);
         this.indexEntriesRead += result.touched;
         records = result.records;
       }

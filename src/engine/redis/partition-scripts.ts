@@ -286,30 +286,38 @@ export async function updateRecord(
 
 /**
  * A filtered read (read-filtered-8.lua): the records, and how many index entries the script
- * touched (RedisEngine.indexEntriesRead counts them).
+ * touched (RedisEngine.indexEntriesRead counts them). As readRecords: the script picks the ids
+ * (index walk, conditions and expiry, atomically), HMGET fetches their records; should one be gone
+ * in between, the read is made again with the records through Lua.
  */
-export async function readFiltered(client: RedisClient, k: PartitionKeys, opts: ReadOptions & { filter: MessageFilter }): Promise<{ records: Buffer[]; touched: number }> {
+export async function readFiltered(
+  client: RedisClient,
+  k: PartitionKeys,
+  opts: ReadOptions & { filter: MessageFilter },
+  beforeWrite?: () => void,
+): Promise<{ records: Buffer[]; touched: number }> {
   const ascending = opts.order === 'ascending';
   let cursor = '';
   if (opts.since?.kind === 'id') cursor = opts.since.id;
   else if (opts.since?.kind === 'timestamp') cursor = ascending ? idLowerBoundForTimestamp(opts.since.seconds) : idUpperBoundForTimestamp(opts.since.seconds);
   const f = opts.filter;
-  const args: ScriptArg[] = [
-    ascending ? 'a' : 'd',
-    cursor,
-    opts.limit,
-    INDEX_CATCH_UP_MAX,
-    f.updatedSinceUs ?? '',
-    f.updatedUntilUs ?? '',
-    f.inReplyTo ?? '',
-    ...(f.states ?? []).map((s) => s ?? ''),
-  ];
+  const head: ScriptArg[] = [ascending ? 'a' : 'd', cursor, opts.limit, INDEX_CATCH_UP_MAX, f.updatedSinceUs ?? '', f.updatedUntilUs ?? '', f.inReplyTo ?? ''];
+  const states = (f.states ?? []).map((s) => s ?? '');
   let touched = 0;
-  for (;;) {
-    const reply = (await scriptCall(client, 'hlReadFiltered', true, indexedKeys(k), args)) as [number, number, ...Buffer[]];
-    touched += Number(reply[0]);
-    if (Number(reply[1]) === 0) return { records: reply.slice(2) as Buffer[], touched };
-  }
+  const call = async (mode: 'i' | 'r'): Promise<Array<string | Buffer>> => {
+    for (;;) {
+      beforeWrite?.();
+      const reply = (await scriptCall(client, 'hlReadFiltered', mode === 'r', indexedKeys(k), [...head, mode, ...states])) as [number, number, ...Array<string | Buffer>];
+      touched += Number(reply[0]);
+      if (Number(reply[1]) === 0) return reply.slice(2) as Array<string | Buffer>;
+    }
+  };
+  const ids = (await call('i')) as string[];
+  if (ids.length === 0) return { records: [], touched };
+  beforeWrite?.();
+  const records = await client.hmgetBuffer(k.msg, ...ids);
+  if (records.every((r): r is Buffer => r !== null)) return { records, touched };
+  return { records: (await call('r')) as Buffer[], touched };
 }
 
 export async function deleteRecords(client: RedisClient, k: PartitionKeys, ids: readonly string[]): Promise<number> {
