@@ -35,7 +35,7 @@ export interface CallQueueRef {
   queueId: string;
 }
 
-export function callQueueFeed(store: CallStore): FeedSource<CallQueueRef, 'change', CallQueueChange> {
+export function callQueueFeed(store: Pick<CallStore, 'subscribeQueue' | 'snapshot'>): FeedSource<CallQueueRef, 'change', CallQueueChange> {
   return {
     type: 'change',
     key: (ref) => `${ref.app}/${ref.queueId}`,

@@ -133,6 +133,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationFor: (header) => apps.forHeader(header),
     applicationForKey: (key) => apps.forKey(key),
     calls,
+    callFeeds: callStore,
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };

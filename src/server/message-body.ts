@@ -75,7 +75,7 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
     .sort((a, b) => a - b)
     .map((n) => {
       const prefix = `message.${n}.`;
-      return toInput(schemas.validate<MessageFields>('message', 'form', byIndex.get(n)!, (p) => prefix + p), prefix);
+      return toInput(schemas.validate('message', 'form', byIndex.get(n)!, (p) => prefix + p), prefix);
     });
 }
 
@@ -89,15 +89,15 @@ export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): Messa
       throw new HoldlineError('bad_request', { field: 'body', message: 'The JSON body must be an object' });
     }
     if ('messages' in data) {
-      const batch = schemas.validate<{ messages: MessageFields[] }>('message-batch', 'json', data as Record<string, unknown>);
+      const batch = schemas.validate('message-batch', 'json', data as Record<string, unknown>);
       return batch.messages.map((m, i) => toInput(m, `messages.${i}.`));
     }
-    return [toInput(schemas.validate<MessageFields>('message', 'json', data as Record<string, unknown>))];
+    return [toInput(schemas.validate('message', 'json', data as Record<string, unknown>))];
   }
   if (type === FORM_TYPE) {
     const form = parseUrlEncoded(decodeUtf8(req.body));
     if ([...form.keys()].some((k) => k.startsWith('message.'))) return formBatch(schemas, form);
-    return [toInput(schemas.validate<MessageFields>('message', 'form', Object.fromEntries(form)))];
+    return [toInput(schemas.validate('message', 'form', Object.fromEntries(form)))];
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
   return [rawMessage(req)];
@@ -114,7 +114,7 @@ export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): Messag
       throw new HoldlineError('bad_request', { field: 'body', message: 'The JSON body must be an object' });
     }
     const source = type === JSON_TYPE ? 'json' : 'form';
-    const fields = schemas.validate<{ body: string; ttl?: number }>('message-update', source, data as Record<string, unknown>);
+    const fields = schemas.validate('message-update', source, data as Record<string, unknown>);
     return { ...fields, contentType: null };
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });

@@ -19,6 +19,7 @@ import message from '../../protocol/schemas/rest/message.json' with { type: 'jso
 import queueCreate from '../../protocol/schemas/rest/queue-create.json' with { type: 'json' };
 import queueUpdate from '../../protocol/schemas/rest/queue-update.json' with { type: 'json' };
 import { CompiledOnUse, checkedAtBuild, fingerprint } from '../schemas-checked.js';
+import type { RequestBodies } from '../types/requests.js';
 import type { FieldSource } from './body.js';
 
 const SCHEMAS = {
@@ -87,10 +88,13 @@ export class RequestSchemas {
     this.validators = lazy ? new CompiledOnUse(compilers) : new Map(compilers.map(([key, compile]) => [key, compile()] as const));
   }
 
-  /** Returns the (possibly coerced) data typed as T, or throws the catalogue error for the first failure. */
-  validate<T>(name: SchemaName, source: FieldSource, data: Record<string, unknown>, fieldName: (path: string) => string = (p) => p): T {
+  /**
+   * Returns the (possibly coerced) data, typed as the schema says (src/types/requests.ts, generated
+   * from the same files), or throws the catalogue error for the first failure.
+   */
+  validate<N extends SchemaName>(name: N, source: FieldSource, data: Record<string, unknown>, fieldName: (path: string) => string = (p) => p): RequestBodies[N] {
     const validate = this.validators.get(`${source}:${name}`)!;
-    if (validate(data)) return data as T;
+    if (validate(data)) return data as unknown as RequestBodies[N];
     throw toHoldlineError(validate.errors?.[0], fieldName);
   }
 }

@@ -62,7 +62,7 @@ export class CallService {
   private readonly announce: (app: string, agent: string) => Promise<void>;
 
   constructor(
-    readonly store: CallStore,
+    private readonly store: CallStore,
     opts: CallServiceOptions = {},
   ) {
     this.defaultServiceLevel = opts.defaultServiceLevelSeconds ?? LIMITS.defaultServiceLevel;
@@ -252,6 +252,14 @@ export class CallService {
       throw new HoldlineError('forbidden');
     }
     return q;
+  }
+
+  /**
+   * The membership re-check of an agent's follow once its changes are captured (a removal between
+   * authorizeFollow and the capture would otherwise slip through); `queueId` as authorizeFollow returned it.
+   */
+  async stillAllowed(who: CallPrincipal, queueId: string): Promise<boolean> {
+    return who.kind !== 'agent' || (await this.store.getMember(who.app, queueId, who.agent)) !== null;
   }
 
   async snapshot(app: string, id: string): Promise<CallQueueSnapshot> {

@@ -28,6 +28,7 @@ import tokenCreate from '../../../protocol/schemas/rest/token-create.json' with 
 import tokenRevoke from '../../../protocol/schemas/rest/token-revoke.json' with { type: 'json' };
 import { HoldlineError } from '../../errors.js';
 import { CompiledOnUse, checkedAtBuild, fingerprint } from '../../schemas-checked.js';
+import type { RequestBodies } from '../../types/requests.js';
 import type {
   AgentPatch,
   CallQueuePatch,
@@ -110,7 +111,6 @@ export const CALL_SCHEMAS_FINGERPRINT = fingerprint([callDefs, SCHEMAS]);
 /** Compiled when this module loads, that is at boot (at first use when the build compiled them). */
 const VALIDATORS = compileRequestSchemas<SchemaName>(SCHEMAS, { lazy: checkedAtBuild('calls', CALL_SCHEMAS_FINGERPRINT) });
 
-type Body = Record<string, unknown>;
 
 /** The first failure as the catalogue error: the top-level field it concerns, as the parsers always named it. */
 function toError(err: ErrorObject | undefined): HoldlineError {
@@ -126,12 +126,12 @@ function toError(err: ErrorObject | undefined): HoldlineError {
   return new HoldlineError('invalid_field', { field: path[0]! });
 }
 
-/** Validates a JSON object body against the named schema. */
-function validated(name: SchemaName, input: unknown): Body {
+/** Validates a JSON object body against the named schema: the body, typed as that schema says (src/types/requests.ts). */
+function validated<N extends SchemaName>(name: N, input: unknown): RequestBodies[N] {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new HoldlineError('bad_request');
   const validate = VALIDATORS.get(name)!;
   if (!validate(input)) throw toError(validate.errors?.[0]);
-  return input as Body;
+  return input as RequestBodies[N];
 }
 
 function invalid(field: string): never {
@@ -164,7 +164,6 @@ export function isTagName(v: string): boolean {
   return TAG.test(v);
 }
 
-const lower = (v: unknown): string => (v as string).toLowerCase();
 const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
 // --- agents ---
@@ -172,9 +171,9 @@ const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 export function parseNewAgent(input: unknown): NewAgent {
   const b = validated('agent-create', input ?? {});
   return {
-    name: (b.name as string | undefined) ?? '',
-    project_id: orNull(b.project_id as string | null | undefined),
-    user_id: orNull(b.user_id as string | null | undefined),
+    name: b.name ?? '',
+    project_id: orNull(b.project_id),
+    user_id: orNull(b.user_id),
   };
 }
 
@@ -187,12 +186,12 @@ export function parseAgentPatch(input: unknown): AgentPatch {
 export function parseNewCallQueue(input: unknown, defaultServiceLevel: number = LIMITS.defaultServiceLevel): NewCallQueue {
   const b = validated('callqueue-create', input);
   return {
-    name: b.name as string,
-    description: (b.description as string | undefined) ?? '',
-    disabled: (b.disabled as boolean | undefined) ?? false,
-    project_id: orNull(b.project_id as string | null | undefined),
-    user_id: orNull(b.user_id as string | null | undefined),
-    service_level_seconds: (b.service_level_seconds as number | undefined) ?? defaultServiceLevel,
+    name: b.name,
+    description: b.description ?? '',
+    disabled: b.disabled ?? false,
+    project_id: orNull(b.project_id),
+    user_id: orNull(b.user_id),
+    service_level_seconds: b.service_level_seconds ?? defaultServiceLevel,
   };
 }
 
@@ -205,15 +204,15 @@ export function parseCallQueuePatch(input: unknown): CallQueuePatch {
 /** The agent is named `agent_id` (as in the member route) or `uuid` (as in the member object). */
 export function parseNewMember(input: unknown): NewMember {
   const b = validated('member-create', input);
-  if (b.agent_id !== undefined && b.uuid !== undefined && lower(b.agent_id) !== lower(b.uuid)) invalid('uuid');
+  if (b.agent_id !== undefined && b.uuid !== undefined && b.agent_id.toLowerCase() !== b.uuid.toLowerCase()) invalid('uuid');
   const agent = b.agent_id ?? b.uuid;
   if (agent === undefined) throw new HoldlineError('missing_field', { field: 'agent_id' });
   return {
-    agent_uuid: lower(agent),
-    number: b.number as string,
-    paused: (b.paused as boolean | undefined) ?? false,
-    pause_reason: orNull(b.pause_reason as string | null | undefined),
-    status: (b.status as NewMember['status'] | undefined) ?? 'available',
+    agent_uuid: agent.toLowerCase(),
+    number: b.number,
+    paused: b.paused ?? false,
+    pause_reason: orNull(b.pause_reason),
+    status: b.status ?? 'available',
   };
 }
 
@@ -225,7 +224,7 @@ export function parseMemberPatch(input: unknown): MemberPatch {
 
 export function parseNewCaller(input: unknown): NewCaller {
   const b = validated('caller-create', input);
-  return { name: (b.name as string | undefined) ?? '', number: b.number as string, priority: (b.priority as number | undefined) ?? 0 };
+  return { name: b.name ?? '', number: b.number, priority: b.priority ?? 0 };
 }
 
 export function parseCallerPatch(input: unknown): CallerPatch {
@@ -236,37 +235,37 @@ export function parseCallerPatch(input: unknown): CallerPatch {
 
 export function parseLeaveReason(v: unknown): LeaveReason {
   if (v === undefined || v === null || v === '') throw new HoldlineError('missing_field', { field: 'reason' });
-  return validated('caller-leave', { reason: v }).reason as LeaveReason;
+  return validated('caller-leave', { reason: v }).reason!;
 }
 
 // --- tags ---
 
 export function parseNewTag(input: unknown): string {
-  return validated('tag-create', input).tag as string;
+  return validated('tag-create', input).tag;
 }
 
 export function parseTagPut(input: unknown): TagPut {
   const b = validated('tag-put', input ?? {});
   const p: TagPut = {};
-  if (b.tag !== undefined) p.tag = b.tag as string;
-  if (b.agents !== undefined) p.agents = [...new Set((b.agents as string[]).map(lower))];
+  if (b.tag !== undefined) p.tag = b.tag;
+  if (b.agents !== undefined) p.agents = [...new Set(b.agents.map((a) => a.toLowerCase()))];
   return p;
 }
 
 export function parseTagAgent(input: unknown): string {
-  return lower(validated('tag-agent', input).agent_id);
+  return validated('tag-agent', input).agent_id.toLowerCase();
 }
 
 // --- agent tokens ---
 
 export function parseTokenRequest(input: unknown): { ttl: number } {
   const b = validated('token-create', input ?? {});
-  return { ttl: (b.ttl as number | undefined) ?? LIMITS.defaultTokenTtl };
+  return { ttl: b.ttl ?? LIMITS.defaultTokenTtl };
 }
 
 /** `{"token": …}` of DELETE /v1/agents/{agent}/tokens. */
 export function parseTokenRevoke(input: unknown): string {
-  return validated('token-revoke', input).token as string;
+  return validated('token-revoke', input).token;
 }
 
 /** A resume point from a client: a non-negative integer. */

@@ -10,7 +10,7 @@ export function appsRoutes(ctx: ServerContext): void {
   router.add('POST', '/v1/apps', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
     const fields = readFields(req);
-    const input = ctx.schemas.validate<{ name: string }>('app-create', fields.source, fields.data);
+    const input = ctx.schemas.validate('app-create', fields.source, fields.data);
     const { app, key, keyId } = await apps.create(input.name);
     return json(201, { status: 'ok', application_name: app.name, key, key_id: keyId, created: app.created });
   });
@@ -49,7 +49,7 @@ export function appsRoutes(ctx: ServerContext): void {
   router.add('POST', '/v1/apps/:name/keys/:key_id/rotate', async (req) => {
     ctx.assertAdmin(req.headers.authorization);
     const fields = readFields(req);
-    const input = ctx.schemas.validate<{ grace_seconds?: number }>('key-rotate', fields.source, fields.data);
+    const input = ctx.schemas.validate('key-rotate', fields.source, fields.data);
     const name = req.params.name!;
     const rotated = await apps.rotateKey(name, req.params.key_id!, input.grace_seconds);
     return json(201, {

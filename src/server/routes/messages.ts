@@ -77,7 +77,7 @@ export function messageRoutes(ctx: ServerContext): void {
   router.add('POST', '/:app/:queue/delete', async (req) => {
     const deleted = await (await queue(req)).deleteMessages(() => {
       const fields = readFields(req);
-      return schemas.validate<{ ids: string | string[] }>('message-delete', fields.source, fields.data).ids;
+      return schemas.validate('message-delete', fields.source, fields.data).ids;
     });
     return json(200, { status: 'ok', deleted });
   });

@@ -2,7 +2,6 @@
 import type { QueueMeta } from '../../engine/types.js';
 import { HoldlineError } from '../../errors.js';
 import { isValidQueueName } from '../../domain/names.js';
-import type { CreateQueueInput, QueueSettings } from '../../domain/queues/queue-rules.js';
 import { parseLimit } from '../../domain/queues/read.js';
 import { parseQuery, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
@@ -59,7 +58,7 @@ export function queueRoutes(ctx: ServerContext): void {
   router.add('POST', '/:app', async (req) => {
     const app = await queues.ownedApp(await caller(req), req.params.app!);
     const fields = readFields(req);
-    const input = schemas.validate<CreateQueueInput>('queue-create', fields.source, fields.data);
+    const input = schemas.validate('queue-create', fields.source, fields.data);
     const meta = await queues.createQueue(app, input);
     return json(201, { status: 'ok', ...queueBody(meta) });
   });
@@ -70,7 +69,7 @@ export function queueRoutes(ctx: ServerContext): void {
   router.add('PUT', '/:app/:queue', async (req) => {
     const meta = await (await queue(req)).update(() => {
       const fields = readFields(req);
-      return schemas.validate<QueueSettings>('queue-update', fields.source, fields.data);
+      return schemas.validate('queue-update', fields.source, fields.data);
     });
     return json(200, { status: 'ok', ...queueBody(meta) });
   });

@@ -14,7 +14,8 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { CallQueueUpdateFrame, SubscriptionEndReason } from '../../codec/index.js';
-import type { CallQueueChange, CallQueueSnapshot, CallStore } from '../../engine/call-types.js';
+import type { CallFeeds } from '../../domain/calls/feeds.js';
+import type { CallQueueChange, CallQueueSnapshot } from '../../engine/call-types.js';
 import { callQueueFeed, type CallQueueRef } from '../../engine/feeds.js';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -29,7 +30,7 @@ export type CallQueueHub = FeedHub<CallQueueRef, CallQueueChange, 'change'>;
 export type CallQueueSubState = 'recovering' | 'live' | 'lagging' | 'ended';
 
 export interface CallQueueEnv {
-  store: CallStore;
+  store: CallFeeds;
   hub: CallQueueHub;
   logger: Logger;
 }
@@ -46,7 +47,7 @@ export function updateFrame(change: CallQueueChange): CallQueueUpdateFrame {
 }
 
 /** Call queues as a feed: the store's source of them, `callqueue.update` frames, endings on deletion and removal. */
-function callQueueKind(store: CallStore): FeedKind<CallQueueRef, CallQueueChange, 'change'> {
+function callQueueKind(store: CallFeeds): FeedKind<CallQueueRef, CallQueueChange, 'change'> {
   return {
     source: callQueueFeed(store),
     names: { hub: 'ws call-queue hub', field: 'callQueue' },
@@ -65,7 +66,7 @@ function callQueueKind(store: CallStore): FeedKind<CallQueueRef, CallQueueChange
 }
 
 /** The node's hub of call queues. */
-export function callQueueHub(store: CallStore, app: TemplatedApp, logger: Logger): CallQueueHub {
+export function callQueueHub(store: CallFeeds, app: TemplatedApp, logger: Logger): CallQueueHub {
   return new FeedHub(callQueueKind(store), app, logger);
 }
 
@@ -163,7 +164,7 @@ export class CallQueueSubscription extends Follower<CallQueueRef, CallQueueChang
 }
 
 /** Step 2 for a first subscribe: since_seq when storage still has what follows it, else a snapshot. */
-export async function readStart(store: CallStore, sub: CallQueueSubscription, sinceSeq: number | undefined): Promise<JoinStart> {
+export async function readStart(store: CallFeeds, sub: CallQueueSubscription, sinceSeq: number | undefined): Promise<JoinStart> {
   const { app, queueId } = sub.queue.ref;
   if (sinceSeq !== undefined) {
     const changes = await store.changesSince(app, queueId, sinceSeq);

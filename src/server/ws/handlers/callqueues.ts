@@ -32,7 +32,7 @@ const envs = new WeakMap<ServerContext, CallQueueEnv>();
 function callQueueEnv(env: HandlerEnv): CallQueueEnv {
   let cq = envs.get(env.ctx);
   if (cq === undefined) {
-    const store = env.ctx.calls.store;
+    const store = env.ctx.callFeeds;
     const hub = callQueueHub(store, env.ctx.app, env.logger);
     cq = { store, hub, logger: env.logger };
     envs.set(env.ctx, cq);
@@ -84,7 +84,7 @@ export const callQueueSubscribe: FrameHandler<'callqueue.subscribe'> = async (co
   try {
     // Checked again once changes are captured: a removal after this read ends the subscription
     // (access_revoked), one before it refuses it; none slips between the two.
-    if (who.kind === 'agent' && (await cq.store.getMember(who.app, queueId, who.agent)) === null) throw new HoldlineError('forbidden');
+    if (!(await env.ctx.calls.stillAllowed(who, queueId))) throw new HoldlineError('forbidden');
     start = await readStart(cq.store, sub, frame.since_seq);
   } catch (err) {
     endSubscription(sub);
