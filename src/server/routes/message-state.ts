@@ -15,11 +15,13 @@ import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { Reply, RequestInfo } from '../http.js';
 import { restMessagesBody } from '../message-encoding.js';
+import type { MessageRepliesQueryRequest, MessageStateQueryRequest } from '../../types/requests.js';
 
 type Req = RequestInfo & { params: Record<string, string | undefined> };
 
 /** The query's fields, each at most once; any other field is refused (the schema's additionalProperties). */
 function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]): Partial<Record<K, string>> {
+  // Typed by the caller as its query schema's type (message-state-query.json, message-replies-query.json).
   const q = parseQuery(req);
   for (const key of q.keys()) {
     if (!(allowed as readonly string[]).includes(key)) throw new HoldlineError('invalid_field', { field: key, message: `Unknown query field ${key}` });
@@ -34,7 +36,7 @@ function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]):
 
 /** `if_state` (message-state-query.json): a state, or `none` for unset; absent: no compare-and-set. */
 function withIfState(req: RequestInfo, input: StateInput): StateInput {
-  const q = queryFields(req, ['if_state']);
+  const q: MessageStateQueryRequest = queryFields(req, ['if_state']);
   if (q.if_state !== undefined) input.ifState = parseStateName(q.if_state, 'if_state');
   return input;
 }
@@ -79,7 +81,10 @@ export function messageStateRoutes(ctx: ServerContext): void {
   router.add('DELETE', '/:app/:queue/:message_id/client_json', (req) => change(req, () => withIfState(req, { messageId: req.params.message_id!, clientJson: null })));
 
   router.add('GET', '/:app/:queue/:message_id/replies', async (req) => {
-    const replies = await (await queue(req)).replies(req.params.message_id!, (): RawRepliesQuery => queryFields(req, ['since', 'limit', 'order']));
+    const replies = await (await queue(req)).replies(req.params.message_id!, (): RawRepliesQuery => {
+      const q: Omit<MessageRepliesQueryRequest, 'order'> & { order?: string } = queryFields(req, ['since', 'limit', 'order']);
+      return q;
+    });
     return { status: 200, body: restMessagesBody(replies), contentType: 'application/json' };
   });
 }
