@@ -20,6 +20,8 @@ import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
 import { CallService } from '../domain/calls/service.js';
+import { EventQueries } from '../domain/events/service.js';
+import { eventLogFeed } from '../engine/feeds.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
@@ -38,6 +40,7 @@ import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { tagRoutes } from './routes/tags.js';
+import { eventRoutes } from './routes/events.js';
 import { RequestSchemas } from './schemas.js';
 import { ListenError, listenExclusive, requireNativeUws } from './uws.js';
 
@@ -134,6 +137,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationForKey: (key) => apps.forKey(key),
     calls,
     callFeeds: callStore,
+    events: new EventQueries(engine.events),
+    eventFeed: eventLogFeed(engine.events),
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
@@ -156,6 +161,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   agentRoutes(context);
   callQueueRoutes(context);
   tagRoutes(context);
+  eventRoutes(context);
   schemaRoutes(context);
   capabilitiesRoutes(context);
   queueRoutes(context);

@@ -36,6 +36,7 @@ import {
   type EventLogListener,
   type EventRetention,
   type EventScan,
+  type EventScanResult,
   type LoggedEvent,
   type TraitType,
   type TraitValues,
@@ -317,17 +318,20 @@ export class RedisEventLog implements EventLog {
     return this.subscriber.subscribe(this.keys.eventLog(app)[6], EVENT_FEED, listener);
   }
 
-  async scan(app: string, scan: EventScan): Promise<LoggedEvent[]> {
+  async scan(app: string, scan: EventScan): Promise<EventScanResult> {
     const [, events, ids, index] = this.keys.eventLog(app);
+    const min = `${scan.minExclusive === true ? '(' : '['}${scan.min}`;
+    const max = `${scan.maxExclusive === true ? '(' : '['}${scan.max}`;
     const members = scan.descending
-      ? await guarded(() => this.client.zrevrangebylex(index, `[${scan.max}`, `[${scan.min}`, 'LIMIT', 0, scan.count))
-      : await guarded(() => this.client.zrangebylex(index, `[${scan.min}`, `[${scan.max}`, 'LIMIT', 0, scan.count));
-    if (members.length === 0) return [];
+      ? await guarded(() => this.client.zrevrangebylex(index, max, min, 'LIMIT', 0, scan.count))
+      : await guarded(() => this.client.zrangebylex(index, min, max, 'LIMIT', 0, scan.count));
+    const last = members[members.length - 1] ?? null;
+    if (members.length === 0) return { events: [], last };
     const seqs = await guarded(() => this.client.hmget(ids, ...members.map(idOfMember)));
     const present = seqs.filter((s): s is string => s !== null);
-    if (present.length === 0) return [];
+    if (present.length === 0) return { events: [], last };
     const rows = await guarded(() => this.client.hmget(events, ...present));
-    return rows.filter((r): r is string => r !== null).map(toLogged);
+    return { events: rows.filter((r): r is string => r !== null).map(toLogged), last };
   }
 
   async get(app: string, messageId: string): Promise<LoggedEvent | null> {
