@@ -61,6 +61,7 @@ export const ERRORS = {
   app_exists: { status: 409, close: null, message: 'The application already exists' },
   last_key: { status: 409, close: null, message: "This is the application's last key that does not expire: create or rotate to another key first" },
   queue_exists: { status: 409, close: null, message: 'The queue already exists' },
+  state_conflict: { status: 409, close: null, message: 'The message is not in the state if_state names: nothing changed' },
   // call queues, agents, tags (protocol/calls.md)
   call_queue_not_found: { status: 404, close: null, message: 'No such call queue' },
   agent_not_found: { status: 404, close: null, message: 'No such agent' },
@@ -102,7 +103,7 @@ export type ErrorCode = keyof typeof ERRORS;
 /** The one JSON shape of every error on the wire. */
 export interface ErrorBody {
   status: 'error';
-  error: { code: ErrorCode; message: string; field?: string };
+  error: { code: ErrorCode; message: string; field?: string; current_state?: string | null };
 }
 
 /** Longest `field` and `message` an error carries (protocol/errors.md); longer ones are cut, ending in `…`. */
@@ -117,8 +118,10 @@ export class HoldlineError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
   readonly status: number;
+  /** state_conflict: the message's client_state when the compare-and-set failed (null: unset). */
+  readonly currentState: string | null | undefined;
 
-  constructor(code: ErrorCode, opts: { field?: string; max?: number; message?: string } = {}) {
+  constructor(code: ErrorCode, opts: { field?: string; max?: number; message?: string; currentState?: string | null } = {}) {
     const spec: ErrorSpec = ERRORS[code];
     // What the client sent is echoed bounded: a 33 KB id list comes back as its first 100 characters.
     const field = opts.field === undefined ? undefined : bounded(opts.field, MAX_ECHOED_FIELD);
@@ -131,11 +134,13 @@ export class HoldlineError extends Error {
     this.code = code;
     this.field = field;
     this.status = spec.status;
+    this.currentState = opts.currentState;
   }
 
   toBody(): ErrorBody {
     const error: ErrorBody['error'] = { code: this.code, message: this.message };
     if (this.field !== undefined) error.field = this.field;
+    if (this.currentState !== undefined) error.current_state = this.currentState;
     return { status: 'error', error };
   }
 }

@@ -37,6 +37,24 @@ export interface ProcessingState {
   /** Absent: unchanged; null: cleared. At least one of the two. */
   client_state?: string | null;
   client_json?: JsonValue;
+  /**
+   * Compare-and-set: change only if the message's client_state is this now (`none`: unset); else
+   * the request rejects with HoldlineRequestError `state_conflict` (its `currentState` says what it is).
+   */
+  if_state?: string;
+}
+
+/** What `claim` changes: from `from` (default `none`, unset) to `to` (default `processing`). */
+export interface ClaimOptions {
+  from?: string;
+  to?: string;
+  /** Set with the claim (e.g. which worker holds it). */
+  client_json?: JsonValue;
+}
+
+/** The partition a message id names (protocol/messages.md: hex digits 27–28 of the id). */
+function partitionOfId(messageId: string): number {
+  return Number.parseInt(messageId.slice(26, 28), 16);
 }
 
 interface Queued {
@@ -195,6 +213,36 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   ): Promise<WireMessage> {
     const reply = await this.#call({ type: 'state.set', application, queue, partition, message_id: messageId, ...state });
     return reply.message;
+  }
+
+  /**
+   * Claims a message (SPEC.md 3.5): sets its client_state to `to` only if it is `from` now, in one
+   * atomic step on the server, so of several consumers racing for it exactly one gets it. Resolves
+   * with the claimed message, or null when another consumer got there first (or the message is in
+   * another state); other failures reject.
+   */
+  async claim(application: string, queue: string, messageId: string, options: ClaimOptions = {}): Promise<WireMessage | null> {
+    const change: ProcessingState = { client_state: options.to ?? 'processing', if_state: options.from ?? 'none' };
+    if (options.client_json !== undefined) change.client_json = options.client_json;
+    try {
+      return await this.setState(application, queue, partitionOfId(messageId), messageId, change);
+    } catch (err) {
+      if (err instanceof HoldlineRequestError && err.code === 'state_conflict') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * The replies of a message (messages posted `in_reply_to` it, from every partition), in message
+   * order; page on with `since` set to the last id seen. Filters of `history` apply too.
+   */
+  async replies(
+    application: string,
+    queue: string,
+    messageId: string,
+    options: Omit<HistoryOptions, 'partitions' | 'in_reply_to'> = {},
+  ): Promise<{ messages: WireMessage[]; truncated: boolean }> {
+    return this.history(application, queue, { ...options, in_reply_to: messageId });
   }
 
   /** A round trip to the server; `time` is the server's clock (epoch seconds). */

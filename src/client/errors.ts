@@ -16,6 +16,8 @@ export class HoldlineRequestError extends Error {
   readonly field: string | undefined;
   /** The request type that failed, when known. */
   readonly op: string | undefined;
+  /** `state_conflict`: the message's client_state now (null: unset); undefined for other errors. */
+  readonly currentState: string | null | undefined;
 
   constructor(error: WireError, op?: string) {
     super(error.message);
@@ -23,6 +25,7 @@ export class HoldlineRequestError extends Error {
     this.code = error.code;
     this.field = error.field;
     this.op = op;
+    this.currentState = error.current_state;
   }
 }
 

@@ -3,7 +3,7 @@
  * The public API, exported explicitly (STYLE.md example 8). Protocol: protocol/websocket.md.
  */
 export { HoldlineClient } from './client.js';
-export type { HistoryOptions, ProcessingState } from './client.js';
+export type { ClaimOptions, HistoryOptions, ProcessingState } from './client.js';
 export type {
   ClientEvents,
   ClientState,

@@ -76,6 +76,13 @@ export interface HistoryFrame {
   limit?: number;
   order?: ReadOrder;
   partitions?: number[];
+  /** Filtered read (SPEC.md 3.5): client states, `none` for unset. */
+  client_state?: string[];
+  /** Epoch seconds or ISO-8601. */
+  updated_since?: number | string;
+  updated_until?: number | string;
+  /** The replies of this message, from every partition (no `partitions` then). */
+  in_reply_to?: string;
 }
 
 export interface StateSetFrame {
@@ -88,6 +95,8 @@ export interface StateSetFrame {
   /** Absent: unchanged; null: cleared. At least one of the two is present. */
   client_state?: string | null;
   client_json?: JsonValue;
+  /** Compare-and-set: the client_state expected now, `none` for unset. */
+  if_state?: string;
 }
 
 export interface CallQueueSubscribeFrame {
@@ -181,6 +190,8 @@ export interface WireError {
   code: ErrorCode | (string & {});
   message: string;
   field?: string;
+  /** state_conflict: the message's client_state now (null: unset). */
+  current_state?: string | null;
 }
 
 /** The optional fields (content_type ... updated_at) come from the one field table, src/message-fields.ts. */

@@ -13,7 +13,7 @@ export type QueueType = 'user' | 'public';
 export type Consistency = 'weak' | 'strong' | 'very_strong';
 export type ReadOrder = 'ascending' | 'descending';
 
-import type { AppendFields, MessageFields, PatchFields } from '../message-fields.js';
+import type { AppendFields, JsonValue, MessageFields, PatchFields } from '../message-fields.js';
 
 export type { JsonValue } from '../message-fields.js';
 
@@ -94,7 +94,42 @@ export interface ReadOptions {
   /** 1..1000, already validated. */
   limit: number;
   order: ReadOrder;
+  /** Only messages matching every condition given (SPEC.md 3.5); the order and cursor stay the partition's. */
+  filter?: MessageFilter;
 }
+
+/**
+ * A filtered read's conditions, ANDed (protocol/rest.md "Filtered reads"). On Redis each is served
+ * by a per-partition index, so the read's cost follows the size of the answer (redis/lua/read-filtered-8.lua).
+ */
+export interface MessageFilter {
+  /** The message's client_state is one of these; null stands for unset (`none`). */
+  states?: readonly (string | null)[];
+  /** updatedAtUs >= this (a message never changed has no updatedAtUs and never matches). */
+  updatedSinceUs?: number;
+  /** updatedAtUs <= this. */
+  updatedUntilUs?: number;
+  /** The message answers this message id (in_reply_to). */
+  inReplyTo?: string;
+}
+
+/**
+ * A processing-state change (SPEC.md 3.5): client_state and/or client_json set (a value) or cleared
+ * (null); `ifState` makes it a compare-and-set: it happens only when the message's client_state is
+ * that value now (null: unset), atomically with the check.
+ */
+export interface StateChange {
+  clientState?: string | null;
+  clientJson?: JsonValue | null;
+  ifState?: string | null;
+}
+
+export type StateChangeResult =
+  | { kind: 'updated'; message: StoredMessage }
+  /** The compare-and-set failed: nothing changed; `current` is the message's client_state (null: unset). */
+  | { kind: 'conflict'; current: string | null }
+  /** No such live message. */
+  | { kind: 'not_found' };
 
 /** Fields to change on a stored message; `null` clears an optional field. Id and timestamp never change. */
 export interface MessagePatch extends PatchFields {
@@ -210,6 +245,12 @@ export interface Engine {
   getMessage(ref: PartitionRef, id: string): Promise<StoredMessage | null>;
   /** Null when the message does not exist (or has expired). */
   updateMessage(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null>;
+  /**
+   * Changes a live message's processing state, with an optional compare-and-set, and advances its
+   * updatedAtUs; the check and the change are one atomic step (exactly one of two racing claims
+   * wins, on every node).
+   */
+  changeState(ref: PartitionRef, id: string, change: StateChange): Promise<StateChangeResult>;
   /** Returns how many of the ids existed and were deleted. */
   deleteMessages(ref: PartitionRef, ids: string[]): Promise<number>;
   /** Live (unexpired) messages in the partition. */

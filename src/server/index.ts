@@ -39,6 +39,7 @@ import { agentRoutes } from './routes/agents.js';
 import { appsRoutes } from './routes/apps.js';
 import { callQueueRoutes } from './routes/calls.js';
 import { capabilitiesRoutes } from './routes/capabilities.js';
+import { messageStateRoutes } from './routes/message-state.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
@@ -202,6 +203,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   capabilitiesRoutes(context);
   queueRoutes(context);
   messageRoutes(context);
+  messageStateRoutes(context);
 
   // Mounts register before the HTTP catch-all. The caller passes the WebSocket endpoint here
   // (`holdline serve` passes `mountWebSocket` from src/server/ws/index.ts); the server does not mount

@@ -184,6 +184,14 @@ export interface MessageBatchRequest {
 messages: [MessageRequest, ...(MessageRequest)[]]
 }
 
+/** PUT /{application}/{queue_name}/{message_id}/client_json body: any JSON value, at most 65 536 bytes as JSON (protocol/rest.md "Processing state") */
+/**
+ * The whole body is the value (an object, array, string, number, boolean); JSON null clears, as DELETE does
+ */
+export type MessageClientJsonRequest = ({
+[k: string]: unknown | undefined
+} | unknown[] | string | number | boolean | null)
+
 /** POST /{application}/{queue_name}/delete: delete messages by id */
 export interface MessageDeleteRequest {
 /**
@@ -207,6 +215,39 @@ order?: ("ascending" | "descending")
  * 1 (default) or a comma list, e.g. 1,3,7
  */
 partitions?: string
+/**
+ * Only messages in one of these client states (comma-separated, at most 16); `none` stands for unset
+ */
+client_state?: string
+/**
+ * Only messages changed at or after this time (epoch seconds or ISO-8601 with a zone); a message never changed has no updated_at and never matches
+ */
+updated_since?: string
+/**
+ * Only messages changed at or before this time (epoch seconds or ISO-8601 with a zone)
+ */
+updated_until?: string
+}
+
+/** GET /{application}/{queue_name}/{message_id}/replies query: page through a message's replies (protocol/rest.md "Replies") */
+export interface MessageRepliesQueryRequest {
+/**
+ * Epoch seconds or a message id (inclusive), as in reads
+ */
+since?: string
+/**
+ * 1–1000, default 100
+ */
+limit?: string
+order?: ("ascending" | "descending")
+}
+
+/** Query of PUT/DELETE /{application}/{queue_name}/{message_id}/client_state and /client_json: an optional compare-and-set (protocol/rest.md "Processing state") */
+export interface MessageStateQueryRequest {
+/**
+ * Change only if the message's client_state is this now; `none`: only if it is unset. Else 409 state_conflict
+ */
+if_state?: string
 }
 
 /** PUT /{application}/{queue_name}/{message_id}: replace a message's body (and ttl) */
@@ -329,6 +370,29 @@ export interface TokenRevokeRequest {
 token: string
 }
 
+/** POST /v1/webhooks: register a webhook endpoint (protocol/webhooks.md) */
+export interface WebhookCreateRequest {
+/**
+ * An absolute http:// or https:// URL without user name or password; its host must be allowed by HOLDLINE_WEBHOOK_ALLOWED_HOSTS when that is set
+ */
+url: string
+/**
+ * Which events are POSTed: exact dotted types, `prefix.*` for a family, `*` for all (the default)
+ * 
+ * @minItems 1
+ * @maxItems 50
+ */
+event_types?: [string, ...(string)[]]
+/**
+ * The HMAC-SHA256 key of the signature header; absent: one is drawn and answered once
+ */
+secret?: string
+/**
+ * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ */
+description?: string
+}
+
 /** Each request schema's name (its file name) -> the type of a body it accepts. */
 export interface RequestBodies {
   'agent-create': AgentCreateRequest;
@@ -344,8 +408,11 @@ export interface RequestBodies {
   'member-create': MemberCreateRequest;
   'member-update': MemberUpdateRequest;
   'message-batch': MessageBatchRequest;
+  'message-client-json': MessageClientJsonRequest;
   'message-delete': MessageDeleteRequest;
   'message-read-query': MessageReadQueryRequest;
+  'message-replies-query': MessageRepliesQueryRequest;
+  'message-state-query': MessageStateQueryRequest;
   'message-update': MessageUpdateRequest;
   'message': MessageRequest;
   'queue-create': QueueCreateRequest;
@@ -357,4 +424,5 @@ export interface RequestBodies {
   'tag-put': TagPutRequest;
   'token-create': TokenCreateRequest;
   'token-revoke': TokenRevokeRequest;
+  'webhook-create': WebhookCreateRequest;
 }

@@ -103,7 +103,7 @@ describe.each(engineFactories)('GET /v1/capabilities ($name)', (factory) => {
     const notImplemented = reply.type === 'error' && reply.error.code === 'not_implemented';
     expect(!notImplemented).toBe(caps.api['websocket.callqueue']);
     // Processing state: state.set sets it (messages.processing_state, websocket.state); REST reads
-    // do not carry it yet (messages.processing_state.rest).
+    // carry it (messages.processing_state.rest); a compare-and-set that fails is a 409 (…cas).
     expect((await ws.server.request(`/${appName}`, { method: 'POST', key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queue_name: 'caps', partitions: 1 }) })).status).toBe(201);
     const published = await c.request({ type: 'publish', application: appName, queue: 'caps', messages: [{ body: 'x' }] });
     const id = published.type === 'published' ? published.messages[0]!.message_id : '';
@@ -112,6 +112,12 @@ describe.each(engineFactories)('GET /v1/capabilities ($name)', (factory) => {
     expect(caps.api['websocket.state']).toBe(caps.api['messages.processing_state']);
     const read = (await (await ws.server.request(`/${appName}/caps/${id}`, { key })).json()) as { message: Record<string, unknown> };
     expect('client_state' in read.message).toBe(caps.api['messages.processing_state.rest']);
+    const cas = await ws.server.request(`/${appName}/caps/${id}/client_state/again?if_state=none`, { method: 'PUT', key });
+    expect(cas.status === 409).toBe(caps.api['messages.processing_state.cas']);
+    const replies = await ws.server.request(`/${appName}/caps/${id}/replies`, { key });
+    expect(replies.status === 200).toBe(caps.api['messages.replies']);
+    const filtered = (await (await ws.server.request(`/${appName}/caps?client_state=none`, { key })).json()) as { messages: unknown[] };
+    expect(filtered.messages.length === 0).toBe(caps.api['messages.read.filters']);
     await c.close();
   });
 });

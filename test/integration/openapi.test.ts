@@ -196,6 +196,24 @@ describe('/openapi.json', () => {
     await call('GET', '/:app/:queue/:message_id', '/shop/q/nope', { key });
     await call('GET', '/:app/:queue/:message_id', `/shop/q/${'0'.repeat(32)}`, { key });
     await call('PUT', '/:app/:queue/:message_id', `/shop/q/${id}`, { key, ...J({ body: 'changed' }) });
+    // --- processing state (protocol/rest.md "Processing state") ---
+    const CS = '/:app/:queue/:message_id/client_state/:state';
+    await call('PUT', CS, `/shop/q/${id}/client_state/processing?if_state=none`, { key });
+    await call('PUT', CS, `/shop/q/${id}/client_state/processing?if_state=none`, { key });
+    await call('PUT', CS, `/shop/q/${id}/client_state/bad%20state`, { key });
+    await call('PUT', CS, `/shop/q/${'0'.repeat(32)}/client_state/done`, { key });
+    await call('DELETE', '/:app/:queue/:message_id/client_state', `/shop/q/${id}/client_state?if_state=processing`, { key });
+    await call('DELETE', '/:app/:queue/:message_id/client_state', `/shop/q/${id}/client_state?if_state=processing`, { key });
+    await call('PUT', '/:app/:queue/:message_id/client_json', `/shop/q/${id}/client_json`, { key, ...J({ worker: 'w1' }) });
+    await call('PUT', '/:app/:queue/:message_id/client_json', `/shop/q/${id}/client_json`, { key, headers: JSON_CT, body: '{"worker": ' });
+    await call('DELETE', '/:app/:queue/:message_id/client_json', `/shop/q/${id}/client_json`, { key });
+    await call('DELETE', '/:app/:queue/:message_id/client_json', `/shop/q/${id}/client_json?if_state=bad%20state`, { key });
+    await call('POST', '/:app/:queue', '/shop/q', { key, ...J({ body: 'a reply', in_reply_to: id }) });
+    await call('POST', '/:app/:queue', '/shop/q', { key, ...J({ body: 'a reply', in_reply_to: '0'.repeat(32) }) });
+    await call('GET', '/:app/:queue/:message_id/replies', `/shop/q/${id}/replies?limit=10`, { key });
+    await call('GET', '/:app/:queue/:message_id/replies', `/shop/q/${'0'.repeat(32)}/replies`, { key });
+    await call('GET', '/:app/:queue', '/shop/q?client_state=none,done&updated_since=2026-01-01T00:00:00Z', { key });
+    await call('GET', '/:app/:queue', '/shop/q?updated_until=yesterday', { key });
     await call('PUT', '/:app/:queue/:message_id', `/shop/q/${id}`, { key, ...J({}) });
     await call('DELETE', '/:app/:queue/:message_id', `/shop/q/${id}`, { key });
     await call('DELETE', '/:app/:queue/:message_id', '/shop/q/zz', { key });

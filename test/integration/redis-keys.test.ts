@@ -64,13 +64,16 @@ describe('redis engine: keys and hash tags', () => {
 
     const keys = await keysWith(redis, prefix);
     const partitionKeys = keys.filter((k) => k.includes(':m:'));
-    // ids, msg, exp, state for each of the 8 partitions.
-    expect(partitionKeys).toHaveLength(8 * 4);
+    // ids, msg, exp, state for each of the 8 partitions; the two partitions whose message got a
+    // client_state also hold its processing-state indexes (stated, unset, updated; keys.ts) and
+    // the event outbox the change recorded into (evout).
+    expect(partitionKeys).toHaveLength(8 * 4 + 2 * 4);
     const byTag = new Map<string, string[]>();
     for (const key of partitionKeys) byTag.set(hashTag(key), [...(byTag.get(hashTag(key)) ?? []), key]);
     expect(byTag.size).toBe(8);
     for (const [tag, group] of byTag) {
-      expect(group.map((k) => k.slice(tag.length)).sort()).toEqual([':exp', ':ids', ':msg', ':state']);
+      const names = group.map((k) => k.slice(tag.length)).sort();
+      expect(names.length === 4 ? names : names.filter((n) => ![':stated', ':unset', ':updated', ':evout'].includes(n))).toEqual([':exp', ':ids', ':msg', ':state']);
       expect(new Set(group.map(calculateSlot)).size).toBe(1);
     }
     // The subscribed channel is in the slot of its partition's keys.

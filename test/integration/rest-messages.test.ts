@@ -207,8 +207,12 @@ describe.each(engineFactories)('REST messages ($name)', (factory) => {
     expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'before', partition: 2, seq: ack!.seq }]);
     const put = await s.request(`${q.path}/${ack!.key}`, { method: 'PUT', key: q.key, headers: JSON_CT, body: JSON.stringify({ body: 'after', ttl: 30 }) });
     expect(put.status).toBe(200);
-    expect(await put.json()).toEqual({ status: 'ok', message: { message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2, seq: ack!.seq } });
-    expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2, seq: ack!.seq }]);
+    // A change sets updated_at (rest.md "Processing state"), the same in the answer and in reads.
+    const changed = (await put.json()) as { status: string; message: { updated_at: number } };
+    expect(changed.message.updated_at).toBeGreaterThanOrEqual(ack!.timestamp);
+    const updated_at = changed.message.updated_at;
+    expect(changed).toEqual({ status: 'ok', message: { message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2, seq: ack!.seq, updated_at } });
+    expect(await read(s, q.path, q.key, '?partitions=2')).toEqual([{ message_id: ack!.key, timestamp: ack!.timestamp, body: 'after', partition: 2, seq: ack!.seq, updated_at }]);
 
     const raw = await s.request(`${q.path}/${ack!.key}`, { method: 'PUT', key: q.key, headers: { 'content-type': 'text/csv' }, body: 'a,b' });
     expect(raw.status).toBe(200);

@@ -10,6 +10,33 @@ import { decodeMessageId } from '../ids.js';
 
 export const MAX_BATCH = 1000;
 
+/** Largest client_json (as encoded JSON) of a state change, REST and WebSocket alike (websocket.md 4.6). */
+export const MAX_CLIENT_JSON_BYTES = 64 * 1024;
+
+/**
+ * A client_state (SPEC.md 3.5): 1 to 64 of letters, digits, `_ . : -`. `none` is not a state: it
+ * names "unset" in `if_state` and in read filters. The characters keep a state safe in a URL path
+ * segment and in a comma-separated filter, and ordered apart from the id in Redis index members.
+ */
+const CLIENT_STATE_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+export const UNSET_STATE = 'none';
+
+export function checkClientState(text: string, field: string): string {
+  if (!CLIENT_STATE_RE.test(text) || text === UNSET_STATE) {
+    throw new HoldlineError('invalid_field', { field, message: `${field} must be 1 to 64 of A-Z a-z 0-9 _ . : - and not '${UNSET_STATE}'` });
+  }
+  return text;
+}
+
+/** A state the caller expects (`if_state`) or filters by: a client_state, or `none` for unset (null). */
+export function parseStateName(text: string, field: string): string | null {
+  if (text === UNSET_STATE) return null;
+  if (!CLIENT_STATE_RE.test(text)) {
+    throw new HoldlineError('invalid_field', { field, message: `${field} must be a client_state (1 to 64 of A-Z a-z 0-9 _ . : -) or '${UNSET_STATE}'` });
+  }
+  return text;
+}
+
 /**
  * One message to post, from either transport (REST post, WebSocket `publish`): both build these and
  * call MessageQueues.post (service.ts), so a field exists on both at once.

@@ -11,8 +11,9 @@
  * every partition read, and paging with the last id seen never skips nor repeats a message.
  */
 import { HoldlineError } from '../../errors.js';
-import type { Engine, QueueMeta, ReadCursor, ReadOrder, StoredMessage } from '../../engine/types.js';
+import type { Engine, MessageFilter, QueueMeta, ReadCursor, ReadOptions, ReadOrder, StoredMessage } from '../../engine/types.js';
 import { decodeMessageId } from '../ids.js';
+import { parseStateName } from './message-rules.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 100;
@@ -26,6 +27,8 @@ export interface ReadQuery {
   limit: number;
   order: ReadOrder;
   partitions: number[];
+  /** Filtered read (SPEC.md 3.5): only messages matching every condition. */
+  filter?: MessageFilter;
 }
 
 export interface RawReadQuery {
@@ -33,6 +36,57 @@ export interface RawReadQuery {
   limit?: string;
   order?: string;
   partitions?: string;
+  /** Comma-separated client states; `none` for unset. */
+  client_state?: string;
+  /** Epoch seconds or ISO-8601. */
+  updated_since?: string;
+  updated_until?: string;
+}
+
+/** Filters given as the WebSocket `history` frame types them (protocol/websocket.md 4.5). */
+export interface RawFilter {
+  client_state?: string | readonly string[];
+  updated_since?: string | number;
+  updated_until?: string | number;
+}
+
+/** Most states one filter lists. */
+export const MAX_FILTER_STATES = 16;
+
+const EPOCH_RE = /^\d{1,11}(\.\d{1,6})?$/;
+/** ISO-8601 date and time with a zone (Z or ±hh:mm), seconds and up to 6 fraction digits optional. */
+const ISO_RE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** A time filter as microseconds since the epoch: epoch seconds (fraction allowed) or ISO-8601. */
+export function parseTime(value: string | number, field: string): number {
+  const bad = () => new HoldlineError('invalid_field', { field, message: `${field} must be epoch seconds or an ISO-8601 time with a zone (e.g. 2026-12-06T23:00:00Z)` });
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0 || value > 1e11) throw bad();
+    return Math.round(value * 1e6);
+  }
+  if (EPOCH_RE.test(value)) return Math.round(Number(value) * 1e6);
+  const m = ISO_RE.exec(value);
+  if (m === null) throw bad();
+  const fraction = (m[3] ?? '').padEnd(6, '0');
+  const zone = m[4] === 'Z' ? 'Z' : `${m[4]!.slice(0, 3)}:${m[4]!.slice(-2)}`;
+  const ms = Date.parse(`${m[1]}:${m[2] ?? '00'}${zone}`);
+  if (Number.isNaN(ms) || ms < 0) throw bad();
+  return ms * 1000 + Number(fraction);
+}
+
+/** The filter of a read, or undefined when none is asked. */
+export function parseFilter(raw: RawFilter): MessageFilter | undefined {
+  const filter: MessageFilter = {};
+  if (raw.client_state !== undefined) {
+    const list = typeof raw.client_state === 'string' ? raw.client_state.split(',') : raw.client_state;
+    if (list.length === 0 || list.length > MAX_FILTER_STATES) {
+      throw new HoldlineError('invalid_field', { field: 'client_state', message: `client_state lists 1 to ${MAX_FILTER_STATES} states` });
+    }
+    filter.states = [...new Set(list.map((s) => parseStateName(s, 'client_state')))];
+  }
+  if (raw.updated_since !== undefined) filter.updatedSinceUs = parseTime(raw.updated_since, 'updated_since');
+  if (raw.updated_until !== undefined) filter.updatedUntilUs = parseTime(raw.updated_until, 'updated_until');
+  return Object.keys(filter).length === 0 ? undefined : filter;
 }
 
 /** Largest timestamp an id can carry (56 bits of microseconds), in seconds. */
@@ -82,6 +136,8 @@ export function parseReadQuery(raw: RawReadQuery, queue: QueueMeta): ReadQuery {
     partitions: parsePartitionList(raw.partitions, queue),
   };
   if (raw.since !== undefined) query.since = parseSince(raw.since);
+  const filter = parseFilter(raw);
+  if (filter !== undefined) query.filter = filter;
   return query;
 }
 
@@ -107,11 +163,15 @@ async function readPartition(
   query: ReadQuery,
 ): Promise<StoredMessage[]> {
   const ref = { app: queue.application, queue: queue.name, partition };
-  const { since, limit, order } = query;
+  const { since, limit, order, filter } = query;
+  const options = (cursor: ReadCursor | undefined): ReadOptions => {
+    const o: ReadOptions = { limit, order };
+    if (cursor !== undefined) o.since = cursor;
+    if (filter !== undefined) o.filter = filter;
+    return o;
+  };
   if (since === undefined || since.kind === 'timestamp' || since.partition === partition) {
-    const cursor: ReadCursor | undefined =
-      since === undefined ? undefined : since.kind === 'timestamp' ? since : { kind: 'id', id: since.id };
-    return engine.read(ref, cursor === undefined ? { limit, order } : { since: cursor, limit, order });
+    return engine.read(ref, options(since === undefined ? undefined : since.kind === 'timestamp' ? since : { kind: 'id', id: since.id }));
   }
   const sign = order === 'ascending' ? 1 : -1;
   const keep = (m: StoredMessage): boolean =>
@@ -121,7 +181,7 @@ async function readPartition(
   let skipFirst = false;
   const out: StoredMessage[] = [];
   for (;;) {
-    const page = await engine.read(ref, { since: cursor, limit, order });
+    const page = await engine.read(ref, options(cursor));
     const fresh = skipFirst ? page.slice(1) : page;
     for (const m of fresh) if (keep(m)) out.push(m);
     if (out.length >= limit || page.length < limit || fresh.length === 0) return out.slice(0, limit);

@@ -3,6 +3,7 @@
  * the WebSocket's: `seq` on every message, and `message_id` next to Queuey's `key` in a post answer.
  */
 import type { StoredMessage } from '../../engine/types.js';
+import type { JsonValue } from '../../message-fields.js';
 import { timestampSeconds } from '../ids.js';
 
 export interface WireMessage {
@@ -15,6 +16,11 @@ export interface WireMessage {
   seq: number;
   /** Present when the message answers another (posted over REST or WebSocket). */
   in_reply_to?: string;
+  /** Processing state (SPEC.md 3.5), present once set. */
+  client_state?: string;
+  client_json?: JsonValue;
+  /** Epoch seconds (microsecond precision) of the last change; absent until one. */
+  updated_at?: number;
 }
 
 export interface WireAck {
@@ -36,6 +42,9 @@ export function bodyText(body: string | Uint8Array): string {
 export function wireMessage(m: StoredMessage): WireMessage {
   const w: WireMessage = { message_id: m.id, timestamp: timestampSeconds(m.timestampUs), body: bodyText(m.body), partition: m.partition, seq: m.seq };
   if (m.inReplyTo !== undefined) w.in_reply_to = m.inReplyTo;
+  if (m.clientState !== undefined) w.client_state = m.clientState;
+  if (m.clientJson !== undefined) w.client_json = m.clientJson;
+  if (m.updatedAtUs !== undefined) w.updated_at = timestampSeconds(m.updatedAtUs);
   return w;
 }
 

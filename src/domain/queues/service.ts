@@ -10,16 +10,16 @@
  * so a rejected request changes nothing.
  */
 import { HoldlineError, isHoldlineError } from '../../errors.js';
-import type { Engine, JsonValue, MessagePatch, NewMessage, QueueMeta, ReadOrder, StoredMessage } from '../../engine/types.js';
+import type { Engine, JsonValue, MessageFilter, NewMessage, QueueMeta, ReadOrder, StateChange, StoredMessage } from '../../engine/types.js';
 import { assertCanRead, assertOwner, canRead } from '../auth.js';
 import { decodeMessageId } from '../ids.js';
 import { isValidAppName, isValidQueueName } from '../names.js';
-import { atField, checkBody, checkPartition, checkTtl, parseIdList, parseMessageId, toNewMessages } from './message-rules.js';
+import { atField, checkBody, checkClientState, checkPartition, checkTtl, parseIdList, parseMessageId, toNewMessages } from './message-rules.js';
 import type { MessageInput, MessageLimits } from './message-rules.js';
 import { newQueueMeta, updatedQueueMeta } from './queue-rules.js';
 import type { CreateQueueInput, QueueSettings } from './queue-rules.js';
-import { DEFAULT_LIMIT, parseReadQuery, parseSince, readMessages } from './read.js';
-import type { RawReadQuery, ReadQuery, SinceCursor } from './read.js';
+import { DEFAULT_LIMIT, parseFilter, parseLimit, parseOrder, parseReadQuery, parseSince, readMessages } from './read.js';
+import type { RawFilter, RawReadQuery, ReadQuery, SinceCursor } from './read.js';
 
 export interface ListQueuesQuery {
   limit: number;
@@ -39,22 +39,43 @@ export interface PreparedPost {
   readonly messages: NewMessage[];
 }
 
-/** A `history` frame's query (protocol/websocket.md 4.5). */
-export interface HistoryQuery {
+/** A `history` frame's query (protocol/websocket.md 4.5), filters included (SPEC.md 3.5). */
+export interface HistoryQuery extends RawFilter {
   partitions?: number[];
   /** A message id, or epoch seconds. */
   since?: string | number;
   limit?: number;
   order?: ReadOrder;
+  /** The replies of this message (every partition), as GET …/replies. */
+  in_reply_to?: string;
 }
 
-/** What `state.set` names and changes: processing state only (the body stays). */
+/** Paging over a message's replies, in the merged message order. */
+export interface RepliesQuery {
+  since?: SinceCursor;
+  limit: number;
+  order: ReadOrder;
+}
+
+/** `GET …/{message_id}/replies`: paging over the replies, in the merged message order. */
+export interface RawRepliesQuery {
+  since?: string;
+  limit?: string;
+  order?: string;
+}
+
+/**
+ * A processing-state change (REST `…/client_state`, `…/client_json`; WebSocket `state.set`): the
+ * body stays. `ifState` (a state, or null for unset) makes it a compare-and-set.
+ */
 export interface StateInput {
-  partition: number;
-  /** 32 lowercase hex (the transport's schema checked the shape). */
+  /** WebSocket: the frame names it and it must agree with the id; REST: taken from the id. */
+  partition?: number;
+  /** As the caller sent it (REST: the path; WebSocket: schema-checked 32 lowercase hex). */
   messageId: string;
   clientState?: string | null;
   clientJson?: JsonValue | null;
+  ifState?: string | null;
 }
 
 export class MessageQueues {
@@ -169,7 +190,29 @@ export class MessageQueues {
 
   /** Stored messages in input order (REST post, WebSocket publish: prepare, then append). */
   post(meta: QueueMeta, inputs: MessageInput[]): Promise<StoredMessage[]> {
-    return this.inRange(meta, (m) => this.append({ meta: m, messages: toNewMessages(m, inputs, this.limits) }));
+    return this.inRange(meta, async (m) => this.append(await this.repliesChecked({ meta: m, messages: toNewMessages(m, inputs, this.limits) })));
+  }
+
+  /**
+   * A batch whose `in_reply_to` ids all name live messages of the same queue (SPEC.md 3.5), else
+   * message_not_found naming in_reply_to: nothing is appended. Checked when the batch is prepared;
+   * a replied message deleted after that still gets its reply.
+   */
+  private async repliesChecked(batch: PreparedPost): Promise<PreparedPost> {
+    const parents = new Set<string>();
+    for (const m of batch.messages) if (m.inReplyTo !== undefined) parents.add(m.inReplyTo);
+    if (parents.size === 0) return batch;
+    const { meta } = batch;
+    await Promise.all(
+      [...parents].map(async (id) => {
+        const partition = decodeMessageId(id).partition;
+        const found = partition >= 1 && partition <= meta.partitions
+          ? await this.engine.getMessage({ app: meta.application, queue: meta.name, partition }, id)
+          : null;
+        if (found === null) throw new HoldlineError('message_not_found', { field: 'in_reply_to', message: `in_reply_to ${id} is not a message of this queue` });
+      }),
+    );
+    return batch;
   }
 
   /**
@@ -178,12 +221,14 @@ export class MessageQueues {
    * transport (WebSocket publish) prepares early and appends in its frames' order.
    */
   prepare(meta: QueueMeta, inputs: MessageInput[]): Promise<PreparedPost> {
-    // Synchronous when every input is valid against `meta`: every publish passes here.
+    // Synchronous when every input is valid against `meta` and none replies: every publish passes here.
+    let batch: PreparedPost;
     try {
-      return Promise.resolve({ meta, messages: toNewMessages(meta, inputs, this.limits) });
+      batch = { meta, messages: toNewMessages(meta, inputs, this.limits) };
     } catch (err) {
-      return this.inRange(meta, (m) => ({ meta: m, messages: toNewMessages(m, inputs, this.limits) }), err);
+      return this.inRange(meta, (m) => this.repliesChecked({ meta: m, messages: toNewMessages(m, inputs, this.limits) }), err);
     }
+    return inputs.some((m) => m.inReplyTo !== undefined) ? this.repliesChecked(batch) : Promise.resolve(batch);
   }
 
   /** Appends a prepared batch; both engines keep per-partition submission order. */
@@ -199,39 +244,85 @@ export class MessageQueues {
 
   /** WebSocket `history`: the query typed by the frame's schema; errors name the frame's fields. */
   async history(queue: QueueMeta, q: HistoryQuery): Promise<StoredMessage[]> {
-    // As REST reads: a partition beyond a cached partition count is checked against the store.
-    const [meta, partitions] = await this.inRange(queue, (m) => [m, (q.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, m)))] as const);
     let since: SinceCursor | undefined;
     if (typeof q.since === 'string') since = atField('since', () => parseSince(q.since as string));
     else if (typeof q.since === 'number') since = { kind: 'timestamp', seconds: q.since };
-    const query: ReadQuery = { partitions: partitions.sort((a, b) => a - b), limit: q.limit ?? DEFAULT_LIMIT, order: q.order ?? 'ascending' };
+    const filter = parseFilter(q);
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const order = q.order ?? 'ascending';
+    if (q.in_reply_to !== undefined) {
+      // The replies of a message, as GET …/replies: they may be in any partition of the queue.
+      if (q.partitions !== undefined) throw new HoldlineError('invalid_field', { field: 'partitions', message: 'history with in_reply_to reads every partition: partitions is not taken' });
+      return this.replies(queue, q.in_reply_to, { limit, order, ...(since === undefined ? {} : { since }) }, filter);
+    }
+    // As REST reads: a partition beyond a cached partition count is checked against the store.
+    const [meta, partitions] = await this.inRange(queue, (m) => [m, (q.partitions ?? [1]).map((p, i) => atField(`partitions[${i}]`, () => checkPartition(p, m)))] as const);
+    const query: ReadQuery = { partitions: partitions.sort((a, b) => a - b), limit, order };
     if (since !== undefined) query.since = since;
+    if (filter !== undefined) query.filter = filter;
+    return readMessages(this.engine, meta, query);
+  }
+
+  /** REST `GET …/{message_id}/replies`: the query as text. */
+  repliesRest(queue: QueueMeta, idText: string, raw: RawRepliesQuery): Promise<StoredMessage[]> {
+    const query: RepliesQuery = { limit: parseLimit(raw.limit), order: parseOrder(raw.order) };
+    if (raw.since !== undefined) query.since = parseSince(raw.since);
+    return this.replies(queue, idText, query);
+  }
+
+  /**
+   * The replies to a message (SPEC.md 3.5): messages of the same queue, any partition, posted
+   * `in_reply_to` it, in the merged message order (read.ts), paged with `since` and `limit`, and
+   * narrowed by `filter` when given. message_not_found when the message itself is not (or no
+   * longer) there.
+   */
+  async replies(queue: QueueMeta, idText: string, q: RepliesQuery, filter?: MessageFilter): Promise<StoredMessage[]> {
+    const parent = await this.getMessage(queue, idText);
+    const meta = await this.current(queue, [parent.partition]);
+    const query: ReadQuery = {
+      partitions: Array.from({ length: meta.partitions }, (_, i) => i + 1),
+      limit: q.limit,
+      order: q.order,
+      filter: { ...filter, inReplyTo: parent.id },
+    };
+    if (q.since !== undefined) query.since = q.since;
     return readMessages(this.engine, meta, query);
   }
 
   /**
-   * Processing state (WebSocket `state.set`, protocol/websocket.md 4.6): the owner and the
-   * applications in `principles` mark messages; readers of a public queue may not. Checked in this
-   * order: access, partition, client_json size, then the message itself.
+   * Processing state (SPEC.md 3.5; REST `…/client_state`, `…/client_json`, WebSocket `state.set`,
+   * protocol/websocket.md 4.6): the owner and the applications in `principles` mark messages;
+   * readers of a public queue may not. Checked in this order: access, message id, partition,
+   * client_state, client_json size, then the message itself and `ifState`, atomically in the
+   * engine: a mismatch is state_conflict with the current state, and nothing changes.
    */
-  async setState(caller: string | null, meta: QueueMeta, input: StateInput, maxClientJsonBytes: number): Promise<StoredMessage> {
-    if (caller === null || !canRead(caller, { ...meta, type: 'user' })) throw new HoldlineError('forbidden');
-    const partition = atField('partition', () => checkPartition(input.partition, meta));
-    if (input.clientJson !== undefined && input.clientJson !== null) {
-      const size = Buffer.byteLength(JSON.stringify(input.clientJson));
-      if (size > maxClientJsonBytes) {
+  async setState(caller: string | null, queue: QueueMeta, input: StateInput, maxClientJsonBytes: number): Promise<StoredMessage> {
+    if (caller === null || !canRead(caller, { ...queue, type: 'user' })) throw new HoldlineError('forbidden');
+    const { id, partition: idPartition } = parseMessageId(input.messageId);
+    const meta = await this.current(queue, [input.partition ?? idPartition]);
+    const partition = input.partition === undefined ? idPartition : atField('partition', () => checkPartition(input.partition!, meta));
+    const change: StateChange = {};
+    if (input.clientState !== undefined) change.clientState = input.clientState === null ? null : checkClientState(input.clientState, 'client_state');
+    if (input.clientJson !== undefined) {
+      if (input.clientJson !== null && Buffer.byteLength(JSON.stringify(input.clientJson)) > maxClientJsonBytes) {
         throw new HoldlineError('invalid_field', { field: 'client_json', message: `client_json exceeds ${maxClientJsonBytes} bytes` });
       }
+      change.clientJson = input.clientJson;
     }
-    const patch: MessagePatch = {};
-    if (input.clientState !== undefined) patch.clientState = input.clientState;
-    if (input.clientJson !== undefined) patch.clientJson = input.clientJson;
-    const updated =
-      decodeMessageId(input.messageId).partition === partition
-        ? await this.engine.updateMessage({ app: meta.application, queue: meta.name, partition }, input.messageId, patch)
-        : null;
-    if (updated === null) throw new HoldlineError('message_not_found');
-    return updated;
+    if (input.ifState !== undefined) change.ifState = input.ifState;
+    const result =
+      partition === idPartition && partition >= 1 && partition <= meta.partitions
+        ? await this.engine.changeState({ app: meta.application, queue: meta.name, partition }, id, change)
+        : ({ kind: 'not_found' } as const);
+    if (result.kind === 'not_found') throw new HoldlineError('message_not_found');
+    if (result.kind === 'conflict') {
+      throw new HoldlineError('state_conflict', {
+        field: 'if_state',
+        currentState: result.current,
+        message: `The message's client_state is ${result.current === null ? 'unset (none)' : `'${result.current}'`}, not the if_state given: nothing changed`,
+      });
+    }
+    return result.message;
   }
 
   async getMessage(queue: QueueMeta, idText: string): Promise<StoredMessage> {
@@ -314,6 +405,12 @@ export class QueueHandle {
     return this.queues.getMessage(await this.readable(), id);
   }
 
+  /** `GET …/{message_id}/replies`: readers, as for reads. */
+  async replies(id: string, query: () => RawRepliesQuery): Promise<StoredMessage[]> {
+    const meta = await this.readable();
+    return this.queues.repliesRest(meta, id, query());
+  }
+
   async updateMessage(id: string, update: () => MessageUpdate): Promise<StoredMessage> {
     const meta = await this.owned();
     return this.queues.updateMessage(meta, id, update());
@@ -324,10 +421,14 @@ export class QueueHandle {
     return this.queues.deleteMessages(meta, ids());
   }
 
-  /** `state.set`: existence first, then the owner or principles (setState). */
-  async setState(input: StateInput, maxClientJsonBytes: number): Promise<StoredMessage> {
+  /**
+   * A state change (REST and `state.set`): existence first, then the owner or principles
+   * (setState); `input` is read after access is checked.
+   */
+  async setState(input: StateInput | (() => StateInput), maxClientJsonBytes: number): Promise<StoredMessage> {
     const meta = await this.queues.requireQueue(this.app, this.name);
-    return this.queues.setState(this.caller, meta, input, maxClientJsonBytes);
+    if (this.caller === null || !canRead(this.caller, { ...meta, type: 'user' })) throw new HoldlineError(this.caller === null ? 'auth_required' : 'forbidden');
+    return this.queues.setState(this.caller, meta, typeof input === 'function' ? input() : input, maxClientJsonBytes);
   }
 
   async update(input: () => QueueSettings): Promise<QueueMeta> {

@@ -34,6 +34,8 @@ import type {
   PartitionRef,
   QueueMeta,
   ReadOptions,
+  StateChange,
+  StateChangeResult,
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
@@ -41,6 +43,7 @@ import { WallClock, type Clock } from './clock.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { FeedFanOut } from '../feed.js';
 import { PartitionLog } from './partition-log.js';
+import { MESSAGE_STATE_EVENT } from '../state-events.js';
 import { MemoryEventLog } from './events.js';
 import type { EventRetention } from '../events.js';
 
@@ -420,6 +423,30 @@ export class MemoryEngine implements Engine {
     this.compactExpiryIfStale();
     this.events.record(ref.app, 'message.update', { queue_name: ref.queue, partition: ref.partition, msg_id: id, fields: patchedFieldNames(patch) });
     return copyMessage(next);
+  }
+
+  async changeState(ref: PartitionRef, id: string, change: StateChange): Promise<StateChangeResult> {
+    const log = this.existingLog(ref);
+    const current = log?.find(id);
+    if (log === undefined || current === undefined || current.expiresAtMs <= this.clock.nowMs()) return { kind: 'not_found' };
+    // Check and change in one synchronous step: no other call runs in between.
+    if (change.ifState !== undefined && (current.clientState ?? null) !== change.ifState) return { kind: 'conflict', current: current.clientState ?? null };
+    const next: StoredMessage = { ...current, updatedAtUs: Math.max(this.clock.nowUs(), current.timestampUs, (current.updatedAtUs ?? 0) + 1) };
+    const patch: MessagePatch = {};
+    if (change.clientState !== undefined) patch.clientState = change.clientState;
+    if (change.clientJson !== undefined) patch.clientJson = change.clientJson;
+    patchFields(patch, next, copyJson);
+    log.replace(next);
+    // Recorded in this same synchronous call (protocol/events.md "Recording an event").
+    this.events.record(ref.app, MESSAGE_STATE_EVENT, {
+      queue_name: ref.queue,
+      partition: ref.partition,
+      msg_id: id,
+      fields: patchedFieldNames(patch),
+      client_state: next.clientState,
+      previous_state: current.clientState,
+    });
+    return { kind: 'updated', message: copyMessage(next) };
   }
 
   async deleteMessages(ref: PartitionRef, ids: string[]): Promise<number> {

@@ -7,6 +7,7 @@
  * been reclaimed yet); reclamation is driven by the engine's expiry index.
  */
 import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../ids.js';
+import { matchesFilter } from '../filter.js';
 import type { ReadOptions, StoredMessage } from '../types.js';
 
 /** Above this many removals at once, one filtering pass beats repeated splices. */
@@ -54,19 +55,21 @@ export class PartitionLog {
   read(opts: ReadOptions, nowMs: number): StoredMessage[] {
     const out: StoredMessage[] = [];
     const messages = this.messages;
-    const { since, limit } = opts;
+    const { since, limit, filter } = opts;
+    // A filtered read walks the partition from the cursor (memory is one process: no index kept).
+    const visible = (m: StoredMessage): boolean => m.expiresAtMs > nowMs && (filter === undefined || matchesFilter(m, filter));
     if (opts.order === 'ascending') {
       const from = since === undefined ? '' : since.kind === 'id' ? since.id : idLowerBoundForTimestamp(since.seconds);
       for (let i = this.lowerBound(from); i < messages.length && out.length < limit; i++) {
         const m = messages[i]!;
-        if (m.expiresAtMs > nowMs) out.push(m);
+        if (visible(m)) out.push(m);
       }
     } else {
       const to = since === undefined ? undefined : since.kind === 'id' ? since.id : idUpperBoundForTimestamp(since.seconds);
       const start = to === undefined ? messages.length - 1 : this.upperBound(to) - 1;
       for (let i = start; i >= 0 && out.length < limit; i--) {
         const m = messages[i]!;
-        if (m.expiresAtMs > nowMs) out.push(m);
+        if (visible(m)) out.push(m);
       }
     }
     return out;

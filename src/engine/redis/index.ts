@@ -48,6 +48,8 @@ import type {
   PartitionRef,
   QueueMeta,
   ReadOptions,
+  StateChange,
+  StateChangeResult,
   StoredMessage,
   Unsubscribe,
 } from '../types.js';
@@ -67,6 +69,7 @@ import {
   markPartition,
   parseAppendReply,
   parseMarker,
+  readFiltered,
   readRecords,
   updateRecord,
   type AppendCall,
@@ -76,6 +79,8 @@ import {
 import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { ExpirySweeper } from './sweeper.js';
+// Registers message.state with the event catalogue (recorded by update-9.lua).
+import '../state-events.js';
 import { RedisEventLog } from './events.js';
 import type { EventRetention } from '../events.js';
 import { clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
@@ -447,9 +452,22 @@ export class RedisEngine implements Engine {
     });
   }
 
+  /**
+   * Index entries the filtered reads of this engine have touched (read-filtered-8.lua counts them):
+   * what shows a filtered read costs about what it returns (test/integration/redis-state-index.test.ts).
+   */
+  indexEntriesRead = 0;
+
   read(ref: PartitionRef, opts: ReadOptions): Promise<StoredMessage[]> {
     return guarded(async () => {
-      const records = await readRecords(this.client, this.partitionKeys(ref), opts, this.corkForTick);
+      const filter = opts.filter;
+      let records: Buffer[];
+      if (filter === undefined) records = await readRecords(this.client, this.partitionKeys(ref), opts, this.corkForTick);
+      else {
+        const result = await readFiltered(this.client, this.partitionKeys(ref), { ...opts, filter }, this.corkForTick);
+        this.indexEntriesRead += result.touched;
+        records = result.records;
+      }
       // Shared, frozen messages for records read before (record.ts RecordCache).
       const out = new Array<StoredMessage>(records.length);
       for (let i = 0; i < records.length; i++) out[i] = this.records.decode(records[i]!);
@@ -462,6 +480,20 @@ export class RedisEngine implements Engine {
       const record = await getRecord(this.client, this.keys.partition(ref), id);
       return record === null ? null : decodeRecord(record);
     });
+  }
+
+  changeState(ref: PartitionRef, id: string, change: StateChange): Promise<StateChangeResult> {
+    // The message.state event is recorded by the same script (update-9.lua), in the partition's outbox.
+    return this.recordingIn(ref, () => guarded(async (): Promise<StateChangeResult> => {
+      const patch: MessagePatch = {};
+      if (change.clientState !== undefined) patch.clientState = change.clientState;
+      if (change.clientJson !== undefined) patch.clientJson = change.clientJson;
+      // The check and the change are one script: exactly one of racing claims wins, on every node.
+      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch, 'message.state', change.ifState);
+      if (reply === null) return { kind: 'not_found' };
+      if ('conflict' in reply) return { kind: 'conflict', current: reply.conflict };
+      return { kind: 'updated', message: decodeRecord(reply.record) };
+    }));
   }
 
   /**
@@ -485,9 +517,9 @@ export class RedisEngine implements Engine {
 
   private updateMessageNow(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
     return guarded(async () => {
-      const record = await updateRecord(this.client, this.keys.partition(ref), id, patch);
-      if (record === null) return null;
-      const message = decodeRecord(record);
+      const reply = await updateRecord(this.client, this.keys.partition(ref), id, patch, 'message.update');
+      if (reply === null || !('record' in reply)) return null;
+      const message = decodeRecord(reply.record);
       // A shorter ttl may now be the partition's earliest expiry.
       if (patch.ttl !== undefined) await this.noteExpiry(ref, message.expiresAtMs);
       return message;

@@ -37,6 +37,19 @@
  *                      marker: '+<incarnation>' while the queue exists (append.lua refuses without
  *                      it), '-<incarnation>' once deleted, the hash then expiring (partition-drop.lua)
  *   <tag>:live   shard channel carrying each appended message, published by the append script
+ *
+ * Processing-state indexes (SPEC.md 3.5; read-filtered-8.lua reads them, so a filtered read costs
+ * what it returns, not the partition's size). `<state>.w` is the index watermark: the last id the
+ * indexes have taken in (lua/includes/indexCatchUp.lua). Messages up to it are in exactly one of
+ * `stated` / `unset`; a message after it has no client_state (a state change first brings the
+ * watermark up to its message), so append.lua writes no index and "unset" after the watermark is
+ * simply the ids after it.
+ *   <tag>:stated   ZSET  '<client_state> <id>' at score 0 (a state's ids, in partition order)
+ *   <tag>:unset    ZSET  ids without a client_state, up to the watermark, at score 0
+ *   <tag>:updated  ZSET  id -> updatedAtUs, for every message changed at least once
+ *   <tag>:replies  ZSET  '<in_reply_to> <id>' at score 0, up to the watermark
+ * A change writes them in the script that makes it (update-9.lua), a delete or a reclamation
+ * removes the message from every one in the same script (delete-8.lua, sweep-7.lua).
  */
 import type { PartitionRef } from '../types.js';
 
@@ -46,7 +59,11 @@ export interface PartitionKeys {
   exp: string;
   state: string;
   channel: string;
-  /** STREAM: the partition slot's event outbox (message update and delete events). */
+  stated: string;
+  unset: string;
+  updated: string;
+  replies: string;
+  /** STREAM: the partition slot's event outbox (message update, state and delete events). */
   outbox: string;
 }
 
@@ -205,7 +222,18 @@ export class RedisKeys {
 
   partition(ref: PartitionRef): PartitionKeys {
     const tag = `{${this.prefix}:m:${enc(ref.app)}:${enc(ref.queue)}:${ref.partition}}`;
-    return { ids: `${tag}:ids`, msg: `${tag}:msg`, exp: `${tag}:exp`, state: `${tag}:state`, channel: `${tag}:live`, outbox: `${tag}:evout` };
+    return {
+      ids: `${tag}:ids`,
+      msg: `${tag}:msg`,
+      exp: `${tag}:exp`,
+      state: `${tag}:state`,
+      channel: `${tag}:live`,
+      stated: `${tag}:stated`,
+      unset: `${tag}:unset`,
+      updated: `${tag}:updated`,
+      replies: `${tag}:replies`,
+      outbox: `${tag}:evout`,
+    };
   }
 
   /** The expiry index names partitions by this member. */

@@ -4,7 +4,7 @@
  */
 import type { ChainableCommander } from 'ioredis';
 import { encodeMessageId, idLowerBoundForTimestamp, idUpperBoundForTimestamp } from '../ids.js';
-import type { MessagePatch, NewMessage, ReadOptions } from '../types.js';
+import type { MessageFilter, MessagePatch, NewMessage, ReadOptions } from '../types.js';
 import { APPEND_FIELDS, PATCH_FIELDS, fieldOf } from '../../message-fields.js';
 import type { PartitionKeys } from './keys.js';
 import { fieldText } from './record.js';
@@ -12,14 +12,15 @@ import { defineScripts, scriptCall, type RedisClient, type ScriptArg } from './s
 
 const SCRIPTS = {
   hlAppend: 'append-5',
-  hlMark: 'partition-mark-4',
-  hlDrop: 'partition-drop-4',
+  hlMark: 'partition-mark-8',
+  hlDrop: 'partition-drop-8',
   hlRead: 'read-3',
+  hlReadFiltered: 'read-filtered-8',
   hlGet: 'get-2',
-  hlUpdate: 'update-3',
-  hlDelete: 'delete-4',
+  hlUpdate: 'update-9',
+  hlDelete: 'delete-8',
   hlCount: 'count-1',
-  hlSweep: 'sweep-3',
+  hlSweep: 'sweep-7',
 } as const;
 
 export function definePartitionScripts(client: RedisClient): void {
@@ -189,14 +190,31 @@ export function parseAppendReply(reply: unknown, call: AppendCall): AppendReply 
   return { earliestMs: Number(reply[0]), lowered: Number(reply[1]) === 1, stored };
 }
 
+/** The keys of the scripts that keep the processing-state indexes (update-9 then the outbox, read-filtered-8, partition-mark/drop-8). */
+function indexedKeys(k: PartitionKeys): string[] {
+  return [k.ids, k.msg, k.exp, k.state, k.stated, k.unset, k.updated, k.replies];
+}
+
+/** delete-8 (then the outbox), sweep-7: a partition's data and its processing-state indexes. */
+function unlinkKeys(k: PartitionKeys): string[] {
+  return [k.ids, k.msg, k.exp, k.stated, k.unset, k.updated, k.replies];
+}
+
+/**
+ * Most ids one script call takes into the processing-state indexes (lua/includes/indexCatchUp.lua):
+ * bounds the time one call holds the shard when many messages were appended since the last
+ * catch-up; the engine then calls again.
+ */
+export const INDEX_CATCH_UP_MAX = 5000;
+
 /** partition-mark.lua: true when the partition is live for this incarnation (or a newer one). */
 export async function markPartition(client: RedisClient, k: PartitionKeys, inc: number): Promise<boolean> {
-  return Number(await scriptCall(client, 'hlMark', false, [k.ids, k.msg, k.exp, k.state], [inc])) === 1;
+  return Number(await scriptCall(client, 'hlMark', false, indexedKeys(k), [inc])) === 1;
 }
 
 /** partition-drop.lua: false when a newer incarnation owns the partition (left alone). */
 export async function dropPartition(client: RedisClient, k: PartitionKeys, inc: number, tombstoneMs: number): Promise<boolean> {
-  return Number(await scriptCall(client, 'hlDrop', false, [k.ids, k.msg, k.exp, k.state], [inc, tombstoneMs])) === 1;
+  return Number(await scriptCall(client, 'hlDrop', false, indexedKeys(k), [inc, tombstoneMs])) === 1;
 }
 
 /**
@@ -229,8 +247,22 @@ export async function getRecord(client: RedisClient, k: PartitionKeys, id: strin
   return (await scriptCall(client, 'hlGet', true, [k.msg, k.exp], [id])) as Buffer | null;
 }
 
-export async function updateRecord(client: RedisClient, k: PartitionKeys, id: string, patch: MessagePatch): Promise<Buffer | null> {
-  const args: ScriptArg[] = [id, patch.ttl === undefined ? '' : patch.ttl];
+/** update-9.lua's answer: the new record, none (no such live message), or a failed compare-and-set. */
+export type UpdateReply = { record: Buffer } | { conflict: string | null } | null;
+
+/**
+ * Changes a message (update-9.lua), recording `event` in the same step; `ifState` (a state, or null for unset) makes it a
+ * compare-and-set. When the indexes first need more than one call's catch-up, calls again.
+ */
+export async function updateRecord(
+  client: RedisClient,
+  k: PartitionKeys,
+  id: string,
+  patch: MessagePatch,
+  event: 'message.update' | 'message.state',
+  ifState?: string | null,
+): Promise<UpdateReply> {
+  const args: ScriptArg[] = [id, patch.ttl === undefined ? '' : patch.ttl, ifState === undefined ? '' : ifState === null ? '-' : `+${ifState}`, INDEX_CATCH_UP_MAX, event];
   if (patch.body !== undefined) args.push(...bodyArgs(patch.body));
   for (const f of PATCH_FIELDS) {
     const v = fieldOf(patch, f);
@@ -240,12 +272,57 @@ export async function updateRecord(client: RedisClient, k: PartitionKeys, id: st
       args.push(f.tag, encoding === 'utf8' ? `+${text}` : Buffer.concat([PLUS, Buffer.from(text, encoding)]));
     }
   }
-  return (await scriptCall(client, 'hlUpdate', true, [k.msg, k.exp, k.outbox], args)) as Buffer | null;
+  for (;;) {
+    const reply = (await scriptCall(client, 'hlUpdate', true, [...indexedKeys(k), k.outbox], args)) as Buffer | null | Buffer[];
+    if (reply === null) return null;
+    if (!Array.isArray(reply)) return { record: reply };
+    if (reply[0]?.toString() === 'c') {
+      const current = reply[1]?.toString('utf8') ?? '';
+      return { conflict: current === '' ? null : current };
+    }
+    // 'b': the indexes were behind the message; they moved on, nothing else changed.
+  }
+}
+
+/**
+ * A filtered read (read-filtered-8.lua): the records, and how many index entries the script
+ * touched (RedisEngine.indexEntriesRead counts them). As readRecords: the script picks the ids
+ * (index walk, conditions and expiry, atomically), HMGET fetches their records; should one be gone
+ * in between, the read is made again with the records through Lua.
+ */
+export async function readFiltered(
+  client: RedisClient,
+  k: PartitionKeys,
+  opts: ReadOptions & { filter: MessageFilter },
+  beforeWrite?: () => void,
+): Promise<{ records: Buffer[]; touched: number }> {
+  const ascending = opts.order === 'ascending';
+  let cursor = '';
+  if (opts.since?.kind === 'id') cursor = opts.since.id;
+  else if (opts.since?.kind === 'timestamp') cursor = ascending ? idLowerBoundForTimestamp(opts.since.seconds) : idUpperBoundForTimestamp(opts.since.seconds);
+  const f = opts.filter;
+  const head: ScriptArg[] = [ascending ? 'a' : 'd', cursor, opts.limit, INDEX_CATCH_UP_MAX, f.updatedSinceUs ?? '', f.updatedUntilUs ?? '', f.inReplyTo ?? ''];
+  const states = (f.states ?? []).map((s) => s ?? '');
+  let touched = 0;
+  const call = async (mode: 'i' | 'r'): Promise<Array<string | Buffer>> => {
+    for (;;) {
+      beforeWrite?.();
+      const reply = (await scriptCall(client, 'hlReadFiltered', mode === 'r', indexedKeys(k), [...head, mode, ...states])) as [number, number, ...Array<string | Buffer>];
+      touched += Number(reply[0]);
+      if (Number(reply[1]) === 0) return reply.slice(2) as Array<string | Buffer>;
+    }
+  };
+  const ids = (await call('i')) as string[];
+  if (ids.length === 0) return { records: [], touched };
+  beforeWrite?.();
+  const records = await client.hmgetBuffer(k.msg, ...ids);
+  if (records.every((r): r is Buffer => r !== null)) return { records, touched };
+  return { records: (await call('r')) as Buffer[], touched };
 }
 
 export async function deleteRecords(client: RedisClient, k: PartitionKeys, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  return Number(await scriptCall(client, 'hlDelete', false, [k.ids, k.msg, k.exp, k.outbox], ids));
+  return Number(await scriptCall(client, 'hlDelete', false, [...unlinkKeys(k), k.outbox], ids));
 }
 
 export async function countLive(client: RedisClient, k: PartitionKeys): Promise<number> {
@@ -254,6 +331,6 @@ export async function countLive(client: RedisClient, k: PartitionKeys): Promise<
 
 /** Reclaims up to `max` expired messages; returns how many, and the earliest expiry left (-1: empty). */
 export async function sweepPartition(client: RedisClient, k: PartitionKeys, max: number): Promise<{ reclaimed: number; earliestMs: number }> {
-  const reply = (await scriptCall(client, 'hlSweep', false, [k.ids, k.msg, k.exp], [max])) as [number, number];
+  const reply = (await scriptCall(client, 'hlSweep', false, unlinkKeys(k), [max])) as [number, number];
   return { reclaimed: Number(reply[0]), earliestMs: Number(reply[1]) };
 }

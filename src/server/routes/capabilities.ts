@@ -31,11 +31,13 @@ const API_FEATURES = {
   'messages.read.order': true,
   'messages.update': true,
   'messages.delete': true,
-  // Processing state (client_state, client_json, updated_at on a message): set with the WebSocket
-  // `state.set` frame and returned by WebSocket reads. Over REST (setting it, filtering reads by
-  // it, the fields in REST reads): not yet.
+  // Processing state (SPEC.md 3.5): client_state, client_json, updated_at on a message, set over
+  // REST and the WebSocket `state.set` (compare-and-set with if_state), replies, filtered reads.
   'messages.processing_state': true,
-  'messages.processing_state.rest': false,
+  'messages.processing_state.rest': true,
+  'messages.processing_state.cas': true,
+  'messages.replies': true,
+  'messages.read.filters': true,
   // Call queues (SPEC.md 3.2–3.3; protocol/rest-calls.md).
   'calls.agents': true,
   'calls.agent_tokens': true,

@@ -29,7 +29,15 @@ export function messageRoutes(ctx: ServerContext): void {
   router.add('GET', '/:app/:queue', async (req) => {
     const messages = await (await queue(req)).read(() => {
       const q = parseQuery(req);
-      return { since: q.get('since'), limit: q.get('limit'), order: q.get('order'), partitions: q.get('partitions') };
+      return {
+        since: q.get('since'),
+        limit: q.get('limit'),
+        order: q.get('order'),
+        partitions: q.get('partitions'),
+        client_state: q.get('client_state'),
+        updated_since: q.get('updated_since'),
+        updated_until: q.get('updated_until'),
+      };
     });
     // Assembled from per-message fragments kept between reads (server/message-encoding.ts).
     return { status: 200, body: restMessagesBody(messages), contentType: 'application/json' };

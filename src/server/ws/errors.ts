@@ -30,7 +30,9 @@ export function errorFrameFor(err: unknown, request: { type: string; id?: Reques
     const renamed = RENAMED[err.code];
     if (renamed !== undefined) return errorFrame(renamed, { id: request.id, op: request.type });
     if (err.status >= 500) logger.warn({ code: err.code, op: request.type }, 'ws request failed');
-    return errorFrame(err.code, { id: request.id, op: request.type, message: err.message, field: err.field });
+    const frame = errorFrame(err.code, { id: request.id, op: request.type, message: err.message, field: err.field });
+    if (err.currentState !== undefined) frame.error.current_state = err.currentState;
+    return frame;
   }
   logger.error({ err, op: request.type }, 'ws request failed unexpectedly');
   return errorFrame('internal', { id: request.id, op: request.type });

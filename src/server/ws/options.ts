@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_SUBSCRIPTIONS,
 } from '../../codec/index.js';
 
+import { MAX_CLIENT_JSON_BYTES } from '../../domain/queues/message-rules.js';
 export interface WebSocketLimits {
   /** Largest client frame; 1009 above it, and the transport drops frames over twice this. */
   maxFrameBytes: number;
@@ -57,7 +58,7 @@ export const DEFAULT_WS_LIMITS: WebSocketLimits = {
   bufferLimitBytes: DEFAULT_BUFFER_LIMIT_BYTES,
   drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
   maxBufferBytes: DEFAULT_MAX_BUFFER_BYTES,
-  maxClientJsonBytes: 64 * 1024,
+  maxClientJsonBytes: MAX_CLIENT_JSON_BYTES,
   maxPendingFrames: 1000,
   sampleIntervalMs: 50,
   historyPageSize: 200,

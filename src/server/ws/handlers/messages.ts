@@ -8,6 +8,7 @@
  */
 import type { HistoryFrame, HistoryResultFrame, PublishedFrame, PublishFrame, PublishMessage, StateSetFrame } from '../../../codec/index.js';
 import { timestampSeconds } from '../../../domain/ids.js';
+import { parseStateName } from '../../../domain/queues/message-rules.js';
 import type { MessageFieldNames, MessageInput } from '../../../domain/queues/message-rules.js';
 import type { HistoryQuery, StateInput } from '../../../domain/queues/service.js';
 import { historyResult } from '../../message-encoding.js';
@@ -67,6 +68,10 @@ export const history: FrameHandler<'history'> = async (conn, frame: HistoryFrame
   if (frame.since !== undefined) query.since = frame.since;
   if (frame.limit !== undefined) query.limit = frame.limit;
   if (frame.order !== undefined) query.order = frame.order;
+  if (frame.client_state !== undefined) query.client_state = frame.client_state;
+  if (frame.updated_since !== undefined) query.updated_since = frame.updated_since;
+  if (frame.updated_until !== undefined) query.updated_until = frame.updated_until;
+  if (frame.in_reply_to !== undefined) query.in_reply_to = frame.in_reply_to;
   const messages = await env.ctx.queues.at(conn.application, frame.application, frame.queue).history(query);
 
   // Assembled from per-message fragments kept between reads (server/message-encoding.ts), cut to
@@ -89,6 +94,7 @@ export const stateSet: FrameHandler<'state.set'> = async (conn, frame: StateSetF
   const input: StateInput = { partition: frame.partition, messageId: frame.message_id };
   if (frame.client_state !== undefined) input.clientState = frame.client_state;
   if (frame.client_json !== undefined) input.clientJson = frame.client_json;
+  if (frame.if_state !== undefined) input.ifState = parseStateName(frame.if_state, 'if_state');
   const updated = await env.ctx.queues.at(conn.application, frame.application, frame.queue).setState(input, env.limits.maxClientJsonBytes);
   return { reply: { type: 'state.updated', ...replyId(frame.id), message: wireMessage(updated) } };
 };

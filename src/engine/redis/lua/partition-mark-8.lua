@@ -11,6 +11,7 @@
   that read the catalogue just before must not bring the partition back.
 
   KEYS[1] ids  KEYS[2] msg  KEYS[3] exp  KEYS[4] state (field q: '+<n>' live, '-<n>' deleted)
+  KEYS[5] stated  KEYS[6] unset  KEYS[7] updated  KEYS[8] replies (the processing-state indexes, keys.ts)
   ARGV[1] incarnation number of the queue, as the catalogue holds it
 
   Returns: 1 when the partition is live for this incarnation; 0 when this incarnation's partition
@@ -26,7 +27,8 @@ if q then
   local current = tonumber(string.sub(q, 2)) or -1
   if current > inc then return 0 end
   if current == inc then return live and 1 or 0 end
-  rcall('DEL', KEYS[1], KEYS[2], KEYS[3])
+  rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+  rcall('HDEL', KEYS[4], 'w')
 end
 -- No marker at all: data written before markers existed is this queue's, and is kept.
 rcall('HSET', KEYS[4], 'q', '+' .. ARGV[1])

@@ -1,0 +1,90 @@
+/**
+ * Processing state over REST, as the AMIE client calls it (SPEC.md 3.5, protocol/rest.md
+ * "Processing state" and "Replies"): client_state and client_json set and cleared, each an
+ * optional compare-and-set (`if_state`), and a message's replies. Every change goes through the
+ * domain's one setState, as the WebSocket `state.set` does, and answers the message as it now is.
+ */
+import { UNSET_STATE, MAX_CLIENT_JSON_BYTES, parseStateName } from '../../domain/queues/message-rules.js';
+import { wireMessage } from '../../domain/queues/render.js';
+import type { RawRepliesQuery, StateInput } from '../../domain/queues/service.js';
+import type { StoredMessage } from '../../engine/types.js';
+import { HoldlineError } from '../../errors.js';
+import type { JsonValue } from '../../message-fields.js';
+import { decodeUtf8, JSON_TYPE, mediaType, parseJson, parseQuery } from '../body.js';
+import type { ServerContext } from '../context.js';
+import { json } from '../http.js';
+import type { Reply, RequestInfo } from '../http.js';
+import { restMessagesBody } from '../message-encoding.js';
+import type { MessageRepliesQueryRequest, MessageStateQueryRequest } from '../../types/requests.js';
+
+type Req = RequestInfo & { params: Record<string, string | undefined> };
+
+/** The query's fields, each at most once; any other field is refused (the schema's additionalProperties). */
+function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]): Partial<Record<K, string>> {
+  // Typed by the caller as its query schema's type (message-state-query.json, message-replies-query.json).
+  const q = parseQuery(req);
+  for (const key of q.keys()) {
+    if (!(allowed as readonly string[]).includes(key)) throw new HoldlineError('invalid_field', { field: key, message: `Unknown query field ${key}` });
+  }
+  const out: Partial<Record<K, string>> = {};
+  for (const key of allowed) {
+    const v = q.get(key);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+/** `if_state` (message-state-query.json): a state, or `none` for unset; absent: no compare-and-set. */
+function withIfState(req: RequestInfo, input: StateInput): StateInput {
+  const q: MessageStateQueryRequest = queryFields(req, ['if_state']);
+  if (q.if_state !== undefined) input.ifState = parseStateName(q.if_state, 'if_state');
+  return input;
+}
+
+/** The body of PUT …/client_json: one JSON value (message-client-json.json). */
+function clientJsonBody(req: RequestInfo): JsonValue {
+  const type = mediaType(req);
+  if (type !== JSON_TYPE) throw new HoldlineError('unsupported_media_type', { field: type === '' ? '(none)' : type });
+  if (req.body.byteLength === 0) throw new HoldlineError('invalid_json', { field: 'body' });
+  return parseJson(decodeUtf8(req.body)) as JsonValue;
+}
+
+function answer(m: StoredMessage): Reply {
+  return json(200, { status: 'ok', message: wireMessage(m) });
+}
+
+export function messageStateRoutes(ctx: ServerContext): void {
+  const { router, queues } = ctx;
+  const queue = async (req: Req) => queues.at(await ctx.applicationFor(req.headers.authorization), req.params.app!, req.params.queue!);
+  const change = async (req: Req, input: () => StateInput) => answer(await (await queue(req)).setState(input, MAX_CLIENT_JSON_BYTES));
+
+  router.add('PUT', '/:app/:queue/:message_id/client_state/:state', (req) =>
+    change(req, () => {
+      const state = req.params.state!;
+      if (state === UNSET_STATE) {
+        throw new HoldlineError('invalid_field', { field: 'client_state', message: `'${UNSET_STATE}' is not a state: DELETE …/client_state clears it` });
+      }
+      return withIfState(req, { messageId: req.params.message_id!, clientState: state });
+    }),
+  );
+
+  router.add('DELETE', '/:app/:queue/:message_id/client_state', (req) => change(req, () => withIfState(req, { messageId: req.params.message_id!, clientState: null })));
+
+  router.add('PUT', '/:app/:queue/:message_id/client_json', (req) =>
+    change(req, () => {
+      const input = withIfState(req, { messageId: req.params.message_id! });
+      input.clientJson = clientJsonBody(req);
+      return input;
+    }),
+  );
+
+  router.add('DELETE', '/:app/:queue/:message_id/client_json', (req) => change(req, () => withIfState(req, { messageId: req.params.message_id!, clientJson: null })));
+
+  router.add('GET', '/:app/:queue/:message_id/replies', async (req) => {
+    const replies = await (await queue(req)).replies(req.params.message_id!, (): RawRepliesQuery => {
+      const q: Omit<MessageRepliesQueryRequest, 'order'> & { order?: string } = queryFields(req, ['since', 'limit', 'order']);
+      return q;
+    });
+    return { status: 200, body: restMessagesBody(replies), contentType: 'application/json' };
+  });
+}
