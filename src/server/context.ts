@@ -7,6 +7,7 @@ import type { HoldlineConfig } from '../config.js';
 import type { EngineCapabilities, EngineKind } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import type { Applications } from '../domain/apps.js';
+import type { RoutingService } from '../domain/calls/routing/service.js';
 import type { CallService } from '../domain/calls/service.js';
 import type { MessageFeeds } from '../domain/queues/feeds.js';
 import type { MessageQueues } from '../domain/queues/service.js';
@@ -49,6 +50,8 @@ export interface ServerContext {
   readonly feeds: MessageFeeds;
   /** Agents, call queues, members, callers, tags and agent tokens (protocol/calls.md). */
   readonly calls: CallService;
+  /** Routing of call queues (protocol/routing.md); null when the call store has none. */
+  readonly routing: RoutingService | null;
   /** The application behind an `Authorization: Application <key>` header; null without a header; 401 errors otherwise. */
   applicationFor(authorization: string | undefined): Promise<string | null>;
   /** The application a bare key belongs to (WebSocket: key from the URL or the first frame); 401 auth_invalid. */

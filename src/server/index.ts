@@ -18,7 +18,10 @@ import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
+import { Router as CallRouter } from '../domain/calls/routing/router.js';
+import { RoutingService } from '../domain/calls/routing/service.js';
 import { CallService } from '../domain/calls/service.js';
+import type { RoutingStore } from '../engine/routing-types.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
@@ -71,6 +74,12 @@ export interface HoldlineServer {
   close(): Promise<void>;
 }
 
+/** The call store's routing (protocol/routing.md), when it has one. */
+function routingOf(store: CallStore): RoutingStore | null {
+  const r = (store as { routing?: RoutingStore }).routing;
+  return r === undefined ? null : r;
+}
+
 /** Redis Cluster is chosen by the URL (config.ts), the same one the engine was built from. */
 function onCluster(kind: Engine['kind'], redisUrl: string): boolean {
   if (kind !== 'redis') return false;
@@ -98,10 +107,18 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
   const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow }) : null;
+  // Routing (protocol/routing.md), when the call store has it: one router per node, sweeping.
+  const routingStore = routingOf(opts.callStore ?? ownCallStore!);
+  const onRoutingError = (err: unknown): void => logger.error({ err }, 'routing step failed');
+  const callRouter = routingStore === null ? null : new CallRouter(routingStore, { sweepMs: config.routingSweepMs, onError: onRoutingError });
+  const routing = callRouter === null ? null : new RoutingService(callRouter, onRoutingError);
+  callRouter?.start();
+  closers.push(async () => callRouter?.stop());
   const calls = new CallService(opts.callStore ?? ownCallStore!, {
     defaultServiceLevelSeconds: config.defaultServiceLevelSeconds,
     // The message engine carries the news of an agent's lost credentials to every node.
     announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
+    ...(routing === null ? {} : { routing }),
   });
 
   const callStore = opts.callStore ?? ownCallStore!;
@@ -129,6 +146,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationFor: (header) => apps.forHeader(header),
     applicationForKey: (key) => apps.forKey(key),
     calls,
+    routing,
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
