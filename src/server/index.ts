@@ -13,6 +13,7 @@ import type { HoldlineConfig } from '../config.js';
 import type { CallStore } from '../engine/call-types.js';
 import { callStoreReady } from '../engine/calls-factory.js';
 import { MemoryCallStore } from '../engine/memory/calls.js';
+import { MemoryEngine } from '../engine/memory/index.js';
 import { parseRedisUrl } from '../engine/redis/connection.js';
 import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
@@ -106,7 +107,9 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     throw new Error('A Redis engine needs a shared call store: pass callStore (createCallStore in src/engine/calls-factory.ts)');
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
-  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow }) : null;
+  // It records into the memory engine's event log, so the process keeps one log (events.ts).
+  const memoryEvents = opts.engine instanceof MemoryEngine ? { events: opts.engine.events } : {};
+  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow, ...memoryEvents }) : null;
   // Routing (protocol/routing.md), when the call store has it: one router per node, sweeping.
   const routingStore = routingOf(opts.callStore ?? ownCallStore!);
   const onRoutingError = (err: unknown): void => logger.error({ err }, 'routing step failed');

@@ -1,8 +1,8 @@
 --[[
   Reads one tag or all tags with their agents. Writes nothing.
 
-  KEYS[1..8] the application's keys, laid out in keys.ts (CallAppScriptKeys):
-             agents tags tagids tagseq agentseq agenttags tagagents agentqueues
+  KEYS[1..9] the application's keys, laid out in keys.ts (CallAppScriptKeys):
+             agents tags tagids tagseq agentseq agenttags tagagents agentqueues outbox
   ARGV[1] tag reference, or '' for all tags
 
   Returns: { { id, name, agent uuid... }... } (empty when the reference finds nothing).

@@ -2,8 +2,8 @@
   Removes a member from a call queue; announces member_removed. Callers offered to or connected
   with it keep their member_uuid (protocol/calls.md).
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] change-log retention
   ARGV[2] agent uuid

@@ -2,8 +2,8 @@
   Reads everything a subscriber starts from, atomically: queue, seq, waiting line, callers,
   members and stats at one instant. Writes nothing.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   Returns: { queue JSON, seq, { waiting caller uuids in position order }, { caller JSON... },
              { member JSON... }, stats JSON }.

@@ -1,8 +1,8 @@
 --[[
   Changes a call queue's fields; announces queue_updated when any value differs.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] change-log retention
   ARGV[2] patch JSON: any of name, description, disabled, project_id, user_id,

@@ -1,8 +1,8 @@
 --[[
   Reads agents with their tag names: all, one, or those carrying a tag. Writes nothing.
 
-  KEYS[1..8] the application's keys, laid out in keys.ts (CallAppScriptKeys):
-             agents tags tagids tagseq agentseq agenttags tagagents agentqueues
+  KEYS[1..9] the application's keys, laid out in keys.ts (CallAppScriptKeys):
+             agents tags tagids tagseq agentseq agenttags tagagents agentqueues outbox
   ARGV[1] mode: all | one | tag
   ARGV[2] agent uuid (one) or tag reference (tag)
 

@@ -2,8 +2,8 @@
   PUT on a tag reference: renames an existing tag and/or replaces its agents, or creates it
   (named by ARGV[2], else by the reference). Every agent and name is checked before any write.
 
-  KEYS[1..8] the application's keys, laid out in keys.ts (CallAppScriptKeys):
-             agents tags tagids tagseq agentseq agenttags tagagents agentqueues
+  KEYS[1..9] the application's keys, laid out in keys.ts (CallAppScriptKeys):
+             agents tags tagids tagseq agentseq agenttags tagagents agentqueues outbox
   ARGV[1] tag reference (id or name)
   ARGV[2] new name, or '' to keep it (or to use the reference when creating)
   ARGV[3] JSON array of agent uuids replacing the tag's agents, or '' to keep them
@@ -15,6 +15,7 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-resolve-tag"
 --- @include "call-json-set"
+--- @include "event-record"
 
 local ref = ARGV[1]
 local id = resolveTag(ref)
@@ -51,4 +52,5 @@ if agents then
 end
 local out = { tonumber(id), name, created }
 for _, uuid in ipairs(setMembers(KEYS[7], id)) do out[#out + 1] = uuid end
+recordEvent(KEYS[9], '', created == 1 and 'tag.create' or 'tag.update', { tag_id = tonumber(id), tag = name, agents = #out - 3 })
 return out

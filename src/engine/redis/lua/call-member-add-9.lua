@@ -2,8 +2,8 @@
   Adds an agent to a call queue as a member; announces member_added. The agent's existence is
   checked (and its membership recorded) by call-agent-link.lua just before, in the application's slot.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] change-log retention
   ARGV[2] member JSON: uuid (the agent's), number, paused, pause_reason, status

@@ -1,8 +1,8 @@
 --[[
   Changes an agent's name, project_id or user_id.
 
-  KEYS[1..8] the application's keys, laid out in keys.ts (CallAppScriptKeys):
-             agents tags tagids tagseq agentseq agenttags tagagents agentqueues
+  KEYS[1..9] the application's keys, laid out in keys.ts (CallAppScriptKeys):
+             agents tags tagids tagseq agentseq agenttags tagagents agentqueues outbox
   ARGV[1] agent uuid
   ARGV[2] patch JSON: any of name, project_id, user_id (null clears the ids)
 
@@ -12,6 +12,7 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
 --- @include "call-json-set"
+--- @include "event-record"
 
 local raw = rcall('HGET', KEYS[1], ARGV[1])
 if not raw then fail('agent_not_found') end
@@ -23,6 +24,7 @@ end
 a.updated_ms = nowMs()
 local json = cjson.encode(a)
 rcall('HSET', KEYS[1], a.uuid, json)
+recordEvent(KEYS[9], '', 'agent.update', { agent_id = a.uuid, name = a.name, user_id = a.user_id, owner_project_id = a.project_id })
 local row = { json }
 for _, id in ipairs(setMembers(KEYS[6], a.uuid)) do row[#row + 1] = rcall('HGET', KEYS[2], id) end
 return row

@@ -1,8 +1,8 @@
 --[[
   Reads one caller with its position (its rank in the line when waiting). Writes nothing.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] caller uuid
 

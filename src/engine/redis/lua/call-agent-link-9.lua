@@ -3,8 +3,8 @@
   or forgets that it is. Linking runs before call-member-add.lua; call-agent-delete.lua reads the
   set to remove memberships. Unlinking runs once a membership or its queue is gone.
 
-  KEYS[1..8] the application's keys, laid out in keys.ts (CallAppScriptKeys):
-             agents tags tagids tagseq agentseq agenttags tagagents agentqueues
+  KEYS[1..9] the application's keys, laid out in keys.ts (CallAppScriptKeys):
+             agents tags tagids tagseq agentseq agenttags tagagents agentqueues outbox
   ARGV[1] link | unlink
   ARGV[2] call queue uuid
   ARGV[3..] agent uuids (link: exactly one)

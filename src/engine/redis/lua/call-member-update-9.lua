@@ -2,8 +2,8 @@
   Pauses or unpauses a member, sets its status or number; announces member_updated when any value
   differs. Unpausing clears pause_reason (it is null whenever paused is false).
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] change-log retention
   ARGV[2] agent uuid

@@ -6,8 +6,8 @@
   and a newly given member must be a member of this queue. A priority change keeps the caller's
   join number, so among equal priorities it keeps its place by join order.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] change-log retention
   ARGV[2] caller uuid

@@ -5,8 +5,8 @@
   connected) feeds the average wait and, when at most the queue's service_level_seconds, the
   service level.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] change-log retention
   ARGV[2] caller uuid

@@ -2,8 +2,8 @@
   A caller joins a call queue's waiting line; announces caller_joined with its position and the
   line move (inserted at that index: everyone behind it moves down by one).
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] change-log retention
   ARGV[2] caller JSON: uuid (fresh), name, number, priority

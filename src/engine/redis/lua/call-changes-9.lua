@@ -2,8 +2,8 @@
   The retained changes after a seq, for a subscriber resuming. The log holds the last
   `retention` changes, seq (current - length + 1) .. current, with no hole. Writes nothing.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   ARGV[1] seq the subscriber has applied
 

@@ -1,8 +1,8 @@
 --[[
   Reads a call queue's stats. Writes nothing.
 
-  KEYS[1..8] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
 
   Returns: stats JSON. Errors: call_queue_not_found.
 ]]

@@ -1,8 +1,8 @@
 --[[
   Tags or untags an agent.
 
-  KEYS[1..8] the application's keys, laid out in keys.ts (CallAppScriptKeys):
-             agents tags tagids tagseq agentseq agenttags tagagents agentqueues
+  KEYS[1..9] the application's keys, laid out in keys.ts (CallAppScriptKeys):
+             agents tags tagids tagseq agentseq agenttags tagagents agentqueues outbox
   ARGV[1] tag reference (id or name)
   ARGV[2] agent uuid
   ARGV[3] add | remove
@@ -14,6 +14,7 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-resolve-tag"
 --- @include "call-json-set"
+--- @include "event-record"
 
 local id = resolveTag(ARGV[1])
 if not id then fail('tag_not_found') end
@@ -22,4 +23,8 @@ if rcall('HEXISTS', KEYS[1], uuid) == 0 then fail('agent_not_found', 'agent_id')
 local add = ARGV[3] == 'add'
 local changed = setChange(KEYS[7], id, uuid, add)
 setChange(KEYS[6], uuid, id, add)
-return { tonumber(id), rcall('HGET', KEYS[2], id), changed }
+local name = rcall('HGET', KEYS[2], id)
+if changed == 1 then
+  recordEvent(KEYS[9], '', add and 'tag.agent.add' or 'tag.agent.remove', { tag_id = tonumber(id), tag = name, agent_id = uuid })
+end
+return { tonumber(id), name, changed }
