@@ -22,7 +22,7 @@ async function code(p: Promise<unknown>): Promise<string> {
   return 'ok';
 }
 
-describe.each(callStoreFactories.filter((f) => f.name === 'memory'))('routing ($name store)', (factory) => {
+describe.each(callStoreFactories)('routing ($name store)', (factory) => {
   let rig: RoutingRig;
   let queue: string;
 

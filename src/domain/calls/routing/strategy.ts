@@ -89,7 +89,8 @@ export function decide(read: RoutingRead, agents: ReadonlyMap<string, AgentRouti
         chosen = tier.sort((a, b) => a.callsTaken - b.callsTaken || byIdle(a, b))[0]!;
         break;
       case 'random':
-        chosen = tier[Math.min(tier.length - 1, Math.floor(random() * tier.length))]!;
+        // In member order first, so a given random source picks the same member on every engine.
+        chosen = tier.sort(memberOrder)[Math.min(tier.length - 1, Math.floor(random() * tier.length))]!;
         break;
       case 'linear':
         chosen = tier.sort(memberOrder)[0]!;
