@@ -14,6 +14,7 @@ import {
   type OfferAnswer,
   type OfferEnd,
   type RoutingOutcome,
+  type RoutingNotice,
   type RoutingRead,
   type RoutingSettings,
   type RoutingStore,
@@ -69,6 +70,7 @@ export class MemoryRouting implements RoutingStore {
   private readonly engaged = new Map<string, Map<string, Engagement>>();
   private readonly due = new Map<string, number>();
   private readonly dirty = new Set<string>();
+  private readonly noticeListeners = new Set<(n: RoutingNotice) => void>();
 
   constructor(private readonly host: MemoryRoutingHost) {}
 
@@ -357,6 +359,17 @@ export class MemoryRouting implements RoutingStore {
 
   async agentQueues(app: string, agent: string): Promise<string[]> {
     return this.host.agentQueues(app, agent);
+  }
+
+  // --- notices ---
+
+  async publishNotice(notice: RoutingNotice): Promise<void> {
+    for (const l of this.noticeListeners) l(structuredClone(notice));
+  }
+
+  async subscribeNotices(listener: (n: RoutingNotice) => void): Promise<() => Promise<void>> {
+    this.noticeListeners.add(listener);
+    return async () => void this.noticeListeners.delete(listener);
   }
 
   // --- the due index ---

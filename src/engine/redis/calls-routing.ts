@@ -10,6 +10,7 @@ import { parseChange } from './calls-codec.js';
 import { toCallError } from './calls-scripts.js';
 import type { RedisEventLog } from './events.js';
 import type { RedisKeys } from './keys.js';
+import type { FeedCodec, FeedSubscriber } from './subscriber.js';
 import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 import type { CallQueueChange } from '../call-types.js';
 import {
@@ -21,6 +22,7 @@ import {
   type OfferAnswer,
   type OfferEnd,
   type RoutingOutcome,
+  type RoutingNotice,
   type RoutingRead,
   type RoutingSettings,
   type RoutingStore,
@@ -44,6 +46,8 @@ export interface RedisRoutingHost {
   keys: RedisKeys;
   retention: number;
   events: RedisEventLog;
+  /** The node's live subscriber (notices to every node). */
+  subscriber: FeedSubscriber;
   /** A write confirmed by a replica when the key's primary has one (RedisCallStore.confirmed). */
   confirmed(key: string, direct: () => Promise<unknown>, queue: (pipeline: ChainableCommander) => void): Promise<unknown>;
 }
@@ -62,6 +66,8 @@ interface RawOffer extends Offer {
   expires_ms: number;
   remaining: string[] | Record<string, never>;
 }
+
+const NOTICES: FeedCodec<'notice', RoutingNotice> = { type: 'notice', decode: (payload) => [JSON.parse(payload.toString('utf8')) as RoutingNotice] };
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 /** cjson spells an empty array as {}. */
@@ -260,6 +266,18 @@ export class RedisRouting implements RoutingStore {
     const k = this.appKeys(app);
     const raw = await this.call<string>('hlRouteAgents', [k.tags, k.agentTags, k.agentQueues], ['queues', agent]);
     return raw === '' ? [] : arr(JSON.parse(raw) as string[]);
+  }
+
+  // --- notices (one shard channel in the due index's slot, every node subscribed) ---
+
+  async publishNotice(notice: RoutingNotice): Promise<void> {
+    await this.host.client.spublish(this.host.keys.routingNotices(), JSON.stringify(notice));
+  }
+
+  subscribeNotices(listener: (n: RoutingNotice) => void): Promise<() => Promise<void>> {
+    return this.host.subscriber.subscribe(this.host.keys.routingNotices(), NOTICES, (e) => {
+      if (e.type === 'notice') listener(e.notice);
+    });
   }
 
   // --- the due index ---

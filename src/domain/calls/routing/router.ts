@@ -6,11 +6,10 @@
  * leaves nothing that the next sweep (on any node) does not finish.
  */
 import { randomUUID } from 'node:crypto';
-import type { EngagementUpdate, Offer, OfferAnswer, OfferEnd, RoutingOutcome, RoutingStore } from '../../../engine/routing-types.js';
+import type { EngagementUpdate, Offer, OfferAnswer, RoutingNotice, RoutingOutcome, RoutingStore } from '../../../engine/routing-types.js';
 import { decide, nextRelaxation } from './strategy.js';
 
-/** What routing tells the transports (the agent's WebSocket connections): offers made and ended. */
-export type RoutingNotice = { type: 'offer'; app: string; offer: Offer } | { type: 'offer.ended'; app: string; end: OfferEnd };
+export type { RoutingNotice } from '../../../engine/routing-types.js';
 
 export interface RouterOptions {
   /** How often each node sweeps the due index, ms (HOLDLINE_ROUTING_SWEEP_MS). */
@@ -170,7 +169,9 @@ export class Router {
     }
   }
 
+  /** To this node's listeners at once, and to every node's through the store (the agents' connections). */
   private notify(n: RoutingNotice): void {
+    this.store.publishNotice(n).catch((err: unknown) => this.onError(err));
     for (const l of this.listeners) {
       try {
         l(n);
