@@ -73,9 +73,11 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /** cjson spells an empty array as {}. */
 const arr = <T>(v: T[] | Record<string, never> | undefined | null): T[] => (Array.isArray(v) ? v : []);
 
+/** `agents`: those whose part is still open (a ring_all offer loses its rejecters). */
 function offerFromRaw(r: RawOffer): Offer {
+  const open = Array.isArray(r.remaining) ? r.remaining : arr(r.agents);
   return {
-    offer_id: r.offer_id, queue_id: r.queue_id, caller_id: r.caller_id, agents: arr(r.agents), strategy: r.strategy,
+    offer_id: r.offer_id, queue_id: r.queue_id, caller_id: r.caller_id, agents: open, strategy: r.strategy,
     created_at: r.created_at, expires_at: r.expires_at,
   };
 }

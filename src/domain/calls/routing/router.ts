@@ -24,6 +24,13 @@ export interface RouterOptions {
 
 /** A decision gives up after this many rounds lost to concurrent changes; the sweep retries it. */
 const ROUNDS = 5;
+/**
+ * An engagement outlives its offer's expiry by this much: the expiry is fired (and the engagement
+ * released) by the next sweep of the offer's queue, and until then the expired offer is still open,
+ * so the agent must not be taken by another queue. It only matters when no node fires it (a node
+ * died between engaging and committing): then the agent is free again this long after the expiry.
+ */
+export const ENGAGE_GRACE_MS = 10_000;
 const CLAIM_LIMIT = 100;
 
 export class Router {
@@ -133,7 +140,7 @@ export class Router {
       const engaged: EngagementUpdate[] = [];
       let all = true;
       for (const o of offers) {
-        const got = await this.store.engage(app, o.offer_id, queueId, o.agents, expiresMs);
+        const got = await this.store.engage(app, o.offer_id, queueId, o.agents, expiresMs + ENGAGE_GRACE_MS);
         for (const agent of got) engaged.push({ agent, offer_id: o.offer_id, untilMs: null });
         if (got.length !== o.agents.length) all = false;
       }
