@@ -24,6 +24,8 @@ export type {
   SubscriptionState,
 } from './subscription.js';
 export { CallQueueView } from './callqueue-view.js';
+export { AgentSession } from './agent-session.js';
+export type { AgentSessionEvents, AgentSessionOptions } from './agent-session.js';
 export type { CallQueueChange, CallQueueViewEnd, CallQueueViewEvents, CallQueueViewState } from './callqueue-view.js';
 export type { BackoffOptions } from './backoff.js';
 export type { CloseDecision, StopCause } from './close-codes.js';
@@ -44,6 +46,8 @@ export type {
   WireCaller as Caller,
   WireMember as Member,
   WireMessage as Message,
+  WireOffer as Offer,
+  OfferRevokedFrame,
   WireLineMove as LineMove,
 } from '../codec/frames.js';
 export type { ErrorCode } from '../errors.js';
