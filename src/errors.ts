@@ -77,6 +77,11 @@ export const ERRORS = {
   webhook_not_found: { status: 404, close: null, message: 'No such webhook endpoint in this application' },
   webhook_limit: { status: 409, close: null, message: 'The application has as many webhook endpoints as it may have' },
   webhook_host_not_allowed: { status: 400, close: null, message: 'The host of {field} is not in HOLDLINE_WEBHOOK_ALLOWED_HOSTS' },
+  // routing (protocol/routing.md section 4)
+  offer_not_found: { status: 404, close: null, message: 'No such open offer' },
+  offer_not_yours: { status: 403, close: null, message: 'This offer is not offered to this agent' },
+  offer_expired: { status: 409, close: null, message: 'The offer has expired' },
+  routing_manual: { status: 409, close: null, message: "The call queue's strategy is manual: Holdline makes no offers" },
   // WebSocket frames and connections (protocol/websocket.md)
   unsupported_subprotocol: { status: 400, close: null, message: 'None of the offered subprotocols is supported' },
   invalid_msgpack: { status: 400, close: null, message: 'The frame is not one valid MessagePack value' },

@@ -14,6 +14,7 @@ import type {
   PublishedFrame,
   ServerFrame,
   WireMessage,
+  WireOffer,
 } from '../codec/frames.js';
 import type { FrameError } from '../codec/frame-error.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_PUBLISH_MESSAGES, SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
@@ -243,6 +244,15 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     options: Omit<HistoryOptions, 'partitions' | 'in_reply_to'> = {},
   ): Promise<{ messages: WireMessage[]; truncated: boolean }> {
     return this.history(application, queue, { ...options, in_reply_to: messageId });
+  }
+
+  /** Answers an offer made to this connection's agent (protocol/routing.md section 7); resolves with the offer. */
+  async answerOffer(queueId: string, offerId: string, answer: 'accept' | 'reject'): Promise<WireOffer> {
+    const reply =
+      answer === 'accept'
+        ? await this.#call({ type: 'offer.accept', queue_id: queueId, offer_id: offerId })
+        : await this.#call({ type: 'offer.reject', queue_id: queueId, offer_id: offerId });
+    return reply.offer;
   }
 
   /** A round trip to the server; `time` is the server's clock (epoch seconds). */
@@ -483,6 +493,12 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
           return;
         case 'events.unsubscribed':
           if (frame.id === undefined) this.#tail?.onServerUnsubscribed(frame, generation);
+          return;
+        case 'offer':
+          this.emit('offer', frame);
+          return;
+        case 'offer.revoked':
+          this.emit('offerRevoked', frame);
           return;
         case 'error':
           this.emit('error', new HoldlineRequestError(frame.error, frame.op));

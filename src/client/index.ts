@@ -24,6 +24,8 @@ export type {
   SubscriptionState,
 } from './subscription.js';
 export { CallQueueView } from './callqueue-view.js';
+export { AgentSession } from './agent-session.js';
+export type { AgentSessionEvents, AgentSessionOptions } from './agent-session.js';
 export type { CallQueueChange, CallQueueViewEnd, CallQueueViewEvents, CallQueueViewState } from './callqueue-view.js';
 export { EventTail } from './event-tail.js';
 export type { EventTailEvents, EventTailOptions } from './event-tail.js';
@@ -49,6 +51,8 @@ export type {
   WireCaller as Caller,
   WireMember as Member,
   WireMessage as Message,
+  WireOffer as Offer,
+  OfferRevokedFrame,
   WireLineMove as LineMove,
 } from '../codec/frames.js';
 export type { ErrorCode } from '../errors.js';

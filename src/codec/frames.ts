@@ -142,6 +142,14 @@ export interface EventsUnsubscribeFrame {
   id?: RequestId;
 }
 
+/** An agent's answer to an offer made to it (protocol/routing.md section 7). */
+export interface OfferAnswerFrame {
+  type: 'offer.accept' | 'offer.reject';
+  id?: RequestId;
+  queue_id: string;
+  offer_id: string;
+}
+
 export interface PingFrame {
   type: 'ping';
   id?: RequestId;
@@ -159,6 +167,8 @@ export type ClientFrame =
   | CallQueueRefreshFrame
   | EventsSubscribeFrame
   | EventsUnsubscribeFrame
+  | (OfferAnswerFrame & { type: 'offer.accept' })
+  | (OfferAnswerFrame & { type: 'offer.reject' })
   | PingFrame;
 
 export type ClientFrameType = ClientFrame['type'];
@@ -175,6 +185,8 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'callqueue.refresh',
   'events.subscribe',
   'events.unsubscribe',
+  'offer.accept',
+  'offer.reject',
   'ping',
 ];
 
@@ -414,7 +426,43 @@ export interface EventsUnsubscribedFrame {
   reason: 'requested' | 'events_lost';
 }
 
+/** An offer as frames carry it (protocol/routing.md section 4). */
+export interface WireOffer {
+  offer_id: string;
+  queue_id: string;
+  caller_id: string;
+  agents: string[];
+  strategy: 'manual' | 'longest_idle' | 'round_robin' | 'fewest_calls' | 'random' | 'linear' | 'ring_all';
+  created_at: string;
+  expires_at: string;
+}
+
+/** An offer made to this connection's agent. */
+export interface OfferFrame {
+  type: 'offer';
+  offer: WireOffer;
+}
+
+/** Reply to offer.accept / offer.reject. */
+export interface OfferAnsweredFrame {
+  type: 'offer.accepted' | 'offer.rejected';
+  id?: RequestId;
+  offer: WireOffer;
+}
+
+/** An offer to this connection's agent ended without its answer. */
+export interface OfferRevokedFrame {
+  type: 'offer.revoked';
+  offer_id: string;
+  queue_id: string;
+  reason: 'accepted_elsewhere' | 'caller_left' | 'expired' | 'revoked';
+}
+
 export type ServerFrame =
+  | OfferFrame
+  | (OfferAnsweredFrame & { type: 'offer.accepted' })
+  | (OfferAnsweredFrame & { type: 'offer.rejected' })
+  | OfferRevokedFrame
   | WelcomeFrame
   | AuthenticatedFrame
   | PublishedFrame
@@ -461,6 +509,10 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'events.subscribed',
   'event',
   'events.unsubscribed',
+  'offer',
+  'offer.accepted',
+  'offer.rejected',
+  'offer.revoked',
 ];
 
 /** The reply type each request gets on success (websocket.md section 11). */
@@ -476,5 +528,7 @@ export const REPLY_TYPE = {
   'callqueue.refresh': 'callqueue.refreshed',
   'events.subscribe': 'events.subscribed',
   'events.unsubscribe': 'events.unsubscribed',
+  'offer.accept': 'offer.accepted',
+  'offer.reject': 'offer.rejected',
   ping: 'pong',
 } as const satisfies Record<ClientFrameType, ServerFrameType>;

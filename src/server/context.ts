@@ -8,6 +8,7 @@ import type { EngineCapabilities, EngineKind } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import type { Applications } from '../domain/apps.js';
 import type { CallFeeds } from '../domain/calls/feeds.js';
+import type { RoutingService } from '../domain/calls/routing/service.js';
 import type { CallService } from '../domain/calls/service.js';
 import type { WebhookService } from '../domain/webhooks/service.js';
 import type { EventLog } from '../engine/events.js';
@@ -60,6 +61,8 @@ export interface ServerContext {
   readonly webhooks: WebhookService;
   /** The event log, read-only: the live tail follows it (websocket.md 12). Recording is each change's own. */
   readonly eventLog: EventLog;
+  /** Routing of call queues (protocol/routing.md); null when the call store has none. */
+  readonly routing: RoutingService | null;
   /** Event log queries as Panko v2 (protocol/events.md). */
   readonly events: EventQueries;
   /**

@@ -24,7 +24,10 @@ import { WebhookService } from '../domain/webhooks/service.js';
 import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
+import { Router as CallRouter } from '../domain/calls/routing/router.js';
+import { RoutingService } from '../domain/calls/routing/service.js';
 import { CallService } from '../domain/calls/service.js';
+import type { RoutingStore } from '../engine/routing-types.js';
 import { EventQueries } from '../domain/events/service.js';
 import { eventLogFeed } from '../engine/feeds.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
@@ -90,6 +93,12 @@ export interface HoldlineServer {
   close(): Promise<void>;
 }
 
+/** The call store's routing (protocol/routing.md), when it has one. */
+function routingOf(store: CallStore): RoutingStore | null {
+  const r = (store as { routing?: RoutingStore }).routing;
+  return r === undefined ? null : r;
+}
+
 /** Redis Cluster is chosen by the URL (config.ts), the same one the engine was built from. */
 function onCluster(kind: Engine['kind'], redisUrl: string): boolean {
   if (kind !== 'redis') return false;
@@ -119,10 +128,18 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   // It records into the memory engine's event log, so the process keeps one log (events.ts).
   const memoryEvents = opts.engine instanceof MemoryEngine ? { events: opts.engine.events } : {};
   const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow, ...memoryEvents }) : null;
+  // Routing (protocol/routing.md), when the call store has it: one router per node, sweeping.
+  const routingStore = routingOf(opts.callStore ?? ownCallStore!);
+  const onRoutingError = (err: unknown): void => logger.error({ err }, 'routing step failed');
+  const callRouter = routingStore === null ? null : new CallRouter(routingStore, { sweepMs: config.routingSweepMs, onError: onRoutingError });
+  const routing = callRouter === null ? null : new RoutingService(callRouter, onRoutingError);
+  callRouter?.start();
+  closers.push(async () => callRouter?.stop());
   const calls = new CallService(opts.callStore ?? ownCallStore!, {
     defaultServiceLevelSeconds: config.defaultServiceLevelSeconds,
     // The message engine carries the news of an agent's lost credentials to every node.
     announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
+    ...(routing === null ? {} : { routing }),
   });
 
   const callStore = opts.callStore ?? ownCallStore!;
@@ -173,6 +190,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     callFeeds: callStore,
     webhooks,
     eventLog,
+    routing,
     events: new EventQueries(engine.events),
     eventFeed: eventLogFeed(engine.events),
     agentForToken: async (token) => {

@@ -40,6 +40,9 @@ import queueCreate from '../../protocol/schemas/rest/queue-create.json' with { t
 import queueInfoQuery from '../../protocol/schemas/rest/queue-info-query.json' with { type: 'json' };
 import queueListQuery from '../../protocol/schemas/rest/queue-list-query.json' with { type: 'json' };
 import queueUpdate from '../../protocol/schemas/rest/queue-update.json' with { type: 'json' };
+import memberRouting from '../../protocol/schemas/rest/member-routing.json' with { type: 'json' };
+import offerAnswer from '../../protocol/schemas/rest/offer-answer.json' with { type: 'json' };
+import routingSettings from '../../protocol/schemas/rest/routing-settings.json' with { type: 'json' };
 import responses from '../../protocol/schemas/rest/responses.json' with { type: 'json' };
 import tagAgent from '../../protocol/schemas/rest/tag-agent.json' with { type: 'json' };
 import eventsQuery from '../../protocol/schemas/rest/events-query.json' with { type: 'json' };
@@ -63,6 +66,7 @@ const REQUEST_SCHEMAS: Record<string, Json> = {
   'member-create': memberCreate, 'member-update': memberUpdate, 'caller-create': callerCreate, 'caller-update': callerUpdate,
   'caller-leave': callerLeave, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent, 'events-query': eventsQuery,
   'webhook-create': webhookCreate,
+  'routing-settings': routingSettings, 'member-routing': memberRouting, 'offer-answer': offerAnswer,
 };
 
 /** Resource schemas (protocol/schemas/calls/), by file name. */
@@ -166,6 +170,15 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'One caller', auth: 'reader', ok: { 200: 'c:queue_caller' }, errors: ['call_queue_not_found', 'caller_not_found'] },
   { method: 'PUT', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'Change status, priority or member', auth: 'application', body: { json: 'caller-update' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'member_not_found', 'invalid_transition'] },
   { method: 'DELETE', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'A caller leaves, with a reason (body or ?reason=)', auth: 'application', body: { json: 'caller-leave' }, query: { reason: { enum: ['answered', 'abandoned', 'timeout', 'transferred'] } }, ok: { 204: '' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found'] },
+  // --- routing (protocol/routing.md) ---
+  { method: 'GET', route: `${CALLQ}/routing`, tag: 'routing', summary: 'Routing settings: strategy, offer timeout, wrap-up, autopause, skills, tier relaxation', auth: 'reader', ok: { 200: 'r:routing-settings' }, errors: ['call_queue_not_found'] },
+  { method: 'PUT', route: `${CALLQ}/routing`, tag: 'routing', summary: 'Change routing settings (any subset)', auth: 'application', body: { json: 'routing-settings' }, ok: { 200: 'r:routing-settings' }, errors: [...JSON_BODY, 'call_queue_not_found'] },
+  { method: 'GET', route: `${CALLQ}/members/:agent/routing`, tag: 'routing', summary: 'A member\'s tier and routing state', auth: 'reader', ok: { 200: 'r:member-routing' }, errors: ['call_queue_not_found', 'member_not_found'] },
+  { method: 'PUT', route: `${CALLQ}/members/:agent/routing`, tag: 'routing', summary: 'Set a member\'s tier (penalty)', auth: 'application', body: { json: 'member-routing', required: true }, ok: { 200: 'r:member-routing' }, errors: [...JSON_BODY, 'call_queue_not_found', 'member_not_found'] },
+  { method: 'GET', route: `${CALLQ}/offers`, tag: 'routing', summary: 'The queue\'s open offers', auth: 'reader', ok: { 200: 'r:offer-list' }, errors: ['call_queue_not_found'] },
+  { method: 'GET', route: '/v1/agents/:agent/offer', tag: 'routing', summary: 'The agent\'s open offer, or null (its own token, or the key)', auth: 'reader', ok: { 200: 'r:offer-or-null' }, errors: ['agent_not_found'] },
+  { method: 'POST', route: `${CALLQ}/offers/:offer/accept`, tag: 'routing', summary: 'Accept an offer for an agent (a PBX names it; an agent token answers for itself)', auth: 'reader', body: { json: 'offer-answer' }, ok: { 200: 'r:offer' }, errors: [...JSON_BODY, 'call_queue_not_found', 'offer_not_found', 'offer_not_yours', 'offer_expired', 'routing_manual'] },
+  { method: 'POST', route: `${CALLQ}/offers/:offer/reject`, tag: 'routing', summary: 'Reject an offer for an agent: the caller goes to the next member', auth: 'reader', body: { json: 'offer-answer' }, ok: { 200: 'r:offer' }, errors: [...JSON_BODY, 'call_queue_not_found', 'offer_not_found', 'offer_not_yours', 'offer_expired', 'routing_manual'] },
   // --- tags ---
   { method: 'GET', route: '/v1/tags', tag: 'tags', summary: 'List tags with their agents', auth: 'application', ok: { 200: 'c:tag[]' }, errors: [] },
   { method: 'POST', route: '/v1/tags', tag: 'tags', summary: 'Create a tag (an existing name: 200 with it)', auth: 'application', body: { json: 'tag-create', required: true }, ok: { 200: 'c:tag', 201: 'c:tag' }, errors: JSON_BODY },

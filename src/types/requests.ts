@@ -48,6 +48,14 @@ name?: string
  */
 number: string
 priority?: number
+/**
+ * Skills the agent must hold for this caller (protocol/routing.md)
+ * 
+ * @maxItems 32
+ * 
+ * Items: A tag name: never all digits
+ */
+required_tags?: string[]
 }
 
 /** DELETE /v1/queues/{queue}/callers/{caller}: the reason, in the body or the query (?reason=); both only if they agree */
@@ -162,6 +170,11 @@ number: string
 paused?: boolean
 pause_reason?: (null | string)
 status?: ("available" | "busy" | "wrapup" | "logged_out")
+}
+
+/** PUT /v1/queues/{queue}/members/{agent}/routing: a member's tier (protocol/routing.md section 1) */
+export interface MemberRoutingRequest {
+penalty: number
 }
 
 /** PUT /v1/queues/{queue}/members/{agent}: pause, unpause, set status or number */
@@ -279,6 +292,14 @@ ttl?: number
 in_reply_to?: string
 }
 
+/** POST /v1/queues/{queue}/offers/{offer}/accept or /reject: the agent answering (protocol/routing.md section 4); an agent token answers for its own agent */
+export interface OfferAnswerRequest {
+/**
+ * A uuid, any letter case (stored lower case)
+ */
+agent_id?: string
+}
+
 /** POST /{application}: create a message queue */
 export interface QueueCreateRequest {
 queue_name?: string
@@ -325,6 +346,21 @@ partitions?: number
 type?: ("user" | "public")
 consistency?: ("weak" | "strong" | "very_strong")
 principles?: (string | string[])
+}
+
+/** PUT /v1/queues/{queue}/routing: a call queue's routing settings (protocol/routing.md section 1); any subset */
+export interface RoutingSettingsRequest {
+strategy?: ("manual" | "longest_idle" | "round_robin" | "fewest_calls" | "random" | "linear" | "ring_all")
+offer_timeout_seconds?: number
+wrapup_seconds?: number
+autopause_after_missed?: number
+/**
+ * @maxItems 32
+ * 
+ * Items: A tag name: never all digits
+ */
+required_tags?: string[]
+relax_after_seconds?: number
 }
 
 /** POST /v1/tags/{tag}/agents: tag an agent */
@@ -406,6 +442,7 @@ export interface RequestBodies {
   'events-query': EventsQueryRequest;
   'key-rotate': KeyRotateRequest;
   'member-create': MemberCreateRequest;
+  'member-routing': MemberRoutingRequest;
   'member-update': MemberUpdateRequest;
   'message-batch': MessageBatchRequest;
   'message-client-json': MessageClientJsonRequest;
@@ -415,10 +452,12 @@ export interface RequestBodies {
   'message-state-query': MessageStateQueryRequest;
   'message-update': MessageUpdateRequest;
   'message': MessageRequest;
+  'offer-answer': OfferAnswerRequest;
   'queue-create': QueueCreateRequest;
   'queue-info-query': QueueInfoQueryRequest;
   'queue-list-query': QueueListQueryRequest;
   'queue-update': QueueUpdateRequest;
+  'routing-settings': RoutingSettingsRequest;
   'tag-agent': TagAgentRequest;
   'tag-create': TagCreateRequest;
   'tag-put': TagPutRequest;

@@ -75,6 +75,8 @@ const CLIENT_FIXTURES: ClientFrame[] = [
   { type: 'events.subscribe', id: 9, q: [{ field: 'event_type', value: 'queue.caller.leave' }, { field: 'wait', op: 'eq', type: 'float', value: '12.5' }], since: '019af0c2-5d1e-7a3b-8c4d-0e1f2a3b4c5d' },
   { type: 'events.unsubscribe', id: 10 },
   { type: 'callqueue.refresh', id: 9, queue_id: QID },
+  { type: 'offer.accept', id: 10, queue_id: QID, offer_id: QID },
+  { type: 'offer.reject', queue_id: QID, offer_id: QID },
   { type: 'ping', id: 9007199254740991 },
 ];
 
@@ -142,6 +144,10 @@ const SERVER_FIXTURES: ServerFrame[] = [
   },
   { type: 'events.unsubscribed', reason: 'events_lost' },
   { type: 'callqueue.refreshed', id: 9, queue_id: QID },
+  { type: 'offer', offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [QID], strategy: 'ring_all', created_at: T, expires_at: T } },
+  { type: 'offer.accepted', id: 10, offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [QID], strategy: 'linear', created_at: T, expires_at: T } },
+  { type: 'offer.rejected', offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [], strategy: 'linear', created_at: T, expires_at: T } },
+  { type: 'offer.revoked', offer_id: QID, queue_id: QID, reason: 'accepted_elsewhere' },
 ];
 
 // ---------- an independent MessagePack reader: standard types only, extensions refused ----------

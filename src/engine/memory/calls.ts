@@ -36,6 +36,7 @@ import {
 } from '../call-types.js';
 import { FeedFanOut, type Unsubscribe } from '../feed.js';
 import { MemoryCallQueue } from './calls-queue.js';
+import { MemoryRouting } from './calls-routing.js';
 import { MemoryEventLog } from './events.js';
 
 export interface MemoryCallStoreOptions {
@@ -125,11 +126,24 @@ export class MemoryCallStore implements CallStore {
   readonly events: MemoryEventLog;
   private readonly ownsEvents: boolean;
 
+  /** Routing (protocol/routing.md) over this store's queues and agents. */
+  readonly routing: MemoryRouting;
+
   constructor(opts: MemoryCallStoreOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.retention = opts.changeRetention ?? 1000;
     this.events = opts.events ?? new MemoryEventLog({ now: this.now });
     this.ownsEvents = opts.events === undefined;
+    this.routing = new MemoryRouting({
+      now: () => this.now(),
+      queue: (app, queueId) => this.apps.get(app)?.queues.get(queueId),
+      agentTags: (app, agent) => {
+        const a = this.apps.get(app);
+        return [...(a?.agentTags.get(agent) ?? [])].map((id) => a!.tagNames.get(id)!);
+      },
+      agentQueues: (app, agent) => [...(this.apps.get(app)?.queues.values() ?? [])].filter((q) => q.getMember(agent)).map((q) => q.queue.uuid),
+      record: (app, type, values) => void this.events.record(app, type, values),
+    });
   }
 
   async close(): Promise<void> {
@@ -343,6 +357,7 @@ export class MemoryCallStore implements CallStore {
     const q = this.queue(app, queueId);
     const change = q.deleted();
     this.apps.get(app)!.queues.delete(queueId);
+    this.routing.forgetQueue(app, queueId);
     return change;
   }
 
@@ -373,7 +388,10 @@ export class MemoryCallStore implements CallStore {
   // --- callers ---
 
   async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
-    return this.queue(app, queueId).join(randomUUID(), input);
+    const { required_tags: tags, ...caller } = input;
+    const joined = this.queue(app, queueId).join(randomUUID(), caller);
+    this.routing.setCallerTagsNow(app, queueId, joined.value.uuid, tags ?? []);
+    return joined;
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {

@@ -63,6 +63,7 @@ import { defineCallScripts, queueCallScript, runCallScript, toCallError, type Ca
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { RedisEventLog } from './events.js';
+import { RedisRouting } from './calls-routing.js';
 import { ReplicaMonitor } from './replicas.js';
 import type { RedisClient } from './scripts.js';
 import { clientTopology, clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
@@ -156,6 +157,8 @@ export class RedisCallStore implements CallStore {
   private readonly waitTimeoutMs: number;
   /** Every write script records its event in its slot's outbox; this relays it (events.ts). */
   readonly events: RedisEventLog;
+  /** Routing (protocol/routing.md) over this store's queues and agents. */
+  readonly routing: RedisRouting;
   private readonly ownsEvents: boolean;
 
   /** Use open(): with a URL, the connections must be established before the first command. */
@@ -194,6 +197,10 @@ export class RedisCallStore implements CallStore {
     this.ownsEvents = opts.events === undefined;
     this.events = opts.events ?? new RedisEventLog(this.client, this.keys, this.subscriber);
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
+    this.routing = new RedisRouting({
+      client: this.client, keys: this.keys, retention: this.retention, events: this.events, subscriber: this.subscriber,
+      confirmed: (key, direct, queue) => this.confirmed(key, direct, queue),
+    });
   }
 
   static async open(opts: RedisCallStoreOptions): Promise<RedisCallStore> {

@@ -293,4 +293,35 @@ export class RedisKeys {
   agentToken(hash: string): string {
     return `{${this.prefix}:ctok:${hash}}`;
   }
+
+  /**
+   * A call queue's routing keys (protocol/routing.md), in the queue's slot: KEYS[10..12] of the
+   * route-*-12.lua scripts, after the queue's nine (RoutingQueueKeys).
+   */
+  routingQueue(app: string, queueId: string): RoutingQueueKeys {
+    const t = `{${this.prefix}:c:${enc(app)}:${enc(queueId)}}`;
+    return [`${t}:offers`, `${t}:rdue`, `${t}:routing`];
+  }
+
+  /** HASH: agent uuid -> engagement JSON (routing.md section 5), in the application's call slot. */
+  callEngaged(app: string): string {
+    return `{${this.prefix}:ca:${enc(app)}}:engaged`;
+  }
+
+  /** Routing's due index, swept by every node (routing.md section 6): ZSET due and HASH dirty. */
+  routingNotices(): string {
+    return `{${this.prefix}:rt}:notices`;
+  }
+
+  routingDue(): { due: string; dirty: string } {
+    const t = `{${this.prefix}:rt}`;
+    return { due: `${t}:due`, dirty: `${t}:dirty` };
+  }
 }
+
+/**
+ *   offers     HASH  offer id -> offer JSON (with `remaining`: the agents whose part is open)
+ *   deadlines  ZSET  'o:<offer id>' at its expiry, 'w:<agent>' at its wrap-up end (ms)
+ *   routing    HASH  s: settings JSON; rr: agent last offered by round_robin; m:<agent>: member state
+ */
+export type RoutingQueueKeys = [offers: string, deadlines: string, routing: string];

@@ -55,6 +55,10 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
         return handlers['events.subscribe'](conn, frame, env, order);
       case 'events.unsubscribe':
         return handlers['events.unsubscribe'](conn, frame, env, order);
+      case 'offer.accept':
+        return handlers['offer.accept'](conn, frame, env, order);
+      case 'offer.reject':
+        return handlers['offer.reject'](conn, frame, env, order);
       case 'ping':
         return handlers.ping(conn, frame, env, order);
     }

@@ -3,6 +3,7 @@ import { replyId } from '../errors.js';
 import { callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
 import { eventsSubscribe, eventsUnsubscribe } from './events.js';
 import { history, publish, stateSet } from './messages.js';
+import { offerAccept, offerReject } from './offers.js';
 import { subscribe, unsubscribe } from './subscriptions.js';
 import type { FrameHandler, HandlerTable } from './types.js';
 
@@ -23,5 +24,7 @@ export const DEFAULT_HANDLERS: HandlerTable = {
   'callqueue.refresh': callQueueRefresh,
   'events.subscribe': eventsSubscribe,
   'events.unsubscribe': eventsUnsubscribe,
+  'offer.accept': offerAccept,
+  'offer.reject': offerReject,
   ping,
 };
