@@ -50,6 +50,8 @@ export interface HoldlineConfig {
    * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot.
    */
   callQueueResumeWindow: number;
+  /** How often each node sweeps routing's due index: offer timeouts, wrap-up ends, decisions (protocol/routing.md 6). */
+  routingSweepMs: number;
   /** Browser origins allowed to call REST and open WebSockets; empty: same-origin only. */
   corsOrigins: string[];
   /** Bearer token /metrics asks for; unset: see the metrics documentation. */
@@ -243,6 +245,10 @@ export const SETTINGS: SettingTable = {
   callQueueResumeWindow: {
     env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(1, 1_000_000), default: 1000,
     description: 'call-queue updates kept per queue, so a live view can resume after a lost connection',
+  },
+  routingSweepMs: {
+    env: 'HOLDLINE_ROUTING_SWEEP_MS', flag: '--routing-sweep-ms', type: integer(10, 60_000), default: 250,
+    description: 'how often each node sweeps routing deadlines (offer timeouts, wrap-up ends) and queues marked for a decision, ms: the dispatch bound of protocol/routing.md',
   },
   corsOrigins: {
     env: 'HOLDLINE_CORS_ORIGINS', flag: '--cors-origins', type: origins, default: [],

@@ -67,6 +67,11 @@ export const ERRORS = {
   queue_disabled: { status: 409, close: null, message: 'The call queue is disabled: callers cannot join' },
   invalid_transition: { status: 409, close: null, message: 'This change of the caller status is not allowed' },
   token_expired: { status: 401, close: 4401, message: 'The agent token has expired' },
+  // routing (protocol/routing.md section 4)
+  offer_not_found: { status: 404, close: null, message: 'No such open offer' },
+  offer_not_yours: { status: 403, close: null, message: 'This offer is not offered to this agent' },
+  offer_expired: { status: 409, close: null, message: 'The offer has expired' },
+  routing_manual: { status: 409, close: null, message: "The call queue's strategy is manual: Holdline makes no offers" },
   // WebSocket frames and connections (protocol/websocket.md)
   unsupported_subprotocol: { status: 400, close: null, message: 'None of the offered subprotocols is supported' },
   invalid_msgpack: { status: 400, close: null, message: 'The frame is not one valid MessagePack value' },

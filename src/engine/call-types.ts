@@ -225,6 +225,8 @@ export interface NewCaller {
   name: string;
   number: string;
   priority: number;
+  /** Skills the agent must hold for this caller (protocol/routing.md); absent or empty: none. */
+  required_tags?: string[];
 }
 export interface CallerPatch {
   priority?: number;

@@ -8,6 +8,7 @@ import type { EngineCapabilities, EngineKind } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import type { Applications } from '../domain/apps.js';
 import type { CallFeeds } from '../domain/calls/feeds.js';
+import type { RoutingService } from '../domain/calls/routing/service.js';
 import type { CallService } from '../domain/calls/service.js';
 import type { MessageFeeds } from '../domain/queues/feeds.js';
 import type { MessageQueues } from '../domain/queues/service.js';
@@ -52,6 +53,8 @@ export interface ServerContext {
   readonly calls: CallService;
   /** Live call-queue feeds for WebSocket subscriptions (read-only; changes go through `calls`). */
   readonly callFeeds: CallFeeds;
+  /** Routing of call queues (protocol/routing.md); null when the call store has none. */
+  readonly routing: RoutingService | null;
   /** The application behind an `Authorization: Application <key>` header; null without a header; 401 errors otherwise. */
   applicationFor(authorization: string | undefined): Promise<string | null>;
   /** The application a bare key belongs to (WebSocket: key from the URL or the first frame); 401 auth_invalid. */

@@ -13,12 +13,16 @@ import type { HoldlineConfig } from '../config.js';
 import type { CallStore } from '../engine/call-types.js';
 import { callStoreReady } from '../engine/calls-factory.js';
 import { MemoryCallStore } from '../engine/memory/calls.js';
+import { MemoryEngine } from '../engine/memory/index.js';
 import { parseRedisUrl } from '../engine/redis/connection.js';
 import type { Engine } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
+import { Router as CallRouter } from '../domain/calls/routing/router.js';
+import { RoutingService } from '../domain/calls/routing/service.js';
 import { CallService } from '../domain/calls/service.js';
+import type { RoutingStore } from '../engine/routing-types.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
@@ -71,6 +75,12 @@ export interface HoldlineServer {
   close(): Promise<void>;
 }
 
+/** The call store's routing (protocol/routing.md), when it has one. */
+function routingOf(store: CallStore): RoutingStore | null {
+  const r = (store as { routing?: RoutingStore }).routing;
+  return r === undefined ? null : r;
+}
+
 /** Redis Cluster is chosen by the URL (config.ts), the same one the engine was built from. */
 function onCluster(kind: Engine['kind'], redisUrl: string): boolean {
   if (kind !== 'redis') return false;
@@ -97,11 +107,21 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     throw new Error('A Redis engine needs a shared call store: pass callStore (createCallStore in src/engine/calls-factory.ts)');
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
-  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow }) : null;
+  // It records into the memory engine's event log, so the process keeps one log (events.ts).
+  const memoryEvents = opts.engine instanceof MemoryEngine ? { events: opts.engine.events } : {};
+  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow, ...memoryEvents }) : null;
+  // Routing (protocol/routing.md), when the call store has it: one router per node, sweeping.
+  const routingStore = routingOf(opts.callStore ?? ownCallStore!);
+  const onRoutingError = (err: unknown): void => logger.error({ err }, 'routing step failed');
+  const callRouter = routingStore === null ? null : new CallRouter(routingStore, { sweepMs: config.routingSweepMs, onError: onRoutingError });
+  const routing = callRouter === null ? null : new RoutingService(callRouter, onRoutingError);
+  callRouter?.start();
+  closers.push(async () => callRouter?.stop());
   const calls = new CallService(opts.callStore ?? ownCallStore!, {
     defaultServiceLevelSeconds: config.defaultServiceLevelSeconds,
     // The message engine carries the news of an agent's lost credentials to every node.
     announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
+    ...(routing === null ? {} : { routing }),
   });
 
   const callStore = opts.callStore ?? ownCallStore!;
@@ -130,6 +150,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationForKey: (key) => apps.forKey(key),
     calls,
     callFeeds: callStore,
+    routing,
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };

@@ -48,6 +48,14 @@ name?: string
  */
 number: string
 priority?: number
+/**
+ * Skills the agent must hold for this caller (protocol/routing.md)
+ * 
+ * @maxItems 32
+ * 
+ * Items: A tag name: never all digits
+ */
+required_tags?: string[]
 }
 
 /** DELETE /v1/queues/{queue}/callers/{caller}: the reason, in the body or the query (?reason=); both only if they agree */
@@ -130,6 +138,11 @@ pause_reason?: (null | string)
 status?: ("available" | "busy" | "wrapup" | "logged_out")
 }
 
+/** PUT /v1/queues/{queue}/members/{agent}/routing: a member's tier (protocol/routing.md section 1) */
+export interface MemberRoutingRequest {
+penalty: number
+}
+
 /** PUT /v1/queues/{queue}/members/{agent}: pause, unpause, set status or number */
 export interface MemberUpdateRequest {
 /**
@@ -204,6 +217,14 @@ ttl?: number
 in_reply_to?: string
 }
 
+/** POST /v1/queues/{queue}/offers/{offer}/accept or /reject: the agent answering (protocol/routing.md section 4); an agent token answers for its own agent */
+export interface OfferAnswerRequest {
+/**
+ * A uuid, any letter case (stored lower case)
+ */
+agent_id?: string
+}
+
 /** POST /{application}: create a message queue */
 export interface QueueCreateRequest {
 queue_name?: string
@@ -250,6 +271,21 @@ partitions?: number
 type?: ("user" | "public")
 consistency?: ("weak" | "strong" | "very_strong")
 principles?: (string | string[])
+}
+
+/** PUT /v1/queues/{queue}/routing: a call queue's routing settings (protocol/routing.md section 1); any subset */
+export interface RoutingSettingsRequest {
+strategy?: ("manual" | "longest_idle" | "round_robin" | "fewest_calls" | "random" | "linear" | "ring_all")
+offer_timeout_seconds?: number
+wrapup_seconds?: number
+autopause_after_missed?: number
+/**
+ * @maxItems 32
+ * 
+ * Items: A tag name: never all digits
+ */
+required_tags?: string[]
+relax_after_seconds?: number
 }
 
 /** POST /v1/tags/{tag}/agents: tag an agent */
@@ -307,16 +343,19 @@ export interface RequestBodies {
   'callqueue-update': CallqueueUpdateRequest;
   'key-rotate': KeyRotateRequest;
   'member-create': MemberCreateRequest;
+  'member-routing': MemberRoutingRequest;
   'member-update': MemberUpdateRequest;
   'message-batch': MessageBatchRequest;
   'message-delete': MessageDeleteRequest;
   'message-read-query': MessageReadQueryRequest;
   'message-update': MessageUpdateRequest;
   'message': MessageRequest;
+  'offer-answer': OfferAnswerRequest;
   'queue-create': QueueCreateRequest;
   'queue-info-query': QueueInfoQueryRequest;
   'queue-list-query': QueueListQueryRequest;
   'queue-update': QueueUpdateRequest;
+  'routing-settings': RoutingSettingsRequest;
   'tag-agent': TagAgentRequest;
   'tag-create': TagCreateRequest;
   'tag-put': TagPutRequest;

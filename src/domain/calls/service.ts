@@ -52,6 +52,12 @@ export interface CallServiceOptions {
    * the message engine carries the news, the call store keeps the agents. Absent: nothing to tell.
    */
   announceAgentChange?: (app: string, agent: string) => Promise<void>;
+  /**
+   * Routing's turn after a change (routing.md section 3): a queue changed, or an agent's skills.
+   * Awaited, so an offer a change allows exists when the request is answered; a failure here is the
+   * hook's to report (the change itself is made, and the due index finishes the decision).
+   */
+  routing?: { queueChanged(app: string, queueId: string): Promise<void>; agentChanged(app: string, agent: string): Promise<void> };
 }
 
 /** Who is asking: an application key (supervisor, wallboard, producer) or an agent token. */
@@ -60,6 +66,7 @@ export type CallPrincipal = { kind: 'application'; app: string } | { kind: 'agen
 export class CallService {
   private readonly defaultServiceLevel: number;
   private readonly announce: (app: string, agent: string) => Promise<void>;
+  private readonly routing: NonNullable<CallServiceOptions['routing']> | null;
 
   constructor(
     private readonly store: CallStore,
@@ -67,6 +74,18 @@ export class CallService {
   ) {
     this.defaultServiceLevel = opts.defaultServiceLevelSeconds ?? LIMITS.defaultServiceLevel;
     this.announce = opts.announceAgentChange ?? (() => Promise.resolve());
+    this.routing = opts.routing ?? null;
+  }
+
+  /** Passes a queue change on to routing, then answers what the change answered. */
+  private async routed<T>(app: string, queueId: string, result: T): Promise<T> {
+    await this.routing?.queueChanged(app, queueId);
+    return result;
+  }
+
+  private async agentRouted<T>(app: string, agent: string, result: T): Promise<T> {
+    await this.routing?.agentChanged(app, agent);
+    return result;
   }
 
   // --- agents ---
@@ -142,12 +161,14 @@ export class CallService {
 
   async tagAgent(app: string, ref: string, body: unknown): Promise<{ tag: Tag; created: boolean }> {
     const tagRef = parseTagRef(ref);
-    return this.store.tagAgent(app, tagRef, parseTagAgent(body));
+    const agent = parseTagAgent(body);
+    return this.agentRouted(app, agent, await this.store.tagAgent(app, tagRef, agent));
   }
 
   async untagAgent(app: string, ref: string, agentId: string): Promise<boolean> {
     const tagRef = parseTagRef(ref);
-    return this.store.untagAgent(app, tagRef, parsePathId(agentId, 'agent_not_found'));
+    const agent = parsePathId(agentId, 'agent_not_found');
+    return this.agentRouted(app, agent, await this.store.untagAgent(app, tagRef, agent));
   }
 
   async agentsByTag(app: string, ref: string): Promise<Agent[]> {
@@ -170,7 +191,7 @@ export class CallService {
 
   async updateQueue(app: string, id: string, body: unknown): Promise<Mutation<CallQueue>> {
     const q = queueId(id);
-    return this.store.updateCallQueue(app, q, parseCallQueuePatch(body));
+    return this.routed(app, q, await this.store.updateCallQueue(app, q, parseCallQueuePatch(body)));
   }
 
   async deleteQueue(app: string, id: string): Promise<CallQueueChange> {
@@ -181,7 +202,7 @@ export class CallService {
 
   async addMember(app: string, id: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
-    return this.store.addMember(app, q, parseNewMember(body));
+    return this.routed(app, q, await this.store.addMember(app, q, parseNewMember(body)));
   }
 
   async getMember(app: string, id: string, agentId: string): Promise<Member> {
@@ -197,19 +218,19 @@ export class CallService {
   async updateMember(app: string, id: string, agentId: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
     const agent = parsePathId(agentId, 'member_not_found');
-    return this.store.updateMember(app, q, agent, parseMemberPatch(body));
+    return this.routed(app, q, await this.store.updateMember(app, q, agent, parseMemberPatch(body)));
   }
 
   async removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
     const q = queueId(id);
-    return this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found'));
+    return this.routed(app, q, await this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')));
   }
 
   // --- callers ---
 
   async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
-    return this.store.joinCaller(app, q, parseNewCaller(body));
+    return this.routed(app, q, await this.store.joinCaller(app, q, parseNewCaller(body)));
   }
 
   async getCaller(app: string, id: string, callerId: string): Promise<Caller> {
@@ -230,13 +251,13 @@ export class CallService {
   async updateCaller(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
-    return this.store.updateCaller(app, q, caller, parseCallerPatch(body));
+    return this.routed(app, q, await this.store.updateCaller(app, q, caller, parseCallerPatch(body)));
   }
 
   async leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
-    return this.store.leaveCaller(app, q, caller, parseLeaveReason(reason));
+    return this.routed(app, q, await this.store.leaveCaller(app, q, caller, parseLeaveReason(reason)));
   }
 
   async getStats(app: string, id: string): Promise<CallQueueStats> {

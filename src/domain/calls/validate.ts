@@ -20,7 +20,10 @@ import callerUpdate from '../../../protocol/schemas/rest/caller-update.json' wit
 import callqueueCreate from '../../../protocol/schemas/rest/callqueue-create.json' with { type: 'json' };
 import callqueueUpdate from '../../../protocol/schemas/rest/callqueue-update.json' with { type: 'json' };
 import memberCreate from '../../../protocol/schemas/rest/member-create.json' with { type: 'json' };
+import memberRouting from '../../../protocol/schemas/rest/member-routing.json' with { type: 'json' };
 import memberUpdate from '../../../protocol/schemas/rest/member-update.json' with { type: 'json' };
+import offerAnswer from '../../../protocol/schemas/rest/offer-answer.json' with { type: 'json' };
+import routingSettings from '../../../protocol/schemas/rest/routing-settings.json' with { type: 'json' };
 import tagAgent from '../../../protocol/schemas/rest/tag-agent.json' with { type: 'json' };
 import tagCreate from '../../../protocol/schemas/rest/tag-create.json' with { type: 'json' };
 import tagPut from '../../../protocol/schemas/rest/tag-put.json' with { type: 'json' };
@@ -41,6 +44,7 @@ import type {
   NewMember,
   TagPut,
 } from '../../engine/call-types.js';
+import type { RoutingSettings } from '../../engine/routing-types.js';
 
 export const LIMITS = {
   nameMax: 128,
@@ -74,6 +78,9 @@ const SCHEMAS = {
   'tag-create': { schema: tagCreate, route: 'POST /v1/tags' },
   'tag-put': { schema: tagPut, route: 'PUT /v1/tags/{tag}' },
   'tag-agent': { schema: tagAgent, route: 'POST /v1/tags/{tag}/agents' },
+  'routing-settings': { schema: routingSettings, route: 'PUT /v1/queues/{queue}/routing' },
+  'member-routing': { schema: memberRouting, route: 'PUT /v1/queues/{queue}/members/{agent}/routing' },
+  'offer-answer': { schema: offerAnswer, route: 'POST /v1/queues/{queue}/offers/{offer}/{answer}' },
 } as const;
 
 type SchemaName = keyof typeof SCHEMAS;
@@ -224,7 +231,9 @@ export function parseMemberPatch(input: unknown): MemberPatch {
 
 export function parseNewCaller(input: unknown): NewCaller {
   const b = validated('caller-create', input);
-  return { name: b.name ?? '', number: b.number, priority: b.priority ?? 0 };
+  const caller: NewCaller = { name: b.name ?? '', number: b.number, priority: b.priority ?? 0 };
+  if (Array.isArray(b.required_tags) && b.required_tags.length > 0) caller.required_tags = b.required_tags;
+  return caller;
 }
 
 export function parseCallerPatch(input: unknown): CallerPatch {
@@ -266,6 +275,24 @@ export function parseTokenRequest(input: unknown): { ttl: number } {
 /** `{"token": …}` of DELETE /v1/agents/{agent}/tokens. */
 export function parseTokenRevoke(input: unknown): string {
   return validated('token-revoke', input).token;
+}
+
+// --- routing (protocol/routing.md) ---
+
+/** A PUT of routing settings: the fields given, over the current ones. */
+export function parseRoutingSettings(input: unknown, current: RoutingSettings): RoutingSettings {
+  const b = validated('routing-settings', input);
+  return { ...current, ...(b as Partial<RoutingSettings>) };
+}
+
+export function parseMemberRouting(input: unknown): number {
+  return validated('member-routing', input).penalty as number;
+}
+
+/** The answering agent of a REST answer; absent when an agent token answers for itself. */
+export function parseOfferAnswer(input: unknown): string | undefined {
+  const b = validated('offer-answer', input ?? {});
+  return b.agent_id === undefined ? undefined : b.agent_id.toLowerCase();
 }
 
 /** A resume point from a client: a non-negative integer. */

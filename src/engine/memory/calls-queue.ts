@@ -343,6 +343,29 @@ export class MemoryCallQueue {
     this.line.splice(i, 1);
     return i;
   }
+  // --- routing (protocol/routing.md; memory/calls-routing.ts) ---
+
+  /** Caller uuids waiting, in position order, with their join times. */
+  waitingLine(): { uuid: string; createdMs: number }[] {
+    return this.line.map((e) => ({ uuid: e.uuid, createdMs: this.callers.get(e.uuid)!.createdMs }));
+  }
+
+  /**
+   * A waiting caller offered to every agent of a ring_all offer: `ringing` with no member until one
+   * accepts (routing.md section 4), which updateCaller's rules (a ringing caller names its member) forbid.
+   */
+  ringAll(uuid: string): CallQueueChange {
+    const cur = this.callers.get(uuid);
+    if (cur?.status !== 'waiting') throw new HoldlineError('invalid_transition', { field: 'status' });
+    const nowMs = this.now();
+    const from = this.lineRemove(cur);
+    const next: CallerRec = { ...cur, status: 'ringing', statusMs: nowMs, memberUuid: null };
+    this.callers.set(uuid, next);
+    return this.emit(nowMs, {
+      kind: 'caller_updated', caller: this.callerWire(next, null), changed: ['status'],
+      line: { uuid, from, to: null, length: this.line.length }, stats: this.stats(nowMs),
+    });
+  }
 }
 
 function cmp(a: string, b: string): number {

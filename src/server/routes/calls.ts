@@ -7,6 +7,7 @@ import type { ServerContext } from '../context.js';
 import { callerRoutes } from './calls-callers.js';
 import { applicationOf, jsonBody, noContent, queueReader, resource } from './calls-http.js';
 import { memberRoutes } from './calls-members.js';
+import { routingRoutes } from './routing.js';
 
 export function callQueueRoutes(ctx: ServerContext): void {
   const { router, calls } = ctx;
@@ -43,4 +44,5 @@ export function callQueueRoutes(ctx: ServerContext): void {
 
   memberRoutes(ctx);
   callerRoutes(ctx);
+  routingRoutes(ctx);
 }

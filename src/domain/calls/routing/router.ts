@@ -1,0 +1,188 @@
+/**
+ * Drives routing (protocol/routing.md sections 5 and 6) on any RoutingStore: read, decide
+ * (strategy.ts), engage the agents in the application's slot, commit on the queue's seq, release
+ * on failure; and the sweep that fires deadlines and decides the queues marked due, on every node.
+ * Every step is the store's, atomic; this file only orders them, so a node dying between two steps
+ * leaves nothing that the next sweep (on any node) does not finish.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EngagementUpdate, Offer, OfferAnswer, OfferEnd, RoutingOutcome, RoutingStore } from '../../../engine/routing-types.js';
+import { decide, nextRelaxation } from './strategy.js';
+
+/** What routing tells the transports (the agent's WebSocket connections): offers made and ended. */
+export type RoutingNotice = { type: 'offer'; app: string; offer: Offer } | { type: 'offer.ended'; app: string; end: OfferEnd };
+
+export interface RouterOptions {
+  /** How often each node sweeps the due index, ms (HOLDLINE_ROUTING_SWEEP_MS). */
+  sweepMs?: number;
+  /** How long a claimed queue stays leased to the node that claimed it, ms. */
+  leaseMs?: number;
+  /** Random source of the `random` strategy (tests pass a seeded one). */
+  random?: () => number;
+  /** Unexpected failures of background work (the sweep, follow-ups): logged, never thrown. */
+  onError?: (err: unknown) => void;
+}
+
+/** A decision gives up after this many rounds lost to concurrent changes; the sweep retries it. */
+const ROUNDS = 5;
+const CLAIM_LIMIT = 100;
+
+export class Router {
+  private readonly sweepMs: number;
+  private readonly leaseMs: number;
+  private readonly random: () => number;
+  private readonly onError: (err: unknown) => void;
+  private readonly listeners = new Set<(n: RoutingNotice) => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+  /** Decisions counted (bench: decisions/s). */
+  decisions = 0;
+
+  constructor(
+    readonly store: RoutingStore,
+    opts: RouterOptions = {},
+  ) {
+    this.sweepMs = opts.sweepMs ?? 250;
+    this.leaseMs = opts.leaseMs ?? 5000;
+    this.random = opts.random ?? Math.random;
+    this.onError = opts.onError ?? (() => undefined);
+  }
+
+  onNotice(listener: (n: RoutingNotice) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => {
+      if (this.sweeping !== null) return;
+      this.sweeping = this.sweep()
+        .catch((err: unknown) => this.onError(err))
+        .finally(() => {
+          this.sweeping = null;
+        });
+    }, this.sweepMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping;
+  }
+
+  /**
+   * Something changed in the queue that may allow an offer or end one: marked due first (so the
+   * sweep of any node finishes it if this one dies), then ticked and decided at once.
+   */
+  async changed(app: string, queueId: string): Promise<void> {
+    await this.store.markDue(app, queueId, 0);
+    await this.process(app, queueId);
+  }
+
+  /** An agent's skills or engagement changed: every queue it serves may decide differently. */
+  async agentChanged(app: string, agent: string): Promise<void> {
+    for (const q of await this.store.agentQueues(app, agent)) await this.changed(app, q);
+  }
+
+  /** One sweep: claim the due queues, tick and decide each, settle each at its next deadline. */
+  async sweep(): Promise<void> {
+    const due = await this.store.claimDue(CLAIM_LIMIT, this.leaseMs);
+    for (const { app, queueId } of due) {
+      try {
+        const next = await this.process(app, queueId);
+        await this.store.settleDue(app, queueId, next);
+      } catch (err) {
+        // Left leased: claimed again when the lease ends (a deleted queue: its entry is settled away).
+        if ((err as { code?: string }).code === 'call_queue_not_found') await this.store.settleDue(app, queueId, null);
+        else this.onError(err);
+      }
+    }
+  }
+
+  /** Tick, then decide; answers the queue's next deadline (offer expiry, wrap-up end, relaxation). */
+  async process(app: string, queueId: string): Promise<number | null> {
+    const ticked = await this.store.tick(app, queueId);
+    await this.settle(app, ticked);
+    const decided = await this.decide(app, queueId);
+    return earliest(ticked.nextDeadlineMs, decided);
+  }
+
+  /**
+   * One decision (routing.md section 5): read, decide, engage, commit on seq, release on failure.
+   * Answers the earliest deadline it depends on, or null.
+   */
+  async decide(app: string, queueId: string): Promise<number | null> {
+    for (let round = 0; round < ROUNDS; round++) {
+      const read = await this.store.readRouting(app, queueId);
+      if (read.settings.strategy === 'manual') return null;
+      const agents = await this.store.readAgents(app, read.members.map((m) => m.uuid));
+      const proposals = decide(read, agents, this.random);
+      this.decisions++;
+      if (proposals.length === 0) return nextRelaxation(read, new Set());
+      const expiresMs = read.nowMs + read.settings.offer_timeout_seconds * 1000;
+      const offers: Offer[] = proposals.map((p) => ({
+        offer_id: randomUUID(),
+        queue_id: queueId,
+        caller_id: p.caller,
+        agents: p.agents,
+        strategy: read.settings.strategy,
+        created_at: new Date(read.nowMs).toISOString(),
+        expires_at: new Date(expiresMs).toISOString(),
+      }));
+      const engaged: EngagementUpdate[] = [];
+      let all = true;
+      for (const o of offers) {
+        const got = await this.store.engage(app, o.offer_id, queueId, o.agents, expiresMs);
+        for (const agent of got) engaged.push({ agent, offer_id: o.offer_id, untilMs: null });
+        if (got.length !== o.agents.length) all = false;
+      }
+      const committed = all ? await this.store.commitOffers(app, queueId, read.seq, offers) : null;
+      if (committed === null) {
+        // Someone else changed the queue or engaged an agent since the read: release, read again.
+        await this.store.follow(app, engaged);
+        continue;
+      }
+      for (const offer of offers) this.notify({ type: 'offer', app, offer });
+      return earliest(committed.nextDeadlineMs, nextRelaxation(read, new Set(proposals.map((p) => p.caller))));
+    }
+    // Lost every round to concurrent changes: the sweep decides again soon.
+    return Date.now();
+  }
+
+  /** An agent's (or the PBX's for it) answer to an offer; then the queue decides again. */
+  async answer(app: string, queueId: string, offerId: string, agent: string, answer: OfferAnswer): Promise<RoutingOutcome> {
+    const out = await this.store.answerOffer(app, queueId, offerId, agent, answer);
+    await this.settle(app, out);
+    await this.changed(app, queueId);
+    return out;
+  }
+
+  /** What follows an outcome: engagements in the application slot, notices, other queues' turn. */
+  private async settle(app: string, out: RoutingOutcome): Promise<void> {
+    if (out.engagements.length > 0) await this.store.follow(app, out.engagements);
+    for (const end of out.ended) this.notify({ type: 'offer.ended', app, end });
+    // An agent released here may be offered by another of its queues now (their sweep decides).
+    for (const e of out.engagements) {
+      if (e.untilMs !== null && e.untilMs === 0) continue;
+      for (const q of await this.store.agentQueues(app, e.agent)) await this.store.markDue(app, q, e.untilMs ?? 0);
+    }
+  }
+
+  private notify(n: RoutingNotice): void {
+    for (const l of this.listeners) {
+      try {
+        l(n);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
