@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
+import type { WallboardRead } from './wallboard.js';
 
 export type CallerStatus = 'waiting' | 'ringing' | 'connected';
 export type LeaveReason = 'answered' | 'abandoned' | 'timeout' | 'transferred';
@@ -310,6 +311,8 @@ export interface CallStore {
   /** Callers, members, stats and seq read atomically; rejects call_queue_not_found. */
   snapshot(app: string, queueId: string): Promise<CallQueueSnapshot>;
   getStats(app: string, queueId: string): Promise<CallQueueStats | null>;
+  /** Stats, members' states and wallboard buckets at one instant (wallboard.ts); null: no such queue. */
+  readWallboard(app: string, queueId: string): Promise<WallboardRead | null>;
   /**
    * The retained changes with seq > `seq`, in order; [] when `seq` is current; null when `seq` is
    * older than the retention or newer than the queue (the client takes a fresh snapshot).

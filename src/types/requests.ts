@@ -265,6 +265,14 @@ details?: string
 include_count?: string
 }
 
+/** GET /v1/queues/{id}/stats query */
+export interface QueueStatsQueryRequest {
+/**
+ * a wallboard window (protocol/calls.md section 5.1): the answer then adds members_by_state and window
+ */
+window?: ("15m" | "1h" | "today")
+}
+
 /** PUT /{application}/{queue_name}: update a message queue (partitions only grow) */
 export interface QueueUpdateRequest {
 partitions?: number
@@ -354,6 +362,7 @@ export interface RequestBodies {
   'queue-create': QueueCreateRequest;
   'queue-info-query': QueueInfoQueryRequest;
   'queue-list-query': QueueListQueryRequest;
+  'queue-stats-query': QueueStatsQueryRequest;
   'queue-update': QueueUpdateRequest;
   'routing-settings': RoutingSettingsRequest;
   'tag-agent': TagAgentRequest;

@@ -101,6 +101,12 @@ const badInput: Case[] = [
   { name: 'queue: update unknown', method: 'PUT', path: () => `/v1/queues/${GHOST}`, body: json({ name: 'x' }), status: 404, code: 'call_queue_not_found' },
   { name: 'queue: delete unknown', method: 'DELETE', path: () => `/v1/queues/${GHOST}`, status: 404, code: 'call_queue_not_found' },
   { name: 'queue: stats of unknown', method: 'GET', path: () => `/v1/queues/${GHOST}/stats`, status: 404, code: 'call_queue_not_found' },
+  { name: 'stats: unknown window', method: 'GET', path: (f) => `${Q(f)}/stats?window=2h`, status: 400, code: 'invalid_field' },
+  { name: 'stats: empty window', method: 'GET', path: (f) => `${Q(f)}/stats?window=`, status: 400, code: 'invalid_field' },
+  { name: 'stats: window in upper case', method: 'GET', path: (f) => `${Q(f)}/stats?window=TODAY`, status: 400, code: 'invalid_field' },
+  { name: 'stats: unknown query field', method: 'GET', path: (f) => `${Q(f)}/stats?windows=15m`, status: 400, code: 'invalid_field' },
+  { name: 'stats: window given twice', method: 'GET', path: (f) => `${Q(f)}/stats?window=15m&window=1h`, status: 400, code: 'bad_request' },
+  { name: 'stats: window of unknown queue', method: 'GET', path: () => `/v1/queues/${GHOST}/stats?window=1h`, status: 404, code: 'call_queue_not_found' },
   // --- members ---
   { name: 'member: no agent', method: 'POST', path: (f) => `${Q(f)}/members`, body: json({ number: '1001' }), status: 400, code: 'missing_field' },
   { name: 'member: no number', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b }), status: 400, code: 'missing_field' },

@@ -9,6 +9,7 @@
  * `agent_id` and `uuid` naming the same agent, the leave reason's "absent or empty", path ids.
  * Nothing here touches storage: a rejected input has changed nothing.
  */
+import type { WallboardWindow } from '../../engine/wallboard.js';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import agentCreate from '../../../protocol/schemas/rest/agent-create.json' with { type: 'json' };
@@ -23,6 +24,7 @@ import memberCreate from '../../../protocol/schemas/rest/member-create.json' wit
 import memberRouting from '../../../protocol/schemas/rest/member-routing.json' with { type: 'json' };
 import memberUpdate from '../../../protocol/schemas/rest/member-update.json' with { type: 'json' };
 import offerAnswer from '../../../protocol/schemas/rest/offer-answer.json' with { type: 'json' };
+import queueStatsQuery from '../../../protocol/schemas/rest/queue-stats-query.json' with { type: 'json' };
 import routingSettings from '../../../protocol/schemas/rest/routing-settings.json' with { type: 'json' };
 import tagAgent from '../../../protocol/schemas/rest/tag-agent.json' with { type: 'json' };
 import tagCreate from '../../../protocol/schemas/rest/tag-create.json' with { type: 'json' };
@@ -81,6 +83,7 @@ const SCHEMAS = {
   'routing-settings': { schema: routingSettings, route: 'PUT /v1/queues/{queue}/routing' },
   'member-routing': { schema: memberRouting, route: 'PUT /v1/queues/{queue}/members/{agent}/routing' },
   'offer-answer': { schema: offerAnswer, route: 'POST /v1/queues/{queue}/offers/{offer}/{answer}' },
+  'queue-stats-query': { schema: queueStatsQuery, route: 'GET /v1/queues/{queue}/stats' },
 } as const;
 
 type SchemaName = keyof typeof SCHEMAS;
@@ -293,6 +296,11 @@ export function parseMemberRouting(input: unknown): number {
 export function parseOfferAnswer(input: unknown): string | undefined {
   const b = validated('offer-answer', input ?? {});
   return b.agent_id === undefined ? undefined : b.agent_id.toLowerCase();
+}
+
+/** The query of GET /v1/queues/{id}/stats: a wallboard window, or null for the plain statistics. */
+export function parseStatsQuery(query: Record<string, string>): WallboardWindow | null {
+  return validated('queue-stats-query', query).window ?? null;
 }
 
 /** A resume point from a client: a non-negative integer. */

@@ -29,6 +29,7 @@ import {
   type QueueField,
   type StatsCounts,
 } from '../call-types.js';
+import { WallboardBuckets, joinDelta, leaveDelta, type WallboardRead } from '../wallboard.js';
 
 /** In the order changes list them (the same order as redis/lua/call-queue-update.lua). */
 const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_id', 'user_id', 'service_level_seconds'];
@@ -67,6 +68,8 @@ export class MemoryCallQueue {
     completed: 0, abandoned: 0, timedOut: 0, transferred: 0, answeredWaitMs: 0, answeredWithin: 0,
   };
   private readonly log: CallQueueChange[] = [];
+  /** Wallboard buckets (wallboard.ts), counted by join and leave like the counters above. */
+  private readonly wallboard = new WallboardBuckets();
 
   constructor(
     public queue: CallQueue,
@@ -146,6 +149,18 @@ export class MemoryCallQueue {
       slSeconds: this.queue.service_level_seconds,
       nowMs,
     });
+  }
+
+  /** What the wallboard reads, at one instant (wallboard.ts). */
+  wallboardRead(): WallboardRead {
+    const nowMs = this.now();
+    const copy = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, [...v]]));
+    return {
+      stats: this.stats(nowMs),
+      members: [...this.members.values()].map((m) => ({ status: m.status, paused: m.paused })),
+      buckets: { minutes: copy(this.wallboard.minutes), quarters: copy(this.wallboard.quarters) },
+      nowMs,
+    };
   }
 
   // --- queue ---
@@ -230,6 +245,7 @@ export class MemoryCallQueue {
     };
     this.callers.set(uuid, rec);
     const to = this.lineInsert(rec);
+    this.wallboard.add(nowMs, joinDelta());
     const caller = this.callerWire(rec, to);
     const line: LineMove = { uuid, from: null, to, length: this.line.length };
     const change = this.emit(nowMs, { kind: 'caller_joined', caller: { ...caller }, line, stats: this.stats(nowMs) });
@@ -290,6 +306,8 @@ export class MemoryCallQueue {
     } else if (reason === 'abandoned') k.abandoned++;
     else if (reason === 'timeout') k.timedOut++;
     else k.transferred++;
+    const handleMs = cur.connectedMs === null ? null : nowMs - cur.connectedMs;
+    this.wallboard.add(nowMs, leaveDelta(reason, waitMs, handleMs, this.queue.service_level_seconds));
     const body: ChangeBody = {
       kind: 'caller_left', caller: this.callerWire(cur, null), reason, wait: waitMs / 1000, stats: this.stats(nowMs),
     };

@@ -3,6 +3,7 @@
  * survives a restart. Per-queue rules live in calls-queue.ts; this file routes by application and
  * keeps the cross-queue relations (tags, memberships) consistent.
  */
+import type { WallboardRead } from '../wallboard.js';
 import { randomUUID } from 'node:crypto';
 import { HoldlineError } from '../../errors.js';
 import {
@@ -409,6 +410,10 @@ export class MemoryCallStore implements CallStore {
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {
     return this.queue(app, queueId).snapshot();
+  }
+
+  async readWallboard(app: string, queueId: string): Promise<WallboardRead | null> {
+    return this.apps.get(app)?.queues.get(queueId)?.wallboardRead() ?? null;
   }
 
   async getStats(app: string, queueId: string): Promise<CallQueueStats | null> {

@@ -24,6 +24,7 @@ const SCRIPTS = {
   hlCallCallerGet: 'call-caller-get-9',
   hlCallSnapshot: 'call-snapshot-9',
   hlCallStats: 'call-stats-9',
+  hlCallWallboard: 'call-wallboard-9',
   hlCallChanges: 'call-changes-9',
   hlCallAgentCreate: 'call-agent-create-9',
   hlCallAgentUpdate: 'call-agent-update-9',
@@ -53,6 +54,7 @@ export interface CallReplies {
   hlCallCallerGet: string | null;
   hlCallSnapshot: [string, number, string[], string[], string[], string];
   hlCallStats: string;
+  hlCallWallboard: [string, string[], string[]];
   hlCallChanges: string[] | null;
   hlCallAgentCreate: string;
   hlCallAgentUpdate: string[];
