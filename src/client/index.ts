@@ -32,6 +32,7 @@ export type { WebSocketConstructor, WebSocketLike } from './transport.js';
 export type { WireFormat } from '../codec/limits.js';
 export type {
   Body,
+  CallQueueStatsFrame,
   CallQueueUpdateFrame,
   JsonValue,
   LeaveReason,
@@ -45,5 +46,7 @@ export type {
   WireMember as Member,
   WireMessage as Message,
   WireLineMove as LineMove,
+  WireMembersByState as MembersByState,
+  WireWindowFigures as WindowFigures,
 } from '../codec/frames.js';
 export type { ErrorCode } from '../errors.js';

@@ -52,6 +52,33 @@ export interface WireCaller {
   created_at: string;
 }
 
+/** One wallboard window's figures (protocol/calls.md section 5.1). */
+export interface WireWindowFigures {
+  window: '15m' | '1h' | 'today';
+  start: string;
+  offered: number;
+  answered: number;
+  abandoned: number;
+  timed_out: number;
+  transferred: number;
+  answered_within: number;
+  abandoned_within: number;
+  abandon_rate: number | null;
+  service_level: number | null;
+  average_speed_of_answer: number | null;
+  average_handle_time: number | null;
+  handled: number;
+}
+
+/** Members by status; `paused`: logged-in members that are paused (protocol/calls.md section 5.1). */
+export interface WireMembersByState {
+  available: number;
+  busy: number;
+  wrapup: number;
+  logged_out: number;
+  paused: number;
+}
+
 /** Definitions: protocol/calls.md "Stats". */
 export interface WireCallQueueStats {
   callers: number;

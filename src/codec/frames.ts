@@ -8,7 +8,7 @@
  * The call-queue objects have their own wire types (call-wire.ts), not the call store's: the codec
  * imports nothing from the engine, and the store may change its types without changing the wire.
  */
-import type { WireCallQueueChange, WireCallQueueSnapshot } from './call-wire.js';
+import type { WireCallQueueChange, WireCallQueueSnapshot, WireCallQueueStats, WireMembersByState, WireWindowFigures } from './call-wire.js';
 import type { ErrorCode } from '../errors.js';
 import type { JsonValue, WireAppendFields, WireMessageFields } from '../message-fields.js';
 
@@ -181,6 +181,8 @@ export type {
   WireCaller,
   WireLineMove,
   WireMember,
+  WireMembersByState,
+  WireWindowFigures,
 } from './call-wire.js';
 export type SubscriptionEndReason = 'requested' | 'queue_deleted' | 'access_revoked';
 
@@ -332,6 +334,16 @@ export interface CallQueueRefreshedFrame {
   queue_id: string;
 }
 
+/** The queue's wallboard, pushed at most once a second per queue (websocket.md 5.6). */
+export interface CallQueueStatsFrame {
+  type: 'callqueue.stats';
+  queue_id: string;
+  stats: WireCallQueueStats;
+  members_by_state: WireMembersByState;
+  /** 15m, 1h, today, in that order. */
+  windows: WireWindowFigures[];
+}
+
 export interface CallQueueUnsubscribedFrame {
   type: 'callqueue.unsubscribed';
   id?: RequestId;
@@ -357,6 +369,7 @@ export type ServerFrame =
   | CallQueueSnapshotFrame
   | CallQueueUpdateFrame
   | CallQueueRefreshedFrame
+  | CallQueueStatsFrame
   | CallQueueUnsubscribedFrame;
 
 export type ServerFrameType = ServerFrame['type'];
@@ -379,6 +392,7 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'callqueue.snapshot',
   'callqueue.update',
   'callqueue.refreshed',
+  'callqueue.stats',
   'callqueue.unsubscribed',
 ];
 

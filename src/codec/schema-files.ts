@@ -17,6 +17,7 @@ import cUnsubscribe from '../../protocol/schemas/ws/client/unsubscribe.json' wit
 import sAuthenticated from '../../protocol/schemas/ws/server/authenticated.json' with { type: 'json' };
 import sCallqueueRefreshed from '../../protocol/schemas/ws/server/callqueue.refreshed.json' with { type: 'json' };
 import sCallqueueSnapshot from '../../protocol/schemas/ws/server/callqueue.snapshot.json' with { type: 'json' };
+import sCallqueueStats from '../../protocol/schemas/ws/server/callqueue.stats.json' with { type: 'json' };
 import sCallqueueSubscribed from '../../protocol/schemas/ws/server/callqueue.subscribed.json' with { type: 'json' };
 import sCallqueueUnsubscribed from '../../protocol/schemas/ws/server/callqueue.unsubscribed.json' with { type: 'json' };
 import sCallqueueUpdate from '../../protocol/schemas/ws/server/callqueue.update.json' with { type: 'json' };
@@ -51,6 +52,7 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['server/authenticated.json', sAuthenticated],
   ['server/callqueue.refreshed.json', sCallqueueRefreshed],
   ['server/callqueue.snapshot.json', sCallqueueSnapshot],
+  ['server/callqueue.stats.json', sCallqueueStats],
   ['server/callqueue.subscribed.json', sCallqueueSubscribed],
   ['server/callqueue.unsubscribed.json', sCallqueueUnsubscribed],
   ['server/callqueue.update.json', sCallqueueUpdate],

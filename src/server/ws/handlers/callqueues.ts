@@ -24,6 +24,7 @@ import type { CallQueueEnv, JoinStart } from '../callqueue-subscription.js';
 import type { Connection } from '../connection.js';
 import { replyId } from '../errors.js';
 import { sendFrame } from '../send.js';
+import { WallboardPusher } from '../wallboard-push.js';
 import type { FrameHandler, HandlerEnv } from './types.js';
 
 /** One call-queue hub per server (its uWS app), made on first use and closed with the server. */
@@ -33,10 +34,15 @@ function callQueueEnv(env: HandlerEnv): CallQueueEnv {
   let cq = envs.get(env.ctx);
   if (cq === undefined) {
     const store = env.ctx.callFeeds;
-    const hub = callQueueHub(store, env.ctx.app, env.logger);
-    cq = { store, hub, logger: env.logger };
+    const calls = env.ctx.calls;
+    const wallboard = new WallboardPusher(env.ctx.app, (app, queueId) => calls.wallboardFrame(app, queueId), env.logger);
+    const hub = callQueueHub(store, env.ctx.app, env.logger, (feed) => wallboard.changed(feed));
+    cq = { store, hub, logger: env.logger, onLive: (feed) => wallboard.changed(feed) };
     envs.set(env.ctx, cq);
-    env.ctx.onClose(() => hub.close());
+    env.ctx.onClose(() => {
+      wallboard.close();
+      hub.close();
+    });
   }
   return cq;
 }
