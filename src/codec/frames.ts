@@ -110,6 +110,14 @@ export interface CallQueueRefreshFrame {
   queue_id: string;
 }
 
+/** An agent's answer to an offer made to it (protocol/routing.md section 7). */
+export interface OfferAnswerFrame {
+  type: 'offer.accept' | 'offer.reject';
+  id?: RequestId;
+  queue_id: string;
+  offer_id: string;
+}
+
 export interface PingFrame {
   type: 'ping';
   id?: RequestId;
@@ -125,6 +133,8 @@ export type ClientFrame =
   | CallQueueSubscribeFrame
   | CallQueueUnsubscribeFrame
   | CallQueueRefreshFrame
+  | (OfferAnswerFrame & { type: 'offer.accept' })
+  | (OfferAnswerFrame & { type: 'offer.reject' })
   | PingFrame;
 
 export type ClientFrameType = ClientFrame['type'];
@@ -139,6 +149,8 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'callqueue.subscribe',
   'callqueue.unsubscribe',
   'callqueue.refresh',
+  'offer.accept',
+  'offer.reject',
   'ping',
 ];
 
@@ -351,7 +363,43 @@ export interface CallQueueUnsubscribedFrame {
   reason: SubscriptionEndReason;
 }
 
+/** An offer as frames carry it (protocol/routing.md section 4). */
+export interface WireOffer {
+  offer_id: string;
+  queue_id: string;
+  caller_id: string;
+  agents: string[];
+  strategy: 'manual' | 'longest_idle' | 'round_robin' | 'fewest_calls' | 'random' | 'linear' | 'ring_all';
+  created_at: string;
+  expires_at: string;
+}
+
+/** An offer made to this connection's agent. */
+export interface OfferFrame {
+  type: 'offer';
+  offer: WireOffer;
+}
+
+/** Reply to offer.accept / offer.reject. */
+export interface OfferAnsweredFrame {
+  type: 'offer.accepted' | 'offer.rejected';
+  id?: RequestId;
+  offer: WireOffer;
+}
+
+/** An offer to this connection's agent ended without its answer. */
+export interface OfferRevokedFrame {
+  type: 'offer.revoked';
+  offer_id: string;
+  queue_id: string;
+  reason: 'accepted_elsewhere' | 'caller_left' | 'expired' | 'revoked';
+}
+
 export type ServerFrame =
+  | OfferFrame
+  | (OfferAnsweredFrame & { type: 'offer.accepted' })
+  | (OfferAnsweredFrame & { type: 'offer.rejected' })
+  | OfferRevokedFrame
   | WelcomeFrame
   | AuthenticatedFrame
   | PublishedFrame
@@ -394,6 +442,10 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'callqueue.refreshed',
   'callqueue.stats',
   'callqueue.unsubscribed',
+  'offer',
+  'offer.accepted',
+  'offer.rejected',
+  'offer.revoked',
 ];
 
 /** The reply type each request gets on success (websocket.md section 11). */
@@ -407,5 +459,7 @@ export const REPLY_TYPE = {
   'callqueue.subscribe': 'callqueue.subscribed',
   'callqueue.unsubscribe': 'callqueue.unsubscribed',
   'callqueue.refresh': 'callqueue.refreshed',
+  'offer.accept': 'offer.accepted',
+  'offer.reject': 'offer.rejected',
   ping: 'pong',
 } as const satisfies Record<ClientFrameType, ServerFrameType>;

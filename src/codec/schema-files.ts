@@ -26,6 +26,12 @@ import sHeartbeat from '../../protocol/schemas/ws/server/heartbeat.json' with { 
 import sHistoryResult from '../../protocol/schemas/ws/server/history.result.json' with { type: 'json' };
 import sMessage from '../../protocol/schemas/ws/server/message.json' with { type: 'json' };
 import sMessages from '../../protocol/schemas/ws/server/messages.json' with { type: 'json' };
+import cOfferAccept from '../../protocol/schemas/ws/client/offer.accept.json' with { type: 'json' };
+import cOfferReject from '../../protocol/schemas/ws/client/offer.reject.json' with { type: 'json' };
+import sOffer from '../../protocol/schemas/ws/server/offer.json' with { type: 'json' };
+import sOfferAccepted from '../../protocol/schemas/ws/server/offer.accepted.json' with { type: 'json' };
+import sOfferRejected from '../../protocol/schemas/ws/server/offer.rejected.json' with { type: 'json' };
+import sOfferRevoked from '../../protocol/schemas/ws/server/offer.revoked.json' with { type: 'json' };
 import sPong from '../../protocol/schemas/ws/server/pong.json' with { type: 'json' };
 import sPublished from '../../protocol/schemas/ws/server/published.json' with { type: 'json' };
 import sResync from '../../protocol/schemas/ws/server/resync.json' with { type: 'json' };
@@ -44,6 +50,8 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['client/callqueue.subscribe.json', cCallqueueSubscribe],
   ['client/callqueue.unsubscribe.json', cCallqueueUnsubscribe],
   ['client/history.json', cHistory],
+  ['client/offer.accept.json', cOfferAccept],
+  ['client/offer.reject.json', cOfferReject],
   ['client/ping.json', cPing],
   ['client/publish.json', cPublish],
   ['client/state.set.json', cStateSet],
@@ -61,6 +69,10 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['server/history.result.json', sHistoryResult],
   ['server/message.json', sMessage],
   ['server/messages.json', sMessages],
+  ['server/offer.json', sOffer],
+  ['server/offer.accepted.json', sOfferAccepted],
+  ['server/offer.rejected.json', sOfferRejected],
+  ['server/offer.revoked.json', sOfferRevoked],
   ['server/pong.json', sPong],
   ['server/published.json', sPublished],
   ['server/resync.json', sResync],

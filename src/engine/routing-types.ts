@@ -104,6 +104,9 @@ export interface RoutingOutcome {
 
 export type OfferAnswer = 'accept' | 'reject';
 
+/** What routing tells every node (the agents' connections may be on any): offers made and ended. */
+export type RoutingNotice = { type: 'offer'; app: string; offer: Offer } | { type: 'offer.ended'; app: string; end: OfferEnd };
+
 export interface RoutingStore {
   getRoutingSettings(app: string, queueId: string): Promise<RoutingSettings>;
   /** Rejects call_queue_not_found. */
@@ -133,6 +136,11 @@ export interface RoutingStore {
   agentOffer(app: string, agent: string): Promise<Offer | null>;
   /** The queues the agent is a member of (to decide again when it is released). */
   agentQueues(app: string, agent: string): Promise<string[]>;
+
+  // --- notices to every node (section 7) ---
+  publishNotice(notice: RoutingNotice): Promise<void>;
+  /** Resolves once subscribed; every notice published after reaches the listener. */
+  subscribeNotices(listener: (notice: RoutingNotice) => void): Promise<() => Promise<void>>;
 
   // --- the due index (section 6) ---
   markDue(app: string, queueId: string, atMs: number): Promise<void>;

@@ -73,6 +73,8 @@ const CLIENT_FIXTURES: ClientFrame[] = [
   { type: 'callqueue.subscribe', id: 6, queue_id: QID, since_seq: 41 },
   { type: 'callqueue.unsubscribe', id: 7, queue_id: QID },
   { type: 'callqueue.refresh', id: 9, queue_id: QID },
+  { type: 'offer.accept', id: 10, queue_id: QID, offer_id: QID },
+  { type: 'offer.reject', queue_id: QID, offer_id: QID },
   { type: 'ping', id: 9007199254740991 },
 ];
 
@@ -127,6 +129,10 @@ const SERVER_FIXTURES: ServerFrame[] = [
   { type: 'callqueue.update', queue_id: QID, seq: 65, at: T, kind: 'queue_deleted', queue },
   { type: 'callqueue.unsubscribed', id: 8, queue_id: QID, reason: 'requested' },
   { type: 'callqueue.refreshed', id: 9, queue_id: QID },
+  { type: 'offer', offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [QID], strategy: 'ring_all', created_at: T, expires_at: T } },
+  { type: 'offer.accepted', id: 10, offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [QID], strategy: 'linear', created_at: T, expires_at: T } },
+  { type: 'offer.rejected', offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [], strategy: 'linear', created_at: T, expires_at: T } },
+  { type: 'offer.revoked', offer_id: QID, queue_id: QID, reason: 'accepted_elsewhere' },
 ];
 
 // ---------- an independent MessagePack reader: standard types only, extensions refused ----------

@@ -14,6 +14,7 @@ import {
   type OfferAnswer,
   type OfferEnd,
   type RoutingOutcome,
+  type RoutingNotice,
   type RoutingRead,
   type RoutingSettings,
   type RoutingStore,
@@ -69,6 +70,7 @@ export class MemoryRouting implements RoutingStore {
   private readonly engaged = new Map<string, Map<string, Engagement>>();
   private readonly due = new Map<string, number>();
   private readonly dirty = new Set<string>();
+  private readonly noticeListeners = new Set<(n: RoutingNotice) => void>();
 
   constructor(private readonly host: MemoryRoutingHost) {}
 
@@ -86,10 +88,8 @@ export class MemoryRouting implements RoutingStore {
 
   private member(queue: MemoryCallQueue, r: QueueRouting, agent: string): MemberState | null {
     const m = queue.getMember(agent);
-    if (!m) {
-      r.members.delete(agent);
-      return null;
-    }
+    // A removed member's state stays until the tick, which releases what it held.
+    if (!m) return null;
     let st = r.members.get(agent);
     if (!st) {
       st = { penalty: 0, callsTaken: 0, missed: 0, idleSinceMs: Date.parse(m.created_at), wrapupUntilMs: null, offerId: null, callCaller: null, callOfferId: null };
@@ -168,7 +168,7 @@ export class MemoryRouting implements RoutingStore {
       nowMs,
       waiting: queue.waitingLine().map((c) => ({ ...c, requiredTags: [...(r.callerTags.get(c.uuid) ?? [])] })),
       members,
-      offers: [...r.offers.values()].map((o) => structuredClone(o.offer)),
+      offers: [...r.offers.values()].map((o) => this.offerWire(o)),
       lastOffered: r.lastOffered,
     };
   }
@@ -307,7 +307,9 @@ export class MemoryRouting implements RoutingStore {
     for (const [agent, st] of [...r.members]) {
       const m = queue.getMember(agent);
       if (!m) {
+        // Removed: what it was engaged for in this queue (a call, a wrap-up) ends with it.
         r.members.delete(agent);
+        if (st.callOfferId !== null) out.engagements.push({ agent, offer_id: st.callOfferId, untilMs: null });
         continue;
       }
       if (st.callCaller !== null) {
@@ -345,18 +347,29 @@ export class MemoryRouting implements RoutingStore {
   }
 
   async listOffers(app: string, queueId: string): Promise<Offer[]> {
-    return [...this.q(app, queueId).r.offers.values()].map((o) => structuredClone(o.offer));
+    return [...this.q(app, queueId).r.offers.values()].map((o) => this.offerWire(o));
   }
 
   async agentOffer(app: string, agent: string): Promise<Offer | null> {
     const e = this.engaged.get(app)?.get(agent);
     if (!e) return null;
     const rec = this.queues.get(key(app, e.queueId))?.offers.get(e.offerId);
-    return rec?.remaining.has(agent) ? structuredClone(rec.offer) : null;
+    return rec?.remaining.has(agent) ? this.offerWire(rec) : null;
   }
 
   async agentQueues(app: string, agent: string): Promise<string[]> {
     return this.host.agentQueues(app, agent);
+  }
+
+  // --- notices ---
+
+  async publishNotice(notice: RoutingNotice): Promise<void> {
+    for (const l of this.noticeListeners) l(structuredClone(notice));
+  }
+
+  async subscribeNotices(listener: (n: RoutingNotice) => void): Promise<() => Promise<void>> {
+    this.noticeListeners.add(listener);
+    return async () => void this.noticeListeners.delete(listener);
   }
 
   // --- the due index ---
@@ -384,6 +397,11 @@ export class MemoryRouting implements RoutingStore {
     if (this.dirty.has(k)) this.due.set(k, Math.min(this.due.get(k) ?? 0, this.host.now()));
     else if (nextMs === null) this.due.delete(k);
     else this.due.set(k, nextMs);
+  }
+
+  /** `agents`: those whose part is still open (a ring_all offer loses its rejecters), in offer order. */
+  private offerWire(rec: OfferRec): Offer {
+    return { ...structuredClone(rec.offer), agents: rec.offer.agents.filter((a) => rec.remaining.has(a)) };
   }
 
   private outcome(): RoutingOutcome {

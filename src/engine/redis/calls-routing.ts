@@ -10,6 +10,7 @@ import { parseChange } from './calls-codec.js';
 import { toCallError } from './calls-scripts.js';
 import type { RedisEventLog } from './events.js';
 import type { RedisKeys } from './keys.js';
+import type { FeedCodec, FeedSubscriber } from './subscriber.js';
 import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 import type { CallQueueChange } from '../call-types.js';
 import {
@@ -21,6 +22,7 @@ import {
   type OfferAnswer,
   type OfferEnd,
   type RoutingOutcome,
+  type RoutingNotice,
   type RoutingRead,
   type RoutingSettings,
   type RoutingStore,
@@ -44,6 +46,8 @@ export interface RedisRoutingHost {
   keys: RedisKeys;
   retention: number;
   events: RedisEventLog;
+  /** The node's live subscriber (notices to every node). */
+  subscriber: FeedSubscriber;
   /** A write confirmed by a replica when the key's primary has one (RedisCallStore.confirmed). */
   confirmed(key: string, direct: () => Promise<unknown>, queue: (pipeline: ChainableCommander) => void): Promise<unknown>;
 }
@@ -63,13 +67,17 @@ interface RawOffer extends Offer {
   remaining: string[] | Record<string, never>;
 }
 
+const NOTICES: FeedCodec<'notice', RoutingNotice> = { type: 'notice', decode: (payload) => [JSON.parse(payload.toString('utf8')) as RoutingNotice] };
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 /** cjson spells an empty array as {}. */
 const arr = <T>(v: T[] | Record<string, never> | undefined | null): T[] => (Array.isArray(v) ? v : []);
 
+/** `agents`: those whose part is still open (a ring_all offer loses its rejecters). */
 function offerFromRaw(r: RawOffer): Offer {
+  const open = Array.isArray(r.remaining) ? r.remaining : arr(r.agents);
   return {
-    offer_id: r.offer_id, queue_id: r.queue_id, caller_id: r.caller_id, agents: arr(r.agents), strategy: r.strategy,
+    offer_id: r.offer_id, queue_id: r.queue_id, caller_id: r.caller_id, agents: open, strategy: r.strategy,
     created_at: r.created_at, expires_at: r.expires_at,
   };
 }
@@ -260,6 +268,18 @@ export class RedisRouting implements RoutingStore {
     const k = this.appKeys(app);
     const raw = await this.call<string>('hlRouteAgents', [k.tags, k.agentTags, k.agentQueues], ['queues', agent]);
     return raw === '' ? [] : arr(JSON.parse(raw) as string[]);
+  }
+
+  // --- notices (one shard channel in the due index's slot, every node subscribed) ---
+
+  async publishNotice(notice: RoutingNotice): Promise<void> {
+    await this.host.client.spublish(this.host.keys.routingNotices(), JSON.stringify(notice));
+  }
+
+  subscribeNotices(listener: (n: RoutingNotice) => void): Promise<() => Promise<void>> {
+    return this.host.subscriber.subscribe(this.host.keys.routingNotices(), NOTICES, (e) => {
+      if (e.type === 'notice') listener(e.notice);
+    });
   }
 
   // --- the due index ---

@@ -199,7 +199,7 @@ export class RedisCallStore implements CallStore {
     this.events = opts.events ?? new RedisEventLog(this.client, this.keys, this.subscriber);
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
     this.routing = new RedisRouting({
-      client: this.client, keys: this.keys, retention: this.retention, events: this.events,
+      client: this.client, keys: this.keys, retention: this.retention, events: this.events, subscriber: this.subscriber,
       confirmed: (key, direct, queue) => this.confirmed(key, direct, queue),
     });
   }

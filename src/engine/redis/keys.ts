@@ -257,6 +257,10 @@ export class RedisKeys {
   }
 
   /** Routing's due index, swept by every node (routing.md section 6): ZSET due and HASH dirty. */
+  routingNotices(): string {
+    return `{${this.prefix}:rt}:notices`;
+  }
+
   routingDue(): { due: string; dirty: string } {
     const t = `{${this.prefix}:rt}`;
     return { due: `${t}:due`, dirty: `${t}:dirty` };

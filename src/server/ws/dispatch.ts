@@ -51,6 +51,10 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
         return handlers['callqueue.unsubscribe'](conn, frame, env, order);
       case 'callqueue.refresh':
         return handlers['callqueue.refresh'](conn, frame, env, order);
+      case 'offer.accept':
+        return handlers['offer.accept'](conn, frame, env, order);
+      case 'offer.reject':
+        return handlers['offer.reject'](conn, frame, env, order);
       case 'ping':
         return handlers.ping(conn, frame, env, order);
     }

@@ -36,6 +36,7 @@ import { metrics } from '../../metrics/registry.js';
 import type { WsSource } from '../../metrics/registry.js';
 import { createUpgradeHandler } from './upgrade.js';
 import { MetaWatch } from './watch.js';
+import { pushOffers } from './offers.js';
 
 export type { AgentIdentity, AgentTokenResolver } from './auth.js';
 export type { Connection } from './connection.js';
@@ -110,6 +111,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
     const monitor = new Monitor(env, connections);
     const watch = new MetaWatch(env, connections, options.agentForToken);
     metaWatch = watch;
+    pushOffers(ctx, connections);
 
     const behavior: WebSocketBehavior<SocketData> = {
       maxPayloadLength: limits.maxFrameBytes * HARD_FRAME_FACTOR,

@@ -6,11 +6,10 @@
  * leaves nothing that the next sweep (on any node) does not finish.
  */
 import { randomUUID } from 'node:crypto';
-import type { EngagementUpdate, Offer, OfferAnswer, OfferEnd, RoutingOutcome, RoutingStore } from '../../../engine/routing-types.js';
+import type { EngagementUpdate, Offer, OfferAnswer, RoutingNotice, RoutingOutcome, RoutingStore } from '../../../engine/routing-types.js';
 import { decide, nextRelaxation } from './strategy.js';
 
-/** What routing tells the transports (the agent's WebSocket connections): offers made and ended. */
-export type RoutingNotice = { type: 'offer'; app: string; offer: Offer } | { type: 'offer.ended'; app: string; end: OfferEnd };
+export type { RoutingNotice } from '../../../engine/routing-types.js';
 
 export interface RouterOptions {
   /** How often each node sweeps the due index, ms (HOLDLINE_ROUTING_SWEEP_MS). */
@@ -25,6 +24,13 @@ export interface RouterOptions {
 
 /** A decision gives up after this many rounds lost to concurrent changes; the sweep retries it. */
 const ROUNDS = 5;
+/**
+ * An engagement outlives its offer's expiry by this much: the expiry is fired (and the engagement
+ * released) by the next sweep of the offer's queue, and until then the expired offer is still open,
+ * so the agent must not be taken by another queue. It only matters when no node fires it (a node
+ * died between engaging and committing): then the agent is free again this long after the expiry.
+ */
+export const ENGAGE_GRACE_MS = 10_000;
 const CLAIM_LIMIT = 100;
 
 export class Router {
@@ -134,7 +140,7 @@ export class Router {
       const engaged: EngagementUpdate[] = [];
       let all = true;
       for (const o of offers) {
-        const got = await this.store.engage(app, o.offer_id, queueId, o.agents, expiresMs);
+        const got = await this.store.engage(app, o.offer_id, queueId, o.agents, expiresMs + ENGAGE_GRACE_MS);
         for (const agent of got) engaged.push({ agent, offer_id: o.offer_id, untilMs: null });
         if (got.length !== o.agents.length) all = false;
       }
@@ -170,7 +176,9 @@ export class Router {
     }
   }
 
+  /** To this node's listeners at once, and to every node's through the store (the agents' connections). */
   private notify(n: RoutingNotice): void {
+    this.store.publishNotice(n).catch((err: unknown) => this.onError(err));
     for (const l of this.listeners) {
       try {
         l(n);

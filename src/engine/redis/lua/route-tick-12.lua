@@ -95,8 +95,12 @@ for i = 1, #all, 2 do
     local st = cjson.decode(all[i + 1])
     local mraw = rcall('HGET', KEYS[6], agent)
     if not mraw then
+      -- Removed: what it was engaged for in this queue (a call, a wrap-up) ends with it.
       rcall('HDEL', KEYS[12], all[i])
       rcall('ZREM', KEYS[11], 'w:' .. agent)
+      if st.call_offer ~= cjson.null and st.call_offer ~= nil then
+        engagements[#engagements + 1] = { agent = agent, offer_id = st.call_offer, until_ms = -1 }
+      end
     else
       local m = cjson.decode(mraw)
       if st.call_caller ~= cjson.null and st.call_caller ~= nil then

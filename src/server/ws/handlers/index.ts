@@ -2,6 +2,7 @@
 import { replyId } from '../errors.js';
 import { callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
 import { history, publish, stateSet } from './messages.js';
+import { offerAccept, offerReject } from './offers.js';
 import { subscribe, unsubscribe } from './subscriptions.js';
 import type { FrameHandler, HandlerTable } from './types.js';
 
@@ -20,5 +21,7 @@ export const DEFAULT_HANDLERS: HandlerTable = {
   'callqueue.subscribe': callQueueSubscribe,
   'callqueue.unsubscribe': callQueueUnsubscribe,
   'callqueue.refresh': callQueueRefresh,
+  'offer.accept': offerAccept,
+  'offer.reject': offerReject,
   ping,
 };
