@@ -8,7 +8,7 @@
  * The call-queue objects have their own wire types (call-wire.ts), not the call store's: the codec
  * imports nothing from the engine, and the store may change its types without changing the wire.
  */
-import type { WireCallQueueChange, WireCallQueueSnapshot, WireCallQueueStats, WireMembersByState, WireWindowFigures } from './call-wire.js';
+import type { WireCallQueueChange, WireCallQueueSnapshot, WireCallQueueStats, WireCaller, WireMembersByState, WireWindowFigures } from './call-wire.js';
 import type { ErrorCode } from '../errors.js';
 import type { JsonValue, WireAppendFields, WireMessageFields } from '../message-fields.js';
 
@@ -118,6 +118,16 @@ export interface OfferAnswerFrame {
   offer_id: string;
 }
 
+/** A waiting caller becomes a callback and keeps its place (protocol/calls.md 3.1) → caller.callback.set. */
+export interface CallerCallbackFrame {
+  type: 'caller.callback';
+  id?: RequestId;
+  queue_id: string;
+  caller_id: string;
+  /** The number to call back; absent: the caller's own. */
+  number?: string;
+}
+
 export interface PingFrame {
   type: 'ping';
   id?: RequestId;
@@ -135,6 +145,7 @@ export type ClientFrame =
   | CallQueueRefreshFrame
   | (OfferAnswerFrame & { type: 'offer.accept' })
   | (OfferAnswerFrame & { type: 'offer.reject' })
+  | CallerCallbackFrame
   | PingFrame;
 
 export type ClientFrameType = ClientFrame['type'];
@@ -151,6 +162,7 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'callqueue.refresh',
   'offer.accept',
   'offer.reject',
+  'caller.callback',
   'ping',
 ];
 
@@ -356,6 +368,13 @@ export interface CallQueueStatsFrame {
   windows: WireWindowFigures[];
 }
 
+/** Reply to caller.callback: the caller as it is now (callback set, position unchanged). */
+export interface CallerCallbackSetFrame {
+  type: 'caller.callback.set';
+  id?: RequestId;
+  caller: WireCaller;
+}
+
 export interface CallQueueUnsubscribedFrame {
   type: 'callqueue.unsubscribed';
   id?: RequestId;
@@ -418,6 +437,7 @@ export type ServerFrame =
   | CallQueueUpdateFrame
   | CallQueueRefreshedFrame
   | CallQueueStatsFrame
+  | CallerCallbackSetFrame
   | CallQueueUnsubscribedFrame;
 
 export type ServerFrameType = ServerFrame['type'];
@@ -441,6 +461,7 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'callqueue.update',
   'callqueue.refreshed',
   'callqueue.stats',
+  'caller.callback.set',
   'callqueue.unsubscribed',
   'offer',
   'offer.accepted',
@@ -460,6 +481,7 @@ export const REPLY_TYPE = {
   'callqueue.unsubscribe': 'callqueue.unsubscribed',
   'callqueue.refresh': 'callqueue.refreshed',
   'offer.accept': 'offer.accepted',
+  'caller.callback': 'caller.callback.set',
   'offer.reject': 'offer.rejected',
   ping: 'pong',
 } as const satisfies Record<ClientFrameType, ServerFrameType>;

@@ -16,6 +16,7 @@ import queueCaller from '../../protocol/schemas/calls/queue_caller.json' with { 
 import queueMember from '../../protocol/schemas/calls/queue_member.json' with { type: 'json' };
 import queueStats from '../../protocol/schemas/calls/queue_stats.json' with { type: 'json' };
 import queueWallboard from '../../protocol/schemas/calls/queue_wallboard.json' with { type: 'json' };
+import callerCallback from '../../protocol/schemas/rest/caller-callback.json' with { type: 'json' };
 import queueStatsQuery from '../../protocol/schemas/rest/queue-stats-query.json' with { type: 'json' };
 import tag from '../../protocol/schemas/calls/tag.json' with { type: 'json' };
 import agentCreate from '../../protocol/schemas/rest/agent-create.json' with { type: 'json' };
@@ -57,7 +58,7 @@ const REQUEST_SCHEMAS: Record<string, Json> = {
   'message-read-query': messageReadQuery, 'agent-create': agentCreate, 'agent-update': agentUpdate, 'token-create': tokenCreate,
   'token-revoke': tokenRevoke, 'callqueue-create': callqueueCreate, 'callqueue-update': callqueueUpdate,
   'member-create': memberCreate, 'member-update': memberUpdate, 'caller-create': callerCreate, 'caller-update': callerUpdate,
-  'caller-leave': callerLeave, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent,
+  'caller-leave': callerLeave, 'caller-callback': callerCallback, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent,
 };
 
 /** Resource schemas (protocol/schemas/calls/), by file name. */
@@ -155,6 +156,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'POST', route: `${CALLQ}/callers`, tag: 'callers', summary: 'A caller joins', auth: 'application', body: { json: 'caller-create', required: true }, ok: { 201: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'queue_disabled'] },
   { method: 'GET', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'One caller', auth: 'reader', ok: { 200: 'c:queue_caller' }, errors: ['call_queue_not_found', 'caller_not_found'] },
   { method: 'PUT', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'Change status, priority or member', auth: 'application', body: { json: 'caller-update' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'member_not_found', 'invalid_transition'] },
+  { method: 'POST', route: `${CALLQ}/callers/:caller/callback`, tag: 'callers', summary: 'A waiting caller becomes a callback and keeps its place (protocol/calls.md 3.1)', auth: 'application', body: { json: 'caller-callback' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'invalid_transition'] },
   { method: 'DELETE', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'A caller leaves, with a reason (body or ?reason=)', auth: 'application', body: { json: 'caller-leave' }, query: { reason: { enum: ['answered', 'abandoned', 'timeout', 'transferred'] } }, ok: { 204: '' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found'] },
   // --- tags ---
   { method: 'GET', route: '/v1/tags', tag: 'tags', summary: 'List tags with their agents', auth: 'application', ok: { 200: 'c:tag[]' }, errors: [] },

@@ -37,6 +37,14 @@ export interface AppCreateRequest {
 name: string
 }
 
+/** POST /v1/queues/{queue}/callers/{caller}/callback (and the WebSocket caller.callback): the number to call back; absent: the caller's own */
+export interface CallerCallbackRequest {
+/**
+ * A dialable number (6135551234, +441234567890, *98) or a SIP URI (1001@example.org, sip:alice@10.0.0.1:5060)
+ */
+number?: string
+}
+
 /** POST /v1/queues/{queue}/callers: a caller joins */
 export interface CallerCreateRequest {
 /**
@@ -344,6 +352,7 @@ export interface RequestBodies {
   'agent-create': AgentCreateRequest;
   'agent-update': AgentUpdateRequest;
   'app-create': AppCreateRequest;
+  'caller-callback': CallerCallbackRequest;
   'caller-create': CallerCreateRequest;
   'caller-leave': CallerLeaveRequest;
   'caller-update': CallerUpdateRequest;

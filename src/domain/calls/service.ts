@@ -37,6 +37,7 @@ import {
   parseNewMember,
   parseNewTag,
   parsePathId,
+  parseCallbackRequest,
   parseSeq,
   parseStatsQuery,
   parseTagAgent,
@@ -258,6 +259,17 @@ export class CallService {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
     return this.routed(app, q, await this.store.updateCaller(app, q, caller, parseCallerPatch(body)));
+  }
+
+  /**
+   * A waiting caller becomes a callback (protocol/calls.md 3.1), REST and WebSocket alike: it keeps
+   * its place in line and is offered like any caller when its turn comes (the offer says so).
+   */
+  async requestCallback(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {
+    const q = queueId(id);
+    const caller = parsePathId(callerId, 'caller_not_found');
+    const number = parseCallbackRequest(body);
+    return this.store.requestCallback(app, q, caller, number);
   }
 
   async leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {

@@ -50,6 +50,7 @@ interface CallerRec {
   createdMs: number;
   joinSeq: number;
   connectedMs: number | null;
+  callback?: { number: string; requestedMs: number };
 }
 
 /** The counts kept as they happen; the others are read from the queue's state when stats are built. */
@@ -291,6 +292,20 @@ export class MemoryCallQueue {
     return { value: caller, change: this.emit(nowMs, body) };
   }
 
+  requestCallback(uuid: string, given: string | null): Mutation<Caller> {
+    const cur = this.callers.get(uuid);
+    if (!cur) throw new HoldlineError('caller_not_found');
+    if (cur.status !== 'waiting') throw new HoldlineError('invalid_transition', { field: 'status' });
+    const number = given ?? cur.number;
+    if (cur.callback?.number === number) return { value: this.callerWire(cur, this.rank(cur)), change: null };
+    const nowMs = this.now();
+    const next: CallerRec = { ...cur, callback: { number, requestedMs: nowMs } };
+    this.callers.set(uuid, next);
+    const caller = this.callerWire(next, this.rank(next));
+    const change = this.emit(nowMs, { kind: 'caller_updated', caller: { ...caller }, changed: ['callback'], stats: this.stats(nowMs) });
+    return { value: caller, change };
+  }
+
   leave(uuid: string, reason: LeaveReason): CallQueueChange {
     const cur = this.callers.get(uuid);
     if (!cur) throw new HoldlineError('caller_not_found');
@@ -327,10 +342,12 @@ export class MemoryCallQueue {
   }
 
   private callerWire(c: CallerRec, position: number | null): Caller {
-    return {
+    const w: Caller = {
       uuid: c.uuid, queue_id: this.queue.uuid, name: c.name, number: c.number, priority: c.priority,
       position, status: c.status, status_at: iso(c.statusMs), member_uuid: c.memberUuid, created_at: iso(c.createdMs),
     };
+    if (c.callback !== undefined) w.callback = { number: c.callback.number, requested_at: iso(c.callback.requestedMs) };
+    return w;
   }
 
   /** Index of the first line entry whose score is >= `score`. */

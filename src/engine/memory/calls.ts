@@ -406,6 +406,10 @@ export class MemoryCallStore implements CallStore {
     return this.queue(app, queueId).leave(callerUuid, reason);
   }
 
+  async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {
+    return this.queue(app, queueId).requestCallback(callerUuid, number);
+  }
+
   // --- reads for subscribers ---
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {

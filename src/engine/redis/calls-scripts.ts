@@ -21,6 +21,7 @@ const SCRIPTS = {
   hlCallCallerJoin: 'call-caller-join-9',
   hlCallCallerUpdate: 'call-caller-update-9',
   hlCallCallerLeave: 'call-caller-leave-9',
+  hlCallCallerCallback: 'call-caller-callback-9',
   hlCallCallerGet: 'call-caller-get-9',
   hlCallSnapshot: 'call-snapshot-9',
   hlCallStats: 'call-stats-9',
@@ -51,6 +52,7 @@ export interface CallReplies {
   hlCallCallerJoin: [string, string];
   hlCallCallerUpdate: ValueAndChange;
   hlCallCallerLeave: string;
+  hlCallCallerCallback: ValueAndChange;
   hlCallCallerGet: string | null;
   hlCallSnapshot: [string, number, string[], string[], string[], string];
   hlCallStats: string;

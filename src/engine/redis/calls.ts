@@ -490,6 +490,10 @@ export class RedisCallStore implements CallStore {
     return parseChange(await this.queueRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]));
   }
 
+  async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {
+    return mutation(await this.queueRun('hlCallCallerCallback', app, queueId, [this.retention, callerUuid, number ?? '']), parseCaller);
+  }
+
   // --- reads for subscribers ---
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {

@@ -153,3 +153,15 @@ export const callQueueRefresh: FrameHandler<'callqueue.refresh'> = async (conn, 
     after: () => rejoin(sub),
   };
 };
+
+/**
+ * caller.callback (protocol/calls.md 3.1, websocket.md 5.7): the REST callback request over the
+ * socket, with the same access as following the queue (an application key: any of its queues; an
+ * agent token: the queues its agent serves). The change reaches followers as a caller_updated.
+ */
+export const callerCallback: FrameHandler<'caller.callback'> = async (conn, frame, env) => {
+  const who = callPrincipal(conn);
+  const queueId = await env.ctx.calls.authorizeFollow(who, frame.queue_id);
+  const { value } = await env.ctx.calls.requestCallback(who.app, queueId, frame.caller_id, frame.number === undefined ? {} : { number: frame.number });
+  return { reply: { type: 'caller.callback.set', ...replyId(frame.id), caller: value } };
+};

@@ -1,6 +1,6 @@
 /** The default handler table. */
 import { replyId } from '../errors.js';
-import { callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
+import { callerCallback, callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
 import { history, publish, stateSet } from './messages.js';
 import { offerAccept, offerReject } from './offers.js';
 import { subscribe, unsubscribe } from './subscriptions.js';
@@ -23,5 +23,6 @@ export const DEFAULT_HANDLERS: HandlerTable = {
   'callqueue.refresh': callQueueRefresh,
   'offer.accept': offerAccept,
   'offer.reject': offerReject,
+  'caller.callback': callerCallback,
   ping,
 };
