@@ -12,6 +12,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { LIMITS } from './domain/calls/validate.js';
 import type { EngineKind } from './engine/types.js';
+import { isTimeZone } from './engine/wallboard.js';
 
 export interface HoldlineConfig {
   port: number;
@@ -54,6 +55,8 @@ export interface HoldlineConfig {
    * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot.
    */
   callQueueResumeWindow: number;
+  /** The IANA time zone whose midnight starts the wallboard's `today` window (protocol/calls.md 5.1). */
+  wallboardTimeZone: string;
   /** How often each node sweeps routing's due index: offer timeouts, wrap-up ends, decisions (protocol/routing.md 6). */
   routingSweepMs: number;
   /** Browser origins allowed to call REST and open WebSockets; empty: same-origin only. */
@@ -199,6 +202,19 @@ const hosts: SettingType<string[]> = {
   placeholder: '<hosts>',
 };
 
+/** An IANA time zone name the runtime knows (Intl), for the wallboard's `today` (engine/wallboard.ts). */
+const TIME_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+const timeZone: SettingType<string> = {
+  ...text('<zone>'),
+  accepts: 'an IANA time zone name such as UTC or Europe/Paris',
+  schema: { type: 'string', pattern: TIME_ZONE.source },
+  parse: (t) => (TIME_ZONE.test(t) && isTimeZone(t) ? t : undefined),
+  fromJson: (v) => {
+    if (!isTimeZone(v as string)) refuse('wallboardTimeZone', 'wallboardTimeZone', v);
+    return v as string;
+  },
+};
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // ---------- the table ----------
@@ -287,6 +303,10 @@ export const SETTINGS: SettingTable = {
   callQueueResumeWindow: {
     env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(1, 1_000_000), default: 1000,
     description: 'call-queue updates kept per queue, so a live view can resume after a lost connection',
+  },
+  wallboardTimeZone: {
+    env: 'HOLDLINE_WALLBOARD_TIME_ZONE', flag: '--wallboard-time-zone', type: timeZone, default: 'UTC',
+    description: "IANA time zone (Europe/Paris) whose midnight starts the call-queue wallboard's today window",
   },
   routingSweepMs: {
     env: 'HOLDLINE_ROUTING_SWEEP_MS', flag: '--routing-sweep-ms', type: integer(10, 60_000), default: 250,

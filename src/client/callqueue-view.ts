@@ -7,6 +7,7 @@
  */
 import type {
   CallQueueSnapshotFrame,
+  CallQueueStatsFrame,
   CallQueueSubscribedFrame,
   CallQueueUnsubscribedFrame,
   CallQueueUpdateFrame,
@@ -36,6 +37,8 @@ export interface CallQueueViewEvents {
   /** An update did not fit the view: it asked for a fresh snapshot and ignores updates until it arrives. */
   refreshing: { detail: string };
   ended: CallQueueViewEnd;
+  /** A `callqueue.stats` frame arrived (websocket.md 5.6); `view.wallboard` already holds it. */
+  wallboard: CallQueueStatsFrame;
 }
 
 /**
@@ -66,6 +69,7 @@ export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
   #phase: Phase = 'pending';
   /** Set when the view's state cannot be trusted: the next subscribe asks for a snapshot. */
   #needSnapshot = true;
+  #wallboard: CallQueueStatsFrame | null = null;
 
   /** @internal Created by HoldlineClient.callQueue. */
   constructor(host: CallQueueViewHost, queueId: string) {
@@ -103,6 +107,21 @@ export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
 
   get stats(): WireCallQueueStats | null {
     return this.#state.stats;
+  }
+
+  /**
+   * The last wallboard pushed (websocket.md 5.6: every window at one instant, at most once a second);
+   * null before the first. Windows in order 15m, 1h, today.
+   */
+  get wallboard(): CallQueueStatsFrame | null {
+    return this.#wallboard;
+  }
+
+  /** @internal */
+  onWallboard(frame: CallQueueStatsFrame): void {
+    if (this.end !== null) return;
+    this.#wallboard = frame;
+    this.emit('wallboard', frame);
   }
 
   get queue(): WireCallQueue | null {

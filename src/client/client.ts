@@ -485,6 +485,9 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
         case 'callqueue.update':
           this.#views.get(frame.queue_id)?.onUpdate(frame, generation);
           return;
+        case 'callqueue.stats':
+          this.#views.get(frame.queue_id)?.onWallboard(frame);
+          return;
         case 'callqueue.unsubscribed':
           if (frame.id === undefined) this.#views.get(frame.queue_id)?.onServerUnsubscribed(frame);
           return;

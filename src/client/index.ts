@@ -36,6 +36,7 @@ export type { WebSocketConstructor, WebSocketLike } from './transport.js';
 export type { WireFormat } from '../codec/limits.js';
 export type {
   Body,
+  CallQueueStatsFrame,
   CallQueueUpdateFrame,
   EventCondition,
   WireEvent as HoldlineEvent,
@@ -54,5 +55,7 @@ export type {
   WireOffer as Offer,
   OfferRevokedFrame,
   WireLineMove as LineMove,
+  WireMembersByState as MembersByState,
+  WireWindowFigures as WindowFigures,
 } from '../codec/frames.js';
 export type { ErrorCode } from '../errors.js';

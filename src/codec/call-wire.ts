@@ -50,6 +50,40 @@ export interface WireCaller {
   /** The member the caller is offered to (ringing) or connected with; null while waiting. */
   member_uuid: string | null;
   created_at: string;
+  /** Present once the caller asked to be called back (calls.md section 3.1); it keeps its place. */
+  callback?: WireCallbackRequest;
+}
+
+export interface WireCallbackRequest {
+  number: string;
+  requested_at: string;
+}
+
+/** One wallboard window's figures (protocol/calls.md section 5.1). */
+export interface WireWindowFigures {
+  window: '15m' | '1h' | 'today';
+  start: string;
+  offered: number;
+  answered: number;
+  abandoned: number;
+  timed_out: number;
+  transferred: number;
+  answered_within: number;
+  abandoned_within: number;
+  abandon_rate: number | null;
+  service_level: number | null;
+  average_speed_of_answer: number | null;
+  average_handle_time: number | null;
+  handled: number;
+}
+
+/** Members by status; `paused`: logged-in members that are paused (protocol/calls.md section 5.1). */
+export interface WireMembersByState {
+  available: number;
+  busy: number;
+  wrapup: number;
+  logged_out: number;
+  paused: number;
 }
 
 /** Definitions: protocol/calls.md "Stats". */
@@ -94,7 +128,7 @@ interface ChangeBase {
   at: string;
 }
 
-export type WireCallerField = 'priority' | 'status' | 'member_uuid';
+export type WireCallerField = 'priority' | 'status' | 'member_uuid' | 'callback';
 export type WireQueueField = 'name' | 'description' | 'disabled' | 'project_id' | 'user_id' | 'service_level_seconds';
 export type WireMemberField = 'number' | 'paused' | 'pause_reason' | 'status';
 

@@ -8,7 +8,7 @@
  * The call-queue objects have their own wire types (call-wire.ts), not the call store's: the codec
  * imports nothing from the engine, and the store may change its types without changing the wire.
  */
-import type { WireCallQueueChange, WireCallQueueSnapshot } from './call-wire.js';
+import type { WireCallQueueChange, WireCallQueueSnapshot, WireCallQueueStats, WireCaller, WireMembersByState, WireWindowFigures } from './call-wire.js';
 import type { ErrorCode } from '../errors.js';
 import type { JsonValue, WireAppendFields, WireMessageFields } from '../message-fields.js';
 
@@ -150,6 +150,16 @@ export interface OfferAnswerFrame {
   offer_id: string;
 }
 
+/** A waiting caller becomes a callback and keeps its place (protocol/calls.md 3.1) → caller.callback.set. */
+export interface CallerCallbackFrame {
+  type: 'caller.callback';
+  id?: RequestId;
+  queue_id: string;
+  caller_id: string;
+  /** The number to call back; absent: the caller's own. */
+  number?: string;
+}
+
 export interface PingFrame {
   type: 'ping';
   id?: RequestId;
@@ -169,6 +179,7 @@ export type ClientFrame =
   | EventsUnsubscribeFrame
   | (OfferAnswerFrame & { type: 'offer.accept' })
   | (OfferAnswerFrame & { type: 'offer.reject' })
+  | CallerCallbackFrame
   | PingFrame;
 
 export type ClientFrameType = ClientFrame['type'];
@@ -187,6 +198,7 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'events.unsubscribe',
   'offer.accept',
   'offer.reject',
+  'caller.callback',
   'ping',
 ];
 
@@ -231,6 +243,8 @@ export type {
   WireCaller,
   WireLineMove,
   WireMember,
+  WireMembersByState,
+  WireWindowFigures,
 } from './call-wire.js';
 export type SubscriptionEndReason = 'requested' | 'queue_deleted' | 'access_revoked';
 
@@ -382,6 +396,23 @@ export interface CallQueueRefreshedFrame {
   queue_id: string;
 }
 
+/** The queue's wallboard, pushed at most once a second per queue (websocket.md 5.6). */
+export interface CallQueueStatsFrame {
+  type: 'callqueue.stats';
+  queue_id: string;
+  stats: WireCallQueueStats;
+  members_by_state: WireMembersByState;
+  /** 15m, 1h, today, in that order. */
+  windows: WireWindowFigures[];
+}
+
+/** Reply to caller.callback: the caller as it is now (callback set, position unchanged). */
+export interface CallerCallbackSetFrame {
+  type: 'caller.callback.set';
+  id?: RequestId;
+  caller: WireCaller;
+}
+
 export interface CallQueueUnsubscribedFrame {
   type: 'callqueue.unsubscribed';
   id?: RequestId;
@@ -480,6 +511,8 @@ export type ServerFrame =
   | CallQueueSnapshotFrame
   | CallQueueUpdateFrame
   | CallQueueRefreshedFrame
+  | CallQueueStatsFrame
+  | CallerCallbackSetFrame
   | CallQueueUnsubscribedFrame
   | EventsSubscribedFrame
   | EventFrame
@@ -505,6 +538,8 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'callqueue.snapshot',
   'callqueue.update',
   'callqueue.refreshed',
+  'callqueue.stats',
+  'caller.callback.set',
   'callqueue.unsubscribed',
   'events.subscribed',
   'event',
@@ -529,6 +564,7 @@ export const REPLY_TYPE = {
   'events.subscribe': 'events.subscribed',
   'events.unsubscribe': 'events.unsubscribed',
   'offer.accept': 'offer.accepted',
+  'caller.callback': 'caller.callback.set',
   'offer.reject': 'offer.rejected',
   ping: 'pong',
 } as const satisfies Record<ClientFrameType, ServerFrameType>;

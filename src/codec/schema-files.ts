@@ -5,6 +5,8 @@
  */
 import common from '../../protocol/schemas/ws/common.json' with { type: 'json' };
 import cAuth from '../../protocol/schemas/ws/client/auth.json' with { type: 'json' };
+import cCallerCallback from '../../protocol/schemas/ws/client/caller.callback.json' with { type: 'json' };
+import sCallerCallbackSet from '../../protocol/schemas/ws/server/caller.callback.set.json' with { type: 'json' };
 import cCallqueueRefresh from '../../protocol/schemas/ws/client/callqueue.refresh.json' with { type: 'json' };
 import cCallqueueSubscribe from '../../protocol/schemas/ws/client/callqueue.subscribe.json' with { type: 'json' };
 import cCallqueueUnsubscribe from '../../protocol/schemas/ws/client/callqueue.unsubscribe.json' with { type: 'json' };
@@ -19,6 +21,7 @@ import cUnsubscribe from '../../protocol/schemas/ws/client/unsubscribe.json' wit
 import sAuthenticated from '../../protocol/schemas/ws/server/authenticated.json' with { type: 'json' };
 import sCallqueueRefreshed from '../../protocol/schemas/ws/server/callqueue.refreshed.json' with { type: 'json' };
 import sCallqueueSnapshot from '../../protocol/schemas/ws/server/callqueue.snapshot.json' with { type: 'json' };
+import sCallqueueStats from '../../protocol/schemas/ws/server/callqueue.stats.json' with { type: 'json' };
 import sCallqueueSubscribed from '../../protocol/schemas/ws/server/callqueue.subscribed.json' with { type: 'json' };
 import sCallqueueUnsubscribed from '../../protocol/schemas/ws/server/callqueue.unsubscribed.json' with { type: 'json' };
 import sCallqueueUpdate from '../../protocol/schemas/ws/server/callqueue.update.json' with { type: 'json' };
@@ -50,6 +53,7 @@ import serverFrame from '../../protocol/schemas/ws/server-frame.json' with { typ
 export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['common.json', common],
   ['client/auth.json', cAuth],
+  ['client/caller.callback.json', cCallerCallback],
   ['client/callqueue.refresh.json', cCallqueueRefresh],
   ['client/callqueue.subscribe.json', cCallqueueSubscribe],
   ['client/callqueue.unsubscribe.json', cCallqueueUnsubscribe],
@@ -64,8 +68,10 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['client/subscribe.json', cSubscribe],
   ['client/unsubscribe.json', cUnsubscribe],
   ['server/authenticated.json', sAuthenticated],
+  ['server/caller.callback.set.json', sCallerCallbackSet],
   ['server/callqueue.refreshed.json', sCallqueueRefreshed],
   ['server/callqueue.snapshot.json', sCallqueueSnapshot],
+  ['server/callqueue.stats.json', sCallqueueStats],
   ['server/callqueue.subscribed.json', sCallqueueSubscribed],
   ['server/callqueue.unsubscribed.json', sCallqueueUnsubscribed],
   ['server/callqueue.update.json', sCallqueueUpdate],

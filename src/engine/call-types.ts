@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
+import type { WallboardRead } from './wallboard.js';
 
 export type CallerStatus = 'waiting' | 'ringing' | 'connected';
 export type LeaveReason = 'answered' | 'abandoned' | 'timeout' | 'transferred';
@@ -80,6 +81,14 @@ export interface Caller {
   /** The member the caller is offered to (ringing) or connected with; null while waiting. */
   member_uuid: string | null;
   created_at: string;
+  /** Present once the caller asked to be called back (protocol/calls.md section 3.1): it keeps its place. */
+  callback?: CallbackRequest;
+}
+
+/** A waiting caller turned into a callback: the number to call back and when it was asked. */
+export interface CallbackRequest {
+  number: string;
+  requested_at: string;
 }
 
 export interface Tag {
@@ -139,7 +148,7 @@ interface ChangeBase {
   at: string;
 }
 
-export type CallerField = 'priority' | 'status' | 'member_uuid';
+export type CallerField = 'priority' | 'status' | 'member_uuid' | 'callback';
 export type QueueField = 'name' | 'description' | 'disabled' | 'project_id' | 'user_id' | 'service_level_seconds';
 export type MemberField = 'number' | 'paused' | 'pause_reason' | 'status';
 
@@ -305,11 +314,19 @@ export interface CallStore {
   getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null>;
   updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>>;
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;
+  /**
+   * A waiting caller becomes a callback to `number` (null: its own number; protocol/calls.md 3.1): it stays in the
+   * line at its place (no line move). The same number again changes nothing. Rejects
+   * call_queue_not_found, caller_not_found, invalid_transition (status: the caller is not waiting).
+   */
+  requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>>;
 
   // --- reads for subscribers ---
   /** Callers, members, stats and seq read atomically; rejects call_queue_not_found. */
   snapshot(app: string, queueId: string): Promise<CallQueueSnapshot>;
   getStats(app: string, queueId: string): Promise<CallQueueStats | null>;
+  /** Stats, members' states and wallboard buckets at one instant (wallboard.ts); null: no such queue. */
+  readWallboard(app: string, queueId: string): Promise<WallboardRead | null>;
   /**
    * The retained changes with seq > `seq`, in order; [] when `seq` is current; null when `seq` is
    * older than the retention or newer than the queue (the client takes a fresh snapshot).

@@ -96,6 +96,7 @@ export const EVENT_TYPES = {
   'queue.caller.status': { traits: { ...caller, position: 'integer', agent_id: 'string', changed: 'string' } },
   'queue.caller.priority': { traits: { ...caller, position: 'integer', agent_id: 'string', changed: 'string' } },
   'queue.caller.assign': { traits: { ...caller, position: 'integer', agent_id: 'string', changed: 'string' } },
+  'queue.caller.callback': { traits: { ...caller, position: 'integer', callback_number: 'string' } },
   // Agents, tags and tagging (the application's call slot).
   'agent.create': { traits: agent },
   'agent.update': { traits: agent },
@@ -247,6 +248,9 @@ export function changeEventValues(change: CallQueueChange): { type: EventType; v
           type: 'queue.caller.leave',
           values: { ...values, reason: change.reason, wait: change.wait, position: change.line?.from ?? null, agent_id: c.member_uuid },
         };
+      }
+      if (change.changed.includes('callback')) {
+        return { type: 'queue.caller.callback', values: { ...values, position: c.position, callback_number: c.callback?.number ?? null } };
       }
       const type = change.changed.includes('status') ? 'queue.caller.status' : change.changed.includes('priority') ? 'queue.caller.priority' : 'queue.caller.assign';
       return { type, values: { ...values, position: c.position, agent_id: c.member_uuid, changed: change.changed.join(',') } };

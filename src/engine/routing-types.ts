@@ -66,6 +66,8 @@ export interface Offer {
   strategy: Strategy;
   created_at: string;
   expires_at: string;
+  /** Present when the caller is a callback (protocol/calls.md 3.1): dial this number. */
+  callback?: { number: string };
 }
 
 /** What a decision reads from the queue's slot, at one instant. */
@@ -74,7 +76,7 @@ export interface RoutingRead {
   seq: number;
   nowMs: number;
   /** Waiting callers in position order. */
-  waiting: { uuid: string; createdMs: number; requiredTags: string[] }[];
+  waiting: { uuid: string; createdMs: number; requiredTags: string[]; /** callback number (calls.md 3.1) */ callback?: string }[];
   members: {
     uuid: string;
     createdMs: number;

@@ -137,6 +137,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   closers.push(async () => callRouter?.stop());
   const calls = new CallService(opts.callStore ?? ownCallStore!, {
     defaultServiceLevelSeconds: config.defaultServiceLevelSeconds,
+    wallboardTimeZone: config.wallboardTimeZone,
     // The message engine carries the news of an agent's lost credentials to every node.
     announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
     ...(routing === null ? {} : { routing }),

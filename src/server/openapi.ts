@@ -15,6 +15,9 @@ import callQueue from '../../protocol/schemas/calls/queue.json' with { type: 'js
 import queueCaller from '../../protocol/schemas/calls/queue_caller.json' with { type: 'json' };
 import queueMember from '../../protocol/schemas/calls/queue_member.json' with { type: 'json' };
 import queueStats from '../../protocol/schemas/calls/queue_stats.json' with { type: 'json' };
+import queueWallboard from '../../protocol/schemas/calls/queue_wallboard.json' with { type: 'json' };
+import callerCallback from '../../protocol/schemas/rest/caller-callback.json' with { type: 'json' };
+import queueStatsQuery from '../../protocol/schemas/rest/queue-stats-query.json' with { type: 'json' };
 import tag from '../../protocol/schemas/calls/tag.json' with { type: 'json' };
 import agentCreate from '../../protocol/schemas/rest/agent-create.json' with { type: 'json' };
 import agentUpdate from '../../protocol/schemas/rest/agent-update.json' with { type: 'json' };
@@ -59,12 +62,12 @@ type Json = Record<string, unknown>;
 /** Request schemas (protocol/schemas/rest/), by file name. */
 const REQUEST_SCHEMAS: Record<string, Json> = {
   'app-create': appCreate, 'key-rotate': keyRotate, 'message-delete': messageDelete, 'queue-create': queueCreate, 'queue-update': queueUpdate, message, 'message-batch': messageBatch,
-  'message-update': messageUpdate, 'queue-list-query': queueListQuery, 'queue-info-query': queueInfoQuery,
+  'message-update': messageUpdate, 'queue-list-query': queueListQuery, 'queue-info-query': queueInfoQuery, 'queue-stats-query': queueStatsQuery,
   'message-read-query': messageReadQuery, 'message-state-query': messageStateQuery, 'message-replies-query': messageRepliesQuery,
   'message-client-json': messageClientJson, 'agent-create': agentCreate, 'agent-update': agentUpdate, 'token-create': tokenCreate,
   'token-revoke': tokenRevoke, 'callqueue-create': callqueueCreate, 'callqueue-update': callqueueUpdate,
   'member-create': memberCreate, 'member-update': memberUpdate, 'caller-create': callerCreate, 'caller-update': callerUpdate,
-  'caller-leave': callerLeave, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent, 'events-query': eventsQuery,
+  'caller-leave': callerLeave, 'caller-callback': callerCallback, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent, 'events-query': eventsQuery,
   'webhook-create': webhookCreate,
   'routing-settings': routingSettings, 'member-routing': memberRouting, 'offer-answer': offerAnswer,
 };
@@ -72,6 +75,7 @@ const REQUEST_SCHEMAS: Record<string, Json> = {
 /** Resource schemas (protocol/schemas/calls/), by file name. */
 const RESOURCE_SCHEMAS: Record<string, Json> = {
   agent, queue: callQueue, queue_member: queueMember, queue_caller: queueCaller, tag, queue_stats: queueStats,
+  queue_wallboard: queueWallboard,
 };
 
 type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics' | 'events';
@@ -157,7 +161,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: CALLQ, tag: 'call queues', summary: 'One call queue', auth: 'reader', ok: { 200: 'c:queue' }, errors: ['call_queue_not_found'] },
   { method: 'PUT', route: CALLQ, tag: 'call queues', summary: 'Change a call queue', auth: 'application', body: { json: 'callqueue-update' }, ok: { 200: 'c:queue' }, errors: [...JSON_BODY, 'call_queue_not_found'] },
   { method: 'DELETE', route: CALLQ, tag: 'call queues', summary: 'Delete a call queue with its members and callers', auth: 'application', ok: { 204: '' }, errors: ['call_queue_not_found'] },
-  { method: 'GET', route: `${CALLQ}/stats`, tag: 'call queues', summary: 'Statistics (protocol/calls.md "Stats")', auth: 'reader', ok: { 200: 'c:queue_stats' }, errors: ['call_queue_not_found'] },
+  { method: 'GET', route: `${CALLQ}/stats`, tag: 'call queues', summary: 'Statistics (protocol/calls.md "Stats"); with window=15m|1h|today the wallboard (queue_wallboard, section 5.1)', auth: 'reader', query: 'queue-stats-query', ok: { 200: 'c:queue_stats' }, errors: ['call_queue_not_found', 'invalid_field', 'bad_request'] },
   // --- members ---
   { method: 'GET', route: `${CALLQ}/members`, tag: 'members', summary: 'List members', auth: 'reader', ok: { 200: 'c:queue_member[]' }, errors: ['call_queue_not_found'] },
   { method: 'POST', route: `${CALLQ}/members`, tag: 'members', summary: 'Add an agent as a member', auth: 'application', body: { json: 'member-create', required: true }, ok: { 201: 'c:queue_member' }, errors: [...JSON_BODY, 'call_queue_not_found', 'agent_not_found', 'member_exists'] },
@@ -169,6 +173,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'POST', route: `${CALLQ}/callers`, tag: 'callers', summary: 'A caller joins', auth: 'application', body: { json: 'caller-create', required: true }, ok: { 201: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'queue_disabled'] },
   { method: 'GET', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'One caller', auth: 'reader', ok: { 200: 'c:queue_caller' }, errors: ['call_queue_not_found', 'caller_not_found'] },
   { method: 'PUT', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'Change status, priority or member', auth: 'application', body: { json: 'caller-update' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'member_not_found', 'invalid_transition'] },
+  { method: 'POST', route: `${CALLQ}/callers/:caller/callback`, tag: 'callers', summary: 'A waiting caller becomes a callback and keeps its place (protocol/calls.md 3.1)', auth: 'application', body: { json: 'caller-callback' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'invalid_transition'] },
   { method: 'DELETE', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'A caller leaves, with a reason (body or ?reason=)', auth: 'application', body: { json: 'caller-leave' }, query: { reason: { enum: ['answered', 'abandoned', 'timeout', 'transferred'] } }, ok: { 204: '' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found'] },
   // --- routing (protocol/routing.md) ---
   { method: 'GET', route: `${CALLQ}/routing`, tag: 'routing', summary: 'Routing settings: strategy, offer timeout, wrap-up, autopause, skills, tier relaxation', auth: 'reader', ok: { 200: 'r:routing-settings' }, errors: ['call_queue_not_found'] },

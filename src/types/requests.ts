@@ -37,6 +37,14 @@ export interface AppCreateRequest {
 name: string
 }
 
+/** POST /v1/queues/{queue}/callers/{caller}/callback (and the WebSocket caller.callback): the number to call back; absent: the caller's own */
+export interface CallerCallbackRequest {
+/**
+ * A dialable number (6135551234, +441234567890, *98) or a SIP URI (1001@example.org, sip:alice@10.0.0.1:5060)
+ */
+number?: string
+}
+
 /** POST /v1/queues/{queue}/callers: a caller joins */
 export interface CallerCreateRequest {
 /**
@@ -340,6 +348,14 @@ details?: string
 include_count?: string
 }
 
+/** GET /v1/queues/{id}/stats query */
+export interface QueueStatsQueryRequest {
+/**
+ * a wallboard window (protocol/calls.md section 5.1): the answer then adds members_by_state and window
+ */
+window?: ("15m" | "1h" | "today")
+}
+
 /** PUT /{application}/{queue_name}: update a message queue (partitions only grow) */
 export interface QueueUpdateRequest {
 partitions?: number
@@ -434,6 +450,7 @@ export interface RequestBodies {
   'agent-create': AgentCreateRequest;
   'agent-update': AgentUpdateRequest;
   'app-create': AppCreateRequest;
+  'caller-callback': CallerCallbackRequest;
   'caller-create': CallerCreateRequest;
   'caller-leave': CallerLeaveRequest;
   'caller-update': CallerUpdateRequest;
@@ -456,6 +473,7 @@ export interface RequestBodies {
   'queue-create': QueueCreateRequest;
   'queue-info-query': QueueInfoQueryRequest;
   'queue-list-query': QueueListQueryRequest;
+  'queue-stats-query': QueueStatsQueryRequest;
   'queue-update': QueueUpdateRequest;
   'routing-settings': RoutingSettingsRequest;
   'tag-agent': TagAgentRequest;

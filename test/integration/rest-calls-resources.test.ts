@@ -4,9 +4,13 @@
  * application's deletion). Shapes per protocol/rest-calls.md.
  */
 import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { engineFactories } from '../helpers/engines.js';
 import { call, openCallStore, startTestServer, useServer, type TestServer } from '../helpers/server.js';
+
+const ajv = new Ajv2020({ strict: false });
+const validWallboard = ajv.compile(JSON.parse(readFileSync('protocol/schemas/calls/queue_wallboard.json', 'utf8')) as object);
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -178,6 +182,20 @@ describe.each(engineFactories)('REST call queues ($name)', (factory) => {
     });
     expect(stats.body.average_wait).toBeGreaterThanOrEqual(0);
     expect(stats.body.longest_wait).toBeGreaterThanOrEqual(0);
+
+    // The wallboard windows (protocol/calls.md 5.1): the same figures plus members by state and one window.
+    for (const window of ['15m', '1h', 'today']) {
+      const wb = await call(s, key, 'GET', `/v1/queues/${q}/stats?window=${window}`);
+      expect(wb.status).toBe(200);
+      expect(validWallboard(wb.body)).toBe(true);
+      expect(wb.body).toMatchObject({ callers_waiting: 2, completed: 1, abandoned: 1, members_by_state: { available: 1, busy: 0, wrapup: 0, logged_out: 0, paused: 0 } });
+      expect(wb.body.window).toMatchObject({
+        window, offered: 4, answered: 1, abandoned: 1, timed_out: 0, transferred: 0, abandon_rate: 0.5, handled: 1,
+        answered_within: 1, abandoned_within: 1, service_level: 0.5, start: expect.stringMatching(ISO),
+      });
+      expect(wb.body.window.average_speed_of_answer).toBeGreaterThanOrEqual(0);
+      expect(wb.body.window.average_handle_time).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('deleting a queue removes its members and callers; the agents stay', async () => {

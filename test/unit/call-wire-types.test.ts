@@ -14,7 +14,11 @@ import type {
   WireCaller,
   WireLineMove,
   WireMember,
+  WireMembersByState,
+  WireWindowFigures,
+  CallQueueStatsFrame,
 } from '../../src/codec/index.js';
+import type { MembersByState, WallboardFrame, WindowFigures } from '../../src/engine/wallboard.js';
 import type { CallQueue, CallQueueChange, CallQueueSnapshot, CallQueueStats, Caller, LineMove, Member } from '../../src/engine/call-types.js';
 
 describe('call-queue wire types', () => {
@@ -27,6 +31,9 @@ describe('call-queue wire types', () => {
     expectTypeOf<CallQueueSnapshot>().toEqualTypeOf<WireCallQueueSnapshot>();
     expectTypeOf<CallQueueChange>().toMatchTypeOf<WireCallQueueChange>();
     expectTypeOf<WireCallQueueChange>().toMatchTypeOf<CallQueueChange>();
+    expectTypeOf<WindowFigures>().toEqualTypeOf<WireWindowFigures>();
+    expectTypeOf<MembersByState>().toEqualTypeOf<WireMembersByState>();
+    expectTypeOf<WallboardFrame>().toEqualTypeOf<Omit<CallQueueStatsFrame, 'type'>>();
   });
 
 });

@@ -23,6 +23,7 @@ import type {
   TagDetail,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
+import { buildWallboard, buildWallboardFrame, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
 import {
   LIMITS,
   parseAgentPatch,
@@ -36,7 +37,9 @@ import {
   parseNewMember,
   parseNewTag,
   parsePathId,
+  parseCallbackRequest,
   parseSeq,
+  parseStatsQuery,
   parseTagAgent,
   parseTagPut,
   parseTagRef,
@@ -47,6 +50,8 @@ import {
 export interface CallServiceOptions {
   /** service_level_seconds of a queue created without one. */
   defaultServiceLevelSeconds?: number;
+  /** The IANA zone of the wallboard's `today` window (config wallboardTimeZone); default UTC. */
+  wallboardTimeZone?: string;
   /**
    * Tells every node's live connections that an agent lost credentials (Engine.announceAgentChange):
    * the message engine carries the news, the call store keeps the agents. Absent: nothing to tell.
@@ -65,6 +70,7 @@ export type CallPrincipal = { kind: 'application'; app: string } | { kind: 'agen
 
 export class CallService {
   private readonly defaultServiceLevel: number;
+  private readonly timeZone: string;
   private readonly announce: (app: string, agent: string) => Promise<void>;
   private readonly routing: NonNullable<CallServiceOptions['routing']> | null;
 
@@ -73,6 +79,7 @@ export class CallService {
     opts: CallServiceOptions = {},
   ) {
     this.defaultServiceLevel = opts.defaultServiceLevelSeconds ?? LIMITS.defaultServiceLevel;
+    this.timeZone = opts.wallboardTimeZone ?? 'UTC';
     this.announce = opts.announceAgentChange ?? (() => Promise.resolve());
     this.routing = opts.routing ?? null;
   }
@@ -254,6 +261,17 @@ export class CallService {
     return this.routed(app, q, await this.store.updateCaller(app, q, caller, parseCallerPatch(body)));
   }
 
+  /**
+   * A waiting caller becomes a callback (protocol/calls.md 3.1), REST and WebSocket alike: it keeps
+   * its place in line and is offered like any caller when its turn comes (the offer says so).
+   */
+  async requestCallback(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {
+    const q = queueId(id);
+    const caller = parsePathId(callerId, 'caller_not_found');
+    const number = parseCallbackRequest(body);
+    return this.store.requestCallback(app, q, caller, number);
+  }
+
   async leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
@@ -262,6 +280,25 @@ export class CallService {
 
   async getStats(app: string, id: string): Promise<CallQueueStats> {
     return found(await this.store.getStats(app, queueId(id)), 'call_queue_not_found');
+  }
+
+  /** GET /v1/queues/{id}/stats: the statistics, or with `window` in the query the wallboard's. */
+  async statsFor(app: string, id: string, query: Record<string, string>): Promise<CallQueueStats | WallboardStats> {
+    const window = parseStatsQuery(query);
+    return window === null ? this.getStats(app, id) : this.getWallboard(app, id, window);
+  }
+
+  /** The live statistics plus one wallboard window (protocol/calls.md section 5.1). */
+  async getWallboard(app: string, id: string, window: WallboardWindow): Promise<WallboardStats> {
+    const read = found(await this.store.readWallboard(app, queueId(id)), 'call_queue_not_found');
+    return buildWallboard(read, window, this.timeZone);
+  }
+
+  /** Every window at one instant, for the callqueue.stats frame; null when the queue is gone. */
+  async wallboardFrame(app: string, id: string): Promise<WallboardFrame | null> {
+    const q = queueId(id);
+    const read = await this.store.readWallboard(app, q);
+    return read === null ? null : buildWallboardFrame(q, read, this.timeZone);
   }
 
   // --- following a queue (the WebSocket server's path) ---

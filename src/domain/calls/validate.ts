@@ -9,6 +9,7 @@
  * `agent_id` and `uuid` naming the same agent, the leave reason's "absent or empty", path ids.
  * Nothing here touches storage: a rejected input has changed nothing.
  */
+import type { WallboardWindow } from '../../engine/wallboard.js';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import agentCreate from '../../../protocol/schemas/rest/agent-create.json' with { type: 'json' };
@@ -23,6 +24,8 @@ import memberCreate from '../../../protocol/schemas/rest/member-create.json' wit
 import memberRouting from '../../../protocol/schemas/rest/member-routing.json' with { type: 'json' };
 import memberUpdate from '../../../protocol/schemas/rest/member-update.json' with { type: 'json' };
 import offerAnswer from '../../../protocol/schemas/rest/offer-answer.json' with { type: 'json' };
+import callerCallback from '../../../protocol/schemas/rest/caller-callback.json' with { type: 'json' };
+import queueStatsQuery from '../../../protocol/schemas/rest/queue-stats-query.json' with { type: 'json' };
 import routingSettings from '../../../protocol/schemas/rest/routing-settings.json' with { type: 'json' };
 import tagAgent from '../../../protocol/schemas/rest/tag-agent.json' with { type: 'json' };
 import tagCreate from '../../../protocol/schemas/rest/tag-create.json' with { type: 'json' };
@@ -81,6 +84,8 @@ const SCHEMAS = {
   'routing-settings': { schema: routingSettings, route: 'PUT /v1/queues/{queue}/routing' },
   'member-routing': { schema: memberRouting, route: 'PUT /v1/queues/{queue}/members/{agent}/routing' },
   'offer-answer': { schema: offerAnswer, route: 'POST /v1/queues/{queue}/offers/{offer}/{answer}' },
+  'queue-stats-query': { schema: queueStatsQuery, route: 'GET /v1/queues/{queue}/stats' },
+  'caller-callback': { schema: callerCallback, route: 'POST /v1/queues/{queue}/callers/{caller}/callback' },
 } as const;
 
 type SchemaName = keyof typeof SCHEMAS;
@@ -292,7 +297,17 @@ export function parseMemberRouting(input: unknown): number {
 /** The answering agent of a REST answer; absent when an agent token answers for itself. */
 export function parseOfferAnswer(input: unknown): string | undefined {
   const b = validated('offer-answer', input ?? {});
-  return b.agent_id?.toLowerCase();
+  return b.agent_id === undefined ? undefined : b.agent_id.toLowerCase();
+}
+
+/** The body of a callback request: the number to call back, or null for the caller's own. */
+export function parseCallbackRequest(input: unknown): string | null {
+  return validated('caller-callback', input ?? {}).number ?? null;
+}
+
+/** The query of GET /v1/queues/{id}/stats: a wallboard window, or null for the plain statistics. */
+export function parseStatsQuery(query: Record<string, string>): WallboardWindow | null {
+  return validated('queue-stats-query', query).window ?? null;
 }
 
 /** A resume point from a client: a non-negative integer. */

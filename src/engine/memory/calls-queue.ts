@@ -29,6 +29,7 @@ import {
   type QueueField,
   type StatsCounts,
 } from '../call-types.js';
+import { WallboardBuckets, joinDelta, leaveDelta, type WallboardRead } from '../wallboard.js';
 
 /** In the order changes list them (the same order as redis/lua/call-queue-update.lua). */
 const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_id', 'user_id', 'service_level_seconds'];
@@ -49,6 +50,7 @@ interface CallerRec {
   createdMs: number;
   joinSeq: number;
   connectedMs: number | null;
+  callback?: { number: string; requestedMs: number };
 }
 
 /** The counts kept as they happen; the others are read from the queue's state when stats are built. */
@@ -67,6 +69,8 @@ export class MemoryCallQueue {
     completed: 0, abandoned: 0, timedOut: 0, transferred: 0, answeredWaitMs: 0, answeredWithin: 0,
   };
   private readonly log: CallQueueChange[] = [];
+  /** Wallboard buckets (wallboard.ts), counted by join and leave like the counters above. */
+  private readonly wallboard = new WallboardBuckets();
 
   constructor(
     public queue: CallQueue,
@@ -146,6 +150,18 @@ export class MemoryCallQueue {
       slSeconds: this.queue.service_level_seconds,
       nowMs,
     });
+  }
+
+  /** What the wallboard reads, at one instant (wallboard.ts). */
+  wallboardRead(): WallboardRead {
+    const nowMs = this.now();
+    const copy = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, [...v]]));
+    return {
+      stats: this.stats(nowMs),
+      members: [...this.members.values()].map((m) => ({ status: m.status, paused: m.paused })),
+      buckets: { minutes: copy(this.wallboard.minutes), quarters: copy(this.wallboard.quarters) },
+      nowMs,
+    };
   }
 
   // --- queue ---
@@ -230,6 +246,7 @@ export class MemoryCallQueue {
     };
     this.callers.set(uuid, rec);
     const to = this.lineInsert(rec);
+    this.wallboard.add(nowMs, joinDelta());
     const caller = this.callerWire(rec, to);
     const line: LineMove = { uuid, from: null, to, length: this.line.length };
     const change = this.emit(nowMs, { kind: 'caller_joined', caller: { ...caller }, line, stats: this.stats(nowMs) });
@@ -275,6 +292,20 @@ export class MemoryCallQueue {
     return { value: caller, change: this.emit(nowMs, body) };
   }
 
+  requestCallback(uuid: string, given: string | null): Mutation<Caller> {
+    const cur = this.callers.get(uuid);
+    if (!cur) throw new HoldlineError('caller_not_found');
+    if (cur.status !== 'waiting') throw new HoldlineError('invalid_transition', { field: 'status' });
+    const number = given ?? cur.number;
+    if (cur.callback?.number === number) return { value: this.callerWire(cur, this.rank(cur)), change: null };
+    const nowMs = this.now();
+    const next: CallerRec = { ...cur, callback: { number, requestedMs: nowMs } };
+    this.callers.set(uuid, next);
+    const caller = this.callerWire(next, this.rank(next));
+    const change = this.emit(nowMs, { kind: 'caller_updated', caller: { ...caller }, changed: ['callback'], stats: this.stats(nowMs) });
+    return { value: caller, change };
+  }
+
   leave(uuid: string, reason: LeaveReason): CallQueueChange {
     const cur = this.callers.get(uuid);
     if (!cur) throw new HoldlineError('caller_not_found');
@@ -290,6 +321,8 @@ export class MemoryCallQueue {
     } else if (reason === 'abandoned') k.abandoned++;
     else if (reason === 'timeout') k.timedOut++;
     else k.transferred++;
+    const handleMs = cur.connectedMs === null ? null : nowMs - cur.connectedMs;
+    this.wallboard.add(nowMs, leaveDelta(reason, waitMs, handleMs, this.queue.service_level_seconds));
     const body: ChangeBody = {
       kind: 'caller_left', caller: this.callerWire(cur, null), reason, wait: waitMs / 1000, stats: this.stats(nowMs),
     };
@@ -309,10 +342,12 @@ export class MemoryCallQueue {
   }
 
   private callerWire(c: CallerRec, position: number | null): Caller {
-    return {
+    const w: Caller = {
       uuid: c.uuid, queue_id: this.queue.uuid, name: c.name, number: c.number, priority: c.priority,
       position, status: c.status, status_at: iso(c.statusMs), member_uuid: c.memberUuid, created_at: iso(c.createdMs),
     };
+    if (c.callback !== undefined) w.callback = { number: c.callback.number, requested_at: iso(c.callback.requestedMs) };
+    return w;
   }
 
   /** Index of the first line entry whose score is >= `score`. */

@@ -169,7 +169,10 @@ export class MemoryRouting implements RoutingStore {
       settings: structuredClone(r.settings),
       seq: queue.seq,
       nowMs,
-      waiting: queue.waitingLine().map((c) => ({ ...c, requiredTags: [...(r.callerTags.get(c.uuid) ?? [])] })),
+      waiting: queue.waitingLine().map((c) => {
+        const callback = queue.getCaller(c.uuid)?.callback?.number;
+        return { ...c, requiredTags: [...(r.callerTags.get(c.uuid) ?? [])], ...(callback === undefined ? {} : { callback }) };
+      }),
       members,
       offers: [...r.offers.values()].map((o) => this.offerWire(o)),
       lastOffered: r.lastOffered,

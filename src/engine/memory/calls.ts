@@ -3,6 +3,7 @@
  * survives a restart. Per-queue rules live in calls-queue.ts; this file routes by application and
  * keeps the cross-queue relations (tags, memberships) consistent.
  */
+import type { WallboardRead } from '../wallboard.js';
 import { randomUUID } from 'node:crypto';
 import { HoldlineError } from '../../errors.js';
 import {
@@ -406,10 +407,18 @@ export class MemoryCallStore implements CallStore {
     return this.queue(app, queueId).leave(callerUuid, reason);
   }
 
+  async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {
+    return this.queue(app, queueId).requestCallback(callerUuid, number);
+  }
+
   // --- reads for subscribers ---
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {
     return this.queue(app, queueId).snapshot();
+  }
+
+  async readWallboard(app: string, queueId: string): Promise<WallboardRead | null> {
+    return this.apps.get(app)?.queues.get(queueId)?.wallboardRead() ?? null;
   }
 
   async getStats(app: string, queueId: string): Promise<CallQueueStats | null> {

@@ -60,6 +60,8 @@ export interface RawCaller {
   join_seq: number;
   connected_ms: number | null;
   position?: number | null;
+  /** Set by call-caller-callback.lua. */
+  callback?: { number: string; requested_ms: number };
 }
 
 export interface RawAgent {
@@ -123,11 +125,13 @@ export function memberFromRaw(r: RawMember): Member {
 }
 
 export function callerFromRaw(r: RawCaller): Caller {
-  return {
+  const c: Caller = {
     uuid: r.uuid, queue_id: r.queue_id, name: r.name, number: r.number, priority: r.priority,
     position: r.position ?? null, status: r.status, status_at: iso(r.status_ms), member_uuid: r.member_uuid,
     created_at: iso(r.created_ms),
   };
+  if (r.callback !== undefined) c.callback = { number: r.callback.number, requested_at: iso(r.callback.requested_ms) };
+  return c;
 }
 
 export function agentFromRaw(r: RawAgent, tags: string[]): Agent {

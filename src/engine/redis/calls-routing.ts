@@ -76,10 +76,12 @@ const arr = <T>(v: T[] | Record<string, never> | undefined | null): T[] => (Arra
 /** `agents`: those whose part is still open (a ring_all offer loses its rejecters). */
 function offerFromRaw(r: RawOffer): Offer {
   const open = Array.isArray(r.remaining) ? r.remaining : arr(r.agents);
-  return {
+  const offer: Offer = {
     offer_id: r.offer_id, queue_id: r.queue_id, caller_id: r.caller_id, agents: open, strategy: r.strategy,
     created_at: r.created_at, expires_at: r.expires_at,
   };
+  if (r.callback?.number !== undefined) offer.callback = { number: r.callback.number };
+  return offer;
 }
 
 function settingsFrom(raw: string): RoutingSettings {
@@ -188,8 +190,9 @@ export class RedisRouting implements RoutingStore {
       seq: Number(seq),
       nowMs: Number(nowMs),
       waiting: waiting.map((json) => {
-        const c = JSON.parse(json) as { uuid: string; created_ms: number; required_tags?: string[] | Record<string, never> };
-        return { uuid: c.uuid, createdMs: c.created_ms, requiredTags: arr(c.required_tags) };
+        const c = JSON.parse(json) as { uuid: string; created_ms: number; required_tags?: string[] | Record<string, never>; callback?: { number: string } };
+        const entry = { uuid: c.uuid, createdMs: c.created_ms, requiredTags: arr(c.required_tags) };
+        return c.callback?.number === undefined ? entry : { ...entry, callback: c.callback.number };
       }),
       members: members.map((json) => {
         const m = JSON.parse(json) as { uuid: string; created_ms: number; status: string; paused: boolean };

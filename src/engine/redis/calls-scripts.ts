@@ -21,9 +21,11 @@ const SCRIPTS = {
   hlCallCallerJoin: 'call-caller-join-9',
   hlCallCallerUpdate: 'call-caller-update-9',
   hlCallCallerLeave: 'call-caller-leave-9',
+  hlCallCallerCallback: 'call-caller-callback-9',
   hlCallCallerGet: 'call-caller-get-9',
   hlCallSnapshot: 'call-snapshot-9',
   hlCallStats: 'call-stats-9',
+  hlCallWallboard: 'call-wallboard-9',
   hlCallChanges: 'call-changes-9',
   hlCallAgentCreate: 'call-agent-create-9',
   hlCallAgentUpdate: 'call-agent-update-9',
@@ -50,9 +52,11 @@ export interface CallReplies {
   hlCallCallerJoin: [string, string];
   hlCallCallerUpdate: ValueAndChange;
   hlCallCallerLeave: string;
+  hlCallCallerCallback: ValueAndChange;
   hlCallCallerGet: string | null;
   hlCallSnapshot: [string, number, string[], string[], string[], string];
   hlCallStats: string;
+  hlCallWallboard: [string, string[], string[]];
   hlCallChanges: string[] | null;
   hlCallAgentCreate: string;
   hlCallAgentUpdate: string[];

@@ -62,6 +62,7 @@ import {
 import { defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { parseBucketFields, type WallboardRead } from '../wallboard.js';
 import { RedisEventLog } from './events.js';
 import { RedisRouting } from './calls-routing.js';
 import { ReplicaMonitor } from './replicas.js';
@@ -489,6 +490,10 @@ export class RedisCallStore implements CallStore {
     return parseChange(await this.queueRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]));
   }
 
+  async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {
+    return mutation(await this.queueRun('hlCallCallerCallback', app, queueId, [this.retention, callerUuid, number ?? '']), parseCaller);
+  }
+
   // --- reads for subscribers ---
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {
@@ -509,6 +514,17 @@ export class RedisCallStore implements CallStore {
       members: members.map(parseMember).sort(byCreated),
       stats: parseStats(stats),
     };
+  }
+
+  async readWallboard(app: string, queueId: string): Promise<WallboardRead | null> {
+    try {
+      const [stats, members, buckets] = await this.queueRun('hlCallWallboard', app, queueId, []);
+      const read = parseStats(stats);
+      return { stats: read, members: members.map(parseMember), buckets: parseBucketFields(buckets), nowMs: Date.parse(read.at) };
+    } catch (err) {
+      if (isHoldlineError(err) && err.code === 'call_queue_not_found') return null;
+      throw err;
+    }
   }
 
   async getStats(app: string, queueId: string): Promise<CallQueueStats | null> {

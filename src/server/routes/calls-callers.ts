@@ -60,6 +60,16 @@ export function callerRoutes(ctx: ServerContext): void {
     return resource(200, value);
   });
 
+  /**
+   * A waiting caller becomes a callback (protocol/calls.md 3.1): `{"number"?}` (default its own);
+   * it keeps its place in line. Not waiting → 409 invalid_transition.
+   */
+  router.add('POST', `${base}/:caller/callback`, async (req) => {
+    const app = await applicationOf(ctx, req);
+    const { value } = await calls.requestCallback(app, req.params.queue!, req.params.caller!, jsonBody(req));
+    return resource(200, value);
+  });
+
   /** Leaving: everyone behind the caller moves up by one. Leaving twice → 404 caller_not_found. */
   router.add('DELETE', `${base}/:caller`, async (req) => {
     const app = await applicationOf(ctx, req);

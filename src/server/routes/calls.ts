@@ -3,6 +3,7 @@
  * calls-members.ts and calls-callers.ts their members and callers. Scoped to the application of
  * the key; the reads of one queue also take the token of an agent serving it (protocol/rest-calls.md).
  */
+import { parseQuery } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { callerRoutes } from './calls-callers.js';
 import { applicationOf, jsonBody, noContent, queueReader, resource } from './calls-http.js';
@@ -39,7 +40,7 @@ export function callQueueRoutes(ctx: ServerContext): void {
 
   router.add('GET', '/v1/queues/:queue/stats', async (req) => {
     const app = await queueReader(ctx, req, req.params.queue!);
-    return resource(200, await calls.getStats(app, req.params.queue!));
+    return resource(200, await calls.statsFor(app, req.params.queue!, Object.fromEntries(parseQuery(req))));
   });
 
   memberRoutes(ctx);

@@ -33,6 +33,8 @@ export interface CallQueueEnv {
   store: CallFeeds;
   hub: CallQueueHub;
   logger: Logger;
+  /** A socket went live on the feed (its wallboard follows: wallboard-push.ts). */
+  onLive?: (feed: HubCallQueue) => void;
 }
 
 /** What the first storage read gave: the changes after since_seq, or a snapshot. */
@@ -47,7 +49,7 @@ export function updateFrame(change: CallQueueChange): CallQueueUpdateFrame {
 }
 
 /** Call queues as a feed: the store's source of them, `callqueue.update` frames, endings on deletion and removal. */
-function callQueueKind(store: CallFeeds): FeedKind<CallQueueRef, CallQueueChange, 'change'> {
+function callQueueKind(store: CallFeeds, onPublished?: (feed: HubCallQueue) => void): FeedKind<CallQueueRef, CallQueueChange, 'change'> {
   return {
     source: callQueueFeed(store),
     names: { hub: 'ws call-queue hub', field: 'callQueue' },
@@ -55,6 +57,7 @@ function callQueueKind(store: CallFeeds): FeedKind<CallQueueRef, CallQueueChange
     frame: (_ref, change) => updateFrame(change),
     // Followers end on the changes that end their access, once the change is on the topic.
     published(feed, change) {
+      if (change.kind !== 'queue_deleted') onPublished?.(feed);
       if (change.kind !== 'queue_deleted' && change.kind !== 'member_removed') return;
       for (const sub of [...feed.followers]) {
         if (!(sub instanceof CallQueueSubscription)) continue;
@@ -66,8 +69,8 @@ function callQueueKind(store: CallFeeds): FeedKind<CallQueueRef, CallQueueChange
 }
 
 /** The node's hub of call queues. */
-export function callQueueHub(store: CallFeeds, app: TemplatedApp, logger: Logger): CallQueueHub {
-  return new FeedHub(callQueueKind(store), app, logger);
+export function callQueueHub(store: CallFeeds, app: TemplatedApp, logger: Logger, onPublished?: (feed: HubCallQueue) => void): CallQueueHub {
+  return new FeedHub(callQueueKind(store, onPublished), app, logger);
 }
 
 export class CallQueueSubscription extends Follower<CallQueueRef, CallQueueChange> implements SideSubscription {
@@ -181,6 +184,7 @@ export async function readStart(store: CallFeeds, sub: CallQueueSubscription, si
 export async function goLive(sub: CallQueueSubscription, run: number): Promise<void> {
   for (;;) {
     const joined = await sub.tryJoin(run);
+    if (joined === 'joined') sub.env.onLive?.(sub.queue);
     if (joined === 'joined' || joined === 'stopped') return;
     if (!(await resnapshot(sub, run))) return;
   }

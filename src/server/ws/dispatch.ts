@@ -59,6 +59,8 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
         return handlers['offer.accept'](conn, frame, env, order);
       case 'offer.reject':
         return handlers['offer.reject'](conn, frame, env, order);
+      case 'caller.callback':
+        return handlers['caller.callback'](conn, frame, env, order);
       case 'ping':
         return handlers.ping(conn, frame, env, order);
     }

@@ -128,15 +128,22 @@ export class Router {
       this.decisions++;
       if (proposals.length === 0) return nextRelaxation(read, new Set());
       const expiresMs = read.nowMs + read.settings.offer_timeout_seconds * 1000;
-      const offers: Offer[] = proposals.map((p) => ({
-        offer_id: randomUUID(),
-        queue_id: queueId,
-        caller_id: p.caller,
-        agents: p.agents,
-        strategy: read.settings.strategy,
-        created_at: new Date(read.nowMs).toISOString(),
-        expires_at: new Date(expiresMs).toISOString(),
-      }));
+      const callbacks = new Map(read.waiting.flatMap((c) => (c.callback === undefined ? [] : [[c.uuid, c.callback] as const])));
+      const offers: Offer[] = proposals.map((p) => {
+        const offer: Offer = {
+          offer_id: randomUUID(),
+          queue_id: queueId,
+          caller_id: p.caller,
+          agents: p.agents,
+          strategy: read.settings.strategy,
+          created_at: new Date(read.nowMs).toISOString(),
+          expires_at: new Date(expiresMs).toISOString(),
+        };
+        // A callback's offer says so, with the number to dial (issue 16; protocol/calls.md 3.1).
+        const callback = callbacks.get(p.caller);
+        if (callback !== undefined) offer.callback = { number: callback };
+        return offer;
+      });
       const engaged: EngagementUpdate[] = [];
       let all = true;
       for (const o of offers) {

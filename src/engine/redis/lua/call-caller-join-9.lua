@@ -18,6 +18,7 @@ local rcall = redis.call
 --- @include "call-line-score"
 --- @include "call-read-stats"
 --- @include "call-emit"
+--- @include "call-wallboard"
 
 local q = loadQueue()
 if q.disabled then fail('queue_disabled') end
@@ -33,6 +34,8 @@ c.connected_ms = cjson.null
 rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
 rcall('ZADD', KEYS[4], lineScore(c.priority, c.join_seq), c.uuid)
 rcall('ZADD', KEYS[5], now, c.uuid)
+
+wallboardAdd(now, { 1 }) -- wallboard: offered (issue 16)
 
 c.position = rcall('ZRANK', KEYS[4], c.uuid)
 local line = { uuid = c.uuid, from = cjson.null, to = c.position, length = rcall('ZCARD', KEYS[4]) }

@@ -22,6 +22,7 @@ local rcall = redis.call
 --- @include "call-load-caller"
 --- @include "call-read-stats"
 --- @include "call-emit"
+--- @include "call-wallboard"
 
 local COUNTER = { answered = 'completed', abandoned = 'abandoned', timeout = 'timed_out', transferred = 'transferred' }
 
@@ -47,6 +48,7 @@ if reason == 'answered' then
   rcall('HINCRBY', KEYS[2], 'answered_wait_ms', waitMs)
   if waitMs <= q.service_level_seconds * 1000 then rcall('HINCRBY', KEYS[2], 'answered_within', 1) end
 end
+wallboardLeave(now, reason, waitMs, c, q) -- wallboard buckets (issue 16)
 
 c.position = cjson.null
 local change = {

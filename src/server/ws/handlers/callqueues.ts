@@ -24,6 +24,7 @@ import type { CallQueueEnv, JoinStart } from '../callqueue-subscription.js';
 import type { Connection } from '../connection.js';
 import { replyId } from '../errors.js';
 import { sendFrame } from '../send.js';
+import { WallboardPusher } from '../wallboard-push.js';
 import type { FrameHandler, HandlerEnv } from './types.js';
 
 /** One call-queue hub per server (its uWS app), made on first use and closed with the server. */
@@ -33,10 +34,15 @@ function callQueueEnv(env: HandlerEnv): CallQueueEnv {
   let cq = envs.get(env.ctx);
   if (cq === undefined) {
     const store = env.ctx.callFeeds;
-    const hub = callQueueHub(store, env.ctx.app, env.logger);
-    cq = { store, hub, logger: env.logger };
+    const calls = env.ctx.calls;
+    const wallboard = new WallboardPusher(env.ctx.app, (app, queueId) => calls.wallboardFrame(app, queueId), env.logger);
+    const hub = callQueueHub(store, env.ctx.app, env.logger, (feed) => wallboard.changed(feed));
+    cq = { store, hub, logger: env.logger, onLive: (feed) => wallboard.changed(feed) };
     envs.set(env.ctx, cq);
-    env.ctx.onClose(() => hub.close());
+    env.ctx.onClose(() => {
+      wallboard.close();
+      hub.close();
+    });
   }
   return cq;
 }
@@ -146,4 +152,16 @@ export const callQueueRefresh: FrameHandler<'callqueue.refresh'> = async (conn, 
     // Synchronous with the reply: updates published before it were written before it, none after.
     after: () => rejoin(sub),
   };
+};
+
+/**
+ * caller.callback (protocol/calls.md 3.1, websocket.md 5.7): the REST callback request over the
+ * socket, with the same access as following the queue (an application key: any of its queues; an
+ * agent token: the queues its agent serves). The change reaches followers as a caller_updated.
+ */
+export const callerCallback: FrameHandler<'caller.callback'> = async (conn, frame, env) => {
+  const who = callPrincipal(conn);
+  const queueId = await env.ctx.calls.authorizeFollow(who, frame.queue_id);
+  const { value } = await env.ctx.calls.requestCallback(who.app, queueId, frame.caller_id, frame.number === undefined ? {} : { number: frame.number });
+  return { reply: { type: 'caller.callback.set', ...replyId(frame.id), caller: value } };
 };

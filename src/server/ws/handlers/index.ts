@@ -1,6 +1,6 @@
 /** The default handler table. */
 import { replyId } from '../errors.js';
-import { callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
+import { callerCallback, callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
 import { eventsSubscribe, eventsUnsubscribe } from './events.js';
 import { history, publish, stateSet } from './messages.js';
 import { offerAccept, offerReject } from './offers.js';
@@ -26,5 +26,6 @@ export const DEFAULT_HANDLERS: HandlerTable = {
   'events.unsubscribe': eventsUnsubscribe,
   'offer.accept': offerAccept,
   'offer.reject': offerReject,
+  'caller.callback': callerCallback,
   ping,
 };
