@@ -61,7 +61,7 @@ const API_FEATURES = {
   events: false,
   metrics: true,
   openapi: true,
-  console: false,
+  console: true,
 } as const satisfies Record<string, boolean>;
 
 export type ApiFeature = keyof typeof API_FEATURES;
