@@ -15,8 +15,10 @@ import { HoldlineError } from '../errors.js';
 import type { ServerContext } from './context.js';
 import type { Reply } from './http.js';
 
+// 'unsafe-eval': the SDK checks every server frame against protocol/schemas/ws with ajv, which
+// compiles its validators into functions at run time (new Function). Inline scripts stay refused.
 export const CONSOLE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+  "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
   "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const TYPES: Record<string, string> = {
@@ -44,6 +46,7 @@ function page(script: string, style: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Holdline console</title>
 <link rel="stylesheet" href="/console/${style}">
 </head>
