@@ -4,13 +4,14 @@
  * view, a wrong key, accessibility (axe-core) and the page's own security headers. Screenshots go
  * to test/artifacts/console/ (gitignored).
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import axe from 'axe-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import type { Engine } from '../../src/engine/types.js';
+import { CONSOLE_CSP } from '../../src/server/console.js';
 import { createWebSocketEndpoint } from '../../src/server/ws/index.js';
 import { ARTIFACTS, buildConsole, launchChromium } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -263,14 +264,17 @@ describe('/console over HTTP', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('cache-control')).toBe('no-cache');
-    expect(res.headers.get('content-security-policy')).toContain("script-src 'self' 'unsafe-eval';");
-    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    // protocol/rest.md states the policy word for word.
+    expect(readFileSync(path.join(import.meta.dirname, '../../protocol/rest.md'), 'utf8')).toContain(`Content-Security-Policy: ${CONSOLE_CSP}\``);
     const html = await res.text();
     const script = /src="\/console\/(main-[A-Z0-9]+\.js)"/.exec(html)![1]!;
     const asset = await fetch(`${server.url}/console/${script}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
     expect((await asset.arrayBuffer()).byteLength).toBe(sizes[script]);
     for (const bad of ['/console/main.js', '/console/..%2Fpackage.json', '/console/x/y', '/console/main-AAAAAAAA.js']) {
       const r = await fetch(`${server.url}${bad}`);

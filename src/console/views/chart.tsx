@@ -21,6 +21,8 @@ export function QueueChart({ queueId, wallboard }: { queueId: string; wallboard:
     };
     const width = (): number => Math.max(300, el.clientWidth);
     const height = wallboard ? 320 : 220;
+    // Canvas text does not follow the page's font size: the wallboard's is set here.
+    const font = wallboard ? '20px system-ui, sans-serif' : '12px system-ui, sans-serif';
     const scaleX = (): [number, number] => {
       const now = Date.now() / 1000;
       return [now - HISTORY_SECONDS, now];
@@ -31,9 +33,9 @@ export function QueueChart({ queueId, wallboard }: { queueId: string; wallboard:
         height,
         scales: { x: { time: true, range: scaleX }, waiting: { range: (_u, _min, max) => [0, Math.max(5, max)] }, sl: { range: [0, 100] } },
         axes: [
-          {},
-          { scale: 'waiting', label: 'Waiting callers' },
-          { scale: 'sl', side: 1, label: 'Service level %', grid: { show: false } },
+          { font },
+          { scale: 'waiting', label: 'Waiting callers', font, labelFont: font },
+          { scale: 'sl', side: 1, label: 'Service level %', grid: { show: false }, font, labelFont: font },
         ],
         series: [
           {},

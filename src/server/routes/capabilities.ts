@@ -57,7 +57,7 @@ const API_FEATURES = {
   'websocket.callqueue': true,
   'websocket.callqueue.refresh': true,
   'websocket.subscribe.position': true,
-  // Still to come (SPEC.md 3.4, 3.6).
+  // Still to come (SPEC.md 3.4): the event log.
   events: false,
   metrics: true,
   openapi: true,
