@@ -35,12 +35,24 @@ function App() {
       .finally(() => setRestoring(false));
   }, []);
 
-  const signOut = (): void => {
+  const signOut = (why: string | null = null): void => {
     forgetCredentials();
     if (session?.kind === 'application') void session.client.close();
     setSession(null);
+    setError(why);
     location.hash = '';
   };
+
+  // The server ended the connection for good (key revoked or expired, application deleted): back
+  // to the sign-in form, saying why, rather than a page that silently stopped being live.
+  useEffect(() => {
+    if (session?.kind !== 'application') return;
+    return session.client.on('closed', (reason) => {
+      if (reason.by === 'client') return;
+      const why = reason.by === 'auth' ? `${reason.code}: ${reason.message}` : `${reason.code} ${reason.reason}`;
+      signOut(`Signed out: the server ended the session (${why}). Sign in again with a valid key.`);
+    });
+  });
 
   if (session === null) {
     if (restoring) return <p class="center">Signing in…</p>;
@@ -139,7 +151,7 @@ const SECTIONS = [
   { route: 'messages', label: 'Message queues' },
 ];
 
-function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+function Shell({ session, onSignOut }: { session: Session; onSignOut: (why?: string | null) => void }) {
   const route = useRoute();
   const [wallboard, setWallboard] = useWallboard();
   const main = useRef<HTMLElement>(null);
@@ -168,7 +180,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         <button type="button" aria-pressed={wallboard} onClick={() => setWallboard(!wallboard)}>
           Wallboard
         </button>
-        <button type="button" onClick={onSignOut}>
+        <button type="button" onClick={() => onSignOut()}>
           Sign out
         </button>
       </header>

@@ -1,6 +1,6 @@
 /** Small shared pieces: the announcer (an aria-live region), error text, the hash route. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 
 type Listener = (text: string) => void;
 const listeners = new Set<Listener>();
@@ -85,5 +85,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
       current = false;
     };
   }, [...deps, round]);
-  return { data, error, reload: () => setRound((n) => n + 1) };
+  const reload = useCallback(() => setRound((n) => n + 1), []);
+  return { data, error, reload };
 }

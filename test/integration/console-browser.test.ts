@@ -111,8 +111,12 @@ describe('the console in Chromium', () => {
     await signIn(page, app.key);
     await page.getByText('Live', { exact: true }).waitFor();
     await row('queue', queue).locator('[data-field="waiting"]').filter({ hasText: '0' }).waitFor();
-    const loadMs = Date.now() - started;
-    console.info(`console: page load to live data ${loadMs} ms; bundle ${JSON.stringify(sizes)}`);
+    const liveMs = Date.now() - started;
+    const timing = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      return { domContentLoaded: Math.round(nav.domContentLoadedEventEnd), load: Math.round(nav.loadEventEnd) };
+    });
+    console.info(`console: page loaded in ${timing.load} ms (DOMContentLoaded ${timing.domContentLoaded} ms); from opening the page to live data, sign-in included, ${liveMs} ms; bundle ${JSON.stringify(sizes)}`);
     expect(await page.locator('header .who').textContent()).toBe(app.name);
     // The key is kept for this tab (sessionStorage), nowhere else.
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
@@ -250,6 +254,22 @@ describe('the console in Chromium', () => {
     expect(await q.getByRole('alert').textContent()).toMatch(/operator key was not accepted/);
     expect(await seriousViolations(q)).toEqual([]);
     await q.close();
+  });
+
+  it('goes back to sign-in, saying why, when the server ends the session (its key revoked)', async () => {
+    const admin = { authorization: `Admin ${server.adminKey}` };
+    const added = (await (await server.request(`/v1/apps/${app.name}/keys`, { method: 'POST', headers: admin })).json()) as { key: string; key_id: string };
+    const p = await context.newPage();
+    watchErrors(p);
+    await signIn(p, added.key);
+    await p.getByText('Live', { exact: true }).waitFor();
+    expect((await server.request(`/v1/apps/${app.name}/keys/${added.key_id}`, { method: 'DELETE', headers: admin })).status).toBe(204);
+    const alert = p.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^Signed out: the server ended the session/);
+    expect(await p.evaluate(() => sessionStorage.getItem('holdline.console.credentials'))).toBeNull();
+    await shot('signed-out', p);
+    await p.close();
   });
 
   it('logged no error and no Content-Security-Policy violation', () => {

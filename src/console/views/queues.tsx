@@ -1,12 +1,20 @@
 /** Every call queue at a glance, live: waiting callers, longest wait, service level, abandon rate, members by state. */
 import type { CallQueue, HoldlineClient } from 'holdline/client';
+import { useEffect } from 'preact/hooks';
 import { api, type Credentials } from '../api.js';
 import { duration, percent, since } from '../format.js';
 import { abandonRate, countStates, liveQueue, useNow, useViews } from '../live.js';
 import { ErrorNote, href, useLoad } from '../ui.js';
 
+const LIST_RELOAD_MS = 30_000;
+
 export function QueuesView({ credentials, client }: { credentials: Credentials; client: HoldlineClient }) {
   const { data: queues, error, reload } = useLoad(() => api<CallQueue[]>(credentials, 'GET', '/v1/queues'), []);
+  // Queues made or deleted elsewhere: no feed announces them, so a wallboard left open reloads the list.
+  useEffect(() => {
+    const timer = setInterval(reload, LIST_RELOAD_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
   const views = (queues ?? []).map((q) => liveQueue(client, q.uuid));
   useViews(views);
   const now = useNow();
