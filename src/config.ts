@@ -58,6 +58,21 @@ export interface HoldlineConfig {
   accessLog: boolean;
   /** `serve`: create this application at start if missing and print its key. */
   bootstrapApp?: string | undefined;
+  /**
+   * Hosts webhook endpoints may point at (protocol/webhooks.md): exact names or IP literals, or
+   * `*.example.com` for its subdomains; empty: any host.
+   */
+  webhookAllowedHosts: string[];
+  /** How long one webhook POST may take before it counts as failed, ms. */
+  webhookTimeoutMs: number;
+  /** The first retry delay of a failed webhook delivery, ms; doubled per failure up to webhookRetryMaxMs. */
+  webhookRetryBaseMs: number;
+  /** The longest delay between two attempts at one webhook delivery, ms. */
+  webhookRetryMaxMs: number;
+  /** Webhook POSTs in flight at once on this node, over all endpoints. */
+  webhookMaxInFlight: number;
+  /** How long a node's claim to deliver to one endpoint lasts unless renewed, ms (a dead node's endpoints move after this). */
+  webhookLeaseMs: number;
 }
 
 export const MAX_TTL = 2 ** 25;
@@ -163,6 +178,21 @@ const origins: SettingType<string[]> = {
   placeholder: '<origins>',
 };
 
+/** A webhook host: a name, an IP literal, or `*.` and a name (its subdomains). */
+const WEBHOOK_HOST = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^\[[0-9A-Fa-f:.]+\]$/;
+
+const hosts: SettingType<string[]> = {
+  accepts: 'host names, IP literals or *.domain, comma-separated in the environment or a flag, an array in a file',
+  schema: { type: 'array', items: { type: 'string', pattern: WEBHOOK_HOST.source } },
+  parse: (t) => {
+    const list = t.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+    return list.every((h) => WEBHOOK_HOST.test(h)) ? list : undefined;
+  },
+  fromJson: (v) => (v as string[]).map((h) => h.toLowerCase()),
+  show: (v) => (v.length === 0 ? 'any' : v.join(',')),
+  placeholder: '<hosts>',
+};
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // ---------- the table ----------
@@ -259,6 +289,31 @@ export const SETTINGS: SettingTable = {
   bootstrapApp: {
     env: 'HOLDLINE_BOOTSTRAP_APP', flag: '--bootstrap-app', type: optionalText('<name>'), default: undefined,
     description: 'create this application at start if missing and print its key (handy with memory)',
+  },
+  webhookAllowedHosts: {
+    env: 'HOLDLINE_WEBHOOK_ALLOWED_HOSTS', flag: '--webhook-allowed-hosts', type: hosts, default: [],
+    description:
+      'hosts webhook endpoints may point at (names, IP literals, *.domain for subdomains); none: any host. Set it: a webhook POSTs from inside your network (protocol/webhooks.md)',
+  },
+  webhookTimeoutMs: {
+    env: 'HOLDLINE_WEBHOOK_TIMEOUT_MS', flag: '--webhook-timeout-ms', type: integer(1, 600_000), default: 10_000,
+    description: 'how long one webhook POST may take before it counts as failed and is retried, ms',
+  },
+  webhookRetryBaseMs: {
+    env: 'HOLDLINE_WEBHOOK_RETRY_BASE_MS', flag: '--webhook-retry-base-ms', type: integer(1, 3_600_000), default: 1000,
+    description: 'first retry delay of a failed webhook delivery, ms; doubled per failure (full jitter) up to the maximum',
+  },
+  webhookRetryMaxMs: {
+    env: 'HOLDLINE_WEBHOOK_RETRY_MAX_MS', flag: '--webhook-retry-max-ms', type: integer(1, 86_400_000), default: 300_000,
+    description: 'longest delay between two attempts at one webhook delivery, ms',
+  },
+  webhookMaxInFlight: {
+    env: 'HOLDLINE_WEBHOOK_MAX_IN_FLIGHT', flag: '--webhook-max-in-flight', type: integer(1, 100_000), default: 64,
+    description: 'webhook POSTs in flight at once on this node, over all endpoints (each endpoint has at most one)',
+  },
+  webhookLeaseMs: {
+    env: 'HOLDLINE_WEBHOOK_LEASE_MS', flag: '--webhook-lease-ms', type: integer(100, 3_600_000), default: 15_000,
+    description: "how long a node's claim to deliver to one webhook endpoint lasts unless renewed, ms; a dead node's endpoints move to another node after it",
   },
 };
 

@@ -67,6 +67,11 @@ export const ERRORS = {
   queue_disabled: { status: 409, close: null, message: 'The call queue is disabled: callers cannot join' },
   invalid_transition: { status: 409, close: null, message: 'This change of the caller status is not allowed' },
   token_expired: { status: 401, close: 4401, message: 'The agent token has expired' },
+  // webhooks and the live event tail (protocol/webhooks.md, websocket.md section 6)
+  webhook_not_found: { status: 404, close: null, message: 'No such webhook endpoint in this application' },
+  webhook_limit: { status: 409, close: null, message: 'The application has as many webhook endpoints as it may have' },
+  webhook_host_not_allowed: { status: 400, close: null, message: 'The host of {field} is not in HOLDLINE_WEBHOOK_ALLOWED_HOSTS' },
+  event_not_found: { status: 404, close: null, message: 'No event {field} in this application' },
   // WebSocket frames and connections (protocol/websocket.md)
   unsupported_subprotocol: { status: 400, close: null, message: 'None of the offered subprotocols is supported' },
   invalid_msgpack: { status: 400, close: null, message: 'The frame is not one valid MessagePack value' },

@@ -12,6 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, SETTINGS, SETTING_KEYS, resolveConfig, type SettingKey } from '../config.js';
 import { createApp, createKey, deleteApp, listApps, listKeys, revokeKey, rotateKey } from './apps.js';
 import { listCallers, watchCallers } from './callers.js';
+import { tailEvents } from './events.js';
 import { listQueues, publish, tail } from './messages.js';
 import { CliError, type ServerTarget } from './rest.js';
 
@@ -172,23 +173,49 @@ function program(): Command {
 
   root.addCommand(
     clientOptions(new Command('tail'), ['key'])
-      .description('follow a queue live (gapless, resumed across reconnects); stop with Ctrl-C')
-      .argument('<app>', 'application')
-      .argument('<queue>', 'queue name')
+      .description('follow a queue live, or with --events the application\'s event log (gapless, resumed across reconnects); stop with Ctrl-C')
+      .argument('[app]', 'application (not with --events: the key names it)')
+      .argument('[queue]', 'queue name (not with --events)')
+      .option('--events', "follow the key's application's event log instead of a queue")
+      .option('--type <event_type>', '--events: only events of this type')
+      .option('--trait <name=value>', '--events: only events whose trait equals value (repeatable)', (v: string, all: string[] = []) => [...all, v])
       .option('--partitions <list>', 'partitions to follow, e.g. 1,2 (default: all)', partitionsArg)
       .option('--from <when>', 'where to start without a resume file: now, start, or epoch seconds', 'now')
-      .option('--resume <file>', 'resume after the messages recorded in FILE (last id per partition), and keep it current')
+      .option('--resume <file>', 'resume after what FILE records (the last id per partition; with --events the last event id), and keep it current')
       .addOption(new Option('--format <format>', 'json lines or readable text (default: text on a terminal, json otherwise)').choices(['json', 'text']))
-      .option('--count <n>', 'stop after N messages', integerArg('--count', 1))
+      .option('--count <n>', 'stop after N messages (events)', integerArg('--count', 1))
       .action(
         async (
-          app: string,
-          queue: string,
-          flags: ClientFlags & { partitions?: number[]; from: string; resume?: string; format?: 'json' | 'text'; count?: number },
+          app: string | undefined,
+          queue: string | undefined,
+          flags: ClientFlags & {
+            events?: boolean;
+            type?: string;
+            trait?: string[];
+            partitions?: number[];
+            from: string;
+            resume?: string;
+            format?: 'json' | 'text';
+            count?: number;
+          },
         ) => {
+          const format = flags.format ?? (process.stdout.isTTY ? 'text' : 'json');
+          if (flags.events === true) {
+            if (app !== undefined) throw new UsageError('tail --events takes no application or queue: the key names the application');
+            await tailEvents(appTarget(flags), {
+              format,
+              traits: flags.trait ?? [],
+              ...(flags.type !== undefined ? { type: flags.type } : {}),
+              ...(flags.resume !== undefined ? { resumeFile: flags.resume } : {}),
+              ...(flags.count !== undefined ? { count: flags.count } : {}),
+            });
+            return;
+          }
+          if (app === undefined || queue === undefined) throw new UsageError('tail needs an application and a queue (or --events)');
+          if (flags.type !== undefined || flags.trait !== undefined) throw new UsageError('--type and --trait go with --events');
           await tail(appTarget(flags), app, queue, {
             from: flags.from,
-            format: flags.format ?? (process.stdout.isTTY ? 'text' : 'json'),
+            format,
             ...(flags.partitions !== undefined ? { partitions: flags.partitions } : {}),
             ...(flags.resume !== undefined ? { resumeFile: flags.resume } : {}),
             ...(flags.count !== undefined ? { count: flags.count } : {}),

@@ -8,6 +8,8 @@ import { createApplication } from '../domain/apps.js';
 import type { CallStore } from '../engine/call-types.js';
 import { createCallStore } from '../engine/calls-factory.js';
 import { createEngine } from '../engine/index.js';
+import type { WebhookStore } from '../engine/webhook-types.js';
+import { createWebhookStore } from '../engine/webhooks-factory.js';
 import { isHoldlineError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createHoldlineServer, type HoldlineServer } from '../server/index.js';
@@ -41,13 +43,23 @@ export async function serve(config: HoldlineConfig): Promise<number> {
     await engine.close();
     throw e;
   }
+  // And the webhook store: endpoints, leases and cursors shared by the nodes (protocol/webhooks.md).
+  let webhookStore: WebhookStore;
+  try {
+    webhookStore = await createWebhookStore(config);
+  } catch (e) {
+    await engine.close();
+    await callStore.close();
+    throw e;
+  }
   const closeStores = async (): Promise<void> => {
     await engine.close();
     await callStore.close();
+    await webhookStore.close();
   };
   let server: HoldlineServer;
   try {
-    server = createHoldlineServer({ config, engine, callStore, logger, mounts: [mountWebSocket] });
+    server = createHoldlineServer({ config, engine, callStore, webhookStore, logger, mounts: [mountWebSocket] });
   } catch (e) {
     await closeStores();
     throw e;

@@ -19,6 +19,7 @@ import type { FrameError } from '../codec/frame-error.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_PUBLISH_MESSAGES, SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
 import { Backoff, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
 import { CallQueueView } from './callqueue-view.js';
+import { EventTail, type EventTailOptions } from './event-tail.js';
 import { classifyClose } from './close-codes.js';
 import { TypedEmitter } from './emitter.js';
 import { HoldlineClientError, HoldlineRequestError } from './errors.js';
@@ -82,6 +83,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   /** `application \0 queue` → partition → its subscription. */
   readonly #subs = new Map<string, Map<number, Subscription>>();
   readonly #views = new Map<string, CallQueueView>();
+  #tail: EventTail | null = null;
   /** Publishes of one turn, one frame per queue (publish-batch.ts); null: coalescePublishes off. */
   readonly #publishes: PublishBatcher | null;
   #state: ClientState = { status: 'idle' };
@@ -242,8 +244,19 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     return this.#follow(view);
   }
 
+  /**
+   * The live tail of the application's event log (websocket.md section 12), filtered by `q`,
+   * resuming after `since`; one per client (close it to open another).
+   */
+  events(options: EventTailOptions = {}): EventTail {
+    if (this.#tail !== null) throw new Error('This client already has an event tail: close it first');
+    const tail = new EventTail(this.#host, options);
+    this.#tail = tail;
+    return this.#follow(tail);
+  }
+
   /** A new follower, already routed to: subscribes now if connected, else on the next connection. */
-  #follow<F extends Subscription | CallQueueView>(feed: F): F {
+  #follow<F extends Subscription | CallQueueView | EventTail>(feed: F): F {
     this.#start();
     const generation = this.#currentGeneration();
     if (generation !== null) void feed.activate(generation);
@@ -417,6 +430,12 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
         case 'callqueue.unsubscribed':
           if (frame.id === undefined) this.#views.get(frame.queue_id)?.onServerUnsubscribed(frame);
           return;
+        case 'event':
+          this.#tail?.onEvent(frame);
+          return;
+        case 'events.unsubscribed':
+          if (frame.id === undefined) this.#tail?.onServerUnsubscribed(frame, generation);
+          return;
         case 'error':
           this.emit('error', new HoldlineRequestError(frame.error, frame.op));
           return;
@@ -506,11 +525,11 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     return this.#link?.open ? this.#generation : null;
   }
 
-  /** Every follower of a feed, to resume on each new connection: subscriptions, then views. */
-  #feeds(): Array<Subscription | CallQueueView> {
+  /** Every follower of a feed, to resume on each new connection: subscriptions, views, the event tail. */
+  #feeds(): Array<Subscription | CallQueueView | EventTail> {
     const subs = new Set<Subscription>();
     for (const byPartition of this.#subs.values()) for (const sub of byPartition.values()) subs.add(sub);
-    return [...subs, ...this.#views.values()];
+    return [...subs, ...this.#views.values(), ...(this.#tail === null ? [] : [this.#tail])];
   }
 
   /** To the `error` listeners; when there are none, or one of them throws, out of the SDK's stack. */
@@ -530,7 +549,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   }
 
   /** What subscriptions and views may use; kept off the public surface. */
-  readonly #host: SubscriptionHost & { forgetView(view: CallQueueView): void } = {
+  readonly #host: SubscriptionHost & { forgetView(view: CallQueueView): void; forgetTail(tail: EventTail): void } = {
     isCurrent: (generation) => this.#isCurrent(generation),
     currentGeneration: () => this.#currentGeneration(),
     request: (generation, frame, onReply) => {
@@ -550,6 +569,9 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     },
     forgetView: (view) => {
       if (this.#views.get(view.queueId) === view) this.#views.delete(view.queueId);
+    },
+    forgetTail: (tail) => {
+      if (this.#tail === tail) this.#tail = null;
     },
   };
 }

@@ -25,6 +25,8 @@ export type {
 } from './subscription.js';
 export { CallQueueView } from './callqueue-view.js';
 export type { CallQueueChange, CallQueueViewEnd, CallQueueViewEvents, CallQueueViewState } from './callqueue-view.js';
+export { EventTail } from './event-tail.js';
+export type { EventTailEvents, EventTailOptions } from './event-tail.js';
 export type { BackoffOptions } from './backoff.js';
 export type { CloseDecision, StopCause } from './close-codes.js';
 export { classifyClose } from './close-codes.js';
@@ -33,6 +35,9 @@ export type { WireFormat } from '../codec/limits.js';
 export type {
   Body,
   CallQueueUpdateFrame,
+  EventCondition,
+  WireEvent as HoldlineEvent,
+  WireEventTrait as EventTrait,
   JsonValue,
   LeaveReason,
   MessageFrame,

@@ -110,6 +110,29 @@ export interface CallQueueRefreshFrame {
   queue_id: string;
 }
 
+/** A Panko-style condition of the live event tail (websocket.md 12): `event_type` or a trait, equal to `value`. */
+export interface EventCondition {
+  field: string;
+  op?: 'eq';
+  /** How `value` is read (Panko q.type); empty or absent: as the event's own trait type. */
+  type?: '' | 'integer' | 'float' | 'string' | 'datetime';
+  value: string;
+}
+
+/** Follows the application's event log (websocket.md 12.1). */
+export interface EventsSubscribeFrame {
+  type: 'events.subscribe';
+  id?: RequestId;
+  q?: EventCondition[];
+  /** message_id of the last event the client has. */
+  since?: string;
+}
+
+export interface EventsUnsubscribeFrame {
+  type: 'events.unsubscribe';
+  id?: RequestId;
+}
+
 export interface PingFrame {
   type: 'ping';
   id?: RequestId;
@@ -125,6 +148,8 @@ export type ClientFrame =
   | CallQueueSubscribeFrame
   | CallQueueUnsubscribeFrame
   | CallQueueRefreshFrame
+  | EventsSubscribeFrame
+  | EventsUnsubscribeFrame
   | PingFrame;
 
 export type ClientFrameType = ClientFrame['type'];
@@ -139,6 +164,8 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'callqueue.subscribe',
   'callqueue.unsubscribe',
   'callqueue.refresh',
+  'events.subscribe',
+  'events.unsubscribe',
   'ping',
 ];
 
@@ -339,6 +366,43 @@ export interface CallQueueUnsubscribedFrame {
   reason: SubscriptionEndReason;
 }
 
+export interface WireEventTrait {
+  name: string;
+  type: 'integer' | 'float' | 'string' | 'datetime';
+  value: string | number;
+}
+
+/** An event as Panko v2 shows it (protocol/events.md). */
+export interface WireEvent {
+  message_id: string;
+  event_type: string;
+  generated: string;
+  traits: WireEventTrait[];
+  raw: Record<string, never>;
+}
+
+export interface EventsSubscribedFrame {
+  type: 'events.subscribed';
+  id?: RequestId;
+  /** Event frames with a seq above this one follow. */
+  seq: number;
+  /** false: events after `since` were reclaimed (or never held); the tail starts at the oldest one held. */
+  recovered: boolean;
+}
+
+export interface EventFrame {
+  type: 'event';
+  seq: number;
+  event: WireEvent;
+}
+
+export interface EventsUnsubscribedFrame {
+  type: 'events.unsubscribed';
+  id?: RequestId;
+  /** events_lost: retention reclaimed events the tail had not sent yet (websocket.md 12.3). */
+  reason: 'requested' | 'events_lost';
+}
+
 export type ServerFrame =
   | WelcomeFrame
   | AuthenticatedFrame
@@ -357,7 +421,10 @@ export type ServerFrame =
   | CallQueueSnapshotFrame
   | CallQueueUpdateFrame
   | CallQueueRefreshedFrame
-  | CallQueueUnsubscribedFrame;
+  | CallQueueUnsubscribedFrame
+  | EventsSubscribedFrame
+  | EventFrame
+  | EventsUnsubscribedFrame;
 
 export type ServerFrameType = ServerFrame['type'];
 
@@ -380,6 +447,9 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
   'callqueue.update',
   'callqueue.refreshed',
   'callqueue.unsubscribed',
+  'events.subscribed',
+  'event',
+  'events.unsubscribed',
 ];
 
 /** The reply type each request gets on success (websocket.md section 11). */
@@ -393,5 +463,7 @@ export const REPLY_TYPE = {
   'callqueue.subscribe': 'callqueue.subscribed',
   'callqueue.unsubscribe': 'callqueue.unsubscribed',
   'callqueue.refresh': 'callqueue.refreshed',
+  'events.subscribe': 'events.subscribed',
+  'events.unsubscribe': 'events.unsubscribed',
   ping: 'pong',
 } as const satisfies Record<ClientFrameType, ServerFrameType>;

@@ -8,6 +8,8 @@ import cAuth from '../../protocol/schemas/ws/client/auth.json' with { type: 'jso
 import cCallqueueRefresh from '../../protocol/schemas/ws/client/callqueue.refresh.json' with { type: 'json' };
 import cCallqueueSubscribe from '../../protocol/schemas/ws/client/callqueue.subscribe.json' with { type: 'json' };
 import cCallqueueUnsubscribe from '../../protocol/schemas/ws/client/callqueue.unsubscribe.json' with { type: 'json' };
+import cEventsSubscribe from '../../protocol/schemas/ws/client/events.subscribe.json' with { type: 'json' };
+import cEventsUnsubscribe from '../../protocol/schemas/ws/client/events.unsubscribe.json' with { type: 'json' };
 import cHistory from '../../protocol/schemas/ws/client/history.json' with { type: 'json' };
 import cPing from '../../protocol/schemas/ws/client/ping.json' with { type: 'json' };
 import cPublish from '../../protocol/schemas/ws/client/publish.json' with { type: 'json' };
@@ -21,6 +23,9 @@ import sCallqueueSubscribed from '../../protocol/schemas/ws/server/callqueue.sub
 import sCallqueueUnsubscribed from '../../protocol/schemas/ws/server/callqueue.unsubscribed.json' with { type: 'json' };
 import sCallqueueUpdate from '../../protocol/schemas/ws/server/callqueue.update.json' with { type: 'json' };
 import sError from '../../protocol/schemas/ws/server/error.json' with { type: 'json' };
+import sEvent from '../../protocol/schemas/ws/server/event.json' with { type: 'json' };
+import sEventsSubscribed from '../../protocol/schemas/ws/server/events.subscribed.json' with { type: 'json' };
+import sEventsUnsubscribed from '../../protocol/schemas/ws/server/events.unsubscribed.json' with { type: 'json' };
 import sHeartbeat from '../../protocol/schemas/ws/server/heartbeat.json' with { type: 'json' };
 import sHistoryResult from '../../protocol/schemas/ws/server/history.result.json' with { type: 'json' };
 import sMessage from '../../protocol/schemas/ws/server/message.json' with { type: 'json' };
@@ -42,6 +47,8 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['client/callqueue.refresh.json', cCallqueueRefresh],
   ['client/callqueue.subscribe.json', cCallqueueSubscribe],
   ['client/callqueue.unsubscribe.json', cCallqueueUnsubscribe],
+  ['client/events.subscribe.json', cEventsSubscribe],
+  ['client/events.unsubscribe.json', cEventsUnsubscribe],
   ['client/history.json', cHistory],
   ['client/ping.json', cPing],
   ['client/publish.json', cPublish],
@@ -55,6 +62,9 @@ export const SCHEMA_FILES: ReadonlyArray<readonly [string, object]> = [
   ['server/callqueue.unsubscribed.json', sCallqueueUnsubscribed],
   ['server/callqueue.update.json', sCallqueueUpdate],
   ['server/error.json', sError],
+  ['server/event.json', sEvent],
+  ['server/events.subscribed.json', sEventsSubscribed],
+  ['server/events.unsubscribed.json', sEventsUnsubscribed],
   ['server/heartbeat.json', sHeartbeat],
   ['server/history.result.json', sHistoryResult],
   ['server/message.json', sMessage],

@@ -3,6 +3,7 @@ import { HoldlineError } from '../errors.js';
 import { KEY_ID_RE } from '../engine/app-keys.js';
 import type { CallStore } from '../engine/call-types.js';
 import type { AppKeyRecord, AppRecord, Engine, NewAppKey } from '../engine/types.js';
+import type { WebhookStore } from '../engine/webhook-types.js';
 import { applicationFromHeader, applicationFromKey } from './auth.js';
 import { assertAppName, isValidAppName } from './names.js';
 
@@ -33,9 +34,11 @@ export async function listApplications(engine: Engine): Promise<AppRecord[]> {
  * while it is deleted; the call data is deleted even when the application is already gone, so a deletion
  * interrupted between the two steps is finished by running it again.
  */
-export async function revokeApplication(engine: Engine, name: string, calls?: CallStore): Promise<void> {
+export async function revokeApplication(engine: Engine, name: string, calls?: CallStore, webhooks?: Pick<WebhookStore, 'deleteApplication'>): Promise<void> {
   const existed = await engine.deleteApp(name);
   if (isValidAppName(name)) await calls?.deleteApplication(name);
+  // Its webhook endpoints too (protocol/webhooks.md): a new application of that name starts without them.
+  if (isValidAppName(name)) await webhooks?.deleteApplication(name);
   if (!existed) throw new HoldlineError('app_not_found');
 }
 
@@ -87,6 +90,7 @@ export class Applications {
   constructor(
     private readonly engine: Engine,
     private readonly calls?: CallStore,
+    private readonly webhooks?: Pick<WebhookStore, 'deleteApplication'>,
   ) {}
 
   create(name: string): Promise<{ app: AppRecord; key: string; keyId: string }> {
@@ -102,7 +106,7 @@ export class Applications {
   }
 
   revoke(name: string): Promise<void> {
-    return revokeApplication(this.engine, name, this.calls);
+    return revokeApplication(this.engine, name, this.calls, this.webhooks);
   }
 
   listKeys(name: string): Promise<AppKeyRecord[]> {

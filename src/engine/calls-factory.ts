@@ -12,16 +12,25 @@ import type { CallStore } from './call-types.js';
 import type { Engine } from './types.js';
 import { RedisEngine } from './redis/index.js';
 import { MemoryCallStore } from './memory/calls.js';
+import { MemoryEngine } from './memory/index.js';
 import { RedisCallStore } from './redis/calls.js';
 
 /** Resolves once the store can take commands (Redis: connected; engine_unavailable otherwise). */
 export async function createCallStore(config: HoldlineConfig, logger: Logger, engine?: Engine): Promise<CallStore> {
   switch (config.engine) {
     case 'memory':
-      return new MemoryCallStore({ changeRetention: config.callQueueResumeWindow });
+      // The engine's event log, so the process keeps one log (events.ts).
+      return new MemoryCallStore({
+        changeRetention: config.callQueueResumeWindow,
+        ...(engine instanceof MemoryEngine ? { events: engine.events } : {}),
+      });
     case 'redis': {
       const feeds = engine instanceof RedisEngine ? engine.feeds : undefined;
-      const store = await RedisCallStore.open({ url: config.redisUrl, prefix: config.redisPrefix, changeRetention: config.callQueueResumeWindow, feeds });
+      const events = engine instanceof RedisEngine ? engine.events : undefined;
+      const store = await RedisCallStore.open({
+        url: config.redisUrl, prefix: config.redisPrefix, changeRetention: config.callQueueResumeWindow, feeds,
+        ...(events === undefined ? {} : { events }),
+      });
       logger.debug({ engine: 'redis' }, 'call store connected');
       return store;
     }

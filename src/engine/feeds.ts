@@ -1,12 +1,13 @@
 /**
  * The feeds the stores offer (feed.ts), each as a FeedSource: message partitions (Engine) and call
- * queues (CallStore) now, the event log next. A source names its entry events, keys its feeds,
+ * queues (CallStore), and each application's event log (Engine.events). A source names its entry events, keys its feeds,
  * subscribes to one, and reads its base: where the live side continues from (a partition's newest
  * stored message; a call queue's snapshot seq). What a follower reads between a resume point and the
  * base stays each store's own read (Engine.read pages by id or time; CallStore.changesSince, or a
  * snapshot, when the changes are no longer kept).
  */
 import type { CallQueueChange, CallStore } from './call-types.js';
+import type { EventLog, LoggedEvent } from './events.js';
 import type { FeedSource } from './feed.js';
 import type { Engine, PartitionRef, StoredMessage } from './types.js';
 
@@ -42,5 +43,30 @@ export function callQueueFeed(store: CallStore): FeedSource<CallQueueRef, 'chang
     // The snapshot's seq: changes are numbered without holes, so no identity is needed.
     base: async (ref) => ({ seq: (await store.snapshot(ref.app, ref.queueId)).seq, id: null }),
     idOf: () => null,
+  };
+}
+
+export interface EventLogRef {
+  app: string;
+}
+
+/**
+ * An application's event log as a feed (the third user of the primitive): entries are logged events
+ * in seq order (+1 per event, no holes except at the front, where retention reclaims); the base is
+ * the newest event; the identity is the event's message_id. `readSince` is the catch-up read between
+ * a resume point and the base (null: the resume point is older than what retention kept).
+ */
+export interface EventLogFeed extends FeedSource<EventLogRef, 'event', LoggedEvent> {
+  readSince(ref: EventLogRef, afterSeq: number, limit: number): Promise<LoggedEvent[] | null>;
+}
+
+export function eventLogFeed(log: EventLog): EventLogFeed {
+  return {
+    type: 'event',
+    key: (ref) => ref.app,
+    subscribe: (ref, listener) => log.subscribe(ref.app, listener),
+    base: (ref) => log.base(ref.app),
+    idOf: (e) => e.event.message_id,
+    readSince: (ref, afterSeq, limit) => log.readSince(ref.app, afterSeq, limit),
   };
 }

@@ -5,6 +5,7 @@
  * call reaches here; an engine may assume its arguments are well-formed (ranges checked, ids valid).
  */
 
+import type { EventLog } from './events.js';
 import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
 
 export type EngineKind = 'memory' | 'redis';
@@ -150,6 +151,11 @@ export interface ListQueuesOptions {
 export interface Engine {
   readonly kind: EngineKind;
   readonly capabilities: EngineCapabilities;
+  /**
+   * The deployment's event log (events.ts, protocol/events.md): every change this engine and the call
+   * store sharing it make is recorded in it, atomically with the change; queries and feeds read it.
+   */
+  readonly events: EventLog;
 
   start(): Promise<void>;
   /** Stops timers and connections; idempotent. */

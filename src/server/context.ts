@@ -8,6 +8,8 @@ import type { EngineCapabilities, EngineKind } from '../engine/types.js';
 import type { Logger } from '../logger.js';
 import type { Applications } from '../domain/apps.js';
 import type { CallService } from '../domain/calls/service.js';
+import type { WebhookService } from '../domain/webhooks/service.js';
+import type { EventLog } from '../engine/events.js';
 import type { MessageFeeds } from '../domain/queues/feeds.js';
 import type { MessageQueues } from '../domain/queues/service.js';
 import type { Router } from './router.js';
@@ -49,6 +51,10 @@ export interface ServerContext {
   readonly feeds: MessageFeeds;
   /** Agents, call queues, members, callers, tags and agent tokens (protocol/calls.md). */
   readonly calls: CallService;
+  /** Webhook endpoints of each application (protocol/webhooks.md). */
+  readonly webhooks: WebhookService;
+  /** The event log, read-only: the live tail follows it (websocket.md 12). Recording is each change's own. */
+  readonly eventLog: EventLog;
   /** The application behind an `Authorization: Application <key>` header; null without a header; 401 errors otherwise. */
   applicationFor(authorization: string | undefined): Promise<string | null>;
   /** The application a bare key belongs to (WebSocket: key from the URL or the first frame); 401 auth_invalid. */

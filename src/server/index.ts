@@ -13,8 +13,14 @@ import type { HoldlineConfig } from '../config.js';
 import type { CallStore } from '../engine/call-types.js';
 import { callStoreReady } from '../engine/calls-factory.js';
 import { MemoryCallStore } from '../engine/memory/calls.js';
+import { MemoryEngine } from '../engine/memory/index.js';
 import { parseRedisUrl } from '../engine/redis/connection.js';
 import type { Engine } from '../engine/types.js';
+import { MemoryWebhookStore } from '../engine/memory/webhooks.js';
+import type { WebhookStore } from '../engine/webhook-types.js';
+import { WebhookDispatcher } from '../domain/webhooks/dispatcher.js';
+import { eventLogReader } from '../domain/webhooks/log.js';
+import { WebhookService } from '../domain/webhooks/service.js';
 import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
@@ -37,6 +43,7 @@ import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { tagRoutes } from './routes/tags.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { RequestSchemas } from './schemas.js';
 import { ListenError, listenExclusive, requireNativeUws } from './uws.js';
 
@@ -53,6 +60,12 @@ export interface HoldlineServerOptions {
    */
   callStore?: CallStore;
   /**
+   * Webhook endpoints and their delivery state (createWebhookStore in src/engine/webhooks-factory.ts).
+   * Stays the caller's. Absent: a process-local memory store owned by the server — allowed only with
+   * the memory engine, because on Redis the nodes share endpoints, leases and cursors.
+   */
+  webhookStore?: WebhookStore;
+  /**
    * Extra modules mounted on the uWS app before the HTTP catch-all (tests, embedders). uWS prefers
    * an exact pattern such as `/v1/ws` over the `/*` HTTP catch-all, so mounts and routes do not collide.
    */
@@ -66,6 +79,8 @@ export interface HoldlineServerOptions {
 export interface HoldlineServer {
   readonly app: TemplatedApp;
   readonly context: ServerContext;
+  /** This node's webhook delivery (protocol/webhooks.md); started with the server, stopped by close(). */
+  readonly webhooks: WebhookDispatcher;
   /** HTTP requests received and not yet answered or aborted. */
   readonly inflight: number;
   /** Resolves with the port actually bound (config.port may be 0). */
@@ -100,7 +115,9 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     throw new Error('A Redis engine needs a shared call store: pass callStore (createCallStore in src/engine/calls-factory.ts)');
   }
   // Closed after every closer (the WebSocket module unsubscribes from it first).
-  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow }) : null;
+  // It records into the memory engine's event log, so the process keeps one log (events.ts).
+  const memoryEvents = opts.engine instanceof MemoryEngine ? { events: opts.engine.events } : {};
+  const ownCallStore = opts.callStore === undefined ? new MemoryCallStore({ changeRetention: config.callQueueResumeWindow, ...memoryEvents }) : null;
   const calls = new CallService(opts.callStore ?? ownCallStore!, {
     defaultServiceLevelSeconds: config.defaultServiceLevelSeconds,
     // The message engine carries the news of an agent's lost credentials to every node.
@@ -108,7 +125,27 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   });
 
   const callStore = opts.callStore ?? ownCallStore!;
-  const apps = new Applications(engine, callStore);
+  if (opts.webhookStore === undefined && engine.kind !== 'memory') {
+    throw new Error('A Redis engine needs a shared webhook store: pass webhookStore (createWebhookStore in src/engine/webhooks-factory.ts)');
+  }
+  const webhookStore = opts.webhookStore ?? new MemoryWebhookStore();
+  const eventLog = engine.events;
+  const dispatcher = new WebhookDispatcher({
+    store: webhookStore,
+    log: eventLogReader(eventLog),
+    logger: logger.child({ module: 'webhooks' }),
+    timeoutMs: config.webhookTimeoutMs,
+    retryBaseMs: config.webhookRetryBaseMs,
+    retryMaxMs: config.webhookRetryMaxMs,
+    maxInFlight: config.webhookMaxInFlight,
+    leaseMs: config.webhookLeaseMs,
+    allowedHosts: config.webhookAllowedHosts,
+  });
+  const webhooks = new WebhookService(webhookStore, eventLogReader(eventLog), {
+    allowedHosts: config.webhookAllowedHosts,
+    notices: { changed: (app, id) => dispatcher.changed(app, id) },
+  });
+  const apps = new Applications(engine, callStore, webhookStore);
   const context: ServerContext = {
     config,
     logger,
@@ -132,6 +169,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationFor: (header) => apps.forHeader(header),
     applicationForKey: (key) => apps.forKey(key),
     calls,
+    webhooks,
+    eventLog,
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
@@ -155,6 +194,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   agentRoutes(context);
   callQueueRoutes(context);
   tagRoutes(context);
+  webhookRoutes(context);
   schemaRoutes(context);
   capabilitiesRoutes(context);
   queueRoutes(context);
@@ -186,9 +226,12 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   let listenSocket: us_listen_socket | null = null;
   let closing: Promise<void> | null = null;
 
+  dispatcher.start();
+
   return {
     app,
     context,
+    webhooks: dispatcher,
     get inflight() {
       return inflight;
     },
@@ -235,6 +278,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
             logger.error({ err }, 'a closer failed during shutdown');
           }
         }
+        // Deliveries in flight are abandoned (delivered again later, by this node or another) and the leases given up.
+        await dispatcher.close();
         await ownCallStore?.close();
         logger.info('server closed');
       })();

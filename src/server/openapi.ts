@@ -43,6 +43,7 @@ import tagCreate from '../../protocol/schemas/rest/tag-create.json' with { type:
 import tagPut from '../../protocol/schemas/rest/tag-put.json' with { type: 'json' };
 import tokenCreate from '../../protocol/schemas/rest/token-create.json' with { type: 'json' };
 import tokenRevoke from '../../protocol/schemas/rest/token-revoke.json' with { type: 'json' };
+import webhookCreate from '../../protocol/schemas/rest/webhook-create.json' with { type: 'json' };
 import { ERRORS } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -56,6 +57,7 @@ const REQUEST_SCHEMAS: Record<string, Json> = {
   'token-revoke': tokenRevoke, 'callqueue-create': callqueueCreate, 'callqueue-update': callqueueUpdate,
   'member-create': memberCreate, 'member-update': memberUpdate, 'caller-create': callerCreate, 'caller-update': callerUpdate,
   'caller-leave': callerLeave, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent,
+  'webhook-create': webhookCreate,
 };
 
 /** Resource schemas (protocol/schemas/calls/), by file name. */
@@ -164,6 +166,11 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/v1/tags/:tag/agents', tag: 'tags', summary: 'Agents with this tag', auth: 'application', ok: { 200: 'c:agent[]' }, errors: ['tag_not_found'] },
   { method: 'POST', route: '/v1/tags/:tag/agents', tag: 'tags', summary: 'Tag an agent (201 the first time, 200 after)', auth: 'application', body: { json: 'tag-agent', required: true }, ok: { 200: 'r:tagged-agent', 201: 'r:tagged-agent' }, errors: [...JSON_BODY, 'tag_not_found', 'agent_not_found'] },
   { method: 'DELETE', route: '/v1/tags/:tag/agents/:agent', tag: 'tags', summary: 'Untag an agent', auth: 'application', ok: { 204: '' }, errors: ['tag_not_found', 'agent_not_found'] },
+  // --- webhooks ---
+  { method: 'POST', route: '/v1/webhooks', tag: 'webhooks', summary: 'Register a webhook endpoint (its secret is answered this once)', auth: 'application', body: { json: 'webhook-create', required: true }, ok: { 201: 'r:webhook-created' }, errors: [...JSON_BODY, 'webhook_host_not_allowed', 'webhook_limit'] },
+  { method: 'GET', route: '/v1/webhooks', tag: 'webhooks', summary: "The application's webhook endpoints", auth: 'application', ok: { 200: 'r:webhook-list' }, errors: [] },
+  { method: 'GET', route: '/v1/webhooks/:id', tag: 'webhooks', summary: 'One webhook endpoint with its delivery state (cursor, backlog, last success, last error)', auth: 'application', ok: { 200: 'r:webhook-state' }, errors: ['webhook_not_found'] },
+  { method: 'DELETE', route: '/v1/webhooks/:id', tag: 'webhooks', summary: 'Delete a webhook endpoint: deliveries stop', auth: 'application', ok: { 204: '' }, errors: ['webhook_not_found'] },
   // --- schemas ---
   { method: 'GET', route: '/v1/schemas', tag: 'schemas', summary: 'Names of the resource schemas', auth: 'optional', ok: { 200: 'r:schema-names' }, errors: [] },
   { method: 'GET', route: '/v1/schemas/:name', tag: 'schemas', summary: 'The JSON Schema of a resource', auth: 'optional', ok: { 200: 'application/schema+json' }, errors: ['not_found'] },

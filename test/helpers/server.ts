@@ -12,6 +12,9 @@ import type { CallStore } from '../../src/engine/call-types.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import type { Engine } from '../../src/engine/types.js';
+import { MemoryWebhookStore } from '../../src/engine/memory/webhooks.js';
+import { RedisWebhookStore } from '../../src/engine/redis/webhooks.js';
+import type { WebhookStore } from '../../src/engine/webhook-types.js';
 import { createLogger } from '../../src/logger.js';
 import { createHoldlineServer, type HoldlineServer, type HoldlineServerOptions } from '../../src/server/index.js';
 import type { EngineFactory } from './engines.js';
@@ -36,13 +39,15 @@ export interface TestServer {
 export async function startTestServer(
   engine: Engine,
   overrides: Partial<HoldlineConfig> = {},
-  extra: Pick<HoldlineServerOptions, 'mounts' | 'callStore' | 'consoleDir'> = {},
+  extra: Pick<HoldlineServerOptions, 'mounts' | 'callStore' | 'webhookStore' | 'consoleDir'> = {},
 ): Promise<TestServer> {
   const adminKey = overrides.adminKey ?? randomBytes(12).toString('hex');
   const config: HoldlineConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey, ...overrides };
   const ownCalls = extra.callStore === undefined ? await openCallStore(engine, config.callQueueResumeWindow) : null;
   const calls = extra.callStore ?? ownCalls!;
-  const server = createHoldlineServer({ config, engine, logger: createLogger(config.logLevel), ...extra, callStore: calls });
+  const ownWebhooks = extra.webhookStore === undefined ? await openWebhookStore(engine) : null;
+  const webhookStore = extra.webhookStore ?? ownWebhooks!;
+  const server = createHoldlineServer({ config, engine, logger: createLogger(config.logLevel), ...extra, callStore: calls, webhookStore });
   const port = await server.listen();
   const url = `http://127.0.0.1:${port}`;
   const request = (path: string, init: RequestInit & { key?: string } = {}): Promise<Response> => {
@@ -73,8 +78,15 @@ export async function startTestServer(
     close: async () => {
       await server.close();
       await ownCalls?.close();
+      await ownWebhooks?.close();
     },
   };
+}
+
+/** A webhook store of the engine's kind: memory, or Redis on the run's redis-server under a fresh prefix. */
+export async function openWebhookStore(engine: Engine): Promise<WebhookStore> {
+  if (engine.kind === 'memory') return new MemoryWebhookStore();
+  return RedisWebhookStore.open({ url: inject('redisUrl'), prefix: freshPrefix('wh') });
 }
 
 /** A call store of the engine's kind: memory, or Redis on the run's redis-server under a fresh prefix. */

@@ -72,6 +72,8 @@ const CLIENT_FIXTURES: ClientFrame[] = [
   { type: 'state.set', application: 'shop', queue: 'orders', partition: 1, message_id: ID1, client_state: null },
   { type: 'callqueue.subscribe', id: 6, queue_id: QID, since_seq: 41 },
   { type: 'callqueue.unsubscribe', id: 7, queue_id: QID },
+  { type: 'events.subscribe', id: 9, q: [{ field: 'event_type', value: 'queue.caller.leave' }, { field: 'wait', op: 'eq', type: 'float', value: '12.5' }], since: '019af0c2-5d1e-7a3b-8c4d-0e1f2a3b4c5d' },
+  { type: 'events.unsubscribe', id: 10 },
   { type: 'callqueue.refresh', id: 9, queue_id: QID },
   { type: 'ping', id: 9007199254740991 },
 ];
@@ -126,6 +128,19 @@ const SERVER_FIXTURES: ServerFrame[] = [
   { type: 'callqueue.update', queue_id: QID, seq: 64, at: T, kind: 'queue_updated', queue: { ...queue, disabled: true }, changed: ['disabled'], stats },
   { type: 'callqueue.update', queue_id: QID, seq: 65, at: T, kind: 'queue_deleted', queue },
   { type: 'callqueue.unsubscribed', id: 8, queue_id: QID, reason: 'requested' },
+  { type: 'events.subscribed', id: 9, seq: 41, recovered: false },
+  {
+    type: 'event',
+    seq: 42,
+    event: {
+      message_id: '019af0c2-5d1e-7a3b-8c4d-0e1f2a3b4c5d',
+      event_type: 'queue.caller.leave',
+      generated: '2026-12-06T23:41:02.123456Z',
+      traits: [{ name: 'project_id', type: 'string', value: 'demo' }, { name: 'wait', type: 'float', value: 12.5 }],
+      raw: {},
+    },
+  },
+  { type: 'events.unsubscribed', reason: 'events_lost' },
   { type: 'callqueue.refreshed', id: 9, queue_id: QID },
 ];
 

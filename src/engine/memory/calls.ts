@@ -36,12 +36,18 @@ import {
 } from '../call-types.js';
 import { FeedFanOut, type Unsubscribe } from '../feed.js';
 import { MemoryCallQueue } from './calls-queue.js';
+import { MemoryEventLog } from './events.js';
 
 export interface MemoryCallStoreOptions {
   /** Changes kept per queue for changesSince (default 1000). */
   changeRetention?: number;
   /** Clock, ms since the epoch (tests). */
   now?: () => number;
+  /**
+   * The event log to record into: the MemoryEngine's (`engine.events`), so one process has one log.
+   * Absent: a log of the store's own (tests of the store alone).
+   */
+  events?: MemoryEventLog;
 }
 
 interface AgentRec {
@@ -92,6 +98,17 @@ class AppCalls {
   }
 }
 
+function agentValues(r: AgentRec): Record<string, string | null> {
+  return { agent_id: r.uuid, name: r.name, user_id: r.user_id, owner_project_id: r.project_id };
+}
+
+function callQueueValues(q: CallQueue): Record<string, string | number | boolean | null> {
+  return {
+    queue_id: q.uuid, name: q.name, disabled: q.disabled, service_level_seconds: q.service_level_seconds,
+    user_id: q.user_id, owner_project_id: q.project_id,
+  };
+}
+
 /** A call queue's feed key; queue uuids are never reused, so a deleted queue's key stays silent. */
 function feedKey(app: string, queueId: string): string {
   return `${app}\u0000${queueId}`;
@@ -104,20 +121,29 @@ export class MemoryCallStore implements CallStore {
   private readonly tokens = new Map<string, { app: string; agent: string; expMs: number }>();
   private readonly now: () => number;
   private readonly retention: number;
+  /** Every change records its event here, in the same synchronous call (src/engine/events.ts). */
+  readonly events: MemoryEventLog;
+  private readonly ownsEvents: boolean;
 
   constructor(opts: MemoryCallStoreOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.retention = opts.changeRetention ?? 1000;
+    this.events = opts.events ?? new MemoryEventLog({ now: this.now });
+    this.ownsEvents = opts.events === undefined;
   }
 
   async close(): Promise<void> {
     this.feeds.clear();
+    if (this.ownsEvents) this.events.close();
   }
 
   async deleteApplication(app: string): Promise<void> {
     const a = this.apps.get(app);
     if (!a) return;
     for (const id of [...a.queues.keys()]) await this.deleteCallQueue(app, id);
+    // As the Redis store does it: each agent and tag deleted, each with its event.
+    for (const uuid of [...a.agents.keys()]) await this.deleteAgent(app, uuid);
+    for (const id of [...a.tagNames.keys()].sort((x, y) => x - y)) await this.deleteTag(app, String(id));
     this.apps.delete(app);
     for (const [h, t] of this.tokens) if (t.app === app) this.tokens.delete(h);
   }
@@ -152,6 +178,7 @@ export class MemoryCallStore implements CallStore {
     const nowMs = this.now();
     const rec: AgentRec = { uuid: randomUUID(), ...input, createdMs: nowMs, updatedMs: nowMs };
     a.agents.set(rec.uuid, rec);
+    this.events.record(app, 'agent.create', agentValues(rec));
     return this.agentWire(a, rec);
   }
 
@@ -176,12 +203,14 @@ export class MemoryCallStore implements CallStore {
     if (patch.project_id !== undefined) next.project_id = patch.project_id;
     if (patch.user_id !== undefined) next.user_id = patch.user_id;
     a.agents.set(uuid, next);
+    this.events.record(app, 'agent.update', agentValues(next));
     return this.agentWire(a, next);
   }
 
   async deleteAgent(app: string, uuid: string): Promise<void> {
     const a = this.apps.get(app);
     if (!a?.agents.delete(uuid)) throw new HoldlineError('agent_not_found');
+    this.events.record(app, 'agent.delete', { agent_id: uuid });
     for (const id of a.agentTags.get(uuid) ?? []) a.tagAgents.get(id)?.delete(uuid);
     a.agentTags.delete(uuid);
     for (const q of a.queues.values()) if (q.getMember(uuid)) q.removeMember(uuid);
@@ -196,6 +225,7 @@ export class MemoryCallStore implements CallStore {
     const id = ++a.tagSeq;
     a.tagNames.set(id, name);
     a.tagIds.set(name, id);
+    this.events.record(app, 'tag.create', { tag_id: id, tag: name });
     return { tag: { id, tag: name }, created: true };
   }
 
@@ -230,7 +260,9 @@ export class MemoryCallStore implements CallStore {
       for (const agent of [...(a.tagAgents.get(id) ?? [])]) a.unlink(id, agent);
       for (const agent of input.agents) a.link(id, agent);
     }
-    return { tag: a.tagDetail(id), created };
+    const detail = a.tagDetail(id);
+    this.events.record(app, created ? 'tag.create' : 'tag.update', { tag_id: id, tag: name, agents: detail.agents.length });
+    return { tag: detail, created };
   }
 
   async deleteTag(app: string, ref: string): Promise<boolean> {
@@ -239,8 +271,10 @@ export class MemoryCallStore implements CallStore {
     if (!a || id === null) return false;
     for (const agent of a.tagAgents.get(id) ?? []) a.agentTags.get(agent)?.delete(id);
     a.tagAgents.delete(id);
-    a.tagIds.delete(a.tagNames.get(id)!);
+    const name = a.tagNames.get(id)!;
+    a.tagIds.delete(name);
     a.tagNames.delete(id);
+    this.events.record(app, 'tag.delete', { tag_id: id, tag: name });
     return true;
   }
 
@@ -254,12 +288,17 @@ export class MemoryCallStore implements CallStore {
 
   async tagAgent(app: string, ref: string, agentUuid: string): Promise<{ tag: Tag; created: boolean }> {
     const { a, id } = this.tagAndAgent(app, ref, agentUuid);
-    return { tag: { id, tag: a.tagNames.get(id)! }, created: a.link(id, agentUuid) };
+    const tag = a.tagNames.get(id)!;
+    const created = a.link(id, agentUuid);
+    if (created) this.events.record(app, 'tag.agent.add', { tag_id: id, tag, agent_id: agentUuid });
+    return { tag: { id, tag }, created };
   }
 
   async untagAgent(app: string, ref: string, agentUuid: string): Promise<boolean> {
     const { a, id } = this.tagAndAgent(app, ref, agentUuid);
-    return a.unlink(id, agentUuid);
+    const had = a.unlink(id, agentUuid);
+    if (had) this.events.record(app, 'tag.agent.remove', { tag_id: id, tag: a.tagNames.get(id)!, agent_id: agentUuid });
+    return had;
   }
 
   async agentsByTag(app: string, ref: string): Promise<Agent[]> {
@@ -278,9 +317,12 @@ export class MemoryCallStore implements CallStore {
       uuid: randomUUID(), ...input, created_at: new Date(nowMs).toISOString(), updated_at: new Date(nowMs).toISOString(),
     };
     this.app(app).queues.set(queue.uuid, new MemoryCallQueue(queue, this.now, this.retention, (change) => {
+      // Each change's event, recorded inside the mutation that made it.
+      this.events.recordChange(app, change);
       // One copy per listener (feed.ts): a listener cannot alter what another sees or what is kept.
       this.feeds.announce(feedKey(app, queue.uuid), change, structuredClone);
     }));
+    this.events.record(app, 'queue.create', callQueueValues(queue));
     return { ...queue };
   }
 

@@ -41,6 +41,8 @@ import { WallClock, type Clock } from './clock.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { FeedFanOut } from '../feed.js';
 import { PartitionLog } from './partition-log.js';
+import { MemoryEventLog } from './events.js';
+import type { EventRetention } from '../events.js';
 
 /** NUL cannot occur in application or queue names, so feed keys cannot collide. */
 function feedKey(ref: PartitionRef): string {
@@ -52,6 +54,8 @@ export interface MemoryEngineOptions {
   sweepIntervalMs?: number;
   /** For tests: a controllable time source. */
   clock?: Clock;
+  /** Event retention (config.ts eventRetentionSeconds, eventMaxPerApp); defaults in events.ts. */
+  eventRetention?: Partial<EventRetention>;
 }
 
 interface QueueState {
@@ -100,6 +104,11 @@ function byCreated(a: AppKeyRecord, b: AppKeyRecord): number {
   return a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** The traits of a message queue's create and update events. */
+function queueValues(meta: QueueMeta): Record<string, string | number> {
+  return { queue_name: meta.name, partitions: meta.partitions, type: meta.type, consistency: meta.consistency };
+}
+
 function copyMeta(meta: QueueMeta): QueueMeta {
   return { ...meta, principles: [...meta.principles] };
 }
@@ -128,6 +137,11 @@ export class MemoryEngine implements Engine {
   private readonly metaListeners = new Set<MetaListener>();
   private readonly keyAlarms: KeyExpiryAlarms;
   private storedMessages = 0;
+  /**
+   * The process's event log: this engine records application, key, queue and message changes in it;
+   * pass it to the MemoryCallStore (calls-factory.ts) so call changes go to the same log.
+   */
+  readonly events: MemoryEventLog;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -135,6 +149,7 @@ export class MemoryEngine implements Engine {
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.clock = opts.clock ?? new WallClock();
     this.keyAlarms = new KeyExpiryAlarms((event) => this.emitMeta(event), () => this.clock.nowMs());
+    this.events = new MemoryEventLog({ ...opts.eventRetention, sweepIntervalMs: this.sweepIntervalMs, now: () => this.clock.nowMs() });
   }
 
   async start(): Promise<void> {
@@ -150,6 +165,7 @@ export class MemoryEngine implements Engine {
     this.timer = undefined;
     this.keyAlarms.clear();
     this.fanOut.clear();
+    this.events.close();
   }
 
   async ready(): Promise<boolean> {
@@ -186,6 +202,7 @@ export class MemoryEngine implements Engine {
     const { key, hash, id } = newKey();
     this.apps.set(name, { record, keys: new Map([[hash, { created: record.created, expiresMs: null }]]), queues: new Map() });
     this.appByKeyHash.set(hash, name);
+    this.events.record(name, 'application.create', { key_id: id });
     return { app: { ...record }, key, keyId: id };
   }
 
@@ -207,6 +224,7 @@ export class MemoryEngine implements Engine {
       this.keyAlarms.disarm(keyHash);
     }
     this.apps.delete(name);
+    this.events.record(name, 'application.delete', {});
     this.emitMeta({ kind: 'app', app: name });
     return true;
   }
@@ -230,11 +248,17 @@ export class MemoryEngine implements Engine {
 
   async addKey(name: string): Promise<NewAppKey> {
     const app = this.keyedApp(name);
+    return this.newKey(name, app, 'application.key.create');
+  }
+
+  private newKey(name: string, app: AppState, event: 'application.key.create' | null): NewAppKey {
     const { key, hash } = newKey();
     const state: KeyState = { created: Math.floor(this.clock.nowMs() / 1000), expiresMs: null };
     app.keys.set(hash, state);
     this.appByKeyHash.set(hash, name);
-    return { key, record: keyRecord(hash, state) };
+    const record = keyRecord(hash, state);
+    if (event !== null) this.events.record(name, event, { key_id: record.id });
+    return { key, record };
   }
 
   async rotateKey(name: string, keyId: string, graceSeconds: number): Promise<NewAppKey & { replaced: { id: string; expires: number } }> {
@@ -244,8 +268,9 @@ export class MemoryEngine implements Engine {
     const expires = Math.floor(nowMs / 1000) + graceSeconds;
     if (old.expiresMs === null || expires * 1000 < old.expiresMs) old.expiresMs = expires * 1000;
     const replaced = { id: keyId, expires: old.expiresMs / 1000 };
-    const added = await this.addKey(name);
+    const added = this.newKey(name, app, null);
     if (old.expiresMs <= nowMs) this.dropKey(app, oldHash);
+    this.events.record(name, 'application.key.rotate', { key_id: added.record.id, replaced_key_id: keyId, replaced_expires: old.expiresMs });
     this.emitMeta({ kind: 'app', app: name });
     return { ...added, replaced };
   }
@@ -257,6 +282,7 @@ export class MemoryEngine implements Engine {
       throw new HoldlineError('last_key');
     }
     this.dropKey(app, hash);
+    this.events.record(name, 'application.key.revoke', { key_id: keyId });
     this.emitMeta({ kind: 'app', app: name });
   }
 
@@ -287,6 +313,7 @@ export class MemoryEngine implements Engine {
     if (app === undefined) throw new HoldlineError('app_not_found');
     if (app.queues.has(meta.name)) return false;
     app.queues.set(meta.name, { meta: copyMeta(meta), logs: new Map() });
+    this.events.record(meta.application, 'message_queue.create', queueValues(meta));
     return true;
   }
 
@@ -299,6 +326,7 @@ export class MemoryEngine implements Engine {
     const queue = this.queueState(meta.application, meta.name);
     if (queue === undefined) throw new HoldlineError('queue_not_found');
     queue.meta = copyMeta(meta);
+    this.events.record(meta.application, 'message_queue.update', queueValues(meta));
     this.emitMeta({ kind: 'queue', app: meta.application, queue: meta.name, deleted: false });
   }
 
@@ -308,6 +336,7 @@ export class MemoryEngine implements Engine {
     if (state === undefined || queue === undefined) return false;
     this.dropQueue(queue);
     state.queues.delete(name);
+    this.events.record(app, 'message_queue.delete', { queue_name: name });
     this.emitMeta({ kind: 'queue', app, queue: name, deleted: true });
     return true;
   }
@@ -380,6 +409,7 @@ export class MemoryEngine implements Engine {
     patchFields(patch, next, copyJson);
     log.replace(next);
     this.compactExpiryIfStale();
+    this.events.record(ref.app, 'message.update', { queue_name: ref.queue, partition: ref.partition, msg_id: id, fields: Object.keys(patch).sort().join(',') });
     return copyMessage(next);
   }
 
@@ -388,8 +418,14 @@ export class MemoryEngine implements Engine {
     if (log === undefined) return 0;
     const nowMs = this.clock.nowMs();
     // An expired message no longer exists as far as callers can tell; the sweeper reclaims it.
-    const removed = log.remove(new Set(ids), (m) => m.expiresAtMs > nowMs);
+    const gone = new Set<string>();
+    const removed = log.remove(new Set(ids), (m) => {
+      if (m.expiresAtMs <= nowMs) return false;
+      gone.add(m.id);
+      return true;
+    });
     this.storedMessages -= removed;
+    for (const id of gone) this.events.record(ref.app, 'message.delete', { queue_name: ref.queue, partition: ref.partition, msg_id: id });
     this.compactExpiryIfStale();
     return removed;
   }

@@ -62,6 +62,7 @@ import {
 import { defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { RedisEventLog } from './events.js';
 import { ReplicaMonitor } from './replicas.js';
 import type { RedisClient } from './scripts.js';
 import { clientTopology, clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
@@ -81,6 +82,11 @@ export interface RedisCallStoreOptions {
   feeds?: FeedSubscriber;
   /** Changes kept per queue for changesSince (default 1000). */
   changeRetention?: number;
+  /**
+   * The event log to relay recorded events through (RedisEngine.events), not stopped by close().
+   * Absent: a relay of the store's own on its connection (its sweep runs while the store is open).
+   */
+  events?: RedisEventLog;
   commandTimeoutMs?: number;
   /** How long a write waits for a replica to confirm it, ms (default 1000; see the header). */
   waitTimeoutMs?: number;
@@ -148,6 +154,9 @@ export class RedisCallStore implements CallStore {
   private readonly replicas: ReplicaMonitor;
   private readonly cluster: boolean;
   private readonly waitTimeoutMs: number;
+  /** Every write script records its event in its slot's outbox; this relays it (events.ts). */
+  readonly events: RedisEventLog;
+  private readonly ownsEvents: boolean;
 
   /** Use open(): with a URL, the connections must be established before the first command. */
   private constructor(opts: RedisCallStoreOptions) {
@@ -182,6 +191,8 @@ export class RedisCallStore implements CallStore {
     }
     this.ownsSubscriber = opts.feeds === undefined;
     defineCallScripts(this.client);
+    this.ownsEvents = opts.events === undefined;
+    this.events = opts.events ?? new RedisEventLog(this.client, this.keys, this.subscriber);
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
   }
 
@@ -190,11 +201,13 @@ export class RedisCallStore implements CallStore {
     if (store.ownsClient) await guarded(() => store.client.connect());
     // Counts replicas now (a failure counts none for now: writes are then not waited for).
     await store.replicas.start();
+    if (store.ownsEvents) store.events.start();
     return store;
   }
 
   async close(): Promise<void> {
     this.replicas.stop();
+    if (this.ownsEvents) await this.events.stop();
     if (this.ownsSubscriber) await this.subscriber.close();
     if (this.ownsClient) this.client.disconnect();
   }
@@ -209,13 +222,24 @@ export class RedisCallStore implements CallStore {
     await guarded(() => this.client.del(...k.scripts, k.queues, k.queueSeq));
   }
 
-  private run<N extends CallScript>(name: N, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
+  /**
+   * Every write script may record an event in its slot's outbox, the last of its keys: the outbox
+   * is registered before (so a sweep finds it should this node die) and relayed after (events.ts).
+   */
+  private async run<N extends CallScript>(name: N, app: string, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
     if (READ_SCRIPTS.has(name)) return runCallScript(this.client, name, keys, args);
-    return this.confirmed(
-      keys[0]!,
-      () => runCallScript(this.client, name, keys, args),
-      (pipeline) => queueCallScript(pipeline, name, keys, args),
-    ) as Promise<CallReplies[N]>;
+    const outbox = keys[keys.length - 1]!;
+    await this.events.registerOutbox(outbox, app);
+    try {
+      return (await this.confirmed(
+        keys[0]!,
+        () => runCallScript(this.client, name, keys, args),
+        (pipeline) => queueCallScript(pipeline, name, keys, args),
+      )) as CallReplies[N];
+    } finally {
+      // Also after a failure: a script that failed after recording (not_confirmed) left its event.
+      this.events.relaySoon(outbox, app);
+    }
   }
 
   /**
@@ -255,7 +279,7 @@ export class RedisCallStore implements CallStore {
   }
 
   private appRun<N extends CallScript>(name: N, app: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
-    return this.run(name, this.keys.callApp(app).scripts, args);
+    return this.run(name, app, this.keys.callApp(app).scripts, args);
   }
 
   /**
@@ -268,7 +292,7 @@ export class RedisCallStore implements CallStore {
   }
 
   private queueRun<N extends CallScript>(name: N, app: string, queueId: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
-    return this.run(name, this.keys.callQueue(app, queueId), args);
+    return this.run(name, app, this.keys.callQueue(app, queueId), args);
   }
 
   // --- agents ---

@@ -76,6 +76,8 @@ import {
 import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { ExpirySweeper } from './sweeper.js';
+import { RedisEventLog } from './events.js';
+import type { EventRetention } from '../events.js';
 import { clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisEngineOptions {
@@ -98,6 +100,10 @@ export interface RedisEngineOptions {
    * answering from the cache, ms (meta-cache.ts "Registry outage"; default 30000; 0: not at all).
    */
   registryOutageMs?: number;
+  /** Event retention (config.ts eventRetentionSeconds, eventMaxPerApp); defaults in events.ts. */
+  eventRetention?: Partial<EventRetention>;
+  /** How often the event sweep relays leftovers and applies retention, ms (default: sweepIntervalMs). */
+  eventSweepIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -147,6 +153,11 @@ export class RedisEngine implements Engine {
   private readonly subscriber: FeedSubscriber;
   private readonly cache: MetaCache<QueueRecord>;
   private readonly appender: Appender;
+  /**
+   * The event log: outboxes, relay, retention, reads (events.ts). The call store sharing this
+   * engine relays through it too (calls-factory.ts).
+   */
+  readonly events: RedisEventLog;
   /** Decoded history records kept between reads (record.ts). */
   private readonly records = new RecordCache();
   /** The command connection is corked until the end of the current tick (corkForTick). */
@@ -197,6 +208,11 @@ export class RedisEngine implements Engine {
       this.logger,
     );
     if (this.target.cluster) this.client.on('refresh', () => this.subscriber.reconcile());
+    this.events = new RedisEventLog(this.client, this.keys, this.subscriber, {
+      sweepIntervalMs: opts.eventSweepIntervalMs ?? opts.sweepIntervalMs ?? 1000,
+      ...(opts.eventRetention === undefined ? {} : { retention: opts.eventRetention }),
+      ...(this.logger === undefined ? {} : { logger: this.logger }),
+    });
     this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs, opts.registryOutageMs);
     this.appender = new Appender(
       (job) => this.runAppend(job),
@@ -231,6 +247,7 @@ export class RedisEngine implements Engine {
     this.state = 'started';
     await this.replicas.start();
     this.sweeper.start();
+    this.events.start();
   }
 
   async close(): Promise<void> {
@@ -239,6 +256,7 @@ export class RedisEngine implements Engine {
     this.keyAlarms.clear();
     this.replicas.stop();
     await this.sweeper.stop();
+    await this.events.stop();
     await this.subscriber.close();
     await Promise.all(
       [this.client, this.confirmClient].map((c) => (c.status === 'wait' ? c.disconnect() : c.quit().then(() => undefined, () => c.disconnect()))),

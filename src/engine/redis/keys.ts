@@ -14,6 +14,15 @@
  *   {<prefix>:c:<app>:<queue uuid>}  one call queue (CallQueueKeys) and its shard channel
  *   {<prefix>:ca:<app>}              an application's agents, tags and call queue listing (CallAppKeys)
  *   {<prefix>:ctok:<token hash>}     one agent token
+ *   {<prefix>:wh:<app>}              an application's webhook endpoints, their delivery states and leases (WebhookKeys)
+ *   {<prefix>:whidx}                 the applications that have webhook endpoints (what every node scans)
+ *   {<prefix>:ev:<app>}              an application's event log (EventLogKeys; src/engine/redis/events.ts)
+ *   {<prefix>:evreg}                 the registries of event outboxes and event logs (relay sweep, retention)
+ *
+ * Event outboxes (protocol/events.md "Recording"): every slot whose scripts record events has one
+ * STREAM `<tag>:evout`, written by the script that makes the change (lua/includes/event-record.lua)
+ * and copied into the application's log by the relay: a partition's `outbox`, a call queue's and an
+ * application's call keys' last key, and `metaOutbox` for applications, keys and queue metadata.
  *
  * Names are percent-encoded (encodeURIComponent) before they enter a key: `:`, `{` and `}` can then
  * never occur inside a name, which keeps both the separators and the hash tag unambiguous.
@@ -37,7 +46,22 @@ export interface PartitionKeys {
   exp: string;
   state: string;
   channel: string;
+  /** STREAM: the partition slot's event outbox (message update and delete events). */
+  outbox: string;
 }
+
+/**
+ * An application's event log, in the order the event-log scripts take them as KEYS[1..7]
+ * (src/engine/redis/events.ts):
+ *   meta     HASH    seq (last seq), first (oldest retained seq)
+ *   events   HASH    seq -> event JSON ({seq, us, event})
+ *   ids      HASH    message_id -> seq
+ *   index    ZSET    every index member (events.ts indexMembers) at score 0, walked by ZRANGEBYLEX
+ *   sources  HASH    outbox key -> the last stream id relayed from it (the relay's idempotence)
+ *   types    HASH    event type -> JSON {trait name: type}
+ *   channel  shard channel: each relayed event, in seq order
+ */
+export type EventLogKeys = [meta: string, events: string, ids: string, index: string, sources: string, types: string, channel: string];
 
 /**
  * In the order every call-queue script takes them as KEYS[1..8]:
@@ -50,6 +74,7 @@ export interface PartitionKeys {
  *   members  HASH  agent uuid -> member JSON
  *   log      LIST  change JSON, oldest first, capped at the retention
  *   channel  shard channel; every key and the channel share the queue's hash tag
+ *   outbox   STREAM the queue slot's event outbox (every change records its event here)
  */
 export type CallQueueKeys = [
   meta: string,
@@ -60,6 +85,7 @@ export type CallQueueKeys = [
   members: string,
   log: string,
   channel: string,
+  outbox: string,
 ];
 
 /**
@@ -72,6 +98,7 @@ export type CallQueueKeys = [
  *   agenttags    HASH    agent uuid -> JSON array of its tag ids
  *   tagagents    HASH    tag id -> JSON array of its agent uuids
  *   agentqueues  HASH    agent uuid -> JSON array of the call queues it is a member of
+ *   outbox       STREAM  the application call slot's event outbox
  * An empty set is no field (lua/includes/call-json-set.lua).
  *
  * Layout change (issue 12): the last three were one SET key per agent or tag, whose names the
@@ -88,6 +115,7 @@ export type CallAppScriptKeys = [
   agentTags: string,
   tagAgents: string,
   agentQueues: string,
+  outbox: string,
 ];
 
 export interface CallAppKeys {
@@ -97,6 +125,18 @@ export interface CallAppKeys {
   queues: string;
   /** STRING: last call queue creation number. */
   queueSeq: string;
+}
+
+/**
+ * An application's webhooks (protocol/webhooks.md), one slot, so that every webhook script is atomic:
+ *   hooks   HASH    endpoint id -> endpoint JSON (engine/webhook-types.ts Webhook)
+ *   state   HASH    endpoint id -> delivery state JSON (WebhookState: cursor, last success and error)
+ *   lease   STRING  per endpoint: the holder delivering to it, with an expiry (lease(id))
+ */
+export interface WebhookKeys {
+  hooks: string;
+  state: string;
+  lease(id: string): string;
 }
 
 function enc(name: string): string {
@@ -117,6 +157,12 @@ export class RedisKeys {
    * metadata, so the script that makes a change announces it in the same atomic step.
    */
   readonly metaChannel: string;
+  /** STREAM: the metadata slot's event outbox (applications, keys, message queues). */
+  readonly metaOutbox: string;
+  /** ZSET: outbox key (with its application, see events.ts) -> ms it was last registered. */
+  readonly eventOutboxes: string;
+  /** SET: applications that have an event log (retention sweep, admin queries). */
+  readonly eventLogs: string;
 
   private readonly meta: string;
 
@@ -127,6 +173,9 @@ export class RedisKeys {
     this.keyHashes = `${this.meta}:keys`;
     this.queueIncSeq = `${this.meta}:incseq`;
     this.metaChannel = `${this.meta}:changes`;
+    this.metaOutbox = `${this.meta}:evout`;
+    this.eventOutboxes = `{${prefix}:evreg}:outboxes`;
+    this.eventLogs = `{${prefix}:evreg}:logs`;
   }
 
   /** SET of the key hashes of one application (to revoke them all). */
@@ -156,7 +205,7 @@ export class RedisKeys {
 
   partition(ref: PartitionRef): PartitionKeys {
     const tag = `{${this.prefix}:m:${enc(ref.app)}:${enc(ref.queue)}:${ref.partition}}`;
-    return { ids: `${tag}:ids`, msg: `${tag}:msg`, exp: `${tag}:exp`, state: `${tag}:state`, channel: `${tag}:live` };
+    return { ids: `${tag}:ids`, msg: `${tag}:msg`, exp: `${tag}:exp`, state: `${tag}:state`, channel: `${tag}:live`, outbox: `${tag}:evout` };
   }
 
   /** The expiry index names partitions by this member. */
@@ -179,17 +228,34 @@ export class RedisKeys {
   /** The keys of one call queue, in script order (CallQueueKeys). */
   callQueue(app: string, queueId: string): CallQueueKeys {
     const t = `{${this.prefix}:c:${enc(app)}:${enc(queueId)}}`;
-    return [`${t}:meta`, `${t}:stats`, `${t}:callers`, `${t}:line`, `${t}:age`, `${t}:members`, `${t}:log`, `${t}:ch`];
+    return [`${t}:meta`, `${t}:stats`, `${t}:callers`, `${t}:line`, `${t}:age`, `${t}:members`, `${t}:log`, `${t}:ch`, `${t}:evout`];
   }
 
   /** An application's call keys: agents, tags and their relations, the call queue listing. */
   callApp(app: string): CallAppKeys {
     const t = `{${this.prefix}:ca:${enc(app)}}`;
     return {
-      scripts: [`${t}:agents`, `${t}:tags`, `${t}:tagids`, `${t}:tagseq`, `${t}:agentseq`, `${t}:agenttags`, `${t}:tagagents`, `${t}:agentqueues`],
+      scripts: [`${t}:agents`, `${t}:tags`, `${t}:tagids`, `${t}:tagseq`, `${t}:agentseq`, `${t}:agenttags`, `${t}:tagagents`, `${t}:agentqueues`, `${t}:evout`],
       queues: `${t}:queues`,
       queueSeq: `${t}:queueseq`,
     };
+  }
+
+  /** An application's webhook keys (WebhookKeys). */
+  webhooks(app: string): WebhookKeys {
+    const t = `{${this.prefix}:wh:${enc(app)}}`;
+    return { hooks: `${t}:hooks`, state: `${t}:state`, lease: (id) => `${t}:lease:${enc(id)}` };
+  }
+
+  /** SET: the applications that have (or had) webhook endpoints; scanned by every node's dispatcher. */
+  get webhookApps(): string {
+    return `{${this.prefix}:whidx}:apps`;
+  }
+
+  /** An application's event log keys, in script order (EventLogKeys). */
+  eventLog(app: string): EventLogKeys {
+    const t = `{${this.prefix}:ev:${enc(app)}}`;
+    return [`${t}:meta`, `${t}:events`, `${t}:ids`, `${t}:index`, `${t}:sources`, `${t}:types`, `${t}:ch`];
   }
 
   /**

@@ -51,6 +51,10 @@ export function createDispatcher(env: HandlerEnv, handlers: HandlerTable, agentF
         return handlers['callqueue.unsubscribe'](conn, frame, env, order);
       case 'callqueue.refresh':
         return handlers['callqueue.refresh'](conn, frame, env, order);
+      case 'events.subscribe':
+        return handlers['events.subscribe'](conn, frame, env, order);
+      case 'events.unsubscribe':
+        return handlers['events.unsubscribe'](conn, frame, env, order);
       case 'ping':
         return handlers.ping(conn, frame, env, order);
     }

@@ -59,6 +59,12 @@ export interface FeedKind<Ref, E extends FeedEntry, K extends string> {
   frame(ref: Ref, entry: E): ServerFrame;
   /** The `messages`-style frames of a run of entries, for the batch topics (only with batchPrefix). */
   batches?(ref: Ref, entries: readonly E[], format: WireFormat): Iterable<string | Uint8Array>;
+  /**
+   * A filtered kind (the event tail: a feed per application and filter): whether `entry` is sent to
+   * this feed's sockets. One that does not match still moves the topic's position (and is captured
+   * by recovering sockets, which skip it when writing), so seqs stay contiguous for the gap checks.
+   */
+  matches?(ref: Ref, entry: E): boolean;
   /** Called with each entry put on the topic while any socket is live on it (delivery metrics). */
   delivered?(entry: E, liveSockets: number): void;
   /** `entry` is now on the topic (followers may end on it: a call queue deleted, a member removed). */
@@ -337,6 +343,7 @@ export class FeedHub<Ref, E extends FeedEntry, K extends string> {
     for (const follower of feed.recovering) follower.capture(entry);
     feed.advance(entry.seq, this.kind.source.idOf(entry));
     feed.lastAt = Date.now();
+    if (this.kind.matches !== undefined && !this.kind.matches(feed.ref, entry)) return false;
     const live = feed.live.size;
     if (live > 0) {
       this.kind.delivered?.(entry, live);

@@ -1,6 +1,7 @@
 /** The default handler table. */
 import { replyId } from '../errors.js';
 import { callQueueRefresh, callQueueSubscribe, callQueueUnsubscribe } from './callqueues.js';
+import { eventsSubscribe, eventsUnsubscribe } from './events.js';
 import { history, publish, stateSet } from './messages.js';
 import { subscribe, unsubscribe } from './subscriptions.js';
 import type { FrameHandler, HandlerTable } from './types.js';
@@ -20,5 +21,7 @@ export const DEFAULT_HANDLERS: HandlerTable = {
   'callqueue.subscribe': callQueueSubscribe,
   'callqueue.unsubscribe': callQueueUnsubscribe,
   'callqueue.refresh': callQueueRefresh,
+  'events.subscribe': eventsSubscribe,
+  'events.unsubscribe': eventsUnsubscribe,
   ping,
 };

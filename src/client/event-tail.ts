@@ -1,0 +1,115 @@
+/**
+ * The live tail of the application's event log (protocol/websocket.md 12): it subscribes with its
+ * conditions, emits each matching event once and in log order, and survives reconnects by
+ * resuming after the last event it emitted (`since`). A resume the server cannot honour (the log
+ * reclaimed events after that point) is reported, not hidden: `subscribed` with `recovered: false`.
+ */
+import type { EventCondition, EventFrame, EventsSubscribedFrame, EventsUnsubscribedFrame, WireEvent } from '../codec/frames.js';
+import { FeedSubscription, type FeedEnd } from './feed.js';
+import type { RequestFrame, Session } from './session.js';
+
+export interface EventTailOptions {
+  /** Conditions every event must meet (Panko equality: `event_type` or a trait name); none: every event. */
+  q?: EventCondition[];
+  /** The message_id of the last event already had: the tail starts after it. Absent: from now. */
+  since?: string;
+}
+
+export interface EventTailEvents {
+  /** One matching event, in log order, once (across reconnects too). */
+  event: { seq: number; event: WireEvent };
+  /**
+   * Each (re)subscription. recovered false: the events after the resume point were no longer
+   * all held (retention); the tail goes on from the oldest event still held.
+   */
+  subscribed: { seq: number; recovered: boolean };
+  ended: FeedEnd;
+}
+
+/** @internal */
+export interface EventTailHost extends Session {
+  forgetTail(tail: EventTail): void;
+}
+
+export class EventTail extends FeedSubscription<EventTailEvents, { recovered: boolean }> {
+  /** Resolves at the first subscription, with whether the resume point was honoured. */
+  declare readonly ready: Promise<{ recovered: boolean }>;
+  protected readonly what = 'event tail';
+  readonly conditions: readonly EventCondition[];
+  readonly #host: EventTailHost;
+  #lastId: string | null;
+  #lastSeq: number | null = null;
+  #subscribed = false;
+
+  /** @internal Created by HoldlineClient.events. */
+  constructor(host: EventTailHost, options: EventTailOptions = {}) {
+    super(host);
+    this.#host = host;
+    this.conditions = options.q ?? [];
+    this.#lastId = options.since ?? null;
+  }
+
+  /** The message_id of the last event emitted (or the resume point given); null: none yet. */
+  get lastEventId(): string | null {
+    return this.#lastId;
+  }
+
+  /** Stops following. */
+  close(): Promise<void> {
+    return this.stop({ type: 'events.unsubscribe' });
+  }
+
+  protected resume(generation: number): Promise<void> {
+    return this.#subscribe(generation);
+  }
+
+  /** @internal */
+  onDisconnect(): void {
+    this.#subscribed = false;
+  }
+
+  /** @internal */
+  onEvent(frame: EventFrame): void {
+    if (!this.#subscribed || this.end !== null) return;
+    // After a resubscription the server starts after our last event: an older seq is a repeat.
+    if (this.#lastSeq !== null && frame.seq <= this.#lastSeq) return;
+    this.#lastSeq = frame.seq;
+    this.#lastId = frame.event.message_id;
+    this.emit('event', { seq: frame.seq, event: frame.event });
+  }
+
+  /** @internal The server ended the tail: `events_lost` is resumed (and reported by `subscribed`). */
+  onServerUnsubscribed(frame: EventsUnsubscribedFrame, generation: number): void {
+    if (this.end !== null) return;
+    if (frame.reason === 'events_lost') {
+      this.#subscribed = false;
+      void this.#subscribe(generation);
+      return;
+    }
+    this.finish({ reason: 'requested' });
+  }
+
+  async #subscribe(generation: number): Promise<void> {
+    if (this.end !== null) return;
+    const frame: RequestFrame<'events.subscribe'> = { type: 'events.subscribe' };
+    if (this.conditions.length > 0) frame.q = [...this.conditions];
+    if (this.#lastId !== null) frame.since = this.#lastId;
+    const onReply = (reply: EventsSubscribedFrame): void => {
+      if (this.end !== null) return;
+      // Synchronous with the reply: the events after reply.seq follow it directly.
+      this.#subscribed = true;
+      this.#lastSeq = reply.seq;
+      this.emit('subscribed', { seq: reply.seq, recovered: reply.recovered });
+      this.settleReady({ recovered: reply.recovered });
+    };
+    try {
+      await this.#host.request(generation, frame, onReply);
+    } catch (err) {
+      this.failed(generation, err);
+    }
+  }
+
+  protected release(): void {
+    this.#host.forgetTail(this);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The memory engine's event log: one per process, shared by the message engine (MemoryEngine) and
+ * the call store (MemoryCallStore), which record into it in the same synchronous call that makes
+ * each change (src/engine/events.ts). Nothing survives a restart.
+ *
+ * Per application: the events by seq (an array from `first`), by message_id, and one sorted array of
+ * index members (events.ts indexMembers) that scans walk with binary search.
+ *
+ * Bound: at most `maxEvents` per application (the oldest go first, 1% at a time so the index
+ * rebuild is amortised), and none older than `maxAgeMs`: checked at every record and by a timer
+ * every `sweepIntervalMs`, so an aged event is reclaimed within that interval.
+ */
+import { randomEntropy, type EventLog, type EventLogListener, type EventRetention, type EventScan, type LoggedEvent, type TraitType, type TraitValues, DEFAULT_EVENT_RETENTION, buildEvent, changeEventValues, idOfMember, indexMembers, uuidv7 } from '../events.js';
+import type { CallQueueChange } from '../call-types.js';
+import { FeedFanOut, type FeedBase, type Unsubscribe } from '../feed.js';
+
+class AppLog {
+  /** events[i] has seq first + i. */
+  events: LoggedEvent[] = [];
+  first = 1;
+  readonly byId = new Map<string, LoggedEvent>();
+  /** Sorted index members. */
+  index: string[] = [];
+  readonly types = new Map<string, Map<string, TraitType>>();
+
+  get lastSeq(): number {
+    return this.first + this.events.length - 1;
+  }
+}
+
+function lowerBound(a: string[], x: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(a: string[], x: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export interface MemoryEventLogOptions extends Partial<EventRetention> {
+  /** How often aged events are reclaimed, ms (default 1000). */
+  sweepIntervalMs?: number;
+  /** Clock, ms since the epoch (tests). */
+  now?: () => number;
+}
+
+export class MemoryEventLog implements EventLog {
+  private readonly logs = new Map<string, AppLog>();
+  private readonly fanOut = new FeedFanOut<'event', LoggedEvent>('event');
+  private readonly retention: EventRetention;
+  private readonly now: () => number;
+  private lastUs = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(opts: MemoryEventLogOptions = {}) {
+    this.retention = {
+      maxAgeMs: opts.maxAgeMs ?? DEFAULT_EVENT_RETENTION.maxAgeMs,
+      maxEvents: opts.maxEvents ?? DEFAULT_EVENT_RETENTION.maxEvents,
+    };
+    this.now = opts.now ?? Date.now;
+    const interval = opts.sweepIntervalMs ?? 1000;
+    this.timer = setInterval(() => this.sweep(), interval);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.fanOut.clear();
+  }
+
+  /**
+   * Records one event now, synchronously: call it inside the change, after the change is certain
+   * (no throw may follow it). Returns the logged event.
+   */
+  record(app: string, type: string, values: TraitValues): LoggedEvent {
+    // Strictly increasing microseconds within the process: the default order follows recording.
+    const us = Math.max(this.now() * 1000, this.lastUs + 1);
+    this.lastUs = us;
+    const event = buildEvent(app, type, values, us, uuidv7(Math.floor(us / 1000), randomEntropy()));
+    let log = this.logs.get(app);
+    if (log === undefined) {
+      log = new AppLog();
+      this.logs.set(app, log);
+    }
+    const logged: LoggedEvent = { seq: log.lastSeq + 1, generatedUs: us, event };
+    log.events.push(logged);
+    log.byId.set(event.message_id, logged);
+    for (const m of indexMembers(logged)) log.index.splice(upperBound(log.index, m), 0, m);
+    let traits = log.types.get(type);
+    if (traits === undefined) {
+      traits = new Map();
+      log.types.set(type, traits);
+    }
+    for (const t of event.traits) traits.set(t.name, t.type);
+    this.trim(log);
+    this.fanOut.announce(app, logged, structuredClone);
+    return structuredClone(logged);
+  }
+
+  /** Records the event of a call-queue change (events.ts changeEventValues). */
+  recordChange(app: string, change: CallQueueChange): LoggedEvent {
+    const { type, values } = changeEventValues(change);
+    return this.record(app, type, values);
+  }
+
+  /** Reclaims aged events of every application (the timer's work; tests call it). */
+  sweep(): void {
+    for (const log of this.logs.values()) this.trim(log);
+  }
+
+  private trim(log: AppLog): void {
+    const cutoffUs = (this.now() - this.retention.maxAgeMs) * 1000;
+    let drop = 0;
+    if (log.events.length > this.retention.maxEvents) {
+      drop = log.events.length - this.retention.maxEvents + Math.floor(this.retention.maxEvents / 100);
+    }
+    while (drop < log.events.length && log.events[drop]!.generatedUs < cutoffUs) drop++;
+    if (drop === 0) return;
+    const gone = new Set<string>();
+    for (const e of log.events.slice(0, drop)) {
+      log.byId.delete(e.event.message_id);
+      gone.add(e.event.message_id);
+    }
+    log.events = log.events.slice(drop);
+    log.first += drop;
+    log.index = log.index.filter((m) => !gone.has(idOfMember(m)));
+  }
+
+  async readSince(app: string, afterSeq: number, limit: number): Promise<LoggedEvent[] | null> {
+    const log = this.logs.get(app);
+    if (log === undefined) return afterSeq === 0 ? [] : null;
+    if (afterSeq > log.lastSeq) return null;
+    if (afterSeq + 1 < log.first) return null;
+    const from = afterSeq + 1 - log.first;
+    return structuredClone(log.events.slice(from, from + limit));
+  }
+
+  async base(app: string): Promise<FeedBase> {
+    const log = this.logs.get(app);
+    const last = log?.events[log.events.length - 1];
+    return last === undefined ? { seq: log === undefined ? 0 : log.lastSeq, id: null } : { seq: last.seq, id: last.event.message_id };
+  }
+
+  async subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe> {
+    const remove = this.fanOut.add(app, listener);
+    return async () => remove();
+  }
+
+  async scan(app: string, scan: EventScan): Promise<LoggedEvent[]> {
+    const log = this.logs.get(app);
+    if (log === undefined) return [];
+    const lo = lowerBound(log.index, scan.min);
+    const hi = upperBound(log.index, scan.max);
+    const out: LoggedEvent[] = [];
+    if (scan.descending) {
+      for (let i = hi - 1; i >= lo && out.length < scan.count; i--) this.push(log, log.index[i]!, out);
+    } else {
+      for (let i = lo; i < hi && out.length < scan.count; i++) this.push(log, log.index[i]!, out);
+    }
+    return structuredClone(out);
+  }
+
+  private push(log: AppLog, member: string, out: LoggedEvent[]): void {
+    const e = log.byId.get(idOfMember(member));
+    if (e !== undefined) out.push(e);
+  }
+
+  async get(app: string, messageId: string): Promise<LoggedEvent | null> {
+    const e = this.logs.get(app)?.byId.get(messageId);
+    return e === undefined ? null : structuredClone(e);
+  }
+
+  async apps(): Promise<string[]> {
+    return [...this.logs.keys()].sort();
+  }
+
+  async types(app: string): Promise<Record<string, Record<string, TraitType>>> {
+    const out: Record<string, Record<string, TraitType>> = {};
+    for (const [type, traits] of this.logs.get(app)?.types ?? []) out[type] = Object.fromEntries(traits);
+    return out;
+  }
+
+  async flush(): Promise<void> {}
+}

@@ -1,0 +1,331 @@
+/**
+ * The Redis event log (src/engine/events.ts; protocol/events.md): outboxes, the relay, retention,
+ * and the reads that queries, the live tail and webhooks make.
+ *
+ * Recording: the Lua script that makes a change appends its event to its own slot's outbox (a
+ * STREAM, lua/includes/event-record.lua), atomically with the change. Before the first write to an
+ * outbox, a node registers it (registerOutbox: ZADD {evreg}:outboxes, refreshed every
+ * REGISTRATION_MS), so the sweep can find it if the node dies before relaying.
+ *
+ * Relay (relay()): reads the outbox in order, turns each entry into an event (its message_id is a
+ * UUIDv7 from the entry's time and a hash of the outbox key and stream id, so a relay repeated by
+ * another node makes the same event), and runs events-relay-7.lua on the application's log, which
+ * appends what it does not have yet (per outbox, the last stream id relayed; per event, its
+ * message_id), numbers it (seq per application), indexes and publishes it. Then the outbox is
+ * trimmed up to what was relayed. The node that made a change relays right after it (relaySoon,
+ * coalesced per outbox: one relay runs at a time per outbox and takes everything pending); every
+ * `sweepIntervalMs` the sweep relays every registered outbox, so a dead node's leftovers are relayed
+ * within that interval by any other node.
+ *
+ * Retention: each relay trims its log's oldest events beyond the age or the size bound (at most
+ * 1000 per relay); the sweep trims every log ({evreg}:logs), so an idle log is reclaimed within
+ * `sweepIntervalMs` too. The cost of a sweep follows the outboxes written to in the last
+ * 2 × REGISTRATION_MS and the number of logs, never the number of events.
+ */
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '../../logger.js';
+import {
+  DEFAULT_EVENT_RETENTION,
+  buildEvent,
+  changeEventValues,
+  idOfMember,
+  indexMembers,
+  uuidv7,
+  type EventLog,
+  type EventLogListener,
+  type EventRetention,
+  type EventScan,
+  type LoggedEvent,
+  type TraitType,
+  type TraitValues,
+} from '../events.js';
+import type { FeedBase, Unsubscribe } from '../feed.js';
+import { parseChange } from './calls-codec.js';
+import { guarded } from './connection.js';
+import type { RedisKeys } from './keys.js';
+import { defineScripts, scriptCall } from './scripts.js';
+import type { FeedCodec, FeedSubscriber } from './subscriber.js';
+
+type RedisClient = Redis | Cluster;
+
+const SCRIPTS = { hlEventsRelay: 'events-relay-7', hlEventsTrim: 'events-trim-7' } as const;
+
+/** How long a node trusts its registration of an outbox before it registers it again. */
+export const REGISTRATION_MS = 60_000;
+/** Outbox entries relayed per round trip. */
+const RELAY_BATCH = 256;
+/** Events a sweep's trim removes per script call (a call keeps Redis busy for this many at most). */
+const TRIM_BUDGET = 1000;
+
+interface StoredRecord {
+  seq: number;
+  us: number;
+  m: string[];
+  event: LoggedEvent['event'];
+}
+
+function toLogged(json: string): LoggedEvent {
+  const r = JSON.parse(json) as StoredRecord;
+  return { seq: r.seq, generatedUs: r.us, event: r.event };
+}
+
+const EVENT_FEED: FeedCodec<'event', LoggedEvent> = { type: 'event', decode: (payload) => [toLogged(payload.toString('utf8'))] };
+
+/** The registry's member for an outbox: `<app>\n<outbox key>` (app empty for the metadata outbox). */
+function registryMember(app: string, outbox: string): string {
+  return `${app}\n${outbox}`;
+}
+
+export interface RedisEventLogOptions {
+  retention?: Partial<EventRetention>;
+  /** How often the sweep relays leftovers and applies retention, ms (default 1000). */
+  sweepIntervalMs?: number;
+  logger?: Logger;
+}
+
+export class RedisEventLog implements EventLog {
+  private readonly retention: EventRetention;
+  private readonly sweepIntervalMs: number;
+  private readonly logger: Logger | undefined;
+  /** outbox key -> ms this node last registered it. */
+  private readonly registered = new Map<string, number>();
+  /** Applications this node knows have a log registered. */
+  private readonly knownLogs = new Set<string>();
+  /** Per outbox: the relay in flight, and whether another was asked for meanwhile. */
+  private readonly relays = new Map<string, { running: Promise<void>; again: boolean }>();
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: RedisKeys,
+    private readonly subscriber: FeedSubscriber,
+    opts: RedisEventLogOptions = {},
+  ) {
+    this.retention = {
+      maxAgeMs: opts.retention?.maxAgeMs ?? DEFAULT_EVENT_RETENTION.maxAgeMs,
+      maxEvents: opts.retention?.maxEvents ?? DEFAULT_EVENT_RETENTION.maxEvents,
+    };
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
+    this.logger = opts.logger;
+    defineScripts(client, SCRIPTS);
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((err: unknown) => this.logger?.warn({ err }, 'event log: sweep failed'))
+        .finally(() => {
+          this.sweeping = null;
+        });
+    }, this.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping;
+    await Promise.allSettled([...this.relays.values()].map((r) => r.running));
+  }
+
+  // --- recording side (called by the stores around their write scripts) ---
+
+  /**
+   * Call before a script that records into `outbox` runs (app: the slot's application, '' for the
+   * metadata outbox). A round trip only when this node has not registered it in REGISTRATION_MS.
+   */
+  async registerOutbox(outbox: string, app: string): Promise<void> {
+    const now = Date.now();
+    const at = this.registered.get(outbox);
+    if (at !== undefined && now - at < REGISTRATION_MS / 2) return;
+    await guarded(() => this.client.zadd(this.keys.eventOutboxes, now, registryMember(app, outbox)));
+    this.registered.set(outbox, now);
+  }
+
+  /**
+   * Call after a script that recorded into `outbox` answered: relays it now, in the background
+   * (errors are logged; the sweep relays what this missed). Coalesced per outbox.
+   */
+  relaySoon(outbox: string, app: string): void {
+    void this.relayCoalesced(outbox, app);
+  }
+
+  private relayCoalesced(outbox: string, app: string): Promise<void> {
+    const current = this.relays.get(outbox);
+    if (current !== undefined) {
+      current.again = true;
+      return current.running;
+    }
+    const state = { running: Promise.resolve(), again: false };
+    state.running = (async () => {
+      try {
+        do {
+          state.again = false;
+          await this.relay(outbox, app);
+        } while (state.again);
+      } catch (err) {
+        this.logger?.warn({ err, outbox }, 'event log: relay failed (the sweep retries)');
+      } finally {
+        this.relays.delete(outbox);
+      }
+    })();
+    this.relays.set(outbox, state);
+    return state.running;
+  }
+
+  /** Copies everything in `outbox` into the application logs, in order, then trims the outbox. */
+  async relay(outbox: string, app: string): Promise<void> {
+    for (;;) {
+      const entries = await guarded(() => this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH));
+      if (entries.length === 0) return;
+      const byApp = new Map<string, (string | number)[]>();
+      for (const [id, fields] of entries) {
+        const f: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+        const target = f.a !== undefined && f.a !== '' ? f.a : app;
+        if (target === '') continue;
+        const record = this.recordOf(outbox, id, target, f);
+        if (record === null) continue;
+        let list = byApp.get(target);
+        if (list === undefined) {
+          list = [];
+          byApp.set(target, list);
+        }
+        list.push(id, record);
+      }
+      const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
+      for (const [target, args] of byApp) {
+        await this.ensureLog(target);
+        await guarded(() =>
+          scriptCall(this.client, 'hlEventsRelay', false, this.keys.eventLog(target), [outbox, cutoffUs, this.retention.maxEvents, ...args]),
+        );
+      }
+      const [ms, seq] = entries[entries.length - 1]![0].split('-');
+      await guarded(() => this.client.xtrim(outbox, 'MINID', `${ms}-${Number(seq) + 1}`));
+      if (entries.length < RELAY_BATCH) return;
+    }
+  }
+
+  /** The event record an outbox entry relays as (null: an entry this version cannot read; logged). */
+  private recordOf(outbox: string, streamId: string, app: string, f: Record<string, string>): string | null {
+    try {
+      const us = Number(f.u);
+      let type = f.t ?? '';
+      let values: TraitValues;
+      if (type === '@change') ({ type, values } = changeEventValues(parseChange(f.v ?? '')));
+      else values = JSON.parse(f.v ?? '{}') as TraitValues;
+      const entropy = createHash('sha1').update(`${outbox}|${streamId}`).digest('hex');
+      const event = buildEvent(app, type, values, us, uuidv7(Math.floor(us / 1000), entropy));
+      const logged: LoggedEvent = { seq: 0, generatedUs: us, event };
+      return JSON.stringify({ us, m: indexMembers(logged), event });
+    } catch (err) {
+      this.logger?.error({ err, outbox, streamId }, 'event log: unreadable outbox entry skipped');
+      return null;
+    }
+  }
+
+  private async ensureLog(app: string): Promise<void> {
+    if (this.knownLogs.has(app)) return;
+    await guarded(() => this.client.sadd(this.keys.eventLogs, app));
+    this.knownLogs.add(app);
+  }
+
+  /**
+   * Relays every registered outbox (a dead node's leftovers), forgets registrations nobody renewed
+   * in 2 × REGISTRATION_MS whose outbox is empty, and applies retention to every log.
+   */
+  async sweep(): Promise<void> {
+    const now = Date.now();
+    const members = await guarded(() => this.client.zrange(this.keys.eventOutboxes, 0, -1, 'WITHSCORES'));
+    for (let i = 0; i + 1 < members.length; i += 2) {
+      const member = members[i]!;
+      const score = Number(members[i + 1]);
+      const nl = member.indexOf('\n');
+      const app = member.slice(0, nl);
+      const outbox = member.slice(nl + 1);
+      await this.relayCoalesced(outbox, app);
+      if (score < now - 2 * REGISTRATION_MS && (await guarded(() => this.client.xlen(outbox))) === 0) {
+        await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
+      }
+    }
+    const cutoffUs = (now - this.retention.maxAgeMs) * 1000;
+    for (const app of await guarded(() => this.client.smembers(this.keys.eventLogs))) {
+      for (;;) {
+        const removed = Number(
+          await guarded(() => scriptCall(this.client, 'hlEventsTrim', false, this.keys.eventLog(app), [cutoffUs, this.retention.maxEvents, TRIM_BUDGET])),
+        );
+        if (removed < TRIM_BUDGET) break;
+      }
+    }
+  }
+
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.relays.values()].map((r) => r.running));
+    await this.sweep();
+  }
+
+  // --- reads ---
+
+  async readSince(app: string, afterSeq: number, limit: number): Promise<LoggedEvent[] | null> {
+    const [meta] = this.keys.eventLog(app);
+    const [seq, first] = await guarded(() => this.client.hmget(meta, 'seq', 'first'));
+    const last = Number(seq ?? 0);
+    const oldest = Number(first ?? 1);
+    if (afterSeq > last) return null;
+    if (afterSeq + 1 < oldest) return null;
+    const seqs: number[] = [];
+    for (let s = afterSeq + 1; s <= last && seqs.length < limit; s++) seqs.push(s);
+    if (seqs.length === 0) return [];
+    const rows = await guarded(() => this.client.hmget(this.keys.eventLog(app)[1], ...seqs.map(String)));
+    // A hole means retention overtook this read: the reader starts again from the base.
+    if (rows.some((r) => r === null)) return null;
+    return rows.map((r) => toLogged(r!));
+  }
+
+  async base(app: string): Promise<FeedBase> {
+    const [meta, events] = this.keys.eventLog(app);
+    const seq = Number((await guarded(() => this.client.hget(meta, 'seq'))) ?? 0);
+    if (seq === 0) return { seq: 0, id: null };
+    const json = await guarded(() => this.client.hget(events, String(seq)));
+    return { seq, id: json === null ? null : toLogged(json).event.message_id };
+  }
+
+  subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe> {
+    return this.subscriber.subscribe(this.keys.eventLog(app)[6], EVENT_FEED, listener);
+  }
+
+  async scan(app: string, scan: EventScan): Promise<LoggedEvent[]> {
+    const [, events, ids, index] = this.keys.eventLog(app);
+    const members = scan.descending
+      ? await guarded(() => this.client.zrevrangebylex(index, `[${scan.max}`, `[${scan.min}`, 'LIMIT', 0, scan.count))
+      : await guarded(() => this.client.zrangebylex(index, `[${scan.min}`, `[${scan.max}`, 'LIMIT', 0, scan.count));
+    if (members.length === 0) return [];
+    const seqs = await guarded(() => this.client.hmget(ids, ...members.map(idOfMember)));
+    const present = seqs.filter((s): s is string => s !== null);
+    if (present.length === 0) return [];
+    const rows = await guarded(() => this.client.hmget(events, ...present));
+    return rows.filter((r): r is string => r !== null).map(toLogged);
+  }
+
+  async get(app: string, messageId: string): Promise<LoggedEvent | null> {
+    const [, events, ids] = this.keys.eventLog(app);
+    const seq = await guarded(() => this.client.hget(ids, messageId));
+    if (seq === null) return null;
+    const json = await guarded(() => this.client.hget(events, seq));
+    return json === null ? null : toLogged(json);
+  }
+
+  async apps(): Promise<string[]> {
+    return (await guarded(() => this.client.smembers(this.keys.eventLogs))).sort();
+  }
+
+  async types(app: string): Promise<Record<string, Record<string, TraitType>>> {
+    const all = await guarded(() => this.client.hgetall(this.keys.eventLog(app)[5]));
+    const out: Record<string, Record<string, TraitType>> = {};
+    for (const [type, json] of Object.entries(all)) out[type] = JSON.parse(json) as Record<string, TraitType>;
+    return out;
+  }
+}

@@ -1,0 +1,41 @@
+--[[
+  A caller joins a call queue's waiting line; announces caller_joined with its position and the
+  line move (inserted at that index: everyone behind it moves down by one).
+
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
+
+  ARGV[1] change-log retention
+  ARGV[2] caller JSON: uuid (fresh), name, number, priority
+
+  Returns: { caller JSON with position, change JSON }.
+  Errors: call_queue_not_found, queue_disabled.
+]]
+local rcall = redis.call
+--- @include "call-fail"
+--- @include "call-now"
+--- @include "call-load-queue"
+--- @include "call-line-score"
+--- @include "call-read-stats"
+--- @include "call-emit"
+
+local q = loadQueue()
+if q.disabled then fail('queue_disabled') end
+
+local c = cjson.decode(ARGV[2])
+local now = nowMs()
+c.join_seq = rcall('HINCRBY', KEYS[1], 'joinseq', 1)
+c.status = 'waiting'
+c.status_ms = now
+c.created_ms = now
+c.member_uuid = cjson.null
+c.connected_ms = cjson.null
+rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
+rcall('ZADD', KEYS[4], lineScore(c.priority, c.join_seq), c.uuid)
+rcall('ZADD', KEYS[5], now, c.uuid)
+
+c.position = rcall('ZRANK', KEYS[4], c.uuid)
+local line = { uuid = c.uuid, from = cjson.null, to = c.position, length = rcall('ZCARD', KEYS[4]) }
+return { cjson.encode(c), emit(ARGV[1], now, {
+  queue_id = q.uuid, kind = 'caller_joined', caller = c, line = line, stats = readStats(q, now),
+}) }

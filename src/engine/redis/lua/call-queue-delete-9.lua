@@ -1,0 +1,26 @@
+--[[
+  Deletes a call queue with its callers, members and change log, and announces queue_deleted (the
+  last seq) so subscribers learn the queue is gone.
+
+  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox
+
+  Returns: { change JSON, agent uuid of each removed member... } (the caller unlinks those agents).
+  Errors: call_queue_not_found.
+]]
+local rcall = redis.call
+--- @include "call-fail"
+--- @include "call-now"
+--- @include "call-load-queue"
+--- @include "event-record"
+
+local q = loadQueue()
+local now = nowMs()
+local out = { '' }
+for _, agent in ipairs(rcall('HKEYS', KEYS[6])) do out[#out + 1] = agent end
+local seq = rcall('HINCRBY', KEYS[1], 'seq', 1)
+out[1] = cjson.encode({ queue_id = q.uuid, seq = seq, at_ms = now, kind = 'queue_deleted', queue = q })
+rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+rcall('SPUBLISH', KEYS[8], out[1])
+recordEvent(KEYS[9], '', '@change', out[1])
+return out

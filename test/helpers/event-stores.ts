@@ -1,0 +1,58 @@
+/**
+ * An engine and a call store sharing one event log, as `holdline serve` builds them (calls-factory.ts):
+ * the memory pair (one process log), or the Redis pair on the run's redis-server under a fresh prefix
+ * (a second pair on the same prefix is a second node).
+ */
+import { inject } from 'vitest';
+import type { CallStore } from '../../src/engine/call-types.js';
+import { MemoryCallStore } from '../../src/engine/memory/calls.js';
+import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { RedisCallStore } from '../../src/engine/redis/calls.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
+import type { EventRetention } from '../../src/engine/events.js';
+import type { Engine } from '../../src/engine/types.js';
+import { freshPrefix } from './namespace.js';
+
+export interface EventNode {
+  engine: Engine;
+  calls: CallStore;
+  close(): Promise<void>;
+}
+
+export interface EventNodeOptions {
+  prefix?: string;
+  retention?: Partial<EventRetention>;
+  sweepIntervalMs?: number;
+  url?: string;
+}
+
+export interface EventNodeFactory {
+  name: 'memory' | 'redis';
+  open(opts?: EventNodeOptions): Promise<EventNode>;
+}
+
+export const eventNodeFactories: EventNodeFactory[] = [
+  {
+    name: 'memory',
+    open: async (opts = {}) => {
+      const engine = new MemoryEngine({ sweepIntervalMs: opts.sweepIntervalMs ?? 60_000, ...(opts.retention ? { eventRetention: opts.retention } : {}) });
+      await engine.start();
+      const calls = new MemoryCallStore({ events: engine.events });
+      return { engine, calls, close: async () => { await calls.close(); await engine.close(); } };
+    },
+  },
+  {
+    name: 'redis',
+    open: async (opts = {}) => {
+      const url = opts.url ?? inject('redisUrl');
+      const prefix = opts.prefix ?? freshPrefix('ev');
+      const engine = new RedisEngine({
+        url, prefix, sweepIntervalMs: 60_000, eventSweepIntervalMs: opts.sweepIntervalMs ?? 60_000,
+        ...(opts.retention ? { eventRetention: opts.retention } : {}),
+      });
+      await engine.start();
+      const calls = await RedisCallStore.open({ url, prefix, feeds: engine.feeds, events: engine.events });
+      return { engine, calls, close: async () => { await calls.close(); await engine.close(); } };
+    },
+  },
+];
