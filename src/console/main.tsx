@@ -13,6 +13,7 @@ import { forgetCredentials, savedCredentials, signIn, type Session } from './ses
 import { Announcer, ErrorNote, errorText, href, useRoute } from './ui.js';
 import { AgentsView } from './views/agents.js';
 import { AppsView } from './views/apps.js';
+import { EventsView } from './views/events.js';
 import { MessageQueuesView, MessageTailView } from './views/messages.js';
 import { QueueView } from './views/queue.js';
 import { QueuesView } from './views/queues.js';
@@ -149,6 +150,7 @@ const SECTIONS = [
   { route: 'queues', label: 'Call queues' },
   { route: 'agents', label: 'Agents and tags' },
   { route: 'messages', label: 'Message queues' },
+  { route: 'events', label: 'Events' },
 ];
 
 function Shell({ session, onSignOut }: { session: Session; onSignOut: (why?: string | null) => void }) {
@@ -198,6 +200,8 @@ function Page({ session, section, rest, wallboard }: { session: Session; section
   switch (section) {
     case 'agents':
       return <AgentsView credentials={credentials} client={client} />;
+    case 'events':
+      return <EventsView client={client} />;
     case 'messages':
       return rest[0] === undefined ? (
         <MessageQueuesView credentials={credentials} application={application} />

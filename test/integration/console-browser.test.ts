@@ -9,6 +9,7 @@ import path from 'node:path';
 import axe from 'axe-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import type { Engine } from '../../src/engine/types.js';
 import { CONSOLE_CSP } from '../../src/server/console.js';
@@ -18,6 +19,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 let engine: Engine;
+let callStore: MemoryCallStore;
 let server: TestServer;
 let consoleDir: string;
 let sizes: Record<string, number>;
@@ -70,9 +72,12 @@ const row = (attr: string, id: string) => page.locator(`tr[data-${attr}="${id}"]
 
 beforeAll(async () => {
   ({ dir: consoleDir, sizes } = await buildConsole());
-  engine = new MemoryEngine();
+  const memory = new MemoryEngine();
+  engine = memory;
   await engine.start();
-  server = await startTestServer(engine, {}, { consoleDir, mounts: [createWebSocketEndpoint().mount] });
+  // Call-queue changes recorded in the engine's event log, as `holdline serve` wires them.
+  callStore = new MemoryCallStore({ events: memory.events });
+  server = await startTestServer(engine, {}, { consoleDir, callStore, mounts: [createWebSocketEndpoint().mount] });
   app = await server.createApp();
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -84,6 +89,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await callStore?.close();
   await engine?.close();
   if (consoleDir !== undefined) rmSync(consoleDir, { recursive: true, force: true });
 });
@@ -208,6 +214,29 @@ describe('the console in Chromium', () => {
     await alice.getByText('Paused').waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await shot('agents');
+  });
+
+  it('tails the event log live with a filter: only the matching events show', async () => {
+    await nav('Events').click();
+    await page.locator('[data-events-status]').filter({ hasText: /^Live/ }).waitFor();
+    await page.getByLabel('Event type').fill('queue.member.pause');
+    await page.getByLabel('Trait').fill('queue_id');
+    await page.getByLabel('equals').fill(queue);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('[data-events-status]').filter({ hasText: /^Live/ }).waitFor();
+    const member = `/v1/queues/${queue}/members/${agent}`;
+    await rest('PUT', member, { paused: false }, 200);
+    await rest('POST', `/v1/queues/${queue}/callers`, { name: 'Dee', number: '6135550004' }, 201);
+    await rest('PUT', member, { paused: true, pause_reason: 'coffee' }, 200);
+    await rest('PUT', member, { paused: false }, 200);
+    await rest('PUT', member, { paused: true, pause_reason: 'meeting' }, 200);
+    await until(async () => (await page.locator('tr[data-event]').count()) === 2, { what: 'two pause events' });
+    expect(await page.locator('tr[data-event]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')))).toEqual(['queue.member.pause', 'queue.member.pause']);
+    // Newest first: the second pause's reason is on top.
+    expect(await page.locator('tr[data-event]').first().textContent()).toContain('meeting');
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('events');
+    await rest('PUT', member, { paused: false }, 200);
   });
 
   it('tails a message queue live: a message posted over REST shows, and the tail resumes after leaving', async () => {
