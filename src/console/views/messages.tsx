@@ -44,9 +44,9 @@ export function MessageQueuesView({ credentials, application }: { credentials: C
           <thead>
             <tr>
               <th scope="col">Queue</th>
-              <th scope="col">Partitions</th>
+              <th scope="col" class="num">Partitions</th>
               <th scope="col">Type</th>
-              <th scope="col">Messages</th>
+              <th scope="col" class="num">Messages</th>
             </tr>
           </thead>
           <tbody>
@@ -151,8 +151,8 @@ export function MessageTailView(props: { credentials: Credentials; client: Holdl
           <thead>
             <tr>
               <th scope="col">Time (UTC)</th>
-              <th scope="col">Partition</th>
-              <th scope="col">Seq</th>
+              <th scope="col" class="num">Partition</th>
+              <th scope="col" class="num">Seq</th>
               <th scope="col">Body</th>
             </tr>
           </thead>

@@ -111,11 +111,11 @@ function CallerTable(props: {
     <table class="callers" aria-labelledby="callers-title">
       <thead>
         <tr>
-          <th scope="col">Position</th>
+          <th scope="col" class="num">Position</th>
           <th scope="col">Caller</th>
           <th scope="col">Number</th>
           <th scope="col">Status</th>
-          <th scope="col">Waiting for</th>
+          <th scope="col" class="num">Waiting for</th>
           <th scope="col">Agent</th>
           <th scope="col">Priority</th>
         </tr>
@@ -181,7 +181,7 @@ function MemberTable(props: {
           <th scope="col">Number</th>
           <th scope="col">State</th>
           <th scope="col">Pause reason</th>
-          <th scope="col">Time in state</th>
+          <th scope="col" class="num">Time in state</th>
           <th scope="col">Action</th>
         </tr>
       </thead>

@@ -37,15 +37,15 @@ export function QueuesView({ credentials, client }: { credentials: Credentials; 
           <thead>
             <tr>
               <th scope="col">Queue</th>
-              <th scope="col">Waiting</th>
-              <th scope="col">Longest wait</th>
-              <th scope="col">Service level</th>
-              <th scope="col">Abandon rate</th>
-              <th scope="col">Available</th>
-              <th scope="col">Busy</th>
-              <th scope="col">Wrap-up</th>
-              <th scope="col">Paused</th>
-              <th scope="col">Logged out</th>
+              <th scope="col" class="num">Waiting</th>
+              <th scope="col" class="num">Longest wait</th>
+              <th scope="col" class="num">Service level</th>
+              <th scope="col" class="num">Abandon rate</th>
+              <th scope="col" class="num">Available</th>
+              <th scope="col" class="num">Busy</th>
+              <th scope="col" class="num">Wrap-up</th>
+              <th scope="col" class="num">Paused</th>
+              <th scope="col" class="num">Logged out</th>
             </tr>
           </thead>
           <tbody>
