@@ -105,6 +105,7 @@ describe('the console in Chromium', () => {
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/key was not accepted/);
     await shot('wrong-key');
+    expect(await seriousViolations(page)).toEqual([]);
     // Still on the sign-in form, nothing kept.
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
   });
@@ -131,6 +132,7 @@ describe('the console in Chromium', () => {
     callers.first = (await rest('POST', `/v1/queues/${queue}/callers`, { name: 'Ann', number: '6135550001' }, 201)).uuid;
     await row('queue', queue).locator('[data-field="waiting"]').filter({ hasText: '1' }).waitFor();
     await shot('queues');
+    expect(await seriousViolations(page)).toEqual([]);
   });
 
   it('shows a caller joined through REST with its position within a second, and moves the others up on a leave', async () => {
@@ -157,15 +159,16 @@ describe('the console in Chromium', () => {
     ]);
   });
 
-  it('pauses and unpauses a member from the page, and REST shows it', async () => {
+  it('pauses and unpauses a member from the page (with the keyboard), and REST shows it', async () => {
     const member = row('member', agent);
     await member.getByLabel('Pause reason for Alice').fill('lunch');
-    await member.getByRole('button', { name: 'Pause Alice' }).click();
+    await member.getByLabel('Pause reason for Alice').press('Enter');
     await until(async () => (await rest('GET', `/v1/queues/${queue}/members/${agent}`)).paused === true, { what: 'member paused over REST' });
     expect((await rest('GET', `/v1/queues/${queue}/members/${agent}`)).pause_reason).toBe('lunch');
     await member.locator('[data-field="state"]').filter({ hasText: 'Paused' }).waitFor();
     await shot('queue-member-paused');
-    await member.getByRole('button', { name: 'Unpause Alice' }).click();
+    await member.getByRole('button', { name: 'Unpause Alice' }).focus();
+    await page.keyboard.press('Enter');
     await until(async () => (await rest('GET', `/v1/queues/${queue}/members/${agent}`)).paused === false, { what: 'member unpaused over REST' });
     await member.locator('[data-field="state"]').filter({ hasText: 'Available' }).waitFor();
   });
