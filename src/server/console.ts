@@ -15,10 +15,10 @@ import { HoldlineError } from '../errors.js';
 import type { ServerContext } from './context.js';
 import type { Reply } from './http.js';
 
-// 'unsafe-eval': the SDK checks every server frame against protocol/schemas/ws with ajv, which
-// compiles its validators into functions at run time (new Function). Inline scripts stay refused.
+// No 'unsafe-eval': the SDK's browser build carries its frame validators as code generated at build
+// time (src/build-frame-validators.ts), not compiled by ajv at run time.
 export const CONSOLE_CSP =
-  "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
   "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const TYPES: Record<string, string> = {
