@@ -17,8 +17,33 @@ export interface Series {
   serviceLevel: Array<number | null>;
 }
 
-const histories = new Map<string, Series>();
+const HISTORY_KEY = 'holdline.console.history';
+
+/** The samples survive a reload of the tab (a wallboard's browser may reload it): kept in sessionStorage. */
+const histories = new Map<string, Series>(loadHistories());
 const sampled = new Set<string>();
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+
+function loadHistories(): Array<[string, Series]> {
+  try {
+    const raw = sessionStorage.getItem(HISTORY_KEY);
+    return raw === null ? [] : (Object.entries(JSON.parse(raw) as Record<string, Series>) as Array<[string, Series]>);
+  } catch {
+    return [];
+  }
+}
+
+function saveSoon(): void {
+  if (saveTimer !== undefined) return;
+  saveTimer = setTimeout(() => {
+    saveTimer = undefined;
+    try {
+      sessionStorage.setItem(HISTORY_KEY, JSON.stringify(Object.fromEntries(histories)));
+    } catch {
+      // Storage full or refused: the chart then starts afresh on a reload.
+    }
+  }, SAMPLE_EVERY_MS);
+}
 
 function sample(view: CallQueueView): void {
   const stats = view.stats;
@@ -39,6 +64,7 @@ function sample(view: CallQueueView): void {
     series.waiting.splice(0, drop);
     series.serviceLevel.splice(0, drop);
   }
+  saveSoon();
 }
 
 export function history(queueId: string): Series {

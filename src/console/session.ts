@@ -25,8 +25,9 @@ export function savedCredentials(): Credentials | null {
   return null;
 }
 
+/** Signing out forgets everything the console kept for the tab (key, resume points, chart samples). */
 export function forgetCredentials(): void {
-  sessionStorage.removeItem(STORAGE_KEY);
+  for (const key of Object.keys(sessionStorage)) if (key.startsWith('holdline.console.')) sessionStorage.removeItem(key);
 }
 
 /** The WebSocket endpoint of the server that served this page. */

@@ -70,7 +70,7 @@ export function QueueChart({ queueId, wallboard }: { queueId: string; wallboard:
 
   return (
     <figure class="chart">
-      <figcaption>Waiting callers and service level, last hour (since this page opened)</figcaption>
+      <figcaption>Waiting callers and service level, last hour (sampled by this tab)</figcaption>
       <div ref={box} aria-hidden="true" />
       <p ref={summary} class="sr-only" />
     </figure>
