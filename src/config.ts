@@ -34,6 +34,10 @@ export interface HoldlineConfig {
   allowUwsFallback: boolean;
   /** How often the engine reclaims expired messages, ms. */
   sweepIntervalMs: number;
+  /** How long each application's events are kept, seconds (protocol/events.md section 4). */
+  eventRetentionSeconds: number;
+  /** The most events an application keeps (the oldest go first). */
+  eventMaxPerApp: number;
   /**
    * service_level_seconds of a call queue created without one (protocol/calls.md section 5): an
    * answered caller counts towards the service level when it waited at most this long. 0–86 400.
@@ -258,6 +262,14 @@ export const SETTINGS: SettingTable = {
   sweepIntervalMs: {
     env: 'HOLDLINE_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', type: integer(1, Number.MAX_SAFE_INTEGER), default: 1000,
     description: 'how often expired messages are reclaimed, ms',
+  },
+  eventRetentionSeconds: {
+    env: 'HOLDLINE_EVENT_RETENTION_SECONDS', flag: '--event-retention-seconds', type: integer(1, 10 * 365 * 86_400), default: 7 * 86_400,
+    description: "how long each application's events are kept, seconds (reclaimed within one sweep interval after)",
+  },
+  eventMaxPerApp: {
+    env: 'HOLDLINE_EVENT_MAX_PER_APP', flag: '--event-max-per-app', type: integer(1, 100_000_000), default: 100_000,
+    description: 'the most events an application keeps; the oldest go first',
   },
   defaultServiceLevelSeconds: {
     env: 'HOLDLINE_SERVICE_LEVEL_SECONDS', flag: '--service-level-seconds', type: integer(0, LIMITS.serviceLevelMax),

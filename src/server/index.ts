@@ -25,6 +25,8 @@ import type { Logger } from '../logger.js';
 import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
 import { CallService } from '../domain/calls/service.js';
+import { EventQueries } from '../domain/events/service.js';
+import { eventLogFeed } from '../engine/feeds.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
@@ -44,6 +46,7 @@ import { queueRoutes } from './routes/queues.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { tagRoutes } from './routes/tags.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { eventRoutes } from './routes/events.js';
 import { RequestSchemas } from './schemas.js';
 import { ListenError, listenExclusive, requireNativeUws } from './uws.js';
 
@@ -171,6 +174,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     calls,
     webhooks,
     eventLog,
+    events: new EventQueries(engine.events),
+    eventFeed: eventLogFeed(engine.events),
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
@@ -195,6 +200,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   callQueueRoutes(context);
   tagRoutes(context);
   webhookRoutes(context);
+  eventRoutes(context);
   schemaRoutes(context);
   capabilitiesRoutes(context);
   queueRoutes(context);

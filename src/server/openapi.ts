@@ -39,6 +39,7 @@ import queueListQuery from '../../protocol/schemas/rest/queue-list-query.json' w
 import queueUpdate from '../../protocol/schemas/rest/queue-update.json' with { type: 'json' };
 import responses from '../../protocol/schemas/rest/responses.json' with { type: 'json' };
 import tagAgent from '../../protocol/schemas/rest/tag-agent.json' with { type: 'json' };
+import eventsQuery from '../../protocol/schemas/rest/events-query.json' with { type: 'json' };
 import tagCreate from '../../protocol/schemas/rest/tag-create.json' with { type: 'json' };
 import tagPut from '../../protocol/schemas/rest/tag-put.json' with { type: 'json' };
 import tokenCreate from '../../protocol/schemas/rest/token-create.json' with { type: 'json' };
@@ -56,7 +57,7 @@ const REQUEST_SCHEMAS: Record<string, Json> = {
   'message-read-query': messageReadQuery, 'agent-create': agentCreate, 'agent-update': agentUpdate, 'token-create': tokenCreate,
   'token-revoke': tokenRevoke, 'callqueue-create': callqueueCreate, 'callqueue-update': callqueueUpdate,
   'member-create': memberCreate, 'member-update': memberUpdate, 'caller-create': callerCreate, 'caller-update': callerUpdate,
-  'caller-leave': callerLeave, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent,
+  'caller-leave': callerLeave, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent, 'events-query': eventsQuery,
   'webhook-create': webhookCreate,
 };
 
@@ -65,7 +66,7 @@ const RESOURCE_SCHEMAS: Record<string, Json> = {
   agent, queue: callQueue, queue_member: queueMember, queue_caller: queueCaller, tag, queue_stats: queueStats,
 };
 
-type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics';
+type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics' | 'events';
 type Body = { json?: string; form?: boolean; raw?: boolean; required?: boolean; empty?: boolean };
 
 interface RouteDoc {
@@ -93,6 +94,7 @@ const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
   reader: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden', 'token_expired'],
   admin: ['auth_required', 'auth_malformed', 'auth_invalid', 'admin_disabled'],
   metrics: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden'],
+  events: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden', 'admin_disabled'],
 };
 
 const JSON_BODY: ErrorCode[] = ['bad_request', 'invalid_json', 'invalid_utf8', 'invalid_field', 'missing_field', 'unsupported_media_type', 'body_too_large'];
@@ -171,6 +173,12 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/v1/webhooks', tag: 'webhooks', summary: "The application's webhook endpoints", auth: 'application', ok: { 200: 'r:webhook-list' }, errors: [] },
   { method: 'GET', route: '/v1/webhooks/:id', tag: 'webhooks', summary: 'One webhook endpoint with its delivery state (cursor, backlog, last success, last error)', auth: 'application', ok: { 200: 'r:webhook-state' }, errors: ['webhook_not_found'] },
   { method: 'DELETE', route: '/v1/webhooks/:id', tag: 'webhooks', summary: 'Delete a webhook endpoint: deliveries stop', auth: 'application', ok: { 204: '' }, errors: ['webhook_not_found'] },
+  // --- events (protocol/events.md; an application key: its own events; the admin key: all) ---
+  { method: 'GET', route: '/v1/events', tag: 'events', summary: 'Query events (Panko v2: q.field/q.op/q.type/q.value, limit, sort, marker)', auth: 'events', query: 'events-query', ok: { 200: 'r:event-list' }, errors: ['invalid_query', 'invalid_limit', 'invalid_sort', 'marker_not_found', 'bad_request'] },
+  { method: 'GET', route: '/v1/events/:message_id', tag: 'events', summary: 'One event', auth: 'events', ok: { 200: 'r:event' }, errors: ['event_not_found', 'invalid_query'] },
+  { method: 'GET', route: '/v1/event_types', tag: 'events', summary: 'The event types present', auth: 'events', ok: { 200: 'r:event-types' }, errors: ['invalid_query'] },
+  { method: 'GET', route: '/v1/event_types/:type/traits', tag: 'events', summary: 'The traits of an event type, with their types ([] for a type never seen)', auth: 'events', ok: { 200: 'r:trait-descriptions' }, errors: ['invalid_query'] },
+  { method: 'GET', route: '/v1/event_types/:type/traits/:trait', tag: 'events', summary: 'The values of a trait in events of a type (the 10000 most recent, oldest first)', auth: 'events', ok: { 200: 'r:trait-values' }, errors: ['invalid_query'] },
   // --- schemas ---
   { method: 'GET', route: '/v1/schemas', tag: 'schemas', summary: 'Names of the resource schemas', auth: 'optional', ok: { 200: 'r:schema-names' }, errors: [] },
   { method: 'GET', route: '/v1/schemas/:name', tag: 'schemas', summary: 'The JSON Schema of a resource', auth: 'optional', ok: { 200: 'application/schema+json' }, errors: ['not_found'] },
@@ -248,6 +256,7 @@ function operation(r: RouteDoc): Json {
     reader: [{ application: [] }, { agent: [] }],
     admin: [{ admin: [] }],
     metrics: [{}, { metrics: [] }, { admin: [] }],
+    events: [{ application: [] }, { admin: [] }],
   }[r.auth];
   const responsesOut: Json = {};
   for (const [status, what] of Object.entries(r.ok)) {

@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { DEFAULTS, type HoldlineConfig } from '../../src/config.js';
+import { beforeOldest } from '../../src/domain/event-tail.js';
 import type { CallStore } from '../../src/engine/call-types.js';
 import type { LoggedEvent } from '../../src/engine/events.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
-import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { MemoryEngine, type MemoryEngineOptions } from '../../src/engine/memory/index.js';
 import { MemoryWebhookStore } from '../../src/engine/memory/webhooks.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
@@ -42,7 +43,7 @@ export type EventNodeKind = 'memory' | 'redis';
 export async function startEventNode(
   kind: EventNodeKind,
   overrides: Partial<HoldlineConfig> = {},
-  shared: { prefix?: string; adminKey?: string } = {},
+  shared: { prefix?: string; adminKey?: string; memory?: MemoryEngineOptions } = {},
 ): Promise<EventNode> {
   const adminKey = shared.adminKey ?? randomBytes(12).toString('hex');
   const config: HoldlineConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey, ...overrides };
@@ -50,7 +51,7 @@ export async function startEventNode(
   let calls: CallStore;
   let webhookStore: WebhookStore;
   if (kind === 'memory') {
-    const memory = new MemoryEngine({ sweepIntervalMs: 60_000 });
+    const memory = new MemoryEngine({ sweepIntervalMs: 60_000, ...shared.memory });
     engine = memory;
     calls = new MemoryCallStore({ events: memory.events });
     webhookStore = new MemoryWebhookStore();
@@ -93,6 +94,8 @@ export async function startEventNode(
         body: JSON.stringify({ name }),
       });
       if (res.status !== 201) throw new Error(`creating app ${name}: ${res.status} ${await res.text()}`);
+      // Its own events (application.create, ...) are in the log before the test registers anything.
+      await engine.events.flush();
       return { name, key: ((await res.json()) as { key: string }).key };
     },
     async tag(key, name) {
@@ -102,7 +105,8 @@ export async function startEventNode(
     },
     async events(app) {
       await engine.events.flush();
-      return (await engine.events.readSince(app, 0, 100_000)) ?? [];
+      // From the oldest event held (retention may have reclaimed the first ones).
+      return (await engine.events.readSince(app, await beforeOldest(engine.events, app), 100_000)) ?? [];
     },
     async close() {
       await server.close();

@@ -282,6 +282,32 @@ describe('/openapi.json', () => {
     await call('DELETE', '/v1/tags/:tag/agents/:agent', `/v1/tags/german/agents/${agent2.uuid}`, { key });
     await call('DELETE', '/v1/tags/:tag/agents/:agent', '/v1/tags/spanish/agents/x', { key });
     await call('DELETE', '/v1/tags/:tag', '/v1/tags/german', { key });
+    // --- webhooks ---
+    const hook = await call('POST', '/v1/webhooks', '/v1/webhooks', { key, ...J({ url: 'http://127.0.0.1:9/hook', event_types: ['tag.*'] }) });
+    expect(hook.status).toBe(201);
+    const hookId = (hook.json as { id: string }).id;
+    await call('POST', '/v1/webhooks', '/v1/webhooks', { key, ...J({ url: 'ftp://127.0.0.1/hook' }) });
+    await call('GET', '/v1/webhooks', '/v1/webhooks', { key });
+    await call('GET', '/v1/webhooks/:id', `/v1/webhooks/${hookId}`, { key });
+    await call('GET', '/v1/webhooks/:id', '/v1/webhooks/0123456789abcdef', { key });
+    await call('DELETE', '/v1/webhooks/:id', `/v1/webhooks/${hookId}`, { key });
+    await call('DELETE', '/v1/webhooks/:id', `/v1/webhooks/${hookId}`, { key });
+    // --- events (protocol/events.md) ---
+    const evs = (await call('GET', '/v1/events', '/v1/events?limit=2&sort=generated:desc', { key })).json as { message_id: string; event_type: string }[];
+    await call('GET', '/v1/events', `/v1/events?q.field=event_type&q.value=queue.caller.join&q.field=priority&q.op=ge&q.type=integer&q.value=1`, { key });
+    await call('GET', '/v1/events', '/v1/events?limit=0', { key });
+    await call('GET', '/v1/events', '/v1/events?sort=up', { key });
+    await call('GET', '/v1/events', '/v1/events?q.field=a&q.op=like&q.value=1', { key });
+    await call('GET', '/v1/events', `/v1/events?marker=${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`, { key });
+    await call('GET', '/v1/events', '/v1/events', { auth: admin });
+    await call('GET', '/v1/events/:message_id', `/v1/events/${evs[0]!.message_id}`, { key });
+    await call('GET', '/v1/events/:message_id', `/v1/events/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`, { key });
+    await call('GET', '/v1/event_types', '/v1/event_types', { key });
+    await call('GET', '/v1/event_types', '/v1/event_types?x=1', { key });
+    await call('GET', '/v1/event_types/:type/traits', `/v1/event_types/${evs[0]!.event_type}/traits`, { key });
+    await call('GET', '/v1/event_types/:type/traits', '/v1/event_types/x/traits', { auth: 'Agent hlt_nope' });
+    await call('GET', '/v1/event_types/:type/traits/:trait', '/v1/event_types/queue.caller.join/traits/priority', { key });
+    await call('GET', '/v1/event_types/:type/traits/:trait', '/v1/event_types/queue.caller.join/traits/priority', {});
     // --- tear-down routes ---
     await call('DELETE', '/v1/queues/:queue/members/:agent', `${Q}/members/${agent.uuid}`, { key });
     await call('DELETE', '/v1/queues/:queue/members/:agent', `${Q}/members/${agent.uuid}`, { key });
@@ -296,7 +322,7 @@ describe('/openapi.json', () => {
 
     // Every documented route answered at least one success and at least one documented error,
     // except the few that have no error a client can provoke (public reads of fixed documents).
-    const noError = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /console', 'GET /v1/schemas', 'GET /v1/tags', 'GET /v1/queues', 'DELETE /v1/tags/:tag']);
+    const noError = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /console', 'GET /v1/schemas', 'GET /v1/tags', 'GET /v1/queues', 'DELETE /v1/tags/:tag', 'GET /v1/webhooks']);
     const missing: string[] = [];
     for (const r of ROUTES) {
       const statuses = [...(seen.get(`${r.method} ${r.route}`) ?? [])];

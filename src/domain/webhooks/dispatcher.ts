@@ -368,9 +368,10 @@ export class WebhookDispatcher {
       })
       .finally(async () => {
         this.stats.workers--;
-        if (this.workers.get(key)?.worker === worker) this.workers.delete(key);
-        // The lease goes at once so another node need not wait for it to expire.
+        // The lease goes at once so another node need not wait for it to expire. Only then may a
+        // scan start the next worker here: released later, it would drop that worker's lease.
         if (!worker.silent) await this.opts.store.release(ref, this.nodeId).catch(() => undefined);
+        if (this.workers.get(key)?.worker === worker) this.workers.delete(key);
       });
     this.workers.set(key, { worker, done });
   }

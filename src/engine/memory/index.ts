@@ -16,7 +16,7 @@
  */
 import { randomIdPart } from '../ids.js';
 import { HoldlineError } from '../../errors.js';
-import { appendFields, patchFields } from '../../message-fields.js';
+import { appendFields, MESSAGE_FIELDS, patchFields } from '../../message-fields.js';
 import { hashKey, KeyExpiryAlarms, keyIdOf, newKey } from '../app-keys.js';
 import type {
   AppKeyRecord,
@@ -107,6 +107,15 @@ function byCreated(a: AppKeyRecord, b: AppKeyRecord): number {
 /** The traits of a message queue's create and update events. */
 function queueValues(meta: QueueMeta): Record<string, string | number> {
   return { queue_name: meta.name, partitions: meta.partitions, type: meta.type, consistency: meta.consistency };
+}
+
+/** The wire names of the fields a patch gives (message.update's `fields` trait; as update.lua lists them). */
+function patchedFieldNames(patch: MessagePatch): string {
+  const names = new Set<string>();
+  if (patch.body !== undefined) names.add('body');
+  if (patch.ttl !== undefined) names.add('ttl');
+  for (const f of MESSAGE_FIELDS) if ((patch as Record<string, unknown>)[f.key] !== undefined) names.add(f.wire);
+  return [...names].sort().join(',');
 }
 
 function copyMeta(meta: QueueMeta): QueueMeta {
@@ -409,7 +418,7 @@ export class MemoryEngine implements Engine {
     patchFields(patch, next, copyJson);
     log.replace(next);
     this.compactExpiryIfStale();
-    this.events.record(ref.app, 'message.update', { queue_name: ref.queue, partition: ref.partition, msg_id: id, fields: Object.keys(patch).sort().join(',') });
+    this.events.record(ref.app, 'message.update', { queue_name: ref.queue, partition: ref.partition, msg_id: id, fields: patchedFieldNames(patch) });
     return copyMessage(next);
   }
 

@@ -15,14 +15,14 @@ import { encodeChange, type KeyOwner } from './meta-cache.js';
 import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 
 const SCRIPTS = {
-  hlAppCreate: 'app-create-4',
-  hlAppDelete: 'app-delete-8',
-  hlAppKeyAdd: 'app-key-add-4',
-  hlAppKeyRotate: 'app-key-rotate-5',
-  hlAppKeyDelete: 'app-key-delete-5',
-  hlQueueCreate: 'queue-create-5',
-  hlQueueUpdate: 'queue-update-2',
-  hlQueueDelete: 'queue-delete-4',
+  hlAppCreate: 'app-create-5',
+  hlAppDelete: 'app-delete-9',
+  hlAppKeyAdd: 'app-key-add-5',
+  hlAppKeyRotate: 'app-key-rotate-6',
+  hlAppKeyDelete: 'app-key-delete-6',
+  hlQueueCreate: 'queue-create-6',
+  hlQueueUpdate: 'queue-update-3',
+  hlQueueDelete: 'queue-delete-5',
 } as const;
 
 export function defineCatalogScripts(client: RedisClient): void {
@@ -76,7 +76,20 @@ export class Catalog {
     private readonly keys: RedisKeys,
     private readonly confirmBy: () => number = () => 0,
     private readonly onUnconfirmed: (what: string) => void = () => undefined,
+    /** The event log's relay: every write script here records into the metadata outbox (events.ts). */
+    private readonly events?: { registerOutbox(outbox: string, app: string): Promise<void>; relaySoon(outbox: string, app: string): void },
   ) {}
+
+  /** Runs a write that records its event into the metadata outbox: registered before, relayed after. */
+  private async recording<T>(write: () => Promise<T>): Promise<T> {
+    const outbox = this.keys.metaOutbox;
+    await this.events?.registerOutbox(outbox, '');
+    try {
+      return await write();
+    } finally {
+      this.events?.relaySoon(outbox, '');
+    }
+  }
 
   /**
    * Runs a script that revokes credentials (a key, a rotation's old key, an application), then,
@@ -87,7 +100,11 @@ export class Catalog {
    * appends at `strong` are (index.ts appendAndWait). Not confirmed in time: the revocation stands
    * on the primary, and onUnconfirmed is told.
    */
-  private async revoke(command: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  private revoke(command: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return this.recording(() => this.revokeNow(command, keys, args));
+  }
+
+  private async revokeNow(command: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const replicas = this.confirmBy();
     if (replicas === 0) return scriptCall(this.client, command, false, keys, args);
     for (let attempt = 0; ; attempt++) {
@@ -112,7 +129,9 @@ export class Catalog {
     const app: AppRecord = { name, created: Math.floor(Date.now() / 1000) };
     const { key, hash, id } = newKey();
     const info: KeyInfo = { created: app.created, expires: null };
-    const created = await scriptCall(this.client, 'hlAppCreate', false, this.keyKeys(name), [name, JSON.stringify(app), hash, JSON.stringify(info)]);
+    const created = await this.recording(() =>
+      scriptCall(this.client, 'hlAppCreate', false, [...this.keyKeys(name), this.keys.metaOutbox], [name, JSON.stringify(app), hash, JSON.stringify(info)]),
+    );
     return Number(created) === 1 ? { app, key, keyId: id } : null;
   }
 
@@ -146,7 +165,9 @@ export class Catalog {
     const { key, hash, id } = newKey();
     const now = Date.now();
     const info: KeyInfo = { created: Math.floor(now / 1000), expires: null };
-    keyScriptResult(await scriptCall(this.client, 'hlAppKeyAdd', false, this.keyKeys(app), [app, hash, JSON.stringify(info), now]));
+    keyScriptResult(
+      await this.recording(() => scriptCall(this.client, 'hlAppKeyAdd', false, [...this.keyKeys(app), this.keys.metaOutbox], [app, hash, JSON.stringify(info), now])),
+    );
     return { key, record: { id, ...info } };
   }
 
@@ -155,14 +176,14 @@ export class Catalog {
     const now = Date.now();
     const info: KeyInfo = { created: Math.floor(now / 1000), expires: null };
     const expires = keyScriptResult(
-      await this.revoke('hlAppKeyRotate', [...this.keyKeys(app), this.keys.metaChannel], [app, keyId, hash, JSON.stringify(info), now, info.created + graceSeconds]),
+      await this.revoke('hlAppKeyRotate', [...this.keyKeys(app), this.keys.metaChannel, this.keys.metaOutbox], [app, keyId, hash, JSON.stringify(info), now, info.created + graceSeconds]),
     );
     return { key, record: { id, ...info }, replaced: { id: keyId, expires } };
   }
 
   /** Revokes one key at once (app-key-delete.lua). */
   async deleteKey(app: string, keyId: string): Promise<void> {
-    keyScriptResult(await this.revoke('hlAppKeyDelete', [...this.keyKeys(app), this.keys.metaChannel], [app, keyId, Date.now()]));
+    keyScriptResult(await this.revoke('hlAppKeyDelete', [...this.keyKeys(app), this.keys.metaChannel, this.keys.metaOutbox], [app, keyId, Date.now()]));
   }
 
   async getApp(name: string): Promise<AppRecord | null> {
@@ -182,7 +203,7 @@ export class Catalog {
     const k = this.keys;
     const deleted = await this.revoke(
       'hlAppDelete',
-      [k.apps, k.keyHashes, k.appKeys(name), k.queues(name), k.queueNames(name), k.queueIncs(name), k.appKeyInfo(name), k.metaChannel],
+      [k.apps, k.keyHashes, k.appKeys(name), k.queues(name), k.queueNames(name), k.queueIncs(name), k.appKeyInfo(name), k.metaChannel, k.metaOutbox],
       [name, encodeChange({ app: name })],
     );
     return Number(deleted) === 1;
@@ -198,7 +219,9 @@ export class Catalog {
     const k = this.keys;
     const app = meta.application;
     const result = Number(
-      await scriptCall(this.client, 'hlQueueCreate', false, [k.apps, k.queues(app), k.queueNames(app), k.queueIncs(app), k.queueIncSeq], [app, meta.name, JSON.stringify(meta)]),
+      await this.recording(() =>
+        scriptCall(this.client, 'hlQueueCreate', false, [k.apps, k.queues(app), k.queueNames(app), k.queueIncs(app), k.queueIncSeq, k.metaOutbox], [app, meta.name, JSON.stringify(meta)]),
+      ),
     );
     if (result === -1) throw new HoldlineError('app_not_found');
     return result === 1;
@@ -221,14 +244,18 @@ export class Catalog {
   async updateQueue(meta: QueueMeta): Promise<void> {
     const k = this.keys;
     const change = encodeChange({ app: meta.application, queue: meta.name });
-    const updated = await scriptCall(this.client, 'hlQueueUpdate', false, [k.queues(meta.application), k.metaChannel], [meta.name, JSON.stringify(meta), change]);
+    const updated = await this.recording(() =>
+      scriptCall(this.client, 'hlQueueUpdate', false, [k.queues(meta.application), k.metaChannel, k.metaOutbox], [meta.name, JSON.stringify(meta), change]),
+    );
     if (Number(updated) !== 1) throw new HoldlineError('queue_not_found');
   }
 
   /** Removes the queue from the catalogue, returning what it was (its partitions are the engine's to drop). */
   async deleteQueueMeta(app: string, name: string): Promise<QueueRecord | null> {
     const k = this.keys;
-    const reply = await scriptCall(this.client, 'hlQueueDelete', false, [k.queues(app), k.queueNames(app), k.queueIncs(app), k.metaChannel], [name, encodeChange({ app, queue: name, deleted: true })]);
+    const reply = await this.recording(() =>
+      scriptCall(this.client, 'hlQueueDelete', false, [k.queues(app), k.queueNames(app), k.queueIncs(app), k.metaChannel, k.metaOutbox], [name, encodeChange({ app, queue: name, deleted: true })]),
+    );
     if (!Array.isArray(reply)) return null;
     return { meta: JSON.parse(String(reply[0])) as QueueMeta, inc: Number(reply[1]) };
   }

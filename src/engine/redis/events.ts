@@ -36,6 +36,7 @@ import {
   type EventLogListener,
   type EventRetention,
   type EventScan,
+  type EventScanResult,
   type LoggedEvent,
   type TraitType,
   type TraitValues,
@@ -72,9 +73,23 @@ function toLogged(json: string): LoggedEvent {
 
 const EVENT_FEED: FeedCodec<'event', LoggedEvent> = { type: 'event', decode: (payload) => [toLogged(payload.toString('utf8'))] };
 
-/** The registry's member for an outbox: `<app>\n<outbox key>` (app empty for the metadata outbox). */
-function registryMember(app: string, outbox: string): string {
-  return `${app}\n${outbox}`;
+/**
+ * What a slot's outbox entries leave implicit: the application ('' for the metadata outbox, whose
+ * entries name theirs) and traits every event of the slot has (a partition's queue_name and
+ * partition), added by the relay when the entry does not carry them.
+ */
+export interface OutboxContext {
+  app: string;
+  traits?: TraitValues;
+}
+
+/** The registry's member for an outbox: `<outbox key>\n<context JSON>`. */
+function registryMember(outbox: string, context: OutboxContext): string {
+  return `${outbox}\n${JSON.stringify(context)}`;
+}
+
+function contextOf(app: string | OutboxContext): OutboxContext {
+  return typeof app === 'string' ? { app } : app;
 }
 
 export interface RedisEventLogOptions {
@@ -137,11 +152,11 @@ export class RedisEventLog implements EventLog {
    * Call before a script that records into `outbox` runs (app: the slot's application, '' for the
    * metadata outbox). A round trip only when this node has not registered it in REGISTRATION_MS.
    */
-  async registerOutbox(outbox: string, app: string): Promise<void> {
+  async registerOutbox(outbox: string, app: string | OutboxContext): Promise<void> {
     const now = Date.now();
     const at = this.registered.get(outbox);
     if (at !== undefined && now - at < REGISTRATION_MS / 2) return;
-    await guarded(() => this.client.zadd(this.keys.eventOutboxes, now, registryMember(app, outbox)));
+    await guarded(() => this.client.zadd(this.keys.eventOutboxes, now, registryMember(outbox, contextOf(app))));
     this.registered.set(outbox, now);
   }
 
@@ -149,11 +164,11 @@ export class RedisEventLog implements EventLog {
    * Call after a script that recorded into `outbox` answered: relays it now, in the background
    * (errors are logged; the sweep relays what this missed). Coalesced per outbox.
    */
-  relaySoon(outbox: string, app: string): void {
-    void this.relayCoalesced(outbox, app);
+  relaySoon(outbox: string, app: string | OutboxContext): void {
+    void this.relayCoalesced(outbox, contextOf(app));
   }
 
-  private relayCoalesced(outbox: string, app: string): Promise<void> {
+  private relayCoalesced(outbox: string, app: OutboxContext): Promise<void> {
     const current = this.relays.get(outbox);
     if (current !== undefined) {
       current.again = true;
@@ -177,7 +192,7 @@ export class RedisEventLog implements EventLog {
   }
 
   /** Copies everything in `outbox` into the application logs, in order, then trims the outbox. */
-  async relay(outbox: string, app: string): Promise<void> {
+  async relay(outbox: string, context: OutboxContext): Promise<void> {
     for (;;) {
       const entries = await guarded(() => this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH));
       if (entries.length === 0) return;
@@ -185,9 +200,9 @@ export class RedisEventLog implements EventLog {
       for (const [id, fields] of entries) {
         const f: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-        const target = f.a !== undefined && f.a !== '' ? f.a : app;
+        const target = f.a !== undefined && f.a !== '' ? f.a : context.app;
         if (target === '') continue;
-        const record = this.recordOf(outbox, id, target, f);
+        const record = this.recordOf(outbox, id, target, f, context.traits);
         if (record === null) continue;
         let list = byApp.get(target);
         if (list === undefined) {
@@ -210,13 +225,13 @@ export class RedisEventLog implements EventLog {
   }
 
   /** The event record an outbox entry relays as (null: an entry this version cannot read; logged). */
-  private recordOf(outbox: string, streamId: string, app: string, f: Record<string, string>): string | null {
+  private recordOf(outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined): string | null {
     try {
       const us = Number(f.u);
       let type = f.t ?? '';
       let values: TraitValues;
       if (type === '@change') ({ type, values } = changeEventValues(parseChange(f.v ?? '')));
-      else values = JSON.parse(f.v ?? '{}') as TraitValues;
+      else values = { ...implicit, ...(JSON.parse(f.v ?? '{}') as TraitValues) };
       const entropy = createHash('sha1').update(`${outbox}|${streamId}`).digest('hex');
       const event = buildEvent(app, type, values, us, uuidv7(Math.floor(us / 1000), entropy));
       const logged: LoggedEvent = { seq: 0, generatedUs: us, event };
@@ -244,9 +259,15 @@ export class RedisEventLog implements EventLog {
       const member = members[i]!;
       const score = Number(members[i + 1]);
       const nl = member.indexOf('\n');
-      const app = member.slice(0, nl);
-      const outbox = member.slice(nl + 1);
-      await this.relayCoalesced(outbox, app);
+      const outbox = member.slice(0, nl);
+      let context: OutboxContext;
+      try {
+        context = JSON.parse(member.slice(nl + 1)) as OutboxContext;
+      } catch {
+        await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
+        continue;
+      }
+      await this.relayCoalesced(outbox, context);
       if (score < now - 2 * REGISTRATION_MS && (await guarded(() => this.client.xlen(outbox))) === 0) {
         await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
       }
@@ -297,17 +318,20 @@ export class RedisEventLog implements EventLog {
     return this.subscriber.subscribe(this.keys.eventLog(app)[6], EVENT_FEED, listener);
   }
 
-  async scan(app: string, scan: EventScan): Promise<LoggedEvent[]> {
+  async scan(app: string, scan: EventScan): Promise<EventScanResult> {
     const [, events, ids, index] = this.keys.eventLog(app);
+    const min = `${scan.minExclusive === true ? '(' : '['}${scan.min}`;
+    const max = `${scan.maxExclusive === true ? '(' : '['}${scan.max}`;
     const members = scan.descending
-      ? await guarded(() => this.client.zrevrangebylex(index, `[${scan.max}`, `[${scan.min}`, 'LIMIT', 0, scan.count))
-      : await guarded(() => this.client.zrangebylex(index, `[${scan.min}`, `[${scan.max}`, 'LIMIT', 0, scan.count));
-    if (members.length === 0) return [];
+      ? await guarded(() => this.client.zrevrangebylex(index, max, min, 'LIMIT', 0, scan.count))
+      : await guarded(() => this.client.zrangebylex(index, min, max, 'LIMIT', 0, scan.count));
+    const last = members[members.length - 1] ?? null;
+    if (members.length === 0) return { events: [], last };
     const seqs = await guarded(() => this.client.hmget(ids, ...members.map(idOfMember)));
     const present = seqs.filter((s): s is string => s !== null);
-    if (present.length === 0) return [];
+    if (present.length === 0) return { events: [], last };
     const rows = await guarded(() => this.client.hmget(events, ...present));
-    return rows.filter((r): r is string => r !== null).map(toLogged);
+    return { events: rows.filter((r): r is string => r !== null).map(toLogged), last };
   }
 
   async get(app: string, messageId: string): Promise<LoggedEvent | null> {

@@ -199,6 +199,10 @@ export class RedisEngine implements Engine {
       this.keys,
       () => this.replicas.required('strong', this.keys.apps),
       (what) => this.logger?.warn({ script: what }, 'redis engine: revocation stored on the registry primary, not yet confirmed by its replica'),
+      {
+        registerOutbox: (outbox, app) => this.events.registerOutbox(outbox, app),
+        relaySoon: (outbox, app) => this.events.relaySoon(outbox, app),
+      },
     );
     this.sweeper = new ExpirySweeper(this.client, this.keys, opts.sweepIntervalMs ?? 1000, this.logger, opts.indexReassertMs);
     this.replicas = new ReplicaMonitor(this.client, this.target.cluster, opts.replicaRefreshMs ?? 5000, this.logger);
@@ -460,7 +464,26 @@ export class RedisEngine implements Engine {
     });
   }
 
+  /**
+   * A partition write that records events (update.lua, delete.lua): its outbox registered before and
+   * relayed after, with the partition as the context its events leave implicit (events.ts).
+   */
+  private async recordingIn<T>(ref: PartitionRef, write: () => Promise<T>): Promise<T> {
+    const outbox = this.keys.partition(ref).outbox;
+    const context = { app: ref.app, traits: { queue_name: ref.queue, partition: ref.partition } };
+    await this.events.registerOutbox(outbox, context);
+    try {
+      return await write();
+    } finally {
+      this.events.relaySoon(outbox, context);
+    }
+  }
+
   updateMessage(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
+    return this.recordingIn(ref, () => this.updateMessageNow(ref, id, patch));
+  }
+
+  private updateMessageNow(ref: PartitionRef, id: string, patch: MessagePatch): Promise<StoredMessage | null> {
     return guarded(async () => {
       const record = await updateRecord(this.client, this.keys.partition(ref), id, patch);
       if (record === null) return null;
@@ -472,7 +495,7 @@ export class RedisEngine implements Engine {
   }
 
   deleteMessages(ref: PartitionRef, ids: string[]): Promise<number> {
-    return guarded(() => deleteRecords(this.client, this.keys.partition(ref), ids));
+    return this.recordingIn(ref, () => guarded(() => deleteRecords(this.client, this.keys.partition(ref), ids)));
   }
 
   count(ref: PartitionRef): Promise<number> {
@@ -486,6 +509,11 @@ export class RedisEngine implements Engine {
    * store follows its queues on it (calls-factory.ts), so a node keeps one sharded subscription per
    * primary for every kind of feed. Owned by the engine: closed by close().
    */
+  /** The key prefix (config.redisPrefix): a call store sharing this engine uses the same one. */
+  get prefix(): string {
+    return this.keys.prefix;
+  }
+
   get feeds(): FeedSubscriber {
     return this.subscriber;
   }

@@ -16,8 +16,8 @@ const SCRIPTS = {
   hlDrop: 'partition-drop-4',
   hlRead: 'read-3',
   hlGet: 'get-2',
-  hlUpdate: 'update-2',
-  hlDelete: 'delete-3',
+  hlUpdate: 'update-3',
+  hlDelete: 'delete-4',
   hlCount: 'count-1',
   hlSweep: 'sweep-3',
 } as const;
@@ -240,12 +240,12 @@ export async function updateRecord(client: RedisClient, k: PartitionKeys, id: st
       args.push(f.tag, encoding === 'utf8' ? `+${text}` : Buffer.concat([PLUS, Buffer.from(text, encoding)]));
     }
   }
-  return (await scriptCall(client, 'hlUpdate', true, [k.msg, k.exp], args)) as Buffer | null;
+  return (await scriptCall(client, 'hlUpdate', true, [k.msg, k.exp, k.outbox], args)) as Buffer | null;
 }
 
 export async function deleteRecords(client: RedisClient, k: PartitionKeys, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  return Number(await scriptCall(client, 'hlDelete', false, [k.ids, k.msg, k.exp], ids));
+  return Number(await scriptCall(client, 'hlDelete', false, [k.ids, k.msg, k.exp, k.outbox], ids));
 }
 
 export async function countLive(client: RedisClient, k: PartitionKeys): Promise<number> {

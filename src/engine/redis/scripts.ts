@@ -36,6 +36,9 @@ const INCLUDE_RE = /^--- @include "([A-Za-z0-9_-]+)"\s*$/gm;
 /** Where recordEncode.lua lists the optional fields' record tags, in the table's order. */
 const FIELD_TAGS_MARK = '--[[@message-field-tags]]';
 const FIELD_TAGS = MESSAGE_FIELDS.map((f) => `'${f.tag}'`).join(', ');
+/** Where a script wants the optional fields' record tags mapped to their wire names (update.lua's event). */
+const FIELD_NAMES_MARK = '--[[@message-field-names]]';
+const FIELD_NAMES = MESSAGE_FIELDS.map((f) => `${f.tag} = '${f.wire}'`).join(', ');
 const cache = new Map<string, string>();
 
 /**
@@ -53,7 +56,7 @@ export function loadLua(file: string): string {
       included.add(name);
       return expand(readFileSync(`${dir}includes/${name}.lua`, 'utf8'));
     });
-  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8')).replace(FIELD_TAGS_MARK, FIELD_TAGS);
+  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8')).replace(FIELD_TAGS_MARK, FIELD_TAGS).replace(FIELD_NAMES_MARK, FIELD_NAMES);
   cache.set(file, source);
   return source;
 }

@@ -8,6 +8,7 @@
   KEYS[3] qnames  ZSET of queue names (score 0)
   KEYS[4] qincs   HASH queue name -> incarnation number
   KEYS[5] incseq  STRING, the last incarnation number drawn (never deleted)
+  KEYS[6] outbox  STREAM the metadata slot's event outbox (event-record.lua)
   ARGV[1] application name
   ARGV[2] queue name
   ARGV[3] JSON QueueMeta
@@ -16,9 +17,12 @@
   Errors: none of its own.
 ]]
 local rcall = redis.call
+--- @include "event-record"
 
 if rcall('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 if rcall('HSETNX', KEYS[2], ARGV[2], ARGV[3]) == 0 then return 0 end
 rcall('ZADD', KEYS[3], 0, ARGV[2])
 rcall('HSET', KEYS[4], ARGV[2], rcall('INCR', KEYS[5]))
+local m = cjson.decode(ARGV[3])
+recordEvent(KEYS[6], ARGV[1], 'message_queue.create', { queue_name = ARGV[2], partitions = m.partitions, type = m.type, consistency = m.consistency })
 return 1

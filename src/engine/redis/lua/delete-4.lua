@@ -5,6 +5,7 @@
   KEYS[1] ids  ZSET of ids
   KEYS[2] msg  HASH id -> record
   KEYS[3] exp  ZSET id -> expiresAtMs
+  KEYS[4] outbox STREAM the partition slot's event outbox (event-record.lua): message.delete
   ARGV[1..] message ids
 
   Returns: how many live messages were deleted.
@@ -12,6 +13,7 @@
 ]]
 local rcall = redis.call
 --- @include "nowUs"
+--- @include "event-record"
 
 local nowMs = math.floor(nowUs() / 1000)
 local deleted = 0
@@ -21,7 +23,10 @@ for i = 1, #ARGV do
     rcall('ZREM', KEYS[1], ARGV[i])
     rcall('HDEL', KEYS[2], ARGV[i])
     rcall('ZREM', KEYS[3], ARGV[i])
-    if e > nowMs then deleted = deleted + 1 end
+    if e > nowMs then
+      deleted = deleted + 1
+      recordEvent(KEYS[4], '', 'message.delete', { msg_id = ARGV[i] })
+    end
   end
 end
 return deleted

@@ -6,6 +6,7 @@
 
   KEYS[1] msg  HASH id -> record
   KEYS[2] exp  ZSET id -> expiresAtMs
+  KEYS[3] outbox STREAM the partition slot's event outbox (event-record.lua): message.update
 
   ARGV[1] message id
   ARGV[2] new ttl in seconds, or '' to keep it
@@ -21,6 +22,7 @@ local rcall = redis.call
 --- @include "numStr"
 --- @include "recordEncode"
 --- @include "recordDecode"
+--- @include "event-record"
 
 local id = ARGV[1]
 local now = nowUs()
@@ -54,4 +56,14 @@ fields.u = numStr(math.max(now, timestampUs, (tonumber(fields.u) or 0) + 1))
 
 record = recordEncode(fields)
 rcall('HSET', KEYS[1], id, record)
+-- The fields given, by name (src/message-fields.ts tags; t/b the body). Queue and partition: the
+-- outbox's context (events.ts OutboxContext).
+local names = { t = 'body', b = 'body', --[[@message-field-names]] }
+local given = {}
+if ARGV[2] ~= '' then given.ttl = true end
+for i = 3, #ARGV, 2 do given[names[ARGV[i]] or ARGV[i]] = true end
+local list = {}
+for name in pairs(given) do list[#list + 1] = name end
+table.sort(list)
+recordEvent(KEYS[3], '', 'message.update', { msg_id = id, fields = table.concat(list, ',') })
 return record

@@ -4,6 +4,7 @@
 
   KEYS[1] apps, KEYS[2] keys, KEYS[3] appkeys, KEYS[4] keyinfo (as app-create.lua)
   KEYS[5] changes  metadata change channel (shard channel, same hash tag)
+  KEYS[6] outbox   STREAM the metadata slot's event outbox (event-record.lua)
   ARGV[1] application name
   ARGV[2] key id (16 hex)
   ARGV[3] now, epoch ms
@@ -12,6 +13,7 @@
 ]]
 --- @include "app-key-prune"
 local rcall = redis.call
+--- @include "event-record"
 
 if rcall('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 local live = appKeyPrune(KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[3]))
@@ -33,4 +35,5 @@ rcall('HDEL', KEYS[2], target)
 rcall('SREM', KEYS[3], target)
 rcall('HDEL', KEYS[4], target)
 rcall('SPUBLISH', KEYS[5], cjson.encode({ app = ARGV[1], key = target }))
+recordEvent(KEYS[6], ARGV[1], 'application.key.revoke', { key_id = ARGV[2] })
 return 1

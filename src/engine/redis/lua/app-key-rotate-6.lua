@@ -5,6 +5,7 @@
 
   KEYS[1] apps, KEYS[2] keys, KEYS[3] appkeys, KEYS[4] keyinfo (as app-create.lua)
   KEYS[5] changes  metadata change channel (shard channel, same hash tag)
+  KEYS[6] outbox   STREAM the metadata slot's event outbox (event-record.lua)
   ARGV[1] application name
   ARGV[2] old key id (16 hex)
   ARGV[3] sha256 hex of the new key
@@ -16,6 +17,7 @@
 ]]
 --- @include "app-key-prune"
 local rcall = redis.call
+--- @include "event-record"
 
 if rcall('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 local nowMs = tonumber(ARGV[5])
@@ -40,4 +42,7 @@ rcall('HSET', KEYS[2], ARGV[3], ARGV[1])
 rcall('SADD', KEYS[3], ARGV[3])
 rcall('HSET', KEYS[4], ARGV[3], ARGV[4])
 rcall('SPUBLISH', KEYS[5], cjson.encode({ app = ARGV[1], key = old }))
+recordEvent(KEYS[6], ARGV[1], 'application.key.rotate', {
+  key_id = string.sub(ARGV[3], 1, 16), replaced_key_id = ARGV[2], replaced_expires = expires * 1000,
+})
 return expires
