@@ -201,7 +201,7 @@ function Page({ session, section, rest, wallboard }: { session: Session; section
     case 'agents':
       return <AgentsView credentials={credentials} client={client} />;
     case 'events':
-      return <EventsView client={client} />;
+      return <EventsView client={client} credentials={credentials} />;
     case 'messages':
       return rest[0] === undefined ? (
         <MessageQueuesView credentials={credentials} application={application} />

@@ -219,7 +219,7 @@ describe('the console in Chromium', () => {
     await shot('agents');
   });
 
-  it('tails the event log live with a filter: only the matching events show', async () => {
+  it('filters the event log: the stored matching events (GET /v1/events), then live ones, and only those', async () => {
     await nav('Events').click();
     await page.locator('[data-events-status]').filter({ hasText: /^Live/ }).waitFor();
     await page.getByLabel('Event type').fill('queue.member.pause');
@@ -233,10 +233,15 @@ describe('the console in Chromium', () => {
     await rest('PUT', member, { paused: true, pause_reason: 'coffee' }, 200);
     await rest('PUT', member, { paused: false }, 200);
     await rest('PUT', member, { paused: true, pause_reason: 'meeting' }, 200);
-    await until(async () => (await page.locator('tr[data-event]').count()) === 2, { what: 'two pause events' });
-    expect(await page.locator('tr[data-event]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')))).toEqual(['queue.member.pause', 'queue.member.pause']);
-    // Newest first: the second pause's reason is on top.
-    expect(await page.locator('tr[data-event]').first().textContent()).toContain('meeting');
+    // Stored: the pauses of the earlier tests (lunch, training); live: coffee and meeting.
+    await until(async () => (await page.locator('tr[data-event]').count()) === 4, { what: 'four pause events' });
+    expect(await page.locator('tr[data-event]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')))).toEqual(Array(4).fill('queue.member.pause'));
+    const reasons = await page.locator('tr[data-event]').evaluateAll((rows) => rows.map((r) => /pause_reason=(\w+)/.exec(r.textContent ?? '')?.[1]));
+    // Newest first.
+    expect(reasons).toEqual(['meeting', 'coffee', 'training', 'lunch']);
+    // The same rows as the REST query with the same filter.
+    const stored = await rest<Array<{ message_id: string }>>('GET', `/v1/events?q.field=event_type&q.value=queue.member.pause&q.field=queue_id&q.value=${queue}&sort=generated:desc`, undefined, 200);
+    expect(await page.locator('tr[data-event]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')))).toEqual(stored.map((e) => e.message_id));
     expect(await seriousViolations(page)).toEqual([]);
     await shot('events');
     await rest('PUT', member, { paused: false }, 200);

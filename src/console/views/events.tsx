@@ -1,11 +1,13 @@
 /**
- * The application's event log, live (websocket.md 12, through the SDK's EventTail): the events
- * that match the filter (equality on `event_type` and on one trait, as `GET /v1/events`' `q`
- * conditions), in log order, as they are recorded. The last event shown and the filter are kept for
- * the tab, so coming back resumes after it without a gap.
+ * The application's event log: the newest stored events that match the filter (`GET /v1/events`,
+ * equality on `event_type` and on one trait, Panko's `q`), then, live, the matching events as they
+ * are recorded (websocket.md 12, the SDK's EventTail), resumed after the newest event of the log
+ * read before the query, so none falls between the two. The last event shown and the filter are
+ * kept for the tab: coming back resumes after it.
  */
 import type { EventCondition, HoldlineClient, HoldlineEvent } from 'holdline/client';
 import { useEffect, useState } from 'preact/hooks';
+import { api, type Credentials } from '../api.js';
 import { ErrorNote, errorText } from '../ui.js';
 
 interface Filter {
@@ -66,43 +68,73 @@ function conditions(f: Filter): EventCondition[] {
   return q;
 }
 
-export function EventsView({ client }: { client: HoldlineClient }) {
+const STORED = 100;
+
+/** `GET /v1/events` with these conditions, newest first. */
+function query(credentials: Credentials, q: EventCondition[], limit: number): Promise<HoldlineEvent[]> {
+  const params = new URLSearchParams();
+  for (const c of q) {
+    params.append('q.field', c.field);
+    params.append('q.value', c.value);
+  }
+  params.set('limit', String(limit));
+  params.set('sort', 'generated:desc');
+  return api<HoldlineEvent[]>(credentials, 'GET', `/v1/events?${params}`);
+}
+
+export function EventsView({ client, credentials }: { client: HoldlineClient; credentials: Credentials }) {
   const [applied, setApplied] = useState<Saved>(saved);
   const [form, setForm] = useState<Filter>(applied.filter);
-  const [events, setEvents] = useState<Array<{ seq: number; event: HoldlineEvent }>>([]);
+  /** seq null: read from the stored log, not from the tail. */
+  const [events, setEvents] = useState<Array<{ seq: number | null; event: HoldlineEvent }>>([]);
   const [status, setStatus] = useState('Connecting…');
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     let stopped = false;
+    let tail: ReturnType<HoldlineClient['events']> | null = null;
+    const seen = new Set<string>();
     setEvents([]);
     setError(null);
-    let tail: ReturnType<HoldlineClient['events']>;
-    try {
-      tail = client.events(applied.since === null ? { q: conditions(applied.filter) } : { q: conditions(applied.filter), since: applied.since });
-    } catch (err) {
-      setError(errorText(err));
-      return;
-    }
-    tail.on('event', (e) => {
-      if (stopped) return;
-      setEvents((old) => [e, ...old].slice(0, SHOWN));
+    const start = async (): Promise<void> => {
+      const q = conditions(applied.filter);
+      let since = applied.since;
+      if (since === null) {
+        // The newest event of the whole log first: the tail resumes after it, so an event recorded
+        // while the stored ones are read is delivered live (once: ids already shown are skipped).
+        const [newest] = await query(credentials, [], 1);
+        const stored = await query(credentials, q, STORED);
+        if (stopped) return;
+        for (const e of stored) seen.add(e.message_id);
+        setEvents(stored.map((event) => ({ seq: null, event })));
+        since = newest?.message_id ?? null;
+      }
+      tail = client.events(since === null ? { q } : { q, since });
+      listen(tail);
+    };
+    const listen = (t: NonNullable<typeof tail>): void => {
+      t.on('event', (e) => {
+        if (stopped || seen.has(e.event.message_id)) return;
+        seen.add(e.event.message_id);
+        setEvents((old) => [e, ...old].slice(0, SHOWN));
       sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ filter: applied.filter, since: e.event.message_id } satisfies Saved));
     });
-    tail.on('subscribed', ({ recovered }) => {
-      if (stopped) return;
-      setStatus(recovered ? (applied.since === null ? 'Live' : 'Live (resumed where this tab left off)') : 'Live: some events after the resume point were no longer held');
-    });
-    tail.on('ended', (end) => {
-      if (stopped) return;
-      if (end.reason === 'error') setError(`The event tail stopped: ${errorText(end.error)}`);
-      setStatus('Stopped');
-    });
+      t.on('subscribed', ({ recovered }) => {
+        if (stopped) return;
+        setStatus(recovered ? (applied.since === null ? 'Live' : 'Live (resumed where this tab left off)') : 'Live: some events after the resume point were no longer held');
+      });
+      t.on('ended', (end) => {
+        if (stopped) return;
+        if (end.reason === 'error') setError(`The event tail stopped: ${errorText(end.error)}`);
+        setStatus('Stopped');
+      });
+    };
+    start().catch((err: unknown) => !stopped && setError(errorText(err)));
     return () => {
       stopped = true;
-      void tail.close();
+      void tail?.close();
     };
-  }, [client, applied]);
+  }, [client, credentials, applied]);
 
   const apply = (e: Event): void => {
     e.preventDefault();
@@ -128,7 +160,7 @@ export function EventsView({ client }: { client: HoldlineClient }) {
         <input id="ev-value" value={form.value} onInput={(e) => setForm({ ...form, value: e.currentTarget.value })} />
         <button type="submit">Apply</button>
       </form>
-      <p class="hint">Events recorded from now on that match every condition, newest first.</p>
+      <p class="hint">The newest {STORED} stored events that match every condition, then new ones as they are recorded; newest first.</p>
       <ErrorNote error={error} />
       <p class="live-status" data-events-status>
         {status}
@@ -146,8 +178,8 @@ export function EventsView({ client }: { client: HoldlineClient }) {
             </tr>
           </thead>
           <tbody>
-            {events.map(({ seq, event }) => (
-              <tr key={seq} data-event={event.message_id} data-type={event.event_type}>
+            {events.map(({ event }) => (
+              <tr key={event.message_id} data-event={event.message_id} data-type={event.event_type}>
                 <td class="mono">{event.generated.replace('T', ' ').slice(0, 23)}</td>
                 <td>{event.event_type}</td>
                 <td class="traits">
