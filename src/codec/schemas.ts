@@ -12,6 +12,9 @@ import { SCHEMA_FILES } from './schema-files.js';
 
 export const SCHEMA_BASE = 'https://holdline.dev/schemas/ws/';
 
+/** How the frame schemas are compiled: here, and ahead of time for the browser build (src/build-frame-validators.ts). */
+export const FRAME_AJV_OPTIONS = { strict: true, strictRequired: false, discriminator: true, allErrors: false } as const;
+
 export interface FrameValidators {
   client: ReadonlyMap<string, ValidateFunction>;
   server: ReadonlyMap<string, ValidateFunction>;
@@ -31,7 +34,7 @@ export function compileFrameValidators(files: ReadonlyArray<readonly [string, ob
   const lazy = opts.lazy === true;
   // Lazily: the build checked these schemas against the meta-schema (and compiled them), so adding
   // them skips that check, and each validator is compiled with the same options at its first use.
-  const ajv = new Ajv2020({ strict: true, strictRequired: false, discriminator: true, allErrors: false, validateSchema: !lazy });
+  const ajv = new Ajv2020({ ...FRAME_AJV_OPTIONS, validateSchema: !lazy });
   for (const [file, schema] of files) {
     const id = (schema as AnySchemaObject).$id;
     if (id !== SCHEMA_BASE + file) fail(file, `$id must be ${SCHEMA_BASE + file}, found ${String(id)}`);

@@ -34,6 +34,7 @@ import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
 import { createDispatcher } from './dispatch.js';
+import { consoleDir, consoleRoutes } from './console.js';
 import { docsRoutes } from './docs.js';
 import { createHttpEdge } from './edge.js';
 import { instrumentEngine, metricsRoutes } from './metrics.js';
@@ -78,6 +79,8 @@ export interface HoldlineServerOptions {
   mounts?: ServerMount[];
   /** How long close() waits for in-flight HTTP requests; default 10 s. */
   drainTimeoutMs?: number;
+  /** The built console served at /console (default: this package's dist/console; tests build their own). */
+  consoleDir?: string;
 }
 
 export interface HoldlineServer {
@@ -210,6 +213,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   opsRoutes(context);
   metricsRoutes(context);
   docsRoutes(context);
+  consoleRoutes(context, opts.consoleDir ?? consoleDir());
   appsRoutes(context);
   // /v1/agents, /v1/queues, /v1/tags, /v1/schemas: their literal first segments rank them above the
   // Queuey /{application}/{queue} patterns (and `v1` is a reserved application name).

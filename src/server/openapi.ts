@@ -121,6 +121,8 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/openapi.json', tag: 'operations', summary: 'This document', auth: 'none', ok: { 200: 'application/json' }, errors: [] },
   { method: 'GET', route: '/docs', tag: 'operations', summary: 'The API reference page (Swagger UI, served locally)', auth: 'none', ok: { 200: 'text/html' }, errors: [] },
   { method: 'GET', route: '/docs/:file', tag: 'operations', summary: 'A file of the API reference page (swagger-ui-dist)', auth: 'none', ok: { 200: '*/*' }, errors: ['not_found'] },
+  { method: 'GET', route: '/console', tag: 'operations', summary: 'The console, a web page for supervisors and operators (503 with an HTML page when dist/console was not built)', auth: 'none', ok: { 200: 'text/html' }, errors: [] },
+  { method: 'GET', route: '/console/:file', tag: 'operations', summary: 'A file of the console (a content-hashed bundle file, cached for a year)', auth: 'none', ok: { 200: '*/*' }, errors: ['not_found'] },
   { method: 'GET', route: '/v1/capabilities', tag: 'operations', summary: 'What this server offers (protocol/capabilities.md)', auth: 'optional', ok: { 200: 'r:capabilities' }, errors: [] },
   // --- applications (admin) ---
   { method: 'POST', route: '/v1/apps', tag: 'applications', summary: 'Create an application and its first key', auth: 'admin', body: { json: 'app-create', form: true, required: true }, ok: { 201: 'r:app-created' }, errors: [...JSON_BODY, 'invalid_name', 'app_exists'] },

@@ -41,7 +41,7 @@ export interface TestServer {
 export async function startTestServer(
   engine: Engine,
   overrides: Partial<HoldlineConfig> = {},
-  extra: Pick<HoldlineServerOptions, 'mounts' | 'callStore' | 'webhookStore'> = {},
+  extra: Pick<HoldlineServerOptions, 'mounts' | 'callStore' | 'webhookStore' | 'consoleDir'> = {},
 ): Promise<TestServer> {
   const adminKey = overrides.adminKey ?? randomBytes(12).toString('hex');
   const config: HoldlineConfig = { ...DEFAULTS, port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey, ...overrides };

@@ -43,6 +43,7 @@ beforeAll(async () => {
   tarball = path.join(work, info!.filename);
   const files = info!.files.map((f) => f.path);
   expect(files).toEqual(expect.arrayContaining(['dist/src/cli/main.js', 'dist/src/client/index.d.ts', 'dist/browser/client.js', 'README.md']));
+  expect(files.filter((f) => /^dist\/console\/main-[A-Z0-9]+\.(js|css)$/.test(f))).toHaveLength(2);
   expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('bench/') || f.endsWith('.map'))).toEqual([]);
 
   app = path.join(work, 'app');
@@ -81,6 +82,11 @@ describe('the packed tarball, installed in an empty directory', { timeout: TIMEO
       body: JSON.stringify({ queue_name: 'calls', partitions: 1 }),
     });
     expect(res.status).toBe(201);
+    // The console page, from the installed package's dist/console.
+    const page = await fetch(`${url}/console`);
+    expect(page.status).toBe(200);
+    const script = /src="(\/console\/main-[A-Z0-9]+\.js)"/.exec(await page.text())?.[1];
+    expect((await fetch(`${url}${script}`)).status).toBe(200);
 
     for (const f of readdirSync(path.join(ROOT, 'examples'))) copyFileSync(path.join(ROOT, 'examples', f), path.join(app, f));
     const env = cleanEnv({ HOLDLINE_WS: `ws://127.0.0.1:${port}/v1/ws`, HOLDLINE_KEY: key, COUNT: '2' });

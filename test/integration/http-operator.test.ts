@@ -156,7 +156,7 @@ describe('reserved paths', () => {
       const body = (await res.json()) as { error?: { code: string } };
       return [res.status, body.error?.code ?? 'ok'];
     };
-    for (const path of ['/v1/events', '/v1/ws', '/v1/nothing/here', '/v1/events/x/y', '/console', '/console/queues', '/docs/x/y', '/metrics/x', '/openapi.json/x']) {
+    for (const path of ['/v1/events', '/v1/ws', '/v1/nothing/here', '/v1/events/x/y', '/console/queues', '/console/x/y', '/docs/x/y', '/metrics/x', '/openapi.json/x']) {
       expect(await codeOf(path), path).toEqual([404, 'not_found']);
     }
     // Methods the Queuey patterns would take (PUT /{app}/{queue}) are not 405 there either.
@@ -166,6 +166,10 @@ describe('reserved paths', () => {
     const plain = await fetch(`${s.url}/v1/ws`);
     expect(plain.status).toBe(404);
     expect(((await plain.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    // /console is the console page (test/integration/console-browser.test.ts), never an application.
+    const page = await s.request('/console', { key });
+    expect([200, 503]).toContain(page.status);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     // An application name still is one.
     expect(await codeOf('/nobody/q')).toEqual([404, 'app_not_found']);
   });

@@ -122,6 +122,11 @@ describe('/openapi.json', () => {
     await call('GET', '/docs', '/docs');
     await call('GET', '/docs/:file', '/docs/swagger-ui.css');
     await call('GET', '/docs/:file', '/docs/nothing.js');
+    await call('GET', '/console', '/console');
+    const bundle = /src="(\/console\/main-[A-Z0-9]+\.js)"/.exec(await (await fetch(`${s.url}/console`)).text())?.[1];
+    expect(bundle, 'the console is built (npm run build)').toBeDefined();
+    await call('GET', '/console/:file', bundle!);
+    await call('GET', '/console/:file', '/console/nothing.js');
     await call('GET', '/v1/capabilities', '/v1/capabilities');
     await call('GET', '/v1/capabilities', '/v1/capabilities', { auth: 'Application nope' });
     await call('GET', '/v1/schemas', '/v1/schemas');
@@ -357,7 +362,7 @@ describe('/openapi.json', () => {
 
     // Every documented route answered at least one success and at least one documented error,
     // except the few that have no error a client can provoke (public reads of fixed documents).
-    const noError = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /v1/schemas', 'GET /v1/tags', 'GET /v1/queues', 'DELETE /v1/tags/:tag', 'GET /v1/webhooks']);
+    const noError = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /console', 'GET /v1/schemas', 'GET /v1/tags', 'GET /v1/queues', 'DELETE /v1/tags/:tag', 'GET /v1/webhooks']);
     const missing: string[] = [];
     for (const r of ROUTES) {
       const statuses = [...(seen.get(`${r.method} ${r.route}`) ?? [])];

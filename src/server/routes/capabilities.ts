@@ -65,10 +65,9 @@ const API_FEATURES = {
   'events:query:simple': true,
   // Webhook endpoints of an application (protocol/webhooks.md).
   webhooks: true,
-  // Still to come (SPEC.md 3.6).
   metrics: true,
   openapi: true,
-  console: false,
+  console: true,
 } as const satisfies Record<string, boolean>;
 
 export type ApiFeature = keyof typeof API_FEATURES;
