@@ -34,7 +34,7 @@ export function parseTailFilter(conditions: readonly EventCondition[] = []): Tai
     ['q.type', conditions.map((c) => c.type ?? '')],
     ['q.value', conditions.map((c) => c.value)],
   ]);
-  const query = conditions.length === 0 ? parseEventQuery(new Map()) : parseEventQuery(params);
+  const query = conditions.length === 0 ? parseEventQuery(new Map(), []) : parseEventQuery(params, [...params.keys()]);
   const traits = query.traits.map((t) => JSON.stringify([t.name, t.type, t.op, t.value])).sort();
   return { key: JSON.stringify([query.eventType ?? null, traits]), matches: (e) => matches(e, query) };
 }
