@@ -119,11 +119,12 @@ export interface CallQueueRefreshFrame {
   queue_id: string;
 }
 
-/** A Panko-style condition of the live event tail (websocket.md 12): `event_type` or a trait, equal to `value`. */
+/** A condition of the live event tail (websocket.md 12.1): one q.field/q.op/q.type/q.value group of GET /v1/events. */
 export interface EventCondition {
   field: string;
-  op?: 'eq';
-  /** How `value` is read (Panko q.type); empty or absent: as the event's own trait type. */
+  /** Absent or empty: eq. `event_type` takes eq only. */
+  op?: '' | 'lt' | 'le' | 'eq' | 'ne' | 'ge' | 'gt';
+  /** The trait's type (Panko q.type); empty or absent: string. */
   type?: '' | 'integer' | 'float' | 'string' | 'datetime';
   value: string;
 }

@@ -78,11 +78,11 @@ describe.each(['memory', 'redis'] as const)('event tail on %s', (kind) => {
     await bOnly.until(() => events(bOnly).length >= 1, "b's deletion");
     expect(events(deletes).map((f) => f.event.event_type)).toEqual(['tag.delete', 'tag.delete']);
     expect(events(bOnly).map((f) => f.event.traits.find((t) => t.name === 'tag_id')?.value)).toEqual([bId]);
-    // An integer trait compares as a number: "0…" forms and the type given explicitly both match.
+    // An integer trait with an op, as GET /v1/events takes it.
     const byId = await socket(n, key);
-    expectReply(await byId.request({ type: 'events.subscribe', q: [{ field: 'tag_id', type: 'integer', value: `+${bId + 1}` }] }), 'events.subscribed');
+    expectReply(await byId.request({ type: 'events.subscribe', q: [{ field: 'event_type', value: 'tag.create' }, { field: 'tag_id', type: 'integer', op: 'gt', value: `+${bId}` }] }), 'events.subscribed');
     await n.tag(key, 'c');
-    await byId.until(() => events(byId).length >= 1, 'the tag with that id');
+    await byId.until(() => events(byId).length >= 1, 'the tag with a greater id');
     expect(events(byId)[0]!.event.traits.find((t) => t.name === 'tag')?.value).toBe('c');
   });
 
@@ -143,10 +143,11 @@ describe.each(['memory', 'redis'] as const)('event tail on %s', (kind) => {
     const { key } = await n.createApp();
     const s = await socket(n, key);
     const bad: Array<[string, Record<string, unknown>, string]> = [
-      ['op gt', { type: 'events.subscribe', q: [{ field: 'event_type', op: 'gt', value: 'a' }] }, 'invalid_field'],
-      ['range field', { type: 'events.subscribe', q: [{ field: 'start_timestamp', value: '2026-01-01T00:00:00' }] }, 'invalid_field'],
-      ['message_id field', { type: 'events.subscribe', q: [{ field: 'message_id', value: randomUUID() }] }, 'invalid_field'],
-      ['unconvertible', { type: 'events.subscribe', q: [{ field: 'tag_id', type: 'integer', value: 'seven' }] }, 'invalid_field'],
+      ['event_type gt', { type: 'events.subscribe', q: [{ field: 'event_type', op: 'gt', value: 'a' }] }, 'invalid_query'],
+      ['unknown op', { type: 'events.subscribe', q: [{ field: 'tag', op: 'like', value: 'a' }] }, 'invalid_field'],
+      ['range field', { type: 'events.subscribe', q: [{ field: 'start_timestamp', op: 'ge', value: '2026-01-01T00:00:00' }] }, 'invalid_query'],
+      ['message_id field', { type: 'events.subscribe', q: [{ field: 'message_id', value: randomUUID() }] }, 'invalid_query'],
+      ['unconvertible', { type: 'events.subscribe', q: [{ field: 'tag_id', type: 'integer', value: 'seven' }] }, 'invalid_query'],
       ['bad type', { type: 'events.subscribe', q: [{ field: 'tag_id', type: 'number', value: '7' }] }, 'invalid_field'],
       ['q not a list', { type: 'events.subscribe', q: { field: 'event_type', value: 'x' } }, 'invalid_field'],
       ['no value', { type: 'events.subscribe', q: [{ field: 'event_type' }] }, 'missing_field'],

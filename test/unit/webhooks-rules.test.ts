@@ -9,7 +9,8 @@ import { typeMatcher } from '../../src/domain/webhooks/filter.js';
 import { checkWebhookUrl, hostAllowed } from '../../src/domain/webhooks/service.js';
 import { sign, verifySignature } from '../../src/domain/webhooks/signature.js';
 import { MemoryWebhookStore } from '../../src/engine/memory/webhooks.js';
-import { HoldlineError } from '../../src/errors.js';
+import type { LoggedEvent } from '../../src/engine/events.js';
+import type { HoldlineError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 
 describe('webhook hosts and URLs', () => {
@@ -96,35 +97,46 @@ describe('webhook backoff', () => {
   });
 });
 
-describe('event tail conditions', () => {
-  const event = {
-    event_type: 'queue.caller.leave',
-    traits: [
-      { name: 'project_id', type: 'string', value: 'demo' },
-      { name: 'wait', type: 'float', value: 12.5 },
-      { name: 'position', type: 'integer', value: 2 },
-      { name: 'left_at', type: 'datetime', value: '2026-12-06T23:41:02.123456Z' },
-    ],
-  };
+describe('event tail conditions (the same parser and matcher as GET /v1/events)', () => {
+  const logged = (traits: Array<{ name: string; type: 'integer' | 'float' | 'string' | 'datetime'; value: string | number }>): LoggedEvent => ({
+    seq: 1,
+    generatedUs: 1_796_600_000_000_000,
+    event: { message_id: '019af0c2-5d1e-7a3b-8c4d-0e1f2a3b4c5d', event_type: 'queue.caller.leave', generated: '2026-12-06T23:41:02.123456Z', traits, raw: {} },
+  });
+  const e = logged([
+    { name: 'project_id', type: 'string', value: 'demo' },
+    { name: 'reason', type: 'string', value: 'abandoned' },
+    { name: 'wait', type: 'float', value: 12.5 },
+    { name: 'position', type: 'integer', value: 2 },
+  ]);
 
-  it('matches event_type and traits by equality, as the trait type or the given type', () => {
-    expect(parseTailFilter([]).matches(event)).toBe(true);
-    expect(parseTailFilter([{ field: 'event_type', value: 'queue.caller.leave' }]).matches(event)).toBe(true);
-    expect(parseTailFilter([{ field: 'event_type', value: 'queue.caller.join' }]).matches(event)).toBe(false);
-    expect(parseTailFilter([{ field: 'wait', value: '12.50' }]).matches(event)).toBe(true);
-    expect(parseTailFilter([{ field: 'position', type: 'integer', value: '+2' }]).matches(event)).toBe(true);
-    expect(parseTailFilter([{ field: 'position', type: 'string', value: '02' }]).matches(event)).toBe(false);
-    expect(parseTailFilter([{ field: 'left_at', value: '2026-12-07T00:41:02.123456+01:00' }]).matches(event)).toBe(true);
-    expect(parseTailFilter([{ field: 'missing', value: 'x' }]).matches(event)).toBe(false);
-    expect(parseTailFilter([{ field: 'wait', value: '12.5' }, { field: 'position', value: '3' }]).matches(event)).toBe(false);
+  it('matches event_type, and traits by name, type and op (string when no type is given)', () => {
+    expect(parseTailFilter([]).matches(e)).toBe(true);
+    expect(parseTailFilter([{ field: 'event_type', value: 'queue.caller.leave' }]).matches(e)).toBe(true);
+    expect(parseTailFilter([{ field: 'event_type', value: 'queue.caller.join' }]).matches(e)).toBe(false);
+    expect(parseTailFilter([{ field: 'reason', value: 'abandoned' }]).matches(e)).toBe(true);
+    expect(parseTailFilter([{ field: 'wait', type: 'float', op: 'gt', value: '10' }]).matches(e)).toBe(true);
+    expect(parseTailFilter([{ field: 'wait', type: 'float', op: 'lt', value: '10' }]).matches(e)).toBe(false);
+    // No type: a string condition, which an integer trait does not meet (Panko's rule).
+    expect(parseTailFilter([{ field: 'position', value: '2' }]).matches(e)).toBe(false);
+    expect(parseTailFilter([{ field: 'position', type: 'integer', value: '+2' }]).matches(e)).toBe(true);
+    expect(parseTailFilter([{ field: 'missing', value: 'x' }]).matches(e)).toBe(false);
   });
 
   it('keys equal filters alike whatever the order, and refuses what the tail does not offer', () => {
-    const a = parseTailFilter([{ field: 'event_type', value: 'x' }, { field: 'wait', value: '1' }]);
-    const b = parseTailFilter([{ field: 'wait', value: '1' }, { field: 'event_type', op: 'eq', value: 'x' }]);
+    const a = parseTailFilter([{ field: 'event_type', value: 'x' }, { field: 'wait', type: 'float', value: '1' }]);
+    const b = parseTailFilter([{ field: 'wait', type: 'float', value: '1.0' }, { field: 'event_type', op: 'eq', value: 'x' }]);
     expect(a.key).toBe(b.key);
-    expect(() => parseTailFilter([{ field: 'end_timestamp', value: '2026-01-01' }])).toThrow(HoldlineError);
-    expect(() => parseTailFilter([{ field: 'wait', type: 'float', value: 'fast' }])).toThrow(HoldlineError);
-    expect(() => parseTailFilter([{ field: 'left_at', type: 'datetime', value: 'yesterday' }])).toThrow(HoldlineError);
+    const code = (f: () => unknown): string => {
+      try {
+        f();
+        return 'accepted';
+      } catch (err) {
+        return (err as HoldlineError).code;
+      }
+    };
+    expect(code(() => parseTailFilter([{ field: 'end_timestamp', value: '2026-01-01' }]))).toBe('invalid_query');
+    expect(code(() => parseTailFilter([{ field: 'event_type', op: 'gt', value: 'a' }]))).toBe('invalid_query');
+    expect(code(() => parseTailFilter([{ field: 'wait', type: 'float', value: 'fast' }]))).toBe('invalid_query');
   });
 });

@@ -66,7 +66,7 @@ function tailKind(log: EventLog): FeedKind<EventTailRef, LoggedEvent, 'event'> {
     names: { hub: 'ws event hub', field: 'eventFeed' },
     topicPrefix: 'hl/e',
     frame: (_ref, entry) => eventFrame(entry),
-    matches: (ref, entry) => ref.filter.matches(entry.event),
+    matches: (ref, entry) => ref.filter.matches(entry),
   };
 }
 
@@ -121,7 +121,7 @@ export class EventSubscription extends Follower<EventTailRef, LoggedEvent> imple
     corked(this.conn, () => {
       for (const entry of entries) {
         if (entry.seq <= this.lastSeq) continue;
-        if (this.tail.ref.filter.matches(entry.event) && !sendFrame(this.conn, eventFrame(entry))) {
+        if (this.tail.ref.filter.matches(entry) && !sendFrame(this.conn, eventFrame(entry))) {
           written = false;
           return;
         }
