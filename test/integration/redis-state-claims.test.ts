@@ -9,7 +9,7 @@ import { RedisEngine } from '../../src/engine/redis/index.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { JSON_CT, startTestServer, type TestServer } from '../helpers/server.js';
 
-const MESSAGES = 300;
+const MESSAGES = 200;
 const CONSUMERS_PER_NODE = 4;
 
 describe('redis: claims from two nodes', () => {
@@ -33,7 +33,8 @@ describe('redis: claims from two nodes', () => {
     }
   });
 
-  it('every message is claimed exactly once', async () => {
+  // Hundreds of round trips from eight consumers: room for a loaded machine (no figure is asserted).
+  it('every message is claimed exactly once', { timeout: 180_000 }, async () => {
     const [a, b] = nodes as [TestServer, TestServer];
     const { name, key } = await a.createApp();
     expect((await a.request(`/${name}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ queue_name: 'jobs', partitions: 2 }) })).status).toBe(201);
@@ -52,12 +53,14 @@ describe('redis: claims from two nodes', () => {
         if (candidates.length === 0) return;
         for (const m of candidates) {
           const claim = await node.request(`/${name}/jobs/${m.message_id}/client_state/processing?if_state=none`, { method: 'PUT', key });
+          await claim.body?.cancel();
           if (claim.status === 200) claims.push({ consumer: label, id: m.message_id });
           else {
             expect(claim.status).toBe(409);
             conflicts++;
+            // Another consumer works this page: read the next candidates.
+            break;
           }
-          await claim.body?.cancel();
         }
       }
     };
