@@ -156,12 +156,14 @@ describe('reserved paths', () => {
       const body = (await res.json()) as { error?: { code: string } };
       return [res.status, body.error?.code ?? 'ok'];
     };
-    for (const path of ['/v1/events', '/v1/ws', '/v1/nothing/here', '/v1/events/x/y', '/console/queues', '/console/x/y', '/docs/x/y', '/metrics/x', '/openapi.json/x']) {
+    for (const path of ['/v1/eventz', '/v1/ws', '/v1/nothing/here', '/v1/events/x/y', '/console/queues', '/console/x/y', '/docs/x/y', '/metrics/x', '/openapi.json/x']) {
       expect(await codeOf(path), path).toEqual([404, 'not_found']);
     }
     // Methods the Queuey patterns would take (PUT /{app}/{queue}) are not 405 there either.
-    expect(await codeOf('/v1/events', { method: 'PUT' })).toEqual([404, 'not_found']);
-    expect(await codeOf('/V1/events')).toEqual([404, 'not_found']);
+    expect(await codeOf('/v1/eventz', { method: 'PUT' })).toEqual([404, 'not_found']);
+    expect(await codeOf('/V1/eventz')).toEqual([404, 'not_found']);
+    // /v1/events is the event log (protocol/events.md), never a queue of an application named v1.
+    expect(await codeOf('/v1/events')).toEqual([200, 'ok']);
     // A plain GET of /v1/ws without a key, too.
     const plain = await fetch(`${s.url}/v1/ws`);
     expect(plain.status).toBe(404);
