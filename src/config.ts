@@ -46,6 +46,11 @@ export interface HoldlineConfig {
    */
   registryOutageMs: number;
   /**
+   * Redis engine: bytes (estimated) of the in-process tails of followed partitions that answer
+   * history reads (src/engine/redis/tail-cache.ts); 0: every read goes to Redis.
+   */
+  historyCacheBytes: number;
+  /**
    * Changes kept per call queue for resuming with since_seq (protocol/websocket.md 5.1, announced in
    * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot.
    */
@@ -239,6 +244,11 @@ export const SETTINGS: SettingTable = {
     env: 'HOLDLINE_REGISTRY_OUTAGE_MS', flag: '--registry-outage-ms', type: integer(0, 3_600_000), default: 30_000,
     description:
       'Redis engine: while the application registry is unreachable (its primary died), how long keys and queues this node already knew keep answering, ms; revocations made meanwhile apply once it is back; 0: refuse at once',
+  },
+  historyCacheBytes: {
+    env: 'HOLDLINE_HISTORY_CACHE_BYTES', flag: '--history-cache-bytes', type: integer(0, Number.MAX_SAFE_INTEGER), default: 64 * 1024 * 1024,
+    description:
+      'Redis engine: memory (bytes, estimated) for the newest messages of the partitions this node follows, from which history reads are answered when the range is held (gauge holdline_history_cache_bytes); 0: off',
   },
   callQueueResumeWindow: {
     env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(1, 1_000_000), default: 1000,

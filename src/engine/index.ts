@@ -20,6 +20,7 @@ export function createEngine(config: HoldlineConfig, logger: Logger): Engine {
         prefix: config.redisPrefix,
         sweepIntervalMs: config.sweepIntervalMs,
         registryOutageMs: config.registryOutageMs,
+        historyCacheBytes: config.historyCacheBytes,
         logger: logger.child({ engine: 'redis' }),
       });
   }

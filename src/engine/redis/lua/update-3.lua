@@ -6,6 +6,7 @@
 
   KEYS[1] msg  HASH id -> record
   KEYS[2] exp  ZSET id -> expiresAtMs
+  KEYS[3] state HASH of the partition (its change version v: includes/messageChanged.lua)
 
   ARGV[1] message id
   ARGV[2] new ttl in seconds, or '' to keep it
@@ -21,6 +22,7 @@ local rcall = redis.call
 --- @include "numStr"
 --- @include "recordEncode"
 --- @include "recordDecode"
+--- @include "messageChanged"
 
 local id = ARGV[1]
 local now = nowUs()
@@ -54,4 +56,5 @@ fields.u = numStr(math.max(now, timestampUs, (tonumber(fields.u) or 0) + 1))
 
 record = recordEncode(fields)
 rcall('HSET', KEYS[1], id, record)
+messageChanged(KEYS[3])
 return record

@@ -5,6 +5,7 @@
   KEYS[1] ids  ZSET of ids
   KEYS[2] msg  HASH id -> record
   KEYS[3] exp  ZSET id -> expiresAtMs
+  KEYS[4] state HASH of the partition (its change version v: includes/messageChanged.lua)
   ARGV[1..] message ids
 
   Returns: how many live messages were deleted.
@@ -12,6 +13,7 @@
 ]]
 local rcall = redis.call
 --- @include "nowUs"
+--- @include "messageChanged"
 
 local nowMs = math.floor(nowUs() / 1000)
 local deleted = 0
@@ -24,4 +26,5 @@ for i = 1, #ARGV do
     if e > nowMs then deleted = deleted + 1 end
   end
 end
+if deleted > 0 then messageChanged(KEYS[4]) end
 return deleted
