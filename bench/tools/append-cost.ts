@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../lib/redis-server.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
+import type { QueueMeta } from '../../src/engine/types.js';
 
 async function cpu(r: Redis): Promise<number> {
   const info = await r.info('cpu');
@@ -25,7 +26,7 @@ const admin = new Redis(srv.port, '127.0.0.1');
 const engine = new RedisEngine({ url: srv.url, prefix: 'p', sweepIntervalMs: 1000 });
 await engine.start();
 await engine.createApp('a');
-const queues = [];
+const queues: QueueMeta[] = [];
 for (let i = 0; i < 10; i++) {
   const meta = { application: 'a', name: `q${i}`, partitions: 4, type: 'user' as const, consistency: 'weak' as const, principles: [], created: 0 };
   await engine.createQueue(meta);
