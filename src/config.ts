@@ -63,6 +63,8 @@ export interface HoldlineConfig {
   accessLog: boolean;
   /** `serve`: create this application at start if missing and print its key. */
   bootstrapApp?: string | undefined;
+  /** `serve`: server threads sharing the port (Redis engine only above 1; src/cli/serve-workers.ts). */
+  workers: number;
 }
 
 export const MAX_TTL = 2 ** 25;
@@ -265,6 +267,11 @@ export const SETTINGS: SettingTable = {
   accessLog: {
     env: 'HOLDLINE_ACCESS_LOG', flag: '--access-log', type: boolean, default: false,
     description: 'log one info line per HTTP request (route, status, duration, request id)',
+  },
+  workers: {
+    env: 'HOLDLINE_WORKERS', flag: '--workers', type: integer(1, 256), default: 1,
+    description:
+      'server threads sharing the port, each a node of its own on the same Redis (every core of the machine); above 1 needs the redis engine',
   },
   bootstrapApp: {
     env: 'HOLDLINE_BOOTSTRAP_APP', flag: '--bootstrap-app', type: optionalText('<name>'), default: undefined,
