@@ -160,31 +160,37 @@ export async function runIngest(ctx: ScenarioContext, o = ingestOptions(ctx.quic
   // 10 queues × 4 partitions spread over the three primaries by hash slot.
   // ws: one message per publish frame; ws-batched: 16 to a frame, as the SDK coalesces a
   // producer's publishes of one turn (issue 18); rest: one message per POST.
+  // -2workers: the same on `holdline serve --workers 2` (issue 18: every core), Redis only.
+  const rows: Array<{ store: 'memory' | 'redis' | 'redis-cluster'; mode: 'ws' | 'ws-batched' | 'rest'; workers: number }> = [];
   for (const store of ['memory', 'redis', 'redis-cluster'] as const) {
     for (const mode of ['ws', 'ws-batched', 'rest'] as const) {
       if (mode === 'ws-batched' && store === 'redis-cluster') continue;
-      const transport: Transport = mode === 'rest' ? 'rest' : 'ws';
-      const name = `holdline-${store}-${mode}`;
-      if (!want(name)) continue;
-      out.push(
-        await runTarget('ingest', name, 'holdline', async (cleanup) => {
-          const cluster = store === 'redis-cluster' ? await startRedisCluster() : undefined;
-          const redis = store === 'redis' ? await startRedis() : cluster;
-          if (redis) cleanup.add(redis.stop);
-          const server = await startHoldline(store === 'memory' ? 'memory' : 'redis', redis);
-          cleanup.add(server.stop);
-          const f = await ingest(server, { ...o, transport, frameMessages: mode === 'ws-batched' ? SDK_FRAME_MESSAGES : 1 });
-          return {
-            figures: {
-              persisted_per_s: figure(Math.round(f.perSec), 'msg/s', 'higher', 'throughput'),
-              p50_ack_ms: figure(f.p50Ms, 'ms', 'lower', 'latency'),
-              p99_ack_ms: figure(f.p99Ms, 'ms', 'lower', 'latency'),
-            },
-            details: cluster ? { redis_cluster: clusterShape(cluster), ...f.details } : f.details,
-          };
-        }),
-      );
+      rows.push({ store, mode, workers: 1 });
     }
+  }
+  rows.push({ store: 'redis', mode: 'ws', workers: 2 }, { store: 'redis', mode: 'ws-batched', workers: 2 });
+  for (const { store, mode, workers } of rows) {
+    const transport: Transport = mode === 'rest' ? 'rest' : 'ws';
+    const name = `holdline-${store}-${mode}${workers > 1 ? `-${workers}workers` : ''}`;
+    if (!want(name)) continue;
+    out.push(
+      await runTarget('ingest', name, 'holdline', async (cleanup) => {
+        const cluster = store === 'redis-cluster' ? await startRedisCluster() : undefined;
+        const redis = store === 'redis' ? await startRedis() : cluster;
+        if (redis) cleanup.add(redis.stop);
+        const server = await startHoldline(store === 'memory' ? 'memory' : 'redis', redis, workers > 1 ? { HOLDLINE_WORKERS: String(workers) } : {});
+        cleanup.add(server.stop);
+        const f = await ingest(server, { ...o, transport, frameMessages: mode === 'ws-batched' ? SDK_FRAME_MESSAGES : 1 });
+        return {
+          figures: {
+            persisted_per_s: figure(Math.round(f.perSec), 'msg/s', 'higher', 'throughput'),
+            p50_ack_ms: figure(f.p50Ms, 'ms', 'lower', 'latency'),
+            p99_ack_ms: figure(f.p99Ms, 'ms', 'lower', 'latency'),
+          },
+          details: { ...(cluster ? { redis_cluster: clusterShape(cluster) } : {}), ...(workers > 1 ? { workers } : {}), ...f.details },
+        };
+      }),
+    );
   }
   if (want('nats-jetstream')) out.push(await runTarget('ingest', 'nats-jetstream', 'peer', (cleanup) => natsJetStream(o, cleanup)));
   return out;
