@@ -138,6 +138,12 @@ class Tail {
   marker = '';
   bytes = 0;
   closed = false;
+  /** Reads answered since the last fill. */
+  served = 0;
+  /** Store reads to let pass before the next fill (a partition whose messages change often, see refill). */
+  skip = 0;
+  /** What skip was last set to: doubles while fills are dropped by changes before they answer much. */
+  backoff = 0;
 
   constructor(
     readonly key: string,
@@ -159,6 +165,8 @@ export class TailCache {
   misses = 0;
   /** Tails dropped (resync, hole, change seen): they fill again on the next read. */
   drops = 0;
+  /** Fills started (partition-tail.lua calls). */
+  fills = 0;
 
   constructor(private readonly opts: TailCacheOptions) {
     this.maxMessages = opts.maxMessages ?? 1000;
@@ -169,10 +177,10 @@ export class TailCache {
   }
 
   /** Totals for /metrics and tests: `filled` tails hold a range and answer reads. */
-  stats(): { bytes: number; messages: number; partitions: number; filled: number; hits: number; misses: number; drops: number } {
+  stats(): { bytes: number; messages: number; partitions: number; filled: number; hits: number; misses: number; drops: number; fills: number } {
     let filled = 0;
     for (const t of this.tails.values()) if (t.filled) filled++;
-    return { bytes: this.bytes, messages: this.messages, partitions: this.tails.size, filled, hits: this.hits, misses: this.misses, drops: this.drops };
+    return { bytes: this.bytes, messages: this.messages, partitions: this.tails.size, filled, hits: this.hits, misses: this.misses, drops: this.drops, fills: this.fills };
   }
 
   /** This node follows the partition (first call per key starts its tail; one release per call). */
@@ -213,7 +221,8 @@ export class TailCache {
     if (tail === undefined) return null;
     if (!tail.filled) {
       this.misses++;
-      if (tail.filling === null && tail.unsubscribe !== null) this.fill(tail);
+      if (tail.skip > 0) tail.skip--;
+      else if (tail.filling === null && tail.unsubscribe !== null) this.fill(tail);
       return null;
     }
     const probe = await tail.store.probe();
@@ -223,14 +232,30 @@ export class TailCache {
     }
     if (probe.marker !== tail.marker || probe.version !== tail.version || this.renumbered(tail, probe)) {
       this.misses++;
-      this.drop(tail);
-      this.fill(tail);
+      this.refill(tail);
       return null;
     }
     const out = this.serve(tail, opts, probe);
     if (out === null) this.misses++;
-    else this.hits++;
+    else {
+      this.hits++;
+      tail.served++;
+    }
     return out;
+  }
+
+  /**
+   * A stored message changed (or the partition was renumbered or re-created): the tail is dropped
+   * and filled again. A fill reads up to maxMessages records, so on a partition whose messages
+   * change more often than it is read (processing state set on every message, say) the next fill
+   * waits for a growing number of store reads (1, 2, 4 … 256) while fills keep being dropped before
+   * answering a few reads; a fill that answered some resets the wait.
+   */
+  private refill(tail: Tail): void {
+    tail.backoff = tail.served >= 4 ? 0 : Math.min(256, Math.max(1, tail.backoff * 2));
+    tail.skip = tail.backoff;
+    this.drop(tail);
+    if (tail.skip === 0) this.fill(tail);
   }
 
   /**
@@ -283,6 +308,7 @@ export class TailCache {
   private fill(tail: Tail): void {
     if (tail.closed || tail.filling !== null) return;
     const epoch = tail.epoch;
+    this.fills++;
     tail.early = [];
     tail.filling = (async () => {
       try {
@@ -304,6 +330,7 @@ export class TailCache {
         this.bytes += tail.bytes;
         this.messages += entries.length;
         tail.filled = true;
+        tail.served = 0;
         const early = tail.early;
         tail.early = [];
         for (const m of early) {
