@@ -17,9 +17,14 @@
  *     node) advance the partition's change version `v` in the same script (update.lua, delete.lua,
  *     includes/messageChanged.lua); queue deletion and re-creation change its marker `q`. Every read
  *     from the tail first asks the partition (partition-probe.lua: seq, v, q and the Redis clock, at
- *     one instant): a different v or q, or a seq below hi (a failover renumbered), drops the tail
- *     and the read goes to the store. A seq above hi means appends this node has not heard of yet:
- *     the read is served only when it ends before hi (its limit is reached inside the tail).
+ *     one instant, and the timestamp of the last append): a different v or q drops the tail and
+ *     the read goes to the store; so does a last seq the tail holds as another message (a failover
+ *     lost appends and the seq was assigned again: the timestamps differ). A seq above hi means
+ *     appends this node has not heard of yet: the read is served only when it ends before hi (its
+ *     limit is reached inside the tail); a seq below hi, appends announced here before the probe's
+ *     reply came: they are left out, as the store's answer at that instant would leave them.
+ *   - A partition whose messages change more often than it is read waits a growing number of
+ *     store reads between fills (refill).
  *   - Expiry: messages whose expiresAtMs <= the Redis clock of the probe are skipped, exactly as
  *     read.lua skips them (a ttl changed by an update is a change of version).
  *   - The answer is as the store held it at the probe's instant, as a store read is as the store
