@@ -51,6 +51,11 @@ export interface HoldlineConfig {
    */
   registryOutageMs: number;
   /**
+   * Redis engine: bytes (estimated) of the in-process tails of followed partitions that answer
+   * history reads (src/engine/redis/tail-cache.ts); 0: every read goes to Redis.
+   */
+  historyCacheBytes: number;
+  /**
    * Changes kept per call queue for resuming with since_seq (protocol/websocket.md 5.1, announced in
    * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot.
    */
@@ -82,6 +87,8 @@ export interface HoldlineConfig {
   webhookMaxInFlight: number;
   /** How long a node's claim to deliver to one endpoint lasts unless renewed, ms (a dead node's endpoints move after this). */
   webhookLeaseMs: number;
+  /** `serve`: server threads sharing the port (Redis engine only above 1; src/cli/serve-workers.ts). */
+  workers: number;
 }
 
 export const MAX_TTL = 2 ** 25;
@@ -300,6 +307,11 @@ export const SETTINGS: SettingTable = {
     description:
       'Redis engine: while the application registry is unreachable (its primary died), how long keys and queues this node already knew keep answering, ms; revocations made meanwhile apply once it is back; 0: refuse at once',
   },
+  historyCacheBytes: {
+    env: 'HOLDLINE_HISTORY_CACHE_BYTES', flag: '--history-cache-bytes', type: integer(0, Number.MAX_SAFE_INTEGER), default: 64 * 1024 * 1024,
+    description:
+      'Redis engine: memory (bytes, estimated) for the newest messages of the partitions this node follows, from which history reads are answered when the range is held (gauge holdline_history_cache_bytes); 0: off',
+  },
   callQueueResumeWindow: {
     env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(1, 1_000_000), default: 1000,
     description: 'call-queue updates kept per queue, so a live view can resume after a lost connection',
@@ -323,6 +335,11 @@ export const SETTINGS: SettingTable = {
   accessLog: {
     env: 'HOLDLINE_ACCESS_LOG', flag: '--access-log', type: boolean, default: false,
     description: 'log one info line per HTTP request (route, status, duration, request id)',
+  },
+  workers: {
+    env: 'HOLDLINE_WORKERS', flag: '--workers', type: integer(1, 256), default: 1,
+    description:
+      'server threads sharing the port, each a node of its own on the same Redis (every core of the machine); above 1 needs the redis engine',
   },
   bootstrapApp: {
     env: 'HOLDLINE_BOOTSTRAP_APP', flag: '--bootstrap-app', type: optionalText('<name>'), default: undefined,

@@ -6,6 +6,9 @@
  *   ws:   one /v1/ws connection per lane: a connection handles its frames one after the other
  *         (websocket.md 3.1 "Order"), so lanes sharing a connection would queue behind each other.
  *   rest: one keep-alive connection per lane, GET /bench/<queue>?since=<id>&limit=<n>.
+ *
+ * `followed`: one more connection subscribes to the partition first, as an agent desktop would, so
+ * the node follows it and keeps its tail in memory; otherwise the partition is cold.
  */
 import { closedLoop } from '../lib/closed-loop.js';
 import { RawHttp } from '../lib/httpclient.js';
@@ -21,6 +24,11 @@ export interface HistoryOptions {
   bodyBytes: number;
   concurrency: number;
   durationMs: number;
+  /**
+   * A WebSocket subscriber follows the partition during the reads, so the node keeps its tail in
+   * memory (issue 18: src/engine/redis/tail-cache.ts); false: a cold partition nobody follows.
+   */
+  followed?: boolean;
 }
 
 const ms = (micros: number): number => Math.round(micros) / 1000;
@@ -50,6 +58,12 @@ export async function history(server: HoldlineServer, o: HistoryOptions): Promis
   let short = 0;
   let op: (lane: number) => Promise<unknown>;
   try {
+    if (o.followed === true) {
+      const follower = await connect({ port: server.endpoint.port, format: 'json', key: server.appKey });
+      closers.push(() => follower.destroy());
+      const reply = await new Rpc(follower, 'json').call<{ type: string }>({ type: 'subscribe', application: BENCH_APP, queue, partitions: [1] });
+      if (reply.type !== 'subscribed') throw new Error(`subscribe answered ${JSON.stringify(reply)}`);
+    }
     if (o.transport === 'ws') {
       const rpcs: Rpc[] = [];
       for (let i = 0; i < o.concurrency; i++) {
@@ -91,6 +105,7 @@ export async function history(server: HoldlineServer, o: HistoryOptions): Promis
       p99Ms: ms(r.hist.percentile(99)),
       details: {
         messages_per_read: o.messages,
+        partition: o.followed === true ? 'followed (a WebSocket subscriber on it)' : 'cold (nobody follows it)',
         concurrency: o.concurrency,
         connections: o.concurrency,
         body_bytes: o.bodyBytes,

@@ -41,6 +41,12 @@ export const TARGETS: TargetCheck[] = [
   { scenario: 'connections', target: 'holdline-redis-3nodes', figure: 'rss_per_conn_bytes', compare: 'atMost', factor: 1, of: 4096, text: 'connections: ≤ 4 KiB per idle connection, 3 nodes' },
   { scenario: 'positions', target: 'holdline-memory', figure: 'p99_ms', compare: 'below', factor: 1, of: 10, text: 'positions, memory: p99 < 10 ms' },
   { scenario: 'positions', target: 'holdline-redis', figure: 'p99_ms', compare: 'below', factor: 1, of: 10, text: 'positions, Redis: p99 < 10 ms' },
+  // Issue 18.
+  { scenario: 'history', target: 'holdline-redis-ws-followed', figure: 'reads_per_s', compare: 'atLeast', factor: 1, of: 'ioredis-layout', text: 'issue 18: history, Redis, WS, followed partition: ≥ 1.0 × bare ioredis loop' },
+  { scenario: 'history', target: 'holdline-redis-rest-followed', figure: 'reads_per_s', compare: 'atLeast', factor: 1, of: 'ioredis-layout', text: 'issue 18: history, Redis, REST, followed partition: ≥ 1.0 × bare ioredis loop' },
+  { scenario: 'ingest', target: 'holdline-redis-ws-batched', figure: 'persisted_per_s', compare: 'atLeast', factor: 1, of: 100_000, text: 'issue 18: ingest, Redis, WS, SDK-batched frames: ≥ 100k/s' },
+  { scenario: 'ingest', target: 'holdline-redis-ws-batched', figure: 'persisted_per_s', compare: 'atLeast', factor: 5, of: 'nats-jetstream', text: 'issue 18: ingest, Redis, WS, SDK-batched frames: ≥ 5 × NATS JetStream' },
+  { scenario: 'ingest', target: 'holdline-redis-ws', figure: 'persisted_per_s', compare: 'atLeast', factor: 1, of: 50_000, text: 'issue 18: ingest, Redis, WS, one message per frame: ≥ 50k/s' },
 ];
 
 export interface TargetVerdict {

@@ -94,28 +94,35 @@ export async function runHistory(ctx: ScenarioContext, o = historyOptions(ctx.qu
   // The first ceiling row is the one ratios and targets use.
   if (selected(ctx, 'ioredis-layout')) out.push(await runTarget('history', 'ioredis-layout', 'ceiling', (cleanup) => ioredisLayoutLoop(o, cleanup)));
   if (selected(ctx, 'ioredis-xrange')) out.push(await runTarget('history', 'ioredis-xrange', 'ceiling', (cleanup) => ioredisXrangeLoop(o, cleanup)));
+  // Redis: a cold partition (nobody follows it: every read goes to Redis) and a followed one
+  // (a WebSocket subscriber on it: reads answered from the node's tail, issue 18).
+  const rows: Array<[Engine, Transport, boolean]> = [];
   for (const engine of ['memory', 'redis'] as Engine[]) {
     for (const transport of ['ws', 'rest'] as Transport[]) {
-      const name = `holdline-${engine}-${transport}`;
-      if (!selected(ctx, name)) continue;
-      out.push(
-        await runTarget('history', name, 'holdline', async (cleanup) => {
-          const redis = engine === 'redis' ? await startRedis() : undefined;
-          if (redis) cleanup.add(redis.stop);
-          const server = await startHoldline(engine, redis);
-          cleanup.add(server.stop);
-          const f = await history(server, { ...o, transport });
-          return {
-            figures: {
-              reads_per_s: figure(Math.round(f.perSec), 'reads/s', 'higher', 'throughput'),
-              p50_ms: figure(f.p50Ms, 'ms', 'lower', 'latency'),
-              p99_ms: figure(f.p99Ms, 'ms', 'lower', 'latency'),
-            },
-            details: f.details,
-          };
-        }),
-      );
+      rows.push([engine, transport, false]);
+      if (engine === 'redis') rows.push([engine, transport, true]);
     }
+  }
+  for (const [engine, transport, followed] of rows) {
+    const name = `holdline-${engine}-${transport}${followed ? '-followed' : ''}`;
+    if (!selected(ctx, name)) continue;
+    out.push(
+      await runTarget('history', name, 'holdline', async (cleanup) => {
+        const redis = engine === 'redis' ? await startRedis() : undefined;
+        if (redis) cleanup.add(redis.stop);
+        const server = await startHoldline(engine, redis);
+        cleanup.add(server.stop);
+        const f = await history(server, { ...o, transport, followed });
+        return {
+          figures: {
+            reads_per_s: figure(Math.round(f.perSec), 'reads/s', 'higher', 'throughput'),
+            p50_ms: figure(f.p50Ms, 'ms', 'lower', 'latency'),
+            p99_ms: figure(f.p99Ms, 'ms', 'lower', 'latency'),
+          },
+          details: f.details,
+        };
+      }),
+    );
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { NotAvailableError } from '../lib/not-available.js';
 import { closedLoop } from '../lib/closed-loop.js';
 import { loadPeer } from '../lib/paths.js';
+import { cpuSeconds } from '../lib/proc.js';
 import { stampedBody } from '../lib/payload.js';
 import { figure, type TargetResult } from '../lib/results.js';
 import { clusterShape, startRedisCluster } from '../lib/redis-cluster.js';
@@ -23,6 +24,9 @@ export interface IngestRun extends Omit<IngestOptions, 'transport'> {
   /** redis-benchmark is bounded by a request count, not a time. */
   redisBenchmarkRequests: number;
 }
+
+/** Messages per frame of the ws-batched rows: a producer's 16 in-flight publishes of one turn, as the SDK coalesces them. */
+const SDK_FRAME_MESSAGES = 16;
 
 export function ingestOptions(quick: boolean): IngestRun {
   return {
@@ -65,6 +69,7 @@ async function redisBenchmarkXadd(redis: RedisHandle, o: IngestRun): Promise<Mea
     '-r', String(o.queues * o.partitions), '--csv',
     'XADD', 'bench:ingest:__rand_int__', '*', 'body', 'x'.repeat(o.bodyBytes),
   ];
+  const cpu0 = cpuSeconds(redis.pid);
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -80,13 +85,22 @@ async function redisBenchmarkXadd(redis: RedisHandle, o: IngestRun): Promise<Mea
     });
   });
   const r = parseRedisBenchmarkCsv(out);
+  const redisCpuS = cpuSeconds(redis.pid) - cpu0;
   return {
     figures: {
       persisted_per_s: figure(Math.round(r.rps), 'msg/s', 'higher', 'throughput'),
       p50_ack_ms: figure(r.p50, 'ms', 'lower', 'latency'),
       p99_ack_ms: figure(r.p99, 'ms', 'lower', 'latency'),
     },
-    details: { clients: o.producers, pipeline: 16, requests: o.redisBenchmarkRequests, keys: o.queues * o.partitions, body_bytes: o.bodyBytes },
+    details: {
+      clients: o.producers,
+      pipeline: 16,
+      requests: o.redisBenchmarkRequests,
+      keys: o.queues * o.partitions,
+      body_bytes: o.bodyBytes,
+      // Redis CPU per persisted message (issue 18), from the redis-server's own CPU time.
+      redis_cpu_us_per_msg: Number(((redisCpuS * 1e6) / o.redisBenchmarkRequests).toFixed(2)),
+    },
   };
 }
 
@@ -144,29 +158,39 @@ export async function runIngest(ctx: ScenarioContext, o = ingestOptions(ctx.quic
   }
   // redis-cluster: a 3-primary Redis Cluster, no replicas (lib/redis-cluster.ts; issue 6): the
   // 10 queues × 4 partitions spread over the three primaries by hash slot.
+  // ws: one message per publish frame; ws-batched: 16 to a frame, as the SDK coalesces a
+  // producer's publishes of one turn (issue 18); rest: one message per POST.
+  // -2workers: the same on `holdline serve --workers 2` (issue 18: every core), Redis only.
+  const rows: Array<{ store: 'memory' | 'redis' | 'redis-cluster'; mode: 'ws' | 'ws-batched' | 'rest'; workers: number }> = [];
   for (const store of ['memory', 'redis', 'redis-cluster'] as const) {
-    for (const transport of ['ws', 'rest'] as Transport[]) {
-      const name = `holdline-${store}-${transport}`;
-      if (!want(name)) continue;
-      out.push(
-        await runTarget('ingest', name, 'holdline', async (cleanup) => {
-          const cluster = store === 'redis-cluster' ? await startRedisCluster() : undefined;
-          const redis = store === 'redis' ? await startRedis() : cluster;
-          if (redis) cleanup.add(redis.stop);
-          const server = await startHoldline(store === 'memory' ? 'memory' : 'redis', redis);
-          cleanup.add(server.stop);
-          const f = await ingest(server, { ...o, transport });
-          return {
-            figures: {
-              persisted_per_s: figure(Math.round(f.perSec), 'msg/s', 'higher', 'throughput'),
-              p50_ack_ms: figure(f.p50Ms, 'ms', 'lower', 'latency'),
-              p99_ack_ms: figure(f.p99Ms, 'ms', 'lower', 'latency'),
-            },
-            details: cluster ? { redis_cluster: clusterShape(cluster), ...f.details } : f.details,
-          };
-        }),
-      );
+    for (const mode of ['ws', 'ws-batched', 'rest'] as const) {
+      if (mode === 'ws-batched' && store === 'redis-cluster') continue;
+      rows.push({ store, mode, workers: 1 });
     }
+  }
+  rows.push({ store: 'redis', mode: 'ws', workers: 2 }, { store: 'redis', mode: 'ws-batched', workers: 2 });
+  for (const { store, mode, workers } of rows) {
+    const transport: Transport = mode === 'rest' ? 'rest' : 'ws';
+    const name = `holdline-${store}-${mode}${workers > 1 ? `-${workers}workers` : ''}`;
+    if (!want(name)) continue;
+    out.push(
+      await runTarget('ingest', name, 'holdline', async (cleanup) => {
+        const cluster = store === 'redis-cluster' ? await startRedisCluster() : undefined;
+        const redis = store === 'redis' ? await startRedis() : cluster;
+        if (redis) cleanup.add(redis.stop);
+        const server = await startHoldline(store === 'memory' ? 'memory' : 'redis', redis, workers > 1 ? { HOLDLINE_WORKERS: String(workers) } : {});
+        cleanup.add(server.stop);
+        const f = await ingest(server, { ...o, transport, frameMessages: mode === 'ws-batched' ? SDK_FRAME_MESSAGES : 1 });
+        return {
+          figures: {
+            persisted_per_s: figure(Math.round(f.perSec), 'msg/s', 'higher', 'throughput'),
+            p50_ack_ms: figure(f.p50Ms, 'ms', 'lower', 'latency'),
+            p99_ack_ms: figure(f.p99Ms, 'ms', 'lower', 'latency'),
+          },
+          details: { ...(cluster ? { redis_cluster: clusterShape(cluster) } : {}), ...(workers > 1 ? { workers } : {}), ...f.details },
+        };
+      }),
+    );
   }
   if (want('nats-jetstream')) out.push(await runTarget('ingest', 'nats-jetstream', 'peer', (cleanup) => natsJetStream(o, cleanup)));
   return out;

@@ -2,6 +2,9 @@
  * `holdline serve`: the server on the configured engine, until SIGTERM/SIGINT. Shutdown: stop
  * accepting (close the listen socket), let in-flight requests finish (bounded), close the engine
  * and the call store, exit 0. A second signal exits at once with 1.
+ *
+ * With `--workers N` (N > 1) the process runs N server threads sharing the port instead
+ * (serve-workers.ts); each is a node as startNode() makes it.
  */
 import { redactUrl, type HoldlineConfig } from '../config.js';
 import { createApplication } from '../domain/apps.js';
@@ -11,14 +14,12 @@ import { createEngine } from '../engine/index.js';
 import type { WebhookStore } from '../engine/webhook-types.js';
 import { createWebhookStore } from '../engine/webhooks-factory.js';
 import { isHoldlineError } from '../errors.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { createHoldlineServer, type HoldlineServer } from '../server/index.js';
 import { mountWebSocket } from '../server/ws/index.js';
 import { ListenError, UwsFallbackError, requireNativeUws } from '../server/uws.js';
 
 export async function serve(config: HoldlineConfig): Promise<number> {
-  const logger = createLogger(config.logLevel);
-  const bootstrapApp = config.bootstrapApp;
   // Refuse uWS's JS fallback before connecting to anything.
   try {
     requireNativeUws(config.allowUwsFallback);
@@ -29,6 +30,43 @@ export async function serve(config: HoldlineConfig): Promise<number> {
     }
     throw e;
   }
+  if (config.workers > 1) {
+    const { serveWorkers } = await import('./serve-workers.js');
+    return serveWorkers(config);
+  }
+  const logger = createLogger(config.logLevel);
+  const node = await startNode(config, logger, {});
+  if (typeof node === 'number') return node;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      void node.stop().then(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/** A listening node: stop() closes it as a shutdown does and resolves with the exit code. */
+export interface RunningNode {
+  port: number;
+  stop(): Promise<number>;
+}
+
+export interface NodeOptions {
+  /** Worker index under `serve --workers` (shared port; only worker 0 bootstraps the application). */
+  worker?: number;
+}
+
+/** Engine, call store and server, listening; or the exit code when it could not listen. */
+export async function startNode(config: HoldlineConfig, logger: Logger, opts: NodeOptions): Promise<RunningNode | number> {
+  const bootstrapApp = opts.worker === undefined || opts.worker === 0 ? config.bootstrapApp : undefined;
   logger.info(
     { engine: config.engine, ...(config.engine === 'redis' ? { redis: redactUrl(config.redisUrl), prefix: config.redisPrefix } : {}) },
     'starting',
@@ -59,7 +97,7 @@ export async function serve(config: HoldlineConfig): Promise<number> {
   };
   let server: HoldlineServer;
   try {
-    server = createHoldlineServer({ config, engine, callStore, webhookStore, logger, mounts: [mountWebSocket] });
+    server = createHoldlineServer({ config, engine, callStore, webhookStore, logger, mounts: [mountWebSocket], ...(opts.worker === undefined ? {} : { worker: opts.worker }) });
   } catch (e) {
     await closeStores();
     throw e;
@@ -75,36 +113,29 @@ export async function serve(config: HoldlineConfig): Promise<number> {
     }
   }
 
-  let stopping = false;
-  const stopped = new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      void (async () => {
-        await server.close();
-        await closeStores();
-        logger.info('stopped');
-        resolve(0);
-      })().catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve(1);
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-
+  let port: number;
   try {
-    await server.listen();
+    port = await server.listen();
   } catch (e) {
     await closeStores();
     if (!(e instanceof ListenError)) throw e;
     process.stderr.write(`holdline: ${e.message}\n`);
     return 1;
   }
-  return stopped;
+  let stopped: Promise<number> | null = null;
+  return {
+    port,
+    stop: () => {
+      stopped ??= (async () => {
+        await server.close();
+        await closeStores();
+        logger.info('stopped');
+        return 0;
+      })().catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        return 1;
+      });
+      return stopped;
+    },
+  };
 }

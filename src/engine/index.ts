@@ -26,6 +26,7 @@ export function createEngine(config: HoldlineConfig, logger: Logger): Engine {
         sweepIntervalMs: config.sweepIntervalMs,
         registryOutageMs: config.registryOutageMs,
         eventRetention: eventRetention(config),
+        historyCacheBytes: config.historyCacheBytes,
         logger: logger.child({ engine: 'redis' }),
       });
   }

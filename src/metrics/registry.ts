@@ -27,6 +27,9 @@ export interface CallQueueTotals {
   members: { total: number; logged_in: number; available: number; paused: number };
 }
 
+/** The in-process history tails of an engine (src/engine/redis/tail-cache.ts), read when scraped. */
+export type HistoryCacheSource = () => { bytes: number; messages: number; partitions: number };
+
 /** At most this many call queues are read per scrape (the rest are left out, counted in _truncated). */
 export const MAX_CALLQUEUES_PER_SCRAPE = 2000;
 
@@ -39,12 +42,14 @@ function createMetrics() {
   collectDefaultMetrics({ register: registry });
   const wsSources = new Set<WsSource>();
   const callSources = new Set<() => Promise<CallQueueTotals>>();
+  const historyCacheSources = new Set<HistoryCacheSource>();
   const r = [registry];
 
   const m = {
     registry,
     wsSources,
     callSources,
+    historyCacheSources,
     httpRequests: new KeyedCounter('holdline_http_requests_total', 'HTTP requests answered, by method, route template and status', registry),
     httpDuration: new KeyedHistogram(
       'holdline_http_request_duration_seconds',
@@ -103,6 +108,23 @@ function createMetrics() {
   };
   wsGauge('holdline_ws_connections', 'Open WebSocket connections', (s) => s.connections());
   wsGauge('holdline_ws_subscriptions', 'Subscriptions (message partitions and call queues) of open WebSocket connections', (s) => s.subscriptions());
+
+  // The history tails of every engine of the process (HOLDLINE_HISTORY_CACHE_BYTES bounds the bytes).
+  const historyGauge = (name: string, help: string, pick: (s: ReturnType<HistoryCacheSource>) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: r,
+      collect() {
+        let n = 0;
+        for (const source of historyCacheSources) n += pick(source());
+        this.set(n);
+      },
+    });
+  };
+  historyGauge('holdline_history_cache_bytes', 'Bytes (estimated) held in the in-process tails of followed partitions (bound: HOLDLINE_HISTORY_CACHE_BYTES)', (s) => s.bytes);
+  historyGauge('holdline_history_cache_messages', 'Messages held in the in-process tails of followed partitions', (s) => s.messages);
+  historyGauge('holdline_history_cache_partitions', 'Followed partitions with an in-process tail', (s) => s.partitions);
 
   // The call-queue gauges share one read of the call store per scrape.
   let pending: Promise<CallQueueTotals> | null = null;

@@ -81,6 +81,11 @@ export interface HoldlineServerOptions {
   drainTimeoutMs?: number;
   /** The built console served at /console (default: this package's dist/console; tests build their own). */
   consoleDir?: string;
+  /**
+   * `serve --workers N`: this server is worker `worker` of N sharing one port (SO_REUSEPORT; the
+   * parent checked the port was free) and logs `worker listening`; the parent logs `listening`.
+   */
+  worker?: number;
 }
 
 export interface HoldlineServer {
@@ -267,16 +272,24 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
       new Promise<number>((resolve, reject) => {
         // Exclusive: uWS sets SO_REUSEPORT by default, so a second Holdline on a taken port would
         // start and silently share it with the first (requests alternating between the two).
-        listenExclusive(app, config.host, config.port, (socket) => {
-          if (socket === false) {
-            reject(new ListenError(`cannot listen on ${config.host}:${config.port}: the port is in use or the address is not on this host`));
-            return;
-          }
-          listenSocket = socket;
-          const port = uws.us_socket_local_port(socket as unknown as us_socket);
-          logger.info({ host: config.host, port, engine: engine.kind }, 'listening');
-          resolve(port);
-        });
+        const worker = opts.worker;
+        listenExclusive(
+          app,
+          config.host,
+          config.port,
+          (socket) => {
+            if (socket === false) {
+              reject(new ListenError(`cannot listen on ${config.host}:${config.port}: the port is in use or the address is not on this host`));
+              return;
+            }
+            listenSocket = socket;
+            const port = uws.us_socket_local_port(socket as unknown as us_socket);
+            if (worker === undefined) logger.info({ host: config.host, port, engine: engine.kind }, 'listening');
+            else logger.info({ host: config.host, port, engine: engine.kind, worker }, 'worker listening');
+            resolve(port);
+          },
+          worker !== undefined,
+        );
       }),
     close: () => {
       closing ??= (async () => {

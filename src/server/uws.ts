@@ -74,7 +74,10 @@ export function listenExclusive(
   host: string,
   port: number,
   cb: (socket: UwsModule.us_listen_socket | false) => void,
+  shared = false,
 ): void {
   type ListenWithOptions = (h: string, p: number, options: number, cb: (socket: UwsModule.us_listen_socket | false) => void) => unknown;
-  (app.listen as unknown as ListenWithOptions).call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, cb);
+  // Shared (serve --workers): uWS's default, SO_REUSEPORT, so the workers' sockets share the port
+  // (the kernel spreads connections over them); the parent checked the port was free first.
+  (app.listen as unknown as ListenWithOptions).call(app, host, port, shared ? 0 : LIBUS_LISTEN_EXCLUSIVE_PORT, cb);
 }

@@ -444,9 +444,23 @@ describe('bench Holdline hooks', () => {
     expect(Number(f.details.stored_after)).toBeGreaterThan(0);
   });
 
-  it.each(['ws', 'rest'] as const)('history over %s reads exactly the stored messages', async (transport) => {
+  it('ingest over ws with SDK-batched frames acks only stored messages, several to a frame', async () => {
     const s = await start();
-    const f = await history(s, { transport, messages: 20, bodyBytes: 64, concurrency: 2, durationMs: 300 });
+    const f = await ingest(s, { transport: 'ws', producers: 2, queues: 2, partitions: 2, ttlSeconds: 60, bodyBytes: 64, inflightPerProducer: 4, durationMs: 300, frameMessages: 4 });
+    expect(f.perSec).toBeGreaterThan(0);
+    expect(f.details.errors).toBe(0);
+    expect(f.details.messages_per_frame).toBe(4);
+    expect(Number(f.details.stored_after)).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['ws', false],
+    ['rest', false],
+    ['ws', true],
+    ['rest', true],
+  ] as const)('history over %s (followed: %s) reads exactly the stored messages', async (transport, followed) => {
+    const s = await start();
+    const f = await history(s, { transport, messages: 20, bodyBytes: 64, concurrency: 2, durationMs: 300, followed });
     expect(f.perSec).toBeGreaterThan(0);
     expect(f.details.errors).toBe(0);
   });

@@ -22,7 +22,9 @@
  *                                          and very_strong (replicas.ts)
  *   read ................................. 1 script call per partition (read.lua: the ids) + 1 HMGET
  *                                          (the records); once more, in one step, if a record went
- *                                          in between (partition-scripts.ts readRecords)
+ *                                          in between (partition-scripts.ts readRecords); on a
+ *                                          partition this node follows, 1 tiny call (partition-probe.lua)
+ *                                          when its in-process tail holds the range (tail-cache.ts)
  * On a single server the command connection auto-pipelines (connection.ts), so concurrent
  * requests share writes; append calls are batched by the appender instead (every partition ready
  * in a turn, written in one corked write) and history reads go at once.
@@ -69,8 +71,10 @@ import {
   markPartition,
   parseAppendReply,
   parseMarker,
+  probePartition,
   readFiltered,
   readRecords,
+  readTail,
   updateRecord,
   type AppendCall,
   type AppendReply,
@@ -83,6 +87,9 @@ import { ExpirySweeper } from './sweeper.js';
 import '../state-events.js';
 import { RedisEventLog } from './events.js';
 import type { EventRetention } from '../events.js';
+import { TailCache, type TailStore } from './tail-cache.js';
+import { partitionKey } from '../feeds.js';
+import { metrics } from '../../metrics/registry.js';
 import { clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisEngineOptions {
@@ -109,10 +116,17 @@ export interface RedisEngineOptions {
   eventRetention?: Partial<EventRetention>;
   /** How often the event sweep relays leftovers and applies retention, ms (default: sweepIntervalMs). */
   eventSweepIntervalMs?: number;
+  /**
+   * Bytes (estimated) of the in-process tails of followed partitions, from which history reads are
+   * answered when they can be (tail-cache.ts; default 64 MiB; 0: every read goes to Redis).
+   */
+  historyCacheBytes?: number;
   logger?: Logger;
 }
 
 const READY_TIMEOUT_MS = 1000;
+/** historyCacheBytes when not given. */
+export const DEFAULT_HISTORY_CACHE_BYTES = 64 * 1024 * 1024;
 /** read.lua's command name (partition-scripts.ts). */
 const READ_SCRIPT = 'hlRead';
 /** The command that fetches the records read.lua picked (partition-scripts.ts readRecords). */
@@ -163,6 +177,14 @@ export class RedisEngine implements Engine {
    * engine relays through it too (calls-factory.ts).
    */
   readonly events: RedisEventLog;
+  /** Tails of the partitions this node follows, answering history reads (tail-cache.ts). */
+  private readonly tails: TailCache;
+  private readonly tailStats = (): { bytes: number; messages: number; partitions: number } => this.tails.stats();
+
+  /** The history tails' totals, reads answered from them (hits) and not (misses): for tests and metrics. */
+  historyCacheStats(): ReturnType<TailCache['stats']> {
+    return this.tails.stats();
+  }
   /** Decoded history records kept between reads (record.ts). */
   private readonly records = new RecordCache();
   /** The command connection is corked until the end of the current tick (corkForTick). */
@@ -224,6 +246,7 @@ export class RedisEngine implements Engine {
       ...(this.logger === undefined ? {} : { logger: this.logger }),
     });
     this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs, opts.registryOutageMs);
+    this.tails = new TailCache({ maxBytes: opts.historyCacheBytes ?? DEFAULT_HISTORY_CACHE_BYTES });
     this.appender = new Appender(
       (job) => this.runAppend(job),
       (send) => this.batchWrites(send),
@@ -255,6 +278,7 @@ export class RedisEngine implements Engine {
       throw toEngineError(err);
     }
     this.state = 'started';
+    metrics().historyCacheSources.add(this.tailStats);
     await this.replicas.start();
     this.sweeper.start();
     this.events.start();
@@ -264,6 +288,8 @@ export class RedisEngine implements Engine {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.keyAlarms.clear();
+    metrics().historyCacheSources.delete(this.tailStats);
+    this.tails.close();
     this.replicas.stop();
     await this.sweeper.stop();
     await this.events.stop();
@@ -462,6 +488,12 @@ export class RedisEngine implements Engine {
   read(ref: PartitionRef, opts: ReadOptions): Promise<StoredMessage[]> {
     return guarded(async () => {
       const filter = opts.filter;
+      // The node's tail of a followed partition answers unfiltered reads (tail-cache.ts); filtered
+      // ones walk the processing-state indexes in Redis.
+      if (filter === undefined && this.tails.enabled) {
+        const held = await this.tails.read(partitionKey(ref), opts);
+        if (held !== null) return held;
+      }
       let records: Buffer[];
       if (filter === undefined) records = await readRecords(this.client, this.partitionKeys(ref), opts, this.corkForTick);
       else {
@@ -553,7 +585,33 @@ export class RedisEngine implements Engine {
 
   subscribe(ref: PartitionRef, listener: PartitionListener): Promise<Unsubscribe> {
     if (this.state !== 'started') return Promise.reject(new HoldlineError('engine_unavailable'));
-    return this.subscriber.subscribe(this.keys.partition(ref).channel, PARTITION_FEED, listener);
+    const channel = this.keys.partition(ref).channel;
+    return this.subscriber.subscribe(channel, PARTITION_FEED, listener).then((unsubscribe) => {
+      // The node follows this partition: it keeps its tail for history reads (tail-cache.ts).
+      const key = partitionKey(ref);
+      this.tails.follow(key, this.tailStore(ref));
+      let released = false;
+      return () => {
+        if (!released) {
+          released = true;
+          this.tails.unfollow(key);
+        }
+        return unsubscribe();
+      };
+    });
+  }
+
+  /** How the tail of `ref` reads the store (tail-cache.ts). */
+  private tailStore(ref: PartitionRef): TailStore {
+    const k = this.partitionKeys(ref);
+    return {
+      probe: () => probePartition(this.client, k),
+      tail: async (max) => {
+        const { probe, records } = await readTail(this.client, k, max);
+        return { probe, messages: records.map((r) => decodeRecord(r)) };
+      },
+      subscribe: (listener) => this.subscriber.subscribe(k.channel, PARTITION_FEED, listener),
+    };
   }
 
   // --- metadata announcements ---

@@ -35,7 +35,9 @@
  *   <tag>:state  HASH  ts (last timestampUs), seq (last sequence number): never deleted with the
  *                      messages, so ids keep increasing after a partition empties; q, the queue's
  *                      marker: '+<incarnation>' while the queue exists (append.lua refuses without
- *                      it), '-<incarnation>' once deleted, the hash then expiring (partition-drop.lua)
+ *                      it), '-<incarnation>' once deleted, the hash then expiring (partition-drop.lua);
+ *                      v, the change version: +1 by every update or delete of a stored message
+ *                      (lua/includes/messageChanged.lua), what a node's in-process tail is checked against
  *   <tag>:live   shard channel carrying each appended message, published by the append script
  *
  * Processing-state indexes (SPEC.md 3.5; read-filtered-8.lua reads them, so a filtered read costs

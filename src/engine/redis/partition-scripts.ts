@@ -18,7 +18,9 @@ const SCRIPTS = {
   hlReadFiltered: 'read-filtered-8',
   hlGet: 'get-2',
   hlUpdate: 'update-9',
-  hlDelete: 'delete-8',
+  hlDelete: 'delete-9',
+  hlProbe: 'partition-probe-1',
+  hlTail: 'partition-tail-3',
   hlCount: 'count-1',
   hlSweep: 'sweep-7',
 } as const;
@@ -322,7 +324,35 @@ export async function readFiltered(
 
 export async function deleteRecords(client: RedisClient, k: PartitionKeys, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  return Number(await scriptCall(client, 'hlDelete', false, [...unlinkKeys(k), k.outbox], ids));
+  return Number(await scriptCall(client, 'hlDelete', false, [...unlinkKeys(k), k.outbox, k.state], ids));
+}
+
+/** Where a partition stands (partition-probe.lua): what tail-cache.ts checks its tail against. */
+export interface PartitionProbe {
+  /** The last seq assigned (0: none). */
+  seq: number;
+  /** The change version (+1 per update or delete of a stored message). */
+  version: number;
+  /** The queue marker ('' when none). */
+  marker: string;
+  /** The Redis clock, ms. */
+  nowMs: number;
+  /** The timestampUs of the append that assigned `seq` (0: none). */
+  ts: number;
+}
+
+function parseProbe(reply: unknown[]): PartitionProbe {
+  return { seq: Number(String(reply[0])), version: Number(String(reply[1])), marker: String(reply[2]), nowMs: Number(String(reply[3])), ts: Number(String(reply[4])) };
+}
+
+export async function probePartition(client: RedisClient, k: PartitionKeys): Promise<PartitionProbe> {
+  return parseProbe((await scriptCall(client, 'hlProbe', false, [k.state], [])) as unknown[]);
+}
+
+/** The newest `max` records (newest first) and the probe at the same instant (partition-tail.lua). */
+export async function readTail(client: RedisClient, k: PartitionKeys, max: number): Promise<{ probe: PartitionProbe; records: Buffer[] }> {
+  const reply = (await scriptCall(client, 'hlTail', true, [k.ids, k.msg, k.state], [max])) as Buffer[];
+  return { probe: parseProbe(reply), records: reply.slice(5) };
 }
 
 export async function countLive(client: RedisClient, k: PartitionKeys): Promise<number> {

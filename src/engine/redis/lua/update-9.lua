@@ -9,7 +9,7 @@
   KEYS[1] ids      ZSET of ids (score 0)
   KEYS[2] msg      HASH id -> record
   KEYS[3] exp      ZSET id -> expiresAtMs
-  KEYS[4] state    HASH: w, the index watermark (keys.ts)
+  KEYS[4] state    HASH: w, the index watermark (keys.ts); v, the change version (messageChanged.lua)
   KEYS[5] stated   ZSET '<client_state> <id>'
   KEYS[6] unset    ZSET ids without a client_state, up to the watermark
   KEYS[7] updated  ZSET id -> updatedAtUs
@@ -39,6 +39,7 @@ local rcall = redis.call
 --- @include "recordDecode"
 --- @include "indexCatchUp"
 --- @include "event-record"
+--- @include "messageChanged"
 
 local id = ARGV[1]
 local now = nowUs()
@@ -94,6 +95,8 @@ rcall('ZADD', KEYS[7], fields.u, id)
 
 record = recordEncode(fields)
 rcall('HSET', KEYS[2], id, record)
+-- Nodes serving history from their tail of this partition re-read it (tail-cache.ts).
+messageChanged(KEYS[4])
 
 -- The event, in the same step. The fields given, by name (src/message-fields.ts tags; t/b the
 -- body); queue and partition are the outbox's context (events.ts OutboxContext).

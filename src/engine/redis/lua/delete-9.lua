@@ -11,6 +11,7 @@
   KEYS[6] updated  ZSET id -> updatedAtUs
   KEYS[7] replies  ZSET '<in_reply_to> <id>'
   KEYS[8] outbox   STREAM the partition slot's event outbox (event-record.lua): message.delete
+  KEYS[9] state    HASH of the partition: v, its change version (includes/messageChanged.lua)
   ARGV[1..] message ids
 
   Returns: how many live messages were deleted.
@@ -20,6 +21,7 @@ local rcall = redis.call
 --- @include "nowUs"
 --- @include "indexUnlink"
 --- @include "event-record"
+--- @include "messageChanged"
 
 local nowMs = math.floor(nowUs() / 1000)
 local deleted = 0
@@ -38,5 +40,8 @@ for i = 1, #ARGV do
     end
   end
 end
-if #gone > 0 then indexUnlink(KEYS[4], KEYS[5], KEYS[6], KEYS[7], gone, records) end
+if #gone > 0 then
+  indexUnlink(KEYS[4], KEYS[5], KEYS[6], KEYS[7], gone, records)
+  messageChanged(KEYS[9])
+end
 return deleted
