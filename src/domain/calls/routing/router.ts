@@ -174,8 +174,10 @@ export class Router {
 
   /** What follows an outcome: engagements in the application slot, notices, other queues' turn. */
   private async settle(app: string, out: RoutingOutcome): Promise<void> {
-    if (out.engagements.length > 0) await this.store.follow(app, out.engagements);
+    // Notices first: sent before the release, an ended part is announced before any node can offer
+    // the agent again (one connection, so Redis takes the publish before the release).
     for (const end of out.ended) this.notify({ type: 'offer.ended', app, end });
+    if (out.engagements.length > 0) await this.store.follow(app, out.engagements);
     // An agent released here may be offered by another of its queues now (their sweep decides).
     for (const e of out.engagements) {
       if (e.untilMs !== null && e.untilMs === 0) continue;
