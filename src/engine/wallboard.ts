@@ -263,9 +263,11 @@ export interface WallboardFrame {
   members_by_state: MembersByState;
   /** 15m, 1h, today, in that order. */
   windows: WindowFigures[];
+  /** Estimated wait of each waiting caller, seconds (protocol/routing.md section 9); null: no member can serve. */
+  estimates: Record<string, number | null>;
 }
 
-export function buildWallboardFrame(queueId: string, read: WallboardRead, timeZone: string): WallboardFrame {
+export function buildWallboardFrame(queueId: string, read: WallboardRead, timeZone: string): Omit<WallboardFrame, 'estimates'> {
   return {
     queue_id: queueId,
     stats: read.stats,
