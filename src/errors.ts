@@ -35,6 +35,10 @@ export const ERRORS = {
   invalid_message_id: { status: 400, close: null, message: 'Message id {field} is malformed' },
   invalid_name: { status: 400, close: null, message: 'Name {field} is invalid or reserved' },
   partitions_decrease: { status: 400, close: null, message: 'Partitions may only be increased' },
+  // event queries (protocol/events.md section 5; Panko v2's client errors)
+  invalid_query: { status: 400, close: null, message: 'Query {field} is invalid' },
+  invalid_sort: { status: 400, close: null, message: 'sort {field} is invalid: use generated or message_id, then :asc or :desc' },
+  marker_not_found: { status: 400, close: null, message: 'Marker {field} not found' },
   unsupported_media_type: { status: 415, close: null, message: 'Content-Type {field} is not accepted here' },
   // --- size (413) ---
   body_too_large: { status: 413, close: null, message: 'The request body exceeds {max} bytes' },
@@ -52,6 +56,7 @@ export const ERRORS = {
   queue_not_found: { status: 404, close: null, message: 'No such queue' },
   message_not_found: { status: 404, close: null, message: 'No such message' },
   key_not_found: { status: 404, close: null, message: 'No such key in this application' },
+  event_not_found: { status: 404, close: null, message: 'No such event' },
   method_not_allowed: { status: 405, close: null, message: 'Method not allowed on this route' },
   app_exists: { status: 409, close: null, message: 'The application already exists' },
   last_key: { status: 409, close: null, message: "This is the application's last key that does not expire: create or rotate to another key first" },

@@ -14,6 +14,7 @@ import type {
   PublishedFrame,
   ServerFrame,
   WireMessage,
+  WireOffer,
 } from '../codec/frames.js';
 import type { FrameError } from '../codec/frame-error.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_PUBLISH_MESSAGES, SUBPROTOCOLS, WS_PATH, type WireFormat } from '../codec/limits.js';
@@ -193,6 +194,15 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   ): Promise<WireMessage> {
     const reply = await this.#call({ type: 'state.set', application, queue, partition, message_id: messageId, ...state });
     return reply.message;
+  }
+
+  /** Answers an offer made to this connection's agent (protocol/routing.md section 7); resolves with the offer. */
+  async answerOffer(queueId: string, offerId: string, answer: 'accept' | 'reject'): Promise<WireOffer> {
+    const reply =
+      answer === 'accept'
+        ? await this.#call({ type: 'offer.accept', queue_id: queueId, offer_id: offerId })
+        : await this.#call({ type: 'offer.reject', queue_id: queueId, offer_id: offerId });
+    return reply.offer;
   }
 
   /** A round trip to the server; `time` is the server's clock (epoch seconds). */
@@ -419,6 +429,12 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
           return;
         case 'callqueue.unsubscribed':
           if (frame.id === undefined) this.#views.get(frame.queue_id)?.onServerUnsubscribed(frame);
+          return;
+        case 'offer':
+          this.emit('offer', frame);
+          return;
+        case 'offer.revoked':
+          this.emit('offerRevoked', frame);
           return;
         case 'error':
           this.emit('error', new HoldlineRequestError(frame.error, frame.op));

@@ -24,6 +24,8 @@ export type {
   SubscriptionState,
 } from './subscription.js';
 export { CallQueueView } from './callqueue-view.js';
+export { AgentSession } from './agent-session.js';
+export type { AgentSessionEvents, AgentSessionOptions } from './agent-session.js';
 export type { CallQueueChange, CallQueueViewEnd, CallQueueViewEvents, CallQueueViewState } from './callqueue-view.js';
 export type { BackoffOptions } from './backoff.js';
 export type { CloseDecision, StopCause } from './close-codes.js';
@@ -45,6 +47,8 @@ export type {
   WireCaller as Caller,
   WireMember as Member,
   WireMessage as Message,
+  WireOffer as Offer,
+  OfferRevokedFrame,
   WireLineMove as LineMove,
   WireMembersByState as MembersByState,
   WireWindowFigures as WindowFigures,

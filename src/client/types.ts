@@ -1,5 +1,5 @@
 /** The client's options, states and events (STYLE.md example 8: typed, no `any`). */
-import type { Principal, ResyncFrame, WelcomeFrame } from '../codec/frames.js';
+import type { OfferFrame, OfferRevokedFrame, Principal, ResyncFrame, WelcomeFrame } from '../codec/frames.js';
 import type { WireFormat } from '../codec/limits.js';
 import type { BackoffOptions } from './backoff.js';
 import type { StopCause } from './close-codes.js';
@@ -97,4 +97,8 @@ export interface ClientEvents {
   resync: ResyncFrame;
   /** A subscribed partition was (re)subscribed: whether recovery was complete. */
   recovery: PartitionRecovery;
+  /** An offer made to this connection's agent (agent tokens; protocol/routing.md section 7). */
+  offer: OfferFrame;
+  /** An offer to this connection's agent ended without its answer. */
+  offerRevoked: OfferRevokedFrame;
 }

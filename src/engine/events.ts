@@ -308,12 +308,22 @@ export function idOfMember(member: string): string {
  */
 export interface EventScan {
   index: EventIndex;
-  /** Lowest member (inclusive). */
+  /** Lowest member. */
   min: string;
-  /** Highest member (inclusive). */
+  /** Highest member. */
   max: string;
+  /** Exclude a member equal to min (resp. max): continuing after a marker. */
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
   descending: boolean;
+  /** Index members walked at most. */
   count: number;
+}
+
+/** What a scan walked: the events found (in walk order), and the last member walked (null: none), to continue from. */
+export interface EventScanResult {
+  events: LoggedEvent[];
+  last: string | null;
 }
 
 /** What a feed of an application's event log announces: each event once, in seq order, or `resync`. */
@@ -335,7 +345,7 @@ export interface EventLog {
   /** Resolves once active: every event relayed into the log after that reaches the listener, in seq order. */
   subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe>;
   /** One walk of an index (EventScan). */
-  scan(app: string, scan: EventScan): Promise<LoggedEvent[]>;
+  scan(app: string, scan: EventScan): Promise<EventScanResult>;
   get(app: string, messageId: string): Promise<LoggedEvent | null>;
   /** Applications with a log (admin queries span them). */
   apps(): Promise<string[]>;

@@ -23,6 +23,8 @@ import { Router as CallRouter } from '../domain/calls/routing/router.js';
 import { RoutingService } from '../domain/calls/routing/service.js';
 import { CallService } from '../domain/calls/service.js';
 import type { RoutingStore } from '../engine/routing-types.js';
+import { EventQueries } from '../domain/events/service.js';
+import { eventLogFeed } from '../engine/feeds.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
@@ -40,6 +42,7 @@ import { opsRoutes } from './routes/ops.js';
 import { queueRoutes } from './routes/queues.js';
 import { schemaRoutes } from './routes/schemas.js';
 import { tagRoutes } from './routes/tags.js';
+import { eventRoutes } from './routes/events.js';
 import { RequestSchemas } from './schemas.js';
 import { ListenError, listenExclusive, requireNativeUws } from './uws.js';
 
@@ -154,6 +157,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     calls,
     callFeeds: callStore,
     routing,
+    events: new EventQueries(engine.events),
+    eventFeed: eventLogFeed(engine.events),
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
@@ -176,6 +181,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   agentRoutes(context);
   callQueueRoutes(context);
   tagRoutes(context);
+  eventRoutes(context);
   schemaRoutes(context);
   capabilitiesRoutes(context);
   queueRoutes(context);

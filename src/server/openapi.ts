@@ -40,8 +40,12 @@ import queueCreate from '../../protocol/schemas/rest/queue-create.json' with { t
 import queueInfoQuery from '../../protocol/schemas/rest/queue-info-query.json' with { type: 'json' };
 import queueListQuery from '../../protocol/schemas/rest/queue-list-query.json' with { type: 'json' };
 import queueUpdate from '../../protocol/schemas/rest/queue-update.json' with { type: 'json' };
+import memberRouting from '../../protocol/schemas/rest/member-routing.json' with { type: 'json' };
+import offerAnswer from '../../protocol/schemas/rest/offer-answer.json' with { type: 'json' };
+import routingSettings from '../../protocol/schemas/rest/routing-settings.json' with { type: 'json' };
 import responses from '../../protocol/schemas/rest/responses.json' with { type: 'json' };
 import tagAgent from '../../protocol/schemas/rest/tag-agent.json' with { type: 'json' };
+import eventsQuery from '../../protocol/schemas/rest/events-query.json' with { type: 'json' };
 import tagCreate from '../../protocol/schemas/rest/tag-create.json' with { type: 'json' };
 import tagPut from '../../protocol/schemas/rest/tag-put.json' with { type: 'json' };
 import tokenCreate from '../../protocol/schemas/rest/token-create.json' with { type: 'json' };
@@ -58,7 +62,8 @@ const REQUEST_SCHEMAS: Record<string, Json> = {
   'message-read-query': messageReadQuery, 'agent-create': agentCreate, 'agent-update': agentUpdate, 'token-create': tokenCreate,
   'token-revoke': tokenRevoke, 'callqueue-create': callqueueCreate, 'callqueue-update': callqueueUpdate,
   'member-create': memberCreate, 'member-update': memberUpdate, 'caller-create': callerCreate, 'caller-update': callerUpdate,
-  'caller-leave': callerLeave, 'caller-callback': callerCallback, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent,
+  'caller-leave': callerLeave, 'caller-callback': callerCallback, 'tag-create': tagCreate, 'tag-put': tagPut, 'tag-agent': tagAgent, 'events-query': eventsQuery,
+  'routing-settings': routingSettings, 'member-routing': memberRouting, 'offer-answer': offerAnswer,
 };
 
 /** Resource schemas (protocol/schemas/calls/), by file name. */
@@ -67,7 +72,7 @@ const RESOURCE_SCHEMAS: Record<string, Json> = {
   queue_wallboard: queueWallboard,
 };
 
-type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics';
+type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics' | 'events';
 type Body = { json?: string; form?: boolean; raw?: boolean; required?: boolean; empty?: boolean };
 
 interface RouteDoc {
@@ -95,6 +100,7 @@ const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
   reader: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden', 'token_expired'],
   admin: ['auth_required', 'auth_malformed', 'auth_invalid', 'admin_disabled'],
   metrics: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden'],
+  events: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden', 'admin_disabled'],
 };
 
 const JSON_BODY: ErrorCode[] = ['bad_request', 'invalid_json', 'invalid_utf8', 'invalid_field', 'missing_field', 'unsupported_media_type', 'body_too_large'];
@@ -158,6 +164,15 @@ export const ROUTES: RouteDoc[] = [
   { method: 'PUT', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'Change status, priority or member', auth: 'application', body: { json: 'caller-update' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'member_not_found', 'invalid_transition'] },
   { method: 'POST', route: `${CALLQ}/callers/:caller/callback`, tag: 'callers', summary: 'A waiting caller becomes a callback and keeps its place (protocol/calls.md 3.1)', auth: 'application', body: { json: 'caller-callback' }, ok: { 200: 'c:queue_caller' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found', 'invalid_transition'] },
   { method: 'DELETE', route: `${CALLQ}/callers/:caller`, tag: 'callers', summary: 'A caller leaves, with a reason (body or ?reason=)', auth: 'application', body: { json: 'caller-leave' }, query: { reason: { enum: ['answered', 'abandoned', 'timeout', 'transferred'] } }, ok: { 204: '' }, errors: [...JSON_BODY, 'call_queue_not_found', 'caller_not_found'] },
+  // --- routing (protocol/routing.md) ---
+  { method: 'GET', route: `${CALLQ}/routing`, tag: 'routing', summary: 'Routing settings: strategy, offer timeout, wrap-up, autopause, skills, tier relaxation', auth: 'reader', ok: { 200: 'r:routing-settings' }, errors: ['call_queue_not_found'] },
+  { method: 'PUT', route: `${CALLQ}/routing`, tag: 'routing', summary: 'Change routing settings (any subset)', auth: 'application', body: { json: 'routing-settings' }, ok: { 200: 'r:routing-settings' }, errors: [...JSON_BODY, 'call_queue_not_found'] },
+  { method: 'GET', route: `${CALLQ}/members/:agent/routing`, tag: 'routing', summary: 'A member\'s tier and routing state', auth: 'reader', ok: { 200: 'r:member-routing' }, errors: ['call_queue_not_found', 'member_not_found'] },
+  { method: 'PUT', route: `${CALLQ}/members/:agent/routing`, tag: 'routing', summary: 'Set a member\'s tier (penalty)', auth: 'application', body: { json: 'member-routing', required: true }, ok: { 200: 'r:member-routing' }, errors: [...JSON_BODY, 'call_queue_not_found', 'member_not_found'] },
+  { method: 'GET', route: `${CALLQ}/offers`, tag: 'routing', summary: 'The queue\'s open offers', auth: 'reader', ok: { 200: 'r:offer-list' }, errors: ['call_queue_not_found'] },
+  { method: 'GET', route: '/v1/agents/:agent/offer', tag: 'routing', summary: 'The agent\'s open offer, or null (its own token, or the key)', auth: 'reader', ok: { 200: 'r:offer-or-null' }, errors: ['agent_not_found'] },
+  { method: 'POST', route: `${CALLQ}/offers/:offer/accept`, tag: 'routing', summary: 'Accept an offer for an agent (a PBX names it; an agent token answers for itself)', auth: 'reader', body: { json: 'offer-answer' }, ok: { 200: 'r:offer' }, errors: [...JSON_BODY, 'call_queue_not_found', 'offer_not_found', 'offer_not_yours', 'offer_expired', 'routing_manual'] },
+  { method: 'POST', route: `${CALLQ}/offers/:offer/reject`, tag: 'routing', summary: 'Reject an offer for an agent: the caller goes to the next member', auth: 'reader', body: { json: 'offer-answer' }, ok: { 200: 'r:offer' }, errors: [...JSON_BODY, 'call_queue_not_found', 'offer_not_found', 'offer_not_yours', 'offer_expired', 'routing_manual'] },
   // --- tags ---
   { method: 'GET', route: '/v1/tags', tag: 'tags', summary: 'List tags with their agents', auth: 'application', ok: { 200: 'c:tag[]' }, errors: [] },
   { method: 'POST', route: '/v1/tags', tag: 'tags', summary: 'Create a tag (an existing name: 200 with it)', auth: 'application', body: { json: 'tag-create', required: true }, ok: { 200: 'c:tag', 201: 'c:tag' }, errors: JSON_BODY },
@@ -167,6 +182,12 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/v1/tags/:tag/agents', tag: 'tags', summary: 'Agents with this tag', auth: 'application', ok: { 200: 'c:agent[]' }, errors: ['tag_not_found'] },
   { method: 'POST', route: '/v1/tags/:tag/agents', tag: 'tags', summary: 'Tag an agent (201 the first time, 200 after)', auth: 'application', body: { json: 'tag-agent', required: true }, ok: { 200: 'r:tagged-agent', 201: 'r:tagged-agent' }, errors: [...JSON_BODY, 'tag_not_found', 'agent_not_found'] },
   { method: 'DELETE', route: '/v1/tags/:tag/agents/:agent', tag: 'tags', summary: 'Untag an agent', auth: 'application', ok: { 204: '' }, errors: ['tag_not_found', 'agent_not_found'] },
+  // --- events (protocol/events.md; an application key: its own events; the admin key: all) ---
+  { method: 'GET', route: '/v1/events', tag: 'events', summary: 'Query events (Panko v2: q.field/q.op/q.type/q.value, limit, sort, marker)', auth: 'events', query: 'events-query', ok: { 200: 'r:event-list' }, errors: ['invalid_query', 'invalid_limit', 'invalid_sort', 'marker_not_found', 'bad_request'] },
+  { method: 'GET', route: '/v1/events/:message_id', tag: 'events', summary: 'One event', auth: 'events', ok: { 200: 'r:event' }, errors: ['event_not_found', 'invalid_query'] },
+  { method: 'GET', route: '/v1/event_types', tag: 'events', summary: 'The event types present', auth: 'events', ok: { 200: 'r:event-types' }, errors: ['invalid_query'] },
+  { method: 'GET', route: '/v1/event_types/:type/traits', tag: 'events', summary: 'The traits of an event type, with their types ([] for a type never seen)', auth: 'events', ok: { 200: 'r:trait-descriptions' }, errors: ['invalid_query'] },
+  { method: 'GET', route: '/v1/event_types/:type/traits/:trait', tag: 'events', summary: 'The values of a trait in events of a type (the 10000 most recent, oldest first)', auth: 'events', ok: { 200: 'r:trait-values' }, errors: ['invalid_query'] },
   // --- schemas ---
   { method: 'GET', route: '/v1/schemas', tag: 'schemas', summary: 'Names of the resource schemas', auth: 'optional', ok: { 200: 'r:schema-names' }, errors: [] },
   { method: 'GET', route: '/v1/schemas/:name', tag: 'schemas', summary: 'The JSON Schema of a resource', auth: 'optional', ok: { 200: 'application/schema+json' }, errors: ['not_found'] },
@@ -244,6 +265,7 @@ function operation(r: RouteDoc): Json {
     reader: [{ application: [] }, { agent: [] }],
     admin: [{ admin: [] }],
     metrics: [{}, { metrics: [] }, { admin: [] }],
+    events: [{ application: [] }, { admin: [] }],
   }[r.auth];
   const responsesOut: Json = {};
   for (const [status, what] of Object.entries(r.ok)) {

@@ -10,6 +10,8 @@ import { afterEach, beforeEach, inject } from 'vitest';
 import { DEFAULTS, type HoldlineConfig } from '../../src/config.js';
 import type { CallStore } from '../../src/engine/call-types.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
+import { MemoryEngine } from '../../src/engine/memory/index.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import type { Engine } from '../../src/engine/types.js';
 import { createLogger } from '../../src/logger.js';
@@ -77,10 +79,18 @@ export async function startTestServer(
   };
 }
 
-/** A call store of the engine's kind: memory, or Redis on the run's redis-server under a fresh prefix. */
+/**
+ * A call store of the engine's kind sharing its event log, as `holdline serve` builds it
+ * (calls-factory.ts): memory, or Redis on the run's redis-server under the engine's prefix (a fresh
+ * prefix for an engine that is not a RedisEngine).
+ */
 export async function openCallStore(engine: Engine, changeRetention?: number): Promise<CallStore> {
   const retention = changeRetention === undefined ? {} : { changeRetention };
+  if (engine instanceof MemoryEngine) return new MemoryCallStore({ ...retention, events: engine.events });
   if (engine.kind === 'memory') return new MemoryCallStore(retention);
+  if (engine instanceof RedisEngine) {
+    return RedisCallStore.open({ url: inject('redisUrl'), prefix: engine.prefix, events: engine.events, feeds: engine.feeds, ...retention });
+  }
   return RedisCallStore.open({ url: inject('redisUrl'), prefix: freshPrefix('calls'), ...retention });
 }
 

@@ -46,11 +46,14 @@ describe.each(engineFactories)('GET /v1/capabilities ($name)', (factory) => {
   it('reports the engine and flattened API booleans, without a key', async () => {
     const s = await serve(await factory.create());
     const caps = await capabilities(s);
-    expect(Object.keys(caps).sort()).toEqual(['api', 'engine']);
+    expect(Object.keys(caps).sort()).toEqual(['api', 'engine', 'event_storage']);
     for (const [name, value] of Object.entries(caps.api)) {
       expect(typeof value, name).toBe('boolean');
-      expect(name).toMatch(/^[a-z_]+(\.[a-z_]+)*$/);
+      // Holdline's dotted names, and Panko's own colon-separated ones (events:query:simple).
+      expect(name).toMatch(/^[a-z_]+((\.[a-z_]+)*|(:[a-z_]+)+)$/);
     }
+    expect(caps.api).toMatchObject({ events: true, 'events:query:simple': true });
+    expect((caps as unknown as { event_storage: unknown }).event_storage).toEqual({ 'storage:production_ready': factory.name === 'redis' });
     expect(caps.api).toMatchObject({ 'queues.partitions': true, 'calls.callers': true, 'websocket.subscribe.resume': true, 'apps.admin': true });
     expect(caps.engine).toEqual(
       factory.name === 'memory'

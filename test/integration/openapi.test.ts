@@ -259,6 +259,28 @@ describe('/openapi.json', () => {
     await call('DELETE', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}`, { key });
     await call('DELETE', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}?reason=answered`, { key });
     await call('DELETE', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}?reason=answered`, { key });
+    // --- routing ---
+    const R = '/v1/queues/:queue';
+    await call('GET', `${R}/routing`, `${Q}/routing`, { key });
+    await call('GET', `${R}/routing`, '/v1/queues/00000000-0000-4000-8000-000000000000/routing', { key });
+    await call('PUT', `${R}/routing`, `${Q}/routing`, { key, ...J({ strategy: 'fastest' }) });
+    await call('PUT', `${R}/routing`, `${Q}/routing`, { key, ...J({ strategy: 'linear' }) });
+    await call('GET', `${R}/members/:agent/routing`, `${Q}/members/${agent.uuid}/routing`, { key });
+    await call('GET', `${R}/members/:agent/routing`, `${Q}/members/${agent2.uuid}/routing`, { key });
+    await call('PUT', `${R}/members/:agent/routing`, `${Q}/members/${agent.uuid}/routing`, { key, ...J({ penalty: 1 }) });
+    await call('PUT', `${R}/members/:agent/routing`, `${Q}/members/${agent.uuid}/routing`, { key, ...J({ penalty: -1 }) });
+    await call('GET', '/v1/agents/:agent/offer', `/v1/agents/${agent.uuid}/offer`, { key });
+    await call('GET', '/v1/agents/:agent/offer', '/v1/agents/x/offer', { key });
+    await call('PUT', '/v1/queues/:queue/members/:agent', `${Q}/members/${agent.uuid}`, { key, ...J({ paused: false, status: 'available' }) });
+    await call('POST', '/v1/queues/:queue/callers', `${Q}/callers`, { key, ...J({ number: '6135550002' }) });
+    const offered = await call('GET', `${R}/offers`, `${Q}/offers`, { key });
+    await call('GET', `${R}/offers`, '/v1/queues/x/offers', { key });
+    const first = (offered.json as Array<{ offer_id: string }>)[0]!.offer_id;
+    await call('POST', `${R}/offers/:offer/reject`, `${Q}/offers/${first}/reject`, { key, ...J({ agent_id: agent.uuid }) });
+    await call('POST', `${R}/offers/:offer/reject`, `${Q}/offers/${first}/reject`, { key, ...J({ agent_id: agent.uuid }) });
+    const again = (await call('GET', `${R}/offers`, `${Q}/offers`, { key })).json as Array<{ offer_id: string }>;
+    await call('POST', `${R}/offers/:offer/accept`, `${Q}/offers/${again[0]!.offer_id}/accept`, { key, ...J({}) });
+    await call('POST', `${R}/offers/:offer/accept`, `${Q}/offers/${again[0]!.offer_id}/accept`, { key, ...J({ agent_id: agent.uuid }) });
     // --- tags ---
     await call('POST', '/v1/tags', '/v1/tags', { key, ...J({ tag: 'french' }) });
     await call('POST', '/v1/tags', '/v1/tags', { key, ...J({ tag: 'french' }) });
@@ -277,6 +299,22 @@ describe('/openapi.json', () => {
     await call('DELETE', '/v1/tags/:tag/agents/:agent', `/v1/tags/german/agents/${agent2.uuid}`, { key });
     await call('DELETE', '/v1/tags/:tag/agents/:agent', '/v1/tags/spanish/agents/x', { key });
     await call('DELETE', '/v1/tags/:tag', '/v1/tags/german', { key });
+    // --- events (protocol/events.md) ---
+    const evs = (await call('GET', '/v1/events', '/v1/events?limit=2&sort=generated:desc', { key })).json as { message_id: string; event_type: string }[];
+    await call('GET', '/v1/events', `/v1/events?q.field=event_type&q.value=queue.caller.join&q.field=priority&q.op=ge&q.type=integer&q.value=1`, { key });
+    await call('GET', '/v1/events', '/v1/events?limit=0', { key });
+    await call('GET', '/v1/events', '/v1/events?sort=up', { key });
+    await call('GET', '/v1/events', '/v1/events?q.field=a&q.op=like&q.value=1', { key });
+    await call('GET', '/v1/events', `/v1/events?marker=${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`, { key });
+    await call('GET', '/v1/events', '/v1/events', { auth: admin });
+    await call('GET', '/v1/events/:message_id', `/v1/events/${evs[0]!.message_id}`, { key });
+    await call('GET', '/v1/events/:message_id', `/v1/events/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`, { key });
+    await call('GET', '/v1/event_types', '/v1/event_types', { key });
+    await call('GET', '/v1/event_types', '/v1/event_types?x=1', { key });
+    await call('GET', '/v1/event_types/:type/traits', `/v1/event_types/${evs[0]!.event_type}/traits`, { key });
+    await call('GET', '/v1/event_types/:type/traits', '/v1/event_types/x/traits', { auth: 'Agent hlt_nope' });
+    await call('GET', '/v1/event_types/:type/traits/:trait', '/v1/event_types/queue.caller.join/traits/priority', { key });
+    await call('GET', '/v1/event_types/:type/traits/:trait', '/v1/event_types/queue.caller.join/traits/priority', {});
     // --- tear-down routes ---
     await call('DELETE', '/v1/queues/:queue/members/:agent', `${Q}/members/${agent.uuid}`, { key });
     await call('DELETE', '/v1/queues/:queue/members/:agent', `${Q}/members/${agent.uuid}`, { key });

@@ -13,10 +13,9 @@
  * queue's strategy picks.
  */
 import fc from 'fast-check';
-import { inject } from 'vitest';
 import { describe, expect, it } from 'vitest';
 import type { Offer } from '../../src/engine/routing-types.js';
-import { RedisCallStore } from '../../src/engine/redis/calls.js';
+import { callStoreFactories } from '../helpers/call-stores.js';
 import { isHoldlineError } from '../../src/errors.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { routingRig, type RoutingRig } from '../helpers/routing.js';
@@ -70,7 +69,9 @@ interface World {
 
 async function setUp(strategies: readonly [string, string]): Promise<World> {
   const prefix = freshPrefix('routing-model');
-  const open = () => RedisCallStore.open({ url: inject('redisUrl'), prefix });
+  // Two stores on one prefix: two Holdline nodes sharing the Redis (a cluster, in test/cluster/).
+  const redis = callStoreFactories.find((f) => f.name === 'redis')!;
+  const open = () => redis.open({ prefix });
   const nodes: [RoutingRig, RoutingRig] = [routingRig(await open()), routingRig(await open())];
   const [n0] = nodes;
   await n0.calls.createTag(APP, { tag: 'skill' });

@@ -242,6 +242,28 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     expect(await code(accept(o, a!))).toBe('offer_not_found');
   });
 
+  it('records offers, answers, wrap-up and autopause as events, with the changes', async () => {
+    const [a, b] = await members(rig, APP, queue, [{ name: 'a' }, { name: 'b' }]);
+    await strategy('ring_all');
+    const c1 = await join();
+    const o = await offerOf(c1);
+    await reject(o, b!);
+    await accept(o, a!);
+    const events = (rig.store as unknown as { events: import('../../src/engine/events.js').EventLog }).events;
+    await events.flush();
+    const logged = (await events.readSince(APP, 0, 1000))!.map((e) => e.event);
+    const routed = logged.filter((e) => e.event_type.startsWith('queue.caller.offer'));
+    const trait = (e: (typeof logged)[number], name: string): unknown => e.traits.find((t) => t.name === name)?.value;
+    expect(routed.map((e) => e.event_type)).toEqual(['queue.caller.offer', 'queue.caller.offer.reject', 'queue.caller.offer.accept']);
+    expect(routed.map((e) => trait(e, 'offer_id'))).toEqual([o.offer_id, o.offer_id, o.offer_id]);
+    expect(trait(routed[0]!, 'agents')).toBe(`${a},${b}`);
+    expect(trait(routed[2]!, 'agent_id')).toBe(a);
+    // The caller's and member's changes are events of their own, in the same order.
+    const statuses = logged.filter((e) => e.event_type === 'queue.caller.status').map((e) => trait(e, 'status'));
+    expect(statuses).toEqual(['ringing', 'connected']);
+    expect(logged.some((e) => e.event_type === 'queue.member.status' && trait(e, 'status') === 'busy')).toBe(true);
+  });
+
   it('an expired offer cannot be accepted; the timeout then fires once', async () => {
     const [a] = await members(rig, APP, queue, [{ name: 'a' }]);
     await strategy('linear', { offer_timeout_seconds: 1 });

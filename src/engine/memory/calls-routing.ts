@@ -16,6 +16,7 @@ import {
   type RoutingOutcome,
   type RoutingNotice,
   type RoutingRead,
+  type RoutingEventType,
   type RoutingSettings,
   type RoutingStore,
 } from '../routing-types.js';
@@ -27,6 +28,8 @@ export interface MemoryRoutingHost {
   queue(app: string, queueId: string): MemoryCallQueue | undefined;
   agentTags(app: string, agent: string): string[];
   agentQueues(app: string, agent: string): string[];
+  /** Records a routing event in the process's event log, in the caller's synchronous step. */
+  record(app: string, type: RoutingEventType, values: Record<string, string>): void;
 }
 
 interface MemberState {
@@ -220,6 +223,9 @@ export class MemoryRouting implements RoutingStore {
       );
       for (const a of offer.agents) this.member(queue, r, a)!.offerId = offer.offer_id;
       r.offers.set(offer.offer_id, { offer: structuredClone(offer), expiresMs: Date.parse(offer.expires_at), remaining: new Set(offer.agents) });
+      this.host.record(app, 'queue.caller.offer', {
+        queue_id: queueId, caller_id: offer.caller_id, offer_id: offer.offer_id, agents: offer.agents.join(','), strategy: offer.strategy, expires_at: offer.expires_at,
+      });
       if (!ringAll) r.lastOffered = offer.agents[0]!;
     }
     return { changes, ended: [], engagements: [], nextDeadlineMs: this.nextDeadline(r) };
@@ -238,6 +244,8 @@ export class MemoryRouting implements RoutingStore {
     const out = this.outcome();
     const st = this.member(queue, r, agent)!;
     st.offerId = null;
+    const ids = { queue_id: queueId, caller_id: rec.offer.caller_id, offer_id: offerId };
+    this.host.record(app, answer === 'accept' ? 'queue.caller.offer.accept' : 'queue.caller.offer.reject', { ...ids, agent_id: agent });
     if (answer === 'accept') {
       out.changes.push(queue.updateCaller(rec.offer.caller_id, { status: 'connected', member_uuid: agent }).change!);
       st.callsTaken++;
@@ -253,6 +261,7 @@ export class MemoryRouting implements RoutingStore {
         const o = r.members.get(other);
         if (o) o.offerId = null;
         ended.agents.push({ agent: other, reason: 'accepted_elsewhere' });
+        this.host.record(app, 'queue.caller.offer.revoke', { ...ids, agent_id: other, reason: 'accepted_elsewhere' });
         out.engagements.push({ agent: other, offer_id: offerId, untilMs: null });
       }
       out.ended.push(ended);
@@ -288,6 +297,9 @@ export class MemoryRouting implements RoutingStore {
         if (reason === null) continue;
         rec.remaining.delete(a);
         ended.agents.push({ agent: a, reason });
+        const ids = { queue_id: queueId, caller_id: rec.offer.caller_id, offer_id: id, agent_id: a };
+        if (reason === 'expired') this.host.record(app, 'queue.caller.offer.timeout', ids);
+        else this.host.record(app, 'queue.caller.offer.revoke', { ...ids, reason });
         out.engagements.push({ agent: a, offer_id: id, untilMs: null });
         if (!st) continue;
         st.offerId = null;

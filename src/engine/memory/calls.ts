@@ -143,6 +143,7 @@ export class MemoryCallStore implements CallStore {
         return [...(a?.agentTags.get(agent) ?? [])].map((id) => a!.tagNames.get(id)!);
       },
       agentQueues: (app, agent) => [...(this.apps.get(app)?.queues.values() ?? [])].filter((q) => q.getMember(agent)).map((q) => q.queue.uuid),
+      record: (app, type, values) => void this.events.record(app, type, values),
     });
   }
 

@@ -10,7 +10,7 @@
  * rebuild is amortised), and none older than `maxAgeMs`: checked at every record and by a timer
  * every `sweepIntervalMs`, so an aged event is reclaimed within that interval.
  */
-import { randomEntropy, type EventLog, type EventLogListener, type EventRetention, type EventScan, type LoggedEvent, type TraitType, type TraitValues, DEFAULT_EVENT_RETENTION, buildEvent, changeEventValues, idOfMember, indexMembers, uuidv7 } from '../events.js';
+import { randomEntropy, type EventLog, type EventLogListener, type EventRetention, type EventScan, type EventScanResult, type LoggedEvent, type TraitType, type TraitValues, DEFAULT_EVENT_RETENTION, buildEvent, changeEventValues, idOfMember, indexMembers, uuidv7 } from '../events.js';
 import type { CallQueueChange } from '../call-types.js';
 import { FeedFanOut, type FeedBase, type Unsubscribe } from '../feed.js';
 
@@ -160,18 +160,15 @@ export class MemoryEventLog implements EventLog {
     return async () => remove();
   }
 
-  async scan(app: string, scan: EventScan): Promise<LoggedEvent[]> {
+  async scan(app: string, scan: EventScan): Promise<EventScanResult> {
     const log = this.logs.get(app);
-    if (log === undefined) return [];
-    const lo = lowerBound(log.index, scan.min);
-    const hi = upperBound(log.index, scan.max);
+    if (log === undefined) return { events: [], last: null };
+    const lo = scan.minExclusive === true ? upperBound(log.index, scan.min) : lowerBound(log.index, scan.min);
+    const hi = scan.maxExclusive === true ? lowerBound(log.index, scan.max) : upperBound(log.index, scan.max);
+    const walked = scan.descending ? log.index.slice(Math.max(lo, hi - scan.count), hi).reverse() : log.index.slice(lo, Math.min(hi, lo + scan.count));
     const out: LoggedEvent[] = [];
-    if (scan.descending) {
-      for (let i = hi - 1; i >= lo && out.length < scan.count; i--) this.push(log, log.index[i]!, out);
-    } else {
-      for (let i = lo; i < hi && out.length < scan.count; i++) this.push(log, log.index[i]!, out);
-    }
-    return structuredClone(out);
+    for (const member of walked) this.push(log, member, out);
+    return { events: structuredClone(out), last: walked[walked.length - 1] ?? null };
   }
 
   private push(log: AppLog, member: string, out: LoggedEvent[]): void {

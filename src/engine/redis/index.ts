@@ -509,6 +509,11 @@ export class RedisEngine implements Engine {
    * store follows its queues on it (calls-factory.ts), so a node keeps one sharded subscription per
    * primary for every kind of feed. Owned by the engine: closed by close().
    */
+  /** The key prefix (config.redisPrefix): a call store sharing this engine uses the same one. */
+  get prefix(): string {
+    return this.keys.prefix;
+  }
+
   get feeds(): FeedSubscriber {
     return this.subscriber;
   }

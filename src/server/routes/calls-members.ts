@@ -1,6 +1,10 @@
 /** SPEC.md 3.2 members: agents serving a call queue (payload seed: /v1/queues/{id}/members). */
 import type { ServerContext } from '../context.js';
-import { applicationOf, jsonBody, noContent, queueReader, resource } from './calls-http.js';
+import { HoldlineError } from '../../errors.js';
+import { applicationOf, jsonBody, noContent, principal, queueReader, resource } from './calls-http.js';
+
+/** What an agent token may change of its own membership. */
+const AGENT_FIELDS: ReadonlySet<string> = new Set(['status', 'paused', 'pause_reason']);
 
 export function memberRoutes(ctx: ServerContext): void {
   const { router, calls } = ctx;
@@ -23,10 +27,18 @@ export function memberRoutes(ctx: ServerContext): void {
     return resource(200, await calls.getMember(app, req.params.queue!, req.params.agent!));
   });
 
-  /** Pause or unpause (`paused`, `pause_reason`), set `status`, change `number`. */
+  /**
+   * Pause or unpause (`paused`, `pause_reason`), set `status`, change `number`. An agent token may
+   * change its own membership's `status`, `paused` and `pause_reason` (an agent desktop: routing.md).
+   */
   router.add('PUT', `${base}/:agent`, async (req) => {
-    const app = await applicationOf(ctx, req);
-    const { value } = await calls.updateMember(app, req.params.queue!, req.params.agent!, jsonBody(req));
+    const who = await principal(ctx, req);
+    const body = jsonBody(req);
+    if (who.kind === 'agent') {
+      const own = who.agent === req.params.agent!.toLowerCase();
+      if (!own || Object.keys(body).some((k) => !AGENT_FIELDS.has(k))) throw new HoldlineError('forbidden');
+    }
+    const { value } = await calls.updateMember(who.app, req.params.queue!, req.params.agent!, body);
     return resource(200, value);
   });
 

@@ -57,8 +57,10 @@ const API_FEATURES = {
   'websocket.callqueue': true,
   'websocket.callqueue.refresh': true,
   'websocket.subscribe.position': true,
-  // Still to come (SPEC.md 3.4, 3.6).
-  events: false,
+  // The event log (SPEC.md 3.4; protocol/events.md): Panko v2's queries, with Panko's own name.
+  events: true,
+  'events:query:simple': true,
+  // Still to come (SPEC.md 3.6).
   metrics: true,
   openapi: true,
   console: false,
@@ -68,6 +70,8 @@ export type ApiFeature = keyof typeof API_FEATURES;
 
 export interface CapabilitiesBody {
   api: Record<ApiFeature | 'apps.admin', boolean>;
+  /** Panko v2's storage capabilities, by Panko's names. */
+  event_storage: { 'storage:production_ready': boolean };
   engine: {
     kind: string;
     persistence: boolean;
@@ -84,6 +88,8 @@ export function capabilities(ctx: ServerContext): CapabilitiesBody {
   return {
     // The admin routes exist only with an operator key (README "Getting a first key").
     api: { ...API_FEATURES, 'apps.admin': ctx.config.adminKey !== undefined },
+    // Production-ready: events survive a restart (Redis); the memory engine's do not.
+    event_storage: { 'storage:production_ready': caps.persistence },
     engine: {
       kind: ctx.storage.kind,
       persistence: caps.persistence,

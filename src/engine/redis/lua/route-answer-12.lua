@@ -2,7 +2,8 @@
   An agent's answer to an offer (protocol/routing.md section 4). accept: the caller connected with
   the agent, the member busy (its calls + 1, missed 0), the other agents' parts end
   (accepted_elsewhere). reject: the agent's part ends and it counts as activity (idle since now);
-  the last part ending returns the caller to waiting at its place.
+  the last part ending returns the caller to waiting at its place. Events: queue.caller.offer.accept
+  or .reject, and .revoke for each agent an accept leaves out.
 
   KEYS[1..9]  the call queue's keys, laid out in keys.ts (CallQueueKeys):
               meta stats callers line age members log channel outbox
@@ -55,6 +56,8 @@ local st = memberState(agent, m)
 st.offer = cjson.null
 local changes = {}
 local ended = { offer = o, agents = {} }
+local ids = { queue_id = q.uuid, caller_id = o.caller_id, offer_id = id, agent_id = agent }
+recordEvent(KEYS[9], '', ARGV[4] == 'accept' and 'queue.caller.offer.accept' or 'queue.caller.offer.reject', ids)
 local engagements = {}
 if ARGV[4] == 'accept' then
   changes[#changes + 1] = callerTo(q, c, 'connected', agent, now, ARGV[1])
@@ -76,6 +79,8 @@ if ARGV[4] == 'accept' then
         saveMemberState(other, ost)
       end
       ended.agents[#ended.agents + 1] = { agent = other, reason = 'accepted_elsewhere' }
+      recordEvent(KEYS[9], '', 'queue.caller.offer.revoke',
+        { queue_id = q.uuid, caller_id = o.caller_id, offer_id = id, agent_id = other, reason = 'accepted_elsewhere' })
       engagements[#engagements + 1] = { agent = other, offer_id = id, until_ms = -1 }
     end
   end

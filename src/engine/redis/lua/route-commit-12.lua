@@ -2,7 +2,7 @@
   Makes a decision's offers, only if the queue has not changed since the decision read it
   (protocol/routing.md section 5, step 4): each caller becomes ringing (member_uuid the agent, or
   null for ring_all) and leaves the line, each agent's member state holds the offer, each offer's
-  expiry is a deadline. One caller_updated change per offer.
+  expiry is a deadline. One caller_updated change and one queue.caller.offer event per offer.
 
   KEYS[1..9]  the call queue's keys, laid out in keys.ts (CallQueueKeys):
               meta stats callers line age members log channel outbox
@@ -46,6 +46,10 @@ for _, o in ipairs(cjson.decode(ARGV[3])) do
   o.remaining = o.agents
   rcall('HSET', KEYS[10], o.offer_id, cjson.encode(o))
   rcall('ZADD', KEYS[11], o.expires_ms, 'o:' .. o.offer_id)
+  recordEvent(KEYS[9], '', 'queue.caller.offer', {
+    queue_id = q.uuid, caller_id = o.caller_id, offer_id = o.offer_id, agents = table.concat(o.agents, ','),
+    strategy = o.strategy, expires_at = o.expires_at,
+  })
   if not ringAll then rcall('HSET', KEYS[12], 'rr', o.agents[1]) end
 end
 local nd = nextDeadline()

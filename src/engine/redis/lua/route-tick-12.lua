@@ -8,6 +8,7 @@
   - a member whose routed call ended (its caller left, or is no longer connected to it) goes to
     wrapup until now + wrapup_seconds (a deadline), or available at once;
   - a wrap-up that ended makes the member available (idle since now).
+  Events: queue.caller.offer.timeout / .revoke per agent part ended (the changes record theirs).
 
   KEYS[1..9]  the call queue's keys, laid out in keys.ts (CallQueueKeys):
               meta stats callers line age members log channel outbox
@@ -60,6 +61,13 @@ for _, raw in ipairs(rcall('HVALS', KEYS[10])) do
       left[#left + 1] = a
     else
       parts[#parts + 1] = { agent = a, reason = reason }
+      local ids = { queue_id = q.uuid, caller_id = o.caller_id, offer_id = o.offer_id, agent_id = a }
+      if reason == 'expired' then
+        recordEvent(KEYS[9], '', 'queue.caller.offer.timeout', ids)
+      else
+        ids.reason = reason
+        recordEvent(KEYS[9], '', 'queue.caller.offer.revoke', ids)
+      end
       engagements[#engagements + 1] = { agent = a, offer_id = o.offer_id, until_ms = -1 }
       if mraw then
         local m = cjson.decode(mraw)

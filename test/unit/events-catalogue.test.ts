@@ -1,0 +1,62 @@
+/**
+ * The event catalogue (src/engine/events.ts EVENT_TYPES) and protocol/events.md section 3 list the
+ * same types, both ways; and the pieces of an event's shape: UUIDv7 ids, µs timestamps, typed traits.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES, buildEvent, isoMicros, parseIsoMicros, uuidv7 } from '../../src/engine/events.js';
+
+const doc = readFileSync(new URL('../../protocol/events.md', import.meta.url), 'utf8');
+const section = doc.slice(doc.indexOf('## 3.'), doc.indexOf('## 4.'));
+const documented = [...section.matchAll(/^\| `([a-z_.]+)` \|/gm)].map((m) => m[1]!);
+
+describe('event catalogue', () => {
+  it('documents every event type, and only those', () => {
+    expect([...documented].sort()).toEqual(Object.keys(EVENT_TYPES).sort());
+  });
+
+  it('documents every trait of each type', () => {
+    for (const [type, def] of Object.entries(EVENT_TYPES)) {
+      // A row may say "as `other.type`": that row's traits count too (transitively).
+      const rowOf = (t: string) => section.split('\n').find((l) => l.startsWith(`| \`${t}\` |`))!;
+      const rows = [rowOf(type)];
+      for (let ref = /as `([a-z_.]+)`/.exec(rows[0]!)?.[1]; ref !== undefined; ref = /as `([a-z_.]+)`/.exec(rows[rows.length - 1]!)?.[1]) {
+        rows.push(rowOf(ref));
+      }
+      for (const name of Object.keys(def.traits)) {
+        expect(rows.some((r) => r.includes(`\`${name}\``)), `${type}: ${name}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('event shape', () => {
+  it('makes UUIDv7 ids that sort by time', () => {
+    const a = uuidv7(1_700_000_000_000, 'ffffffffffffffffffff');
+    const b = uuidv7(1_700_000_000_001, '00000000000000000000');
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(b).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a < b).toBe(true);
+  });
+
+  it('writes and reads ISO-8601 with microseconds', () => {
+    expect(isoMicros(1_796_602_748_143_001)).toBe('2026-12-07T00:19:08.143001Z');
+    expect(parseIsoMicros('2026-12-07T00:19:08.143001Z')).toBe(1_796_602_748_143_001);
+    expect(parseIsoMicros('2026-12-07T00:19:08.143001')).toBe(1_796_602_748_143_001);
+    expect(parseIsoMicros('2026-12-07T01:19:08+01:00')).toBe(1_796_602_748_000_000);
+    expect(parseIsoMicros('2026-12-07')).toBe(Date.parse('2026-12-07T00:00:00Z') * 1000);
+    for (const bad of ['', 'yesterday', '2026-13-45T00:00:00', '1796602748']) expect(parseIsoMicros(bad)).toBeNull();
+  });
+
+  it('types traits by the catalogue, project_id first, absent values left out', () => {
+    const e = buildEvent('demo', 'queue.caller.leave', { queue_id: 'q', wait: 3, priority: 2, position: null, reason: 'abandoned' }, 1_000_000, 'id');
+    expect(e.traits).toEqual([
+      { name: 'project_id', type: 'string', value: 'demo' },
+      { name: 'queue_id', type: 'string', value: 'q' },
+      { name: 'priority', type: 'integer', value: 2 },
+      { name: 'reason', type: 'string', value: 'abandoned' },
+      { name: 'wait', type: 'float', value: 3 },
+    ]);
+    expect(e.generated).toBe('1970-01-01T00:00:01.000000Z');
+  });
+});
