@@ -73,7 +73,7 @@ async function ops(url: string): Promise<Record<string, unknown>> {
 async function query(url: string): Promise<Record<string, unknown>> {
   const { RedisEngine } = await import('../src/engine/redis/index.js');
   const { EventQueries } = await import('../src/domain/events/service.js');
-  const { parseEventQuery, queryParams } = await import('../src/domain/events/query.js');
+  const { parseEventQuery, queryOrder, queryParams } = await import('../src/domain/events/query.js');
   const { RedisKeys } = await import('../src/engine/redis/keys.js');
   const { isoMicros } = await import('../src/engine/events.js');
   const engine = new RedisEngine({ url, prefix: 'benchq', sweepIntervalMs: 3_600_000, eventRetention: { maxEvents: 10_000_000, maxAgeMs: 30 * 86_400_000 } });
@@ -97,7 +97,8 @@ async function query(url: string): Promise<Record<string, unknown>> {
   const base = await engine.events.base(app);
   const service = new EventQueries(engine.events);
   const from = isoMicros(t0Us + Math.floor(total * 0.9) * 1000);
-  const q = parseEventQuery(queryParams(`q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${from}&limit=100`));
+  const text = `q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${from}&limit=100`;
+  const q = parseEventQuery(queryParams(text), queryOrder(text));
   const until = Date.now() + Number(values.seconds) * 1000;
   const latencies: number[] = [];
   let n = 0;

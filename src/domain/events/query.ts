@@ -135,7 +135,7 @@ function filterColumns(params: Map<string, string[]>, order: string[]): { fields
   return out;
 }
 
-export function parseEventQuery(params: Map<string, string[]>, order: string[] = [...params.keys()]): EventQuery {
+export function parseEventQuery(params: Map<string, string[]>, order: string[]): EventQuery {
   for (const name of params.keys()) {
     if (!PARAMS.has(name)) throw invalid(name, `Unknown parameter ${name}: use q.field, q.op, q.type, q.value, limit, sort, marker`);
   }

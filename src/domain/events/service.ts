@@ -162,11 +162,19 @@ export class EventQueries {
         minExclusive = true;
       }
     }
+    // When the index and the time bounds decide every filter, each entry walked is an answer: walk
+    // just as many as are still wanted. Otherwise walk more per round trip (some will not match).
+    const covered =
+      index.kind !== 'id' &&
+      (q.eventType === undefined || index.kind === 'type') &&
+      q.traits.every((f) => index.kind === 'queue' && f.name === 'queue_id' && f.op === 'eq' && f.type === 'string');
     const out: LoggedEvent[] = [];
     for (;;) {
       if (min > max) return out;
+      const wanted = q.limit - out.length;
+      const count = covered ? wanted : Math.min(SCAN_BATCH, Math.max(100, wanted * 4));
       const { events, last } = await this.log.scan(app, {
-        index, min, max, minExclusive, maxExclusive, descending: q.sort.descending, count: SCAN_BATCH,
+        index, min, max, minExclusive, maxExclusive, descending: q.sort.descending, count,
       });
       for (const e of events) {
         if (matches(e, q)) out.push(e);

@@ -196,7 +196,7 @@ export class RedisCallStore implements CallStore {
     this.ownsSubscriber = opts.feeds === undefined;
     defineCallScripts(this.client);
     this.ownsEvents = opts.events === undefined;
-    this.events = opts.events ?? new RedisEventLog(this.client, this.keys, this.subscriber);
+    this.events = opts.events ?? new RedisEventLog(this.client, this.keys, this.subscriber, { replicasFor: (key) => this.replicas.replicasFor(key) });
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
     this.routing = new RedisRouting({
       client: this.client, keys: this.keys, retention: this.retention, events: this.events, subscriber: this.subscriber,

@@ -54,6 +54,8 @@ const SCRIPTS = { hlEventsRelay: 'events-relay-7', hlEventsTrim: 'events-trim-7'
 
 /** How long a node trusts its registration of an outbox before it registers it again. */
 export const REGISTRATION_MS = 60_000;
+/** How long a relay waits for the log's replica, ms. */
+const CONFIRM_WAIT_MS = 1000;
 /** Outbox entries relayed per round trip. */
 const RELAY_BATCH = 256;
 /** Events a sweep's trim removes per script call (a call keeps Redis busy for this many at most). */
@@ -97,12 +99,19 @@ export interface RedisEventLogOptions {
   /** How often the sweep relays leftovers and applies retention, ms (default 1000). */
   sweepIntervalMs?: number;
   logger?: Logger;
+  /**
+   * How many replicas the primary owning a key has (replicas.ts): a relay into a log whose primary
+   * has one is confirmed by `WAIT 1` before its outbox entries may be trimmed, so a failover of the
+   * log's primary cannot lose relayed events whose outbox entries are gone (they are relayed again).
+   */
+  replicasFor?: (key: string) => number;
 }
 
 export class RedisEventLog implements EventLog {
   private readonly retention: EventRetention;
   private readonly sweepIntervalMs: number;
   private readonly logger: Logger | undefined;
+  private readonly replicasFor: (key: string) => number;
   /** outbox key -> ms this node last registered it. */
   private readonly registered = new Map<string, number>();
   /** Applications this node knows have a log registered. */
@@ -126,6 +135,7 @@ export class RedisEventLog implements EventLog {
     };
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.logger = opts.logger;
+    this.replicasFor = opts.replicasFor ?? (() => 0);
     defineScripts(client, SCRIPTS);
   }
 
@@ -227,9 +237,7 @@ export class RedisEventLog implements EventLog {
       const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
       for (const [target, args] of byApp) {
         await this.ensureLog(target);
-        await guarded(() =>
-          scriptCall(this.client, 'hlEventsRelay', false, this.keys.eventLog(target), [outbox, cutoffUs, this.retention.maxEvents, ...args]),
-        );
+        await this.relayInto(target, [outbox, cutoffUs, this.retention.maxEvents, ...args]);
       }
       const [ms, seq] = entries[entries.length - 1]![0].split('-');
       // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
@@ -237,6 +245,22 @@ export class RedisEventLog implements EventLog {
       this.trims.set(outbox, `${ms}-${Number(seq) + 1}`);
       if (entries.length < RELAY_BATCH) return;
     }
+  }
+
+  /** Runs the relay script on one log; confirmed by a replica when the log's primary has one (see replicasFor). */
+  private async relayInto(app: string, args: (string | number)[]): Promise<void> {
+    const keys = this.keys.eventLog(app);
+    if (this.replicasFor(keys[0]) === 0) {
+      await guarded(() => scriptCall(this.client, 'hlEventsRelay', false, keys, args));
+      return;
+    }
+    const pipeline = this.client.pipeline();
+    void scriptCall(pipeline, 'hlEventsRelay', false, keys, args);
+    pipeline.wait(1, CONFIRM_WAIT_MS);
+    const results = (await guarded(() => pipeline.exec())) ?? [];
+    for (const [err] of results) if (err) throw err;
+    // Not on a replica yet: the outbox is kept (not trimmed), the sweep relays it again.
+    if (Number(results[1]?.[1] ?? 0) < 1) throw new Error('event relay not confirmed by a replica');
   }
 
   /** The event record an outbox entry relays as (null: an entry this version cannot read; logged). */

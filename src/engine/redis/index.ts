@@ -215,6 +215,7 @@ export class RedisEngine implements Engine {
     this.events = new RedisEventLog(this.client, this.keys, this.subscriber, {
       sweepIntervalMs: opts.eventSweepIntervalMs ?? opts.sweepIntervalMs ?? 1000,
       ...(opts.eventRetention === undefined ? {} : { retention: opts.eventRetention }),
+      replicasFor: (key) => this.replicas.replicasFor(key),
       ...(this.logger === undefined ? {} : { logger: this.logger }),
     });
     this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs, opts.registryOutageMs);
