@@ -122,6 +122,40 @@ user_id?: (string | null)
 service_level_seconds?: number
 }
 
+/** GET /v1/events query: Panko v2 event filters (protocol/events.md section 5) */
+export interface EventsQueryRequest {
+/**
+ * Repeated; matched by position with q.op, q.type and q.value; ANDed. event_type, message_id, start_timestamp and end_timestamp are event fields; any other name is a trait
+ */
+"q.field"?: string[]
+/**
+ * Repeated, one per q.field or none; empty: eq. event_type and message_id take eq only, start_timestamp ge only, end_timestamp le only
+ */
+"q.op"?: ("" | "lt" | "le" | "eq" | "ne" | "ge" | "gt")[]
+/**
+ * Repeated, one per q.field or none; a trait filter's type; empty: string
+ */
+"q.type"?: ("" | "integer" | "float" | "string" | "datetime")[]
+/**
+ * Repeated, one per q.field; must convert to the type (timestamps: ISO-8601, UTC when no offset)
+ */
+"q.value"?: string[]
+/**
+ * 1–10000, default 100
+ */
+limit?: string
+/**
+ * generated (default) or message_id, :asc (default) or :desc; ties go by message_id in the same direction
+ * 
+ * @maxItems 2
+ */
+sort?: []|[string]|[string, string]
+/**
+ * The message_id of the last event seen: the page continues after it
+ */
+marker?: string
+}
+
 /** POST /v1/apps/{name}/keys/{key_id}/rotate: a new key replacing this one, which keeps working for grace_seconds (Authorization: Admin <key>) */
 export interface KeyRotateRequest {
 grace_seconds?: number
@@ -358,6 +392,7 @@ export interface RequestBodies {
   'caller-update': CallerUpdateRequest;
   'callqueue-create': CallqueueCreateRequest;
   'callqueue-update': CallqueueUpdateRequest;
+  'events-query': EventsQueryRequest;
   'key-rotate': KeyRotateRequest;
   'member-create': MemberCreateRequest;
   'member-routing': MemberRoutingRequest;
