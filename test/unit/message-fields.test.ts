@@ -41,7 +41,7 @@ describe('message field table', () => {
 
   it('orders the record tags recordEncode.lua writes from the table', () => {
     const list = MESSAGE_FIELDS.map((f) => `'${f.tag}'`).join(', ');
-    expect(loadLua('update-2')).toContain(`local RECORD_TAGS = { 'i', 'l', 'e', 't', 'b', ${list} }`);
+    expect(loadLua('update-3')).toContain(`local RECORD_TAGS = { 'i', 'l', 'e', 't', 'b', ${list} }`);
   });
 
   it('decodes every field of a record under its key, and renders it under its wire name', () => {
