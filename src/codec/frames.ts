@@ -405,6 +405,8 @@ export interface CallQueueStatsFrame {
   members_by_state: WireMembersByState;
   /** 15m, 1h, today, in that order. */
   windows: WireWindowFigures[];
+  /** Estimated wait of each waiting caller by uuid, seconds; null: no member can serve (routing.md section 9). */
+  estimates: Record<string, number | null>;
 }
 
 /** Reply to caller.callback: the caller as it is now (callback set, position unchanged). */

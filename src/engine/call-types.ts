@@ -12,7 +12,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
-import type { WallboardRead } from './wallboard.js';
 
 export type CallerStatus = 'waiting' | 'ringing' | 'connected';
 export type LeaveReason = 'answered' | 'abandoned' | 'timeout' | 'transferred';
@@ -346,6 +345,18 @@ export interface CallStore {
   verifyAgentToken(token: string): Promise<AgentTokenCheck>;
   /** Only a token of `app` can be revoked by it; true when one was. */
   revokeAgentToken(app: string, token: string): Promise<boolean>;
+}
+
+/**
+ * What a store reads atomically for the wallboard (src/engine/wallboard.ts derives the figures):
+ * the stats, the members' states, and the minute / quarter-hour buckets (number since the epoch →
+ * vector of WALLBOARD_FIELDS).
+ */
+export interface WallboardRead {
+  stats: CallQueueStats;
+  members: readonly Pick<Member, 'status' | 'paused'>[];
+  buckets: { minutes: Map<number, number[]>; quarters: Map<number, number[]> };
+  nowMs: number;
 }
 
 /** The raw counts both engines keep; buildStats is the one definition of the derived figures. */

@@ -10,7 +10,7 @@
  * (lua/includes/call-wallboard.lua), the memory engine in a WallboardBuckets; both prune buckets
  * past their retention whenever a new bucket opens, and a queue's deletion removes them all.
  */
-import type { CallQueueStats, Member } from './call-types.js';
+import type { CallQueueStats, Member, WallboardRead } from './call-types.js';
 
 /** The counted quantities, in bucket-vector order (mirrored in lua/includes/call-wallboard.lua). */
 export const WALLBOARD_FIELDS = [
@@ -149,13 +149,7 @@ export interface WallboardStats extends CallQueueStats {
   window: WindowFigures;
 }
 
-/** What a store reads atomically for the wallboard. */
-export interface WallboardRead {
-  stats: CallQueueStats;
-  members: readonly Pick<Member, 'status' | 'paused'>[];
-  buckets: RawBuckets;
-  nowMs: number;
-}
+export type { WallboardRead };
 
 export function membersByState(members: readonly Pick<Member, 'status' | 'paused'>[]): MembersByState {
   const s: MembersByState = { available: 0, busy: 0, wrapup: 0, logged_out: 0, paused: 0 };
@@ -263,9 +257,11 @@ export interface WallboardFrame {
   members_by_state: MembersByState;
   /** 15m, 1h, today, in that order. */
   windows: WindowFigures[];
+  /** Estimated wait of each waiting caller, seconds (protocol/routing.md section 9); null: no member can serve. */
+  estimates: Record<string, number | null>;
 }
 
-export function buildWallboardFrame(queueId: string, read: WallboardRead, timeZone: string): WallboardFrame {
+export function buildWallboardFrame(queueId: string, read: WallboardRead, timeZone: string): Omit<WallboardFrame, 'estimates'> {
   return {
     queue_id: queueId,
     stats: read.stats,

@@ -149,6 +149,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     // The message engine carries the news of an agent's lost credentials to every node.
     announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
     ...(routing === null ? {} : { routing }),
+    // The estimated wait counts routing's wrap-up after each call (protocol/routing.md section 9).
+    ...(routingStore === null ? {} : { wrapupSeconds: async (app: string, q: string) => (await routingStore.getRoutingSettings(app, q)).wrapup_seconds }),
   });
 
   const callStore = opts.callStore ?? ownCallStore!;

@@ -3,10 +3,12 @@
  * keeps its place through random joins, leaves, priority changes and offers-and-returns (ringing and
  * back), on two nodes sharing Redis; every position equals a model's (priority desc, join order).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallStore } from '../../src/engine/call-types.js';
 import { isHoldlineError } from '../../src/errors.js';
 import { callStoreFactories } from '../helpers/call-stores.js';
+import { randomName } from '../helpers/engines.js';
+import { eventNodeFactories, type EventNode } from '../helpers/event-stores.js';
 import { freshPrefix } from '../helpers/namespace.js';
 
 const APP = 'acme';
@@ -99,5 +101,29 @@ describe.each(callStoreFactories)('callbacks keep their place ($name store)', (f
       }
     }
     expect(model.some((c) => c.callback !== null)).toBe(true);
+  });
+});
+
+describe.each(eventNodeFactories)('a callback is recorded as an event ($name)', (factory) => {
+  let node: EventNode;
+  beforeEach(async () => {
+    node = await factory.open();
+  });
+  afterEach(async () => {
+    await node.close();
+  });
+
+  it('queue.caller.callback with the caller, its position and the number; the same number again records nothing', async () => {
+    const app = randomName('app');
+    const q = await node.calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+    await node.calls.joinCaller(app, q.uuid, { name: 'Ann', number: '100', priority: 0 });
+    const c = (await node.calls.joinCaller(app, q.uuid, { name: 'Bob', number: '200', priority: 0 })).value;
+    await node.calls.requestCallback(app, q.uuid, c.uuid, '6135550002');
+    await node.calls.requestCallback(app, q.uuid, c.uuid, '6135550002');
+    await node.engine.events.flush();
+    const events = ((await node.engine.events.readSince(app, 0, 1000)) ?? []).filter((e) => e.event.event_type === 'queue.caller.callback');
+    expect(events).toHaveLength(1);
+    const traits = Object.fromEntries(events[0]!.event.traits.map((t) => [t.name, t.value]));
+    expect(traits).toMatchObject({ project_id: app, queue_id: q.uuid, caller_id: c.uuid, position: 1, callback_number: '6135550002', status: 'waiting' });
   });
 });

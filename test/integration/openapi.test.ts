@@ -257,6 +257,7 @@ describe('/openapi.json', () => {
     await call('PUT', '/v1/queues/:queue', Q, { key, ...J({ disabled: 'yes' }) });
     await call('GET', '/v1/queues/:queue/stats', `${Q}/stats`, { key });
     await call('GET', '/v1/queues/:queue/stats', `${Q}/stats`, { auth: 'Agent hlt_nope' });
+    await call('GET', '/v1/queues/:queue/stats', `${Q}/stats?window=2h`, { key });
     await call('GET', '/v1/queues/:queue/members', `${Q}/members`);
     await call('GET', '/v1/queues/:queue/callers', `${Q}/callers`, { auth: 'Application' });
     // --- members ---
@@ -277,6 +278,8 @@ describe('/openapi.json', () => {
     await call('GET', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}`, { key });
     await call('GET', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${agent.uuid}`, { key });
     await call('PUT', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}`, { key, ...J({ priority: 5 }) });
+    await call('POST', '/v1/queues/:queue/callers/:caller/callback', `${Q}/callers/${caller.uuid}/callback`, { key, ...J({}) });
+    await call('POST', '/v1/queues/:queue/callers/:caller/callback', `${Q}/callers/${caller.uuid}/callback`, { key, ...J({ number: 'x y' }) });
     await call('PUT', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}`, { key, ...J({ status: 'connected' }) });
     await call('PUT', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}`, { key, ...J({ priority: 1e9 }) });
     await call('DELETE', '/v1/queues/:queue/callers/:caller', `${Q}/callers/${caller.uuid}`, { key });

@@ -83,6 +83,10 @@ describe('callqueue.stats: two nodes, one Redis', () => {
     expect(last.windows.map((w) => w.window)).toEqual(['15m', '1h', 'today']);
     expect(last.members_by_state).toEqual(rest.members_by_state);
     expect(last.stats).toMatchObject({ callers_waiting: 4, abandoned: 1, timed_out: 1 });
+    // No member: nobody can serve, so no estimate (routing.md section 9), in the frame and on REST.
+    expect(last.estimates).toEqual(Object.fromEntries(callers.slice(2).map((c) => [c, null])));
+    const listed = (await call(a.server, app.key, 'GET', `/v1/queues/${q}/callers`)).body as { uuid: string; estimated_wait: number | null }[];
+    expect(listed.map((c) => [c.uuid, c.estimated_wait])).toEqual(callers.slice(2).map((c) => [c, null]));
 
     for (const c of [onA, onB]) {
       const pushes = c.frames.filter(isStats);
@@ -102,6 +106,13 @@ describe('callqueue.stats: two nodes, one Redis', () => {
       await call(a.server, app.key, 'POST', `/v1/queues/${q}/callers`, { number: '100' });
       await expect.poll(() => view.wallboard?.windows[0]?.offered).toBe(1);
       expect(view.wallboard?.queue_id).toBe(q);
+      // An available member: the first caller is offered now, the second after one call (180 s default handle time).
+      const agent = (await call(a.server, app.key, 'POST', '/v1/agents', { name: 'Alice' })).body.uuid as string;
+      await call(a.server, app.key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001@example.org' });
+      const second = (await call(b.server, app.key, 'POST', `/v1/queues/${q}/callers`, { number: '200' })).body.uuid as string;
+      await expect.poll(() => view.wallboard?.estimates[second]).toBe(180);
+      expect(Object.values(view.wallboard!.estimates)).toEqual([0, 180]);
+      expect((await call(b.server, app.key, 'GET', `/v1/queues/${q}/callers/${second}`)).body.estimated_wait).toBe(180);
     } finally {
       await client.close();
     }

@@ -75,6 +75,7 @@ const CLIENT_FIXTURES: ClientFrame[] = [
   { type: 'events.subscribe', id: 9, q: [{ field: 'event_type', value: 'queue.caller.leave' }, { field: 'wait', op: 'eq', type: 'float', value: '12.5' }], since: '019af0c2-5d1e-7a3b-8c4d-0e1f2a3b4c5d' },
   { type: 'events.unsubscribe', id: 10 },
   { type: 'callqueue.refresh', id: 9, queue_id: QID },
+  { type: 'caller.callback', id: 11, queue_id: QID, caller_id: QID, number: '6135550001' },
   { type: 'offer.accept', id: 10, queue_id: QID, offer_id: QID },
   { type: 'offer.reject', queue_id: QID, offer_id: QID },
   { type: 'ping', id: 9007199254740991 },
@@ -144,6 +145,15 @@ const SERVER_FIXTURES: ServerFrame[] = [
   },
   { type: 'events.unsubscribed', reason: 'events_lost' },
   { type: 'callqueue.refreshed', id: 9, queue_id: QID },
+  { type: 'caller.callback.set', id: 11, caller: { ...caller, callback: { number: '6135550001', requested_at: T } } },
+  {
+    type: 'callqueue.stats', queue_id: QID, stats, members_by_state: { available: 1, busy: 0, wrapup: 0, logged_out: 0, paused: 0 },
+    windows: (['15m', '1h', 'today'] as const).map((window) => ({
+      window, start: T, offered: 3, answered: 1, abandoned: 1, timed_out: 0, transferred: 0, answered_within: 1, abandoned_within: 0,
+      abandon_rate: 0.5, service_level: 0.5, average_speed_of_answer: 4.2, average_handle_time: null, handled: 0,
+    })),
+    estimates: { [caller.uuid]: 12.5 },
+  },
   { type: 'offer', offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [QID], strategy: 'ring_all', created_at: T, expires_at: T } },
   { type: 'offer.accepted', id: 10, offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [QID], strategy: 'linear', created_at: T, expires_at: T } },
   { type: 'offer.rejected', offer: { offer_id: QID, queue_id: QID, caller_id: QID, agents: [], strategy: 'linear', created_at: T, expires_at: T } },

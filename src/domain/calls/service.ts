@@ -23,7 +23,8 @@ import type {
   TagDetail,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { buildWallboard, buildWallboardFrame, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
+import { DEFAULT_HANDLE_SECONDS, estimateWaits } from './estimate.js';
+import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
 import {
   LIMITS,
   parseAgentPatch,
@@ -52,6 +53,8 @@ export interface CallServiceOptions {
   defaultServiceLevelSeconds?: number;
   /** The IANA zone of the wallboard's `today` window (config wallboardTimeZone); default UTC. */
   wallboardTimeZone?: string;
+  /** A queue's wrap-up after a call, seconds, for the estimated wait (routing's wrapup_seconds); absent: 0. */
+  wrapupSeconds?: (app: string, queueId: string) => Promise<number>;
   /**
    * Tells every node's live connections that an agent lost credentials (Engine.announceAgentChange):
    * the message engine carries the news, the call store keeps the agents. Absent: nothing to tell.
@@ -71,6 +74,7 @@ export type CallPrincipal = { kind: 'application'; app: string } | { kind: 'agen
 export class CallService {
   private readonly defaultServiceLevel: number;
   private readonly timeZone: string;
+  private readonly wrapupSeconds: (app: string, queueId: string) => Promise<number>;
   private readonly announce: (app: string, agent: string) => Promise<void>;
   private readonly routing: NonNullable<CallServiceOptions['routing']> | null;
 
@@ -80,6 +84,7 @@ export class CallService {
   ) {
     this.defaultServiceLevel = opts.defaultServiceLevelSeconds ?? LIMITS.defaultServiceLevel;
     this.timeZone = opts.wallboardTimeZone ?? 'UTC';
+    this.wrapupSeconds = opts.wrapupSeconds ?? (() => Promise.resolve(0));
     this.announce = opts.announceAgentChange ?? (() => Promise.resolve());
     this.routing = opts.routing ?? null;
   }
@@ -240,10 +245,36 @@ export class CallService {
     return this.routed(app, q, await this.store.joinCaller(app, q, parseNewCaller(body)));
   }
 
-  async getCaller(app: string, id: string, callerId: string): Promise<Caller> {
+  async getCaller(app: string, id: string, callerId: string): Promise<Caller & { estimated_wait?: number | null }> {
     const q = await this.existingQueue(app, id);
-    const caller = await this.store.getCaller(app, q, parsePathId(callerId, 'caller_not_found'));
-    return found(caller, 'caller_not_found');
+    const caller = found(await this.store.getCaller(app, q, parsePathId(callerId, 'caller_not_found')), 'caller_not_found');
+    if (caller.status !== 'waiting') return caller;
+    const estimates = await this.estimates(app, q, await this.store.snapshot(app, q));
+    return estimates.has(caller.uuid) ? { ...caller, estimated_wait: estimates.get(caller.uuid)! } : caller;
+  }
+
+  /**
+   * Estimated wait of each waiting caller, seconds (protocol/routing.md section 9), from one
+   * snapshot: members and their states, ringing callers' members, and the queue's averages (handle
+   * time: the last hour's, else today's, else DEFAULT_HANDLE_SECONDS; wrap-up: routing's setting).
+   */
+  async estimates(app: string, queueId: string, snap: CallQueueSnapshot): Promise<Map<string, number | null>> {
+    const read = await this.store.readWallboard(app, queueId);
+    const nowMs = Date.parse(snap.stats.at);
+    const handle =
+      read === null
+        ? DEFAULT_HANDLE_SECONDS
+        : (windowFigures('1h', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
+          windowFigures('today', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
+          DEFAULT_HANDLE_SECONDS);
+    const wrapup = await this.wrapupSeconds(app, queueId);
+    const offered = new Set(snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])));
+    const waiting = snap.callers.filter((c) => c.status === 'waiting');
+    const est = estimateWaits(waiting.length, {
+      nowMs, handleSeconds: handle, wrapupSeconds: wrapup,
+      members: snap.members.map((m) => ({ status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid) })),
+    });
+    return new Map(waiting.map((c, i) => [c.uuid, est[i] ?? null]));
   }
 
   /**
@@ -251,8 +282,11 @@ export class CallService {
    * read in the same atomic step, so a reader can continue from it with WebSocket updates.
    */
   async listCallers(app: string, id: string): Promise<{ callers: Caller[]; seq: number }> {
-    const { callers, seq } = await this.store.snapshot(app, queueId(id));
-    return { callers, seq };
+    const q = queueId(id);
+    const snap = await this.store.snapshot(app, q);
+    const estimates = await this.estimates(app, q, snap);
+    const callers = snap.callers.map((c) => (estimates.has(c.uuid) ? { ...c, estimated_wait: estimates.get(c.uuid)! } : c));
+    return { callers, seq: snap.seq };
   }
 
   async updateCaller(app: string, id: string, callerId: string, body: unknown): Promise<Mutation<Caller>> {
@@ -298,7 +332,15 @@ export class CallService {
   async wallboardFrame(app: string, id: string): Promise<WallboardFrame | null> {
     const q = queueId(id);
     const read = await this.store.readWallboard(app, q);
-    return read === null ? null : buildWallboardFrame(q, read, this.timeZone);
+    if (read === null) return null;
+    let estimates: Map<string, number | null>;
+    try {
+      estimates = await this.estimates(app, q, await this.store.snapshot(app, q));
+    } catch (err) {
+      if (isHoldlineError(err) && err.code === 'call_queue_not_found') return null;
+      throw err;
+    }
+    return { ...buildWallboardFrame(q, read, this.timeZone), estimates: Object.fromEntries(estimates) };
   }
 
   // --- following a queue (the WebSocket server's path) ---
