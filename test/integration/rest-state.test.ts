@@ -139,6 +139,9 @@ describe.each(engineFactories)('REST and WebSocket processing state ($name)', (f
     await at(0, 'done');
     await at(1, 'done');
     const mid = await at(2, 'processing');
+    // The ISO bound below has millisecond precision: the next change must fall in a later millisecond
+    // than mid's, whatever the machine's speed (same clock as the server's).
+    while (Date.now() <= Math.floor(mid.updated_at! * 1000) + 1) await new Promise((r) => setTimeout(r, 2));
     await at(5, 'done');
     const byId = (ms: Msg[]) => ms.map((m) => ids.indexOf(m.message_id));
     expect(byId(await q.read('?client_state=done&partitions=1,2'))).toEqual([0, 1, 5]);
