@@ -5,6 +5,7 @@
  */
 import type { CallQueue, CallQueueStats, CallQueueView, HoldlineClient, Member } from 'holdline/client';
 import { useEffect, useReducer, useState } from 'preact/hooks';
+import { countDown } from './format.js';
 
 export const HISTORY_SECONDS = 3600;
 const SAMPLE_EVERY_MS = 5000;
@@ -77,6 +78,7 @@ export function liveQueue(client: HoldlineClient, queueId: string): CallQueueVie
   if (!sampled.has(queueId)) {
     sampled.add(queueId);
     view.on('change', () => sample(view));
+    view.on('wallboard', () => wallboardAt.set(view, Date.now()));
     const timer = setInterval(() => sample(view), SAMPLE_EVERY_MS);
     view.on('ended', () => {
       clearInterval(timer);
@@ -86,12 +88,26 @@ export function liveQueue(client: HoldlineClient, queueId: string): CallQueueVie
   return view;
 }
 
-/** Re-renders the component on every change of these views. */
+/** When each view's last wallboard (callqueue.stats) arrived, in ms: its estimates count down from then. */
+const wallboardAt = new WeakMap<CallQueueView, number>();
+
+/**
+ * A waiting caller's estimated wait at `now` (ms), from the last pushed wallboard's `estimates`
+ * (websocket.md 5.6) counted down since it arrived; null: no member can serve; undefined: no
+ * estimate (not waiting, or no wallboard yet).
+ */
+export function estimatedWait(view: CallQueueView, callerId: string, now: number): number | null | undefined {
+  const frame = view.wallboard;
+  if (frame === null) return undefined;
+  return countDown(frame.estimates[callerId], (now - (wallboardAt.get(view) ?? now)) / 1000);
+}
+
+/** Re-renders the component on every change of these views (and each wallboard push). */
 export function useViews(views: readonly CallQueueView[]): void {
   const [, bump] = useReducer((n: number) => n + 1, 0);
   const ids = views.map((v) => v.queueId).join(',');
   useEffect(() => {
-    const offs = views.flatMap((v) => [v.on('change', bump), v.on('ended', bump), v.on('subscribed', bump)]);
+    const offs = views.flatMap((v) => [v.on('change', bump), v.on('ended', bump), v.on('subscribed', bump), v.on('wallboard', bump)]);
     return () => {
       for (const off of offs) off();
     };

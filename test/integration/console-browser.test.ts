@@ -1,6 +1,7 @@
 /**
  * The console (/console, SPEC.md 3.6) in a real headless Chromium against a real Holdline on the
- * memory engine: sign in, live call queues, supervisor actions, the message tail, the operator's
+ * memory engine: sign in, live call queues (estimated waits, an offer accepted by an agent's SDK),
+ * supervisor actions, the message tail, the operator's
  * view, a wrong key, accessibility (axe-core) and the page's own security headers. Screenshots go
  * to test/artifacts/console/ (gitignored).
  */
@@ -9,6 +10,7 @@ import path from 'node:path';
 import axe from 'axe-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentSession, HoldlineClient, type Offer } from '../../src/client/index.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import type { Engine } from '../../src/engine/types.js';
@@ -185,6 +187,70 @@ describe('the console in Chromium', () => {
     await cid.getByRole('button', { name: 'Set' }).click();
     await page.getByRole('alert').filter({ hasText: /failed/ }).waitFor();
     expect((await rest('GET', `/v1/queues/${queue}/callers/${callers.Cid}`)).priority).toBe(5);
+  });
+
+  it("shows each waiting caller's estimated wait, as REST estimates it", async () => {
+    await page.getByRole('columnheader', { name: 'Estimated wait' }).waitFor();
+    const listed = await rest<Array<{ uuid: string; estimated_wait: number | null }>>('GET', `/v1/queues/${queue}/callers`, undefined, 200);
+    // Cid heads the line and Alice is available: offered at once, so 0 on both sides.
+    expect(listed.find((c) => c.uuid === callers.Cid)?.estimated_wait).toBe(0);
+    await row('caller', callers.Cid!).locator('[data-field="estimate"]').filter({ hasText: /^0:00$/ }).waitFor();
+    // Bob, second, waits for Alice's call (an average handle time) and counts down from there.
+    const bob = listed.find((c) => c.uuid === callers.Bob)?.estimated_wait;
+    expect(bob).toBeGreaterThan(0);
+    await row('caller', callers.Bob!).locator('[data-field="estimate"]').filter({ hasText: /^\d+:\d\d$/ }).waitFor();
+    const shown = (await row('caller', callers.Bob!).locator('[data-field="estimate"]').textContent())!;
+    const [m, sec] = shown.split(':').map(Number);
+    expect(m! * 60 + sec!).toBeLessThanOrEqual(Math.ceil(bob!));
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  it('shows an offer in flight, then the caller connected and the offer gone when the agent accepts it through the SDK', async () => {
+    const sales = (await rest('POST', '/v1/queues', { name: 'sales' }, 201)).uuid as string;
+    const dana = (await rest('POST', '/v1/agents', { name: 'Dana' }, 201)).uuid as string;
+    await rest('POST', `/v1/queues/${sales}/members`, { agent_id: dana, number: '1002@example.org' }, 201);
+    // Long enough that the offer cannot time out while the page is looked at.
+    await rest('PUT', `/v1/queues/${sales}/routing`, { strategy: 'longest_idle', offer_timeout_seconds: 600 }, 200);
+    const token = (await rest('POST', `/v1/agents/${dana}/tokens`, {}, 201)).token as string;
+    const client = new HoldlineClient({ urls: `${server.url.replace(/^http/, 'ws')}/v1/ws`, token });
+    const session = new AgentSession(client, { httpUrl: server.url, token });
+    const offers: Offer[] = [];
+    session.on('offer', (o) => offers.push(o));
+    try {
+      await client.connect();
+      await nav('Call queues').click();
+      await page.getByRole('link', { name: 'sales' }).click();
+      await page.getByRole('heading', { name: 'Offers in flight' }).waitFor();
+      await page.locator('[data-empty="offers"]').waitFor();
+
+      const eve = (await rest('POST', `/v1/queues/${sales}/callers`, { name: 'Eve', number: '6135550005' }, 201)).uuid as string;
+      const offer = page.locator(`tr[data-caller-id="${eve}"]`);
+      await offer.waitFor();
+      expect(await offer.getByRole('rowheader').textContent()).toBe('Eve');
+      await offer.locator('[data-field="agents"]').filter({ hasText: /^Dana$/ }).waitFor();
+      expect(await offer.locator('[data-field="deadline"]').textContent()).toMatch(/^\d+:\d\d$/);
+      await row('caller', eve).locator('[data-field="status"]').filter({ hasText: 'ringing' }).waitFor();
+      await shot('queue-offer');
+      expect(await seriousViolations(page)).toEqual([]);
+
+      // The agent's desktop got the same offer; it accepts it over its WebSocket.
+      await until(() => offers.length === 1, { what: 'the offer at the agent' });
+      expect(await offer.getAttribute('data-offer')).toBe(offers[0]!.offer_id);
+      await session.accept(offers[0]!);
+      await row('caller', eve).locator('[data-field="status"]').filter({ hasText: 'connected' }).waitFor();
+      await page.locator('[data-empty="offers"]').waitFor();
+      expect(await page.locator('tr[data-offer]').count()).toBe(0);
+      await row('member', dana).locator('[data-field="state"]').filter({ hasText: 'Busy' }).waitFor();
+      expect(await rest('GET', `/v1/queues/${sales}/offers`, undefined, 200)).toEqual([]);
+      await shot('queue-offer-accepted');
+    } finally {
+      session.close();
+      await client.close();
+    }
+    // Back to the queue the next tests read.
+    await nav('Call queues').click();
+    await page.getByRole('link', { name: 'support' }).click();
+    await row('caller', callers.Cid!).waitFor();
   });
 
   it('has no serious accessibility violations (axe-core) and a large-type wallboard mode', async () => {

@@ -1,7 +1,7 @@
 /** The console's pure helpers: how it writes durations and rates, and reads a member's state. */
 import { describe, expect, it } from 'vitest';
 import type { CallQueueStats, Member } from '../../src/client/index.js';
-import { duration, percent, since } from '../../src/console/format.js';
+import { countDown, duration, estimateText, percent, since, until } from '../../src/console/format.js';
 import { abandonRate, countStates, memberState, stateSince } from '../../src/console/live.js';
 
 const member = (over: Partial<Member>): Member => ({
@@ -25,6 +25,21 @@ describe('console helpers', () => {
     expect(duration(-5)).toBe('0:00');
     expect(since(null, 10_000)).toBe(0);
     expect(since('1970-01-01T00:00:01.000Z', 3000)).toBe(2);
+  });
+
+  it('counts an estimated wait down from its push, never below 0, and says when there is none', () => {
+    expect(countDown(126.5, 6.5)).toBe(120);
+    expect(countDown(5, 30)).toBe(0);
+    // A clock step backwards does not raise it.
+    expect(countDown(5, -3)).toBe(5);
+    expect(countDown(null, 10)).toBeNull();
+    expect(countDown(undefined, 10)).toBeUndefined();
+    expect(estimateText(120)).toBe('2:00');
+    expect(estimateText(0)).toBe('0:00');
+    expect(estimateText(null)).toBe('no agent on duty');
+    expect(estimateText(undefined)).toBe('–');
+    expect(until('1970-01-01T00:00:15.000Z', 3000)).toBe(12);
+    expect(until('1970-01-01T00:00:01.000Z', 3000)).toBe(-2);
   });
 
   it('writes ratios as percentages, and none as a dash', () => {

@@ -1,13 +1,13 @@
 /**
- * One call queue, live: its figures, callers in position order, members with their states, the
- * chart; supervisor actions (pause/unpause a member, change a caller's priority) go over REST and
+ * One call queue, live: its figures, callers in position order with their estimated wait, the
+ * offers in flight, members with their states, the chart; supervisor actions (pause/unpause a member, change a caller's priority) go over REST and
  * come back through the live view like any other change.
  */
-import type { Caller, HoldlineClient, Member } from 'holdline/client';
-import { useState } from 'preact/hooks';
+import type { Caller, CallQueueView, HoldlineClient, Member, Offer } from 'holdline/client';
+import { useEffect, useState } from 'preact/hooks';
 import { api, path, type Credentials } from '../api.js';
-import { duration, percent, since } from '../format.js';
-import { abandonRate, countStates, liveQueue, memberState, STATE_LABEL, stateSince, useNow, useViews } from '../live.js';
+import { duration, estimateText, percent, since, until } from '../format.js';
+import { abandonRate, countStates, estimatedWait, liveQueue, memberState, STATE_LABEL, stateSince, useNow, useViews } from '../live.js';
 import { announce, ErrorNote, errorText, href, Stat, useLoad } from '../ui.js';
 import { QueueChart } from './chart.js';
 
@@ -22,6 +22,7 @@ export function QueueView(props: { credentials: Credentials; client: HoldlineCli
   useViews([view]);
   const now = useNow();
   const [actionError, setActionError] = useState<string | null>(null);
+  const offers = useOffers(credentials, view);
   const unknownAgents = view.members.filter((m) => !names.has(m.uuid)).length;
   const agents = useLoad(async () => {
     const list = await api<Agent[]>(credentials, 'GET', '/v1/agents');
@@ -90,7 +91,10 @@ export function QueueView(props: { credentials: Credentials; client: HoldlineCli
       <QueueChart queueId={queueId} wallboard={wallboard} />
       <ErrorNote error={actionError} />
       <h3 id="callers-title">Callers</h3>
-      <CallerTable callers={view.callers} now={now} agentName={agentName} onPriority={setPriority} />
+      <CallerTable callers={view.callers} now={now} estimate={(c) => estimatedWait(view, c.uuid, now)} agentName={agentName} onPriority={setPriority} />
+      <h3 id="offers-title">Offers in flight</h3>
+      <ErrorNote error={offers.error} />
+      <OfferTable offers={offers.list} now={now} caller={(id) => view.caller(id)} agentName={agentName} />
       <h3 id="members-title">Members</h3>
       <MemberTable members={view.members} now={now} agentName={agentName} onPause={setPaused} />
     </section>
@@ -100,9 +104,92 @@ export function QueueView(props: { credentials: Credentials; client: HoldlineCli
 /** Agent names by uuid, shared by every view (agents rarely change names). */
 const names = new Map<string, string>();
 
+/**
+ * The queue's open offers (GET /v1/queues/{id}/offers, protocol/routing.md section 4), read again on
+ * every change of the queue: an offer is made, answered, timed out or revoked with a change of its
+ * caller (ringing, connected, back to waiting, gone), so the list follows the live feed without
+ * polling. One read at a time; changes during a read give one more read after it.
+ */
+function useOffers(credentials: Credentials, view: CallQueueView): { list: readonly Offer[]; error: string | null } {
+  const [list, setList] = useState<readonly Offer[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let current = true;
+    let reading = false;
+    let again = false;
+    const read = async (): Promise<void> => {
+      if (reading) {
+        again = true;
+        return;
+      }
+      reading = true;
+      try {
+        do {
+          again = false;
+          const offers = await api<Offer[]>(credentials, 'GET', path('v1', 'queues', view.queueId, 'offers'));
+          if (!current) return;
+          setList(offers);
+          setError(null);
+        } while (again);
+      } catch (err) {
+        if (current) setError(`Offers in flight could not be read: ${errorText(err)}`);
+      } finally {
+        reading = false;
+      }
+    };
+    void read();
+    const off = view.on('change', () => void read());
+    return () => {
+      current = false;
+      off();
+    };
+  }, [credentials, view]);
+  return { list, error };
+}
+
+function OfferTable(props: {
+  offers: readonly Offer[];
+  now: number;
+  caller: (uuid: string) => Caller | undefined;
+  agentName: (uuid: string) => string;
+}) {
+  if (props.offers.length === 0) return <p data-empty="offers">No offers in flight.</p>;
+  return (
+    <table class="offers" aria-labelledby="offers-title">
+      <thead>
+        <tr>
+          <th scope="col">Caller</th>
+          <th scope="col">Offered to</th>
+          <th scope="col">Strategy</th>
+          <th scope="col" class="num">Answer within</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.offers.map((o) => {
+          const caller = props.caller(o.caller_id);
+          const left = until(o.expires_at, props.now);
+          return (
+            <tr key={o.offer_id} data-offer={o.offer_id} data-caller-id={o.caller_id}>
+              <th scope="row">{caller === undefined ? o.caller_id.slice(0, 8) : caller.name || caller.number}</th>
+              <td data-field="agents">{o.agents.map(props.agentName).join(', ')}</td>
+              <td>{o.strategy.replace('_', ' ')}</td>
+              <td class="num" data-field="deadline">
+                <time dateTime={o.expires_at} title={`expires ${o.expires_at}`}>
+                  {left > 0 ? duration(left) : 'expired'}
+                </time>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
 function CallerTable(props: {
   callers: readonly Caller[];
   now: number;
+  estimate: (caller: Caller) => number | null | undefined;
   agentName: (uuid: string) => string;
   onPriority: (caller: Caller, priority: number) => Promise<void>;
 }) {
@@ -116,6 +203,7 @@ function CallerTable(props: {
           <th scope="col">Number</th>
           <th scope="col">Status</th>
           <th scope="col" class="num">Waiting for</th>
+          <th scope="col" class="num">Estimated wait</th>
           <th scope="col">Agent</th>
           <th scope="col">Priority</th>
         </tr>
@@ -132,6 +220,9 @@ function CallerTable(props: {
               <span class={`badge ${c.status}`}>{c.status}</span>
             </td>
             <td class="num">{duration(since(c.created_at, props.now))}</td>
+            <td class="num" data-field="estimate">
+              {c.status === 'waiting' ? estimateText(props.estimate(c)) : '–'}
+            </td>
             <td>{c.member_uuid === null ? '–' : props.agentName(c.member_uuid)}</td>
             <td>
               <PriorityForm caller={c} onPriority={props.onPriority} />
