@@ -380,9 +380,12 @@ export class MemoryCallQueue {
   }
   // --- routing (protocol/routing.md; memory/calls-routing.ts) ---
 
-  /** Caller uuids waiting, in position order, with their join times. */
-  waitingLine(): { uuid: string; createdMs: number }[] {
-    return this.line.map((e) => ({ uuid: e.uuid, createdMs: this.callers.get(e.uuid)!.createdMs }));
+  /** Caller uuids waiting, in position order, with their join times and callback numbers (no wire rendering: routing reads this at every decision). */
+  waitingLine(): { uuid: string; createdMs: number; callback?: string }[] {
+    return this.line.map((e) => {
+      const c = this.callers.get(e.uuid)!;
+      return c.callback === undefined ? { uuid: e.uuid, createdMs: c.createdMs } : { uuid: e.uuid, createdMs: c.createdMs, callback: c.callback.number };
+    });
   }
 
   /**

@@ -154,6 +154,11 @@ export class MemoryRouting implements RoutingStore {
   async readRouting(app: string, queueId: string): Promise<RoutingRead> {
     const { queue, r } = this.q(app, queueId);
     const nowMs = this.host.now();
+    // A manual queue makes no offers (routing.md): the router stops at its settings, so a queue of
+    // many waiting callers does not pay for a full read at every change (route-read-12.lua alike).
+    if (r.settings.strategy === 'manual') {
+      return { settings: structuredClone(r.settings), seq: queue.seq, nowMs, waiting: [], members: [], offers: [], lastOffered: r.lastOffered };
+    }
     const members = queue.memberList().map((m) => {
       const st = this.member(queue, r, m.uuid)!;
       return {
@@ -169,10 +174,7 @@ export class MemoryRouting implements RoutingStore {
       settings: structuredClone(r.settings),
       seq: queue.seq,
       nowMs,
-      waiting: queue.waitingLine().map((c) => {
-        const callback = queue.getCaller(c.uuid)?.callback?.number;
-        return { ...c, requiredTags: [...(r.callerTags.get(c.uuid) ?? [])], ...(callback === undefined ? {} : { callback }) };
-      }),
+      waiting: queue.waitingLine().map((c) => ({ ...c, requiredTags: [...(r.callerTags.get(c.uuid) ?? [])] })),
       members,
       offers: [...r.offers.values()].map((o) => this.offerWire(o)),
       lastOffered: r.lastOffered,

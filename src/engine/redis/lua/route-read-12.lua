@@ -9,7 +9,8 @@
   KEYS[12]    routing    HASH  s: settings JSON; rr: agent last offered (round_robin); m:<agent>: member state
 
   Returns: { settings JSON or '', seq, now ms, { waiting caller JSON... in position order },
-             { member JSON... }, { 'm:<agent>', state JSON, ... }, { offer JSON... }, rr or '' }.
+             { member JSON... }, { 'm:<agent>', state JSON, ... }, { offer JSON... }, rr or '' };
+           for a manual queue the four lists are empty and rr is ''.
   Errors: call_queue_not_found.
 ]]
 local rcall = redis.call
@@ -18,6 +19,13 @@ local rcall = redis.call
 --- @include "call-load-queue"
 
 loadQueue()
+local settings = rcall('HGET', KEYS[12], 's') or ''
+-- A manual queue (the default: no settings stored) makes no offers: the router stops at its
+-- settings, so a queue of many waiting callers does not pay for a full read at every change.
+local strategy = settings ~= '' and cjson.decode(settings).strategy or nil
+if strategy == nil or strategy == 'manual' then
+  return { settings, tonumber(rcall('HGET', KEYS[1], 'seq')), nowMs(), {}, {}, {}, {}, '' }
+end
 local line = rcall('ZRANGE', KEYS[4], 0, -1)
 local waiting = {}
 if #line > 0 then waiting = rcall('HMGET', KEYS[3], unpack(line)) end
@@ -30,7 +38,7 @@ for i = 1, #all, 2 do
   end
 end
 return {
-  rcall('HGET', KEYS[12], 's') or '',
+  settings,
   tonumber(rcall('HGET', KEYS[1], 'seq')),
   nowMs(),
   waiting,
