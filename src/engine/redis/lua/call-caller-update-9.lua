@@ -25,6 +25,7 @@ local rcall = redis.call
 --- @include "call-line-score"
 --- @include "call-read-stats"
 --- @include "call-emit"
+--- @include "route-caller-to"
 
 local ALLOWED = { waiting = { ringing = true, connected = true }, ringing = { waiting = true, connected = true }, connected = {} }
 
@@ -56,33 +57,6 @@ if #changed == 0 then
   return { cjson.encode(c) }
 end
 
-local now = nowMs()
-local from = cjson.null
-if oldStatus == 'waiting' then
-  from = rcall('ZRANK', KEYS[4], c.uuid)
-  rcall('ZREM', KEYS[4], c.uuid)
-end
-c.priority = priority
-c.member_uuid = member
-if status ~= oldStatus then
-  c.status = status
-  c.status_ms = now
-  if oldStatus == 'ringing' then rcall('HINCRBY', KEYS[2], 'ringing', -1) end
-  if status == 'ringing' then rcall('HINCRBY', KEYS[2], 'ringing', 1) end
-  if status == 'connected' then
-    c.connected_ms = now
-    rcall('HINCRBY', KEYS[2], 'connected', 1)
-    rcall('ZREM', KEYS[5], c.uuid)
-  end
-end
-rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
-local to = cjson.null
-if status == 'waiting' then
-  rcall('ZADD', KEYS[4], lineScore(priority, c.join_seq), c.uuid)
-  to = rcall('ZRANK', KEYS[4], c.uuid)
-end
-
-c.position = to
-local change = { queue_id = q.uuid, kind = 'caller_updated', caller = c, changed = changed, stats = readStats(q, now) }
-if from ~= to then change.line = { uuid = c.uuid, from = from, to = to, length = rcall('ZCARD', KEYS[4]) } end
-return { cjson.encode(c), emit(ARGV[1], now, change) }
+-- callerTo moves the caller (and sets its position) before the caller is encoded.
+local change = callerTo(q, c, status, member, nowMs(), ARGV[1], priority)
+return { cjson.encode(c), change }

@@ -1,8 +1,12 @@
--- Moves a caller to `status` with `member` (cjson.null for none) as call-caller-update.lua does
--- (line, ringing/connected counters, age), and emits its caller_updated change; the change JSON.
-local function callerTo(q, c, status, member, now, retention)
+-- Moves a caller to `status` with `member` (cjson.null for none) and `priority` (nil: its own), keeping
+-- the line, the ringing/connected counters and the age index, and emits its caller_updated change;
+-- the change JSON. The one body of a caller's move: call-caller-update.lua (after its checks) and
+-- routing's scripts both call it.
+local function callerTo(q, c, status, member, now, retention, priority)
+  priority = priority or c.priority
   local old = c.status
   local changed = {}
+  if priority ~= c.priority then changed[#changed + 1] = 'priority' end
   if status ~= old then changed[#changed + 1] = 'status' end
   if member ~= c.member_uuid then changed[#changed + 1] = 'member_uuid' end
   local from = cjson.null
@@ -10,6 +14,7 @@ local function callerTo(q, c, status, member, now, retention)
     from = rcall('ZRANK', KEYS[4], c.uuid)
     rcall('ZREM', KEYS[4], c.uuid)
   end
+  c.priority = priority
   c.member_uuid = member
   if status ~= old then
     c.status = status

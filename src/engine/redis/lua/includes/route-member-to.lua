@@ -1,7 +1,9 @@
--- Changes a member's status and/or pause as call-member-update.lua does (counters, times) and
--- emits member_updated; the change JSON, or nil when nothing changed.
+-- Changes a member's number, status and/or pause (counters, times) and emits member_updated; the
+-- change JSON, or nil when nothing changed. The one body of a member's change: call-member-update.lua
+-- and routing's scripts both call it.
 local function memberTo(q, m, patch, now, retention)
   local cur = cjson.decode(cjson.encode(m))
+  if patch.number ~= nil then m.number = patch.number end
   if patch.status ~= nil and patch.status ~= m.status then
     m.status = patch.status
     m.status_ms = now
