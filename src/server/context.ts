@@ -13,7 +13,6 @@ import type { CallService } from '../domain/calls/service.js';
 import type { WebhookService } from '../domain/webhooks/service.js';
 import type { EventLog } from '../engine/events.js';
 import type { EventQueries } from '../domain/events/service.js';
-import type { EventLogFeed } from '../engine/feeds.js';
 import type { MessageFeeds } from '../domain/queues/feeds.js';
 import type { MessageQueues } from '../domain/queues/service.js';
 import type { Router } from './router.js';
@@ -65,11 +64,6 @@ export interface ServerContext {
   readonly routing: RoutingService | null;
   /** Event log queries as Panko v2 (protocol/events.md). */
   readonly events: EventQueries;
-  /**
-   * Each application's event log as a feed (read-only; feeds.ts eventLogFeed): what the live tail and
-   * webhooks follow.
-   */
-  readonly eventFeed: EventLogFeed;
   /** The application behind an `Authorization: Application <key>` header; null without a header; 401 errors otherwise. */
   applicationFor(authorization: string | undefined): Promise<string | null>;
   /** The application a bare key belongs to (WebSocket: key from the URL or the first frame); 401 auth_invalid. */

@@ -29,7 +29,6 @@ import { RoutingService } from '../domain/calls/routing/service.js';
 import { CallService } from '../domain/calls/service.js';
 import type { RoutingStore } from '../engine/routing-types.js';
 import { EventQueries } from '../domain/events/service.js';
-import { eventLogFeed } from '../engine/feeds.js';
 import { RESERVED_APP_NAMES } from '../domain/names.js';
 import { MessageQueues } from '../domain/queues/service.js';
 import type { ServerContext, ServerMount } from './context.js';
@@ -203,7 +202,6 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     eventLog,
     routing,
     events: new EventQueries(engine.events),
-    eventFeed: eventLogFeed(engine.events),
     agentForToken: async (token) => {
       const who = await calls.tokenIdentity(token);
       return { application: who.app, agentUuid: who.agent, expiresAtMs: who.expiresAtMs };
