@@ -18,10 +18,10 @@ import { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisWebhookStore } from '../../src/engine/redis/webhooks.js';
 import type { Engine } from '../../src/engine/types.js';
 import type { WebhookStore } from '../../src/engine/webhook-types.js';
-import { createLogger } from '../../src/logger.js';
-import { createHoldlineServer, type HoldlineServer } from '../../src/server/index.js';
+import type { HoldlineServer } from '../../src/server/index.js';
 import { createWebSocketEndpoint } from '../../src/server/ws/index.js';
 import { freshPrefix } from './namespace.js';
+import { startTestServer } from './server.js';
 
 export interface EventNode {
   url: string;
@@ -65,38 +65,19 @@ export async function startEventNode(
     webhookStore = await RedisWebhookStore.open({ url, prefix });
   }
   if (kind === 'memory') await engine.start();
-  const server = createHoldlineServer({
-    config,
-    engine,
-    logger: createLogger(config.logLevel),
-    callStore: calls,
-    webhookStore,
-    mounts: [createWebSocketEndpoint().mount],
-  });
-  const port = await server.listen();
-  const url = `http://127.0.0.1:${port}`;
-  const request = (path: string, init: RequestInit & { key?: string } = {}): Promise<Response> => {
-    const { key, ...rest } = init;
-    const headers = new Headers(rest.headers);
-    if (key !== undefined) headers.set('authorization', `Application ${key}`);
-    return fetch(url + path, { ...rest, headers });
-  };
+  const node = await startTestServer(engine, config, { mounts: [createWebSocketEndpoint().mount], callStore: calls, webhookStore });
+  const { request } = node;
   return {
-    url,
+    url: node.url,
     engine,
-    server,
+    server: node.server,
     adminKey,
     request,
-    async createApp(name = `app-${randomBytes(4).toString('hex')}`) {
-      const res = await request('/v1/apps', {
-        method: 'POST',
-        headers: { authorization: `Admin ${adminKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name }),
-      });
-      if (res.status !== 201) throw new Error(`creating app ${name}: ${res.status} ${await res.text()}`);
+    async createApp(name) {
+      const app = await node.createApp(name);
       // Its own events (application.create, ...) are in the log before the test registers anything.
       await engine.events.flush();
-      return { name, key: ((await res.json()) as { key: string }).key };
+      return app;
     },
     async tag(key, name) {
       const res = await request('/v1/tags', { method: 'POST', key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tag: name }) });
@@ -109,7 +90,7 @@ export async function startEventNode(
       return (await engine.events.readSince(app, await beforeOldest(engine.events, app), 100_000)) ?? [];
     },
     async close() {
-      await server.close();
+      await node.close();
       await calls.close();
       await webhookStore.close();
       await engine.close();
