@@ -9,8 +9,11 @@
  *     every routed ringing caller has its offer; every offered agent is engaged for that offer;
  *   - no eligible member idle while a caller it could take waits (ring_all: while no offer is open);
  *   - a member is busy exactly while a caller of its queue is connected to it through routing.
- * Strategy order is checked by each strategy's own test (routing.test.ts); here it is whatever the
- * queue's strategy picks.
+ *   - strategy order: every decision either node commits picks, from the very read it committed on,
+ *     the member protocol/routing.md sections 2–3 name (random: one of the eligible ones; ring_all:
+ *     all of them), test/helpers/routing-oracle.ts; and the facts it ranked by that the model can
+ *     predict agree with it: each member's calls_taken is the accepts the model saw, round_robin's
+ *     last offered member is the one its previous committed decision picked.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +22,7 @@ import { callStoreFactories } from '../helpers/call-stores.js';
 import { isHoldlineError } from '../../src/errors.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { routingRig, type RoutingRig } from '../helpers/routing.js';
+import { strategyViolations, watchDecisions, type Decision } from '../helpers/routing-oracle.js';
 import { until } from '../helpers/wait.js';
 
 const APP = 'centre';
@@ -65,6 +69,10 @@ interface World {
   agents: string[];
   /** Callers that joined and have not left, per queue index. */
   callers: { queue: number; uuid: string }[];
+  /** Every committed decision, in the order the nodes saw their commits. */
+  decisions: Decision[];
+  /** Accepts answered ok, per `queue|agent` since the agent last became a member there. */
+  accepted: Map<string, number>;
 }
 
 async function setUp(strategies: readonly [string, string]): Promise<World> {
@@ -92,7 +100,9 @@ async function setUp(strategies: readonly [string, string]): Promise<World> {
     if (a % 2 === 0) await n0.calls.tagAgent(APP, 'skill', { agent_id: id });
     await n0.routing.putMember(APP, queues[0]!, id, { penalty: a === 2 ? 1 : 0 }).catch(() => undefined);
   }
-  return { nodes, queues, agents, callers: [] };
+  const w: World = { nodes, queues, agents, callers: [], decisions: [], accepted: new Map() };
+  for (const n of nodes) watchDecisions(n, (d) => w.decisions.push(d));
+  return w;
 }
 
 async function step(w: World, op: Op): Promise<void> {
@@ -123,7 +133,15 @@ async function step(w: World, op: Op): Promise<void> {
       if (open.length === 0) return;
       const o = open[op.pick % open.length]!;
       const who = o.agents[op.agent % o.agents.length]!;
-      await tolerate(n.routing.answer({ kind: 'application', app: APP }, o.queue_id, o.offer_id, op.kind, { agent_id: who }));
+      const ok = await n.routing.answer({ kind: 'application', app: APP }, o.queue_id, o.offer_id, op.kind, { agent_id: who }).then(
+        () => true,
+        (err: unknown) => {
+          if (!isHoldlineError(err)) throw err;
+          return false;
+        },
+      );
+      const key = `${o.queue_id}|${who}`;
+      if (ok && op.kind === 'accept') w.accepted.set(key, (w.accepted.get(key) ?? 0) + 1);
       return;
     }
     case 'pause':
@@ -140,8 +158,10 @@ async function step(w: World, op: Op): Promise<void> {
       // A member moves: removed from the queue it serves there, or added where it does not.
       const q = w.queues[op.queue]!;
       const a = w.agents[op.agent]!;
-      if ((await n.calls.listMembers(APP, q)).some((m) => m.uuid === a)) await n.calls.removeMember(APP, q, a);
-      else await n.calls.addMember(APP, q, { agent_id: a, number: '1999' });
+      if ((await n.calls.listMembers(APP, q)).some((m) => m.uuid === a)) {
+        await n.calls.removeMember(APP, q, a);
+        w.accepted.delete(`${q}|${a}`);
+      } else await n.calls.addMember(APP, q, { agent_id: a, number: '1999' });
     }
   }
 }
@@ -149,6 +169,18 @@ async function step(w: World, op: Op): Promise<void> {
 /** Both nodes sweep, twice each: the dispatch bound is one sweep after the change. */
 async function settle(w: World): Promise<void> {
   for (let i = 0; i < 2; i++) for (const n of w.nodes) await n.router.sweep();
+}
+
+/** Strategy order on every decision committed since the last check (see the header). */
+function checkDecisions(w: World, from: number): void {
+  for (const d of w.decisions.slice(from)) {
+    expect(strategyViolations(d), `decision at seq ${d.read.seq}`).toEqual([]);
+    for (const m of d.read.members) expect(m.callsTaken, `calls_taken of ${m.uuid}`).toBe(w.accepted.get(`${d.queueId}|${m.uuid}`) ?? 0);
+    if (d.read.settings.strategy !== 'round_robin') continue;
+    const before = w.decisions.filter((x) => x.queueId === d.queueId && x.read.seq < d.read.seq).sort((x, y) => x.read.seq - y.read.seq).at(-1);
+    const lastPick = before?.offers.at(-1)?.agents[0] ?? null;
+    expect(d.read.lastOffered, `round_robin's last offered at seq ${d.read.seq}`).toBe(lastPick);
+  }
 }
 
 async function check(w: World): Promise<void> {
@@ -210,17 +242,22 @@ async function check(w: World): Promise<void> {
 
 describe('routing model: two nodes sharing one redis-server', () => {
   it('keeps single offers and leaves no eligible member idle, whatever happens', async () => {
+    let decisionsChecked = 0;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...STRATEGIES), fc.constantFrom(...STRATEGIES), fc.array(opArb, { minLength: 5, maxLength: 25 }), async (s0, s1, ops) => {
         const w = await setUp([s0, s1]);
         try {
           await settle(w);
           await check(w);
+          let checked = 0;
           for (const op of ops) {
             await step(w, op);
             await settle(w);
             await check(w);
+            checkDecisions(w, checked);
+            checked = w.decisions.length;
           }
+          decisionsChecked += w.decisions.length;
           for (const n of w.nodes) expect(n.errors).toEqual([]);
         } finally {
           for (const n of w.nodes) await n.store.close();
@@ -228,5 +265,7 @@ describe('routing model: two nodes sharing one redis-server', () => {
       }),
       { numRuns: 25 },
     );
+    // Not vacuous: the runs committed decisions, and the oracle saw them.
+    expect(decisionsChecked).toBeGreaterThan(0);
   }, 300_000);
 });
