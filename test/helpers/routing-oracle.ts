@@ -64,7 +64,7 @@ const byUuid = (a: Member, b: Member): number => (a.uuid < b.uuid ? -1 : a.uuid 
 const memberOrder = (a: Member, b: Member): number => a.createdMs - b.createdMs || byUuid(a, b);
 
 /** Section 2, rules 1–4, for one caller of a decision; `taken`: members given to earlier callers. */
-function eligible(read: RoutingRead, agents: ReadonlyMap<string, AgentRouting>, caller: RoutingRead['waiting'][number], taken: Set<string>): Member[] {
+export function eligible(read: RoutingRead, agents: ReadonlyMap<string, AgentRouting>, caller: RoutingRead['waiting'][number], taken: Set<string>): Member[] {
   const holding = new Set(read.offers.flatMap((o) => o.agents));
   const tags = [...read.settings.required_tags, ...caller.requiredTags];
   const meeting = read.members.filter((m) => {
