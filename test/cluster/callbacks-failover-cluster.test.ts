@@ -4,7 +4,7 @@
  * primary. Random joins, leaves, priority changes, callbacks and ring-and-back (as
  * test/integration/calls-callbacks.test.ts), then the primary that owns the queue's slot is
  * SIGKILLed while a callback request and a join are in flight, then more random steps on the
- * promoted replica. After every step (and right after the failover) the waiting line, each
+ * promoted replica (the join is sent after the kill, before the replica took over). After every step (and right after the failover) the waiting line, each
  * position and each callback number equal the model's (priority desc, join order).
  *
  * Every write is answered only once a replica has it (WAIT 1), so an acknowledged step survives the
@@ -13,12 +13,13 @@
  * (the caller's callback, the unknown caller in the line) instead of guessing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallStore } from '../../src/engine/call-types.js';
+import type { CallStore, Caller, Mutation } from '../../src/engine/call-types.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { isHoldlineError } from '../../src/errors.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
+import { until } from '../helpers/wait.js';
 
 const APP = 'acme';
 
@@ -117,15 +118,19 @@ describe('callbacks keep their place through a primary failover (Redis Cluster, 
     expect(line().filter((c) => c.callback !== null).length).toBeGreaterThan(0);
     await check(b, 'before the failover');
 
-    // The kill, with a callback request and a join in flight.
+    // The kill, with a callback request sent just before it and a join sent while the slot has no
+    // live owner; both are awaited only once the replica has taken over.
     const target = line().find((c) => c.callback === null)!;
-    const failover = cluster.failover(queueKey);
-    const [callback, joined] = await Promise.allSettled([
-      b.requestCallback(APP, q.uuid, target.uuid, '6135550016'),
-      a.joinCaller(APP, q.uuid, { name: 'in-flight', number: '999', priority: 0 }),
-    ]);
-    const victim = await failover;
+    const victim = await cluster.primaryOf(queueKey);
+    // Settled at once (allSettled), so a failure is not an unhandled rejection while we wait.
+    const asked = Promise.allSettled([b.requestCallback(APP, q.uuid, target.uuid, '6135550016')]);
+    await cluster.node(victim).kill();
+    const join = Promise.allSettled([a.joinCaller(APP, q.uuid, { name: 'in-flight', number: '999', priority: 0 })]);
+    await until(async () => !(await cluster.primaryPorts()).includes(victim), { what: 'a replica taking over', timeoutMs: 30_000, intervalMs: 100 });
+    await cluster.waitHealthy();
+    const [[callback], [joined]] = (await Promise.all([asked, join])) as [[PromiseSettledResult<Mutation<Caller>>], [PromiseSettledResult<Mutation<Caller>>]];
     expect(await cluster.primaryOf(queueKey)).not.toBe(victim);
+    console.info(`callbacks failover: callback request ${callback.status}, join ${joined.status}`);
 
     if (callback.status === 'fulfilled') target.callback = '6135550016';
     else {

@@ -3,7 +3,7 @@
  * member, caller, agent and tag operations, in concurrent batches through two nodes (two engine +
  * call store pairs on one prefix) on a real Redis Cluster with a replica per primary. Part-way, the
  * primary that owns one of the run's slots (a call queue's, the application's call slot, or its
- * event log's) is SIGKILLed and its replica takes over, while batches keep running.
+ * event log's) is SIGKILLed and its replica takes over, while batches keep running through it.
  *
  * Acknowledged and uncertain operations. An operation answered with a change is acknowledged: the
  * call store answers a write only once a replica has it (`WAIT 1`, src/engine/redis/calls.ts), so a
@@ -216,9 +216,14 @@ describe('event log model on a Redis Cluster with a primary failover (two nodes)
               ? keys.callApp(app).queues
               : keys.eventLog(app)[0];
         expect(await hasReplica(victimKey), 'a primary with a replica to kill').toBe(true);
-        const failover = cluster.failover(victimKey);
+        // The `during` batches run over and over until the replica has taken over (at most 20 times),
+        // so that operations are in flight when the primary dies and while its slots have no owner.
+        let failedOver = false;
+        const failover = cluster.failover(victimKey).finally(() => {
+          failedOver = true;
+        });
         try {
-          await runBatches(plan.during);
+          for (let pass = 0; !failedOver && pass < 20; pass++) await runBatches(plan.during);
         } finally {
           await failover;
         }
