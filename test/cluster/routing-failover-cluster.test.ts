@@ -6,7 +6,7 @@
  *   - node D: `holdline serve` in its own process, its router sweeping; half the steps go through
  *     its REST API (joins, leaves, accepts, rejects);
  *   - node S: an in-process node (call store, event log, started router), the other half of the
- *     steps (and pauses), and the survivor.
+ *     steps (and pauses, skill-tag changes, member moves between queues), and the survivor.
  *
  * fast-check draws the steps; part-way D is SIGKILLed (mid-sweep, perhaps holding leased queues or
  * engagements it never committed) and, at the same moment, the primary that owns queue 0's slot.
@@ -46,21 +46,25 @@ const STRATEGIES = ['longest_idle', 'round_robin', 'fewest_calls', 'linear', 'ri
 const SWEEP_MS = 100;
 
 type Op =
-  | { kind: 'join'; via: number; queue: number }
+  | { kind: 'join'; via: number; queue: number; skill: boolean }
   | { kind: 'leave'; via: number; pick: number }
   | { kind: 'accept' | 'reject'; via: number; pick: number; agent: number }
   | { kind: 'pause'; queue: number; agent: number; paused: boolean }
+  | { kind: 'tag'; agent: number; on: boolean }
+  | { kind: 'move'; queue: number; agent: number }
   | { kind: 'expire' };
 
 const via = fc.integer({ min: 0, max: 1 });
 const pick = fc.nat({ max: 20 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('join' as const), via, queue: fc.integer({ min: 0, max: 1 }) }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('join' as const), via, queue: fc.integer({ min: 0, max: 1 }), skill: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('leave' as const), via, pick }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('accept' as const), via, pick, agent: fc.nat({ max: 3 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('reject' as const), via, pick, agent: fc.nat({ max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('pause' as const), queue: fc.integer({ min: 0, max: 1 }), agent: fc.nat({ max: 3 }), paused: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('tag' as const), agent: fc.nat({ max: 3 }), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('move' as const), queue: fc.integer({ min: 0, max: 1 }), agent: fc.nat({ max: 3 }) }) },
 );
 const planArb = fc.record({
   strategies: fc.tuple(fc.constantFrom(...STRATEGIES), fc.constantFrom(...STRATEGIES)),
@@ -174,11 +178,13 @@ describe('routing on a Redis Cluster: a node SIGKILLed and a primary failed over
         }
         const victimKey = keys.callQueue(app, queues[0]!)[0];
         expect(await hasReplica(victimKey), 'queue 0 on a primary with a replica').toBe(true);
+        await rig.calls.createTag(app, { tag: 'skill' });
         const agents: string[] = [];
         for (let a = 0; a < 4; a++) {
           const id = (await rig.calls.createAgent(app, { name: `a${a}` })).uuid;
           agents.push(id);
           for (let q = 0; q < 2; q++) if ((q === 0 && a <= 2) || (q === 1 && a >= 1)) await rig.calls.addMember(app, queues[q]!, { agent_id: id, number: `10${a}` });
+          if (a % 2 === 0) await rig.calls.tagAgent(app, 'skill', { agent_id: id });
         }
 
         const readAll = async (): Promise<RoutingRead[]> => reading(() => Promise.all(queues.map((q) => rig.store.routing.readRouting(app, q))));
@@ -194,13 +200,14 @@ describe('routing on a Redis Cluster: a node SIGKILLed and a primary failed over
         };
 
         const step = async (op: Op): Promise<void> => {
-          const rest = op.kind !== 'pause' && op.kind !== 'expire' && op.via === 1 && dAlive;
+          const rest = 'via' in op && op.via === 1 && dAlive;
           const post = async (path: string, body: unknown) => answered(await fetch(`${d.url}${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) }));
           switch (op.kind) {
             case 'join': {
               const q = queues[op.queue]!;
-              if (rest) await post(`/v1/queues/${q}/callers`, { number: '1' });
-              else await rig.calls.joinCaller(app, q, { number: '1' });
+              const body = op.skill ? { number: '1', required_tags: ['skill'] } : { number: '1' };
+              if (rest) await post(`/v1/queues/${q}/callers`, body);
+              else await rig.calls.joinCaller(app, q, body);
               return;
             }
             case 'leave': {
@@ -224,6 +231,18 @@ describe('routing on a Redis Cluster: a node SIGKILLed and a primary failed over
             case 'pause':
               await rig.calls.updateMember(app, queues[op.queue]!, agents[op.agent]!, { paused: op.paused });
               return;
+            case 'tag':
+              if (op.on) await rig.calls.tagAgent(app, 'skill', { agent_id: agents[op.agent]! });
+              else await rig.calls.untagAgent(app, 'skill', agents[op.agent]!);
+              return;
+            case 'move': {
+              // A member moves: removed from the queue where it serves, added where it does not.
+              const q = queues[op.queue]!;
+              const a = agents[op.agent]!;
+              if ((await rig.calls.listMembers(app, q)).some((m) => m.uuid === a)) await rig.calls.removeMember(app, q, a);
+              else await rig.calls.addMember(app, q, { agent_id: a, number: '1999' });
+              return;
+            }
             case 'expire': {
               // Real clocks: past every open offer's deadline; the routers' sweeps fire them.
               const last = Math.max(0, ...(await openOffers()).map((o) => Date.parse(o.expires_at)));
