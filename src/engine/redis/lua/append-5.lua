@@ -16,7 +16,7 @@
 
   KEYS[1] ids    ZSET of ids (score 0)
   KEYS[2] msg    HASH id -> record
-  KEYS[3] exp    ZSET id -> expiresAtMs
+  KEYS[3] exp    ZSET the expiry index (keys.ts): one entry per run of messages sharing a ttl
   KEYS[4] state  HASH ts, seq, q
   KEYS[5] live   the live channel (a shard channel with the same hash tag as the keys)
 
@@ -65,8 +65,16 @@ local packed = ARGV[3]
 local size = #packed
 local sub, unpackInt = string.sub, struct.unpack
 local format = string.format
-local n = 0
+local n, r = 0, 0
 local pos = 1
+-- The expiry index takes one entry per run of consecutive messages with the same ttl, not one per
+-- message (keys.ts): '<first id> <last id>', or the id alone for a run of one.
+local runTtl, runFirst, runLast
+local function closeRun()
+  expiries[r + 1] = byTtl[runTtl].expiresAt
+  expiries[r + 2] = runFirst == runLast and runFirst or runFirst .. ' ' .. runLast
+  r = r + 2
+end
 while pos <= size do
   seq = seq + 1
   local ttl, length = unpackInt('>I4I4', packed, pos + 4)
@@ -81,18 +89,22 @@ while pos <= size do
     byTtl[ttl] = t
     if not earliest or expiresAt < earliest then earliest = expiresAt end
   end
+  if ttl ~= runTtl then
+    if runTtl then closeRun() end
+    runTtl, runFirst = ttl, id
+  end
+  runLast = id
   local record = iHeader .. id .. t.fields .. sub(packed, pos + 12, pos + 11 + length)
   pos = pos + 12 + length
   ids[n + 1] = 0
   ids[n + 2] = id
   records[n + 1] = id
   records[n + 2] = record
-  expiries[n + 1] = t.expiresAt
-  expiries[n + 2] = id
   payload[n + 1] = pack('>I4', #record)
   payload[n + 2] = record
   n = n + 2
 end
+if runTtl then closeRun() end
 
 -- Variadic writes in bounded chunks: unpack() is limited by the Lua C stack.
 local function each(command, key, list)
