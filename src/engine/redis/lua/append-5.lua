@@ -66,6 +66,7 @@ local size = #packed
 local sub, unpackInt = string.sub, struct.unpack
 local format = string.format
 local n, r = 0, 0
+local lengthPrefix = {}
 local pos = 1
 -- The expiry index takes one entry per run of consecutive messages with the same ttl, not one per
 -- message (keys.ts): '<first id> <last id>', or the id alone for a run of one.
@@ -100,7 +101,14 @@ while pos <= size do
   ids[n + 2] = id
   records[n + 1] = id
   records[n + 2] = record
-  payload[n + 1] = pack('>I4', #record)
+  -- Records of one batch mostly have a few lengths: their prefixes are packed once.
+  local rl = #record
+  local prefix = lengthPrefix[rl]
+  if not prefix then
+    prefix = pack('>I4', rl)
+    lengthPrefix[rl] = prefix
+  end
+  payload[n + 1] = prefix
   payload[n + 2] = record
   n = n + 2
 end
