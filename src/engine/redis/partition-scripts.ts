@@ -86,9 +86,7 @@ export function recordTail(m: NewMessage): Buffer {
   return out;
 }
 
-/** Lowercase hex digits, as character codes. */
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-/** Per message in the packed argument: the id's random part (4 hex digits), ttl, the tail's length. */
+/** Per message in the packed argument: the id's random part, ttl, the tail's length (uint32 each). */
 const PACKED_HEAD = 12;
 
 export interface AppendCall {
@@ -128,11 +126,8 @@ export function appendArgs(k: PartitionKeys, partition: number, inc: number, mes
     const r = random16() & 0xffff;
     randoms[j] = r;
     ttls[j] = m.ttl;
-    // The id's random part as the id spells it (src/domain/ids.ts): 4 lowercase hex digits.
-    packed[pos] = HEX_DIGITS[r >> 12]!;
-    packed[pos + 1] = HEX_DIGITS[(r >> 8) & 15]!;
-    packed[pos + 2] = HEX_DIGITS[(r >> 4) & 15]!;
-    packed[pos + 3] = HEX_DIGITS[r & 15]!;
+    // The id's random part as a number: the script spells the whole id with one format.
+    packed.writeUInt32BE(r, pos);
     packed.writeUInt32BE(m.ttl, pos + 4);
     const end = writeRecordTail(m, packed, pos + PACKED_HEAD);
     packed.writeUInt32BE(end - pos - PACKED_HEAD, pos + 8);

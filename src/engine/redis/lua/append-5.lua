@@ -23,7 +23,7 @@
   ARGV[1] partition number (1..255)
   ARGV[2] the expected marker, '+<incarnation>'
   ARGV[3] every message, in append order, packed one after the other (partition-scripts.ts appendArgs):
-          the id's random part (4 lowercase hex digits), ttl (seconds, uint32 big-endian), the length
+          the id's random part (0..65535, uint32 big-endian), ttl (seconds, uint32 big-endian), the length
           of what follows (uint32 big-endian), then the record's fields after i, l and e, already
           encoded by the engine (record.ts: t or b, then c and r when present)
 
@@ -57,8 +57,7 @@ local payload = {}
 local ids, records, expiries = {}, {}, {}
 -- Per batch, not per message: the id's timestamp and partition parts, the id field's header, and
 -- the ttl-dependent fields (a batch usually has one ttl).
-local idHead = string.format('%014x', ts)
-local idPartition = string.format('%02x', partition)
+local idFormat = string.format('%014x', ts) .. '%012x' .. string.format('%02x', partition) .. '%04x'
 local iHeader = 'i' .. pack('>I4', 32)
 local byTtl = {}
 local packed = ARGV[3]
@@ -78,8 +77,9 @@ local function closeRun()
 end
 while pos <= size do
   seq = seq + 1
-  local ttl, length = unpackInt('>I4I4', packed, pos + 4)
-  local id = idHead .. format('%012x', seq) .. idPartition .. sub(packed, pos, pos + 3)
+  local random, ttl, length = unpackInt('>I4I4I4', packed, pos)
+  -- One format, one string: every piece of the id a string of its own was an interned allocation.
+  local id = format(idFormat, seq, random)
   local t = byTtl[ttl]
   if not t then
     local expiresAt = tsMs + ttl * 1000
