@@ -31,7 +31,18 @@
  *   <tag>:ids    ZSET  every id at score 0; fixed-length hex ids sort lexicographically in partition
  *                      order, so since-by-id and since-by-timestamp are both one ZRANGEBYLEX
  *   <tag>:msg    HASH  id -> message record (src/engine/redis/record.ts)
- *   <tag>:exp    ZSET  id -> expiresAtMs (expiry filter, count, sweep)
+ *   <tag>:exp    ZSET  the expiry index (sweep, and the reads' and count's expiry filter), entries at
+ *                      an expiresAtMs: '<first id> <last id>', a run: the messages of one append
+ *                      call that share a ttl, consecutive in the partition (append.lua); or an id:
+ *                      a run of one, or the message's own expiry once an update gave it another
+ *                      ttl (update.lua). A message's expiry is its record's field e; the index
+ *                      holds, for every stored message, an entry covering it at or before that
+ *                      expiry, and an id entry's score is exactly its message's expiry, so a
+ *                      message in a due run whose own entry is not due lives on
+ *                      (lua/includes/expiredIds.lua, sweep.lua). One entry per run instead of one
+ *                      per message (issue 18): a ZADD per message was a third of an append's
+ *                      Redis CPU. Data from before (an id entry per message) is the special case
+ *                      of runs of one and is read and swept as it is: no migration, no version key.
  *   <tag>:state  HASH  ts (last timestampUs), seq (last sequence number): never deleted with the
  *                      messages, so ids keep increasing after a partition empties; q, the queue's
  *                      marker: '+<incarnation>' while the queue exists (append.lua refuses without

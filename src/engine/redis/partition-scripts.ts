@@ -16,12 +16,12 @@ const SCRIPTS = {
   hlDrop: 'partition-drop-8',
   hlRead: 'read-3',
   hlReadFiltered: 'read-filtered-8',
-  hlGet: 'get-2',
+  hlGet: 'get-1',
   hlUpdate: 'update-9',
   hlDelete: 'delete-9',
   hlProbe: 'partition-probe-1',
   hlTail: 'partition-tail-3',
-  hlCount: 'count-1',
+  hlCount: 'count-2',
   hlSweep: 'sweep-7',
 } as const;
 
@@ -86,9 +86,7 @@ export function recordTail(m: NewMessage): Buffer {
   return out;
 }
 
-/** Lowercase hex digits, as character codes. */
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-/** Per message in the packed argument: the id's random part (4 hex digits), ttl, the tail's length. */
+/** Per message in the packed argument: the id's random part, ttl, the tail's length (uint32 each). */
 const PACKED_HEAD = 12;
 
 export interface AppendCall {
@@ -128,11 +126,8 @@ export function appendArgs(k: PartitionKeys, partition: number, inc: number, mes
     const r = random16() & 0xffff;
     randoms[j] = r;
     ttls[j] = m.ttl;
-    // The id's random part as the id spells it (src/domain/ids.ts): 4 lowercase hex digits.
-    packed[pos] = HEX_DIGITS[r >> 12]!;
-    packed[pos + 1] = HEX_DIGITS[(r >> 8) & 15]!;
-    packed[pos + 2] = HEX_DIGITS[(r >> 4) & 15]!;
-    packed[pos + 3] = HEX_DIGITS[r & 15]!;
+    // The id's random part as a number: the script spells the whole id with one format.
+    packed.writeUInt32BE(r, pos);
     packed.writeUInt32BE(m.ttl, pos + 4);
     const end = writeRecordTail(m, packed, pos + PACKED_HEAD);
     packed.writeUInt32BE(end - pos - PACKED_HEAD, pos + 8);
@@ -246,7 +241,7 @@ export async function readRecords(client: RedisClient, k: PartitionKeys, opts: R
 }
 
 export async function getRecord(client: RedisClient, k: PartitionKeys, id: string): Promise<Buffer | null> {
-  return (await scriptCall(client, 'hlGet', true, [k.msg, k.exp], [id])) as Buffer | null;
+  return (await scriptCall(client, 'hlGet', true, [k.msg], [id])) as Buffer | null;
 }
 
 /** update-9.lua's answer: the new record, none (no such live message), or a failed compare-and-set. */
@@ -356,11 +351,20 @@ export async function readTail(client: RedisClient, k: PartitionKeys, max: numbe
 }
 
 export async function countLive(client: RedisClient, k: PartitionKeys): Promise<number> {
-  return Number(await scriptCall(client, 'hlCount', false, [k.exp], []));
+  return Number(await scriptCall(client, 'hlCount', false, [k.ids, k.exp], []));
 }
 
-/** Reclaims up to `max` expired messages; returns how many, and the earliest expiry left (-1: empty). */
+/**
+ * Looks at up to `max` expired messages and reclaims them; returns how many it reclaimed, the
+ * earliest expiry left in the index (-1: empty), and whether due entries are left for another call.
+ */
+export async function sweepPartitionStep(client: RedisClient, k: PartitionKeys, max: number): Promise<{ reclaimed: number; earliestMs: number; more: boolean }> {
+  const reply = (await scriptCall(client, 'hlSweep', false, unlinkKeys(k), [max])) as [number, number, number];
+  return { reclaimed: Number(reply[0]), earliestMs: Number(reply[1]), more: Number(reply[2]) === 1 };
+}
+
+/** One sweep step without whether more is due: how many it reclaimed, the earliest expiry left (-1: empty). */
 export async function sweepPartition(client: RedisClient, k: PartitionKeys, max: number): Promise<{ reclaimed: number; earliestMs: number }> {
-  const reply = (await scriptCall(client, 'hlSweep', false, unlinkKeys(k), [max])) as [number, number];
-  return { reclaimed: Number(reply[0]), earliestMs: Number(reply[1]) };
+  const { reclaimed, earliestMs } = await sweepPartitionStep(client, k, max);
+  return { reclaimed, earliestMs };
 }

@@ -48,10 +48,10 @@ import type { Logger } from 'pino';
 import type { PartitionRef } from '../types.js';
 import { guarded } from './connection.js';
 import type { RedisKeys } from './keys.js';
-import { sweepPartition } from './partition-scripts.js';
+import { sweepPartitionStep } from './partition-scripts.js';
 import type { RedisClient } from './scripts.js';
 
-/** Messages reclaimed per script call: bounds how long one call blocks its shard. */
+/** Messages looked at per script call: bounds how long one call blocks its shard. */
 const SWEEP_BATCH = 1000;
 /** Partitions taken from the index per step. */
 const DUE_BATCH = 100;
@@ -172,11 +172,11 @@ export class ExpirySweeper {
     let reclaimed = 0;
     let earliestMs: number;
     for (;;) {
-      const swept = await guarded(() => sweepPartition(this.client, k, SWEEP_BATCH));
+      const swept = await guarded(() => sweepPartitionStep(this.client, k, SWEEP_BATCH));
       reclaimed += swept.reclaimed;
       earliestMs = swept.earliestMs;
-      // A full batch: more may be due. Each call is short, so other clients interleave between them.
-      if (swept.reclaimed < SWEEP_BATCH || this.stopped) break;
+      // More due than one call looks at. Each call is short, so other clients interleave between them.
+      if (!swept.more || this.stopped) break;
     }
     await this.reindex(ref, earliestMs);
     return reclaimed;

@@ -16,14 +16,14 @@
 
   KEYS[1] ids    ZSET of ids (score 0)
   KEYS[2] msg    HASH id -> record
-  KEYS[3] exp    ZSET id -> expiresAtMs
+  KEYS[3] exp    ZSET the expiry index (keys.ts): one entry per run of messages sharing a ttl
   KEYS[4] state  HASH ts, seq, q
   KEYS[5] live   the live channel (a shard channel with the same hash tag as the keys)
 
   ARGV[1] partition number (1..255)
   ARGV[2] the expected marker, '+<incarnation>'
   ARGV[3] every message, in append order, packed one after the other (partition-scripts.ts appendArgs):
-          the id's random part (4 lowercase hex digits), ttl (seconds, uint32 big-endian), the length
+          the id's random part (0..65535, uint32 big-endian), ttl (seconds, uint32 big-endian), the length
           of what follows (uint32 big-endian), then the record's fields after i, l and e, already
           encoded by the engine (record.ts: t or b, then c and r when present)
 
@@ -57,20 +57,29 @@ local payload = {}
 local ids, records, expiries = {}, {}, {}
 -- Per batch, not per message: the id's timestamp and partition parts, the id field's header, and
 -- the ttl-dependent fields (a batch usually has one ttl).
-local idHead = string.format('%014x', ts)
-local idPartition = string.format('%02x', partition)
+local idFormat = string.format('%014x', ts) .. '%012x' .. string.format('%02x', partition) .. '%04x'
 local iHeader = 'i' .. pack('>I4', 32)
 local byTtl = {}
 local packed = ARGV[3]
 local size = #packed
 local sub, unpackInt = string.sub, struct.unpack
 local format = string.format
-local n = 0
+local n, r = 0, 0
+local lengthPrefix = {}
 local pos = 1
+-- The expiry index takes one entry per run of consecutive messages with the same ttl, not one per
+-- message (keys.ts): '<first id> <last id>', or the id alone for a run of one.
+local runTtl, runFirst, runLast
+local function closeRun()
+  expiries[r + 1] = byTtl[runTtl].expiresAt
+  expiries[r + 2] = runFirst == runLast and runFirst or runFirst .. ' ' .. runLast
+  r = r + 2
+end
 while pos <= size do
   seq = seq + 1
-  local ttl, length = unpackInt('>I4I4', packed, pos + 4)
-  local id = idHead .. format('%012x', seq) .. idPartition .. sub(packed, pos, pos + 3)
+  local random, ttl, length = unpackInt('>I4I4I4', packed, pos)
+  -- One format, one string: every piece of the id a string of its own was an interned allocation.
+  local id = format(idFormat, seq, random)
   local t = byTtl[ttl]
   if not t then
     local expiresAt = tsMs + ttl * 1000
@@ -81,18 +90,29 @@ while pos <= size do
     byTtl[ttl] = t
     if not earliest or expiresAt < earliest then earliest = expiresAt end
   end
+  if ttl ~= runTtl then
+    if runTtl then closeRun() end
+    runTtl, runFirst = ttl, id
+  end
+  runLast = id
   local record = iHeader .. id .. t.fields .. sub(packed, pos + 12, pos + 11 + length)
   pos = pos + 12 + length
   ids[n + 1] = 0
   ids[n + 2] = id
   records[n + 1] = id
   records[n + 2] = record
-  expiries[n + 1] = t.expiresAt
-  expiries[n + 2] = id
-  payload[n + 1] = pack('>I4', #record)
+  -- Records of one batch mostly have a few lengths: their prefixes are packed once.
+  local rl = #record
+  local prefix = lengthPrefix[rl]
+  if not prefix then
+    prefix = pack('>I4', rl)
+    lengthPrefix[rl] = prefix
+  end
+  payload[n + 1] = prefix
   payload[n + 2] = record
   n = n + 2
 end
+if runTtl then closeRun() end
 
 -- Variadic writes in bounded chunks: unpack() is limited by the Lua C stack.
 local function each(command, key, list)

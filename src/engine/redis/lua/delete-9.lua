@@ -5,7 +5,7 @@
 
   KEYS[1] ids      ZSET of ids
   KEYS[2] msg      HASH id -> record
-  KEYS[3] exp      ZSET id -> expiresAtMs
+  KEYS[3] exp      ZSET the expiry index (keys.ts)
   KEYS[4] stated   ZSET '<client_state> <id>'
   KEYS[5] unset    ZSET ids without a client_state
   KEYS[6] updated  ZSET id -> updatedAtUs
@@ -20,6 +20,7 @@
 local rcall = redis.call
 --- @include "nowUs"
 --- @include "indexUnlink"
+--- @include "recordExpiry"
 --- @include "event-record"
 --- @include "messageChanged"
 
@@ -27,14 +28,16 @@ local nowMs = math.floor(nowUs() / 1000)
 local deleted = 0
 local gone, records = {}, {}
 for i = 1, #ARGV do
-  local e = tonumber(rcall('ZSCORE', KEYS[3], ARGV[i]))
-  if e then
+  local record = rcall('HGET', KEYS[2], ARGV[i])
+  if record then
     gone[#gone + 1] = ARGV[i]
-    records[#gone] = rcall('HGET', KEYS[2], ARGV[i])
+    records[#gone] = record
     rcall('ZREM', KEYS[1], ARGV[i])
     rcall('HDEL', KEYS[2], ARGV[i])
+    -- Its own entry in the expiry index, if it has one; a run covering it needs nothing (keys.ts).
     rcall('ZREM', KEYS[3], ARGV[i])
-    if e > nowMs then
+    local e = recordExpiry(record)
+    if e and e > nowMs then
       deleted = deleted + 1
       recordEvent(KEYS[8], '', 'message.delete', { msg_id = ARGV[i] })
     end

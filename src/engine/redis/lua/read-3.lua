@@ -5,7 +5,7 @@
 
   KEYS[1] ids  ZSET of ids (score 0)
   KEYS[2] msg  HASH id -> record
-  KEYS[3] exp  ZSET id -> expiresAtMs
+  KEYS[3] exp  ZSET the expiry index (keys.ts)
 
   ARGV[1] order: 'a' ascending, 'd' descending
   ARGV[2] range start in ZRANGEBYLEX syntax ('-', '+', '[<id>'): the lower bound when ascending,
@@ -25,6 +25,8 @@
 ]]
 local rcall = redis.call
 --- @include "nowUs"
+--- @include "expiredIds"
+--- @include "recordExpiry"
 
 local nowMs = math.floor(nowUs() / 1000)
 local ascending = ARGV[1] == 'a'
@@ -36,15 +38,10 @@ local from = ARGV[2]
 local out = {}
 
 -- The expired-but-unreclaimed messages are few while the sweeper keeps up (it reclaims them within
--- its interval), so they are fetched once and skipped by lookup: much cheaper than asking the
--- expiry of every candidate (ZMSCORE). When there are more than DEAD_MAX of them, each batch asks.
+-- its interval), so they are found once (expiredIds.lua) and skipped by lookup. When there are more
+-- than DEAD_MAX of them, each batch judges its candidates by their records' expiries.
 local DEAD_MAX = 256
-local dead = rcall('ZRANGEBYSCORE', KEYS[3], '-inf', nowMs, 'LIMIT', 0, DEAD_MAX + 1)
-local isDead = nil
-if #dead <= DEAD_MAX then
-  isDead = {}
-  for j = 1, #dead do isDead[dead[j]] = true end
-end
+local isDead, deadCount = expiredIds(KEYS[3], KEYS[1], nowMs, DEAD_MAX)
 
 while #out < limit do
   local ids
@@ -56,19 +53,19 @@ while #out < limit do
   if #ids == 0 then break end
   local want = limit - #out
   local live
-  if isDead and #dead == 0 and #ids <= want then
+  if isDead and deadCount == 0 and #ids <= want then
     live = ids
   else
     live = {}
-    local expiries = nil
-    if not isDead then expiries = rcall('ZMSCORE', KEYS[3], unpack(ids)) end
+    local records = nil
+    if not isDead then records = rcall('HMGET', KEYS[2], unpack(ids)) end
     for j = 1, #ids do
       local alive
       if isDead then
         alive = not isDead[ids[j]]
       else
-        local e = tonumber(expiries[j])
-        alive = e ~= nil and e > nowMs
+        local e = records[j] and recordExpiry(records[j])
+        alive = e and e > nowMs or false
       end
       if alive then
         live[#live + 1] = ids[j]

@@ -13,7 +13,7 @@
 
   KEYS[1] ids      ZSET of ids (score 0)
   KEYS[2] msg      HASH id -> record
-  KEYS[3] exp      ZSET id -> expiresAtMs
+  KEYS[3] exp      ZSET the expiry index (keys.ts)
   KEYS[4] state    HASH: w, the index watermark
   KEYS[5] stated   ZSET '<client_state> <id>'
   KEYS[6] unset    ZSET ids without a client_state, up to the watermark
@@ -39,8 +39,14 @@
 local rcall = redis.call
 --- @include "nowUs"
 --- @include "indexCatchUp"
+--- @include "expiredIds"
+--- @include "recordExpiry"
 
 local nowMs = math.floor(nowUs() / 1000)
+-- The expired messages not reclaimed yet, found once (few while the sweeper keeps up; read.lua);
+-- past DEAD_MAX, candidates are judged by their records' expiries.
+local DEAD_MAX = 256
+local isDead = expiredIds(KEYS[3], KEYS[1], nowMs, DEAD_MAX)
 local ascending = ARGV[1] == 'a'
 local cursor = ARGV[2] ~= '' and ARGV[2] or nil
 local limit = tonumber(ARGV[3])
@@ -80,19 +86,23 @@ for _, s in ipairs(states) do wanted[s] = true end
 -- The candidates that are live and meet the conditions their source does not imply.
 local function accept(ids, checkState, checkUpdated)
   local out = {}
-  local exp = rcall('ZMSCORE', KEYS[3], unpack(ids))
   local upd = nil
   if checkUpdated and (since or untilUs) then upd = rcall('ZMSCORE', KEYS[7], unpack(ids)) end
   local records = nil
-  if checkState and needState then records = rcall('HMGET', KEYS[2], unpack(ids)) end
+  if (checkState and needState) or not isDead then records = rcall('HMGET', KEYS[2], unpack(ids)) end
   for j = 1, #ids do
-    local e = tonumber(exp[j])
-    local ok = e ~= nil and e > nowMs
+    local ok
+    if isDead then
+      ok = not isDead[ids[j]]
+    else
+      local e = records[j] and recordExpiry(records[j])
+      ok = e and e > nowMs or false
+    end
     if ok and upd then
       local u = tonumber(upd[j])
       ok = u ~= nil and (not since or u >= since) and (not untilUs or u <= untilUs)
     end
-    if ok and records then
+    if ok and checkState and needState then
       local s = records[j] and recordIndexFields(records[j]) or nil
       ok = records[j] and wanted[s or ''] or false
     end

@@ -8,7 +8,7 @@
 
   KEYS[1] ids      ZSET of ids (score 0)
   KEYS[2] msg      HASH id -> record
-  KEYS[3] exp      ZSET id -> expiresAtMs
+  KEYS[3] exp      ZSET the expiry index (keys.ts)
   KEYS[4] state    HASH: w, the index watermark (keys.ts); v, the change version (messageChanged.lua)
   KEYS[5] stated   ZSET '<client_state> <id>'
   KEYS[6] unset    ZSET ids without a client_state, up to the watermark
@@ -44,12 +44,12 @@ local rcall = redis.call
 local id = ARGV[1]
 local now = nowUs()
 local nowMs = math.floor(now / 1000)
-local e = tonumber(rcall('ZSCORE', KEYS[3], id))
-if not e or e <= nowMs then return false end
 local record = rcall('HGET', KEYS[2], id)
 if not record then return false end
-
 local fields = recordDecode(record)
+local e = tonumber(fields.e)
+if not e or e <= nowMs then return false end
+
 local before = fields.s
 if ARGV[3] ~= '' then
   local expected = nil
@@ -87,6 +87,7 @@ if after ~= before then
   if after then rcall('ZADD', KEYS[5], 0, after .. ' ' .. id) else rcall('ZADD', KEYS[6], 0, id) end
 end
 
+-- A new ttl: the message's own entry in the expiry index, which its run's entry then defers to (keys.ts).
 if ARGV[2] ~= '' then rcall('ZADD', KEYS[3], tonumber(fields.e), id) end
 local timestampUs = tonumber(string.sub(id, 1, 14), 16)
 local updatedAt = math.max(now, timestampUs, (tonumber(fields.u) or 0) + 1)
