@@ -173,6 +173,8 @@ export type CallQueueChange =
       reason: LeaveReason;
       /** Seconds from joining to being connected (or to leaving, if never connected). */
       wait: number;
+      /** The estimated wait given at its join (routing.md section 9), seconds; absent when there was none. */
+      estimated_wait?: number;
       /** Absent when the caller was not waiting in line (ringing or connected). */
       line?: LineMove;
       stats: CallQueueStats;
@@ -192,6 +194,11 @@ export interface CallQueueSnapshot {
   /** By join time (created_at), then uuid. */
   members: Member[];
   stats: CallQueueStats;
+  /**
+   * Estimated wait of each waiting caller by uuid (protocol/routing.md section 9): added by the
+   * domain (CallService.feeds) to the snapshots live followers get; a store's own snapshot has none.
+   */
+  estimates?: Record<string, number | null>;
 }
 
 /** A mutation's result and the one change it made; `change` is null when nothing changed. */
@@ -235,6 +242,11 @@ export interface NewCaller {
   priority: number;
   /** Skills the agent must hold for this caller (protocol/routing.md); absent or empty: none. */
   required_tags?: string[];
+  /**
+   * The estimated wait the node computed for this caller as it joined (protocol/routing.md section 9),
+   * kept with the caller and given back on its caller_left change (and leave event); absent: none.
+   */
+  estimated_wait?: number;
 }
 export interface CallerPatch {
   priority?: number;

@@ -51,6 +51,8 @@ interface CallerRec {
   joinSeq: number;
   connectedMs: number | null;
   callback?: { number: string; requestedMs: number };
+  /** The estimate given at its join (NewCaller.estimated_wait), returned at its leave. */
+  estimatedWait?: number;
 }
 
 /** The counts kept as they happen; the others are read from the queue's state when stats are built. */
@@ -243,6 +245,7 @@ export class MemoryCallQueue {
       uuid, name: input.name, number: input.number, priority: input.priority,
       status: 'waiting', statusMs: nowMs, memberUuid: null, createdMs: nowMs,
       joinSeq: ++this.joinSeq, connectedMs: null,
+      ...(input.estimated_wait === undefined ? {} : { estimatedWait: input.estimated_wait }),
     };
     this.callers.set(uuid, rec);
     const to = this.lineInsert(rec);
@@ -325,6 +328,7 @@ export class MemoryCallQueue {
     this.wallboard.add(nowMs, leaveDelta(reason, waitMs, handleMs, this.queue.service_level_seconds));
     const body: ChangeBody = {
       kind: 'caller_left', caller: this.callerWire(cur, null), reason, wait: waitMs / 1000, stats: this.stats(nowMs),
+      ...(cur.estimatedWait === undefined ? {} : { estimated_wait: cur.estimatedWait }),
     };
     if (from !== null) body.line = { uuid, from, to: null, length: this.line.length };
     return this.emit(nowMs, body);
