@@ -331,6 +331,12 @@ export interface CallStore {
    * call_queue_not_found, caller_not_found, invalid_transition (status: the caller is not waiting).
    */
   requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>>;
+  /**
+   * How many callers wait with a priority of at least `priority`: the place a caller joining with it
+   * would take (calls.md section 2). For the estimate given at a join (routing.md section 9), without
+   * reading the line. A missing queue: 0.
+   */
+  waitingAtOrAbove(app: string, queueId: string, priority: number): Promise<number>;
 
   // --- reads for subscribers ---
   /** Callers, members, stats and seq read atomically; rejects call_queue_not_found. */
@@ -366,7 +372,7 @@ export interface CallStore {
  */
 export interface WallboardRead {
   stats: CallQueueStats;
-  members: readonly Pick<Member, 'status' | 'paused'>[];
+  members: readonly Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>[];
   buckets: { minutes: Map<number, number[]>; quarters: Map<number, number[]> };
   nowMs: number;
 }

@@ -86,6 +86,25 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     expect(over.body.map((e: HoldlineEvent) => traitOf(e, 'caller_id')?.value)).toEqual([second]);
   });
 
+  it('the join estimate is for the place the priority gives (the callers of its priority or higher ahead)', async () => {
+    const { node, key, app, q, agent } = await world();
+    await rest(node, key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001' });
+    for (const priority of [2, 0, 0, -1]) await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '100', priority });
+    // One member free now, 180 s per call: the n-th place is offered at n × 180.
+    const joined: Record<string, string> = {};
+    for (const [name, priority] of [['p1', 1], ['p0', 0], ['low', -7], ['top', 9]] as const) {
+      joined[name] = (await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '200', priority })).body.uuid as string;
+    }
+    for (const c of Object.values(joined)) await rest(node, key, 'DELETE', `/v1/queues/${q}/callers/${c}?reason=abandoned`);
+    const leaves = (await node.events(app)).map((e) => e.event).filter((e) => e.event_type === 'queue.caller.leave');
+    const given = Object.fromEntries(Object.entries(joined).map(([name, c]) => {
+      const e = leaves.find((l) => traitOf(l, 'caller_id')?.value === c)!;
+      return [name, traitOf(e, 'estimated_wait')?.value];
+    }));
+    // p1: behind the priority-2 caller; p0: behind 2, 0, 0 and p1; low: behind all six; top: first.
+    expect(given).toEqual({ p1: 180, p0: 720, low: 1080, top: 0 });
+  });
+
   it('snapshots carry every waiting caller\'s estimate, and the SDK view exposes it', async () => {
     const { node, key, q, agent } = await world();
     await rest(node, key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001' });

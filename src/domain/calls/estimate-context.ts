@@ -15,12 +15,14 @@ export interface EstimateContext {
   penalties: ReadonlyMap<string, number>;
   /** Agent uuid → its tags. */
   agentTags: ReadonlyMap<string, readonly string[]>;
-  /** Waiting caller uuid → its own required tags. */
+  /** Waiting caller uuid → its own required tags, in position order. */
   callerTags: ReadonlyMap<string, readonly string[]>;
+  /** Agents an open one-agent offer names (on their way to a call). */
+  offered: ReadonlySet<string>;
 }
 
 export const NO_ROUTING: EstimateContext = {
-  wrapupSeconds: 0, requiredTags: [], relaxAfterSeconds: 0, penalties: new Map(), agentTags: new Map(), callerTags: new Map(),
+  wrapupSeconds: 0, requiredTags: [], relaxAfterSeconds: 0, penalties: new Map(), agentTags: new Map(), callerTags: new Map(), offered: new Set(),
 };
 
 /**
@@ -40,6 +42,7 @@ export function routingEstimateContext(store: RoutingStore): (app: string, queue
       penalties: new Map(read.members.map((m) => [m.uuid, m.penalty])),
       agentTags: new Map([...agents].map(([uuid, a]) => [uuid, a.tags])),
       callerTags: new Map(read.waiting.map((c) => [c.uuid, c.requiredTags])),
+      offered: new Set(read.offers.flatMap((o) => (o.agents.length === 1 ? o.agents : []))),
     };
   };
 }

@@ -22,6 +22,7 @@ import type {
   Mutation,
   Tag,
   TagDetail,
+  WallboardRead,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import { DEFAULT_HANDLE_SECONDS, estimateLine, type EstimateCaller } from './estimate.js';
@@ -272,46 +273,62 @@ export class CallService {
     return new Map(waiting.map((c, i) => [c.uuid, est[i] ?? null]));
   }
 
-  /** The estimates of `line` (waiting callers in position order; a uuid absent from the snapshot: give its tags). */
+  /** The estimates of `line` (waiting callers in position order) with the members of one snapshot. */
   private async estimateFor(
     app: string,
     queueId: string,
     snap: CallQueueSnapshot,
-    line: readonly (EstimateCaller & { uuid?: string })[],
+    line: readonly (EstimateCaller & { uuid: string })[],
   ): Promise<(number | null)[]> {
     const [read, ctx] = await Promise.all([this.store.readWallboard(app, queueId), this.estimateContext(app, queueId)]);
+    const offered = new Set(snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])));
+    const withTags = line.map((c) => ({ ...c, requiredTags: ctx.callerTags.get(c.uuid) ?? [] }));
+    return this.estimateWith(read, ctx, snap.members, offered, Date.parse(snap.stats.at), withTags);
+  }
+
+  private estimateWith(
+    read: WallboardRead | null,
+    ctx: EstimateContext,
+    members: readonly Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>[],
+    offered: ReadonlySet<string>,
+    nowMs: number,
+    line: readonly EstimateCaller[],
+  ): (number | null)[] {
     const handle =
       read === null
         ? DEFAULT_HANDLE_SECONDS
         : (windowFigures('1h', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
           windowFigures('today', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
           DEFAULT_HANDLE_SECONDS);
-    const offered = new Set(snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])));
-    return estimateLine(
-      line.map((c) => ({ createdMs: c.createdMs, requiredTags: c.requiredTags ?? (c.uuid === undefined ? [] : ctx.callerTags.get(c.uuid) ?? []) })),
-      {
-        nowMs: Date.parse(snap.stats.at), handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds,
-        requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
-        members: snap.members.map((m) => ({
-          status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid),
-          tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
-        })),
-      },
-    );
+    return estimateLine(line, {
+      nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
+      members: members.map((m) => ({
+        status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid),
+        tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
+      })),
+    });
   }
 
   /**
    * The estimate a joining caller is given, kept with it and recorded at its leave next to its
-   * actual wait (routing.md section 9): computed from the queue just before the join, for the place
-   * it takes (behind every waiting caller of its priority or higher). Best effort: the join does not
-   * wait on a failed estimate, it is then made without one.
+   * actual wait (routing.md section 9): computed just before the join, for the place it takes
+   * (behind the `waitingAtOrAbove` callers of its priority or higher), from reads that do not walk
+   * the line (the wallboard read's members, a count of the line; routing's read on routed queues).
+   * Best effort: a failed read leaves the caller without an estimate, the join goes on.
    */
   private async withJoinEstimate(app: string, queueId: string, input: NewCaller): Promise<NewCaller> {
     try {
-      const snap = await this.store.snapshot(app, queueId);
-      const ahead = snap.callers.filter((c) => c.status === 'waiting' && c.priority >= input.priority);
-      const line = [...ahead.map((c) => ({ uuid: c.uuid, createdMs: Date.parse(c.created_at) })), { requiredTags: input.required_tags ?? [], createdMs: Date.parse(snap.stats.at) }];
-      const est = (await this.estimateFor(app, queueId, snap, line)).at(-1);
+      const [read, ctx, ahead] = await Promise.all([
+        this.store.readWallboard(app, queueId),
+        this.estimateContext(app, queueId),
+        this.store.waitingAtOrAbove(app, queueId, input.priority),
+      ]);
+      if (read === null) return input;
+      // Routed queues: the callers ahead with their own skills (routing's read is in position order).
+      const tags = [...ctx.callerTags.values()];
+      const line: EstimateCaller[] = Array.from({ length: ahead }, (_, i) => ({ requiredTags: tags[i] ?? [] }));
+      line.push({ requiredTags: input.required_tags ?? [], createdMs: read.nowMs });
+      const est = this.estimateWith(read, ctx, read.members, ctx.offered, read.nowMs, line).at(-1);
       return typeof est === 'number' ? { ...input, estimated_wait: est } : input;
     } catch {
       return input;

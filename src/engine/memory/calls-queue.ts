@@ -160,7 +160,7 @@ export class MemoryCallQueue {
     const copy = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, [...v]]));
     return {
       stats: this.stats(nowMs),
-      members: [...this.members.values()].map((m) => ({ status: m.status, paused: m.paused })),
+      members: [...this.members.values()].map((m) => ({ uuid: m.uuid, status: m.status, paused: m.paused, status_at: m.status_at })),
       buckets: { minutes: copy(this.wallboard.minutes), quarters: copy(this.wallboard.quarters) },
       nowMs,
     };
@@ -352,6 +352,11 @@ export class MemoryCallQueue {
     };
     if (c.callback !== undefined) w.callback = { number: c.callback.number, requested_at: iso(c.callback.requestedMs) };
     return w;
+  }
+
+  /** Waiting callers of priority >= `priority`: those before the first score of priority - 1. */
+  waitingAtOrAbove(priority: number): number {
+    return this.lowerBound(lineScore(priority - 1, 0));
   }
 
   /** Index of the first line entry whose score is >= `score`. */
