@@ -70,6 +70,9 @@ export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
   /** Set when the view's state cannot be trusted: the next subscribe asks for a snapshot. */
   #needSnapshot = true;
   #wallboard: CallQueueStatsFrame | null = null;
+  /** The last estimates received (snapshot or wallboard) and when they arrived (local ms). */
+  #estimates: ReadonlyMap<string, number | null> = new Map();
+  #estimatesAt = 0;
 
   /** @internal Created by HoldlineClient.callQueue. */
   constructor(host: CallQueueViewHost, queueId: string) {
@@ -121,7 +124,36 @@ export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
   onWallboard(frame: CallQueueStatsFrame): void {
     if (this.end !== null) return;
     this.#wallboard = frame;
+    this.#setEstimates(frame.estimates);
     this.emit('wallboard', frame);
+  }
+
+  /**
+   * Estimated waits (routing.md section 9) by waiting caller uuid, seconds, as last received: with
+   * the snapshot, then with every `callqueue.stats` push (websocket.md 5.6); null: no member can
+   * serve that caller. Not counted down: see estimate().
+   */
+  get estimates(): ReadonlyMap<string, number | null> {
+    return this.#estimates;
+  }
+
+  /**
+   * A waiting caller's estimated wait now, seconds: the last one received, less the time since it
+   * arrived (never below 0) — between pushes an estimate falls by a second per second when nothing
+   * happens. null: no member can serve it; undefined: the caller is not waiting, or no estimate of
+   * it has arrived yet (it joined since the last push).
+   */
+  estimate(uuid: string, nowMs: number = Date.now()): number | null | undefined {
+    if (this.#state.caller(uuid)?.status !== 'waiting') return undefined;
+    const e = this.#estimates.get(uuid);
+    if (e === undefined || e === null) return e;
+    return Math.max(0, Math.round((e - Math.max(0, nowMs - this.#estimatesAt) / 1000) * 10) / 10);
+  }
+
+  #setEstimates(estimates: Record<string, number | null> | undefined): void {
+    if (estimates === undefined) return;
+    this.#estimates = new Map(Object.entries(estimates));
+    this.#estimatesAt = Date.now();
   }
 
   get queue(): WireCallQueue | null {
@@ -153,6 +185,7 @@ export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
     // Accepted whenever the server may send one: after subscribing, or on its own while live (5.2).
     if (this.#phase !== 'awaiting_snapshot' && this.#phase !== 'live') return;
     this.#state.applySnapshot(frame);
+    this.#setEstimates(frame.estimates);
     this.#needSnapshot = false;
     this.#phase = 'live';
     this.settleReady();

@@ -155,6 +155,8 @@ export type WireCallQueueChange =
       reason: LeaveReason;
       /** Seconds from joining to being connected (or to leaving, if never connected). */
       wait: number;
+      /** The estimated wait given at its join (routing.md section 9), seconds; absent when there was none. */
+      estimated_wait?: number;
       /** Absent when the caller was not waiting in line (ringing or connected). */
       line?: WireLineMove;
       stats: WireCallQueueStats;
@@ -169,4 +171,6 @@ export interface WireCallQueueSnapshot {
   /** By join time (created_at), then uuid. */
   members: WireMember[];
   stats: WireCallQueueStats;
+  /** Estimated wait of each waiting caller by uuid, as of the snapshot (routing.md section 9); null: no member can serve. */
+  estimates?: Record<string, number | null>;
 }

@@ -173,6 +173,8 @@ export type CallQueueChange =
       reason: LeaveReason;
       /** Seconds from joining to being connected (or to leaving, if never connected). */
       wait: number;
+      /** The estimated wait given at its join (routing.md section 9), seconds; absent when there was none. */
+      estimated_wait?: number;
       /** Absent when the caller was not waiting in line (ringing or connected). */
       line?: LineMove;
       stats: CallQueueStats;
@@ -192,6 +194,11 @@ export interface CallQueueSnapshot {
   /** By join time (created_at), then uuid. */
   members: Member[];
   stats: CallQueueStats;
+  /**
+   * Estimated wait of each waiting caller by uuid (protocol/routing.md section 9): added by the
+   * domain (CallService.feeds) to the snapshots live followers get; a store's own snapshot has none.
+   */
+  estimates?: Record<string, number | null>;
 }
 
 /** A mutation's result and the one change it made; `change` is null when nothing changed. */
@@ -235,6 +242,11 @@ export interface NewCaller {
   priority: number;
   /** Skills the agent must hold for this caller (protocol/routing.md); absent or empty: none. */
   required_tags?: string[];
+  /**
+   * The estimated wait the node computed for this caller as it joined (protocol/routing.md section 9),
+   * kept with the caller and given back on its caller_left change (and leave event); absent: none.
+   */
+  estimated_wait?: number;
 }
 export interface CallerPatch {
   priority?: number;
@@ -319,6 +331,12 @@ export interface CallStore {
    * call_queue_not_found, caller_not_found, invalid_transition (status: the caller is not waiting).
    */
   requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>>;
+  /**
+   * How many callers wait with a priority of at least `priority`: the place a caller joining with it
+   * would take (calls.md section 2). For the estimate given at a join (routing.md section 9), without
+   * reading the line. A missing queue: 0.
+   */
+  waitingAtOrAbove(app: string, queueId: string, priority: number): Promise<number>;
 
   // --- reads for subscribers ---
   /** Callers, members, stats and seq read atomically; rejects call_queue_not_found. */
@@ -354,7 +372,7 @@ export interface CallStore {
  */
 export interface WallboardRead {
   stats: CallQueueStats;
-  members: readonly Pick<Member, 'status' | 'paused'>[];
+  members: readonly Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>[];
   buckets: { minutes: Map<number, number[]>; quarters: Map<number, number[]> };
   nowMs: number;
 }

@@ -92,7 +92,7 @@ export const EVENT_TYPES = {
   'queue.member.status': { traits: member },
   'queue.member.update': { traits: { ...member, changed: 'string' } },
   'queue.caller.join': { traits: { ...caller, position: 'integer' } },
-  'queue.caller.leave': { traits: { ...caller, reason: 'string', wait: 'float', position: 'integer', agent_id: 'string' } },
+  'queue.caller.leave': { traits: { ...caller, reason: 'string', wait: 'float', estimated_wait: 'float', position: 'integer', agent_id: 'string' } },
   'queue.caller.status': { traits: { ...caller, position: 'integer', agent_id: 'string', changed: 'string' } },
   'queue.caller.priority': { traits: { ...caller, position: 'integer', agent_id: 'string', changed: 'string' } },
   'queue.caller.assign': { traits: { ...caller, position: 'integer', agent_id: 'string', changed: 'string' } },
@@ -246,7 +246,10 @@ export function changeEventValues(change: CallQueueChange): { type: EventType; v
       if (change.kind === 'caller_left') {
         return {
           type: 'queue.caller.leave',
-          values: { ...values, reason: change.reason, wait: change.wait, position: change.line?.from ?? null, agent_id: c.member_uuid },
+          values: {
+            ...values, reason: change.reason, wait: change.wait, estimated_wait: change.estimated_wait ?? null,
+            position: change.line?.from ?? null, agent_id: c.member_uuid,
+          },
         };
       }
       if (change.changed.includes('callback')) {

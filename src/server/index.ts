@@ -26,6 +26,7 @@ import { Applications } from '../domain/apps.js';
 import { assertAdmin } from '../domain/auth.js';
 import { Router as CallRouter } from '../domain/calls/routing/router.js';
 import { RoutingService } from '../domain/calls/routing/service.js';
+import { routingEstimateContext } from '../domain/calls/estimate-context.js';
 import { CallService } from '../domain/calls/service.js';
 import type { RoutingStore } from '../engine/routing-types.js';
 import { EventQueries } from '../domain/events/service.js';
@@ -148,8 +149,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     // The message engine carries the news of an agent's lost credentials to every node.
     announceAgentChange: (app, agent) => engine.announceAgentChange(app, agent),
     ...(routing === null ? {} : { routing }),
-    // The estimated wait counts routing's wrap-up after each call (protocol/routing.md section 9).
-    ...(routingStore === null ? {} : { wrapupSeconds: async (app: string, q: string) => (await routingStore.getRoutingSettings(app, q)).wrapup_seconds }),
+    // The estimated wait counts routing's wrap-up, skills and tiers (protocol/routing.md section 9).
+    ...(routingStore === null ? {} : { estimateContext: routingEstimateContext(routingStore) }),
   });
 
   const callStore = opts.callStore ?? ownCallStore!;
@@ -197,7 +198,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
     applicationFor: (header) => apps.forHeader(header),
     applicationForKey: (key) => apps.forKey(key),
     calls,
-    callFeeds: callStore,
+    // Live followers' snapshots carry the waiting callers' estimates (websocket.md 5.2).
+    callFeeds: calls.feeds(),
     webhooks,
     eventLog,
     routing,

@@ -58,6 +58,19 @@ describe('Redis call store on Redis Cluster', () => {
     await cluster?.stop();
   });
 
+  it("counts a queue's line by priority on every shard (waitingAtOrAbove, for the join estimate)", async () => {
+    const prefix = freshPrefix('ccw');
+    const [n1, n2] = [await store(prefix), await store(prefix)];
+    const keys = new RedisKeys(prefix);
+    const owners = new Set<number>();
+    while (owners.size < 3) {
+      const q = (await n1.createCallQueue(APP, QUEUE)).uuid;
+      owners.add(await cluster.primaryOf(keys.callQueue(APP, q)[7]));
+      for (const priority of [3, 0, 0, -2]) await n2.joinCaller(APP, q, { name: 'e', number: '1', priority });
+      expect(await Promise.all([4, 3, 0, -2, -3].map((p) => n1.waitingAtOrAbove(APP, q, p)))).toEqual([0, 1, 3, 4, 4]);
+    }
+  });
+
   it('follows queues on every shard from two nodes, one subscriber connection per primary and node', async () => {
     const prefix = freshPrefix('ccl');
     const [n1, n2] = [await store(prefix), await store(prefix)];

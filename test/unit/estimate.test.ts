@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { estimateWaits, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
+import { estimateLine, estimateWaits, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
 
 const member = (status: EstimateMember['status'], statusAtMs = 0, extra: Partial<EstimateMember> = {}): EstimateMember => ({
   status, paused: false, statusAtMs, offered: false, ...extra,
@@ -156,6 +156,190 @@ describe('estimate monotonicity (property)', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+// --- tiers and skills (routing.md section 9: pools, competing callers, tiers opening with the wait) ---
+
+describe('estimateLine with skills and tiers', () => {
+  it("counts only the caller's pool: members holding the queue's and the caller's tags", () => {
+    const input: EstimateInput = {
+      nowMs: 0, handleSeconds: 100, wrapupSeconds: 0, requiredTags: ['fr'],
+      members: [member('available', 0, { tags: ['fr'] }), member('available', 0, { tags: ['fr', 'billing'] }), member('available', 0, { tags: ['en'] })],
+    };
+    // Caller 0 (fr) takes a member at once; caller 1 (fr+billing) competes with it (they share the
+    // fr+billing member), so it gets the second free time of its one-member pool; caller 2 (fr) has
+    // two callers ahead sharing its pool; caller 3 needs a tag nobody has.
+    expect(estimateLine([{}, { requiredTags: ['billing'] }, {}, { requiredTags: ['de'] }], input)).toEqual([0, 100, 100, null]);
+  });
+
+  it('callers whose pools share no member do not delay each other', () => {
+    const input: EstimateInput = {
+      nowMs: 0, handleSeconds: 60, wrapupSeconds: 0,
+      members: [member('busy', 0, { tags: ['a'] }), member('available', 0, { tags: ['b'] })],
+    };
+    expect(estimateLine([{ requiredTags: ['a'] }, { requiredTags: ['a'] }, { requiredTags: ['b'] }], input)).toEqual([60, 120, 0]);
+  });
+
+  it('a higher tier counts from when it opens for the caller (penalty × relax_after_seconds after it joined)', () => {
+    const input: EstimateInput = {
+      nowMs: 10_000, handleSeconds: 300, wrapupSeconds: 0, relaxAfterSeconds: 30,
+      members: [member('busy', 10_000), member('available', 0, { penalty: 1 })],
+    };
+    // Joined at 0: tier 1 opens at 30 s, 20 s from now; the tier-0 member is busy for 300 s.
+    expect(estimateLine([{ createdMs: 0 }], input)).toEqual([20]);
+    // Without relaxation every tier is open at once.
+    expect(estimateLine([{ createdMs: 0 }], { ...input, relaxAfterSeconds: 0 })).toEqual([0]);
+  });
+
+  it('agrees with estimateWaits when nobody requires a tag and every tier is open', () => {
+    fc.assert(
+      fc.property(fc.array(memberArb, { maxLength: 6 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 600 }), (members, n, h) => {
+        const input = { nowMs: 600_000, handleSeconds: h, wrapupSeconds: 10, members };
+        expect(estimateLine(Array.from({ length: n }, () => ({ createdMs: 0 })), input)).toEqual(estimateWaits(n, input));
+      }),
+    );
+  });
+});
+
+const TAGS = ['a', 'b', 'c'] as const;
+const tagsArb = fc.subarray([...TAGS], { maxLength: 2 });
+
+interface TieredState {
+  nowMs: number;
+  members: EstimateMember[];
+  /** Callers ahead of the tracked one, in order; then the tracked one; then those behind. */
+  ahead: EstimateCaller[];
+  tracked: EstimateCaller;
+  behind: EstimateCaller[];
+}
+
+type TieredOp =
+  | Op
+  | { kind: 'ahead_leaves_at'; pick: number }
+  | { kind: 'behind_joins_with'; tags: string[] }
+  | { kind: 'ahead_offered_to'; caller: number; pick: number };
+
+const tieredOpArb: fc.Arbitrary<TieredOp> = fc.oneof(
+  opArb,
+  fc.record({ kind: fc.constant('ahead_leaves_at' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constant('behind_joins_with' as const), tags: tagsArb }),
+  fc.record({ kind: fc.constant('ahead_offered_to' as const), caller: fc.nat(), pick: fc.nat() }),
+);
+
+const tieredMemberArb: fc.Arbitrary<EstimateMember> = fc.record({
+  status: fc.constantFrom('available', 'busy', 'wrapup', 'logged_out') as fc.Arbitrary<EstimateMember['status']>,
+  paused: fc.boolean(),
+  statusAtMs: fc.integer({ min: 0, max: 600_000 }),
+  offered: fc.constant(false),
+  tags: tagsArb,
+  penalty: fc.integer({ min: 0, max: 3 }),
+});
+
+const callerArb: fc.Arbitrary<EstimateCaller> = fc.record({ requiredTags: tagsArb, createdMs: fc.integer({ min: 0, max: 600_000 }) });
+
+/** The members that may take caller `c` (serving, holding the queue's and its tags). */
+function poolOf(s: TieredState, queueTags: readonly string[], c: EstimateCaller): EstimateMember[] {
+  const need = [...queueTags, ...(c.requiredTags ?? [])];
+  return s.members.filter((m) => !m.paused && m.status !== 'logged_out' && need.every((t) => (m.tags ?? []).includes(t)));
+}
+
+/** Applies an allowed op (one that must not raise the tracked caller's estimate); false when it does not apply. */
+function applyTiered(s: TieredState, op: TieredOp, queueTags: readonly string[]): boolean {
+  const serving = (m: EstimateMember) => !m.paused && m.status !== 'logged_out';
+  const pickOf = (pred: (m: EstimateMember) => boolean, n: number) => {
+    const c = s.members.filter((m) => serving(m) && pred(m));
+    return c.length === 0 ? undefined : c[n % c.length];
+  };
+  switch (op.kind) {
+    case 'time':
+      s.nowMs += op.ms;
+      return true;
+    case 'ahead_leaves':
+    case 'ahead_leaves_at':
+      if (s.ahead.length === 0) return false;
+      s.ahead.splice(op.kind === 'ahead_leaves' ? 0 : op.pick % s.ahead.length, 1);
+      return true;
+    case 'behind_joins':
+      s.behind.push({ createdMs: s.nowMs });
+      return true;
+    case 'behind_joins_with':
+      s.behind.push({ requiredTags: op.tags, createdMs: s.nowMs });
+      return true;
+    case 'behind_leaves':
+      if (s.behind.length === 0) return false;
+      s.behind.pop();
+      return true;
+    case 'ahead_offered':
+    case 'ahead_offered_to': {
+      // Any caller ahead (a decision skips callers nobody can take) goes to an available member of its pool.
+      if (s.ahead.length === 0) return false;
+      const i = op.kind === 'ahead_offered' ? 0 : op.caller % s.ahead.length;
+      const pool = poolOf(s, queueTags, s.ahead[i]!).filter((m) => m.status === 'available' && !m.offered);
+      if (pool.length === 0) return false;
+      pool[op.pick % pool.length]!.offered = true;
+      s.ahead.splice(i, 1);
+      return true;
+    }
+    case 'accept': {
+      const m = pickOf((x) => x.offered, op.pick);
+      if (m === undefined) return false;
+      m.offered = false;
+      m.status = 'busy';
+      m.statusAtMs = s.nowMs;
+      return true;
+    }
+    case 'call_ends': {
+      const m = pickOf((x) => x.status === 'busy' && !x.offered, op.pick);
+      if (m === undefined) return false;
+      m.status = 'wrapup';
+      m.statusAtMs = s.nowMs;
+      return true;
+    }
+    case 'wrapup_ends': {
+      const m = pickOf((x) => x.status === 'wrapup' && !x.offered, op.pick);
+      if (m === undefined) return false;
+      m.status = 'available';
+      m.statusAtMs = s.nowMs;
+      return true;
+    }
+  }
+}
+
+describe('estimate monotonicity with skills and tiers (property)', () => {
+  it('never rises while nobody joins ahead and no member leaves', () => {
+    fc.assert(
+      fc.property(
+        fc.array(tieredMemberArb, { minLength: 1, maxLength: 8 }),
+        fc.array(callerArb, { maxLength: 12 }),
+        callerArb,
+        fc.subarray([...TAGS], { maxLength: 1 }),
+        fc.constantFrom(0, 20, 120),
+        fc.integer({ min: 1, max: 600 }),
+        fc.integer({ min: 0, max: 120 }),
+        fc.array(tieredOpArb, { maxLength: 60 }),
+        (members, ahead, tracked, queueTags, relax, handle, wrapup, ops) => {
+          const s: TieredState = { nowMs: 600_000, members: members.map((m) => ({ ...m })), ahead, tracked, behind: [] };
+          const estimate = () =>
+            estimateLine([...s.ahead, s.tracked, ...s.behind], {
+              nowMs: s.nowMs, handleSeconds: handle, wrapupSeconds: wrapup, members: s.members, requiredTags: queueTags, relaxAfterSeconds: relax,
+            })[s.ahead.length];
+          let last = estimate();
+          for (const op of ops) {
+            if (!applyTiered(s, op, queueTags)) continue;
+            const now = estimate();
+            if (last === null || last === undefined) {
+              last = now;
+              continue;
+            }
+            expect(now, JSON.stringify({ op, s })).not.toBeNull();
+            expect(now!, JSON.stringify({ op, s })).toBeLessThanOrEqual(last);
+            last = now;
+          }
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });

@@ -18,12 +18,16 @@ import type {
   CallStore,
   Caller,
   Member,
+  NewCaller,
   Mutation,
   Tag,
   TagDetail,
+  WallboardRead,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateWaits } from './estimate.js';
+import { DEFAULT_HANDLE_SECONDS, estimateLine, type EstimateCaller } from './estimate.js';
+import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
+import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
 import {
   LIMITS,
@@ -53,8 +57,11 @@ export interface CallServiceOptions {
   defaultServiceLevelSeconds?: number;
   /** The IANA zone of the wallboard's `today` window (config wallboardTimeZone); default UTC. */
   wallboardTimeZone?: string;
-  /** A queue's wrap-up after a call, seconds, for the estimated wait (routing's wrapup_seconds); absent: 0. */
-  wrapupSeconds?: (app: string, queueId: string) => Promise<number>;
+  /**
+   * Routing's part of the estimated wait (estimate-context.ts: wrap-up, skills, tiers); absent: no
+   * wrap-up, every member takes every caller.
+   */
+  estimateContext?: (app: string, queueId: string) => Promise<EstimateContext>;
   /**
    * Tells every node's live connections that an agent lost credentials (Engine.announceAgentChange):
    * the message engine carries the news, the call store keeps the agents. Absent: nothing to tell.
@@ -74,7 +81,7 @@ export type CallPrincipal = { kind: 'application'; app: string } | { kind: 'agen
 export class CallService {
   private readonly defaultServiceLevel: number;
   private readonly timeZone: string;
-  private readonly wrapupSeconds: (app: string, queueId: string) => Promise<number>;
+  private readonly estimateContext: (app: string, queueId: string) => Promise<EstimateContext>;
   private readonly announce: (app: string, agent: string) => Promise<void>;
   private readonly routing: NonNullable<CallServiceOptions['routing']> | null;
 
@@ -84,7 +91,7 @@ export class CallService {
   ) {
     this.defaultServiceLevel = opts.defaultServiceLevelSeconds ?? LIMITS.defaultServiceLevel;
     this.timeZone = opts.wallboardTimeZone ?? 'UTC';
-    this.wrapupSeconds = opts.wrapupSeconds ?? (() => Promise.resolve(0));
+    this.estimateContext = opts.estimateContext ?? (() => Promise.resolve(NO_ROUTING));
     this.announce = opts.announceAgentChange ?? (() => Promise.resolve());
     this.routing = opts.routing ?? null;
   }
@@ -242,7 +249,8 @@ export class CallService {
 
   async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
-    return this.routed(app, q, await this.store.joinCaller(app, q, parseNewCaller(body)));
+    const input = parseNewCaller(body);
+    return this.routed(app, q, await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
   }
 
   async getCaller(app: string, id: string, callerId: string): Promise<Caller & { estimated_wait?: number | null }> {
@@ -255,26 +263,92 @@ export class CallService {
 
   /**
    * Estimated wait of each waiting caller, seconds (protocol/routing.md section 9), from one
-   * snapshot: members and their states, ringing callers' members, and the queue's averages (handle
-   * time: the last hour's, else today's, else DEFAULT_HANDLE_SECONDS; wrap-up: routing's setting).
+   * snapshot: members and their states, ringing callers' members, routing's skills and tiers, and the
+   * queue's averages (handle time: the last hour's, else today's, else DEFAULT_HANDLE_SECONDS;
+   * wrap-up: routing's setting).
    */
   async estimates(app: string, queueId: string, snap: CallQueueSnapshot): Promise<Map<string, number | null>> {
-    const read = await this.store.readWallboard(app, queueId);
-    const nowMs = Date.parse(snap.stats.at);
+    const waiting = snap.callers.filter((c) => c.status === 'waiting');
+    const est = await this.estimateFor(app, queueId, snap, waiting.map((c) => ({ uuid: c.uuid, createdMs: Date.parse(c.created_at) })));
+    return new Map(waiting.map((c, i) => [c.uuid, est[i] ?? null]));
+  }
+
+  /** The estimates of `line` (waiting callers in position order) with the members of one snapshot. */
+  private async estimateFor(
+    app: string,
+    queueId: string,
+    snap: CallQueueSnapshot,
+    line: readonly (EstimateCaller & { uuid: string })[],
+  ): Promise<(number | null)[]> {
+    const [read, ctx] = await Promise.all([this.store.readWallboard(app, queueId), this.estimateContext(app, queueId)]);
+    const offered = new Set(snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])));
+    const withTags = line.map((c) => ({ ...c, requiredTags: ctx.callerTags.get(c.uuid) ?? [] }));
+    return this.estimateWith(read, ctx, snap.members, offered, Date.parse(snap.stats.at), withTags);
+  }
+
+  private estimateWith(
+    read: WallboardRead | null,
+    ctx: EstimateContext,
+    members: readonly Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>[],
+    offered: ReadonlySet<string>,
+    nowMs: number,
+    line: readonly EstimateCaller[],
+  ): (number | null)[] {
     const handle =
       read === null
         ? DEFAULT_HANDLE_SECONDS
         : (windowFigures('1h', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
           windowFigures('today', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
           DEFAULT_HANDLE_SECONDS);
-    const wrapup = await this.wrapupSeconds(app, queueId);
-    const offered = new Set(snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])));
-    const waiting = snap.callers.filter((c) => c.status === 'waiting');
-    const est = estimateWaits(waiting.length, {
-      nowMs, handleSeconds: handle, wrapupSeconds: wrapup,
-      members: snap.members.map((m) => ({ status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid) })),
+    return estimateLine(line, {
+      nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
+      members: members.map((m) => ({
+        status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid),
+        tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
+      })),
     });
-    return new Map(waiting.map((c, i) => [c.uuid, est[i] ?? null]));
+  }
+
+  /**
+   * The estimate a joining caller is given, kept with it and recorded at its leave next to its
+   * actual wait (routing.md section 9): computed just before the join, for the place it takes
+   * (behind the `waitingAtOrAbove` callers of its priority or higher), from reads that do not walk
+   * the line (the wallboard read's members, a count of the line; routing's read on routed queues).
+   * Best effort: a failed read leaves the caller without an estimate, the join goes on.
+   */
+  private async withJoinEstimate(app: string, queueId: string, input: NewCaller): Promise<NewCaller> {
+    try {
+      const [read, ctx, ahead] = await Promise.all([
+        this.store.readWallboard(app, queueId),
+        this.estimateContext(app, queueId),
+        this.store.waitingAtOrAbove(app, queueId, input.priority),
+      ]);
+      if (read === null) return input;
+      // Routed queues: the callers ahead with their own skills (routing's read is in position order).
+      const tags = [...ctx.callerTags.values()];
+      const line: EstimateCaller[] = Array.from({ length: ahead }, (_, i) => ({ requiredTags: tags[i] ?? [] }));
+      line.push({ requiredTags: input.required_tags ?? [], createdMs: read.nowMs });
+      const est = this.estimateWith(read, ctx, read.members, ctx.offered, read.nowMs, line).at(-1);
+      return typeof est === 'number' ? { ...input, estimated_wait: est } : input;
+    } catch {
+      return input;
+    }
+  }
+
+  /**
+   * What live followers read (the WebSocket server's CallFeeds): the store's, with each snapshot
+   * carrying its waiting callers' estimates (websocket.md 5.2).
+   */
+  feeds(): CallFeeds {
+    const store = this.store;
+    return {
+      subscribeQueue: (app, q, listener) => store.subscribeQueue(app, q, listener),
+      changesSince: (app, q, seq) => store.changesSince(app, q, seq),
+      snapshot: async (app, q) => {
+        const snap = await store.snapshot(app, q);
+        return { ...snap, estimates: Object.fromEntries(await this.estimates(app, q, snap)) };
+      },
+    };
   }
 
   /**

@@ -51,6 +51,8 @@ interface CallerRec {
   joinSeq: number;
   connectedMs: number | null;
   callback?: { number: string; requestedMs: number };
+  /** The estimate given at its join (NewCaller.estimated_wait), returned at its leave. */
+  estimatedWait?: number;
 }
 
 /** The counts kept as they happen; the others are read from the queue's state when stats are built. */
@@ -158,7 +160,7 @@ export class MemoryCallQueue {
     const copy = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, [...v]]));
     return {
       stats: this.stats(nowMs),
-      members: [...this.members.values()].map((m) => ({ status: m.status, paused: m.paused })),
+      members: [...this.members.values()].map((m) => ({ uuid: m.uuid, status: m.status, paused: m.paused, status_at: m.status_at })),
       buckets: { minutes: copy(this.wallboard.minutes), quarters: copy(this.wallboard.quarters) },
       nowMs,
     };
@@ -243,6 +245,7 @@ export class MemoryCallQueue {
       uuid, name: input.name, number: input.number, priority: input.priority,
       status: 'waiting', statusMs: nowMs, memberUuid: null, createdMs: nowMs,
       joinSeq: ++this.joinSeq, connectedMs: null,
+      ...(input.estimated_wait === undefined ? {} : { estimatedWait: input.estimated_wait }),
     };
     this.callers.set(uuid, rec);
     const to = this.lineInsert(rec);
@@ -325,6 +328,7 @@ export class MemoryCallQueue {
     this.wallboard.add(nowMs, leaveDelta(reason, waitMs, handleMs, this.queue.service_level_seconds));
     const body: ChangeBody = {
       kind: 'caller_left', caller: this.callerWire(cur, null), reason, wait: waitMs / 1000, stats: this.stats(nowMs),
+      ...(cur.estimatedWait === undefined ? {} : { estimated_wait: cur.estimatedWait }),
     };
     if (from !== null) body.line = { uuid, from, to: null, length: this.line.length };
     return this.emit(nowMs, body);
@@ -348,6 +352,11 @@ export class MemoryCallQueue {
     };
     if (c.callback !== undefined) w.callback = { number: c.callback.number, requested_at: iso(c.callback.requestedMs) };
     return w;
+  }
+
+  /** Waiting callers of priority >= `priority`: those before the first score of priority - 1. */
+  waitingAtOrAbove(priority: number): number {
+    return this.lowerBound(lineScore(priority - 1, 0));
   }
 
   /** Index of the first line entry whose score is >= `score`. */

@@ -411,6 +411,10 @@ export class MemoryCallStore implements CallStore {
     return this.queue(app, queueId).requestCallback(callerUuid, number);
   }
 
+  async waitingAtOrAbove(app: string, queueId: string, priority: number): Promise<number> {
+    return this.apps.get(app)?.queues.get(queueId)?.waitingAtOrAbove(priority) ?? 0;
+  }
+
   // --- reads for subscribers ---
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {

@@ -60,6 +60,8 @@ export interface RawCaller {
   join_seq: number;
   connected_ms: number | null;
   position?: number | null;
+  /** The estimate given at its join: NewCaller.estimated_wait, stored as given by call-caller-join.lua. */
+  estimated_wait?: number;
   /** Set by call-caller-callback.lua. */
   callback?: { number: string; requested_ms: number };
 }
@@ -183,7 +185,11 @@ export function parseChange(json: string): CallQueueChange {
       return r.line ? { ...c, line: r.line } : c;
     }
     case 'caller_left': {
-      const c = { ...base, kind: r.kind, caller: callerFromRaw(r.caller!), reason: r.reason!, wait: r.wait_ms! / 1000, stats: stats() };
+      const est = r.caller!.estimated_wait;
+      const c = {
+        ...base, kind: r.kind, caller: callerFromRaw(r.caller!), reason: r.reason!, wait: r.wait_ms! / 1000, stats: stats(),
+        ...(typeof est === 'number' ? { estimated_wait: est } : {}),
+      };
       return r.line ? { ...c, line: r.line } : c;
     }
   }

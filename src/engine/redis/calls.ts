@@ -494,6 +494,15 @@ export class RedisCallStore implements CallStore {
     return mutation(await this.queueRun('hlCallCallerCallback', app, queueId, [this.retention, callerUuid, number ?? '']), parseCaller);
   }
 
+  /**
+   * One ZCOUNT of the line (CallQueueKeys[3]). A score is -priority * 2^32 + join_seq
+   * (lua/includes/call-line-score.lua), so priority >= p is exactly score < -(p - 1) * 2^32.
+   */
+  async waitingAtOrAbove(app: string, queueId: string, priority: number): Promise<number> {
+    const line = this.keys.callQueue(app, queueId)[3];
+    return guarded(() => this.client.zcount(line, '-inf', `(${-(priority - 1) * 2 ** 32}`));
+  }
+
   // --- reads for subscribers ---
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {

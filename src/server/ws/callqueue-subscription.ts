@@ -147,8 +147,9 @@ export class CallQueueSubscription extends Follower<CallQueueRef, CallQueueChang
   }
 
   sendSnapshot(snapshot: CallQueueSnapshot): boolean {
-    const { queue, seq, callers, members, stats } = snapshot;
-    if (!sendFrame(this.conn, { type: 'callqueue.snapshot', queue_id: this.queueId, seq, queue, callers, members, stats })) return false;
+    const { queue, seq, callers, members, stats, estimates } = snapshot;
+    const frame = { type: 'callqueue.snapshot' as const, queue_id: this.queueId, seq, queue, callers, members, stats };
+    if (!sendFrame(this.conn, estimates === undefined ? frame : { ...frame, estimates })) return false;
     this.lastSeq = seq;
     return true;
   }
