@@ -84,7 +84,11 @@ export class Router {
    */
   async changed(app: string, queueId: string): Promise<void> {
     await this.store.markDue(app, queueId, 0);
-    await this.process(app, queueId);
+    const next = await this.process(app, queueId);
+    // A sweep that claimed the queue after our mark (clearing its dirty flag) and read it before
+    // our offer was committed settles it with no deadline and drops it from the due index: the
+    // offer would never time out. Marking the deadline this decision knows, after it, keeps it.
+    if (next !== null) await this.store.markDue(app, queueId, next);
   }
 
   /** An agent's skills or engagement changed: every queue it serves may decide differently. */
