@@ -18,6 +18,7 @@ import { buildHead } from './lib/head.js';
 import { describeMachine } from './report/machine.js';
 import { writeRun } from './report/write.js';
 import { runConnections } from './scenarios/connections.js';
+import { runContactCentre } from './scenarios/contact-centre.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runHistory } from './scenarios/history.js';
 import { runIngest } from './scenarios/ingest.js';
@@ -30,6 +31,7 @@ const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<TargetResu
   history: runHistory,
   positions: runPositions,
   connections: runConnections,
+  'contact-centre': runContactCentre,
 };
 
 interface Args {
