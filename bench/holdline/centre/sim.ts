@@ -69,7 +69,7 @@ export function centreOptions(quick: boolean): CentreOptions {
     warmupS: quick ? 5 : 20,
     busyS: quick ? 10 : 90,
     saturationS: quick ? 4 : 15,
-    backlog: quick ? 500 : 2000,
+    backlog: quick ? 400 : 2000,
     sweepMs: 250,
   };
 }
@@ -174,7 +174,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
   }
   const penalty = new Map<string, number>();
   const agentIds: string[] = [];
-  await inParallel(o.agents, 8, async (a) => {
+  await inParallel(o.agents, 16, async (a) => {
     const agent = (await n0.calls.createAgent(APP, { name: `agent ${a}` })).uuid;
     agentIds.push(agent);
     penalty.set(agent, a % 4 === 0 ? 1 : 0);
@@ -382,12 +382,14 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
 
   // --- the busy hour ---
   const meanGapMs = 1000 / (o.rate * k);
+  let issued = 0;
   const arrivals = async (untilMs: number): Promise<void> => {
     let next = Date.now();
     while (Date.now() < untilMs) {
       next += exp(meanGapMs);
       const wait = next - Date.now();
       if (wait > 0) await sleep(wait);
+      issued++;
       void arrive().catch(fail);
     }
   };
@@ -436,19 +438,24 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     if (n.type === 'offer' && mode === 'filling') filledOffers++;
   };
   const unfill = nodes.map((n) => n.router.onNotice(countFilling));
+  // Bounded: on a router that keeps up the backlog joins in a few seconds.
+  const fillUntil = Date.now() + Math.max(5, o.saturationS) * 1000;
+  let backlogJoined = 0;
   await inParallel(o.backlog, 16, async (i) => {
+    if (Date.now() > fillUntil) return;
     await pick(nodes).calls.joinCaller(APP, queues[i % queues.length]!, { number: '6135550001' });
+    backlogJoined++;
   });
   await sleep(500);
   for (const u of unfill) u();
-  const stillWaiting = callers.size + o.backlog - filledOffers;
-  const goal = Math.max(1, Math.floor(0.9 * Math.min(o.backlog, stillWaiting)));
+  const stillWaiting = callers.size + backlogJoined - filledOffers;
+  const goal = Math.max(1, Math.floor(0.9 * Math.min(backlogJoined, stillWaiting)));
   const extra0 = extraCpu();
   const satCpu0 = process.cpuUsage();
   mode = 'saturation';
   const satStart = Date.now();
   satOffers = 0;
-  await Promise.all([...connected].map(([caller, queue]) => endCall(n0, queue, caller, '').catch(fail)));
+  for (const [caller, queue] of connected) void endCall(pick(nodes), queue, caller, '').catch(fail);
   const satBar = timedBar(`  saturation: ${goal} offers to make`, o.saturationS * 1000, () => `${satOffers} offers`);
   while (Date.now() - satStart < o.saturationS * 1000 && satOffers < goal) await sleep(20);
   const satWall = (Date.now() - satStart) / 1000;
@@ -485,6 +492,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
       relax_after_wall_s: relaxWallS,
       setup_s: Number(setupS.toFixed(1)),
       busy_wall_s: Number(busyWall.toFixed(1)),
+      arrivals: issued,
       joined: counts.joined,
       answered: counts.answered,
       abandoned: counts.abandoned,
@@ -506,7 +514,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
       busy_node_cpu_cores: Number(((busyCpu.user + busyCpu.system) / 1e6 / busyWall).toFixed(2)),
       busy_event_loop_delay_p50_ms: Number((loopDelay.percentile(50) / 1e6).toFixed(1)),
       busy_event_loop_delay_p99_ms: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),
-      saturation_backlog: o.backlog,
+      saturation_backlog: backlogJoined,
       saturation_offered_while_filling: filledOffers,
       saturation_goal: goal,
       saturation_offers: satCount,
