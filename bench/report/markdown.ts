@@ -26,7 +26,7 @@ const SCENARIO_TEXT: Record<ScenarioName, string> = {
   positions: '1,000 waiting callers, 200 agents, 200 joins+leaves/s: change → every agent updated',
   connections: 'idle WebSocket connections: held, server RSS per connection, opening rate',
   'contact-centre':
-    'a busy hour of routing, time compressed ×10 (details: compression): 300 agents, 10 queues with skills and tiers, Poisson arrivals ' +
+    'a busy hour of routing, time compressed ×5 (×10 quick; details: compression): 300 agents, 10 queues with skills and tiers, Poisson arrivals ' +
     '(centre 5/s), exponential handle times, abandons, 10% rejects; through CallService + Router (no HTTP), memory one node, Redis and ' +
     'the cluster two nodes. Offer latency: the change that allowed the offer → the deciding node sending the offer frame. Saturation: a ' +
     'backlog, agents answering at once with no handle time. Estimate errors in centre seconds, Holdline (at join) beside Asterisk ' +
