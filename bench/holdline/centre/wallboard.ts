@@ -25,7 +25,7 @@ export interface WallboardOptions {
 }
 
 export function wallboardOptions(quick: boolean): WallboardOptions {
-  return { queues: 10, followersPerQueue: 10, changesPerS: 20, phaseS: quick ? 3 : 15 };
+  return { queues: 10, followersPerQueue: 10, changesPerS: 20, phaseS: quick ? 3 : 10 };
 }
 
 export interface WallboardFigures {
