@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- [scenario...] [--quick] [--only name,name] [--out dir]`
  *
- * Runs the scenarios (all by default) on Holdline and its peers side by side, on loopback only,
+ * Runs the scenarios (all but contact-centre by default) on Holdline and its peers side by side, on loopback only,
  * every phase bounded in time, and writes bench/results/<timestamp>.json, latest.json, latest.md
  * and latest.png. Progress goes to stderr; the Markdown table is printed to stdout at the end.
  */
@@ -11,13 +11,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resultsDir } from './lib/paths.js';
 import { log } from './lib/progress.js';
-import { SCENARIOS, type RunRecord, type ScenarioName, type TargetResult } from './lib/results.js';
+import { DEFAULT_SCENARIOS, SCENARIOS, type RunRecord, type ScenarioName, type TargetResult } from './lib/results.js';
 import { assertSoketiLoopbackOnly, soketiConfig } from './lib/soketi-config.js';
 import { describeHoldlineBuild } from './holdline/targets.js';
 import { buildHead } from './lib/head.js';
 import { describeMachine } from './report/machine.js';
 import { writeRun } from './report/write.js';
 import { runConnections } from './scenarios/connections.js';
+import { runContactCentre } from './scenarios/contact-centre.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runHistory } from './scenarios/history.js';
 import { runIngest } from './scenarios/ingest.js';
@@ -30,6 +31,7 @@ const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<TargetResu
   history: runHistory,
   positions: runPositions,
   connections: runConnections,
+  'contact-centre': runContactCentre,
 };
 
 interface Args {
@@ -60,7 +62,7 @@ export function parseArgs(argv: string[]): Args {
     else if ((SCENARIOS as string[]).includes(a)) args.scenarios.push(a as ScenarioName);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
-  if (!args.scenarios.length) args.scenarios = [...SCENARIOS];
+  if (!args.scenarios.length) args.scenarios = [...DEFAULT_SCENARIOS];
   return args;
 }
 

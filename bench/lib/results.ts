@@ -2,8 +2,10 @@
  * What one bench run records. A figure is a measured value, never an estimate; a target that could
  * not run has status 'not-available' (or 'failed') with the reason, and no figures.
  */
-export type ScenarioName = 'fanout' | 'ingest' | 'history' | 'positions' | 'connections';
-export const SCENARIOS: ScenarioName[] = ['fanout', 'ingest', 'history', 'positions', 'connections'];
+export type ScenarioName = 'fanout' | 'ingest' | 'history' | 'positions' | 'connections' | 'contact-centre';
+export const SCENARIOS: ScenarioName[] = ['fanout', 'ingest', 'history', 'positions', 'connections', 'contact-centre'];
+/** What a run without scenario names runs: contact-centre (Holdline alone, ~10 min) only when named. */
+export const DEFAULT_SCENARIOS: ScenarioName[] = ['fanout', 'ingest', 'history', 'positions', 'connections'];
 
 /** ceiling: what the transport or store allows at best; peer: another system doing the same job. */
 export type Role = 'ceiling' | 'holdline' | 'peer';

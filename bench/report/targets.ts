@@ -47,6 +47,13 @@ export const TARGETS: TargetCheck[] = [
   { scenario: 'ingest', target: 'holdline-redis-ws-batched', figure: 'persisted_per_s', compare: 'atLeast', factor: 1, of: 100_000, text: 'issue 18: ingest, Redis, WS, SDK-batched frames: ≥ 100k/s' },
   { scenario: 'ingest', target: 'holdline-redis-ws-batched', figure: 'persisted_per_s', compare: 'atLeast', factor: 5, of: 'nats-jetstream', text: 'issue 18: ingest, Redis, WS, SDK-batched frames: ≥ 5 × NATS JetStream' },
   { scenario: 'ingest', target: 'holdline-redis-ws', figure: 'persisted_per_s', compare: 'atLeast', factor: 1, of: 50_000, text: 'issue 18: ingest, Redis, WS, one message per frame: ≥ 50k/s' },
+  // Issues 15 and 16 (contact-centre): the invariants on every engine, the estimate against Asterisk's, the push rate.
+  ...(['memory', 'redis', 'redis-cluster'] as const).flatMap((e): TargetCheck[] => [
+    { scenario: 'contact-centre', target: `holdline-${e}`, figure: 'double_offers', compare: 'atMost', factor: 1, of: 0, text: `issue 15: contact-centre, ${e}: no double offer` },
+    { scenario: 'contact-centre', target: `holdline-${e}`, figure: 'idle_while_waiting', compare: 'atMost', factor: 1, of: 0, text: `issue 15: contact-centre, ${e}: no member idle while a caller it could take waits` },
+    { scenario: 'contact-centre', target: `holdline-${e}`, figure: 'estimate_error_ratio', compare: 'atMost', factor: 1, of: 0.5, text: `issue 16: contact-centre, ${e}: estimate median error ≤ ½ Asterisk's` },
+    { scenario: 'contact-centre', target: `holdline-${e}`, figure: 'stats_frames_per_s_per_queue', compare: 'atMost', factor: 1, of: 1, text: `issue 16: contact-centre, ${e}: ≤ 1 callqueue.stats frame/s per queue` },
+  ]),
 ];
 
 export interface TargetVerdict {

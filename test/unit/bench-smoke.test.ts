@@ -29,6 +29,9 @@ import { nextMessage, RawWs } from '../../bench/lib/wsclient.js';
 import { RawHttp } from '../../bench/lib/httpclient.js';
 import { BENCH_APP, history, ingest, positions, prepareFanout, type HoldlineServer } from '../../bench/holdline/targets.js';
 import { updateKey } from '../../bench/holdline/update-key.js';
+import { AsteriskHoldtime, ErrorSample } from '../../bench/holdline/centre/accuracy.js';
+import { centreOptions, runCentre } from '../../bench/holdline/centre/sim.js';
+import { measureWallboard } from '../../bench/holdline/centre/wallboard.js';
 import { connect, Rpc } from '../../bench/holdline/wire.js';
 import { Redis } from 'ioredis';
 import { startRedisCluster } from '../../bench/lib/redis-cluster.js';
@@ -475,6 +478,14 @@ describe('bench Holdline hooks', () => {
     expect(f.details.rest_failures).toBe(0);
   });
 
+  it('counts callqueue.stats frames per queue at WebSocket followers (contact-centre\'s wallboard phase)', async () => {
+    const s = await start();
+    const f = await measureWallboard(s, { queues: 2, followersPerQueue: 2, changesPerS: 10, phaseS: 2 });
+    expect(f.statsPerSPerQueue).toBeGreaterThan(0);
+    expect(f.details.wallboard_rest_failures).toBe(0);
+    expect(f.details.wallboard_followers).toBe(4);
+  });
+
   it('matches an error reply to its request although its id comes after the error object', async () => {
     const s = await start();
     const ws = await connect({ port: s.endpoint.port, format: 'json', key: s.appKey });
@@ -506,5 +517,43 @@ describe('bench Holdline hooks', () => {
     expect(updateKey(frame)).toEqual({ key: `caller_left:${uuid}`, seq: 42 });
     const member = Buffer.from(JSON.stringify({ type: 'callqueue.update', queue_id: 'q', seq: 7, kind: 'member_added', member: { uuid } }));
     expect(updateKey(member)).toEqual({ key: null, seq: 7 });
+  });
+});
+
+describe('bench contact-centre (issues 15 and 16)', () => {
+  it('keeps Asterisk\'s moving average hold time and the errors of both estimators', () => {
+    const a = new AsteriskHoldtime();
+    expect(a.estimate('q', 0)).toBe(0);
+    a.answered('q', 40);
+    expect(a.estimate('q', 0)).toBe(10);
+    a.answered('q', 10);
+    expect(a.estimate('q', 0)).toBe(10);
+    expect(a.estimate('q', 4)).toBe(6);
+    expect(a.estimate('q', 30)).toBe(0);
+    expect(a.estimate('other', 0)).toBe(0);
+    const e = new ErrorSample();
+    for (const [est, actual] of [[10, 12], [5, 1], [0, 30], [20, 20]] as const) e.add(est, actual);
+    expect(e.count).toBe(4);
+    expect(e.percentile(50)).toBe(2);
+    expect(e.percentile(90)).toBe(30);
+    expect(e.medianBias()).toBe(-2);
+  });
+
+  it('runs a small centre on memory: offers made, estimates compared, no double offer', async () => {
+    const store = new MemoryCallStore();
+    try {
+      const c = await runCentre([store], {
+        ...centreOptions(true), agents: 30, warmupS: 0.5, busyS: 1.5, saturationS: 1, backlog: 40,
+      });
+      expect(Number(c.details.joined)).toBeGreaterThan(0);
+      expect(Number(c.details.offers_measured)).toBeGreaterThan(0);
+      expect(Number(c.details.commits)).toBeGreaterThan(0);
+      expect(c.doubleOffers).toBe(0);
+      expect(c.details.failures).toBe(0);
+      expect(c.details.routing_errors).toBe(0);
+      expect(c.holdline.count + Number(c.details.callers_null_estimate)).toBe(c.asterisk.count);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,0 +1,58 @@
+/**
+ * contact-centre, issue 16: how good the estimated wait a caller is given at join is, against the
+ * wait it then had, beside Asterisk's method in the same run.
+ *
+ * Asterisk (app_queue.c, update_qe_holdtime): each queue keeps `holdtime`, an exponential moving
+ * average of its answered callers' hold times, `holdtime = (holdtime * 3 + new) / 4`, starting at
+ * 0; the announced estimate is that average minus the time the caller has already waited (never
+ * below 0). It ignores the caller's position and the members' state, which is what issue 16 asks
+ * Holdline to beat: Holdline's median absolute error at most half of Asterisk's.
+ */
+
+/** One queue's Asterisk-style hold time average, seconds. */
+export class AsteriskHoldtime {
+  private readonly avg = new Map<string, number>();
+
+  /** A caller of `queue` was answered after waiting `waitedS`. */
+  answered(queue: string, waitedS: number): void {
+    const h = this.avg.get(queue) ?? 0;
+    this.avg.set(queue, (h * 3 + waitedS) / 4);
+  }
+
+  /** The estimate for a caller of `queue` that has waited `waitedS` so far. */
+  estimate(queue: string, waitedS: number): number {
+    return Math.max(0, (this.avg.get(queue) ?? 0) - waitedS);
+  }
+}
+
+/** Absolute errors of one estimator over the offered callers. */
+export class ErrorSample {
+  private readonly errors: number[] = [];
+  private readonly signed: number[] = [];
+
+  add(estimateS: number, actualS: number): void {
+    this.errors.push(Math.abs(estimateS - actualS));
+    this.signed.push(estimateS - actualS);
+  }
+
+  get count(): number {
+    return this.errors.length;
+  }
+
+  /** The p-th percentile (0–100) of the absolute errors, NaN when empty. */
+  percentile(p: number): number {
+    return percentile(this.errors, p);
+  }
+
+  /** Median of estimate − actual: negative means it promised shorter waits than callers had. */
+  medianBias(): number {
+    return percentile(this.signed, 50);
+  }
+}
+
+/** Nearest-rank percentile of `xs` (0–100), NaN when empty. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
