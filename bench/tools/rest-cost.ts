@@ -20,6 +20,7 @@
 import { Redis } from 'ioredis';
 import { RawHttp } from '../lib/httpclient.js';
 import { cpuSeconds } from '../lib/proc.js';
+import { startRedisCluster } from '../lib/redis-cluster.js';
 import { startRedis, type RedisHandle } from '../lib/servers.js';
 import { BENCH_APP, createQueue, rest, startHoldline, type Engine, type HoldlineServer } from '../holdline/server.js';
 
@@ -28,7 +29,8 @@ const LANES = Number(process.env.LANES ?? 16);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const DISTS = (process.env.DISTS ?? 'dist').split(',').filter(Boolean);
 const SCENARIOS = (process.env.SCENARIOS ?? 'ingest,history,calls').split(',').filter(Boolean);
-const ENGINES = (process.env.ENGINES ?? 'memory,redis').split(',').filter(Boolean) as Engine[];
+/** `cluster`: the redis engine on a 3-primary Redis Cluster (lib/redis-cluster.ts), as the bench's -cluster rows. */
+const ENGINES = (process.env.ENGINES ?? 'memory,redis').split(',').filter(Boolean) as Array<Engine | 'cluster'>;
 const BODY = 'x'.repeat(256);
 
 /** One request of the scenario on `conn`; the scenario's set-up is done when this is returned. */
@@ -109,6 +111,8 @@ async function commandCalls(redis: Redis): Promise<Record<string, number>> {
 
 async function measure(dist: string, engine: Engine, scenario: string, redis: RedisHandle | undefined): Promise<Cost> {
   process.env.BENCH_HOLDLINE_DIST = dist;
+  const redisPids = redis?.pids ?? (redis ? [redis.pid] : []);
+  const redisCpu = (): number => redisPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const server = await startHoldline(engine, redis, { HOLDLINE_REDIS_PREFIX: `rc${Date.now().toString(36)}` });
   const conns: RawHttp[] = [];
   try {
@@ -116,22 +120,23 @@ async function measure(dist: string, engine: Engine, scenario: string, redis: Re
     for (let i = 0; i < LANES; i++) conns.push(await RawHttp.connect(server.endpoint.port));
     await drive(conns, op, Math.min(2000, N / 5)); // warm-up: JIT, caches, pools
     const pid = server.pids[0]!;
-    const admin = redis ? new Redis(redis.port, '127.0.0.1') : undefined;
+    // Commands are counted on one Redis (a cluster's are spread over its nodes).
+    const admin = redis && redis.pids === undefined ? new Redis(redis.port, '127.0.0.1') : undefined;
     await admin?.config('RESETSTAT');
     const s0 = cpuSeconds(pid);
-    const r0 = redis ? cpuSeconds(redis.pid) : 0;
+    const r0 = redisCpu();
     const t0 = performance.now();
     await drive(conns, op, N);
     const secs = (performance.now() - t0) / 1000;
     const serverCpu = cpuSeconds(pid) - s0;
-    const redisCpu = redis ? cpuSeconds(redis.pid) - r0 : 0;
+    const redisUsed = redisCpu() - r0;
     const commands = admin ? await commandCalls(admin) : {};
     admin?.disconnect();
     for (const k of Object.keys(commands)) commands[k] = commands[k]! / N;
     return {
       commands,
       serverUs: (serverCpu * 1e6) / N,
-      redisUs: (redisCpu * 1e6) / N,
+      redisUs: (redisUsed * 1e6) / N,
       perSec: N / secs,
     };
   } finally {
@@ -146,12 +151,12 @@ const fmt = (x: number): string => x.toFixed(1).padStart(7);
 console.log(`rest-cost: N=${N} LANES=${LANES} ROUNDS=${ROUNDS}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log('scenario engine   build                      server µs/req  redis µs/req   req/s (median round)');
 for (const engine of ENGINES) {
-  const redis = engine === 'redis' ? await startRedis() : undefined;
+  const redis = engine === 'redis' ? await startRedis() : engine === 'cluster' ? await startRedisCluster() : undefined;
   try {
     for (const scenario of SCENARIOS) {
       const rounds = new Map<string, Cost[]>(DISTS.map((d) => [d, []]));
       for (let r = 0; r < ROUNDS; r++) {
-        for (const dist of DISTS) rounds.get(dist)!.push(await measure(dist, engine, scenario, redis));
+        for (const dist of DISTS) rounds.get(dist)!.push(await measure(dist, engine === 'memory' ? 'memory' : 'redis', scenario, redis));
       }
       for (const dist of DISTS) {
         const costs = rounds.get(dist)!;
