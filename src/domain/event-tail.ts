@@ -40,7 +40,7 @@ export function parseTailFilter(conditions: readonly EventCondition[] = []): Tai
 }
 
 /** The seq just before the oldest event the log holds (its newest when it holds none). */
-export async function beforeOldest(log: EventLog, app: string): Promise<number> {
+export async function beforeOldest(log: Pick<EventLog, 'scan' | 'readSince' | 'base'>, app: string): Promise<number> {
   const [oldest] = (await log.scan(app, { index: { kind: 'time' }, min: 'g:', max: 'g:~', descending: false, count: 1 })).events;
   if (oldest !== undefined && (await log.readSince(app, oldest.seq - 1, 1)) !== null) return oldest.seq - 1;
   return (await log.base(app)).seq;

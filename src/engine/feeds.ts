@@ -60,7 +60,7 @@ export interface EventLogFeed extends FeedSource<EventLogRef, 'event', LoggedEve
   readSince(ref: EventLogRef, afterSeq: number, limit: number): Promise<LoggedEvent[] | null>;
 }
 
-export function eventLogFeed(log: EventLog): EventLogFeed {
+export function eventLogFeed(log: Pick<EventLog, 'subscribe' | 'base' | 'readSince'>): EventLogFeed {
   return {
     type: 'event',
     key: (ref) => ref.app,

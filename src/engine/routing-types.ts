@@ -137,6 +137,13 @@ export interface RoutingStore {
   /** Sets a waiting or new caller's own required tags (kept with the caller). Rejects caller_not_found. */
   setCallerTags(app: string, queueId: string, caller: string, tags: string[]): Promise<void>;
 
+  /**
+   * True when a change of the queue leaves routing nothing to do (queue slot, one read): its strategy
+   * is `manual` and routing holds nothing in it (no open offer, no deadline, no member on an offer,
+   * a routed call or a wrap-up, no state of a removed member), so a tick would fire nothing and a
+   * decision offer nothing. Rejects call_queue_not_found.
+   */
+  routingIdle(app: string, queueId: string): Promise<boolean>;
   /** Step 1 (queue slot). Rejects call_queue_not_found. */
   readRouting(app: string, queueId: string): Promise<RoutingRead>;
   /** Step 1 (application slot): tags and engagement of these agents (unknown agents: no tags). */

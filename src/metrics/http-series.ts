@@ -1,5 +1,5 @@
 /**
- * The per-request HTTP metrics, counted without prom-client's per-call work. prom-client validates
+ * The per-request metrics (HTTP requests, engine timings), counted without prom-client's per-call work. prom-client validates
  * and hashes a label object on every `inc`/`observe` (its `labels()` children do too): on a REST
  * post that was about a tenth of the server's busy time. Here a request costs one Map lookup by a
  * key string and a few additions; the label objects are built once per series and handed to the
@@ -60,16 +60,21 @@ export class KeyedHistogram {
   }
 
   observe(key: string, labels: () => Labels, value: number): void {
-    let s = this.series.get(key);
-    if (s === undefined) {
-      s = { labels: labels(), counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
-      this.series.set(key, s);
-    }
+    const s = this.seriesFor(key, labels);
     // Counted in the first bucket that holds it; made cumulative at scrape time.
     const i = this.buckets.findIndex((le) => value <= le);
     if (i >= 0) s.counts[i]!++;
     s.sum += value;
     s.count++;
+  }
+
+  protected seriesFor(key: string, labels: () => Labels): { labels: Labels; counts: number[]; sum: number; count: number } {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { labels: labels(), counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    return s;
   }
 
   get(): { name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: MetricValue[] } {
@@ -89,5 +94,33 @@ export class KeyedHistogram {
 
   reset(): void {
     this.series.clear();
+  }
+}
+
+const NO_LABELS = (): Labels => ({});
+
+/**
+ * An unlabelled histogram, rendered as prom-client's (one series, all zero until observed): the
+ * engine's append and read timings and publish → delivery. prom-client's `startTimer` and
+ * `observe` build and hash a label object per call; on a REST post they were more than its metrics
+ * are worth.
+ */
+export class PlainHistogram extends KeyedHistogram {
+  constructor(name: string, help: string, buckets: readonly number[], registry: Registry) {
+    super(name, help, buckets, registry);
+    this.seriesFor('', NO_LABELS);
+  }
+
+  record(value: number): void {
+    this.observe('', NO_LABELS, value);
+  }
+
+  /** Times `work`: one observation, in seconds, once its promise settles either way. */
+  time<T>(work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const p = work();
+    const end = (): void => this.record((performance.now() - started) / 1000);
+    p.then(end, end);
+    return p;
   }
 }

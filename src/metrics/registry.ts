@@ -10,8 +10,8 @@
  * connection names; resync `reason` the protocol's reasons; members `state` one of four. No metric
  * is labelled by application, queue or user.
  */
-import { KeyedCounter, KeyedHistogram } from './http-series.js';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { KeyedCounter, KeyedHistogram, PlainHistogram } from './http-series.js';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Open WebSocket connections and their subscriptions, counted when scraped. */
 export interface WsSource {
@@ -69,14 +69,14 @@ function createMetrics() {
       help: 'Messages pushed live to subscriptions (one per message and live subscription)',
       registers: r,
     }),
-    appendSeconds: new Histogram({ name: 'holdline_append_duration_seconds', help: 'Engine append time, one observation per append call', buckets: LATENCY_BUCKETS, registers: r }),
-    readSeconds: new Histogram({ name: 'holdline_read_duration_seconds', help: 'Engine partition read time', buckets: LATENCY_BUCKETS, registers: r }),
-    publishToDeliverSeconds: new Histogram({
-      name: 'holdline_publish_to_deliver_seconds',
-      help: "From a message's timestamp (stored) to its live push by this node",
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    }),
+    appendSeconds: new PlainHistogram('holdline_append_duration_seconds', 'Engine append time, one observation per append call', LATENCY_BUCKETS, registry),
+    readSeconds: new PlainHistogram('holdline_read_duration_seconds', 'Engine partition read time', LATENCY_BUCKETS, registry),
+    publishToDeliverSeconds: new PlainHistogram(
+      'holdline_publish_to_deliver_seconds',
+      "From a message's timestamp (stored) to its live push by this node",
+      LATENCY_BUCKETS,
+      registry,
+    ),
     redisErrors: new Counter({ name: 'holdline_redis_errors_total', help: 'Redis connection errors, by connection', labelNames: ['connection'] as const, registers: r }),
     redisReconnects: new Counter({
       name: 'holdline_redis_reconnects_total',
@@ -204,7 +204,7 @@ export function observeDelivery(timestampUs: number, subscribers: number): void 
   if (subscribers <= 0) return;
   const m = metrics();
   m.messagesDelivered.inc(subscribers);
-  m.publishToDeliverSeconds.observe(Math.max(0, Date.now() / 1000 - timestampUs / 1e6));
+  m.publishToDeliverSeconds.record(Math.max(0, Date.now() / 1000 - timestampUs / 1e6));
 }
 
 /** Hook for an ioredis client (engine, subscriber, call store): counts its errors and reconnects. */
@@ -214,11 +214,4 @@ export function observeRedis<C extends { on(event: string, fn: (...args: unknown
   return client;
 }
 
-/** Times a promise into a histogram. */
-export function timed<T>(histogram: Histogram, work: () => Promise<T>): Promise<T> {
-  const end = histogram.startTimer();
-  const p = work();
-  p.then(() => end(), () => end());
-  return p;
-}
 

@@ -11,7 +11,7 @@ import type { CallFeeds } from '../domain/calls/feeds.js';
 import type { RoutingService } from '../domain/calls/routing/service.js';
 import type { CallService } from '../domain/calls/service.js';
 import type { WebhookService } from '../domain/webhooks/service.js';
-import type { EventLog } from '../engine/events.js';
+import type { EventFeeds } from '../domain/events/feeds.js';
 import type { EventQueries } from '../domain/events/service.js';
 import type { MessageFeeds } from '../domain/queues/feeds.js';
 import type { MessageQueues } from '../domain/queues/service.js';
@@ -59,7 +59,7 @@ export interface ServerContext {
   /** Webhook endpoints of each application (protocol/webhooks.md). */
   readonly webhooks: WebhookService;
   /** The event log, read-only: the live tail follows it (websocket.md 12). Recording is each change's own. */
-  readonly eventLog: EventLog;
+  readonly eventLog: EventFeeds;
   /** Routing of call queues (protocol/routing.md); null when the call store has none. */
   readonly routing: RoutingService | null;
   /** Event log queries as Panko v2 (protocol/events.md). */

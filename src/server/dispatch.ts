@@ -79,14 +79,18 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
 
   function handle(res: HttpResponse, uwsReq: HttpRequest): void {
     const started = performance.now();
-    const info = copyRequest(uwsReq);
-    const matched: { route: string | null } = { route: null };
-    try {
-      info.remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
-    } catch {
-      // uWS's JS fallback may not know it: /metrics then needs its token.
-    }
     let finished = false;
+    const info = copyRequest(uwsReq, () => {
+      // uWS's response is gone once answered or aborted; its JS fallback may not know the address:
+      // either way /metrics then needs its token.
+      if (finished) return undefined;
+      try {
+        return Buffer.from(res.getRemoteAddressAsText()).toString();
+      } catch {
+        return undefined;
+      }
+    });
+    const matched: { route: string | null } = { route: null };
     opts.inflight.start();
     const finish = (): void => {
       if (finished) return;

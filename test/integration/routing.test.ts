@@ -3,7 +3,7 @@
  * wrap-up, autopause, ring_all, one offer per agent across queues, and bad answers that change
  * nothing. Driven through the domain (CallService + RoutingService), as REST and WebSocket are.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Offer } from '../../src/engine/routing-types.js';
 import { isHoldlineError } from '../../src/errors.js';
 import { callStoreFactories } from '../helpers/call-stores.js';
@@ -54,6 +54,50 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     expect((await rig.routing.getSettings(APP, queue)).strategy).toBe('manual');
     await members(rig, APP, queue, [{ name: 'a' }]);
     await join();
+    expect(await offers()).toEqual([]);
+  });
+
+  it('a manual queue where routing holds nothing costs one read per change: no due mark, no tick, no decision', async () => {
+    const rs = rig.router.store;
+    const [a] = await members(rig, APP, queue, [{ name: 'a', penalty: 2 }]);
+    expect(await rs.routingIdle(APP, queue)).toBe(true);
+    const marks = vi.spyOn(rs, 'markDue');
+    const ticks = vi.spyOn(rs, 'tick');
+    const reads = vi.spyOn(rs, 'readRouting');
+    const c1 = await join();
+    await rig.calls.updateMember(APP, queue, a!, { status: 'available' });
+    await rig.calls.leaveCaller(APP, queue, c1, 'abandoned');
+    expect([marks.mock.calls.length, ticks.mock.calls.length, reads.mock.calls.length]).toEqual([0, 0, 0]);
+    // Not manual: every change is routing's again.
+    await strategy('linear');
+    expect(await rs.routingIdle(APP, queue)).toBe(false);
+    expect(marks).toHaveBeenCalled();
+  });
+
+  it('back to manual, routing still finishes what it holds: an open offer, a routed call, its wrap-up', async () => {
+    const rs = rig.router.store;
+    const [a, b] = await members(rig, APP, queue, [{ name: 'a' }, { name: 'b' }]);
+    await strategy('linear', { wrapup_seconds: 0 });
+    const c1 = await join();
+    await accept(await offerOf(c1), a!);
+    const c2 = await join();
+    const o2 = await offerOf(c2);
+    expect(o2.agents).toEqual([b]);
+    await strategy('manual');
+    // An open offer and a routed call: not idle, so changes still tick (and decide nothing).
+    expect(await rs.routingIdle(APP, queue)).toBe(false);
+    await reject(o2, b!);
+    expect(await rig.calls.getCaller(APP, queue, c2)).toMatchObject({ status: 'waiting' });
+    expect(await offers()).toEqual([]);
+    expect(await rs.routingIdle(APP, queue)).toBe(false);
+    // The routed call ends under manual: the member is freed as ever, then routing is idle.
+    await rig.calls.leaveCaller(APP, queue, c1, 'answered');
+    expect((await rig.calls.getMember(APP, queue, a!)).status).toBe('available');
+    expect(await rs.routingIdle(APP, queue)).toBe(true);
+    // A removed member's routing state is tidied by the tick before the queue is idle again.
+    await rig.routing.putMember(APP, queue, b!, { penalty: 1 });
+    await rig.calls.removeMember(APP, queue, b!);
+    expect(await rs.routingIdle(APP, queue)).toBe(true);
     expect(await offers()).toEqual([]);
   });
 

@@ -149,6 +149,15 @@ export class MemoryRouting implements RoutingStore {
     r.callerTags.set(caller, [...tags]);
   }
 
+  async routingIdle(app: string, queueId: string): Promise<boolean> {
+    const { queue, r } = this.q(app, queueId);
+    if (r.settings.strategy !== 'manual' || r.offers.size > 0) return false;
+    for (const [agent, st] of r.members) {
+      if (st.offerId !== null || st.callCaller !== null || st.wrapupUntilMs !== null || !queue.getMember(agent)) return false;
+    }
+    return true;
+  }
+
   // --- the decision's steps ---
 
   async readRouting(app: string, queueId: string): Promise<RoutingRead> {

@@ -172,6 +172,10 @@ export class RedisRouting implements RoutingStore {
     return this.memberRouting(queueId, agent, await this.write<[string, string]>('hlRouteConfig', app, queueId, ['penalty', agent, penalty]));
   }
 
+  async routingIdle(app: string, queueId: string): Promise<boolean> {
+    return (await this.call<number>('hlRouteConfig', this.queueKeys(app, queueId), ['idle'])) === 1;
+  }
+
   /** Caller tags go in with the join (call-caller-join stores the caller JSON as given). */
   async setCallerTags(): Promise<void> {
     throw new Error('Redis routing: a caller gets its required_tags when it joins');

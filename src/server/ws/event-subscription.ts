@@ -23,7 +23,8 @@ import { createHash } from 'node:crypto';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { EventFrame } from '../../codec/index.js';
 import { beforeOldest, type TailFilter } from '../../domain/event-tail.js';
-import type { EventLog, LoggedEvent } from '../../engine/events.js';
+import type { EventFeeds } from '../../domain/events/feeds.js';
+import type { LoggedEvent } from '../../engine/events.js';
 import { eventLogFeed } from '../../engine/feeds.js';
 import type { Logger } from '../../logger.js';
 import type { Connection, SideSubscription } from './connection.js';
@@ -40,7 +41,7 @@ export type HubEventFeed = HubFeed<EventTailRef, LoggedEvent>;
 export type EventTailHub = FeedHub<EventTailRef, LoggedEvent, 'event'>;
 
 export interface EventTailEnv {
-  log: EventLog;
+  log: EventFeeds;
   hub: EventTailHub;
   logger: Logger;
 }
@@ -52,7 +53,7 @@ export function eventFrame(entry: LoggedEvent): EventFrame {
   return { type: 'event', seq: entry.seq, event: entry.event };
 }
 
-function tailKind(log: EventLog): FeedKind<EventTailRef, LoggedEvent, 'event'> {
+function tailKind(log: EventFeeds): FeedKind<EventTailRef, LoggedEvent, 'event'> {
   const source = eventLogFeed(log);
   return {
     source: {
@@ -70,7 +71,7 @@ function tailKind(log: EventLog): FeedKind<EventTailRef, LoggedEvent, 'event'> {
   };
 }
 
-export function eventTailHub(log: EventLog, app: TemplatedApp, logger: Logger): EventTailHub {
+export function eventTailHub(log: EventFeeds, app: TemplatedApp, logger: Logger): EventTailHub {
   return new FeedHub(tailKind(log), app, logger);
 }
 
@@ -138,7 +139,7 @@ export class EventSubscription extends Follower<EventTailRef, LoggedEvent> imple
 }
 
 /** Where a new tail starts: after `since` when the log still holds it, else the oldest event held; or now. */
-export async function tailStart(log: EventLog, app: string, since: string | undefined, now: number): Promise<{ after: number; recovered: boolean }> {
+export async function tailStart(log: EventFeeds, app: string, since: string | undefined, now: number): Promise<{ after: number; recovered: boolean }> {
   if (since === undefined) return { after: now, recovered: true };
   const found = await log.get(app, since.toLowerCase());
   if (found !== null) return { after: found.seq, recovered: true };

@@ -81,8 +81,16 @@ export class Router {
   /**
    * Something changed in the queue that may allow an offer or end one: marked due first (so the
    * sweep of any node finishes it if this one dies), then ticked and decided at once.
+   *
+   * Unless routing is idle in the queue (manual, holding nothing: RoutingStore.routingIdle), read
+   * after the change: then a tick fires nothing and a decision offers nothing, now or at the sweep,
+   * so one read replaces marking due, ticking and reading (and the sweep's claim, tick, read and
+   * settle). Every way out of idle is a change routing is told of after it is stored: new settings
+   * (RoutingService.putSettings), a tier (its state), an offer (only by a non-manual decision); so
+   * a change read idle needs nothing later either, on any node (routing.md section 3).
    */
   async changed(app: string, queueId: string): Promise<void> {
+    if (await this.store.routingIdle(app, queueId)) return;
     await this.store.markDue(app, queueId, 0);
     const next = await this.process(app, queueId);
     // A sweep that claimed the queue after our mark (clearing its dirty flag) and read it before
