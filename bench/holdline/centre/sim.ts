@@ -24,6 +24,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CallService } from '../../../src/domain/calls/service.js';
+import { routingEstimateContext } from '../../../src/domain/calls/estimate-context.js';
 import { Router } from '../../../src/domain/calls/routing/router.js';
 import { RoutingService } from '../../../src/domain/calls/routing/service.js';
 import { agentFree, decide } from '../../../src/domain/calls/routing/strategy.js';
@@ -159,7 +160,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     };
     const router = new Router(routingStore, { sweepMs: o.sweepMs, onError });
     const routing = new RoutingService(router, onError);
-    const calls = new CallService(store, { routing, wrapupSeconds: async (app, q) => (await routingStore.getRoutingSettings(app, q)).wrapup_seconds });
+    const calls = new CallService(store, { routing, estimateContext: routingEstimateContext(routingStore) });
     return { store, router, routing, calls };
   });
   const n0 = nodes[0]!;

@@ -161,7 +161,11 @@ export class Router {
       for (const o of offers) {
         const got = await this.store.engage(app, o.offer_id, queueId, o.agents, expiresMs + ENGAGE_GRACE_MS);
         for (const agent of got) engaged.push({ agent, offer_id: o.offer_id, untilMs: null });
-        if (got.length !== o.agents.length) all = false;
+        if (got.length !== o.agents.length) {
+          // The decision is dropped whole: engaging the rest would only be released again.
+          all = false;
+          break;
+        }
       }
       const committed = all ? await this.store.commitOffers(app, queueId, read.seq, offers) : null;
       if (committed === null) {
