@@ -25,8 +25,11 @@ interface QueuePush {
   timer: NodeJS.Timeout | null;
   /** When the timer fires (ms). */
   dueAt: number;
-  /** When the last push started (ms). */
+  /** When the last frame was sent (ms): the next is sent at least WALLBOARD_MIN_INTERVAL_MS later. */
   lastAt: number;
+  /** A push is reading the wallboard; a change meanwhile is pushed after it (`pending`). */
+  inFlight: boolean;
+  pending: boolean;
 }
 
 export class WallboardPusher {
@@ -48,10 +51,16 @@ export class WallboardPusher {
     if (this.closed || feed.dropped) return;
     let q = this.queues.get(feed.key);
     if (q === undefined) {
-      q = { feed, timer: null, dueAt: 0, lastAt: 0 };
+      q = { feed, timer: null, dueAt: 0, lastAt: 0, inFlight: false, pending: false };
       this.queues.set(feed.key, q);
     }
     q.feed = feed;
+    if (q.inFlight) {
+      // Spaced from the send of the push under way, not from its start: a slow read must not
+      // let two frames out within one second.
+      q.pending = true;
+      return;
+    }
     const now = Date.now();
     const at = Math.max(now + afterMs, q.lastAt + WALLBOARD_MIN_INTERVAL_MS);
     if (q.timer !== null) {
@@ -71,16 +80,19 @@ export class WallboardPusher {
       this.queues.delete(feed.key);
       return;
     }
-    q.lastAt = Date.now();
+    q.inFlight = true;
     let frame: WallboardFrame | null;
     try {
       frame = await this.read(feed.ref.app, feed.ref.queueId);
     } catch (err) {
       this.logger.warn({ err, callQueue: feed.key }, 'ws call queue: wallboard read failed');
       frame = null;
+    } finally {
+      q.inFlight = false;
     }
     if (this.closed || feed.dropped) return;
     if (frame !== null) {
+      q.lastAt = Date.now();
       const full = { type: 'callqueue.stats' as const, ...frame };
       for (const format of FORMATS) {
         const topic = feed.topics[format];
@@ -90,7 +102,9 @@ export class WallboardPusher {
         metrics().wsFramesOut.inc(subscribers);
       }
     }
-    this.schedule(feed, WALLBOARD_REFRESH_MS);
+    const pending = q.pending;
+    q.pending = false;
+    this.schedule(feed, pending ? 0 : WALLBOARD_REFRESH_MS);
   }
 
   close(): void {
