@@ -161,4 +161,26 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     expect(Math.abs(est.get(fr2)! - est.get(fr1)! - 360)).toBeLessThanOrEqual(0.1);
     expect(est.get(fr1)!).toBeLessThanOrEqual(180);
   });
+  it('counts a member engaged by another queue as free when that engagement ends (an offer there, then a call)', async () => {
+    const { node, key, agent } = await world();
+    const qa = (await rest(node, key, 'POST', '/v1/queues', { name: 'sales' })).body.uuid as string;
+    const qb = (await rest(node, key, 'POST', '/v1/queues', { name: 'billing' })).body.uuid as string;
+    for (const q of [qa, qb]) {
+      expect((await rest(node, key, 'PUT', `/v1/queues/${q}/routing`, { strategy: 'longest_idle', offer_timeout_seconds: 60 })).status).toBe(200);
+      expect((await rest(node, key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001', status: 'available' })).status).toBe(201);
+    }
+    // A caller of A is offered to Alice: she is engaged by A until the offer's expiry + 10 s.
+    await rest(node, key, 'POST', `/v1/queues/${qa}/callers`, { number: '100' });
+    const offer = (await rest(node, key, 'GET', `/v1/agents/${agent}/offer`)).body as { offer_id: string; queue_id: string } | null;
+    expect(offer?.queue_id).toBe(qa);
+    const b = (await rest(node, key, 'POST', `/v1/queues/${qb}/callers`, { number: '200' })).body.uuid as string;
+    const estimate = async (): Promise<number> => (await rest(node, key, 'GET', `/v1/queues/${qb}/callers/${b}`)).body.estimated_wait as number;
+    // Available in B, yet not before A's engagement ends: 60 + 10 s from the offer, less what passed.
+    const whileOffered = await estimate();
+    expect(whileOffered).toBeGreaterThan(60);
+    expect(whileOffered).toBeLessThanOrEqual(70);
+    // Accepted in A: on a call there, whose end B cannot know: one average call from now (H = 180 s, no wrap-up).
+    expect((await rest(node, key, 'POST', `/v1/queues/${qa}/offers/${offer!.offer_id}/accept`, { agent_id: agent })).status).toBe(200);
+    expect(await estimate()).toBe(180);
+  });
 });

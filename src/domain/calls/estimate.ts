@@ -36,6 +36,11 @@ export interface EstimateMember {
   tags?: readonly string[];
   /** Its tier in the queue (routing's penalty); absent: 0. */
   penalty?: number;
+  /**
+   * Its agent is engaged by another queue (an offer, a call or a wrap-up there, routing.md
+   * section 5): not free here for at least this many seconds. Absent: not engaged elsewhere.
+   */
+  engagedForSeconds?: number;
 }
 
 /** A waiting caller, in position order. */
@@ -82,6 +87,7 @@ function servers(input: EstimateInput): Server[] {
     else if (m.status === 'available') free = 0;
     else if (m.status === 'busy') free = Math.max(0, h - elapsed) + w;
     else free = Math.max(0, w - elapsed);
+    if (m.engagedForSeconds !== undefined) free = Math.max(free, m.engagedForSeconds);
     out.push({ free, tags: new Set(m.tags ?? []), penalty: Math.max(0, m.penalty ?? 0) });
   }
   return out;

@@ -25,7 +25,7 @@ import type {
   WallboardRead,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateLine, type EstimateCaller } from './estimate.js';
+import { DEFAULT_HANDLE_SECONDS, estimateLine, type EstimateCaller, type EstimateMember } from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -302,10 +302,19 @@ export class CallService {
           DEFAULT_HANDLE_SECONDS);
     return estimateLine(line, {
       nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
-      members: members.map((m) => ({
-        status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid),
-        tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
-      })),
+      members: members.map((m) => {
+        const member: EstimateMember = {
+          status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid),
+          tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
+        };
+        // Available here, named by no offer here, yet engaged: another queue's offer, call or
+        // wrap-up holds its agent (a call's end unknown: one average call and wrap-up from now).
+        const until = ctx.engagedUntil.get(m.uuid);
+        if (until !== undefined && m.status === 'available' && !member.offered) {
+          member.engagedForSeconds = until === 0 ? handle + ctx.wrapupSeconds : Math.max(0, until - nowMs) / 1000;
+        }
+        return member;
+      }),
     });
   }
 
