@@ -55,6 +55,8 @@ export interface MemoryEventLogOptions extends Partial<EventRetention> {
   sweepIntervalMs?: number;
   /** Clock, ms since the epoch (tests). */
   now?: () => number;
+  /** false: record nothing (config.ts `events`; the log stays empty). Default true. */
+  recording?: boolean;
 }
 
 export class MemoryEventLog implements EventLog {
@@ -64,6 +66,7 @@ export class MemoryEventLog implements EventLog {
   private readonly now: () => number;
   private lastUs = 0;
   private timer: NodeJS.Timeout | null = null;
+  private readonly recording: boolean;
 
   constructor(opts: MemoryEventLogOptions = {}) {
     this.retention = {
@@ -71,6 +74,7 @@ export class MemoryEventLog implements EventLog {
       maxEvents: opts.maxEvents ?? DEFAULT_EVENT_RETENTION.maxEvents,
     };
     this.now = opts.now ?? Date.now;
+    this.recording = opts.recording ?? true;
     const interval = opts.sweepIntervalMs ?? 1000;
     this.timer = setInterval(() => this.sweep(), interval);
     this.timer.unref();
@@ -84,9 +88,10 @@ export class MemoryEventLog implements EventLog {
 
   /**
    * Records one event now, synchronously: call it inside the change, after the change is certain
-   * (no throw may follow it). Returns the logged event.
+   * (no throw may follow it).
    */
-  record(app: string, type: string, values: TraitValues): LoggedEvent {
+  record(app: string, type: string, values: TraitValues): void {
+    if (!this.recording) return;
     // Strictly increasing microseconds within the process: the default order follows recording.
     const us = Math.max(this.now() * 1000, this.lastUs + 1);
     this.lastUs = us;
@@ -108,13 +113,13 @@ export class MemoryEventLog implements EventLog {
     for (const t of event.traits) traits.set(t.name, t.type);
     this.trim(log);
     this.fanOut.announce(app, logged, structuredClone);
-    return structuredClone(logged);
   }
 
   /** Records the event of a call-queue change (events.ts changeEventValues). */
-  recordChange(app: string, change: CallQueueChange): LoggedEvent {
+  recordChange(app: string, change: CallQueueChange): void {
+    if (!this.recording) return;
     const { type, values } = changeEventValues(change);
-    return this.record(app, type, values);
+    this.record(app, type, values);
   }
 
   /** Reclaims aged events of every application (the timer's work; tests call it). */
