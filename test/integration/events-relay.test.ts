@@ -62,6 +62,22 @@ describe('event relay (Redis)', () => {
     expect((await engine.events.types(app))['bench.relay']).toEqual({ project_id: 'string', queue_id: 'string', n: 'integer' });
   });
 
+  it('writes string traits of any content as the same JSON strings (quotes, slashes, control characters, non-ASCII)', async () => {
+    const app = randomName('app');
+    const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, events: engine.events, feeds: engine.feeds });
+    try {
+      const q = await calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+      const names = ['plain', 'Zoë "Z" / \\ \u0001\t end', '日本 \u2028'];
+      for (const name of names) await calls.joinCaller(app, q.uuid, { name, number: '555', priority: -2.7 });
+      await engine.events.flush();
+      const joins = (await engine.events.readSince(app, 0, 100))!.filter((e) => e.event.event_type === 'queue.caller.join');
+      expect(joins.map((e) => e.event.traits.find((t) => t.name === 'name')?.value)).toEqual(names);
+      expect(joins.map((e) => e.event.traits.find((t) => t.name === 'priority')?.value)).toEqual(names.map(() => -2));
+    } finally {
+      await calls.close();
+    }
+  });
+
   it('records no event when recording is off, and the change is made', async () => {
     const app = randomName('app');
     const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, recordEvents: false });

@@ -71,6 +71,8 @@ local lastId = done
 local seq = tonumber(rcall('HGET', KEYS[1], 'seq') or '0')
 local projectTrait = '{"name":"project_id","type":"string","value":' .. cjson.encode(ARGV[4]) .. '}'
 local types = {}
+-- Every new event's index members, added by one ZADD at the end (one command, not four per event).
+local zadd = {}
 for i = 5, #ARGV, 5 do
   local id = ARGV[i]
   if done == false or idLess(done, id) then
@@ -86,7 +88,10 @@ for i = 5, #ARGV, 5 do
       local tk = string.rep('0', 16 - #usText) .. usText .. ':' .. mid
       local members = { 'g:' .. tk, 't:' .. etype .. '|' .. tk, 'i:' .. mid }
       if queueId ~= '' then members[4] = 'q:' .. queueId .. '|' .. tk end
-      for _, m in ipairs(members) do rcall('ZADD', KEYS[4], 0, m) end
+      for _, m in ipairs(members) do
+        zadd[#zadd + 1] = 0
+        zadd[#zadd + 1] = m
+      end
       local encoded = {}
       for k, m in ipairs(members) do encoded[k] = cjson.encode(m) end
       local json = '{"seq":' .. seq .. ',"us":' .. usText .. ',"m":[' .. table.concat(encoded, ',') .. '],"event":{"message_id":"' .. mid ..
@@ -112,7 +117,10 @@ for i = 5, #ARGV, 5 do
     lastId = id
   end
 end
-if appended > 0 then rcall('HSET', KEYS[1], 'seq', seq) end
+if appended > 0 then
+  rcall('HSET', KEYS[1], 'seq', seq)
+  rcall('ZADD', KEYS[4], unpack(zadd))
+end
 for etype, known in pairs(types) do
   if known.grew then rcall('HSET', KEYS[6], etype, cjson.encode(known.traits)) end
 end

@@ -26,7 +26,9 @@ local function pushTrait(out, name, ttype, v)
     -- 17 digits: parses back to the same double JavaScript computed (the default %.14g may not).
     text = string.format('%.17g', n)
   else
-    text = cjson.encode(tostring(v))
+    local str = tostring(v)
+    -- Most values need no escaping: quoted as they are (cjson.encode is a call per value).
+    if string.find(str, '[%c"\\/\128-\255]') == nil then text = '"' .. str .. '"' else text = cjson.encode(str) end
   end
   out[#out + 1] = '{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}'
 end
