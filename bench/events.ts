@@ -197,57 +197,95 @@ async function ops(): Promise<Record<string, unknown>> {
   return { root: values.root, concurrency: Number(values.concurrency), seconds_per_round: Number(values.seconds), rounds: Number(values.rounds), rows: out };
 }
 
+/**
+ * Queries over a big log (Redis engine, through the domain: src/domain/events, no HTTP): fills one
+ * application's log with --events events (10 types, 10 queues, one per ms of `generated`) by the
+ * recording path's own outbox entries (pre-typed traits, as a call-queue change's script writes
+ * them, lua/includes/change-event.lua) and the engine's relay, then for --seconds each, with 4
+ * queries in flight: a type + time range (the newest tenth, limit 100), a queue_id trait + time
+ * range (same), and a marker-paged walk (the type query page after page, each following the last
+ * page's marker: queries/s counts pages). Prints queries/s and p50/p99 per query.
+ */
 async function query(url: string): Promise<Record<string, unknown>> {
   const { RedisEngine } = await import('../src/engine/redis/index.js');
   const { EventQueries } = await import('../src/domain/events/service.js');
   const { parseEventQuery, queryOrder, queryParams } = await import('../src/domain/events/query.js');
   const { RedisKeys } = await import('../src/engine/redis/keys.js');
   const { isoMicros } = await import('../src/engine/events.js');
-  const engine = new RedisEngine({ url, prefix: 'benchq', sweepIntervalMs: 3_600_000, eventRetention: { maxEvents: 10_000_000, maxAgeMs: 30 * 86_400_000 } });
-  await engine.start();
   const total = Number(values.events);
+  const engine = new RedisEngine({ url, prefix: 'benchq', sweepIntervalMs: 3_600_000, eventRetention: { maxEvents: total + 1, maxAgeMs: 30 * 86_400_000 } });
+  await engine.start();
   const app = 'bench';
-  const outbox = new RedisKeys('benchq').callApp(app).scripts[8];
+  const outbox = new RedisKeys('benchq').callApp(app).scripts[8]!;
   const client = new Redis(url);
   const t0Us = (Date.now() - total) * 1000;
   const fillStart = performance.now();
+  const CHUNK = 5000;
   for (let i = 0; i < total; ) {
     const pipe = client.pipeline();
-    for (let k = 0; k < 1000 && i < total; k++, i++) {
-      const type = `bench.type${i % 10}`;
-      pipe.xadd(outbox, '*', 'a', '', 't', type, 'u', String(t0Us + i * 1000), 'v', JSON.stringify({ queue_id: `q${i % 10}`, n: i }));
+    for (let k = 0; k < CHUNK && i < total; k++, i++) {
+      const queue = `q${i % 10}`;
+      const traits = `{"name":"queue_id","type":"string","value":"${queue}"},{"name":"n","type":"integer","value":${i}}`;
+      pipe.xadd(outbox, '*', 'a', '', 't', `bench.type${i % 10}`, 'u', String(t0Us + i * 1000), 'j', traits, 'q', queue);
     }
     await pipe.exec();
     await engine.events.relay(outbox, { app });
+    if (i % 100_000 === 0) process.stderr.write(`filled ${i} events in ${((performance.now() - fillStart) / 1000).toFixed(0)} s\n`);
   }
   const fillSeconds = (performance.now() - fillStart) / 1000;
   const base = await engine.events.base(app);
   const service = new EventQueries(engine.events);
   const from = isoMicros(t0Us + Math.floor(total * 0.9) * 1000);
-  const text = `q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${from}&limit=100`;
-  const q = parseEventQuery(queryParams(text), queryOrder(text));
-  const until = Date.now() + Number(values.seconds) * 1000;
-  const latencies: number[] = [];
-  let n = 0;
-  let lastSize = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (Date.now() < until) {
-        const t = performance.now();
-        lastSize = (await service.query({ kind: 'app', app }, q)).length;
-        latencies.push(performance.now() - t);
-        n++;
-      }
-    }),
+  const to = isoMicros(t0Us + total * 1000);
+  const parse = (text: string) => parseEventQuery(queryParams(text), queryOrder(text));
+  const scope = { kind: 'app' as const, app };
+  const run = async (name: string, next: () => Promise<number>): Promise<Record<string, unknown>> => {
+    const until = Date.now() + Number(values.seconds) * 1000;
+    const latencies: number[] = [];
+    let answered = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < until) {
+          const t = performance.now();
+          answered = await next();
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const row = {
+      query: name, answer_size: answered, queries: latencies.length, queries_per_s: Math.round(latencies.length / seconds),
+      p50_ms: Number(quantile(latencies, 0.5).toFixed(2)), p99_ms: Number(quantile(latencies, 0.99).toFixed(2)),
+    };
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+    return row;
+  };
+  const byType = parse(`q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${from}&q.field=end_timestamp&q.op=le&q.value=${to}&limit=100`);
+  const byQueue = parse(`q.field=queue_id&q.value=q7&q.field=start_timestamp&q.op=ge&q.value=${from}&q.field=end_timestamp&q.op=le&q.value=${to}&limit=100`);
+  const rows = [
+    await run('event_type + time range', async () => (await service.query(scope, byType)).length),
+    await run('queue_id trait + time range', async () => (await service.query(scope, byQueue)).length),
+  ];
+  // The walk: each lane pages through the type's events from the start of the range, marker to marker.
+  const firstPage = `q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${isoMicros(t0Us)}&limit=100`;
+  rows.push(
+    await (async () => {
+      const markers = new Map<number, string | undefined>();
+      let lane = 0;
+      return run('marker-paged walk (event_type, 100 a page)', async () => {
+        const me = lane++ % 4;
+        const marker = markers.get(me);
+        const page = await service.query(scope, parse(marker === undefined ? firstPage : `${firstPage}&marker=${marker}`));
+        markers.set(me, page.length === 100 ? page[page.length - 1]!.message_id : undefined);
+        return page.length;
+      });
+    })(),
   );
-  const seconds = (performance.now() - started) / 1000;
   client.disconnect();
   await engine.close();
-  return {
-    stored_events: base.seq, fill_events_per_s: Math.round(total / fillSeconds), answer_size: lastSize,
-    queries: n, queries_per_s: Math.round(n / seconds), p99_ms: Number(quantile([...latencies].sort((a, b) => a - b), 0.99).toFixed(2)),
-  };
+  return { stored_events: base.seq, fill_seconds: Number(fillSeconds.toFixed(1)), fill_events_per_s: Math.round(total / fillSeconds), rows };
 }
 
 const mode = positionals[0] ?? 'ops';
