@@ -8,7 +8,7 @@
  * REGISTRATION_MS), so the sweep can find it if the node dies before relaying.
  *
  * Relay (relay()): reads the outbox in order and runs events-relay-7.lua on the application's log
- * with each entry's fields as they are (read and sent as Buffers, never decoded: a call-queue
+ * with each entry's fields as they are (never parsed: a call-queue
  * change's entry already carries its typed traits, lua/includes/change-event.lua; only other
  * entries, trait values to type, go through buildEvent here). The script makes each event (its
  * message_id is a UUIDv7 from the entry's time and the SHA-1 of the outbox key and stream id, so a
@@ -222,21 +222,22 @@ export class RedisEventLog implements EventLog {
       // this and the relay script. Not a pipeline(): ioredis copies every defined script into each
       // one it creates, which cost more than the relay's own work.
       const trim = this.trims.get(outbox);
-      // Buffers: an entry's fields go back to Redis as they came, never decoded (relayed as text).
+      // Strings, not Buffers: an entry's fields go back to Redis as they came (not parsed), and
+      // ioredis writes a command of strings without copying it into one Buffer (it does when any
+      // argument is a Buffer: that cost more than decoding the fields).
       const [, entries] = await guarded(() =>
         Promise.all([
           trim === undefined ? null : this.client.xtrim(outbox, 'MINID', trim),
-          this.client.xrangeBuffer(outbox, '-', '+', 'COUNT', RELAY_BATCH) as Promise<[Buffer, Buffer[]][]>,
+          this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH),
         ]),
       );
       if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
       if (entries.length === 0) return;
       const byApp = new Map<string, ScriptArg[]>();
-      for (const [idBuffer, fields] of entries) {
-        const id = idBuffer.toString('latin1');
-        const f: Record<string, Buffer> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!.toString('latin1')] = fields[i + 1]!;
-        const target = f.a !== undefined && f.a.length > 0 ? f.a.toString('utf8') : context.app;
+      for (const [id, fields] of entries) {
+        const f: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+        const target = f.a !== undefined && f.a.length > 0 ? f.a : context.app;
         if (target === '') continue;
         let list = byApp.get(target);
         if (list === undefined) {
@@ -250,7 +251,7 @@ export class RedisEventLog implements EventLog {
         await this.ensureLog(target);
         await this.relayInto(target, [outbox, cutoffUs, this.retention.maxEvents, target, ...args]);
       }
-      const [ms, seq] = entries[entries.length - 1]![0].toString('latin1').split('-');
+      const [ms, seq] = entries[entries.length - 1]![0].split('-');
       // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
       // are relayed again harmlessly (the log skips what it has).
       this.trims.set(outbox, `${ms}-${Number(seq) + 1}`);
@@ -281,15 +282,15 @@ export class RedisEventLog implements EventLog {
    * passed on untouched. Other entries (field `v`: trait values) go through buildEvent, which
    * applies the catalogue's types. An entry this version cannot read is logged and skipped.
    */
-  private pushEntry(list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, Buffer>, implicit: TraitValues | undefined): void {
+  private pushEntry(list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined): void {
     try {
       if (f.j !== undefined && f.u !== undefined && f.t !== undefined) {
         list.push(streamId, f.u, f.t, f.q ?? '', f.j);
         return;
       }
-      const us = Number(f.u?.toString('latin1'));
-      let type = f.t?.toString('utf8') ?? '';
-      const v = f.v?.toString('utf8') ?? '{}';
+      const us = Number(f.u);
+      let type = f.t ?? '';
+      const v = f.v ?? '{}';
       let values: TraitValues;
       // '@change': an entry recorded by a version that wrote the change itself (a rolling upgrade).
       if (type === '@change') ({ type, values } = changeEventValues(parseChange(v)));
