@@ -1,16 +1,20 @@
 /**
- * Event log bench (issue 13): run on demand with tsx, on one redis-server it starts itself.
+ * Event log bench (issue 13): run on demand with tsx; Redis rows on a redis-server it starts itself.
  *
- *   npx tsx bench/events.ts ops [--root DIR] [--seconds 5] [--concurrency 16]
- *       call-queue ops/s (a caller joins, then leaves; 4 queues) and p99 latency of one op, through
- *       the Redis call store of the tree at DIR (default: this one). Run once here and once with
- *       --root on a checkout from before the event log to compare with and without recording.
- *   npx tsx bench/events.ts query [--events 200000] [--seconds 5]
- *       fills one application's log with that many events (10 types, 10 queues, one per ms of
- *       `generated`), then runs a type + time-range query (the newest tenth, limit 100) for that long:
- *       queries/s through the domain (src/domain/events), no HTTP.
+ *   npx tsx bench/events.ts ops [--engines memory,redis] [--seconds 5] [--rounds 2] [--concurrency 16] [--root DIR]
+ *       the cost of recording events on call-queue operations (a caller joins, then leaves; 4
+ *       queues), with and without recording in the same run: each engine's call store is run in
+ *       rounds alternating recording on and off (the engines' `recordEvents: false`, what
+ *       HOLDLINE_EVENTS=off sets), a fresh key prefix per round. Per row: ops/s, p99 of one op, the
+ *       bench process's CPU per op (Node: the store and its relay, plus the load loop, the same in
+ *       both rows) and redis-server's CPU per op (INFO cpu) with its commands' share (INFO
+ *       commandstats); then on ÷ off. On Redis the relay's work is counted: each round ends once
+ *       every outbox is relayed. --root DIR: the call store of another tree (its recording cannot
+ *       be switched off when it predates the setting: read its "on" rows).
+ *   npx tsx bench/events.ts query [--events 1000000] [--seconds 5]
+ *       see query() below.
  *
- * Prints one JSON line of results.
+ * Prints one JSON line of results, and a table on stderr.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,15 +25,18 @@ const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     root: { type: 'string', default: resolve(import.meta.dirname, '..') },
+    engines: { type: 'string', default: 'memory,redis' },
     seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '16' },
-    events: { type: 'string', default: '200000' },
+    events: { type: 'string', default: '1000000' },
+    /** on,off (default) or one of them: a row alone, e.g. to profile it (--cpu-prof). */
+    recording: { type: 'string', default: 'on,off' },
   },
 });
 
-function p99(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length * 0.99)] ?? 0;
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
 }
 
 interface CallStoreLike {
@@ -37,17 +44,56 @@ interface CallStoreLike {
   joinCaller(app: string, queueId: string, input: Record<string, unknown>): Promise<{ value: { uuid: string } }>;
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: string): Promise<unknown>;
   close(): Promise<void>;
+  events: { flush(): Promise<void> };
 }
 
-async function ops(url: string): Promise<Record<string, unknown>> {
+/** INFO commandstats as command -> total µs. */
+function commandUsec(info: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+function redisCpuSeconds(info: string): number {
+  const get = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return get('used_cpu_user') + get('used_cpu_sys');
+}
+
+interface OpsRow {
+  engine: string;
+  recording: boolean;
+  ops: number;
+  seconds: number;
+  latencies: number[];
+  node_cpu_us: number;
+  redis_cpu_us: number;
+  redis_cmd_us: Map<string, number>;
+}
+
+let prefixes = 0;
+
+async function openStore(engine: string, recording: boolean, url: string | undefined): Promise<CallStoreLike> {
   const root = values.root!;
+  if (engine === 'memory') {
+    const { MemoryCallStore } = (await import(`${root}/src/engine/memory/calls.ts`)) as { MemoryCallStore: new (o: Record<string, unknown>) => CallStoreLike };
+    const { MemoryEventLog } = (await import(`${root}/src/engine/memory/events.ts`)) as { MemoryEventLog: new (o: Record<string, unknown>) => { close(): void } };
+    return new MemoryCallStore({ events: new MemoryEventLog({ recording }) });
+  }
   const mod = (await import(`${root}/src/engine/redis/calls.ts`)) as { RedisCallStore: { open(o: Record<string, unknown>): Promise<CallStoreLike> } };
-  const store = await mod.RedisCallStore.open({ url, prefix: 'bench' });
+  return mod.RedisCallStore.open({ url, prefix: `bench${++prefixes}`, recordEvents: recording });
+}
+
+async function opsRound(engine: string, recording: boolean, url: string | undefined, admin: Redis | undefined): Promise<OpsRow> {
+  const store = await openStore(engine, recording, url);
   const app = 'bench';
   const queues: string[] = [];
   for (let i = 0; i < 4; i++) {
     queues.push((await store.createCallQueue(app, { name: `q${i}`, description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 })).uuid);
   }
+  await store.events.flush();
+  if (admin !== undefined) await admin.config('RESETSTAT');
+  const redisBefore = admin === undefined ? 0 : redisCpuSeconds(await admin.info('cpu'));
+  const cpuBefore = process.cpuUsage();
   const until = Date.now() + Number(values.seconds) * 1000;
   const latencies: number[] = [];
   let done = 0;
@@ -65,69 +111,191 @@ async function ops(url: string): Promise<Record<string, unknown>> {
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: Number(values.concurrency) }, (_, w) => worker(w)));
+  // The relay's work belongs to the ops: the row ends once every event is in the log.
+  await store.events.flush();
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  let redisCpu = 0;
+  let cmd = new Map<string, number>();
+  if (admin !== undefined) {
+    redisCpu = (redisCpuSeconds(await admin.info('cpu')) - redisBefore) * 1e6;
+    cmd = commandUsec(await admin.info('commandstats'));
+    cmd.delete('info');
+  }
   await store.close();
-  return { root, ops: done, ops_per_s: Math.round(done / seconds), p99_ms: Number(p99(latencies).toFixed(2)) };
+  return { engine, recording, ops: done, seconds, latencies, node_cpu_us: cpu.user + cpu.system, redis_cpu_us: redisCpu, redis_cmd_us: cmd };
 }
 
+interface OpsSummary {
+  engine: string;
+  recording: boolean;
+  ops: number;
+  ops_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  node_cpu_us_per_op: number;
+  redis_cpu_us_per_op: number;
+  redis_cmd_us_per_op: Record<string, number>;
+}
+
+function summarise(rows: OpsRow[]): OpsSummary {
+  const ops = rows.reduce((n, r) => n + r.ops, 0);
+  const seconds = rows.reduce((n, r) => n + r.seconds, 0);
+  const latencies = rows.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const cmd: Record<string, number> = {};
+  for (const r of rows) for (const [k, v] of r.redis_cmd_us) cmd[k] = (cmd[k] ?? 0) + v;
+  for (const k of Object.keys(cmd)) cmd[k] = Number((cmd[k]! / ops).toFixed(2));
+  return {
+    engine: rows[0]!.engine, recording: rows[0]!.recording, ops, ops_per_s: Math.round(ops / seconds),
+    p50_ms: Number(quantile(latencies, 0.5).toFixed(3)), p99_ms: Number(quantile(latencies, 0.99).toFixed(3)),
+    node_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.node_cpu_us, 0) / ops).toFixed(1)),
+    redis_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.redis_cpu_us, 0) / ops).toFixed(1)),
+    redis_cmd_us_per_op: cmd,
+  };
+}
+
+async function ops(): Promise<Record<string, unknown>> {
+  const engines = values.engines!.split(',');
+  const out: Record<string, unknown>[] = [];
+  for (const engine of engines) {
+    const redis = engine === 'redis' ? await startRedisServer() : undefined;
+    const admin = redis === undefined ? undefined : new Redis(redis.url);
+    try {
+      const rows = new Map<boolean, OpsRow[]>([[true, []], [false, []]]);
+      // Alternating, so that a change of the machine's load during the run hits both rows alike.
+      for (let round = 0; round < Number(values.rounds); round++) {
+        for (const recording of (round % 2 === 0 ? [true, false] : [false, true]).filter((r) => values.recording!.split(',').includes(r ? 'on' : 'off'))) {
+          rows.get(recording)!.push(await opsRound(engine, recording, redis?.url, admin));
+        }
+      }
+      if (rows.get(true)!.length === 0 || rows.get(false)!.length === 0) {
+        const only = summarise([...rows.get(true)!, ...rows.get(false)!]);
+        process.stderr.write(`${engine} recording ${only.recording ? 'on' : 'off'}: ${JSON.stringify(only)}\n`);
+        out.push({ ...only });
+        continue;
+      }
+      const on = summarise(rows.get(true)!);
+      const off = summarise(rows.get(false)!);
+      const ratio = {
+        engine, ops_per_s_on_over_off: Number((on.ops_per_s / off.ops_per_s).toFixed(3)), p99_on_over_off: Number((on.p99_ms / off.p99_ms).toFixed(3)),
+        node_cpu_us_added_per_op: Number((on.node_cpu_us_per_op - off.node_cpu_us_per_op).toFixed(1)),
+        redis_cpu_us_added_per_op: Number((on.redis_cpu_us_per_op - off.redis_cpu_us_per_op).toFixed(1)),
+      };
+      for (const r of [on, off]) {
+        process.stderr.write(
+          `${engine.padEnd(7)} recording ${r.recording ? 'on ' : 'off'}  ${String(r.ops_per_s).padStart(7)} ops/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  ` +
+            `node ${r.node_cpu_us_per_op} µs/op  redis ${r.redis_cpu_us_per_op} µs/op\n`,
+        );
+      }
+      process.stderr.write(`${engine.padEnd(7)} on ÷ off: ops/s ×${ratio.ops_per_s_on_over_off}, p99 ×${ratio.p99_on_over_off}\n`);
+      out.push({ ...on }, { ...off }, { ratio });
+    } finally {
+      admin?.disconnect();
+      await redis?.stop();
+    }
+  }
+  return { root: values.root, concurrency: Number(values.concurrency), seconds_per_round: Number(values.seconds), rounds: Number(values.rounds), rows: out };
+}
+
+/**
+ * Queries over a big log (Redis engine, through the domain: src/domain/events, no HTTP): fills one
+ * application's log with --events events (10 types, 10 queues, one per ms of `generated`) by the
+ * recording path's own outbox entries (pre-typed traits, as a call-queue change's script writes
+ * them, lua/includes/change-event.lua) and the engine's relay, then for --seconds each, with 4
+ * queries in flight: a type + time range (the newest tenth, limit 100), a queue_id trait + time
+ * range (same), and a marker-paged walk (the type query page after page, each following the last
+ * page's marker: queries/s counts pages). Prints queries/s and p50/p99 per query.
+ */
 async function query(url: string): Promise<Record<string, unknown>> {
   const { RedisEngine } = await import('../src/engine/redis/index.js');
   const { EventQueries } = await import('../src/domain/events/service.js');
   const { parseEventQuery, queryOrder, queryParams } = await import('../src/domain/events/query.js');
   const { RedisKeys } = await import('../src/engine/redis/keys.js');
   const { isoMicros } = await import('../src/engine/events.js');
-  const engine = new RedisEngine({ url, prefix: 'benchq', sweepIntervalMs: 3_600_000, eventRetention: { maxEvents: 10_000_000, maxAgeMs: 30 * 86_400_000 } });
-  await engine.start();
   const total = Number(values.events);
+  const engine = new RedisEngine({ url, prefix: 'benchq', sweepIntervalMs: 3_600_000, eventRetention: { maxEvents: total + 1, maxAgeMs: 30 * 86_400_000 } });
+  await engine.start();
   const app = 'bench';
-  const outbox = new RedisKeys('benchq').callApp(app).scripts[8];
+  const outbox = new RedisKeys('benchq').callApp(app).scripts[8]!;
   const client = new Redis(url);
   const t0Us = (Date.now() - total) * 1000;
   const fillStart = performance.now();
+  const CHUNK = 5000;
   for (let i = 0; i < total; ) {
     const pipe = client.pipeline();
-    for (let k = 0; k < 1000 && i < total; k++, i++) {
-      const type = `bench.type${i % 10}`;
-      pipe.xadd(outbox, '*', 'a', '', 't', type, 'u', String(t0Us + i * 1000), 'v', JSON.stringify({ queue_id: `q${i % 10}`, n: i }));
+    for (let k = 0; k < CHUNK && i < total; k++, i++) {
+      const queue = `q${i % 10}`;
+      const traits = `{"name":"queue_id","type":"string","value":"${queue}"},{"name":"n","type":"integer","value":${i}}`;
+      pipe.xadd(outbox, '*', 'a', '', 't', `bench.type${i % 10}`, 'u', String(t0Us + i * 1000), 'j', traits, 'q', queue);
     }
     await pipe.exec();
     await engine.events.relay(outbox, { app });
+    if (i % 100_000 === 0) process.stderr.write(`filled ${i} events in ${((performance.now() - fillStart) / 1000).toFixed(0)} s\n`);
   }
   const fillSeconds = (performance.now() - fillStart) / 1000;
   const base = await engine.events.base(app);
   const service = new EventQueries(engine.events);
   const from = isoMicros(t0Us + Math.floor(total * 0.9) * 1000);
-  const text = `q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${from}&limit=100`;
-  const q = parseEventQuery(queryParams(text), queryOrder(text));
-  const until = Date.now() + Number(values.seconds) * 1000;
-  const latencies: number[] = [];
-  let n = 0;
-  let lastSize = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (Date.now() < until) {
-        const t = performance.now();
-        lastSize = (await service.query({ kind: 'app', app }, q)).length;
-        latencies.push(performance.now() - t);
-        n++;
-      }
-    }),
+  const to = isoMicros(t0Us + total * 1000);
+  const parse = (text: string) => parseEventQuery(queryParams(text), queryOrder(text));
+  const scope = { kind: 'app' as const, app };
+  const run = async (name: string, next: () => Promise<number>): Promise<Record<string, unknown>> => {
+    const until = Date.now() + Number(values.seconds) * 1000;
+    const latencies: number[] = [];
+    let answered = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < until) {
+          const t = performance.now();
+          answered = await next();
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const row = {
+      query: name, answer_size: answered, queries: latencies.length, queries_per_s: Math.round(latencies.length / seconds),
+      p50_ms: Number(quantile(latencies, 0.5).toFixed(2)), p99_ms: Number(quantile(latencies, 0.99).toFixed(2)),
+    };
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+    return row;
+  };
+  const byType = parse(`q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${from}&q.field=end_timestamp&q.op=le&q.value=${to}&limit=100`);
+  const byQueue = parse(`q.field=queue_id&q.value=q7&q.field=start_timestamp&q.op=ge&q.value=${from}&q.field=end_timestamp&q.op=le&q.value=${to}&limit=100`);
+  const rows = [
+    await run('event_type + time range', async () => (await service.query(scope, byType)).length),
+    await run('queue_id trait + time range', async () => (await service.query(scope, byQueue)).length),
+  ];
+  // The walk: each lane pages through the type's events from the start of the range, marker to marker.
+  const firstPage = `q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${isoMicros(t0Us)}&limit=100`;
+  rows.push(
+    await (async () => {
+      const markers = new Map<number, string | undefined>();
+      let lane = 0;
+      return run('marker-paged walk (event_type, 100 a page)', async () => {
+        const me = lane++ % 4;
+        const marker = markers.get(me);
+        const page = await service.query(scope, parse(marker === undefined ? firstPage : `${firstPage}&marker=${marker}`));
+        markers.set(me, page.length === 100 ? page[page.length - 1]!.message_id : undefined);
+        return page.length;
+      });
+    })(),
   );
-  const seconds = (performance.now() - started) / 1000;
   client.disconnect();
   await engine.close();
-  return {
-    stored_events: base.seq, fill_events_per_s: Math.round(total / fillSeconds), answer_size: lastSize,
-    queries: n, queries_per_s: Math.round(n / seconds), p99_ms: Number(p99(latencies).toFixed(2)),
-  };
+  return { stored_events: base.seq, fill_seconds: Number(fillSeconds.toFixed(1)), fill_events_per_s: Math.round(total / fillSeconds), rows };
 }
 
-const redis = await startRedisServer();
-try {
-  const mode = positionals[0] ?? 'ops';
-  const result = mode === 'query' ? await query(redis.url) : await ops(redis.url);
-  console.log(JSON.stringify({ mode, ...result }));
-} finally {
-  await redis.stop();
+const mode = positionals[0] ?? 'ops';
+if (mode === 'ops') {
+  console.log(JSON.stringify({ mode, load_average: (await import('node:os')).loadavg().map((l) => Number(l.toFixed(2))), ...(await ops()) }));
+} else {
+  const redis = await startRedisServer();
+  try {
+    console.log(JSON.stringify({ mode, ...(await query(redis.url)) }));
+  } finally {
+    await redis.stop();
+  }
 }

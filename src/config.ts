@@ -39,6 +39,8 @@ export interface HoldlineConfig {
   eventRetentionSeconds: number;
   /** The most events an application keeps (the oldest go first). */
   eventMaxPerApp: number;
+  /** off: changes record no event on this node (protocol/events.md section 2, "Recording off"). */
+  events: 'on' | 'off';
   /**
    * service_level_seconds of a call queue created without one (protocol/calls.md section 5): an
    * answered caller counts towards the service level when it waited at most this long. 0–86 400.
@@ -291,6 +293,10 @@ export const SETTINGS: SettingTable = {
   eventRetentionSeconds: {
     env: 'HOLDLINE_EVENT_RETENTION_SECONDS', flag: '--event-retention-seconds', type: integer(1, 10 * 365 * 86_400), default: 7 * 86_400,
     description: "how long each application's events are kept, seconds (reclaimed within one sweep interval after)",
+  },
+  events: {
+    env: 'HOLDLINE_EVENTS', flag: '--events', type: oneOf(['on', 'off'] as const), default: 'on',
+    description: 'off: changes made through this node record no event (the event log, its queries, tail and webhooks stay empty of them; capabilities events: false)',
   },
   eventMaxPerApp: {
     env: 'HOLDLINE_EVENT_MAX_PER_APP', flag: '--event-max-per-app', type: integer(1, 100_000_000), default: 100_000,

@@ -28,7 +28,7 @@ export async function createCallStore(config: HoldlineConfig, logger: Logger, en
       const feeds = engine instanceof RedisEngine ? engine.feeds : undefined;
       const events = engine instanceof RedisEngine ? engine.events : undefined;
       const store = await RedisCallStore.open({
-        url: config.redisUrl, prefix: config.redisPrefix, changeRetention: config.callQueueResumeWindow, feeds,
+        url: config.redisUrl, prefix: config.redisPrefix, changeRetention: config.callQueueResumeWindow, feeds, recordEvents: config.events === 'on',
         ...(events === undefined ? {} : { events }),
       });
       logger.debug({ engine: 'redis' }, 'call store connected');

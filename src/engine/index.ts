@@ -18,7 +18,7 @@ function eventRetention(config: HoldlineConfig): EventRetention {
 export function createEngine(config: HoldlineConfig, logger: Logger): Engine {
   switch (config.engine) {
     case 'memory':
-      return new MemoryEngine({ sweepIntervalMs: config.sweepIntervalMs, eventRetention: eventRetention(config) });
+      return new MemoryEngine({ sweepIntervalMs: config.sweepIntervalMs, eventRetention: eventRetention(config), recordEvents: config.events === 'on' });
     case 'redis':
       return new RedisEngine({
         url: config.redisUrl,
@@ -26,6 +26,7 @@ export function createEngine(config: HoldlineConfig, logger: Logger): Engine {
         sweepIntervalMs: config.sweepIntervalMs,
         registryOutageMs: config.registryOutageMs,
         eventRetention: eventRetention(config),
+        recordEvents: config.events === 'on',
         historyCacheBytes: config.historyCacheBytes,
         logger: logger.child({ engine: 'redis' }),
       });

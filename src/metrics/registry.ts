@@ -30,6 +30,12 @@ export interface CallQueueTotals {
 /** The in-process history tails of an engine (src/engine/redis/tail-cache.ts), read when scraped. */
 export type HistoryCacheSource = () => { bytes: number; messages: number; partitions: number };
 
+/**
+ * Webhook delivery on this node (src/domain/webhooks/dispatcher.ts), read when scraped: the
+ * endpoints it delivers to, and their backlogs (events in the log after each one's cursor).
+ */
+export type WebhookSource = () => Promise<{ endpoints: number; backlog: number; maxBacklog: number }>;
+
 /** At most this many call queues are read per scrape (the rest are left out, counted in _truncated). */
 export const MAX_CALLQUEUES_PER_SCRAPE = 2000;
 
@@ -43,6 +49,7 @@ function createMetrics() {
   const wsSources = new Set<WsSource>();
   const callSources = new Set<() => Promise<CallQueueTotals>>();
   const historyCacheSources = new Set<HistoryCacheSource>();
+  const webhookSources = new Set<WebhookSource>();
   const r = [registry];
 
   const m = {
@@ -50,6 +57,24 @@ function createMetrics() {
     wsSources,
     callSources,
     historyCacheSources,
+    webhookSources,
+    webhookDeliveries: new Counter({
+      name: 'holdline_webhook_deliveries_total',
+      help: 'Webhook events delivered by this node (answered 2xx)',
+      registers: r,
+    }),
+    webhookFailures: new Counter({
+      name: 'holdline_webhook_failed_attempts_total',
+      help: 'Webhook POSTs by this node that failed and will be retried, by reason (status: a non-2xx answer; error: no answer, timeout or refused; not_allowed: host not in HOLDLINE_WEBHOOK_ALLOWED_HOSTS)',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
+    webhookPostSeconds: new Histogram({
+      name: 'holdline_webhook_post_duration_seconds',
+      help: 'Time of one webhook POST by this node, answered or not',
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
     httpRequests: new KeyedCounter('holdline_http_requests_total', 'HTTP requests answered, by method, route template and status', registry),
     httpDuration: new KeyedHistogram(
       'holdline_http_request_duration_seconds',
@@ -125,6 +150,48 @@ function createMetrics() {
   historyGauge('holdline_history_cache_bytes', 'Bytes (estimated) held in the in-process tails of followed partitions (bound: HOLDLINE_HISTORY_CACHE_BYTES)', (s) => s.bytes);
   historyGauge('holdline_history_cache_messages', 'Messages held in the in-process tails of followed partitions', (s) => s.messages);
   historyGauge('holdline_history_cache_partitions', 'Followed partitions with an in-process tail', (s) => s.partitions);
+
+  // The webhook gauges share one read of the dispatchers per scrape (each backlog: one log read).
+  let webhookPending: Promise<{ endpoints: number; backlog: number; maxBacklog: number }> | null = null;
+  const webhookTotals = (): Promise<{ endpoints: number; backlog: number; maxBacklog: number }> => {
+    webhookPending ??= (async () => {
+      const sum = { endpoints: 0, backlog: 0, maxBacklog: 0 };
+      for (const source of webhookSources) {
+        const t = await source();
+        sum.endpoints += t.endpoints;
+        sum.backlog += t.backlog;
+        sum.maxBacklog = Math.max(sum.maxBacklog, t.maxBacklog);
+      }
+      return sum;
+    })().finally(() => {
+      webhookPending = null;
+    });
+    return webhookPending;
+  };
+  new Gauge({
+    name: 'holdline_webhook_endpoints_delivering',
+    help: 'Webhook endpoints this node holds the lease of and delivers to',
+    registers: r,
+    async collect() {
+      this.set((await webhookTotals()).endpoints);
+    },
+  });
+  new Gauge({
+    name: 'holdline_webhook_backlog_events',
+    help: "Events not yet delivered, summed over the webhook endpoints this node delivers to (each endpoint's events after its cursor, whatever their type)",
+    registers: r,
+    async collect() {
+      this.set((await webhookTotals()).backlog);
+    },
+  });
+  new Gauge({
+    name: 'holdline_webhook_backlog_max_events',
+    help: 'The largest backlog of one webhook endpoint this node delivers to, events (per endpoint: GET /v1/webhooks/{id})',
+    registers: r,
+    async collect() {
+      this.set((await webhookTotals()).maxBacklog);
+    },
+  });
 
   // The call-queue gauges share one read of the call store per scrape.
   let pending: Promise<CallQueueTotals> | null = null;

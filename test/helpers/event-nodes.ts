@@ -51,17 +51,17 @@ export async function startEventNode(
   let calls: CallStore;
   let webhookStore: WebhookStore;
   if (kind === 'memory') {
-    const memory = new MemoryEngine({ sweepIntervalMs: 60_000, ...shared.memory });
+    const memory = new MemoryEngine({ sweepIntervalMs: 60_000, recordEvents: config.events === 'on', ...shared.memory });
     engine = memory;
     calls = new MemoryCallStore({ events: memory.events });
     webhookStore = new MemoryWebhookStore();
   } else {
     const url = inject('redisUrl');
     const prefix = shared.prefix ?? freshPrefix('ev');
-    const redis = new RedisEngine({ url, prefix, sweepIntervalMs: 60_000 });
+    const redis = new RedisEngine({ url, prefix, sweepIntervalMs: 60_000, recordEvents: config.events === 'on' });
     engine = redis;
     await redis.start();
-    calls = await RedisCallStore.open({ url, prefix, feeds: redis.feeds, events: redis.events });
+    calls = await RedisCallStore.open({ url, prefix, feeds: redis.feeds, events: redis.events, recordEvents: config.events === 'on' });
     webhookStore = await RedisWebhookStore.open({ url, prefix });
   }
   if (kind === 'memory') await engine.start();

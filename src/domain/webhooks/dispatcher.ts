@@ -28,6 +28,7 @@ import { typeMatcher } from './filter.js';
 import type { DeliverableEvent, EventLogRead, EventLogReader } from './log.js';
 import { postEvent, type PostRequest, type PostResult } from './sender.js';
 import { hostAllowed } from './service.js';
+import { metrics, type WebhookSource } from '../../metrics/registry.js';
 
 /** Events read from the log per step. */
 const READ_BATCH = 100;
@@ -113,6 +114,8 @@ class EndpointWorker {
   readonly abort = new AbortController();
   /** Set by abandon(): write nothing more (a node that died). */
   silent = false;
+  /** The cursor of the state last read or saved (the backlog gauge: events after it). */
+  cursor: number | null = null;
 
   constructor(
     private readonly d: WebhookDispatcher,
@@ -130,6 +133,7 @@ class EndpointWorker {
     const webhook = await store.get(this.ref.app, this.ref.id);
     const state = await store.state(this.ref.app, this.ref.id);
     if (webhook === null || state === null) return;
+    this.cursor = state.cursor;
     const renewal = setInterval(() => {
       void this.renew().then((held) => {
         if (!held) this.abort.abort();
@@ -159,7 +163,9 @@ class EndpointWorker {
   private async save(state: WebhookState, report: WebhookReport): Promise<WebhookState | null> {
     if (this.silent) return null;
     const next = applyReport(state, report);
-    return (await this.d.opts.store.save(this.ref, this.d.nodeId, next)) ? next : null;
+    if (!(await this.d.opts.store.save(this.ref, this.d.nodeId, next))) return null;
+    this.cursor = next.cursor;
+    return next;
   }
 
   private async deliver(webhook: Webhook, initial: WebhookState): Promise<WebhookState> {
@@ -221,10 +227,12 @@ class EndpointWorker {
     for (;;) {
       if (this.stopped) return null;
       let result: PostResult;
-      if (!hostAllowed(new URL(webhook.url).hostname.toLowerCase(), opts.allowedHosts)) {
+      const allowed = hostAllowed(new URL(webhook.url).hostname.toLowerCase(), opts.allowedHosts);
+      if (!allowed) {
         result = { ok: false, status: null, error: 'the host is not in HOLDLINE_WEBHOOK_ALLOWED_HOSTS' };
       } else {
         if (!(await this.d.slots.take(signal))) return null;
+        const timer = metrics().webhookPostSeconds.startTimer();
         try {
           result = await this.d.post({
             url: webhook.url,
@@ -237,6 +245,7 @@ class EndpointWorker {
             signal,
           });
         } finally {
+          timer();
           this.d.slots.give();
         }
       }
@@ -244,9 +253,11 @@ class EndpointWorker {
       const at = Date.now() / 1000;
       if (result.ok) {
         this.d.stats.delivered++;
+        metrics().webhookDeliveries.inc();
         return this.save(state, { kind: 'delivered', cursor: event.seq, event_id: event.id, at });
       }
       this.d.stats.failed++;
+      metrics().webhookFailures.inc({ reason: !allowed ? 'not_allowed' : result.status !== null ? 'status' : 'error' });
       const saved = await this.save(state, { kind: 'failed', event_id: event.id, at, error: result.error, status: result.status });
       if (saved === null) return null;
       state = saved;
@@ -268,6 +279,27 @@ export class WebhookDispatcher {
   private scanning: Promise<void> | null = null;
   private rescan = false;
   private running = false;
+  /** This dispatcher's share of the webhook gauges (registered while it runs). */
+  private readonly metricsSource: WebhookSource = async () => {
+    const out = { endpoints: 0, backlog: 0, maxBacklog: 0 };
+    const heads = new Map<string, Promise<number>>();
+    for (const { worker } of this.workers.values()) {
+      if (worker.cursor === null || worker.stopped) continue;
+      const { app } = worker.ref;
+      let head = heads.get(app);
+      if (head === undefined) {
+        head = this.opts.log.head(app).catch(() => -1);
+        heads.set(app, head);
+      }
+      const last = await head;
+      out.endpoints++;
+      if (last < 0) continue;
+      const backlog = Math.max(0, last - worker.cursor);
+      out.backlog += backlog;
+      out.maxBacklog = Math.max(out.maxBacklog, backlog);
+    }
+    return out;
+  };
 
   constructor(readonly opts: DispatcherOptions) {
     this.nodeId = opts.nodeId ?? randomBytes(8).toString('hex');
@@ -279,6 +311,7 @@ export class WebhookDispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    metrics().webhookSources.add(this.metricsSource);
     this.scanTimer = setInterval(() => this.scan(), this.scanMs);
     this.scanTimer.unref();
     this.scan();
@@ -379,6 +412,7 @@ export class WebhookDispatcher {
   /** Stops every worker (a POST in flight is aborted: the event is delivered again later) and gives the leases up. */
   async close(): Promise<void> {
     this.running = false;
+    metrics().webhookSources.delete(this.metricsSource);
     clearInterval(this.scanTimer);
     const all = [...this.workers.values()];
     for (const { worker } of all) worker.abort.abort();

@@ -3,14 +3,16 @@
  * the call store (MemoryCallStore), which record into it in the same synchronous call that makes
  * each change (src/engine/events.ts). Nothing survives a restart.
  *
- * Per application: the events by seq (an array from `first`), by message_id, and one sorted array of
- * index members (events.ts indexMembers) that scans walk with binary search.
+ * Per application: the events by seq (an array from `first`), by message_id, and the index members
+ * (events.ts indexMembers) in one sorted array per index (`g:`, `i:`, each `t:<type>|`, each
+ * `q:<queue>|`) that scans walk with binary search. Members of an index mostly arrive in order (time
+ * keys grow), so recording appends at the end of each array instead of moving the log's whole index.
  *
  * Bound: at most `maxEvents` per application (the oldest go first, 1% at a time so the index
  * rebuild is amortised), and none older than `maxAgeMs`: checked at every record and by a timer
  * every `sweepIntervalMs`, so an aged event is reclaimed within that interval.
  */
-import { randomEntropy, type EventLog, type EventLogListener, type EventRetention, type EventScan, type EventScanResult, type LoggedEvent, type TraitType, type TraitValues, DEFAULT_EVENT_RETENTION, buildEvent, changeEventValues, idOfMember, indexMembers, uuidv7 } from '../events.js';
+import { randomEntropy, type EventLog, type EventLogListener, type EventRetention, type EventScan, type EventScanResult, type LoggedEvent, type TraitType, type TraitValues, DEFAULT_EVENT_RETENTION, buildEvent, changeEventValues, idOfMember, indexMembers, indexPrefix, uuidv7 } from '../events.js';
 import type { CallQueueChange } from '../call-types.js';
 import { FeedFanOut, type FeedBase, type Unsubscribe } from '../feed.js';
 
@@ -19,13 +21,24 @@ class AppLog {
   events: LoggedEvent[] = [];
   first = 1;
   readonly byId = new Map<string, LoggedEvent>();
-  /** Sorted index members. */
-  index: string[] = [];
+  /** Index prefix (indexPrefix) -> its sorted members. */
+  index = new Map<string, string[]>();
   readonly types = new Map<string, Map<string, TraitType>>();
 
   get lastSeq(): number {
     return this.first + this.events.length - 1;
   }
+}
+
+/** The index a member belongs to: `g:`, `i:`, or `t:<type>|` / `q:<queue>|` (events.ts indexPrefix). */
+function indexOfMember(member: string): string {
+  if (member.startsWith('g:') || member.startsWith('i:')) return member.slice(0, 2);
+  return member.slice(0, member.indexOf('|') + 1);
+}
+
+function insertSorted(a: string[], m: string): void {
+  if (a.length === 0 || a[a.length - 1]! < m) a.push(m);
+  else a.splice(upperBound(a, m), 0, m);
 }
 
 function lowerBound(a: string[], x: string): number {
@@ -55,6 +68,8 @@ export interface MemoryEventLogOptions extends Partial<EventRetention> {
   sweepIntervalMs?: number;
   /** Clock, ms since the epoch (tests). */
   now?: () => number;
+  /** false: record nothing (config.ts `events`; the log stays empty). Default true. */
+  recording?: boolean;
 }
 
 export class MemoryEventLog implements EventLog {
@@ -64,6 +79,7 @@ export class MemoryEventLog implements EventLog {
   private readonly now: () => number;
   private lastUs = 0;
   private timer: NodeJS.Timeout | null = null;
+  private readonly recording: boolean;
 
   constructor(opts: MemoryEventLogOptions = {}) {
     this.retention = {
@@ -71,6 +87,7 @@ export class MemoryEventLog implements EventLog {
       maxEvents: opts.maxEvents ?? DEFAULT_EVENT_RETENTION.maxEvents,
     };
     this.now = opts.now ?? Date.now;
+    this.recording = opts.recording ?? true;
     const interval = opts.sweepIntervalMs ?? 1000;
     this.timer = setInterval(() => this.sweep(), interval);
     this.timer.unref();
@@ -84,9 +101,10 @@ export class MemoryEventLog implements EventLog {
 
   /**
    * Records one event now, synchronously: call it inside the change, after the change is certain
-   * (no throw may follow it). Returns the logged event.
+   * (no throw may follow it).
    */
-  record(app: string, type: string, values: TraitValues): LoggedEvent {
+  record(app: string, type: string, values: TraitValues): void {
+    if (!this.recording) return;
     // Strictly increasing microseconds within the process: the default order follows recording.
     const us = Math.max(this.now() * 1000, this.lastUs + 1);
     this.lastUs = us;
@@ -99,7 +117,15 @@ export class MemoryEventLog implements EventLog {
     const logged: LoggedEvent = { seq: log.lastSeq + 1, generatedUs: us, event };
     log.events.push(logged);
     log.byId.set(event.message_id, logged);
-    for (const m of indexMembers(logged)) log.index.splice(upperBound(log.index, m), 0, m);
+    for (const m of indexMembers(logged)) {
+      const key = indexOfMember(m);
+      let members = log.index.get(key);
+      if (members === undefined) {
+        members = [];
+        log.index.set(key, members);
+      }
+      insertSorted(members, m);
+    }
     let traits = log.types.get(type);
     if (traits === undefined) {
       traits = new Map();
@@ -108,13 +134,13 @@ export class MemoryEventLog implements EventLog {
     for (const t of event.traits) traits.set(t.name, t.type);
     this.trim(log);
     this.fanOut.announce(app, logged, structuredClone);
-    return structuredClone(logged);
   }
 
   /** Records the event of a call-queue change (events.ts changeEventValues). */
-  recordChange(app: string, change: CallQueueChange): LoggedEvent {
+  recordChange(app: string, change: CallQueueChange): void {
+    if (!this.recording) return;
     const { type, values } = changeEventValues(change);
-    return this.record(app, type, values);
+    this.record(app, type, values);
   }
 
   /** Reclaims aged events of every application (the timer's work; tests call it). */
@@ -137,7 +163,11 @@ export class MemoryEventLog implements EventLog {
     }
     log.events = log.events.slice(drop);
     log.first += drop;
-    log.index = log.index.filter((m) => !gone.has(idOfMember(m)));
+    for (const [key, members] of log.index) {
+      const kept = members.filter((m) => !gone.has(idOfMember(m)));
+      if (kept.length === 0) log.index.delete(key);
+      else log.index.set(key, kept);
+    }
   }
 
   async readSince(app: string, afterSeq: number, limit: number): Promise<LoggedEvent[] | null> {
@@ -163,9 +193,11 @@ export class MemoryEventLog implements EventLog {
   async scan(app: string, scan: EventScan): Promise<EventScanResult> {
     const log = this.logs.get(app);
     if (log === undefined) return { events: [], last: null };
-    const lo = scan.minExclusive === true ? upperBound(log.index, scan.min) : lowerBound(log.index, scan.min);
-    const hi = scan.maxExclusive === true ? lowerBound(log.index, scan.max) : upperBound(log.index, scan.max);
-    const walked = scan.descending ? log.index.slice(Math.max(lo, hi - scan.count), hi).reverse() : log.index.slice(lo, Math.min(hi, lo + scan.count));
+    // min and max are members or prefixes of the scanned index (query.ts), so within its array.
+    const index = log.index.get(indexPrefix(scan.index)) ?? [];
+    const lo = scan.minExclusive === true ? upperBound(index, scan.min) : lowerBound(index, scan.min);
+    const hi = scan.maxExclusive === true ? lowerBound(index, scan.max) : upperBound(index, scan.max);
+    const walked = scan.descending ? index.slice(Math.max(lo, hi - scan.count), hi).reverse() : index.slice(lo, Math.min(hi, lo + scan.count));
     const out: LoggedEvent[] = [];
     for (const member of walked) this.push(log, member, out);
     return { events: structuredClone(out), last: walked[walked.length - 1] ?? null };

@@ -59,6 +59,8 @@ export interface MemoryEngineOptions {
   clock?: Clock;
   /** Event retention (config.ts eventRetentionSeconds, eventMaxPerApp); defaults in events.ts. */
   eventRetention?: Partial<EventRetention>;
+  /** false: changes record no event (config.ts `events`). Default true. */
+  recordEvents?: boolean;
 }
 
 interface QueueState {
@@ -161,7 +163,9 @@ export class MemoryEngine implements Engine {
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.clock = opts.clock ?? new WallClock();
     this.keyAlarms = new KeyExpiryAlarms((event) => this.emitMeta(event), () => this.clock.nowMs());
-    this.events = new MemoryEventLog({ ...opts.eventRetention, sweepIntervalMs: this.sweepIntervalMs, now: () => this.clock.nowMs() });
+    this.events = new MemoryEventLog({ ...opts.eventRetention, sweepIntervalMs: this.sweepIntervalMs, now: () => this.clock.nowMs(),
+      recording: opts.recordEvents ?? true,
+    });
   }
 
   async start(): Promise<void> {

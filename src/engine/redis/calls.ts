@@ -66,7 +66,7 @@ import { parseBucketFields, type WallboardRead } from '../wallboard.js';
 import { RedisEventLog } from './events.js';
 import { RedisRouting } from './calls-routing.js';
 import { ReplicaMonitor } from './replicas.js';
-import type { RedisClient } from './scripts.js';
+import { disableEventRecording, type RedisClient } from './scripts.js';
 import { clientTopology, clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisCallStoreOptions {
@@ -89,6 +89,8 @@ export interface RedisCallStoreOptions {
    * Absent: a relay of the store's own on its connection (its sweep runs while the store is open).
    */
   events?: RedisEventLog;
+  /** false: the store's scripts record no event (config.ts `events`; scripts.ts disableEventRecording). Default true. */
+  recordEvents?: boolean;
   commandTimeoutMs?: number;
   /** How long a write waits for a replica to confirm it, ms (default 1000; see the header). */
   waitTimeoutMs?: number;
@@ -194,9 +196,12 @@ export class RedisCallStore implements CallStore {
       throw new Error('RedisCallStore needs a url or a client');
     }
     this.ownsSubscriber = opts.feeds === undefined;
+    if (opts.recordEvents === false) disableEventRecording(this.client);
     defineCallScripts(this.client);
     this.ownsEvents = opts.events === undefined;
-    this.events = opts.events ?? new RedisEventLog(this.client, this.keys, this.subscriber, { replicasFor: (key) => this.replicas.replicasFor(key) });
+    this.events =
+      opts.events ??
+      new RedisEventLog(this.client, this.keys, this.subscriber, { replicasFor: (key) => this.replicas.replicasFor(key), recording: opts.recordEvents !== false });
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
     this.routing = new RedisRouting({
       client: this.client, keys: this.keys, retention: this.retention, events: this.events, subscriber: this.subscriber,

@@ -7,22 +7,23 @@
  * outbox, a node registers it (registerOutbox: ZADD {evreg}:outboxes, refreshed every
  * REGISTRATION_MS), so the sweep can find it if the node dies before relaying.
  *
- * Relay (relay()): reads the outbox in order, turns each entry into an event (its message_id is a
- * UUIDv7 from the entry's time and a hash of the outbox key and stream id, so a relay repeated by
- * another node makes the same event), and runs events-relay-7.lua on the application's log, which
- * appends what it does not have yet (per outbox, the last stream id relayed; per event, its
- * message_id), numbers it (seq per application), indexes and publishes it. Then the outbox is
- * trimmed up to what was relayed. The node that made a change relays right after it (relaySoon,
- * coalesced per outbox: one relay runs at a time per outbox and takes everything pending); every
- * `sweepIntervalMs` the sweep relays every registered outbox, so a dead node's leftovers are relayed
- * within that interval by any other node.
+ * Relay (relay()): reads the outbox in order and runs events-relay-7.lua on the application's log
+ * with each entry's fields as they are (never parsed: a call-queue
+ * change's entry already carries its typed traits, lua/includes/change-event.lua; only other
+ * entries, trait values to type, go through buildEvent here). The script makes each event (its
+ * message_id is a UUIDv7 from the entry's time and the SHA-1 of the outbox key and stream id, so a
+ * relay repeated by another node makes the same event), appends what the log does not have yet (per
+ * outbox, the last stream id relayed; per event, its message_id), numbers it (seq per application),
+ * indexes and publishes it. Then the outbox is trimmed up to what was relayed. The node that made a
+ * change relays right after it (relaySoon, coalesced per outbox: one relay runs at a time per outbox
+ * and takes everything pending); every `sweepIntervalMs` the sweep relays every registered outbox,
+ * so a dead node's leftovers are relayed within that interval by any other node.
  *
  * Retention: each relay trims its log's oldest events beyond the age or the size bound (at most
  * 1000 per relay); the sweep trims every log ({evreg}:logs), so an idle log is reclaimed within
  * `sweepIntervalMs` too. The cost of a sweep follows the outboxes written to in the last
  * 2 × REGISTRATION_MS and the number of logs, never the number of events.
  */
-import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../logger.js';
 import {
@@ -30,8 +31,7 @@ import {
   buildEvent,
   changeEventValues,
   idOfMember,
-  indexMembers,
-  uuidv7,
+  traitOf,
   type EventLog,
   type EventLogListener,
   type EventRetention,
@@ -45,7 +45,7 @@ import type { FeedBase, Unsubscribe } from '../feed.js';
 import { parseChange } from './calls-codec.js';
 import { guarded } from './connection.js';
 import type { RedisKeys } from './keys.js';
-import { defineScripts, scriptCall } from './scripts.js';
+import { defineScripts, scriptCall, type ScriptArg } from './scripts.js';
 import type { FeedCodec, FeedSubscriber } from './subscriber.js';
 
 type RedisClient = Redis | Cluster;
@@ -105,6 +105,11 @@ export interface RedisEventLogOptions {
    * log's primary cannot lose relayed events whose outbox entries are gone (they are relayed again).
    */
   replicasFor?: (key: string) => number;
+  /**
+   * false: this node's scripts record nothing (scripts.ts disableEventRecording), so there is no
+   * outbox to register or relay; the sweep still relays other nodes' outboxes. Default true.
+   */
+  recording?: boolean;
 }
 
 export class RedisEventLog implements EventLog {
@@ -112,6 +117,7 @@ export class RedisEventLog implements EventLog {
   private readonly sweepIntervalMs: number;
   private readonly logger: Logger | undefined;
   private readonly replicasFor: (key: string) => number;
+  private readonly recording: boolean;
   /** outbox key -> ms this node last registered it. */
   private readonly registered = new Map<string, number>();
   /** Applications this node knows have a log registered. */
@@ -136,6 +142,7 @@ export class RedisEventLog implements EventLog {
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
     this.logger = opts.logger;
     this.replicasFor = opts.replicasFor ?? (() => 0);
+    this.recording = opts.recording ?? true;
     defineScripts(client, SCRIPTS);
   }
 
@@ -165,6 +172,7 @@ export class RedisEventLog implements EventLog {
    * metadata outbox). A round trip only when this node has not registered it in REGISTRATION_MS.
    */
   async registerOutbox(outbox: string, app: string | OutboxContext): Promise<void> {
+    if (!this.recording) return;
     const now = Date.now();
     const at = this.registered.get(outbox);
     if (at !== undefined && now - at < REGISTRATION_MS / 2) return;
@@ -177,6 +185,7 @@ export class RedisEventLog implements EventLog {
    * (errors are logged; the sweep relays what this missed). Coalesced per outbox.
    */
   relaySoon(outbox: string, app: string | OutboxContext): void {
+    if (!this.recording) return;
     void this.relayCoalesced(outbox, contextOf(app));
   }
 
@@ -208,36 +217,39 @@ export class RedisEventLog implements EventLog {
   /** Copies everything in `outbox` into the application logs, in order, then trims the outbox. */
   async relay(outbox: string, context: OutboxContext): Promise<void> {
     for (;;) {
-      // The trim of what the last relay of this outbox copied rides with this read (one slot: one
-      // pipeline, one round trip), so a relay costs two round trips: this and the relay script.
+      // The trim of what the last relay of this outbox copied rides with this read: both are sent
+      // at once on the command connection (one slot: one node), so a relay costs two round trips,
+      // this and the relay script. Not a pipeline(): ioredis copies every defined script into each
+      // one it creates, which cost more than the relay's own work.
       const trim = this.trims.get(outbox);
-      const pipeline = this.client.pipeline();
-      if (trim !== undefined) pipeline.xtrim(outbox, 'MINID', trim);
-      pipeline.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH);
-      const results = (await guarded(() => pipeline.exec())) ?? [];
-      for (const [err] of results) if (err) throw err;
+      // Strings, not Buffers: an entry's fields go back to Redis as they came (not parsed), and
+      // ioredis writes a command of strings without copying it into one Buffer (it does when any
+      // argument is a Buffer: that cost more than decoding the fields).
+      const [, entries] = await guarded(() =>
+        Promise.all([
+          trim === undefined ? null : this.client.xtrim(outbox, 'MINID', trim),
+          this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH),
+        ]),
+      );
       if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
-      const entries = results[results.length - 1]![1] as [string, string[]][];
       if (entries.length === 0) return;
-      const byApp = new Map<string, (string | number)[]>();
+      const byApp = new Map<string, ScriptArg[]>();
       for (const [id, fields] of entries) {
         const f: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-        const target = f.a !== undefined && f.a !== '' ? f.a : context.app;
+        const target = f.a !== undefined && f.a.length > 0 ? f.a : context.app;
         if (target === '') continue;
-        const record = this.recordOf(outbox, id, target, f, context.traits);
-        if (record === null) continue;
         let list = byApp.get(target);
         if (list === undefined) {
           list = [];
           byApp.set(target, list);
         }
-        list.push(id, record);
+        this.pushEntry(list, outbox, id, target, f, context.traits);
       }
       const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
       for (const [target, args] of byApp) {
         await this.ensureLog(target);
-        await this.relayInto(target, [outbox, cutoffUs, this.retention.maxEvents, ...args]);
+        await this.relayInto(target, [outbox, cutoffUs, this.retention.maxEvents, target, ...args]);
       }
       const [ms, seq] = entries[entries.length - 1]![0].split('-');
       // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
@@ -248,7 +260,7 @@ export class RedisEventLog implements EventLog {
   }
 
   /** Runs the relay script on one log; confirmed by a replica when the log's primary has one (see replicasFor). */
-  private async relayInto(app: string, args: (string | number)[]): Promise<void> {
+  private async relayInto(app: string, args: ScriptArg[]): Promise<void> {
     const keys = this.keys.eventLog(app);
     if (this.replicasFor(keys[0]) === 0) {
       await guarded(() => scriptCall(this.client, 'hlEventsRelay', false, keys, args));
@@ -263,21 +275,32 @@ export class RedisEventLog implements EventLog {
     if (Number(results[1]?.[1] ?? 0) < 1) throw new Error('event relay not confirmed by a replica');
   }
 
-  /** The event record an outbox entry relays as (null: an entry this version cannot read; logged). */
-  private recordOf(outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined): string | null {
+  /**
+   * Appends the relay script's five arguments for one outbox entry to `list` (events-relay-7.lua:
+   * stream id, generated µs, type, queue_id, traits). A call-queue change's entry (field `j`)
+   * carries its traits already typed and encoded (lua/includes/change-event.lua): its fields are
+   * passed on untouched. Other entries (field `v`: trait values) go through buildEvent, which
+   * applies the catalogue's types. An entry this version cannot read is logged and skipped.
+   */
+  private pushEntry(list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined): void {
     try {
+      if (f.j !== undefined && f.u !== undefined && f.t !== undefined) {
+        list.push(streamId, f.u, f.t, f.q ?? '', f.j);
+        return;
+      }
       const us = Number(f.u);
       let type = f.t ?? '';
+      const v = f.v ?? '{}';
       let values: TraitValues;
-      if (type === '@change') ({ type, values } = changeEventValues(parseChange(f.v ?? '')));
-      else values = { ...implicit, ...(JSON.parse(f.v ?? '{}') as TraitValues) };
-      const entropy = createHash('sha1').update(`${outbox}|${streamId}`).digest('hex');
-      const event = buildEvent(app, type, values, us, uuidv7(Math.floor(us / 1000), entropy));
-      const logged: LoggedEvent = { seq: 0, generatedUs: us, event };
-      return JSON.stringify({ us, m: indexMembers(logged), event });
+      // '@change': an entry recorded by a version that wrote the change itself (a rolling upgrade).
+      if (type === '@change') ({ type, values } = changeEventValues(parseChange(v)));
+      else values = { ...implicit, ...(JSON.parse(v) as TraitValues) };
+      if (!Number.isSafeInteger(us)) throw new Error('no time');
+      const event = buildEvent(app, type, values, us, '');
+      const queue = traitOf(event, 'queue_id');
+      list.push(streamId, String(us), type, queue === undefined ? '' : String(queue.value), event.traits.slice(1).map((t) => JSON.stringify(t)).join(','));
     } catch (err) {
       this.logger?.error({ err, outbox, streamId }, 'event log: unreadable outbox entry skipped');
-      return null;
     }
   }
 

@@ -82,6 +82,7 @@ import {
 } from './partition-scripts.js';
 import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
+import { disableEventRecording } from './scripts.js';
 import { ExpirySweeper } from './sweeper.js';
 // Registers message.state with the event catalogue (recorded by update-9.lua).
 import '../state-events.js';
@@ -114,6 +115,8 @@ export interface RedisEngineOptions {
   registryOutageMs?: number;
   /** Event retention (config.ts eventRetentionSeconds, eventMaxPerApp); defaults in events.ts. */
   eventRetention?: Partial<EventRetention>;
+  /** false: changes record no event (config.ts `events`; scripts.ts disableEventRecording). Default true. */
+  recordEvents?: boolean;
   /** How often the event sweep relays leftovers and applies retention, ms (default: sweepIntervalMs). */
   eventSweepIntervalMs?: number;
   /**
@@ -217,6 +220,7 @@ export class RedisEngine implements Engine {
     this.client = createCommandClient(this.target, { ...tuning, autoPipelining, autoPipeliningExcept: [READ_SCRIPT, READ_RECORDS, APPEND_SCRIPT] }, 'holdline');
     this.confirmClient = createCommandClient(this.target, tuning, 'holdline-confirm');
     for (const c of [this.client, this.confirmClient]) {
+      if (opts.recordEvents === false) disableEventRecording(c);
       c.on('error', (err: unknown) => this.logger?.debug({ err }, 'redis engine: connection error'));
       definePartitionScripts(c);
     }
@@ -243,6 +247,7 @@ export class RedisEngine implements Engine {
       sweepIntervalMs: opts.eventSweepIntervalMs ?? opts.sweepIntervalMs ?? 1000,
       ...(opts.eventRetention === undefined ? {} : { retention: opts.eventRetention }),
       replicasFor: (key) => this.replicas.replicasFor(key),
+      recording: opts.recordEvents !== false,
       ...(this.logger === undefined ? {} : { logger: this.logger }),
     });
     this.cache = new MetaCache<QueueRecord>(() => this.subscriber.isLive(this.keys.metaChannel), opts.metaCacheTtlMs, opts.registryOutageMs);

@@ -42,22 +42,37 @@ const FIELD_NAMES = MESSAGE_FIELDS.map((f) => `${f.tag} = '${f.wire}'`).join(', 
 const cache = new Map<string, string>();
 
 /**
- * The source of lua/<file>.lua with its includes expanded (each include at most once per script)
- * and the message field table's record tags filled in (recordEncode.lua).
+ * Includes that record events, and what replaces them on a client that records none (config.ts
+ * `events: false`): the same functions doing nothing, so the scripts run unchanged otherwise.
  */
-export function loadLua(file: string): string {
-  const cached = cache.get(file);
+const RECORDING_INCLUDES: Readonly<Record<string, string>> = { 'event-record': 'event-record-off', 'change-event': 'event-record-off' };
+const notRecording = new WeakSet<object>();
+
+/** Scripts defined on `client` from now on record no event (call before defining any). */
+export function disableEventRecording(client: RedisClient): void {
+  notRecording.add(client);
+}
+
+/**
+ * The source of lua/<file>.lua with its includes expanded (each include at most once per script)
+ * and the message field table's record tags filled in (recordEncode.lua). `recording` false: with
+ * the recording includes replaced by event-record-off.lua.
+ */
+export function loadLua(file: string, recording = true): string {
+  const cacheKey = recording ? file : `${file}|off`;
+  const cached = cache.get(cacheKey);
   if (cached !== undefined) return cached;
   const dir = luaDir();
   const included = new Set<string>();
   const expand = (source: string): string =>
-    source.replace(INCLUDE_RE, (_line, name: string) => {
+    source.replace(INCLUDE_RE, (_line, wanted: string) => {
+      const name = recording ? wanted : (RECORDING_INCLUDES[wanted] ?? wanted);
       if (included.has(name)) return '';
       included.add(name);
       return expand(readFileSync(`${dir}includes/${name}.lua`, 'utf8'));
     });
   const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8')).replace(FIELD_TAGS_MARK, FIELD_TAGS).replace(FIELD_NAMES_MARK, FIELD_NAMES);
-  cache.set(file, source);
+  cache.set(cacheKey, source);
   return source;
 }
 
@@ -73,7 +88,7 @@ export function loadLua(file: string): string {
 export function defineScript(client: RedisClient, command: string, file: string): void {
   const keys = keyCountOf(file);
   if (keys === undefined) throw new Error(`Lua script ${file}: its file name does not end in its key count (name-N)`);
-  client.defineCommand(command, { numberOfKeys: keys, lua: loadLua(file) });
+  client.defineCommand(command, { numberOfKeys: keys, lua: loadLua(file, !notRecording.has(client)) });
 }
 
 /** Registers a family's scripts: command name -> file (lua/<file>.lua, its key count ending the name). */

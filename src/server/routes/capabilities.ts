@@ -91,7 +91,8 @@ export function capabilities(ctx: ServerContext): CapabilitiesBody {
   const caps = ctx.storage.capabilities;
   return {
     // The admin routes exist only with an operator key (README "Getting a first key").
-    api: { ...API_FEATURES, 'apps.admin': ctx.config.adminKey !== undefined },
+    // events: false when this node records none (HOLDLINE_EVENTS=off); the routes still answer.
+    api: { ...API_FEATURES, 'apps.admin': ctx.config.adminKey !== undefined, events: ctx.config.events === 'on' },
     // Production-ready: events survive a restart (Redis); the memory engine's do not.
     event_storage: { 'storage:production_ready': caps.persistence },
     engine: {

@@ -12,15 +12,16 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
 --- @include "call-load-queue"
---- @include "event-record"
+--- @include "change-event"
 
 local q = loadQueue()
 local now = nowMs()
 local out = { '' }
 for _, agent in ipairs(rcall('HKEYS', KEYS[6])) do out[#out + 1] = agent end
 local seq = rcall('HINCRBY', KEYS[1], 'seq', 1)
-out[1] = cjson.encode({ queue_id = q.uuid, seq = seq, at_ms = now, kind = 'queue_deleted', queue = q })
+local change = { queue_id = q.uuid, seq = seq, at_ms = now, kind = 'queue_deleted', queue = q }
+out[1] = cjson.encode(change)
 rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 rcall('SPUBLISH', KEYS[8], out[1])
-recordEvent(KEYS[9], '', '@change', out[1])
+recordChange(KEYS[9], change)
 return out

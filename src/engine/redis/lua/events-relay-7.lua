@@ -5,13 +5,23 @@
   new event gets the next seq, is indexed and published on the log's channel, in the order given
   (the outbox's order). Then retention trims the oldest (includes/event-trim.lua).
 
+  The relay hands over each outbox entry's fields as they are (the traits already typed and
+  encoded by the script that recorded it, lua/includes/change-event.lua), so that nothing is decoded
+  or encoded per event outside this script; here the event is assembled around them: its
+  message_id (a UUIDv7 from the entry's time and the SHA-1 of "<outbox>|<stream id>", so any node
+  relaying the entry makes the same), `generated`, the index members (events.ts indexMembers) and
+  the record (events.ts StoredRecord). The log's types catalogue is decoded once per event type per
+  call and rewritten only when a type gains a trait.
+
   KEYS[1..7] the application's event log, laid out in keys.ts (EventLogKeys):
              meta events ids index sources types channel
 
   ARGV[1] the outbox key (the source's name; never used as a key here)
   ARGV[2] retention cutoff, µs since the epoch (older events are reclaimed)
   ARGV[3] retention size bound (events kept at most)
-  ARGV[4..] pairs: stream id, event record JSON {us, m (index members), event}
+  ARGV[4] the application (the project_id trait)
+  ARGV[5..] groups of five: stream id, generated (µs since the epoch), event type, queue_id ('' none),
+            the traits after project_id as comma-separated trait objects ('' none)
 
   Returns: { last seq of the log, number of events appended }.
 ]]
@@ -25,39 +35,95 @@ local function idLess(a, b)
   return am < bm or (am == bm and as < bs)
 end
 
-local done = rcall('HGET', KEYS[5], ARGV[1])
+-- A Trait's JSON always starts {"name":…,"type":… (events.ts Trait); a `"` inside a value is
+-- escaped, so this cannot match inside one.
+local TRAIT_RE = '"name":"([^"]+)","type":"(%a+)"'
+
+-- events.ts isoMicros: YYYY-MM-DDTHH:MM:SS.ffffffZ (days to a civil date: H. Hinnant's algorithm).
+local function isoMicros(us)
+  local secs = math.floor(us / 1000000)
+  local frac = us - secs * 1000000
+  local days = math.floor(secs / 86400)
+  local rem = secs - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d, math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, frac)
+end
+
+-- events.ts uuidv7(ms, entropy).
+local function uuidv7(ms, e)
+  local t = string.format('%012x', ms)
+  local variant = string.format('%x', tonumber(string.sub(e, 4, 4), 16) % 4 + 8)
+  return string.sub(t, 1, 8) .. '-' .. string.sub(t, 9, 12) .. '-7' .. string.sub(e, 1, 3) .. '-' .. variant .. string.sub(e, 5, 7) .. '-' .. string.sub(e, 8, 19)
+end
+
+local outbox = ARGV[1]
+local done = rcall('HGET', KEYS[5], outbox)
 local appended = 0
 local lastId = done
-for i = 4, #ARGV, 2 do
+local seq = tonumber(rcall('HGET', KEYS[1], 'seq') or '0')
+local projectTrait = '{"name":"project_id","type":"string","value":' .. cjson.encode(ARGV[4]) .. '}'
+local types = {}
+-- Every new event's index members, added by one ZADD at the end (one command, not four per event).
+local zadd = {}
+for i = 5, #ARGV, 5 do
   local id = ARGV[i]
   if done == false or idLess(done, id) then
-    local rec = cjson.decode(ARGV[i + 1])
-    local mid = rec.event.message_id
+    local usText = ARGV[i + 1]
+    local us = tonumber(usText)
+    local mid = uuidv7(math.floor(us / 1000), redis.sha1hex(outbox .. '|' .. id))
     if rcall('HEXISTS', KEYS[3], mid) == 0 then
-      local seq = rcall('HINCRBY', KEYS[1], 'seq', 1)
+      seq = seq + 1
       if seq == 1 then rcall('HSET', KEYS[1], 'first', 1) end
-      -- Spliced, not re-encoded: cjson would round `us` (16 digits) to 14.
-      local json = '{"seq":' .. seq .. ',' .. string.sub(ARGV[i + 1], 2)
+      local etype = ARGV[i + 2]
+      local queueId = ARGV[i + 3]
+      local traits = ARGV[i + 4]
+      local tk = string.rep('0', 16 - #usText) .. usText .. ':' .. mid
+      local members = { 'g:' .. tk, 't:' .. etype .. '|' .. tk, 'i:' .. mid }
+      if queueId ~= '' then members[4] = 'q:' .. queueId .. '|' .. tk end
+      for _, m in ipairs(members) do
+        zadd[#zadd + 1] = 0
+        zadd[#zadd + 1] = m
+      end
+      local encoded = {}
+      for k, m in ipairs(members) do encoded[k] = cjson.encode(m) end
+      local json = '{"seq":' .. seq .. ',"us":' .. usText .. ',"m":[' .. table.concat(encoded, ',') .. '],"event":{"message_id":"' .. mid ..
+        '","event_type":' .. cjson.encode(etype) .. ',"generated":"' .. isoMicros(us) .. '","traits":[' .. projectTrait ..
+        (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
       rcall('HSET', KEYS[2], seq, json)
       rcall('HSET', KEYS[3], mid, seq)
-      for _, m in ipairs(rec.m) do rcall('ZADD', KEYS[4], 0, m) end
-      local etype = rec.event.event_type
-      local known = rcall('HGET', KEYS[6], etype)
-      local traits = known and cjson.decode(known) or {}
-      local grew = not known
-      for _, t in ipairs(rec.event.traits) do
-        if traits[t.name] == nil then
-          traits[t.name] = t.type
-          grew = true
+      local known = types[etype]
+      if known == nil then
+        local stored = rcall('HGET', KEYS[6], etype)
+        known = { traits = stored and cjson.decode(stored) or { project_id = 'string' }, grew = not stored }
+        types[etype] = known
+      end
+      for name, ttype in string.gmatch(traits, TRAIT_RE) do
+        if known.traits[name] == nil then
+          known.traits[name] = ttype
+          known.grew = true
         end
       end
-      if grew then rcall('HSET', KEYS[6], etype, cjson.encode(traits)) end
       rcall('SPUBLISH', KEYS[7], json)
       appended = appended + 1
     end
     lastId = id
   end
 end
-if lastId and lastId ~= done then rcall('HSET', KEYS[5], ARGV[1], lastId) end
+if appended > 0 then
+  rcall('HSET', KEYS[1], 'seq', seq)
+  rcall('ZADD', KEYS[4], unpack(zadd))
+end
+for etype, known in pairs(types) do
+  if known.grew then rcall('HSET', KEYS[6], etype, cjson.encode(known.traits)) end
+end
+if lastId and lastId ~= done then rcall('HSET', KEYS[5], outbox, lastId) end
 trimLog(tonumber(ARGV[2]), tonumber(ARGV[3]), 1000)
-return { tonumber(rcall('HGET', KEYS[1], 'seq') or '0'), appended }
+return { seq, appended }

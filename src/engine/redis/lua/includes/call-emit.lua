@@ -1,7 +1,7 @@
---- @include "event-record"
+--- @include "change-event"
 -- Gives the change the next seq, appends it to the capped log and publishes it, inside the script
 -- that made it: subscribers receive changes in seq order and the log never has a hole. Its event
--- goes to the queue slot's outbox (KEYS[9]) in the same step (events.ts changeEventValues maps it).
+-- goes to the queue slot's outbox (KEYS[9]) in the same step, already typed (change-event.lua).
 local function emit(retention, now, change)
   change.seq = rcall('HINCRBY', KEYS[1], 'seq', 1)
   change.at_ms = now
@@ -9,6 +9,6 @@ local function emit(retention, now, change)
   rcall('RPUSH', KEYS[7], json)
   rcall('LTRIM', KEYS[7], -tonumber(retention), -1)
   rcall('SPUBLISH', KEYS[8], json)
-  recordEvent(KEYS[9], '', '@change', json)
+  recordChange(KEYS[9], change)
   return json
 end

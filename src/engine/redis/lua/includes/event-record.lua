@@ -4,16 +4,25 @@
 --           or an application's call keys' last key, RedisKeys.metaOutbox)
 --   app     the application; '' in a slot of one application (call queue, call app, partition):
 --           the relay knows it from the outbox's registration
---   etype   the dotted event type (events.ts EVENT_TYPES), or '@change' for a call-queue change
---   values  a table trait name -> value (types come from the catalogue), or for '@change' the
---           change JSON the script emitted
+--   etype   the dotted event type (events.ts EVENT_TYPES)
+--   values  a table trait name -> value (types come from the catalogue, applied by the relay)
 -- The relay (src/engine/redis/events.ts) gives the event its message_id and seq in the log.
-local function recordEvent(outbox, app, etype, values)
+local function eventMicros()
   local t = redis.call('TIME')
-  local us = string.format('%d', tonumber(t[1])) .. string.format('%06d', tonumber(t[2]))
+  return string.format('%d', tonumber(t[1])) .. string.format('%06d', tonumber(t[2]))
+end
+
+local function recordEvent(outbox, app, etype, values)
   local v = values
   if type(values) == 'table' then
     v = next(values) == nil and '{}' or cjson.encode(values)
   end
-  return redis.call('XADD', outbox, '*', 'a', app, 't', etype, 'u', us, 'v', v)
+  return redis.call('XADD', outbox, '*', 'a', app, 't', etype, 'u', eventMicros(), 'v', v)
+end
+
+-- The same for an event whose traits the script already wrote typed, in the log's JSON (the
+-- comma-separated trait objects after project_id; includes/change-event.lua), and the queue_id it
+-- is indexed by ('' none): the relay moves such an entry without decoding it (field j, not v).
+local function recordTraits(outbox, etype, traits, queueId)
+  return redis.call('XADD', outbox, '*', 'a', '', 't', etype, 'u', eventMicros(), 'j', traits, 'q', queueId)
 end

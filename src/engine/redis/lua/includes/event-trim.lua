@@ -10,8 +10,9 @@ local function trimLog(cutoffUs, maxEvents, budget)
   while first <= last and removed < budget do
     local json = redis.call('HGET', KEYS[2], first)
     if json then
+      -- Read `us` from the text (every relay looks at the oldest event; decoding it is for removal).
+      if last - first + 1 <= maxEvents and tonumber(string.match(json, '"us":(%d+)')) >= cutoffUs then break end
       local rec = cjson.decode(json)
-      if last - first + 1 <= maxEvents and rec.us >= cutoffUs then break end
       redis.call('HDEL', KEYS[2], first)
       redis.call('HDEL', KEYS[3], rec.event.message_id)
       redis.call('ZREM', KEYS[4], unpack(rec.m))

@@ -1,0 +1,126 @@
+--- @include "event-record"
+-- The event a call-queue change records, written by the script that makes the change, already in
+-- the log's shape: the relay (src/engine/redis/events.ts) then moves it without decoding anything.
+-- The mirror of events.ts changeEventValues + buildEvent (trait order: the catalogue's, EVENT_TYPES;
+-- values null or absent are left out; types converted as traitValue does), checked against it by
+-- test/integration/events-model.test.ts and events-recording.test.ts on every change kind.
+
+-- JavaScript truthiness of a value decoded by cjson (0, '' and null are false there).
+local function jsTrue(v)
+  return v ~= nil and v ~= false and v ~= cjson.null and v ~= 0 and v ~= ''
+end
+
+-- Appends one trait's JSON to `out` ({"name":…,"type":…,"value":…}, the order Trait has).
+local function pushTrait(out, name, ttype, v)
+  if v == nil or v == cjson.null then return end
+  local text
+  if ttype == 'integer' then
+    local n = v
+    if type(v) == 'boolean' then n = v and 1 or 0 else n = tonumber(v) end
+    if n == nil or n ~= n or n == math.huge or n == -math.huge then return end
+    n = n >= 0 and math.floor(n) or math.ceil(n)
+    text = string.format('%d', n)
+  elseif ttype == 'float' then
+    local n = tonumber(v)
+    if n == nil or n ~= n or n == math.huge or n == -math.huge then return end
+    -- 17 digits: parses back to the same double JavaScript computed (the default %.14g may not).
+    text = string.format('%.17g', n)
+  else
+    local str = tostring(v)
+    -- Most values need no escaping: quoted as they are (cjson.encode is a call per value).
+    if string.find(str, '[%c"\\/\128-\255]') == nil then text = '"' .. str .. '"' else text = cjson.encode(str) end
+  end
+  out[#out + 1] = '{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}'
+end
+
+local function joinChanged(changed)
+  if type(changed) ~= 'table' then return '' end
+  return table.concat(changed, ',')
+end
+
+-- { event type, traits JSON without project_id (comma-separated objects), queue_id }
+local function changeEvent(change)
+  local t = {}
+  local kind = change.kind
+  if kind == 'queue_updated' or kind == 'queue_deleted' then
+    local q = change.queue
+    pushTrait(t, 'queue_id', 'string', q.uuid)
+    pushTrait(t, 'name', 'string', q.name)
+    if kind == 'queue_deleted' then return 'queue.delete', table.concat(t, ','), q.uuid end
+    pushTrait(t, 'disabled', 'integer', q.disabled)
+    pushTrait(t, 'service_level_seconds', 'integer', q.service_level_seconds)
+    pushTrait(t, 'user_id', 'string', q.user_id)
+    pushTrait(t, 'owner_project_id', 'string', q.project_id)
+    pushTrait(t, 'changed', 'string', joinChanged(change.changed))
+    return 'queue.update', table.concat(t, ','), q.uuid
+  end
+  if kind == 'member_added' or kind == 'member_removed' or kind == 'member_updated' then
+    local m = change.member
+    pushTrait(t, 'queue_id', 'string', m.queue_id)
+    pushTrait(t, 'agent_id', 'string', m.uuid)
+    pushTrait(t, 'number', 'string', m.number)
+    pushTrait(t, 'status', 'string', m.status)
+    pushTrait(t, 'paused', 'integer', m.paused)
+    pushTrait(t, 'pause_reason', 'string', m.pause_reason)
+    local etype
+    if kind == 'member_added' then
+      etype = 'queue.member.add'
+    elseif kind == 'member_removed' then
+      etype = 'queue.member.remove'
+    else
+      local changed = joinChanged(change.changed)
+      local has = {}
+      for _, f in ipairs(type(change.changed) == 'table' and change.changed or {}) do has[f] = true end
+      if has.paused then
+        etype = jsTrue(m.paused) and 'queue.member.pause' or 'queue.member.unpause'
+      elseif has.status then
+        etype = 'queue.member.status'
+      else
+        etype = 'queue.member.update'
+        pushTrait(t, 'changed', 'string', changed)
+      end
+    end
+    return etype, table.concat(t, ','), m.queue_id
+  end
+  -- caller_joined, caller_updated, caller_left
+  local c = change.caller
+  pushTrait(t, 'queue_id', 'string', c.queue_id)
+  pushTrait(t, 'caller_id', 'string', c.uuid)
+  pushTrait(t, 'name', 'string', c.name)
+  pushTrait(t, 'number', 'string', c.number)
+  pushTrait(t, 'priority', 'integer', c.priority)
+  pushTrait(t, 'status', 'string', c.status)
+  local line = change.line
+  if line == cjson.null then line = nil end
+  if kind == 'caller_joined' then
+    pushTrait(t, 'position', 'integer', line and line.to)
+    return 'queue.caller.join', table.concat(t, ','), c.queue_id
+  end
+  if kind == 'caller_left' then
+    pushTrait(t, 'reason', 'string', change.reason)
+    pushTrait(t, 'wait', 'float', change.wait_ms ~= nil and change.wait_ms ~= cjson.null and change.wait_ms / 1000 or nil)
+    -- The estimate given at its join (stored with the caller by call-caller-join), routing.md section 9.
+    pushTrait(t, 'estimated_wait', 'float', c.estimated_wait)
+    pushTrait(t, 'position', 'integer', line and line.from)
+    pushTrait(t, 'agent_id', 'string', c.member_uuid)
+    return 'queue.caller.leave', table.concat(t, ','), c.queue_id
+  end
+  local has = {}
+  for _, f in ipairs(type(change.changed) == 'table' and change.changed or {}) do has[f] = true end
+  pushTrait(t, 'position', 'integer', c.position)
+  if has.callback then
+    local cb = c.callback
+    pushTrait(t, 'callback_number', 'string', type(cb) == 'table' and cb.number or nil)
+    return 'queue.caller.callback', table.concat(t, ','), c.queue_id
+  end
+  local etype = has.status and 'queue.caller.status' or has.priority and 'queue.caller.priority' or 'queue.caller.assign'
+  pushTrait(t, 'agent_id', 'string', c.member_uuid)
+  pushTrait(t, 'changed', 'string', joinChanged(change.changed))
+  return etype, table.concat(t, ','), c.queue_id
+end
+
+-- Records a call-queue change's event into the queue slot's outbox (KEYS[9]), atomically with it.
+local function recordChange(outbox, change)
+  local etype, traits, queueId = changeEvent(change)
+  return recordTraits(outbox, etype, traits, queueId)
+end

@@ -1,0 +1,96 @@
+/**
+ * The relay script makes each event from its outbox entry in Lua (events-relay-7.lua): message_id,
+ * `generated` and the index members must be exactly what events.ts's uuidv7, isoMicros and
+ * indexMembers make, for any time (leap days, year ends, centuries, the epoch's first second).
+ * And a node recording nothing (recordEvents: false) changes the call queue without an event.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { RedisCallStore } from '../../src/engine/redis/calls.js';
+import { isoMicros, indexMembers, uuidv7 } from '../../src/engine/events.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
+import { RedisKeys } from '../../src/engine/redis/keys.js';
+import { freshPrefix } from '../helpers/namespace.js';
+import { randomName } from '../helpers/engines.js';
+
+describe('event relay (Redis)', () => {
+  let engine: RedisEngine;
+  let client: Redis;
+  let prefix: string;
+  beforeEach(async () => {
+    prefix = freshPrefix('relay');
+    engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000, eventRetention: { maxAgeMs: 100 * 365 * 86_400_000, maxEvents: 1000 } });
+    await engine.start();
+    client = new Redis(inject('redisUrl'));
+  });
+  afterEach(async () => {
+    client.disconnect();
+    await engine.close();
+  });
+
+  it('makes message_id, generated and the index members as events.ts does, at any time', async () => {
+    const app = randomName('app');
+    const outbox = new RedisKeys(prefix).callApp(app).scripts[8]!;
+    const times = [
+      '1000000', '951782400123456', '951868799999999', '978307199999999', '4107542400000001', '1798761599999999', '1772323200000000',
+      String(Date.now() * 1000 + 789),
+    ];
+    const ids: string[] = [];
+    for (const [i, us] of times.entries()) {
+      const traits = `{"name":"queue_id","type":"string","value":"q${i}"},{"name":"n","type":"integer","value":${i}}`;
+      ids.push((await client.xadd(outbox, '*', 'a', '', 't', 'bench.relay', 'u', us, 'j', traits, 'q', `q${i}`))!);
+    }
+    await engine.events.relay(outbox, { app });
+    const logged = (await engine.events.readSince(app, 0, 100))!;
+    expect(logged).toHaveLength(times.length);
+    for (const [i, e] of logged.entries()) {
+      const us = Number(times[i]);
+      const id = uuidv7(Math.floor(us / 1000), createHash('sha1').update(`${outbox}|${ids[i]}`).digest('hex'));
+      expect(e.generatedUs).toBe(us);
+      expect(e.event).toEqual({
+        message_id: id, event_type: 'bench.relay', generated: isoMicros(us), raw: {},
+        traits: [
+          { name: 'project_id', type: 'string', value: app },
+          { name: 'queue_id', type: 'string', value: `q${i}` },
+          { name: 'n', type: 'integer', value: i },
+        ],
+      });
+      const index = await client.zrangebylex(new RedisKeys(prefix).eventLog(app)[3]!, '-', '+');
+      for (const m of indexMembers(e)) expect(index).toContain(m);
+    }
+    expect((await engine.events.types(app))['bench.relay']).toEqual({ project_id: 'string', queue_id: 'string', n: 'integer' });
+  });
+
+  it('writes string traits of any content as the same JSON strings (quotes, slashes, control characters, non-ASCII)', async () => {
+    const app = randomName('app');
+    const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, events: engine.events, feeds: engine.feeds });
+    try {
+      const q = await calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+      const names = ['plain', 'Zoë "Z" / \\ \u0001\t end', '日本 \u2028'];
+      for (const name of names) await calls.joinCaller(app, q.uuid, { name, number: '555', priority: -2.7 });
+      await engine.events.flush();
+      const joins = (await engine.events.readSince(app, 0, 100))!.filter((e) => e.event.event_type === 'queue.caller.join');
+      expect(joins.map((e) => e.event.traits.find((t) => t.name === 'name')?.value)).toEqual(names);
+      expect(joins.map((e) => e.event.traits.find((t) => t.name === 'priority')?.value)).toEqual(names.map(() => -2));
+    } finally {
+      await calls.close();
+    }
+  });
+
+  it('records no event when recording is off, and the change is made', async () => {
+    const app = randomName('app');
+    const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, recordEvents: false });
+    try {
+      const q = await calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+      const c = (await calls.joinCaller(app, q.uuid, { name: 'Bob', number: '555', priority: 0 })).value;
+      await calls.leaveCaller(app, q.uuid, c.uuid, 'abandoned');
+      expect((await calls.changesSince(app, q.uuid, 0))?.map((x) => x.kind)).toEqual(['caller_joined', 'caller_left']);
+      await calls.events.flush();
+      expect(await engine.events.readSince(app, 0, 100)).toEqual([]);
+      expect(await client.exists(new RedisKeys(prefix).callQueue(app, q.uuid)[8]!)).toBe(0);
+    } finally {
+      await calls.close();
+    }
+  });
+});
