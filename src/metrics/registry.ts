@@ -11,7 +11,7 @@
  * is labelled by application, queue or user.
  */
 import { KeyedCounter, KeyedHistogram, PlainHistogram } from './http-series.js';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Open WebSocket connections and their subscriptions, counted when scraped. */
 export interface WsSource {
