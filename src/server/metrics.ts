@@ -21,9 +21,10 @@ import type { CallQueueTotals } from '../metrics/registry.js';
  *
  * A plain object rather than a Proxy: every call of the domain and the hubs reads a method off
  * the engine, and a Proxy's `get` trap on each read (V8 cannot cache a property read through a
- * Proxy) was a visible share of a REST request's CPU time. So the engine's methods are bound once
- * here; its other properties (`kind`, `capabilities`, `events`, getters) are read through to it
- * when read; the prototype stays the engine's, so `instanceof` answers as for the engine itself.
+ * Proxy) was a visible share of a REST request's CPU time. So each of the engine's methods gets a
+ * plain function here, which calls it on the engine; its other properties (`kind`, `capabilities`,
+ * `events`, getters) are read through to it when read; the prototype stays the engine's, so
+ * `instanceof` answers as for the engine itself.
  */
 export function instrumentEngine(engine: Engine): Engine {
   const m = metrics();
@@ -42,8 +43,12 @@ export function instrumentEngine(engine: Engine): Engine {
     for (const key of Reflect.ownKeys(o)) {
       if (key === 'constructor' || Object.hasOwn(wrapper, key)) continue;
       const d = Object.getOwnPropertyDescriptor(o, key)!;
-      // A method of the engine's class: bound now. Anything else (fields, getters): read when read.
-      if (o !== engine && typeof d.value === 'function') wrapper[key] = through(d.value);
+      // A method of the engine's class: a plain function that looks the method up on the engine
+      // when called (so a method replaced on the engine, or an engine that is itself a Proxy as in
+      // tests, is called as it is then). Anything else (fields, getters): read when read.
+      if (o !== engine && typeof d.value === 'function') {
+        wrapper[key] = (...args: unknown[]): unknown => (Reflect.get(engine, key) as (...a: unknown[]) => unknown).apply(engine, args);
+      }
       else Object.defineProperty(wrapper, key, { get: () => through(Reflect.get(engine, key)), enumerable: d.enumerable ?? false });
     }
   }
