@@ -52,6 +52,11 @@ import {
   parseTokenRevoke,
 } from './validate.js';
 
+/** How long a join's estimate reuses its queue's inputs (CallService.joinInputs). */
+const JOIN_INPUTS_MS = 1000;
+/** At most this many queues' inputs are kept (then all are dropped and read again). */
+const JOIN_INPUTS_QUEUES = 10_000;
+
 export interface CallServiceOptions {
   /** service_level_seconds of a queue created without one. */
   defaultServiceLevelSeconds?: number;
@@ -84,6 +89,8 @@ export class CallService {
   private readonly estimateContext: (app: string, queueId: string) => Promise<EstimateContext>;
   private readonly announce: (app: string, agent: string) => Promise<void>;
   private readonly routing: NonNullable<CallServiceOptions['routing']> | null;
+  /** Per queue (`app\nqueue`): the inputs of a join's estimate, read at `atMs` (joinInputs). */
+  private readonly joinInputCache = new Map<string, { atMs: number; inputs: Promise<[WallboardRead | null, EstimateContext]> }>();
 
   constructor(
     private readonly store: CallStore,
@@ -103,6 +110,7 @@ export class CallService {
   }
 
   private async agentRouted<T>(app: string, agent: string, result: T): Promise<T> {
+    this.joinInputCache.clear();
     await this.routing?.agentChanged(app, agent);
     return result;
   }
@@ -133,6 +141,7 @@ export class CallService {
    */
   async deleteAgent(app: string, id: string): Promise<void> {
     const uuid = parsePathId(id, 'agent_not_found');
+    this.joinInputCache.clear();
     try {
       await this.store.deleteAgent(app, uuid);
     } catch (err) {
@@ -210,6 +219,7 @@ export class CallService {
 
   async updateQueue(app: string, id: string, body: unknown): Promise<Mutation<CallQueue>> {
     const q = queueId(id);
+    this.forgetJoinInputs(app, q);
     return this.routed(app, q, await this.store.updateCallQueue(app, q, parseCallQueuePatch(body)));
   }
 
@@ -221,6 +231,7 @@ export class CallService {
 
   async addMember(app: string, id: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
+    this.forgetJoinInputs(app, q);
     return this.routed(app, q, await this.store.addMember(app, q, parseNewMember(body)));
   }
 
@@ -237,11 +248,13 @@ export class CallService {
   async updateMember(app: string, id: string, agentId: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
     const agent = parsePathId(agentId, 'member_not_found');
+    this.forgetJoinInputs(app, q);
     return this.routed(app, q, await this.store.updateMember(app, q, agent, parseMemberPatch(body)));
   }
 
   async removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
     const q = queueId(id);
+    this.forgetJoinInputs(app, q);
     return this.routed(app, q, await this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')));
   }
 
@@ -327,21 +340,49 @@ export class CallService {
    */
   private async withJoinEstimate(app: string, queueId: string, input: NewCaller): Promise<NewCaller> {
     try {
-      const [read, ctx, ahead] = await Promise.all([
-        this.store.readWallboard(app, queueId),
-        this.estimateContext(app, queueId),
-        this.store.waitingAtOrAbove(app, queueId, input.priority),
-      ]);
+      const [[read, ctx, readAgoMs], ahead] = await Promise.all([this.joinInputs(app, queueId), this.store.waitingAtOrAbove(app, queueId, input.priority)]);
       if (read === null) return input;
+      const nowMs = read.nowMs + readAgoMs;
       // Routed queues: the callers ahead with their own skills (routing's read is in position order).
       const tags = [...ctx.callerTags.values()];
       const line: EstimateCaller[] = Array.from({ length: ahead }, (_, i) => ({ requiredTags: tags[i] ?? [] }));
-      line.push({ requiredTags: input.required_tags ?? [], createdMs: read.nowMs });
-      const est = this.estimateWith(read, ctx, read.members, ctx.offered, read.nowMs, line).at(-1);
+      line.push({ requiredTags: input.required_tags ?? [], createdMs: nowMs });
+      const est = this.estimateWith(read, ctx, read.members, ctx.offered, nowMs, line).at(-1);
       return typeof est === 'number' ? { ...input, estimated_wait: est } : input;
     } catch {
       return input;
     }
+  }
+
+  /**
+   * The inputs of a join's estimate besides the line's count (the wallboard read's members and
+   * averages, routing's read), and how long ago they were read (ms). Reused for up to
+   * JOIN_INPUTS_MS per queue: joins come in bursts (hundreds a second on a busy queue) and these
+   * inputs move slowly, so a burst costs one read a second, not three reads and a wallboard's
+   * figures per join. A member or skill change made through this node reads them again at once;
+   * one made elsewhere (another node, an offer) is seen within JOIN_INPUTS_MS (routing.md section 9).
+   */
+  private joinInputs(app: string, queueId: string): Promise<[WallboardRead | null, EstimateContext, number]> {
+    const key = `${app}\n${queueId}`;
+    const now = Date.now();
+    let hit = this.joinInputCache.get(key);
+    if (hit === undefined || now - hit.atMs >= JOIN_INPUTS_MS) {
+      if (this.joinInputCache.size >= JOIN_INPUTS_QUEUES) this.joinInputCache.clear();
+      const inputs = Promise.all([this.store.readWallboard(app, queueId), this.estimateContext(app, queueId)]);
+      const entry = { atMs: now, inputs };
+      // A failed read is not kept: the next join reads again.
+      inputs.catch(() => {
+        if (this.joinInputCache.get(key) === entry) this.joinInputCache.delete(key);
+      });
+      this.joinInputCache.set(key, entry);
+      hit = entry;
+    }
+    const atMs = hit.atMs;
+    return hit.inputs.then(([read, ctx]) => [read, ctx, Date.now() - atMs]);
+  }
+
+  private forgetJoinInputs(app: string, queueId: string): void {
+    this.joinInputCache.delete(`${app}\n${queueId}`);
   }
 
   /**
