@@ -2,9 +2,10 @@
  * `holdline tail --events`: the application's event log, live (protocol/websocket.md 12), through
  * the SDK's event tail: gapless across reconnects, resumed after the last event shown.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { HoldlineClient } from '../client/index.js';
-import type { EventCondition, HoldlineEvent, StopReason } from '../client/index.js';
+import type { EventCondition, HoldlineEvent } from '../client/index.js';
+import { followUntilDone, writeResumeFile } from './follow.js';
 import { CliError, wsUrl, type ServerTarget } from './rest.js';
 
 export interface EventTailCliOptions {
@@ -48,33 +49,19 @@ export async function tailEvents(target: ServerTarget & { key: string }, opts: E
   const since = opts.resumeFile !== undefined ? readResume(opts.resumeFile) : undefined;
   const client = new HoldlineClient({ urls: wsUrl(target.url), key: target.key });
   let seen = 0;
-  let done!: (reason: string | null) => void;
-  const finished = new Promise<string | null>((resolve) => (done = resolve));
-  const tail = client.events({ q, ...(since !== undefined ? { since } : {}) });
-  tail.on('event', ({ seq, event }) => {
-    process.stdout.write(`${render(seq, event, opts.format)}\n`);
-    if (opts.resumeFile !== undefined) {
-      writeFileSync(`${opts.resumeFile}.tmp`, `${event.message_id}\n`);
-      renameSync(`${opts.resumeFile}.tmp`, opts.resumeFile);
-    }
-    if (opts.count !== undefined && ++seen >= opts.count) done(null);
+  await followUntilDone(client, (done) => {
+    const tail = client.events({ q, ...(since !== undefined ? { since } : {}) });
+    tail.on('event', ({ seq, event }) => {
+      process.stdout.write(`${render(seq, event, opts.format)}\n`);
+      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, `${event.message_id}\n`);
+      if (opts.count !== undefined && ++seen >= opts.count) done(null);
+    });
+    let first = true;
+    tail.on('subscribed', ({ recovered }) => {
+      if (first) process.stderr.write(`holdline: following the event log${recovered ? '' : ' (events after the resume point were reclaimed: some are missing)'}\n`);
+      else if (!recovered) process.stderr.write('holdline: resumed, but events after the last one shown were reclaimed: some are missing\n');
+      first = false;
+    });
+    tail.on('ended', (end) => done(end.reason === 'error' ? end.error.message : `event tail ended: ${end.reason}`));
   });
-  let first = true;
-  tail.on('subscribed', ({ recovered }) => {
-    if (first) process.stderr.write(`holdline: following the event log${recovered ? '' : ' (events after the resume point were reclaimed: some are missing)'}\n`);
-    else if (!recovered) process.stderr.write('holdline: resumed, but events after the last one shown were reclaimed: some are missing\n');
-    first = false;
-  });
-  tail.on('ended', (end) => done(end.reason === 'error' ? end.error.message : `event tail ended: ${end.reason}`));
-  client.on('closed', (reason: StopReason) => {
-    if (reason.by !== 'client') done(reason.by === 'auth' ? `${reason.code}: ${reason.message}` : `server closed: ${reason.code} ${reason.reason}`);
-  });
-  const onSignal = (): void => done(null);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const failure = await finished;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  await client.close();
-  if (failure !== null) throw new CliError(failure);
 }

@@ -2,10 +2,11 @@
  * `holdline publish`, `tail` and `queues`: message queues from the command line, over REST and
  * the WebSocket (through the SDK), so they work on every engine.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HoldlineClient } from '../client/index.js';
-import type { MessageFrame, StopReason } from '../client/index.js';
+import type { MessageFrame } from '../client/index.js';
+import { followUntilDone, writeResumeFile } from './follow.js';
 import { CliError, request, wsUrl, type ServerTarget } from './rest.js';
 
 export interface PublishOptions {
@@ -104,34 +105,20 @@ export async function tail(target: ServerTarget & { key: string }, app: string, 
   }
   const client = new HoldlineClient({ urls: wsUrl(target.url), key: target.key });
   let seen = 0;
-  let done!: (reason: string | null) => void;
-  const finished = new Promise<string | null>((resolve) => (done = resolve));
-  const sub = client.subscribe(app, queue, { partitions, ...(after !== undefined ? { after } : {}), ...(since !== undefined ? { since } : {}) });
-  sub.on('message', (m) => {
-    process.stdout.write(`${render(m, opts.format)}\n`);
-    if (opts.resumeFile !== undefined) {
-      writeFileSync(`${opts.resumeFile}.tmp`, JSON.stringify(sub.lastMessageIds()));
-      renameSync(`${opts.resumeFile}.tmp`, opts.resumeFile);
-    }
-    if (opts.count !== undefined && ++seen >= opts.count) done(null);
+  await followUntilDone(client, (done) => {
+    const sub = client.subscribe(app, queue, { partitions, ...(after !== undefined ? { after } : {}), ...(since !== undefined ? { since } : {}) });
+    sub.on('message', (m) => {
+      process.stdout.write(`${render(m, opts.format)}\n`);
+      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, JSON.stringify(sub.lastMessageIds()));
+      if (opts.count !== undefined && ++seen >= opts.count) done(null);
+    });
+    sub.on('recovery', (r) => {
+      if (r.cause === 'subscribe') {
+        process.stderr.write(`holdline: following ${app}/${queue} partition ${r.partition}${r.recovered ? '' : ' (messages before the resume point may be missing)'}\n`);
+      } else if (!r.recovered) {
+        process.stderr.write(`holdline: partition ${r.partition}: resumed after ${r.cause}, some messages may be missing\n`);
+      }
+    });
+    sub.on('ended', (end) => done(end.reason === 'error' ? end.error.message : `subscription ended: ${end.reason}`));
   });
-  sub.on('recovery', (r) => {
-    if (r.cause === 'subscribe') {
-      process.stderr.write(`holdline: following ${app}/${queue} partition ${r.partition}${r.recovered ? '' : ' (messages before the resume point may be missing)'}\n`);
-    } else if (!r.recovered) {
-      process.stderr.write(`holdline: partition ${r.partition}: resumed after ${r.cause}, some messages may be missing\n`);
-    }
-  });
-  sub.on('ended', (end) => done(end.reason === 'error' ? end.error.message : `subscription ended: ${end.reason}`));
-  client.on('closed', (reason: StopReason) => {
-    if (reason.by !== 'client') done(reason.by === 'auth' ? `${reason.code}: ${reason.message}` : `server closed: ${reason.code} ${reason.reason}`);
-  });
-  const onSignal = (): void => done(null);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const failure = await finished;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  await client.close();
-  if (failure !== null) throw new CliError(failure);
 }
