@@ -152,22 +152,16 @@ function createMetrics() {
   historyGauge('holdline_history_cache_partitions', 'Followed partitions with an in-process tail', (s) => s.partitions);
 
   // The webhook gauges share one read of the dispatchers per scrape (each backlog: one log read).
-  let webhookPending: Promise<{ endpoints: number; backlog: number; maxBacklog: number }> | null = null;
-  const webhookTotals = (): Promise<{ endpoints: number; backlog: number; maxBacklog: number }> => {
-    webhookPending ??= (async () => {
-      const sum = { endpoints: 0, backlog: 0, maxBacklog: 0 };
-      for (const source of webhookSources) {
-        const t = await source();
-        sum.endpoints += t.endpoints;
-        sum.backlog += t.backlog;
-        sum.maxBacklog = Math.max(sum.maxBacklog, t.maxBacklog);
-      }
-      return sum;
-    })().finally(() => {
-      webhookPending = null;
-    });
-    return webhookPending;
-  };
+  const webhookTotals = sharedPerScrape(async () => {
+    const sum = { endpoints: 0, backlog: 0, maxBacklog: 0 };
+    for (const source of webhookSources) {
+      const t = await source();
+      sum.endpoints += t.endpoints;
+      sum.backlog += t.backlog;
+      sum.maxBacklog = Math.max(sum.maxBacklog, t.maxBacklog);
+    }
+    return sum;
+  });
   new Gauge({
     name: 'holdline_webhook_endpoints_delivering',
     help: 'Webhook endpoints this node holds the lease of and delivers to',
@@ -194,23 +188,17 @@ function createMetrics() {
   });
 
   // The call-queue gauges share one read of the call store per scrape.
-  let pending: Promise<CallQueueTotals> | null = null;
-  const totals = (): Promise<CallQueueTotals> => {
-    pending ??= (async () => {
-      const sum: CallQueueTotals = { queues: 0, waiting: 0, longestWaitSeconds: 0, members: { total: 0, logged_in: 0, available: 0, paused: 0 } };
-      for (const source of callSources) {
-        const t = await source();
-        sum.queues += t.queues;
-        sum.waiting += t.waiting;
-        sum.longestWaitSeconds = Math.max(sum.longestWaitSeconds, t.longestWaitSeconds);
-        for (const k of Object.keys(sum.members) as Array<keyof CallQueueTotals['members']>) sum.members[k] += t.members[k];
-      }
-      return sum;
-    })().finally(() => {
-      pending = null;
-    });
-    return pending;
-  };
+  const totals = sharedPerScrape(async () => {
+    const sum: CallQueueTotals = { queues: 0, waiting: 0, longestWaitSeconds: 0, members: { total: 0, logged_in: 0, available: 0, paused: 0 } };
+    for (const source of callSources) {
+      const t = await source();
+      sum.queues += t.queues;
+      sum.waiting += t.waiting;
+      sum.longestWaitSeconds = Math.max(sum.longestWaitSeconds, t.longestWaitSeconds);
+      for (const k of Object.keys(sum.members) as Array<keyof CallQueueTotals['members']>) sum.members[k] += t.members[k];
+    }
+    return sum;
+  });
   new Gauge({
     name: 'holdline_callqueues',
     help: `Call queues (at most ${MAX_CALLQUEUES_PER_SCRAPE} are read per scrape)`,
@@ -281,4 +269,16 @@ export function observeRedis<C extends { on(event: string, fn: (...args: unknown
   return client;
 }
 
-
+/**
+ * One read shared by the gauges a scrape collects at once: a call while a read is under way gets
+ * that read; the next scrape reads again.
+ */
+function sharedPerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => {
+    pending ??= read().finally(() => {
+      pending = null;
+    });
+    return pending;
+  };
+}
