@@ -109,9 +109,14 @@ export function estimateLine(line: readonly EstimateCaller[], input: EstimateInp
   const queueTags = input.requiredTags ?? [];
   // Callers with the same required tags share a pool (and, with every tier open, a free-time sequence).
   const pools = new Map<string, Pool>();
+  const queueOnly = [...new Set(queueTags)].sort();
+  const queueOnlyKey = queueOnly.join('\u0000');
   const poolOf = (c: EstimateCaller): Pool => {
-    const tags = [...new Set([...queueTags, ...(c.requiredTags ?? [])])].sort();
-    const key = tags.join('\u0000');
+    // Most callers require no tag of their own: their tags are the queue's, sorted once above
+    // (this runs per caller of a line of up to thousands, per push and per join).
+    const own = c.requiredTags;
+    const tags = own === undefined || own.length === 0 ? queueOnly : [...new Set([...queueTags, ...own])].sort();
+    const key = tags === queueOnly ? queueOnlyKey : tags.join('\u0000');
     let pool = pools.get(key);
     if (pool === undefined) {
       const members = all.filter((s) => tags.every((t) => s.tags.has(t)));
