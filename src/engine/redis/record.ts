@@ -16,10 +16,16 @@
  * corrupt it. A length-prefixed record keeps bytes as bytes, is trivial on both sides, and the
  * t/b tag says how to hand the body back (string or Uint8Array), so bodies round-trip byte-exact.
  *
- * Live payload (SPUBLISH by append.lua): the appended records, each prefixed by its uint32
- * big-endian length.
+ * Live payload (SPUBLISH by append.lua, one per append call), format 1: the byte 1, the batch's
+ * timestampUs and first seq (IEEE doubles, big-endian), the partition (uint8), the message count n
+ * (uint32 big-endian); n heads of 12 bytes (the id's random part, ttl, the tail's length, uint32
+ * big-endian each); then the n tails, the record fields after i, l and e (t or b, then the optional
+ * fields). Message j's id has seq = first seq + j and its expiresAtMs is floor(timestampUs / 1000)
+ * + ttl * 1000, exactly as append.lua spells them into the stored record, so a message decoded
+ * from the payload equals the one decoded from its record.
  */
 import { MESSAGE_FIELDS, type MessageField } from '../../message-fields.js';
+import { encodeMessageId } from '../ids.js';
 import type { JsonValue, StoredMessage } from '../types.js';
 
 const TAG_ID = 0x69; // i
@@ -79,81 +85,135 @@ function hex(record: Buffer, start: number, end: number): number {
 }
 
 /**
- * One pass over the fields, without an intermediate map or per-field allocations: history reads
- * decode up to 1000 records per partition, and this is most of a read's CPU time in Node.
+ * Where one pass over a record's fields found them. One object, reused: decoding is synchronous,
+ * and history reads decode up to 1000 records per partition.
  */
-export function decodeRecord(record: Buffer): StoredMessage {
-  let idAt = -1;
-  let ttlStart = -1;
-  let ttlEnd = -1;
-  let expStart = -1;
-  let expEnd = -1;
-  let bodyStart = -1;
-  let bodyEnd = -1;
-  let bodyIsText = false;
-  // Positions of optional fields (field, start, end, ...): most records have none.
-  let optional: (MessageField | number)[] | undefined;
-  let pos = 0;
-  const length = record.length;
-  while (pos + 5 <= length) {
+const found = {
+  idAt: -1,
+  ttlStart: -1,
+  ttlEnd: -1,
+  expStart: -1,
+  expEnd: -1,
+  bodyStart: -1,
+  bodyEnd: -1,
+  bodyIsText: false,
+  /** Positions of optional fields (field, start, end, ...): most records have none. */
+  optional: undefined as (MessageField | number)[] | undefined,
+};
+
+/** One pass over the fields in record[pos, end), without an intermediate map or per-field allocations; fills `found`. */
+function scanFields(record: Buffer, pos: number, end: number, what: string): void {
+  found.idAt = found.ttlStart = found.ttlEnd = found.expStart = found.expEnd = found.bodyStart = found.bodyEnd = -1;
+  found.bodyIsText = false;
+  found.optional = undefined;
+  while (pos + 5 <= end) {
     const tag = record[pos]!;
     const len = record.readUInt32BE(pos + 1);
     const start = pos + 5;
-    const end = start + len;
-    if (end > length) break;
+    const stop = start + len;
+    if (stop > end) break;
     switch (tag) {
-      case TAG_ID: if (len === 32) idAt = start; break;
-      case TAG_TTL: ttlStart = start; ttlEnd = end; break;
-      case TAG_EXPIRES: expStart = start; expEnd = end; break;
-      case TAG_TEXT: bodyStart = start; bodyEnd = end; bodyIsText = true; break;
-      case TAG_BINARY: bodyStart = start; bodyEnd = end; bodyIsText = false; break;
+      case TAG_ID: if (len === 32) found.idAt = start; break;
+      case TAG_TTL: found.ttlStart = start; found.ttlEnd = stop; break;
+      case TAG_EXPIRES: found.expStart = start; found.expEnd = stop; break;
+      case TAG_TEXT: found.bodyStart = start; found.bodyEnd = stop; found.bodyIsText = true; break;
+      case TAG_BINARY: found.bodyStart = start; found.bodyEnd = stop; found.bodyIsText = false; break;
       default: {
         const f = FIELD_BY_TAG[tag];
         if (f === undefined) break;
-        optional ??= [];
-        optional.push(f, start, end);
+        found.optional ??= [];
+        found.optional.push(f, start, stop);
         break; // else a field this version does not know: skipped
       }
     }
-    pos = end;
+    pos = stop;
   }
-  if (pos !== length) throw new Error('truncated message record');
+  if (pos !== end) throw new Error(`truncated ${what}`);
+}
+
+/** The body `found` points at. A copy for binary bodies: the record buffer may be a slice of a larger reply or payload. */
+function foundBody(record: Buffer): string | Uint8Array {
+  const { bodyStart, bodyEnd } = found;
+  if (bodyStart < 0) return new Uint8Array(0);
+  return found.bodyIsText ? record.toString('utf8', bodyStart, bodyEnd) : new Uint8Array(record.subarray(bodyStart, bodyEnd));
+}
+
+/** Sets the optional fields `found` points at on `message`. */
+function addFoundOptional(message: StoredMessage, record: Buffer): void {
+  const optional = found.optional;
+  if (optional === undefined) return;
+  const fields = message as unknown as Record<string, unknown>;
+  for (let k = 0; k < optional.length; k += 3) {
+    const f = optional[k] as MessageField;
+    fields[f.key] = fieldValue(f, record, optional[k + 1] as number, optional[k + 2] as number);
+  }
+}
+
+/** A stored record (the value in a partition's msg hash) as a message. */
+export function decodeRecord(record: Buffer): StoredMessage {
+  scanFields(record, 0, record.length, 'message record');
+  const { idAt } = found;
   if (idAt < 0) throw new Error('message record without an id');
-  // A copy for binary bodies: the record buffer may be a slice of a larger reply or payload.
-  const body: string | Uint8Array =
-    bodyStart < 0 ? new Uint8Array(0) : bodyIsText ? record.toString('utf8', bodyStart, bodyEnd) : new Uint8Array(record.subarray(bodyStart, bodyEnd));
   const message: StoredMessage = {
     id: record.toString('latin1', idAt, idAt + 32),
     partition: hex(record, idAt + 26, idAt + 28),
     seq: hex(record, idAt + 14, idAt + 26),
     timestampUs: hex(record, idAt, idAt + 14),
-    body,
-    ttl: num(record, ttlStart, ttlEnd, 'ttl'),
-    expiresAtMs: num(record, expStart, expEnd, 'expiry'),
+    body: foundBody(record),
+    ttl: num(record, found.ttlStart, found.ttlEnd, 'ttl'),
+    expiresAtMs: num(record, found.expStart, found.expEnd, 'expiry'),
   };
-  if (optional !== undefined) {
-    const fields = message as unknown as Record<string, unknown>;
-    for (let k = 0; k < optional.length; k += 3) {
-      const f = optional[k] as MessageField;
-      fields[f.key] = fieldValue(f, record, optional[k + 1] as number, optional[k + 2] as number);
-    }
-  }
+  addFoundOptional(message, record);
   return message;
 }
 
-/** The records of one live payload, in append order. */
+/** The live payload's format byte, and the size of its header and of each head (see the top of this file). */
+const PAYLOAD_FORMAT = 1;
+const PAYLOAD_HEADER = 22;
+const PAYLOAD_HEAD = 12;
+
+/** The messages of one live payload (append.lua), in append order. */
 export function decodePayload(payload: Buffer): StoredMessage[] {
-  const out: StoredMessage[] = [];
-  let pos = 0;
-  while (pos + 4 <= payload.length) {
-    const len = payload.readUInt32BE(pos);
-    if (pos + 4 + len > payload.length) throw new Error('truncated live payload');
-    out.push(decodeRecord(payload.subarray(pos + 4, pos + 4 + len)));
-    pos += 4 + len;
+  if (payload.length < PAYLOAD_HEADER || payload[0] !== PAYLOAD_FORMAT) throw new Error('not a live payload of this version');
+  const timestampUs = payload.readDoubleBE(1);
+  const firstSeq = payload.readDoubleBE(9);
+  const partition = payload[17]!;
+  const count = payload.readUInt32BE(18);
+  const tsMs = Math.floor(timestampUs / 1000);
+  // encodeMessageId's spelling, with the parts the batch shares spelled once.
+  const head = encodeMessageId({ timestampUs, seq: 0, partition }, 0);
+  const tsHex = head.slice(0, 14);
+  const partitionHex = head.slice(26, 28);
+  const out: StoredMessage[] = new Array<StoredMessage>(count);
+  let tail = PAYLOAD_HEADER + count * PAYLOAD_HEAD;
+  if (tail > payload.length) throw new Error('truncated live payload');
+  for (let j = 0; j < count; j++) {
+    const h = PAYLOAD_HEADER + j * PAYLOAD_HEAD;
+    const random = payload.readUInt32BE(h);
+    const ttl = payload.readUInt32BE(h + 4);
+    const end = tail + payload.readUInt32BE(h + 8);
+    if (end > payload.length) throw new Error('truncated live payload');
+    scanFields(payload, tail, end, 'live payload');
+    const seq = firstSeq + j;
+    const message: StoredMessage = {
+      id: tsHex + seq.toString(16).padStart(12, '0') + partitionHex + HEX_PAIRS[(random >> 8) & 0xff]! + HEX_PAIRS[random & 0xff]!,
+      partition,
+      seq,
+      timestampUs,
+      body: foundBody(payload),
+      ttl,
+      expiresAtMs: tsMs + ttl * 1000,
+    };
+    addFoundOptional(message, payload);
+    out[j] = message;
+    tail = end;
   }
-  if (pos !== payload.length) throw new Error('truncated live payload');
+  if (tail !== payload.length) throw new Error('truncated live payload');
   return out;
 }
+
+/** Two lowercase hex digits per byte value. */
+export const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Deep-freezes a decoded client JSON value (shared between reads by RecordCache). */
 function freezeJson(v: JsonValue): void {

@@ -22,12 +22,17 @@
 
   ARGV[1] partition number (1..255)
   ARGV[2] the expected marker, '+<incarnation>'
-  ARGV[3] every message, in append order, packed one after the other (partition-scripts.ts appendArgs):
-          the id's random part (0..65535, uint32 big-endian), ttl (seconds, uint32 big-endian), the length
-          of what follows (uint32 big-endian), then the record's fields after i, l and e, already
-          encoded by the engine (record.ts: t or b, then c and r when present)
+  ARGV[3] one head per message, in append order, 12 bytes each (partition-scripts.ts appendArgs):
+          the id's random part (0..65535), ttl (seconds), the length of its ARGV[3 + j], each a
+          uint32 big-endian
+  ARGV[3 + j] message j's record fields after i, l and e, already encoded by the engine (record.ts:
+          t or b, then the optional fields present), which the script passes on untouched
 
-  Publishes: one payload holding every appended record, each prefixed by its uint32 big-endian length.
+  Publishes: the batch in one payload (record.ts decodePayload): the byte 1 (the format), the
+          batch's timestampUs and first seq (doubles, big-endian), the partition (uint8), the
+          message count (uint32 big-endian), ARGV[3], then every ARGV[3 + j] in order. Subscribers
+          spell each id, ttl and expiry from those exactly as this script does, so no per-message
+          string is built here for the payload, and no argument is cut out of a larger one.
   Returns: the partition's marker as it is ('' when none) when it is not the expected one (nothing
           stored); otherwise { the partition's earliest expiresAtMs after the append, 1 when that
           is lower than before (or the partition was empty) else 0, the batch's timestampUs, the
@@ -53,66 +58,57 @@ local before = first[2] and tonumber(first[2]) or nil
 local earliest = before
 
 local pack = struct.pack
-local payload = {}
 local ids, records, expiries = {}, {}, {}
 -- Per batch, not per message: the id's timestamp and partition parts, the id field's header, and
 -- the ttl-dependent fields (a batch usually has one ttl).
 local idFormat = string.format('%014x', ts) .. '%012x' .. string.format('%02x', partition) .. '%04x'
 local iHeader = 'i' .. pack('>I4', 32)
 local byTtl = {}
-local packed = ARGV[3]
-local size = #packed
-local sub, unpackInt = string.sub, struct.unpack
-local format = string.format
+local heads = ARGV[3]
+local count = #heads / 12
+local unpackInt, format = struct.unpack, string.format
+local payload = { pack('>BddBI4', 1, ts, firstSeq, partition, count), heads }
 local n, r = 0, 0
-local lengthPrefix = {}
-local pos = 1
 -- The expiry index takes one entry per run of consecutive messages with the same ttl, not one per
 -- message (keys.ts): '<first id> <last id>', or the id alone for a run of one.
-local runTtl, runFirst, runLast
-local function closeRun()
-  expiries[r + 1] = byTtl[runTtl].expiresAt
-  expiries[r + 2] = runFirst == runLast and runFirst or runFirst .. ' ' .. runLast
-  r = r + 2
-end
-while pos <= size do
+local runTtl, runFirst, runLast, fields
+for j = 1, count do
   seq = seq + 1
-  local random, ttl, length = unpackInt('>I4I4I4', packed, pos)
+  local random, ttl = unpackInt('>I4I4', heads, j * 12 - 11)
   -- One format, one string: every piece of the id a string of its own was an interned allocation.
   local id = format(idFormat, seq, random)
-  local t = byTtl[ttl]
-  if not t then
-    local expiresAt = tsMs + ttl * 1000
-    local e = numStr(expiresAt)
-    local l = numStr(ttl)
-    -- Field order i, l, e, then the rest: recordEncode's fixed order (lua/includes/recordEncode.lua).
-    t = { expiresAt = expiresAt, fields = 'l' .. pack('>I4', #l) .. l .. 'e' .. pack('>I4', #e) .. e }
-    byTtl[ttl] = t
-    if not earliest or expiresAt < earliest then earliest = expiresAt end
-  end
   if ttl ~= runTtl then
-    if runTtl then closeRun() end
-    runTtl, runFirst = ttl, id
+    local t = byTtl[ttl]
+    if not t then
+      local expiresAt = tsMs + ttl * 1000
+      local e = numStr(expiresAt)
+      local l = numStr(ttl)
+      -- Field order i, l, e, then the rest: recordEncode's fixed order (lua/includes/recordEncode.lua).
+      t = { expiresAt = expiresAt, fields = 'l' .. pack('>I4', #l) .. l .. 'e' .. pack('>I4', #e) .. e }
+      byTtl[ttl] = t
+      if not earliest or expiresAt < earliest then earliest = expiresAt end
+    end
+    if runTtl then
+      expiries[r + 1] = byTtl[runTtl].expiresAt
+      expiries[r + 2] = runFirst == runLast and runFirst or runFirst .. ' ' .. runLast
+      r = r + 2
+    end
+    runTtl, runFirst, fields = ttl, id, t.fields
   end
   runLast = id
-  local record = iHeader .. id .. t.fields .. sub(packed, pos + 12, pos + 11 + length)
-  pos = pos + 12 + length
-  ids[n + 1] = 0
+  local tail = ARGV[3 + j]
+  -- Strings ('0', not 0): a number argument is formatted by Redis for every element.
+  ids[n + 1] = '0'
   ids[n + 2] = id
   records[n + 1] = id
-  records[n + 2] = record
-  -- Records of one batch mostly have a few lengths: their prefixes are packed once.
-  local rl = #record
-  local prefix = lengthPrefix[rl]
-  if not prefix then
-    prefix = pack('>I4', rl)
-    lengthPrefix[rl] = prefix
-  end
-  payload[n + 1] = prefix
-  payload[n + 2] = record
+  records[n + 2] = iHeader .. id .. fields .. tail
+  payload[j + 2] = tail
   n = n + 2
 end
-if runTtl then closeRun() end
+if runTtl then
+  expiries[r + 1] = byTtl[runTtl].expiresAt
+  expiries[r + 2] = runFirst == runLast and runFirst or runFirst .. ' ' .. runLast
+end
 
 -- Variadic writes in bounded chunks: unpack() is limited by the Lua C stack.
 local function each(command, key, list)
