@@ -2,7 +2,8 @@
  * Redis CPU per persisted message (issue 18, item 2): Holdline's append (the engine, `LANES`
  * concurrent appends of `PER_CALL` messages each, which the appender combines per partition into
  * append.lua calls) against XADD (redis-benchmark, 50 clients, -P 16, 40 keys), on one fresh
- * redis-server, from INFO cpu (used_cpu_user + used_cpu_sys) and INFO commandstats.
+ * redis-server, from INFO cpu (used_cpu_user + used_cpu_sys) and INFO commandstats; and this process's
+ * CPU per message (the engine and ioredis: building the calls, parsing the replies).
  *
  *   npx tsx bench/tools/append-cost.ts            # LANES=800 PER_CALL=1 MS=3000 by default
  */
@@ -40,6 +41,7 @@ let done = 0;
 await Promise.all(Array.from({ length: 40 }, (_, i) => engine.append(queues[i % 10]!, [{ body, ttl: 3600, partition: 1 + (i >> 2) % 4 }])));
 await admin.config('RESETSTAT');
 const c0 = await cpu(admin);
+const n0 = process.cpuUsage();
 const t0 = Date.now();
 const end = t0 + Number(process.env.MS ?? 3000);
 await Promise.all(
@@ -55,7 +57,11 @@ await Promise.all(
 );
 const secs = (Date.now() - t0) / 1000;
 const c1 = await cpu(admin);
-console.log(`holdline append: ${done} msgs in ${secs.toFixed(1)} s = ${Math.round(done / secs)}/s; redis CPU ${((c1 - c0) * 1e6 / done).toFixed(2)} us/msg`);
+const node = process.cpuUsage(n0);
+console.log(
+  `holdline append: ${done} msgs in ${secs.toFixed(1)} s = ${Math.round(done / secs)}/s; redis CPU ${((c1 - c0) * 1e6 / done).toFixed(2)} us/msg; ` +
+    `this process (engine, ioredis) CPU ${((node.user + node.system) / done).toFixed(2)} us/msg`,
+);
 console.log(await stats(admin));
 await engine.close();
 // XADD

@@ -6,12 +6,13 @@
  * Variants run interleaved (A, B, C, A, B, C ...) so machine noise spreads over all of them.
  *
  *   npx tsx bench/tools/append-micro.ts          # BATCH=15 MSGS=150000 ROUNDS=2 by default
+ *   HEAD=/tmp/old-append-5.lua ROUNDS=8 npx tsx bench/tools/append-micro.ts   # an older script against this one
  */
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../lib/redis-server.js';
 import { loadLua } from '../../src/engine/redis/scripts.js';
-import { appendArgs, liveMarker, recordTail } from '../../src/engine/redis/partition-scripts.js';
+import { appendArgs, liveMarker } from '../../src/engine/redis/partition-scripts.js';
 import type { NewMessage } from '../../src/engine/types.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 
@@ -34,55 +35,56 @@ function expand(file: string): string {
     });
   return go(readFileSync(file, 'utf8'));
 }
-/** Variants: name -> source (a variant drops or replaces one part of the script). */
-const variants: Record<string, string> = process.env.HEAD !== undefined ? {
+const PUBLISH = "rcall('SPUBLISH', KEYS[5], pack('>BddBI4', 1, ts, firstSeq, partition, count) .. packed)";
+const RECORD = 'records[n + 2] = iHeader .. id .. fields .. tail';
+/** Parts of the script a variant takes out or replaces (each must be found: checked below). */
+const cut = (src: string, ...parts: [string, string][]): string => {
+  for (const [from, to] of parts) {
+    if (!src.includes(from)) throw new Error(`append-micro: the script no longer has ${from}`);
+    src = src.replace(from, to);
+  }
+  return src;
+};
+const storeNothing: [string, string][] = [
+  [PUBLISH, ''],
+  ["each('ZADD', KEYS[1], ids)", ''],
+  ["each('HSET', KEYS[2], records)", ''],
+  ["each('ZADD', KEYS[3], expiries)", ''],
+];
+/**
+ * Variants: name -> source. Default: the script, then with one part taken out each, then with no
+ * write at all (its Lua work and per-call commands alone), and the floor of a call (state read and
+ * write only). HEAD=<file> [HEAD2=<file>]: those append.lua files (with the same arguments; e.g.
+ * `git show <commit>:src/engine/redis/lua/append-5.lua > f`) against this tree's, interleaved.
+ * LAYOUTS=1: prototypes of the append of other storage layouts, for their cost (storage only: the
+ * rest of the engine does not read them).
+ */
+const variants: Record<string, string> =
+  process.env.HEAD !== undefined
+    ? {
         head: expand(process.env.HEAD),
+        ...(process.env.HEAD2 !== undefined ? { head2: expand(process.env.HEAD2) } : {}),
         tree: full,
-        ...(process.env.HEAD0 === '1' ? { 'head-str0': expand(process.env.HEAD).replace('ids[n + 1] = 0', "ids[n + 1] = '0'") } : {}),
+      }
+    : {
+        full,
+        'no-publish': cut(full, [PUBLISH, '']),
+        'no-ids-zadd': cut(full, ["each('ZADD', KEYS[1], ids)", '']),
+        'no-msg-hset': cut(full, ["each('HSET', KEYS[2], records)", '']),
+        'lua-only': cut(full, ...storeNothing),
+        'lua-only-no-record': cut(full, ...storeNothing, [RECORD, 'records[n + 2] = tail']),
+        'lua-only-no-id': cut(full, ...storeNothing, ['local id = format(idFormat, seq, random)', 'local id = idFormat']),
+        // The floor of a script call with the same arguments: read the state, write it back.
+        empty: "local s = redis.call('HMGET', KEYS[4], 'ts', 'seq', 'q') if s[3] ~= ARGV[2] then return s[3] or '' end redis.call('HSET', KEYS[4], 'seq', 1) return 1",
         ...(process.env.LAYOUTS === '1'
           ? {
-              // Prototypes of other layouts' append (storage only, for their cost): records as the ids ZSET's members (no msg hash) ...
-              'zset-records': full
-                .replace("records[n + 1] = id\n  records[n + 2] = iHeader", "records[n + 1] = '0'\n  records[n + 2] = iHeader")
-                .replace("each('ZADD', KEYS[1], ids)", '')
-                .replace("each('HSET', KEYS[2], records)", "each('ZADD', KEYS[1], records)"),
-              // ... and a stream per partition, one XADD per message (entry id 0-<seq>).
-              'stream-xadd': full
-                .replace("records[n + 1] = id\n  records[n + 2] = iHeader .. id .. fields .. sub(packed, pos + 12, pos + 11 + length)", "rcall('XADD', KEYS[2] .. 's', '0-' .. seq, 'r', iHeader .. id .. fields .. sub(packed, pos + 12, pos + 11 + length))")
-                .replace("each('ZADD', KEYS[1], ids)", '')
-                .replace("each('HSET', KEYS[2], records)", ''),
+              // Records as the ids ZSET's members (no msg hash; a record begins with its id, so they sort as the ids).
+              'zset-records': cut(full, ["records[n + 1] = id", "records[n + 1] = '0'"], ["each('ZADD', KEYS[1], ids)", ''], ["each('HSET', KEYS[2], records)", "each('ZADD', KEYS[1], records)"]),
+              // A stream per partition, one XADD per message (entry id 0-<seq>), no ids ZSET or msg hash.
+              'stream-xadd': cut(full, [RECORD, "rcall('XADD', KEYS[2] .. 's', '0-' .. seq, 'r', iHeader .. id .. fields .. tail)"], ["each('ZADD', KEYS[1], ids)", ''], ["each('HSET', KEYS[2], records)", '']),
             }
           : {}),
-      } : {
-  full,
-  'no-publish': full.replace("rcall('SPUBLISH', KEYS[5], table.concat(payload))", ''),
-  'no-ids-zadd': full.replace("each('ZADD', KEYS[1], ids)", ''),
-  'no-msg-hset': full.replace("each('HSET', KEYS[2], records)", ''),
-  'lua-only': full
-    .replace("rcall('SPUBLISH', KEYS[5], table.concat(payload))", '')
-    .replace("each('ZADD', KEYS[1], ids)", '')
-    .replace("each('HSET', KEYS[2], records)", '')
-    .replace("each('ZADD', KEYS[3], expiries)", ''),
-  ...(process.env.LUA_PARTS === '1'
-    ? (() => {
-        const base = full
-          .replace("rcall('SPUBLISH', KEYS[5], table.concat(payload))", '')
-          .replace("each('ZADD', KEYS[1], ids)", '')
-          .replace("each('HSET', KEYS[2], records)", '')
-          .replace("each('ZADD', KEYS[3], expiries)", '');
-        return {
-          'lua-no-payload': base.replace('payload[n + 1] = prefix', '').replace('payload[n + 2] = record', ''),
-          'lua-no-concat': base.replace('local record = iHeader .. id .. t.fields .. sub(packed, pos + 12, pos + 11 + length)', 'local record = sub(packed, pos + 12, pos + 11 + length)'),
-          'lua-no-sub': base.replace('local record = iHeader .. id .. t.fields .. sub(packed, pos + 12, pos + 11 + length)', 'local record = iHeader .. id .. t.fields'),
-          'lua-no-format': base.replace('local id = format(idFormat, seq, random)', 'local id = idFormat'),
-          'lua-no-tables': base.replace('ids[n + 1] = 0', '').replace('ids[n + 2] = id', '').replace('records[n + 1] = id', '').replace('records[n + 2] = record', '').replace('payload[n + 1] = prefix', '').replace('payload[n + 2] = record', ''),
-        };
-      })()
-    : {}),
-  // The floor of a script call with the same arguments: read the state, write it back, publish.
-  empty: "local s = redis.call('HMGET', KEYS[4], 'ts', 'seq', 'q') if s[3] ~= ARGV[2] then return s[3] or '' end redis.call('HSET', KEYS[4], 'seq', 1) return 1",
-};
-for (const [name, src] of Object.entries(variants)) if (process.env.HEAD === undefined && name !== 'full' && name !== 'empty' && (src === full || (name.startsWith('lua-') && name !== 'lua-only' && src === variants['lua-only']))) throw new Error(`variant ${name} changed nothing`);
+      };
 
 async function cpu(r: Redis): Promise<number> {
   const info = await r.info('cpu');
@@ -100,20 +102,6 @@ const clients = Array.from({ length: 4 }, () => new Redis(srv.port, '127.0.0.1')
 const shas: Record<string, string> = {};
 for (const [name, src] of Object.entries(variants)) shas[name] = (await admin.script('LOAD', src)) as string;
 const messages: NewMessage[] = Array.from({ length: BATCH }, () => ({ body, ttl: 3600, partition: 1 }));
-/** The arguments of append.lua before issue 18's cut (one packed value: random, ttl, length, tail per message), for HEAD scripts of that time (OLD_ARGS=1). */
-function packedArgs(call: ReturnType<typeof appendArgs>): (string | number | Buffer)[] {
-  const parts: Buffer[] = [];
-  for (let j = 0; j < messages.length; j++) {
-    const tail = recordTail(messages[j]!);
-    const head = Buffer.alloc(12);
-    head.writeUInt32BE(call.randoms[j]!, 0);
-    head.writeUInt32BE(call.ttls[j]!, 4);
-    head.writeUInt32BE(tail.length, 8);
-    parts.push(head, tail);
-  }
-  return [call.args[0]!, call.args[1]!, Buffer.concat(parts)];
-}
-
 async function run(name: string, round: number): Promise<{ cpuUs: number; scriptUs: number }> {
   const parts = Array.from({ length: 40 }, (_, i) => {
     const k = new RedisKeys('p').partition({ app: 'a', queue: `${name}-${round}-q${i % 10}`, partition: 1 + (i >> 2) % 4 });
@@ -131,7 +119,7 @@ async function run(name: string, round: number): Promise<{ cpuUs: number; script
         for (let j = 0; j < PIPE && next < calls; j++) {
           const { k, partition } = parts[next++ % 40]!;
           const call = appendArgs(k, partition, 1, messages, () => (Math.random() * 65536) | 0);
-          p.evalsha(shas[name]!, call.keys.length, ...call.keys, ...(name.startsWith('head') && process.env.OLD_ARGS === '1' ? packedArgs(call) : call.args));
+          p.evalsha(shas[name]!, call.keys.length, ...call.keys, ...call.args);
         }
         const res = await p.exec();
         for (const [err] of res ?? []) if (err) throw err;

@@ -17,12 +17,13 @@
  * t/b tag says how to hand the body back (string or Uint8Array), so bodies round-trip byte-exact.
  *
  * Live payload (SPUBLISH by append.lua, one per append call), format 1: the byte 1, the batch's
- * timestampUs and first seq (IEEE doubles, big-endian), the partition (uint8), the message count n
- * (uint32 big-endian); n heads of 12 bytes (the id's random part, ttl, the tail's length, uint32
- * big-endian each); then the n tails, the record fields after i, l and e (t or b, then the optional
- * fields). Message j's id has seq = first seq + j and its expiresAtMs is floor(timestampUs / 1000)
- * + ttl * 1000, exactly as append.lua spells them into the stored record, so a message decoded
- * from the payload equals the one decoded from its record.
+ * timestampUs and first seq (IEEE doubles, big-endian), the partition (uint8), the message count
+ * (uint32 big-endian); then per message, in append order, the id's random part, ttl and the
+ * length of what follows (uint32 big-endian each) and the record fields after i, l and e (t or b,
+ * then the optional fields): append.lua's argument as the engine packed it. Message j's id has
+ * seq = first seq + j and its expiresAtMs is floor(timestampUs / 1000) + ttl * 1000, exactly as
+ * append.lua spells them into the stored record, so a message decoded from the payload equals the
+ * one decoded from its record.
  */
 import { MESSAGE_FIELDS, type MessageField } from '../../message-fields.js';
 import { encodeMessageId } from '../ids.js';
@@ -167,7 +168,7 @@ export function decodeRecord(record: Buffer): StoredMessage {
   return message;
 }
 
-/** The live payload's format byte, and the size of its header and of each head (see the top of this file). */
+/** The live payload's format byte, the size of its header, and of the head before each message's fields (see the top of this file). */
 const PAYLOAD_FORMAT = 1;
 const PAYLOAD_HEADER = 22;
 const PAYLOAD_HEAD = 12;
@@ -185,15 +186,15 @@ export function decodePayload(payload: Buffer): StoredMessage[] {
   const tsHex = head.slice(0, 14);
   const partitionHex = head.slice(26, 28);
   const out: StoredMessage[] = new Array<StoredMessage>(count);
-  let tail = PAYLOAD_HEADER + count * PAYLOAD_HEAD;
-  if (tail > payload.length) throw new Error('truncated live payload');
+  let pos = PAYLOAD_HEADER;
   for (let j = 0; j < count; j++) {
-    const h = PAYLOAD_HEADER + j * PAYLOAD_HEAD;
-    const random = payload.readUInt32BE(h);
-    const ttl = payload.readUInt32BE(h + 4);
-    const end = tail + payload.readUInt32BE(h + 8);
+    if (pos + PAYLOAD_HEAD > payload.length) throw new Error('truncated live payload');
+    const random = payload.readUInt32BE(pos);
+    const ttl = payload.readUInt32BE(pos + 4);
+    const start = pos + PAYLOAD_HEAD;
+    const end = start + payload.readUInt32BE(pos + 8);
     if (end > payload.length) throw new Error('truncated live payload');
-    scanFields(payload, tail, end, 'live payload');
+    scanFields(payload, start, end, 'live payload');
     const seq = firstSeq + j;
     const message: StoredMessage = {
       id: tsHex + seq.toString(16).padStart(12, '0') + partitionHex + HEX_PAIRS[(random >> 8) & 0xff]! + HEX_PAIRS[random & 0xff]!,
@@ -206,9 +207,9 @@ export function decodePayload(payload: Buffer): StoredMessage[] {
     };
     addFoundOptional(message, payload);
     out[j] = message;
-    tail = end;
+    pos = end;
   }
-  if (tail !== payload.length) throw new Error('truncated live payload');
+  if (pos !== payload.length) throw new Error('truncated live payload');
   return out;
 }
 

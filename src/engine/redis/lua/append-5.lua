@@ -22,17 +22,16 @@
 
   ARGV[1] partition number (1..255)
   ARGV[2] the expected marker, '+<incarnation>'
-  ARGV[3] one head per message, in append order, 12 bytes each (partition-scripts.ts appendArgs):
-          the id's random part (0..65535), ttl (seconds), the length of its ARGV[3 + j], each a
-          uint32 big-endian
-  ARGV[3 + j] message j's record fields after i, l and e, already encoded by the engine (record.ts:
-          t or b, then the optional fields present), which the script passes on untouched
+  ARGV[3] every message, in append order, packed one after the other (partition-scripts.ts appendArgs):
+          the id's random part (0..65535, uint32 big-endian), ttl (seconds, uint32 big-endian), the length
+          of what follows (uint32 big-endian), then the record's fields after i, l and e, already
+          encoded by the engine (record.ts: t or b, then c and r when present)
 
   Publishes: the batch in one payload (record.ts decodePayload): the byte 1 (the format), the
           batch's timestampUs and first seq (doubles, big-endian), the partition (uint8), the
-          message count (uint32 big-endian), ARGV[3], then every ARGV[3 + j] in order. Subscribers
-          spell each id, ttl and expiry from those exactly as this script does, so no per-message
-          string is built here for the payload, and no argument is cut out of a larger one.
+          message count (uint32 big-endian), then ARGV[3] as it came. Subscribers spell each id,
+          ttl and expiry from those exactly as this script does, so no record is packed again here
+          for the payload.
   Returns: the partition's marker as it is ('' when none) when it is not the expected one (nothing
           stored); otherwise { the partition's earliest expiresAtMs after the append, 1 when that
           is lower than before (or the partition was empty) else 0, the batch's timestampUs, the
@@ -64,17 +63,19 @@ local ids, records, expiries = {}, {}, {}
 local idFormat = string.format('%014x', ts) .. '%012x' .. string.format('%02x', partition) .. '%04x'
 local iHeader = 'i' .. pack('>I4', 32)
 local byTtl = {}
-local heads = ARGV[3]
-local count = #heads / 12
-local unpackInt, format = struct.unpack, string.format
-local payload = { pack('>BddBI4', 1, ts, firstSeq, partition, count), heads }
+local packed = ARGV[3]
+local size = #packed
+local sub, unpackInt, format = string.sub, struct.unpack, string.format
+local pos = 1
+local count = 0
 local n, r = 0, 0
 -- The expiry index takes one entry per run of consecutive messages with the same ttl, not one per
 -- message (keys.ts): '<first id> <last id>', or the id alone for a run of one.
 local runTtl, runFirst, runLast, fields
-for j = 1, count do
+while pos <= size do
   seq = seq + 1
-  local random, ttl = unpackInt('>I4I4', heads, j * 12 - 11)
+  count = count + 1
+  local random, ttl, length = unpackInt('>I4I4I4', packed, pos)
   -- One format, one string: every piece of the id a string of its own was an interned allocation.
   local id = format(idFormat, seq, random)
   if ttl ~= runTtl then
@@ -96,13 +97,13 @@ for j = 1, count do
     runTtl, runFirst, fields = ttl, id, t.fields
   end
   runLast = id
-  local tail = ARGV[3 + j]
+  local tail = sub(packed, pos + 12, pos + 11 + length)
+  pos = pos + 12 + length
   -- Strings ('0', not 0): a number argument is formatted by Redis for every element.
   ids[n + 1] = '0'
   ids[n + 2] = id
   records[n + 1] = id
   records[n + 2] = iHeader .. id .. fields .. tail
-  payload[j + 2] = tail
   n = n + 2
 end
 if runTtl then
@@ -121,5 +122,5 @@ each('HSET', KEYS[2], records)
 each('ZADD', KEYS[3], expiries)
 
 rcall('HSET', KEYS[4], 'ts', numStr(ts), 'seq', numStr(seq))
-rcall('SPUBLISH', KEYS[5], table.concat(payload))
+rcall('SPUBLISH', KEYS[5], pack('>BddBI4', 1, ts, firstSeq, partition, count) .. packed)
 return { numStr(earliest), (before == nil or earliest < before) and 1 or 0, numStr(ts), numStr(firstSeq) }
