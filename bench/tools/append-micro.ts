@@ -82,6 +82,30 @@ const variants: Record<string, string> =
               'zset-records': cut(full, ["records[n + 1] = id", "records[n + 1] = '0'"], ["each('ZADD', KEYS[1], ids)", ''], ["each('HSET', KEYS[2], records)", "each('ZADD', KEYS[1], records)"]),
               // A stream per partition, one XADD per message (entry id 0-<seq>), no ids ZSET or msg hash.
               'stream-xadd': cut(full, [RECORD, "rcall('XADD', KEYS[2] .. 's', '0-' .. seq, 'r', iHeader .. id .. fields .. tail)"], ["each('ZADD', KEYS[1], ids)", ''], ["each('HSET', KEYS[2], records)", '']),
+              // ... the same storing the tail as the engine sent it (no id or record string: ids and
+              // expiries would be spelled from the entry and a batch header, as the live payload is).
+              'stream-raw': cut(
+                full,
+                ['local id = format(idFormat, seq, random)', 'local id = seq'],
+                [RECORD, "rcall('XADD', KEYS[2] .. 's', seq, 'r', tail)"],
+                ["ids[n + 1] = '0'", ''],
+                ['ids[n + 2] = id', ''],
+                ['records[n + 1] = id', ''],
+                ["each('ZADD', KEYS[1], ids)", ''],
+                ["each('HSET', KEYS[2], records)", ''],
+              ),
+              // One entry per call: the packed argument stored whole under the batch's first seq.
+              'batch-blob': cut(
+                full,
+                ['local id = format(idFormat, seq, random)', 'local id = seq'],
+                ['local tail = sub(packed, pos + 12, pos + 11 + length)', ''],
+                [RECORD, ''],
+                ["ids[n + 1] = '0'", ''],
+                ['ids[n + 2] = id', ''],
+                ['records[n + 1] = id', ''],
+                ["each('ZADD', KEYS[1], ids)", ''],
+                ["each('HSET', KEYS[2], records)", "rcall('HSET', KEYS[2], firstSeq, packed)"],
+              ),
             }
           : {}),
       };
