@@ -30,6 +30,7 @@ import {
   DEFAULT_EVENT_RETENTION,
   buildEvent,
   changeEventValues,
+  eventTypeDef,
   idOfMember,
   traitOf,
   type EventLog,
@@ -74,6 +75,16 @@ function toLogged(json: string): LoggedEvent {
 }
 
 const EVENT_FEED: FeedCodec<'event', LoggedEvent> = { type: 'event', decode: (payload) => [toLogged(payload.toString('utf8'))] };
+
+/** A Trait's JSON starts {"name":…,"type":… (events.ts Trait); a `"` inside a value is escaped, so this matches no value. */
+const TRAIT_RE = /\{"name":"([^"]+)","type":"(\w+)"/g;
+
+/** The traits (name -> type) in comma-separated trait objects. */
+function traitsIn(json: string): Record<string, TraitType> {
+  const out: Record<string, TraitType> = {};
+  for (const m of json.matchAll(TRAIT_RE)) out[m[1]!] ??= m[2] as TraitType;
+  return out;
+}
 
 /**
  * What a slot's outbox entries leave implicit: the application ('' for the metadata outbox, whose
@@ -128,6 +139,15 @@ export class RedisEventLog implements EventLog {
   private readonly relays = new Map<string, { running: Promise<void>; again: boolean }>();
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  /**
+   * Per application and event type (`<app>\n<type>`): the trait names this node has seen the
+   * log's type catalogue take (relayed by it), so that an event adds nothing to relay for the
+   * catalogue when all its traits are there (the relay script then does not look at its traits).
+   * Forgotten every REGISTRATION_MS: a catalogue removed meanwhile (keys deleted by hand) is made
+   * again within that time.
+   */
+  private catalogued = new Map<string, Set<string>>();
+  private cataloguedAt = Date.now();
 
   constructor(
     private readonly client: RedisClient,
@@ -233,7 +253,13 @@ export class RedisEventLog implements EventLog {
       );
       if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
       if (entries.length === 0) return;
+      if (Date.now() - this.cataloguedAt > REGISTRATION_MS) {
+        this.catalogued = new Map();
+        this.cataloguedAt = Date.now();
+      }
       const byApp = new Map<string, ScriptArg[]>();
+      /** What the catalogue learns from each application's relay, once it is done. */
+      const learnt = new Map<string, [Set<string>, string][]>();
       for (const [id, fields] of entries) {
         const f: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
@@ -244,12 +270,18 @@ export class RedisEventLog implements EventLog {
           list = [];
           byApp.set(target, list);
         }
-        this.pushEntry(list, outbox, id, target, f, context.traits);
+        let learning = learnt.get(target);
+        if (learning === undefined) {
+          learning = [];
+          learnt.set(target, learning);
+        }
+        this.pushEntry(list, outbox, id, target, f, context.traits, learning);
       }
       const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
       for (const [target, args] of byApp) {
         await this.ensureLog(target);
         await this.relayInto(target, [outbox, cutoffUs, this.retention.maxEvents, target, ...args]);
+        for (const [known, name] of learnt.get(target) ?? []) known.add(name);
       }
       const [ms, seq] = entries[entries.length - 1]![0].split('-');
       // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
@@ -276,16 +308,29 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Appends the relay script's five arguments for one outbox entry to `list` (events-relay-7.lua:
-   * stream id, generated µs, type, queue_id, traits). A call-queue change's entry (field `j`)
-   * carries its traits already typed and encoded (lua/includes/change-event.lua): its fields are
-   * passed on untouched. Other entries (field `v`: trait values) go through buildEvent, which
-   * applies the catalogue's types. An entry this version cannot read is logged and skipped.
+   * Appends the relay script's six arguments for one outbox entry to `list` (events-relay-7.lua:
+   * stream id, generated µs, type, queue_id, traits, new traits). A call-queue change's entry
+   * (field `j`) carries its traits already typed and encoded (lua/includes/change-event.lua): its
+   * fields are passed on untouched. Other entries (field `v`: trait values) go through buildEvent,
+   * which applies the catalogue's types. An entry this version cannot read is logged and skipped.
+   * New traits: the event's traits this node has not seen in the log's type catalogue (newTraits).
    */
-  private pushEntry(list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined): void {
+  private pushEntry(
+    list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined,
+    learning: [Set<string>, string][],
+  ): void {
     try {
       if (f.j !== undefined && f.u !== undefined && f.t !== undefined) {
-        list.push(streamId, f.u, f.t, f.q ?? '', f.j);
+        // change-event.lua writes a catalogued type's declared traits only, each starting
+        // `{"name":"<n>","type":"<t>"`: those not seen yet are looked for. Another type's (a tool's
+        // entries) are read from the text.
+        const j = f.j;
+        const declared = eventTypeDef(f.t)?.traits as Record<string, TraitType> | undefined;
+        const fresh =
+          declared === undefined
+            ? this.newTraits(app, f.t, traitsIn(j), () => true, learning)
+            : this.newTraits(app, f.t, declared, (name, type) => j.includes(`{"name":"${name}","type":"${type}"`), learning);
+        list.push(streamId, f.u, f.t, f.q ?? '', j, fresh);
         return;
       }
       const us = Number(f.u);
@@ -298,10 +343,41 @@ export class RedisEventLog implements EventLog {
       if (!Number.isSafeInteger(us)) throw new Error('no time');
       const event = buildEvent(app, type, values, us, '');
       const queue = traitOf(event, 'queue_id');
-      list.push(streamId, String(us), type, queue === undefined ? '' : String(queue.value), event.traits.slice(1).map((t) => JSON.stringify(t)).join(','));
+      const traits = event.traits.slice(1);
+      const fresh = this.newTraits(app, type, Object.fromEntries(traits.map((t) => [t.name, t.type])), () => true, learning);
+      list.push(streamId, String(us), type, queue === undefined ? '' : String(queue.value), traits.map((t) => JSON.stringify(t)).join(','), fresh);
     } catch (err) {
       this.logger?.error({ err, outbox, streamId }, 'event log: unreadable outbox entry skipped');
     }
+  }
+
+  /**
+   * Of `candidates` (name -> type), those the event has (`present`) and this node has not seen in
+   * the log's catalogue, as the relay script's JSON object name -> type ('' none: the usual case,
+   * which costs the script nothing). They count as seen once the relay is done (`learning`).
+   */
+  private newTraits(
+    app: string, type: string, candidates: Record<string, TraitType>, present: (name: string, type: TraitType) => boolean, learning: [Set<string>, string][],
+  ): string {
+    const key = `${app}\n${type}`;
+    let known = this.catalogued.get(key);
+    if (known === undefined) {
+      known = new Set();
+      this.catalogued.set(key, known);
+    }
+    let fresh: Record<string, TraitType> | undefined;
+    // '': the catalogue has the type itself (a type may have no trait but project_id).
+    if (!known.has('')) {
+      fresh = { project_id: 'string' };
+      learning.push([known, '']);
+    }
+    for (const name in candidates) {
+      if (known.has(name) || !present(name, candidates[name]!)) continue;
+      fresh ??= {};
+      fresh[name] = candidates[name]!;
+      learning.push([known, name]);
+    }
+    return fresh === undefined ? '' : JSON.stringify(fresh);
   }
 
   private async ensureLog(app: string): Promise<void> {
