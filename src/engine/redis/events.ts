@@ -15,9 +15,10 @@
  * relay repeated by another node makes the same event), appends what the log does not have yet (per
  * outbox, the last stream id relayed; per event, its message_id), numbers it (seq per application),
  * indexes and publishes it. Then the outbox is trimmed up to what was relayed. The node that made a
- * change relays right after it (relaySoon, coalesced per outbox: one relay runs at a time per outbox
- * and takes everything pending); every `sweepIntervalMs` the sweep relays every registered outbox,
- * so a dead node's leftovers are relayed within that interval by any other node.
+ * change relays right after it (relaySoon, coalesced: one relay loop runs at a time, and each of its
+ * rounds takes every outbox pending, with one relay script call per application); every
+ * `sweepIntervalMs` the sweep relays every registered outbox, so a dead node's leftovers are
+ * relayed within that interval by any other node.
  *
  * Retention: each relay trims its log's oldest events beyond the age or the size bound (at most
  * 1000 per relay); the sweep trims every log ({evreg}:logs), so an idle log is reclaimed within
@@ -135,8 +136,9 @@ export class RedisEventLog implements EventLog {
   private readonly knownLogs = new Set<string>();
   /** Per outbox: the MINID up to which the last relay copied it, not trimmed yet. */
   private readonly trims = new Map<string, string>();
-  /** Per outbox: the relay in flight, and whether another was asked for meanwhile. */
-  private readonly relays = new Map<string, { running: Promise<void>; again: boolean }>();
+  /** Outboxes to relay in the relay loop's next round (relayCoalesced), with who waits for it, and the loop running. */
+  private readonly pending = new Map<string, { context: OutboxContext; waiters: (() => void)[] }>();
+  private relayLoop: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   /**
@@ -182,7 +184,7 @@ export class RedisEventLog implements EventLog {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.sweeping;
-    await Promise.allSettled([...this.relays.values()].map((r) => r.running));
+    await this.relayLoop;
   }
 
   // --- recording side (called by the stores around their write scripts) ---
@@ -202,93 +204,147 @@ export class RedisEventLog implements EventLog {
 
   /**
    * Call after a script that recorded into `outbox` answered: relays it now, in the background
-   * (errors are logged; the sweep relays what this missed). Coalesced per outbox.
+   * (errors are logged; the sweep relays what this missed). Coalesced with the others pending.
    */
   relaySoon(outbox: string, app: string | OutboxContext): void {
     if (!this.recording) return;
     void this.relayCoalesced(outbox, contextOf(app));
   }
 
-  private relayCoalesced(outbox: string, app: OutboxContext): Promise<void> {
-    const current = this.relays.get(outbox);
-    if (current !== undefined) {
-      current.again = true;
-      return current.running;
-    }
-    const state = { running: Promise.resolve(), again: false };
-    state.running = (async () => {
+  /**
+   * Relays `outbox` soon, with every other outbox asked for meanwhile: one relay loop runs at a
+   * time on this node; each round reads every pending outbox (at once) and runs the relay script
+   * once per application for all of them, so the script's fixed cost is shared by the changes of
+   * many call queues. Resolves once a round has relayed this outbox (or failed to: logged).
+   */
+  private relayCoalesced(outbox: string, context: OutboxContext): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      const entry = this.pending.get(outbox);
+      if (entry === undefined) this.pending.set(outbox, { context, waiters: [resolve] });
+      else entry.waiters.push(resolve);
+    });
+    this.relayLoop ??= (async () => {
       try {
         // One turn of the event loop first: the changes made in this turn share one relay.
         await new Promise((resolve) => setImmediate(resolve));
-        do {
-          state.again = false;
-          await this.relay(outbox, app);
-        } while (state.again);
-      } catch (err) {
-        this.logger?.warn({ err, outbox }, 'event log: relay failed (the sweep retries)');
+        while (this.pending.size > 0) {
+          const round = [...this.pending];
+          this.pending.clear();
+          try {
+            const { more, errors } = await this.relayRound(round.map(([o, e]) => [o, e.context]));
+            for (const err of errors) this.logger?.warn({ err }, 'event log: relay failed (the sweep retries)');
+            for (const [o, c] of more) if (!this.pending.has(o)) this.pending.set(o, { context: c, waiters: [] });
+          } catch (err) {
+            this.logger?.warn({ err }, 'event log: relay failed (the sweep retries)');
+          } finally {
+            for (const [, e] of round) for (const resolve of e.waiters) resolve();
+          }
+        }
       } finally {
-        this.relays.delete(outbox);
+        this.relayLoop = null;
       }
     })();
-    this.relays.set(outbox, state);
-    return state.running;
+    return done;
   }
 
   /** Copies everything in `outbox` into the application logs, in order, then trims the outbox. */
   async relay(outbox: string, context: OutboxContext): Promise<void> {
     for (;;) {
-      // The trim of what the last relay of this outbox copied rides with this read: both are sent
-      // at once on the command connection (one slot: one node), so a relay costs two round trips,
-      // this and the relay script. Not a pipeline(): ioredis copies every defined script into each
-      // one it creates, which cost more than the relay's own work.
-      const trim = this.trims.get(outbox);
-      // Strings, not Buffers: an entry's fields go back to Redis as they came (not parsed), and
-      // ioredis writes a command of strings without copying it into one Buffer (it does when any
-      // argument is a Buffer: that cost more than decoding the fields).
-      const [, entries] = await guarded(() =>
-        Promise.all([
-          trim === undefined ? null : this.client.xtrim(outbox, 'MINID', trim),
-          this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH),
-        ]),
-      );
-      if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
-      if (entries.length === 0) return;
-      if (Date.now() - this.cataloguedAt > REGISTRATION_MS) {
-        this.catalogued = new Map();
-        this.cataloguedAt = Date.now();
+      const { more, errors } = await this.relayRound([[outbox, context]]);
+      if (errors.length > 0) throw errors[0];
+      if (more.length === 0) return;
+    }
+  }
+
+  /**
+   * One round: reads up to RELAY_BATCH entries of each outbox, relays them into their logs (one
+   * script call per application), and marks each outbox relayed up to what was read, to be trimmed
+   * by its next read. Returns the outboxes that may hold more, and what failed: an outbox whose
+   * read or relay failed is neither trimmed nor read again in this loop (the sweep retries it).
+   */
+  private async relayRound(round: [string, OutboxContext][]): Promise<{ more: [string, OutboxContext][]; errors: unknown[] }> {
+    if (Date.now() - this.cataloguedAt > REGISTRATION_MS) {
+      this.catalogued = new Map();
+      this.cataloguedAt = Date.now();
+    }
+    const reads = await Promise.allSettled(
+      round.map(async ([outbox]) => {
+        // The trim of what the last relay of this outbox copied rides with this read: both are sent
+        // at once on the command connection (one slot: one node). Not a pipeline(): ioredis copies
+        // every defined script into each one it creates, which cost more than the relay's own work.
+        const trim = this.trims.get(outbox);
+        // Strings, not Buffers: an entry's fields go back to Redis as they came (not parsed), and
+        // ioredis writes a command of strings without copying it into one Buffer (it does when any
+        // argument is a Buffer: that cost more than decoding the fields).
+        const [, entries] = await guarded(() =>
+          Promise.all([
+            trim === undefined ? null : this.client.xtrim(outbox, 'MINID', trim),
+            this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH),
+          ]),
+        );
+        if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
+        return entries;
+      }),
+    );
+    const errors: unknown[] = [];
+    /** Per application: the script's sections, what its catalogue learns once done, the outboxes in it. */
+    const byApp = new Map<string, { args: ScriptArg[]; learning: [Set<string>, string][]; outboxes: string[] }>();
+    round.forEach(([outbox, context], k) => {
+      const read = reads[k]!;
+      if (read.status === 'rejected') {
+        errors.push(read.reason);
+        return;
       }
-      const byApp = new Map<string, ScriptArg[]>();
-      /** What the catalogue learns from each application's relay, once it is done. */
-      const learnt = new Map<string, [Set<string>, string][]>();
-      for (const [id, fields] of entries) {
+      const perApp = new Map<string, ScriptArg[]>();
+      for (const [id, fields] of read.value) {
         const f: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
         const target = f.a !== undefined && f.a.length > 0 ? f.a : context.app;
         if (target === '') continue;
-        let list = byApp.get(target);
+        let batch = byApp.get(target);
+        if (batch === undefined) {
+          batch = { args: [], learning: [], outboxes: [] };
+          byApp.set(target, batch);
+        }
+        let list = perApp.get(target);
         if (list === undefined) {
           list = [];
-          byApp.set(target, list);
+          perApp.set(target, list);
         }
-        let learning = learnt.get(target);
-        if (learning === undefined) {
-          learning = [];
-          learnt.set(target, learning);
+        this.pushEntry(list, outbox, id, target, f, context.traits, batch.learning);
+      }
+      for (const [target, list] of perApp) {
+        const batch = byApp.get(target)!;
+        batch.args.push(outbox, list.length / 6);
+        for (const a of list) batch.args.push(a);
+        batch.outboxes.push(outbox);
+      }
+    });
+    const failed = new Set<string>();
+    const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
+    await Promise.all(
+      [...byApp].map(async ([app, batch]) => {
+        try {
+          await this.ensureLog(app);
+          await this.relayInto(app, [cutoffUs, this.retention.maxEvents, app, ...batch.args]);
+          for (const [known, name] of batch.learning) known.add(name);
+        } catch (err) {
+          errors.push(err);
+          for (const o of batch.outboxes) failed.add(o);
         }
-        this.pushEntry(list, outbox, id, target, f, context.traits, learning);
-      }
-      const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
-      for (const [target, args] of byApp) {
-        await this.ensureLog(target);
-        await this.relayInto(target, [outbox, cutoffUs, this.retention.maxEvents, target, ...args]);
-        for (const [known, name] of learnt.get(target) ?? []) known.add(name);
-      }
-      const [ms, seq] = entries[entries.length - 1]![0].split('-');
+      }),
+    );
+    const more: [string, OutboxContext][] = [];
+    round.forEach(([outbox, context], k) => {
+      const read = reads[k]!;
+      if (read.status === 'rejected' || read.value.length === 0 || failed.has(outbox)) return;
+      const [ms, seq] = read.value[read.value.length - 1]![0].split('-');
       // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
       // are relayed again harmlessly (the log skips what it has).
       this.trims.set(outbox, `${ms}-${Number(seq) + 1}`);
-      if (entries.length < RELAY_BATCH) return;
-    }
+      if (read.value.length === RELAY_BATCH) more.push([outbox, context]);
+    });
+    return { more, errors };
   }
 
   /** Runs the relay script on one log; confirmed by a replica when the log's primary has one (see replicasFor). */
@@ -422,7 +478,7 @@ export class RedisEventLog implements EventLog {
   }
 
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.relays.values()].map((r) => r.running));
+    await this.relayLoop;
     await this.sweep();
   }
 
