@@ -182,22 +182,28 @@ export function randomEntropy(): string {
 export function uuidv7Micros(us: number, entropy: string): string {
   const ms = Math.floor(us / 1000);
   const sub = Math.floor(((us - ms * 1000) * 4096) / 1000);
-  const t = ms === prefixMs ? prefixText : msPrefix(ms);
+  if (ms !== prefixMs) msPrefix(ms);
   const e = entropy.toLowerCase();
-  const variant = VARIANT[parseInt(e[3]!, 16) & 0x3]!;
-  return `${t}${HEX3[sub]!}-${variant}${e.slice(4, 7)}-${e.slice(7, 19)}`;
+  // Written into one buffer and read as one flat string: ids are kept (the memory log holds
+  // thousands), and a string built by concatenation is a tree of pieces until something flattens it.
+  const b = idBuffer;
+  b.write(HEX3[sub]!, 15, 'latin1');
+  b[19] = VARIANT[parseInt(e[3]!, 16) & 0x3]!;
+  b.write(e.slice(4, 7), 20, 'latin1');
+  b.write(e.slice(7, 19), 24, 'latin1');
+  return b.toString('latin1', 0, 36);
 }
 
-const VARIANT = ['8', '9', 'a', 'b'];
+/** uuidv7Micros's work space: the ms's head (msPrefix), the dashes, then each id's own digits. */
+const idBuffer = Buffer.from('00000000-0000-7000-8000-000000000000', 'latin1');
+const VARIANT = [0x38, 0x39, 0x61, 0x62]; // 8 9 a b
 const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
-/** The last millisecond's `xxxxxxxx-xxxx-7` (ids are made in bursts within one ms). */
+/** The ms whose `xxxxxxxx-xxxx-7` idBuffer starts with (ids are made in bursts within one ms). */
 let prefixMs = -1;
-let prefixText = '';
-function msPrefix(ms: number): string {
+function msPrefix(ms: number): void {
   const t = ms.toString(16).padStart(12, '0').slice(-12);
   prefixMs = ms;
-  prefixText = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
-  return prefixText;
+  idBuffer.write(`${t.slice(0, 8)}-${t.slice(8, 12)}-7`, 0, 'latin1');
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
