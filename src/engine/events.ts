@@ -157,20 +157,6 @@ export function uuidv7(ms: number, entropy: string): string {
   return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${e.slice(0, 3)}-${variant}${e.slice(4, 7)}-${e.slice(7, 19)}`;
 }
 
-/** Random hex drawn ahead: one randomBytes call and one hex conversion per 512 ids. */
-let entropyPool = '';
-let entropyAt = 0;
-
-/** 20 random hex digits (80 bits; uuidv7 takes 62 of them). */
-export function randomEntropy(): string {
-  if (entropyAt + 20 > entropyPool.length) {
-    entropyPool = randomBytes(5120).toString('hex');
-    entropyAt = 0;
-  }
-  entropyAt += 20;
-  return entropyPool.slice(entropyAt - 20, entropyAt);
-}
-
 /**
  * A UUIDv7 whose 12 bits after the version hold the sub-millisecond part of `us` (RFC 9562 section
  * 6.2, method 3: floor(µs of the ms × 4096 / 1000), strictly increasing with it), then 62 bits of
@@ -191,6 +177,39 @@ export function uuidv7Micros(us: number, entropy: string): string {
   b[19] = VARIANT[parseInt(e[3]!, 16) & 0x3]!;
   b.write(e.slice(4, 7), 20, 'latin1');
   b.write(e.slice(7, 19), 24, 'latin1');
+  return b.toString('latin1', 0, 36);
+}
+
+/** Random bytes drawn ahead for randomUuidv7Micros: 8 per id, one randomBytes call per 512 ids. */
+let idRandom = Buffer.alloc(0);
+let idRandomAt = 0;
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * uuidv7Micros(us, random entropy), its 62 random bits written straight from random bytes (the
+ * memory event log makes one per event, inside the change).
+ */
+export function randomUuidv7Micros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const sub = Math.floor(((us - ms * 1000) * 4096) / 1000);
+  if (ms !== prefixMs) msPrefix(ms);
+  if (idRandomAt + 8 > idRandom.length) {
+    idRandom = randomBytes(4096);
+    idRandomAt = 0;
+  }
+  const r = idRandom;
+  const at = idRandomAt;
+  idRandomAt += 8;
+  const b = idBuffer;
+  b.write(HEX3[sub]!, 15, 'latin1');
+  b[19] = VARIANT[r[at]! & 0x3]!;
+  b[20] = HEX_CODES[r[at]! >> 4]!;
+  b[21] = HEX_CODES[r[at + 1]! >> 4]!;
+  b[22] = HEX_CODES[r[at + 1]! & 0xf]!;
+  for (let k = 2, o = 24; k < 8; k++, o += 2) {
+    b[o] = HEX_CODES[r[at + k]! >> 4]!;
+    b[o + 1] = HEX_CODES[r[at + k]! & 0xf]!;
+  }
   return b.toString('latin1', 0, 36);
 }
 

@@ -8,7 +8,7 @@
  * Per application, the events are in one list by seq, and each event type and each queue_id has
  * its own list of its events, also by seq. Those lists are the indexes (events.ts indexPrefix):
  *   - `generated` grows strictly with seq here (one clock per process, +1 µs at least per event),
- *     and `message_id` too (uuidv7Micros: its bits after the ms are the µs), so the seq order is the
+ *     and `message_id` too (randomUuidv7Micros: its bits after the ms are the µs), so the seq order is the
  *     order of every index: `g:` and `i:` are the list by seq, `t:<type>|` and `q:<queue>|` that
  *     type's or queue's list; a scan finds its bounds by binary search on the member an entry has.
  *   - a lookup by message_id is a binary search of the list by seq.
@@ -33,10 +33,9 @@ import {
   changeEventValues,
   eventTypeDef,
   indexPrefix,
-  randomEntropy,
   timeKey,
   traitValue,
-  uuidv7Micros,
+  randomUuidv7Micros,
 } from '../events.js';
 import type { CallQueueChange } from '../call-types.js';
 import { FeedFanOut, type FeedBase, type Unsubscribe } from '../feed.js';
@@ -199,7 +198,7 @@ export class MemoryEventLog implements EventLog {
   /** `values` is the log's from now on. */
   private append(app: string, type: string, values: TraitValues): void {
     // Strictly increasing microseconds within the process: the default order follows recording,
-    // and so do the ids (uuidv7Micros).
+    // and so do the ids (randomUuidv7Micros).
     const us = Math.max(Math.floor(this.now() * 1000), this.lastUs + 1);
     this.lastUs = us;
     let log = this.logs.get(app);
@@ -209,7 +208,7 @@ export class MemoryEventLog implements EventLog {
     }
     const queueId = values.queue_id;
     const r: Recorded = {
-      seq: log.lastSeq + 1, us, id: uuidv7Micros(us, randomEntropy()), type, values,
+      seq: log.lastSeq + 1, us, id: randomUuidv7Micros(us), type, values,
       queue: queueId === null || queueId === undefined ? undefined : String(queueId),
     };
     log.events.push(r);
