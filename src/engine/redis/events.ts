@@ -449,19 +449,19 @@ export class RedisEventLog implements EventLog {
   async sweep(): Promise<void> {
     const now = Date.now();
     const members = await guarded(() => this.client.zrange(this.keys.eventOutboxes, 0, -1, 'WITHSCORES'));
+    const registered: { member: string; score: number; outbox: string; context: OutboxContext }[] = [];
     for (let i = 0; i + 1 < members.length; i += 2) {
       const member = members[i]!;
-      const score = Number(members[i + 1]);
       const nl = member.indexOf('\n');
-      const outbox = member.slice(0, nl);
-      let context: OutboxContext;
       try {
-        context = JSON.parse(member.slice(nl + 1)) as OutboxContext;
+        registered.push({ member, score: Number(members[i + 1]), outbox: member.slice(0, nl), context: JSON.parse(member.slice(nl + 1)) as OutboxContext });
       } catch {
         await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
-        continue;
       }
-      await this.relayCoalesced(outbox, context);
+    }
+    // All asked for at once: they share the relay loop's rounds (one script call per application).
+    await Promise.all(registered.map((r) => this.relayCoalesced(r.outbox, r.context)));
+    for (const { member, score, outbox } of registered) {
       if (score < now - 2 * REGISTRATION_MS && (await guarded(() => this.client.xlen(outbox))) === 0) {
         await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
       }
