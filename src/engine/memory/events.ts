@@ -4,15 +4,15 @@
  * each change (src/engine/events.ts). Nothing survives a restart.
  *
  * Recording is kept cheap (issue 13: it runs inside every change): an event is stored as what was
- * recorded (type, trait values, time, id), and its Panko shape (buildEvent) is made when it is read.
- * Per application, the events are in one list by seq, and each event type and each queue_id has
- * its own list of its events, also by seq. Those lists are the indexes (events.ts indexPrefix):
+ * recorded (type, trait values, time, id), in columns by seq (AppLog), and its Panko shape
+ * (buildEvent) is made when it is read. Each event type and each queue_id has its list of seqs.
+ * Those are the indexes (events.ts indexPrefix):
  *   - `generated` grows strictly with seq here (one clock per process, +1 µs at least per event),
- *     and `message_id` too (randomUuidv7Micros: its bits after the ms are the µs), so the seq order is the
- *     order of every index: `g:` and `i:` are the list by seq, `t:<type>|` and `q:<queue>|` that
- *     type's or queue's list; a scan finds its bounds by binary search on the member an entry has.
- *   - a lookup by message_id is a binary search of the list by seq.
- * Recording appends to three lists; retention drops from their heads.
+ *     and `message_id` too (randomUuidv7Micros: its bits after the ms are the µs), so the seq order
+ *     is the order of every index: `g:` and `i:` are the log itself, `t:<type>|` and `q:<queue>|`
+ *     that type's or queue's list; a scan finds its bounds by binary search on the members.
+ *   - a lookup by message_id is a binary search of the log.
+ * Recording appends to the columns and two lists; retention drops from their heads.
  *
  * Bound: at most `maxEvents` per application (the oldest go first) and none older than `maxAgeMs`:
  * checked at every record and by a timer every `sweepIntervalMs`, so an aged event is reclaimed
@@ -40,103 +40,169 @@ import {
 import type { CallQueueChange } from '../call-types.js';
 import { FeedFanOut, type FeedBase, type Unsubscribe } from '../feed.js';
 
-/** One recorded event as recorded (its Panko shape is built when read). */
-interface Recorded {
-  seq: number;
-  us: number;
-  id: string;
-  type: string;
-  /** Never changed after recording. */
-  values: TraitValues;
-  /** The queue_id trait's value, when the event has one (its `q:` index). */
-  queue: string | undefined;
+/** Seqs in ascending order, as an index walks them. */
+interface Seqs {
+  readonly length: number;
+  /** The i-th seq (0: the oldest kept). */
+  at(i: number): number;
 }
 
-/** A list of events in seq order whose oldest are dropped from the head (amortised O(1)). */
-class SeqList {
-  private items: Recorded[] = [];
+/** An index list: its events' seqs in ascending order, the oldest dropped from the head (amortised O(1)). */
+class SeqList implements Seqs {
+  private seqs: number[] = [];
   private head = 0;
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.seqs.length - this.head;
   }
 
-  at(i: number): Recorded {
-    return this.items[this.head + i]!;
+  at(i: number): number {
+    return this.seqs[this.head + i]!;
   }
 
-  first(): Recorded | undefined {
-    return this.items[this.head];
+  first(): number | undefined {
+    return this.head < this.seqs.length ? this.seqs[this.head] : undefined;
   }
 
-  last(): Recorded | undefined {
-    return this.length === 0 ? undefined : this.items[this.items.length - 1];
-  }
-
-  push(r: Recorded): void {
-    this.items.push(r);
+  push(seq: number): void {
+    this.seqs.push(seq);
   }
 
   /** Drops the oldest entry; the array is compacted once half of it is dropped. */
   shift(): void {
     this.head++;
-    if (this.head === this.items.length) {
-      this.items = [];
+    if (this.head === this.seqs.length) {
+      this.seqs = [];
       this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
+    } else if (this.head >= 1024 && this.head * 2 >= this.seqs.length) {
+      this.seqs = this.seqs.slice(this.head);
       this.head = 0;
     }
   }
 }
 
-class AppLog {
-  readonly events = new SeqList();
-  /** The seq of events.at(0) (or the next seq when empty). */
+const DROPPED: TraitValues = Object.freeze({});
+
+/**
+ * One application's events, as recorded (their Panko shape is built when read), in columns: one
+ * array per field, an event's place being its seq - first (+ the dropped head). A kept event is its
+ * values object and its id, with no object of its own: what the garbage collector walks per event
+ * (the log keeps up to `maxEvents`) is as little as recording allows. As a list of seqs (Seqs), the
+ * log is its own `g:` and `i:` index.
+ */
+class AppLog implements Seqs {
+  /** The seq of the oldest kept event (of the next one when empty). */
   first = 1;
+  /** Dropped places at the start of the columns. */
+  private head = 0;
+  /** `generated`, µs (numbers only: stored unboxed). */
+  private us: number[] = [];
+  private ids: string[] = [];
+  private types: string[] = [];
+  /** Never changed after recording. */
+  private values: TraitValues[] = [];
+  /** The queue_id trait's value, when the event has one (its `q:` index). */
+  private queues: (string | undefined)[] = [];
   readonly byType = new Map<string, SeqList>();
   readonly byQueue = new Map<string, SeqList>();
-  readonly types = new Map<string, Map<string, TraitType>>();
+  /** Per event type, the traits its events have had (types()). */
+  readonly catalogue = new Map<string, Map<string, TraitType>>();
 
   constructor(readonly app: string) {}
 
-  get lastSeq(): number {
-    return this.first + this.events.length - 1;
+  get length(): number {
+    return this.ids.length - this.head;
   }
 
-  materialize(r: Recorded): LoggedEvent {
-    return { seq: r.seq, generatedUs: r.us, event: buildEvent(this.app, r.type, r.values, r.us, r.id) };
+  get lastSeq(): number {
+    return this.first + this.length - 1;
+  }
+
+  at(i: number): number {
+    return this.first + i;
+  }
+
+  private place(seq: number): number {
+    return this.head + seq - this.first;
+  }
+
+  usOf(seq: number): number {
+    return this.us[this.place(seq)]!;
+  }
+
+  idOf(seq: number): string {
+    return this.ids[this.place(seq)]!;
+  }
+
+  /** Appends an event; returns its seq. */
+  append(us: number, id: string, type: string, values: TraitValues, queue: string | undefined): number {
+    const seq = this.lastSeq + 1;
+    this.us.push(us);
+    this.ids.push(id);
+    this.types.push(type);
+    this.values.push(values);
+    this.queues.push(queue);
+    indexAppend(this.byType, type, seq);
+    if (queue !== undefined) indexAppend(this.byQueue, queue, seq);
+    return seq;
+  }
+
+  /** Drops the oldest event (there is one), from the log and its index lists. */
+  dropOldest(): void {
+    const p = this.head;
+    indexDrop(this.byType, this.types[p]!, this.first);
+    const queue = this.queues[p];
+    if (queue !== undefined) indexDrop(this.byQueue, queue, this.first);
+    this.ids[p] = '';
+    this.values[p] = DROPPED;
+    this.queues[p] = undefined;
+    this.head++;
+    this.first++;
+    if (this.head === this.ids.length || (this.head >= 1024 && this.head * 2 >= this.ids.length)) {
+      this.us = this.us.slice(this.head);
+      this.ids = this.ids.slice(this.head);
+      this.types = this.types.slice(this.head);
+      this.values = this.values.slice(this.head);
+      this.queues = this.queues.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  materialize(seq: number): LoggedEvent {
+    const p = this.place(seq);
+    const us = this.us[p]!;
+    return { seq, generatedUs: us, event: buildEvent(this.app, this.types[p]!, this.values[p]!, us, this.ids[p]!) };
   }
 }
 
-function appendTo(lists: Map<string, SeqList>, key: string, r: Recorded): void {
+function indexAppend(lists: Map<string, SeqList>, key: string, seq: number): void {
   let list = lists.get(key);
   if (list === undefined) {
     list = new SeqList();
     lists.set(key, list);
   }
-  list.push(r);
+  list.push(seq);
 }
 
-function dropFrom(lists: Map<string, SeqList>, key: string, r: Recorded): void {
+function indexDrop(lists: Map<string, SeqList>, key: string, seq: number): void {
   const list = lists.get(key);
-  if (list === undefined || list.first() !== r) return;
+  if (list === undefined || list.first() !== seq) return;
   list.shift();
   if (list.length === 0) lists.delete(key);
 }
 
 /** The member an event has in an index (events.ts indexMembers). */
-function memberOf(index: EventIndex, r: Recorded): string {
-  return index.kind === 'id' ? `i:${r.id}` : `${indexPrefix(index)}${timeKey(r.us, r.id)}`;
+function memberOf(index: EventIndex, log: AppLog, seq: number): string {
+  return index.kind === 'id' ? `i:${log.idOf(seq)}` : `${indexPrefix(index)}${timeKey(log.usOf(seq), log.idOf(seq))}`;
 }
 
 /** In a list in member order: the first position whose member is > x (`after`), or >= x. */
-function bound(list: SeqList, index: EventIndex, x: string, after: boolean): number {
+function bound(list: Seqs, index: EventIndex, log: AppLog, x: string, after: boolean): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const m = memberOf(index, list.at(mid));
+    const m = memberOf(index, log, list.at(mid));
     if (m < x || (after && m === x)) lo = mid + 1;
     else hi = mid;
   }
@@ -207,27 +273,18 @@ export class MemoryEventLog implements EventLog {
       this.logs.set(app, log);
     }
     const queueId = values.queue_id;
-    const r: Recorded = {
-      seq: log.lastSeq + 1, us, id: randomUuidv7Micros(us), type, values,
-      queue: queueId === null || queueId === undefined ? undefined : String(queueId),
-    };
-    log.events.push(r);
-    appendTo(log.byType, type, r);
-    if (r.queue !== undefined) appendTo(log.byQueue, r.queue, r);
+    const seq = log.append(us, randomUuidv7Micros(us), type, values, queueId === null || queueId === undefined ? undefined : String(queueId));
     this.learnTraits(log, type, values);
     this.trim(log);
-    if (this.fanOut.has(app)) {
-      const logged = log.materialize(r);
-      this.fanOut.announce(app, logged, structuredClone);
-    }
+    if (this.fanOut.has(app)) this.fanOut.announce(app, log.materialize(seq), structuredClone);
   }
 
   /** The type catalogue (types()): the traits this event has that its type had not had yet (buildEvent's). */
   private learnTraits(log: AppLog, type: string, values: TraitValues): void {
-    let traits = log.types.get(type);
+    let traits = log.catalogue.get(type);
     if (traits === undefined) {
       traits = new Map([['project_id', 'string']]);
-      log.types.set(type, traits);
+      log.catalogue.set(type, traits);
     }
     for (const name in values) {
       if (traits.has(name)) continue;
@@ -245,14 +302,7 @@ export class MemoryEventLog implements EventLog {
 
   private trim(log: AppLog): void {
     const cutoffUs = (this.now() - this.retention.maxAgeMs) * 1000;
-    for (;;) {
-      const oldest = log.events.first();
-      if (oldest === undefined || (log.events.length <= this.retention.maxEvents && oldest.us >= cutoffUs)) return;
-      log.events.shift();
-      log.first++;
-      dropFrom(log.byType, oldest.type, oldest);
-      if (oldest.queue !== undefined) dropFrom(log.byQueue, oldest.queue, oldest);
-    }
+    while (log.length > 0 && (log.length > this.retention.maxEvents || log.usOf(log.first) < cutoffUs)) log.dropOldest();
   }
 
   async readSince(app: string, afterSeq: number, limit: number): Promise<LoggedEvent[] | null> {
@@ -261,14 +311,14 @@ export class MemoryEventLog implements EventLog {
     if (afterSeq > log.lastSeq) return null;
     if (afterSeq + 1 < log.first) return null;
     const out: LoggedEvent[] = [];
-    for (let i = afterSeq + 1 - log.first; i < log.events.length && out.length < limit; i++) out.push(log.materialize(log.events.at(i)));
+    for (let seq = afterSeq + 1; seq <= log.lastSeq && out.length < limit; seq++) out.push(log.materialize(seq));
     return out;
   }
 
   async base(app: string): Promise<FeedBase> {
     const log = this.logs.get(app);
-    const last = log?.events.last();
-    return last === undefined ? { seq: log === undefined ? 0 : log.lastSeq, id: null } : { seq: last.seq, id: last.id };
+    if (log === undefined) return { seq: 0, id: null };
+    return log.length === 0 ? { seq: log.lastSeq, id: null } : { seq: log.lastSeq, id: log.idOf(log.lastSeq) };
   }
 
   async subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe> {
@@ -278,30 +328,29 @@ export class MemoryEventLog implements EventLog {
 
   async scan(app: string, scan: EventScan): Promise<EventScanResult> {
     const log = this.logs.get(app);
-    const list =
+    const list: Seqs | undefined =
       log === undefined
         ? undefined
         : scan.index.kind === 'type'
           ? log.byType.get(scan.index.type)
           : scan.index.kind === 'queue'
             ? log.byQueue.get(scan.index.queueId)
-            : log.events;
+            : log;
     if (log === undefined || list === undefined) return { events: [], last: null };
     // min and max are members or prefixes of the scanned index (query.ts); the list is in member order.
-    const lo = bound(list, scan.index, scan.min, scan.minExclusive === true);
-    const hi = bound(list, scan.index, scan.max, scan.maxExclusive !== true);
+    const lo = bound(list, scan.index, log, scan.min, scan.minExclusive === true);
+    const hi = bound(list, scan.index, log, scan.max, scan.maxExclusive !== true);
     const n = Math.max(0, Math.min(hi - lo, scan.count));
     const events: LoggedEvent[] = [];
     for (let k = 0; k < n; k++) events.push(log.materialize(list.at(scan.descending ? hi - 1 - k : lo + k)));
-    return { events, last: n === 0 ? null : memberOf(scan.index, list.at(scan.descending ? hi - n : lo + n - 1)) };
+    return { events, last: n === 0 ? null : memberOf(scan.index, log, list.at(scan.descending ? hi - n : lo + n - 1)) };
   }
 
   async get(app: string, messageId: string): Promise<LoggedEvent | null> {
     const log = this.logs.get(app);
     if (log === undefined) return null;
-    const i = bound(log.events, { kind: 'id' }, `i:${messageId}`, false);
-    const r = i < log.events.length ? log.events.at(i) : undefined;
-    return r === undefined || r.id !== messageId ? null : log.materialize(r);
+    const i = bound(log, { kind: 'id' }, log, `i:${messageId}`, false);
+    return i < log.length && log.idOf(log.at(i)) === messageId ? log.materialize(log.at(i)) : null;
   }
 
   async apps(): Promise<string[]> {
@@ -310,7 +359,7 @@ export class MemoryEventLog implements EventLog {
 
   async types(app: string): Promise<Record<string, Record<string, TraitType>>> {
     const out: Record<string, Record<string, TraitType>> = {};
-    for (const [type, traits] of this.logs.get(app)?.types ?? []) out[type] = Object.fromEntries(traits);
+    for (const [type, traits] of this.logs.get(app)?.catalogue ?? []) out[type] = Object.fromEntries(traits);
     return out;
   }
 
