@@ -157,17 +157,72 @@ export function uuidv7(ms: number, entropy: string): string {
   return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${e.slice(0, 3)}-${variant}${e.slice(4, 7)}-${e.slice(7, 19)}`;
 }
 
-/** Random bytes drawn ahead, 10 per id: one randomBytes call per 409 ids instead of one per id. */
-let entropyPool = Buffer.alloc(0);
-let entropyAt = 0;
+/**
+ * A UUIDv7 whose 12 bits after the version hold the sub-millisecond part of `us` (RFC 9562 section
+ * 6.2, method 3: floor(µs of the ms × 4096 / 1000), strictly increasing with it), then 62 bits of
+ * `entropy` (at least 20 hex digits) with the variant. So ids sort as their microseconds do: of two
+ * events of different µs, the later has the greater id, and of the same µs, the order of the
+ * entropy decides (the order the time index `g:` has, timeKey). Not for an id a query only knows
+ * the millisecond of (uuidMsPrefix).
+ */
+export function uuidv7Micros(us: number, entropy: string): string {
+  const ms = Math.floor(us / 1000);
+  const sub = Math.floor(((us - ms * 1000) * 4096) / 1000);
+  if (ms !== prefixMs) msPrefix(ms);
+  const e = entropy.toLowerCase();
+  // Written into one buffer and read as one flat string: ids are kept (the memory log holds
+  // thousands), and a string built by concatenation is a tree of pieces until something flattens it.
+  const b = idBuffer;
+  b.write(HEX3[sub]!, 15, 'latin1');
+  b[19] = VARIANT[parseInt(e[3]!, 16) & 0x3]!;
+  b.write(e.slice(4, 7), 20, 'latin1');
+  b.write(e.slice(7, 19), 24, 'latin1');
+  return b.toString('latin1', 0, 36);
+}
 
-export function randomEntropy(): string {
-  if (entropyAt + 10 > entropyPool.length) {
-    entropyPool = randomBytes(4096);
-    entropyAt = 0;
+/** Random bytes drawn ahead for randomUuidv7Micros: 8 per id, one randomBytes call per 512 ids. */
+let idRandom = Buffer.alloc(0);
+let idRandomAt = 0;
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * uuidv7Micros(us, random entropy), its 62 random bits written straight from random bytes (the
+ * memory event log makes one per event, inside the change).
+ */
+export function randomUuidv7Micros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const sub = Math.floor(((us - ms * 1000) * 4096) / 1000);
+  if (ms !== prefixMs) msPrefix(ms);
+  if (idRandomAt + 8 > idRandom.length) {
+    idRandom = randomBytes(4096);
+    idRandomAt = 0;
   }
-  entropyAt += 10;
-  return entropyPool.toString('hex', entropyAt - 10, entropyAt);
+  const r = idRandom;
+  const at = idRandomAt;
+  idRandomAt += 8;
+  const b = idBuffer;
+  b.write(HEX3[sub]!, 15, 'latin1');
+  b[19] = VARIANT[r[at]! & 0x3]!;
+  b[20] = HEX_CODES[r[at]! >> 4]!;
+  b[21] = HEX_CODES[r[at + 1]! >> 4]!;
+  b[22] = HEX_CODES[r[at + 1]! & 0xf]!;
+  for (let k = 2, o = 24; k < 8; k++, o += 2) {
+    b[o] = HEX_CODES[r[at + k]! >> 4]!;
+    b[o + 1] = HEX_CODES[r[at + k]! & 0xf]!;
+  }
+  return b.toString('latin1', 0, 36);
+}
+
+/** uuidv7Micros's work space: the ms's head (msPrefix), the dashes, then each id's own digits. */
+const idBuffer = Buffer.from('00000000-0000-7000-8000-000000000000', 'latin1');
+const VARIANT = [0x38, 0x39, 0x61, 0x62]; // 8 9 a b
+const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
+/** The ms whose `xxxxxxxx-xxxx-7` idBuffer starts with (ids are made in bursts within one ms). */
+let prefixMs = -1;
+function msPrefix(ms: number): void {
+  const t = ms.toString(16).padStart(12, '0').slice(-12);
+  prefixMs = ms;
+  idBuffer.write(`${t.slice(0, 8)}-${t.slice(8, 12)}-7`, 0, 'latin1');
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -175,7 +230,7 @@ export function isEventId(id: string): boolean {
   return UUID_RE.test(id);
 }
 
-function traitValue(type: TraitType, value: string | number | boolean): string | number | null {
+export function traitValue(type: TraitType, value: string | number | boolean): string | number | null {
   switch (type) {
     case 'integer': {
       const n = typeof value === 'boolean' ? (value ? 1 : 0) : Number(value);

@@ -76,6 +76,19 @@ describe.each(eventNodeFactories)('event recording ($name)', (factory) => {
     expect(byType('queue.update')[0]).toMatchObject({ name: 'sales-2', changed: 'name' });
   });
 
+  it('keeps a caller\'s text as given in its events: quotes, backslashes, slashes, control characters, non-ASCII', async () => {
+    const app = randomName('app');
+    const q = await node.calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+    const name = 'O\'Brien "the \\ one" a/b\n\t\u0001 Zoë 日本 🎧';
+    const number = '+1 "555" \\ /';
+    const c = (await node.calls.joinCaller(app, q.uuid, { name, number, priority: 2 })).value;
+    await node.calls.leaveCaller(app, q.uuid, c.uuid, 'transferred');
+    const events = (await all(node, app)).filter((e) => e.event.event_type.startsWith('queue.caller.'));
+    expect(events.map((e) => e.event.event_type)).toEqual(['queue.caller.join', 'queue.caller.leave']);
+    for (const e of events) expect(traits(e.event)).toMatchObject({ queue_id: q.uuid, caller_id: c.uuid, name, number, priority: 2, status: 'waiting' });
+    expect(traits(events[1]!.event)).toMatchObject({ reason: 'transferred', position: 0 });
+  });
+
   it('records applications, keys, message queues, message updates and deletes', async () => {
     const { engine } = node;
     const app = randomName('app');

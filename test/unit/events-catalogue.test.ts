@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildEvent, eventTypeDef, isoMicros, knownEventTypes, parseIsoMicros, uuidv7 } from '../../src/engine/events.js';
+import { buildEvent, eventTypeDef, isoMicros, knownEventTypes, parseIsoMicros, randomUuidv7Micros, uuidv7, uuidv7Micros } from '../../src/engine/events.js';
 // The types other parts register (processing state, routing), as the engines load them.
 import '../../src/engine/state-events.js';
 import '../../src/engine/routing-types.js';
@@ -41,6 +41,28 @@ describe('event shape', () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(b).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a < b).toBe(true);
+  });
+
+  it('makes UUIDv7 ids from microseconds that sort as the microseconds do (RFC 9562 method 3)', () => {
+    const shape = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const base = 1_796_602_748_143_000;
+    // Every µs of one ms and the first of the next, each with entropy that would sort them backwards.
+    const ids = Array.from({ length: 1001 }, (_, i) => uuidv7Micros(base + i, (999_999 - i).toString(16).padStart(20, 'f')));
+    for (const id of ids) expect(id).toMatch(shape);
+    for (let i = 1; i < ids.length; i++) expect(ids[i - 1]! < ids[i]!, `${ids[i - 1]} < ${ids[i]}`).toBe(true);
+    // The first 48 bits are the ms; the 12 after the version the µs of that ms (0 -> 000, 999 -> ffb).
+    expect(ids[0]!.startsWith(uuidv7(base / 1000, '0'.repeat(20)).slice(0, 15))).toBe(true);
+    expect(ids[0]!.slice(15, 18)).toBe('000');
+    expect(ids[999]!.slice(15, 18)).toBe('ffb');
+    expect(ids[1000]!.slice(0, 13)).toBe(uuidv7(base / 1000 + 1, '0'.repeat(20)).slice(0, 13));
+    // With random bits (the memory log's): the same shape and order, distinct ids within one µs.
+    const random = Array.from({ length: 1001 }, (_, i) => randomUuidv7Micros(base + i));
+    for (let i = 0; i < random.length; i++) {
+      expect(random[i]).toMatch(shape);
+      expect(random[i]!.slice(0, 18)).toBe(ids[i]!.slice(0, 18));
+      if (i > 0) expect(random[i - 1]! < random[i]!).toBe(true);
+    }
+    expect(new Set(Array.from({ length: 1000 }, () => randomUuidv7Micros(base))).size).toBe(1000);
   });
 
   it('writes and reads ISO-8601 with microseconds', () => {

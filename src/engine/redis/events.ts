@@ -15,9 +15,10 @@
  * relay repeated by another node makes the same event), appends what the log does not have yet (per
  * outbox, the last stream id relayed; per event, its message_id), numbers it (seq per application),
  * indexes and publishes it. Then the outbox is trimmed up to what was relayed. The node that made a
- * change relays right after it (relaySoon, coalesced per outbox: one relay runs at a time per outbox
- * and takes everything pending); every `sweepIntervalMs` the sweep relays every registered outbox,
- * so a dead node's leftovers are relayed within that interval by any other node.
+ * change relays right after it (relaySoon, coalesced: one relay loop runs at a time, and each of its
+ * rounds takes every outbox pending, with one relay script call per application); every
+ * `sweepIntervalMs` the sweep relays every registered outbox, so a dead node's leftovers are
+ * relayed within that interval by any other node.
  *
  * Retention: each relay trims its log's oldest events beyond the age or the size bound (at most
  * 1000 per relay); the sweep trims every log ({evreg}:logs), so an idle log is reclaimed within
@@ -30,6 +31,7 @@ import {
   DEFAULT_EVENT_RETENTION,
   buildEvent,
   changeEventValues,
+  eventTypeDef,
   idOfMember,
   traitOf,
   type EventLog,
@@ -74,6 +76,16 @@ function toLogged(json: string): LoggedEvent {
 }
 
 const EVENT_FEED: FeedCodec<'event', LoggedEvent> = { type: 'event', decode: (payload) => [toLogged(payload.toString('utf8'))] };
+
+/** A Trait's JSON starts {"name":…,"type":… (events.ts Trait); a `"` inside a value is escaped, so this matches no value. */
+const TRAIT_RE = /\{"name":"([^"]+)","type":"(\w+)"/g;
+
+/** The traits (name -> type) in comma-separated trait objects. */
+function traitsIn(json: string): Record<string, TraitType> {
+  const out: Record<string, TraitType> = {};
+  for (const m of json.matchAll(TRAIT_RE)) out[m[1]!] ??= m[2] as TraitType;
+  return out;
+}
 
 /**
  * What a slot's outbox entries leave implicit: the application ('' for the metadata outbox, whose
@@ -124,10 +136,20 @@ export class RedisEventLog implements EventLog {
   private readonly knownLogs = new Set<string>();
   /** Per outbox: the MINID up to which the last relay copied it, not trimmed yet. */
   private readonly trims = new Map<string, string>();
-  /** Per outbox: the relay in flight, and whether another was asked for meanwhile. */
-  private readonly relays = new Map<string, { running: Promise<void>; again: boolean }>();
+  /** Outboxes to relay in the relay loop's next round (relayCoalesced), with who waits for it, and the loop running. */
+  private readonly pending = new Map<string, { context: OutboxContext; waiters: (() => void)[] }>();
+  private relayLoop: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  /**
+   * Per application and event type (`<app>\n<type>`): the trait names this node has seen the
+   * log's type catalogue take (relayed by it), so that an event adds nothing to relay for the
+   * catalogue when all its traits are there (the relay script then does not look at its traits).
+   * Forgotten every REGISTRATION_MS: a catalogue removed meanwhile (keys deleted by hand) is made
+   * again within that time.
+   */
+  private catalogued = new Map<string, Set<string>>();
+  private cataloguedAt = Date.now();
 
   constructor(
     private readonly client: RedisClient,
@@ -162,7 +184,7 @@ export class RedisEventLog implements EventLog {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.sweeping;
-    await Promise.allSettled([...this.relays.values()].map((r) => r.running));
+    await this.relayLoop;
   }
 
   // --- recording side (called by the stores around their write scripts) ---
@@ -182,81 +204,147 @@ export class RedisEventLog implements EventLog {
 
   /**
    * Call after a script that recorded into `outbox` answered: relays it now, in the background
-   * (errors are logged; the sweep relays what this missed). Coalesced per outbox.
+   * (errors are logged; the sweep relays what this missed). Coalesced with the others pending.
    */
   relaySoon(outbox: string, app: string | OutboxContext): void {
     if (!this.recording) return;
     void this.relayCoalesced(outbox, contextOf(app));
   }
 
-  private relayCoalesced(outbox: string, app: OutboxContext): Promise<void> {
-    const current = this.relays.get(outbox);
-    if (current !== undefined) {
-      current.again = true;
-      return current.running;
-    }
-    const state = { running: Promise.resolve(), again: false };
-    state.running = (async () => {
+  /**
+   * Relays `outbox` soon, with every other outbox asked for meanwhile: one relay loop runs at a
+   * time on this node; each round reads every pending outbox (at once) and runs the relay script
+   * once per application for all of them, so the script's fixed cost is shared by the changes of
+   * many call queues. Resolves once a round has relayed this outbox (or failed to: logged).
+   */
+  private relayCoalesced(outbox: string, context: OutboxContext): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      const entry = this.pending.get(outbox);
+      if (entry === undefined) this.pending.set(outbox, { context, waiters: [resolve] });
+      else entry.waiters.push(resolve);
+    });
+    this.relayLoop ??= (async () => {
       try {
         // One turn of the event loop first: the changes made in this turn share one relay.
         await new Promise((resolve) => setImmediate(resolve));
-        do {
-          state.again = false;
-          await this.relay(outbox, app);
-        } while (state.again);
-      } catch (err) {
-        this.logger?.warn({ err, outbox }, 'event log: relay failed (the sweep retries)');
+        while (this.pending.size > 0) {
+          const round = [...this.pending];
+          this.pending.clear();
+          try {
+            const { more, errors } = await this.relayRound(round.map(([o, e]) => [o, e.context]));
+            for (const err of errors) this.logger?.warn({ err }, 'event log: relay failed (the sweep retries)');
+            for (const [o, c] of more) if (!this.pending.has(o)) this.pending.set(o, { context: c, waiters: [] });
+          } catch (err) {
+            this.logger?.warn({ err }, 'event log: relay failed (the sweep retries)');
+          } finally {
+            for (const [, e] of round) for (const resolve of e.waiters) resolve();
+          }
+        }
       } finally {
-        this.relays.delete(outbox);
+        this.relayLoop = null;
       }
     })();
-    this.relays.set(outbox, state);
-    return state.running;
+    return done;
   }
 
   /** Copies everything in `outbox` into the application logs, in order, then trims the outbox. */
   async relay(outbox: string, context: OutboxContext): Promise<void> {
     for (;;) {
-      // The trim of what the last relay of this outbox copied rides with this read: both are sent
-      // at once on the command connection (one slot: one node), so a relay costs two round trips,
-      // this and the relay script. Not a pipeline(): ioredis copies every defined script into each
-      // one it creates, which cost more than the relay's own work.
-      const trim = this.trims.get(outbox);
-      // Strings, not Buffers: an entry's fields go back to Redis as they came (not parsed), and
-      // ioredis writes a command of strings without copying it into one Buffer (it does when any
-      // argument is a Buffer: that cost more than decoding the fields).
-      const [, entries] = await guarded(() =>
-        Promise.all([
-          trim === undefined ? null : this.client.xtrim(outbox, 'MINID', trim),
-          this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH),
-        ]),
-      );
-      if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
-      if (entries.length === 0) return;
-      const byApp = new Map<string, ScriptArg[]>();
-      for (const [id, fields] of entries) {
+      const { more, errors } = await this.relayRound([[outbox, context]]);
+      if (errors.length > 0) throw errors[0];
+      if (more.length === 0) return;
+    }
+  }
+
+  /**
+   * One round: reads up to RELAY_BATCH entries of each outbox, relays them into their logs (one
+   * script call per application), and marks each outbox relayed up to what was read, to be trimmed
+   * by its next read. Returns the outboxes that may hold more, and what failed: an outbox whose
+   * read or relay failed is neither trimmed nor read again in this loop (the sweep retries it).
+   */
+  private async relayRound(round: [string, OutboxContext][]): Promise<{ more: [string, OutboxContext][]; errors: unknown[] }> {
+    if (Date.now() - this.cataloguedAt > REGISTRATION_MS) {
+      this.catalogued = new Map();
+      this.cataloguedAt = Date.now();
+    }
+    const reads = await Promise.allSettled(
+      round.map(async ([outbox]) => {
+        // The trim of what the last relay of this outbox copied rides with this read: both are sent
+        // at once on the command connection (one slot: one node). Not a pipeline(): ioredis copies
+        // every defined script into each one it creates, which cost more than the relay's own work.
+        const trim = this.trims.get(outbox);
+        // Strings, not Buffers: an entry's fields go back to Redis as they came (not parsed), and
+        // ioredis writes a command of strings without copying it into one Buffer (it does when any
+        // argument is a Buffer: that cost more than decoding the fields).
+        const [, entries] = await guarded(() =>
+          Promise.all([
+            trim === undefined ? null : this.client.xtrim(outbox, 'MINID', trim),
+            this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH),
+          ]),
+        );
+        if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
+        return entries;
+      }),
+    );
+    const errors: unknown[] = [];
+    /** Per application: the script's sections, what its catalogue learns once done, the outboxes in it. */
+    const byApp = new Map<string, { args: ScriptArg[]; learning: [Set<string>, string][]; outboxes: string[] }>();
+    round.forEach(([outbox, context], k) => {
+      const read = reads[k]!;
+      if (read.status === 'rejected') {
+        errors.push(read.reason);
+        return;
+      }
+      const perApp = new Map<string, ScriptArg[]>();
+      for (const [id, fields] of read.value) {
         const f: Record<string, string> = {};
         for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
         const target = f.a !== undefined && f.a.length > 0 ? f.a : context.app;
         if (target === '') continue;
-        let list = byApp.get(target);
+        let batch = byApp.get(target);
+        if (batch === undefined) {
+          batch = { args: [], learning: [], outboxes: [] };
+          byApp.set(target, batch);
+        }
+        let list = perApp.get(target);
         if (list === undefined) {
           list = [];
-          byApp.set(target, list);
+          perApp.set(target, list);
         }
-        this.pushEntry(list, outbox, id, target, f, context.traits);
+        this.pushEntry(list, outbox, id, target, f, context.traits, batch.learning);
       }
-      const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
-      for (const [target, args] of byApp) {
-        await this.ensureLog(target);
-        await this.relayInto(target, [outbox, cutoffUs, this.retention.maxEvents, target, ...args]);
+      for (const [target, list] of perApp) {
+        const batch = byApp.get(target)!;
+        batch.args.push(outbox, list.length / 6);
+        for (const a of list) batch.args.push(a);
+        batch.outboxes.push(outbox);
       }
-      const [ms, seq] = entries[entries.length - 1]![0].split('-');
+    });
+    const failed = new Set<string>();
+    const cutoffUs = (Date.now() - this.retention.maxAgeMs) * 1000;
+    await Promise.all(
+      [...byApp].map(async ([app, batch]) => {
+        try {
+          await this.ensureLog(app);
+          await this.relayInto(app, [cutoffUs, this.retention.maxEvents, app, ...batch.args]);
+          for (const [known, name] of batch.learning) known.add(name);
+        } catch (err) {
+          errors.push(err);
+          for (const o of batch.outboxes) failed.add(o);
+        }
+      }),
+    );
+    const more: [string, OutboxContext][] = [];
+    round.forEach(([outbox, context], k) => {
+      const read = reads[k]!;
+      if (read.status === 'rejected' || read.value.length === 0 || failed.has(outbox)) return;
+      const [ms, seq] = read.value[read.value.length - 1]![0].split('-');
       // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
       // are relayed again harmlessly (the log skips what it has).
       this.trims.set(outbox, `${ms}-${Number(seq) + 1}`);
-      if (entries.length < RELAY_BATCH) return;
-    }
+      if (read.value.length === RELAY_BATCH) more.push([outbox, context]);
+    });
+    return { more, errors };
   }
 
   /** Runs the relay script on one log; confirmed by a replica when the log's primary has one (see replicasFor). */
@@ -276,16 +364,29 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Appends the relay script's five arguments for one outbox entry to `list` (events-relay-7.lua:
-   * stream id, generated µs, type, queue_id, traits). A call-queue change's entry (field `j`)
-   * carries its traits already typed and encoded (lua/includes/change-event.lua): its fields are
-   * passed on untouched. Other entries (field `v`: trait values) go through buildEvent, which
-   * applies the catalogue's types. An entry this version cannot read is logged and skipped.
+   * Appends the relay script's six arguments for one outbox entry to `list` (events-relay-7.lua:
+   * stream id, generated µs, type, queue_id, traits, new traits). A call-queue change's entry
+   * (field `j`) carries its traits already typed and encoded (lua/includes/change-event.lua): its
+   * fields are passed on untouched. Other entries (field `v`: trait values) go through buildEvent,
+   * which applies the catalogue's types. An entry this version cannot read is logged and skipped.
+   * New traits: the event's traits this node has not seen in the log's type catalogue (newTraits).
    */
-  private pushEntry(list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined): void {
+  private pushEntry(
+    list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined,
+    learning: [Set<string>, string][],
+  ): void {
     try {
       if (f.j !== undefined && f.u !== undefined && f.t !== undefined) {
-        list.push(streamId, f.u, f.t, f.q ?? '', f.j);
+        // change-event.lua writes a catalogued type's declared traits only, each starting
+        // `{"name":"<n>","type":"<t>"`: those not seen yet are looked for. Another type's (a tool's
+        // entries) are read from the text.
+        const j = f.j;
+        const declared = eventTypeDef(f.t)?.traits as Record<string, TraitType> | undefined;
+        const fresh =
+          declared === undefined
+            ? this.newTraits(app, f.t, traitsIn(j), () => true, learning)
+            : this.newTraits(app, f.t, declared, (name, type) => j.includes(`{"name":"${name}","type":"${type}"`), learning);
+        list.push(streamId, f.u, f.t, f.q ?? '', j, fresh);
         return;
       }
       const us = Number(f.u);
@@ -298,10 +399,41 @@ export class RedisEventLog implements EventLog {
       if (!Number.isSafeInteger(us)) throw new Error('no time');
       const event = buildEvent(app, type, values, us, '');
       const queue = traitOf(event, 'queue_id');
-      list.push(streamId, String(us), type, queue === undefined ? '' : String(queue.value), event.traits.slice(1).map((t) => JSON.stringify(t)).join(','));
+      const traits = event.traits.slice(1);
+      const fresh = this.newTraits(app, type, Object.fromEntries(traits.map((t) => [t.name, t.type])), () => true, learning);
+      list.push(streamId, String(us), type, queue === undefined ? '' : String(queue.value), traits.map((t) => JSON.stringify(t)).join(','), fresh);
     } catch (err) {
       this.logger?.error({ err, outbox, streamId }, 'event log: unreadable outbox entry skipped');
     }
+  }
+
+  /**
+   * Of `candidates` (name -> type), those the event has (`present`) and this node has not seen in
+   * the log's catalogue, as the relay script's JSON object name -> type ('' none: the usual case,
+   * which costs the script nothing). They count as seen once the relay is done (`learning`).
+   */
+  private newTraits(
+    app: string, type: string, candidates: Record<string, TraitType>, present: (name: string, type: TraitType) => boolean, learning: [Set<string>, string][],
+  ): string {
+    const key = `${app}\n${type}`;
+    let known = this.catalogued.get(key);
+    if (known === undefined) {
+      known = new Set();
+      this.catalogued.set(key, known);
+    }
+    let fresh: Record<string, TraitType> | undefined;
+    // '': the catalogue has the type itself (a type may have no trait but project_id).
+    if (!known.has('')) {
+      fresh = { project_id: 'string' };
+      learning.push([known, '']);
+    }
+    for (const name in candidates) {
+      if (known.has(name) || !present(name, candidates[name]!)) continue;
+      fresh ??= {};
+      fresh[name] = candidates[name]!;
+      learning.push([known, name]);
+    }
+    return fresh === undefined ? '' : JSON.stringify(fresh);
   }
 
   private async ensureLog(app: string): Promise<void> {
@@ -317,19 +449,19 @@ export class RedisEventLog implements EventLog {
   async sweep(): Promise<void> {
     const now = Date.now();
     const members = await guarded(() => this.client.zrange(this.keys.eventOutboxes, 0, -1, 'WITHSCORES'));
+    const registered: { member: string; score: number; outbox: string; context: OutboxContext }[] = [];
     for (let i = 0; i + 1 < members.length; i += 2) {
       const member = members[i]!;
-      const score = Number(members[i + 1]);
       const nl = member.indexOf('\n');
-      const outbox = member.slice(0, nl);
-      let context: OutboxContext;
       try {
-        context = JSON.parse(member.slice(nl + 1)) as OutboxContext;
+        registered.push({ member, score: Number(members[i + 1]), outbox: member.slice(0, nl), context: JSON.parse(member.slice(nl + 1)) as OutboxContext });
       } catch {
         await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
-        continue;
       }
-      await this.relayCoalesced(outbox, context);
+    }
+    // All asked for at once: they share the relay loop's rounds (one script call per application).
+    await Promise.all(registered.map((r) => this.relayCoalesced(r.outbox, r.context)));
+    for (const { member, score, outbox } of registered) {
       if (score < now - 2 * REGISTRATION_MS && (await guarded(() => this.client.xlen(outbox))) === 0) {
         await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
       }
@@ -346,7 +478,7 @@ export class RedisEventLog implements EventLog {
   }
 
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.relays.values()].map((r) => r.running));
+    await this.relayLoop;
     await this.sweep();
   }
 

@@ -1,5 +1,5 @@
 --[[
-  Relays events from one outbox into an application's event log, idempotently: the log keeps, per
+  Relays events from outboxes into an application's event log, idempotently: the log keeps, per
   outbox, the last stream id relayed from it, and skips entries at or below it (and any message_id
   it already holds), so a relay repeated after a crash or by another node adds nothing twice. Each
   new event gets the next seq, is indexed and published on the log's channel, in the order given
@@ -10,18 +10,22 @@
   or encoded per event outside this script; here the event is assembled around them: its
   message_id (a UUIDv7 from the entry's time and the SHA-1 of "<outbox>|<stream id>", so any node
   relaying the entry makes the same), `generated`, the index members (events.ts indexMembers) and
-  the record (events.ts StoredRecord). The log's types catalogue is decoded once per event type per
-  call and rewritten only when a type gains a trait.
+  the record (events.ts StoredRecord). The traits are not read here: the relay names those the
+  log's types catalogue may not have yet (usually none), and only then is the catalogue decoded
+  (once per event type per call) and rewritten.
 
   KEYS[1..7] the application's event log, laid out in keys.ts (EventLogKeys):
              meta events ids index sources types channel
 
-  ARGV[1] the outbox key (the source's name; never used as a key here)
-  ARGV[2] retention cutoff, µs since the epoch (older events are reclaimed)
-  ARGV[3] retention size bound (events kept at most)
-  ARGV[4] the application (the project_id trait)
-  ARGV[5..] groups of five: stream id, generated (µs since the epoch), event type, queue_id ('' none),
-            the traits after project_id as comma-separated trait objects ('' none)
+  ARGV[1] retention cutoff, µs since the epoch (older events are reclaimed)
+  ARGV[2] retention size bound (events kept at most)
+  ARGV[3] the application (the project_id trait)
+  ARGV[4..] one section per outbox relayed (one call takes the entries of several outboxes, so its
+            fixed cost is shared by more events): the outbox key (the source's name; never used as
+            a key here), the number of its entries, then per entry six: stream id, generated (µs
+            since the epoch), event type, queue_id ('' none), the traits after project_id as
+            comma-separated trait objects ('' none), and the traits to add to the type's
+            catalogue as a JSON object name -> type ('' none)
 
   Returns: { last seq of the log, number of events appended }.
 ]]
@@ -35,14 +39,13 @@ local function idLess(a, b)
   return am < bm or (am == bm and as < bs)
 end
 
--- A Trait's JSON always starts {"name":…,"type":… (events.ts Trait); a `"` inside a value is
--- escaped, so this cannot match inside one.
-local TRAIT_RE = '"name":"([^"]+)","type":"(%a+)"'
-
 -- events.ts isoMicros: YYYY-MM-DDTHH:MM:SS.ffffffZ (days to a civil date: H. Hinnant's algorithm).
+-- The events of one call are mostly of one second: its text up to the fraction is kept.
+local isoSecs, isoText = nil, nil
 local function isoMicros(us)
   local secs = math.floor(us / 1000000)
   local frac = us - secs * 1000000
+  if secs == isoSecs then return isoText .. string.format('%06dZ', frac) end
   local days = math.floor(secs / 86400)
   local rem = secs - days * 86400
   local z = days + 719468
@@ -54,76 +57,117 @@ local function isoMicros(us)
   local d = doy - math.floor((153 * mp + 2) / 5) + 1
   local m = mp < 10 and mp + 3 or mp - 9
   local y = yoe + era * 400 + (m <= 2 and 1 or 0)
-  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d, math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, frac)
+  isoSecs = secs
+  isoText = string.format('%04d-%02d-%02dT%02d:%02d:%02d.', y, m, d, math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60)
+  return isoText .. string.format('%06dZ', frac)
 end
 
--- events.ts uuidv7(ms, entropy).
+-- events.ts uuidv7(ms, entropy). The text of the last ms is kept (a call's events share a few).
+local VARIANT = { ['0'] = '8', ['1'] = '9', ['2'] = 'a', ['3'] = 'b', ['4'] = '8', ['5'] = '9', ['6'] = 'a', ['7'] = 'b',
+  ['8'] = '8', ['9'] = '9', a = 'a', b = 'b', c = '8', d = '9', e = 'a', f = 'b' }
+local uuidMs, uuidHead = nil, nil
 local function uuidv7(ms, e)
-  local t = string.format('%012x', ms)
-  local variant = string.format('%x', tonumber(string.sub(e, 4, 4), 16) % 4 + 8)
-  return string.sub(t, 1, 8) .. '-' .. string.sub(t, 9, 12) .. '-7' .. string.sub(e, 1, 3) .. '-' .. variant .. string.sub(e, 5, 7) .. '-' .. string.sub(e, 8, 19)
+  if ms ~= uuidMs then
+    local t = string.format('%012x', ms)
+    uuidMs = ms
+    uuidHead = string.sub(t, 1, 8) .. '-' .. string.sub(t, 9, 12) .. '-7'
+  end
+  return uuidHead .. string.sub(e, 1, 3) .. '-' .. VARIANT[string.sub(e, 4, 4)] .. string.sub(e, 5, 7) .. '-' .. string.sub(e, 8, 19)
 end
 
-local outbox = ARGV[1]
-local done = rcall('HGET', KEYS[5], outbox)
-local appended = 0
-local lastId = done
-local seq = tonumber(rcall('HGET', KEYS[1], 'seq') or '0')
-local projectTrait = '{"name":"project_id","type":"string","value":' .. cjson.encode(ARGV[4]) .. '}'
-local types = {}
--- Every new event's index members, added by one ZADD at the end (one command, not four per event).
-local zadd = {}
-for i = 5, #ARGV, 5 do
-  local id = ARGV[i]
-  if done == false or idLess(done, id) then
-    local usText = ARGV[i + 1]
-    local us = tonumber(usText)
-    local mid = uuidv7(math.floor(us / 1000), redis.sha1hex(outbox .. '|' .. id))
-    if rcall('HEXISTS', KEYS[3], mid) == 0 then
-      seq = seq + 1
-      if seq == 1 then rcall('HSET', KEYS[1], 'first', 1) end
-      local etype = ARGV[i + 2]
-      local queueId = ARGV[i + 3]
-      local traits = ARGV[i + 4]
-      local tk = string.rep('0', 16 - #usText) .. usText .. ':' .. mid
-      local members = { 'g:' .. tk, 't:' .. etype .. '|' .. tk, 'i:' .. mid }
-      if queueId ~= '' then members[4] = 'q:' .. queueId .. '|' .. tk end
-      for _, m in ipairs(members) do
-        zadd[#zadd + 1] = 0
-        zadd[#zadd + 1] = m
-      end
-      local encoded = {}
-      for k, m in ipairs(members) do encoded[k] = cjson.encode(m) end
-      local json = '{"seq":' .. seq .. ',"us":' .. usText .. ',"m":[' .. table.concat(encoded, ',') .. '],"event":{"message_id":"' .. mid ..
-        '","event_type":' .. cjson.encode(etype) .. ',"generated":"' .. isoMicros(us) .. '","traits":[' .. projectTrait ..
-        (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
-      rcall('HSET', KEYS[2], seq, json)
-      rcall('HSET', KEYS[3], mid, seq)
-      local known = types[etype]
-      if known == nil then
-        local stored = rcall('HGET', KEYS[6], etype)
-        known = { traits = stored and cjson.decode(stored) or { project_id = 'string' }, grew = not stored }
-        types[etype] = known
-      end
-      for name, ttype in string.gmatch(traits, TRAIT_RE) do
-        if known.traits[name] == nil then
-          known.traits[name] = ttype
-          known.grew = true
-        end
-      end
-      rcall('SPUBLISH', KEYS[7], json)
-      appended = appended + 1
-    end
-    lastId = id
+-- A string's JSON without its quotes (cjson.encode is C; kept per value for the call).
+local inner = {}
+local function jsonInner(v)
+  local t = inner[v]
+  if t == nil then
+    t = string.sub(cjson.encode(v), 2, -2)
+    inner[v] = t
   end
+  return t
 end
-if appended > 0 then
-  rcall('HSET', KEYS[1], 'seq', seq)
-  rcall('ZADD', KEYS[4], unpack(zadd))
+
+local seq = tonumber(rcall('HGET', KEYS[1], 'seq') or '0')
+local appended = 0
+local projectTrait = '{"name":"project_id","type":"string","value":' .. cjson.encode(ARGV[3]) .. '}'
+local types = {}
+-- The new events' index members, added by few ZADDs (one per 4000 arguments, unpack's bound),
+-- not four per event.
+local zadd = {}
+local function flushIndex()
+  if #zadd > 0 then rcall('ZADD', KEYS[4], unpack(zadd)) end
+  zadd = {}
 end
+local i = 4
+while i <= #ARGV do
+  local outbox = ARGV[i]
+  local groups = tonumber(ARGV[i + 1])
+  local done = rcall('HGET', KEYS[5], outbox)
+  local lastId = done
+  -- The entries are in stream order: once one is after `done`, so are the rest.
+  local after = done == false
+  for g = i + 2, i + 1 + groups * 6, 6 do
+    local id = ARGV[g]
+    after = after or idLess(done, id)
+    if after then
+      local usText = ARGV[g + 1]
+      local us = tonumber(usText)
+      local mid = uuidv7(math.floor(us / 1000), redis.sha1hex(outbox .. '|' .. id))
+      if rcall('HEXISTS', KEYS[3], mid) == 0 then
+        seq = seq + 1
+        if seq == 1 then rcall('HSET', KEYS[1], 'first', 1) end
+        local etype = ARGV[g + 2]
+        local queueId = ARGV[g + 3]
+        local traits = ARGV[g + 4]
+        local tk = string.rep('0', 16 - #usText) .. usText .. ':' .. mid
+        local n = #zadd
+        zadd[n + 1] = 0
+        zadd[n + 2] = 'g:' .. tk
+        zadd[n + 3] = 0
+        zadd[n + 4] = 't:' .. etype .. '|' .. tk
+        zadd[n + 5] = 0
+        zadd[n + 6] = 'i:' .. mid
+        -- The members as JSON strings, in indexMembers' order (the record keeps them for retention).
+        local etypeJson = jsonInner(etype)
+        local m = '"g:' .. tk .. '","t:' .. etypeJson .. '|' .. tk .. '","i:' .. mid .. '"'
+        if queueId ~= '' then
+          zadd[n + 7] = 0
+          zadd[n + 8] = 'q:' .. queueId .. '|' .. tk
+          m = m .. ',"q:' .. jsonInner(queueId) .. '|' .. tk .. '"'
+        end
+        if #zadd >= 4000 then flushIndex() end
+        local json = '{"seq":' .. seq .. ',"us":' .. usText .. ',"m":[' .. m .. '],"event":{"message_id":"' .. mid ..
+          '","event_type":"' .. etypeJson .. '","generated":"' .. isoMicros(us) .. '","traits":[' .. projectTrait ..
+          (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
+        rcall('HSET', KEYS[2], seq, json)
+        rcall('HSET', KEYS[3], mid, seq)
+        local fresh = ARGV[g + 5]
+        if fresh ~= '' then
+          local known = types[etype]
+          if known == nil then
+            local stored = rcall('HGET', KEYS[6], etype)
+            known = { traits = stored and cjson.decode(stored) or { project_id = 'string' }, grew = not stored }
+            types[etype] = known
+          end
+          for name, ttype in pairs(cjson.decode(fresh)) do
+            if known.traits[name] == nil then
+              known.traits[name] = ttype
+              known.grew = true
+            end
+          end
+        end
+        rcall('SPUBLISH', KEYS[7], json)
+        appended = appended + 1
+      end
+      lastId = id
+    end
+  end
+  if lastId and lastId ~= done then rcall('HSET', KEYS[5], outbox, lastId) end
+  i = i + 2 + groups * 6
+end
+if appended > 0 then rcall('HSET', KEYS[1], 'seq', seq) end
+flushIndex()
 for etype, known in pairs(types) do
   if known.grew then rcall('HSET', KEYS[6], etype, cjson.encode(known.traits)) end
 end
-if lastId and lastId ~= done then rcall('HSET', KEYS[5], outbox, lastId) end
-trimLog(tonumber(ARGV[2]), tonumber(ARGV[3]), 1000)
+trimLog(tonumber(ARGV[1]), tonumber(ARGV[2]), 1000)
 return { seq, appended }

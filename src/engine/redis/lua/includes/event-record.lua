@@ -9,7 +9,8 @@
 -- The relay (src/engine/redis/events.ts) gives the event its message_id and seq in the log.
 local function eventMicros()
   local t = redis.call('TIME')
-  return string.format('%d', tonumber(t[1])) .. string.format('%06d', tonumber(t[2]))
+  -- TIME answers two decimal strings: the seconds, and the µs unpadded.
+  return t[1] .. string.sub('00000', #t[2]) .. t[2]
 end
 
 local function recordEvent(outbox, app, etype, values)
