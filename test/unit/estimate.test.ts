@@ -52,6 +52,42 @@ describe('estimateWaits', () => {
   });
 });
 
+describe('estimateWaits against the capacity from its definition', () => {
+  /** N(t) from routing.md section 9, every tier open, no tags. */
+  function capacity(members: EstimateMember[], nowMs: number, h: number, w: number, t: number): number {
+    const c = Math.max(0.1, h + w);
+    let n = 0;
+    for (const m of members) {
+      if (m.paused || m.status === 'logged_out') continue;
+      n += t / c;
+      if (m.offered || m.status === 'busy') continue;
+      const free = m.status === 'available' ? 0 : Math.max(0, w - Math.max(0, nowMs - m.statusAtMs) / 1000);
+      if (t >= free) n += 1 - free / c;
+    }
+    return n;
+  }
+
+  it('is where N(t) reaches k + 2/3, for every place of the line (bisection)', () => {
+    fc.assert(
+      fc.property(fc.array(memberArb, { maxLength: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 60 }), (members, n, h, w) => {
+        const nowMs = 600_000;
+        const got = estimateWaits(n, { nowMs, handleSeconds: h, wrapupSeconds: w, members });
+        got.forEach((est, k) => {
+          if (est === null) return;
+          let lo = 0;
+          let hi = 1e7;
+          for (let i = 0; i < 200; i++) {
+            const mid = (lo + hi) / 2;
+            if (capacity(members, nowMs, h, w, mid) >= k + 2 / 3 - 1e-9) hi = mid;
+            else lo = mid;
+          }
+          expect(Math.abs(est - Math.round(hi * 10) / 10)).toBeLessThanOrEqual(0.1 + 1e-9);
+        });
+      }),
+    );
+  });
+});
+
 describe('handleSecondsFrom', () => {
   it('adds what the calls in progress have lasted to the calls ended, per call ended', () => {
     expect(handleSecondsFrom(30, 2, [100])).toBe(80);

@@ -234,20 +234,36 @@ class Capacity {
     this.points = [...byTime.values()].sort((a, b) => a.at - b.at);
   }
 
-  /** The earliest time (seconds from now) N reaches `m` (m ≥ 1; the pool is not empty). */
+  /** Where the last reaches() stopped: the points before `i` are counted (n at t, rate after). */
+  private at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
+
+  /**
+   * The earliest time (seconds from now) N reaches `m` (m > 0; the pool is not empty). A line asks
+   * for rising `m` on one curve: each call goes on from where the last stopped, so a line of L
+   * callers costs one walk of the curve, not L.
+   */
   reaches(m: number): number {
-    let n = 0;
-    let rate = 0;
-    let t = 0;
-    for (const p of this.points) {
-      const before = n + (rate * (p.at - t)) / this.cycle;
-      if (before >= m) return t + ((m - n) * this.cycle) / rate;
-      n = before + p.step;
-      rate += p.rate;
-      t = p.at;
-      if (n >= m - EPSILON) return t;
+    if (m < this.at.m) this.at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
+    this.at.m = m;
+    let { i, n, rate, t } = this.at;
+    if (n >= m - EPSILON) return t;
+    try {
+      for (; i < this.points.length; i++) {
+        const p = this.points[i]!;
+        const before = n + (rate * (p.at - t)) / this.cycle;
+        if (before >= m) return t + ((m - n) * this.cycle) / rate;
+        n = before + p.step;
+        rate += p.rate;
+        t = p.at;
+        if (n >= m - EPSILON) {
+          i++;
+          return t;
+        }
+      }
+      return t + ((m - n) * this.cycle) / rate;
+    } finally {
+      this.at = { i, n, rate, t, m };
     }
-    return t + ((m - n) * this.cycle) / rate;
   }
 }
 
