@@ -243,10 +243,11 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
   const who = { kind: 'application' as const, app: APP };
   const endCall = async (node: Node, queue: string, caller: string, agent: string): Promise<void> => {
     if (!connected.delete(caller)) return;
-    const at = Date.now();
+    // Free from now: set before the leave, since the leave's own decision may offer the agent again
+    // (its notice arrives before leaveCaller returns, and its latency is counted from here).
+    agentFreeAt.set(agent, Date.now());
     await node.calls.leaveCaller(APP, queue, caller, 'answered');
     counts.answered++;
-    agentFreeAt.set(agent, at);
   };
   // The node that made an offer answers it, as the agent's desktop would over its connection.
   const onNotice = (node: Node) => (n: RoutingNotice): void => {
