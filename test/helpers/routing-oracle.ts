@@ -3,7 +3,9 @@
  * order respected"): each Router's decide() runs in its own async context, the store reads it made
  * there (the queue's read, its agents' engagements and tags) are kept, and when its commit succeeds
  * (so nothing changed since that read: routing.md section 5 step 4) the offers it made are compared
- * with what protocol/routing.md sections 2 and 3 say the strategy picks from that read. This is an
+ * with what protocol/routing.md sections 2 and 3 say the strategy picks from that read — for the
+ * callers in line order up to the first one left out (a decision commits such a prefix when another
+ * decision engaged that caller's pick since the read, section 5 step 3), and nobody after it. This is an
  * independent reading of the spec, not strategy.ts: where `random` may pick any eligible member, the
  * pick must be one of them.
  */
@@ -117,8 +119,11 @@ export function strategyViolations(d: Decision): string[] {
       continue;
     }
     if (offer === undefined) {
-      problems.push(`${strategy}: caller ${caller.uuid} not offered while ${tier.map((m) => m.uuid)} eligible`);
-      continue;
+      // A decision commits a prefix of its offers in line order (routing.md section 5, step 3: the
+      // pick of this caller was engaged by another decision since the read): nobody behind it.
+      const behind = read.waiting.slice(read.waiting.indexOf(caller) + 1).filter((c) => offerOf.has(c.uuid));
+      if (behind.length > 0) problems.push(`${strategy}: caller ${caller.uuid} not offered while ${tier.map((m) => m.uuid)} eligible, yet ${behind.map((c) => c.uuid)} behind it offered`);
+      break;
     }
     if (strategy === 'ring_all') {
       const want = tier.map((m) => m.uuid).sort();

@@ -4,7 +4,8 @@
  * caller from its join and given back at its leave (the caller_left change and the
  * queue.caller.leave event: `estimated_wait` next to `wait`); and with routing's skills, counting
  * only the members that may take each caller. Values are chosen so that time passing does not move
- * them (available members, no call ended: H = 180 s) or compared as differences at one instant.
+ * them (available or busy members, no call ended: H = 180 s; a busy member's call ends at a rate,
+ * whatever it has lasted).
  */
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -56,7 +57,8 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     // No member yet: no estimate to keep.
     const lonely = (await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '100' })).body.uuid as string;
     expect((await rest(node, key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001' })).status).toBe(201);
-    // One available member: the first in line is offered now (0), the next after one call (180 s).
+    // One available member: the first in line is offered now (0), the next at the median of one
+    // call's end (⅔ of 180 s: routing.md section 9).
     const second = (await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '200' })).body.uuid as string;
     const third = (await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '300', priority: 5 })).body.uuid as string;
     for (const [c, reason] of [[lonely, 'abandoned'], [second, 'timeout'], [third, 'transferred']] as const) {
@@ -71,14 +73,14 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     // Valid frames: the kept estimate is the change's, never a field of the caller object.
     for (const f of left) expect(validUpdate(f), JSON.stringify(validUpdate.errors)).toBe(true);
     for (const f of left) expect(f.kind === 'caller_left' && f.caller).not.toHaveProperty('estimated_wait');
-    // lonely: none; second joined behind lonely (one member free now: lonely 0, second 180);
+    // lonely: none; second joined behind lonely (one member free now: lonely 0, second 120);
     // third jumped ahead of both with priority 5: offered at once.
-    expect(left.map((f) => (f.kind === 'caller_left' ? f.estimated_wait : 'no'))).toEqual([undefined, 180, 0]);
+    expect(left.map((f) => (f.kind === 'caller_left' ? f.estimated_wait : 'no'))).toEqual([undefined, 120, 0]);
 
     const leaves = (await node.events(app)).map((e) => e.event).filter((e: HoldlineEvent) => e.event_type === 'queue.caller.leave');
     const byCaller = new Map(leaves.map((e) => [traitOf(e, 'caller_id')?.value, e]));
     expect(traitOf(byCaller.get(lonely)!, 'estimated_wait')).toBeUndefined();
-    expect(traitOf(byCaller.get(second)!, 'estimated_wait')).toEqual({ name: 'estimated_wait', type: 'float', value: 180 });
+    expect(traitOf(byCaller.get(second)!, 'estimated_wait')).toEqual({ name: 'estimated_wait', type: 'float', value: 120 });
     expect(traitOf(byCaller.get(third)!, 'estimated_wait')).toEqual({ name: 'estimated_wait', type: 'float', value: 0 });
     expect(traitOf(byCaller.get(second)!, 'wait')?.type).toBe('float');
     // Queryable as any float trait (events.md section 5).
@@ -90,7 +92,7 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     const { node, key, app, q, agent } = await world();
     await rest(node, key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001' });
     for (const priority of [2, 0, 0, -1]) await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '100', priority });
-    // One member free now, 180 s per call: the n-th place is offered at n × 180.
+    // One member free now, 180 s per call: place n ≥ 1 is offered at (n − ⅓) × 180.
     const joined: Record<string, string> = {};
     for (const [name, priority] of [['p1', 1], ['p0', 0], ['low', -7], ['top', 9]] as const) {
       joined[name] = (await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '200', priority })).body.uuid as string;
@@ -102,7 +104,7 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
       return [name, traitOf(e, 'estimated_wait')?.value];
     }));
     // p1: behind the priority-2 caller; p0: behind 2, 0, 0 and p1; low: behind all six; top: first.
-    expect(given).toEqual({ p1: 180, p0: 720, low: 1080, top: 0 });
+    expect(given).toEqual({ p1: 120, p0: 660, low: 1020, top: 0 });
   });
 
   it('snapshots carry every waiting caller\'s estimate, and the SDK view exposes it', async () => {
@@ -116,8 +118,8 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     await raw.request({ type: 'callqueue.subscribe', queue_id: q });
     const snap = (await raw.waitFor((f: ServerFrame) => f.type === 'callqueue.snapshot', 'snapshot')) as CallQueueSnapshotFrame;
     expect(validSnapshot(snap), JSON.stringify(validSnapshot.errors)).toBe(true);
-    // One member free now: 0, then one call (180 s) each.
-    expect(snap.estimates).toEqual({ [callers[0]!]: 0, [callers[1]!]: 180, [callers[2]!]: 360 });
+    // One member free now: 0, then (n − ⅓) calls of 180 s.
+    expect(snap.estimates).toEqual({ [callers[0]!]: 0, [callers[1]!]: 120, [callers[2]!]: 300 });
     const listed = (await rest(node, key, 'GET', `/v1/queues/${q}/callers`)).body as { uuid: string; estimated_wait: number }[];
     expect(Object.fromEntries(listed.map((c) => [c.uuid, c.estimated_wait]))).toEqual(snap.estimates);
 
@@ -125,10 +127,10 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     try {
       const view = client.callQueue(q);
       await view.ready;
-      expect(view.estimates.get(callers[1]!)).toBe(180);
+      expect(view.estimates.get(callers[1]!)).toBe(120);
       // Counted down from when it arrived, never below 0.
-      expect(view.estimate(callers[1]!, Date.now() + 60_000)).toBeLessThanOrEqual(120);
-      expect(view.estimate(callers[1]!, Date.now() + 60_000)).toBeGreaterThan(100);
+      expect(view.estimate(callers[1]!, Date.now() + 60_000)).toBeLessThanOrEqual(60);
+      expect(view.estimate(callers[1]!, Date.now() + 60_000)).toBeGreaterThan(40);
       expect(view.estimate(callers[2]!, Date.now() + 3_600_000)).toBe(0);
       expect(view.estimate('00000000-0000-4000-8000-000000000000')).toBeUndefined();
       await rest(node, key, 'DELETE', `/v1/queues/${q}/callers/${callers[1]}?reason=abandoned`);
@@ -145,7 +147,7 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     await node.tag(key, 'fr');
     expect((await rest(node, key, 'POST', '/v1/tags/fr/agents', { agent_id: agent })).status).toBe(201);
     expect((await rest(node, key, 'PUT', `/v1/queues/${q}/routing`, { strategy: 'longest_idle' })).status).toBe(200);
-    // Both on a call since now: each is free after the rest of an average call (180 s, less what passed).
+    // Both on a call: each ends it at a rate of one per 180 s, however long it has lasted.
     for (const [a, n] of [[agent, '1001'], [bob, '1002']] as const) {
       expect((await rest(node, key, 'POST', `/v1/queues/${q}/members`, { agent_id: a, number: n, status: 'busy' })).status).toBe(201);
     }
@@ -154,14 +156,12 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
     const fr2 = (await rest(node, key, 'POST', `/v1/queues/${q}/callers`, { number: '300', required_tags: ['fr'] })).body.uuid as string;
     const listed = (await rest(node, key, 'GET', `/v1/queues/${q}/callers`)).body as { uuid: string; estimated_wait: number }[];
     const est = new Map(listed.map((c) => [c.uuid, c.estimated_wait]));
-    // fr1 gets Alice when she is free (t); `any` gets Bob, free at the same t; fr2 has only Alice,
-    // and both callers ahead may take her: she serves it after two more calls (t + 360), where a
-    // queue without skills would give it the third free time of two members (t + 180).
-    expect(Math.abs(est.get(any)! - est.get(fr1)!)).toBeLessThanOrEqual(0.1);
-    expect(Math.abs(est.get(fr2)! - est.get(fr1)! - 360)).toBeLessThanOrEqual(0.1);
-    expect(est.get(fr1)!).toBeLessThanOrEqual(180);
+    // fr1 has Alice only: ⅔ of her call (120 s). `any` has both, with fr1 ahead (it may take
+    // Alice): 2t/180 reaches 1⅔ at 150 s. fr2 has only Alice, and both callers ahead may take her:
+    // t/180 reaches 2⅔ at 480 s, where a queue without skills would give it 2t/180 = 2⅔ (240 s).
+    expect([est.get(fr1), est.get(any), est.get(fr2)]).toEqual([120, 150, 480]);
   });
-  it('counts a member engaged by another queue as free when that engagement ends (an offer there, then a call)', async () => {
+  it('counts a member engaged by another queue, when it is the only one, as on a call (an offer there, then a call)', async () => {
     const { node, key, agent } = await world();
     const qa = (await rest(node, key, 'POST', '/v1/queues', { name: 'sales' })).body.uuid as string;
     const qb = (await rest(node, key, 'POST', '/v1/queues', { name: 'billing' })).body.uuid as string;
@@ -169,18 +169,21 @@ describe.each(['memory', 'redis'] as EventNodeKind[])('estimated wait (%s)', (ki
       expect((await rest(node, key, 'PUT', `/v1/queues/${q}/routing`, { strategy: 'longest_idle', offer_timeout_seconds: 60 })).status).toBe(200);
       expect((await rest(node, key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001', status: 'available' })).status).toBe(201);
     }
-    // A caller of A is offered to Alice: she is engaged by A until the offer's expiry + 10 s.
+    // A caller of A is offered to Alice: she is engaged by A (on her way to a call there).
     await rest(node, key, 'POST', `/v1/queues/${qa}/callers`, { number: '100' });
     const offer = (await rest(node, key, 'GET', `/v1/agents/${agent}/offer`)).body as { offer_id: string; queue_id: string } | null;
     expect(offer?.queue_id).toBe(qa);
     const b = (await rest(node, key, 'POST', `/v1/queues/${qb}/callers`, { number: '200' })).body.uuid as string;
     const estimate = async (): Promise<number> => (await rest(node, key, 'GET', `/v1/queues/${qb}/callers/${b}`)).body.estimated_wait as number;
-    // Available in B, yet not before A's engagement ends: 60 + 10 s from the offer, less what passed.
-    const whileOffered = await estimate();
-    expect(whileOffered).toBeGreaterThan(60);
-    expect(whileOffered).toBeLessThanOrEqual(70);
-    // Accepted in A: on a call there, whose end B cannot know: one average call from now (H = 180 s, no wrap-up).
+    // Available in B, yet engaged by A, and B has no other member: counted as on a call (⅔ of
+    // H = 180 s), rather than free now or no estimate at all.
+    expect(await estimate()).toBe(120);
+    // Accepted in A: on a call there, the same.
     expect((await rest(node, key, 'POST', `/v1/queues/${qa}/offers/${offer!.offer_id}/accept`, { agent_id: agent })).status).toBe(200);
-    expect(await estimate()).toBe(180);
+    expect(await estimate()).toBe(120);
+    // A second member of B, free: Alice, engaged by A, is left out (A takes her first when her call ends).
+    const bob = (await rest(node, key, 'POST', '/v1/agents', { name: 'Bob' })).body.uuid as string;
+    expect((await rest(node, key, 'POST', `/v1/queues/${qb}/members`, { agent_id: bob, number: '1002', status: 'busy' })).status).toBe(201);
+    expect(await estimate()).toBe(120);
   });
 });

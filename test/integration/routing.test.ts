@@ -263,6 +263,40 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     expect([c1, c2]).toContain(held[0]!.caller_id);
   });
 
+  it("a decision whose later pick another decision took commits the offers ahead of it, then decides the rest again", async () => {
+    const q2 = (await rig.calls.createQueue(APP, { name: 'sales' })).uuid;
+    const [a, b] = await members(rig, APP, queue, [{ name: 'a' }, { name: 'b' }]);
+    const c1 = await join();
+    const c2 = await join();
+    // While the decision reserves its offers, another one (queue q2's) engages b just before it.
+    const store = rig.router.store;
+    const engage = store.engage.bind(store);
+    const other = '00000000-0000-4000-8000-0000000000b2';
+    let raced = false;
+    const reservedA: string[] = [];
+    store.engage = async (app, offerId, queueId, agents, untilMs) => {
+      if (agents.includes(a!)) reservedA.push(offerId);
+      if (!raced && agents.includes(b!)) {
+        raced = true;
+        expect(await engage(app, other, q2, [b!], Date.now() + 60_000)).toEqual([b]);
+      }
+      return engage(app, offerId, queueId, agents, untilMs);
+    };
+    await strategy('linear');
+    expect(raced).toBe(true);
+    // c1's pick (a) did not depend on b: committed. c2's was taken: not offered, b not held by queue.
+    expect((await offerOf(c1)).agents).toEqual([a]);
+    expect((await offers()).map((o) => o.caller_id)).toEqual([c1]);
+    // In the same round: a was reserved once, for the offer made (not released and taken again).
+    expect(reservedA).toEqual([(await offerOf(c1)).offer_id]);
+    expect((await rig.calls.getCaller(APP, queue, c2)).status).toBe('waiting');
+    expect((await rig.routing.agentOffer(APP, b!))).toBeNull();
+    // The other decision lets b go: the next decision offers c2 to b.
+    await store.follow(APP, [{ agent: b!, offer_id: other, untilMs: null }]);
+    await rig.router.changed(APP, queue);
+    expect((await offerOf(c2)).agents).toEqual([b]);
+  });
+
   it('bad answers and settings change nothing', async () => {
     const [a, b] = await members(rig, APP, queue, [{ name: 'a' }, { name: 'b' }]);
     await strategy('linear');

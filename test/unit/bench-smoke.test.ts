@@ -29,7 +29,7 @@ import { nextMessage, RawWs } from '../../bench/lib/wsclient.js';
 import { RawHttp } from '../../bench/lib/httpclient.js';
 import { BENCH_APP, history, ingest, positions, prepareFanout, type HoldlineServer } from '../../bench/holdline/targets.js';
 import { updateKey } from '../../bench/holdline/update-key.js';
-import { AsteriskHoldtime, ErrorSample } from '../../bench/holdline/centre/accuracy.js';
+import { AsteriskHoldtime, HindsightByPlace, ErrorSample } from '../../bench/holdline/centre/accuracy.js';
 import { centreOptions, runCentre } from '../../bench/holdline/centre/sim.js';
 import { measureWallboard } from '../../bench/holdline/centre/wallboard.js';
 import { connect, Rpc } from '../../bench/holdline/wire.js';
@@ -537,6 +537,12 @@ describe('bench contact-centre (issues 15 and 16)', () => {
     expect(e.percentile(50)).toBe(2);
     expect(e.percentile(90)).toBe(30);
     expect(e.medianBias()).toBe(-2);
+    // In hindsight by place: place 0 waited 1, 3, 5 (median 3: errors 2, 0, 2), place 2 waited 10, 14
+    // (nearest-rank median 10: errors 0, 4): the median of 2, 0, 2, 0, 4 is 2.
+    const h = new HindsightByPlace();
+    expect(h.medianError()).toBeNaN();
+    for (const [place, actual] of [[0, 1], [0, 3], [0, 5], [2, 10], [2, 14]] as const) h.add(place, actual);
+    expect(h.medianError()).toBe(2);
   });
 
   it('runs a small centre on memory: offers made, estimates compared, no double offer', async () => {

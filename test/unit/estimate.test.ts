@@ -6,20 +6,22 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { estimateLine, estimateWaits, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
+import { estimateLine, estimateWaits, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
 
 const member = (status: EstimateMember['status'], statusAtMs = 0, extra: Partial<EstimateMember> = {}): EstimateMember => ({
   status, paused: false, statusAtMs, offered: false, ...extra,
 });
 
 describe('estimateWaits', () => {
-  it('serves the line in order from the earliest free member, each call taking handle + wrap-up', () => {
+  it('serves the line from the free members first, then at the rate calls end (median of each place)', () => {
     const input: EstimateInput = {
       nowMs: 60_000, handleSeconds: 100, wrapupSeconds: 20,
       members: [member('available'), member('busy', 0), member('wrapup', 50_000), member('available', 0, { paused: true }), member('logged_out')],
     };
-    // Free at: 0 (available), 40 + 20 = 60 (busy 60 s of 100), 10 (wrap-up 10 s of 20).
-    expect(estimateWaits(5, input)).toEqual([0, 10, 60, 120, 130]);
+    // Cycle c = 120 s. N(t) = (1 + t/c) available + t/c busy + (t/c, and 1 − 10/c more at 10 s) in wrap-up.
+    // Place 0: N(0) = 1 ≥ 2/3. Place 1 (1⅔): 1 + 30/120 = 1.25 at 10 s, + 0.917 = 2.17 → 10 s.
+    // Place 2 (2⅔): 2.17 + 3(t − 10)/120 → 30 s; then one place per 40 s: 70, 110.
+    expect(estimateWaits(5, input)).toEqual([0, 10, 30, 70, 110]);
   });
 
   it('has no estimate without a member able to serve', () => {
@@ -27,12 +29,72 @@ describe('estimateWaits', () => {
     expect(estimateWaits(0, { nowMs: 0, handleSeconds: 100, wrapupSeconds: 0, members: [member('available')] })).toEqual([]);
   });
 
-  it('a busy member past the average is expected free after its wrap-up, never sooner than a wrap-up', () => {
-    expect(estimateWaits(1, { nowMs: 500_000, handleSeconds: 100, wrapupSeconds: 30, members: [member('busy', 0)] })).toEqual([30]);
+  it('a busy member is expected to end its call at the rate of one per H + W, however long it has lasted', () => {
+    const busy = (elapsedMs: number) => estimateWaits(2, { nowMs: 500_000, handleSeconds: 100, wrapupSeconds: 20, members: [member('busy', 500_000 - elapsedMs)] });
+    // The median of an exponential call's end with its wrap-up: ⅔ of 120 s, then another cycle.
+    expect(busy(0)).toEqual([80, 200]);
+    expect(busy(400_000)).toEqual([80, 200]);
+    // n busy members: n times the rate.
+    expect(estimateWaits(2, { nowMs: 0, handleSeconds: 100, wrapupSeconds: 20, members: [member('busy'), member('busy'), member('busy')] })).toEqual([26.7, 66.7]);
   });
 
-  it('a member a ringing caller is on its way to is busy for a whole call', () => {
-    expect(estimateWaits(1, { nowMs: 0, handleSeconds: 100, wrapupSeconds: 30, members: [member('available', 0, { offered: true })] })).toEqual([130]);
+  it('a member a ringing caller is on its way to counts as on a call', () => {
+    expect(estimateWaits(1, { nowMs: 0, handleSeconds: 100, wrapupSeconds: 30, members: [member('available', 0, { offered: true })] })).toEqual([86.7]);
+  });
+
+  it('a member engaged by another queue counts only when no other member may take the caller', () => {
+    const engaged = member('available', 0, { engagedForSeconds: 0 });
+    const input: EstimateInput = { nowMs: 0, handleSeconds: 90, wrapupSeconds: 0, members: [engaged, member('busy')] };
+    // With one busy member of its own: the engaged one is left out (its call's queue takes it first).
+    expect(estimateWaits(1, input)).toEqual([60]);
+    // Alone: counted as on a call rather than no estimate.
+    expect(estimateWaits(1, { ...input, members: [engaged] })).toEqual([60]);
+  });
+});
+
+describe('estimateWaits against the capacity from its definition', () => {
+  /** N(t) from routing.md section 9, every tier open, no tags. */
+  function capacity(members: EstimateMember[], nowMs: number, h: number, w: number, t: number): number {
+    const c = Math.max(0.1, h + w);
+    let n = 0;
+    for (const m of members) {
+      if (m.paused || m.status === 'logged_out') continue;
+      n += t / c;
+      if (m.offered || m.status === 'busy') continue;
+      const free = m.status === 'available' ? 0 : Math.max(0, w - Math.max(0, nowMs - m.statusAtMs) / 1000);
+      if (t >= free) n += 1 - free / c;
+    }
+    return n;
+  }
+
+  it('is where N(t) reaches k + 2/3, for every place of the line (bisection)', () => {
+    fc.assert(
+      fc.property(fc.array(memberArb, { maxLength: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 60 }), (members, n, h, w) => {
+        const nowMs = 600_000;
+        const got = estimateWaits(n, { nowMs, handleSeconds: h, wrapupSeconds: w, members });
+        got.forEach((est, k) => {
+          if (est === null) return;
+          let lo = 0;
+          let hi = 1e7;
+          for (let i = 0; i < 200; i++) {
+            const mid = (lo + hi) / 2;
+            if (capacity(members, nowMs, h, w, mid) >= k + 2 / 3 - 1e-9) hi = mid;
+            else lo = mid;
+          }
+          expect(Math.abs(est - Math.round(hi * 10) / 10)).toBeLessThanOrEqual(0.1 + 1e-9);
+        });
+      }),
+    );
+  });
+});
+
+describe('handleSecondsFrom', () => {
+  it('adds what the calls in progress have lasted to the calls ended, per call ended', () => {
+    expect(handleSecondsFrom(30, 2, [100])).toBe(80);
+    expect(handleSecondsFrom(30, 2, [])).toBe(30);
+    // A member left busy for a day counts an hour at most.
+    expect(handleSecondsFrom(30, 2, [86_400])).toBe(30 + 3600 / 2);
+    expect(handleSecondsFrom(null, 0, [100])).toBeNull();
   });
 });
 
@@ -169,9 +231,10 @@ describe('estimateLine with skills and tiers', () => {
       members: [member('available', 0, { tags: ['fr'] }), member('available', 0, { tags: ['fr', 'billing'] }), member('available', 0, { tags: ['en'] })],
     };
     // Caller 0 (fr) takes a member at once; caller 1 (fr+billing) competes with it (they share the
-    // fr+billing member), so it gets the second free time of its one-member pool; caller 2 (fr) has
-    // two callers ahead sharing its pool; caller 3 needs a tag nobody has.
-    expect(estimateLine([{}, { requiredTags: ['billing'] }, {}, { requiredTags: ['de'] }], input)).toEqual([0, 100, 100, null]);
+    // fr+billing member), so it waits for its one-member pool's next call end (⅔ of 100 s after the
+    // first place); caller 2 (fr) has two callers ahead sharing its two-member pool: 2 + 2t/100
+    // reaches 2⅔ at 33.3 s; caller 3 needs a tag nobody has.
+    expect(estimateLine([{}, { requiredTags: ['billing'] }, {}, { requiredTags: ['de'] }], input)).toEqual([0, 66.7, 33.3, null]);
   });
 
   it('callers whose pools share no member do not delay each other', () => {
@@ -179,7 +242,8 @@ describe('estimateLine with skills and tiers', () => {
       nowMs: 0, handleSeconds: 60, wrapupSeconds: 0,
       members: [member('busy', 0, { tags: ['a'] }), member('available', 0, { tags: ['b'] })],
     };
-    expect(estimateLine([{ requiredTags: ['a'] }, { requiredTags: ['a'] }, { requiredTags: ['b'] }], input)).toEqual([60, 120, 0]);
+    // The busy 'a' member: ⅔ of a 60 s call, then one more; the 'b' caller is not behind them.
+    expect(estimateLine([{ requiredTags: ['a'] }, { requiredTags: ['a'] }, { requiredTags: ['b'] }], input)).toEqual([40, 100, 0]);
   });
 
   it('a higher tier counts from when it opens for the caller (penalty × relax_after_seconds after it joined)', () => {

@@ -50,6 +50,33 @@ export class ErrorSample {
   }
 }
 
+/**
+ * How much of an estimator's error is the spread of the waits themselves: the waits grouped by the
+ * caller's place in line at its estimate (callers ahead), each told its group's median actual wait
+ * in hindsight — the best a fixed answer per place could do with the outcome known. No estimator
+ * that knows the place but not the future beats it by much (calls end at random); the full state
+ * (members, tiers) can do somewhat better. Reported next to Holdline's and Asterisk's errors.
+ */
+export class HindsightByPlace {
+  private readonly byPlace = new Map<number, number[]>();
+
+  add(place: number, actualS: number): void {
+    const xs = this.byPlace.get(place) ?? [];
+    xs.push(actualS);
+    this.byPlace.set(place, xs);
+  }
+
+  /** Median absolute error of the per-place medians, NaN when empty. */
+  medianError(): number {
+    const errors: number[] = [];
+    for (const xs of this.byPlace.values()) {
+      const m = percentile(xs, 50);
+      for (const x of xs) errors.push(Math.abs(x - m));
+    }
+    return percentile(errors, 50);
+  }
+}
+
 /** Nearest-rank percentile of `xs` (0–100), NaN when empty. */
 export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return Number.NaN;

@@ -32,7 +32,7 @@ import type { CallStore } from '../../../src/engine/call-types.js';
 import type { RoutingNotice, RoutingStore } from '../../../src/engine/routing-types.js';
 import { Histogram } from '../../lib/histogram.js';
 import { log, timedBar } from '../../lib/progress.js';
-import { AsteriskHoldtime, ErrorSample } from './accuracy.js';
+import { AsteriskHoldtime, ErrorSample, HindsightByPlace } from './accuracy.js';
 
 export interface CentreOptions {
   /** k: centre time runs k times faster than the wall clock. */
@@ -115,7 +115,7 @@ interface CallerState {
   waitingSince: number;
   firstOfferAt: number | null;
   /** The estimates it was given at join (wall s), and when; null: none asked (already offered). */
-  estimate: { at: number; holdline: number | null; asterisk: number } | null;
+  estimate: { at: number; holdline: number | null; asterisk: number; place: number } | null;
   measured: boolean;
 }
 
@@ -207,6 +207,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
   const offeredDuringJoin = new Map<string, { at: number; agent: string }>();
   const holdlineErr = new ErrorSample();
   const asteriskErr = new ErrorSample();
+  const hindsight = new HindsightByPlace();
   const asterisk = new AsteriskHoldtime();
   const counts = { joined: 0, answered: 0, abandoned: 0, rejected: 0, offers: 0, offeredAtJoin: 0, noEstimate: 0, nullEstimate: 0, failures: 0 };
   let firstFailure: string | undefined;
@@ -242,10 +243,11 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
   const who = { kind: 'application' as const, app: APP };
   const endCall = async (node: Node, queue: string, caller: string, agent: string): Promise<void> => {
     if (!connected.delete(caller)) return;
-    const at = Date.now();
+    // Free from now: set before the leave, since the leave's own decision may offer the agent again
+    // (its notice arrives before leaveCaller returns, and its latency is counted from here).
+    agentFreeAt.set(agent, Date.now());
     await node.calls.leaveCaller(APP, queue, caller, 'answered');
     counts.answered++;
-    agentFreeAt.set(agent, at);
   };
   // The node that made an offer answers it, as the agent's desktop would over its connection.
   const onNotice = (node: Node) => (n: RoutingNotice): void => {
@@ -307,6 +309,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     const first = c.firstOfferAt ?? offeredAt;
     const actualS = ((first - c.estimate.at) / 1000) * k;
     asteriskErr.add(c.estimate.asterisk * k, actualS);
+    hindsight.add(c.estimate.place, actualS);
     if (c.estimate.holdline === null) counts.nullEstimate++;
     else holdlineErr.add(c.estimate.holdline * k, actualS);
   };
@@ -353,7 +356,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     const asteriskEst = asterisk.estimate(queue, (asked - at) / 1000);
     const got = await node.calls.getCaller(APP, queue, caller);
     if (got.status === 'waiting' && got.estimated_wait !== undefined && state.firstOfferAt === null) {
-      state.estimate = { at: asked, holdline: got.estimated_wait === null ? null : got.estimated_wait, asterisk: asteriskEst };
+      state.estimate = { at: asked, holdline: got.estimated_wait === null ? null : got.estimated_wait, asterisk: asteriskEst, place: got.position ?? 0 };
       if (state.measured && Math.random() < 0.2) void whoIsFree(node, queue).catch(fail);
     } else if (state.measured) {
       if (got.status === 'waiting') counts.noEstimate++;
@@ -552,6 +555,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
           }
         : {}),
       holdline_median_bias_s: Number(holdlineErr.medianBias().toFixed(1)),
+      hindsight_by_place_median_err_s: Number(hindsight.medianError().toFixed(1)),
       asterisk_median_bias_s: Number(asteriskErr.medianBias().toFixed(1)),
       idle_samples: samples,
       busy_node_cpu_cores: Number(((busyCpu.user + busyCpu.system) / 1e6 / busyWall).toFixed(2)),

@@ -1,26 +1,31 @@
 /**
  * Estimated wait per waiting caller (protocol/routing.md section 9): a pure function of the queue's
  * members, their skills and tiers, the waiting line, the callers on their way to a member, and the
- * queue's average handle and wrap-up times.
+ * queue's average handle (H) and wrap-up (W) times.
  *
- * The model: every logged-in, unpaused member is a server that becomes free at a known time —
- * now (available), after the rest of its call and its wrap-up (busy: max(0, H − elapsed) + W), after
- * the rest of its wrap-up (wrapup: max(0, W − elapsed)), or after a whole call (H + W) when a ringing
- * caller is on its way to it. A caller C may only be served by its **pool**: the servers holding every
- * tag the queue and C require, each from the time its tier opens for C (penalty × relax_after_seconds
- * after C joined). The callers ahead of C that **compete** with it are those whose own pool shares a
- * server with C's; C is offered at the (k+1)-th time one of its pool's servers is free (k: competing
- * callers ahead), each call taking H + W. An empty pool: no estimate (null).
+ * The model, in one line: a caller with k competing callers ahead is offered when its pool has had
+ * k + 1 chances to offer — counted as N(t), the pool's capacity, and read at its median.
  *
- * Why "shares a server" and not a finer split of the callers ahead between pools: it is the count that
- * keeps the estimate monotone (a caller ahead offered to one of C's servers was counted against C's
- * pool, so C's (k+1)-th free time cannot rise; see routing.md section 9 for the argument). It is
+ * - Servers: every logged-in, unpaused member. One free of calls counts once when it is free (now
+ *   when available, at its wrap-up's end). Every server ends calls at a rate of 1 / (H + W): a
+ *   busy one from now (handle times taken as exponential, as Erlang C does: what remains of a call
+ *   does not shrink as it lasts, so a call past the average is not about to end; n busy servers
+ *   end one call every (H + W) / n on average), a free one after the call it takes.
+ * - Pools: caller C's pool is the servers holding every tag the queue and C require; a server of
+ *   penalty p counts for C only from when its tier opens (p × relax_after_seconds after C joined).
+ *   A member engaged by another queue counts only when the pool has no other (see Server).
+ * - Competing callers ahead: those whose pool shares a server with C's.
+ * - The estimate: the time N(t) reaches k + 2/3 (MEDIAN_SHARE), rounded to 0.1 s; empty pool: null.
+ *
+ * Why counting "shares a server" and not a finer split of the callers ahead between pools: it is
+ * the count that keeps the estimate monotone (a caller ahead offered to one of C's servers was
+ * counted against C's pool, and the server's count falls by exactly one as k does). It is
  * pessimistic where a caller ahead has other servers too.
  *
  * Monotone where it must be: with H and W fixed, as time passes or when a caller ahead leaves, is
- * offered (its member is then on its way: H + W), or a member finishes early, no caller's estimate
- * rises; only a join ahead (or a priority change ahead), a member leaving (removed, paused, logged
- * out), a change of skills or tiers (a member added, a tag given) or a change of H or W can raise it
+ * offered, or a member answers, ends a call or a wrap-up, no caller's estimate rises; only a join
+ * ahead (or a priority change ahead), a member leaving (removed, paused, logged out, engaged by
+ * another queue), a change of skills or tiers, or a change of H or W can raise it
  * (test/unit/estimate.test.ts checks this as a property, with tiers and skills).
  */
 import type { MemberStatus } from '../../engine/call-types.js';
@@ -65,30 +70,42 @@ export interface EstimateInput {
 }
 
 interface Server {
-  free: number;
+  /**
+   * When it is free with no call (seconds from now), or null: on a call or on its way to one, so
+   * only its calls' ends count (estimateLine).
+   */
+  free: number | null;
+  /**
+   * Its agent is engaged by another queue (an offer, a call or a wrap-up there). When that ends,
+   * that queue decides first (routing.md section 5), so such a server counts for a caller only
+   * when its pool has no other (then as one on a call): estimateLine.
+   */
+  elsewhere: boolean;
   tags: ReadonlySet<string>;
   penalty: number;
 }
 
-/** When each server is free, seconds from now; members that serve nobody are left out. */
+/**
+ * When each server is first expected free, seconds from now (members that serve nobody are left
+ * out): a free one now or at its wrap-up's end; one on a call, H + W from now (what remains of a
+ * call does not shrink as it lasts: estimateLine).
+ */
 export function serverFreeTimes(input: EstimateInput): number[] {
-  return servers(input).map((s) => s.free);
+  const cycle = Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds);
+  return servers(input).map((s) => s.free ?? cycle);
 }
 
 function servers(input: EstimateInput): Server[] {
-  const h = Math.max(0, input.handleSeconds);
   const w = Math.max(0, input.wrapupSeconds);
   const out: Server[] = [];
   for (const m of input.members) {
     if (m.paused || m.status === 'logged_out') continue;
-    const elapsed = Math.max(0, input.nowMs - m.statusAtMs) / 1000;
-    let free: number;
-    if (m.offered) free = h + w;
+    const elsewhere = m.engagedForSeconds !== undefined;
+    let free: number | null;
+    if (m.offered || m.status === 'busy' || elsewhere) free = null;
     else if (m.status === 'available') free = 0;
-    else if (m.status === 'busy') free = Math.max(0, h - elapsed) + w;
-    else free = Math.max(0, w - elapsed);
-    if (m.engagedForSeconds !== undefined) free = Math.max(free, m.engagedForSeconds);
-    out.push({ free, tags: new Set(m.tags ?? []), penalty: Math.max(0, m.penalty ?? 0) });
+    else free = Math.max(0, w - Math.max(0, input.nowMs - m.statusAtMs) / 1000);
+    out.push({ free, elsewhere, tags: new Set(m.tags ?? []), penalty: Math.max(0, m.penalty ?? 0) });
   }
   return out;
 }
@@ -104,10 +121,10 @@ export function estimateWaits(lineLength: number, input: EstimateInput): (number
 /** Seconds until each waiting caller of `line` (in position order) is offered, rounded to 0.1 s; null: its pool is empty. */
 export function estimateLine(line: readonly EstimateCaller[], input: EstimateInput): (number | null)[] {
   const all = servers(input);
-  const cycle = Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds);
+  const cycle = Math.max(MIN_CYCLE, Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds));
   const relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
   const queueTags = input.requiredTags ?? [];
-  // Callers with the same required tags share a pool (and, with every tier open, a free-time sequence).
+  // Callers with the same required tags share a pool (and, with every tier open, a capacity curve).
   const pools = new Map<string, Pool>();
   const queueOnly = [...new Set(queueTags)].sort();
   const queueOnlyKey = queueOnly.join('\u0000');
@@ -119,8 +136,10 @@ export function estimateLine(line: readonly EstimateCaller[], input: EstimateInp
     const key = tags === queueOnly ? queueOnlyKey : tags.join('\u0000');
     let pool = pools.get(key);
     if (pool === undefined) {
-      const members = all.filter((s) => tags.every((t) => s.tags.has(t)));
-      pool = { key, members, set: new Set(members), ahead: 0, sequence: null, shares: new Map() };
+      const able = all.filter((s) => tags.every((t) => s.tags.has(t)));
+      const own = able.filter((s) => !s.elsewhere);
+      const members = own.length > 0 ? own : able;
+      pool = { key, members, set: new Set(members), ahead: 0, open: null, shares: new Map() };
       pools.set(key, pool);
     }
     return pool;
@@ -144,19 +163,32 @@ export function estimateLine(line: readonly EstimateCaller[], input: EstimateInp
     for (const other of pools.values()) if (other.ahead > 0 && shares(pool, other)) k += other.ahead;
     const opensAt = (s: Server): number =>
       relaxMs === 0 || c.createdMs === undefined ? 0 : Math.max(0, (c.createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
-    let t: number;
+    let curve: Capacity;
     if (pool.members.every((s) => opensAt(s) === 0)) {
-      // Every tier open: the pool's free times, shared by every caller of the pool (popped once).
-      pool.sequence ??= { heap: new MinHeap(pool.members.map((s) => s.free)), popped: [] };
-      t = nth(pool.sequence, k, cycle);
+      // Every tier open: one curve for every caller of the pool.
+      pool.open ??= new Capacity(pool.members, () => 0, cycle);
+      curve = pool.open;
     } else {
-      t = nth({ heap: new MinHeap(pool.members.map((s) => Math.max(s.free, opensAt(s)))), popped: [] }, k, cycle);
+      curve = new Capacity(pool.members, opensAt, cycle);
     }
+    const t = curve.reaches(k + MEDIAN_SHARE);
     out.push(Math.round(t * 10) / 10);
     pool.ahead++;
   }
   return out;
 }
+
+/**
+ * The caller is offered at the (k+1)-th call end of its pool counted from now; with calls ending
+ * at random (rate n / cycle), the time of that end is spread around its mean (k+1)·cycle/n, and
+ * its median — the time half the callers in that place are offered by, the one an estimate should
+ * say, so as to be as often early as late — is at about k + 2/3 ends (the median of a Gamma
+ * distribution of shape k+1: ln 2 ≈ 0.69 for the first end, within 1% after).
+ */
+const MEDIAN_SHARE = 2 / 3;
+
+/** Below this (seconds), a call-and-wrap-up cycle is taken as this: no pool serves infinitely fast. */
+const MIN_CYCLE = 0.1;
 
 interface Pool {
   key: string;
@@ -164,64 +196,97 @@ interface Pool {
   set: ReadonlySet<Server>;
   /** Callers of this pool seen so far (ahead of the one being estimated). */
   ahead: number;
-  sequence: FreeSequence | null;
+  /** The pool's capacity with every tier open (shared by its callers). */
+  open: Capacity | null;
   shares: Map<string, boolean>;
 }
 
-/** The times servers become free, in order: each server taking `cycle` per caller after it is free. */
-interface FreeSequence {
-  heap: MinHeap;
-  popped: number[];
-}
+/**
+ * N(t), how many callers a pool can have offered by t seconds from now (estimateLine), and its
+ * inverse. For each server, from its tier's opening `o` for the caller: its calls end at 1 / cycle
+ * per second; and a free one (no call) counts once more when it is free, at max(o, w) for a
+ * wrap-up ending at w, by 1 − (w − o) / cycle (what the wrap-up holds it back; 1 when free now).
+ * So a free server never counts less than one on a call, nor a wrap-up more than a free one.
+ */
+class Capacity {
+  /** In time order: at `at`, `step` more at once and `rate` more servers ending calls. */
+  private readonly points: { at: number; step: number; rate: number }[];
 
-/** The (k+1)-th (0-based k) time a server of the sequence is free. */
-function nth(seq: FreeSequence, k: number, cycle: number): number {
-  while (seq.popped.length <= k) {
-    const t = seq.heap.pop();
-    seq.popped.push(t);
-    seq.heap.push(t + cycle);
-  }
-  return seq.popped[k]!;
-}
-
-class MinHeap {
-  private readonly a: number[];
-  constructor(values: number[]) {
-    this.a = [];
-    for (const v of values) this.push(v);
-  }
-  push(v: number): void {
-    const a = this.a;
-    a.push(v);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (a[parent]! <= a[i]!) break;
-      [a[parent], a[i]] = [a[i]!, a[parent]!];
-      i = parent;
-    }
-  }
-  pop(): number {
-    const a = this.a;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && a[l]! < a[m]!) m = l;
-        if (r < a.length && a[r]! < a[m]!) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i]!, a[m]!];
-        i = m;
+  constructor(
+    members: readonly Server[],
+    opensAt: (s: Server) => number,
+    private readonly cycle: number,
+  ) {
+    const byTime = new Map<number, { at: number; step: number; rate: number }>();
+    const point = (at: number) => {
+      let p = byTime.get(at);
+      if (p === undefined) {
+        p = { at, step: 0, rate: 0 };
+        byTime.set(at, p);
       }
+      return p;
+    };
+    for (const s of members) {
+      const o = opensAt(s);
+      point(o).rate++;
+      if (s.free !== null) point(Math.max(o, s.free)).step += 1 - Math.max(0, s.free - o) / cycle;
     }
-    return top;
+    this.points = [...byTime.values()].sort((a, b) => a.at - b.at);
+  }
+
+  /** Where the last reaches() stopped: the points before `i` are counted (n at t, rate after). */
+  private at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
+
+  /**
+   * The earliest time (seconds from now) N reaches `m` (m > 0; the pool is not empty). A line asks
+   * for rising `m` on one curve: each call goes on from where the last stopped, so a line of L
+   * callers costs one walk of the curve, not L.
+   */
+  reaches(m: number): number {
+    if (m < this.at.m) this.at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
+    this.at.m = m;
+    let { i, n, rate, t } = this.at;
+    if (n >= m - EPSILON) return t;
+    try {
+      for (; i < this.points.length; i++) {
+        const p = this.points[i]!;
+        const before = n + (rate * (p.at - t)) / this.cycle;
+        if (before >= m) return t + ((m - n) * this.cycle) / rate;
+        n = before + p.step;
+        rate += p.rate;
+        t = p.at;
+        if (n >= m - EPSILON) {
+          i++;
+          return t;
+        }
+      }
+      return t + ((m - n) * this.cycle) / rate;
+    } finally {
+      this.at = { i, n, rate, t, m };
+    }
   }
 }
+
+/** Sums of fractions: a count this close to a whole one is that one. */
+const EPSILON = 1e-9;
+
+/**
+ * H from one window's figures (routing.md section 9): the handle time of the calls that ended in
+ * it, plus the time the calls still in progress have lasted so far (each at most
+ * RUNNING_CAP_SECONDS), per call ended — exponential handle times' estimate with calls in progress
+ * counted. The average of ended calls alone is short while the window is young (the first calls to
+ * end are the short ones: the start of a day, after a restart); counting what is running corrects
+ * it, and adds next to nothing once the window holds many calls. Null: no call ended.
+ */
+export function handleSecondsFrom(averageSeconds: number | null, ended: number, runningSeconds: readonly number[]): number | null {
+  if (ended <= 0 || averageSeconds === null) return null;
+  let running = 0;
+  for (const r of runningSeconds) running += Math.min(RUNNING_CAP_SECONDS, Math.max(0, r));
+  return (averageSeconds * ended + running) / ended;
+}
+
+/** A call in progress counts toward H for at most this long (a member left busy by a lost hang-up). */
+export const RUNNING_CAP_SECONDS = 3600;
 
 /** Handle time to use when the queue has none measured yet (no call ended in the last hour or today). */
 export const DEFAULT_HANDLE_SECONDS = 180;

@@ -25,7 +25,7 @@ import type {
   WallboardRead,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateLine, type EstimateCaller, type EstimateMember } from './estimate.js';
+import { DEFAULT_HANDLE_SECONDS, estimateLine, handleSecondsFrom, type EstimateCaller, type EstimateMember } from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -307,12 +307,7 @@ export class CallService {
     nowMs: number,
     line: readonly EstimateCaller[],
   ): (number | null)[] {
-    const handle =
-      read === null
-        ? DEFAULT_HANDLE_SECONDS
-        : (windowFigures('1h', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
-          windowFigures('today', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
-          DEFAULT_HANDLE_SECONDS);
+    const handle = read === null ? DEFAULT_HANDLE_SECONDS : this.handleSeconds(read, members, nowMs);
     return estimateLine(line, {
       nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
       members: members.map((m) => {
@@ -329,6 +324,17 @@ export class CallService {
         return member;
       }),
     });
+  }
+
+  /** H, the handle time the estimate uses: the last hour's calls, else today's (estimate.ts handleSecondsFrom), else the default. */
+  private handleSeconds(read: WallboardRead, members: readonly Pick<Member, 'status' | 'status_at'>[], nowMs: number): number {
+    const running = members.flatMap((m) => (m.status === 'busy' ? [(nowMs - Date.parse(m.status_at)) / 1000] : []));
+    for (const window of ['1h', 'today'] as const) {
+      const f = windowFigures(window, read.buckets, read.nowMs, this.timeZone);
+      const h = handleSecondsFrom(f.average_handle_time, f.handled, running);
+      if (h !== null) return h;
+    }
+    return DEFAULT_HANDLE_SECONDS;
   }
 
   /**

@@ -132,13 +132,14 @@ export class Router {
    * Answers the earliest deadline it depends on, or null.
    */
   async decide(app: string, queueId: string): Promise<number | null> {
+    let deadline: number | null = null;
     for (let round = 0; round < ROUNDS; round++) {
       const read = await this.store.readRouting(app, queueId);
-      if (read.settings.strategy === 'manual') return null;
+      if (read.settings.strategy === 'manual') return deadline;
       const agents = await this.store.readAgents(app, read.members.map((m) => m.uuid));
       const proposals = decide(read, agents, this.random);
       this.decisions++;
-      if (proposals.length === 0) return nextRelaxation(read, new Set());
+      if (proposals.length === 0) return earliest(deadline, nextRelaxation(read, new Set()));
       const expiresMs = read.nowMs + read.settings.offer_timeout_seconds * 1000;
       const callbacks = new Map(read.waiting.flatMap((c) => (c.callback === undefined ? [] : [[c.uuid, c.callback] as const])));
       const offers: Offer[] = proposals.map((p) => {
@@ -156,28 +157,35 @@ export class Router {
         if (callback !== undefined) offer.callback = { number: callback };
         return offer;
       });
+      // Reserved in line order; at the first offer one of whose agents another decision took since
+      // the read, the rest are not reserved: the offers before it are what the strategy gives those
+      // callers whether or not that agent is free (they did not pick it), so they are committed; it
+      // and the callers behind it are decided again on a new read (routing.md section 5, step 3).
       const engaged: EngagementUpdate[] = [];
-      let all = true;
+      let reserved = 0;
       for (const o of offers) {
         const got = await this.store.engage(app, o.offer_id, queueId, o.agents, expiresMs + ENGAGE_GRACE_MS);
         for (const agent of got) engaged.push({ agent, offer_id: o.offer_id, untilMs: null });
-        if (got.length !== o.agents.length) {
-          // The decision is dropped whole: engaging the rest would only be released again.
-          all = false;
-          break;
-        }
+        if (got.length !== o.agents.length) break;
+        reserved++;
       }
-      const committed = all ? await this.store.commitOffers(app, queueId, read.seq, offers) : null;
+      const commit = offers.slice(0, reserved);
+      const kept = new Set(commit.map((o) => o.offer_id));
+      const extra = engaged.filter((e) => !kept.has(e.offer_id));
+      if (extra.length > 0) await this.store.follow(app, extra);
+      const committed = commit.length > 0 ? await this.store.commitOffers(app, queueId, read.seq, commit) : null;
       if (committed === null) {
-        // Someone else changed the queue or engaged an agent since the read: release, read again.
-        await this.store.follow(app, engaged);
+        // Someone else changed the queue or engaged the head's agent since the read: release, read again.
+        const held = engaged.filter((e) => kept.has(e.offer_id));
+        if (held.length > 0) await this.store.follow(app, held);
         continue;
       }
-      for (const offer of offers) this.notify({ type: 'offer', app, offer });
-      return earliest(committed.nextDeadlineMs, nextRelaxation(read, new Set(proposals.map((p) => p.caller))));
+      for (const offer of commit) this.notify({ type: 'offer', app, offer });
+      deadline = earliest(deadline, committed.nextDeadlineMs);
+      if (reserved === offers.length) return earliest(deadline, nextRelaxation(read, new Set(proposals.map((p) => p.caller))));
     }
     // Lost every round to concurrent changes: the sweep decides again soon.
-    return Date.now();
+    return earliest(deadline, Date.now());
   }
 
   /** An agent's (or the PBX's for it) answer to an offer; then the queue decides again. */
