@@ -297,6 +297,38 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     expect((await offerOf(c2)).agents).toEqual([b]);
   });
 
+  it('changes made at once to one queue are decided one pass at a time on a node, none lost', async () => {
+    const ids = await members(rig, APP, queue, Array.from({ length: 12 }, (_, i) => ({ name: `m${i}` })));
+    await strategy('longest_idle');
+    const store = rig.router.store;
+    const read = store.readRouting.bind(store);
+    const engage = store.engage.bind(store);
+    let inFlight = 0;
+    let most = 0;
+    let short = 0;
+    store.readRouting = async (...args) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await read(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    store.engage = async (app, offerId, queueId, agents, untilMs) => {
+      const got = await engage(app, offerId, queueId, agents, untilMs);
+      if (got.length < agents.length) short++;
+      return got;
+    };
+    // Twelve joins at once: each waits for a pass that has read it; every caller gets its own member.
+    const callers = await Promise.all(Array.from({ length: 12 }, () => join()));
+    const held = await offers();
+    expect(held.map((o) => o.caller_id).sort()).toEqual([...callers].sort());
+    expect(new Set(held.map((o) => o.agents[0])).size).toBe(12);
+    expect(held.every((o) => ids.includes(o.agents[0]!))).toBe(true);
+    expect(most).toBe(1);
+    expect(short).toBe(0);
+  });
+
   it('bad answers and settings change nothing', async () => {
     const [a, b] = await members(rig, APP, queue, [{ name: 'a' }, { name: 'b' }]);
     await strategy('linear');

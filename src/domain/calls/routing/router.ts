@@ -41,6 +41,8 @@ export class Router {
   private readonly listeners = new Set<(n: RoutingNotice) => void>();
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  /** The queues this node is processing (processOnce): whether a change asked for another pass. */
+  private readonly processing = new Map<string, { again: boolean; done: Promise<number | null> }>();
   /** Decisions counted (bench: decisions/s). */
   decisions = 0;
 
@@ -92,7 +94,7 @@ export class Router {
   async changed(app: string, queueId: string): Promise<void> {
     if (await this.store.routingIdle(app, queueId)) return;
     await this.store.markDue(app, queueId, 0);
-    const next = await this.process(app, queueId);
+    const next = await this.processOnce(app, queueId);
     // A sweep that claimed the queue after our mark (clearing its dirty flag) and read it before
     // our offer was committed settles it with no deadline and drops it from the due index: the
     // offer would never time out. Marking the deadline this decision knows, after it, keeps it.
@@ -109,7 +111,7 @@ export class Router {
     const due = await this.store.claimDue(CLAIM_LIMIT, this.leaseMs);
     for (const { app, queueId } of due) {
       try {
-        const next = await this.process(app, queueId);
+        const next = await this.processOnce(app, queueId);
         await this.store.settleDue(app, queueId, next);
       } catch (err) {
         // Left leased: claimed again when the lease ends (a deleted queue: its entry is settled away).
@@ -117,6 +119,38 @@ export class Router {
         else this.onError(err);
       }
     }
+  }
+
+  /**
+   * process(), one at a time per queue on this node: a change while the queue is being processed
+   * asks for one more pass after it (which reads that change), and waits for that pass, instead of
+   * running a decision of its own beside it. Two decisions of one queue read the same line and
+   * pick the same agents, so all but one lost their reservations or their commit and read again
+   * (routing.md section 5): on a busy queue most of the store's work. Across nodes, section 5's
+   * steps still settle who wins.
+   */
+  private processOnce(app: string, queueId: string): Promise<number | null> {
+    const key = `${app}\n${queueId}`;
+    const running = this.processing.get(key);
+    if (running !== undefined) {
+      running.again = true;
+      return running.done;
+    }
+    const entry: { again: boolean; done: Promise<number | null> } = { again: false, done: Promise.resolve(null) };
+    entry.done = (async () => {
+      try {
+        let next: number | null;
+        do {
+          entry.again = false;
+          next = await this.process(app, queueId);
+        } while (entry.again);
+        return next;
+      } finally {
+        this.processing.delete(key);
+      }
+    })();
+    this.processing.set(key, entry);
+    return entry.done;
   }
 
   /** Tick, then decide; answers the queue's next deadline (offer expiry, wrap-up end, relaxation). */
