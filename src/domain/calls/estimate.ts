@@ -101,87 +101,180 @@ export function estimateWaits(lineLength: number, input: EstimateInput): (number
   return estimateLine(Array.from({ length: lineLength }, () => ({})), input);
 }
 
+/**
+ * How the (k+1)-th free time of a pool is found: `rounds` (the default) walks the pool's free times
+ * a round at a time where that gives the same times as the heap (see FreeTimes), `heap` always walks
+ * them with a heap — the reference the rounds are tested against (test/unit/estimate.test.ts).
+ */
+export type FreeTimeWalk = 'rounds' | 'heap';
+
 /** Seconds until each waiting caller of `line` (in position order) is offered, rounded to 0.1 s; null: its pool is empty. */
-export function estimateLine(line: readonly EstimateCaller[], input: EstimateInput): (number | null)[] {
-  const all = servers(input);
-  const cycle = Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds);
-  const relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
-  const queueTags = input.requiredTags ?? [];
-  // Callers with the same required tags share a pool (and, with every tier open, a free-time sequence).
-  const pools = new Map<string, Pool>();
-  const queueOnly = [...new Set(queueTags)].sort();
-  const queueOnlyKey = queueOnly.join('\u0000');
-  const poolOf = (c: EstimateCaller): Pool => {
+export function estimateLine(line: readonly EstimateCaller[], input: EstimateInput, walk: FreeTimeWalk = 'rounds'): (number | null)[] {
+  const model = new LineModel(input, walk);
+  const out: (number | null)[] = [];
+  for (const c of line) {
+    const pool = model.poolOf(c.requiredTags);
+    if (pool.members.length === 0) {
+      out.push(null);
+      continue;
+    }
+    out.push(model.offeredAt(pool, c.createdMs));
+    pool.ahead++;
+  }
+  return out;
+}
+
+/** The callers ahead of a joining one: `count` of them, the first ones with their own required tags (in position order; past its end: none). */
+export interface CallersAhead {
+  count: number;
+  requiredTags: Iterable<readonly string[] | undefined>;
+}
+
+/**
+ * The estimate of `caller` behind `ahead`: `estimateLine([...ahead, caller], input).at(-1)`, without
+ * estimating the callers ahead (a join's estimate, per join: only its pools and their counts).
+ */
+export function estimateBehind(ahead: CallersAhead, caller: EstimateCaller, input: EstimateInput, walk: FreeTimeWalk = 'rounds'): number | null {
+  const model = new LineModel(input, walk);
+  let seen = 0;
+  for (const tags of ahead.requiredTags) {
+    if (seen === ahead.count) break;
+    model.poolOf(tags).ahead++;
+    seen++;
+  }
+  model.poolOf(undefined).ahead += ahead.count - seen;
+  const pool = model.poolOf(caller.requiredTags);
+  return pool.members.length === 0 ? null : model.offeredAt(pool, caller.createdMs);
+}
+
+/** One line's pools: callers with the same required tags share one (and, every tier open, its free times). */
+class LineModel {
+  private readonly all: Server[];
+  private readonly cycle: number;
+  private readonly relaxMs: number;
+  private readonly queueTags: readonly string[];
+  private readonly queueOnly: string[];
+  private readonly queueOnlyKey: string;
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(
+    private readonly input: EstimateInput,
+    private readonly walk: FreeTimeWalk,
+  ) {
+    this.all = servers(input);
+    this.cycle = Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds);
+    this.relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
+    this.queueTags = input.requiredTags ?? [];
+    this.queueOnly = [...new Set(this.queueTags)].sort();
+    this.queueOnlyKey = this.queueOnly.join('\u0000');
+  }
+
+  poolOf(own: readonly string[] | undefined): Pool {
     // Most callers require no tag of their own: their tags are the queue's, sorted once above
     // (this runs per caller of a line of up to thousands, per push and per join).
-    const own = c.requiredTags;
-    const tags = own === undefined || own.length === 0 ? queueOnly : [...new Set([...queueTags, ...own])].sort();
-    const key = tags === queueOnly ? queueOnlyKey : tags.join('\u0000');
-    let pool = pools.get(key);
+    const tags = own === undefined || own.length === 0 ? this.queueOnly : [...new Set([...this.queueTags, ...own])].sort();
+    const key = tags === this.queueOnly ? this.queueOnlyKey : tags.join('\u0000');
+    let pool = this.pools.get(key);
     if (pool === undefined) {
-      const members = all.filter((s) => tags.every((t) => s.tags.has(t)));
-      pool = { key, members, set: new Set(members), ahead: 0, sequence: null, shares: new Map() };
-      pools.set(key, pool);
+      const members = this.all.filter((s) => tags.every((t) => s.tags.has(t)));
+      const maxPenalty = members.reduce((max, s) => Math.max(max, s.penalty), 0);
+      pool = { key, members, set: new Set(members), maxPenalty, ahead: 0, sequence: null, shares: new Map() };
+      this.pools.set(key, pool);
     }
     return pool;
-  };
-  const shares = (a: Pool, b: Pool): boolean => {
+  }
+
+  /** When a caller of `pool` that joined at `createdMs` is offered, behind the callers counted ahead so far. */
+  offeredAt(pool: Pool, createdMs: number | undefined): number {
+    let k = 0;
+    for (const other of this.pools.values()) if (other.ahead > 0 && this.shares(pool, other)) k += other.ahead;
+    const { relaxMs, input } = this;
+    const opensAt = (s: Server): number =>
+      relaxMs === 0 || createdMs === undefined ? 0 : Math.max(0, (createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
+    // Every tier open for this caller (a server's tier opens later the higher its penalty, so the
+    // highest is the last): the pool's free times, shared by every caller of the pool.
+    const maxOpens = pool.members.find((s) => s.penalty === pool.maxPenalty)!;
+    let t: number;
+    if (opensAt(maxOpens) === 0) {
+      pool.sequence ??= new FreeTimes(pool.members.map((s) => s.free), this.cycle, this.walk);
+      t = pool.sequence.at(k);
+    } else {
+      t = new FreeTimes(pool.members.map((s) => Math.max(s.free, opensAt(s))), this.cycle, this.walk).at(k);
+    }
+    return Math.round(t * 10) / 10;
+  }
+
+  private shares(a: Pool, b: Pool): boolean {
     let v = a.shares.get(b.key);
     if (v === undefined) {
       v = a.members.some((s) => b.set.has(s));
       a.shares.set(b.key, v);
     }
     return v;
-  };
-  const out: (number | null)[] = [];
-  for (const c of line) {
-    const pool = poolOf(c);
-    if (pool.members.length === 0) {
-      out.push(null);
-      continue;
-    }
-    let k = 0;
-    for (const other of pools.values()) if (other.ahead > 0 && shares(pool, other)) k += other.ahead;
-    const opensAt = (s: Server): number =>
-      relaxMs === 0 || c.createdMs === undefined ? 0 : Math.max(0, (c.createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
-    let t: number;
-    if (pool.members.every((s) => opensAt(s) === 0)) {
-      // Every tier open: the pool's free times, shared by every caller of the pool (popped once).
-      pool.sequence ??= { heap: new MinHeap(pool.members.map((s) => s.free)), popped: [] };
-      t = nth(pool.sequence, k, cycle);
-    } else {
-      t = nth({ heap: new MinHeap(pool.members.map((s) => Math.max(s.free, opensAt(s)))), popped: [] }, k, cycle);
-    }
-    out.push(Math.round(t * 10) / 10);
-    pool.ahead++;
   }
-  return out;
 }
 
 interface Pool {
   key: string;
   members: Server[];
   set: ReadonlySet<Server>;
+  /** The highest penalty (tier) among its members: the last tier to open. */
+  maxPenalty: number;
   /** Callers of this pool seen so far (ahead of the one being estimated). */
   ahead: number;
-  sequence: FreeSequence | null;
+  sequence: FreeTimes | null;
   shares: Map<string, boolean>;
 }
 
-/** The times servers become free, in order: each server taking `cycle` per caller after it is free. */
-interface FreeSequence {
-  heap: MinHeap;
-  popped: number[];
-}
+/**
+ * The times a pool's servers become free, in order (each server taking `cycle` per caller after it
+ * is free): the sorted union of the sequences f_i, f_i + c, f_i + c + c, …
+ *
+ * When the free times span no more than one cycle (the common case: every member is free within
+ * H + W from now), the union is simply round after round: the sorted f_i, then each + c, and so on,
+ * so the (k+1)-th time is the (k mod n)-th of round ⌊k/n⌋ — O(k) additions, no heap. Each round is
+ * built from the one before by the same additions the heap makes (t, then t + c), and is checked to
+ * end no later than the next one starts, so the times are the heap's to the last bit; where a check
+ * fails (a member engaged elsewhere for longer than a cycle, a tier opening later), the walk falls
+ * back to the heap.
+ */
+class FreeTimes {
+  /** Round j: the free times of every server after j callers each, ascending. */
+  private readonly rounds: number[][] = [];
+  /** Rounds 0..checked are known to follow each other in order. */
+  private checked = 0;
+  private heap: { heap: MinHeap; popped: number[] } | null = null;
 
-/** The (k+1)-th (0-based k) time a server of the sequence is free. */
-function nth(seq: FreeSequence, k: number, cycle: number): number {
-  while (seq.popped.length <= k) {
-    const t = seq.heap.pop();
-    seq.popped.push(t);
-    seq.heap.push(t + cycle);
+  constructor(
+    private readonly frees: number[],
+    private readonly cycle: number,
+    walk: FreeTimeWalk,
+  ) {
+    if (walk === 'heap' || !frees.every(Number.isFinite) || !Number.isFinite(cycle)) this.heap = { heap: new MinHeap(frees), popped: [] };
+    else this.rounds.push([...frees].sort((a, b) => a - b));
   }
-  return seq.popped[k]!;
+
+  /** The (k+1)-th (0-based k) time a server is free. */
+  at(k: number): number {
+    if (this.heap === null) {
+      const n = this.frees.length;
+      const j = Math.floor(k / n);
+      const rounds = this.rounds;
+      while (rounds.length <= j + 1) rounds.push(rounds[rounds.length - 1]!.map((t) => t + this.cycle));
+      // Round j ends no later than round j + 1 starts: every time of later rounds is at least as
+      // late (each server's own times only grow), so rounds 0..j in turn are the union's first times.
+      while (this.checked <= j && rounds[this.checked]![n - 1]! <= rounds[this.checked + 1]![0]!) this.checked++;
+      if (this.checked > j) return rounds[j]![k - j * n]!;
+      this.heap = { heap: new MinHeap(this.frees), popped: [] };
+    }
+    const seq = this.heap;
+    while (seq.popped.length <= k) {
+      const t = seq.heap.pop();
+      seq.popped.push(t);
+      seq.heap.push(t + this.cycle);
+    }
+    return seq.popped[k]!;
+  }
 }
 
 class MinHeap {
