@@ -75,6 +75,8 @@ export function serverFreeTimes(input: EstimateInput): number[] {
   return servers(input).map((s) => s.free);
 }
 
+const NO_TAGS: ReadonlySet<string> = new Set();
+
 function servers(input: EstimateInput): Server[] {
   const h = Math.max(0, input.handleSeconds);
   const w = Math.max(0, input.wrapupSeconds);
@@ -88,7 +90,7 @@ function servers(input: EstimateInput): Server[] {
     else if (m.status === 'busy') free = Math.max(0, h - elapsed) + w;
     else free = Math.max(0, w - elapsed);
     if (m.engagedForSeconds !== undefined) free = Math.max(free, m.engagedForSeconds);
-    out.push({ free, tags: new Set(m.tags ?? []), penalty: Math.max(0, m.penalty ?? 0) });
+    out.push({ free, tags: m.tags === undefined || m.tags.length === 0 ? NO_TAGS : new Set(m.tags), penalty: Math.max(0, m.penalty ?? 0) });
   }
   return out;
 }
@@ -176,9 +178,10 @@ class LineModel {
     const key = tags === this.queueOnly ? this.queueOnlyKey : tags.join('\u0000');
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      const members = this.all.filter((s) => tags.every((t) => s.tags.has(t)));
-      const maxPenalty = members.reduce((max, s) => Math.max(max, s.penalty), 0);
-      pool = { key, members, set: new Set(members), maxPenalty, ahead: 0, sequence: null, shares: new Map() };
+      const members = tags.length === 0 ? this.all : this.all.filter((s) => tags.every((t) => s.tags.has(t)));
+      let lastTier = members[0];
+      for (const s of members) if (s.penalty > lastTier!.penalty) lastTier = s;
+      pool = { key, members, set: null, lastTier, ahead: 0, sequence: null, shares: new Map() };
       this.pools.set(key, pool);
     }
     return pool;
@@ -193,9 +196,8 @@ class LineModel {
       relaxMs === 0 || createdMs === undefined ? 0 : Math.max(0, (createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
     // Every tier open for this caller (a server's tier opens later the higher its penalty, so the
     // highest is the last): the pool's free times, shared by every caller of the pool.
-    const maxOpens = pool.members.find((s) => s.penalty === pool.maxPenalty)!;
     let t: number;
-    if (opensAt(maxOpens) === 0) {
+    if (opensAt(pool.lastTier!) === 0) {
       pool.sequence ??= new FreeTimes(pool.members.map((s) => s.free), this.cycle, this.walk);
       t = pool.sequence.at(k);
     } else {
@@ -205,9 +207,12 @@ class LineModel {
   }
 
   private shares(a: Pool, b: Pool): boolean {
+    if (a === b) return true;
     let v = a.shares.get(b.key);
     if (v === undefined) {
-      v = a.members.some((s) => b.set.has(s));
+      b.set ??= new Set(b.members);
+      const set = b.set;
+      v = a.members.some((s) => set.has(s));
       a.shares.set(b.key, v);
     }
     return v;
@@ -217,9 +222,10 @@ class LineModel {
 interface Pool {
   key: string;
   members: Server[];
-  set: ReadonlySet<Server>;
-  /** The highest penalty (tier) among its members: the last tier to open. */
-  maxPenalty: number;
+  /** Its members as a set, made when a pool is first compared with it. */
+  set: ReadonlySet<Server> | null;
+  /** A member of its highest penalty (tier): the last to open; undefined: no member. */
+  lastTier: Server | undefined;
   /** Callers of this pool seen so far (ahead of the one being estimated). */
   ahead: number;
   sequence: FreeTimes | null;
@@ -232,17 +238,22 @@ interface Pool {
  *
  * When the free times span no more than one cycle (the common case: every member is free within
  * H + W from now), the union is simply round after round: the sorted f_i, then each + c, and so on,
- * so the (k+1)-th time is the (k mod n)-th of round ⌊k/n⌋ — O(k) additions, no heap. Each round is
- * built from the one before by the same additions the heap makes (t, then t + c), and is checked to
- * end no later than the next one starts, so the times are the heap's to the last bit; where a check
- * fails (a member engaged elsewhere for longer than a cycle, a tier opening later), the walk falls
- * back to the heap.
+ * so the (k+1)-th time is the (k mod n)-th of round ⌊k/n⌋ — O(k/n) additions, no heap. Each time is
+ * built by the same additions the heap makes (t, then t + c), and each round is checked to end no
+ * later than the next one starts, so the times are the heap's to the last bit; where a check fails
+ * (a member engaged elsewhere for longer than a cycle, a tier opening later), the walk falls back to
+ * the heap.
  */
 class FreeTimes {
-  /** Round j: the free times of every server after j callers each, ascending. */
-  private readonly rounds: number[][] = [];
-  /** Rounds 0..checked are known to follow each other in order. */
-  private checked = 0;
+  /** The free times, ascending (round 0). */
+  private readonly sorted: Float64Array;
+  /** Per rank r in a round: the time last computed for it and its round (walked on from there). */
+  private readonly value: Float64Array;
+  private readonly round: Float64Array;
+  /** The first and last time of round `ordered`; rounds 0..ordered follow each other in order. */
+  private lo: number;
+  private hi: number;
+  private ordered = 0;
   private heap: { heap: MinHeap; popped: number[] } | null = null;
 
   constructor(
@@ -250,21 +261,39 @@ class FreeTimes {
     private readonly cycle: number,
     walk: FreeTimeWalk,
   ) {
+    this.sorted = Float64Array.from(frees).sort();
+    this.value = this.sorted.slice();
+    this.round = new Float64Array(frees.length);
+    this.lo = this.sorted[0]!;
+    this.hi = this.sorted[frees.length - 1]!;
     if (walk === 'heap' || !frees.every(Number.isFinite) || !Number.isFinite(cycle)) this.heap = { heap: new MinHeap(frees), popped: [] };
-    else this.rounds.push([...frees].sort((a, b) => a - b));
   }
 
   /** The (k+1)-th (0-based k) time a server is free. */
   at(k: number): number {
     if (this.heap === null) {
-      const n = this.frees.length;
+      const n = this.sorted.length;
       const j = Math.floor(k / n);
-      const rounds = this.rounds;
-      while (rounds.length <= j + 1) rounds.push(rounds[rounds.length - 1]!.map((t) => t + this.cycle));
       // Round j ends no later than round j + 1 starts: every time of later rounds is at least as
       // late (each server's own times only grow), so rounds 0..j in turn are the union's first times.
-      while (this.checked <= j && rounds[this.checked]![n - 1]! <= rounds[this.checked + 1]![0]!) this.checked++;
-      if (this.checked > j) return rounds[j]![k - j * n]!;
+      while (this.ordered <= j && this.hi <= this.lo + this.cycle) {
+        this.lo += this.cycle;
+        this.hi += this.cycle;
+        this.ordered++;
+      }
+      if (this.ordered > j) {
+        const r = k - j * n;
+        let t = this.value[r]!;
+        let at = this.round[r]!;
+        if (at > j) {
+          t = this.sorted[r]!;
+          at = 0;
+        }
+        for (; at < j; at++) t += this.cycle;
+        this.value[r] = t;
+        this.round[r] = at;
+        return t;
+      }
       this.heap = { heap: new MinHeap(this.frees), popped: [] };
     }
     const seq = this.heap;
