@@ -17,6 +17,7 @@ import type {
   CallQueueStats,
   CallStore,
   Caller,
+  EstimateLineRead,
   Member,
   NewCaller,
   Mutation,
@@ -270,8 +271,10 @@ export class CallService {
     const q = await this.existingQueue(app, id);
     const caller = found(await this.store.getCaller(app, q, parsePathId(callerId, 'caller_not_found')), 'caller_not_found');
     if (caller.status !== 'waiting') return caller;
-    const estimates = await this.estimates(app, q, await this.store.snapshot(app, q));
-    return estimates.has(caller.uuid) ? { ...caller, estimated_wait: estimates.get(caller.uuid)! } : caller;
+    const line = await this.store.readEstimateLine(app, q);
+    const est = await this.lineEstimates(app, q, line);
+    const i = line.waiting.findIndex((c) => c.uuid === caller.uuid);
+    return i === -1 ? caller : { ...caller, estimated_wait: est[i] ?? null };
   }
 
   /**
@@ -281,35 +284,31 @@ export class CallService {
    * wrap-up: routing's setting). `read`: the queue's wallboard read if the caller already holds one
    * (its averages), else it is read here.
    */
-  async estimates(app: string, queueId: string, snap: CallQueueSnapshot, read?: WallboardRead | null): Promise<Map<string, number | null>> {
-    const waiting = snap.callers.filter((c) => c.status === 'waiting');
-    const est = await this.estimateFor(app, queueId, snap, waiting.map((c) => ({ uuid: c.uuid, createdMs: Date.parse(c.created_at) })), read);
-    return new Map(waiting.map((c, i) => [c.uuid, est[i] ?? null]));
+  async estimates(app: string, queueId: string, snap: CallQueueSnapshot): Promise<Map<string, number | null>> {
+    const line = snapshotLine(snap);
+    const est = await this.lineEstimates(app, queueId, line);
+    return new Map(line.waiting.map((c, i) => [c.uuid, est[i] ?? null]));
   }
 
-  /** The estimates of `line` (waiting callers in position order) with the members of one snapshot. */
-  private async estimateFor(
-    app: string,
-    queueId: string,
-    snap: CallQueueSnapshot,
-    line: readonly (EstimateCaller & { uuid: string })[],
-    known?: WallboardRead | null,
-  ): Promise<(number | null)[]> {
+  /**
+   * The estimates of a line read's waiting callers, in its order. `known`: the queue's wallboard
+   * read if the caller already holds one (its averages), else it is read here.
+   */
+  private async lineEstimates(app: string, queueId: string, line: EstimateLineRead, known?: WallboardRead | null): Promise<(number | null)[]> {
     const [read, ctx] = await Promise.all([known === undefined ? this.store.readWallboard(app, queueId) : known, this.estimateContext(app, queueId)]);
-    const offered = new Set(snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])));
-    const withTags = line.map((c) => ({ ...c, requiredTags: ctx.callerTags.get(c.uuid) ?? [] }));
-    return estimateLine(withTags, estimateInput(this.estimateBasis(read, ctx, snap.members), offered, Date.parse(snap.stats.at)));
+    const callers = line.waiting.map((c): EstimateCaller => ({ createdMs: c.createdMs, requiredTags: ctx.callerTags.get(c.uuid) ?? [] }));
+    return estimateLine(callers, estimateInput(this.estimateBasis(read, ctx, line.members), new Set(line.ringing), line.nowMs));
   }
 
-  /** The slow-moving part of an estimate's input: the averages, routing's context, the members with their times parsed. */
-  private estimateBasis(read: WallboardRead | null, ctx: EstimateContext, members: readonly Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>[]): EstimateBasis {
+  /** The slow-moving part of an estimate's input: the averages, routing's context, the members. */
+  private estimateBasis(read: WallboardRead | null, ctx: EstimateContext, members: EstimateLineRead['members']): EstimateBasis {
     const handle =
       read === null
         ? DEFAULT_HANDLE_SECONDS
         : (windowFigures('1h', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
           windowFigures('today', read.buckets, read.nowMs, this.timeZone).average_handle_time ??
           DEFAULT_HANDLE_SECONDS);
-    return { handle, ctx, members: members.map((m) => ({ uuid: m.uuid, status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at) })) };
+    return { handle, ctx, members };
   }
 
   /**
@@ -353,7 +352,7 @@ export class CallService {
     if (hit === undefined || now - hit.atMs >= JOIN_INPUTS_MS) {
       if (this.joinInputCache.size >= JOIN_INPUTS_QUEUES) this.joinInputCache.clear();
       const inputs = Promise.all([this.store.readWallboard(app, queueId), this.estimateContext(app, queueId)]).then(([read, ctx]) =>
-        read === null ? null : { nowMs: read.nowMs, basis: this.estimateBasis(read, ctx, read.members) },
+        read === null ? null : { nowMs: read.nowMs, basis: this.estimateBasis(read, ctx, read.members.map(memberTimes)) },
       );
       const entry = { atMs: now, inputs };
       // A failed read is not kept: the next join reads again.
@@ -443,14 +442,19 @@ export class CallService {
     const q = queueId(id);
     const read = await this.store.readWallboard(app, q);
     if (read === null) return null;
-    let estimates: Map<string, number | null>;
+    const estimates: Record<string, number | null> = {};
     try {
-      estimates = await this.estimates(app, q, await this.store.snapshot(app, q), read);
+      // The line read, not a snapshot: the estimate needs no caller's record (pushed every second per followed queue).
+      const line = await this.store.readEstimateLine(app, q);
+      const est = await this.lineEstimates(app, q, line, read);
+      line.waiting.forEach((c, i) => {
+        estimates[c.uuid] = est[i] ?? null;
+      });
     } catch (err) {
       if (isHoldlineError(err) && err.code === 'call_queue_not_found') return null;
       throw err;
     }
-    return { ...buildWallboardFrame(q, read, this.timeZone), estimates: Object.fromEntries(estimates) };
+    return { ...buildWallboardFrame(q, read, this.timeZone), estimates };
   }
 
   // --- following a queue (the WebSocket server's path) ---
@@ -548,7 +552,21 @@ interface EstimateBasis {
   /** Average handle time, seconds. */
   handle: number;
   ctx: EstimateContext;
-  members: readonly { uuid: string; status: Member['status']; paused: boolean; statusAtMs: number }[];
+  members: EstimateLineRead['members'];
+}
+
+function memberTimes(m: Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>): EstimateLineRead['members'][number] {
+  return { uuid: m.uuid, status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at) };
+}
+
+/** A snapshot's line, members and ringing callers' members, as the estimate reads them (CallStore.readEstimateLine). */
+function snapshotLine(snap: CallQueueSnapshot): EstimateLineRead {
+  return {
+    nowMs: Date.parse(snap.stats.at),
+    waiting: snap.callers.flatMap((c) => (c.status === 'waiting' ? [{ uuid: c.uuid, createdMs: Date.parse(c.created_at) }] : [])),
+    members: snap.members.map(memberTimes),
+    ringing: snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])),
+  };
 }
 
 /** A join's estimate inputs: the basis from the wallboard read and routing's, and the read's instant (ms). */
