@@ -106,7 +106,7 @@ export function estimateWaits(lineLength: number, input: EstimateInput): (number
 /**
  * How the (k+1)-th free time of a pool is found: `rounds` (the default) walks the pool's free times
  * a round at a time where that gives the same times as the heap (see FreeTimes), `heap` always walks
- * them with a heap — the reference the rounds are tested against (test/unit/estimate.test.ts).
+ * them with a heap — the reference the rounds are tested against (test/unit/estimate-walk.test.ts).
  */
 export type FreeTimeWalk = 'rounds' | 'heap';
 
