@@ -281,8 +281,7 @@ export class CallService {
    * Estimated wait of each waiting caller, seconds (protocol/routing.md section 9), from one
    * snapshot: members and their states, ringing callers' members, routing's skills and tiers, and the
    * queue's averages (handle time: the last hour's, else today's, else DEFAULT_HANDLE_SECONDS;
-   * wrap-up: routing's setting). `read`: the queue's wallboard read if the caller already holds one
-   * (its averages), else it is read here.
+   * wrap-up: routing's setting).
    */
   async estimates(app: string, queueId: string, snap: CallQueueSnapshot): Promise<Map<string, number | null>> {
     const line = snapshotLine(snap);
