@@ -14,6 +14,9 @@
  *   history  GET /bench/history?since=<first>&limit=100 on a queue holding 100 messages (cold on Redis)
  *   calls    a caller joining (POST /v1/queues/{q}/callers) then leaving (DELETE …/callers/{uuid}),
  *            on a `manual` queue (the default) with 10 members: one request counted per join or leave
+ *   positions the positions bench's queue without its followers: 200 members, 1,000 callers waiting,
+ *            requests alternating a join and the leave of a random waiting caller (issue 12: each
+ *            join is given its estimated wait behind the callers ahead)
  *
  * `BENCH_HOLDLINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles each server (bench/holdline/server.ts).
  */
@@ -83,7 +86,32 @@ async function prepare(server: HoldlineServer, scenario: string): Promise<Op> {
       }
     };
   }
-  throw new Error(`unknown scenario ${scenario} (ingest, history, calls)`);
+  if (scenario === 'positions') {
+    const queue = await rest<{ uuid: string }>(server, 'POST', '/v1/queues', { name: 'cost-positions' }, [201]);
+    for (let i = 0; i < 200; i++) {
+      const agent = await rest<{ uuid: string }>(server, 'POST', '/v1/agents', { name: `agent-${i}` }, [201]);
+      await rest(server, 'POST', `/v1/queues/${queue.uuid}/members`, { agent_id: agent.uuid, number: String(1000 + i) }, [201]);
+    }
+    let number = 6_135_550_000;
+    const waiting: string[] = [];
+    for (let i = 0; i < 1000; i++) waiting.push((await rest<{ uuid: string }>(server, 'POST', `/v1/queues/${queue.uuid}/callers`, { number: String(number++) }, [201])).uuid);
+    let turn = 0;
+    return async (conn) => {
+      if (turn++ % 2 === 0 || waiting.length === 0) {
+        const r = await conn.request('POST', `/v1/queues/${queue.uuid}/callers`, jsonHeaders, `{"number":"${number++}"}`);
+        expect(r.status, 201, 'POST caller', r.body);
+        waiting.push((JSON.parse(r.body.toString()) as { uuid: string }).uuid);
+      } else {
+        const k = Math.floor(Math.random() * waiting.length);
+        const uuid = waiting[k]!;
+        waiting[k] = waiting[waiting.length - 1]!;
+        waiting.pop();
+        const r = await conn.request('DELETE', `/v1/queues/${queue.uuid}/callers/${uuid}?reason=abandoned`, auth);
+        expect(r.status, [200, 204], 'DELETE caller', r.body);
+      }
+    };
+  }
+  throw new Error(`unknown scenario ${scenario} (ingest, history, calls, positions)`);
 }
 
 async function drive(conns: RawHttp[], op: Op, total: number): Promise<void> {

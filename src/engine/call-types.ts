@@ -345,6 +345,11 @@ export interface CallStore {
   /** Stats, members' states and wallboard buckets at one instant (wallboard.ts); null: no such queue. */
   readWallboard(app: string, queueId: string): Promise<WallboardRead | null>;
   /**
+   * What the estimated wait reads of the queue (protocol/routing.md section 9), read as atomically
+   * as a snapshot but without building each caller's record. Rejects call_queue_not_found.
+   */
+  readEstimateLine(app: string, queueId: string): Promise<EstimateLineRead>;
+  /**
    * The retained changes with seq > `seq`, in order; [] when `seq` is current; null when `seq` is
    * older than the retention or newer than the queue (the client takes a fresh snapshot).
    * Rejects call_queue_not_found.
@@ -375,6 +380,19 @@ export interface WallboardRead {
   members: readonly Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>[];
   buckets: { minutes: Map<number, number[]>; quarters: Map<number, number[]> };
   nowMs: number;
+}
+
+/**
+ * A queue's waiting line, members and ringing callers' members at one instant: what the estimated
+ * wait (src/domain/calls/estimate.ts) takes from a snapshot, times in ms.
+ */
+export interface EstimateLineRead {
+  nowMs: number;
+  /** Waiting callers in position order. */
+  waiting: { uuid: string; createdMs: number }[];
+  members: { uuid: string; status: MemberStatus; paused: boolean; statusAtMs: number }[];
+  /** The members that ringing callers name (on their way to a call). */
+  ringing: string[];
 }
 
 /** The raw counts both engines keep; buildStats is the one definition of the derived figures. */

@@ -104,14 +104,16 @@ describe('callqueue.stats: two nodes, one Redis', () => {
       const view = client.callQueue(q);
       await view.ready;
       await call(a.server, app.key, 'POST', `/v1/queues/${q}/callers`, { number: '100' });
-      await expect.poll(() => view.wallboard?.windows[0]?.offered).toBe(1);
+      // A push comes at least a second after the one before (WALLBOARD_MIN_INTERVAL_MS), and a
+      // change may land just after a push read: allow a few pushes, not expect.poll's 1 s default.
+      await expect.poll(() => view.wallboard?.windows[0]?.offered, { timeout: 10_000 }).toBe(1);
       expect(view.wallboard?.queue_id).toBe(q);
       // An available member: the first caller is offered now, the second at the median of one call's
       // end (⅔ of the 180 s default handle time: routing.md section 9).
       const agent = (await call(a.server, app.key, 'POST', '/v1/agents', { name: 'Alice' })).body.uuid as string;
       await call(a.server, app.key, 'POST', `/v1/queues/${q}/members`, { agent_id: agent, number: '1001@example.org' });
       const second = (await call(b.server, app.key, 'POST', `/v1/queues/${q}/callers`, { number: '200' })).body.uuid as string;
-      await expect.poll(() => view.wallboard?.estimates[second]).toBe(120);
+      await expect.poll(() => view.wallboard?.estimates[second], { timeout: 10_000 }).toBe(120);
       expect(Object.values(view.wallboard!.estimates)).toEqual([0, 120]);
       expect((await call(b.server, app.key, 'GET', `/v1/queues/${q}/callers/${second}`)).body.estimated_wait).toBe(120);
     } finally {

@@ -120,62 +120,104 @@ export function estimateWaits(lineLength: number, input: EstimateInput): (number
 
 /** Seconds until each waiting caller of `line` (in position order) is offered, rounded to 0.1 s; null: its pool is empty. */
 export function estimateLine(line: readonly EstimateCaller[], input: EstimateInput): (number | null)[] {
-  const all = servers(input);
-  const cycle = Math.max(MIN_CYCLE, Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds));
-  const relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
-  const queueTags = input.requiredTags ?? [];
-  // Callers with the same required tags share a pool (and, with every tier open, a capacity curve).
-  const pools = new Map<string, Pool>();
-  const queueOnly = [...new Set(queueTags)].sort();
-  const queueOnlyKey = queueOnly.join('\u0000');
-  const poolOf = (c: EstimateCaller): Pool => {
-    // Most callers require no tag of their own: their tags are the queue's, sorted once above
-    // (this runs per caller of a line of up to thousands, per push and per join).
-    const own = c.requiredTags;
-    const tags = own === undefined || own.length === 0 ? queueOnly : [...new Set([...queueTags, ...own])].sort();
-    const key = tags === queueOnly ? queueOnlyKey : tags.join('\u0000');
-    let pool = pools.get(key);
-    if (pool === undefined) {
-      const able = all.filter((s) => tags.every((t) => s.tags.has(t)));
-      const own = able.filter((s) => !s.elsewhere);
-      const members = own.length > 0 ? own : able;
-      pool = { key, members, set: new Set(members), ahead: 0, open: null, shares: new Map() };
-      pools.set(key, pool);
-    }
-    return pool;
-  };
-  const shares = (a: Pool, b: Pool): boolean => {
-    let v = a.shares.get(b.key);
-    if (v === undefined) {
-      v = a.members.some((s) => b.set.has(s));
-      a.shares.set(b.key, v);
-    }
-    return v;
-  };
+  const model = new LineModel(input);
   const out: (number | null)[] = [];
   for (const c of line) {
-    const pool = poolOf(c);
+    const pool = model.poolOf(c.requiredTags);
     if (pool.members.length === 0) {
       out.push(null);
       continue;
     }
-    let k = 0;
-    for (const other of pools.values()) if (other.ahead > 0 && shares(pool, other)) k += other.ahead;
-    const opensAt = (s: Server): number =>
-      relaxMs === 0 || c.createdMs === undefined ? 0 : Math.max(0, (c.createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
-    let curve: Capacity;
-    if (pool.members.every((s) => opensAt(s) === 0)) {
-      // Every tier open: one curve for every caller of the pool.
-      pool.open ??= new Capacity(pool.members, () => 0, cycle);
-      curve = pool.open;
-    } else {
-      curve = new Capacity(pool.members, opensAt, cycle);
-    }
-    const t = curve.reaches(k + MEDIAN_SHARE);
-    out.push(Math.round(t * 10) / 10);
+    out.push(Math.round(model.offeredAt(pool, c.createdMs) * 10) / 10);
     pool.ahead++;
   }
   return out;
+}
+
+/** The callers ahead of a joining one: `count` of them, the first ones with their own required tags (in position order; past its end: none). */
+export interface CallersAhead {
+  count: number;
+  requiredTags: Iterable<readonly string[] | undefined>;
+}
+
+/**
+ * The estimate of `caller` behind `ahead`: `estimateLine([...ahead, caller], input).at(-1)`, without
+ * estimating the callers ahead (a join's estimate, per join: only its pools and their counts).
+ */
+export function estimateBehind(ahead: CallersAhead, caller: EstimateCaller, input: EstimateInput): number | null {
+  const model = new LineModel(input);
+  let seen = 0;
+  for (const tags of ahead.requiredTags) {
+    if (seen === ahead.count) break;
+    model.poolOf(tags).ahead++;
+    seen++;
+  }
+  model.poolOf(undefined).ahead += ahead.count - seen;
+  const pool = model.poolOf(caller.requiredTags);
+  return pool.members.length === 0 ? null : Math.round(model.offeredAt(pool, caller.createdMs) * 10) / 10;
+}
+
+/** One line's pools: callers with the same required tags share one (and, every tier open, a capacity curve). */
+class LineModel {
+  private readonly all: Server[];
+  private readonly cycle: number;
+  private readonly relaxMs: number;
+  private readonly queueTags: readonly string[];
+  private readonly queueOnly: string[];
+  private readonly queueOnlyKey: string;
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly input: EstimateInput) {
+    this.all = servers(input);
+    this.cycle = Math.max(MIN_CYCLE, Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds));
+    this.relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
+    this.queueTags = input.requiredTags ?? [];
+    this.queueOnly = [...new Set(this.queueTags)].sort();
+    this.queueOnlyKey = this.queueOnly.join('\u0000');
+  }
+
+  poolOf(own: readonly string[] | undefined): Pool {
+    // Most callers require no tag of their own: their tags are the queue's, sorted once above
+    // (this runs per caller of a line of up to thousands, per push and per join).
+    const tags = own === undefined || own.length === 0 ? this.queueOnly : [...new Set([...this.queueTags, ...own])].sort();
+    const key = tags === this.queueOnly ? this.queueOnlyKey : tags.join('\u0000');
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      const able = tags.length === 0 ? this.all : this.all.filter((s) => tags.every((t) => s.tags.has(t)));
+      const own = able.filter((s) => !s.elsewhere);
+      const members = own.length > 0 ? own : able;
+      pool = { key, members, set: new Set(members), ahead: 0, open: null, shares: new Map() };
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Seconds until a caller of `pool` that joined at `createdMs` is offered, behind the callers counted so far. */
+  offeredAt(pool: Pool, createdMs: number | undefined): number {
+    let k = 0;
+    for (const other of this.pools.values()) if (other.ahead > 0 && this.shares(pool, other)) k += other.ahead;
+    const { relaxMs, input } = this;
+    const opensAt = (s: Server): number =>
+      relaxMs === 0 || createdMs === undefined ? 0 : Math.max(0, (createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
+    let curve: Capacity;
+    if (pool.members.every((s) => opensAt(s) === 0)) {
+      // Every tier open: one curve for every caller of the pool.
+      pool.open ??= new Capacity(pool.members, () => 0, this.cycle);
+      curve = pool.open;
+    } else {
+      curve = new Capacity(pool.members, opensAt, this.cycle);
+    }
+    return curve.reaches(k + MEDIAN_SHARE);
+  }
+
+  private shares(a: Pool, b: Pool): boolean {
+    let v = a.shares.get(b.key);
+    if (v === undefined) {
+      v = a === b || a.members.some((s) => b.set.has(s));
+      a.shares.set(b.key, v);
+    }
+    return v;
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import type {
   CallQueueStats,
   CallStore,
   Caller,
+  EstimateLineRead,
   Member,
   NewCaller,
   Mutation,
@@ -25,7 +26,7 @@ import type {
   WallboardRead,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateLine, handleSecondsFrom, type EstimateCaller, type EstimateMember } from './estimate.js';
+import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -90,7 +91,7 @@ export class CallService {
   private readonly announce: (app: string, agent: string) => Promise<void>;
   private readonly routing: NonNullable<CallServiceOptions['routing']> | null;
   /** Per queue (`app\nqueue`): the inputs of a join's estimate, read at `atMs` (joinInputs). */
-  private readonly joinInputCache = new Map<string, { atMs: number; inputs: Promise<[WallboardRead | null, EstimateContext]> }>();
+  private readonly joinInputCache = new Map<string, { atMs: number; inputs: Promise<JoinInputs | null> }>();
 
   constructor(
     private readonly store: CallStore,
@@ -270,8 +271,10 @@ export class CallService {
     const q = await this.existingQueue(app, id);
     const caller = found(await this.store.getCaller(app, q, parsePathId(callerId, 'caller_not_found')), 'caller_not_found');
     if (caller.status !== 'waiting') return caller;
-    const estimates = await this.estimates(app, q, await this.store.snapshot(app, q));
-    return estimates.has(caller.uuid) ? { ...caller, estimated_wait: estimates.get(caller.uuid)! } : caller;
+    const line = await this.store.readEstimateLine(app, q);
+    const est = await this.lineEstimates(app, q, line);
+    const i = line.waiting.findIndex((c) => c.uuid === caller.uuid);
+    return i === -1 ? caller : { ...caller, estimated_wait: est[i] ?? null };
   }
 
   /**
@@ -281,54 +284,33 @@ export class CallService {
    * wrap-up: routing's setting).
    */
   async estimates(app: string, queueId: string, snap: CallQueueSnapshot): Promise<Map<string, number | null>> {
-    const waiting = snap.callers.filter((c) => c.status === 'waiting');
-    const est = await this.estimateFor(app, queueId, snap, waiting.map((c) => ({ uuid: c.uuid, createdMs: Date.parse(c.created_at) })));
-    return new Map(waiting.map((c, i) => [c.uuid, est[i] ?? null]));
+    const line = snapshotLine(snap);
+    const est = await this.lineEstimates(app, queueId, line);
+    return new Map(line.waiting.map((c, i) => [c.uuid, est[i] ?? null]));
   }
 
-  /** The estimates of `line` (waiting callers in position order) with the members of one snapshot. */
-  private async estimateFor(
-    app: string,
-    queueId: string,
-    snap: CallQueueSnapshot,
-    line: readonly (EstimateCaller & { uuid: string })[],
-  ): Promise<(number | null)[]> {
-    const [read, ctx] = await Promise.all([this.store.readWallboard(app, queueId), this.estimateContext(app, queueId)]);
-    const offered = new Set(snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])));
-    const withTags = line.map((c) => ({ ...c, requiredTags: ctx.callerTags.get(c.uuid) ?? [] }));
-    return this.estimateWith(read, ctx, snap.members, offered, Date.parse(snap.stats.at), withTags);
+  /**
+   * The estimates of a line read's waiting callers, in its order. `known`: the queue's wallboard
+   * read if the caller already holds one (its averages), else it is read here.
+   */
+  private async lineEstimates(app: string, queueId: string, line: EstimateLineRead, known?: WallboardRead | null): Promise<(number | null)[]> {
+    const [read, ctx] = await Promise.all([known === undefined ? this.store.readWallboard(app, queueId) : known, this.estimateContext(app, queueId)]);
+    const callers = line.waiting.map((c): EstimateCaller => ({ createdMs: c.createdMs, requiredTags: ctx.callerTags.get(c.uuid) ?? [] }));
+    return estimateLine(callers, estimateInput(this.estimateBasis(read, ctx, line.members), new Set(line.ringing), line.nowMs));
   }
 
-  private estimateWith(
-    read: WallboardRead | null,
-    ctx: EstimateContext,
-    members: readonly Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>[],
-    offered: ReadonlySet<string>,
-    nowMs: number,
-    line: readonly EstimateCaller[],
-  ): (number | null)[] {
-    const handle = read === null ? DEFAULT_HANDLE_SECONDS : this.handleSeconds(read, members, nowMs);
-    return estimateLine(line, {
-      nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
-      members: members.map((m) => {
-        const member: EstimateMember = {
-          status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at), offered: offered.has(m.uuid),
-          tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
-        };
-        // Available here, named by no offer here, yet engaged: another queue's offer, call or
-        // wrap-up holds its agent (a call's end unknown: one average call and wrap-up from now).
-        const until = ctx.engagedUntil.get(m.uuid);
-        if (until !== undefined && m.status === 'available' && !member.offered) {
-          member.engagedForSeconds = until === 0 ? handle + ctx.wrapupSeconds : Math.max(0, until - nowMs) / 1000;
-        }
-        return member;
-      }),
-    });
+  /** The slow-moving part of an estimate's input: the averages, routing's context, the members. */
+  private estimateBasis(read: WallboardRead | null, ctx: EstimateContext, members: EstimateLineRead['members']): EstimateBasis {
+    const handle = read === null ? DEFAULT_HANDLE_SECONDS : this.handleSeconds(read, members);
+    return { handle, ctx, members };
   }
 
-  /** H, the handle time the estimate uses: the last hour's calls, else today's (estimate.ts handleSecondsFrom), else the default. */
-  private handleSeconds(read: WallboardRead, members: readonly Pick<Member, 'status' | 'status_at'>[], nowMs: number): number {
-    const running = members.flatMap((m) => (m.status === 'busy' ? [(nowMs - Date.parse(m.status_at)) / 1000] : []));
+  /**
+   * H, the handle time the estimate uses: the last hour's calls, else today's, with the calls in
+   * progress at the read (estimate.ts handleSecondsFrom), else the default.
+   */
+  private handleSeconds(read: WallboardRead, members: EstimateLineRead['members']): number {
+    const running = members.flatMap((m) => (m.status === 'busy' ? [(read.nowMs - m.statusAtMs) / 1000] : []));
     for (const window of ['1h', 'today'] as const) {
       const f = windowFigures(window, read.buckets, read.nowMs, this.timeZone);
       const h = handleSecondsFrom(f.average_handle_time, f.handled, running);
@@ -342,18 +324,21 @@ export class CallService {
    * actual wait (routing.md section 9): computed just before the join, for the place it takes
    * (behind the `waitingAtOrAbove` callers of its priority or higher), from reads that do not walk
    * the line (the wallboard read's members, a count of the line; routing's read on routed queues).
+   * Only this caller is estimated: the callers ahead are counted by pool, not estimated.
    * Best effort: a failed read leaves the caller without an estimate, the join goes on.
    */
   private async withJoinEstimate(app: string, queueId: string, input: NewCaller): Promise<NewCaller> {
     try {
-      const [[read, ctx, readAgoMs], ahead] = await Promise.all([this.joinInputs(app, queueId), this.store.waitingAtOrAbove(app, queueId, input.priority)]);
-      if (read === null) return input;
-      const nowMs = read.nowMs + readAgoMs;
+      const [[inputs, readAgoMs], ahead] = await Promise.all([this.joinInputs(app, queueId), this.store.waitingAtOrAbove(app, queueId, input.priority)]);
+      if (inputs === null) return input;
+      const nowMs = inputs.nowMs + readAgoMs;
+      const { ctx } = inputs.basis;
       // Routed queues: the callers ahead with their own skills (routing's read is in position order).
-      const tags = [...ctx.callerTags.values()];
-      const line: EstimateCaller[] = Array.from({ length: ahead }, (_, i) => ({ requiredTags: tags[i] ?? [] }));
-      line.push({ requiredTags: input.required_tags ?? [], createdMs: nowMs });
-      const est = this.estimateWith(read, ctx, read.members, ctx.offered, nowMs, line).at(-1);
+      const est = estimateBehind(
+        { count: ahead, requiredTags: ctx.callerTags.values() },
+        { requiredTags: input.required_tags ?? [], createdMs: nowMs },
+        estimateInput(inputs.basis, ctx.offered, nowMs),
+      );
       return typeof est === 'number' ? { ...input, estimated_wait: est } : input;
     } catch {
       return input;
@@ -362,19 +347,21 @@ export class CallService {
 
   /**
    * The inputs of a join's estimate besides the line's count (the wallboard read's members and
-   * averages, routing's read), and how long ago they were read (ms). Reused for up to
-   * JOIN_INPUTS_MS per queue: joins come in bursts (hundreds a second on a busy queue) and these
-   * inputs move slowly, so a burst costs one read a second, not three reads and a wallboard's
-   * figures per join. A member or skill change made through this node reads them again at once;
-   * one made elsewhere (another node, an offer) is seen within JOIN_INPUTS_MS (routing.md section 9).
+   * averages, routing's read), and how long ago they were read (ms); null: the queue is gone.
+   * Reused for up to JOIN_INPUTS_MS per queue: joins come in bursts (hundreds a second on a busy
+   * queue) and these inputs move slowly, so a burst costs one read a second, not three reads and a
+   * wallboard's figures per join. A member or skill change made through this node reads them again
+   * at once; one made elsewhere (another node, an offer) is seen within JOIN_INPUTS_MS (routing.md section 9).
    */
-  private joinInputs(app: string, queueId: string): Promise<[WallboardRead | null, EstimateContext, number]> {
+  private joinInputs(app: string, queueId: string): Promise<[JoinInputs | null, number]> {
     const key = `${app}\n${queueId}`;
     const now = Date.now();
     let hit = this.joinInputCache.get(key);
     if (hit === undefined || now - hit.atMs >= JOIN_INPUTS_MS) {
       if (this.joinInputCache.size >= JOIN_INPUTS_QUEUES) this.joinInputCache.clear();
-      const inputs = Promise.all([this.store.readWallboard(app, queueId), this.estimateContext(app, queueId)]);
+      const inputs = Promise.all([this.store.readWallboard(app, queueId), this.estimateContext(app, queueId)]).then(([read, ctx]) =>
+        read === null ? null : { nowMs: read.nowMs, basis: this.estimateBasis(read, ctx, read.members.map(memberTimes)) },
+      );
       const entry = { atMs: now, inputs };
       // A failed read is not kept: the next join reads again.
       inputs.catch(() => {
@@ -384,7 +371,7 @@ export class CallService {
       hit = entry;
     }
     const atMs = hit.atMs;
-    return hit.inputs.then(([read, ctx]) => [read, ctx, Date.now() - atMs]);
+    return hit.inputs.then((inputs) => [inputs, Date.now() - atMs]);
   }
 
   private forgetJoinInputs(app: string, queueId: string): void {
@@ -463,14 +450,19 @@ export class CallService {
     const q = queueId(id);
     const read = await this.store.readWallboard(app, q);
     if (read === null) return null;
-    let estimates: Map<string, number | null>;
+    const estimates: Record<string, number | null> = {};
     try {
-      estimates = await this.estimates(app, q, await this.store.snapshot(app, q));
+      // The line read, not a snapshot: the estimate needs no caller's record (pushed every second per followed queue).
+      const line = await this.store.readEstimateLine(app, q);
+      const est = await this.lineEstimates(app, q, line, read);
+      line.waiting.forEach((c, i) => {
+        estimates[c.uuid] = est[i] ?? null;
+      });
     } catch (err) {
       if (isHoldlineError(err) && err.code === 'call_queue_not_found') return null;
       throw err;
     }
-    return { ...buildWallboardFrame(q, read, this.timeZone), estimates: Object.fromEntries(estimates) };
+    return { ...buildWallboardFrame(q, read, this.timeZone), estimates };
   }
 
   // --- following a queue (the WebSocket server's path) ---
@@ -561,4 +553,52 @@ function queueId(id: string): string {
 function found<T>(value: T | null, code: 'agent_not_found' | 'tag_not_found' | 'call_queue_not_found' | 'member_not_found' | 'caller_not_found'): T {
   if (value === null) throw new HoldlineError(code);
   return value;
+}
+
+/** What an estimate needs besides the line, the instant and the members on their way to a call (CallService.estimateBasis). */
+interface EstimateBasis {
+  /** Average handle time, seconds. */
+  handle: number;
+  ctx: EstimateContext;
+  members: EstimateLineRead['members'];
+}
+
+function memberTimes(m: Pick<Member, 'uuid' | 'status' | 'paused' | 'status_at'>): EstimateLineRead['members'][number] {
+  return { uuid: m.uuid, status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at) };
+}
+
+/** A snapshot's line, members and ringing callers' members, as the estimate reads them (CallStore.readEstimateLine). */
+function snapshotLine(snap: CallQueueSnapshot): EstimateLineRead {
+  return {
+    nowMs: Date.parse(snap.stats.at),
+    waiting: snap.callers.flatMap((c) => (c.status === 'waiting' ? [{ uuid: c.uuid, createdMs: Date.parse(c.created_at) }] : [])),
+    members: snap.members.map(memberTimes),
+    ringing: snap.callers.flatMap((c) => (c.status === 'ringing' && c.member_uuid !== null ? [c.member_uuid] : [])),
+  };
+}
+
+/** A join's estimate inputs: the basis from the wallboard read and routing's, and the read's instant (ms). */
+interface JoinInputs {
+  nowMs: number;
+  basis: EstimateBasis;
+}
+
+function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs: number): EstimateInput {
+  const { handle, ctx } = basis;
+  return {
+    nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
+    members: basis.members.map((m) => {
+      const member: EstimateMember = {
+        status: m.status, paused: m.paused, statusAtMs: m.statusAtMs, offered: offered.has(m.uuid),
+        tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
+      };
+      // Available here, named by no offer here, yet engaged: another queue's offer, call or
+      // wrap-up holds its agent (a call's end unknown: one average call and wrap-up from now).
+      const until = ctx.engagedUntil.get(m.uuid);
+      if (until !== undefined && m.status === 'available' && !member.offered) {
+        member.engagedForSeconds = until === 0 ? handle + ctx.wrapupSeconds : Math.max(0, until - nowMs) / 1000;
+      }
+      return member;
+    }),
+  };
 }

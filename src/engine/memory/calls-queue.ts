@@ -18,6 +18,7 @@ import {
   type CallerField,
   type CallerPatch,
   type CallerStatus,
+  type EstimateLineRead,
   type LeaveReason,
   type LineMove,
   type Member,
@@ -97,6 +98,17 @@ export class MemoryCallQueue {
       callers: [...waiting, ...others],
       members: this.memberList(),
       stats: this.stats(nowMs),
+    };
+  }
+
+  estimateLine(): EstimateLineRead {
+    const ringing: string[] = [];
+    for (const c of this.callers.values()) if (c.status === 'ringing' && c.memberUuid !== null) ringing.push(c.memberUuid);
+    return {
+      nowMs: this.now(),
+      waiting: this.line.map((e) => ({ uuid: e.uuid, createdMs: this.callers.get(e.uuid)!.createdMs })),
+      members: [...this.members.values()].map((m) => ({ uuid: m.uuid, status: m.status, paused: m.paused, statusAtMs: Date.parse(m.status_at) })),
+      ringing,
     };
   }
 

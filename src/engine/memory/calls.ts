@@ -23,6 +23,7 @@ import {
   type CallStore,
   type Caller,
   type CallerPatch,
+  type EstimateLineRead,
   type LeaveReason,
   type Member,
   type MemberPatch,
@@ -419,6 +420,10 @@ export class MemoryCallStore implements CallStore {
 
   async snapshot(app: string, queueId: string): Promise<CallQueueSnapshot> {
     return this.queue(app, queueId).snapshot();
+  }
+
+  async readEstimateLine(app: string, queueId: string): Promise<EstimateLineRead> {
+    return this.queue(app, queueId).estimateLine();
   }
 
   async readWallboard(app: string, queueId: string): Promise<WallboardRead | null> {

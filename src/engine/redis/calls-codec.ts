@@ -12,6 +12,7 @@ import {
   type Caller,
   type CallerField,
   type CallerStatus,
+  type EstimateLineRead,
   type LeaveReason,
   type LineMove,
   type Member,
@@ -158,6 +159,30 @@ export const parseQueue = (json: string): CallQueue => queueFromRaw(JSON.parse(j
 export const parseMember = (json: string): Member => memberFromRaw(JSON.parse(json) as RawMember);
 export const parseCaller = (json: string): Caller => callerFromRaw(JSON.parse(json) as RawCaller);
 export const parseRawCaller = (json: string): RawCaller => JSON.parse(json) as RawCaller;
+
+/**
+ * The estimate's part of a snapshot reply (call-snapshot-9.lua): the line's join times, the
+ * members' states and the ringing callers' members, read from the raw records without building
+ * wire callers (no ISO dates), per push of the wallboard's estimates.
+ */
+export function estimateLineFromRaw(line: readonly string[], callers: readonly string[], members: readonly string[], stats: string): EstimateLineRead {
+  const created = new Map<string, number>();
+  const ringing: string[] = [];
+  for (const json of callers) {
+    const c = parseRawCaller(json);
+    if (c.status === 'waiting') created.set(c.uuid, c.created_ms);
+    else if (c.status === 'ringing' && c.member_uuid !== null) ringing.push(c.member_uuid);
+  }
+  return {
+    nowMs: (JSON.parse(stats) as RawStats).now_ms,
+    waiting: line.map((uuid) => ({ uuid, createdMs: created.get(uuid)! })),
+    members: members.map((json) => {
+      const m = JSON.parse(json) as RawMember;
+      return { uuid: m.uuid, status: m.status, paused: m.paused, statusAtMs: m.status_ms };
+    }),
+    ringing,
+  };
+}
 
 /** cjson cannot tell an empty array from an empty object; every list here is non-empty or absent. */
 function list<T extends string>(v: string[] | undefined): T[] {

@@ -35,6 +35,7 @@ import {
   type CallStore,
   type Caller,
   type CallerPatch,
+  type EstimateLineRead,
   type LeaveReason,
   type Member,
   type MemberPatch,
@@ -51,6 +52,7 @@ import type { Unsubscribe } from '../feed.js';
 import {
   agentFromRaw,
   callerFromRaw,
+  estimateLineFromRaw,
   parseCaller,
   parseChange,
   parseMember,
@@ -528,6 +530,12 @@ export class RedisCallStore implements CallStore {
       members: members.map(parseMember).sort(byCreated),
       stats: parseStats(stats),
     };
+  }
+
+  /** The snapshot's script, decoded for the estimate alone (no caller's record built). */
+  async readEstimateLine(app: string, queueId: string): Promise<EstimateLineRead> {
+    const [, , line, callers, members, stats] = await this.queueRun('hlCallSnapshot', app, queueId, []);
+    return estimateLineFromRaw(line, callers, members, stats);
   }
 
   async readWallboard(app: string, queueId: string): Promise<WallboardRead | null> {
