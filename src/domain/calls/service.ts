@@ -110,6 +110,15 @@ export class CallService {
     return result;
   }
 
+  /**
+   * A change of the queue's members or settings: a join's estimate reads its inputs again (they are
+   * otherwise reused for up to JOIN_INPUTS_MS), then routing is told.
+   */
+  private async reshaped<T>(app: string, queueId: string, change: () => Promise<T>): Promise<T> {
+    this.joinInputCache.delete(`${app}\n${queueId}`);
+    return this.routed(app, queueId, await change());
+  }
+
   private async agentRouted<T>(app: string, agent: string, result: T): Promise<T> {
     this.joinInputCache.clear();
     await this.routing?.agentChanged(app, agent);
@@ -220,8 +229,7 @@ export class CallService {
 
   async updateQueue(app: string, id: string, body: unknown): Promise<Mutation<CallQueue>> {
     const q = queueId(id);
-    this.forgetJoinInputs(app, q);
-    return this.routed(app, q, await this.store.updateCallQueue(app, q, parseCallQueuePatch(body)));
+    return this.reshaped(app, q, () => this.store.updateCallQueue(app, q, parseCallQueuePatch(body)));
   }
 
   async deleteQueue(app: string, id: string): Promise<CallQueueChange> {
@@ -232,8 +240,7 @@ export class CallService {
 
   async addMember(app: string, id: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
-    this.forgetJoinInputs(app, q);
-    return this.routed(app, q, await this.store.addMember(app, q, parseNewMember(body)));
+    return this.reshaped(app, q, () => this.store.addMember(app, q, parseNewMember(body)));
   }
 
   async getMember(app: string, id: string, agentId: string): Promise<Member> {
@@ -249,14 +256,12 @@ export class CallService {
   async updateMember(app: string, id: string, agentId: string, body: unknown): Promise<Mutation<Member>> {
     const q = queueId(id);
     const agent = parsePathId(agentId, 'member_not_found');
-    this.forgetJoinInputs(app, q);
-    return this.routed(app, q, await this.store.updateMember(app, q, agent, parseMemberPatch(body)));
+    return this.reshaped(app, q, () => this.store.updateMember(app, q, agent, parseMemberPatch(body)));
   }
 
   async removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
     const q = queueId(id);
-    this.forgetJoinInputs(app, q);
-    return this.routed(app, q, await this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')));
+    return this.reshaped(app, q, () => this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')));
   }
 
   // --- callers ---
@@ -372,10 +377,6 @@ export class CallService {
     }
     const atMs = hit.atMs;
     return hit.inputs.then((inputs) => [inputs, Date.now() - atMs]);
-  }
-
-  private forgetJoinInputs(app: string, queueId: string): void {
-    this.joinInputCache.delete(`${app}\n${queueId}`);
   }
 
   /**
