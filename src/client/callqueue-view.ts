@@ -139,9 +139,11 @@ export class CallQueueView extends FeedSubscription<CallQueueViewEvents, void> {
 
   /**
    * A waiting caller's estimated wait now, seconds: the last one received, less the time since it
-   * arrived (never below 0) — between pushes an estimate falls by a second per second when nothing
-   * happens. null: no member can serve it; undefined: the caller is not waiting, or no estimate of
-   * it has arrived yet (it joined since the last push).
+   * arrived (never below 0) — a display's countdown between pushes; the next push (within a second
+   * of any change of the queue, every 60 s at the latest) gives the model's value again, which holds
+   * still while every member is on a call (routing.md section 9). null: no member can serve it;
+   * undefined: the caller is not waiting, or no estimate of it has arrived yet (it joined since the
+   * last push).
    */
   estimate(uuid: string, nowMs: number = Date.now()): number | null | undefined {
     if (this.#state.caller(uuid)?.status !== 'waiting') return undefined;
