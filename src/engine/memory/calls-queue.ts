@@ -71,7 +71,13 @@ export class MemoryCallQueue {
   private readonly counters: Counters = {
     completed: 0, abandoned: 0, timedOut: 0, transferred: 0, answeredWaitMs: 0, answeredWithin: 0,
   };
+  /**
+   * The last `retention` changes, a ring: change `seq` at `seq % retention` (a change costs one
+   * store, where trimming the head of an array moved every retained change, per change).
+   */
   private readonly log: CallQueueChange[] = [];
+  /** How many changes the ring holds (at most `retention`). */
+  private logCount = 0;
   /** Wallboard buckets (wallboard.ts), counted by join and leave like the counters above. */
   private readonly wallboard = new WallboardBuckets();
 
@@ -134,9 +140,11 @@ export class MemoryCallQueue {
 
   changesSince(seq: number): CallQueueChange[] | null {
     if (seq > this.seq || seq < 0) return null;
-    const first = this.seq - this.log.length + 1;
+    const first = this.seq - this.logCount + 1;
     if (seq + 1 < first) return null;
-    return structuredClone(this.log.slice(seq + 1 - first));
+    const out: CallQueueChange[] = [];
+    for (let s = seq + 1; s <= this.seq; s++) out.push(this.log[s % this.retention]!);
+    return structuredClone(out);
   }
 
   stats(nowMs = this.now()): CallQueueStats {
@@ -351,8 +359,10 @@ export class MemoryCallQueue {
   private emit(nowMs: number, body: ChangeBody): CallQueueChange {
     this.seq++;
     const change = { queue_id: this.queue.uuid, seq: this.seq, at: iso(nowMs), ...body } as CallQueueChange;
-    this.log.push(change);
-    if (this.log.length > this.retention) this.log.splice(0, this.log.length - this.retention);
+    if (this.retention > 0) {
+      this.log[this.seq % this.retention] = change;
+      if (this.logCount < this.retention) this.logCount++;
+    }
     this.announce(change);
     return structuredClone(change);
   }
