@@ -25,37 +25,14 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHoldlineError } from '../../src/errors.js';
 import type { CallQueueChange } from '../../src/engine/call-types.js';
-import { buildEvent, changeEventValues, type LoggedEvent, type TraitValues } from '../../src/engine/events.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
+import { appEventOf, applyOp, changeKey, eventKey, modelWorld, opArb, type Op } from '../helpers/event-model.js';
 import { eventNodeFactories, type EventNode } from '../helpers/event-stores.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { randomName } from '../helpers/engines.js';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
 import { eventually } from './nodes.js';
 
-type Op =
-  | { kind: 'join'; node: number; queue: number; priority: number }
-  | { kind: 'leave'; node: number; queue: number; pick: number; reason: 'answered' | 'abandoned' }
-  | { kind: 'priority'; node: number; queue: number; pick: number; priority: number }
-  | { kind: 'member'; node: number; queue: number; agent: number }
-  | { kind: 'pause'; node: number; queue: number; agent: number; paused: boolean }
-  | { kind: 'unmember'; node: number; queue: number; agent: number }
-  | { kind: 'tag'; node: number; agent: number; on: boolean }
-  | { kind: 'rename'; node: number; agent: number; name: string };
-
-const node = fc.integer({ min: 0, max: 1 });
-const queue = fc.integer({ min: 0, max: 1 });
-const agent = fc.integer({ min: 0, max: 2 });
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('join' as const), node, queue, priority: fc.integer({ min: 0, max: 3 }) }),
-  fc.record({ kind: fc.constant('leave' as const), node, queue, pick: fc.nat(), reason: fc.constantFrom('answered' as const, 'abandoned' as const) }),
-  fc.record({ kind: fc.constant('priority' as const), node, queue, pick: fc.nat(), priority: fc.integer({ min: 0, max: 3 }) }),
-  fc.record({ kind: fc.constant('member' as const), node, queue, agent }),
-  fc.record({ kind: fc.constant('pause' as const), node, queue, agent, paused: fc.boolean() }),
-  fc.record({ kind: fc.constant('unmember' as const), node, queue, agent }),
-  fc.record({ kind: fc.constant('tag' as const), node, agent, on: fc.boolean() }),
-  fc.record({ kind: fc.constant('rename' as const), node, agent, name: fc.constantFrom('a', 'b', 'c') }),
-);
 const batchesArb = (max: number) => fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: max });
 const runArb = fc.record({
   before: batchesArb(4),
@@ -67,16 +44,6 @@ const runArb = fc.record({
 /** Codes that mean "Redis did not answer for sure", as opposed to a rule refusing the operation. */
 const UNCERTAIN = new Set(['not_confirmed', 'engine_unavailable']);
 
-function traitsOf(app: string, type: string, values: TraitValues): string {
-  return JSON.stringify([type, buildEvent(app, type, values, 0, 'x').traits]);
-}
-function changeKey(app: string, c: CallQueueChange): string {
-  const { type, values } = changeEventValues(c);
-  return traitsOf(app, type, values);
-}
-function eventKey(e: LoggedEvent): string {
-  return JSON.stringify([e.event.event_type, e.event.traits]);
-}
 /** Multiset difference a − b, as a sorted list. */
 function minus(a: string[], b: string[]): string[] {
   const left = [...a];
@@ -130,67 +97,19 @@ describe('event log model on a Redis Cluster with a primary failover (two nodes)
         let app = randomName('app');
         for (let i = 0; i < 50 && !(await hasReplica(keys.eventLog(app)[0])); i++) app = randomName('app');
         const [a] = nodes as [EventNode, EventNode];
-        const agents: string[] = [];
-        for (let i = 0; i < 3; i++) agents.push((await a.calls.createAgent(app, { name: `agent${i}`, project_id: null, user_id: null })).uuid);
-        const queues: string[] = [];
-        for (let i = 0; i < 2; i++) {
-          queues.push((await a.calls.createCallQueue(app, { name: `q${i}`, description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 })).uuid);
-        }
-        await a.calls.createTag(app, 'vip');
-        const setupEvents = 3 + 2 + 1;
+        const w = await modelWorld(a, app);
+        const { queues, setupEvents } = w;
 
-        const callers: string[][] = [[], []];
         const acked: { queue: string; change: CallQueueChange }[] = [];
         const ackedApp: string[] = [];
         const uncertainQueue = new Map<string, number>();
         const uncertainApp: string[] = [];
-        const appEvent = (op: Extract<Op, { kind: 'tag' | 'rename' }>): string => {
-          const id = agents[op.agent]!;
-          if (op.kind === 'tag') return traitsOf(app, op.on ? 'tag.agent.add' : 'tag.agent.remove', { tag_id: 1, tag: 'vip', agent_id: id });
-          return traitsOf(app, 'agent.update', { agent_id: id, name: op.name, user_id: null, owner_project_id: null });
-        };
 
         const run = async (op: Op): Promise<void> => {
-          const { calls } = nodes[op.node]!;
-          const q = 'queue' in op ? queues[op.queue]! : '';
-          const noted = (change: CallQueueChange | null) => {
-            if (change !== null) acked.push({ queue: change.queue_id, change });
-          };
           try {
-            switch (op.kind) {
-              case 'join': {
-                const m = await calls.joinCaller(app, q, { name: 'c', number: '1', priority: op.priority });
-                callers[op.queue]!.push(m.value.uuid);
-                return noted(m.change);
-              }
-              case 'leave': {
-                const list = callers[op.queue]!;
-                if (list.length === 0) return;
-                return noted(await calls.leaveCaller(app, q, list[op.pick % list.length]!, op.reason));
-              }
-              case 'priority': {
-                const list = callers[op.queue]!;
-                if (list.length === 0) return;
-                return noted((await calls.updateCaller(app, q, list[op.pick % list.length]!, { priority: op.priority })).change);
-              }
-              case 'member':
-                return noted((await calls.addMember(app, q, { agent_uuid: agents[op.agent]!, number: '100', paused: false, pause_reason: null, status: 'available' })).change);
-              case 'pause':
-                return noted((await calls.updateMember(app, q, agents[op.agent]!, { paused: op.paused, pause_reason: op.paused ? 'break' : null })).change);
-              case 'unmember':
-                return noted(await calls.removeMember(app, q, agents[op.agent]!));
-              case 'tag': {
-                const id = agents[op.agent]!;
-                const changed = op.on ? (await calls.tagAgent(app, 'vip', id)).created : await calls.untagAgent(app, 'vip', id);
-                if (changed) ackedApp.push(appEvent(op));
-                return;
-              }
-              case 'rename': {
-                await calls.updateAgent(app, agents[op.agent]!, { name: op.name });
-                ackedApp.push(appEvent(op));
-                return;
-              }
-            }
+            const out = await applyOp(nodes, w, op);
+            if (out !== null && 'change' in out) acked.push({ queue: out.change.queue_id, change: out.change });
+            else if (out !== null) ackedApp.push(out.appEvent);
           } catch (err) {
             if (!isHoldlineError(err)) throw err;
             if (!UNCERTAIN.has(err.code)) {
@@ -198,10 +117,10 @@ describe('event log model on a Redis Cluster with a primary failover (two nodes)
               return; // refused by a rule: no change, no event
             }
             totals.uncertain++;
-            if (op.kind === 'tag' || op.kind === 'rename') uncertainApp.push(appEvent(op));
+            if (op.kind === 'tag' || op.kind === 'rename') uncertainApp.push(appEventOf(w, op));
             // Adding a member spans slots (link the agent, add, re-check): an uncertain add may
             // also have left its queue change; every other op is one script in one slot.
-            else uncertainQueue.set(q, (uncertainQueue.get(q) ?? 0) + 1);
+            else uncertainQueue.set(queues[op.queue]!, (uncertainQueue.get(queues[op.queue]!) ?? 0) + 1);
           }
         };
         const runBatches = async (batches: Op[][]) => {
