@@ -134,6 +134,23 @@ const memberArb: fc.Arbitrary<EstimateMember> = fc.record({
   offered: fc.constant(false),
 });
 
+/**
+ * A member moving on (the ops both monotonicity properties share): an offered one accepts (busy from
+ * now), a busy one ends its call (wrap-up from now), a wrap-up ends (available); false when no
+ * serving member is in that state.
+ */
+function memberMoves(s: { nowMs: number; members: EstimateMember[] }, op: { kind: 'accept' | 'call_ends' | 'wrapup_ends'; pick: number }): boolean {
+  const from: (m: EstimateMember) => boolean =
+    op.kind === 'accept' ? (x) => x.offered : op.kind === 'call_ends' ? (x) => x.status === 'busy' && !x.offered : (x) => x.status === 'wrapup' && !x.offered;
+  const c = s.members.filter((m) => !m.paused && m.status !== 'logged_out' && from(m));
+  const m = c.length === 0 ? undefined : c[op.pick % c.length];
+  if (m === undefined) return false;
+  m.offered = false;
+  m.status = op.kind === 'accept' ? 'busy' : op.kind === 'call_ends' ? 'wrapup' : 'available';
+  m.statusAtMs = s.nowMs;
+  return true;
+}
+
 /** Applies an allowed op (one that must not raise the tracked caller's estimate); false when it does not apply. */
 function apply(s: State, op: Op): boolean {
   const serving = (m: EstimateMember) => !m.paused && m.status !== 'logged_out';
@@ -166,28 +183,10 @@ function apply(s: State, op: Op): boolean {
       s.length--;
       return true;
     }
-    case 'accept': {
-      const m = pickOf((x) => x.offered, op.pick);
-      if (m === undefined) return false;
-      m.offered = false;
-      m.status = 'busy';
-      m.statusAtMs = s.nowMs;
-      return true;
-    }
-    case 'call_ends': {
-      const m = pickOf((x) => x.status === 'busy', op.pick);
-      if (m === undefined) return false;
-      m.status = 'wrapup';
-      m.statusAtMs = s.nowMs;
-      return true;
-    }
-    case 'wrapup_ends': {
-      const m = pickOf((x) => x.status === 'wrapup', op.pick);
-      if (m === undefined) return false;
-      m.status = 'available';
-      m.statusAtMs = s.nowMs;
-      return true;
-    }
+    case 'accept':
+    case 'call_ends':
+    case 'wrapup_ends':
+      return memberMoves(s, op);
   }
 }
 
@@ -311,11 +310,6 @@ function poolOf(s: TieredState, queueTags: readonly string[], c: EstimateCaller)
 
 /** Applies an allowed op (one that must not raise the tracked caller's estimate); false when it does not apply. */
 function applyTiered(s: TieredState, op: TieredOp, queueTags: readonly string[]): boolean {
-  const serving = (m: EstimateMember) => !m.paused && m.status !== 'logged_out';
-  const pickOf = (pred: (m: EstimateMember) => boolean, n: number) => {
-    const c = s.members.filter((m) => serving(m) && pred(m));
-    return c.length === 0 ? undefined : c[n % c.length];
-  };
   switch (op.kind) {
     case 'time':
       s.nowMs += op.ms;
@@ -346,28 +340,10 @@ function applyTiered(s: TieredState, op: TieredOp, queueTags: readonly string[])
       s.ahead.splice(i, 1);
       return true;
     }
-    case 'accept': {
-      const m = pickOf((x) => x.offered, op.pick);
-      if (m === undefined) return false;
-      m.offered = false;
-      m.status = 'busy';
-      m.statusAtMs = s.nowMs;
-      return true;
-    }
-    case 'call_ends': {
-      const m = pickOf((x) => x.status === 'busy' && !x.offered, op.pick);
-      if (m === undefined) return false;
-      m.status = 'wrapup';
-      m.statusAtMs = s.nowMs;
-      return true;
-    }
-    case 'wrapup_ends': {
-      const m = pickOf((x) => x.status === 'wrapup' && !x.offered, op.pick);
-      if (m === undefined) return false;
-      m.status = 'available';
-      m.statusAtMs = s.nowMs;
-      return true;
-    }
+    case 'accept':
+    case 'call_ends':
+    case 'wrapup_ends':
+      return memberMoves(s, op);
   }
 }
 
