@@ -20,16 +20,9 @@ import { isHoldlineError } from '../../src/errors.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
 import { until } from '../helpers/wait.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 const APP = 'acme';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 interface ModelCaller {
   uuid: string;
@@ -63,7 +56,7 @@ describe('callbacks keep their place through a primary failover (Redis Cluster, 
     await a.addMember(APP, q.uuid, { agent_uuid: agent.uuid, number: '1001', paused: false, pause_reason: null, status: 'available' });
     const queueKey = new RedisKeys(prefix).callQueue(APP, q.uuid)[0];
 
-    const r = rng(16);
+    const r = seededRandom(16);
     const model: ModelCaller[] = [];
     let joins = 0;
     const line = () => model.filter((c) => c.status === 'waiting').sort((x, y) => y.priority - x.priority || x.join - y.join);

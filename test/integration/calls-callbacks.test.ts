@@ -10,16 +10,9 @@ import { callStoreFactories } from '../helpers/call-stores.js';
 import { randomName } from '../helpers/engines.js';
 import { eventNodeFactories, type EventNode } from '../helpers/event-stores.js';
 import { freshPrefix } from '../helpers/namespace.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 const APP = 'acme';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 interface ModelCaller {
   uuid: string;
@@ -45,7 +38,7 @@ describe.each(callStoreFactories)('callbacks keep their place ($name store)', (f
     const agent = await a.createAgent(APP, { name: 'alice', project_id: null, user_id: null });
     await a.addMember(APP, q.uuid, { agent_uuid: agent.uuid, number: '1001', paused: false, pause_reason: null, status: 'available' });
 
-    const r = rng(3);
+    const r = seededRandom(3);
     const model: ModelCaller[] = [];
     let joins = 0;
     const line = () =>

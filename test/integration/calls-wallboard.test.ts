@@ -9,19 +9,11 @@ import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { buildWallboard, WALLBOARD_WINDOWS, type WallboardWindow, type WindowFigures } from '../../src/engine/wallboard.js';
 import { callStoreFactories } from '../helpers/call-stores.js';
 import { freshPrefix } from '../helpers/namespace.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 const APP = 'acme';
 const SL = 5;
 const REASONS: LeaveReason[] = ['answered', 'abandoned', 'timeout', 'transferred'];
-
-/** A small seeded generator, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Independent recount from the changes: which left or joined in [start, now], summed by hand. */
 function recount(changes: CallQueueChange[], window: WallboardWindow, nowMs: number): Omit<WindowFigures, 'start'> {
@@ -71,7 +63,7 @@ function recount(changes: CallQueueChange[], window: WallboardWindow, nowMs: num
 
 /** Random joins, rings, connects and leaves through the given stores (round-robin: several nodes). */
 async function randomRun(stores: CallStore[], queueId: string, member: string, steps: number, seed: number, tick?: () => void): Promise<void> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const live: { uuid: string; status: 'waiting' | 'ringing' | 'connected' }[] = [];
   for (let i = 0; i < steps; i++) {
     tick?.();
@@ -133,7 +125,7 @@ describe('wallboard windows slide with the clock (memory store)', () => {
     const q = await store.createCallQueue(APP, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: SL });
     const agent = await store.createAgent(APP, { name: 'alice', project_id: null, user_id: null });
     await store.addMember(APP, q.uuid, { agent_uuid: agent.uuid, number: '1001', paused: false, pause_reason: null, status: 'available' });
-    const r = rng(11);
+    const r = seededRandom(11);
     for (let round = 0; round < 40; round++) {
       await randomRun([store], q.uuid, agent.uuid, 15, round, () => {
         now += Math.floor(r() * 6 * 60_000); // up to 6 minutes per step: crosses minutes, quarters, midnight
