@@ -95,6 +95,9 @@ export function serverFreeTimes(input: EstimateInput): number[] {
   return servers(input).map((s) => s.free ?? cycle);
 }
 
+/** The tags of every member that has none (most): one set, not one per member per estimate. */
+const NO_TAGS: ReadonlySet<string> = new Set();
+
 function servers(input: EstimateInput): Server[] {
   const w = Math.max(0, input.wrapupSeconds);
   const out: Server[] = [];
@@ -105,7 +108,7 @@ function servers(input: EstimateInput): Server[] {
     if (m.offered || m.status === 'busy' || elsewhere) free = null;
     else if (m.status === 'available') free = 0;
     else free = Math.max(0, w - Math.max(0, input.nowMs - m.statusAtMs) / 1000);
-    out.push({ free, elsewhere, tags: new Set(m.tags ?? []), penalty: Math.max(0, m.penalty ?? 0) });
+    out.push({ free, elsewhere, tags: m.tags === undefined || m.tags.length === 0 ? NO_TAGS : new Set(m.tags), penalty: Math.max(0, m.penalty ?? 0) });
   }
   return out;
 }
@@ -186,7 +189,9 @@ class LineModel {
       const able = tags.length === 0 ? this.all : this.all.filter((s) => tags.every((t) => s.tags.has(t)));
       const own = able.filter((s) => !s.elsewhere);
       const members = own.length > 0 ? own : able;
-      pool = { key, members, set: new Set(members), ahead: 0, open: null, shares: new Map() };
+      let top = 0;
+      for (const m of members) top = Math.max(top, m.penalty);
+      pool = { key, members, set: new Set(members), topPenalty: top, ahead: 0, open: null, shares: new Map() };
       this.pools.set(key, pool);
     }
     return pool;
@@ -200,7 +205,8 @@ class LineModel {
     const opensAt = (s: Server): number =>
       relaxMs === 0 || createdMs === undefined ? 0 : Math.max(0, (createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
     let curve: Capacity;
-    if (pool.members.every((s) => opensAt(s) === 0)) {
+    // A tier opens later the higher its penalty: every tier is open when the highest is.
+    if (relaxMs === 0 || createdMs === undefined || createdMs + pool.topPenalty * relaxMs <= input.nowMs) {
       // Every tier open: one curve for every caller of the pool.
       pool.open ??= new Capacity(pool.members, () => 0, this.cycle);
       curve = pool.open;
@@ -236,6 +242,8 @@ interface Pool {
   key: string;
   members: Server[];
   set: ReadonlySet<Server>;
+  /** Its members' highest penalty (the last tier to open). */
+  topPenalty: number;
   /** Callers of this pool seen so far (ahead of the one being estimated). */
   ahead: number;
   /** The pool's capacity with every tier open (shared by its callers). */
