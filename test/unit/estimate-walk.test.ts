@@ -23,8 +23,8 @@ const memberArb = (skills: boolean): fc.Arbitrary<EstimateMember> =>
       offered: fc.boolean(),
       tags: skills ? tagsArb : fc.constant([]),
       penalty: skills ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
-      // Engaged by another queue, sometimes for longer than a whole call: free times spanning more than a cycle.
-      engagedForSeconds: fc.option(fc.oneof(secondsArb, fc.integer({ min: 600, max: 5000 })), { nil: undefined }),
+      // Engaged by another queue (left out of a pool that has others).
+      engagedElsewhere: fc.option(fc.boolean(), { nil: undefined }),
     },
     { requiredKeys: ['status', 'paused', 'statusAtMs', 'offered'] },
   );

@@ -43,7 +43,7 @@ describe('estimateWaits', () => {
   });
 
   it('a member engaged by another queue counts only when no other member may take the caller', () => {
-    const engaged = member('available', 0, { engagedForSeconds: 0 });
+    const engaged = member('available', 0, { engagedElsewhere: true });
     const input: EstimateInput = { nowMs: 0, handleSeconds: 90, wrapupSeconds: 0, members: [engaged, member('busy')] };
     // With one busy member of its own: the engaged one is left out (its call's queue takes it first).
     expect(estimateWaits(1, input)).toEqual([60]);

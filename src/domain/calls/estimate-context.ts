@@ -5,6 +5,7 @@
  * so a caller's pool is the one routing itself would offer it to.
  */
 import type { RoutingStore } from '../../engine/routing-types.js';
+import { agentFree } from './routing/strategy.js';
 
 export interface EstimateContext {
   wrapupSeconds: number;
@@ -20,15 +21,14 @@ export interface EstimateContext {
   /** Agents an open one-agent offer names (on their way to a call). */
   offered: ReadonlySet<string>;
   /**
-   * Agent uuid → the end of its engagement (ms; 0: on a call, no known end), for the agents
-   * engaged at the read: by this queue's offers and calls (which the member's status already
-   * says) or by another queue's (which only this says).
+   * The agents engaged at the read (routing.md section 5): by this queue's offers and calls (which
+   * the member's status already says) or by another queue's (which only this says).
    */
-  engagedUntil: ReadonlyMap<string, number>;
+  engaged: ReadonlySet<string>;
 }
 
 export const NO_ROUTING: EstimateContext = {
-  wrapupSeconds: 0, requiredTags: [], relaxAfterSeconds: 0, penalties: new Map(), agentTags: new Map(), callerTags: new Map(), offered: new Set(), engagedUntil: new Map(),
+  wrapupSeconds: 0, requiredTags: [], relaxAfterSeconds: 0, penalties: new Map(), agentTags: new Map(), callerTags: new Map(), offered: new Set(), engaged: new Set(),
 };
 
 /**
@@ -49,9 +49,7 @@ export function routingEstimateContext(store: RoutingStore): (app: string, queue
       agentTags: new Map([...agents].map(([uuid, a]) => [uuid, a.tags])),
       callerTags: new Map(read.waiting.map((c) => [c.uuid, c.requiredTags])),
       offered: new Set(read.offers.flatMap((o) => (o.agents.length === 1 ? o.agents : []))),
-      engagedUntil: new Map(
-        [...agents].flatMap(([uuid, a]) => (a.engagedUntilMs !== null && (a.engagedUntilMs === 0 || a.engagedUntilMs > read.nowMs) ? [[uuid, a.engagedUntilMs] as const] : [])),
-      ),
+      engaged: new Set([...agents].flatMap(([uuid, a]) => (agentFree(a, read.nowMs) ? [] : [uuid]))),
     };
   };
 }

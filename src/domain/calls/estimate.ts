@@ -43,9 +43,9 @@ export interface EstimateMember {
   penalty?: number;
   /**
    * Its agent is engaged by another queue (an offer, a call or a wrap-up there, routing.md
-   * section 5): not free here for at least this many seconds. Absent: not engaged elsewhere.
+   * section 5). Absent: no.
    */
-  engagedForSeconds?: number;
+  engagedElsewhere?: boolean;
 }
 
 /** A waiting caller, in position order. */
@@ -103,7 +103,7 @@ function servers(input: EstimateInput): Server[] {
   const out: Server[] = [];
   for (const m of input.members) {
     if (m.paused || m.status === 'logged_out') continue;
-    const elsewhere = m.engagedForSeconds !== undefined;
+    const elsewhere = m.engagedElsewhere === true;
     let free: number | null;
     if (m.offered || m.status === 'busy' || elsewhere) free = null;
     else if (m.status === 'available') free = 0;

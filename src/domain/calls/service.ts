@@ -594,11 +594,8 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
         tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
       };
       // Available here, named by no offer here, yet engaged: another queue's offer, call or
-      // wrap-up holds its agent (a call's end unknown: one average call and wrap-up from now).
-      const until = ctx.engagedUntil.get(m.uuid);
-      if (until !== undefined && m.status === 'available' && !member.offered) {
-        member.engagedForSeconds = until === 0 ? handle + ctx.wrapupSeconds : Math.max(0, until - nowMs) / 1000;
-      }
+      // wrap-up holds its agent.
+      if (m.status === 'available' && !member.offered && ctx.engaged.has(m.uuid)) member.engagedElsewhere = true;
       return member;
     }),
   };
