@@ -131,10 +131,19 @@ export function estimateLine(line: readonly EstimateCaller[], input: EstimateInp
       out.push(null);
       continue;
     }
-    out.push(Math.round(model.offeredAt(pool, c.createdMs) * 10) / 10);
+    out.push(tenths(model.offeredAt(pool, c.createdMs)));
     pool.ahead++;
   }
   return out;
+}
+
+/**
+ * Seconds rounded to 0.1 s, through microseconds first: two states the model holds equal (a free member
+ * offered the caller ahead: one server and one caller fewer) reach the same time by different sums, and
+ * float noise of 1e-13 s must not round one to x.x5 - ε and the other to x.x5 + ε (an estimate rising by 0.1 s).
+ */
+function tenths(seconds: number): number {
+  return Math.round(Math.round(seconds * 1e6) / 1e5) / 10;
 }
 
 /** The callers ahead of a joining one: `count` of them, the first ones with their own required tags (in position order; past its end: none). */
@@ -157,7 +166,7 @@ export function estimateBehind(ahead: CallersAhead, caller: EstimateCaller, inpu
   }
   model.poolOf(undefined).ahead += ahead.count - seen;
   const pool = model.poolOf(caller.requiredTags);
-  return pool.members.length === 0 ? null : Math.round(model.offeredAt(pool, caller.createdMs) * 10) / 10;
+  return pool.members.length === 0 ? null : tenths(model.offeredAt(pool, caller.createdMs));
 }
 
 /** One line's pools: callers with the same required tags share one (and, every tier open, a capacity curve). */
