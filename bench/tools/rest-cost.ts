@@ -19,6 +19,7 @@
  *            join is given its estimated wait behind the callers ahead)
  *
  * `BENCH_HOLDLINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles each server (bench/holdline/server.ts).
+ * `SLOWLOG=1` prints each Redis command's and script's mean µs during the measured requests (one Redis).
  */
 import { Redis } from 'ioredis';
 import { RawHttp } from '../lib/httpclient.js';
@@ -127,13 +128,14 @@ interface Cost {
   /** Its redis-server's CPU per request, µs (0 on memory). */
   redisUs: number;
   perSec: number;
-  /** Redis commands per request, by command (`evalsha` counts each script call). */
-  commands: Record<string, number>;
+  /** Redis commands per request, by command (`evalsha` counts each script call), with Redis µs per request in each. */
+  commands: Record<string, { calls: number; us: number }>;
 }
 
-async function commandCalls(redis: Redis): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
+/** Per command: calls, and Redis's own µs in it (a script's µs include the commands it runs). */
+async function commandCalls(redis: Redis): Promise<Record<string, { calls: number; us: number }>> {
+  const out: Record<string, { calls: number; us: number }> = {};
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) out[m[1]!] = { calls: Number(m[2]), us: Number(m[3]) };
   return out;
 }
 
@@ -151,6 +153,11 @@ async function measure(dist: string, engine: Engine, scenario: string, redis: Re
     // Commands are counted on one Redis (a cluster's are spread over its nodes).
     const admin = redis && redis.pids === undefined ? new Redis(redis.port, '127.0.0.1') : undefined;
     await admin?.config('RESETSTAT');
+    if (process.env.SLOWLOG) {
+      await admin?.config('SET', 'slowlog-log-slower-than', '0');
+      await admin?.config('SET', 'slowlog-max-len', '100000');
+      await admin?.slowlog('RESET');
+    }
     const s0 = cpuSeconds(pid);
     const r0 = redisCpu();
     const t0 = performance.now();
@@ -159,8 +166,12 @@ async function measure(dist: string, engine: Engine, scenario: string, redis: Re
     const serverCpu = cpuSeconds(pid) - s0;
     const redisUsed = redisCpu() - r0;
     const commands = admin ? await commandCalls(admin) : {};
+    if (process.env.SLOWLOG && admin) printSlowlog(await admin.slowlog('GET', 100_000));
     admin?.disconnect();
-    for (const k of Object.keys(commands)) commands[k] = commands[k]! / N;
+    for (const c of Object.values(commands)) {
+      c.calls /= N;
+      c.us /= N;
+    }
     return {
       commands,
       serverUs: (serverCpu * 1e6) / N,
@@ -171,6 +182,27 @@ async function measure(dist: string, engine: Engine, scenario: string, redis: Re
     for (const c of conns) c.close();
     await server.stop();
   }
+}
+
+/**
+ * SLOWLOG=1: every command Redis ran during the measured requests, from its slow log (threshold 0),
+ * grouped (a script by its SHA, key count and first argument: which script and mode) with its mean
+ * µs — the one way to see a script's own cost, which INFO commandstats sums into `evalsha`.
+ */
+function printSlowlog(entries: unknown): void {
+  const agg = new Map<string, { n: number; us: number }>();
+  for (const [, , us, args] of entries as [number, number, number, string[]][]) {
+    let k = args[0]!;
+    if (k.toLowerCase() === 'evalsha') {
+      const keys = Number(args[2]);
+      k = `evalsha ${args[1]!.slice(0, 8)} keys=${keys} ${args[3 + keys] ?? ''}`;
+    }
+    const a = agg.get(k) ?? { n: 0, us: 0 };
+    a.n++;
+    a.us += us;
+    agg.set(k, a);
+  }
+  for (const [k, a] of [...agg].sort((x, y) => y[1].us - x[1].us).slice(0, 15)) console.log(`   slowlog ${k.padEnd(50)} n=${a.n} mean ${(a.us / a.n).toFixed(1)} µs`);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -192,8 +224,10 @@ for (const engine of ENGINES) {
           `${scenario.padEnd(8)} ${engine.padEnd(8)} ${dist.padEnd(26)} ${fmt(median(costs.map((c) => c.serverUs)))}  ${fmt(median(costs.map((c) => c.redisUs)))}  ${fmt(median(costs.map((c) => c.perSec)))}` +
             `   rounds: ${costs.map((c) => c.serverUs.toFixed(0)).join(' ')}`,
         );
-        const commands = Object.entries(costs[0]!.commands).filter(([, n]) => n >= 0.01);
-        if (commands.length > 0) console.log(`${''.padEnd(44)} Redis calls per request: ${commands.map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ')}`);
+        const commands = Object.entries(costs[0]!.commands).filter(([, c]) => c.calls >= 0.01).sort((a, b) => b[1].us - a[1].us);
+        if (commands.length > 0) {
+          console.log(`${''.padEnd(44)} Redis calls per request (µs): ${commands.map(([k, c]) => `${k} ${c.calls.toFixed(2)} (${c.us.toFixed(1)})`).join(', ')}`);
+        }
       }
     }
   } finally {

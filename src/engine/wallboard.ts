@@ -6,8 +6,8 @@
  * Buckets: one per minute (kept 60 minutes: the 15m and 1h windows) and one per quarter hour (kept
  * 100 quarters = 25 h: the `today` window; every time zone's midnight falls on a quarter hour). A
  * bucket is a vector of WALLBOARD_FIELDS, counted at the change's time (the store's clock). The Redis
- * engine keeps them as fields `wm:<minute>` / `wq:<quarter>` of the queue's meta hash
- * (lua/includes/call-wallboard.lua), the memory engine in a WallboardBuckets; both prune buckets
+ * engine keeps one counter per field and bucket, `wm:<minute>:<i>` / `wq:<quarter>:<i>`, in the
+ * queue's meta hash (lua/includes/call-wallboard.lua), the memory engine a WallboardBuckets; both prune buckets
  * past their retention whenever a new bucket opens, and a queue's deletion removes them all.
  */
 import type { CallQueueStats, Member, WallboardRead } from './call-types.js';
@@ -99,16 +99,29 @@ export interface RawBuckets {
   quarters: Map<number, BucketVector>;
 }
 
-/** Parses the Redis fields `wm:<minute>` / `wq:<quarter>` → "n,n,…" (flat HGETALL pairs). */
+/**
+ * Parses the Redis bucket fields (flat HGETALL pairs; lua/includes/call-wallboard.lua): one counter
+ * per field and bucket, `wm:<minute>:<i>` / `wq:<quarter>:<i>` → n (i: the index in
+ * WALLBOARD_FIELDS), and the earlier layout's whole vectors, `wm:<minute>` / `wq:<quarter>` →
+ * "n,n,…", added in (a queue upgraded within a day keeps its counts). Other fields are skipped.
+ */
 export function parseBucketFields(pairs: readonly string[]): RawBuckets {
   const out: RawBuckets = { minutes: new Map(), quarters: new Map() };
   for (let i = 0; i + 1 < pairs.length; i += 2) {
     const f = pairs[i]!;
     const target = f.startsWith('wm:') ? out.minutes : f.startsWith('wq:') ? out.quarters : null;
     if (target === null) continue;
-    target.set(Number(f.slice(3)), pairs[i + 1]!.split(',').map(Number));
+    const colon = f.indexOf(':', 3);
+    const bucket = Number(f.slice(3, colon === -1 ? undefined : colon));
+    const delta = colon === -1 ? pairs[i + 1]!.split(',').map(Number) : counter(Number(f.slice(colon + 1)), Number(pairs[i + 1]));
+    addInto(target, bucket, delta);
   }
   return out;
+}
+
+/** A vector with `n` at `index` (0 elsewhere; an index past the fields: all 0). */
+function counter(index: number, n: number): BucketVector {
+  return WALLBOARD_FIELDS.map((_, i) => (i === index ? n : 0));
 }
 
 /** The figures of one window (protocol/calls.md section 5.1). */

@@ -3,7 +3,7 @@
  * `today` in time zones with odd offsets and on a daylight-saving day, and the bucket pruning bound.
  */
 import { describe, expect, it } from 'vitest';
-import { MINUTES_KEPT, QUARTERS_KEPT, WallboardBuckets, joinDelta, startOfDay, windowStartMs } from '../../src/engine/wallboard.js';
+import { MINUTES_KEPT, QUARTERS_KEPT, WallboardBuckets, joinDelta, parseBucketFields, startOfDay, windowStartMs } from '../../src/engine/wallboard.js';
 
 describe('wallboard windows', () => {
   it('15m and 1h start 14 and 59 whole minutes before the current one', () => {
@@ -31,5 +31,25 @@ describe('wallboard windows', () => {
     expect(b.minutes.size).toBeLessThanOrEqual(MINUTES_KEPT);
     expect(b.quarters.size).toBeLessThanOrEqual(QUARTERS_KEPT);
     expect([...b.minutes.keys()].every((k) => k > 2999 - MINUTES_KEPT)).toBe(true);
+  });
+});
+
+describe('parseBucketFields (the Redis layout)', () => {
+  it('reads one counter per field and bucket, adds in the earlier layout’s vectors, and skips other fields', () => {
+    const read = parseBucketFields([
+      'q', '{"uuid":"x"}',
+      'wb', '100',
+      'wm:100:0', '3', // offered
+      'wm:100:1', '2', // answered
+      'wm:100:7', '4500', // answer_wait_ms
+      'wm:100', '1,1,0,0,0,0,0,0,0,0', // before counters: a whole vector, the same minute
+      'wq:6:0', '3',
+      'wm:99', '2,0,1,0,0,0,1,0,0,0',
+    ]);
+    expect(read.minutes).toEqual(new Map([
+      [100, [4, 3, 0, 0, 0, 0, 0, 4500, 0, 0]],
+      [99, [2, 0, 1, 0, 0, 0, 1, 0, 0, 0]],
+    ]));
+    expect(read.quarters).toEqual(new Map([[6, [3, 0, 0, 0, 0, 0, 0, 0, 0, 0]]]));
   });
 });
