@@ -326,6 +326,13 @@ export interface CallStore {
   updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>>;
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;
   /**
+   * Whether routing had nothing to do in the queue right after `change` (RoutingStore.routingIdle),
+   * when the store read it in the same atomic step as the change (the Redis store's joins and
+   * leaves: one script call fewer per change); undefined when it did not, or for a change it did
+   * not return. The domain hands it to routing, which then skips its own read.
+   */
+  routingIdleAfter?(change: CallQueueChange): boolean | undefined;
+  /**
    * A waiting caller becomes a callback to `number` (null: its own number; protocol/calls.md 3.1): it stays in the
    * line at its place (no line move). The same number again changes nothing. Rejects
    * call_queue_not_found, caller_not_found, invalid_transition (status: the caller is not waiting).

@@ -78,7 +78,7 @@ export interface CallServiceOptions {
    * Awaited, so an offer a change allows exists when the request is answered; a failure here is the
    * hook's to report (the change itself is made, and the due index finishes the decision).
    */
-  routing?: { queueChanged(app: string, queueId: string): Promise<void>; agentChanged(app: string, agent: string): Promise<void> };
+  routing?: { queueChanged(app: string, queueId: string, idle?: boolean): Promise<void>; agentChanged(app: string, agent: string): Promise<void> };
 }
 
 /** Who is asking: an application key (supervisor, wallboard, producer) or an agent token. */
@@ -106,7 +106,8 @@ export class CallService {
 
   /** Passes a queue change on to routing, then answers what the change answered. */
   private async routed<T>(app: string, queueId: string, result: T): Promise<T> {
-    await this.routing?.queueChanged(app, queueId);
+    const change = changeOf(result);
+    await this.routing?.queueChanged(app, queueId, change === null ? undefined : this.store.routingIdleAfter?.(change));
     return result;
   }
 
@@ -599,4 +600,11 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
       return member;
     }),
   };
+}
+
+/** The change a store call returned: the change itself, a Mutation's, or null. */
+function changeOf(result: unknown): CallQueueChange | null {
+  if (typeof result !== 'object' || result === null) return null;
+  if ('kind' in result && 'seq' in result) return result as CallQueueChange;
+  return 'change' in result ? (result as Mutation<unknown>).change : null;
 }

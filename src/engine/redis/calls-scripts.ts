@@ -18,9 +18,9 @@ const SCRIPTS = {
   hlCallMemberAdd: 'call-member-add-9',
   hlCallMemberUpdate: 'call-member-update-9',
   hlCallMemberRemove: 'call-member-remove-9',
-  hlCallCallerJoin: 'call-caller-join-9',
+  hlCallCallerJoin: 'call-caller-join-12',
   hlCallCallerUpdate: 'call-caller-update-9',
-  hlCallCallerLeave: 'call-caller-leave-9',
+  hlCallCallerLeave: 'call-caller-leave-12',
   hlCallCallerCallback: 'call-caller-callback-9',
   hlCallCallerGet: 'call-caller-get-9',
   hlCallSnapshot: 'call-snapshot-9',
@@ -49,9 +49,11 @@ export interface CallReplies {
   hlCallMemberAdd: [string, string];
   hlCallMemberUpdate: ValueAndChange;
   hlCallMemberRemove: string;
-  hlCallCallerJoin: [string, string];
+  /** [caller JSON, change JSON, routing idle after it: 1 | 0]. */
+  hlCallCallerJoin: [string, string, number];
   hlCallCallerUpdate: ValueAndChange;
-  hlCallCallerLeave: string;
+  /** [change JSON, routing idle after it: 1 | 0]. */
+  hlCallCallerLeave: [string, number];
   hlCallCallerCallback: ValueAndChange;
   hlCallCallerGet: string | null;
   hlCallSnapshot: [string, number, string[], string[], string[], string];

@@ -160,6 +160,11 @@ export class RedisCallStore implements CallStore {
   private readonly replicas: ReplicaMonitor;
   private readonly cluster: boolean;
   private readonly waitTimeoutMs: number;
+  /**
+   * Routing's idleness read by a caller script with its change (routingIdleAfter), by the change
+   * object it returned: weakly held, so a change nobody routes is forgotten with it.
+   */
+  private readonly idleAfter = new WeakMap<CallQueueChange, boolean>();
   /** Every write script records its event in its slot's outbox; this relays it (events.ts). */
   readonly events: RedisEventLog;
   /** Routing (protocol/routing.md) over this store's queues and agents. */
@@ -243,7 +248,8 @@ export class RedisCallStore implements CallStore {
    */
   private async run<N extends CallScript>(name: N, app: string, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
     if (READ_SCRIPTS.has(name)) return runCallScript(this.client, name, keys, args);
-    const outbox = keys[keys.length - 1]!;
+    // The ninth key of a queue's scripts and of an application's (keys.ts); routing's keys follow it.
+    const outbox = keys[8]!;
     await this.events.registerOutbox(outbox, app);
     try {
       return (await this.confirmed(
@@ -308,6 +314,11 @@ export class RedisCallStore implements CallStore {
 
   private queueRun<N extends CallScript>(name: N, app: string, queueId: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
     return this.run(name, app, this.keys.callQueue(app, queueId), args);
+  }
+
+  /** A caller script that also reads routing's idleness after its change: the queue's keys and its routing keys (KEYS[10..12]). */
+  private routedRun<N extends CallScript>(name: N, app: string, queueId: string, args: readonly (string | number)[]): Promise<CallReplies[N]> {
+    return this.run(name, app, [...this.keys.callQueue(app, queueId), ...this.keys.routingQueue(app, queueId)], args);
   }
 
   // --- agents ---
@@ -478,7 +489,10 @@ export class RedisCallStore implements CallStore {
 
   async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    return mutation(await this.queueRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller)]), parseCaller);
+    const [json, change, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller)]);
+    const m = mutation([json, change], parseCaller);
+    this.idleAfter.set(m.change!, idle === 1);
+    return m;
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {
@@ -494,7 +508,14 @@ export class RedisCallStore implements CallStore {
   }
 
   async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange> {
-    return parseChange(await this.queueRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]));
+    const [json, idle] = await this.routedRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]);
+    const change = parseChange(json);
+    this.idleAfter.set(change, idle === 1);
+    return change;
+  }
+
+  routingIdleAfter(change: CallQueueChange): boolean | undefined {
+    return this.idleAfter.get(change);
   }
 
   async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {

@@ -89,10 +89,11 @@ export class Router {
    * so one read replaces marking due, ticking and reading (and the sweep's claim, tick, read and
    * settle). Every way out of idle is a change routing is told of after it is stored: new settings
    * (RoutingService.putSettings), a tier (its state), an offer (only by a non-manual decision); so
-   * a change read idle needs nothing later either, on any node (routing.md section 3).
+   * a change read idle needs nothing later either, on any node (routing.md section 3). `idle`: that
+   * read, when the store made it in the same atomic step as the change (CallStore.routingIdleAfter).
    */
-  async changed(app: string, queueId: string): Promise<void> {
-    if (await this.store.routingIdle(app, queueId)) return;
+  async changed(app: string, queueId: string, idle?: boolean): Promise<void> {
+    if (idle ?? (await this.store.routingIdle(app, queueId))) return;
     await this.store.markDue(app, queueId, 0);
     const next = await this.processOnce(app, queueId);
     // A sweep that claimed the queue after our mark (clearing its dirty flag) and read it before

@@ -21,9 +21,10 @@ export class RoutingService {
 
   // --- hooks of CallService (a change was made; routing's failures are reported, not thrown) ---
 
-  async queueChanged(app: string, queueId: string): Promise<void> {
+  /** `idle`: routing's idleness read with the change by the store (CallStore.routingIdleAfter), if it was. */
+  async queueChanged(app: string, queueId: string, idle?: boolean): Promise<void> {
     try {
-      await this.router.changed(app, queueId);
+      await this.router.changed(app, queueId, idle);
     } catch (err) {
       this.onError(err);
     }

@@ -13,10 +13,8 @@
           member <agent>      -> { member JSON, state JSON or '' }
           penalty <agent> <n> -> { member JSON, state JSON }
           offers              -> { offer JSON... }
-          idle                -> 1 when routing has nothing to do in the queue, else 0: strategy manual,
-                                 no open offer, no deadline, and no member state holding an offer, a
-                                 routed call or a wrap-up, or left by a removed member (what route-tick
-                                 would fire or tidy; a manual queue's read decides nothing)
+          idle                -> 1 when routing has nothing to do in the queue, else 0
+                                 (includes/route-idle.lua)
 
   Errors: call_queue_not_found, member_not_found.
 ]]
@@ -24,6 +22,7 @@ local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-load-queue"
 --- @include "route-member-state"
+--- @include "route-idle"
 
 loadQueue()
 local mode = ARGV[1]
@@ -33,21 +32,7 @@ if mode == 'set' then
   return 'ok'
 end
 if mode == 'offers' then return rcall('HVALS', KEYS[10]) end
-if mode == 'idle' then
-  if rcall('HLEN', KEYS[10]) > 0 or rcall('ZCARD', KEYS[11]) > 0 then return 0 end
-  local all = rcall('HGETALL', KEYS[12])
-  for i = 1, #all, 2 do
-    local field = all[i]
-    if field == 's' then
-      if cjson.decode(all[i + 1]).strategy ~= 'manual' then return 0 end
-    elseif string.sub(field, 1, 2) == 'm:' then
-      local st = cjson.decode(all[i + 1])
-      if st.offer ~= cjson.null or st.call_caller ~= cjson.null or st.wrapup_ms ~= cjson.null then return 0 end
-      if rcall('HEXISTS', KEYS[6], string.sub(field, 3)) == 0 then return 0 end
-    end
-  end
-  return 1
-end
+if mode == 'idle' then return routingIdle() end
 local mraw = rcall('HGET', KEYS[6], ARGV[2])
 if not mraw then fail('member_not_found') end
 local st = memberState(ARGV[2], cjson.decode(mraw))

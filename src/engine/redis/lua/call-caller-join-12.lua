@@ -4,11 +4,15 @@
 
   KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel outbox
+  KEYS[10]   offers     HASH  the queue's open offers (routing, read only here)
+  KEYS[11]   deadlines  ZSET  its routing deadlines (read only)
+  KEYS[12]   routing    HASH  its routing settings and member states (read only)
 
   ARGV[1] change-log retention
   ARGV[2] caller JSON: uuid (fresh), name, number, priority
 
-  Returns: { caller JSON with position, change JSON }.
+  Returns: { caller JSON with position, change JSON, routing idle after the change: 1 or 0
+           (includes/route-idle.lua; the router then skips its own read) }.
   Errors: call_queue_not_found, queue_disabled.
 ]]
 local rcall = redis.call
@@ -19,6 +23,7 @@ local rcall = redis.call
 --- @include "call-read-stats"
 --- @include "call-emit"
 --- @include "call-wallboard"
+--- @include "route-idle"
 
 local q = loadQueue()
 if q.disabled then fail('queue_disabled') end
@@ -41,4 +46,4 @@ c.position = rcall('ZRANK', KEYS[4], c.uuid)
 local line = { uuid = c.uuid, from = cjson.null, to = c.position, length = rcall('ZCARD', KEYS[4]) }
 return { cjson.encode(c), emit(ARGV[1], now, {
   queue_id = q.uuid, kind = 'caller_joined', caller = c, line = line, stats = readStats(q, now),
-}) }
+}), routingIdle() }

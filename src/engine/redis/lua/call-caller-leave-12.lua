@@ -7,12 +7,16 @@
 
   KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
              meta stats callers line age members log channel outbox
+  KEYS[10]   offers     HASH  the queue's open offers (routing, read only here)
+  KEYS[11]   deadlines  ZSET  its routing deadlines (read only)
+  KEYS[12]   routing    HASH  its routing settings and member states (read only)
 
   ARGV[1] change-log retention
   ARGV[2] caller uuid
   ARGV[3] reason: answered | abandoned | timeout | transferred
 
-  Returns: the change JSON.
+  Returns: { change JSON, routing idle after the change: 1 or 0 (includes/route-idle.lua; the
+           router then skips its own read) }.
   Errors: call_queue_not_found, caller_not_found.
 ]]
 local rcall = redis.call
@@ -23,6 +27,7 @@ local rcall = redis.call
 --- @include "call-read-stats"
 --- @include "call-emit"
 --- @include "call-wallboard"
+--- @include "route-idle"
 
 local COUNTER = { answered = 'completed', abandoned = 'abandoned', timeout = 'timed_out', transferred = 'transferred' }
 
@@ -55,4 +60,4 @@ local change = {
   queue_id = q.uuid, kind = 'caller_left', caller = c, reason = reason, wait_ms = waitMs, stats = readStats(q, now),
 }
 if from ~= cjson.null then change.line = { uuid = c.uuid, from = from, to = cjson.null, length = rcall('ZCARD', KEYS[4]) } end
-return emit(ARGV[1], now, change)
+return { emit(ARGV[1], now, change), routingIdle() }
