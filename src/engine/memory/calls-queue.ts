@@ -31,6 +31,7 @@ import {
   type StatsCounts,
 } from '../call-types.js';
 import { WallboardBuckets, joinDelta, leaveDelta, type WallboardRead } from '../wallboard.js';
+import { copyPlain } from './copy.js';
 
 /** In the order changes list them (the same order as redis/lua/call-queue-update.lua). */
 const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_id', 'user_id', 'service_level_seconds'];
@@ -80,6 +81,15 @@ export class MemoryCallQueue {
   private logCount = 0;
   /** Wallboard buckets (wallboard.ts), counted by join and leave like the counters above. */
   private readonly wallboard = new WallboardBuckets();
+  /**
+   * What stats() reads of the callers and members, kept as they change (setCaller, setMember and
+   * their deletes) instead of walking a thousand callers and every member per change. The oldest
+   * unanswered join time is kept while it stays the minimum; undefined: walk once to find it.
+   */
+  private ringing = 0;
+  private connected = 0;
+  private oldestMs: number | null | undefined = null;
+  private readonly memberTotals = { loggedIn: 0, available: 0, paused: 0 };
 
   constructor(
     public queue: CallQueue,
@@ -144,34 +154,65 @@ export class MemoryCallQueue {
     if (seq + 1 < first) return null;
     const out: CallQueueChange[] = [];
     for (let s = seq + 1; s <= this.seq; s++) out.push(this.log[s % this.retention]!);
-    return structuredClone(out);
+    return copyPlain(out);
   }
 
   stats(nowMs = this.now()): CallQueueStats {
-    let ringing = 0;
-    let connected = 0;
-    let oldestMs: number | null = null;
-    for (const c of this.callers.values()) {
-      if (c.status === 'ringing') ringing++;
-      if (c.status === 'connected') connected++;
-      else if (oldestMs === null || c.createdMs < oldestMs) oldestMs = c.createdMs;
+    if (this.oldestMs === undefined) {
+      let oldestMs: number | null = null;
+      for (const c of this.callers.values()) if (c.status !== 'connected' && (oldestMs === null || c.createdMs < oldestMs)) oldestMs = c.createdMs;
+      this.oldestMs = oldestMs;
     }
-    let loggedIn = 0;
-    let available = 0;
-    let paused = 0;
-    for (const m of this.members.values()) {
-      const n = memberCounts(m);
-      loggedIn += n.loggedIn;
-      available += n.available;
-      paused += n.paused;
-    }
+    const t = this.memberTotals;
     return buildStats({
-      waiting: this.line.length, ringing, connected, oldestMs,
-      members: this.members.size, loggedIn, available, paused,
+      waiting: this.line.length, ringing: this.ringing, connected: this.connected, oldestMs: this.oldestMs,
+      members: this.members.size, loggedIn: t.loggedIn, available: t.available, paused: t.paused,
       ...this.counters,
       slSeconds: this.queue.service_level_seconds,
       nowMs,
     });
+  }
+
+  /** Every write of a caller record goes through here or deleteCaller: they keep stats()'s tallies. */
+  private setCaller(uuid: string, rec: CallerRec): void {
+    this.untally(this.callers.get(uuid), rec);
+    this.callers.set(uuid, rec);
+    if (rec.status === 'ringing') this.ringing++;
+    if (rec.status === 'connected') this.connected++;
+    else if (this.oldestMs !== undefined) this.oldestMs = this.oldestMs === null ? rec.createdMs : Math.min(this.oldestMs, rec.createdMs);
+  }
+
+  private deleteCaller(uuid: string): void {
+    this.untally(this.callers.get(uuid), undefined);
+    this.callers.delete(uuid);
+  }
+
+  /** Takes `prev` out of the tallies; the oldest join time is found again when prev held it and `next` does not. */
+  private untally(prev: CallerRec | undefined, next: CallerRec | undefined): void {
+    if (prev === undefined) return;
+    if (prev.status === 'ringing') this.ringing--;
+    if (prev.status === 'connected') this.connected--;
+    else if (prev.createdMs === this.oldestMs && (next === undefined || next.status === 'connected' || next.createdMs !== prev.createdMs)) this.oldestMs = undefined;
+  }
+
+  /** Every write of a member goes through here or deleteMember: they keep the member tallies. */
+  private setMember(uuid: string, m: Member): void {
+    this.tallyMember(this.members.get(uuid), -1);
+    this.members.set(uuid, m);
+    this.tallyMember(m, 1);
+  }
+
+  private deleteMember(uuid: string): void {
+    this.tallyMember(this.members.get(uuid), -1);
+    this.members.delete(uuid);
+  }
+
+  private tallyMember(m: Member | undefined, sign: 1 | -1): void {
+    if (m === undefined) return;
+    const n = memberCounts(m);
+    this.memberTotals.loggedIn += sign * n.loggedIn;
+    this.memberTotals.available += sign * n.available;
+    this.memberTotals.paused += sign * n.paused;
   }
 
   /** What the wallboard reads, at one instant (wallboard.ts). */
@@ -220,7 +261,7 @@ export class MemoryCallQueue {
       status_at: iso(nowMs),
       created_at: iso(nowMs),
     };
-    this.members.set(m.uuid, m);
+    this.setMember(m.uuid, m);
     const change = this.emit(nowMs, { kind: 'member_added', member: { ...m }, stats: this.stats(nowMs) });
     return { value: { ...m }, change };
   }
@@ -243,7 +284,7 @@ export class MemoryCallQueue {
     if (!next.paused) next.pause_reason = null;
     const changed = (['number', 'paused', 'pause_reason', 'status'] as MemberField[]).filter((k) => next[k] !== cur[k]);
     if (changed.length === 0) return { value: { ...cur }, change: null };
-    this.members.set(agentUuid, next);
+    this.setMember(agentUuid, next);
     const change = this.emit(nowMs, { kind: 'member_updated', member: { ...next }, changed, stats: this.stats(nowMs) });
     return { value: { ...next }, change };
   }
@@ -251,7 +292,7 @@ export class MemoryCallQueue {
   removeMember(agentUuid: string): CallQueueChange {
     const m = this.members.get(agentUuid);
     if (!m) throw new HoldlineError('member_not_found');
-    this.members.delete(agentUuid);
+    this.deleteMember(agentUuid);
     const nowMs = this.now();
     return this.emit(nowMs, { kind: 'member_removed', member: { ...m }, stats: this.stats(nowMs) });
   }
@@ -267,7 +308,7 @@ export class MemoryCallQueue {
       joinSeq: ++this.joinSeq, connectedMs: null,
       ...(input.estimated_wait === undefined ? {} : { estimatedWait: input.estimated_wait }),
     };
-    this.callers.set(uuid, rec);
+    this.setCaller(uuid, rec);
     const to = this.lineInsert(rec);
     this.wallboard.add(nowMs, joinDelta());
     const caller = this.callerWire(rec, to);
@@ -307,7 +348,7 @@ export class MemoryCallQueue {
       next.statusMs = nowMs;
       if (status === 'connected') next.connectedMs = nowMs;
     }
-    this.callers.set(uuid, next);
+    this.setCaller(uuid, next);
     const to = status === 'waiting' ? this.lineInsert(next) : null;
     const caller = this.callerWire(next, to);
     const body: ChangeBody = { kind: 'caller_updated', caller: { ...caller }, changed, stats: this.stats(nowMs) };
@@ -323,7 +364,7 @@ export class MemoryCallQueue {
     if (cur.callback?.number === number) return { value: this.callerWire(cur, this.rank(cur)), change: null };
     const nowMs = this.now();
     const next: CallerRec = { ...cur, callback: { number, requestedMs: nowMs } };
-    this.callers.set(uuid, next);
+    this.setCaller(uuid, next);
     const caller = this.callerWire(next, this.rank(next));
     const change = this.emit(nowMs, { kind: 'caller_updated', caller: { ...caller }, changed: ['callback'], stats: this.stats(nowMs) });
     return { value: caller, change };
@@ -334,7 +375,7 @@ export class MemoryCallQueue {
     if (!cur) throw new HoldlineError('caller_not_found');
     const nowMs = this.now();
     const from = cur.status === 'waiting' ? this.lineRemove(cur) : null;
-    this.callers.delete(uuid);
+    this.deleteCaller(uuid);
     const waitMs = (cur.connectedMs ?? nowMs) - cur.createdMs;
     const k = this.counters;
     if (reason === 'answered') {
@@ -364,7 +405,7 @@ export class MemoryCallQueue {
       if (this.logCount < this.retention) this.logCount++;
     }
     this.announce(change);
-    return structuredClone(change);
+    return copyPlain(change);
   }
 
   private callerWire(c: CallerRec, position: number | null): Caller {
@@ -429,7 +470,7 @@ export class MemoryCallQueue {
     const nowMs = this.now();
     const from = this.lineRemove(cur);
     const next: CallerRec = { ...cur, status: 'ringing', statusMs: nowMs, memberUuid: null };
-    this.callers.set(uuid, next);
+    this.setCaller(uuid, next);
     return this.emit(nowMs, {
       kind: 'caller_updated', caller: this.callerWire(next, null), changed: ['status'],
       line: { uuid, from, to: null, length: this.line.length }, stats: this.stats(nowMs),

@@ -40,6 +40,7 @@ import { FeedFanOut, type Unsubscribe } from '../feed.js';
 import { MemoryCallQueue } from './calls-queue.js';
 import { MemoryRouting } from './calls-routing.js';
 import { MemoryEventLog } from './events.js';
+import { copyPlain } from './copy.js';
 
 export interface MemoryCallStoreOptions {
   /** Changes kept per queue for changesSince (default 1000). */
@@ -336,7 +337,7 @@ export class MemoryCallStore implements CallStore {
       // Each change's event, recorded inside the mutation that made it.
       this.events.recordChange(app, change);
       // One copy per listener (feed.ts): a listener cannot alter what another sees or what is kept.
-      this.feeds.announce(feedKey(app, queue.uuid), change, structuredClone);
+      this.feeds.announce(feedKey(app, queue.uuid), change, copyPlain);
     }));
     this.events.record(app, 'queue.create', callQueueValues(queue));
     return { ...queue };

@@ -1,0 +1,13 @@
+/**
+ * A deep copy of JSON-shaped data (plain objects, arrays, primitives), for what the memory stores
+ * hand out: the same result as structuredClone on such data, but a walk of the data instead of a
+ * serialization and parse (structuredClone of a call-queue change was about a tenth of a memory
+ * join's CPU). Not for Dates, Maps, class instances or cycles.
+ */
+export function copyPlain<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyPlain) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copyPlain((value as Record<string, unknown>)[key]);
+  return out as T;
+}
