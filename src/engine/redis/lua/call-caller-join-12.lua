@@ -2,11 +2,8 @@
   A caller joins a call queue's waiting line; announces caller_joined with its position and the
   line move (inserted at that index: everyone behind it moves down by one).
 
-  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel outbox
-  KEYS[10]   offers     HASH  the queue's open offers (routing, read only here)
-  KEYS[11]   deadlines  ZSET  its routing deadlines (read only)
-  KEYS[12]   routing    HASH  its routing settings and member states (read only)
+  KEYS[1..12] the call queue's nine keys, then its routing keys (read only here: routing's
+              idleness), laid out in keys.ts (CallQueueKeys, RoutingQueueKeys)
 
   ARGV[1] change-log retention
   ARGV[2] caller JSON: uuid (fresh), name, number, priority

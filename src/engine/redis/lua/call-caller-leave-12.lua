@@ -5,11 +5,8 @@
   connected) feeds the average wait and, when at most the queue's service_level_seconds, the
   service level.
 
-  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel outbox
-  KEYS[10]   offers     HASH  the queue's open offers (routing, read only here)
-  KEYS[11]   deadlines  ZSET  its routing deadlines (read only)
-  KEYS[12]   routing    HASH  its routing settings and member states (read only)
+  KEYS[1..12] the call queue's keys (CallQueueKeys) and routing's three (RoutingQueueKeys, only
+              read: is routing idle), in keys.ts's order
 
   ARGV[1] change-log retention
   ARGV[2] caller uuid
