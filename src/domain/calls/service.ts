@@ -585,11 +585,18 @@ interface JoinInputs {
   basis: EstimateBasis;
 }
 
+/**
+ * An estimate's members, by basis and offered set: a join reuses its queue's basis for up to
+ * JOIN_INPUTS_MS (joinInputs), so a burst of joins maps the members once, not once per join (the
+ * estimate only reads them).
+ */
+const inputMembers = new WeakMap<EstimateBasis, { offered: ReadonlySet<string>; members: readonly EstimateMember[] }>();
+
 function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs: number): EstimateInput {
   const { handle, ctx } = basis;
-  return {
-    nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
-    members: basis.members.map((m) => {
+  let memo = inputMembers.get(basis);
+  if (memo === undefined || memo.offered !== offered) {
+    const members = basis.members.map((m) => {
       const member: EstimateMember = {
         status: m.status, paused: m.paused, statusAtMs: m.statusAtMs, offered: offered.has(m.uuid),
         tags: ctx.agentTags.get(m.uuid) ?? [], penalty: ctx.penalties.get(m.uuid) ?? 0,
@@ -598,7 +605,13 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
       // wrap-up holds its agent.
       if (m.status === 'available' && !member.offered && ctx.engaged.has(m.uuid)) member.engagedElsewhere = true;
       return member;
-    }),
+    });
+    memo = { offered, members };
+    inputMembers.set(basis, memo);
+  }
+  return {
+    nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
+    members: memo.members,
   };
 }
 
