@@ -549,7 +549,7 @@ describe('bench contact-centre (issues 15 and 16)', () => {
     const store = new MemoryCallStore();
     try {
       const c = await runCentre([store], {
-        ...centreOptions(true), agents: 30, warmupS: 0.5, busyS: 1.5, saturationS: 1, backlog: 40,
+        ...centreOptions(true), agents: 30, warmupS: 0.5, busyS: 1.5, surgeS: 0.5, drainS: 0.5, saturationS: 1, backlog: 40,
       });
       expect(Number(c.details.joined)).toBeGreaterThan(0);
       expect(Number(c.details.offers_measured)).toBeGreaterThan(0);
@@ -558,6 +558,10 @@ describe('bench contact-centre (issues 15 and 16)', () => {
       expect(c.details.failures).toBe(0);
       expect(c.details.routing_errors).toBe(0);
       expect(c.holdline.count + Number(c.details.callers_null_estimate)).toBe(c.asterisk.count);
+      // Every measured caller is in one phase: the steady stretch, or the surge and its drain.
+      expect(c.accuracy.steady.asterisk.count + c.accuracy.surge.asterisk.count).toBe(c.asterisk.count);
+      expect(c.accuracy.surge.asterisk.count).toBeGreaterThan(0);
+      expect(Number(c.details.arrivals_in_surge_and_drain)).toBeGreaterThan(0);
     } finally {
       await store.close();
     }
