@@ -149,6 +149,8 @@ interface CallerState {
   /** Waiting since (join, or its return after a reject). */
   waitingSince: number;
   firstOfferAt: number | null;
+  /** Its first offer's agent came from a call in another queue (the diagnosis at settle). */
+  firstAgentFromOtherQueue: boolean;
   /** The estimates it was given at join (wall s), and when; null: none asked (already offered). */
   estimate: { at: number; holdline: number | null; asterisk: number; place: number } | null;
   measured: boolean;
@@ -310,7 +312,11 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     if (c !== undefined) {
       counts.offers++;
       if (c.measured) recordLatency(c, agent, now);
-      c.firstOfferAt ??= now;
+      if (c.firstOfferAt === null) {
+        c.firstOfferAt = now;
+        const last = lastCallQueue.get(agent);
+        c.firstAgentFromOtherQueue = last !== undefined && last !== c.queue;
+      }
     } else if (mode === 'busy') offeredDuringJoin.set(o2.caller_id, { at: now, agent });
     if (Math.random() < o.rejectShare) {
       later(REJECT_MS, async () => {
@@ -325,6 +331,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     later(ACCEPT_MS, async () => {
       await node.routing.answer(who, o2.queue_id, o2.offer_id, 'accept', { agent_id: agent });
       connected.set(o2.caller_id, o2.queue_id);
+      lastCallQueue.set(agent, o2.queue_id);
       if (c) {
         asterisk.answered(c.queue, (now - c.joinAt) / 1000);
         settle(o2.caller_id, c, now);
@@ -353,7 +360,20 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     const actualS = ((first - c.estimate.at) / 1000) * k;
     const holdlineS = c.estimate.holdline === null ? null : c.estimate.holdline * k;
     for (const a of [accuracy.all, accuracy[c.phase ?? 'steady']]) a.add(holdlineS, c.estimate.asterisk * k, c.estimate.place, actualS);
-    if (holdlineS !== null && c.phase !== null) noteAbandonsAhead(c, c.phase, first, holdlineS, actualS);
+    if (holdlineS !== null && c.phase !== null) {
+      noteAbandonsAhead(c, c.phase, first, holdlineS, actualS);
+      agentFrom[c.phase][c.firstAgentFromOtherQueue ? 'other' : 'same'].add(holdlineS, actualS);
+    }
+  };
+  // Issue 16 diagnosis, the other suspect: a member on a call in another queue is left out of the
+  // estimate's pool (estimate.ts, engagedElsewhere) — that queue decides first when the call ends —
+  // but when that queue has nobody waiting the member comes here. Per phase: the share of estimated
+  // callers whose first offer went to an agent whose last call was in another queue, and Holdline's
+  // median bias for those and the others.
+  const lastCallQueue = new Map<string, string>();
+  const agentFrom = {
+    steady: { other: new ErrorSample(), same: new ErrorSample() },
+    surge: { other: new ErrorSample(), same: new ErrorSample() },
   };
   // Issue 16 diagnosis: does the estimate's overestimate come from callers ahead abandoning (the
   // model counts every caller ahead as one to be offered)? Ahead = the same queue, joined earlier
@@ -397,7 +417,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     const node = pick(nodes);
     const queue = pick(queues);
     const at = Date.now();
-    const state: CallerState = { queue, joinAt: at, waitingSince: at, firstOfferAt: null, estimate: null, measured: measuring, phase };
+    const state: CallerState = { queue, joinAt: at, waitingSince: at, firstOfferAt: null, firstAgentFromOtherQueue: false, estimate: null, measured: measuring, phase };
     const caller = (await node.calls.joinCaller(APP, queue, { number: '6135550000' })).value.uuid;
     counts.joined++;
     callers.set(caller, state);
@@ -675,6 +695,9 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
             [`${p}_share_with_abandon_ahead`, Number(share.toFixed(3))],
             [`${p}_holdline_median_bias_abandon_ahead_s`, Number(w.medianBias().toFixed(1))],
             [`${p}_holdline_median_bias_no_abandon_ahead_s`, Number(without.medianBias().toFixed(1))],
+            [`${p}_share_offered_agent_from_other_queue`, Number((agentFrom[p].other.count / Math.max(1, agentFrom[p].other.count + agentFrom[p].same.count)).toFixed(3))],
+            [`${p}_holdline_median_bias_agent_from_other_queue_s`, Number(agentFrom[p].other.medianBias().toFixed(1))],
+            [`${p}_holdline_median_bias_agent_from_same_queue_s`, Number(agentFrom[p].same.medianBias().toFixed(1))],
           ];
         }),
       ),
