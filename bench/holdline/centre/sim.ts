@@ -487,17 +487,20 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     })().catch(fail);
   }, 1000);
 
-  // How deep the line gets: callers joined and not yet accepted or abandoned (waiting, or ringing
-  // for the 100 ms before an accept), over the centre and in the fullest queue, per phase.
+  // How deep the line gets: waiting callers (routing's read, every queue, each second), over the
+  // centre and in the fullest queue, per phase.
   const depth = { steady: { centre: 0, queue: 0 }, surge: { centre: 0, queue: 0 } };
   const depthSampler = setInterval(() => {
-    if (phase === null || mode !== 'busy') return;
-    const perQueue = new Map<string, number>();
-    for (const c of callers.values()) perQueue.set(c.queue, (perQueue.get(c.queue) ?? 0) + 1);
-    const d = depth[phase];
-    d.centre = Math.max(d.centre, callers.size);
-    d.queue = Math.max(d.queue, ...perQueue.values(), 0);
-  }, 250);
+    const p = phase;
+    if (p === null || mode !== 'busy') return;
+    void Promise.all(queues.map(async (q) => (await n0.router.store.readRouting(APP, q)).waiting.length))
+      .then((lengths) => {
+        const d = depth[p];
+        d.centre = Math.max(d.centre, lengths.reduce((a, b) => a + b, 0));
+        d.queue = Math.max(d.queue, ...lengths);
+      })
+      .catch(fail);
+  }, 1000);
 
   // --- the busy hour ---
   let issued = 0;
