@@ -11,21 +11,23 @@
  * 10% of their offers (200 ms after the offer; they accept the rest after 100 ms).
  *
  * The arrival profile (issue 16: a busy hour is not a constant rate): a warm-up at the steady rate
- * (the centre fills up, not measured), the steady stretch (5 callers/s: 270 Erlangs on 300 agents,
- * queues of a caller or two), then a surge — arrivals at 1.5× the steady rate for 120 centre
- * seconds — and the drain: the steady rate again for 180 centre seconds while the backlog clears.
- * The surge is a Monday-morning peak or an outage: 7.5 callers/s against a capacity of about
- * 5.5/s (300 agents ÷ 54 s) builds a backlog of about 170 callers (17 per queue; abandons, at 1/180
- * per waiting caller per second, hold it below the 230 the excess alone would make), waits of
- * tens of seconds; at the steady rate the spare 0.5/s and the abandons clear it in about 3 centre
- * minutes. Why 1.5× for 2 minutes: the run's wall budget allows about 300 centre seconds for surge
- * and drain at ×5 (60 s wall, the steady stretch's length); a milder surge (1.3×) would need 4 or
- * more minutes to build queues of ten and more callers, and would not drain within the budget.
- * Quick runs the same surge (120 centre s) and a shorter drain (120 centre s). Every caller is in
- * the phase it joined in: the accuracy is reported for all measured callers and per phase
- * (steady; surge and drain together). Offer latency, decisions/s and the driver's CPU are of the
- * steady stretch (comparable with runs before the surge); the invariants (double offers, idle
- * while waiting) are checked through the surge too.
+ * (the centre fills up, not measured), the steady stretch (5 callers/s: 270 Erlangs on 300 agents;
+ * measured full size, waits of 15–18 centre s median, 30 s p90), then a surge — arrivals at 1.5×
+ * the steady rate for 120 centre seconds — and the drain: the steady rate again for 180 centre
+ * seconds while the backlog clears. The surge is a Monday-morning peak or an outage: 7.5 callers/s
+ * against a capacity of about 5.5/s (300 agents ÷ 54 s) adds a backlog of up to 2 × 120 callers
+ * (about 170 once abandons, 1/180 per waiting caller per second, are counted); measured full size,
+ * 230–250 callers waited at the peak (36–44 in the fullest queue; 100–120 and 21–26 in the steady
+ * stretch), the surge's callers waited 26–29 s median, 36–43 s p90, and the spare 0.5/s and the
+ * abandons cleared most of it by the end (30–50 of its ~1,500 estimated callers still waiting).
+ * Why 1.5× for 2 minutes: the run's wall budget allows about 300 centre seconds for surge and
+ * drain at ×5 (60 s wall, the steady stretch's length: a row takes about 175 s instead of 120);
+ * a milder surge (1.3×) would need 4 or more minutes to build queues well above the steady
+ * stretch's, and would not drain within the budget. Quick runs the same surge (120 centre s) and
+ * a shorter drain (120 centre s). Every caller is in the phase it joined in: the accuracy is
+ * reported for all measured callers and per phase (steady; surge and drain together). Offer
+ * latency, decisions/s and the driver's CPU are of the steady stretch (comparable with runs before
+ * the surge); the invariants (double offers, idle while waiting) are checked through the surge too.
  *
  * Time is compressed by `compression` (k): every duration of the centre (handle time, patience,
  * relaxation) is divided by k and the arrival rate multiplied by k, so the load (Erlangs per agent)
