@@ -560,8 +560,10 @@ describe('bench contact-centre (issues 15 and 16)', () => {
       expect(c.holdline.count + Number(c.details.callers_null_estimate)).toBe(c.asterisk.count);
       // Every measured caller is in one phase: the steady stretch, or the surge and its drain.
       expect(c.accuracy.steady.asterisk.count + c.accuracy.surge.asterisk.count).toBe(c.asterisk.count);
-      expect(c.accuracy.surge.asterisk.count).toBeGreaterThan(0);
+      // (30 agents at 50 callers/s are far behind: the surge's callers may not be offered by the end.)
       expect(Number(c.details.arrivals_in_surge_and_drain)).toBeGreaterThan(0);
+      expect(c.details).toHaveProperty('surge_estimate_median_err_s');
+      expect(c.details).toHaveProperty('steady_hindsight_by_place_median_err_s');
     } finally {
       await store.close();
     }
