@@ -29,7 +29,7 @@ import { nextMessage, RawWs } from '../../bench/lib/wsclient.js';
 import { RawHttp } from '../../bench/lib/httpclient.js';
 import { BENCH_APP, history, ingest, positions, prepareFanout, type HoldlineServer } from '../../bench/holdline/targets.js';
 import { updateKey } from '../../bench/holdline/update-key.js';
-import { AsteriskHoldtime, HindsightByPlace, ErrorSample } from '../../bench/holdline/centre/accuracy.js';
+import { Accuracy, AsteriskHoldtime, HindsightByPlace, ErrorSample } from '../../bench/holdline/centre/accuracy.js';
 import { centreOptions, runCentre } from '../../bench/holdline/centre/sim.js';
 import { measureWallboard } from '../../bench/holdline/centre/wallboard.js';
 import { connect, Rpc } from '../../bench/holdline/wire.js';
@@ -543,6 +543,16 @@ describe('bench contact-centre (issues 15 and 16)', () => {
     expect(h.medianError()).toBeNaN();
     for (const [place, actual] of [[0, 1], [0, 3], [0, 5], [2, 10], [2, 14]] as const) h.add(place, actual);
     expect(h.medianError()).toBe(2);
+    // One phase's block: Holdline's errors 2 and 4 (one caller without an estimate), Asterisk's 4, 4, 19.
+    const acc = new Accuracy();
+    acc.add(10, 8, 0, 12);
+    acc.add(null, 5, 1, 1);
+    acc.add(5, 20, 1, 1);
+    expect(acc.nullEstimates).toBe(1);
+    expect(acc.ratio()).toBe(0.5);
+    expect(acc.details('surge_')).toMatchObject({
+      surge_estimate_samples: 2, surge_estimate_median_err_s: 2, surge_asterisk_median_err_s: 4, surge_estimate_error_ratio: 0.5, surge_actual_wait_median_s: 1,
+    });
   });
 
   it('runs a small centre on memory: offers made, estimates compared, no double offer', async () => {
