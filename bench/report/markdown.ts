@@ -27,10 +27,12 @@ const SCENARIO_TEXT: Record<ScenarioName, string> = {
   connections: 'idle WebSocket connections: held, server RSS per connection, opening rate',
   'contact-centre':
     'a busy hour of routing, time compressed ×5 (×10 quick; details: compression): 300 agents, 10 queues with skills and tiers, Poisson arrivals ' +
-    '(centre 5/s), exponential handle times, abandons, 10% rejects; through CallService + Router (no HTTP), memory one node, Redis and ' +
+    '(centre 5/s, then a surge at 1.5× for 2 centre minutes and its drain), exponential handle times, abandons, 10% rejects; through ' +
+    'CallService + Router (no HTTP), memory one node, Redis and ' +
     'the cluster two nodes. Offer latency: the change that allowed the offer → the deciding node sending the offer frame. Saturation: a ' +
     'backlog, agents answering at once with no handle time. Estimate errors in centre seconds, Holdline (at join) beside Asterisk ' +
-    '(moving average hold time − time waited). stats frames: callqueue.stats per queue per second on a real server with 10 followers per queue.',
+    '(moving average hold time − time waited), over every measured caller and (surge_*) those that joined in the surge or its drain; ' +
+    'offer latency and decisions/s are of the steady stretch. stats frames: callqueue.stats per queue per second on a real server with 10 followers per queue.',
 };
 
 function scenarioTable(results: TargetResult[], scenario: ScenarioName): string[] {
@@ -64,7 +66,7 @@ function scenarioTable(results: TargetResult[], scenario: ScenarioName): string[
     const notes =
       r.status === 'ok'
         ? Object.entries(r.details)
-            .filter(([k]) => /cpu|lost|failed|attempted|open_file|saturating|latency_publish|redis_cluster|estimate_samples|bias/.test(k))
+            .filter(([k]) => /cpu|lost|failed|attempted|open_file|saturating|latency_publish|redis_cluster|estimate_samples|bias|hindsight|peak_callers_waiting/.test(k))
             .map(([k, v]) => `${k}=${v}`)
             .join(', ')
         : `**${r.status}**: ${r.reason ?? ''}`;

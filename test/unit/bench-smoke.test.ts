@@ -29,7 +29,7 @@ import { nextMessage, RawWs } from '../../bench/lib/wsclient.js';
 import { RawHttp } from '../../bench/lib/httpclient.js';
 import { BENCH_APP, history, ingest, positions, prepareFanout, type HoldlineServer } from '../../bench/holdline/targets.js';
 import { updateKey } from '../../bench/holdline/update-key.js';
-import { AsteriskHoldtime, HindsightByPlace, ErrorSample } from '../../bench/holdline/centre/accuracy.js';
+import { Accuracy, AsteriskHoldtime, HindsightByPlace, ErrorSample } from '../../bench/holdline/centre/accuracy.js';
 import { centreOptions, runCentre } from '../../bench/holdline/centre/sim.js';
 import { measureWallboard } from '../../bench/holdline/centre/wallboard.js';
 import { connect, Rpc } from '../../bench/holdline/wire.js';
@@ -543,13 +543,23 @@ describe('bench contact-centre (issues 15 and 16)', () => {
     expect(h.medianError()).toBeNaN();
     for (const [place, actual] of [[0, 1], [0, 3], [0, 5], [2, 10], [2, 14]] as const) h.add(place, actual);
     expect(h.medianError()).toBe(2);
+    // One phase's block: Holdline's errors 2 and 4 (one caller without an estimate), Asterisk's 4, 4, 19.
+    const acc = new Accuracy();
+    acc.add(10, 8, 0, 12);
+    acc.add(null, 5, 1, 1);
+    acc.add(5, 20, 1, 1);
+    expect(acc.nullEstimates).toBe(1);
+    expect(acc.ratio()).toBe(0.5);
+    expect(acc.details('surge_')).toMatchObject({
+      surge_estimate_samples: 2, surge_estimate_median_err_s: 2, surge_asterisk_median_err_s: 4, surge_estimate_error_ratio: 0.5, surge_actual_wait_median_s: 1,
+    });
   });
 
   it('runs a small centre on memory: offers made, estimates compared, no double offer', async () => {
     const store = new MemoryCallStore();
     try {
       const c = await runCentre([store], {
-        ...centreOptions(true), agents: 30, warmupS: 0.5, busyS: 1.5, saturationS: 1, backlog: 40,
+        ...centreOptions(true), agents: 30, warmupS: 0.5, busyS: 1.5, surgeS: 0.5, drainS: 0.5, saturationS: 1, backlog: 40,
       });
       expect(Number(c.details.joined)).toBeGreaterThan(0);
       expect(Number(c.details.offers_measured)).toBeGreaterThan(0);
@@ -558,6 +568,12 @@ describe('bench contact-centre (issues 15 and 16)', () => {
       expect(c.details.failures).toBe(0);
       expect(c.details.routing_errors).toBe(0);
       expect(c.holdline.count + Number(c.details.callers_null_estimate)).toBe(c.asterisk.count);
+      // Every measured caller is in one phase: the steady stretch, or the surge and its drain.
+      expect(c.accuracy.steady.asterisk.count + c.accuracy.surge.asterisk.count).toBe(c.asterisk.count);
+      // (30 agents at 50 callers/s are far behind: the surge's callers may not be offered by the end.)
+      expect(Number(c.details.arrivals_in_surge_and_drain)).toBeGreaterThan(0);
+      expect(c.details).toHaveProperty('surge_estimate_median_err_s');
+      expect(c.details).toHaveProperty('steady_hindsight_by_place_median_err_s');
     } finally {
       await store.close();
     }

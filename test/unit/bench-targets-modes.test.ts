@@ -35,3 +35,17 @@ describe('fanout targets: best mode per engine', () => {
     expect(verdict([row('raw-uws', 1000, 'ceiling')], 'fanout, memory: ≥ 0.9 × raw uWS')).toMatchObject({ verdict: 'not measured' });
   });
 });
+
+describe('contact-centre: the estimate judged overall and, on its own line, for the surge', () => {
+  it('reads surge_estimate_error_ratio for the surge line', () => {
+    const centre: TargetResult = {
+      scenario: 'contact-centre', target: 'holdline-memory', role: 'holdline', status: 'ok', details: {},
+      figures: {
+        estimate_error_ratio: { value: 0.7, unit: 'x', better: 'lower', kind: 'count' },
+        surge_estimate_error_ratio: { value: 0.45, unit: 'x', better: 'lower', kind: 'count' },
+      },
+    };
+    expect(verdict([centre], "issue 16: contact-centre, memory: estimate median error ≤ ½ Asterisk's")).toMatchObject({ verdict: 'missed', value: 0.7 });
+    expect(verdict([centre], "issue 16: contact-centre, memory, callers joining in the surge or its drain: estimate median error ≤ ½ Asterisk's")).toMatchObject({ verdict: 'holds', value: 0.45 });
+  });
+});

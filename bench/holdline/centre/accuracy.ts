@@ -83,3 +83,54 @@ export function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
+
+/**
+ * One group of callers' accuracy (every measured caller, or those that joined in one phase of the
+ * busy hour): Holdline's and Asterisk's errors and the hindsight-by-place floor, from the same
+ * callers.
+ */
+export class Accuracy {
+  readonly holdline = new ErrorSample();
+  readonly asterisk = new ErrorSample();
+  readonly hindsight = new HindsightByPlace();
+  /** Callers Holdline gave no estimate (an empty pool): in Asterisk's sample and the floor only. */
+  nullEstimates = 0;
+  /** The waits they had (how long the phase's waits were, beside the errors). */
+  private readonly waits: number[] = [];
+
+  add(holdlineS: number | null, asteriskS: number, place: number, actualS: number): void {
+    this.waits.push(actualS);
+    this.asterisk.add(asteriskS, actualS);
+    this.hindsight.add(place, actualS);
+    if (holdlineS === null) this.nullEstimates++;
+    else this.holdline.add(holdlineS, actualS);
+  }
+
+  /** The p-th percentile of the actual waits, NaN when empty. */
+  waitPercentile(p: number): number {
+    return percentile(this.waits, p);
+  }
+
+  /** Holdline's median error ÷ Asterisk's (issue 16: at most 0.5). */
+  ratio(): number {
+    return this.holdline.percentile(50) / this.asterisk.percentile(50);
+  }
+
+  /** Every figure of the group, named under `prefix` (centre seconds, 0.1 s; NaN when empty). */
+  details(prefix: string): Record<string, number> {
+    const r = (v: number, digits = 1): number => Number(v.toFixed(digits));
+    return {
+      [`${prefix}estimate_samples`]: this.holdline.count,
+      [`${prefix}actual_wait_median_s`]: r(this.waitPercentile(50)),
+      [`${prefix}actual_wait_p90_s`]: r(this.waitPercentile(90)),
+      [`${prefix}estimate_median_err_s`]: r(this.holdline.percentile(50)),
+      [`${prefix}estimate_p90_err_s`]: r(this.holdline.percentile(90)),
+      [`${prefix}asterisk_median_err_s`]: r(this.asterisk.percentile(50)),
+      [`${prefix}asterisk_p90_err_s`]: r(this.asterisk.percentile(90)),
+      [`${prefix}estimate_error_ratio`]: r(this.ratio(), 2),
+      [`${prefix}hindsight_by_place_median_err_s`]: r(this.hindsight.medianError()),
+      [`${prefix}holdline_median_bias_s`]: r(this.holdline.medianBias()),
+      [`${prefix}asterisk_median_bias_s`]: r(this.asterisk.medianBias()),
+    };
+  }
+}

@@ -10,6 +10,25 @@
  * handle times are exponential, callers abandon after an exponential patience, and agents reject
  * 10% of their offers (200 ms after the offer; they accept the rest after 100 ms).
  *
+ * The arrival profile (issue 16: a busy hour is not a constant rate): a warm-up at the steady rate
+ * (the centre fills up, not measured), the steady stretch (5 callers/s: 270 Erlangs on 300 agents;
+ * measured full size, waits of 15–18 centre s median, 30 s p90), then a surge — arrivals at 1.5×
+ * the steady rate for 120 centre seconds — and the drain: the steady rate again for 180 centre
+ * seconds while the backlog clears. The surge is a Monday-morning peak or an outage: 7.5 callers/s
+ * against a capacity of about 5.5/s (300 agents ÷ 54 s) adds a backlog of up to 2 × 120 callers
+ * (about 170 once abandons, 1/180 per waiting caller per second, are counted); measured full size,
+ * 230–250 callers waited at the peak (36–44 in the fullest queue; 100–120 and 21–26 in the steady
+ * stretch), the surge's callers waited 26–29 s median, 36–43 s p90, and the spare 0.5/s and the
+ * abandons cleared most of it by the end (30–50 of its ~1,500 estimated callers still waiting).
+ * Why 1.5× for 2 minutes: the run's wall budget allows about 300 centre seconds for surge and
+ * drain at ×5 (60 s wall, the steady stretch's length: a row takes about 175 s instead of 120);
+ * a milder surge (1.3×) would need 4 or more minutes to build queues well above the steady
+ * stretch's, and would not drain within the budget. Quick runs the same surge (120 centre s) and
+ * a shorter drain (120 centre s). Every caller is in the phase it joined in: the accuracy is
+ * reported for all measured callers and per phase (steady; surge and drain together). Offer
+ * latency, decisions/s and the driver's CPU are of the steady stretch (comparable with runs before
+ * the surge); the invariants (double offers, idle while waiting) are checked through the surge too.
+ *
  * Time is compressed by `compression` (k): every duration of the centre (handle time, patience,
  * relaxation) is divided by k and the arrival rate multiplied by k, so the load (Erlangs per agent)
  * and the queues' behaviour are those of the uncompressed centre while the run takes 1/k of the
@@ -32,7 +51,10 @@ import type { CallStore } from '../../../src/engine/call-types.js';
 import type { RoutingNotice, RoutingStore } from '../../../src/engine/routing-types.js';
 import { Histogram } from '../../lib/histogram.js';
 import { log, timedBar } from '../../lib/progress.js';
-import { AsteriskHoldtime, ErrorSample, HindsightByPlace } from './accuracy.js';
+import { Accuracy, AsteriskHoldtime, ErrorSample } from './accuracy.js';
+
+/** The measured part of the busy hour a caller joined in: the surge includes its drain. */
+export type Phase = 'steady' | 'surge';
 
 export interface CentreOptions {
   /** k: centre time runs k times faster than the wall clock. */
@@ -47,9 +69,16 @@ export interface CentreOptions {
   rejectShare: number;
   agents: number;
   queues: number;
-  /** Wall seconds: arrivals before measuring (the centre fills up), then measured. */
+  /** Wall seconds: arrivals before measuring (the centre fills up), then the measured steady stretch. */
   warmupS: number;
   busyS: number;
+  /**
+   * The surge after the steady stretch (measured too): arrivals at `surgeFactor` × `rate` for
+   * `surgeS` wall seconds, then at `rate` for `drainS` while the backlog drains. surgeS 0: none.
+   */
+  surgeFactor: number;
+  surgeS: number;
+  drainS: number;
   /** Wall seconds at most for the saturation phase, and the backlog of callers it drains. */
   saturationS: number;
   backlog: number;
@@ -71,6 +100,11 @@ export function centreOptions(quick: boolean): CentreOptions {
     queues: 10,
     warmupS: quick ? 5 : 25,
     busyS: quick ? 10 : 60,
+    // The surge (header comment): 1.5× for 120 centre s, then the steady rate for 180 centre s
+    // (120 quick) while the backlog drains.
+    surgeFactor: 1.5,
+    surgeS: quick ? 12 : 24,
+    drainS: quick ? 12 : 36,
     saturationS: quick ? 4 : 15,
     backlog: quick ? 400 : 2000,
     sweepMs: 250,
@@ -85,8 +119,11 @@ export interface CentreFigures {
   saturationOffersPerS: number;
   doubleOffers: number;
   idleWhileWaiting: number;
+  /** Every measured caller's estimate errors (accuracy.all's). */
   holdline: ErrorSample;
   asterisk: ErrorSample;
+  /** The same callers, and those that joined in the steady stretch or in the surge and its drain. */
+  accuracy: Record<'all' | Phase, Accuracy>;
   wallboardNodeUsPerPush: number;
   wallboardWallMsPerPush: number;
   details: Record<string, number | string | boolean>;
@@ -114,9 +151,13 @@ interface CallerState {
   /** Waiting since (join, or its return after a reject). */
   waitingSince: number;
   firstOfferAt: number | null;
+  /** Its first offer's agent came from a call in another queue (the diagnosis at settle). */
+  firstAgentFromOtherQueue: boolean;
   /** The estimates it was given at join (wall s), and when; null: none asked (already offered). */
   estimate: { at: number; holdline: number | null; asterisk: number; place: number } | null;
   measured: boolean;
+  /** The phase it joined in (null: warm-up, not measured). */
+  phase: Phase | null;
 }
 
 async function inParallel(n: number, width: number, f: (i: number) => Promise<void>): Promise<void> {
@@ -195,21 +236,23 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
   type Mode = 'busy' | 'filling' | 'saturation' | 'stopped';
   let mode: Mode = 'busy';
   let measuring = false;
+  /** The phase joins are in now (null: warm-up). */
+  let phase: Phase | null = null;
   const callers = new Map<string, CallerState>();
   /** When each agent last became free (ms; 0: free from the start). */
   const agentFreeAt = new Map<string, number>();
   /** Connected calls: caller → queue, ended at the start of saturation. */
   const connected = new Map<string, string>();
+  /** Offer latency of the steady stretch (the figures), and of the surge and its drain (details). */
   const latency = new Histogram();
+  const surgeLatency = new Histogram();
   /** The same, by what made the offer possible last: the caller, the agent, or the tier opening. */
   const byCause = { caller: new Histogram(), agent: new Histogram(), tier: new Histogram() };
   /** Offers seen before their caller's join returned (made during the join): offer time by caller. */
   const offeredDuringJoin = new Map<string, { at: number; agent: string }>();
-  const holdlineErr = new ErrorSample();
-  const asteriskErr = new ErrorSample();
-  const hindsight = new HindsightByPlace();
+  const accuracy: Record<'all' | Phase, Accuracy> = { all: new Accuracy(), steady: new Accuracy(), surge: new Accuracy() };
   const asterisk = new AsteriskHoldtime();
-  const counts = { joined: 0, answered: 0, abandoned: 0, rejected: 0, offers: 0, offeredAtJoin: 0, noEstimate: 0, nullEstimate: 0, failures: 0 };
+  const counts = { joined: 0, answered: 0, abandoned: 0, rejected: 0, offers: 0, offeredAtJoin: 0, noEstimate: 0, failures: 0 };
   let firstFailure: string | undefined;
   const fail = (e: unknown): void => {
     counts.failures++;
@@ -271,7 +314,11 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     if (c !== undefined) {
       counts.offers++;
       if (c.measured) recordLatency(c, agent, now);
-      c.firstOfferAt ??= now;
+      if (c.firstOfferAt === null) {
+        c.firstOfferAt = now;
+        const last = lastCallQueue.get(agent);
+        c.firstAgentFromOtherQueue = last !== undefined && last !== c.queue;
+      }
     } else if (mode === 'busy') offeredDuringJoin.set(o2.caller_id, { at: now, agent });
     if (Math.random() < o.rejectShare) {
       later(REJECT_MS, async () => {
@@ -286,6 +333,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     later(ACCEPT_MS, async () => {
       await node.routing.answer(who, o2.queue_id, o2.offer_id, 'accept', { agent_id: agent });
       connected.set(o2.caller_id, o2.queue_id);
+      lastCallQueue.set(agent, o2.queue_id);
       if (c) {
         asterisk.answered(c.queue, (now - c.joinAt) / 1000);
         settle(o2.caller_id, c, now);
@@ -299,6 +347,10 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     const free = agentFreeAt.get(agent) ?? 0;
     const since = Math.max(c.waitingSince, free, tierOpen);
     const us = Math.max(0, at - since) * 1000;
+    if (c.phase === 'surge') {
+      surgeLatency.record(us);
+      return;
+    }
     latency.record(us);
     (since === c.waitingSince ? byCause.caller : since === free ? byCause.agent : byCause.tier).record(us);
   };
@@ -308,10 +360,37 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     if (!c.measured || c.estimate === null) return;
     const first = c.firstOfferAt ?? offeredAt;
     const actualS = ((first - c.estimate.at) / 1000) * k;
-    asteriskErr.add(c.estimate.asterisk * k, actualS);
-    hindsight.add(c.estimate.place, actualS);
-    if (c.estimate.holdline === null) counts.nullEstimate++;
-    else holdlineErr.add(c.estimate.holdline * k, actualS);
+    const holdlineS = c.estimate.holdline === null ? null : c.estimate.holdline * k;
+    for (const a of [accuracy.all, accuracy[c.phase ?? 'steady']]) a.add(holdlineS, c.estimate.asterisk * k, c.estimate.place, actualS);
+    if (holdlineS !== null && c.phase !== null) {
+      noteAbandonsAhead(c, c.phase, first, holdlineS, actualS);
+      agentFrom[c.phase][c.firstAgentFromOtherQueue ? 'other' : 'same'].add(holdlineS, actualS);
+    }
+  };
+  // Issue 16 diagnosis, the other suspect: a member on a call in another queue is left out of the
+  // estimate's pool (estimate.ts, engagedElsewhere) — that queue decides first when the call ends —
+  // but when that queue has nobody waiting the member comes here. Per phase: the share of estimated
+  // callers whose first offer went to an agent whose last call was in another queue, and Holdline's
+  // median bias for those and the others.
+  const lastCallQueue = new Map<string, string>();
+  const agentFrom = {
+    steady: { other: new ErrorSample(), same: new ErrorSample() },
+    surge: { other: new ErrorSample(), same: new ErrorSample() },
+  };
+  // Issue 16 diagnosis: does the estimate's overestimate come from callers ahead abandoning (the
+  // model counts every caller ahead as one to be offered)? Ahead = the same queue, joined earlier
+  // (the centre's callers have no priority and no skills of their own); per phase, the share of
+  // estimated callers with an abandon ahead between their estimate and their offer, and Holdline's
+  // median bias with and without one.
+  const abandonsByQueue = new Map<string, Array<{ joinAt: number; at: number }>>();
+  const abandonsAhead = {
+    steady: { with: new ErrorSample(), without: new ErrorSample() },
+    surge: { with: new ErrorSample(), without: new ErrorSample() },
+  };
+  const noteAbandonsAhead = (c: CallerState, p: Phase, offeredAt: number, holdlineS: number, actualS: number): void => {
+    const from = c.estimate?.at ?? c.joinAt;
+    const ahead = (abandonsByQueue.get(c.queue) ?? []).some((a) => a.joinAt < c.joinAt && a.at > from && a.at < offeredAt);
+    abandonsAhead[p][ahead ? 'with' : 'without'].add(holdlineS, actualS);
   };
   for (const node of nodes) {
     node.router.onNotice(onNotice(node));
@@ -340,7 +419,7 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     const node = pick(nodes);
     const queue = pick(queues);
     const at = Date.now();
-    const state: CallerState = { queue, joinAt: at, waitingSince: at, firstOfferAt: null, estimate: null, measured: measuring };
+    const state: CallerState = { queue, joinAt: at, waitingSince: at, firstOfferAt: null, firstAgentFromOtherQueue: false, estimate: null, measured: measuring, phase };
     const caller = (await node.calls.joinCaller(APP, queue, { number: '6135550000' })).value.uuid;
     counts.joined++;
     callers.set(caller, state);
@@ -357,7 +436,8 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     const got = await node.calls.getCaller(APP, queue, caller);
     if (got.status === 'waiting' && got.estimated_wait !== undefined && state.firstOfferAt === null) {
       state.estimate = { at: asked, holdline: got.estimated_wait === null ? null : got.estimated_wait, asterisk: asteriskEst, place: got.position ?? 0 };
-      if (state.measured && Math.random() < 0.2) void whoIsFree(node, queue).catch(fail);
+      // A diagnosis of the steady centre (in the surge, few members are free).
+      if (state.phase === 'steady' && Math.random() < 0.2) void whoIsFree(node, queue).catch(fail);
     } else if (state.measured) {
       if (got.status === 'waiting') counts.noEstimate++;
       else counts.offeredAtJoin++;
@@ -367,6 +447,9 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
       const c = await node.calls.getCaller(APP, queue, caller).catch(() => null);
       if (c?.status !== 'waiting') return;
       callers.delete(caller);
+      const list = abandonsByQueue.get(queue) ?? [];
+      list.push({ joinAt: at, at: Date.now() });
+      abandonsByQueue.set(queue, list);
       await node.calls.leaveCaller(APP, queue, caller, 'abandoned');
       counts.abandoned++;
     });
@@ -406,18 +489,36 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     })().catch(fail);
   }, 1000);
 
+  // How deep the line gets: waiting callers (routing's read, every queue, each second), over the
+  // centre and in the fullest queue, per phase.
+  const depth = { steady: { centre: 0, queue: 0 }, surge: { centre: 0, queue: 0 } };
+  const depthSampler = setInterval(() => {
+    const p = phase;
+    if (p === null || mode !== 'busy') return;
+    void Promise.all(queues.map(async (q) => (await n0.router.store.readRouting(APP, q)).waiting.length))
+      .then((lengths) => {
+        const d = depth[p];
+        d.centre = Math.max(d.centre, lengths.reduce((a, b) => a + b, 0));
+        d.queue = Math.max(d.queue, ...lengths);
+      })
+      .catch(fail);
+  }, 1000);
+
   // --- the busy hour ---
-  const meanGapMs = 1000 / (o.rate * k);
   let issued = 0;
+  let surgeIssued = 0;
   let shed = 0;
   let inFlightJoins = 0;
-  const arrivals = async (untilMs: number): Promise<void> => {
+  /** Poisson arrivals at `rate` centre callers/s until `untilMs`. */
+  const arrivals = async (untilMs: number, rate: number): Promise<void> => {
+    const meanGapMs = 1000 / (rate * k);
     let next = Date.now();
     while (Date.now() < untilMs) {
       next += exp(meanGapMs);
       const wait = next - Date.now();
       if (wait > 0) await sleep(wait);
       issued++;
+      if (phase === 'surge') surgeIssued++;
       // An engine that cannot keep up would pile up joins without end: past this many unfinished,
       // arrivals are shed (counted), so the row still finishes and says it fell behind.
       if (inFlightJoins >= MAX_JOINS_IN_FLIGHT) {
@@ -430,9 +531,16 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
         .finally(() => inFlightJoins--);
     }
   };
-  const bar = timedBar(`  busy: ${o.rate * k} callers/s (centre ${o.rate}/s at ×${k})`, (o.warmupS + o.busyS) * 1000, () => `${counts.joined} joined, ${counts.offers} offers`);
-  await arrivals(Date.now() + o.warmupS * 1000);
+  const surging = o.surgeS > 0;
+  const surgeText = surging ? `, then ${o.surgeFactor}× for ${o.surgeS} s and ${o.drainS} s to drain` : '';
+  const bar = timedBar(
+    `  busy: ${o.rate * k} callers/s (centre ${o.rate}/s at ×${k})${surgeText}`,
+    (o.warmupS + o.busyS + (surging ? o.surgeS + o.drainS : 0)) * 1000,
+    () => `${counts.joined} joined, ${callers.size} waiting, ${counts.offers} offers`,
+  );
+  await arrivals(Date.now() + o.warmupS * 1000, o.rate);
   measuring = true;
+  phase = 'steady';
   // How late this process's event loop ran (a loaded machine, or this process at its limit): every
   // latency here includes it.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -441,18 +549,29 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
   const busyStart = Date.now();
   const decisions0 = nodes.reduce((s, n) => s + n.router.decisions, 0);
   const offers0 = counts.offers;
-  await arrivals(busyStart + o.busyS * 1000);
+  await arrivals(busyStart + o.busyS * 1000, o.rate);
   const busyWall = (Date.now() - busyStart) / 1000;
   const busyDecisions = nodes.reduce((s, n) => s + n.router.decisions, 0) - decisions0;
   const busyOffers = counts.offers - offers0;
-  measuring = false;
   loopDelay.disable();
   const busyCpu = process.cpuUsage(busyCpu0);
+  // The surge, then the drain at the steady rate: measured callers of phase 'surge'.
+  const surgeStart = Date.now();
+  if (surging) {
+    phase = 'surge';
+    await arrivals(surgeStart + o.surgeS * 1000, o.rate * o.surgeFactor);
+    await arrivals(Date.now() + o.drainS * 1000, o.rate);
+  }
+  const surgeWall = (Date.now() - surgeStart) / 1000;
+  measuring = false;
+  phase = null;
   bar.stop(`${counts.joined} joined, ${counts.offers} offers`);
   clearInterval(sampler);
+  clearInterval(depthSampler);
   // Callers still waiting: offered later or never (abandoned). Give the last ones a moment.
   await sleep(Math.min(3000, ((o.handleMeanS * 1000) / k) * 0.5));
-  const unsettled = [...callers.values()].filter((c) => c.measured && c.estimate !== null).length;
+  const unsettledOf = (p: Phase): number => [...callers.values()].filter((c) => c.phase === p && c.estimate !== null).length;
+  const unsettled = { steady: unsettledOf('steady'), surge: unsettledOf('surge') };
 
   // --- the wallboard read each callqueue.stats push makes (CallService.wallboardFrame) ---
   const wbRounds = 3;
@@ -515,8 +634,9 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
     saturationOffersPerS: satCount / satWall,
     doubleOffers,
     idleWhileWaiting,
-    holdline: holdlineErr,
-    asterisk: asteriskErr,
+    holdline: accuracy.all.holdline,
+    asterisk: accuracy.all.asterisk,
+    accuracy,
     wallboardNodeUsPerPush,
     wallboardWallMsPerPush,
     details: {
@@ -529,7 +649,12 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
       relax_after_wall_s: relaxWallS,
       setup_s: Number(setupS.toFixed(1)),
       busy_wall_s: Number(busyWall.toFixed(1)),
+      surge_factor: surging ? o.surgeFactor : 0,
+      surge_centre_s: surging ? o.surgeS * k : 0,
+      drain_centre_s: surging ? o.drainS * k : 0,
+      surge_and_drain_wall_s: Number(surgeWall.toFixed(1)),
       arrivals: issued,
+      arrivals_in_surge_and_drain: surgeIssued,
       arrivals_shed_engine_behind: shed,
       joined: counts.joined,
       answered: counts.answered,
@@ -543,9 +668,15 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
         ]),
       ),
       callers_offered_at_join: counts.offeredAtJoin,
-      callers_estimated: asteriskErr.count,
-      callers_null_estimate: counts.nullEstimate,
-      callers_estimated_not_offered_by_end: unsettled,
+      callers_estimated: accuracy.all.asterisk.count,
+      callers_null_estimate: accuracy.all.nullEstimates,
+      callers_estimated_not_offered_by_end: unsettled.steady + unsettled.surge,
+      steady_callers_estimated_not_offered_by_end: unsettled.steady,
+      surge_callers_estimated_not_offered_by_end: unsettled.surge,
+      steady_peak_callers_waiting: depth.steady.centre,
+      steady_peak_callers_waiting_one_queue: depth.steady.queue,
+      surge_peak_callers_waiting: depth.surge.centre,
+      surge_peak_callers_waiting_one_queue: depth.surge.queue,
       ...(freeSeen.samples > 0
         ? {
             estimate_free_members_counted: Number((freeSeen.available / freeSeen.samples).toFixed(1)),
@@ -554,9 +685,29 @@ export async function runCentre(stores: CallStore[], o: CentreOptions, extraCpu:
             estimate_free_members_with_skill_tier0: Number((freeSeen.tier0 / freeSeen.samples).toFixed(1)),
           }
         : {}),
-      holdline_median_bias_s: Number(holdlineErr.medianBias().toFixed(1)),
-      hindsight_by_place_median_err_s: Number(hindsight.medianError().toFixed(1)),
-      asterisk_median_bias_s: Number(asteriskErr.medianBias().toFixed(1)),
+      holdline_median_bias_s: Number(accuracy.all.holdline.medianBias().toFixed(1)),
+      hindsight_by_place_median_err_s: Number(accuracy.all.hindsight.medianError().toFixed(1)),
+      asterisk_median_bias_s: Number(accuracy.all.asterisk.medianBias().toFixed(1)),
+      actual_wait_median_s: Number(accuracy.all.waitPercentile(50).toFixed(1)),
+      // Per phase: steady_* (joined in the steady stretch), surge_* (in the surge or its drain).
+      ...accuracy.steady.details('steady_'),
+      ...accuracy.surge.details('surge_'),
+      ...Object.fromEntries(
+        (['steady', 'surge'] as const).flatMap((p) => {
+          const { with: w, without } = abandonsAhead[p];
+          const share = w.count / Math.max(1, w.count + without.count);
+          return [
+            [`${p}_share_with_abandon_ahead`, Number(share.toFixed(3))],
+            [`${p}_holdline_median_bias_abandon_ahead_s`, Number(w.medianBias().toFixed(1))],
+            [`${p}_holdline_median_bias_no_abandon_ahead_s`, Number(without.medianBias().toFixed(1))],
+            [`${p}_share_offered_agent_from_other_queue`, Number((agentFrom[p].other.count / Math.max(1, agentFrom[p].other.count + agentFrom[p].same.count)).toFixed(3))],
+            [`${p}_holdline_median_bias_agent_from_other_queue_s`, Number(agentFrom[p].other.medianBias().toFixed(1))],
+            [`${p}_holdline_median_bias_agent_from_same_queue_s`, Number(agentFrom[p].same.medianBias().toFixed(1))],
+          ];
+        }),
+      ),
+      surge_offer_p50_ms: Number((surgeLatency.percentile(50) / 1000).toFixed(1)),
+      surge_offer_p99_ms: Number((surgeLatency.percentile(99) / 1000).toFixed(1)),
       idle_samples: samples,
       busy_node_cpu_cores: Number(((busyCpu.user + busyCpu.system) / 1e6 / busyWall).toFixed(2)),
       busy_event_loop_delay_p50_ms: Number((loopDelay.percentile(50) / 1e6).toFixed(1)),
