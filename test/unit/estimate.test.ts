@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { estimateLine, estimateWaits, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
+import { estimateLine, estimateWaits, handleSecondsFrom, stayShareFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
 
 const member = (status: EstimateMember['status'], statusAtMs = 0, extra: Partial<EstimateMember> = {}): EstimateMember => ({
   status, paused: false, statusAtMs, offered: false, ...extra,
@@ -40,6 +40,21 @@ describe('estimateWaits', () => {
 
   it('a member a ringing caller is on its way to counts as on a call', () => {
     expect(estimateWaits(1, { nowMs: 0, handleSeconds: 100, wrapupSeconds: 30, members: [member('available', 0, { offered: true })] })).toEqual([86.7]);
+  });
+
+  it('moves the line by 1 / s callers per call end, s the share of callers ahead expected to stay', () => {
+    const input: EstimateInput = { nowMs: 0, handleSeconds: 90, wrapupSeconds: 0, members: [member('busy'), member('available')] };
+    // Place 0 takes the free member at once; then both end calls, one every 45 s.
+    expect(estimateWaits(3, input)).toEqual([0, 30, 75]);
+    // Half the callers ahead give up: the line moves two places per call end; the free member still takes one.
+    expect(estimateWaits(3, { ...input, stayShare: 0.5 })).toEqual([0, 15, 37.5]);
+    expect(estimateWaits(3, { ...input, stayShare: 1 })).toEqual(estimateWaits(3, input));
+  });
+
+  it('takes half the give-up share of recent leaves for the callers ahead, with 10 answered assumed (stayShareFrom)', () => {
+    expect(stayShareFrom(70, 20)).toBe(0.9);
+    expect(stayShareFrom(0, 1)).toBeCloseTo(1 - 1 / 22, 12);
+    expect(stayShareFrom(0, 0)).toBeNull();
   });
 
   it('a member engaged by another queue counts only when no other member may take the caller', () => {
@@ -199,9 +214,11 @@ describe('estimate monotonicity (property)', () => {
         fc.integer({ min: 1, max: 600 }),
         fc.integer({ min: 0, max: 120 }),
         fc.array(opArb, { maxLength: 60 }),
-        (members, position, handle, wrapup, ops) => {
+        fc.constantFrom(1, 0.9, 0.62),
+        (members, position, handle, wrapup, ops, stay) => {
           const s: State = { nowMs: 600_000, members: members.map((m) => ({ ...m })), position, length: position + 3 };
-          const estimate = () => estimateWaits(s.length, { nowMs: s.nowMs, handleSeconds: handle, wrapupSeconds: wrapup, members: s.members })[s.position];
+          const estimate = () =>
+            estimateWaits(s.length, { nowMs: s.nowMs, handleSeconds: handle, wrapupSeconds: wrapup, members: s.members, stayShare: stay })[s.position];
           let last = estimate();
           for (const op of ops) {
             if (!apply(s, op)) continue;
@@ -351,7 +368,7 @@ function applyTiered(s: TieredState, op: TieredOp, queueTags: readonly string[])
  * Runs the property must always pass, found by CI: a free member offered the caller ahead gives the same
  * time by another sum, and float noise rounded it 344.2 → 344.3 before estimates were rounded through µs.
  */
-const TIERED_EXAMPLES: [EstimateMember[], EstimateCaller[], EstimateCaller, string[], number, number, number, TieredOp[]][] = [
+const TIERED_EXAMPLES: [EstimateMember[], EstimateCaller[], EstimateCaller, string[], number, number, number, TieredOp[], number][] = [
   [
     [
       { status: 'logged_out', paused: true, statusAtMs: 383129, offered: false, tags: ['a'], penalty: 3 },
@@ -374,6 +391,7 @@ const TIERED_EXAMPLES: [EstimateMember[], EstimateCaller[], EstimateCaller, stri
       { kind: 'ahead_leaves_at', pick: 986893782 },
       { kind: 'ahead_offered_to', caller: 935031810, pick: 174594833 },
     ],
+    1,
   ],
 ];
 
@@ -389,11 +407,13 @@ describe('estimate monotonicity with skills and tiers (property)', () => {
         fc.integer({ min: 1, max: 600 }),
         fc.integer({ min: 0, max: 120 }),
         fc.array(tieredOpArb, { maxLength: 60 }),
-        (members, ahead, tracked, queueTags, relax, handle, wrapup, ops) => {
+        fc.constantFrom(1, 0.9, 0.62),
+        (members, ahead, tracked, queueTags, relax, handle, wrapup, ops, stay) => {
           const s: TieredState = { nowMs: 600_000, members: members.map((m) => ({ ...m })), ahead: [...ahead], tracked, behind: [] };
           const estimate = () =>
             estimateLine([...s.ahead, s.tracked, ...s.behind], {
               nowMs: s.nowMs, handleSeconds: handle, wrapupSeconds: wrapup, members: s.members, requiredTags: queueTags, relaxAfterSeconds: relax,
+              stayShare: stay,
             })[s.ahead.length];
           let last = estimate();
           for (const op of ops) {

@@ -26,7 +26,7 @@ import type {
   WallboardRead,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
+import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, handleSecondsFrom, stayShareFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -308,7 +308,20 @@ export class CallService {
   /** The slow-moving part of an estimate's input: the averages, routing's context, the members. */
   private estimateBasis(read: WallboardRead | null, ctx: EstimateContext, members: EstimateLineRead['members']): EstimateBasis {
     const handle = read === null ? DEFAULT_HANDLE_SECONDS : this.handleSeconds(read, members);
-    return { handle, ctx, members };
+    return { handle, stay: read === null ? undefined : this.stayShare(read), ctx, members };
+  }
+
+  /**
+   * s, the share of the callers ahead expected to stay until offered (estimate.ts stayShareFrom):
+   * from the last hour's leaves, else today's; none: every caller ahead is counted whole.
+   */
+  private stayShare(read: WallboardRead): number | undefined {
+    for (const window of ['1h', 'today'] as const) {
+      const f = windowFigures(window, read.buckets, read.nowMs, this.timeZone);
+      const s = stayShareFrom(f.answered, f.abandoned + f.timed_out);
+      if (s !== null) return s;
+    }
+    return undefined;
   }
 
   /**
@@ -561,6 +574,8 @@ function found<T>(value: T | null, code: 'agent_not_found' | 'tag_not_found' | '
 interface EstimateBasis {
   /** Average handle time, seconds. */
   handle: number;
+  /** The share of the callers ahead expected to stay until offered; undefined: all. */
+  stay: number | undefined;
   ctx: EstimateContext;
   members: EstimateLineRead['members'];
 }
@@ -611,6 +626,7 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
   }
   return {
     nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
+    ...(basis.stay === undefined ? {} : { stayShare: basis.stay }),
     members: memo.members,
   };
 }
