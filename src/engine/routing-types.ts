@@ -170,8 +170,24 @@ export interface RoutingStore {
   subscribeNotices(listener: (notice: RoutingNotice) => void): Promise<() => Promise<void>>;
 
   // --- the due index (section 6) ---
+  /** Due at `atMs` at the latest, and marked: the settle of any claim made before this is due-now. */
   markDue(app: string, queueId: string, atMs: number): Promise<void>;
-  /** Up to `limit` queues due now, leased for `leaseMs`. */
-  claimDue(limit: number, leaseMs: number): Promise<{ app: string; queueId: string }[]>;
-  settleDue(app: string, queueId: string, nextMs: number | null): Promise<void>;
+  /** Up to `limit` queues due now, leased for `leaseMs`, each named by this claim's lease. */
+  claimDue(limit: number, leaseMs: number): Promise<DueClaim[]>;
+  /**
+   * Due at `nextMs` (null: not due) when `claim` is still the queue's latest claim and nothing marked
+   * it since; otherwise due now (and marked, so that the later claim's settle is due-now too).
+   */
+  settleDue(claim: DueClaim, nextMs: number | null): Promise<void>;
+}
+
+/**
+ * A queue claimed from the due index. `lease` names the claim: a mark lets another node claim a
+ * queue still being processed, and of two sweeps settling it the one that read it first would
+ * otherwise replace the other's deadline with its older view (routing.md section 6).
+ */
+export interface DueClaim {
+  app: string;
+  queueId: string;
+  lease: string;
 }

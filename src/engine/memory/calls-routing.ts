@@ -8,6 +8,7 @@ import type { CallQueueChange } from '../call-types.js';
 import {
   DEFAULT_ROUTING,
   type AgentRouting,
+  type DueClaim,
   type EngagementUpdate,
   type MemberRouting,
   type Offer,
@@ -67,12 +68,19 @@ interface Engagement {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const key = (app: string, queueId: string): string => JSON.stringify([app, queueId]);
+/** The due index's mark (a lease is never this). */
+const MARKED = 'marked';
 
 export class MemoryRouting implements RoutingStore {
   private readonly queues = new Map<string, QueueRouting>();
   private readonly engaged = new Map<string, Map<string, Engagement>>();
   private readonly due = new Map<string, number>();
-  private readonly dirty = new Set<string>();
+  /**
+   * Per queue: MARKED when marked since its last claim, else the lease of its latest claim while that
+   * claim is unsettled (route-due-2.lua's dirty hash): a settle counts only for that claim.
+   */
+  private readonly dirty = new Map<string, string>();
+  private leases = 0;
   private readonly noticeListeners = new Set<(n: RoutingNotice) => void>();
 
   constructor(private readonly host: MemoryRoutingHost) {}
@@ -404,25 +412,34 @@ export class MemoryRouting implements RoutingStore {
     const k = key(app, queueId);
     const cur = this.due.get(k);
     if (cur === undefined || atMs < cur) this.due.set(k, atMs);
-    this.dirty.add(k);
+    this.dirty.set(k, MARKED);
   }
 
-  async claimDue(limit: number, leaseMs: number): Promise<{ app: string; queueId: string }[]> {
+  async claimDue(limit: number, leaseMs: number): Promise<DueClaim[]> {
     const nowMs = this.host.now();
+    const lease = `claim ${++this.leases}`;
     const ready = [...this.due].filter(([, at]) => at <= nowMs).sort((a, b) => a[1] - b[1]).slice(0, limit);
     return ready.map(([k]) => {
       this.due.set(k, nowMs + leaseMs);
-      this.dirty.delete(k);
+      this.dirty.set(k, lease);
       const [app, queueId] = JSON.parse(k) as [string, string];
-      return { app, queueId };
+      return { app, queueId, lease };
     });
   }
 
-  async settleDue(app: string, queueId: string, nextMs: number | null): Promise<void> {
-    const k = key(app, queueId);
-    if (this.dirty.has(k)) this.due.set(k, Math.min(this.due.get(k) ?? 0, this.host.now()));
-    else if (nextMs === null) this.due.delete(k);
-    else this.due.set(k, nextMs);
+  async settleDue(claim: DueClaim, nextMs: number | null): Promise<void> {
+    const k = key(claim.app, claim.queueId);
+    if (this.dirty.get(k) === claim.lease) {
+      this.dirty.delete(k);
+      if (nextMs === null) this.due.delete(k);
+      else this.due.set(k, nextMs);
+      return;
+    }
+    // Marked since the claim, or claimed again (by another Router): due now, for a fresh read.
+    const nowMs = this.host.now();
+    const cur = this.due.get(k);
+    if (cur === undefined || nowMs < cur) this.due.set(k, nowMs);
+    this.dirty.set(k, MARKED);
   }
 
   /** `agents`: those whose part is still open (a ring_all offer loses its rejecters), in offer order. */

@@ -5,6 +5,7 @@
  * confirmed by a replica like every call write (RedisCallStore.confirmed) and their changes' events
  * go through the queue's outbox (events.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import { parseChange } from './calls-codec.js';
 import { toCallError } from './calls-scripts.js';
@@ -16,6 +17,7 @@ import type { CallQueueChange } from '../call-types.js';
 import {
   DEFAULT_ROUTING,
   type AgentRouting,
+  type DueClaim,
   type EngagementUpdate,
   type MemberRouting,
   type Offer,
@@ -300,15 +302,17 @@ export class RedisRouting implements RoutingStore {
     await this.call('hlRouteDue', this.dueKeys(), ['add', JSON.stringify([app, queueId]), atMs]);
   }
 
-  async claimDue(limit: number, leaseMs: number): Promise<{ app: string; queueId: string }[]> {
-    const refs = await this.call<string[]>('hlRouteDue', this.dueKeys(), ['claim', limit, leaseMs]);
+  async claimDue(limit: number, leaseMs: number): Promise<DueClaim[]> {
+    // One lease per claim: unique across nodes, so a settle can tell its claim from a later one.
+    const lease = randomUUID();
+    const refs = await this.call<string[]>('hlRouteDue', this.dueKeys(), ['claim', limit, leaseMs, lease]);
     return refs.map((r) => {
       const [app, queueId] = JSON.parse(r) as [string, string];
-      return { app, queueId };
+      return { app, queueId, lease };
     });
   }
 
-  async settleDue(app: string, queueId: string, nextMs: number | null): Promise<void> {
-    await this.call('hlRouteDue', this.dueKeys(), ['settle', JSON.stringify([app, queueId]), nextMs === null ? '' : nextMs]);
+  async settleDue(claim: DueClaim, nextMs: number | null): Promise<void> {
+    await this.call('hlRouteDue', this.dueKeys(), ['settle', JSON.stringify([claim.app, claim.queueId]), nextMs === null ? '' : nextMs, claim.lease]);
   }
 }

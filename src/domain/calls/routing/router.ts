@@ -110,13 +110,15 @@ export class Router {
   /** One sweep: claim the due queues, tick and decide each, settle each at its next deadline. */
   async sweep(): Promise<void> {
     const due = await this.store.claimDue(CLAIM_LIMIT, this.leaseMs);
-    for (const { app, queueId } of due) {
+    for (const claim of due) {
       try {
-        const next = await this.processOnce(app, queueId);
-        await this.store.settleDue(app, queueId, next);
+        // Settled by this claim's lease: if another node claimed the queue meanwhile (after a mark),
+        // this `next` may predate that node's offers, and the store then leaves the queue due now.
+        const next = await this.processOnce(claim.app, claim.queueId);
+        await this.store.settleDue(claim, next);
       } catch (err) {
         // Left leased: claimed again when the lease ends (a deleted queue: its entry is settled away).
-        if ((err as { code?: string }).code === 'call_queue_not_found') await this.store.settleDue(app, queueId, null);
+        if ((err as { code?: string }).code === 'call_queue_not_found') await this.store.settleDue(claim, null);
         else this.onError(err);
       }
     }
