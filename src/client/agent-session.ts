@@ -3,7 +3,8 @@
  * client's WebSocket, answered there; the agent's availability and pause in each of its queues,
  * over REST with the same agent token. Events: `offer` (a new offer), `revoked` (an offer ended
  * without this agent's answer). On every (re)connection it reads the agent's open offer, so an offer
- * whose push was lost with a node is still delivered once.
+ * whose push was lost with a node is still delivered once — unless its end (an `offer.revoked`, or
+ * this session's own answer) arrived while that read was on its way.
  */
 import type { OfferRevokedFrame, Principal, WireMember, WireOffer } from '../codec/frames.js';
 import type { HoldlineClient } from './client.js';
@@ -28,6 +29,11 @@ export interface AgentSessionOptions {
 export class AgentSession extends TypedEmitter<AgentSessionEvents> {
   #agent: string | null = null;
   #seen = new Set<string>();
+  /**
+   * Offers ended for this agent (revoked, or answered through this session): the open offer read on
+   * connection may have been read before its end arrived, and must not be announced after it.
+   */
+  #ended = new Set<string>();
   readonly #fetch: typeof fetch;
   readonly #offs: Array<() => void> = [];
 
@@ -41,6 +47,7 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
       client.on('offer', (f) => this.#offered(f.offer)),
       client.on('offerRevoked', (f) => {
         this.#seen.delete(f.offer_id);
+        this.#end(f.offer_id);
         this.emit('revoked', f);
       }),
       client.on('connected', (c) => {
@@ -59,11 +66,17 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
   }
 
   accept(offer: WireOffer): Promise<WireOffer> {
-    return this.client.answerOffer(offer.queue_id, offer.offer_id, 'accept');
+    return this.#answer(offer, 'accept');
   }
 
   reject(offer: WireOffer): Promise<WireOffer> {
-    return this.client.answerOffer(offer.queue_id, offer.offer_id, 'reject');
+    return this.#answer(offer, 'reject');
+  }
+
+  async #answer(offer: WireOffer, answer: 'accept' | 'reject'): Promise<WireOffer> {
+    const out = await this.client.answerOffer(offer.queue_id, offer.offer_id, answer);
+    this.#end(offer.offer_id);
+    return out;
   }
 
   /** Available for offers in this queue (status `available`), or logged out of it. */
@@ -90,10 +103,13 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
   }
 
   #offered(offer: WireOffer): void {
-    if (this.#seen.has(offer.offer_id)) return;
-    this.#seen.add(offer.offer_id);
-    if (this.#seen.size > 100) this.#seen.delete(this.#seen.values().next().value as string);
+    if (this.#seen.has(offer.offer_id) || this.#ended.has(offer.offer_id)) return;
+    remember(this.#seen, offer.offer_id);
     this.emit('offer', offer);
+  }
+
+  #end(offerId: string): void {
+    remember(this.#ended, offerId);
   }
 
   #member(queueId: string, body: Record<string, unknown>): Promise<WireMember> {
@@ -118,6 +134,12 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
     }
     return json;
   }
+}
+
+/** Adds `id` to a set kept to its newest 100 (offer ids: a desk holds one offer at a time). */
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > 100) set.delete(set.values().next().value as string);
 }
 
 function agentOf(p: Principal): string | null {

@@ -1,7 +1,8 @@
 /**
  * The SDK's AgentSession against a real server (protocol/routing.md section 7), both engines: an
  * agent desktop gets offers, accepts and rejects them over the WebSocket, sets its availability and
- * pause over REST with its token; an offer made before it connected is delivered on connection.
+ * pause over REST with its token; an offer made before it connected is delivered on connection,
+ * unless it ended while that read was on its way.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentSession, HoldlineClient, HoldlineRequestError, type Offer } from '../../src/client/index.js';
@@ -58,6 +59,63 @@ describe.each(engineFactories)('AgentSession ($name)', (factory) => {
     // Another agent's membership, or its number: not the token's to change.
     await expect(session.client.answerOffer(queue, 'nope', 'accept')).rejects.toMatchObject({ code: 'offer_not_found' });
     expect((await call(s, { token }, 'PUT', `/v1/queues/${queue}/members/${agent}`, { number: '2' })).status).toBe(403);
+    session.close();
+  });
+
+  it('does not announce the offer read on connection when its revocation came first', async () => {
+    const s = srv();
+    const { key } = await s.createApp();
+    const rest = (method: string, path: string, body?: unknown) => call(s, key, method, path, body);
+    const queue = (await rest('POST', '/v1/queues', { name: 'support' })).body.uuid as string;
+    const agent = (await rest('POST', '/v1/agents', { name: 'Alice' })).body.uuid as string;
+    await rest('POST', `/v1/queues/${queue}/members`, { agent_id: agent, number: '1001' });
+    await rest('PUT', `/v1/queues/${queue}/routing`, { strategy: 'longest_idle' });
+    const token = (await rest('POST', `/v1/agents/${agent}/tokens`, {})).body.token as string;
+    const caller = (await rest('POST', `/v1/queues/${queue}/callers`, { number: '1' })).body.uuid as string;
+
+    // The session's read of the open offer is answered (the offer is open then) but held back
+    // until the offer has been revoked on the WebSocket.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered!: () => void;
+    const read = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    let consumed!: () => void;
+    const used = new Promise<void>((resolve) => {
+      consumed = resolve;
+    });
+    const gatedFetch: typeof fetch = async (url, init) => {
+      const res = await fetch(url, init);
+      if (!String(url).endsWith('/offer')) return res;
+      const body = await res.text();
+      expect(JSON.parse(body)).toMatchObject({ caller_id: caller });
+      answered();
+      await held;
+      const out = new Response(body, { status: res.status, headers: res.headers });
+      const json = out.json.bind(out);
+      out.json = () => json().finally(consumed);
+      return out;
+    };
+
+    const client = new HoldlineClient({ urls: `${s.url.replace(/^http/, 'ws')}/v1/ws`, token });
+    const session = new AgentSession(client, { httpUrl: s.url, token, fetch: gatedFetch });
+    closers.push(() => client.close());
+    const offers: Offer[] = [];
+    const revoked: string[] = [];
+    session.on('offer', (o) => offers.push(o));
+    session.on('revoked', (f) => revoked.push(f.offer_id));
+    await client.connect();
+    await read;
+    // The caller hangs up: its offer is revoked, and the desk is told so.
+    await rest('DELETE', `/v1/queues/${queue}/callers/${caller}?reason=abandoned`);
+    await expect.poll(() => revoked.length).toBe(1);
+    release();
+    await used;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(offers).toEqual([]);
     session.close();
   });
 });
