@@ -17,7 +17,8 @@ describe.each(engineFactories)('AgentSession ($name)', (factory) => {
     for (const c of closers.splice(0)) await c();
   });
 
-  it('receives offers, answers them, sets availability and pause', async () => {
+  /** A longest_idle queue whose one member, Alice, has an agent token. */
+  async function desk() {
     const s = srv();
     const { key } = await s.createApp();
     const rest = (method: string, path: string, body?: unknown) => call(s, key, method, path, body);
@@ -26,6 +27,11 @@ describe.each(engineFactories)('AgentSession ($name)', (factory) => {
     await rest('POST', `/v1/queues/${queue}/members`, { agent_id: agent, number: '1001' });
     await rest('PUT', `/v1/queues/${queue}/routing`, { strategy: 'longest_idle' });
     const token = (await rest('POST', `/v1/agents/${agent}/tokens`, {})).body.token as string;
+    return { s, rest, queue, agent, token };
+  }
+
+  it('receives offers, answers them, sets availability and pause', async () => {
+    const { s, rest, queue, agent, token } = await desk();
     // Offered before the desktop connects: delivered when it does (read over REST).
     const first = (await rest('POST', `/v1/queues/${queue}/callers`, { number: '1' })).body.uuid as string;
 
@@ -63,14 +69,7 @@ describe.each(engineFactories)('AgentSession ($name)', (factory) => {
   });
 
   it('does not announce the offer read on connection when its revocation came first', async () => {
-    const s = srv();
-    const { key } = await s.createApp();
-    const rest = (method: string, path: string, body?: unknown) => call(s, key, method, path, body);
-    const queue = (await rest('POST', '/v1/queues', { name: 'support' })).body.uuid as string;
-    const agent = (await rest('POST', '/v1/agents', { name: 'Alice' })).body.uuid as string;
-    await rest('POST', `/v1/queues/${queue}/members`, { agent_id: agent, number: '1001' });
-    await rest('PUT', `/v1/queues/${queue}/routing`, { strategy: 'longest_idle' });
-    const token = (await rest('POST', `/v1/agents/${agent}/tokens`, {})).body.token as string;
+    const { s, rest, queue, token } = await desk();
     const caller = (await rest('POST', `/v1/queues/${queue}/callers`, { number: '1' })).body.uuid as string;
 
     // The session's read of the open offer is answered (the offer is open then) but held back
