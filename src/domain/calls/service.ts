@@ -307,35 +307,26 @@ export class CallService {
 
   /** The slow-moving part of an estimate's input: the averages, routing's context, the members. */
   private estimateBasis(read: WallboardRead | null, ctx: EstimateContext, members: EstimateLineRead['members']): EstimateBasis {
-    const handle = read === null ? DEFAULT_HANDLE_SECONDS : this.handleSeconds(read, members);
-    return { handle, stay: read === null ? undefined : this.stayShare(read), ctx, members };
+    return { ...(read === null ? { handle: DEFAULT_HANDLE_SECONDS, stay: undefined } : this.averages(read, members)), ctx, members };
   }
 
   /**
-   * s, the share of the callers ahead expected to stay until offered (estimate.ts stayShareFrom):
-   * from the last hour's leaves, else today's; none: every caller ahead is counted whole.
+   * The averages the estimate uses, each from the last hour's figures, else today's, else its
+   * default: H, the handle time, with the calls in progress at the read (estimate.ts
+   * handleSecondsFrom; default DEFAULT_HANDLE_SECONDS), and s, the share of the callers ahead
+   * expected to stay until offered (stayShareFrom; none: every caller ahead counted whole).
    */
-  private stayShare(read: WallboardRead): number | undefined {
-    for (const window of ['1h', 'today'] as const) {
-      const f = windowFigures(window, read.buckets, read.nowMs, this.timeZone);
-      const s = stayShareFrom(f.answered, f.abandoned + f.timed_out);
-      if (s !== null) return s;
-    }
-    return undefined;
-  }
-
-  /**
-   * H, the handle time the estimate uses: the last hour's calls, else today's, with the calls in
-   * progress at the read (estimate.ts handleSecondsFrom), else the default.
-   */
-  private handleSeconds(read: WallboardRead, members: EstimateLineRead['members']): number {
+  private averages(read: WallboardRead, members: EstimateLineRead['members']): { handle: number; stay: number | undefined } {
     const running = members.flatMap((m) => (m.status === 'busy' ? [(read.nowMs - m.statusAtMs) / 1000] : []));
+    let handle: number | null = null;
+    let stay: number | null = null;
     for (const window of ['1h', 'today'] as const) {
+      if (handle !== null && stay !== null) break;
       const f = windowFigures(window, read.buckets, read.nowMs, this.timeZone);
-      const h = handleSecondsFrom(f.average_handle_time, f.handled, running);
-      if (h !== null) return h;
+      handle ??= handleSecondsFrom(f.average_handle_time, f.handled, running);
+      stay ??= stayShareFrom(f.answered, f.abandoned + f.timed_out);
     }
-    return DEFAULT_HANDLE_SECONDS;
+    return { handle: handle ?? DEFAULT_HANDLE_SECONDS, stay: stay ?? undefined };
   }
 
   /**
