@@ -113,15 +113,21 @@ export function parseBucketFields(pairs: readonly string[]): RawBuckets {
     if (target === null) continue;
     const colon = f.indexOf(':', 3);
     const bucket = Number(f.slice(3, colon === -1 ? undefined : colon));
-    const delta = colon === -1 ? pairs[i + 1]!.split(',').map(Number) : counter(Number(f.slice(colon + 1)), Number(pairs[i + 1]));
-    addInto(target, bucket, delta);
+    let v = target.get(bucket);
+    if (v === undefined) {
+      v = WALLBOARD_FIELDS.map(() => 0);
+      target.set(bucket, v);
+    }
+    if (colon !== -1) {
+      const at = Number(f.slice(colon + 1));
+      if (at >= 0 && at < v.length) v[at]! += Number(pairs[i + 1]);
+    } else {
+      pairs[i + 1]!.split(',').forEach((n, at) => {
+        if (at < v.length) v[at]! += Number(n);
+      });
+    }
   }
   return out;
-}
-
-/** A vector with `n` at `index` (0 elsewhere; an index past the fields: all 0). */
-function counter(index: number, n: number): BucketVector {
-  return WALLBOARD_FIELDS.map((_, i) => (i === index ? n : 0));
 }
 
 /** The figures of one window (protocol/calls.md section 5.1). */
