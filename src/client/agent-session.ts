@@ -47,7 +47,7 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
       client.on('offer', (f) => this.#offered(f.offer)),
       client.on('offerRevoked', (f) => {
         this.#seen.delete(f.offer_id);
-        this.#end(f.offer_id);
+        remember(this.#ended, f.offer_id);
         this.emit('revoked', f);
       }),
       client.on('connected', (c) => {
@@ -75,7 +75,7 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
 
   async #answer(offer: WireOffer, answer: 'accept' | 'reject'): Promise<WireOffer> {
     const out = await this.client.answerOffer(offer.queue_id, offer.offer_id, answer);
-    this.#end(offer.offer_id);
+    remember(this.#ended, offer.offer_id);
     return out;
   }
 
@@ -106,10 +106,6 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
     if (this.#seen.has(offer.offer_id) || this.#ended.has(offer.offer_id)) return;
     remember(this.#seen, offer.offer_id);
     this.emit('offer', offer);
-  }
-
-  #end(offerId: string): void {
-    remember(this.#ended, offerId);
   }
 
   #member(queueId: string, body: Record<string, unknown>): Promise<WireMember> {
