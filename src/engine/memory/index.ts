@@ -23,7 +23,6 @@ import type {
   AppRecord,
   Engine,
   EngineCapabilities,
-  JsonValue,
   ListQueuesOptions,
   MessagePatch,
   MetaEvent,
@@ -46,6 +45,7 @@ import { PartitionLog } from './partition-log.js';
 import { MESSAGE_STATE_EVENT } from '../state-events.js';
 import { MemoryEventLog } from './events.js';
 import type { EventRetention } from '../events.js';
+import { copyPlain } from './copy.js';
 
 /** NUL cannot occur in application or queue names, so feed keys cannot collide. */
 function feedKey(ref: PartitionRef): string {
@@ -90,14 +90,12 @@ function copyBody(body: string | Uint8Array): string | Uint8Array {
   return typeof body === 'string' ? body : new Uint8Array(body);
 }
 
-function copyJson(value: JsonValue): JsonValue {
-  return structuredClone(value);
-}
+
 
 /** What leaves the engine is a copy: callers may mutate it without touching what is stored. */
 function copyMessage(m: StoredMessage): StoredMessage {
   const out: StoredMessage = { ...m, body: copyBody(m.body) };
-  if (m.clientJson !== undefined) out.clientJson = copyJson(m.clientJson);
+  if (m.clientJson !== undefined) out.clientJson = copyPlain(m.clientJson);
   return out;
 }
 
@@ -422,7 +420,7 @@ export class MemoryEngine implements Engine {
       next.expiresAtMs = nowMs + patch.ttl * 1000;
       this.expiry.push({ expiresAtMs: next.expiresAtMs, target: log, id });
     }
-    patchFields(patch, next, copyJson);
+    patchFields(patch, next, copyPlain);
     log.replace(next);
     this.compactExpiryIfStale();
     this.events.record(ref.app, 'message.update', { queue_name: ref.queue, partition: ref.partition, msg_id: id, fields: patchedFieldNames(patch) });
@@ -439,7 +437,7 @@ export class MemoryEngine implements Engine {
     const patch: MessagePatch = {};
     if (change.clientState !== undefined) patch.clientState = change.clientState;
     if (change.clientJson !== undefined) patch.clientJson = change.clientJson;
-    patchFields(patch, next, copyJson);
+    patchFields(patch, next, copyPlain);
     log.replace(next);
     // Recorded in this same synchronous call (protocol/events.md "Recording an event").
     this.events.record(ref.app, MESSAGE_STATE_EVENT, {
