@@ -10,7 +10,11 @@
  *       both rows) and redis-server's CPU per op (INFO cpu) with its commands' share (INFO
  *       commandstats); then on ÷ off. On Redis the relay's work is counted: each round ends once
  *       every outbox is relayed. --root DIR: the call store of another tree (its recording cannot
- *       be switched off when it predates the setting: read its "on" rows).
+ *       be switched off when it predates the setting: read its "on" rows). --slowlog: Redis's
+ *       SLOWLOG at threshold 0 during each round (costs Redis time itself: its rows' CPU figures are
+ *       not comparable with a run without it), summed per top-level command, a script call by its
+ *       file name: µs per op and calls per op, printed per row (`slowlog` in the JSON); the
+ *       commands scripts call are in INFO commandstats (`redis_cmd_us_per_op`).
  *   npx tsx bench/events.ts query [--events 1000000] [--seconds 5]
  *       see query() below.
  *
@@ -32,6 +36,7 @@ const { positionals, values } = parseArgs({
     events: { type: 'string', default: '1000000' },
     /** on,off (default) or one of them: a row alone, e.g. to profile it (--cpu-prof). */
     recording: { type: 'string', default: 'on,off' },
+    slowlog: { type: 'boolean', default: false },
   },
 });
 
@@ -68,6 +73,22 @@ interface OpsRow {
   node_cpu_us: number;
   redis_cpu_us: number;
   redis_cmd_us: Map<string, number>;
+  /** --slowlog: top-level command (a script: its file) -> [µs, calls]. */
+  slowlog: Map<string, [number, number]>;
+}
+
+/** sha1 -> script file, for naming EVALSHA calls in the SLOWLOG (both variants: recording on and off). */
+async function scriptNames(): Promise<Map<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const { readdirSync } = await import('node:fs');
+  const root = values.root!;
+  const { loadLua } = (await import(`${root}/src/engine/redis/scripts.ts`)) as { loadLua(file: string, recording?: boolean): string };
+  const out = new Map<string, string>();
+  for (const f of readdirSync(`${root}/src/engine/redis/lua`).filter((n) => n.endsWith('.lua'))) {
+    const file = f.slice(0, -4);
+    for (const recording of [true, false]) out.set(createHash('sha1').update(loadLua(file, recording)).digest('hex'), file);
+  }
+  return out;
 }
 
 let prefixes = 0;
@@ -92,6 +113,10 @@ async function opsRound(engine: string, recording: boolean, url: string | undefi
   }
   await store.events.flush();
   if (admin !== undefined) await admin.config('RESETSTAT');
+  if (admin !== undefined && values.slowlog) {
+    await admin.config('SET', 'slowlog-log-slower-than', '0', 'slowlog-max-len', '2000000');
+    await admin.slowlog('RESET');
+  }
   const redisBefore = admin === undefined ? 0 : redisCpuSeconds(await admin.info('cpu'));
   const cpuBefore = process.cpuUsage();
   const until = Date.now() + Number(values.seconds) * 1000;
@@ -122,8 +147,23 @@ async function opsRound(engine: string, recording: boolean, url: string | undefi
     cmd = commandUsec(await admin.info('commandstats'));
     cmd.delete('info');
   }
+  const slowlog = new Map<string, [number, number]>();
+  if (admin !== undefined && values.slowlog) {
+    const names = await scriptNames();
+    const entries = (await admin.slowlog('GET', '-1')) as [number, number, number, string[]][];
+    await admin.config('SET', 'slowlog-log-slower-than', '-1');
+    for (const [, , us, argv] of entries) {
+      const command = String(argv[0]).toLowerCase();
+      if (command === 'slowlog' || command === 'config' || command === 'info') continue;
+      const name = command === 'evalsha' ? (names.get(String(argv[1])) ?? 'evalsha?') : command;
+      const row = slowlog.get(name) ?? [0, 0];
+      row[0] += Number(us);
+      row[1] += 1;
+      slowlog.set(name, row);
+    }
+  }
   await store.close();
-  return { engine, recording, ops: done, seconds, latencies, node_cpu_us: cpu.user + cpu.system, redis_cpu_us: redisCpu, redis_cmd_us: cmd };
+  return { engine, recording, ops: done, seconds, latencies, node_cpu_us: cpu.user + cpu.system, redis_cpu_us: redisCpu, redis_cmd_us: cmd, slowlog };
 }
 
 interface OpsSummary {
@@ -136,6 +176,7 @@ interface OpsSummary {
   node_cpu_us_per_op: number;
   redis_cpu_us_per_op: number;
   redis_cmd_us_per_op: Record<string, number>;
+  slowlog?: Record<string, { us_per_op: number; calls_per_op: number }>;
 }
 
 function summarise(rows: OpsRow[]): OpsSummary {
@@ -145,12 +186,25 @@ function summarise(rows: OpsRow[]): OpsSummary {
   const cmd: Record<string, number> = {};
   for (const r of rows) for (const [k, v] of r.redis_cmd_us) cmd[k] = (cmd[k] ?? 0) + v;
   for (const k of Object.keys(cmd)) cmd[k] = Number((cmd[k]! / ops).toFixed(2));
+  const slow = new Map<string, [number, number]>();
+  for (const r of rows) {
+    for (const [k, [us, calls]] of r.slowlog) {
+      const row = slow.get(k) ?? [0, 0];
+      row[0] += us;
+      row[1] += calls;
+      slow.set(k, row);
+    }
+  }
+  const slowlog = Object.fromEntries(
+    [...slow].sort((a, b) => b[1][0] - a[1][0]).map(([k, [us, calls]]) => [k, { us_per_op: Number((us / ops).toFixed(2)), calls_per_op: Number((calls / ops).toFixed(3)) }]),
+  );
   return {
     engine: rows[0]!.engine, recording: rows[0]!.recording, ops, ops_per_s: Math.round(ops / seconds),
     p50_ms: Number(quantile(latencies, 0.5).toFixed(3)), p99_ms: Number(quantile(latencies, 0.99).toFixed(3)),
     node_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.node_cpu_us, 0) / ops).toFixed(1)),
     redis_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.redis_cpu_us, 0) / ops).toFixed(1)),
     redis_cmd_us_per_op: cmd,
+    ...(values.slowlog ? { slowlog } : {}),
   };
 }
 
@@ -186,6 +240,10 @@ async function ops(): Promise<Record<string, unknown>> {
           `${engine.padEnd(7)} recording ${r.recording ? 'on ' : 'off'}  ${String(r.ops_per_s).padStart(7)} ops/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  ` +
             `node ${r.node_cpu_us_per_op} µs/op  redis ${r.redis_cpu_us_per_op} µs/op\n`,
         );
+        if (r.slowlog !== undefined) {
+          const top = Object.entries(r.slowlog).slice(0, 8).map(([k, v]) => `${k} ${v.us_per_op} µs/op (${v.calls_per_op}/op)`);
+          process.stderr.write(`        slowlog: ${top.join(', ')}\n`);
+        }
       }
       process.stderr.write(`${engine.padEnd(7)} on ÷ off: ops/s ×${ratio.ops_per_s_on_over_off}, p99 ×${ratio.p99_on_over_off}\n`);
       out.push({ ...on }, { ...off }, { ratio });

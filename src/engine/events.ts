@@ -371,7 +371,11 @@ export function indexPrefix(index: EventIndex): string {
   }
 }
 
-/** The index members of one event (what both engines store; removed together by retention). */
+/**
+ * The index members of one event: how a scan's bounds spell its place in each index (the memory
+ * engine compares them; the Redis engine's ZSETs hold `<message_id><seq>` by generated µs and turn
+ * the bounds into scores, src/engine/redis/events.ts scan).
+ */
 export function indexMembers(e: LoggedEvent): string[] {
   const tk = timeKey(e.generatedUs, e.event.message_id);
   const out = [`g:${tk}`, `t:${e.event.event_type}|${tk}`, `i:${e.event.message_id}`];

@@ -1,14 +1,15 @@
 /**
- * The relay script makes each event from its outbox entry in Lua (events-relay-7.lua): message_id,
- * `generated` and the index members must be exactly what events.ts's uuidv7, isoMicros and
- * indexMembers make, for any time (leap days, year ends, centuries, the epoch's first second).
+ * The relay script makes each event from its outbox entry in Lua (events-relay-8.lua): message_id
+ * and `generated` must be exactly what events.ts's uuidv7 and isoMicros make, and its index entries
+ * (keys.ts EventLogKeys: `<message_id><seq>` at the generated µs, in the time, type and queue
+ * indexes) what the reads expect, for any time (leap days, year ends, centuries, the epoch's first second).
  * And a node recording nothing (recordEvents: false) changes the call queue without an event.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
-import { isoMicros, indexMembers, uuidv7 } from '../../src/engine/events.js';
+import { isoMicros, uuidv7 } from '../../src/engine/events.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { freshPrefix } from '../helpers/namespace.js';
@@ -29,7 +30,7 @@ describe('event relay (Redis)', () => {
     await engine.close();
   });
 
-  it('makes message_id, generated and the index members as events.ts does, at any time', async () => {
+  it('makes message_id, generated and the index entries as events.ts and keys.ts say, at any time', async () => {
     const app = randomName('app');
     const outbox = new RedisKeys(prefix).callApp(app).scripts[8]!;
     const times = [
@@ -56,10 +57,28 @@ describe('event relay (Redis)', () => {
           { name: 'n', type: 'integer', value: i },
         ],
       });
-      const index = await client.zrangebylex(new RedisKeys(prefix).eventLog(app)[3]!, '-', '+');
-      for (const m of indexMembers(e)) expect(index).toContain(m);
+      const keys = new RedisKeys(prefix);
+      for (const index of [keys.eventLog(app)[2], keys.eventTypeIndex(app, 'bench.relay'), keys.eventQueueIndex(app, `q${i}`)]) {
+        expect(await client.zscore(index, `${id}${e.seq}`)).toBe(String(us));
+      }
+      expect(await engine.events.get(app, id)).toEqual(e);
     }
     expect((await engine.events.types(app))['bench.relay']).toEqual({ project_id: 'string', queue_id: 'string', n: 'integer' });
+  });
+
+  it('gives the log keys of versions before the index change a TTL of the retention age (README upgrade note)', async () => {
+    const app = randomName('app');
+    const keys = new RedisKeys(prefix);
+    const old = keys.eventLogBefore13(app);
+    for (const key of old) await client.hset(key, 'x', '1');
+    const outbox = keys.callApp(app).scripts[8]!;
+    await client.xadd(outbox, '*', 'a', '', 't', 'bench.relay', 'u', String(Date.now() * 1000), 'j', '', 'q', '');
+    await engine.events.relay(outbox, { app });
+    for (const key of old) {
+      const ttl = await client.pttl(key);
+      expect(ttl).toBeGreaterThan(100 * 365 * 86_400_000 - 60_000);
+    }
+    expect(await engine.events.readSince(app, 0, 10)).toHaveLength(1);
   });
 
   it('writes string traits of any content as the same JSON strings (quotes, slashes, control characters, non-ASCII)', async () => {

@@ -7,14 +7,15 @@
  * outbox, a node registers it (registerOutbox: ZADD {evreg}:outboxes, refreshed every
  * REGISTRATION_MS), so the sweep can find it if the node dies before relaying.
  *
- * Relay (relay()): reads the outbox in order and runs events-relay-7.lua on the application's log
+ * Relay (relay()): reads the outbox in order and runs events-relay-8.lua on the application's log
  * with each entry's fields as they are (never parsed: a call-queue
  * change's entry already carries its typed traits, lua/includes/change-event.lua; only other
  * entries, trait values to type, go through buildEvent here). The script makes each event (its
  * message_id is a UUIDv7 from the entry's time and the SHA-1 of the outbox key and stream id, so a
  * relay repeated by another node makes the same event), appends what the log does not have yet (per
- * outbox, the last stream id relayed; per event, its message_id), numbers it (seq per application),
- * indexes and publishes it. Then the outbox is trimmed up to what was relayed. The node that made a
+ * outbox, the last stream id relayed, written with the events it covers), numbers it (seq per
+ * application), indexes it (keys.ts EventLogKeys: ZSETs by generated µs, the time index and its
+ * type's and queue's) and publishes the call's new events as one message. Then the outbox is trimmed up to what was relayed. The node that made a
  * change relays right after it (relaySoon, coalesced: one relay loop runs at a time, and each of its
  * rounds takes every outbox pending, with one relay script call per application); every
  * `sweepIntervalMs` the sweep relays every registered outbox, so a dead node's leftovers are
@@ -32,7 +33,8 @@ import {
   buildEvent,
   changeEventValues,
   eventTypeDef,
-  idOfMember,
+  indexPrefix,
+  timeKey,
   traitOf,
   type EventLog,
   type EventLogListener,
@@ -52,7 +54,7 @@ import type { FeedCodec, FeedSubscriber } from './subscriber.js';
 
 type RedisClient = Redis | Cluster;
 
-const SCRIPTS = { hlEventsRelay: 'events-relay-7', hlEventsTrim: 'events-trim-7' } as const;
+const SCRIPTS = { hlEventsRelay: 'events-relay-8', hlEventsTrim: 'events-trim-8' } as const;
 
 /** How long a node trusts its registration of an outbox before it registers it again. */
 export const REGISTRATION_MS = 60_000;
@@ -66,7 +68,8 @@ const TRIM_BUDGET = 1000;
 interface StoredRecord {
   seq: number;
   us: number;
-  m: string[];
+  /** The queue_id the event is indexed by (retention removes it from that index). */
+  q?: string;
   event: LoggedEvent['event'];
 }
 
@@ -75,7 +78,17 @@ function toLogged(json: string): LoggedEvent {
   return { seq: r.seq, generatedUs: r.us, event: r.event };
 }
 
-const EVENT_FEED: FeedCodec<'event', LoggedEvent> = { type: 'event', decode: (payload) => [toLogged(payload.toString('utf8'))] };
+/** A relay call's events: their records joined by '\n' (events-relay-8.lua). */
+const EVENT_FEED: FeedCodec<'event', LoggedEvent> = { type: 'event', decode: (payload) => payload.toString('utf8').split('\n').map(toLogged) };
+
+/** A time-ordered index's member: `<message_id><seq>` (keys.ts EventLogKeys). */
+const ID_LENGTH = 36;
+
+/** The ms a UUIDv7 message_id (or its start, `xxxxxxxx-xxxx`) carries (null: not one). */
+function msOfId(id: string): number | null {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}/.test(id)) return null;
+  return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
 
 /** A Trait's JSON starts {"name":…,"type":… (events.ts Trait); a `"` inside a value is escaped, so this matches no value. */
 const TRAIT_RE = /\{"name":"([^"]+)","type":"(\w+)"/g;
@@ -364,7 +377,7 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Appends the relay script's six arguments for one outbox entry to `list` (events-relay-7.lua:
+   * Appends the relay script's six arguments for one outbox entry to `list` (events-relay-8.lua:
    * stream id, generated µs, type, queue_id, traits, new traits). A call-queue change's entry
    * (field `j`) carries its traits already typed and encoded (lua/includes/change-event.lua): its
    * fields are passed on untouched. Other entries (field `v`: trait values) go through buildEvent,
@@ -439,6 +452,10 @@ export class RedisEventLog implements EventLog {
   private async ensureLog(app: string): Promise<void> {
     if (this.knownLogs.has(app)) return;
     await guarded(() => this.client.sadd(this.keys.eventLogs, app));
+    // The log as versions before the index change wrote it is never read: reclaimed once older
+    // than the retention age (NX: a TTL set before is kept; README "Upgrading across the event
+    // index change").
+    await guarded(() => Promise.all(this.keys.eventLogBefore13(app).map((key) => this.client.pexpire(key, this.retention.maxAgeMs, 'NX'))));
     this.knownLogs.add(app);
   }
 
@@ -509,30 +526,100 @@ export class RedisEventLog implements EventLog {
   }
 
   subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe> {
-    return this.subscriber.subscribe(this.keys.eventLog(app)[6], EVENT_FEED, listener);
+    return this.subscriber.subscribe(this.keys.eventLog(app)[5], EVENT_FEED, listener);
   }
 
+  /**
+   * One walk of an index. The indexes are ZSETs by generated µs (keys.ts EventLogKeys); a scan's
+   * bounds are index members as both engines spell them (events.ts EventIndex), turned here into
+   * score ranges that hold at least the walk's first `count` members, which are then compared as
+   * those members. The walk's start is one score (the id index: one ms) read whole, the rest one
+   * ZRANGE BYSCORE … LIMIT beyond it, both sent at once: a marker is continued from exactly,
+   * whatever shares its time. The id index (sort by message_id) is the time index read a whole ms at
+   * a time: a message_id begins with its ms, so ids of one ms sort among themselves only.
+   */
   async scan(app: string, scan: EventScan): Promise<EventScanResult> {
-    const [, events, ids, index] = this.keys.eventLog(app);
-    const min = `${scan.minExclusive === true ? '(' : '['}${scan.min}`;
-    const max = `${scan.maxExclusive === true ? '(' : '['}${scan.max}`;
-    const members = scan.descending
-      ? await guarded(() => this.client.zrevrangebylex(index, max, min, 'LIMIT', 0, scan.count))
-      : await guarded(() => this.client.zrangebylex(index, min, max, 'LIMIT', 0, scan.count));
-    const last = members[members.length - 1] ?? null;
-    if (members.length === 0) return { events: [], last };
-    const seqs = await guarded(() => this.client.hmget(ids, ...members.map(idOfMember)));
-    const present = seqs.filter((s): s is string => s !== null);
-    if (present.length === 0) return { events: [], last };
-    const rows = await guarded(() => this.client.hmget(events, ...present));
+    const { index } = scan;
+    const key =
+      index.kind === 'type' ? this.keys.eventTypeIndex(app, index.type)
+      : index.kind === 'queue' ? this.keys.eventQueueIndex(app, index.queueId)
+      : this.keys.eventLog(app)[2];
+    const prefix = indexPrefix(index);
+    const byMs = index.kind === 'id';
+    /** An index member of this kind for a ZSET entry. */
+    const memberOf = (member: string, score: string): string =>
+      byMs ? `${prefix}${member.slice(0, ID_LENGTH)}` : `${prefix}${timeKey(Number(score), member.slice(0, ID_LENGTH))}`;
+    // A bound's group: the µs (the id index: the ms) its member names; null when it names none.
+    const groupOf = (bound: string): number | null => {
+      if (!bound.startsWith(prefix)) return null;
+      const rest = bound.slice(prefix.length);
+      if (byMs) return msOfId(rest);
+      const us = /^\d{16}/.exec(rest);
+      return us === null ? null : Number(us[0]);
+    };
+    const width = byMs ? 1000 : 1;
+    const lowGroup = scan.min.startsWith(prefix) && scan.min.length > prefix.length ? groupOf(scan.min) : null;
+    const highGroup = scan.max.startsWith(prefix) && !scan.max.slice(prefix.length).startsWith('~') ? groupOf(scan.max) : null;
+    // Scores: [lo, hi] bound the walk; the start group is [start, startEnd].
+    const lo = lowGroup === null ? '-inf' : String(lowGroup * width);
+    const hi = highGroup === null ? '+inf' : String(highGroup * width + width - 1);
+    const startGroup = scan.descending ? highGroup : lowGroup;
+    const reads: Promise<string[]>[] = [];
+    let rest: Promise<string[]>;
+    if (startGroup === null) {
+      rest = scan.descending
+        ? this.client.zrange(key, hi, lo, 'BYSCORE', 'REV', 'LIMIT', 0, scan.count, 'WITHSCORES')
+        : this.client.zrange(key, lo, hi, 'BYSCORE', 'LIMIT', 0, scan.count, 'WITHSCORES');
+    } else {
+      const from = String(startGroup * width);
+      const to = String(startGroup * width + width - 1);
+      reads.push(this.client.zrange(key, from, to, 'BYSCORE', 'WITHSCORES'));
+      rest = scan.descending
+        ? this.client.zrange(key, `(${from}`, lo, 'BYSCORE', 'REV', 'LIMIT', 0, scan.count, 'WITHSCORES')
+        : this.client.zrange(key, `(${to}`, hi, 'BYSCORE', 'LIMIT', 0, scan.count, 'WITHSCORES');
+    }
+    reads.push(rest);
+    const lists = await guarded(() => Promise.all(reads));
+    const restList = lists[lists.length - 1]!;
+    // The id index: the last ms LIMIT reached is read whole (its ids sort among themselves).
+    if (byMs && restList.length === scan.count * 2) {
+      const edge = restList[restList.length - 1]!;
+      const ms = Math.floor(Number(edge) / 1000);
+      // From the edge's score on (inclusive: LIMIT may have cut among equal scores; seen ones are skipped).
+      const tail = scan.descending
+        ? await guarded(() => this.client.zrange(key, edge, String(ms * 1000), 'BYSCORE', 'REV', 'WITHSCORES'))
+        : await guarded(() => this.client.zrange(key, edge, String(ms * 1000 + 999), 'BYSCORE', 'WITHSCORES'));
+      lists.push(tail);
+    }
+    const walked: { member: string; seq: string }[] = [];
+    const seen = new Set<string>();
+    for (const list of lists) {
+      for (let i = 0; i + 1 < list.length; i += 2) {
+        if (seen.has(list[i]!)) continue;
+        seen.add(list[i]!);
+        const m = memberOf(list[i]!, list[i + 1]!);
+        if (m < scan.min || (scan.minExclusive === true && m === scan.min)) continue;
+        if (m > scan.max || (scan.maxExclusive === true && m === scan.max)) continue;
+        walked.push({ member: m, seq: list[i]!.slice(ID_LENGTH) });
+      }
+    }
+    walked.sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
+    walked.length = Math.min(walked.length, scan.count);
+    if (walked.length === 0) return { events: [], last: null };
+    const last = walked[walked.length - 1]!.member;
+    const rows = await guarded(() => this.client.hmget(this.keys.eventLog(app)[1], ...walked.map((w) => w.seq)));
     return { events: rows.filter((r): r is string => r !== null).map(toLogged), last };
   }
 
+  /** The event by message_id: its ms of the time index holds its member, which names its seq. */
   async get(app: string, messageId: string): Promise<LoggedEvent | null> {
-    const [, events, ids] = this.keys.eventLog(app);
-    const seq = await guarded(() => this.client.hget(ids, messageId));
-    if (seq === null) return null;
-    const json = await guarded(() => this.client.hget(events, seq));
+    const ms = messageId.length === ID_LENGTH ? msOfId(messageId) : null;
+    if (ms === null) return null;
+    const [, records, time] = this.keys.eventLog(app);
+    const members = await guarded(() => this.client.zrange(time, String(ms * 1000), String(ms * 1000 + 999), 'BYSCORE'));
+    const member = members.find((m) => m.startsWith(messageId) && m.length > ID_LENGTH);
+    if (member === undefined) return null;
+    const json = await guarded(() => this.client.hget(records, member.slice(ID_LENGTH)));
     return json === null ? null : toLogged(json);
   }
 
@@ -541,7 +628,7 @@ export class RedisEventLog implements EventLog {
   }
 
   async types(app: string): Promise<Record<string, Record<string, TraitType>>> {
-    const all = await guarded(() => this.client.hgetall(this.keys.eventLog(app)[5]));
+    const all = await guarded(() => this.client.hgetall(this.keys.eventLog(app)[4]));
     const out: Record<string, Record<string, TraitType>> = {};
     for (const [type, json] of Object.entries(all)) out[type] = JSON.parse(json) as Record<string, TraitType>;
     return out;

@@ -81,17 +81,28 @@ export interface PartitionKeys {
 }
 
 /**
- * An application's event log, in the order the event-log scripts take them as KEYS[1..7]
- * (src/engine/redis/events.ts):
- *   meta     HASH    seq (last seq), first (oldest retained seq)
- *   events   HASH    seq -> event JSON ({seq, us, event})
- *   ids      HASH    message_id -> seq
- *   index    ZSET    every index member (events.ts indexMembers) at score 0, walked by ZRANGEBYLEX
- *   sources  HASH    outbox key -> the last stream id relayed from it (the relay's idempotence)
- *   types    HASH    event type -> JSON {trait name: type}
- *   channel  shard channel: each relayed event, in seq order
+ * An application's event log, in the order the event-log scripts take them as KEYS[1..8]
+ * (src/engine/redis/events.ts; the layout of issue 13's second step, under names no earlier version
+ * used: see eventLogBefore13):
+ *   meta       HASH    seq (last seq), first (oldest retained seq)
+ *   records    HASH    seq -> event JSON ({seq, us, q?, event}; q: the queue_id it is indexed by)
+ *   time       ZSET    every event: score its generated µs (exact in a double), member
+ *                      `<message_id><seq>`; equal scores sort by member, so by message_id (36
+ *                      characters, unique): the order is Panko's (generated, then message_id), and
+ *                      the member names the record. By message_id: the UUIDv7 carries its ms, whose
+ *                      1000 µs of this index hold it (so no message_id -> seq hash is written).
+ *   sources    HASH    outbox key -> the last stream id relayed from it (the relay's idempotence)
+ *   types      HASH    event type -> JSON {trait name: type}
+ *   channel    shard channel: each relay call's new events, their records joined by '\n', in seq order
+ *   byType     prefix: `<byType><event type>` is a ZSET like `time` of that type's events
+ *   byQueue    prefix: `<byQueue><queue_id>` is a ZSET like `time` of the events with that queue_id
+ * The last two are key prefixes, not keys: the one place a script appends a name to a key (the
+ * relay learns an event's type and queue in Lua, retention from the record it removes, so neither
+ * can be named in KEYS beforehand). They carry the log's hash tag, so every key built from them is
+ * in the log's slot; the name is appended as it is (not percent-encoded: Lua has no
+ * encodeURIComponent), after the tag, where `{`, `}` and `:` cannot mislead.
  */
-export type EventLogKeys = [meta: string, events: string, ids: string, index: string, sources: string, types: string, channel: string];
+export type EventLogKeys = [meta: string, records: string, time: string, sources: string, types: string, channel: string, byType: string, byQueue: string];
 
 /**
  * In the order every call-queue script takes them as KEYS[1..8]:
@@ -298,7 +309,27 @@ export class RedisKeys {
   /** An application's event log keys, in script order (EventLogKeys). */
   eventLog(app: string): EventLogKeys {
     const t = `{${this.prefix}:ev:${enc(app)}}`;
-    return [`${t}:meta`, `${t}:events`, `${t}:ids`, `${t}:index`, `${t}:sources`, `${t}:types`, `${t}:ch`];
+    return [`${t}:lmeta`, `${t}:records`, `${t}:time`, `${t}:sources`, `${t}:types`, `${t}:lch`, `${t}:type:`, `${t}:queue:`];
+  }
+
+  /** ZSET: one event type's index in an application's log (EventLogKeys byType). */
+  eventTypeIndex(app: string, type: string): string {
+    return `${this.eventLog(app)[6]}${type}`;
+  }
+
+  /** ZSET: one queue_id's index in an application's log (EventLogKeys byQueue). */
+  eventQueueIndex(app: string, queueId: string): string {
+    return `${this.eventLog(app)[7]}${queueId}`;
+  }
+
+  /**
+   * The log's keys as versions before issue 13's index change wrote them (meta, events, ids, index):
+   * never read; a node gives them a TTL of the retention age once (README "Upgrading across the
+   * event index change").
+   */
+  eventLogBefore13(app: string): string[] {
+    const t = `{${this.prefix}:ev:${enc(app)}}`;
+    return [`${t}:meta`, `${t}:events`, `${t}:ids`, `${t}:index`];
   }
 
   /**

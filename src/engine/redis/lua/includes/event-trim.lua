@@ -1,8 +1,9 @@
--- Retention of one application's event log (KEYS[1..7] as EventLogKeys): removes events from the
+-- Retention of one application's event log (KEYS[1..8] as EventLogKeys): removes events from the
 -- oldest seq on while there are more than maxEvents or the oldest was generated before cutoffUs,
 -- at most `budget` per call (the caller calls again while it returns budget). Oldest by seq is
 -- oldest by relay; an event relayed late (after a crash) may outlive its age by the delay.
--- Returns how many were removed.
+-- An event is in the time index, its type's and, when its record has `q`, that queue's (the
+-- relay's index entries: member `<message_id><seq>`). Returns how many were removed.
 local function trimLog(cutoffUs, maxEvents, budget)
   local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
   local first = tonumber(redis.call('HGET', KEYS[1], 'first') or '1')
@@ -13,9 +14,11 @@ local function trimLog(cutoffUs, maxEvents, budget)
       -- Read `us` from the text (every relay looks at the oldest event; decoding it is for removal).
       if last - first + 1 <= maxEvents and tonumber(string.match(json, '"us":(%d+)')) >= cutoffUs then break end
       local rec = cjson.decode(json)
+      local member = rec.event.message_id .. first
       redis.call('HDEL', KEYS[2], first)
-      redis.call('HDEL', KEYS[3], rec.event.message_id)
-      redis.call('ZREM', KEYS[4], unpack(rec.m))
+      redis.call('ZREM', KEYS[3], member)
+      redis.call('ZREM', KEYS[7] .. rec.event.event_type, member)
+      if rec.q ~= nil then redis.call('ZREM', KEYS[8] .. rec.q, member) end
     end
     first = first + 1
     removed = removed + 1

@@ -1,7 +1,10 @@
 --[[
   Relays events from outboxes into an application's event log, idempotently: the log keeps, per
-  outbox, the last stream id relayed from it, and skips entries at or below it (and any message_id
-  it already holds), so a relay repeated after a crash or by another node adds nothing twice. Each
+  outbox, the last stream id relayed from it, and skips entries at or below it, so a relay repeated
+  after a crash or by another node adds nothing twice. (That mark is written by the same atomic
+  call, in the same slot, as the events it covers: a failover of the log's primary keeps or loses
+  both together, never one. A message_id is the SHA-1 of its outbox and stream id: an entry not
+  covered by the mark has no event in the log, so no per-event check of the message_id is made.) Each
   new event gets the next seq, is indexed and published on the log's channel, in the order given
   (the outbox's order). Then retention trims the oldest (includes/event-trim.lua).
 
@@ -9,13 +12,15 @@
   encoded by the script that recorded it, lua/includes/change-event.lua), so that nothing is decoded
   or encoded per event outside this script; here the event is assembled around them: its
   message_id (a UUIDv7 from the entry's time and the SHA-1 of "<outbox>|<stream id>", so any node
-  relaying the entry makes the same), `generated`, the index members (events.ts indexMembers) and
-  the record (events.ts StoredRecord). The traits are not read here: the relay names those the
+  relaying the entry makes the same), `generated`, its index entries (keys.ts EventLogKeys: score
+  the generated µs, member `<message_id><seq>`, in the time index, its type's and its queue's) and
+  the record (events.ts StoredRecord). Redis work per event: one field of one HSET and one entry of
+  each index ZADD, every command batched over the call's events, and one SPUBLISH per call. The traits are not read here: the relay names those the
   log's types catalogue may not have yet (usually none), and only then is the catalogue decoded
   (once per event type per call) and rewritten.
 
-  KEYS[1..7] the application's event log, laid out in keys.ts (EventLogKeys):
-             meta events ids index sources types channel
+  KEYS[1..8] the application's event log, laid out in keys.ts (EventLogKeys):
+             meta records time sources types channel byType byQueue (the last two: key prefixes)
 
   ARGV[1] retention cutoff, µs since the epoch (older events are reclaimed)
   ARGV[2] retention size bound (events kept at most)
@@ -90,18 +95,32 @@ local seq = tonumber(rcall('HGET', KEYS[1], 'seq') or '0')
 local appended = 0
 local projectTrait = '{"name":"project_id","type":"string","value":' .. cjson.encode(ARGV[3]) .. '}'
 local types = {}
--- The new events' index members, added by few ZADDs (one per 4000 arguments, unpack's bound),
--- not four per event.
-local zadd = {}
-local function flushIndex()
-  if #zadd > 0 then rcall('ZADD', KEYS[4], unpack(zadd)) end
-  zadd = {}
+-- Batched over the call's events (one command per key, unpack's bound 8000 arguments respected by
+-- flushing at 4000): score/member pairs per index key, seq/record pairs, the records published.
+local index = {}
+local indexKeys = {}
+local function indexAdd(key, score, member)
+  local list = index[key]
+  if list == nil then
+    list = {}
+    index[key] = list
+    indexKeys[#indexKeys + 1] = key
+  end
+  local n = #list
+  list[n + 1] = score
+  list[n + 2] = member
+  if n + 2 >= 4000 then
+    rcall('ZADD', key, unpack(list))
+    index[key] = {}
+  end
 end
+local records = {}
+local published = {}
 local i = 4
 while i <= #ARGV do
   local outbox = ARGV[i]
   local groups = tonumber(ARGV[i + 1])
-  local done = rcall('HGET', KEYS[5], outbox)
+  local done = rcall('HGET', KEYS[4], outbox)
   local lastId = done
   -- The entries are in stream order: once one is after `done`, so are the rest.
   local after = done == false
@@ -112,62 +131,65 @@ while i <= #ARGV do
       local usText = ARGV[g + 1]
       local us = tonumber(usText)
       local mid = uuidv7(math.floor(us / 1000), redis.sha1hex(outbox .. '|' .. id))
-      if rcall('HEXISTS', KEYS[3], mid) == 0 then
-        seq = seq + 1
-        if seq == 1 then rcall('HSET', KEYS[1], 'first', 1) end
-        local etype = ARGV[g + 2]
-        local queueId = ARGV[g + 3]
-        local traits = ARGV[g + 4]
-        local tk = string.rep('0', 16 - #usText) .. usText .. ':' .. mid
-        local n = #zadd
-        zadd[n + 1] = 0
-        zadd[n + 2] = 'g:' .. tk
-        zadd[n + 3] = 0
-        zadd[n + 4] = 't:' .. etype .. '|' .. tk
-        zadd[n + 5] = 0
-        zadd[n + 6] = 'i:' .. mid
-        -- The members as JSON strings, in indexMembers' order (the record keeps them for retention).
-        local etypeJson = jsonInner(etype)
-        local m = '"g:' .. tk .. '","t:' .. etypeJson .. '|' .. tk .. '","i:' .. mid .. '"'
-        if queueId ~= '' then
-          zadd[n + 7] = 0
-          zadd[n + 8] = 'q:' .. queueId .. '|' .. tk
-          m = m .. ',"q:' .. jsonInner(queueId) .. '|' .. tk .. '"'
-        end
-        if #zadd >= 4000 then flushIndex() end
-        local json = '{"seq":' .. seq .. ',"us":' .. usText .. ',"m":[' .. m .. '],"event":{"message_id":"' .. mid ..
-          '","event_type":"' .. etypeJson .. '","generated":"' .. isoMicros(us) .. '","traits":[' .. projectTrait ..
-          (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
-        rcall('HSET', KEYS[2], seq, json)
-        rcall('HSET', KEYS[3], mid, seq)
-        local fresh = ARGV[g + 5]
-        if fresh ~= '' then
-          local known = types[etype]
-          if known == nil then
-            local stored = rcall('HGET', KEYS[6], etype)
-            known = { traits = stored and cjson.decode(stored) or { project_id = 'string' }, grew = not stored }
-            types[etype] = known
-          end
-          for name, ttype in pairs(cjson.decode(fresh)) do
-            if known.traits[name] == nil then
-              known.traits[name] = ttype
-              known.grew = true
-            end
-          end
-        end
-        rcall('SPUBLISH', KEYS[7], json)
-        appended = appended + 1
+      seq = seq + 1
+      if seq == 1 then rcall('HSET', KEYS[1], 'first', 1) end
+      local etype = ARGV[g + 2]
+      local queueId = ARGV[g + 3]
+      local traits = ARGV[g + 4]
+      local member = mid .. seq
+      indexAdd(KEYS[3], usText, member)
+      indexAdd(KEYS[7] .. etype, usText, member)
+      local q = ''
+      if queueId ~= '' then
+        indexAdd(KEYS[8] .. queueId, usText, member)
+        q = ',"q":"' .. jsonInner(queueId) .. '"'
       end
+      local json = '{"seq":' .. seq .. ',"us":' .. usText .. q .. ',"event":{"message_id":"' .. mid ..
+        '","event_type":"' .. jsonInner(etype) .. '","generated":"' .. isoMicros(us) .. '","traits":[' .. projectTrait ..
+        (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
+      local r = #records
+      records[r + 1] = seq
+      records[r + 2] = json
+      if r + 2 >= 4000 then
+        rcall('HSET', KEYS[2], unpack(records))
+        records = {}
+      end
+      published[#published + 1] = json
+      local fresh = ARGV[g + 5]
+      if fresh ~= '' then
+        local known = types[etype]
+        if known == nil then
+          local stored = rcall('HGET', KEYS[5], etype)
+          known = { traits = stored and cjson.decode(stored) or { project_id = 'string' }, grew = not stored }
+          types[etype] = known
+        end
+        for name, ttype in pairs(cjson.decode(fresh)) do
+          if known.traits[name] == nil then
+            known.traits[name] = ttype
+            known.grew = true
+          end
+        end
+      end
+      appended = appended + 1
       lastId = id
     end
   end
-  if lastId and lastId ~= done then rcall('HSET', KEYS[5], outbox, lastId) end
+  if lastId and lastId ~= done then rcall('HSET', KEYS[4], outbox, lastId) end
   i = i + 2 + groups * 6
 end
-if appended > 0 then rcall('HSET', KEYS[1], 'seq', seq) end
-flushIndex()
+if appended > 0 then
+  rcall('HSET', KEYS[1], 'seq', seq)
+  if #records > 0 then rcall('HSET', KEYS[2], unpack(records)) end
+  for _, key in ipairs(indexKeys) do
+    local list = index[key]
+    if #list > 0 then rcall('ZADD', key, unpack(list)) end
+  end
+  -- One message for the call's events (subscriber.ts decodes a payload into several entries); a
+  -- record's JSON holds no raw newline.
+  rcall('SPUBLISH', KEYS[6], table.concat(published, '\n'))
+end
 for etype, known in pairs(types) do
-  if known.grew then rcall('HSET', KEYS[6], etype, cjson.encode(known.traits)) end
+  if known.grew then rcall('HSET', KEYS[5], etype, cjson.encode(known.traits)) end
 end
 trimLog(tonumber(ARGV[1]), tonumber(ARGV[2]), 1000)
 return { seq, appended }

@@ -2,8 +2,8 @@
   Retention of an application's event log (the periodic sweep's step for logs without new events;
   the relay trims as it appends): includes/event-trim.lua, at most ARGV[3] events per call.
 
-  KEYS[1..7] the application's event log, laid out in keys.ts (EventLogKeys):
-             meta events ids index sources types channel
+  KEYS[1..8] the application's event log, laid out in keys.ts (EventLogKeys):
+             meta records time sources types channel byType byQueue (the last two: key prefixes)
 
   ARGV[1] retention cutoff, µs since the epoch
   ARGV[2] retention size bound
