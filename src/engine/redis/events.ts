@@ -26,6 +26,7 @@
  * `sweepIntervalMs` too. The cost of a sweep follows the outboxes written to in the last
  * 2 × REGISTRATION_MS and the number of logs, never the number of events.
  */
+import { hash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../logger.js';
 import {
@@ -35,6 +36,7 @@ import {
   eventTypeDef,
   indexPrefix,
   timeKey,
+  uuidv7,
   traitOf,
   type EventLog,
   type EventLogListener,
@@ -76,6 +78,53 @@ interface StoredRecord {
 function toLogged(json: string): LoggedEvent {
   const r = JSON.parse(json) as StoredRecord;
   return { seq: r.seq, generatedUs: r.us, event: r.event };
+}
+
+/** The relay script's arguments per outbox entry (pushRecord). */
+const ENTRY_ARGS = 7;
+
+/** An application's project_id trait as its records spell it (the last few, kept). */
+const projectTraits = new Map<string, string>();
+function projectTrait(app: string): string {
+  let t = projectTraits.get(app);
+  if (t === undefined) {
+    if (projectTraits.size >= 1000) projectTraits.clear();
+    t = JSON.stringify({ name: 'project_id', type: 'string', value: app });
+    projectTraits.set(app, t);
+  }
+  return t;
+}
+
+/** The second of the last isoMicros text made, and that text up to the fraction. */
+let isoSecond = Number.NaN;
+let isoHead = '';
+
+/** events.ts isoMicros, its text up to the fraction kept per second (a relay's events share few). */
+function isoMicrosCached(us: number): string {
+  const second = Math.floor(us / 1_000_000);
+  if (second !== isoSecond) {
+    isoHead = new Date(second * 1000).toISOString().slice(0, 20);
+    isoSecond = second;
+  }
+  return `${isoHead}${String(us - second * 1_000_000).padStart(6, '0')}Z`;
+}
+
+/**
+ * Pushes one event's ENTRY_ARGS arguments (events-relay-8.lua): stream id, generated µs, type,
+ * queue_id ('' none), message_id, the record after its seq (StoredRecord: `,"us":…[,"q":…],"event":{…}}`,
+ * with the traits after project_id as they are, `traits`), new traits.
+ */
+function pushRecord(
+  list: ScriptArg[], outbox: string, streamId: string, app: string, usText: string, type: string, queue: string, traits: string, fresh: string,
+): void {
+  const us = Number(usText);
+  if (!Number.isSafeInteger(us) || us < 0) throw new Error('no time');
+  const usOut = String(us);
+  const id = uuidv7(Math.floor(us / 1000), hash('sha1', `${outbox}|${streamId}`));
+  const record =
+    `,"us":${usOut}${queue === '' ? '' : `,"q":${JSON.stringify(queue)}`},"event":{"message_id":"${id}","event_type":${JSON.stringify(type)},` +
+    `"generated":"${isoMicrosCached(us)}","traits":[${projectTrait(app)}${traits === '' ? '' : `,${traits}`}],"raw":{}}}`;
+  list.push(streamId, usOut, type, queue, id, record, fresh);
 }
 
 /** A relay call's events: their records joined by '\n' (events-relay-8.lua). */
@@ -328,7 +377,7 @@ export class RedisEventLog implements EventLog {
       }
       for (const [target, list] of perApp) {
         const batch = byApp.get(target)!;
-        batch.args.push(outbox, list.length / 6);
+        batch.args.push(outbox, list.length / ENTRY_ARGS);
         for (const a of list) batch.args.push(a);
         batch.outboxes.push(outbox);
       }
@@ -339,7 +388,7 @@ export class RedisEventLog implements EventLog {
       [...byApp].map(async ([app, batch]) => {
         try {
           await this.ensureLog(app);
-          await this.relayInto(app, [cutoffUs, this.retention.maxEvents, app, ...batch.args]);
+          await this.relayInto(app, [cutoffUs, this.retention.maxEvents, ...batch.args]);
           for (const [known, name] of batch.learning) known.add(name);
         } catch (err) {
           errors.push(err);
@@ -377,12 +426,15 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Appends the relay script's six arguments for one outbox entry to `list` (events-relay-8.lua:
-   * stream id, generated µs, type, queue_id, traits, new traits). A call-queue change's entry
-   * (field `j`) carries its traits already typed and encoded (lua/includes/change-event.lua): its
-   * fields are passed on untouched. Other entries (field `v`: trait values) go through buildEvent,
-   * which applies the catalogue's types. An entry this version cannot read is logged and skipped.
-   * New traits: the event's traits this node has not seen in the log's type catalogue (newTraits).
+   * Appends the relay script's arguments for one outbox entry to `list` (events-relay-8.lua, seven:
+   * stream id, generated µs, type, queue_id, message_id, the record after its seq, new traits). The
+   * record is made here, not in the script: all of it but the seq follows from the entry (the
+   * message_id from the outbox and stream id, so any node makes the same), and Redis's one thread
+   * serves every node. A call-queue change's entry (field `j`) carries its traits already typed and
+   * encoded (lua/includes/change-event.lua): they go into the record as they are. Other entries
+   * (field `v`: trait values) go through buildEvent, which applies the catalogue's types. An entry
+   * this version cannot read is logged and skipped. New traits: the event's traits this node has
+   * not seen in the log's type catalogue (newTraits).
    */
   private pushEntry(
     list: ScriptArg[], outbox: string, streamId: string, app: string, f: Record<string, string>, implicit: TraitValues | undefined,
@@ -399,7 +451,7 @@ export class RedisEventLog implements EventLog {
           declared === undefined
             ? this.newTraits(app, f.t, traitsIn(j), () => true, learning)
             : this.newTraits(app, f.t, declared, (name, type) => j.includes(`{"name":"${name}","type":"${type}"`), learning);
-        list.push(streamId, f.u, f.t, f.q ?? '', j, fresh);
+        pushRecord(list, outbox, streamId, app, f.u, f.t, f.q ?? '', j, fresh);
         return;
       }
       const us = Number(f.u);
@@ -414,7 +466,7 @@ export class RedisEventLog implements EventLog {
       const queue = traitOf(event, 'queue_id');
       const traits = event.traits.slice(1);
       const fresh = this.newTraits(app, type, Object.fromEntries(traits.map((t) => [t.name, t.type])), () => true, learning);
-      list.push(streamId, String(us), type, queue === undefined ? '' : String(queue.value), traits.map((t) => JSON.stringify(t)).join(','), fresh);
+      pushRecord(list, outbox, streamId, app, String(us), type, queue === undefined ? '' : String(queue.value), traits.map((t) => JSON.stringify(t)).join(','), fresh);
     } catch (err) {
       this.logger?.error({ err, outbox, streamId }, 'event log: unreadable outbox entry skipped');
     }
