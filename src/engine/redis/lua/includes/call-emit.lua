@@ -9,6 +9,7 @@ local function emit(retention, now, change)
   rcall('RPUSH', KEYS[7], json)
   rcall('LTRIM', KEYS[7], -tonumber(retention), -1)
   rcall('SPUBLISH', KEYS[8], json)
-  recordChange(KEYS[9], change)
+  -- The change's time (call-now.lua, included before this by every script that emits).
+  recordChange(KEYS[9], change, eventNowUs())
   return json
 end

@@ -169,7 +169,8 @@ local function changeEvent(change)
 end
 
 -- Records a call-queue change's event into the queue slot's outbox (KEYS[9]), atomically with it.
-local function recordChange(outbox, change)
+-- us: the event's time (µs text), nil: Redis's clock now.
+local function recordChange(outbox, change, us)
   local etype, traits, queueId = changeEvent(change)
-  return recordTraits(outbox, etype, traits, queueId)
+  return recordTraits(outbox, etype, traits, queueId, us)
 end

@@ -24,6 +24,7 @@ end
 -- The same for an event whose traits the script already wrote typed, in the log's JSON (the
 -- comma-separated trait objects after project_id; includes/change-event.lua), and the queue_id it
 -- is indexed by ('' none): the relay moves such an entry without decoding it (field j, not v).
-local function recordTraits(outbox, etype, traits, queueId)
-  return redis.call('XADD', outbox, '*', 'a', '', 't', etype, 'u', eventMicros(), 'j', traits, 'q', queueId)
+-- us: its time (µs text; includes/call-now.lua eventNowUs), nil: Redis's clock now.
+local function recordTraits(outbox, etype, traits, queueId, us)
+  return redis.call('XADD', outbox, '*', 'a', '', 't', etype, 'u', us or eventMicros(), 'j', traits, 'q', queueId)
 end
