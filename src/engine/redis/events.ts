@@ -7,15 +7,16 @@
  * outbox, a node registers it (registerOutbox: ZADD {evreg}:outboxes, refreshed every
  * REGISTRATION_MS), so the sweep can find it if the node dies before relaying.
  *
- * Relay (relay()): reads the outbox in order and runs events-relay-8.lua on the application's log
- * with each entry's fields as they are (never parsed: a call-queue
- * change's entry already carries its typed traits, lua/includes/change-event.lua; only other
- * entries, trait values to type, go through buildEvent here). The script makes each event (its
- * message_id is a UUIDv7 from the entry's time and the SHA-1 of the outbox key and stream id, so a
- * relay repeated by another node makes the same event), appends what the log does not have yet (per
- * outbox, the last stream id relayed, written with the events it covers), numbers it (seq per
- * application), indexes it (keys.ts EventLogKeys: ZSETs by generated µs, the time index and its
- * type's and queue's) and publishes the call's new events as one message. Then the outbox is trimmed up to what was relayed. The node that made a
+ * Relay (relay()): reads the outbox in order, makes each entry's event record but its seq
+ * (pushRecord: its message_id is a UUIDv7 from the entry's time and the SHA-1 of the outbox key
+ * and stream id, so a relay repeated by another node makes the same event; a call-queue change's
+ * entry carries its typed traits, lua/includes/change-event.lua, put in as they are; only other
+ * entries, trait values to type, go through buildEvent here), and runs events-relay-8.lua on the
+ * application's log, which appends what the log does not have yet (per outbox, the last stream id
+ * relayed, written with the events it covers), numbers it (seq per application), indexes it
+ * (keys.ts EventLogKeys: ZSETs by generated µs, the time index and its type's and queue's) and
+ * publishes the call's new events as one message. The node's next read of the outbox starts after
+ * what was relayed, which is trimmed at most every OUTBOX_TRIM_MS. The node that made a
  * change relays right after it (relaySoon, coalesced: one relay loop runs at a time, and each of its
  * rounds takes every outbox pending, with one relay script call per application); every
  * `sweepIntervalMs` the sweep relays every registered outbox, so a dead node's leftovers are
@@ -64,6 +65,8 @@ export const REGISTRATION_MS = 60_000;
 const CONFIRM_WAIT_MS = 1000;
 /** Outbox entries relayed per round trip. */
 const RELAY_BATCH = 256;
+/** How often a node trims an outbox it relays, ms at least (the sweep relays each every sweepIntervalMs). */
+const OUTBOX_TRIM_MS = 1000;
 /** Events a sweep's trim removes per script call (a call keeps Redis busy for this many at most). */
 const TRIM_BUDGET = 1000;
 
@@ -196,8 +199,12 @@ export class RedisEventLog implements EventLog {
   private readonly registered = new Map<string, number>();
   /** Applications this node knows have a log registered. */
   private readonly knownLogs = new Set<string>();
-  /** Per outbox: the MINID up to which the last relay copied it, not trimmed yet. */
+  /**
+   * Per outbox: the MINID up to which this node's relays copied it (where its next read starts),
+   * and the MINID and time of the last XTRIM this node sent it (OUTBOX_TRIM_MS).
+   */
   private readonly trims = new Map<string, string>();
+  private readonly trimmed = new Map<string, { minId: string; at: number }>();
   /** Outboxes to relay in the relay loop's next round (relayCoalesced), with who waits for it, and the loop running. */
   private readonly pending = new Map<string, { context: OutboxContext; waiters: (() => void)[] }>();
   private relayLoop: Promise<void> | null = null;
@@ -331,20 +338,25 @@ export class RedisEventLog implements EventLog {
     }
     const reads = await Promise.allSettled(
       round.map(async ([outbox]) => {
-        // The trim of what the last relay of this outbox copied rides with this read: both are sent
-        // at once on the command connection (one slot: one node). Not a pipeline(): ioredis copies
-        // every defined script into each one it creates, which cost more than the relay's own work.
-        const trim = this.trims.get(outbox);
+        // The read starts after what this node's relays copied already. The trim of that rides with
+        // the read, at most every OUTBOX_TRIM_MS per outbox (its own command costs Redis more than
+        // the entries it removes): both are sent at once on the command connection (one slot: one
+        // node). Not a pipeline(): ioredis copies every defined script into each one it creates,
+        // which cost more than the relay's own work.
+        const from = this.trims.get(outbox);
+        const last = this.trimmed.get(outbox);
+        const now = Date.now();
+        const trim = from !== undefined && (last === undefined || (last.minId !== from && now - last.at >= OUTBOX_TRIM_MS)) ? from : undefined;
         // Strings, not Buffers: an entry's fields go back to Redis as they came (not parsed), and
         // ioredis writes a command of strings without copying it into one Buffer (it does when any
         // argument is a Buffer: that cost more than decoding the fields).
         const [, entries] = await guarded(() =>
           Promise.all([
             trim === undefined ? null : this.client.xtrim(outbox, 'MINID', trim),
-            this.client.xrange(outbox, '-', '+', 'COUNT', RELAY_BATCH),
+            this.client.xrange(outbox, from ?? '-', '+', 'COUNT', RELAY_BATCH),
           ]),
         );
-        if (trim !== undefined && this.trims.get(outbox) === trim) this.trims.delete(outbox);
+        if (trim !== undefined) this.trimmed.set(outbox, { minId: trim, at: now });
         return entries;
       }),
     );
@@ -401,8 +413,8 @@ export class RedisEventLog implements EventLog {
       const read = reads[k]!;
       if (read.status === 'rejected' || read.value.length === 0 || failed.has(outbox)) return;
       const [ms, seq] = read.value[read.value.length - 1]![0].split('-');
-      // Trimmed by the next relay of this outbox (or the sweep's); entries left by a crash before it
-      // are relayed again harmlessly (the log skips what it has).
+      // Read from there on, and trimmed by a later relay of this outbox (or the sweep's); entries left
+      // by a crash before it are relayed again harmlessly (the log skips what it has).
       this.trims.set(outbox, `${ms}-${Number(seq) + 1}`);
       if (read.value.length === RELAY_BATCH) more.push([outbox, context]);
     });
@@ -533,6 +545,8 @@ export class RedisEventLog implements EventLog {
     for (const { member, score, outbox } of registered) {
       if (score < now - 2 * REGISTRATION_MS && (await guarded(() => this.client.xlen(outbox))) === 0) {
         await guarded(() => this.client.zrem(this.keys.eventOutboxes, member));
+        this.trims.delete(outbox);
+        this.trimmed.delete(outbox);
       }
     }
     const cutoffUs = (now - this.retention.maxAgeMs) * 1000;
