@@ -81,6 +81,31 @@ describe('event relay (Redis)', () => {
     expect(await engine.events.readSince(app, 0, 10)).toHaveLength(1);
   });
 
+  it('publishes every relayed event once, in seq order, however many one relay call takes (several messages)', async () => {
+    const app = randomName('app');
+    const keys = new RedisKeys(prefix);
+    // Two outboxes of the application, relayed by one round (the sweep): one script call of 512.
+    const outboxes = [keys.callApp(app).scripts[8]!, keys.callApp(`${app}-2`).scripts[8]!];
+    const seen: number[] = [];
+    const unsubscribe = await engine.events.subscribe(app, (e) => {
+      if (e.type === 'event') seen.push(e.event.seq);
+      else seen.push(-1);
+    });
+    try {
+      const adds: Promise<unknown>[] = [];
+      for (let i = 0; i < 600; i++) {
+        adds.push(client.xadd(outboxes[i % 2]!, '*', 'a', '', 't', 'bench.relay', 'u', String(Date.now() * 1000 + i), 'j', '', 'q', ''));
+      }
+      await Promise.all(adds);
+      for (const outbox of outboxes) await engine.events.registerOutbox(outbox, app);
+      await engine.events.flush();
+      await expect.poll(() => seen.length).toBe(600);
+      expect(seen).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it('writes string traits of any content as the same JSON strings (quotes, slashes, control characters, non-ASCII)', async () => {
     const app = randomName('app');
     const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, events: engine.events, feeds: engine.feeds });

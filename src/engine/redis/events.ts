@@ -15,7 +15,7 @@
  * application's log, which appends what the log does not have yet (per outbox, the last stream id
  * relayed, written with the events it covers), numbers it (seq per application), indexes it
  * (keys.ts EventLogKeys: ZSETs by generated µs, the time index and its type's and queue's) and
- * publishes the call's new events as one message. The node's next read of the outbox starts after
+ * publishes the call's new events in few messages (one per 256). The node's next read of the outbox starts after
  * what was relayed, which is trimmed at most every OUTBOX_TRIM_MS. The node that made a
  * change relays right after it (relaySoon, coalesced: one relay loop runs at a time, and each of its
  * rounds takes every outbox pending, with one relay script call per application); every

@@ -93,7 +93,7 @@ export interface PartitionKeys {
  *                      1000 µs of this index hold it (so no message_id -> seq hash is written).
  *   sources    HASH    outbox key -> the last stream id relayed from it (the relay's idempotence)
  *   types      HASH    event type -> JSON {trait name: type}
- *   channel    shard channel: each relay call's new events, their records joined by '\n', in seq order
+ *   channel    shard channel: each relay call's new events, their records joined by '\n' (256 at most per message), in seq order
  *   byType     prefix: `<byType><event type>` is a ZSET like `time` of that type's events
  *   byQueue    prefix: `<byQueue><queue_id>` is a ZSET like `time` of the events with that queue_id
  * The last two are key prefixes, not keys: the one place a script appends a name to a key (the

@@ -15,9 +15,9 @@
   thread serves every node, an event costs only what needs the log: the next seq, its record
   (`{"seq":<seq>` and the relay's text), its index entries (keys.ts EventLogKeys: score the
   generated µs, member `<message_id><seq>`, in the time index, its type's and its queue's), and its
-  part of the call's one message on the log's channel. Redis work per event: one field of one HSET
+  part of the call's messages on the log's channel (one per 256 events). Redis work per event: one field of one HSET
   and one entry of each index ZADD, every command batched over the call's events, and one SPUBLISH
-  per call. The traits are not read here: the relay names those the log's types catalogue may not
+  per 256 events. The traits are not read here: the relay names those the log's types catalogue may not
   have yet (usually none), and only then is the catalogue decoded (once per event type per call)
   and rewritten.
 
@@ -115,6 +115,10 @@ while i <= #ARGV do
         records = {}
       end
       published[#published + 1] = json
+      if #published >= 256 then
+        rcall('SPUBLISH', KEYS[6], table.concat(published, '\n'))
+        published = {}
+      end
       local fresh = ARGV[g + 6]
       if fresh ~= '' then
         local known = types[etype]
@@ -144,9 +148,9 @@ if appended > 0 then
     local list = index[key]
     if #list > 0 then rcall('ZADD', key, unpack(list)) end
   end
-  -- One message for the call's events (subscriber.ts decodes a payload into several entries); a
-  -- record's JSON holds no raw newline.
-  rcall('SPUBLISH', KEYS[6], table.concat(published, '\n'))
+  -- One message per 256 of the call's events (subscriber.ts decodes a payload into several
+  -- entries; a record's JSON holds no raw newline), so no message outgrows a subscriber's buffer.
+  if #published > 0 then rcall('SPUBLISH', KEYS[6], table.concat(published, '\n')) end
 end
 for etype, known in pairs(types) do
   if known.grew then rcall('HSET', KEYS[5], etype, cjson.encode(known.traits)) end
