@@ -24,7 +24,8 @@ end
 -- The same for an event whose traits the script already wrote typed, in the log's JSON (the
 -- comma-separated trait objects after project_id; includes/change-event.lua), and the queue_id it
 -- is indexed by ('' none): the relay moves such an entry without decoding it (field j, not v).
--- us: its time (µs text; includes/call-now.lua eventNowUs), nil: Redis's clock now.
+-- us: its time (µs text; includes/call-now.lua eventNowUs), nil: Redis's clock now. No field `a`:
+-- such an entry is always of its slot's application (the relay knows it from the registration).
 local function recordTraits(outbox, etype, traits, queueId, us)
-  return redis.call('XADD', outbox, '*', 'a', '', 't', etype, 'u', us or eventMicros(), 'j', traits, 'q', queueId)
+  return redis.call('XADD', outbox, '*', 't', etype, 'u', us or eventMicros(), 'j', traits, 'q', queueId)
 end
