@@ -390,8 +390,9 @@ export class MemoryEngine implements Engine {
       this.storedMessages++;
       stored.push(message);
     }
-    // Announced after the whole batch is stored, still synchronously and in append order per partition.
-    for (const message of stored) {
+    // Announced after the whole batch is stored, still synchronously and in append order per partition
+    // (and not at all, feed keys unmade, while nothing listens: posts without subscribers).
+    if (!this.fanOut.idle) for (const message of stored) {
       this.fanOut.announce(feedKey({ app: queue.application, queue: queue.name, partition: message.partition }), message, copyMessage);
     }
     return stored.map(copyMessage);
