@@ -22,6 +22,7 @@ import {
   type RoutingStore,
 } from '../routing-types.js';
 import type { MemoryCallQueue } from './calls-queue.js';
+import { isoTime as iso } from './clock.js';
 
 /** What the call store lends routing: its queues and agents, read in the same synchronous step. */
 export interface MemoryRoutingHost {
@@ -66,7 +67,6 @@ interface Engagement {
   untilMs: number;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 const key = (app: string, queueId: string): string => JSON.stringify([app, queueId]);
 /** The due index's mark (a lease is never this). */
 const MARKED = 'marked';
