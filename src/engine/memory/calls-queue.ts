@@ -32,7 +32,7 @@ import {
 } from '../call-types.js';
 import { WallboardBuckets, joinDelta, leaveDelta, type WallboardRead } from '../wallboard.js';
 import { copyPlain } from './copy.js';
-import { isoTime as iso } from './clock.js';
+import { isoTime as iso } from '../iso-time.js';
 
 /** In the order changes list them (the same order as redis/lua/call-queue-update.lua). */
 const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_id', 'user_id', 'service_level_seconds'];

@@ -22,7 +22,7 @@ import {
   type RoutingStore,
 } from '../routing-types.js';
 import type { MemoryCallQueue } from './calls-queue.js';
-import { isoTime as iso } from './clock.js';
+import { isoTime as iso } from '../iso-time.js';
 
 /** What the call store lends routing: its queues and agents, read in the same synchronous step. */
 export interface MemoryRoutingHost {

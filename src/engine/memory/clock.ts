@@ -30,33 +30,3 @@ export class WallClock implements Clock {
     return estimateUs;
   }
 }
-
-let lastMs = Number.NaN;
-let lastText = '';
-let lastSecond = Number.NaN;
-/** `YYYY-MM-DDTHH:MM:SS.` of lastSecond. */
-let secondPrefix = '';
-
-/**
- * `new Date(ms).toISOString()`, for the call records' times: a join formats the same instant three
- * times (the caller's status_at and created_at, the change's at), and the instants of one second
- * share everything up to the milliseconds, so the last instant and the last second's text are kept.
- * Throws for an invalid time, as toISOString does.
- */
-export function isoTime(ms: number): string {
-  if (ms === lastMs) return lastText;
-  const second = Math.floor(ms / 1000);
-  let text: string;
-  if (second === lastSecond && Number.isInteger(ms)) {
-    const milli = ms - second * 1000;
-    text = secondPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z';
-  } else {
-    text = new Date(ms).toISOString();
-    if (!Number.isInteger(ms)) return text;
-    lastSecond = second;
-    secondPrefix = text.slice(0, -4);
-  }
-  lastMs = ms;
-  lastText = text;
-  return text;
-}
