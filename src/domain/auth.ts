@@ -31,15 +31,29 @@ export function parseAuthorization(header: string | undefined): Credentials | nu
  * The application behind an `Application <key>` header, or null when there is no header.
  * Another scheme (e.g. `Admin`) on an application route is malformed for that route.
  */
-export async function applicationFromHeader(engine: Engine, header: string | undefined): Promise<string | null> {
-  const creds = parseAuthorization(header);
-  if (creds === null) return null;
-  if (creds.scheme.toLowerCase() !== 'application') throw new HoldlineError('auth_malformed');
-  return applicationFromKey(engine, creds.credential);
+export function applicationFromHeader(engine: Engine, header: string | undefined): Promise<string | null> {
+  // Every request with a key passes here: the engine's promise and one step, no async layers.
+  let creds: Credentials | null;
+  try {
+    creds = parseAuthorization(header);
+    if (creds !== null && creds.scheme.toLowerCase() !== 'application') throw new HoldlineError('auth_malformed');
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return creds === null ? Promise.resolve(null) : applicationFromKey(engine, creds.credential);
 }
 
-export async function applicationFromKey(engine: Engine, key: string): Promise<string> {
-  const app = await engine.appForKey(key);
+export function applicationFromKey(engine: Engine, key: string): Promise<string> {
+  let found: Promise<string | null>;
+  try {
+    found = engine.appForKey(key);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return found.then(knownApplication);
+}
+
+function knownApplication(app: string | null): string {
   if (app === null) throw new HoldlineError('auth_invalid');
   return app;
 }

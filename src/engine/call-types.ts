@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FeedEvent, FeedListener, Unsubscribe } from './feed.js';
+import { isoTime } from './iso-time.js';
 
 export type CallerStatus = 'waiting' | 'ringing' | 'connected';
 export type LeaveReason = 'answered' | 'abandoned' | 'timeout' | 'transferred';
@@ -431,7 +432,7 @@ export function buildStats(c: StatsCounts): CallQueueStats {
     callers_ringing: c.ringing,
     callers_connected: c.connected,
     longest_wait: c.oldestMs === null ? 0 : Math.max(0, c.nowMs - c.oldestMs) / 1000,
-    oldest_wait_since: c.oldestMs === null ? null : new Date(c.oldestMs).toISOString(),
+    oldest_wait_since: c.oldestMs === null ? null : isoTime(c.oldestMs),
     members: c.members,
     members_logged_in: c.loggedIn,
     members_available: c.available,
@@ -443,7 +444,7 @@ export function buildStats(c: StatsCounts): CallQueueStats {
     average_wait: c.completed === 0 ? null : Math.round(c.answeredWaitMs / c.completed) / 1000,
     service_level: offered === 0 ? null : c.answeredWithin / offered,
     service_level_seconds: c.slSeconds,
-    at: new Date(c.nowMs).toISOString(),
+    at: isoTime(c.nowMs),
   };
 }
 

@@ -102,6 +102,11 @@ export class FeedFanOut<K extends string, E> {
     return this.listeners.has(key);
   }
 
+  /** No feed has a listener: an announcement would find none (a store may then skip making its key). */
+  get idle(): boolean {
+    return this.listeners.size === 0;
+  }
+
   clear(): void {
     this.listeners.clear();
   }

@@ -26,9 +26,29 @@ function hex(n: number, width: number): string {
   return Math.floor(n).toString(16).padStart(width, '0');
 }
 
+const ZEROS = '0'.repeat(14);
+
+function padded(text: string, width: number): string {
+  return text.length >= width ? text : ZEROS.slice(0, width - text.length) + text;
+}
+
 export function encodeMessageId(parts: MessageIdParts, random16: number): string {
+  const { timestampUs, seq, partition } = parts;
+  if (
+    !(Number.isInteger(timestampUs) && timestampUs >= 0 && timestampUs < 2 ** 56) ||
+    !(Number.isInteger(seq) && seq >= 0 && seq < 2 ** 48) ||
+    !(Number.isInteger(partition) && partition >= 0 && partition < 256)
+  ) {
+    return hex(timestampUs, 14) + hex(seq, 12) + hex(partition, 2) + hex(random16 & 0xffff, 4);
+  }
+  // Every append: the timestamp and seq in halves of at most 28 bits, which V8 formats as small
+  // integers (a double's toString(16) took twice as long). The same digits as hex() above.
+  const timestampHigh = Math.floor(timestampUs / 2 ** 28);
+  const seqHigh = Math.floor(seq / 2 ** 24);
   return (
-    hex(parts.timestampUs, 14) + hex(parts.seq, 12) + hex(parts.partition, 2) + hex(random16 & 0xffff, 4)
+    padded(timestampHigh.toString(16), 7) + padded((timestampUs - timestampHigh * 2 ** 28).toString(16), 7) +
+    padded(seqHigh.toString(16), 6) + padded((seq - seqHigh * 2 ** 24).toString(16), 6) +
+    padded(partition.toString(16), 2) + padded((random16 & 0xffff).toString(16), 4)
   );
 }
 

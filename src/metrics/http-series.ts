@@ -17,9 +17,28 @@ interface MetricValue {
   metricName?: string;
 }
 
+/** One series of a KeyedCounter. */
+export interface CounterSeries {
+  readonly labels: Labels;
+  value: number;
+}
+
+/** One series of a KeyedHistogram: per-bucket (not yet cumulative) counts, sum and count. */
+export interface HistogramSeries {
+  readonly labels: Labels;
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
 /** A labelled counter: `holdline_http_requests_total`. */
 export class KeyedCounter {
-  private readonly series = new Map<string, { labels: Labels; value: number }>();
+  private readonly series = new Map<string, CounterSeries>();
+  /**
+   * Advanced by reset(): a caller that keeps series (seriesFor) for its hot path drops them when
+   * this changes, since the series it holds are no longer the ones rendered.
+   */
+  generation = 0;
 
   constructor(
     readonly name: string,
@@ -31,9 +50,17 @@ export class KeyedCounter {
 
   /** `key` names the series; `labels()` is called only the first time a key is seen. */
   inc(key: string, labels: () => Labels): void {
-    const s = this.series.get(key);
-    if (s !== undefined) s.value++;
-    else this.series.set(key, { labels: labels(), value: 1 });
+    this.seriesFor(key, labels).value++;
+  }
+
+  /** The series named `key`, made (at 0) the first time; `labels()` is called only then. */
+  seriesFor(key: string, labels: () => Labels): CounterSeries {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { labels: labels(), value: 0 };
+      this.series.set(key, s);
+    }
+    return s;
   }
 
   get(): { name: string; help: string; type: 'counter'; aggregator: 'sum'; values: MetricValue[] } {
@@ -43,12 +70,15 @@ export class KeyedCounter {
 
   reset(): void {
     this.series.clear();
+    this.generation++;
   }
 }
 
 /** A labelled histogram with fixed buckets: `holdline_http_request_duration_seconds`. */
 export class KeyedHistogram {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  private readonly series = new Map<string, HistogramSeries>();
+  /** As KeyedCounter.generation. */
+  generation = 0;
 
   constructor(
     readonly name: string,
@@ -60,15 +90,25 @@ export class KeyedHistogram {
   }
 
   observe(key: string, labels: () => Labels, value: number): void {
-    const s = this.seriesFor(key, labels);
+    this.observeIn(this.seriesFor(key, labels), value);
+  }
+
+  /** One observation in a series of this histogram (from seriesFor, of the current generation). */
+  observeIn(s: HistogramSeries, value: number): void {
     // Counted in the first bucket that holds it; made cumulative at scrape time.
-    const i = this.buckets.findIndex((le) => value <= le);
-    if (i >= 0) s.counts[i]!++;
+    const buckets = this.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      if (value <= buckets[i]!) {
+        s.counts[i]!++;
+        break;
+      }
+    }
     s.sum += value;
     s.count++;
   }
 
-  protected seriesFor(key: string, labels: () => Labels): { labels: Labels; counts: number[]; sum: number; count: number } {
+  /** The series named `key`, made (empty) the first time; `labels()` is called only then. */
+  seriesFor(key: string, labels: () => Labels): HistogramSeries {
     let s = this.series.get(key);
     if (s === undefined) {
       s = { labels: labels(), counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
@@ -94,6 +134,7 @@ export class KeyedHistogram {
 
   reset(): void {
     this.series.clear();
+    this.generation++;
   }
 }
 
@@ -122,5 +163,34 @@ export class PlainHistogram extends KeyedHistogram {
     const end = (): void => this.record((performance.now() - started) / 1000);
     p.then(end, end);
     return p;
+  }
+}
+
+/**
+ * An unlabelled counter, rendered as prom-client's (one series, `0` until counted): messages
+ * appended. prom-client's `inc` builds a label object and checks the value on every call.
+ */
+export class PlainCounter {
+  private value = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as never);
+  }
+
+  inc(n = 1): void {
+    this.value += n;
+  }
+
+  /** As prom-client's Counter has it, key order included (getMetricsAsJSON, the workers' aggregation). */
+  get(): { help: string; name: string; type: 'counter'; values: MetricValue[]; aggregator: 'sum' } {
+    return { help: this.help, name: this.name, type: 'counter', values: [{ value: this.value, labels: {} }], aggregator: 'sum' };
+  }
+
+  reset(): void {
+    this.value = 0;
   }
 }

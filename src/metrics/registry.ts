@@ -10,7 +10,8 @@
  * connection names; resync `reason` the protocol's reasons; members `state` one of four. No metric
  * is labelled by application, queue or user.
  */
-import { KeyedCounter, KeyedHistogram, PlainHistogram } from './http-series.js';
+import { KeyedCounter, KeyedHistogram, PlainCounter, PlainHistogram } from './http-series.js';
+import type { CounterSeries, HistogramSeries } from './http-series.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Open WebSocket connections and their subscriptions, counted when scraped. */
@@ -88,7 +89,7 @@ function createMetrics() {
       help: 'WebSocket frames sent to clients (a frame published to a topic counts once per subscribed socket)',
       registers: r,
     }),
-    messagesAppended: new Counter({ name: 'holdline_messages_appended_total', help: 'Messages stored (REST and WebSocket publishes)', registers: r }),
+    messagesAppended: new PlainCounter('holdline_messages_appended_total', 'Messages stored (REST and WebSocket publishes)', registry),
     messagesDelivered: new Counter({
       name: 'holdline_messages_delivered_total',
       help: 'Messages pushed live to subscriptions (one per message and live subscription)',
@@ -245,13 +246,50 @@ export function metrics(): Metrics {
   return instance;
 }
 
+/**
+ * The series of one method and route, kept so that a request finds its series without building
+ * the key strings or label objects (the registry's maps stay the source of truth: these are the
+ * same objects).
+ */
+interface RouteSeries {
+  duration: HistogramSeries;
+  byStatus: Map<number, CounterSeries>;
+}
+
+/** route template ('' when none matched) → method → its series; dropped when the metrics are reset. */
+let routeSeries = new Map<string, Map<string, RouteSeries>>();
+let seriesGeneration = -1;
+
 /** Hook for the HTTP dispatcher: one answered request. `route` is the template, or null when none matched. */
 export function observeHttp(method: string, route: string | null, status: number, seconds: number): void {
   const m = metrics();
-  const key = `${method} ${route ?? ''}`;
-  const labels = (): Record<string, string> => ({ method: METHODS.has(method) ? method : 'other', route: route ?? 'unmatched' });
-  m.httpRequests.inc(`${key} ${status}`, () => ({ ...labels(), status: String(status) }));
-  m.httpDuration.observe(key, labels, seconds);
+  const generation = m.httpRequests.generation + m.httpDuration.generation;
+  if (generation !== seriesGeneration) {
+    routeSeries = new Map();
+    seriesGeneration = generation;
+  }
+  const routeKey = route ?? '';
+  let byMethod = routeSeries.get(routeKey);
+  if (byMethod === undefined) {
+    byMethod = new Map();
+    routeSeries.set(routeKey, byMethod);
+  }
+  let series = byMethod.get(method);
+  if (series === undefined) {
+    series = { duration: m.httpDuration.seriesFor(`${method} ${routeKey}`, () => httpLabels(method, route)), byStatus: new Map() };
+    byMethod.set(method, series);
+  }
+  let requests = series.byStatus.get(status);
+  if (requests === undefined) {
+    requests = m.httpRequests.seriesFor(`${method} ${routeKey} ${status}`, () => ({ ...httpLabels(method, route), status: String(status) }));
+    series.byStatus.set(status, requests);
+  }
+  requests.value++;
+  m.httpDuration.observeIn(series.duration, seconds);
+}
+
+function httpLabels(method: string, route: string | null): Record<string, string> {
+  return { method: METHODS.has(method) ? method : 'other', route: route ?? 'unmatched' };
 }
 
 /** Hook for the hub: a message pushed live to `subscribers` subscriptions. */

@@ -16,7 +16,8 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function mediaType(req: RequestInfo): string {
   const header = req.headers['content-type'];
   if (header === undefined) return '';
-  return header.split(';')[0]!.trim().toLowerCase();
+  const semicolon = header.indexOf(';');
+  return (semicolon < 0 ? header : header.slice(0, semicolon)).trim().toLowerCase();
 }
 
 export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {

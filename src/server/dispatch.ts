@@ -41,7 +41,9 @@ async function route(router: Router, req: RequestInfo, matched: { route: string 
     return errorReply(new HoldlineError('method_not_allowed'), { Allow: match.allow.join(', ') });
   }
   req.params = match.params;
-  return match.handler(req);
+  // Awaited, not returned: an async function that returns a promise adopts it through two more
+  // turns of the microtask queue and another promise.
+  return await match.handler(req);
 }
 
 export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req: HttpRequest) => void {
@@ -51,6 +53,8 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
   const bodyLimits: BodyLimits = { max: opts.maxRequestBytes, discardBytes: opts.maxRequestBytes, discardMs: 5000 };
 
   function log(info: RequestInfo, reply: Reply, started: number, err: unknown): void {
+    // A success is logged at debug only: nothing to build when that level is off.
+    if (reply.status < 400 && !logger.isLevelEnabled('debug')) return;
     const entry = {
       method: info.method,
       url: info.url,
@@ -123,6 +127,7 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
       if (close) setImmediate(() => write(reply, err, true));
       else write(reply, err, false);
     };
+    const writeFailed = (e: unknown): void => logger.error({ err: e, url: info.url }, 'writing the response failed');
     const fail = (err: unknown, close = false): void => {
       const e = isHoldlineError(err) ? err : new HoldlineError('internal');
       respond(errorReply(e), err, close);
@@ -138,11 +143,24 @@ export function createDispatcher(opts: DispatchOptions): (res: HttpResponse, req
       // Close the connection: a body over the limit is not read past the discard bound.
       if (bodyErr !== null) return fail(bodyErr, true);
       info.body = body;
-      // route() is async: every throw, synchronous or not, arrives here as a rejection.
+      // route() is async: every throw, synchronous or not, arrives here as a rejection. A throw
+      // while answering is caught in each callback (one promise fewer than a .catch after them).
       route(router, info, matched).then(
-        (reply) => respond(reply, null, false),
-        (e: unknown) => fail(e),
-      ).catch((e: unknown) => logger.error({ err: e, url: info.url }, 'writing the response failed'));
+        (reply) => {
+          try {
+            respond(reply, null, false);
+          } catch (e) {
+            writeFailed(e);
+          }
+        },
+        (e: unknown) => {
+          try {
+            fail(e);
+          } catch (e2) {
+            writeFailed(e2);
+          }
+        },
+      );
     });
   }
 }

@@ -115,6 +115,9 @@ export function statusLine(status: number): string {
   return `${status} ${REASONS[status] ?? 'Status'}`;
 }
 
+/** The status lines of REASONS, made once. */
+const STATUS_LINES = new Map(Object.keys(REASONS).map((s) => [Number(s), statusLine(Number(s))]));
+
 /**
  * How long an idle keep-alive connection is kept, as advertised in `Keep-Alive: timeout=…`. uWS closes
  * an idle HTTP connection after its compiled-in 10 s (HTTP_IDLE_TIMEOUT_S), checked on a 4 s tick, so
@@ -127,12 +130,15 @@ export const KEEP_ALIVE_SECONDS = 5;
  * writes `Connection: close` itself); otherwise the reply advertises the keep-alive timeout.
  */
 export function writeReply(res: HttpResponse, reply: Reply, close: boolean): void {
-  res.writeStatus(statusLine(reply.status));
+  res.writeStatus(STATUS_LINES.get(reply.status) ?? statusLine(reply.status));
   res.writeHeader('Content-Type', reply.contentType);
-  for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
-  if (!close) res.writeHeader('Keep-Alive', `timeout=${KEEP_ALIVE_SECONDS}`);
+  const headers = reply.headers;
+  if (headers !== undefined) for (const k in headers) res.writeHeader(k, headers[k]!);
+  if (!close) res.writeHeader('Keep-Alive', KEEP_ALIVE);
   res.end(reply.body, close);
 }
+
+const KEEP_ALIVE = `timeout=${KEEP_ALIVE_SECONDS}`;
 
 /**
  * RFC 9112 §6.3: a request whose body length is ambiguous is answered 400 and the connection closed.

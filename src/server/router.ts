@@ -11,7 +11,11 @@ export type Handler = (req: RequestInfo) => Promise<Reply> | Reply;
 
 interface Route {
   pattern: string;
+  /** `/` + pattern: the route template the match reports (metrics, access log), made once. */
+  template: string;
   segments: string[];
+  /** Per segment: the parameter's name, or null for a literal. */
+  params: Array<string | null>;
   /** One digit per segment, 1 literal / 0 parameter: higher string = more specific. */
   rank: string;
   handlers: Map<string, Handler>;
@@ -24,18 +28,32 @@ export type RouteMatch =
 
 /** Splits a raw path into decoded segments; malformed percent-encoding → 400 bad_request. */
 export function pathSegments(url: string): string[] {
-  const trimmed = url.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (trimmed === '') return [];
-  return trimmed.split('/').map((s) => {
+  // Every request passes here: no regular expression, and no decoding of a path without escapes.
+  let start = 0;
+  let end = url.length;
+  while (start < end && url.charCodeAt(start) === 0x2f) start++;
+  while (end > start && url.charCodeAt(end - 1) === 0x2f) end--;
+  if (start === end) return [];
+  const segments = url.slice(start, end).split('/');
+  if (!url.includes('%')) return segments;
+  for (let i = 0; i < segments.length; i++) {
     try {
-      return decodeURIComponent(s);
+      segments[i] = decodeURIComponent(segments[i]!);
     } catch {
       throw new HoldlineError('bad_request', { field: 'path', message: 'The path has malformed percent-encoding' });
     }
-  });
+  }
+  return segments;
+}
+
+function bySpecificity(a: Route, b: Route): number {
+  return a.rank < b.rank ? 1 : a.rank > b.rank ? -1 : 0;
 }
 
 export class Router {
+  /** Routes by segment count, each list most specific first (only same-length patterns can match). */
+  private readonly byLength: Route[][] = [];
+  /** Every route, most specific first (list()). */
   private readonly routes: Route[] = [];
 
   /**
@@ -46,16 +64,25 @@ export class Router {
 
   add(method: string, pattern: string, handler: Handler): this {
     const segments = pattern.split('/').filter((s) => s !== '');
-    let route = this.routes.find((r) => r.pattern === segments.join('/'));
+    let routes = this.byLength[segments.length];
+    if (routes === undefined) {
+      routes = [];
+      this.byLength[segments.length] = routes;
+    }
+    let route = routes.find((r) => r.pattern === segments.join('/'));
     if (route === undefined) {
       route = {
         pattern: segments.join('/'),
+        template: `/${segments.join('/')}`,
         segments,
+        params: segments.map((s) => (s.startsWith(':') ? s.slice(1) : null)),
         rank: segments.map((s) => (s.startsWith(':') ? '0' : '1')).join(''),
         handlers: new Map(),
       };
+      routes.push(route);
+      routes.sort(bySpecificity);
       this.routes.push(route);
-      this.routes.sort((a, b) => (a.rank < b.rank ? 1 : a.rank > b.rank ? -1 : 0));
+      this.routes.sort(bySpecificity);
     }
     const m = method.toUpperCase();
     if (route.handlers.has(m)) throw new Error(`Route ${m} /${route.pattern} is registered twice`);
@@ -64,22 +91,27 @@ export class Router {
   }
 
   match(method: string, segments: string[]): RouteMatch {
+    const routes = this.byLength[segments.length];
+    if (routes === undefined) return { kind: 'not_found' };
     const reservedFirst = segments.length > 0 && this.reserved(segments[0]!);
-    for (const route of this.routes) {
-      if (route.segments.length !== segments.length) continue;
-      if (reservedFirst && route.segments[0]!.startsWith(':')) continue;
-      const params: Record<string, string> = {};
+    for (const route of routes) {
+      if (reservedFirst && route.params[0] !== null) continue;
       let ok = true;
-      for (let i = 0; i < segments.length && ok; i++) {
-        const pat = route.segments[i]!;
-        if (pat.startsWith(':')) params[pat.slice(1)] = segments[i]!;
-        else ok = pat === segments[i];
+      for (let i = 0; i < segments.length; i++) {
+        if (route.params[i] === null && route.segments[i] !== segments[i]) {
+          ok = false;
+          break;
+        }
       }
       if (!ok) continue;
       const handler = route.handlers.get(method);
-      const template = `/${route.pattern}`;
-      if (handler !== undefined) return { kind: 'handler', handler, params, route: template };
-      return { kind: 'method_not_allowed', allow: [...route.handlers.keys()].sort() };
+      if (handler === undefined) return { kind: 'method_not_allowed', allow: [...route.handlers.keys()].sort() };
+      const params: Record<string, string> = {};
+      for (let i = 0; i < segments.length; i++) {
+        const name = route.params[i];
+        if (typeof name === 'string') params[name] = segments[i]!;
+      }
+      return { kind: 'handler', handler, params, route: route.template };
     }
     return { kind: 'not_found' };
   }

@@ -55,6 +55,7 @@ const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name:
 
 export class RequestSchemas {
   private readonly validators: Map<string, ValidateFunction>;
+  private readonly found: Record<FieldSource, Map<SchemaName, ValidateFunction>> = { json: new Map(), form: new Map() };
 
   /** `lazy`: compile each schema at its first use (only for schemas the build compiled; see above). */
   constructor(opts: { lazy?: boolean } = { lazy: checkedAtBuild('rest', REST_SCHEMAS_FINGERPRINT) }) {
@@ -92,11 +93,21 @@ export class RequestSchemas {
    * Returns the (possibly coerced) data, typed as the schema says (src/types/requests.ts, generated
    * from the same files), or throws the catalogue error for the first failure.
    */
-  validate<N extends SchemaName>(name: N, source: FieldSource, data: Record<string, unknown>, fieldName: (path: string) => string = (p) => p): RequestBodies[N] {
-    const validate = this.validators.get(`${source}:${name}`)!;
+  validate<N extends SchemaName>(name: N, source: FieldSource, data: Record<string, unknown>, fieldName: (path: string) => string = samePath): RequestBodies[N] {
+    // Found once per schema and source, then without building the key: every post validates.
+    const found = this.found[source];
+    let validate = found.get(name);
+    if (validate === undefined) {
+      validate = this.validators.get(`${source}:${name}`)!;
+      found.set(name, validate);
+    }
     if (validate(data)) return data as unknown as RequestBodies[N];
     throw toHoldlineError(validate.errors?.[0], fieldName);
   }
+}
+
+function samePath(path: string): string {
+  return path;
 }
 
 function toHoldlineError(err: ErrorObject | undefined, fieldName: (path: string) => string): HoldlineError {

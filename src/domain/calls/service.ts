@@ -270,7 +270,7 @@ export class CallService {
   async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     const input = parseNewCaller(body);
-    return this.routed(app, q, await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
+    return await this.routed(app, q, await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
   }
 
   async getCaller(app: string, id: string, callerId: string): Promise<Caller & { estimated_wait?: number | null }> {
@@ -432,7 +432,7 @@ export class CallService {
   async leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
-    return this.routed(app, q, await this.store.leaveCaller(app, q, caller, parseLeaveReason(reason)));
+    return await this.routed(app, q, await this.store.leaveCaller(app, q, caller, parseLeaveReason(reason)));
   }
 
   async getStats(app: string, id: string): Promise<CallQueueStats> {

@@ -190,7 +190,9 @@ export class MessageQueues {
 
   /** Stored messages in input order (REST post, WebSocket publish: prepare, then append). */
   post(meta: QueueMeta, inputs: MessageInput[]): Promise<StoredMessage[]> {
-    return this.inRange(meta, async (m) => this.append(await this.repliesChecked({ meta: m, messages: toNewMessages(m, inputs, this.limits) })));
+    // Every REST post: appended at once when its batch is ready without a step of its own.
+    const batch = this.prepared(meta, inputs);
+    return batch instanceof Promise ? batch.then((b) => this.append(b)) : this.append(batch);
   }
 
   /**
@@ -221,14 +223,25 @@ export class MessageQueues {
    * transport (WebSocket publish) prepares early and appends in its frames' order.
    */
   prepare(meta: QueueMeta, inputs: MessageInput[]): Promise<PreparedPost> {
-    // Synchronous when every input is valid against `meta` and none replies: every publish passes here.
+    const batch = this.prepared(meta, inputs);
+    return batch instanceof Promise ? batch : Promise.resolve(batch);
+  }
+
+  /**
+   * prepare's batch, synchronously when every input is valid against `meta` and none replies
+   * (every publish and post passes here); a promise when it takes a read (a partition beyond a
+   * cached count, a replied message to find), or to reject with the input's error. Only the
+   * inputs' checks can find a partition out of range, so only they run again with the queue as stored.
+   */
+  private prepared(meta: QueueMeta, inputs: MessageInput[]): PreparedPost | Promise<PreparedPost> {
     let batch: PreparedPost;
     try {
       batch = { meta, messages: toNewMessages(meta, inputs, this.limits) };
     } catch (err) {
       return this.inRange(meta, (m) => this.repliesChecked({ meta: m, messages: toNewMessages(m, inputs, this.limits) }), err);
     }
-    return inputs.some((m) => m.inReplyTo !== undefined) ? this.repliesChecked(batch) : Promise.resolve(batch);
+    for (const m of inputs) if (m.inReplyTo !== undefined) return this.repliesChecked(batch);
+    return batch;
   }
 
   /** Appends a prepared batch; both engines keep per-partition submission order. */
@@ -384,7 +397,8 @@ export class QueueHandle {
   /** REST post: stored messages in input order. */
   async post(input: () => MessageInput[]): Promise<StoredMessage[]> {
     const meta = await this.owned();
-    return this.queues.post(meta, input());
+    // Awaited, not returned: adopting a returned promise takes two more microtask turns.
+    return await this.queues.post(meta, input());
   }
 
   /** WebSocket publish: checked now, appended later in the frames' order (MessageQueues.append). */

@@ -32,11 +32,11 @@ import {
 } from '../call-types.js';
 import { WallboardBuckets, joinDelta, leaveDelta, type WallboardRead } from '../wallboard.js';
 import { copyPlain } from './copy.js';
+import { isoTime as iso } from '../iso-time.js';
 
 /** In the order changes list them (the same order as redis/lua/call-queue-update.lua). */
 const QUEUE_FIELDS: QueueField[] = ['name', 'description', 'disabled', 'project_id', 'user_id', 'service_level_seconds'];
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Priority desc, then join order: the same score the Redis line uses (redis/lua/includes/call-line-score.lua). */
 export const lineScore = (priority: number, joinSeq: number): number => -priority * 2 ** 32 + joinSeq;

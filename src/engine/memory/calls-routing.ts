@@ -22,6 +22,7 @@ import {
   type RoutingStore,
 } from '../routing-types.js';
 import type { MemoryCallQueue } from './calls-queue.js';
+import { isoTime as iso } from '../iso-time.js';
 
 /** What the call store lends routing: its queues and agents, read in the same synchronous step. */
 export interface MemoryRoutingHost {
@@ -66,8 +67,21 @@ interface Engagement {
   untilMs: number;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-const key = (app: string, queueId: string): string => JSON.stringify([app, queueId]);
+let lastApp = '';
+let lastQueueId = '';
+let lastKey = JSON.stringify(['', '']);
+/**
+ * A queue's key in the maps below (parsed back by claimDue). Every join and leave asks for it
+ * (routingIdle), mostly for the queue asked last: that one's key is kept.
+ */
+function key(app: string, queueId: string): string {
+  if (app !== lastApp || queueId !== lastQueueId) {
+    lastApp = app;
+    lastQueueId = queueId;
+    lastKey = JSON.stringify([app, queueId]);
+  }
+  return lastKey;
+}
 /** The due index's mark (a lease is never this). */
 const MARKED = 'marked';
 

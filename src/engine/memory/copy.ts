@@ -6,8 +6,14 @@
  */
 export function copyPlain<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(copyPlain) as T;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) out.push(copyPlain(value[i]));
+    return out as T;
+  }
+  // for-in, not Object.keys: no array of keys per object (a quarter of a change's copy). Plain
+  // objects inherit no enumerable properties, so it walks the same own keys in the same order.
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = copyPlain((value as Record<string, unknown>)[key]);
+  for (const key in value) out[key] = copyPlain((value as Record<string, unknown>)[key]);
   return out as T;
 }

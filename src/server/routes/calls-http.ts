@@ -27,10 +27,19 @@ export async function principal(ctx: ServerContext, req: RequestInfo): Promise<C
 }
 
 /** Management and every write: an application key; a valid agent token is identified but may not (403). */
-export async function applicationOf(ctx: ServerContext, req: RequestInfo): Promise<string> {
-  const who = await principal(ctx, req);
-  if (who.kind !== 'application') throw new HoldlineError('forbidden');
-  return who.app;
+export function applicationOf(ctx: ServerContext, req: RequestInfo): Promise<string> {
+  // An application key, as on every write: its check alone, without principal()'s async layers.
+  let creds: ReturnType<typeof parseAuthorization>;
+  try {
+    creds = parseAuthorization(req.headers.authorization);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (creds !== null && creds.scheme.toLowerCase() === 'application') return ctx.applicationForKey(creds.credential);
+  return principal(ctx, req).then((who) => {
+    if (who.kind !== 'application') throw new HoldlineError('forbidden');
+    return who.app;
+  });
 }
 
 /**
