@@ -35,6 +35,7 @@ import {
   type CallStore,
   type Caller,
   type CallerPatch,
+  type JoinCurve,
   type EstimateLineRead,
   type LeaveReason,
   type Member,
@@ -103,6 +104,17 @@ export interface RedisCallStoreOptions {
    * at exactly that point (test/integration/calls-redis.test.ts). Never set in production.
    */
   interleave?: { afterAgentLink?: () => Promise<void>; afterMemberAdd?: () => Promise<void> };
+}
+
+/**
+ * A join's curve as call-caller-join.lua reads it: `counts cycle (at step rate)*`, space separated.
+ * String(x) is the shortest text that reads back as x, and Lua's tonumber reads it with strtod: the
+ * script computes on the very doubles the node has.
+ */
+function encodeJoinCurve(curve: JoinCurve): string {
+  let out = `${curve.counts ? 1 : 0} ${curve.cycle}`;
+  for (const p of curve.points) out += ` ${p.at} ${p.step} ${p.rate}`;
+  return out;
 }
 
 function agentFromRow(row: string[]): Agent {
@@ -488,8 +500,17 @@ export class RedisCallStore implements CallStore {
   // --- callers ---
 
   async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
+    return this.join(app, queueId, input, '');
+  }
+
+  /** The script picks the estimate on `curve` at the position it gives (lua/includes/call-join-estimate.lua). */
+  async joinCallerOnCurve(app: string, queueId: string, input: NewCaller, curve: JoinCurve): Promise<Mutation<Caller>> {
+    return this.join(app, queueId, input, encodeJoinCurve(curve));
+  }
+
+  private async join(app: string, queueId: string, input: NewCaller, curve: string): Promise<Mutation<Caller>> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    const [json, change, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller)]);
+    const [json, change, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]);
     const m = mutation([json, change], parseCaller);
     this.idleAfter.set(m.change!, idle === 1);
     return m;
