@@ -355,9 +355,9 @@ export interface CallStore {
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;
   /**
    * Whether routing had nothing to do in the queue right after `change` (RoutingStore.routingIdle),
-   * when the store read it in the same atomic step as the change (the Redis store's joins and
-   * leaves: one script call fewer per change); undefined when it did not, or for a change it did
-   * not return. The domain hands it to routing, which then skips its own read.
+   * when the store read it in the same atomic step as the change (the Redis store's caller, member
+   * and queue changes that routing follows: one script call fewer per change); undefined when it did
+   * not, or for a change it did not return. The domain hands it to routing, which then skips its own read.
    */
   routingIdleAfter?(change: CallQueueChange): boolean | undefined;
   /**

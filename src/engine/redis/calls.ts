@@ -173,7 +173,7 @@ export class RedisCallStore implements CallStore {
   private readonly cluster: boolean;
   private readonly waitTimeoutMs: number;
   /**
-   * Routing's idleness read by a caller script with its change (routingIdleAfter), by the change
+   * Routing's idleness read by a change script with its change (routingIdleAfter), by the change
    * object it returned: weakly held, so a change nobody routes is forgotten with it.
    */
   private readonly idleAfter = new WeakMap<CallQueueChange, boolean>();
@@ -357,7 +357,7 @@ export class RedisCallStore implements CallStore {
     const queues = await this.appRun('hlCallAgentDelete', app, [uuid]);
     for (const queueId of queues) {
       await ignoring(['call_queue_not_found', 'member_not_found'], () =>
-        this.queueRun('hlCallMemberRemove', app, queueId, [this.retention, uuid]),
+        this.routedRun('hlCallMemberRemove', app, queueId, [this.retention, uuid]),
       );
     }
   }
@@ -437,7 +437,7 @@ export class RedisCallStore implements CallStore {
   }
 
   async updateCallQueue(app: string, queueId: string, patch: CallQueuePatch): Promise<Mutation<CallQueue>> {
-    return mutation(await this.queueRun('hlCallQueueUpdate', app, queueId, [this.retention, JSON.stringify(patch)]), parseQueue);
+    return this.routedMutation(await this.routedRun('hlCallQueueUpdate', app, queueId, [this.retention, JSON.stringify(patch)]), parseQueue);
   }
 
   async deleteCallQueue(app: string, queueId: string): Promise<CallQueueChange> {
@@ -457,7 +457,7 @@ export class RedisCallStore implements CallStore {
     const { agent_uuid, ...rest } = input;
     let reply: CallReplies['hlCallMemberAdd'];
     try {
-      reply = await this.queueRun('hlCallMemberAdd', app, queueId, [this.retention, JSON.stringify({ uuid: agent_uuid, ...rest })]);
+      reply = await this.routedRun('hlCallMemberAdd', app, queueId, [this.retention, JSON.stringify({ uuid: agent_uuid, ...rest })]);
     } catch (err) {
       if (linked && isHoldlineError(err) && err.code === 'call_queue_not_found') {
         await this.unlink(app, queueId, [agent_uuid]);
@@ -472,7 +472,7 @@ export class RedisCallStore implements CallStore {
       await ignoring(['call_queue_not_found', 'member_not_found'], () => this.removeMember(app, queueId, agent_uuid));
       throw new HoldlineError('agent_not_found', { field: 'agent_id' });
     }
-    return mutation(reply, parseMember);
+    return this.routedMutation(reply, parseMember);
   }
 
   async getMember(app: string, queueId: string, agentUuid: string): Promise<Member | null> {
@@ -485,16 +485,18 @@ export class RedisCallStore implements CallStore {
   }
 
   async updateMember(app: string, queueId: string, agentUuid: string, patch: MemberPatch): Promise<Mutation<Member>> {
-    return mutation(
-      await this.queueRun('hlCallMemberUpdate', app, queueId, [this.retention, agentUuid, JSON.stringify(patch)]),
+    return this.routedMutation(
+      await this.routedRun('hlCallMemberUpdate', app, queueId, [this.retention, agentUuid, JSON.stringify(patch)]),
       parseMember,
     );
   }
 
   async removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange> {
-    const change = await this.queueRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
+    const [json, idle] = await this.routedRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
     await this.unlink(app, queueId, [agentUuid]);
-    return parseChange(change);
+    const change = parseChange(json);
+    this.idleAfter.set(change, idle === 1);
+    return change;
   }
 
   // --- callers ---
@@ -510,10 +512,7 @@ export class RedisCallStore implements CallStore {
 
   private async join(app: string, queueId: string, input: NewCaller, curve: string): Promise<Mutation<Caller>> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    const [json, change, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]);
-    const m = mutation([json, change], parseCaller);
-    this.idleAfter.set(m.change!, idle === 1);
-    return m;
+    return this.routedMutation(await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]), parseCaller);
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {
@@ -522,8 +521,8 @@ export class RedisCallStore implements CallStore {
   }
 
   async updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>> {
-    return mutation(
-      await this.queueRun('hlCallCallerUpdate', app, queueId, [this.retention, callerUuid, JSON.stringify(patch)]),
+    return this.routedMutation(
+      await this.routedRun('hlCallCallerUpdate', app, queueId, [this.retention, callerUuid, JSON.stringify(patch)]),
       parseCaller,
     );
   }
@@ -533,6 +532,14 @@ export class RedisCallStore implements CallStore {
     const change = parseChange(json);
     this.idleAfter.set(change, idle === 1);
     return change;
+  }
+
+  /** A routed script's reply as a Mutation, its change remembered with routing's idleness after it (routingIdleAfter). */
+  private routedMutation<T>(reply: [string] | [string, string, number], parse: (json: string) => T): Mutation<T> {
+    if (reply.length === 1) return mutation(reply, parse);
+    const m = mutation([reply[0], reply[1]], parse);
+    this.idleAfter.set(m.change!, reply[2] === 1);
+    return m;
   }
 
   routingIdleAfter(change: CallQueueChange): boolean | undefined {
