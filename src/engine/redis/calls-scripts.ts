@@ -53,8 +53,8 @@ export interface CallReplies {
   hlCallMemberUpdate: ValueAndRoutedChange;
   /** [change JSON, routing idle after it: 1 | 0]. */
   hlCallMemberRemove: [string, number];
-  /** [caller JSON, change JSON, routing idle after it: 1 | 0]. */
-  hlCallCallerJoin: [string, string, number];
+  /** [change JSON (its caller: the joined caller), routing idle after it: 1 | 0]. */
+  hlCallCallerJoin: [string, number];
   hlCallCallerUpdate: ValueAndRoutedChange;
   /** [change JSON, routing idle after it: 1 | 0]. */
   hlCallCallerLeave: [string, number];

@@ -112,10 +112,17 @@ export interface RedisCallStoreOptions {
  * script computes on the very doubles the node has.
  */
 function encodeJoinCurve(curve: JoinCurve): string {
-  let out = `${curve.counts ? 1 : 0} ${curve.cycle}`;
-  for (const p of curve.points) out += ` ${p.at} ${p.step} ${p.rate}`;
+  let out = encodedCurves.get(curve);
+  if (out === undefined) {
+    out = `${curve.counts ? 1 : 0} ${curve.cycle}`;
+    for (const p of curve.points) out += ` ${p.at} ${p.step} ${p.rate}`;
+    encodedCurves.set(curve, out);
+  }
   return out;
 }
+
+/** The domain reuses a queue's curve for a burst of joins (CallService.joinCurveOf): encoded once. */
+const encodedCurves = new WeakMap<JoinCurve, string>();
 
 function agentFromRow(row: string[]): Agent {
   const [json, ...tags] = row;
@@ -512,7 +519,11 @@ export class RedisCallStore implements CallStore {
 
   private async join(app: string, queueId: string, input: NewCaller, curve: string): Promise<Mutation<Caller>> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    return this.routedMutation(await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]), parseCaller);
+    const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]);
+    // The caller as the change has it (with its position): the script encodes it once, not twice.
+    const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
+    this.idleAfter.set(change, idle === 1);
+    return { value: { ...change.caller }, change };
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {

@@ -10,8 +10,8 @@
   ARGV[3] the caller's estimate as a function of the callers ahead (includes/call-join-estimate.lua),
           picked at the position it takes; '': none (ARGV[2]'s is kept)
 
-  Returns: { caller JSON with position, change JSON, routing idle after the change: 1 or 0
-           (includes/route-idle.lua; the router then skips its own read) }.
+  Returns: { change JSON (its caller: the caller with its position), routing idle after the
+           change: 1 or 0 (includes/route-idle.lua; the router then skips its own read) }.
   Errors: call_queue_not_found, queue_disabled.
 ]]
 local rcall = redis.call
@@ -47,6 +47,6 @@ wallboardAdd(now, { 1 }) -- wallboard: offered (issue 16)
 
 c.position = position
 local line = { uuid = c.uuid, from = cjson.null, to = c.position, length = rcall('ZCARD', KEYS[4]) }
-return { cjson.encode(c), emit(ARGV[1], now, {
+return { emit(ARGV[1], now, {
   queue_id = q.uuid, kind = 'caller_joined', caller = c, line = line, stats = readStats(q, now),
 }), routingIdle() }
