@@ -182,6 +182,26 @@ export type CallQueueChange =
 
 export type CallQueueChangeKind = CallQueueChange['kind'];
 
+/**
+ * Carried by a change a store returned: whether routing had nothing to do in the queue right after
+ * it (RoutingStore.routingIdle), when the store read that in the same atomic step as the change (the
+ * Redis store's caller, member and queue changes that routing follows: one script call fewer per
+ * change). The domain hands it to routing, which then skips its own read. A non-enumerable
+ * property: no part of the change's value (not serialized, compared, nor copied by a spread).
+ */
+const ROUTING_IDLE_AFTER: unique symbol = Symbol('holdline.routingIdleAfter');
+
+/** Marks `change` with routing's idleness read with it (see ROUTING_IDLE_AFTER). */
+export function withRoutingIdle(change: CallQueueChange, idle: boolean): CallQueueChange {
+  Object.defineProperty(change, ROUTING_IDLE_AFTER, { value: idle });
+  return change;
+}
+
+/** Routing's idleness read with `change` by its store; undefined: it was not (the router reads it). */
+export function routingIdleAfter(change: CallQueueChange): boolean | undefined {
+  return (change as { [ROUTING_IDLE_AFTER]?: boolean })[ROUTING_IDLE_AFTER];
+}
+
 /** What a call-queue subscription announces: a feed (feed.ts) of changes in seq order, or a possible gap. */
 export type CallQueueEvent = FeedEvent<'change', CallQueueChange>;
 export type CallQueueListener = FeedListener<'change', CallQueueChange>;
@@ -353,13 +373,6 @@ export interface CallStore {
   getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null>;
   updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>>;
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;
-  /**
-   * Whether routing had nothing to do in the queue right after `change` (RoutingStore.routingIdle),
-   * when the store read it in the same atomic step as the change (the Redis store's caller, member
-   * and queue changes that routing follows: one script call fewer per change); undefined when it did
-   * not, or for a change it did not return. The domain hands it to routing, which then skips its own read.
-   */
-  routingIdleAfter?(change: CallQueueChange): boolean | undefined;
   /**
    * A waiting caller becomes a callback to `number` (null: its own number; protocol/calls.md 3.1): it stays in the
    * line at its place (no line move). The same number again changes nothing. Rejects

@@ -26,6 +26,7 @@ import type {
   TagDetail,
   WallboardRead,
 } from '../../engine/call-types.js';
+import { routingIdleAfter } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import {
   DEFAULT_HANDLE_SECONDS,
@@ -119,7 +120,7 @@ export class CallService {
   /** Passes a queue change on to routing, then answers what the change answered. */
   private async routed<T>(app: string, queueId: string, result: T): Promise<T> {
     const change = changeOf(result);
-    await this.routing?.queueChanged(app, queueId, change === null ? undefined : this.store.routingIdleAfter?.(change));
+    await this.routing?.queueChanged(app, queueId, change === null ? undefined : routingIdleAfter(change));
     return result;
   }
 

@@ -20,6 +20,7 @@ import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import {
   TOKEN_GRACE_MS,
+  withRoutingIdle,
   hashToken,
   newToken,
   type Agent,
@@ -179,11 +180,6 @@ export class RedisCallStore implements CallStore {
   private readonly replicas: ReplicaMonitor;
   private readonly cluster: boolean;
   private readonly waitTimeoutMs: number;
-  /**
-   * Routing's idleness read by a change script with its change (routingIdleAfter), by the change
-   * object it returned: weakly held, so a change nobody routes is forgotten with it.
-   */
-  private readonly idleAfter = new WeakMap<CallQueueChange, boolean>();
   /** Every write script records its event in its slot's outbox; this relays it (events.ts). */
   readonly events: RedisEventLog;
   /** Routing (protocol/routing.md) over this store's queues and agents. */
@@ -501,9 +497,7 @@ export class RedisCallStore implements CallStore {
   async removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange> {
     const [json, idle] = await this.routedRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
     await this.unlink(app, queueId, [agentUuid]);
-    const change = parseChange(json);
-    this.idleAfter.set(change, idle === 1);
-    return change;
+    return withRoutingIdle(parseChange(json), idle === 1);
   }
 
   // --- callers ---
@@ -522,8 +516,7 @@ export class RedisCallStore implements CallStore {
     const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]);
     // The caller as the change has it (with its position): the script encodes it once, not twice.
     const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
-    this.idleAfter.set(change, idle === 1);
-    return { value: { ...change.caller }, change };
+    return { value: { ...change.caller }, change: withRoutingIdle(change, idle === 1) };
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {
@@ -540,21 +533,13 @@ export class RedisCallStore implements CallStore {
 
   async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange> {
     const [json, idle] = await this.routedRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]);
-    const change = parseChange(json);
-    this.idleAfter.set(change, idle === 1);
-    return change;
+    return withRoutingIdle(parseChange(json), idle === 1);
   }
 
-  /** A routed script's reply as a Mutation, its change remembered with routing's idleness after it (routingIdleAfter). */
+  /** A routed script's reply as a Mutation, its change carrying routing's idleness after it (call-types.ts withRoutingIdle). */
   private routedMutation<T>(reply: [string] | [string, string, number], parse: (json: string) => T): Mutation<T> {
     if (reply.length === 1) return mutation(reply, parse);
-    const m = mutation([reply[0], reply[1]], parse);
-    this.idleAfter.set(m.change!, reply[2] === 1);
-    return m;
-  }
-
-  routingIdleAfter(change: CallQueueChange): boolean | undefined {
-    return this.idleAfter.get(change);
+    return { value: parse(reply[0]), change: withRoutingIdle(parseChange(reply[1]), reply[2] === 1) };
   }
 
   async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {
