@@ -183,6 +183,26 @@ export type CallQueueChange =
 
 export type CallQueueChangeKind = CallQueueChange['kind'];
 
+/**
+ * Carried by a change a store returned: whether routing had nothing to do in the queue right after
+ * it (RoutingStore.routingIdle), when the store read that in the same atomic step as the change (the
+ * Redis store's caller, member and queue changes that routing follows: one script call fewer per
+ * change). The domain hands it to routing, which then skips its own read. A non-enumerable
+ * property: no part of the change's value (not serialized, compared, nor copied by a spread).
+ */
+const ROUTING_IDLE_AFTER: unique symbol = Symbol('holdline.routingIdleAfter');
+
+/** Marks `change` with routing's idleness read with it (see ROUTING_IDLE_AFTER). */
+export function withRoutingIdle(change: CallQueueChange, idle: boolean): CallQueueChange {
+  Object.defineProperty(change, ROUTING_IDLE_AFTER, { value: idle });
+  return change;
+}
+
+/** Routing's idleness read with `change` by its store; undefined: it was not (the router reads it). */
+export function routingIdleAfter(change: CallQueueChange): boolean | undefined {
+  return (change as { [ROUTING_IDLE_AFTER]?: boolean })[ROUTING_IDLE_AFTER];
+}
+
 /** What a call-queue subscription announces: a feed (feed.ts) of changes in seq order, or a possible gap. */
 export type CallQueueEvent = FeedEvent<'change', CallQueueChange>;
 export type CallQueueListener = FeedListener<'change', CallQueueChange>;
@@ -249,6 +269,26 @@ export interface NewCaller {
    */
   estimated_wait?: number;
 }
+/** In a capacity curve: at `at` seconds from now, `step` more at once and `rate` more servers ending calls. */
+export interface CapacityPoint {
+  at: number;
+  step: number;
+  rate: number;
+}
+
+/**
+ * A joining caller's estimate as a function of how many callers are ahead of it, all of whom require
+ * no tag of their own (protocol/routing.md section 9; src/domain/calls/estimate.ts joinCurve and
+ * estimateOnCurve): its pool's capacity and whether they compete for it.
+ */
+export interface JoinCurve {
+  /** The callers ahead compete with this caller (its pool shares a server with theirs); false: its estimate is the same for any k. */
+  counts: boolean;
+  /** Seconds a call and its wrap-up are counted as lasting (stay share applied). */
+  cycle: number;
+  points: readonly CapacityPoint[];
+}
+
 export interface CallerPatch {
   priority?: number;
   status?: CallerStatus;
@@ -323,16 +363,17 @@ export interface CallStore {
 
   // --- callers ---
   joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>>;
+  /**
+   * joinCaller, the caller given the estimate on `curve` at the place the store gives it (the
+   * callers ahead of it, counted in the join's atomic step), instead of an estimate the node computed
+   * from a count read before (waitingAtOrAbove): a store where that count is a round trip of its own
+   * (Redis) joins in one. For a caller whose callers ahead all require no tag of their own, where the
+   * estimate is a function of their count alone (routing.md section 9). Absent: the node counts first.
+   */
+  joinCallerOnCurve?(app: string, queueId: string, input: NewCaller, curve: JoinCurve): Promise<Mutation<Caller>>;
   getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null>;
   updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>>;
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;
-  /**
-   * Whether routing had nothing to do in the queue right after `change` (RoutingStore.routingIdle),
-   * when the store read it in the same atomic step as the change (the Redis store's joins and
-   * leaves: one script call fewer per change); undefined when it did not, or for a change it did
-   * not return. The domain hands it to routing, which then skips its own read.
-   */
-  routingIdleAfter?(change: CallQueueChange): boolean | undefined;
   /**
    * A waiting caller becomes a callback to `number` (null: its own number; protocol/calls.md 3.1): it stays in the
    * line at its place (no line move). The same number again changes nothing. Rejects

@@ -61,13 +61,25 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     const rs = rig.router.store;
     const [a] = await members(rig, APP, queue, [{ name: 'a', penalty: 2 }]);
     expect(await rs.routingIdle(APP, queue)).toBe(true);
+    // A member routing holds nothing for (no tier set): its removal leaves routing idle too.
+    const other = (await rig.calls.createAgent(APP, { name: 'b' })).uuid;
     const marks = vi.spyOn(rs, 'markDue');
     const ticks = vi.spyOn(rs, 'tick');
     const reads = vi.spyOn(rs, 'readRouting');
+    const idleReads = vi.spyOn(rs, 'routingIdle');
     const c1 = await join();
     await rig.calls.updateMember(APP, queue, a!, { status: 'available' });
+    await rig.calls.updateMember(APP, queue, a!, { paused: true });
+    await rig.calls.updateCaller(APP, queue, c1, { priority: 3 });
+    await rig.calls.updateQueue(APP, queue, { name: 'support, renamed' });
     await rig.calls.leaveCaller(APP, queue, c1, 'abandoned');
+    await rig.calls.addMember(APP, queue, { agent_id: other, number: '1002@example.org' });
+    await rig.calls.removeMember(APP, queue, other);
     expect([marks.mock.calls.length, ticks.mock.calls.length, reads.mock.calls.length]).toEqual([0, 0, 0]);
+    // Where the store reads routing's idleness in the change's own script (Redis: the change carries
+    // it, call-types.ts routingIdleAfter), the router reads it only after a request that changed
+    // nothing (the member already available); else once per request.
+    expect(idleReads.mock.calls.length).toBe(factory.name === 'redis' ? 1 : 8);
     // Not manual: every change is routing's again.
     await strategy('linear');
     expect(await rs.routingIdle(APP, queue)).toBe(false);

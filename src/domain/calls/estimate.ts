@@ -31,7 +31,7 @@
  * another queue), a change of skills or tiers, or a change of H or W can raise it
  * (test/unit/estimate.test.ts checks this as a property, with tiers and skills).
  */
-import type { MemberStatus } from '../../engine/call-types.js';
+import type { CapacityPoint, JoinCurve, MemberStatus } from '../../engine/call-types.js';
 
 export interface EstimateMember {
   status: MemberStatus;
@@ -177,10 +177,47 @@ export function estimateBehind(ahead: CallersAhead, caller: EstimateCaller, inpu
   return pool.members.length === 0 ? null : tenths(model.offeredAt(pool, caller.createdMs));
 }
 
+/**
+ * A join's estimate for every place at once: estimateBehind's value behind `k` callers who require no
+ * tag of their own is `estimateOnCurve(curve, k)` for every k. So the store can pick it at the place it
+ * gives the caller, in the join's own atomic step, instead of the line being counted first (one round
+ * trip more per join). Null: the caller's pool is empty (no estimate, whatever k).
+ */
+export function joinCurve(caller: EstimateCaller, input: EstimateInput): JoinCurve | null {
+  const model = new LineModel(input);
+  // In estimateBehind's order: the callers ahead's pool (the queue's) before the caller's.
+  const queue = model.poolOf(undefined);
+  const pool = model.poolOf(caller.requiredTags);
+  if (pool.members.length === 0) return null;
+  return { counts: model.competes(pool, queue), cycle: model.cycle, points: model.curveOf(pool, caller.createdMs).points };
+}
+
+/**
+ * Whether estimates from `input` depend on its instant beyond the callers' join times: a member in
+ * wrap-up (counted free at its end, from now), or tiers that open over time. Otherwise a join curve
+ * holds for any `nowMs` with the same members and averages (the domain reuses it).
+ */
+export function movesWithTime(input: EstimateInput): boolean {
+  if ((input.relaxAfterSeconds ?? 0) > 0) return true;
+  // As servers() reads a member: only a free one neither available nor busy has a time of its own.
+  return input.members.some(
+    (m) => !m.paused && m.status !== 'logged_out' && !m.offered && m.status !== 'busy' && m.engagedElsewhere !== true && m.status !== 'available',
+  );
+}
+
+/**
+ * The estimate on a join's curve behind `k` callers: Capacity.reaches from its start, then tenths.
+ * The Redis join script computes it again on the same doubles in the same order
+ * (src/engine/redis/lua/includes/call-join-estimate.lua), so the two agree to the last bit.
+ */
+export function estimateOnCurve(curve: JoinCurve, k: number): number {
+  return tenths(Capacity.of(curve.points, curve.cycle).reaches((curve.counts ? k : 0) + MEDIAN_SHARE));
+}
+
 /** One line's pools: callers with the same required tags share one (and, every tier open, a capacity curve). */
 class LineModel {
   private readonly all: Server[];
-  private readonly cycle: number;
+  readonly cycle: number;
   private readonly relaxMs: number;
   private readonly queueTags: readonly string[];
   private readonly queueOnly: string[];
@@ -221,19 +258,26 @@ class LineModel {
   offeredAt(pool: Pool, createdMs: number | undefined): number {
     let k = 0;
     for (const other of this.pools.values()) if (other.ahead > 0 && this.shares(pool, other)) k += other.ahead;
+    return this.curveOf(pool, createdMs).reaches(k + MEDIAN_SHARE);
+  }
+
+  /** The capacity of `pool` for a caller that joined at `createdMs` (its tiers open from then). */
+  curveOf(pool: Pool, createdMs: number | undefined): Capacity {
     const { relaxMs, input } = this;
     const opensAt = (s: Server): number =>
       relaxMs === 0 || createdMs === undefined ? 0 : Math.max(0, (createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
-    let curve: Capacity;
     // A tier opens later the higher its penalty: every tier is open when the highest is.
     if (relaxMs === 0 || createdMs === undefined || createdMs + pool.topPenalty * relaxMs <= input.nowMs) {
       // Every tier open: one curve for every caller of the pool.
       pool.open ??= new Capacity(pool.members, () => 0, this.cycle);
-      curve = pool.open;
-    } else {
-      curve = new Capacity(pool.members, opensAt, this.cycle);
+      return pool.open;
     }
-    return curve.reaches(k + MEDIAN_SHARE);
+    return new Capacity(pool.members, opensAt, this.cycle);
+  }
+
+  /** Whether the callers of `other` compete with a caller of `pool` (offeredAt counts them). */
+  competes(pool: Pool, other: Pool): boolean {
+    return this.shares(pool, other);
   }
 
   private shares(a: Pool, b: Pool): boolean {
@@ -280,7 +324,14 @@ interface Pool {
  */
 class Capacity {
   /** In time order: at `at`, `step` more at once and `rate` more servers ending calls. */
-  private readonly points: { at: number; step: number; rate: number }[];
+  readonly points: CapacityPoint[];
+
+  /** The curve of these points (a JoinCurve's), as built from its members. */
+  static of(points: readonly CapacityPoint[], cycle: number): Capacity {
+    const c = new Capacity([], () => 0, cycle);
+    c.points.push(...points);
+    return c;
+  }
 
   constructor(
     members: readonly Server[],

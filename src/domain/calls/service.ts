@@ -18,6 +18,7 @@ import type {
   CallStore,
   Caller,
   EstimateLineRead,
+  JoinCurve,
   Member,
   NewCaller,
   Mutation,
@@ -25,8 +26,20 @@ import type {
   TagDetail,
   WallboardRead,
 } from '../../engine/call-types.js';
+import { routingIdleAfter } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, handleSecondsFrom, stayShareFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
+import {
+  DEFAULT_HANDLE_SECONDS,
+  estimateBehind,
+  estimateLine,
+  handleSecondsFrom,
+  joinCurve,
+  movesWithTime,
+  stayShareFrom,
+  type EstimateCaller,
+  type EstimateInput,
+  type EstimateMember,
+} from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -107,7 +120,7 @@ export class CallService {
   /** Passes a queue change on to routing, then answers what the change answered. */
   private async routed<T>(app: string, queueId: string, result: T): Promise<T> {
     const change = changeOf(result);
-    await this.routing?.queueChanged(app, queueId, change === null ? undefined : this.store.routingIdleAfter?.(change));
+    await this.routing?.queueChanged(app, queueId, change === null ? undefined : routingIdleAfter(change));
     return result;
   }
 
@@ -270,6 +283,13 @@ export class CallService {
   async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     const input = parseNewCaller(body);
+    if (this.store.joinCallerOnCurve !== undefined) {
+      const curve = await this.joinCurveOf(app, q, input);
+      if (curve !== undefined) {
+        const joined = curve === null ? this.store.joinCaller(app, q, input) : this.store.joinCallerOnCurve(app, q, input, curve);
+        return await this.routed(app, q, await joined);
+      }
+    }
     return await this.routed(app, q, await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
   }
 
@@ -352,6 +372,39 @@ export class CallService {
       return typeof est === 'number' ? { ...input, estimated_wait: est } : input;
     } catch {
       return input;
+    }
+  }
+
+  /**
+   * withJoinEstimate as a curve the store evaluates at the place it gives the caller (CallStore.joinCallerOnCurve:
+   * the line is not counted first), when the estimate is a function of that count alone: no caller
+   * ahead requires a tag of its own in routing's read (most queues: nobody requires one). The same
+   * value as withJoinEstimate's for the same count. Null: no estimate (an empty pool, a failed read);
+   * undefined: the callers ahead must be counted by pool (withJoinEstimate).
+   */
+  private async joinCurveOf(app: string, queueId: string, input: NewCaller): Promise<JoinCurve | null | undefined> {
+    try {
+      const [inputs, readAgoMs] = await this.joinInputs(app, queueId);
+      if (inputs === null) return null;
+      const { basis } = inputs;
+      let memo = joinCurves.get(basis);
+      if (memo === undefined) {
+        memo = { plainLine: [...basis.ctx.callerTags.values()].every((tags) => tags.length === 0), byTags: new Map() };
+        joinCurves.set(basis, memo);
+      }
+      if (!memo.plainLine) return undefined;
+      const nowMs = inputs.nowMs + readAgoMs;
+      const tags = input.required_tags ?? [];
+      const key = tags.join('\u0000');
+      const known = memo.byTags.get(key);
+      // A curve that does not move with time is the same at any instant of this basis.
+      if (known !== undefined && (known.atMs === null || known.atMs === nowMs)) return known.curve;
+      const estimateIn = estimateInput(basis, basis.ctx.offered, nowMs);
+      const curve = joinCurve({ requiredTags: tags, createdMs: nowMs }, estimateIn);
+      memo.byTags.set(key, { atMs: movesWithTime(estimateIn) ? nowMs : null, curve });
+      return curve;
+    } catch {
+      return null;
     }
   }
 
@@ -596,6 +649,13 @@ interface JoinInputs {
  * JOIN_INPUTS_MS (joinInputs), so a burst of joins maps the members once, not once per join (the
  * estimate only reads them).
  */
+/**
+ * Per basis (a queue's join inputs, reused for up to JOIN_INPUTS_MS): whether no waiting caller in
+ * routing's read requires a tag (joinCurveOf), and the join curves computed, by the joining caller's
+ * own tags, with the instant they hold for (null: any, they do not move with time).
+ */
+const joinCurves = new WeakMap<EstimateBasis, { plainLine: boolean; byTags: Map<string, { atMs: number | null; curve: JoinCurve | null }> }>();
+
 const inputMembers = new WeakMap<EstimateBasis, { offered: ReadonlySet<string>; members: readonly EstimateMember[] }>();
 
 function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs: number): EstimateInput {

@@ -13,13 +13,13 @@ import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 
 const SCRIPTS = {
   hlCallQueueCreate: 'call-queue-create-9',
-  hlCallQueueUpdate: 'call-queue-update-9',
+  hlCallQueueUpdate: 'call-queue-update-12',
   hlCallQueueDelete: 'call-queue-delete-9',
-  hlCallMemberAdd: 'call-member-add-9',
-  hlCallMemberUpdate: 'call-member-update-9',
-  hlCallMemberRemove: 'call-member-remove-9',
+  hlCallMemberAdd: 'call-member-add-12',
+  hlCallMemberUpdate: 'call-member-update-12',
+  hlCallMemberRemove: 'call-member-remove-12',
   hlCallCallerJoin: 'call-caller-join-12',
-  hlCallCallerUpdate: 'call-caller-update-9',
+  hlCallCallerUpdate: 'call-caller-update-12',
   hlCallCallerLeave: 'call-caller-leave-12',
   hlCallCallerCallback: 'call-caller-callback-9',
   hlCallCallerGet: 'call-caller-get-9',
@@ -41,17 +41,21 @@ const SCRIPTS = {
 
 /** [value JSON, change JSON?]: the change is absent when nothing changed. */
 type ValueAndChange = [string] | [string, string];
+/** [value JSON] when nothing changed, else [value JSON, change JSON, routing idle after it: 1 | 0]. */
+type ValueAndRoutedChange = [string] | [string, string, number];
 
 export interface CallReplies {
   hlCallQueueCreate: string;
-  hlCallQueueUpdate: ValueAndChange;
+  hlCallQueueUpdate: ValueAndRoutedChange;
   hlCallQueueDelete: [string, ...string[]];
-  hlCallMemberAdd: [string, string];
-  hlCallMemberUpdate: ValueAndChange;
-  hlCallMemberRemove: string;
-  /** [caller JSON, change JSON, routing idle after it: 1 | 0]. */
-  hlCallCallerJoin: [string, string, number];
-  hlCallCallerUpdate: ValueAndChange;
+  /** [member JSON, change JSON, routing idle after it: 1 | 0]. */
+  hlCallMemberAdd: [string, string, number];
+  hlCallMemberUpdate: ValueAndRoutedChange;
+  /** [change JSON, routing idle after it: 1 | 0]. */
+  hlCallMemberRemove: [string, number];
+  /** [change JSON (its caller: the joined caller), routing idle after it: 1 | 0]. */
+  hlCallCallerJoin: [string, number];
+  hlCallCallerUpdate: ValueAndRoutedChange;
   /** [change JSON, routing idle after it: 1 | 0]. */
   hlCallCallerLeave: [string, number];
   hlCallCallerCallback: ValueAndChange;

@@ -20,6 +20,7 @@ import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import {
   TOKEN_GRACE_MS,
+  withRoutingIdle,
   hashToken,
   newToken,
   type Agent,
@@ -35,6 +36,7 @@ import {
   type CallStore,
   type Caller,
   type CallerPatch,
+  type JoinCurve,
   type EstimateLineRead,
   type LeaveReason,
   type Member,
@@ -105,6 +107,24 @@ export interface RedisCallStoreOptions {
   interleave?: { afterAgentLink?: () => Promise<void>; afterMemberAdd?: () => Promise<void> };
 }
 
+/**
+ * A join's curve as call-caller-join.lua reads it: `counts cycle (at step rate)*`, space separated.
+ * String(x) is the shortest text that reads back as x, and Lua's tonumber reads it with strtod: the
+ * script computes on the very doubles the node has.
+ */
+function encodeJoinCurve(curve: JoinCurve): string {
+  let out = encodedCurves.get(curve);
+  if (out === undefined) {
+    out = `${curve.counts ? 1 : 0} ${curve.cycle}`;
+    for (const p of curve.points) out += ` ${p.at} ${p.step} ${p.rate}`;
+    encodedCurves.set(curve, out);
+  }
+  return out;
+}
+
+/** The domain reuses a queue's curve for a burst of joins (CallService.joinCurveOf): encoded once. */
+const encodedCurves = new WeakMap<JoinCurve, string>();
+
 function agentFromRow(row: string[]): Agent {
   const [json, ...tags] = row;
   return agentFromRaw(JSON.parse(json!) as RawAgent, tags);
@@ -160,11 +180,6 @@ export class RedisCallStore implements CallStore {
   private readonly replicas: ReplicaMonitor;
   private readonly cluster: boolean;
   private readonly waitTimeoutMs: number;
-  /**
-   * Routing's idleness read by a caller script with its change (routingIdleAfter), by the change
-   * object it returned: weakly held, so a change nobody routes is forgotten with it.
-   */
-  private readonly idleAfter = new WeakMap<CallQueueChange, boolean>();
   /** Every write script records its event in its slot's outbox; this relays it (events.ts). */
   readonly events: RedisEventLog;
   /** Routing (protocol/routing.md) over this store's queues and agents. */
@@ -345,7 +360,7 @@ export class RedisCallStore implements CallStore {
     const queues = await this.appRun('hlCallAgentDelete', app, [uuid]);
     for (const queueId of queues) {
       await ignoring(['call_queue_not_found', 'member_not_found'], () =>
-        this.queueRun('hlCallMemberRemove', app, queueId, [this.retention, uuid]),
+        this.routedRun('hlCallMemberRemove', app, queueId, [this.retention, uuid]),
       );
     }
   }
@@ -425,7 +440,7 @@ export class RedisCallStore implements CallStore {
   }
 
   async updateCallQueue(app: string, queueId: string, patch: CallQueuePatch): Promise<Mutation<CallQueue>> {
-    return mutation(await this.queueRun('hlCallQueueUpdate', app, queueId, [this.retention, JSON.stringify(patch)]), parseQueue);
+    return this.routedMutation(await this.routedRun('hlCallQueueUpdate', app, queueId, [this.retention, JSON.stringify(patch)]), parseQueue);
   }
 
   async deleteCallQueue(app: string, queueId: string): Promise<CallQueueChange> {
@@ -445,7 +460,7 @@ export class RedisCallStore implements CallStore {
     const { agent_uuid, ...rest } = input;
     let reply: CallReplies['hlCallMemberAdd'];
     try {
-      reply = await this.queueRun('hlCallMemberAdd', app, queueId, [this.retention, JSON.stringify({ uuid: agent_uuid, ...rest })]);
+      reply = await this.routedRun('hlCallMemberAdd', app, queueId, [this.retention, JSON.stringify({ uuid: agent_uuid, ...rest })]);
     } catch (err) {
       if (linked && isHoldlineError(err) && err.code === 'call_queue_not_found') {
         await this.unlink(app, queueId, [agent_uuid]);
@@ -460,7 +475,7 @@ export class RedisCallStore implements CallStore {
       await ignoring(['call_queue_not_found', 'member_not_found'], () => this.removeMember(app, queueId, agent_uuid));
       throw new HoldlineError('agent_not_found', { field: 'agent_id' });
     }
-    return mutation(reply, parseMember);
+    return this.routedMutation(reply, parseMember);
   }
 
   async getMember(app: string, queueId: string, agentUuid: string): Promise<Member | null> {
@@ -473,26 +488,35 @@ export class RedisCallStore implements CallStore {
   }
 
   async updateMember(app: string, queueId: string, agentUuid: string, patch: MemberPatch): Promise<Mutation<Member>> {
-    return mutation(
-      await this.queueRun('hlCallMemberUpdate', app, queueId, [this.retention, agentUuid, JSON.stringify(patch)]),
+    return this.routedMutation(
+      await this.routedRun('hlCallMemberUpdate', app, queueId, [this.retention, agentUuid, JSON.stringify(patch)]),
       parseMember,
     );
   }
 
   async removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange> {
-    const change = await this.queueRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
+    const [json, idle] = await this.routedRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
     await this.unlink(app, queueId, [agentUuid]);
-    return parseChange(change);
+    return withRoutingIdle(parseChange(json), idle === 1);
   }
 
   // --- callers ---
 
   async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
+    return this.join(app, queueId, input, '');
+  }
+
+  /** The script picks the estimate on `curve` at the position it gives (lua/includes/call-join-estimate.lua). */
+  async joinCallerOnCurve(app: string, queueId: string, input: NewCaller, curve: JoinCurve): Promise<Mutation<Caller>> {
+    return this.join(app, queueId, input, encodeJoinCurve(curve));
+  }
+
+  private async join(app: string, queueId: string, input: NewCaller, curve: string): Promise<Mutation<Caller>> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    const [json, change, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller)]);
-    const m = mutation([json, change], parseCaller);
-    this.idleAfter.set(m.change!, idle === 1);
-    return m;
+    const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]);
+    // The caller as the change has it (with its position): the script encodes it once, not twice.
+    const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
+    return { value: { ...change.caller }, change: withRoutingIdle(change, idle === 1) };
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {
@@ -501,21 +525,21 @@ export class RedisCallStore implements CallStore {
   }
 
   async updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>> {
-    return mutation(
-      await this.queueRun('hlCallCallerUpdate', app, queueId, [this.retention, callerUuid, JSON.stringify(patch)]),
+    return this.routedMutation(
+      await this.routedRun('hlCallCallerUpdate', app, queueId, [this.retention, callerUuid, JSON.stringify(patch)]),
       parseCaller,
     );
   }
 
   async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange> {
     const [json, idle] = await this.routedRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]);
-    const change = parseChange(json);
-    this.idleAfter.set(change, idle === 1);
-    return change;
+    return withRoutingIdle(parseChange(json), idle === 1);
   }
 
-  routingIdleAfter(change: CallQueueChange): boolean | undefined {
-    return this.idleAfter.get(change);
+  /** A routed script's reply as a Mutation, its change carrying routing's idleness after it (call-types.ts withRoutingIdle). */
+  private routedMutation<T>(reply: [string] | [string, string, number], parse: (json: string) => T): Mutation<T> {
+    if (reply.length === 1) return mutation(reply, parse);
+    return { value: parse(reply[0]), change: withRoutingIdle(parseChange(reply[1]), reply[2] === 1) };
   }
 
   async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {

@@ -6,10 +6,12 @@
               idleness), laid out in keys.ts (CallQueueKeys, RoutingQueueKeys)
 
   ARGV[1] change-log retention
-  ARGV[2] caller JSON: uuid (fresh), name, number, priority
+  ARGV[2] caller JSON: uuid (fresh), name, number, priority, estimated_wait (when the node computed it)
+  ARGV[3] the caller's estimate as a function of the callers ahead (includes/call-join-estimate.lua),
+          picked at the position it takes; '': none (ARGV[2]'s is kept)
 
-  Returns: { caller JSON with position, change JSON, routing idle after the change: 1 or 0
-           (includes/route-idle.lua; the router then skips its own read) }.
+  Returns: { change JSON (its caller: the caller with its position), routing idle after the
+           change: 1 or 0 (includes/route-idle.lua; the router then skips its own read) }.
   Errors: call_queue_not_found, queue_disabled.
 ]]
 local rcall = redis.call
@@ -21,6 +23,7 @@ local rcall = redis.call
 --- @include "call-emit"
 --- @include "call-wallboard"
 --- @include "route-idle"
+--- @include "call-join-estimate"
 
 local q = loadQueue()
 if q.disabled then fail('queue_disabled') end
@@ -33,14 +36,17 @@ c.status_ms = now
 c.created_ms = now
 c.member_uuid = cjson.null
 c.connected_ms = cjson.null
-rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
 rcall('ZADD', KEYS[4], lineScore(c.priority, c.join_seq), c.uuid)
+-- Its position is the count of callers ahead: the estimate is picked there before the caller is stored.
+local position = rcall('ZRANK', KEYS[4], c.uuid)
+if ARGV[3] ~= '' then c.estimated_wait = joinEstimate(ARGV[3], position) end
+rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
 rcall('ZADD', KEYS[5], now, c.uuid)
 
 wallboardAdd(now, { 1 }) -- wallboard: offered (issue 16)
 
-c.position = rcall('ZRANK', KEYS[4], c.uuid)
+c.position = position
 local line = { uuid = c.uuid, from = cjson.null, to = c.position, length = rcall('ZCARD', KEYS[4]) }
-return { cjson.encode(c), emit(ARGV[1], now, {
+return { emit(ARGV[1], now, {
   queue_id = q.uuid, kind = 'caller_joined', caller = c, line = line, stats = readStats(q, now),
 }), routingIdle() }

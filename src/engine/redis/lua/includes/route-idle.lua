@@ -2,7 +2,8 @@
 -- manual, no open offer (KEYS[10]), no deadline (KEYS[11]), and no member state in the routing hash
 -- (KEYS[12]) holding an offer, a routed call or a wrap-up, or left by a removed member (KEYS[6]):
 -- what route-tick would fire or tidy; a manual queue's read decides nothing. Read by route-config's
--- `idle` and, in the same atomic step as their change, by the caller scripts that routing follows.
+-- `idle` and, in the same atomic step as their change, by the change scripts that routing follows
+-- (a caller's, a member's, the queue's: KEYS[10..12] routing's keys).
 local function routingIdle()
   if rcall('HLEN', KEYS[10]) > 0 or rcall('ZCARD', KEYS[11]) > 0 then return 0 end
   local all = rcall('HGETALL', KEYS[12])

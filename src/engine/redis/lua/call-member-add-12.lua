@@ -2,13 +2,15 @@
   Adds an agent to a call queue as a member; announces member_added. The agent's existence is
   checked (and its membership recorded) by call-agent-link.lua just before, in the application's slot.
 
-  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel outbox
+  KEYS[1..12] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox; then routing's three
+             (RoutingQueueKeys: offers deadlines routing), only read: is routing idle
 
   ARGV[1] change-log retention
   ARGV[2] member JSON: uuid (the agent's), number, paused, pause_reason, status
 
-  Returns: { member JSON, change JSON }.
+  Returns: { member JSON, change JSON, routing idle after the change: 1 or 0 }
+           (includes/route-idle.lua; the router then skips its own read)
   Errors: call_queue_not_found, member_exists.
 ]]
 local rcall = redis.call
@@ -18,6 +20,7 @@ local rcall = redis.call
 --- @include "call-count-member"
 --- @include "call-read-stats"
 --- @include "call-emit"
+--- @include "route-idle"
 
 local q = loadQueue()
 local m = cjson.decode(ARGV[2])
@@ -32,4 +35,4 @@ m.created_ms = now
 local json = cjson.encode(m)
 rcall('HSET', KEYS[6], m.uuid, json)
 countMember(m, 1)
-return { json, emit(ARGV[1], now, { queue_id = q.uuid, kind = 'member_added', member = m, stats = readStats(q, now) }) }
+return { json, emit(ARGV[1], now, { queue_id = q.uuid, kind = 'member_added', member = m, stats = readStats(q, now) }), routingIdle() }

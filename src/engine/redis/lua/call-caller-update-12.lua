@@ -6,14 +6,18 @@
   and a newly given member must be a member of this queue. A priority change keeps the caller's
   join number, so among equal priorities it keeps its place by join order.
 
-  KEYS[1..9] the call queue's keys, laid out in keys.ts (CallQueueKeys):
-             meta stats callers line age members log channel outbox
+  KEYS[1..12] the call queue's keys, laid out in keys.ts (CallQueueKeys):
+             meta stats callers line age members log channel outbox; then routing's three
+             (RoutingQueueKeys: offers deadlines routing), only read: is routing idle
 
   ARGV[1] change-log retention
   ARGV[2] caller uuid
   ARGV[3] patch JSON: any of priority, status, member_uuid (null clears)
 
-  Returns: { caller JSON with position, change JSON } or { caller JSON } when nothing changed.
+  Returns: { caller JSON with position, change JSON, routing idle } or { caller JSON } when nothing
+           changed
+           (with a change: routing idle after it, 1 or 0, includes/route-idle.lua; the router
+           then skips its own read)
   Errors: call_queue_not_found, caller_not_found, invalid_transition:status,
           invalid_field:member_uuid, missing_field:member_uuid, member_not_found:member_uuid.
 ]]
@@ -25,6 +29,7 @@ local rcall = redis.call
 --- @include "call-line-score"
 --- @include "call-read-stats"
 --- @include "call-emit"
+--- @include "route-idle"
 --- @include "route-caller-to"
 
 local ALLOWED = { waiting = { ringing = true, connected = true }, ringing = { waiting = true, connected = true }, connected = {} }
@@ -59,4 +64,4 @@ end
 
 -- callerTo moves the caller (and sets its position) before the caller is encoded.
 local change = callerTo(q, c, status, member, nowMs(), ARGV[1], priority)
-return { cjson.encode(c), change }
+return { cjson.encode(c), change, routingIdle() }
