@@ -37,6 +37,8 @@ const inputArb = (skills: boolean): fc.Arbitrary<EstimateInput> =>
     members: fc.array(memberArb(skills), { maxLength: 12 }),
     requiredTags: skills ? fc.subarray([...TAGS], { maxLength: 1 }) : fc.constant([]),
     relaxAfterSeconds: skills ? fc.constantFrom(0, 20, 120) : fc.constant(0),
+    // θ: callers ahead giving up (each call end counts more the later it comes).
+    giveUpRate: fc.constantFrom(0, 0.004, 0.03),
   });
 
 const callerArb = (skills: boolean): fc.Arbitrary<EstimateCaller> =>

@@ -15,9 +15,10 @@
  *   penalty p counts for C only from when its tier opens (p × relax_after_seconds after C joined).
  *   A member engaged by another queue counts only when the pool has no other (see Server).
  * - Competing callers ahead: those whose pool shares a server with C's.
- * - Callers ahead who give up: with s the share of them expected to stay until offered
- *   (stayShareFrom: from the queue's recent abandons and timeouts), the line moves by 1 / s callers
- *   per call end, so calls are counted as lasting s × (H + W); a free server still takes one.
+ * - Callers ahead who give up: each waiting caller gives up at a rate θ per second (giveUpRateFrom:
+ *   the queue's recent abandons and timeouts over the time its callers waited), so the callers still
+ *   ahead thin out as the wait goes on: a call ending t seconds from now counts e^(θt) (the line it
+ *   serves has shrunk by that factor since); a free server still takes one.
  * - The estimate: the time N(t) reaches k + 2/3 (MEDIAN_SHARE), rounded to 0.1 s; empty pool: null.
  *
  * Why counting "shares a server" and not a finer split of the callers ahead between pools: it is
@@ -71,10 +72,10 @@ export interface EstimateInput {
   /** Tier relaxation (routing's relax_after_seconds); absent or 0: every tier open at once. */
   relaxAfterSeconds?: number;
   /**
-   * s, the share of the callers ahead expected to stay until offered (the others abandon or time
-   * out first), 0 to 1 (stayShareFrom): each call end moves the line by 1 / s callers. Absent: 1.
+   * θ, the rate at which a waiting caller gives up (abandons or times out), per second
+   * (giveUpRateFrom): a call ending t seconds from now counts e^(θt) callers. Absent: 0.
    */
-  stayShare?: number;
+  giveUpRate?: number;
 }
 
 interface Server {
@@ -181,6 +182,7 @@ export function estimateBehind(ahead: CallersAhead, caller: EstimateCaller, inpu
 class LineModel {
   private readonly all: Server[];
   private readonly cycle: number;
+  private readonly theta: number;
   private readonly relaxMs: number;
   private readonly queueTags: readonly string[];
   private readonly queueOnly: string[];
@@ -189,10 +191,10 @@ class LineModel {
 
   constructor(private readonly input: EstimateInput) {
     this.all = servers(input);
-    // Callers ahead who give up leave the line between call ends: each call end moves the line by
-    // 1 / s callers, as if calls lasted s times as long (a free server still takes one caller).
-    const stay = Math.min(1, Math.max(0, input.stayShare ?? 1));
-    this.cycle = Math.max(MIN_CYCLE, (Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds)) * stay);
+    this.cycle = Math.max(MIN_CYCLE, Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds));
+    // Callers ahead who give up leave the line between call ends (Capacity).
+    const theta = input.giveUpRate ?? 0;
+    this.theta = theta > 0 ? Math.min(MAX_GIVE_UP_RATE, theta) : 0;
     this.relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
     this.queueTags = input.requiredTags ?? [];
     this.queueOnly = [...new Set(this.queueTags)].sort();
@@ -228,10 +230,10 @@ class LineModel {
     // A tier opens later the higher its penalty: every tier is open when the highest is.
     if (relaxMs === 0 || createdMs === undefined || createdMs + pool.topPenalty * relaxMs <= input.nowMs) {
       // Every tier open: one curve for every caller of the pool.
-      pool.open ??= new Capacity(pool.members, () => 0, this.cycle);
+      pool.open ??= new Capacity(pool.members, () => 0, this.cycle, this.theta);
       curve = pool.open;
     } else {
-      curve = new Capacity(pool.members, opensAt, this.cycle);
+      curve = new Capacity(pool.members, opensAt, this.cycle, this.theta);
     }
     return curve.reaches(k + MEDIAN_SHARE);
   }
@@ -258,6 +260,9 @@ const MEDIAN_SHARE = 2 / 3;
 /** Below this (seconds), a call-and-wrap-up cycle is taken as this: no pool serves infinitely fast. */
 const MIN_CYCLE = 0.1;
 
+/** θ above this (per second: a caller giving up within a second on average) is taken as this. */
+const MAX_GIVE_UP_RATE = 1;
+
 interface Pool {
   key: string;
   members: Server[];
@@ -274,9 +279,12 @@ interface Pool {
 /**
  * N(t), how many callers a pool can have offered by t seconds from now (estimateLine), and its
  * inverse. For each server, from its tier's opening `o` for the caller: its calls end at 1 / cycle
- * per second; and a free one (no call) counts once more when it is free, at max(o, w) for a
- * wrap-up ending at w, by 1 − (w − o) / cycle (what the wrap-up holds it back; 1 when free now).
- * So a free server never counts less than one on a call, nor a wrap-up more than a free one.
+ * per second, a call ending at u counting e^(θu) callers (the callers ahead give up at θ each, so
+ * by u the line left is e^(−θu) of what it was: each end moves it e^(θu) times as far; θ = 0: 1);
+ * and a free one (no call) counts once more when it is free, at max(o, w) for a wrap-up ending at
+ * w, by 1 − (w − o) / cycle (what the wrap-up holds it back; 1 when free now). So a free server
+ * never counts less than one on a call, nor a wrap-up more than a free one. Steps are not weighted
+ * by θ: a step moving earlier (a wrap-up running down) must never count less.
  */
 class Capacity {
   /** In time order: at `at`, `step` more at once and `rate` more servers ending calls. */
@@ -286,6 +294,7 @@ class Capacity {
     members: readonly Server[],
     opensAt: (s: Server) => number,
     private readonly cycle: number,
+    private readonly theta: number,
   ) {
     const byTime = new Map<number, { at: number; step: number; rate: number }>();
     const point = (at: number) => {
@@ -299,7 +308,7 @@ class Capacity {
     for (const s of members) {
       const o = opensAt(s);
       point(o).rate++;
-      // Never below 0: with callers giving up (stayShare), a cycle can be shorter than a wrap-up.
+      // Never below 0: a wrap-up may be longer than H + W (W changed since it began).
       if (s.free !== null) point(Math.max(o, s.free)).step += Math.max(0, 1 - Math.max(0, s.free - o) / cycle);
     }
     this.points = [...byTime.values()].sort((a, b) => a.at - b.at);
@@ -321,8 +330,8 @@ class Capacity {
     try {
       for (; i < this.points.length; i++) {
         const p = this.points[i]!;
-        const before = n + (rate * (p.at - t)) / this.cycle;
-        if (before >= m) return t + ((m - n) * this.cycle) / rate;
+        const before = n + this.ends(rate, t, p.at);
+        if (before >= m) return this.after(rate, t, m - n);
         n = before + p.step;
         rate += p.rate;
         t = p.at;
@@ -331,10 +340,25 @@ class Capacity {
           return t;
         }
       }
-      return t + ((m - n) * this.cycle) / rate;
+      return this.after(rate, t, m - n);
     } finally {
       this.at = { i, n, rate, t, m };
     }
+  }
+
+  /** What `rate` servers' call ends count from t1 to t2: (rate / cycle) ∫ e^(θu) du. */
+  private ends(rate: number, t1: number, t2: number): number {
+    if (rate === 0 || t2 <= t1) return 0;
+    const { theta, cycle } = this;
+    if (theta === 0) return (rate * (t2 - t1)) / cycle;
+    return ((rate / cycle) * Math.exp(theta * t1) * Math.expm1(theta * (t2 - t1))) / theta;
+  }
+
+  /** The time from t1 at which `rate` servers' call ends have counted `need` (ends' inverse). */
+  private after(rate: number, t1: number, need: number): number {
+    const { theta, cycle } = this;
+    if (theta === 0) return t1 + (need * cycle) / rate;
+    return t1 + Math.log1p((need * cycle * theta) / (rate * Math.exp(theta * t1))) / theta;
   }
 }
 
@@ -357,23 +381,29 @@ export function handleSecondsFrom(averageSeconds: number | null, ended: number, 
 }
 
 /**
- * s, the share of the callers ahead expected to stay until offered, from a window's leaves:
- * `answered` served, `gaveUp` abandoned or timed out while waiting; null when the window has none.
- * A caller that gives up does so somewhere in its wait; the callers ahead of a joining one have on
- * average about half of theirs still to go, so about half the window's give-up share applies to
- * them (to first order, for patience spread like an exponential): s = 1 − gaveUp ÷ (answered +
- * gaveUp + 10) ÷ 2 (STAY_PRIOR_ANSWERED). Without it, a busy hour with abandons overestimated the wait of every caller with a
- * caller ahead who then hung up (bench contact-centre: +7.6 s median bias for those in a surge).
+ * θ, the rate at which a waiting caller gives up (abandons or times out), per second, from a
+ * window's leaves: `answered` served after waiting `waitSeconds` on average (the window's average
+ * speed of answer), `gaveUp` abandoned or timed out. Each caller that waited gave up at θ per second
+ * of its wait (patience taken as exponential, as the callers' time already waited does not change
+ * it), so θ = gaveUp ÷ the time they all waited, taken as (answered + gaveUp + 10) × waitSeconds
+ * (STAY_PRIOR_ANSWERED: a window's first few leaves do not swing it). Null when the window has no
+ * leave, or no answered caller's wait to go by. Without it, a busy hour with abandons overestimated
+ * the wait of every caller with a caller ahead who then hung up (bench contact-centre: +7.6 s
+ * median bias for those in a surge), and a fixed share of them (s, before) still told the surge's
+ * deepest places several seconds too long: the longer a wait, the more of the line ahead gives up.
  */
-export function stayShareFrom(answered: number, gaveUp: number): number | null {
+export function giveUpRateFrom(answered: number, gaveUp: number, waitSeconds: number | null): number | null {
   const total = answered + gaveUp;
   if (!(total > 0)) return null;
-  return 1 - gaveUp / (total + STAY_PRIOR_ANSWERED) / 2;
+  if (gaveUp <= 0) return 0;
+  if (waitSeconds === null || !(waitSeconds > 0)) return null;
+  return gaveUp / ((total + STAY_PRIOR_ANSWERED) * waitSeconds);
 }
 
 /**
- * Answered callers assumed beyond a window's own, so that its first few leaves do not swing s (one
- * abandon and no answer yet would otherwise halve every estimate); next to nothing on a busy queue.
+ * Answered callers assumed beyond a window's own, so that its first few leaves do not swing θ (one
+ * abandon and one quick answer would otherwise make every caller ahead give up at once); next to
+ * nothing on a busy queue.
  */
 const STAY_PRIOR_ANSWERED = 10;
 

@@ -26,7 +26,7 @@ import type {
   WallboardRead,
 } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, handleSecondsFrom, stayShareFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
+import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, giveUpRateFrom, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -307,26 +307,26 @@ export class CallService {
 
   /** The slow-moving part of an estimate's input: the averages, routing's context, the members. */
   private estimateBasis(read: WallboardRead | null, ctx: EstimateContext, members: EstimateLineRead['members']): EstimateBasis {
-    return { ...(read === null ? { handle: DEFAULT_HANDLE_SECONDS, stay: undefined } : this.averages(read, members)), ctx, members };
+    return { ...(read === null ? { handle: DEFAULT_HANDLE_SECONDS, giveUp: undefined } : this.averages(read, members)), ctx, members };
   }
 
   /**
    * The averages the estimate uses, each from the last hour's figures, else today's, else its
    * default: H, the handle time, with the calls in progress at the read (estimate.ts
-   * handleSecondsFrom; default DEFAULT_HANDLE_SECONDS), and s, the share of the callers ahead
-   * expected to stay until offered (stayShareFrom; none: every caller ahead counted whole).
+   * handleSecondsFrom; default DEFAULT_HANDLE_SECONDS), and θ, the rate at which a waiting caller
+   * gives up (giveUpRateFrom; none: every caller ahead counted whole).
    */
-  private averages(read: WallboardRead, members: EstimateLineRead['members']): { handle: number; stay: number | undefined } {
+  private averages(read: WallboardRead, members: EstimateLineRead['members']): { handle: number; giveUp: number | undefined } {
     const running = members.flatMap((m) => (m.status === 'busy' ? [(read.nowMs - m.statusAtMs) / 1000] : []));
     let handle: number | null = null;
-    let stay: number | null = null;
+    let giveUp: number | null = null;
     for (const window of ['1h', 'today'] as const) {
-      if (handle !== null && stay !== null) break;
+      if (handle !== null && giveUp !== null) break;
       const f = windowFigures(window, read.buckets, read.nowMs, this.timeZone);
       handle ??= handleSecondsFrom(f.average_handle_time, f.handled, running);
-      stay ??= stayShareFrom(f.answered, f.abandoned + f.timed_out);
+      giveUp ??= giveUpRateFrom(f.answered, f.abandoned + f.timed_out, f.average_speed_of_answer);
     }
-    return { handle: handle ?? DEFAULT_HANDLE_SECONDS, stay: stay ?? undefined };
+    return { handle: handle ?? DEFAULT_HANDLE_SECONDS, giveUp: giveUp ?? undefined };
   }
 
   /**
@@ -565,8 +565,8 @@ function found<T>(value: T | null, code: 'agent_not_found' | 'tag_not_found' | '
 interface EstimateBasis {
   /** Average handle time, seconds. */
   handle: number;
-  /** The share of the callers ahead expected to stay until offered; undefined: all. */
-  stay: number | undefined;
+  /** θ, the rate at which a waiting caller gives up, per second; undefined: none. */
+  giveUp: number | undefined;
   ctx: EstimateContext;
   members: EstimateLineRead['members'];
 }
@@ -617,7 +617,7 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
   }
   return {
     nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
-    ...(basis.stay === undefined ? {} : { stayShare: basis.stay }),
+    ...(basis.giveUp === undefined ? {} : { giveUpRate: basis.giveUp }),
     members: memo.members,
   };
 }
