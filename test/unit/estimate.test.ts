@@ -282,6 +282,22 @@ describe('estimateLine with skills and tiers', () => {
     expect(estimateLine([{ createdMs: 0 }], { ...input, relaxAfterSeconds: 0 })).toEqual([0]);
   });
 
+  it('a caller ahead whose tier opens first takes the higher tier; what that tier does meanwhile waits for a caller it is open to', () => {
+    const input: EstimateInput = {
+      nowMs: 20_000, handleSeconds: 300, wrapupSeconds: 0, relaxAfterSeconds: 30,
+      members: [member('busy', 20_000), member('available', 0, { penalty: 1 })],
+    };
+    // A joined at 0: tier 1 opens to it 10 s from now and it takes the free tier-1 member then.
+    // C joined at 20 s: the tier-0 member's ends (1/300 per s) serve A's rest, then C's; what the
+    // tier-1 member's calls end meanwhile waits for C's tier, 30 s from now: S = 1 + 20/300 + 10/300
+    // + 20/300 = 1.2 at 30 s, then both at 2/300 per s reach 1⅔ at 100 s. (Each caller's tier alone,
+    // as before: 115 s, the tier-1 member counted for C only from its own opening.)
+    expect(estimateLine([{ createdMs: 0 }, { createdMs: 20_000 }], input)).toEqual([10, 100]);
+    // No caller is passed over for a younger one: an older caller behind a younger one (a priority)
+    // has its tier open when the younger's is.
+    expect(estimateLine([{ createdMs: 20_000 }, { createdMs: 0 }], input)).toEqual([30, 100]);
+  });
+
   it('agrees with estimateWaits when nobody requires a tag and every tier is open', () => {
     fc.assert(
       fc.property(fc.array(memberArb, { maxLength: 6 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 600 }), (members, n, h) => {

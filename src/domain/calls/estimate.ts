@@ -3,33 +3,37 @@
  * members, their skills and tiers, the waiting line, the callers on their way to a member, and the
  * queue's average handle (H) and wrap-up (W) times.
  *
- * The model, in one line: a caller with k competing callers ahead is offered when its pool has had
- * k + 1 chances to offer — counted as N(t), the pool's capacity, and read at its median.
+ * The model, in one line: a caller with k competing callers ahead is offered when its pool has
+ * served k + 1 of them in line order — counted as S(t), what its servers' capacity serves of the
+ * line as their tiers open to its callers (Line), and read at its median.
  *
  * - Servers: every logged-in, unpaused member. One free of calls counts once when it is free (now
  *   when available, at its wrap-up's end). Every server ends calls at a rate of 1 / (H + W): a
  *   busy one from now (handle times taken as exponential, as Erlang C does: what remains of a call
  *   does not shrink as it lasts, so a call past the average is not about to end; n busy servers
  *   end one call every (H + W) / n on average), a free one after the call it takes.
- * - Pools: caller C's pool is the servers holding every tag the queue and C require; a server of
- *   penalty p counts for C only from when its tier opens (p × relax_after_seconds after C joined).
- *   A member engaged by another queue counts only when the pool has no other (see Server).
- * - Competing callers ahead: those whose pool shares a server with C's.
+ * - Pools: caller C's pool is the servers holding every tag the queue and C require. A member
+ *   engaged by another queue counts only when the pool has no other (see Server).
+ * - Competing callers ahead: those whose pool shares a server with C's, in line order.
+ * - Tiers: a server of penalty p may take a caller from p × relax_after_seconds after that caller
+ *   joined; it serves the first competing caller it may take, so the callers ahead whose tier opens
+ *   before C's take the higher tiers' servers first, and what a tier does while it is open to
+ *   nobody waits (a free server stays free) for the first caller it opens to (Line).
  * - Callers ahead who give up: each waiting caller gives up at a rate θ per second (giveUpRateFrom:
  *   the queue's recent abandons and timeouts over the time its callers waited), so the callers still
  *   ahead thin out as the wait goes on: a call ending t seconds from now counts e^(θt) (the line it
  *   serves has shrunk by that factor since); a free server still takes one.
- * - The estimate: the time N(t) reaches k + 2/3 (MEDIAN_SHARE), rounded to 0.1 s; empty pool: null.
+ * - The estimate: the time S(t) reaches k + 2/3 (MEDIAN_SHARE), rounded to 0.1 s; empty pool: null.
  *
  * Why counting "shares a server" and not a finer split of the callers ahead between pools: it is
  * the count that keeps the estimate monotone (a caller ahead offered to one of C's servers was
  * counted against C's pool, and the server's count falls by exactly one as k does). It is
  * pessimistic where a caller ahead has other servers too.
  *
- * Monotone where it must be: with H, W and s fixed, as time passes or when a caller ahead leaves, is
+ * Monotone where it must be: with H, W and θ fixed, as time passes or when a caller ahead leaves, is
  * offered, or a member answers, ends a call or a wrap-up, no caller's estimate rises; only a join
  * ahead (or a priority change ahead), a member leaving (removed, paused, logged out, engaged by
- * another queue), a change of skills or tiers, or a change of H or W can raise it
+ * another queue), a change of skills or tiers, or a change of H, W or θ can raise it
  * (test/unit/estimate.test.ts checks this as a property, with tiers and skills).
  */
 import type { MemberStatus } from '../../engine/call-types.js';
@@ -136,12 +140,7 @@ export function estimateLine(line: readonly EstimateCaller[], input: EstimateInp
   const out: (number | null)[] = [];
   for (const c of line) {
     const pool = model.poolOf(c.requiredTags);
-    if (pool.members.length === 0) {
-      out.push(null);
-      continue;
-    }
-    out.push(tenths(model.offeredAt(pool, c.createdMs)));
-    pool.ahead++;
+    out.push(pool.members.length === 0 ? null : tenths(model.offeredAt(pool, c.createdMs)));
   }
   return out;
 }
@@ -155,10 +154,15 @@ function tenths(seconds: number): number {
   return Math.round(Math.round(seconds * 1e6) / 1e5) / 10;
 }
 
-/** The callers ahead of a joining one: `count` of them, the first ones with their own required tags (in position order; past its end: none). */
+/**
+ * The callers ahead of a joining one: `count` of them, the first ones with their own required tags
+ * (in position order; past its end: none) and when they joined (`createdMs`, in the same order;
+ * absent or past its end: not known, every tier open to them).
+ */
 export interface CallersAhead {
   count: number;
   requiredTags: Iterable<readonly string[] | undefined>;
+  createdMs?: Iterable<number | undefined>;
 }
 
 /**
@@ -167,18 +171,24 @@ export interface CallersAhead {
  */
 export function estimateBehind(ahead: CallersAhead, caller: EstimateCaller, input: EstimateInput): number | null {
   const model = new LineModel(input);
+  const created = ahead.createdMs?.[Symbol.iterator]();
   let seen = 0;
   for (const tags of ahead.requiredTags) {
     if (seen === ahead.count) break;
-    model.poolOf(tags).ahead++;
+    model.add(model.poolOf(tags), created?.next().value);
     seen++;
   }
-  model.poolOf(undefined).ahead += ahead.count - seen;
+  const plain = model.poolOf(undefined);
+  for (; seen < ahead.count; seen++) model.add(plain, created?.next().value);
   const pool = model.poolOf(caller.requiredTags);
   return pool.members.length === 0 ? null : tenths(model.offeredAt(pool, caller.createdMs));
 }
 
-/** One line's pools: callers with the same required tags share one (and, every tier open, a capacity curve). */
+/**
+ * One line's pools: callers with the same required tags share one. Each pool that has been asked
+ * for an estimate keeps its Line: the callers so far that compete with its callers (their pool
+ * shares a server with it), in position order, served by its servers (Line).
+ */
 class LineModel {
   private readonly all: Server[];
   private readonly cycle: number;
@@ -188,11 +198,13 @@ class LineModel {
   private readonly queueOnly: string[];
   private readonly queueOnlyKey: string;
   private readonly pools = new Map<string, Pool>();
+  /** The callers counted so far (ahead of the next one), in position order. */
+  private readonly seen: { pool: Pool; createdMs: number | undefined }[] = [];
 
   constructor(private readonly input: EstimateInput) {
     this.all = servers(input);
     this.cycle = Math.max(MIN_CYCLE, Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds));
-    // Callers ahead who give up leave the line between call ends (Capacity).
+    // Callers ahead who give up leave the line between call ends (Line.ends).
     const theta = input.giveUpRate ?? 0;
     this.theta = theta > 0 ? Math.min(MAX_GIVE_UP_RATE, theta) : 0;
     this.relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
@@ -211,31 +223,31 @@ class LineModel {
       const able = tags.length === 0 ? this.all : this.all.filter((s) => tags.every((t) => s.tags.has(t)));
       const own = able.filter((s) => !s.elsewhere);
       const members = own.length > 0 ? own : able;
-      let top = 0;
-      for (const m of members) top = Math.max(top, m.penalty);
-      pool = { key, members, set: new Set(members), topPenalty: top, ahead: 0, open: null, shares: new Map() };
+      pool = { key, members, set: new Set(members), line: null, shares: new Map() };
       this.pools.set(key, pool);
     }
     return pool;
   }
 
-  /** Seconds until a caller of `pool` that joined at `createdMs` is offered, behind the callers counted so far. */
+  /** Counts a caller of `pool` that joined at `createdMs` as ahead of those that come after it. */
+  add(pool: Pool, createdMs: number | undefined): void {
+    if (pool.members.length === 0) return;
+    this.seen.push({ pool, createdMs });
+    for (const other of this.pools.values()) if (other.line !== null && this.shares(other, pool)) other.line.push(createdMs);
+  }
+
+  /**
+   * Seconds until a caller of `pool` that joined at `createdMs` is offered, behind the callers
+   * counted so far; then counts it (add).
+   */
   offeredAt(pool: Pool, createdMs: number | undefined): number {
-    let k = 0;
-    for (const other of this.pools.values()) if (other.ahead > 0 && this.shares(pool, other)) k += other.ahead;
-    const { relaxMs, input } = this;
-    const opensAt = (s: Server): number =>
-      relaxMs === 0 || createdMs === undefined ? 0 : Math.max(0, (createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
-    let curve: Capacity;
-    // A tier opens later the higher its penalty: every tier is open when the highest is.
-    if (relaxMs === 0 || createdMs === undefined || createdMs + pool.topPenalty * relaxMs <= input.nowMs) {
-      // Every tier open: one curve for every caller of the pool.
-      pool.open ??= new Capacity(pool.members, () => 0, this.cycle, this.theta);
-      curve = pool.open;
-    } else {
-      curve = new Capacity(pool.members, opensAt, this.cycle, this.theta);
+    if (pool.line === null) {
+      const line = new Line(pool.members, this.cycle, this.theta, this.relaxMs, this.input.nowMs);
+      for (const c of this.seen) if (this.shares(pool, c.pool)) line.push(c.createdMs);
+      pool.line = line;
     }
-    return curve.reaches(k + MEDIAN_SHARE);
+    this.add(pool, createdMs);
+    return pool.line.reaches(pool.line.count - 1 + MEDIAN_SHARE);
   }
 
   private shares(a: Pool, b: Pool): boolean {
@@ -267,82 +279,160 @@ interface Pool {
   key: string;
   members: Server[];
   set: ReadonlySet<Server>;
-  /** Its members' highest penalty (the last tier to open). */
-  topPenalty: number;
-  /** Callers of this pool seen so far (ahead of the one being estimated). */
-  ahead: number;
-  /** The pool's capacity with every tier open (shared by its callers). */
-  open: Capacity | null;
+  /** The competing callers so far and how its servers serve them; null until one of its callers is estimated. */
+  line: Line | null;
   shares: Map<string, boolean>;
 }
 
 /**
- * N(t), how many callers a pool can have offered by t seconds from now (estimateLine), and its
- * inverse. For each server, from its tier's opening `o` for the caller: its calls end at 1 / cycle
- * per second, a call ending at u counting e^(θu) callers (the callers ahead give up at θ each, so
- * by u the line left is e^(−θu) of what it was: each end moves it e^(θu) times as far; θ = 0: 1);
- * and a free one (no call) counts once more when it is free, at max(o, w) for a wrap-up ending at
- * w, by 1 − (w − o) / cycle (what the wrap-up holds it back; 1 when free now). So a free server
- * never counts less than one on a call, nor a wrap-up more than a free one. Steps are not weighted
- * by θ: a step moving earlier (a wrap-up running down) must never count less.
+ * One pool's servers serving its competing callers in position order (estimateLine), as routing
+ * does: a server may take the first caller whose tier is open to it — `p × relax_after_seconds`
+ * after that caller joined, for a server of penalty p — and no caller is passed over for a younger
+ * one (a caller's tier opens, here, when the latest-joined caller up to it in the line has its tier
+ * open: one older behind a younger, a priority's doing, waits for the younger's).
+ *
+ * What each tier's servers can do, counted from now, is a capacity (as N(t) before tiers): its calls
+ * end at 1 / cycle per second per server, a call ending at u counting e^(θu) callers (the callers
+ * ahead give up at θ each, so by u the line left is e^(−θu) of what it was: each end moves it e^(θu)
+ * times as far; θ = 0: 1); and a free server (no call) counts once more when it is free, at w for a
+ * wrap-up ending at w, by 1 − w / cycle (what the wrap-up holds it back; 1 when free now). So a free
+ * server never counts less than one on a call, nor a wrap-up more than a free one. Steps are not
+ * weighted by θ: a step moving earlier (a wrap-up running down) must never count less.
+ *
+ * S(t), the callers served by t (fractions: expected values), rises by what the tiers open to the
+ * first caller not yet served bring; what a tier brings while it is not open to that caller waits
+ * (a free server, or one whose call ended, stays free) and is taken at once when it opens. The
+ * caller at place k is offered when S reaches k + 2/3 (MEDIAN_SHARE). Without tiers (or every tier
+ * open) S is the sum of the capacities, the model before tiers were counted this way: the callers
+ * ahead whose tier opens before this one's take the higher tiers' servers first, which the model
+ * before left to each caller's own opening (bench contact-centre: the steady stretch's callers past
+ * 30 s, and most of the surge's, were told several seconds too long).
  */
-class Capacity {
-  /** In time order: at `at`, `step` more at once and `rate` more servers ending calls. */
-  private readonly points: { at: number; step: number; rate: number }[];
+class Line {
+  /** Penalties, lowest first, each with its capacity's points in time order and what has been read of them. */
+  private readonly tiers: { penalty: number; points: { at: number; step: number; rate: number }[]; next: number; rate: number; waiting: number }[];
+  /** Per competing caller counted, when it joined or, when later, the latest one before it (ms; −Infinity: not known). */
+  private readonly joined: number[] = [];
+  private t = 0;
+  private served = 0;
+  /** Callers fully served (S's whole part, the first caller not yet served). */
+  private head = 0;
 
   constructor(
     members: readonly Server[],
-    opensAt: (s: Server) => number,
     private readonly cycle: number,
     private readonly theta: number,
+    private readonly relaxMs: number,
+    private readonly nowMs: number,
   ) {
-    const byTime = new Map<number, { at: number; step: number; rate: number }>();
-    const point = (at: number) => {
-      let p = byTime.get(at);
-      if (p === undefined) {
-        p = { at, step: 0, rate: 0 };
-        byTime.set(at, p);
-      }
-      return p;
-    };
+    const byPenalty = new Map<number, Map<number, { at: number; step: number; rate: number }>>();
     for (const s of members) {
-      const o = opensAt(s);
-      point(o).rate++;
+      // Without relaxation every tier is open to every caller: one capacity.
+      const penalty = relaxMs === 0 ? 0 : s.penalty;
+      let byTime = byPenalty.get(penalty);
+      if (byTime === undefined) {
+        byTime = new Map();
+        byPenalty.set(penalty, byTime);
+      }
+      const point = (at: number) => {
+        let p = byTime.get(at);
+        if (p === undefined) {
+          p = { at, step: 0, rate: 0 };
+          byTime.set(at, p);
+        }
+        return p;
+      };
+      point(0).rate++;
       // Never below 0: a wrap-up may be longer than H + W (W changed since it began).
-      if (s.free !== null) point(Math.max(o, s.free)).step += Math.max(0, 1 - Math.max(0, s.free - o) / cycle);
+      if (s.free !== null) point(s.free).step += Math.max(0, 1 - s.free / cycle);
     }
-    this.points = [...byTime.values()].sort((a, b) => a.at - b.at);
+    this.tiers = [...byPenalty]
+      .sort((a, b) => a[0] - b[0])
+      .map(([penalty, byTime]) => ({ penalty, points: [...byTime.values()].sort((a, b) => a.at - b.at), next: 0, rate: 0, waiting: 0 }));
+    this.reach(0);
   }
 
-  /** Where the last reaches() stopped: the points before `i` are counted (n at t, rate after). */
-  private at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
+  /** Competing callers counted so far. */
+  get count(): number {
+    return this.joined.length;
+  }
+
+  /** Counts the next competing caller, joined at `createdMs` (absent: not known). */
+  push(createdMs: number | undefined): void {
+    const last = this.joined.length === 0 ? -Infinity : this.joined[this.joined.length - 1]!;
+    this.joined.push(createdMs === undefined ? last : Math.max(last, createdMs));
+  }
+
+  /** Seconds from now when tier `penalty` opens to the `i`-th caller. */
+  private opens(i: number, penalty: number): number {
+    const joined = this.joined[i]!;
+    if (this.relaxMs === 0 || joined === -Infinity) return 0;
+    return Math.max(0, (joined + penalty * this.relaxMs - this.nowMs) / 1000);
+  }
 
   /**
-   * The earliest time (seconds from now) N reaches `m` (m > 0; the pool is not empty). A line asks
-   * for rising `m` on one curve: each call goes on from where the last stopped, so a line of L
-   * callers costs one walk of the curve, not L.
+   * The earliest time (seconds from now) S reaches `m` (the callers up to m's place counted). Each
+   * call goes on from the last event it passed (a tier's point, a tier opening to the first caller
+   * not yet served, that caller served), never from its own answer, so the line's callers asked
+   * one by one (estimateLine) and the last one alone (estimateBehind) reach the same figures.
    */
   reaches(m: number): number {
-    if (m < this.at.m) this.at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
-    this.at.m = m;
-    let { i, n, rate, t } = this.at;
-    if (n >= m - EPSILON) return t;
-    try {
-      for (; i < this.points.length; i++) {
-        const p = this.points[i]!;
-        const before = n + this.ends(rate, t, p.at);
-        if (before >= m) return this.after(rate, t, m - n);
-        n = before + p.step;
-        rate += p.rate;
-        t = p.at;
-        if (n >= m - EPSILON) {
-          i++;
-          return t;
-        }
+    for (;;) {
+      this.take();
+      if (this.served >= m - EPSILON) return this.t;
+      const { t, head } = this;
+      let rate = 0;
+      let next = Infinity;
+      for (const tier of this.tiers) {
+        if (tier.next < tier.points.length) next = Math.min(next, tier.points[tier.next]!.at);
+        const o = this.opens(head, tier.penalty);
+        if (o <= t) rate += tier.rate;
+        else next = Math.min(next, o);
       }
-      return this.after(rate, t, m - n);
-    } finally {
-      this.at = { i, n, rate, t, m };
+      const done = rate > 0 ? this.after(rate, t, head + 1 - this.served) : Infinity;
+      if (rate > 0) {
+        const at = this.after(rate, t, m - this.served);
+        if (at <= next && at <= done) return at;
+      }
+      const to = Math.min(next, done);
+      if (to === Infinity) return Infinity;
+      for (const tier of this.tiers) if (this.opens(head, tier.penalty) > t) tier.waiting += this.ends(tier.rate, t, to);
+      if (to === done) {
+        this.served = head + 1;
+        this.head = head + 1;
+      } else {
+        this.served += this.ends(rate, t, to);
+      }
+      this.reach(to);
+    }
+  }
+
+  /** Moves to `t`, reading every tier's points up to it (more servers ending calls, free ones waiting). */
+  private reach(t: number): void {
+    this.t = t;
+    for (const tier of this.tiers) {
+      for (; tier.next < tier.points.length && tier.points[tier.next]!.at <= t; tier.next++) {
+        const p = tier.points[tier.next]!;
+        tier.rate += p.rate;
+        tier.waiting += p.step;
+      }
+    }
+  }
+
+  /** At this instant: what waits in the tiers open to the first caller not yet served serves it, lowest tier first, caller after caller. */
+  private take(): void {
+    while (this.head < this.joined.length) {
+      const tier = this.tiers.find((x) => x.waiting > 0 && this.opens(this.head, x.penalty) <= this.t);
+      if (tier === undefined) return;
+      const room = this.head + 1 - this.served;
+      if (tier.waiting >= room) {
+        tier.waiting -= room;
+        this.served = this.head + 1;
+        this.head++;
+      } else {
+        this.served += tier.waiting;
+        tier.waiting = 0;
+      }
     }
   }
 

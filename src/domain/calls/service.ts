@@ -345,7 +345,7 @@ export class CallService {
       const { ctx } = inputs.basis;
       // Routed queues: the callers ahead with their own skills (routing's read is in position order).
       const est = estimateBehind(
-        { count: ahead, requiredTags: ctx.callerTags.values() },
+        { count: ahead, requiredTags: ctx.callerTags.values(), createdMs: ctx.callerJoinedMs.values() },
         { requiredTags: input.required_tags ?? [], createdMs: nowMs },
         estimateInput(inputs.basis, ctx.offered, nowMs),
       );
