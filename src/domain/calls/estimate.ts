@@ -365,7 +365,8 @@ class Line {
 
   /** Seconds from now when tier `penalty` opens to the `i`-th caller. */
   private opens(i: number, penalty: number): number {
-    const joined = this.joined[i]!;
+    // Past the callers counted (never asked: a place is asked only once counted): every tier open.
+    const joined = this.joined[i] ?? -Infinity;
     if (this.relaxMs === 0 || joined === -Infinity) return 0;
     return Math.max(0, (joined + penalty * this.relaxMs - this.nowMs) / 1000);
   }
@@ -395,7 +396,7 @@ class Line {
         if (at <= next && at <= done) return at;
       }
       const to = Math.min(next, done);
-      if (to === Infinity) return Infinity;
+      if (!(to < Infinity)) return Infinity;
       for (const tier of this.tiers) if (this.opens(head, tier.penalty) > t) tier.waiting += this.ends(tier.rate, t, to);
       if (to === done) {
         this.served = head + 1;
