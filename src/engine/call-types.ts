@@ -269,26 +269,6 @@ export interface NewCaller {
    */
   estimated_wait?: number;
 }
-/** In a capacity curve: at `at` seconds from now, `step` more at once and `rate` more servers ending calls. */
-export interface CapacityPoint {
-  at: number;
-  step: number;
-  rate: number;
-}
-
-/**
- * A joining caller's estimate as a function of how many callers are ahead of it, all of whom require
- * no tag of their own (protocol/routing.md section 9; src/domain/calls/estimate.ts joinCurve and
- * estimateOnCurve): its pool's capacity and whether they compete for it.
- */
-export interface JoinCurve {
-  /** The callers ahead compete with this caller (its pool shares a server with theirs); false: its estimate is the same for any k. */
-  counts: boolean;
-  /** Seconds a call and its wrap-up are counted as lasting (stay share applied). */
-  cycle: number;
-  points: readonly CapacityPoint[];
-}
-
 export interface CallerPatch {
   priority?: number;
   status?: CallerStatus;
@@ -363,14 +343,6 @@ export interface CallStore {
 
   // --- callers ---
   joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>>;
-  /**
-   * joinCaller, the caller given the estimate on `curve` at the place the store gives it (the
-   * callers ahead of it, counted in the join's atomic step), instead of an estimate the node computed
-   * from a count read before (waitingAtOrAbove): a store where that count is a round trip of its own
-   * (Redis) joins in one. For a caller whose callers ahead all require no tag of their own, where the
-   * estimate is a function of their count alone (routing.md section 9). Absent: the node counts first.
-   */
-  joinCallerOnCurve?(app: string, queueId: string, input: NewCaller, curve: JoinCurve): Promise<Mutation<Caller>>;
   getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null>;
   updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>>;
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;

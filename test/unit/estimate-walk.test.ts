@@ -37,6 +37,8 @@ const inputArb = (skills: boolean): fc.Arbitrary<EstimateInput> =>
     members: fc.array(memberArb(skills), { maxLength: 12 }),
     requiredTags: skills ? fc.subarray([...TAGS], { maxLength: 1 }) : fc.constant([]),
     relaxAfterSeconds: skills ? fc.constantFrom(0, 20, 120) : fc.constant(0),
+    // θ: callers ahead giving up (each call end counts more the later it comes).
+    giveUpRate: fc.constantFrom(0, 0.004, 0.03),
   });
 
 const callerArb = (skills: boolean): fc.Arbitrary<EstimateCaller> =>
@@ -57,6 +59,10 @@ describe("estimateBehind: a join's estimate equals the last of the whole line's"
           const expected = estimateLine([...line, caller], input).at(-1);
           const tags = ahead.map((c) => c.requiredTags);
           expect(estimateBehind({ count: ahead.length + extra, requiredTags: tags }, caller, input)).toEqual(expected);
+          // With when they joined (their tiers open from there): the same line with its join times.
+          const joined = [...ahead.map((c, i) => ({ ...line[i]!, createdMs: c.createdMs })), ...line.slice(ahead.length)];
+          const created = ahead.map((c) => c.createdMs);
+          expect(estimateBehind({ count: ahead.length + extra, requiredTags: tags, createdMs: created }, caller, input)).toEqual(estimateLine([...joined, caller], input).at(-1));
         }),
         { numRuns: 2000 },
       );

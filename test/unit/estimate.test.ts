@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { estimateLine, estimateWaits, handleSecondsFrom, stayShareFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
+import { estimateLine, estimateWaits, giveUpRateFrom, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
 
 const member = (status: EstimateMember['status'], statusAtMs = 0, extra: Partial<EstimateMember> = {}): EstimateMember => ({
   status, paused: false, statusAtMs, offered: false, ...extra,
@@ -42,19 +42,27 @@ describe('estimateWaits', () => {
     expect(estimateWaits(1, { nowMs: 0, handleSeconds: 100, wrapupSeconds: 30, members: [member('available', 0, { offered: true })] })).toEqual([86.7]);
   });
 
-  it('moves the line by 1 / s callers per call end, s the share of callers ahead expected to stay', () => {
+  it('counts a call ending u seconds from now as e^(θu) callers, θ the rate at which a waiting caller gives up', () => {
     const input: EstimateInput = { nowMs: 0, handleSeconds: 90, wrapupSeconds: 0, members: [member('busy'), member('available')] };
     // Place 0 takes the free member at once; then both end calls, one every 45 s.
     expect(estimateWaits(3, input)).toEqual([0, 30, 75]);
-    // Half the callers ahead give up: the line moves two places per call end; the free member still takes one.
-    expect(estimateWaits(3, { ...input, stayShare: 0.5 })).toEqual([0, 15, 37.5]);
-    expect(estimateWaits(3, { ...input, stayShare: 1 })).toEqual(estimateWaits(3, input));
+    // θ = 1/30: 1 + (2/90)·30·(e^(t/30) − 1) reaches 1⅔ at 30·ln 2 = 20.8 s and 2⅔ at 30·ln 3.5 = 37.6 s;
+    // the free member still takes one caller (place 0 at once).
+    expect(estimateWaits(3, { ...input, giveUpRate: 1 / 30 })).toEqual([0, 20.8, 37.6]);
+    expect(estimateWaits(3, { ...input, giveUpRate: 0 })).toEqual(estimateWaits(3, input));
+    // The longer the wait, the more of the line ahead has given up: the later places gain more.
+    const thinned = estimateWaits(12, { ...input, giveUpRate: 1 / 300 });
+    const plain = estimateWaits(12, input);
+    for (let i = 2; i < 12; i++) expect(thinned[i]! / plain[i]!).toBeLessThan(thinned[i - 1]! / plain[i - 1]!);
   });
 
-  it('takes half the give-up share of recent leaves for the callers ahead, with 10 answered assumed (stayShareFrom)', () => {
-    expect(stayShareFrom(70, 20)).toBe(0.9);
-    expect(stayShareFrom(0, 1)).toBeCloseTo(1 - 1 / 22, 12);
-    expect(stayShareFrom(0, 0)).toBeNull();
+  it('takes θ as the give-ups over the time the callers waited, with 10 answered assumed (giveUpRateFrom)', () => {
+    // 20 gave up among 90 leaves (and 10 assumed) that waited 15 s on average: 20 / (100 × 15).
+    expect(giveUpRateFrom(70, 20, 15)).toBeCloseTo(1 / 75, 12);
+    expect(giveUpRateFrom(70, 0, 15)).toBe(0);
+    expect(giveUpRateFrom(0, 1, null)).toBeNull();
+    expect(giveUpRateFrom(5, 5, 0)).toBeNull();
+    expect(giveUpRateFrom(0, 0, 10)).toBeNull();
   });
 
   it('a member engaged by another queue counts only when no other member may take the caller', () => {
@@ -69,12 +77,13 @@ describe('estimateWaits', () => {
 
 describe('estimateWaits against the capacity from its definition', () => {
   /** N(t) from routing.md section 9, every tier open, no tags. */
-  function capacity(members: EstimateMember[], nowMs: number, h: number, w: number, t: number): number {
+  function capacity(members: EstimateMember[], nowMs: number, h: number, w: number, t: number, theta = 0): number {
     const c = Math.max(0.1, h + w);
     let n = 0;
     for (const m of members) {
       if (m.paused || m.status === 'logged_out') continue;
-      n += t / c;
+      // Call ends at 1/c per second, one at u counting e^(θu) callers.
+      n += theta === 0 ? t / c : Math.expm1(theta * t) / theta / c;
       if (m.offered || m.status === 'busy') continue;
       const free = m.status === 'available' ? 0 : Math.max(0, w - Math.max(0, nowMs - m.statusAtMs) / 1000);
       if (t >= free) n += 1 - free / c;
@@ -84,16 +93,16 @@ describe('estimateWaits against the capacity from its definition', () => {
 
   it('is where N(t) reaches k + 2/3, for every place of the line (bisection)', () => {
     fc.assert(
-      fc.property(fc.array(memberArb, { maxLength: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 60 }), (members, n, h, w) => {
+      fc.property(fc.array(memberArb, { maxLength: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 60 }), fc.constantFrom(0, 0.003, 0.05), (members, n, h, w, theta) => {
         const nowMs = 600_000;
-        const got = estimateWaits(n, { nowMs, handleSeconds: h, wrapupSeconds: w, members });
+        const got = estimateWaits(n, { nowMs, handleSeconds: h, wrapupSeconds: w, members, giveUpRate: theta });
         got.forEach((est, k) => {
           if (est === null) return;
           let lo = 0;
           let hi = 1e7;
           for (let i = 0; i < 200; i++) {
             const mid = (lo + hi) / 2;
-            if (capacity(members, nowMs, h, w, mid) >= k + 2 / 3 - 1e-9) hi = mid;
+            if (capacity(members, nowMs, h, w, mid, theta) >= k + 2 / 3 - 1e-9) hi = mid;
             else lo = mid;
           }
           expect(Math.abs(est - Math.round(hi * 10) / 10)).toBeLessThanOrEqual(0.1 + 1e-9);
@@ -214,11 +223,11 @@ describe('estimate monotonicity (property)', () => {
         fc.integer({ min: 1, max: 600 }),
         fc.integer({ min: 0, max: 120 }),
         fc.array(opArb, { maxLength: 60 }),
-        fc.constantFrom(1, 0.9, 0.62),
-        (members, position, handle, wrapup, ops, stay) => {
+        fc.constantFrom(0, 0.002, 0.02, 0.5),
+        (members, position, handle, wrapup, ops, giveUp) => {
           const s: State = { nowMs: 600_000, members: members.map((m) => ({ ...m })), position, length: position + 3 };
           const estimate = () =>
-            estimateWaits(s.length, { nowMs: s.nowMs, handleSeconds: handle, wrapupSeconds: wrapup, members: s.members, stayShare: stay })[s.position];
+            estimateWaits(s.length, { nowMs: s.nowMs, handleSeconds: handle, wrapupSeconds: wrapup, members: s.members, giveUpRate: giveUp })[s.position];
           let last = estimate();
           for (const op of ops) {
             if (!apply(s, op)) continue;
@@ -271,6 +280,22 @@ describe('estimateLine with skills and tiers', () => {
     expect(estimateLine([{ createdMs: 0 }], input)).toEqual([20]);
     // Without relaxation every tier is open at once.
     expect(estimateLine([{ createdMs: 0 }], { ...input, relaxAfterSeconds: 0 })).toEqual([0]);
+  });
+
+  it('a caller ahead whose tier opens first takes the higher tier; what that tier does meanwhile waits for a caller it is open to', () => {
+    const input: EstimateInput = {
+      nowMs: 20_000, handleSeconds: 300, wrapupSeconds: 0, relaxAfterSeconds: 30,
+      members: [member('busy', 20_000), member('available', 0, { penalty: 1 })],
+    };
+    // A joined at 0: tier 1 opens to it 10 s from now and it takes the free tier-1 member then.
+    // C joined at 20 s: the tier-0 member's ends (1/300 per s) serve A's rest, then C's; what the
+    // tier-1 member's calls end meanwhile waits for C's tier, 30 s from now: S = 1 + 20/300 + 10/300
+    // + 20/300 = 1.2 at 30 s, then both at 2/300 per s reach 1⅔ at 100 s. (Each caller's tier alone,
+    // as before: 115 s, the tier-1 member counted for C only from its own opening.)
+    expect(estimateLine([{ createdMs: 0 }, { createdMs: 20_000 }], input)).toEqual([10, 100]);
+    // No caller is passed over for a younger one: an older caller behind a younger one (a priority)
+    // has its tier open when the younger's is.
+    expect(estimateLine([{ createdMs: 20_000 }, { createdMs: 0 }], input)).toEqual([30, 100]);
   });
 
   it('agrees with estimateWaits when nobody requires a tag and every tier is open', () => {
@@ -391,7 +416,7 @@ const TIERED_EXAMPLES: [EstimateMember[], EstimateCaller[], EstimateCaller, stri
       { kind: 'ahead_leaves_at', pick: 986893782 },
       { kind: 'ahead_offered_to', caller: 935031810, pick: 174594833 },
     ],
-    1,
+    0,
   ],
 ];
 
@@ -407,13 +432,13 @@ describe('estimate monotonicity with skills and tiers (property)', () => {
         fc.integer({ min: 1, max: 600 }),
         fc.integer({ min: 0, max: 120 }),
         fc.array(tieredOpArb, { maxLength: 60 }),
-        fc.constantFrom(1, 0.9, 0.62),
-        (members, ahead, tracked, queueTags, relax, handle, wrapup, ops, stay) => {
+        fc.constantFrom(0, 0.002, 0.02, 0.5),
+        (members, ahead, tracked, queueTags, relax, handle, wrapup, ops, giveUp) => {
           const s: TieredState = { nowMs: 600_000, members: members.map((m) => ({ ...m })), ahead: [...ahead], tracked, behind: [] };
           const estimate = () =>
             estimateLine([...s.ahead, s.tracked, ...s.behind], {
               nowMs: s.nowMs, handleSeconds: handle, wrapupSeconds: wrapup, members: s.members, requiredTags: queueTags, relaxAfterSeconds: relax,
-              stayShare: stay,
+              giveUpRate: giveUp,
             })[s.ahead.length];
           let last = estimate();
           for (const op of ops) {

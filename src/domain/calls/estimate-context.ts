@@ -18,6 +18,8 @@ export interface EstimateContext {
   agentTags: ReadonlyMap<string, readonly string[]>;
   /** Waiting caller uuid → its own required tags, in position order. */
   callerTags: ReadonlyMap<string, readonly string[]>;
+  /** Waiting caller uuid → when it joined (ms), in the same order (its tiers open from there). */
+  callerJoinedMs: ReadonlyMap<string, number>;
   /** Agents an open one-agent offer names (on their way to a call). */
   offered: ReadonlySet<string>;
   /**
@@ -28,7 +30,7 @@ export interface EstimateContext {
 }
 
 export const NO_ROUTING: EstimateContext = {
-  wrapupSeconds: 0, requiredTags: [], relaxAfterSeconds: 0, penalties: new Map(), agentTags: new Map(), callerTags: new Map(), offered: new Set(), engaged: new Set(),
+  wrapupSeconds: 0, requiredTags: [], relaxAfterSeconds: 0, penalties: new Map(), agentTags: new Map(), callerTags: new Map(), callerJoinedMs: new Map(), offered: new Set(), engaged: new Set(),
 };
 
 /**
@@ -48,6 +50,7 @@ export function routingEstimateContext(store: RoutingStore): (app: string, queue
       penalties: new Map(read.members.map((m) => [m.uuid, m.penalty])),
       agentTags: new Map([...agents].map(([uuid, a]) => [uuid, a.tags])),
       callerTags: new Map(read.waiting.map((c) => [c.uuid, c.requiredTags])),
+      callerJoinedMs: new Map(read.waiting.map((c) => [c.uuid, c.createdMs])),
       offered: new Set(read.offers.flatMap((o) => (o.agents.length === 1 ? o.agents : []))),
       engaged: new Set([...agents].flatMap(([uuid, a]) => (agentFree(a, read.nowMs) ? [] : [uuid]))),
     };

@@ -3,35 +3,40 @@
  * members, their skills and tiers, the waiting line, the callers on their way to a member, and the
  * queue's average handle (H) and wrap-up (W) times.
  *
- * The model, in one line: a caller with k competing callers ahead is offered when its pool has had
- * k + 1 chances to offer — counted as N(t), the pool's capacity, and read at its median.
+ * The model, in one line: a caller with k competing callers ahead is offered when its pool has
+ * served k + 1 of them in line order — counted as S(t), what its servers' capacity serves of the
+ * line as their tiers open to its callers (Line), and read at its median.
  *
  * - Servers: every logged-in, unpaused member. One free of calls counts once when it is free (now
  *   when available, at its wrap-up's end). Every server ends calls at a rate of 1 / (H + W): a
  *   busy one from now (handle times taken as exponential, as Erlang C does: what remains of a call
  *   does not shrink as it lasts, so a call past the average is not about to end; n busy servers
  *   end one call every (H + W) / n on average), a free one after the call it takes.
- * - Pools: caller C's pool is the servers holding every tag the queue and C require; a server of
- *   penalty p counts for C only from when its tier opens (p × relax_after_seconds after C joined).
- *   A member engaged by another queue counts only when the pool has no other (see Server).
- * - Competing callers ahead: those whose pool shares a server with C's.
- * - Callers ahead who give up: with s the share of them expected to stay until offered
- *   (stayShareFrom: from the queue's recent abandons and timeouts), the line moves by 1 / s callers
- *   per call end, so calls are counted as lasting s × (H + W); a free server still takes one.
- * - The estimate: the time N(t) reaches k + 2/3 (MEDIAN_SHARE), rounded to 0.1 s; empty pool: null.
+ * - Pools: caller C's pool is the servers holding every tag the queue and C require. A member
+ *   engaged by another queue counts only when the pool has no other (see Server).
+ * - Competing callers ahead: those whose pool shares a server with C's, in line order.
+ * - Tiers: a server of penalty p may take a caller from p × relax_after_seconds after that caller
+ *   joined; it serves the first competing caller it may take, so the callers ahead whose tier opens
+ *   before C's take the higher tiers' servers first, and what a tier does while it is open to
+ *   nobody waits (a free server stays free) for the first caller it opens to (Line).
+ * - Callers ahead who give up: each waiting caller gives up at a rate θ per second (giveUpRateFrom:
+ *   the queue's recent abandons and timeouts over the time its callers waited), so the callers still
+ *   ahead thin out as the wait goes on: a call ending t seconds from now counts e^(θt) (the line it
+ *   serves has shrunk by that factor since); a free server still takes one.
+ * - The estimate: the time S(t) reaches k + 2/3 (MEDIAN_SHARE), rounded to 0.1 s; empty pool: null.
  *
  * Why counting "shares a server" and not a finer split of the callers ahead between pools: it is
  * the count that keeps the estimate monotone (a caller ahead offered to one of C's servers was
  * counted against C's pool, and the server's count falls by exactly one as k does). It is
  * pessimistic where a caller ahead has other servers too.
  *
- * Monotone where it must be: with H, W and s fixed, as time passes or when a caller ahead leaves, is
+ * Monotone where it must be: with H, W and θ fixed, as time passes or when a caller ahead leaves, is
  * offered, or a member answers, ends a call or a wrap-up, no caller's estimate rises; only a join
  * ahead (or a priority change ahead), a member leaving (removed, paused, logged out, engaged by
- * another queue), a change of skills or tiers, or a change of H or W can raise it
+ * another queue), a change of skills or tiers, or a change of H, W or θ can raise it
  * (test/unit/estimate.test.ts checks this as a property, with tiers and skills).
  */
-import type { CapacityPoint, JoinCurve, MemberStatus } from '../../engine/call-types.js';
+import type { MemberStatus } from '../../engine/call-types.js';
 
 export interface EstimateMember {
   status: MemberStatus;
@@ -71,10 +76,10 @@ export interface EstimateInput {
   /** Tier relaxation (routing's relax_after_seconds); absent or 0: every tier open at once. */
   relaxAfterSeconds?: number;
   /**
-   * s, the share of the callers ahead expected to stay until offered (the others abandon or time
-   * out first), 0 to 1 (stayShareFrom): each call end moves the line by 1 / s callers. Absent: 1.
+   * θ, the rate at which a waiting caller gives up (abandons or times out), per second
+   * (giveUpRateFrom): a call ending t seconds from now counts e^(θt) callers. Absent: 0.
    */
-  stayShare?: number;
+  giveUpRate?: number;
 }
 
 interface Server {
@@ -135,12 +140,7 @@ export function estimateLine(line: readonly EstimateCaller[], input: EstimateInp
   const out: (number | null)[] = [];
   for (const c of line) {
     const pool = model.poolOf(c.requiredTags);
-    if (pool.members.length === 0) {
-      out.push(null);
-      continue;
-    }
-    out.push(tenths(model.offeredAt(pool, c.createdMs)));
-    pool.ahead++;
+    out.push(pool.members.length === 0 ? null : tenths(model.offeredAt(pool, c.createdMs)));
   }
   return out;
 }
@@ -154,10 +154,15 @@ function tenths(seconds: number): number {
   return Math.round(Math.round(seconds * 1e6) / 1e5) / 10;
 }
 
-/** The callers ahead of a joining one: `count` of them, the first ones with their own required tags (in position order; past its end: none). */
+/**
+ * The callers ahead of a joining one: `count` of them, the first ones with their own required tags
+ * (in position order; past its end: none) and when they joined (`createdMs`, in the same order;
+ * absent or past its end: not known, every tier open to them).
+ */
 export interface CallersAhead {
   count: number;
   requiredTags: Iterable<readonly string[] | undefined>;
+  createdMs?: Iterable<number | undefined>;
 }
 
 /**
@@ -166,70 +171,42 @@ export interface CallersAhead {
  */
 export function estimateBehind(ahead: CallersAhead, caller: EstimateCaller, input: EstimateInput): number | null {
   const model = new LineModel(input);
+  const created = ahead.createdMs?.[Symbol.iterator]();
   let seen = 0;
   for (const tags of ahead.requiredTags) {
     if (seen === ahead.count) break;
-    model.poolOf(tags).ahead++;
+    model.add(model.poolOf(tags), created?.next().value);
     seen++;
   }
-  model.poolOf(undefined).ahead += ahead.count - seen;
+  const plain = model.poolOf(undefined);
+  for (; seen < ahead.count; seen++) model.add(plain, created?.next().value);
   const pool = model.poolOf(caller.requiredTags);
   return pool.members.length === 0 ? null : tenths(model.offeredAt(pool, caller.createdMs));
 }
 
 /**
- * A join's estimate for every place at once: estimateBehind's value behind `k` callers who require no
- * tag of their own is `estimateOnCurve(curve, k)` for every k. So the store can pick it at the place it
- * gives the caller, in the join's own atomic step, instead of the line being counted first (one round
- * trip more per join). Null: the caller's pool is empty (no estimate, whatever k).
+ * One line's pools: callers with the same required tags share one. Each pool that has been asked
+ * for an estimate keeps its Line: the callers so far that compete with its callers (their pool
+ * shares a server with it), in position order, served by its servers (Line).
  */
-export function joinCurve(caller: EstimateCaller, input: EstimateInput): JoinCurve | null {
-  const model = new LineModel(input);
-  // In estimateBehind's order: the callers ahead's pool (the queue's) before the caller's.
-  const queue = model.poolOf(undefined);
-  const pool = model.poolOf(caller.requiredTags);
-  if (pool.members.length === 0) return null;
-  return { counts: model.competes(pool, queue), cycle: model.cycle, points: model.curveOf(pool, caller.createdMs).points };
-}
-
-/**
- * Whether estimates from `input` depend on its instant beyond the callers' join times: a member in
- * wrap-up (counted free at its end, from now), or tiers that open over time. Otherwise a join curve
- * holds for any `nowMs` with the same members and averages (the domain reuses it).
- */
-export function movesWithTime(input: EstimateInput): boolean {
-  if ((input.relaxAfterSeconds ?? 0) > 0) return true;
-  // As servers() reads a member: only a free one neither available nor busy has a time of its own.
-  return input.members.some(
-    (m) => !m.paused && m.status !== 'logged_out' && !m.offered && m.status !== 'busy' && m.engagedElsewhere !== true && m.status !== 'available',
-  );
-}
-
-/**
- * The estimate on a join's curve behind `k` callers: Capacity.reaches from its start, then tenths.
- * The Redis join script computes it again on the same doubles in the same order
- * (src/engine/redis/lua/includes/call-join-estimate.lua), so the two agree to the last bit.
- */
-export function estimateOnCurve(curve: JoinCurve, k: number): number {
-  return tenths(Capacity.of(curve.points, curve.cycle).reaches((curve.counts ? k : 0) + MEDIAN_SHARE));
-}
-
-/** One line's pools: callers with the same required tags share one (and, every tier open, a capacity curve). */
 class LineModel {
   private readonly all: Server[];
-  readonly cycle: number;
+  private readonly cycle: number;
+  private readonly theta: number;
   private readonly relaxMs: number;
   private readonly queueTags: readonly string[];
   private readonly queueOnly: string[];
   private readonly queueOnlyKey: string;
   private readonly pools = new Map<string, Pool>();
+  /** The callers counted so far (ahead of the next one), in position order. */
+  private readonly seen: { pool: Pool; createdMs: number | undefined }[] = [];
 
   constructor(private readonly input: EstimateInput) {
     this.all = servers(input);
-    // Callers ahead who give up leave the line between call ends: each call end moves the line by
-    // 1 / s callers, as if calls lasted s times as long (a free server still takes one caller).
-    const stay = Math.min(1, Math.max(0, input.stayShare ?? 1));
-    this.cycle = Math.max(MIN_CYCLE, (Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds)) * stay);
+    this.cycle = Math.max(MIN_CYCLE, Math.max(0, input.handleSeconds) + Math.max(0, input.wrapupSeconds));
+    // Callers ahead who give up leave the line between call ends (Line.ends).
+    const theta = input.giveUpRate ?? 0;
+    this.theta = theta > 0 ? Math.min(MAX_GIVE_UP_RATE, theta) : 0;
     this.relaxMs = Math.max(0, input.relaxAfterSeconds ?? 0) * 1000;
     this.queueTags = input.requiredTags ?? [];
     this.queueOnly = [...new Set(this.queueTags)].sort();
@@ -246,38 +223,31 @@ class LineModel {
       const able = tags.length === 0 ? this.all : this.all.filter((s) => tags.every((t) => s.tags.has(t)));
       const own = able.filter((s) => !s.elsewhere);
       const members = own.length > 0 ? own : able;
-      let top = 0;
-      for (const m of members) top = Math.max(top, m.penalty);
-      pool = { key, members, set: new Set(members), topPenalty: top, ahead: 0, open: null, shares: new Map() };
+      pool = { key, members, set: new Set(members), line: null, shares: new Map() };
       this.pools.set(key, pool);
     }
     return pool;
   }
 
-  /** Seconds until a caller of `pool` that joined at `createdMs` is offered, behind the callers counted so far. */
+  /** Counts a caller of `pool` that joined at `createdMs` as ahead of those that come after it. */
+  add(pool: Pool, createdMs: number | undefined): void {
+    if (pool.members.length === 0) return;
+    this.seen.push({ pool, createdMs });
+    for (const other of this.pools.values()) if (other.line !== null && this.shares(other, pool)) other.line.push(createdMs);
+  }
+
+  /**
+   * Seconds until a caller of `pool` that joined at `createdMs` is offered, behind the callers
+   * counted so far; then counts it (add).
+   */
   offeredAt(pool: Pool, createdMs: number | undefined): number {
-    let k = 0;
-    for (const other of this.pools.values()) if (other.ahead > 0 && this.shares(pool, other)) k += other.ahead;
-    return this.curveOf(pool, createdMs).reaches(k + MEDIAN_SHARE);
-  }
-
-  /** The capacity of `pool` for a caller that joined at `createdMs` (its tiers open from then). */
-  curveOf(pool: Pool, createdMs: number | undefined): Capacity {
-    const { relaxMs, input } = this;
-    const opensAt = (s: Server): number =>
-      relaxMs === 0 || createdMs === undefined ? 0 : Math.max(0, (createdMs + s.penalty * relaxMs - input.nowMs) / 1000);
-    // A tier opens later the higher its penalty: every tier is open when the highest is.
-    if (relaxMs === 0 || createdMs === undefined || createdMs + pool.topPenalty * relaxMs <= input.nowMs) {
-      // Every tier open: one curve for every caller of the pool.
-      pool.open ??= new Capacity(pool.members, () => 0, this.cycle);
-      return pool.open;
+    if (pool.line === null) {
+      const line = new Line(pool.members, this.cycle, this.theta, this.relaxMs, this.input.nowMs);
+      for (const c of this.seen) if (this.shares(pool, c.pool)) line.push(c.createdMs);
+      pool.line = line;
     }
-    return new Capacity(pool.members, opensAt, this.cycle);
-  }
-
-  /** Whether the callers of `other` compete with a caller of `pool` (offeredAt counts them). */
-  competes(pool: Pool, other: Pool): boolean {
-    return this.shares(pool, other);
+    this.add(pool, createdMs);
+    return pool.line.reaches(pool.line.count - 1 + MEDIAN_SHARE);
   }
 
   private shares(a: Pool, b: Pool): boolean {
@@ -302,90 +272,184 @@ const MEDIAN_SHARE = 2 / 3;
 /** Below this (seconds), a call-and-wrap-up cycle is taken as this: no pool serves infinitely fast. */
 const MIN_CYCLE = 0.1;
 
+/** θ above this (per second: a caller giving up within a second on average) is taken as this. */
+const MAX_GIVE_UP_RATE = 1;
+
 interface Pool {
   key: string;
   members: Server[];
   set: ReadonlySet<Server>;
-  /** Its members' highest penalty (the last tier to open). */
-  topPenalty: number;
-  /** Callers of this pool seen so far (ahead of the one being estimated). */
-  ahead: number;
-  /** The pool's capacity with every tier open (shared by its callers). */
-  open: Capacity | null;
+  /** The competing callers so far and how its servers serve them; null until one of its callers is estimated. */
+  line: Line | null;
   shares: Map<string, boolean>;
 }
 
 /**
- * N(t), how many callers a pool can have offered by t seconds from now (estimateLine), and its
- * inverse. For each server, from its tier's opening `o` for the caller: its calls end at 1 / cycle
- * per second; and a free one (no call) counts once more when it is free, at max(o, w) for a
- * wrap-up ending at w, by 1 − (w − o) / cycle (what the wrap-up holds it back; 1 when free now).
- * So a free server never counts less than one on a call, nor a wrap-up more than a free one.
+ * One pool's servers serving its competing callers in position order (estimateLine), as routing
+ * does: a server may take the first caller whose tier is open to it — `p × relax_after_seconds`
+ * after that caller joined, for a server of penalty p — and no caller is passed over for a younger
+ * one (a caller's tier opens, here, when the latest-joined caller up to it in the line has its tier
+ * open: one older behind a younger, a priority's doing, waits for the younger's).
+ *
+ * What each tier's servers can do, counted from now, is a capacity (as N(t) before tiers): its calls
+ * end at 1 / cycle per second per server, a call ending at u counting e^(θu) callers (the callers
+ * ahead give up at θ each, so by u the line left is e^(−θu) of what it was: each end moves it e^(θu)
+ * times as far; θ = 0: 1); and a free server (no call) counts once more when it is free, at w for a
+ * wrap-up ending at w, by 1 − w / cycle (what the wrap-up holds it back; 1 when free now). So a free
+ * server never counts less than one on a call, nor a wrap-up more than a free one. Steps are not
+ * weighted by θ: a step moving earlier (a wrap-up running down) must never count less.
+ *
+ * S(t), the callers served by t (fractions: expected values), rises by what the tiers open to the
+ * first caller not yet served bring; what a tier brings while it is not open to that caller waits
+ * (a free server, or one whose call ended, stays free) and is taken at once when it opens. The
+ * caller at place k is offered when S reaches k + 2/3 (MEDIAN_SHARE). Without tiers (or every tier
+ * open) S is the sum of the capacities, the model before tiers were counted this way: the callers
+ * ahead whose tier opens before this one's take the higher tiers' servers first, which the model
+ * before left to each caller's own opening (bench contact-centre: the steady stretch's callers past
+ * 30 s, and most of the surge's, were told several seconds too long).
  */
-class Capacity {
-  /** In time order: at `at`, `step` more at once and `rate` more servers ending calls. */
-  readonly points: CapacityPoint[];
-
-  /** The curve of these points (a JoinCurve's), as built from its members. */
-  static of(points: readonly CapacityPoint[], cycle: number): Capacity {
-    const c = new Capacity([], () => 0, cycle);
-    c.points.push(...points);
-    return c;
-  }
+class Line {
+  /** Penalties, lowest first, each with its capacity's points in time order and what has been read of them. */
+  private readonly tiers: { penalty: number; points: { at: number; step: number; rate: number }[]; next: number; rate: number; waiting: number }[];
+  /** Per competing caller counted, when it joined or, when later, the latest one before it (ms; −Infinity: not known). */
+  private readonly joined: number[] = [];
+  private t = 0;
+  private served = 0;
+  /** Callers fully served (S's whole part, the first caller not yet served). */
+  private head = 0;
 
   constructor(
     members: readonly Server[],
-    opensAt: (s: Server) => number,
     private readonly cycle: number,
+    private readonly theta: number,
+    private readonly relaxMs: number,
+    private readonly nowMs: number,
   ) {
-    const byTime = new Map<number, { at: number; step: number; rate: number }>();
-    const point = (at: number) => {
-      let p = byTime.get(at);
-      if (p === undefined) {
-        p = { at, step: 0, rate: 0 };
-        byTime.set(at, p);
-      }
-      return p;
-    };
+    const byPenalty = new Map<number, Map<number, { at: number; step: number; rate: number }>>();
     for (const s of members) {
-      const o = opensAt(s);
-      point(o).rate++;
-      // Never below 0: with callers giving up (stayShare), a cycle can be shorter than a wrap-up.
-      if (s.free !== null) point(Math.max(o, s.free)).step += Math.max(0, 1 - Math.max(0, s.free - o) / cycle);
+      // Without relaxation every tier is open to every caller: one capacity.
+      const penalty = relaxMs === 0 ? 0 : s.penalty;
+      let byTime = byPenalty.get(penalty);
+      if (byTime === undefined) {
+        byTime = new Map();
+        byPenalty.set(penalty, byTime);
+      }
+      const point = (at: number) => {
+        let p = byTime.get(at);
+        if (p === undefined) {
+          p = { at, step: 0, rate: 0 };
+          byTime.set(at, p);
+        }
+        return p;
+      };
+      point(0).rate++;
+      // Never below 0: a wrap-up may be longer than H + W (W changed since it began).
+      if (s.free !== null) point(s.free).step += Math.max(0, 1 - s.free / cycle);
     }
-    this.points = [...byTime.values()].sort((a, b) => a.at - b.at);
+    this.tiers = [...byPenalty]
+      .sort((a, b) => a[0] - b[0])
+      .map(([penalty, byTime]) => ({ penalty, points: [...byTime.values()].sort((a, b) => a.at - b.at), next: 0, rate: 0, waiting: 0 }));
+    this.reach(0);
   }
 
-  /** Where the last reaches() stopped: the points before `i` are counted (n at t, rate after). */
-  private at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
+  /** Competing callers counted so far. */
+  get count(): number {
+    return this.joined.length;
+  }
+
+  /** Counts the next competing caller, joined at `createdMs` (absent: not known). */
+  push(createdMs: number | undefined): void {
+    const last = this.joined.length === 0 ? -Infinity : this.joined[this.joined.length - 1]!;
+    this.joined.push(createdMs === undefined ? last : Math.max(last, createdMs));
+  }
+
+  /** Seconds from now when tier `penalty` opens to the `i`-th caller. */
+  private opens(i: number, penalty: number): number {
+    // Past the callers counted (never asked: a place is asked only once counted): every tier open.
+    const joined = this.joined[i] ?? -Infinity;
+    if (this.relaxMs === 0 || joined === -Infinity) return 0;
+    return Math.max(0, (joined + penalty * this.relaxMs - this.nowMs) / 1000);
+  }
 
   /**
-   * The earliest time (seconds from now) N reaches `m` (m > 0; the pool is not empty). A line asks
-   * for rising `m` on one curve: each call goes on from where the last stopped, so a line of L
-   * callers costs one walk of the curve, not L.
+   * The earliest time (seconds from now) S reaches `m` (the callers up to m's place counted). Each
+   * call goes on from the last event it passed (a tier's point, a tier opening to the first caller
+   * not yet served, that caller served), never from its own answer, so the line's callers asked
+   * one by one (estimateLine) and the last one alone (estimateBehind) reach the same figures.
    */
   reaches(m: number): number {
-    if (m < this.at.m) this.at = { i: 0, n: 0, rate: 0, t: 0, m: 0 };
-    this.at.m = m;
-    let { i, n, rate, t } = this.at;
-    if (n >= m - EPSILON) return t;
-    try {
-      for (; i < this.points.length; i++) {
-        const p = this.points[i]!;
-        const before = n + (rate * (p.at - t)) / this.cycle;
-        if (before >= m) return t + ((m - n) * this.cycle) / rate;
-        n = before + p.step;
-        rate += p.rate;
-        t = p.at;
-        if (n >= m - EPSILON) {
-          i++;
-          return t;
-        }
+    for (;;) {
+      this.take();
+      if (this.served >= m - EPSILON) return this.t;
+      const { t, head } = this;
+      let rate = 0;
+      let next = Infinity;
+      for (const tier of this.tiers) {
+        if (tier.next < tier.points.length) next = Math.min(next, tier.points[tier.next]!.at);
+        const o = this.opens(head, tier.penalty);
+        if (o <= t) rate += tier.rate;
+        else next = Math.min(next, o);
       }
-      return t + ((m - n) * this.cycle) / rate;
-    } finally {
-      this.at = { i, n, rate, t, m };
+      const done = rate > 0 ? this.after(rate, t, head + 1 - this.served) : Infinity;
+      if (rate > 0) {
+        const at = this.after(rate, t, m - this.served);
+        if (at <= next && at <= done) return at;
+      }
+      const to = Math.min(next, done);
+      if (!(to < Infinity)) return Infinity;
+      for (const tier of this.tiers) if (this.opens(head, tier.penalty) > t) tier.waiting += this.ends(tier.rate, t, to);
+      if (to === done) {
+        this.served = head + 1;
+        this.head = head + 1;
+      } else {
+        this.served += this.ends(rate, t, to);
+      }
+      this.reach(to);
     }
+  }
+
+  /** Moves to `t`, reading every tier's points up to it (more servers ending calls, free ones waiting). */
+  private reach(t: number): void {
+    this.t = t;
+    for (const tier of this.tiers) {
+      for (; tier.next < tier.points.length && tier.points[tier.next]!.at <= t; tier.next++) {
+        const p = tier.points[tier.next]!;
+        tier.rate += p.rate;
+        tier.waiting += p.step;
+      }
+    }
+  }
+
+  /** At this instant: what waits in the tiers open to the first caller not yet served serves it, lowest tier first, caller after caller. */
+  private take(): void {
+    while (this.head < this.joined.length) {
+      const tier = this.tiers.find((x) => x.waiting > 0 && this.opens(this.head, x.penalty) <= this.t);
+      if (tier === undefined) return;
+      const room = this.head + 1 - this.served;
+      if (tier.waiting >= room) {
+        tier.waiting -= room;
+        this.served = this.head + 1;
+        this.head++;
+      } else {
+        this.served += tier.waiting;
+        tier.waiting = 0;
+      }
+    }
+  }
+
+  /** What `rate` servers' call ends count from t1 to t2: (rate / cycle) ∫ e^(θu) du. */
+  private ends(rate: number, t1: number, t2: number): number {
+    if (rate === 0 || t2 <= t1) return 0;
+    const { theta, cycle } = this;
+    if (theta === 0) return (rate * (t2 - t1)) / cycle;
+    return ((rate / cycle) * Math.exp(theta * t1) * Math.expm1(theta * (t2 - t1))) / theta;
+  }
+
+  /** The time from t1 at which `rate` servers' call ends have counted `need` (ends' inverse). */
+  private after(rate: number, t1: number, need: number): number {
+    const { theta, cycle } = this;
+    if (theta === 0) return t1 + (need * cycle) / rate;
+    return t1 + Math.log1p((need * cycle * theta) / (rate * Math.exp(theta * t1))) / theta;
   }
 }
 
@@ -408,23 +472,29 @@ export function handleSecondsFrom(averageSeconds: number | null, ended: number, 
 }
 
 /**
- * s, the share of the callers ahead expected to stay until offered, from a window's leaves:
- * `answered` served, `gaveUp` abandoned or timed out while waiting; null when the window has none.
- * A caller that gives up does so somewhere in its wait; the callers ahead of a joining one have on
- * average about half of theirs still to go, so about half the window's give-up share applies to
- * them (to first order, for patience spread like an exponential): s = 1 − gaveUp ÷ (answered +
- * gaveUp + 10) ÷ 2 (STAY_PRIOR_ANSWERED). Without it, a busy hour with abandons overestimated the wait of every caller with a
- * caller ahead who then hung up (bench contact-centre: +7.6 s median bias for those in a surge).
+ * θ, the rate at which a waiting caller gives up (abandons or times out), per second, from a
+ * window's leaves: `answered` served after waiting `waitSeconds` on average (the window's average
+ * speed of answer), `gaveUp` abandoned or timed out. Each caller that waited gave up at θ per second
+ * of its wait (patience taken as exponential, as the callers' time already waited does not change
+ * it), so θ = gaveUp ÷ the time they all waited, taken as (answered + gaveUp + 10) × waitSeconds
+ * (STAY_PRIOR_ANSWERED: a window's first few leaves do not swing it). Null when the window has no
+ * leave, or no answered caller's wait to go by. Without it, a busy hour with abandons overestimated
+ * the wait of every caller with a caller ahead who then hung up (bench contact-centre: +7.6 s
+ * median bias for those in a surge), and a fixed share of them (s, before) still told the surge's
+ * deepest places several seconds too long: the longer a wait, the more of the line ahead gives up.
  */
-export function stayShareFrom(answered: number, gaveUp: number): number | null {
+export function giveUpRateFrom(answered: number, gaveUp: number, waitSeconds: number | null): number | null {
   const total = answered + gaveUp;
   if (!(total > 0)) return null;
-  return 1 - gaveUp / (total + STAY_PRIOR_ANSWERED) / 2;
+  if (gaveUp <= 0) return 0;
+  if (waitSeconds === null || !(waitSeconds > 0)) return null;
+  return gaveUp / ((total + STAY_PRIOR_ANSWERED) * waitSeconds);
 }
 
 /**
- * Answered callers assumed beyond a window's own, so that its first few leaves do not swing s (one
- * abandon and no answer yet would otherwise halve every estimate); next to nothing on a busy queue.
+ * Answered callers assumed beyond a window's own, so that its first few leaves do not swing θ (one
+ * abandon and one quick answer would otherwise make every caller ahead give up at once); next to
+ * nothing on a busy queue.
  */
 const STAY_PRIOR_ANSWERED = 10;
 

@@ -18,7 +18,6 @@ import type {
   CallStore,
   Caller,
   EstimateLineRead,
-  JoinCurve,
   Member,
   NewCaller,
   Mutation,
@@ -28,18 +27,7 @@ import type {
 } from '../../engine/call-types.js';
 import { routingIdleAfter } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import {
-  DEFAULT_HANDLE_SECONDS,
-  estimateBehind,
-  estimateLine,
-  handleSecondsFrom,
-  joinCurve,
-  movesWithTime,
-  stayShareFrom,
-  type EstimateCaller,
-  type EstimateInput,
-  type EstimateMember,
-} from './estimate.js';
+import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, giveUpRateFrom, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -283,13 +271,6 @@ export class CallService {
   async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     const input = parseNewCaller(body);
-    if (this.store.joinCallerOnCurve !== undefined) {
-      const curve = await this.joinCurveOf(app, q, input);
-      if (curve !== undefined) {
-        const joined = curve === null ? this.store.joinCaller(app, q, input) : this.store.joinCallerOnCurve(app, q, input, curve);
-        return await this.routed(app, q, await joined);
-      }
-    }
     return await this.routed(app, q, await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
   }
 
@@ -327,26 +308,26 @@ export class CallService {
 
   /** The slow-moving part of an estimate's input: the averages, routing's context, the members. */
   private estimateBasis(read: WallboardRead | null, ctx: EstimateContext, members: EstimateLineRead['members']): EstimateBasis {
-    return { ...(read === null ? { handle: DEFAULT_HANDLE_SECONDS, stay: undefined } : this.averages(read, members)), ctx, members };
+    return { ...(read === null ? { handle: DEFAULT_HANDLE_SECONDS, giveUp: undefined } : this.averages(read, members)), ctx, members };
   }
 
   /**
    * The averages the estimate uses, each from the last hour's figures, else today's, else its
    * default: H, the handle time, with the calls in progress at the read (estimate.ts
-   * handleSecondsFrom; default DEFAULT_HANDLE_SECONDS), and s, the share of the callers ahead
-   * expected to stay until offered (stayShareFrom; none: every caller ahead counted whole).
+   * handleSecondsFrom; default DEFAULT_HANDLE_SECONDS), and θ, the rate at which a waiting caller
+   * gives up (giveUpRateFrom; none: every caller ahead counted whole).
    */
-  private averages(read: WallboardRead, members: EstimateLineRead['members']): { handle: number; stay: number | undefined } {
+  private averages(read: WallboardRead, members: EstimateLineRead['members']): { handle: number; giveUp: number | undefined } {
     const running = members.flatMap((m) => (m.status === 'busy' ? [(read.nowMs - m.statusAtMs) / 1000] : []));
     let handle: number | null = null;
-    let stay: number | null = null;
+    let giveUp: number | null = null;
     for (const window of ['1h', 'today'] as const) {
-      if (handle !== null && stay !== null) break;
+      if (handle !== null && giveUp !== null) break;
       const f = windowFigures(window, read.buckets, read.nowMs, this.timeZone);
       handle ??= handleSecondsFrom(f.average_handle_time, f.handled, running);
-      stay ??= stayShareFrom(f.answered, f.abandoned + f.timed_out);
+      giveUp ??= giveUpRateFrom(f.answered, f.abandoned + f.timed_out, f.average_speed_of_answer);
     }
-    return { handle: handle ?? DEFAULT_HANDLE_SECONDS, stay: stay ?? undefined };
+    return { handle: handle ?? DEFAULT_HANDLE_SECONDS, giveUp: giveUp ?? undefined };
   }
 
   /**
@@ -365,46 +346,13 @@ export class CallService {
       const { ctx } = inputs.basis;
       // Routed queues: the callers ahead with their own skills (routing's read is in position order).
       const est = estimateBehind(
-        { count: ahead, requiredTags: ctx.callerTags.values() },
+        { count: ahead, requiredTags: ctx.callerTags.values(), createdMs: ctx.callerJoinedMs.values() },
         { requiredTags: input.required_tags ?? [], createdMs: nowMs },
         estimateInput(inputs.basis, ctx.offered, nowMs),
       );
       return typeof est === 'number' ? { ...input, estimated_wait: est } : input;
     } catch {
       return input;
-    }
-  }
-
-  /**
-   * withJoinEstimate as a curve the store evaluates at the place it gives the caller (CallStore.joinCallerOnCurve:
-   * the line is not counted first), when the estimate is a function of that count alone: no caller
-   * ahead requires a tag of its own in routing's read (most queues: nobody requires one). The same
-   * value as withJoinEstimate's for the same count. Null: no estimate (an empty pool, a failed read);
-   * undefined: the callers ahead must be counted by pool (withJoinEstimate).
-   */
-  private async joinCurveOf(app: string, queueId: string, input: NewCaller): Promise<JoinCurve | null | undefined> {
-    try {
-      const [inputs, readAgoMs] = await this.joinInputs(app, queueId);
-      if (inputs === null) return null;
-      const { basis } = inputs;
-      let memo = joinCurves.get(basis);
-      if (memo === undefined) {
-        memo = { plainLine: [...basis.ctx.callerTags.values()].every((tags) => tags.length === 0), byTags: new Map() };
-        joinCurves.set(basis, memo);
-      }
-      if (!memo.plainLine) return undefined;
-      const nowMs = inputs.nowMs + readAgoMs;
-      const tags = input.required_tags ?? [];
-      const key = tags.join('\u0000');
-      const known = memo.byTags.get(key);
-      // A curve that does not move with time is the same at any instant of this basis.
-      if (known !== undefined && (known.atMs === null || known.atMs === nowMs)) return known.curve;
-      const estimateIn = estimateInput(basis, basis.ctx.offered, nowMs);
-      const curve = joinCurve({ requiredTags: tags, createdMs: nowMs }, estimateIn);
-      memo.byTags.set(key, { atMs: movesWithTime(estimateIn) ? nowMs : null, curve });
-      return curve;
-    } catch {
-      return null;
     }
   }
 
@@ -618,8 +566,8 @@ function found<T>(value: T | null, code: 'agent_not_found' | 'tag_not_found' | '
 interface EstimateBasis {
   /** Average handle time, seconds. */
   handle: number;
-  /** The share of the callers ahead expected to stay until offered; undefined: all. */
-  stay: number | undefined;
+  /** θ, the rate at which a waiting caller gives up, per second; undefined: none. */
+  giveUp: number | undefined;
   ctx: EstimateContext;
   members: EstimateLineRead['members'];
 }
@@ -649,13 +597,6 @@ interface JoinInputs {
  * JOIN_INPUTS_MS (joinInputs), so a burst of joins maps the members once, not once per join (the
  * estimate only reads them).
  */
-/**
- * Per basis (a queue's join inputs, reused for up to JOIN_INPUTS_MS): whether no waiting caller in
- * routing's read requires a tag (joinCurveOf), and the join curves computed, by the joining caller's
- * own tags, with the instant they hold for (null: any, they do not move with time).
- */
-const joinCurves = new WeakMap<EstimateBasis, { plainLine: boolean; byTags: Map<string, { atMs: number | null; curve: JoinCurve | null }> }>();
-
 const inputMembers = new WeakMap<EstimateBasis, { offered: ReadonlySet<string>; members: readonly EstimateMember[] }>();
 
 function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs: number): EstimateInput {
@@ -677,7 +618,7 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
   }
   return {
     nowMs, handleSeconds: handle, wrapupSeconds: ctx.wrapupSeconds, requiredTags: ctx.requiredTags, relaxAfterSeconds: ctx.relaxAfterSeconds,
-    ...(basis.stay === undefined ? {} : { stayShare: basis.stay }),
+    ...(basis.giveUp === undefined ? {} : { giveUpRate: basis.giveUp }),
     members: memo.members,
   };
 }

@@ -36,7 +36,6 @@ import {
   type CallStore,
   type Caller,
   type CallerPatch,
-  type JoinCurve,
   type EstimateLineRead,
   type LeaveReason,
   type Member,
@@ -106,24 +105,6 @@ export interface RedisCallStoreOptions {
    */
   interleave?: { afterAgentLink?: () => Promise<void>; afterMemberAdd?: () => Promise<void> };
 }
-
-/**
- * A join's curve as call-caller-join.lua reads it: `counts cycle (at step rate)*`, space separated.
- * String(x) is the shortest text that reads back as x, and Lua's tonumber reads it with strtod: the
- * script computes on the very doubles the node has.
- */
-function encodeJoinCurve(curve: JoinCurve): string {
-  let out = encodedCurves.get(curve);
-  if (out === undefined) {
-    out = `${curve.counts ? 1 : 0} ${curve.cycle}`;
-    for (const p of curve.points) out += ` ${p.at} ${p.step} ${p.rate}`;
-    encodedCurves.set(curve, out);
-  }
-  return out;
-}
-
-/** The domain reuses a queue's curve for a burst of joins (CallService.joinCurveOf): encoded once. */
-const encodedCurves = new WeakMap<JoinCurve, string>();
 
 function agentFromRow(row: string[]): Agent {
   const [json, ...tags] = row;
@@ -503,17 +484,12 @@ export class RedisCallStore implements CallStore {
   // --- callers ---
 
   async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
-    return this.join(app, queueId, input, '');
+    return this.join(app, queueId, input);
   }
 
-  /** The script picks the estimate on `curve` at the position it gives (lua/includes/call-join-estimate.lua). */
-  async joinCallerOnCurve(app: string, queueId: string, input: NewCaller, curve: JoinCurve): Promise<Mutation<Caller>> {
-    return this.join(app, queueId, input, encodeJoinCurve(curve));
-  }
-
-  private async join(app: string, queueId: string, input: NewCaller, curve: string): Promise<Mutation<Caller>> {
+  private async join(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), curve]);
+    const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller)]);
     // The caller as the change has it (with its position): the script encodes it once, not twice.
     const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
     return { value: { ...change.caller }, change: withRoutingIdle(change, idle === 1) };

@@ -7,8 +7,6 @@
 
   ARGV[1] change-log retention
   ARGV[2] caller JSON: uuid (fresh), name, number, priority, estimated_wait (when the node computed it)
-  ARGV[3] the caller's estimate as a function of the callers ahead (includes/call-join-estimate.lua),
-          picked at the position it takes; '': none (ARGV[2]'s is kept)
 
   Returns: { change JSON (its caller: the caller with its position), routing idle after the
            change: 1 or 0 (includes/route-idle.lua; the router then skips its own read) }.
@@ -23,7 +21,6 @@ local rcall = redis.call
 --- @include "call-emit"
 --- @include "call-wallboard"
 --- @include "route-idle"
---- @include "call-join-estimate"
 
 local q = loadQueue()
 if q.disabled then fail('queue_disabled') end
@@ -37,9 +34,7 @@ c.created_ms = now
 c.member_uuid = cjson.null
 c.connected_ms = cjson.null
 rcall('ZADD', KEYS[4], lineScore(c.priority, c.join_seq), c.uuid)
--- Its position is the count of callers ahead: the estimate is picked there before the caller is stored.
 local position = rcall('ZRANK', KEYS[4], c.uuid)
-if ARGV[3] ~= '' then c.estimated_wait = joinEstimate(ARGV[3], position) end
 rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
 rcall('ZADD', KEYS[5], now, c.uuid)
 
