@@ -69,12 +69,12 @@ describe.each(callStoreFactories)('readEstimateLine ($name store)', (factory) =>
 
     // The pushed estimates (from this read) are the snapshot's (the values do not move with time:
     // an available member, another on its way to a call, H = 180 s; the others serve nobody; one
-    // caller abandoned and none was answered this hour, so s = 1 − 1/(0 + 1 + 10)/2 = 21/22 and
-    // calls count as lasting c = 180 × 21/22 s: 1 + 2t/c reaches ⅔, 1⅔ and 2⅔ at 0, c/3 and 5c/6,
-    // routing.md section 9).
+    // caller abandoned and none was answered this hour, so there is no answered caller's wait to
+    // give θ by and every caller ahead counts whole: with c = 180 s, 1 + 2t/c reaches ⅔, 1⅔ and 2⅔
+    // at 0, c/3 and 5c/6, routing.md section 9).
     const frame = await svc.wallboardFrame(APP, queue);
     expect(frame!.estimates).toEqual(Object.fromEntries(await svc.estimates(APP, queue, snap)));
-    expect(Object.entries(frame!.estimates)).toEqual([[callers[5], 0], [callers[3], 57.3], [callers[4], 143.2]]);
+    expect(Object.entries(frame!.estimates)).toEqual([[callers[5], 0], [callers[3], 60], [callers[4], 150]]);
   });
 
   it('rejects a queue that is not there', async () => {
