@@ -12,6 +12,7 @@ import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { isoMicros, uuidv7 } from '../../src/engine/events.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
+import { eventLogReader } from '../../src/domain/webhooks/log.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { randomName } from '../helpers/engines.js';
 
@@ -79,6 +80,26 @@ describe('event relay (Redis)', () => {
       expect(ttl).toBeGreaterThan(100 * 365 * 86_400_000 - 60_000);
     }
     expect(await engine.events.readSince(app, 0, 10)).toHaveLength(1);
+  });
+
+  it('numbers the new log on from the last seq of the log before the index change, so saved cursors stay behind it (README upgrade note)', async () => {
+    const app = randomName('app');
+    const keys = new RedisKeys(prefix);
+    await client.hset(keys.eventLogBefore13(app)[0]!, 'seq', '5000', 'first', '4001');
+    const outbox = keys.callApp(app).scripts[8]!;
+    for (let i = 0; i < 2; i++) await client.xadd(outbox, '*', 't', 'bench.relay', 'u', String(Date.now() * 1000 + i), 'j', '', 'q', '');
+    await engine.events.relay(outbox, { app });
+    expect((await engine.events.readSince(app, 5000, 10))!.map((e) => e.seq)).toEqual([5001, 5002]);
+    // A webhook endpoint that had delivered up to 4990 of the old log: its next read says what is gone
+    // (webhooks/log.ts: from the oldest held on), then reads every new event.
+    const reader = eventLogReader(engine.events);
+    expect((await reader.readAfter(app, 4990, 10)).oldest).toBe(5001);
+    expect((await reader.readAfter(app, 5000, 10)).events.map((e) => e.seq)).toEqual([5001, 5002]);
+    // Carried once: a later relay (or another node's first) numbers on from the new log.
+    await client.hset(keys.eventLogBefore13(app)[0]!, 'seq', '9000');
+    await client.xadd(outbox, '*', 't', 'bench.relay', 'u', String(Date.now() * 1000 + 5), 'j', '', 'q', '');
+    await engine.events.relay(outbox, { app });
+    expect((await engine.events.readSince(app, 5002, 10))!.map((e) => e.seq)).toEqual([5003]);
   });
 
   it('publishes every relayed event once, in seq order, however many one relay call takes (several messages)', async () => {

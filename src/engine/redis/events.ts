@@ -56,7 +56,7 @@ import type { FeedCodec, FeedSubscriber } from './subscriber.js';
 
 type RedisClient = Redis | Cluster;
 
-const SCRIPTS = { hlEventsRelay: 'events-relay-8', hlEventsTrim: 'events-trim-8' } as const;
+const SCRIPTS = { hlEventsRelay: 'events-relay-8', hlEventsTrim: 'events-trim-8', hlEventsCarry: 'events-carry-2' } as const;
 
 /** How long a node trusts its registration of an outbox before it registers it again. */
 export const REGISTRATION_MS = 60_000;
@@ -545,10 +545,13 @@ export class RedisEventLog implements EventLog {
   private async ensureLog(app: string): Promise<void> {
     if (this.knownLogs.has(app)) return;
     await guarded(() => this.client.sadd(this.keys.eventLogs, app));
-    // The log as versions before the index change wrote it is never read: reclaimed once older
-    // than the retention age (NX: a TTL set before is kept; README "Upgrading across the event
-    // index change").
-    await guarded(() => Promise.all(this.keys.eventLogBefore13(app).map((key) => this.client.pexpire(key, this.retention.maxAgeMs, 'NX'))));
+    // The log as versions before the index change wrote it is never read: the new log numbers on
+    // from its last seq (events-carry-2.lua: a webhook's saved cursor stays behind the new log), and
+    // its keys are reclaimed once older than the retention age (NX: a TTL set before is kept;
+    // README "Upgrading across the event index change").
+    const before = this.keys.eventLogBefore13(app);
+    await guarded(() => scriptCall(this.client, 'hlEventsCarry', false, [this.keys.eventLog(app)[0], before[0]!], []));
+    await guarded(() => Promise.all(before.map((key) => this.client.pexpire(key, this.retention.maxAgeMs, 'NX'))));
     this.knownLogs.add(app);
   }
 
