@@ -199,7 +199,7 @@ class LineModel {
   private readonly queueOnlyKey: string;
   private readonly pools = new Map<string, Pool>();
   /** The callers counted so far (ahead of the next one), in position order. */
-  private readonly seen: { pool: Pool; createdMs: number | undefined }[] = [];
+  private readonly seen: { pool: Pool; createdMs: number | undefined; n: number }[] = [];
 
   constructor(private readonly input: EstimateInput) {
     this.all = servers(input);
@@ -232,7 +232,10 @@ class LineModel {
   /** Counts a caller of `pool` that joined at `createdMs` as ahead of those that come after it. */
   add(pool: Pool, createdMs: number | undefined): void {
     if (pool.members.length === 0) return;
-    this.seen.push({ pool, createdMs });
+    // Runs of callers of one pool with one join time (a line read without join times: one run).
+    const last = this.seen[this.seen.length - 1];
+    if (last !== undefined && last.pool === pool && last.createdMs === createdMs) last.n++;
+    else this.seen.push({ pool, createdMs, n: 1 });
     for (const other of this.pools.values()) if (other.line !== null && this.shares(other, pool)) other.line.push(createdMs);
   }
 
@@ -243,7 +246,7 @@ class LineModel {
   offeredAt(pool: Pool, createdMs: number | undefined): number {
     if (pool.line === null) {
       const line = new Line(pool.members, this.cycle, this.theta, this.relaxMs, this.input.nowMs);
-      for (const c of this.seen) if (this.shares(pool, c.pool)) line.push(c.createdMs);
+      for (const c of this.seen) if (this.shares(pool, c.pool)) line.push(c.createdMs, c.n);
       pool.line = line;
     }
     this.add(pool, createdMs);
@@ -317,6 +320,14 @@ class Line {
   private served = 0;
   /** Callers fully served (S's whole part, the first caller not yet served). */
   private head = 0;
+  /**
+   * Every tier is open to every caller (no relaxation, or no server above penalty 0): a caller's
+   * turn changes no rate, so reaches() goes from point to point, not caller by caller (a line of a
+   * thousand callers is a few steps, not a thousand).
+   */
+  private readonly allOpen: boolean;
+  /** allOpen: the competing callers counted (their join times are not kept). */
+  private counted = 0;
 
   constructor(
     members: readonly Server[],
@@ -349,23 +360,31 @@ class Line {
     this.tiers = [...byPenalty]
       .sort((a, b) => a[0] - b[0])
       .map(([penalty, byTime]) => ({ penalty, points: [...byTime.values()].sort((a, b) => a.at - b.at), next: 0, rate: 0, waiting: 0 }));
+    this.allOpen = relaxMs === 0 || this.tiers.every((x) => x.penalty === 0);
     this.reach(0);
   }
 
   /** Competing callers counted so far. */
   get count(): number {
-    return this.joined.length;
+    return this.allOpen ? this.counted : this.joined.length;
   }
 
   /** Counts the next competing caller, joined at `createdMs` (absent: not known). */
-  push(createdMs: number | undefined): void {
+  push(createdMs: number | undefined, n = 1): void {
+    // allOpen: no tier waits for a caller's join time, so only their number is kept.
+    if (this.allOpen) {
+      this.counted += n;
+      return;
+    }
     const last = this.joined.length === 0 ? -Infinity : this.joined[this.joined.length - 1]!;
-    this.joined.push(createdMs === undefined ? last : Math.max(last, createdMs));
+    const at = createdMs === undefined ? last : Math.max(last, createdMs);
+    for (let i = 0; i < n; i++) this.joined.push(at);
   }
 
   /** Seconds from now when tier `penalty` opens to the `i`-th caller. */
   private opens(i: number, penalty: number): number {
     // Past the callers counted (never asked: a place is asked only once counted): every tier open.
+    if (this.allOpen) return 0;
     const joined = this.joined[i] ?? -Infinity;
     if (this.relaxMs === 0 || joined === -Infinity) return 0;
     return Math.max(0, (joined + penalty * this.relaxMs - this.nowMs) / 1000);
@@ -390,7 +409,8 @@ class Line {
         if (o <= t) rate += tier.rate;
         else next = Math.min(next, o);
       }
-      const done = rate > 0 ? this.after(rate, t, head + 1 - this.served) : Infinity;
+      // A caller's turn is an event only where it may open a tier (allOpen: none).
+      const done = rate > 0 && !this.allOpen ? this.after(rate, t, head + 1 - this.served) : Infinity;
       if (rate > 0) {
         const at = this.after(rate, t, m - this.served);
         if (at <= next && at <= done) return at;
@@ -403,6 +423,8 @@ class Line {
         this.head = head + 1;
       } else {
         this.served += this.ends(rate, t, to);
+        // allOpen: the callers this stretch served in full are behind the head (take() serves from it).
+        if (this.allOpen) this.head = Math.min(this.count, Math.max(this.head, Math.floor(this.served + EPSILON)));
       }
       this.reach(to);
     }
@@ -422,7 +444,7 @@ class Line {
 
   /** At this instant: what waits in the tiers open to the first caller not yet served serves it, lowest tier first, caller after caller. */
   private take(): void {
-    while (this.head < this.joined.length) {
+    while (this.head < this.count) {
       const tier = this.tiers.find((x) => x.waiting > 0 && this.opens(this.head, x.penalty) <= this.t);
       if (tier === undefined) return;
       const room = this.head + 1 - this.served;
