@@ -19,6 +19,11 @@ const caller = (i: number, priority = 0): NewCaller => ({ name: '', number: `613
 
 /** A marker per place: distinct, of different text widths, null at every seventh from 3. */
 const marker = (place: number): number | null => (place % 7 === 3 ? null : Math.round((place * 13.7 + (place % 3) * 1000) * 10) / 10);
+/** The stored text of place's marker (none for null). */
+const markerText = (place: number): string | undefined => {
+  const m = marker(place);
+  return m === null ? undefined : String(m);
+};
 const windowAt = (lo: number, hi: number): JoinWindow => ({ lo, estimates: Array.from({ length: hi - lo + 1 }, (_, i) => marker(lo + i)) });
 
 describe('a Redis join picks its estimate in its window', () => {
@@ -54,13 +59,12 @@ describe('a Redis join picks its estimate in its window', () => {
       const joined = await store.joinCallerInWindow(APP, q, caller(place), windowAt(30, 60));
       expect(joined).not.toBeNull();
       expect(joined!.value.position).toBe(place);
-      const m = marker(place);
-      expect(await stored(q, joined!.value.uuid), `place ${place}`).toBe(m === null ? undefined : String(m));
+      expect(await stored(q, joined!.value.uuid), `place ${place}`).toBe(markerText(place));
     }
     // The node's own estimate does not ride along: the window's is the one kept.
     const own = await store.joinCallerInWindow(APP, q, { ...caller(50), estimated_wait: 1 }, windowAt(45, 52));
     expect(own!.value.position).toBe(50);
-    expect(await stored(q, own!.value.uuid)).toBe(String(marker(50)));
+    expect(await stored(q, own!.value.uuid)).toBe(markerText(50));
 
     // Outside: before the window (a priority caller goes first), past its end. Nothing written.
     const before = { seq: (await store.snapshot(APP, q)).seq, length: await redis.zcard(line), joinseq: await redis.hget(keys.callQueue(APP, q)[0], 'joinseq') };
@@ -72,10 +76,12 @@ describe('a Redis join picks its estimate in its window', () => {
     // The window's ends are inside: the first place and the last.
     const first = await store.joinCallerInWindow(APP, q, caller(93, 2), windowAt(0, 4));
     expect(first!.value.position).toBe(0);
-    expect(await stored(q, first!.value.uuid)).toBe(String(marker(0)));
+    expect(await stored(q, first!.value.uuid)).toBe(markerText(0));
     const last = await store.joinCallerInWindow(APP, q, caller(94), windowAt(40, 52));
     expect(last!.value.position).toBe(52);
-    expect(await stored(q, last!.value.uuid)).toBe(String(marker(52)));
+    expect(await stored(q, last!.value.uuid)).toBe(markerText(52));
+    // A null entry: no estimate kept (place 52's marker; 45's was checked above too).
+    expect(markerText(52)).toBeUndefined();
   });
 
   it('a disabled or missing queue is refused as before', async () => {

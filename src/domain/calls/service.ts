@@ -348,7 +348,8 @@ export class CallService {
     const hi = hint + JOIN_WINDOW_REACH;
     const plainLine = (n: number) => estimateLine(Array.from({ length: n }, () => ({})), estimateIn);
     if (movesWithTime(estimateIn)) return windowOf(lo, plainLine(hi + 1).slice(lo));
-    let window = memo.windows.get(lo);
+    // By the hint, not by lo: near the front lo is 0 for several hints, each with its own hi.
+    let window = memo.windows.get(hint);
     if (window === undefined) {
       // Room for the places the next joins take (each one further back, until some leave).
       if (memo.line === null || memo.line.length <= hi) {
@@ -357,7 +358,7 @@ export class CallService {
       }
       const cut = windowOf(lo, memo.line.slice(lo, hi + 1));
       if (cut === null) return null;
-      memo.windows.set(lo, cut);
+      memo.windows.set(hint, cut);
       window = cut;
     }
     return window;
@@ -684,7 +685,7 @@ interface JoinInputs {
 /**
  * Per basis (CallService.joinWindow): whether no waiting caller in routing's read requires a tag,
  * the latest of their join times, and, when the estimates do not move with time, a plain line's
- * estimates and the windows cut from it, by their first place.
+ * estimates and the windows cut from it, by the hint they are cut around.
  */
 const joinWindows = new WeakMap<EstimateBasis, { plain: boolean; joinedBy: number; line: (number | null)[] | null; windows: Map<number, JoinWindow> }>();
 
