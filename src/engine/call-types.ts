@@ -269,6 +269,15 @@ export interface NewCaller {
    */
   estimated_wait?: number;
 }
+/**
+ * A joining caller's estimates for the places `lo`, `lo + 1`, … (estimates[i] is place lo + i's,
+ * seconds; null: no estimate): CallStore.joinCallerInWindow.
+ */
+export interface JoinWindow {
+  lo: number;
+  estimates: readonly (number | null)[];
+}
+
 export interface CallerPatch {
   priority?: number;
   status?: CallerStatus;
@@ -343,6 +352,15 @@ export interface CallStore {
 
   // --- callers ---
   joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>>;
+  /**
+   * joinCaller without the node counting the line first (waitingAtOrAbove): the store gives the
+   * caller the estimate `window` holds for the place it takes, found in the join's atomic step
+   * before anything is written; a place outside the window joins nothing and answers null (the
+   * node then counts and joins as before). For a store where that count is a round trip of its own
+   * (Redis). Only where the estimate is a function of the place alone (routing.md section 9).
+   * Absent: the node counts first.
+   */
+  joinCallerInWindow?(app: string, queueId: string, input: NewCaller, window: JoinWindow): Promise<Mutation<Caller> | null>;
   getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null>;
   updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>>;
   leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;

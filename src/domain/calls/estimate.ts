@@ -525,3 +525,24 @@ export const RUNNING_CAP_SECONDS = 3600;
 
 /** Handle time to use when the queue has none measured yet (no call ended in the last hour or today). */
 export const DEFAULT_HANDLE_SECONDS = 180;
+
+/**
+ * The estimates of `input` do not move as time passes (nowMs): no member counted in a wrap-up
+ * (servers: a wrap-up's end is a time of its own), and the callers' join times do not matter
+ * (joinTimesMatter). Then estimateLine's figures for a line of plain callers hold at any instant.
+ */
+export function movesWithTime(input: EstimateInput): boolean {
+  const inWrapup = input.members.some(
+    (m) => !m.paused && m.status !== 'logged_out' && !m.offered && m.engagedElsewhere !== true && m.status !== 'available' && m.status !== 'busy',
+  );
+  return inWrapup || joinTimesMatter(input);
+}
+
+/**
+ * Whether when the callers joined can change an estimate: tiers relax (relaxAfterSeconds > 0) and
+ * some member has a penalty above 0 (Line.opens). Without, every caller that joined by nowMs has
+ * every tier open, so a caller's estimate depends on its place alone when nobody requires a tag.
+ */
+export function joinTimesMatter(input: EstimateInput): boolean {
+  return (input.relaxAfterSeconds ?? 0) > 0 && input.members.some((m) => (m.penalty ?? 0) > 0);
+}

@@ -18,6 +18,7 @@ import type {
   CallStore,
   Caller,
   EstimateLineRead,
+  JoinWindow,
   Member,
   NewCaller,
   Mutation,
@@ -27,7 +28,18 @@ import type {
 } from '../../engine/call-types.js';
 import { routingIdleAfter } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
-import { DEFAULT_HANDLE_SECONDS, estimateBehind, estimateLine, giveUpRateFrom, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from './estimate.js';
+import {
+  DEFAULT_HANDLE_SECONDS,
+  estimateBehind,
+  estimateLine,
+  giveUpRateFrom,
+  handleSecondsFrom,
+  joinTimesMatter,
+  movesWithTime,
+  type EstimateCaller,
+  type EstimateInput,
+  type EstimateMember,
+} from './estimate.js';
 import { NO_ROUTING, type EstimateContext } from './estimate-context.js';
 import type { CallFeeds } from './feeds.js';
 import { buildWallboard, buildWallboardFrame, windowFigures, type WallboardFrame, type WallboardStats, type WallboardWindow } from '../../engine/wallboard.js';
@@ -58,6 +70,8 @@ import {
 const JOIN_INPUTS_MS = 1000;
 /** At most this many queues' inputs are kept (then all are dropped and read again). */
 const JOIN_INPUTS_QUEUES = 10_000;
+/** A join's window of estimates (CallService.joinWindow) spans the last join's place ± this. */
+const JOIN_WINDOW_REACH = 32;
 
 export interface CallServiceOptions {
   /** service_level_seconds of a queue created without one. */
@@ -93,6 +107,8 @@ export class CallService {
   private readonly routing: NonNullable<CallServiceOptions['routing']> | null;
   /** Per queue (`app\nqueue`): the inputs of a join's estimate, read at `atMs` (joinInputs). */
   private readonly joinInputCache = new Map<string, { atMs: number; inputs: Promise<JoinInputs | null> }>();
+  /** Per queue (`app\nqueue`): the place the last join through this node took (joinWindow's hint). */
+  private readonly joinPlaces = new Map<string, number>();
 
   constructor(
     private readonly store: CallStore,
@@ -271,7 +287,81 @@ export class CallService {
   async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     const input = parseNewCaller(body);
-    return await this.routed(app, q, await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
+    const joined = (await this.joinInWindow(app, q, input)) ?? (await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
+    const place = joined.value.position;
+    if (place !== null) {
+      if (this.joinPlaces.size >= JOIN_INPUTS_QUEUES) this.joinPlaces.clear();
+      this.joinPlaces.set(`${app}\n${q}`, place);
+    }
+    return await this.routed(app, q, joined);
+  }
+
+  /**
+   * The join in one round trip where the store can pick the estimate at the place it gives
+   * (CallStore.joinCallerInWindow: Redis) and the estimate is a function of the place alone
+   * (joinWindow). Null: not joined here (no such store, no window, or the caller's place fell
+   * outside it); the node counts the line and joins as before (withJoinEstimate).
+   */
+  private async joinInWindow(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller> | null> {
+    if (this.store.joinCallerInWindow === undefined) return null;
+    const hint = this.joinPlaces.get(`${app}\n${queueId}`);
+    if (hint === undefined) return null;
+    let window: JoinWindow | null;
+    try {
+      window = await this.joinWindow(app, queueId, input, hint);
+    } catch {
+      return null;
+    }
+    return window === null ? null : this.store.joinCallerInWindow(app, queueId, input, window);
+  }
+
+  /**
+   * withJoinEstimate's values for the places `hint` ± JOIN_WINDOW_REACH, when they are a function
+   * of the place alone: the caller requires no tag of its own, no waiting caller in routing's read
+   * requires one, and when callers joined does not matter (no tiers relax: estimate.ts
+   * joinTimesMatter; every caller in routing's read joined by now). Then place k's estimate is
+   * estimateLine's for the k-th of k + 1 plain callers, equal to estimateBehind's for k callers ahead
+   * (Line.reaches; test/unit/estimate-join-window.test.ts). Null: not so, or no inputs (the queue is
+   * gone): withJoinEstimate's path. The line's figures are kept per basis when they do not move with
+   * time (estimate.ts movesWithTime), so a burst of joins does not estimate the line again.
+   */
+  private async joinWindow(app: string, queueId: string, input: NewCaller, hint: number): Promise<JoinWindow | null> {
+    if (input.required_tags !== undefined && input.required_tags.length > 0) return null;
+    const [inputs, readAgoMs] = await this.joinInputs(app, queueId);
+    if (inputs === null) return null;
+    const { basis } = inputs;
+    let memo = joinWindows.get(basis);
+    if (memo === undefined) {
+      let plain = true;
+      let joinedBy = -Infinity;
+      for (const tags of basis.ctx.callerTags.values()) if (tags.length > 0) plain = false;
+      for (const ms of basis.ctx.callerJoinedMs.values()) joinedBy = Math.max(joinedBy, ms);
+      memo = { plain, joinedBy, line: null, windows: new Map() };
+      joinWindows.set(basis, memo);
+    }
+    if (!memo.plain) return null;
+    const nowMs = inputs.nowMs + readAgoMs;
+    const estimateIn = estimateInput(basis, basis.ctx.offered, nowMs);
+    // A caller ahead that joined after nowMs (a clock read apart) would hold its tiers closed.
+    if (joinTimesMatter(estimateIn) || ((estimateIn.relaxAfterSeconds ?? 0) > 0 && memo.joinedBy > nowMs)) return null;
+    const lo = Math.max(0, hint - JOIN_WINDOW_REACH);
+    const hi = hint + JOIN_WINDOW_REACH;
+    const plainLine = (n: number) => estimateLine(Array.from({ length: n }, () => ({})), estimateIn);
+    if (movesWithTime(estimateIn)) return windowOf(lo, plainLine(hi + 1).slice(lo));
+    // By the hint, not by lo: near the front lo is 0 for several hints, each with its own hi.
+    let window = memo.windows.get(hint);
+    if (window === undefined) {
+      // Room for the places the next joins take (each one further back, until some leave).
+      if (memo.line === null || memo.line.length <= hi) {
+        memo.line = plainLine(hi + 1 + 2 * JOIN_WINDOW_REACH);
+        memo.windows.clear();
+      }
+      const cut = windowOf(lo, memo.line.slice(lo, hi + 1));
+      if (cut === null) return null;
+      memo.windows.set(hint, cut);
+      window = cut;
+    }
+    return window;
   }
 
   async getCaller(app: string, id: string, callerId: string): Promise<Caller & { estimated_wait?: number | null }> {
@@ -590,6 +680,18 @@ function snapshotLine(snap: CallQueueSnapshot): EstimateLineRead {
 interface JoinInputs {
   nowMs: number;
   basis: EstimateBasis;
+}
+
+/**
+ * Per basis (CallService.joinWindow): whether no waiting caller in routing's read requires a tag,
+ * the latest of their join times, and, when the estimates do not move with time, a plain line's
+ * estimates and the windows cut from it, by the hint they are cut around.
+ */
+const joinWindows = new WeakMap<EstimateBasis, { plain: boolean; joinedBy: number; line: (number | null)[] | null; windows: Map<number, JoinWindow> }>();
+
+/** A window of estimates from place `lo`; null when one is not a finite number (withJoinEstimate would store JSON's null, not an absent estimate). */
+function windowOf(lo: number, estimates: (number | null)[]): JoinWindow | null {
+  return estimates.every((e) => e === null || Number.isFinite(e)) ? { lo, estimates } : null;
 }
 
 /**

@@ -53,8 +53,11 @@ export interface CallReplies {
   hlCallMemberUpdate: ValueAndRoutedChange;
   /** [change JSON, routing idle after it: 1 | 0]. */
   hlCallMemberRemove: [string, number];
-  /** [change JSON (its caller: the joined caller), routing idle after it: 1 | 0]. */
-  hlCallCallerJoin: [string, number];
+  /**
+   * [change JSON (its caller: the joined caller), routing idle after it: 1 | 0]; [null, 0]: the
+   * place was outside the join's window, nothing written (RedisCallStore.joinCallerInWindow).
+   */
+  hlCallCallerJoin: [string, number] | [null, 0];
   hlCallCallerUpdate: ValueAndRoutedChange;
   /** [change JSON, routing idle after it: 1 | 0]. */
   hlCallCallerLeave: [string, number];

@@ -37,6 +37,7 @@ import {
   type Caller,
   type CallerPatch,
   type EstimateLineRead,
+  type JoinWindow,
   type LeaveReason,
   type Member,
   type MemberPatch,
@@ -104,6 +105,26 @@ export interface RedisCallStoreOptions {
    * at exactly that point (test/integration/calls-redis.test.ts). Never set in production.
    */
   interleave?: { afterAgentLink?: () => Promise<void>; afterMemberAdd?: () => Promise<void> };
+}
+
+/** Join windows as the join script reads them (encodeJoinWindow), per window: a burst of joins shares one. */
+const encodedWindows = new WeakMap<JoinWindow, string>();
+
+/**
+ * A join's window as lua/includes/call-join-window.lua reads it: `lo w ` then one entry per place,
+ * each padded with spaces to w characters (the script reads place p's at a fixed offset), `null`
+ * for no estimate. String(x) of a value in tenths is text that Lua's tonumber reads back as the
+ * very double and cjson writes back as the same text (14 significant digits are plenty).
+ */
+export function encodeJoinWindow(window: JoinWindow): string {
+  let out = encodedWindows.get(window);
+  if (out === undefined) {
+    const texts = window.estimates.map((e) => (e === null ? 'null' : String(e)));
+    const w = Math.max(1, ...texts.map((t) => t.length));
+    out = `${window.lo} ${w} ${texts.map((t) => t.padEnd(w)).join('')}`;
+    encodedWindows.set(window, out);
+  }
+  return out;
 }
 
 function agentFromRow(row: string[]): Agent {
@@ -484,12 +505,20 @@ export class RedisCallStore implements CallStore {
   // --- callers ---
 
   async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
-    return this.join(app, queueId, input);
+    return (await this.join(app, queueId, input, ''))!;
   }
 
-  private async join(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
+  /** The script counts the callers ahead before its first write and picks the window's estimate there (lua/call-caller-join-12.lua). */
+  async joinCallerInWindow(app: string, queueId: string, input: NewCaller, window: JoinWindow): Promise<Mutation<Caller> | null> {
+    // The estimate is the window's: none of the node's rides along.
+    const { estimated_wait: _, ...rest } = input;
+    return this.join(app, queueId, rest, encodeJoinWindow(window));
+  }
+
+  private async join(app: string, queueId: string, input: NewCaller, window: string): Promise<Mutation<Caller> | null> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller)]);
+    const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), window]);
+    if (json === null) return null;
     // The caller as the change has it (with its position): the script encodes it once, not twice.
     const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
     return { value: { ...change.caller }, change: withRoutingIdle(change, idle === 1) };

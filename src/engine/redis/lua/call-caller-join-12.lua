@@ -7,9 +7,13 @@
 
   ARGV[1] change-log retention
   ARGV[2] caller JSON: uuid (fresh), name, number, priority, estimated_wait (when the node computed it)
+  ARGV[3] the caller's estimates for a window of places (includes/call-join-window.lua): its
+          estimated_wait is the one for the place it takes; '': none (ARGV[2]'s is kept)
 
   Returns: { change JSON (its caller: the caller with its position), routing idle after the
-           change: 1 or 0 (includes/route-idle.lua; the router then skips its own read) }.
+           change: 1 or 0 (includes/route-idle.lua; the router then skips its own read) };
+           { false, 0 } (nil, 0 to the node): the place is outside ARGV[3]'s window, nothing was
+           written (the node counts the line and joins with its own estimate).
   Errors: call_queue_not_found, queue_disabled.
 ]]
 local rcall = redis.call
@@ -21,11 +25,21 @@ local rcall = redis.call
 --- @include "call-emit"
 --- @include "call-wallboard"
 --- @include "route-idle"
+--- @include "call-join-window"
 
 local q = loadQueue()
 if q.disabled then fail('queue_disabled') end
 
 local c = cjson.decode(ARGV[2])
+if ARGV[3] ~= nil and ARGV[3] ~= '' then
+  -- The place it takes, before the first write: the callers scored below the score its join number
+  -- (the next joinseq) gives it, which is its ZRANK once added.
+  local seq = (tonumber(rcall('HGET', KEYS[1], 'joinseq')) or 0) + 1
+  local place = rcall('ZCOUNT', KEYS[4], '-inf', '(' .. lineScore(c.priority, seq))
+  local estimate, inside = joinWindowEstimate(ARGV[3], place)
+  if not inside then return { false, 0 } end
+  c.estimated_wait = estimate
+end
 local now = nowMs()
 c.join_seq = rcall('HINCRBY', KEYS[1], 'joinseq', 1)
 c.status = 'waiting'
