@@ -17,7 +17,7 @@
 import { randomIdPart } from '../ids.js';
 import { HoldlineError } from '../../errors.js';
 import { appendFields, MESSAGE_FIELDS, patchFields } from '../../message-fields.js';
-import { hashKey, KeyExpiryAlarms, keyIdOf, newKey } from '../app-keys.js';
+import { KeyExpiryAlarms, KeyHashes, keyIdOf, newKey } from '../app-keys.js';
 import type {
   AppKeyRecord,
   AppRecord,
@@ -83,9 +83,6 @@ interface AppState {
   queues: Map<string, QueueState>;
 }
 
-/** Keys whose hash is remembered (keyHash); past this many the memory starts again. */
-const KNOWN_KEYS_MAX = 10_000;
-
 /** Compaction never triggers below this many index entries (not worth the pass). */
 const MIN_COMPACT_ENTRIES = 1024;
 
@@ -141,8 +138,8 @@ export class MemoryEngine implements Engine {
   private readonly clock: Clock;
   private readonly apps = new Map<string, AppState>();
   private readonly appByKeyHash = new Map<string, string>();
-  /** hashKey(key) of recently presented keys (keyHash), as the Redis engine keeps them. */
-  private readonly keyHashes = new Map<string, string>();
+  /** hashKey(key) of recently presented keys, as the Redis engine keeps them. */
+  private readonly keyHashes = new KeyHashes();
   private readonly expiry = new ExpiryHeap<PartitionLog>();
   /**
    * Live announcements per partition, called synchronously from inside the append, so listeners see
@@ -249,7 +246,7 @@ export class MemoryEngine implements Engine {
   }
 
   async appForKey(key: string): Promise<string | null> {
-    const hash = this.keyHash(key);
+    const hash = this.keyHashes.of(key);
     const name = this.appByKeyHash.get(hash);
     const state = name === undefined ? undefined : this.apps.get(name)?.keys.get(hash);
     if (name === undefined || state === undefined) return null;
@@ -258,21 +255,6 @@ export class MemoryEngine implements Engine {
       this.keyAlarms.arm(hash, name, state.expiresMs);
     }
     return name;
-  }
-
-  /**
-   * hashKey(key), remembered for recently seen keys: every REST request presents its key, and its
-   * SHA-256 was about 3% of a post's CPU. A pure function of the key, so remembering it changes no
-   * answer (a revoked key's hash maps to nothing any more). Bounded as in the Redis engine.
-   */
-  private keyHash(key: string): string {
-    let hash = this.keyHashes.get(key);
-    if (hash === undefined) {
-      if (this.keyHashes.size >= KNOWN_KEYS_MAX) this.keyHashes.clear();
-      hash = hashKey(key);
-      this.keyHashes.set(key, hash);
-    }
-    return hash;
   }
 
   async listKeys(name: string): Promise<AppKeyRecord[]> {

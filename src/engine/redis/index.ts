@@ -34,7 +34,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HoldlineError } from '../../errors.js';
 import { appendFields } from '../../message-fields.js';
-import { KeyExpiryAlarms } from '../app-keys.js';
+import { KeyExpiryAlarms, KeyHashes } from '../app-keys.js';
 import type {
   AppKeyRecord,
   AppRecord,
@@ -56,7 +56,7 @@ import type {
   Unsubscribe,
 } from '../types.js';
 import { Appender, type AppendJob } from './appender.js';
-import { Catalog, defineCatalogScripts, hashKey, type QueueRecord } from './catalog.js';
+import { Catalog, defineCatalogScripts, type QueueRecord } from './catalog.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
 import { RedisKeys, type PartitionKeys } from './keys.js';
 import { MetaCache, encodeChange, type MetaChange } from './meta-cache.js';
@@ -195,7 +195,8 @@ export class RedisEngine implements Engine {
   private readonly metaListeners = new Set<MetaListener>();
   private readonly keyAlarms = new KeyExpiryAlarms((event) => this.emitEvent(event));
   private readonly knownKeys = new Map<string, Map<string, PartitionKeys[]>>();
-  private readonly keyHashes = new Map<string, string>();
+  /** hashKey(key) of recently presented keys (app-keys.ts KeyHashes). */
+  private readonly keyHashes = new KeyHashes();
   private readonly waitTimeoutMs: number;
   private readonly logger: Logger | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
@@ -374,7 +375,7 @@ export class RedisEngine implements Engine {
   }
 
   appForKey(key: string): Promise<string | null> {
-    const hash = this.keyHash(key);
+    const hash = this.keyHashes.of(key);
     return guarded(() => this.cache.appForKeyHash(hash, () => this.catalog.appForKeyHash(hash))).then((owner) => {
       if (owner === null) return null;
       if (owner.expiresMs !== null) {
@@ -384,21 +385,6 @@ export class RedisEngine implements Engine {
       }
       return owner.app;
     });
-  }
-
-  /**
-   * hashKey(key), remembered for recently seen keys: every REST request presents its key, and a
-   * SHA-256 per request was a visible share of a post's cost. A pure function of the key, so
-   * remembering it changes no answer (revocation acts on what the hash maps to, see meta-cache.ts).
-   */
-  private keyHash(key: string): string {
-    let hash = this.keyHashes.get(key);
-    if (hash === undefined) {
-      if (this.keyHashes.size >= KNOWN_KEYS_MAX) this.keyHashes.clear();
-      hash = hashKey(key);
-      this.keyHashes.set(key, hash);
-    }
-    return hash;
   }
 
   // --- message queues ---
