@@ -287,11 +287,16 @@ export class CallService {
   async joinCaller(app: string, id: string, body: unknown): Promise<Mutation<Caller>> {
     const q = queueId(id);
     const input = parseNewCaller(body);
-    const joined = (await this.joinInWindow(app, q, input)) ?? (await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
+    // Only a store that can join in a window keeps a hint (the memory store counts for free).
+    if (this.store.joinCallerInWindow === undefined) {
+      return await this.routed(app, q, await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
+    }
+    const key = `${app}\n${q}`;
+    const joined = (await this.joinInWindow(app, q, key, input)) ?? (await this.store.joinCaller(app, q, await this.withJoinEstimate(app, q, input)));
     const place = joined.value.position;
     if (place !== null) {
       if (this.joinPlaces.size >= JOIN_INPUTS_QUEUES) this.joinPlaces.clear();
-      this.joinPlaces.set(`${app}\n${q}`, place);
+      this.joinPlaces.set(key, place);
     }
     return await this.routed(app, q, joined);
   }
@@ -302,9 +307,9 @@ export class CallService {
    * (joinWindow). Null: not joined here (no such store, no window, or the caller's place fell
    * outside it); the node counts the line and joins as before (withJoinEstimate).
    */
-  private async joinInWindow(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller> | null> {
+  private async joinInWindow(app: string, queueId: string, key: string, input: NewCaller): Promise<Mutation<Caller> | null> {
     if (this.store.joinCallerInWindow === undefined) return null;
-    const hint = this.joinPlaces.get(`${app}\n${queueId}`);
+    const hint = this.joinPlaces.get(key);
     if (hint === undefined) return null;
     let window: JoinWindow | null;
     try {
