@@ -129,10 +129,17 @@ export function knownEventTypes(): string[] {
 
 /** Microseconds since the epoch as ISO-8601 UTC with six decimals. */
 export function isoMicros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const base = new Date(ms).toISOString(); // ...T12:00:00.123Z
-  return `${base.slice(0, 23)}${String(us % 1000).padStart(3, '0')}Z`;
+  const second = Math.floor(us / 1_000_000);
+  if (second !== isoSecond) {
+    isoHead = new Date(second * 1000).toISOString().slice(0, 20); // ...T12:00:00.
+    isoSecond = second;
+  }
+  return `${isoHead}${String(us - second * 1_000_000).padStart(6, '0')}Z`;
 }
+
+/** The second of the last isoMicros text, and that text up to its fraction (a relay's events share few seconds). */
+let isoSecond = Number.NaN;
+let isoHead = '';
 
 /** ISO-8601 (offset or Z; none means UTC, as Panko) -> microseconds since the epoch, or null. */
 export function parseIsoMicros(text: string): number | null {
@@ -151,11 +158,20 @@ export function parseIsoMicros(text: string): number | null {
  * digits), version and variant set. Ids of one millisecond order by their entropy.
  */
 export function uuidv7(ms: number, entropy: string): string {
-  const t = Math.floor(ms).toString(16).padStart(12, '0').slice(-12);
+  const whole = Math.floor(ms);
+  if (whole !== uuidMs) {
+    const t = whole.toString(16).padStart(12, '0').slice(-12);
+    uuidHead = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
+    uuidMs = whole;
+  }
   const e = entropy.toLowerCase();
   const variant = ((parseInt(e[3]!, 16) & 0x3) | 0x8).toString(16);
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${e.slice(0, 3)}-${variant}${e.slice(4, 7)}-${e.slice(7, 19)}`;
+  return `${uuidHead}${e.slice(0, 3)}-${variant}${e.slice(4, 7)}-${e.slice(7, 19)}`;
 }
+
+/** The ms of the last uuidv7, and its text up to the version digit (a relay's events share few ms). */
+let uuidMs = Number.NaN;
+let uuidHead = '';
 
 /**
  * A UUIDv7 whose 12 bits after the version hold the sub-millisecond part of `us` (RFC 9562 section

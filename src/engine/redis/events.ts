@@ -36,8 +36,10 @@ import {
   changeEventValues,
   eventTypeDef,
   indexPrefix,
+  isoMicros,
   timeKey,
   traitOf,
+  uuidv7,
   type EventLog,
   type EventLogListener,
   type EventRetention,
@@ -97,24 +99,6 @@ function projectTrait(app: string): string {
   return t;
 }
 
-/** uuidv7's variant digit for an entropy digit (its two low bits under 10xx). */
-const VARIANT: Record<string, string> = {
-  0: '8', 1: '9', 2: 'a', 3: 'b', 4: '8', 5: '9', 6: 'a', 7: 'b', 8: '8', 9: '9', a: 'a', b: 'b', c: '8', d: '9', e: 'a', f: 'b',
-};
-/** The ms of the last message_id made, and its text up to the version digit (`xxxxxxxx-xxxx-7`). */
-let idMs = Number.NaN;
-let idHead = '';
-
-/** events.ts uuidv7(ms, sha1 hex), the same text, its head kept per ms (a relay's events share few). */
-function messageId(ms: number, sha1: string): string {
-  if (ms !== idMs) {
-    const t = ms.toString(16).padStart(12, '0').slice(-12);
-    idHead = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
-    idMs = ms;
-  }
-  return `${idHead}${sha1.slice(0, 3)}-${VARIANT[sha1[3]!]}${sha1.slice(4, 7)}-${sha1.slice(7, 19)}`;
-}
-
 /** JSON strings of event types and queue ids (the last few thousand, kept). */
 const jsonTexts = new Map<string, string>();
 function jsonText(text: string): string {
@@ -125,20 +109,6 @@ function jsonText(text: string): string {
     jsonTexts.set(text, t);
   }
   return t;
-}
-
-/** The second of the last isoMicros text made, and that text up to the fraction. */
-let isoSecond = Number.NaN;
-let isoHead = '';
-
-/** events.ts isoMicros, its text up to the fraction kept per second (a relay's events share few). */
-function isoMicrosCached(us: number): string {
-  const second = Math.floor(us / 1_000_000);
-  if (second !== isoSecond) {
-    isoHead = new Date(second * 1000).toISOString().slice(0, 20);
-    isoSecond = second;
-  }
-  return `${isoHead}${String(us - second * 1_000_000).padStart(6, '0')}Z`;
 }
 
 /**
@@ -152,10 +122,10 @@ function pushRecord(
   const us = Number(usText);
   if (!Number.isSafeInteger(us) || us < 0) throw new Error('no time');
   const usOut = String(us);
-  const id = messageId(Math.floor(us / 1000), hash('sha1', `${outbox}|${streamId}`));
+  const id = uuidv7(Math.floor(us / 1000), hash('sha1', `${outbox}|${streamId}`));
   const record =
     `,"us":${usOut}${queue === '' ? '' : `,"q":${jsonText(queue)}`},"event":{"message_id":"${id}","event_type":${jsonText(type)},` +
-    `"generated":"${isoMicrosCached(us)}","traits":[${projectTrait(app)}${traits === '' ? '' : `,${traits}`}],"raw":{}}}`;
+    `"generated":"${isoMicros(us)}","traits":[${projectTrait(app)}${traits === '' ? '' : `,${traits}`}],"raw":{}}}`;
   list.push(streamId, usOut, type, queue, id, record, fresh);
 }
 
