@@ -31,11 +31,13 @@ local q = loadQueue()
 if q.disabled then fail('queue_disabled') end
 
 local c = cjson.decode(ARGV[2])
+-- The place the caller takes, when the window asks for it before the first write (then its ZRANK).
+local place
 if ARGV[3] ~= nil and ARGV[3] ~= '' then
   -- The place it takes, before the first write: the callers scored below the score its join number
   -- (the next joinseq) gives it, which is its ZRANK once added.
   local seq = (tonumber(rcall('HGET', KEYS[1], 'joinseq')) or 0) + 1
-  local place = rcall('ZCOUNT', KEYS[4], '-inf', '(' .. lineScore(c.priority, seq))
+  place = rcall('ZCOUNT', KEYS[4], '-inf', '(' .. lineScore(c.priority, seq))
   local estimate, inside = joinWindowEstimate(ARGV[3], place)
   if not inside then return { false, 0 } end
   c.estimated_wait = estimate
@@ -48,7 +50,7 @@ c.created_ms = now
 c.member_uuid = cjson.null
 c.connected_ms = cjson.null
 rcall('ZADD', KEYS[4], lineScore(c.priority, c.join_seq), c.uuid)
-local position = rcall('ZRANK', KEYS[4], c.uuid)
+local position = place or rcall('ZRANK', KEYS[4], c.uuid)
 rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
 rcall('ZADD', KEYS[5], now, c.uuid)
 
