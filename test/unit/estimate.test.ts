@@ -298,6 +298,24 @@ describe('estimateLine with skills and tiers', () => {
     expect(estimateLine([{ createdMs: 20_000 }, { createdMs: 0 }], input)).toEqual([30, 100]);
   });
 
+  it('a lower-tier member coming free early takes the head caller, as routing does, and the caller behind waits for its higher tier: its estimate rises (routing.md section 9)', () => {
+    // Routing gives a caller its lowest open tier (routing.md section 2, rule 4). A's tier 1 opens
+    // 5 s from now, C's 20 s from now; the tier-0 member's wrap-up ends 10 s from now.
+    const line: EstimateCaller[] = [{ createdMs: 45_000 }, { createdMs: 60_000 }];
+    const input: EstimateInput = {
+      nowMs: 100_000, handleSeconds: 600, wrapupSeconds: 30, relaxAfterSeconds: 60,
+      members: [member('wrapup', 80_000), member('available', 0, { penalty: 1 })],
+    };
+    // A takes the tier-1 member at 5 s, C the tier-0 member as its wrap-up ends, at 10 s.
+    expect(estimateLine(line, input)).toEqual([5, 10]);
+    // The tier-0 member ends its wrap-up now (its agent sets it available): routing offers A to it
+    // at once, and nobody may give C the tier-1 member before C's tier opens, 20 s from now. C's
+    // actual wait rises by routing's own rule, so any estimate that follows routing rises with it;
+    // one that did not rise would have to tell C 20 s above, where it is offered at 10 s.
+    const early = { ...input, members: [member('available', 100_000), member('available', 0, { penalty: 1 })] };
+    expect(estimateLine(line, early)).toEqual([0, 20]);
+  });
+
   it('agrees with estimateWaits when nobody requires a tag and every tier is open', () => {
     fc.assert(
       fc.property(fc.array(memberArb, { maxLength: 6 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 600 }), (members, n, h) => {
@@ -390,8 +408,12 @@ function applyTiered(s: TieredState, op: TieredOp, queueTags: readonly string[])
 }
 
 /**
- * Runs the property must always pass, found by CI: a free member offered the caller ahead gives the same
- * time by another sum, and float noise rounded it 344.2 → 344.3 before estimates were rounded through µs.
+ * Runs the property must always pass. The first, found by CI: a free member offered the caller ahead
+ * gives the same time by another sum, and float noise rounded it 344.2 → 344.3 before estimates were
+ * rounded through µs. The next two, found at 300,000 runs, are routing's own exception (routing.md
+ * section 9): a tier-0 member comes free at once — its wrap-up run out by time (1.0 → 1.1 s), or ended
+ * early (0.0 → 0.1 s) — beside a free member of a higher tier, takes the caller ahead, and the tracked
+ * caller waits for its higher tier to open.
  */
 const TIERED_EXAMPLES: [EstimateMember[], EstimateCaller[], EstimateCaller, string[], number, number, number, TieredOp[], number][] = [
   [
@@ -418,7 +440,53 @@ const TIERED_EXAMPLES: [EstimateMember[], EstimateCaller[], EstimateCaller, stri
     ],
     0,
   ],
+  [
+    [
+      { status: 'busy', paused: false, statusAtMs: 0, offered: false, tags: [], penalty: 0 },
+      { status: 'available', paused: false, statusAtMs: 0, offered: false, tags: [], penalty: 2 },
+    ],
+    [{ requiredTags: [], createdMs: 0 }, { requiredTags: [], createdMs: 0 }],
+    { requiredTags: [], createdMs: 362050 },
+    [],
+    120, 1, 1,
+    [{ kind: 'ahead_leaves_at', pick: 0 }, { kind: 'call_ends', pick: 0 }, { kind: 'time', ms: 1000 }],
+    0,
+  ],
+  [
+    [
+      { status: 'available', paused: false, statusAtMs: 0, offered: false, tags: ['a'], penalty: 1 },
+      { status: 'wrapup', paused: false, statusAtMs: 544001, offered: false, tags: ['a'], penalty: 0 },
+      { status: 'available', paused: false, statusAtMs: 0, offered: false, tags: [], penalty: 0 },
+    ],
+    [{ requiredTags: [], createdMs: 0 }],
+    { requiredTags: ['a'], createdMs: 480050 },
+    [],
+    120, 1, 56,
+    [{ kind: 'wrapup_ends', pick: 0 }],
+    0,
+  ],
 ];
+
+/** The members of the tracked caller's pool free of calls now (available, or their wrap-up over), not offered. */
+function freeNowIn(s: TieredState, queueTags: readonly string[], wrapupSeconds: number): Set<EstimateMember> {
+  const free = (m: EstimateMember) =>
+    !m.offered && (m.status === 'available' || (m.status === 'wrapup' && s.nowMs - m.statusAtMs >= wrapupSeconds * 1000));
+  return new Set(poolOf(s, queueTags, s.tracked).filter(free));
+}
+
+/**
+ * The one exception (routing.md section 9): a member of the tracked caller's pool came free at once
+ * (its wrap-up ended early, or time ran it out) while that pool has a member of a higher tier, in
+ * any state (what a busy one's calls end also waits for a caller its tier is open to). Routing gives
+ * the head caller the lowest open tier, so the newly free member can take a caller that the higher
+ * tier would have taken, and a caller behind then waits for that tier to open to it: its actual wait
+ * rises, and the estimate with it (the example 'a lower-tier member coming free early'). Narrowing
+ * it to a higher-tier member free of calls fails within 100,000 runs (a busy one's call ends).
+ */
+function freedBelowAHigherTier(s: TieredState, queueTags: readonly string[], wrapupSeconds: number, freeBefore: ReadonlySet<EstimateMember>): boolean {
+  const highest = Math.max(...poolOf(s, queueTags, s.tracked).map((m) => m.penalty ?? 0));
+  return [...freeNowIn(s, queueTags, wrapupSeconds)].some((m) => !freeBefore.has(m) && (m.penalty ?? 0) < highest);
+}
 
 describe('estimate monotonicity with skills and tiers (property)', () => {
   it('never rises while nobody joins ahead and no member leaves', () => {
@@ -442,6 +510,7 @@ describe('estimate monotonicity with skills and tiers (property)', () => {
             })[s.ahead.length];
           let last = estimate();
           for (const op of ops) {
+            const freeBefore = freeNowIn(s, queueTags, wrapup);
             if (!applyTiered(s, op, queueTags)) continue;
             const now = estimate();
             if (last === null || last === undefined) {
@@ -449,7 +518,7 @@ describe('estimate monotonicity with skills and tiers (property)', () => {
               continue;
             }
             expect(now, JSON.stringify({ op, s })).not.toBeNull();
-            expect(now!, JSON.stringify({ op, s })).toBeLessThanOrEqual(last);
+            if (!(relax > 0 && freedBelowAHigherTier(s, queueTags, wrapup, freeBefore))) expect(now!, JSON.stringify({ op, s })).toBeLessThanOrEqual(last);
             last = now;
           }
         },

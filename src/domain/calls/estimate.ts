@@ -34,7 +34,12 @@
  * offered, or a member answers, ends a call or a wrap-up, no caller's estimate rises; only a join
  * ahead (or a priority change ahead), a member leaving (removed, paused, logged out, engaged by
  * another queue), a change of skills or tiers, or a change of H, W or θ can raise it
- * (test/unit/estimate.test.ts checks this as a property, with tiers and skills).
+ * (test/unit/estimate.test.ts checks this as a property, with tiers and skills). One exception is
+ * routing's own, not the model's: routing gives the head caller its lowest open tier, so a member
+ * of a lower tier coming free sooner (a wrap-up ended early) can take the caller a higher tier's
+ * member would have taken, and a caller behind then waits for that tier to open to it. Its actual
+ * wait rises, and an estimate that follows routing must rise with it (routing.md section 9 gives
+ * the example; one that never rose would have to be that much too long before).
  */
 import type { MemberStatus } from '../../engine/call-types.js';
 
