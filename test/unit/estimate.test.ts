@@ -7,6 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { estimateLine, estimateWaits, giveUpRateFrom, handleSecondsFrom, type EstimateCaller, type EstimateInput, type EstimateMember } from '../../src/domain/calls/estimate.js';
+import { decide } from '../../src/domain/calls/routing/strategy.js';
+import { type AgentRouting, DEFAULT_ROUTING, type RoutingRead } from '../../src/engine/routing-types.js';
 
 const member = (status: EstimateMember['status'], statusAtMs = 0, extra: Partial<EstimateMember> = {}): EstimateMember => ({
   status, paused: false, statusAtMs, offered: false, ...extra,
@@ -314,6 +316,22 @@ describe('estimateLine with skills and tiers', () => {
     // one that did not rise would have to tell C 20 s above, where it is offered at 10 s.
     const early = { ...input, members: [member('available', 100_000), member('available', 0, { penalty: 1 })] };
     expect(estimateLine(line, early)).toEqual([0, 20]);
+    // Routing's own decisions (strategy.ts decide) in both states: the first at 105 s offers A the
+    // tier-1 member (the tier-0 one is in its wrap-up); with the tier-0 member free, the decision at
+    // 100 s offers it A and leaves C, and at 119.9 s (the tier-0 member on A's call) C has nobody.
+    const read = (nowMs: number, tier0Available: boolean): RoutingRead => ({
+      settings: { ...DEFAULT_ROUTING, strategy: 'linear', relax_after_seconds: 60, wrapup_seconds: 30 }, seq: 0, nowMs,
+      waiting: [{ uuid: 'A', createdMs: 45_000, requiredTags: [] }, { uuid: 'C', createdMs: 60_000, requiredTags: [] }],
+      members: [
+        { uuid: 'm0', createdMs: 0, available: tier0Available, penalty: 0, callsTaken: 0, idleSinceMs: 0 },
+        { uuid: 'm1', createdMs: 1, available: true, penalty: 1, callsTaken: 0, idleSinceMs: 0 },
+      ],
+      offers: [], lastOffered: null,
+    });
+    const agents = new Map<string, AgentRouting>([['m0', { tags: [], engagedUntilMs: null }], ['m1', { tags: [], engagedUntilMs: null }]]);
+    expect(decide(read(105_000, false), agents)).toEqual([{ caller: 'A', agents: ['m1'] }]);
+    expect(decide(read(100_000, true), agents)).toEqual([{ caller: 'A', agents: ['m0'] }]);
+    expect(decide({ ...read(119_900, false), waiting: [{ uuid: 'C', createdMs: 60_000, requiredTags: [] }] }, agents)).toEqual([]);
   });
 
   it('agrees with estimateWaits when nobody requires a tag and every tier is open', () => {
