@@ -15,7 +15,7 @@
  *       not comparable with a run without it), summed per top-level command, a script call by its
  *       file name: µs per op and calls per op, printed per row (`slowlog` in the JSON); the
  *       commands scripts call are in INFO commandstats (`redis_cmd_us_per_op`).
- *   npx tsx bench/events.ts rest [--engines memory,redis] [--seconds 5] [--rounds 2] [--clients 64] [--queues 4] [--root DIR]
+ *   npx tsx bench/events.ts rest [--engines memory,redis] [--seconds 5] [--rounds 2] [--clients 64] [--queues 4] [--max-events N] [--root DIR]
  *       the same through the REST API of a real server: see rest() below.
  *   npx tsx bench/events.ts query [--events 1000000] [--seconds 5]
  *       see query() below.
@@ -43,6 +43,8 @@ const { positionals, values } = parseArgs({
     /** rest: keep-alive HTTP connections, each one caller's join then leave in turn. */
     clients: { type: 'string', default: '64' },
     queues: { type: 'string', default: '4' },
+    /** rest: HOLDLINE_EVENT_MAX_PER_APP (unset: the default, 100,000). Below a round's events, retention trims as the log fills: the steady state of a full log. */
+    'max-events': { type: 'string' },
   },
 });
 
@@ -363,6 +365,9 @@ async function query(url: string): Promise<Record<string, unknown>> {
  * Redis a round (warm-up and measure alike) ends only once every outbox registered is relayed (its
  * last stream id is in the log's `sources`), so the relay's CPU is counted. Per row: ops/s, p50/p99
  * of one request, the server's CPU per op and redis-server's (/proc/<pid>/stat), then on ÷ off.
+ * --max-events N: the log's size bound (HOLDLINE_EVENT_MAX_PER_APP); below what the warm-up
+ * records, every event recorded in the measured part makes retention drop the oldest, as in a
+ * log that has filled up.
  */
 async function restMode(): Promise<Record<string, unknown>> {
   const { RawHttp: Http } = await import('./lib/httpclient.js');
@@ -374,7 +379,11 @@ async function restMode(): Promise<Record<string, unknown>> {
   const round = async (engine: 'memory' | 'redis', recording: boolean, redis: Awaited<ReturnType<typeof startRedis>> | undefined, admin: Redis | undefined): Promise<RestRow> => {
     await admin?.flushall();
     const prefix = `evrest${++prefixes}`;
-    const server = await startHoldline(engine, redis, { HOLDLINE_REDIS_PREFIX: prefix, ...(recording ? {} : { HOLDLINE_EVENTS: 'off' }) });
+    const server = await startHoldline(engine, redis, {
+      HOLDLINE_REDIS_PREFIX: prefix,
+      ...(recording ? {} : { HOLDLINE_EVENTS: 'off' }),
+      ...(values['max-events'] === undefined ? {} : { HOLDLINE_EVENT_MAX_PER_APP: values['max-events'] }),
+    });
     const conns: RawHttp[] = [];
     try {
       const auth = `Authorization: Application ${server.appKey}\r\n`;
@@ -494,7 +503,7 @@ async function restMode(): Promise<Record<string, unknown>> {
       await redis?.stop();
     }
   }
-  return { root: values.root, clients: Number(values.clients), queues: Number(values.queues), seconds_per_round: Number(values.seconds), rounds: Number(values.rounds), rows: out };
+  return { root: values.root, clients: Number(values.clients), queues: Number(values.queues), max_events: values['max-events'] ?? 'default', seconds_per_round: Number(values.seconds), rounds: Number(values.rounds), rows: out };
 }
 
 const mode = positionals[0] ?? 'ops';
