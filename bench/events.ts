@@ -15,6 +15,8 @@
  *       not comparable with a run without it), summed per top-level command, a script call by its
  *       file name: µs per op and calls per op, printed per row (`slowlog` in the JSON); the
  *       commands scripts call are in INFO commandstats (`redis_cmd_us_per_op`).
+ *   npx tsx bench/events.ts rest [--engines memory,redis] [--seconds 5] [--rounds 2] [--clients 64] [--queues 4] [--max-events N] [--root DIR]
+ *       the same through the REST API of a real server: see rest() below.
  *   npx tsx bench/events.ts query [--events 1000000] [--seconds 5]
  *       see query() below.
  *
@@ -23,6 +25,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import type { RawHttp } from './lib/httpclient.js';
 import { startRedisServer } from './lib/redis-server.js';
 
 const { positionals, values } = parseArgs({
@@ -37,6 +40,11 @@ const { positionals, values } = parseArgs({
     /** on,off (default) or one of them: a row alone, e.g. to profile it (--cpu-prof). */
     recording: { type: 'string', default: 'on,off' },
     slowlog: { type: 'boolean', default: false },
+    /** rest: keep-alive HTTP connections, each one caller's join then leave in turn. */
+    clients: { type: 'string', default: '64' },
+    queues: { type: 'string', default: '4' },
+    /** rest: HOLDLINE_EVENT_MAX_PER_APP (unset: the default, 100,000). Below a round's events, retention trims as the log fills: the steady state of a full log. */
+    'max-events': { type: 'string' },
   },
 });
 
@@ -346,8 +354,163 @@ async function query(url: string): Promise<Record<string, unknown>> {
   return { stored_events: base.seq, fill_seconds: Number(fillSeconds.toFixed(1)), fill_events_per_s: Math.round(total / fillSeconds), rows };
 }
 
+/**
+ * Recording's cost as a user sees it: per round one `holdline serve` of the tree's dist/
+ * (`--root`: another tree's, built), memory engine or Redis on one redis-server started here (a
+ * fresh prefix and FLUSHALL per round), with HOLDLINE_EVENTS=off or recording on (the default),
+ * rounds alternating on/off then off/on. Set-up: --queues call queues (the default strategy,
+ * manual) of 10 members each. Then --clients keep-alive connections (bench/lib/httpclient.ts),
+ * each driving one queue in turn: a caller's join (POST …/callers) then its leave (DELETE
+ * …/callers/{uuid}), every request one op, for a 1 s warm-up and then --seconds measured. On
+ * Redis a round (warm-up and measure alike) ends only once every outbox registered is relayed (its
+ * last stream id is in the log's `sources`), so the relay's CPU is counted. Per row: ops/s, p50/p99
+ * of one request, the server's CPU per op and redis-server's (/proc/<pid>/stat), then on ÷ off.
+ * --max-events N: the log's size bound (HOLDLINE_EVENT_MAX_PER_APP); below what the warm-up
+ * records, every event recorded in the measured part makes retention drop the oldest, as in a
+ * log that has filled up.
+ */
+async function restMode(): Promise<Record<string, unknown>> {
+  const { RawHttp: Http } = await import('./lib/httpclient.js');
+  const { cpuSeconds } = await import('./lib/proc.js');
+  const { startRedis } = await import('./lib/servers.js');
+  const { rest: call, startHoldline } = await import('./holdline/server.js');
+  process.env.BENCH_HOLDLINE_DIST = resolve(values.root!, 'dist');
+  interface RestRow { ops: number; seconds: number; latencies: number[]; server_cpu_us: number; redis_cpu_us: number; drain_ms: number }
+  const round = async (engine: 'memory' | 'redis', recording: boolean, redis: Awaited<ReturnType<typeof startRedis>> | undefined, admin: Redis | undefined): Promise<RestRow> => {
+    await admin?.flushall();
+    const prefix = `evrest${++prefixes}`;
+    const server = await startHoldline(engine, redis, {
+      HOLDLINE_REDIS_PREFIX: prefix,
+      ...(recording ? {} : { HOLDLINE_EVENTS: 'off' }),
+      ...(values['max-events'] === undefined ? {} : { HOLDLINE_EVENT_MAX_PER_APP: values['max-events'] }),
+    });
+    const conns: RawHttp[] = [];
+    try {
+      const auth = `Authorization: Application ${server.appKey}\r\n`;
+      const jsonHeaders = `${auth}Content-Type: application/json\r\n`;
+      const queues: string[] = [];
+      for (let q = 0; q < Number(values.queues); q++) {
+        const queue = await call<{ uuid: string }>(server, 'POST', '/v1/queues', { name: `q${q}` }, [201]);
+        for (let i = 0; i < 10; i++) {
+          const agent = await call<{ uuid: string }>(server, 'POST', '/v1/agents', { name: `agent-${q}-${i}` }, [201]);
+          await call(server, 'POST', `/v1/queues/${queue.uuid}/members`, { agent_id: agent.uuid, number: String(1000 + q * 10 + i) }, [201]);
+        }
+        queues.push(queue.uuid);
+      }
+      for (let i = 0; i < Number(values.clients); i++) conns.push(await Http.connect(server.endpoint.port));
+      let number = 6_135_550_000;
+      const drive = async (ms: number, latencies: number[] | null): Promise<number> => {
+        const until = Date.now() + ms;
+        let done = 0;
+        await Promise.all(conns.map(async (conn, c) => {
+          const queue = queues[c % queues.length]!;
+          while (Date.now() < until) {
+            let t = performance.now();
+            const joined = await conn.request('POST', `/v1/queues/${queue}/callers`, jsonHeaders, `{"number":"${number++}"}`);
+            if (joined.status !== 201) throw new Error(`POST caller answered ${joined.status}: ${joined.body.toString().slice(0, 200)}`);
+            latencies?.push(performance.now() - t);
+            const uuid = (JSON.parse(joined.body.toString()) as { uuid: string }).uuid;
+            t = performance.now();
+            const left = await conn.request('DELETE', `/v1/queues/${queue}/callers/${uuid}?reason=abandoned`, auth);
+            if (left.status !== 200 && left.status !== 204) throw new Error(`DELETE caller answered ${left.status}: ${left.body.toString().slice(0, 200)}`);
+            latencies?.push(performance.now() - t);
+            done += 2;
+          }
+        }));
+        return done;
+      };
+      // Every registered outbox relayed: its last stream id is what the log's sources hold for it.
+      const drained = async (): Promise<void> => {
+        if (admin === undefined) return;
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
+          const outboxes = (await admin.zrange(`{${prefix}:evreg}:outboxes`, 0, -1)).map((m) => m.slice(0, m.indexOf('\n')));
+          const sources = await admin.keys(`{${prefix}:ev:*}:sources`);
+          let pending = false;
+          for (const outbox of outboxes) {
+            const last = ((await admin.call('XINFO', 'STREAM', outbox)) as unknown[]);
+            const lastId = String(last[last.indexOf('last-generated-id') + 1]);
+            if (lastId === '0-0') continue;
+            const relayed = await Promise.all(sources.map((k) => admin.hget(k, outbox)));
+            if (!relayed.includes(lastId)) pending = true;
+          }
+          if (!pending) return;
+        }
+        throw new Error('outboxes not relayed within 60 s');
+      };
+      await drive(1000, null);
+      await drained();
+      const pid = server.pids[0]!;
+      const s0 = cpuSeconds(pid);
+      const r0 = redis === undefined ? 0 : cpuSeconds(redis.pid);
+      const latencies: number[] = [];
+      const started = performance.now();
+      const ops = await drive(Number(values.seconds) * 1000, latencies);
+      const driven = performance.now();
+      await drained();
+      const seconds = (performance.now() - started) / 1000;
+      return {
+        ops, seconds, latencies, drain_ms: performance.now() - driven,
+        server_cpu_us: (cpuSeconds(pid) - s0) * 1e6, redis_cpu_us: redis === undefined ? 0 : (cpuSeconds(redis.pid) - r0) * 1e6,
+      };
+    } finally {
+      for (const c of conns) c.close();
+      await server.stop();
+    }
+  };
+  const summary = (rows: RestRow[], engine: string, recording: boolean) => {
+    const ops = rows.reduce((n, r) => n + r.ops, 0);
+    const latencies = rows.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    return {
+      engine, recording, ops, ops_per_s: Math.round(ops / rows.reduce((n, r) => n + r.seconds, 0)),
+      p50_ms: Number(quantile(latencies, 0.5).toFixed(3)), p99_ms: Number(quantile(latencies, 0.99).toFixed(3)),
+      server_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.server_cpu_us, 0) / ops).toFixed(1)),
+      redis_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.redis_cpu_us, 0) / ops).toFixed(1)),
+      drain_ms_max: Math.round(Math.max(...rows.map((r) => r.drain_ms))),
+      rounds_ops_per_s: rows.map((r) => Math.round(r.ops / r.seconds)),
+    };
+  };
+  const out: Record<string, unknown>[] = [];
+  for (const engine of values.engines!.split(',') as ('memory' | 'redis')[]) {
+    const redis = engine === 'redis' ? await startRedis() : undefined;
+    const admin = redis === undefined ? undefined : new Redis(redis.url);
+    try {
+      const rows = new Map<boolean, RestRow[]>([[true, []], [false, []]]);
+      for (let r = 0; r < Number(values.rounds); r++) {
+        for (const recording of (r % 2 === 0 ? [true, false] : [false, true]).filter((x) => values.recording!.split(',').includes(x ? 'on' : 'off'))) {
+          rows.get(recording)!.push(await round(engine, recording, redis, admin));
+        }
+      }
+      const sums = [true, false].filter((x) => rows.get(x)!.length > 0).map((x) => summary(rows.get(x)!, engine, x));
+      for (const s of sums) {
+        process.stderr.write(
+          `${engine.padEnd(7)} recording ${s.recording ? 'on ' : 'off'}  ${String(s.ops_per_s).padStart(7)} ops/s  p50 ${s.p50_ms.toFixed(2)} ms  p99 ${s.p99_ms.toFixed(2)} ms  ` +
+            `server ${s.server_cpu_us_per_op} µs/op  redis ${s.redis_cpu_us_per_op} µs/op  (rounds ${s.rounds_ops_per_s.join(', ')} ops/s)\n`,
+        );
+      }
+      out.push(...sums);
+      if (sums.length === 2) {
+        const [on, off] = sums as [ReturnType<typeof summary>, ReturnType<typeof summary>];
+        const ratio = {
+          engine, ops_per_s_on_over_off: Number((on.ops_per_s / off.ops_per_s).toFixed(3)), p99_on_over_off: Number((on.p99_ms / off.p99_ms).toFixed(3)),
+          server_cpu_us_added_per_op: Number((on.server_cpu_us_per_op - off.server_cpu_us_per_op).toFixed(1)),
+          redis_cpu_us_added_per_op: Number((on.redis_cpu_us_per_op - off.redis_cpu_us_per_op).toFixed(1)),
+        };
+        process.stderr.write(`${engine.padEnd(7)} on ÷ off: ops/s ×${ratio.ops_per_s_on_over_off}, p99 ×${ratio.p99_on_over_off}, server +${ratio.server_cpu_us_added_per_op} µs/op, redis +${ratio.redis_cpu_us_added_per_op} µs/op\n`);
+        out.push({ ratio });
+      }
+    } finally {
+      admin?.disconnect();
+      await redis?.stop();
+    }
+  }
+  return { root: values.root, clients: Number(values.clients), queues: Number(values.queues), max_events: values['max-events'] ?? 'default', seconds_per_round: Number(values.seconds), rounds: Number(values.rounds), rows: out };
+}
+
 const mode = positionals[0] ?? 'ops';
-if (mode === 'ops') {
+if (mode === 'rest') {
+  const loadAverage = (await import('node:os')).loadavg().map((l) => Number(l.toFixed(2)));
+  console.log(JSON.stringify({ mode, load_average: loadAverage, ...(await restMode()) }));
+} else if (mode === 'ops') {
   console.log(JSON.stringify({ mode, load_average: (await import('node:os')).loadavg().map((l) => Number(l.toFixed(2))), ...(await ops()) }));
 } else {
   const redis = await startRedisServer();

@@ -196,37 +196,46 @@ export function uuidv7Micros(us: number, entropy: string): string {
   return b.toString('latin1', 0, 36);
 }
 
-/** Random bytes drawn ahead for randomUuidv7Micros: 8 per id, one randomBytes call per 512 ids. */
+/** Random bytes drawn ahead for randomIdBits: 4 per call, one randomBytes call per 1024. */
 let idRandom = Buffer.alloc(0);
 let idRandomAt = 0;
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
- * uuidv7Micros(us, random entropy), its 62 random bits written straight from random bytes (the
- * memory event log makes one per event, inside the change).
+ * 32 random bits, as a number (unboxed where it is kept: the memory event log keeps an event's id
+ * as two of these, uuidv7MicrosOf, and makes its text only when the event is read).
  */
-export function randomUuidv7Micros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const sub = Math.floor(((us - ms * 1000) * 4096) / 1000);
-  if (ms !== prefixMs) msPrefix(ms);
-  if (idRandomAt + 8 > idRandom.length) {
+export function randomIdBits(): number {
+  if (idRandomAt + 4 > idRandom.length) {
     idRandom = randomBytes(4096);
     idRandomAt = 0;
   }
-  const r = idRandom;
-  const at = idRandomAt;
-  idRandomAt += 8;
+  const w = idRandom.readUInt32LE(idRandomAt);
+  idRandomAt += 4;
+  return w;
+}
+
+/**
+ * uuidv7Micros(us, entropy) with its 62 bits after the sub-millisecond part given as numbers:
+ * `hi` (30 bits: the variant's 2, then 28 = 7 hex digits) and `lo` (32 bits: the last 8 digits).
+ * The same id is made from the same three numbers every time.
+ */
+export function uuidv7MicrosOf(us: number, hi: number, lo: number): string {
+  const ms = Math.floor(us / 1000);
+  const sub = Math.floor(((us - ms * 1000) * 4096) / 1000);
+  if (ms !== prefixMs) msPrefix(ms);
   const b = idBuffer;
   b.write(HEX3[sub]!, 15, 'latin1');
-  b[19] = VARIANT[r[at]! & 0x3]!;
-  b[20] = HEX_CODES[r[at]! >> 4]!;
-  b[21] = HEX_CODES[r[at + 1]! >> 4]!;
-  b[22] = HEX_CODES[r[at + 1]! & 0xf]!;
-  for (let k = 2, o = 24; k < 8; k++, o += 2) {
-    b[o] = HEX_CODES[r[at + k]! >> 4]!;
-    b[o + 1] = HEX_CODES[r[at + k]! & 0xf]!;
-  }
+  b[19] = VARIANT[hi & 0x3]!;
+  for (let k = 22, h = hi >>> 18; k >= 20; k--, h >>>= 4) b[k] = HEX_CODES[h & 0xf]!;
+  for (let k = 27, h = hi >>> 2; k >= 24; k--, h >>>= 4) b[k] = HEX_CODES[h & 0xf]!;
+  for (let k = 35, h = lo >>> 0; k >= 28; k--, h >>>= 4) b[k] = HEX_CODES[h & 0xf]!;
   return b.toString('latin1', 0, 36);
+}
+
+/** uuidv7Micros(us, random entropy). */
+export function randomUuidv7Micros(us: number): string {
+  return uuidv7MicrosOf(us, randomIdBits() >>> 2, randomIdBits());
 }
 
 /** uuidv7Micros's work space: the ms's head (msPrefix), the dashes, then each id's own digits. */

@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { indexPrefix, type EventIndex } from '../../src/engine/events.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import type { RedisEventLog } from '../../src/engine/redis/events.js';
 import { eventNodeFactories, type EventNode } from '../helpers/event-stores.js';
@@ -39,6 +40,26 @@ describe.each(eventNodeFactories)('event retention ($name)', (factory) => {
     expect((await node.engine.events.readSince(other, 0, 10))!.length).toBe(1);
   });
 
+  it('reclaims a call queue\'s events from its queue_id index and its types\' too', async () => {
+    const node = await factory.open({ retention: { maxEvents: 3 } });
+    opened.push(node);
+    const app = randomName('app');
+    const queue = await node.calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+    for (let i = 0; i < 4; i++) {
+      const joined = await node.calls.joinCaller(app, queue.uuid, { name: `c${i}`, number: String(i), priority: 0 });
+      await node.calls.leaveCaller(app, queue.uuid, joined.value.uuid, 'abandoned');
+    }
+    await node.engine.events.flush();
+    // queue.create, then 4 × (join, leave): seq 1..9, the last three kept.
+    expect((await node.engine.events.base(app)).seq).toBe(9);
+    const walk = async (index: EventIndex): Promise<number[]> =>
+      (await node.engine.events.scan(app, { index, min: indexPrefix(index), max: `${indexPrefix(index)}~`, descending: false, count: 100 })).events.map((e) => e.seq);
+    expect(await walk({ kind: 'queue', queueId: queue.uuid })).toEqual([7, 8, 9]);
+    expect(await walk({ kind: 'type', type: 'queue.caller.join' })).toEqual([8]);
+    expect(await walk({ kind: 'type', type: 'queue.caller.leave' })).toEqual([7, 9]);
+    expect(await walk({ kind: 'type', type: 'queue.create' })).toEqual([]);
+  });
+
   it('reclaims events older than the age bound, in an idle log too, within a sweep interval', async () => {
     const node = await factory.open({ retention: { maxAgeMs: 200 }, sweepIntervalMs: 50 });
     opened.push(node);
@@ -54,6 +75,31 @@ describe.each(eventNodeFactories)('event retention ($name)', (factory) => {
 
 describe('event relay (redis)', () => {
   const redis = eventNodeFactories.find((f) => f.name === 'redis')!;
+
+  it('reclaims an event whose queue_id needs escaping in JSON from that queue\'s index', async () => {
+    const prefix = freshPrefix('evtrim');
+    const node = await redis.open({ prefix, retention: { maxEvents: 1 } });
+    opened.push(node);
+    const app = randomName('app');
+    const outbox = new RedisKeys(prefix).callApp(app).scripts[8];
+    const client = new Redis(inject('redisUrl'));
+    try {
+      const queueId = 'q "quoted" \\ one';
+      await (node.engine.events as RedisEventLog).registerOutbox(outbox, app);
+      // Two entries as change-event.lua writes them (typed traits, field j): the second's relay reclaims the first.
+      for (const n of [1, 2]) {
+        const traits = `{"name":"queue_id","type":"string","value":${JSON.stringify(queueId)}},{"name":"n","type":"integer","value":${n}}`;
+        await client.xadd(outbox, '*', 't', 'bench.escaped', 'u', `${Date.now()}00${n}`, 'j', traits, 'q', queueId);
+        await (node.engine.events as RedisEventLog).relay(outbox, { app });
+      }
+      const index = { kind: 'queue' as const, queueId };
+      const { events } = await node.engine.events.scan(app, { index, min: indexPrefix(index), max: `${indexPrefix(index)}~`, descending: false, count: 10 });
+      expect(events.map((e) => e.seq)).toEqual([2]);
+      expect(await client.zcard(new RedisKeys(prefix).eventQueueIndex(app, queueId))).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+  });
 
   it('relays what a dead node recorded, by another node\'s sweep, once', async () => {
     const prefix = freshPrefix('evrelay');

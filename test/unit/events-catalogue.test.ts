@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildEvent, eventTypeDef, isoMicros, knownEventTypes, parseIsoMicros, randomUuidv7Micros, uuidv7, uuidv7Micros } from '../../src/engine/events.js';
+import { buildEvent, eventTypeDef, isoMicros, knownEventTypes, parseIsoMicros, randomUuidv7Micros, uuidv7, uuidv7Micros, uuidv7MicrosOf } from '../../src/engine/events.js';
 // The types other parts register (processing state, routing), as the engines load them.
 import '../../src/engine/state-events.js';
 import '../../src/engine/routing-types.js';
@@ -63,6 +63,18 @@ describe('event shape', () => {
       if (i > 0) expect(random[i - 1]! < random[i]!).toBe(true);
     }
     expect(new Set(Array.from({ length: 1000 }, () => randomUuidv7Micros(base))).size).toBe(1000);
+  });
+
+  it('makes the same id from the same microseconds and random bits, every bit in its place (uuidv7MicrosOf)', () => {
+    const base = 1_796_602_748_143_000;
+    const id = uuidv7MicrosOf(base + 999, 0x3fffffff, 0xffffffff);
+    expect(id).toBe(`${uuidv7(base / 1000, '0'.repeat(20)).slice(0, 15)}ffb-bfff-ffffffffffff`);
+    expect(uuidv7MicrosOf(base, 0, 0).slice(15)).toBe('000-8000-000000000000');
+    // hi: variant 2 bits, then 7 digits; lo: the last 8.
+    expect(uuidv7MicrosOf(base, (0x1234567 << 2) | 1, 0x89abcdef).slice(19)).toBe('9123-456789abcdef');
+    // Another id made in between (the shared work space) does not change the next one.
+    const again = [uuidv7MicrosOf(base + 1, 5, 6), uuidv7MicrosOf(base + 2_000_000, 7, 8), uuidv7MicrosOf(base + 1, 5, 6)];
+    expect(again[2]).toBe(again[0]);
   });
 
   it('writes and reads ISO-8601 with microseconds', () => {

@@ -8,7 +8,7 @@
  * (buildEvent) is made when it is read. Each event type and each queue_id has its list of seqs.
  * Those are the indexes (events.ts indexPrefix):
  *   - `generated` grows strictly with seq here (one clock per process, +1 µs at least per event),
- *     and `message_id` too (randomUuidv7Micros: its bits after the ms are the µs), so the seq order
+ *     and `message_id` too (events.ts uuidv7MicrosOf: its bits after the ms are the µs), so the seq order
  *     is the order of every index: `g:` and `i:` are the log itself, `t:<type>|` and `q:<queue>|`
  *     that type's or queue's list; a scan finds its bounds by binary search on the members.
  *   - a lookup by message_id is a binary search of the log.
@@ -35,7 +35,8 @@ import {
   indexPrefix,
   timeKey,
   traitValue,
-  randomUuidv7Micros,
+  randomIdBits,
+  uuidv7MicrosOf,
 } from '../events.js';
 import type { CallQueueChange } from '../call-types.js';
 import { FeedFanOut, type FeedBase, type Unsubscribe } from '../feed.js';
@@ -86,7 +87,7 @@ const DROPPED: TraitValues = Object.freeze({});
 /**
  * One application's events, as recorded (their Panko shape is built when read), in columns: one
  * array per field, an event's place being its seq - first (+ the dropped head). A kept event is its
- * values object and its id, with no object of its own: what the garbage collector walks per event
+ * values object, with no object of its own (its id is two numbers): what the garbage collector walks per event
  * (the log keeps up to `maxEvents`) is as little as recording allows. As a list of seqs (Seqs), the
  * log is its own `g:` and `i:` index.
  */
@@ -97,7 +98,13 @@ class AppLog implements Seqs {
   private head = 0;
   /** `generated`, µs (numbers only: stored unboxed). */
   private us: number[] = [];
-  private ids: string[] = [];
+  /**
+   * The id's random bits (events.ts uuidv7MicrosOf: 30 and 32), numbers stored unboxed: its text is
+   * made when the event is read, not kept (making it cost more than the rest of recording, and a
+   * kept string is one more object per event for the garbage collector).
+   */
+  private idHi: number[] = [];
+  private idLo: number[] = [];
   private types: string[] = [];
   /** Never changed after recording. */
   private values: TraitValues[] = [];
@@ -111,7 +118,7 @@ class AppLog implements Seqs {
   constructor(readonly app: string) {}
 
   get length(): number {
-    return this.ids.length - this.head;
+    return this.us.length - this.head;
   }
 
   get lastSeq(): number {
@@ -131,14 +138,16 @@ class AppLog implements Seqs {
   }
 
   idOf(seq: number): string {
-    return this.ids[this.place(seq)]!;
+    const p = this.place(seq);
+    return uuidv7MicrosOf(this.us[p]!, this.idHi[p]!, this.idLo[p]!);
   }
 
   /** Appends an event; returns its seq. */
-  append(us: number, id: string, type: string, values: TraitValues, queue: string | undefined): number {
+  append(us: number, type: string, values: TraitValues, queue: string | undefined): number {
     const seq = this.lastSeq + 1;
     this.us.push(us);
-    this.ids.push(id);
+    this.idHi.push(randomIdBits() >>> 2);
+    this.idLo.push(randomIdBits());
     this.types.push(type);
     this.values.push(values);
     this.queues.push(queue);
@@ -153,14 +162,14 @@ class AppLog implements Seqs {
     indexDrop(this.byType, this.types[p]!, this.first);
     const queue = this.queues[p];
     if (queue !== undefined) indexDrop(this.byQueue, queue, this.first);
-    this.ids[p] = '';
     this.values[p] = DROPPED;
     this.queues[p] = undefined;
     this.head++;
     this.first++;
-    if (this.head === this.ids.length || (this.head >= 1024 && this.head * 2 >= this.ids.length)) {
+    if (this.head === this.us.length || (this.head >= 1024 && this.head * 2 >= this.us.length)) {
       this.us = this.us.slice(this.head);
-      this.ids = this.ids.slice(this.head);
+      this.idHi = this.idHi.slice(this.head);
+      this.idLo = this.idLo.slice(this.head);
       this.types = this.types.slice(this.head);
       this.values = this.values.slice(this.head);
       this.queues = this.queues.slice(this.head);
@@ -171,7 +180,7 @@ class AppLog implements Seqs {
   materialize(seq: number): LoggedEvent {
     const p = this.place(seq);
     const us = this.us[p]!;
-    return { seq, generatedUs: us, event: buildEvent(this.app, this.types[p]!, this.values[p]!, us, this.ids[p]!) };
+    return { seq, generatedUs: us, event: buildEvent(this.app, this.types[p]!, this.values[p]!, us, this.idOf(seq)) };
   }
 }
 
@@ -264,7 +273,7 @@ export class MemoryEventLog implements EventLog {
   /** `values` is the log's from now on. */
   private append(app: string, type: string, values: TraitValues): void {
     // Strictly increasing microseconds within the process: the default order follows recording,
-    // and so do the ids (randomUuidv7Micros).
+    // and so do the ids (uuidv7MicrosOf).
     const us = Math.max(Math.floor(this.now() * 1000), this.lastUs + 1);
     this.lastUs = us;
     let log = this.logs.get(app);
@@ -273,7 +282,7 @@ export class MemoryEventLog implements EventLog {
       this.logs.set(app, log);
     }
     const queueId = values.queue_id;
-    const seq = log.append(us, randomUuidv7Micros(us), type, values, queueId === null || queueId === undefined ? undefined : String(queueId));
+    const seq = log.append(us, type, values, queueId === null || queueId === undefined ? undefined : String(queueId));
     this.learnTraits(log, type, values);
     this.trim(log);
     if (this.fanOut.has(app)) this.fanOut.announce(app, log.materialize(seq), structuredClone);

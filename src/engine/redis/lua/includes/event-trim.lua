@@ -4,6 +4,19 @@
 -- oldest by relay; an event relayed late (after a crash) may outlive its age by the delay.
 -- An event is in the time index, its type's and, when its record has `q`, that queue's (the
 -- relay's index entries: member `<message_id><seq>`). Returns how many were removed.
+-- What removing a record needs (message_id, event_type, queue_id or nil), read where the relay
+-- writes them (events.ts pushRecord: `{"seq":…,"us":…[,"q":"…"],"event":{"message_id":"…","event_type":"…"`)
+-- rather than decoding the whole record (its traits are most of it): once the log is full, every
+-- relayed event makes one removal. A record not in that shape (an escape in a name) is decoded.
+local function removalFields(json)
+  local q, id, etype = string.match(json, '^{"seq":%d+,"us":%d+,"q":"([^"\\]*)","event":{"message_id":"([^"\\]*)","event_type":"([^"\\]*)"')
+  if id ~= nil then return id, etype, q end
+  id, etype = string.match(json, '^{"seq":%d+,"us":%d+,"event":{"message_id":"([^"\\]*)","event_type":"([^"\\]*)"')
+  if id ~= nil then return id, etype, nil end
+  local rec = cjson.decode(json)
+  return rec.event.message_id, rec.event.event_type, rec.q
+end
+
 local function trimLog(cutoffUs, maxEvents, budget)
   local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
   local first = tonumber(redis.call('HGET', KEYS[1], 'first') or '1')
@@ -13,12 +26,12 @@ local function trimLog(cutoffUs, maxEvents, budget)
     if json then
       -- Read `us` from the text (every relay looks at the oldest event; decoding it is for removal).
       if last - first + 1 <= maxEvents and tonumber(string.match(json, '"us":(%d+)')) >= cutoffUs then break end
-      local rec = cjson.decode(json)
-      local member = rec.event.message_id .. first
+      local id, etype, q = removalFields(json)
+      local member = id .. first
       redis.call('HDEL', KEYS[2], first)
       redis.call('ZREM', KEYS[3], member)
-      redis.call('ZREM', KEYS[7] .. rec.event.event_type, member)
-      if rec.q ~= nil then redis.call('ZREM', KEYS[8] .. rec.q, member) end
+      redis.call('ZREM', KEYS[7] .. etype, member)
+      if q ~= nil then redis.call('ZREM', KEYS[8] .. q, member) end
     end
     first = first + 1
     removed = removed + 1
