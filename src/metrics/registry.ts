@@ -83,18 +83,20 @@ function createMetrics() {
       LATENCY_BUCKETS,
       registry,
     ),
-    wsFramesIn: new Counter({ name: 'holdline_ws_frames_in_total', help: 'WebSocket frames received from clients', registers: r }),
-    wsFramesOut: new Counter({
-      name: 'holdline_ws_frames_out_total',
-      help: 'WebSocket frames sent to clients (a frame published to a topic counts once per subscribed socket)',
-      registers: r,
-    }),
+    // Bumped once per frame received, per frame or live entry sent, per live message: plain
+    // counters (http-series.ts), not prom-client's, which hashes a label object on every inc.
+    wsFramesIn: new PlainCounter('holdline_ws_frames_in_total', 'WebSocket frames received from clients', registry),
+    wsFramesOut: new PlainCounter(
+      'holdline_ws_frames_out_total',
+      'WebSocket frames sent to clients (a frame published to a topic counts once per subscribed socket)',
+      registry,
+    ),
     messagesAppended: new PlainCounter('holdline_messages_appended_total', 'Messages stored (REST and WebSocket publishes)', registry),
-    messagesDelivered: new Counter({
-      name: 'holdline_messages_delivered_total',
-      help: 'Messages pushed live to subscriptions (one per message and live subscription)',
-      registers: r,
-    }),
+    messagesDelivered: new PlainCounter(
+      'holdline_messages_delivered_total',
+      'Messages pushed live to subscriptions (one per message and live subscription)',
+      registry,
+    ),
     appendSeconds: new PlainHistogram('holdline_append_duration_seconds', 'Engine append time, one observation per append call', LATENCY_BUCKETS, registry),
     readSeconds: new PlainHistogram('holdline_read_duration_seconds', 'Engine partition read time', LATENCY_BUCKETS, registry),
     publishToDeliverSeconds: new PlainHistogram(

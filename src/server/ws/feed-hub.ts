@@ -313,7 +313,8 @@ export class FeedHub<Ref, E extends FeedEntry, K extends string> {
     let run: E[] = [];
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]!;
-      const verdict = feed.position.judge(entry.seq, this.kind.source.idOf(entry));
+      const id = this.kind.source.idOf(entry);
+      const verdict = feed.position.judge(entry.seq, id);
       if (verdict === 'old') continue;
       if (verdict === 'reused') {
         // Skipping it would be silent: followers read storage again from their last entry, which is
@@ -333,27 +334,34 @@ export class FeedHub<Ref, E extends FeedEntry, K extends string> {
         this.interrupt(feed, true);
         return;
       }
-      if (this.publish(feed, entry)) run.push(entry);
+      if (this.publish(feed, entry, id)) run.push(entry);
     }
     this.publishBatch(feed, run);
   }
 
-  /** Captures the entry, advances the topic, and puts it on the per-entry topics; true when any socket is live. */
-  private publish(feed: HubFeed<Ref, E>, entry: E): boolean {
+  /**
+   * Captures the entry, advances the topic, and puts it on the per-entry topics; true when any
+   * socket is live. `id` is the kind's idOf(entry). This runs once per live entry: nothing here is
+   * allocated per entry but the frame and its encodings (no closures), and each topic's subscribers
+   * are counted once.
+   */
+  private publish(feed: HubFeed<Ref, E>, entry: E, id: string | null): boolean {
     for (const follower of feed.recovering) follower.capture(entry);
-    feed.advance(entry.seq, this.kind.source.idOf(entry));
+    feed.advance(entry.seq, id);
     feed.lastAt = Date.now();
     if (this.kind.matches !== undefined && !this.kind.matches(feed.ref, entry)) return false;
     const live = feed.live.size;
     if (live > 0) {
       this.kind.delivered?.(entry, live);
-      // Built once, and only when some format's topic has subscribers.
-      let built: ServerFrame | null = null;
-      const frame = (): ServerFrame => {
-        built ??= this.kind.frame(feed.ref, entry);
-        return built;
-      };
-      for (const format of FORMATS) this.publishOn(feed.topics[format], format, () => encodeServerFrame(frame(), format));
+      // Built once, and only when some format's topic has subscribers; encoded once per such format.
+      let frame: ServerFrame | null = null;
+      for (const format of FORMATS) {
+        const topic = feed.topics[format];
+        const subscribers = this.app.numSubscribers(topic);
+        if (subscribers === 0) continue;
+        frame ??= this.kind.frame(feed.ref, entry);
+        this.send(topic, format, encodeServerFrame(frame, format), subscribers);
+      }
     }
     this.kind.published?.(feed, entry);
     return live > 0;
@@ -364,18 +372,17 @@ export class FeedHub<Ref, E extends FeedEntry, K extends string> {
     if (entries.length === 0 || feed.batchTopics === null || this.kind.batches === undefined) return;
     for (const format of FORMATS) {
       const topic = feed.batchTopics[format];
-      if (this.app.numSubscribers(topic) === 0) continue;
-      for (const data of this.kind.batches(feed.ref, entries, format)) this.publishOn(topic, format, () => data);
+      // Publishing does not change who is subscribed: counted once for every frame of the run.
+      const subscribers = this.app.numSubscribers(topic);
+      if (subscribers === 0) continue;
+      for (const data of this.kind.batches(feed.ref, entries, format)) this.send(topic, format, data, subscribers);
     }
   }
 
-  /** Publishes `data` on `topic` (uWS writes it to every subscribed socket); false when the topic has none. */
-  private publishOn(topic: string, format: WireFormat, data: () => string | Uint8Array): boolean {
-    const subscribers = this.app.numSubscribers(topic);
-    if (subscribers === 0) return false;
-    this.app.publish(topic, data(), format === 'msgpack');
+  /** Publishes `data` on `topic`, which has `subscribers` sockets (uWS writes it to every one of them). */
+  private send(topic: string, format: WireFormat, data: string | Uint8Array, subscribers: number): void {
+    this.app.publish(topic, data, format === 'msgpack');
     metrics().wsFramesOut.inc(subscribers);
-    return true;
   }
 
   /** Flushes `feed` from a setImmediate, with every other feed announced in the same turn. */
