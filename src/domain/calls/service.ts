@@ -22,11 +22,11 @@ import type {
   Member,
   NewCaller,
   Mutation,
+  RoutingIdleAfter,
   Tag,
   TagDetail,
   WallboardRead,
 } from '../../engine/call-types.js';
-import { routingIdleAfter } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import {
   DEFAULT_HANDLE_SECONDS,
@@ -121,10 +121,13 @@ export class CallService {
     this.routing = opts.routing ?? null;
   }
 
-  /** Passes a queue change on to routing, then answers what the change answered. */
-  private async routed<T>(app: string, queueId: string, result: T): Promise<T> {
-    const change = changeOf(result);
-    await this.routing?.queueChanged(app, queueId, change === null ? undefined : routingIdleAfter(change));
+  /**
+   * Passes a queue change on to routing, with routing's idleness after it when the store read it
+   * with the change (RoutingIdleAfter), then answers what the change answered. Read idle: routing
+   * is not called at all, as Router.changed would return at once (nothing to do, now or later).
+   */
+  private async routed<T extends RoutingIdleAfter>(app: string, queueId: string, result: T): Promise<T> {
+    if (result.routingIdle !== true) await this.routing?.queueChanged(app, queueId, result.routingIdle);
     return result;
   }
 
@@ -132,7 +135,7 @@ export class CallService {
    * A change of the queue's members or settings: a join's estimate reads its inputs again (they are
    * otherwise reused for up to JOIN_INPUTS_MS), then routing is told.
    */
-  private async reshaped<T>(app: string, queueId: string, change: () => Promise<T>): Promise<T> {
+  private async reshaped<T extends RoutingIdleAfter>(app: string, queueId: string, change: () => Promise<T>): Promise<T> {
     this.joinInputCache.delete(`${app}\n${queueId}`);
     return this.routed(app, queueId, await change());
   }
@@ -279,7 +282,7 @@ export class CallService {
 
   async removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
     const q = queueId(id);
-    return this.reshaped(app, q, () => this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')));
+    return (await this.reshaped(app, q, () => this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')))).change;
   }
 
   // --- callers ---
@@ -528,7 +531,7 @@ export class CallService {
   async leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
-    return await this.routed(app, q, await this.store.leaveCaller(app, q, caller, parseLeaveReason(reason)));
+    return (await this.routed(app, q, await this.store.leaveCaller(app, q, caller, parseLeaveReason(reason)))).change;
   }
 
   async getStats(app: string, id: string): Promise<CallQueueStats> {
@@ -728,11 +731,4 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
     ...(basis.giveUp === undefined ? {} : { giveUpRate: basis.giveUp }),
     members: memo.members,
   };
-}
-
-/** The change a store call returned: the change itself, a Mutation's, or null. */
-function changeOf(result: unknown): CallQueueChange | null {
-  if (typeof result !== 'object' || result === null) return null;
-  if ('kind' in result && 'seq' in result) return result as CallQueueChange;
-  return 'change' in result ? (result as Mutation<unknown>).change : null;
 }
