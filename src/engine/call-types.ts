@@ -183,26 +183,6 @@ export type CallQueueChange =
 
 export type CallQueueChangeKind = CallQueueChange['kind'];
 
-/**
- * Carried by a change a store returned: whether routing had nothing to do in the queue right after
- * it (RoutingStore.routingIdle), when the store read that in the same atomic step as the change (the
- * Redis store's caller, member and queue changes that routing follows: one script call fewer per
- * change). The domain hands it to routing, which then skips its own read. A non-enumerable
- * property: no part of the change's value (not serialized, compared, nor copied by a spread).
- */
-const ROUTING_IDLE_AFTER: unique symbol = Symbol('holdline.routingIdleAfter');
-
-/** Marks `change` with routing's idleness read with it (see ROUTING_IDLE_AFTER). */
-export function withRoutingIdle(change: CallQueueChange, idle: boolean): CallQueueChange {
-  Object.defineProperty(change, ROUTING_IDLE_AFTER, { value: idle });
-  return change;
-}
-
-/** Routing's idleness read with `change` by its store; undefined: it was not (the router reads it). */
-export function routingIdleAfter(change: CallQueueChange): boolean | undefined {
-  return (change as { [ROUTING_IDLE_AFTER]?: boolean })[ROUTING_IDLE_AFTER];
-}
-
 /** What a call-queue subscription announces: a feed (feed.ts) of changes in seq order, or a possible gap. */
 export type CallQueueEvent = FeedEvent<'change', CallQueueChange>;
 export type CallQueueListener = FeedListener<'change', CallQueueChange>;
@@ -222,10 +202,25 @@ export interface CallQueueSnapshot {
   estimates?: Record<string, number | null>;
 }
 
+/**
+ * Routing's idleness right after a change (RoutingStore.routingIdle): set by a store that reads it
+ * in the same atomic step as the change (the Redis store's caller, member and queue changes that
+ * routing follows: one script call fewer per change), so the domain hands it to routing, which then
+ * skips its own read. Absent: not read with the change (the router reads it).
+ */
+export interface RoutingIdleAfter {
+  routingIdle?: boolean;
+}
+
 /** A mutation's result and the one change it made; `change` is null when nothing changed. */
-export interface Mutation<T> {
+export interface Mutation<T> extends RoutingIdleAfter {
   value: T;
   change: CallQueueChange | null;
+}
+
+/** A change that returns no value of its own (a caller's leave, a member's removal): the change made. */
+export interface Changed extends RoutingIdleAfter {
+  change: CallQueueChange;
 }
 
 // --- validated inputs ---
@@ -348,7 +343,7 @@ export interface CallStore {
   getMember(app: string, queueId: string, agentUuid: string): Promise<Member | null>;
   listMembers(app: string, queueId: string): Promise<Member[]>;
   updateMember(app: string, queueId: string, agentUuid: string, patch: MemberPatch): Promise<Mutation<Member>>;
-  removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange>;
+  removeMember(app: string, queueId: string, agentUuid: string): Promise<Changed>;
 
   // --- callers ---
   joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>>;
@@ -363,7 +358,7 @@ export interface CallStore {
   joinCallerInWindow?(app: string, queueId: string, input: NewCaller, window: JoinWindow): Promise<Mutation<Caller> | null>;
   getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null>;
   updateCaller(app: string, queueId: string, callerUuid: string, patch: CallerPatch): Promise<Mutation<Caller>>;
-  leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange>;
+  leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<Changed>;
   /**
    * A waiting caller becomes a callback to `number` (null: its own number; protocol/calls.md 3.1): it stays in the
    * line at its place (no line move). The same number again changes nothing. Rejects

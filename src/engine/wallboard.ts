@@ -5,10 +5,13 @@
  *
  * Buckets: one per minute (kept 60 minutes: the 15m and 1h windows) and one per quarter hour (kept
  * 100 quarters = 25 h: the `today` window; every time zone's midnight falls on a quarter hour). A
- * bucket is a vector of WALLBOARD_FIELDS, counted at the change's time (the store's clock). The Redis
- * engine keeps one counter per field and bucket, `wm:<minute>:<i>` / `wq:<quarter>:<i>`, in the
- * queue's meta hash (lua/includes/call-wallboard.lua), the memory engine a WallboardBuckets; both prune buckets
- * past their retention whenever a new bucket opens, and a queue's deletion removes them all.
+ * bucket is a vector of WALLBOARD_FIELDS, counted at the change's time (the store's clock). The memory
+ * engine adds each change to both of its buckets (a WallboardBuckets). The Redis engine adds it to
+ * its minute only, one counter per field, `wn:<minute>:<i>` in the queue's meta hash, and folds the
+ * minutes older than MINUTES_KEPT into their quarters' counters `wq:<quarter>:<i>` at the first
+ * change of a later minute (lua/includes/call-wallboard.lua); its reads count a minute not folded
+ * yet in its quarter too (parseBucketFields), so both engines read the same buckets. Both prune
+ * buckets past their retention whenever a new minute opens, and a queue's deletion removes them all.
  */
 import type { CallQueueStats, Member, WallboardRead } from './call-types.js';
 
@@ -101,33 +104,45 @@ export interface RawBuckets {
 
 /**
  * Parses the Redis bucket fields (flat HGETALL pairs; lua/includes/call-wallboard.lua): one counter
- * per field and bucket, `wm:<minute>:<i>` / `wq:<quarter>:<i>` → n (i: the index in
- * WALLBOARD_FIELDS), and the earlier layout's whole vectors, `wm:<minute>` / `wq:<quarter>` →
- * "n,n,…", added in (a queue upgraded within a day keeps its counts). Other fields are skipped.
+ * per field and bucket, `wn:<minute>:<i>` (a minute not yet folded into its quarter: it counts in
+ * both), `wq:<quarter>:<i>` → n (i: the index in WALLBOARD_FIELDS); and the earlier layouts'
+ * minutes, written with their quarters at once (so counted as minutes only), `wm:<minute>:<i>` → n
+ * and whole vectors `wm:<minute>` / `wq:<quarter>` → "n,n,…", added in (a queue upgraded within a
+ * day keeps its counts). Other fields are skipped.
  */
 export function parseBucketFields(pairs: readonly string[]): RawBuckets {
   const out: RawBuckets = { minutes: new Map(), quarters: new Map() };
   for (let i = 0; i + 1 < pairs.length; i += 2) {
     const f = pairs[i]!;
-    const target = f.startsWith('wm:') ? out.minutes : f.startsWith('wq:') ? out.quarters : null;
-    if (target === null) continue;
+    const kind = f.startsWith('wn:') ? 'n' : f.startsWith('wm:') ? 'm' : f.startsWith('wq:') ? 'q' : null;
+    if (kind === null) continue;
     const colon = f.indexOf(':', 3);
     const bucket = Number(f.slice(3, colon === -1 ? undefined : colon));
-    let v = target.get(bucket);
-    if (v === undefined) {
-      v = WALLBOARD_FIELDS.map(() => 0);
-      target.set(bucket, v);
-    }
-    if (colon !== -1) {
-      const at = Number(f.slice(colon + 1));
-      if (at >= 0 && at < v.length) v[at]! += Number(pairs[i + 1]);
-    } else {
-      pairs[i + 1]!.split(',').forEach((n, at) => {
-        if (at < v.length) v[at]! += Number(n);
-      });
+    const value = pairs[i + 1]!;
+    if (kind === 'q') addField(out.quarters, bucket, f, colon, value);
+    else {
+      addField(out.minutes, bucket, f, colon, value);
+      if (kind === 'n') addField(out.quarters, Math.floor((bucket * MINUTE_MS) / QUARTER_MS), f, colon, value);
     }
   }
   return out;
+}
+
+/** Adds one bucket field (`<kind>:<bucket>:<i>` → n, or `<kind>:<bucket>` → "n,n,…") into `target`'s vector of `bucket`. */
+function addField(target: Map<number, BucketVector>, bucket: number, f: string, colon: number, value: string): void {
+  let v = target.get(bucket);
+  if (v === undefined) {
+    v = WALLBOARD_FIELDS.map(() => 0);
+    target.set(bucket, v);
+  }
+  if (colon !== -1) {
+    const at = Number(f.slice(colon + 1));
+    if (at >= 0 && at < v.length) v[at]! += Number(value);
+  } else {
+    value.split(',').forEach((n, at) => {
+      if (at < v.length) v[at]! += Number(n);
+    });
+  }
 }
 
 /** The figures of one window (protocol/calls.md section 5.1). */

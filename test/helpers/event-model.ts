@@ -97,7 +97,7 @@ export async function applyOp(nodes: readonly EventNode[], w: ModelWorld, op: Op
     case 'leave': {
       const list = w.callers[op.queue]!;
       if (list.length === 0) return null;
-      return changed(await calls.leaveCaller(app, q, list[op.pick % list.length]!, op.reason));
+      return changed((await calls.leaveCaller(app, q, list[op.pick % list.length]!, op.reason)).change);
     }
     case 'priority': {
       const list = w.callers[op.queue]!;
@@ -109,7 +109,7 @@ export async function applyOp(nodes: readonly EventNode[], w: ModelWorld, op: Op
     case 'pause':
       return changed((await calls.updateMember(app, q, agents[op.agent]!, { paused: op.paused, pause_reason: op.paused ? 'break' : null })).change);
     case 'unmember':
-      return changed(await calls.removeMember(app, q, agents[op.agent]!));
+      return changed((await calls.removeMember(app, q, agents[op.agent]!)).change);
     case 'tag': {
       const id = agents[op.agent]!;
       const done = op.on ? (await calls.tagAgent(app, 'vip', id)).created : await calls.untagAgent(app, 'vip', id);

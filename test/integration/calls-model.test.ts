@@ -100,7 +100,7 @@ function plan(ops: Op[], m: Model, r: Real): Planned[] {
       const reason = op.kind === 'leave' ? op.reason : 'answered';
       return {
         node: op.node,
-        run: (real) => real.nodes[op.node]!.leaveCaller(APP, real.queue, uuid, reason),
+        run: async (real) => (await real.nodes[op.node]!.leaveCaller(APP, real.queue, uuid, reason)).change,
         apply: (model) => {
           model.callers.delete(uuid);
         },

@@ -60,7 +60,7 @@ describe.each(callStoreFactories)('call positions ($name store)', (factory) => {
 
   it('moves everyone behind a leaving caller up by one', async () => {
     const ids = [await join('a'), await join('b'), await join('c'), await join('d')];
-    const change = await store.leaveCaller(APP, queue.uuid, ids[1]!, 'abandoned');
+    const { change } = await store.leaveCaller(APP, queue.uuid, ids[1]!, 'abandoned');
     expect(change).toMatchObject({ kind: 'caller_left', reason: 'abandoned', seq: 5, line: { uuid: ids[1], from: 1, to: null, length: 3 } });
     expect(await line()).toEqual(['a', 'c', 'd']);
     expect((await store.getCaller(APP, queue.uuid, ids[3]!))?.position).toBe(2);
@@ -103,7 +103,7 @@ describe.each(callStoreFactories)('call positions ($name store)', (factory) => {
       ['a', 'waiting', 0], ['b', 'waiting', 1], ['c', 'connected', null],
     ]);
     // A connected caller leaving does not move the line.
-    const left = await store.leaveCaller(APP, queue.uuid, c, 'answered');
+    const left = (await store.leaveCaller(APP, queue.uuid, c, 'answered')).change;
     expect(left.kind === 'caller_left' && left.line).toBeUndefined();
   });
 

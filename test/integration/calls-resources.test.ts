@@ -165,7 +165,7 @@ describe.each(callStoreFactories)('call resources ($name store)', (factory) => {
       expect((await store.updateMember(APP, queue.uuid, a.uuid, { status: 'busy' })).change).toBeNull();
       expect(await store.listMembers(APP, queue.uuid)).toEqual([busy.value]);
       expect(await store.getMember(APP, queue.uuid, a.uuid)).toEqual(busy.value);
-      const removed = await store.removeMember(APP, queue.uuid, a.uuid);
+      const removed = (await store.removeMember(APP, queue.uuid, a.uuid)).change;
       expect(removed).toMatchObject({ kind: 'member_removed', seq: 5, member: { uuid: a.uuid }, stats: { members: 0 } });
       expect(await code(store.removeMember(APP, queue.uuid, a.uuid))).toBe('member_not_found');
       expect(await code(store.updateMember(APP, queue.uuid, a.uuid, { paused: true }))).toBe('member_not_found');

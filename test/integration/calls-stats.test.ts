@@ -94,8 +94,8 @@ describe.each(callStoreFactories)('call queue stats ($name store)', (factory) =>
     await store.updateCaller(APP, queue.uuid, quick.uuid, { status: 'connected', member_uuid: agent });
     // Let more than the 1 s threshold pass (a time limit, not a synchronisation).
     await new Promise((r) => setTimeout(r, 1100));
-    const quickLeft = await store.leaveCaller(APP, queue.uuid, quick.uuid, 'answered');
-    const slowLeft = await store.leaveCaller(APP, queue.uuid, slow.uuid, 'answered');
+    const quickLeft = (await store.leaveCaller(APP, queue.uuid, quick.uuid, 'answered')).change;
+    const slowLeft = (await store.leaveCaller(APP, queue.uuid, slow.uuid, 'answered')).change;
     // quick waited until it was connected (well under 1 s), though it left after the pause.
     expect(quickLeft.kind === 'caller_left' && quickLeft.wait).toBeLessThan(1);
     expect(slowLeft.kind === 'caller_left' && slowLeft.wait).toBeGreaterThan(1);
@@ -108,7 +108,7 @@ describe.each(callStoreFactories)('call queue stats ($name store)', (factory) =>
   it('puts the stats after each change into its event', async () => {
     const c = await store.joinCaller(APP, queue.uuid, { name: 'x', number: '100', priority: 0 });
     expect(c.change).toMatchObject({ stats: { callers: 1, callers_waiting: 1 } });
-    const left = await store.leaveCaller(APP, queue.uuid, c.value.uuid, 'abandoned');
+    const left = (await store.leaveCaller(APP, queue.uuid, c.value.uuid, 'abandoned')).change;
     expect(left).toMatchObject({ stats: { callers: 0, abandoned: 1, service_level: 0 } });
   });
 });

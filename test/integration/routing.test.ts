@@ -76,8 +76,8 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     await rig.calls.addMember(APP, queue, { agent_id: other, number: '1002@example.org' });
     await rig.calls.removeMember(APP, queue, other);
     expect([marks.mock.calls.length, ticks.mock.calls.length, reads.mock.calls.length]).toEqual([0, 0, 0]);
-    // Where the store reads routing's idleness in the change's own script (Redis: the change carries
-    // it, call-types.ts routingIdleAfter), the router reads it only after a request that changed
+    // Where the store reads routing's idleness in the change's own script (Redis: its result carries
+    // it, call-types.ts RoutingIdleAfter), the router reads it only after a request that changed
     // nothing (the member already available); else once per request.
     expect(idleReads.mock.calls.length).toBe(factory.name === 'redis' ? 1 : 8);
     // Not manual: every change is routing's again.

@@ -42,7 +42,7 @@ describe('call resource schemas', () => {
     const a = await store.joinCaller('acme', queue.uuid, { name: 'Paul Belanger', number: '6135551234', priority: 0 });
     const b = await store.joinCaller('acme', queue.uuid, { name: 'Leif Madsen', number: '9055555678', priority: 2 });
     await store.updateCaller('acme', queue.uuid, a.value.uuid, { status: 'ringing', member_uuid: agent.uuid });
-    const left = await store.leaveCaller('acme', queue.uuid, b.value.uuid, 'answered');
+    const left = (await store.leaveCaller('acme', queue.uuid, b.value.uuid, 'answered')).change;
     const snap = await store.snapshot('acme', queue.uuid);
 
     ok('agent', await store.getAgent('acme', agent.uuid));

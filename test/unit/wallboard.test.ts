@@ -52,4 +52,14 @@ describe('parseBucketFields (the Redis layout)', () => {
     ]));
     expect(read.quarters).toEqual(new Map([[6, [3, 0, 0, 0, 0, 0, 0, 0, 0, 0]]]));
   });
+
+  it('counts a minute not folded yet (wn) in its quarter hour too', () => {
+    const read = parseBucketFields(['wn:100:0', '2', 'wn:100:7', '900', 'wn:91:2', '1', 'wq:6:0', '3']);
+    expect(read.minutes).toEqual(new Map([
+      [100, [2, 0, 0, 0, 0, 0, 0, 900, 0, 0]],
+      [91, [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]],
+    ]));
+    // Minutes 90..104 are quarter 6.
+    expect(read.quarters).toEqual(new Map([[6, [5, 0, 1, 0, 0, 0, 0, 900, 0, 0]]]));
+  });
 });

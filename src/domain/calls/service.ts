@@ -22,11 +22,11 @@ import type {
   Member,
   NewCaller,
   Mutation,
+  RoutingIdleAfter,
   Tag,
   TagDetail,
   WallboardRead,
 } from '../../engine/call-types.js';
-import { routingIdleAfter } from '../../engine/call-types.js';
 import type { Unsubscribe } from '../../engine/types.js';
 import {
   DEFAULT_HANDLE_SECONDS,
@@ -121,10 +121,13 @@ export class CallService {
     this.routing = opts.routing ?? null;
   }
 
-  /** Passes a queue change on to routing, then answers what the change answered. */
-  private async routed<T>(app: string, queueId: string, result: T): Promise<T> {
-    const change = changeOf(result);
-    await this.routing?.queueChanged(app, queueId, change === null ? undefined : routingIdleAfter(change));
+  /**
+   * Passes a queue change on to routing, with routing's idleness after it when the store read it
+   * with the change (RoutingIdleAfter), then answers what the change answered. Read idle: routing
+   * is not called at all, as Router.changed would return at once (nothing to do, now or later).
+   */
+  private async routed<T extends RoutingIdleAfter>(app: string, queueId: string, result: T): Promise<T> {
+    if (result.routingIdle !== true) await this.routing?.queueChanged(app, queueId, result.routingIdle);
     return result;
   }
 
@@ -132,7 +135,7 @@ export class CallService {
    * A change of the queue's members or settings: a join's estimate reads its inputs again (they are
    * otherwise reused for up to JOIN_INPUTS_MS), then routing is told.
    */
-  private async reshaped<T>(app: string, queueId: string, change: () => Promise<T>): Promise<T> {
+  private async reshaped<T extends RoutingIdleAfter>(app: string, queueId: string, change: () => Promise<T>): Promise<T> {
     this.joinInputCache.delete(`${app}\n${queueId}`);
     return this.routed(app, queueId, await change());
   }
@@ -279,7 +282,7 @@ export class CallService {
 
   async removeMember(app: string, id: string, agentId: string): Promise<CallQueueChange> {
     const q = queueId(id);
-    return this.reshaped(app, q, () => this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')));
+    return (await this.reshaped(app, q, () => this.store.removeMember(app, q, parsePathId(agentId, 'member_not_found')))).change;
   }
 
   // --- callers ---
@@ -332,27 +335,29 @@ export class CallService {
    */
   private async joinWindow(app: string, queueId: string, input: NewCaller, hint: number): Promise<JoinWindow | null> {
     if (input.required_tags !== undefined && input.required_tags.length > 0) return null;
-    const [inputs, readAgoMs] = await this.joinInputs(app, queueId);
+    const entry = this.joinInputs(app, queueId);
+    const inputs = await entry.inputs;
     if (inputs === null) return null;
     const { basis } = inputs;
+    const nowMs = inputs.nowMs + (Date.now() - entry.atMs);
     let memo = joinWindows.get(basis);
     if (memo === undefined) {
       let plain = true;
       let joinedBy = -Infinity;
       for (const tags of basis.ctx.callerTags.values()) if (tags.length > 0) plain = false;
       for (const ms of basis.ctx.callerJoinedMs.values()) joinedBy = Math.max(joinedBy, ms);
-      memo = { plain, joinedBy, line: null, windows: new Map() };
+      // What does not change with the instant (estimate.ts: both read the members and settings only).
+      const fixed = estimateInput(basis, basis.ctx.offered, nowMs);
+      memo = { plain, joinedBy, timesMatter: joinTimesMatter(fixed), moves: movesWithTime(fixed), line: null, windows: new Map() };
       joinWindows.set(basis, memo);
     }
     if (!memo.plain) return null;
-    const nowMs = inputs.nowMs + readAgoMs;
-    const estimateIn = estimateInput(basis, basis.ctx.offered, nowMs);
     // A caller ahead that joined after nowMs (a clock read apart) would hold its tiers closed.
-    if (joinTimesMatter(estimateIn) || ((estimateIn.relaxAfterSeconds ?? 0) > 0 && memo.joinedBy > nowMs)) return null;
+    if (memo.timesMatter || ((basis.ctx.relaxAfterSeconds ?? 0) > 0 && memo.joinedBy > nowMs)) return null;
     const lo = Math.max(0, hint - JOIN_WINDOW_REACH);
     const hi = hint + JOIN_WINDOW_REACH;
-    const plainLine = (n: number) => estimateLine(Array.from({ length: n }, () => ({})), estimateIn);
-    if (movesWithTime(estimateIn)) return windowOf(lo, plainLine(hi + 1).slice(lo));
+    const plainLine = (n: number) => estimateLine(Array.from({ length: n }, () => ({})), estimateInput(basis, basis.ctx.offered, nowMs));
+    if (memo.moves) return windowOf(lo, plainLine(hi + 1).slice(lo));
     // By the hint, not by lo: near the front lo is 0 for several hints, each with its own hi.
     let window = memo.windows.get(hint);
     if (window === undefined) {
@@ -435,9 +440,10 @@ export class CallService {
    */
   private async withJoinEstimate(app: string, queueId: string, input: NewCaller): Promise<NewCaller> {
     try {
-      const [[inputs, readAgoMs], ahead] = await Promise.all([this.joinInputs(app, queueId), this.store.waitingAtOrAbove(app, queueId, input.priority)]);
+      const entry = this.joinInputs(app, queueId);
+      const [inputs, ahead] = await Promise.all([entry.inputs, this.store.waitingAtOrAbove(app, queueId, input.priority)]);
       if (inputs === null) return input;
-      const nowMs = inputs.nowMs + readAgoMs;
+      const nowMs = inputs.nowMs + (Date.now() - entry.atMs);
       const { ctx } = inputs.basis;
       // Routed queues: the callers ahead with their own skills (routing's read is in position order).
       const est = estimateBehind(
@@ -453,13 +459,13 @@ export class CallService {
 
   /**
    * The inputs of a join's estimate besides the line's count (the wallboard read's members and
-   * averages, routing's read), and how long ago they were read (ms); null: the queue is gone.
+   * averages, routing's read), and when they were read (Date.now() ms); null: the queue is gone.
    * Reused for up to JOIN_INPUTS_MS per queue: joins come in bursts (hundreds a second on a busy
    * queue) and these inputs move slowly, so a burst costs one read a second, not three reads and a
    * wallboard's figures per join. A member or skill change made through this node reads them again
    * at once; one made elsewhere (another node, an offer) is seen within JOIN_INPUTS_MS (routing.md section 9).
    */
-  private joinInputs(app: string, queueId: string): Promise<[JoinInputs | null, number]> {
+  private joinInputs(app: string, queueId: string): { atMs: number; inputs: Promise<JoinInputs | null> } {
     const key = `${app}\n${queueId}`;
     const now = Date.now();
     let hit = this.joinInputCache.get(key);
@@ -476,8 +482,7 @@ export class CallService {
       this.joinInputCache.set(key, entry);
       hit = entry;
     }
-    const atMs = hit.atMs;
-    return hit.inputs.then((inputs) => [inputs, Date.now() - atMs]);
+    return hit;
   }
 
   /**
@@ -528,7 +533,7 @@ export class CallService {
   async leaveCaller(app: string, id: string, callerId: string, reason: unknown): Promise<CallQueueChange> {
     const q = queueId(id);
     const caller = parsePathId(callerId, 'caller_not_found');
-    return await this.routed(app, q, await this.store.leaveCaller(app, q, caller, parseLeaveReason(reason)));
+    return (await this.routed(app, q, await this.store.leaveCaller(app, q, caller, parseLeaveReason(reason)))).change;
   }
 
   async getStats(app: string, id: string): Promise<CallQueueStats> {
@@ -689,10 +694,14 @@ interface JoinInputs {
 
 /**
  * Per basis (CallService.joinWindow): whether no waiting caller in routing's read requires a tag,
- * the latest of their join times, and, when the estimates do not move with time, a plain line's
+ * the latest of their join times, whether join times matter and whether the estimates move with
+ * time (estimate.ts; asked once per basis, not per join), and, when they do not move, a plain line's
  * estimates and the windows cut from it, by the hint they are cut around.
  */
-const joinWindows = new WeakMap<EstimateBasis, { plain: boolean; joinedBy: number; line: (number | null)[] | null; windows: Map<number, JoinWindow> }>();
+const joinWindows = new WeakMap<
+  EstimateBasis,
+  { plain: boolean; joinedBy: number; timesMatter: boolean; moves: boolean; line: (number | null)[] | null; windows: Map<number, JoinWindow> }
+>();
 
 /** A window of estimates from place `lo`; null when one is not a finite number (withJoinEstimate would store JSON's null, not an absent estimate). */
 function windowOf(lo: number, estimates: (number | null)[]): JoinWindow | null {
@@ -728,11 +737,4 @@ function estimateInput(basis: EstimateBasis, offered: ReadonlySet<string>, nowMs
     ...(basis.giveUp === undefined ? {} : { giveUpRate: basis.giveUp }),
     members: memo.members,
   };
-}
-
-/** The change a store call returned: the change itself, a Mutation's, or null. */
-function changeOf(result: unknown): CallQueueChange | null {
-  if (typeof result !== 'object' || result === null) return null;
-  if ('kind' in result && 'seq' in result) return result as CallQueueChange;
-  return 'change' in result ? (result as Mutation<unknown>).change : null;
 }

@@ -16,6 +16,7 @@ import {
   type AgentTokenGrant,
   type CallQueue,
   type CallQueueChange,
+  type Changed,
   type CallQueueListener,
   type CallQueuePatch,
   type CallQueueSnapshot,
@@ -384,8 +385,8 @@ export class MemoryCallStore implements CallStore {
     return this.queue(app, queueId).updateMember(agentUuid, patch);
   }
 
-  async removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange> {
-    return this.queue(app, queueId).removeMember(agentUuid);
+  async removeMember(app: string, queueId: string, agentUuid: string): Promise<Changed> {
+    return { change: this.queue(app, queueId).removeMember(agentUuid) };
   }
 
   // --- callers ---
@@ -405,8 +406,8 @@ export class MemoryCallStore implements CallStore {
     return this.queue(app, queueId).updateCaller(callerUuid, patch);
   }
 
-  async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange> {
-    return this.queue(app, queueId).leave(callerUuid, reason);
+  async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<Changed> {
+    return { change: this.queue(app, queueId).leave(callerUuid, reason) };
   }
 
   async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {

@@ -20,7 +20,6 @@ import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { HoldlineError, isHoldlineError } from '../../errors.js';
 import {
   TOKEN_GRACE_MS,
-  withRoutingIdle,
   hashToken,
   newToken,
   type Agent,
@@ -29,6 +28,7 @@ import {
   type AgentTokenGrant,
   type CallQueue,
   type CallQueueChange,
+  type Changed,
   type CallQueueListener,
   type CallQueuePatch,
   type CallQueueSnapshot,
@@ -496,10 +496,10 @@ export class RedisCallStore implements CallStore {
     );
   }
 
-  async removeMember(app: string, queueId: string, agentUuid: string): Promise<CallQueueChange> {
+  async removeMember(app: string, queueId: string, agentUuid: string): Promise<Changed> {
     const [json, idle] = await this.routedRun('hlCallMemberRemove', app, queueId, [this.retention, agentUuid]);
     await this.unlink(app, queueId, [agentUuid]);
-    return withRoutingIdle(parseChange(json), idle === 1);
+    return { change: parseChange(json), routingIdle: idle === 1 };
   }
 
   // --- callers ---
@@ -521,7 +521,7 @@ export class RedisCallStore implements CallStore {
     if (json === null) return null;
     // The caller as the change has it (with its position): the script encodes it once, not twice.
     const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
-    return { value: { ...change.caller }, change: withRoutingIdle(change, idle === 1) };
+    return { value: { ...change.caller }, change, routingIdle: idle === 1 };
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {
@@ -536,15 +536,15 @@ export class RedisCallStore implements CallStore {
     );
   }
 
-  async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<CallQueueChange> {
+  async leaveCaller(app: string, queueId: string, callerUuid: string, reason: LeaveReason): Promise<Changed> {
     const [json, idle] = await this.routedRun('hlCallCallerLeave', app, queueId, [this.retention, callerUuid, reason]);
-    return withRoutingIdle(parseChange(json), idle === 1);
+    return { change: parseChange(json), routingIdle: idle === 1 };
   }
 
-  /** A routed script's reply as a Mutation, its change carrying routing's idleness after it (call-types.ts withRoutingIdle). */
+  /** A routed script's reply as a Mutation with routing's idleness after it (call-types.ts RoutingIdleAfter). */
   private routedMutation<T>(reply: [string] | [string, string, number], parse: (json: string) => T): Mutation<T> {
     if (reply.length === 1) return mutation(reply, parse);
-    return { value: parse(reply[0]), change: withRoutingIdle(parseChange(reply[1]), reply[2] === 1) };
+    return { value: parse(reply[0]), change: parseChange(reply[1]), routingIdle: reply[2] === 1 };
   }
 
   async requestCallback(app: string, queueId: string, callerUuid: string, number: string | null): Promise<Mutation<Caller>> {

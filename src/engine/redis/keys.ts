@@ -107,7 +107,7 @@ export type EventLogKeys = [meta: string, records: string, time: string, sources
 /**
  * In the order every call-queue script takes them as KEYS[1..8]:
  *   meta     HASH  q (queue JSON), seq (last change), joinseq (last join number), wallboard counters
- *                  wm:<minute>:<i> and wq:<quarter>:<i>, wb (the last minute opened)
+ *                  wn:<minute>:<i> and wq:<quarter>:<i>, wb (the last minute opened)
  *                  (src/engine/wallboard.ts; lua/includes/call-wallboard.lua)
  *   stats    HASH  counters: ringing connected logged_in available paused completed abandoned
  *                  timed_out transferred answered_wait_ms answered_within

@@ -90,7 +90,7 @@ export class Router {
    * settle). Every way out of idle is a change routing is told of after it is stored: new settings
    * (RoutingService.putSettings), a tier (its state), an offer (only by a non-manual decision); so
    * a change read idle needs nothing later either, on any node (routing.md section 3). `idle`: that
-   * read, when the store made it in the same atomic step as the change (call-types.ts routingIdleAfter).
+   * read, when the store made it in the same atomic step as the change (call-types.ts RoutingIdleAfter).
    */
   async changed(app: string, queueId: string, idle?: boolean): Promise<void> {
     if (idle ?? (await this.store.routingIdle(app, queueId))) return;

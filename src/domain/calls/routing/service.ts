@@ -21,7 +21,7 @@ export class RoutingService {
 
   // --- hooks of CallService (a change was made; routing's failures are reported, not thrown) ---
 
-  /** `idle`: routing's idleness read with the change by the store (call-types.ts routingIdleAfter), if it was. */
+  /** `idle`: routing's idleness read with the change by the store (call-types.ts RoutingIdleAfter), if it was. */
   async queueChanged(app: string, queueId: string, idle?: boolean): Promise<void> {
     try {
       await this.router.changed(app, queueId, idle);

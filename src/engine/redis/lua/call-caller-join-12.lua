@@ -19,7 +19,7 @@
 local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
---- @include "call-load-queue"
+--- @include "call-load-queue-meta"
 --- @include "call-line-score"
 --- @include "call-read-stats"
 --- @include "call-emit"
@@ -27,34 +27,36 @@ local rcall = redis.call
 --- @include "route-idle"
 --- @include "call-join-window"
 
-local q = loadQueue()
+-- The queue, the wallboard's last minute opened and the last join number, in one read.
+local q, meta = loadQueueMeta({ 'wb', 'joinseq' })
 if q.disabled then fail('queue_disabled') end
 
 local c = cjson.decode(ARGV[2])
--- The place the caller takes, when the window asks for it before the first write (then its ZRANK).
-local place
+-- The place the caller takes, when the window asks for it before the first write (then its ZRANK),
+-- and its line score then (the one its join number below gives it, not spelled twice).
+local place, score
 if ARGV[3] ~= nil and ARGV[3] ~= '' then
   -- The place it takes, before the first write: the callers scored below the score its join number
   -- (the next joinseq) gives it, which is its ZRANK once added.
-  local seq = (tonumber(rcall('HGET', KEYS[1], 'joinseq')) or 0) + 1
-  place = rcall('ZCOUNT', KEYS[4], '-inf', '(' .. lineScore(c.priority, seq))
+  score = lineScore(c.priority, (tonumber(meta[3]) or 0) + 1)
+  place = rcall('ZCOUNT', KEYS[4], '-inf', '(' .. score)
   local estimate, inside = joinWindowEstimate(ARGV[3], place)
   if not inside then return { false, 0 } end
   c.estimated_wait = estimate
 end
 local now = nowMs()
-c.join_seq = rcall('HINCRBY', KEYS[1], 'joinseq', 1)
+c.join_seq = rcall('HINCRBY', KEYS[1], 'joinseq', '1')
 c.status = 'waiting'
 c.status_ms = now
 c.created_ms = now
 c.member_uuid = cjson.null
 c.connected_ms = cjson.null
-rcall('ZADD', KEYS[4], lineScore(c.priority, c.join_seq), c.uuid)
+rcall('ZADD', KEYS[4], score or lineScore(c.priority, c.join_seq), c.uuid)
 local position = place or rcall('ZRANK', KEYS[4], c.uuid)
 rcall('HSET', KEYS[3], c.uuid, cjson.encode(c))
-rcall('ZADD', KEYS[5], now, c.uuid)
+rcall('ZADD', KEYS[5], nowMsText(), c.uuid)
 
-wallboardAdd(now, { 1 }) -- wallboard: offered (issue 16)
+wallboardAdd(now, { 1 }, meta[2]) -- wallboard: offered (issue 16)
 
 c.position = position
 local line = { uuid = c.uuid, from = cjson.null, to = c.position, length = rcall('ZCARD', KEYS[4]) }

@@ -19,7 +19,7 @@
 local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
---- @include "call-load-queue"
+--- @include "call-load-queue-meta"
 --- @include "call-load-caller"
 --- @include "call-read-stats"
 --- @include "call-emit"
@@ -28,7 +28,8 @@ local rcall = redis.call
 
 local COUNTER = { answered = 'completed', abandoned = 'abandoned', timeout = 'timed_out', transferred = 'transferred' }
 
-local q = loadQueue()
+-- The queue and the wallboard's last minute opened, in one read.
+local q, meta = loadQueueMeta({ 'wb' })
 local c = loadCaller(ARGV[2])
 local reason = ARGV[3]
 local now = nowMs()
@@ -45,12 +46,12 @@ if c.status ~= 'waiting' then rcall('HINCRBY', KEYS[2], c.status, -1) end
 local connected = c.connected_ms
 if connected == cjson.null or connected == nil then connected = now end
 local waitMs = connected - c.created_ms
-rcall('HINCRBY', KEYS[2], COUNTER[reason], 1)
+rcall('HINCRBY', KEYS[2], COUNTER[reason], '1')
 if reason == 'answered' then
   rcall('HINCRBY', KEYS[2], 'answered_wait_ms', waitMs)
   if waitMs <= q.service_level_seconds * 1000 then rcall('HINCRBY', KEYS[2], 'answered_within', 1) end
 end
-wallboardLeave(now, reason, waitMs, c, q) -- wallboard buckets (issue 16)
+wallboardLeave(now, reason, waitMs, c, q, meta[2]) -- wallboard buckets (issue 16)
 
 c.position = cjson.null
 local change = {

@@ -3,7 +3,7 @@ local function readStats(q, now)
   local h = rcall('HGETALL', KEYS[2])
   local s = {}
   for i = 1, #h, 2 do s[h[i]] = tonumber(h[i + 1]) end
-  local oldest = rcall('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+  local oldest = rcall('ZRANGE', KEYS[5], '0', '0', 'WITHSCORES')
   return {
     waiting = rcall('ZCARD', KEYS[4]),
     ringing = s.ringing or 0,
