@@ -44,8 +44,8 @@ export function fanoutOptions(quick: boolean): FanoutOptions {
 
 const cpuOf = (pids: number[]): number => pids.reduce((s, p) => s + cpuSeconds(p), 0);
 
-/** Waits until every published message was delivered or nothing moved for `stallMs`. */
-async function drain(pool: GenPool, expected: number, stallMs: number): Promise<void> {
+/** Waits until every published message was delivered or nothing moved for `stallMs` (also bench/tools/fanout-cost.ts). */
+export async function drain(pool: GenPool, expected: number, stallMs: number): Promise<void> {
   let last = -1;
   let lastMove = Date.now();
   while (pool.received() < expected) {

@@ -32,7 +32,7 @@ import { protocolFor } from '../lib/protocols.js';
 import { startRedis, type RedisHandle } from '../lib/servers.js';
 import { prepareFanout, startHoldline } from '../holdline/server.js';
 import { Cleanup } from '../scenarios/common.js';
-import { measureFanout } from '../scenarios/fanout.js';
+import { drain, measureFanout } from '../scenarios/fanout.js';
 
 const DISTS = (process.env.DISTS ?? 'dist').split(',').filter(Boolean);
 const ROWS = (process.env.ROWS ?? 'memory,memory-batched,redis,redis-batched').split(',').filter(Boolean);
@@ -63,20 +63,6 @@ interface Cost {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `expected` deliveries arrived or nothing moved for `stallMs`. */
-async function drain(pool: GenPool, expected: number, stallMs = 2000): Promise<void> {
-  let last = -1;
-  let lastMove = Date.now();
-  while (pool.received() < expected) {
-    const r = pool.received();
-    if (r !== last) {
-      last = r;
-      lastMove = Date.now();
-    } else if (Date.now() - lastMove > stallMs) return;
-    await sleep(10);
-  }
-}
 
 async function measure(dist: string, row: string): Promise<Cost> {
   process.env.BENCH_HOLDLINE_DIST = dist;
@@ -157,7 +143,7 @@ async function measure(dist: string, row: string): Promise<Cost> {
       const end = { t: Date.now(), received: pool.received(), sent, cpu: cpuSeconds(pid), redis: redisCpu() };
       clearInterval(timer);
       if (pubWs.closed) throw new Error('the server closed the publisher connection');
-      await drain(pool, sent * SUBS);
+      await drain(pool, sent * SUBS, 2000);
       const delivered = end.received - mark.received;
       return {
         serverUs: ((end.cpu - mark.cpu) * 1e6) / delivered,
