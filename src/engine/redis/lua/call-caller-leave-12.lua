@@ -19,7 +19,7 @@
 local rcall = redis.call
 --- @include "call-fail"
 --- @include "call-now"
---- @include "call-load-queue-meta"
+--- @include "call-load-queue"
 --- @include "call-load-caller"
 --- @include "call-read-stats"
 --- @include "call-emit"
