@@ -244,6 +244,8 @@ describe.each(engineFactories)('GET /v1/events ($name)', (factory) => {
   it('answers event types, their traits and trait values; bad credentials and parameters are refused', async () => {
     const s = srv();
     const { key, queue } = await world(s);
+    // Recording is asynchronous on Redis (outbox, then relay): wait for it as events() does.
+    await s.engine.events.flush();
     const traits = await call(s, key, 'GET', '/v1/event_types/queue.caller.leave/traits');
     expect(traits.status).toBe(200);
     expect(traits.body).toContainEqual({ name: 'wait', type: 'float' });
