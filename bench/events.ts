@@ -85,16 +85,23 @@ interface OpsRow {
   slowlog: Map<string, [number, number]>;
 }
 
-/** sha1 -> script file, for naming EVALSHA calls in the SLOWLOG (both variants: recording on and off). */
+/** sha1 -> script file, for naming EVALSHA calls in the SLOWLOG (every variant: recording through the outbox, off, direct). */
 async function scriptNames(): Promise<Map<string, string>> {
   const { createHash } = await import('node:crypto');
   const { readdirSync } = await import('node:fs');
   const root = values.root!;
-  const { loadLua } = (await import(`${root}/src/engine/redis/scripts.ts`)) as { loadLua(file: string, recording?: boolean): string };
+  // A --root of an older tree takes a boolean (recording on or off); 'direct' is then the same as true, and a script that cannot be direct throws.
+  const { loadLua } = (await import(`${root}/src/engine/redis/scripts.ts`)) as { loadLua(file: string, mode?: boolean | 'direct'): string };
   const out = new Map<string, string>();
   for (const f of readdirSync(`${root}/src/engine/redis/lua`).filter((n) => n.endsWith('.lua'))) {
     const file = f.slice(0, -4);
-    for (const recording of [true, false]) out.set(createHash('sha1').update(loadLua(file, recording)).digest('hex'), file);
+    for (const mode of [true, false, 'direct'] as const) {
+      try {
+        out.set(createHash('sha1').update(loadLua(file, mode)).digest('hex'), file);
+      } catch {
+        // not a script that can record directly
+      }
+    }
   }
   return out;
 }
@@ -427,6 +434,8 @@ async function restMode(): Promise<Record<string, unknown>> {
           const sources = await admin.keys(`{${prefix}:ev:*}:sources`);
           let pending = false;
           for (const outbox of outboxes) {
+            // An outbox registered but never written (a node registers before its script runs) has nothing to relay.
+            if ((await admin.exists(outbox)) === 0) continue;
             const last = ((await admin.call('XINFO', 'STREAM', outbox)) as unknown[]);
             const lastId = String(last[last.indexOf('last-generated-id') + 1]);
             if (lastId === '0-0') continue;

@@ -65,6 +65,13 @@ describe.each(eventNodeFactories)('event log model ($name, two nodes)', (factory
         }
         const appEvents = log.filter((e) => e.event.event_type === 'agent.update' || e.event.event_type.startsWith('tag.agent.'));
         expect(appEvents.map(eventKey).sort()).toEqual([...appExpected].sort());
+        // The type catalogue holds exactly the traits the log's events of each type have.
+        const seen: Record<string, Record<string, string>> = {};
+        for (const { event } of log) {
+          seen[event.event_type] ??= {};
+          for (const t of event.traits) seen[event.event_type]![t.name] = t.type;
+        }
+        expect(await a.engine.events.types(app)).toEqual(seen);
       }),
       { numRuns: factory.name === 'memory' ? 30 : 12 },
     );

@@ -12,7 +12,7 @@ import { toCallError } from './calls-scripts.js';
 import type { RedisEventLog } from './events.js';
 import type { RedisKeys } from './keys.js';
 import type { FeedCodec, FeedSubscriber } from './subscriber.js';
-import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
+import { defineScripts, recordsEvents, scriptCall, type RedisClient } from './scripts.js';
 import type { CallQueueChange } from '../call-types.js';
 import {
   DEFAULT_ROUTING,
@@ -50,6 +50,8 @@ export interface RedisRoutingHost {
   events: RedisEventLog;
   /** The node's live subscriber (notices to every node). */
   subscriber: FeedSubscriber;
+  /** Write scripts record their events straight into the log (scripts.ts RecordingMode 'direct'). */
+  direct: boolean;
   /** A write confirmed by a replica when the key's primary has one (RedisCallStore.confirmed). */
   confirmed(key: string, direct: () => Promise<unknown>, queue: (pipeline: ChainableCommander) => void): Promise<unknown>;
 }
@@ -104,7 +106,7 @@ function outcome(reply: string[], endedIsList: boolean): RoutingOutcome {
 
 export class RedisRouting implements RoutingStore {
   constructor(private readonly host: RedisRoutingHost) {
-    defineScripts(host.client, SCRIPTS);
+    defineScripts(host.client, SCRIPTS, host.direct);
   }
 
   private async call<T>(name: RouteScript, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
@@ -119,22 +121,23 @@ export class RedisRouting implements RoutingStore {
     return [...this.host.keys.callQueue(app, queueId), ...this.host.keys.routingQueue(app, queueId)];
   }
 
-  /** A queue-slot write: outbox registered before, relayed after, confirmed by a replica. */
+  /** A queue-slot write that records its events (events.ts recorded), confirmed by a replica. */
   private async write<T>(name: RouteScript, app: string, queueId: string, args: readonly (string | number)[]): Promise<T> {
     const keys = this.queueKeys(app, queueId);
-    const outbox = keys[8]!;
-    await this.host.events.registerOutbox(outbox, app);
-    try {
-      return (await this.host.confirmed(
-        keys[0]!,
-        () => this.call(name, keys, args),
-        (pipeline) => void scriptCall(pipeline, name, false, keys, args),
-      )) as T;
-    } catch (err) {
-      throw toCallError(err);
-    } finally {
-      this.host.events.relaySoon(outbox, app);
-    }
+    const mode = !recordsEvents(SCRIPTS[name]) ? 'none' : this.host.direct ? 'direct' : 'outbox';
+    return this.host.events.recorded(app, keys[8]!, mode, async (logKeys, appArgs) => {
+      const allKeys = logKeys.length === 0 ? keys : [...keys, ...logKeys];
+      const allArgs = appArgs.length === 0 ? args : [...args, ...appArgs];
+      try {
+        return (await this.host.confirmed(
+          keys[0]!,
+          () => this.call(name, allKeys, allArgs),
+          (pipeline) => void scriptCall(pipeline, name, false, allKeys, allArgs),
+        )) as T;
+      } catch (err) {
+        throw toCallError(err);
+      }
+    });
   }
 
   private appKeys(app: string): { tags: string; agentTags: string; agentQueues: string; engaged: string } {

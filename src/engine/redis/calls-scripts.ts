@@ -9,7 +9,7 @@
 import type { ChainableCommander } from 'ioredis';
 import { ERRORS, HoldlineError, type ErrorCode } from '../../errors.js';
 import { toEngineError } from './connection.js';
-import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
+import { defineScripts, recordsEvents, scriptCall, type RedisClient } from './scripts.js';
 
 const SCRIPTS = {
   hlCallQueueCreate: 'call-queue-create-9',
@@ -81,8 +81,14 @@ export interface CallReplies {
 
 export type CallScript = keyof typeof SCRIPTS;
 
-export function defineCallScripts(client: RedisClient): void {
-  defineScripts(client, SCRIPTS);
+/** direct: the scripts that record events write them straight into the log (scripts.ts RecordingMode). */
+export function defineCallScripts(client: RedisClient, direct: boolean): void {
+  defineScripts(client, SCRIPTS, direct);
+}
+
+/** Whether a call script records events (so, recording directly, takes the log's keys and the application). */
+export function callScriptRecords(name: CallScript): boolean {
+  return recordsEvents(SCRIPTS[name]);
 }
 
 const HL_ERROR = /HL:([a-z_]+)(?::([a-z_]+))?/;

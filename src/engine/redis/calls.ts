@@ -63,7 +63,7 @@ import {
   parseStats,
   type RawAgent,
 } from './calls-codec.js';
-import { defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
+import { callScriptRecords, defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { parseBucketFields, type WallboardRead } from '../wallboard.js';
@@ -187,6 +187,8 @@ export class RedisCallStore implements CallStore {
   /** Routing (protocol/routing.md) over this store's queues and agents. */
   readonly routing: RedisRouting;
   private readonly ownsEvents: boolean;
+  /** The write scripts that record events write them straight into the log (single Redis). */
+  readonly direct: boolean;
 
   /** Use open(): with a URL, the connections must be established before the first command. */
   private constructor(opts: RedisCallStoreOptions) {
@@ -221,14 +223,18 @@ export class RedisCallStore implements CallStore {
     }
     this.ownsSubscriber = opts.feeds === undefined;
     if (opts.recordEvents === false) disableEventRecording(this.client);
-    defineCallScripts(this.client);
+    // On one Redis the change scripts write their events into the log themselves (scripts.ts
+    // RecordingMode 'direct'): no outbox, no relay. A cluster keeps the log in its own slot: there
+    // each change records into its slot's outbox and the relay copies it (events.ts).
+    this.direct = opts.recordEvents !== false && !this.client.isCluster;
+    defineCallScripts(this.client, this.direct);
     this.ownsEvents = opts.events === undefined;
     this.events =
       opts.events ??
       new RedisEventLog(this.client, this.keys, this.subscriber, { replicasFor: (key) => this.replicas.replicasFor(key), recording: opts.recordEvents !== false });
     this.replicas = new ReplicaMonitor(this.client, this.cluster, opts.replicaRefreshMs ?? 5000, undefined);
     this.routing = new RedisRouting({
-      client: this.client, keys: this.keys, retention: this.retention, events: this.events, subscriber: this.subscriber,
+      client: this.client, keys: this.keys, retention: this.retention, events: this.events, subscriber: this.subscriber, direct: this.direct,
       confirmed: (key, direct, queue) => this.confirmed(key, direct, queue),
     });
   }
@@ -260,24 +266,23 @@ export class RedisCallStore implements CallStore {
   }
 
   /**
-   * Every write script may record an event in its slot's outbox, the last of its keys: the outbox
-   * is registered before (so a sweep finds it should this node die) and relayed after (events.ts).
+   * A write script records its events (if it records any) straight into the log on one Redis, or
+   * into its slot's outbox, the ninth of its keys, registered before (so a sweep finds it should this
+   * node die) and relayed after (events.ts recorded).
    */
   private async run<N extends CallScript>(name: N, app: string, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
     if (READ_SCRIPTS.has(name)) return runCallScript(this.client, name, keys, args);
     // The ninth key of a queue's scripts and of an application's (keys.ts); routing's keys follow it.
-    const outbox = keys[8]!;
-    await this.events.registerOutbox(outbox, app);
-    try {
+    const mode = !callScriptRecords(name) ? 'none' : this.direct ? 'direct' : 'outbox';
+    return this.events.recorded(app, keys[8]!, mode, async (logKeys, appArgs) => {
+      const allKeys = logKeys.length === 0 ? keys : [...keys, ...logKeys];
+      const allArgs = appArgs.length === 0 ? args : [...args, ...appArgs];
       return (await this.confirmed(
         keys[0]!,
-        () => runCallScript(this.client, name, keys, args),
-        (pipeline) => queueCallScript(pipeline, name, keys, args),
+        () => runCallScript(this.client, name, allKeys, allArgs),
+        (pipeline) => queueCallScript(pipeline, name, allKeys, allArgs),
       )) as CallReplies[N];
-    } finally {
-      // Also after a failure: a script that failed after recording (not_confirmed) left its event.
-      this.events.relaySoon(outbox, app);
-    }
+    });
   }
 
   /**

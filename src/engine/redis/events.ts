@@ -99,6 +99,23 @@ function projectTrait(app: string): string {
   return t;
 }
 
+/**
+ * An application's part of the message_ids its direct recorder makes (event-record-direct.lua):
+ * seven hex digits of the SHA-1 of its name, the first with the UUID variant (10xx) set. Kept for
+ * the last few applications.
+ */
+const idBits = new Map<string, string>();
+export function directIdBits(app: string): string {
+  let bits = idBits.get(app);
+  if (bits === undefined) {
+    if (idBits.size >= 1000) idBits.clear();
+    const h = hash('sha1', app);
+    bits = ((Number.parseInt(h[0]!, 16) & 0x3) | 0x8).toString(16) + h.slice(1, 7);
+    idBits.set(app, bits);
+  }
+  return bits;
+}
+
 /** JSON strings of event types and queue ids (the last few thousand, kept). */
 const jsonTexts = new Map<string, string>();
 function jsonText(text: string): string {
@@ -268,6 +285,32 @@ export class RedisEventLog implements EventLog {
     if (at !== undefined && now - at < REGISTRATION_MS / 2) return;
     await guarded(() => this.client.zadd(this.keys.eventOutboxes, now, registryMember(outbox, contextOf(app))));
     this.registered.set(outbox, now);
+  }
+
+  /**
+   * Runs a write script of the slot whose outbox is `outbox`, recording as the script was defined
+   * (scripts.ts RecordingMode). `direct`: it records straight into `app`'s log, so `write` gets the
+   * log's keys to put after the script's own and two last arguments, the application and its
+   * directIdBits (the log is
+   * registered for the sweep's retention first: ensureLog, once per node). `outbox`: `write` gets
+   * nothing more; the outbox is registered before and relayed after, also after a failure (a script
+   * that failed after recording, not_confirmed, left its event). `none`: a script that records
+   * nothing, run as it is.
+   */
+  async recorded<T>(
+    app: string, outbox: string, mode: 'direct' | 'outbox' | 'none', write: (logKeys: readonly string[], appArgs: readonly string[]) => Promise<T>,
+  ): Promise<T> {
+    if (mode === 'none') return write([], []);
+    if (mode === 'direct') {
+      await this.ensureLog(app);
+      return write(this.keys.eventLog(app), [app, directIdBits(app)]);
+    }
+    await this.registerOutbox(outbox, app);
+    try {
+      return await write([], []);
+    } finally {
+      this.relaySoon(outbox, app);
+    }
   }
 
   /**
@@ -512,7 +555,8 @@ export class RedisEventLog implements EventLog {
     return fresh === undefined ? '' : JSON.stringify(fresh);
   }
 
-  private async ensureLog(app: string): Promise<void> {
+  /** Registers `app`'s log for the sweep's retention, carrying an older layout's seq (once per node). */
+  async ensureLog(app: string): Promise<void> {
     if (this.knownLogs.has(app)) return;
     await guarded(() => this.client.sadd(this.keys.eventLogs, app));
     // The log as versions before the index change wrote it is never read: the new log numbers on

@@ -13,6 +13,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { MESSAGE_FIELDS } from '../../message-fields.js';
+import { eventTypeDef, knownEventTypes } from '../events.js';
+// Routing's and processing state's event types are registered by these modules (events.ts registerEventType):
+// the direct recorder's table of declared traits must hold them.
+import '../routing-types.js';
+import '../state-events.js';
 
 export type RedisClient = Redis | Cluster;
 export type ScriptArg = string | number | Buffer;
@@ -39,13 +44,23 @@ const FIELD_TAGS = MESSAGE_FIELDS.map((f) => `'${f.tag}'`).join(', ');
 /** Where a script wants the optional fields' record tags mapped to their wire names (update.lua's event). */
 const FIELD_NAMES_MARK = '--[[@message-field-names]]';
 const FIELD_NAMES = MESSAGE_FIELDS.map((f) => `${f.tag} = '${f.wire}'`).join(', ');
-const cache = new Map<string, string>();
+const cache = new Map<string, { source: string; included: Set<string> }>();
 
 /**
- * Includes that record events, and what replaces them on a client that records none (config.ts
- * `events: false`): the same functions doing nothing, so the scripts run unchanged otherwise.
+ * How a script records its events (protocol/events.md "Recording"): `outbox` into its slot's
+ * outbox, relayed into the log by events.ts; `off` not at all (config.ts `events: false`: the
+ * recording includes replaced by event-record-off.lua, the same functions doing nothing); `direct`
+ * straight into the application's log (event-record-direct.lua: the call store on a single Redis,
+ * where the change and the log are on one server), taking the log's keys after its own and the
+ * application and its id bits as its last two arguments.
  */
-const RECORDING_INCLUDES: Readonly<Record<string, string>> = { 'event-record': 'event-record-off', 'change-event': 'event-record-off' };
+export type RecordingMode = 'outbox' | 'off' | 'direct';
+
+/** Includes that record events, and what replaces them in each mode that is not `outbox`. */
+const RECORDING_INCLUDES: Readonly<Record<Exclude<RecordingMode, 'outbox'>, Readonly<Record<string, string>>>> = {
+  off: { 'event-record': 'event-record-off', 'change-event': 'event-record-off' },
+  direct: { 'event-record': 'event-record-direct' },
+};
 const notRecording = new WeakSet<object>();
 
 /** Scripts defined on `client` from now on record no event (call before defining any). */
@@ -53,27 +68,64 @@ export function disableEventRecording(client: RedisClient): void {
   notRecording.add(client);
 }
 
+/** The event log keys a `direct` script takes after its own (keys.ts EventLogKeys). */
+export const DIRECT_LOG_KEYS = 8;
+/** Where event-record-direct.lua wants the event types' declared traits, as a Lua table. */
+const EVENT_TRAITS_MARK = '--[[@event-trait-types]]';
+
+/** Every known event type's declared traits as a Lua table constructor: { ['type'] = { {name, type}, ... } }. */
+function eventTraitsLua(): string {
+  const types = knownEventTypes().map((type) => {
+    const traits = Object.entries(eventTypeDef(type)?.traits ?? {}).map(([name, t]) => `{'${name}','${t}'}`);
+    return `['${type}']={${traits.join(',')}}`;
+  });
+  return `{${types.join(',')}}`;
+}
+
+/** Whether lua/<file>.lua records events (includes event-record, directly or through another include). */
+export function recordsEvents(file: string): boolean {
+  return expandLua(file, 'outbox').included.has('event-record');
+}
+
 /**
  * The source of lua/<file>.lua with its includes expanded (each include at most once per script)
- * and the message field table's record tags filled in (recordEncode.lua). `recording` false: with
- * the recording includes replaced by event-record-off.lua.
+ * and the tables filled in (recordEncode.lua's message field tags; event-record-direct.lua's event
+ * traits), in a recording mode.
  */
-export function loadLua(file: string, recording = true): string {
-  const cacheKey = recording ? file : `${file}|off`;
-  const cached = cache.get(cacheKey);
-  if (cached !== undefined) return cached;
+export function loadLua(file: string, mode: RecordingMode | boolean = 'outbox'): string {
+  return expandLua(file, mode === true ? 'outbox' : mode === false ? 'off' : mode).source;
+}
+
+function expandLua(file: string, mode: RecordingMode): { source: string; included: Set<string> } {
+  const cacheKey = `${file}|${mode}`;
+  let out = cache.get(cacheKey);
+  if (out === undefined) {
+    const own = readFileSync(`${luaDir()}${file}.lua`, 'utf8');
+    if (mode === 'direct' && /#ARGV/.test(own)) {
+      // Its last two arguments are the application's (event-record-direct.lua): a script counting ARGV would take them for its own.
+      throw new Error(`Lua script ${file} reads #ARGV: it cannot record directly`);
+    }
+    out = expandLuaSource(own, mode);
+    cache.set(cacheKey, out);
+  }
+  return out;
+}
+
+/** A script's source with its includes expanded and the tables filled in (loadLua), and the includes it took. */
+export function expandLuaSource(own: string, mode: RecordingMode): { source: string; included: Set<string> } {
   const dir = luaDir();
+  const swaps: Readonly<Record<string, string>> = mode === 'outbox' ? {} : RECORDING_INCLUDES[mode];
   const included = new Set<string>();
   const expand = (source: string): string =>
     source.replace(INCLUDE_RE, (_line, wanted: string) => {
-      const name = recording ? wanted : (RECORDING_INCLUDES[wanted] ?? wanted);
+      const name = swaps[wanted] ?? wanted;
       if (included.has(name)) return '';
       included.add(name);
       return expand(readFileSync(`${dir}includes/${name}.lua`, 'utf8'));
     });
-  const source = expand(readFileSync(`${dir}${file}.lua`, 'utf8')).replace(FIELD_TAGS_MARK, FIELD_TAGS).replace(FIELD_NAMES_MARK, FIELD_NAMES);
-  cache.set(cacheKey, source);
-  return source;
+  let source = expand(own).replace(FIELD_TAGS_MARK, FIELD_TAGS).replace(FIELD_NAMES_MARK, FIELD_NAMES);
+  if (included.has('event-record-direct')) source = source.replace(EVENT_TRAITS_MARK, eventTraitsLua());
+  return { source, included };
 }
 
 /**
@@ -83,17 +135,23 @@ export function loadLua(file: string, recording = true): string {
  * A script's key count is the number that ends its file name (`read-3.lua` takes KEYS[1..3], as
  * BullMQ names its scripts), so it is declared once, next to the script; a test checks every
  * script against its name. Every key a script touches (shard channels included) comes in KEYS,
- * built by keys.ts; none is spelled from ARGV.
+ * built by keys.ts; none is spelled from ARGV. A script recording directly (RecordingMode) takes
+ * the event log's DIRECT_LOG_KEYS after its declared ones.
  */
-export function defineScript(client: RedisClient, command: string, file: string): void {
+export function defineScript(client: RedisClient, command: string, file: string, direct = false): void {
   const keys = keyCountOf(file);
   if (keys === undefined) throw new Error(`Lua script ${file}: its file name does not end in its key count (name-N)`);
-  client.defineCommand(command, { numberOfKeys: keys, lua: loadLua(file, !notRecording.has(client)) });
+  const mode: RecordingMode = notRecording.has(client) ? 'off' : direct && recordsEvents(file) ? 'direct' : 'outbox';
+  client.defineCommand(command, { numberOfKeys: mode === 'direct' ? keys + DIRECT_LOG_KEYS : keys, lua: loadLua(file, mode) });
 }
 
-/** Registers a family's scripts: command name -> file (lua/<file>.lua, its key count ending the name). */
-export function defineScripts(client: RedisClient, scripts: Readonly<Record<string, string>>): void {
-  for (const [command, file] of Object.entries(scripts)) defineScript(client, command, file);
+/**
+ * Registers a family's scripts: command name -> file (lua/<file>.lua, its key count ending the
+ * name). `direct`: those that record events record them straight into the log (RecordingMode),
+ * unless recording is off on this client.
+ */
+export function defineScripts(client: RedisClient, scripts: Readonly<Record<string, string>>, direct = false): void {
+  for (const [command, file] of Object.entries(scripts)) defineScript(client, command, file, direct);
 }
 
 /** The key count a script's file name declares (`name-N`), if it declares one. */

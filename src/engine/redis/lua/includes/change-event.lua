@@ -10,29 +10,7 @@ local function jsTrue(v)
   return v ~= nil and v ~= false and v ~= cjson.null and v ~= 0 and v ~= ''
 end
 
--- Appends one trait's JSON to `out` ({"name":…,"type":…,"value":…}, the order Trait has).
-local function pushTrait(out, name, ttype, v)
-  if v == nil or v == cjson.null then return end
-  local text
-  if ttype == 'integer' then
-    local n = v
-    if type(v) == 'boolean' then n = v and 1 or 0 else n = tonumber(v) end
-    if n == nil or n ~= n or n == math.huge or n == -math.huge then return end
-    n = n >= 0 and math.floor(n) or math.ceil(n)
-    text = string.format('%d', n)
-  elseif ttype == 'float' then
-    local n = tonumber(v)
-    if n == nil or n ~= n or n == math.huge or n == -math.huge then return end
-    -- 17 digits: parses back to the same double JavaScript computed (the default %.14g may not).
-    text = string.format('%.17g', n)
-  else
-    -- cjson.encode is C: cheaper than even looking for a character that needs escaping in Lua.
-    text = cjson.encode(tostring(v))
-  end
-  out[#out + 1] = '{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}'
-end
-
--- The text of an optional trait value (nil: absent), as pushTrait writes it.
+-- The text of an optional trait value (nil: absent), as the event writes it (events.ts traitValue).
 local function strText(v)
   if v == nil or v == cjson.null then return nil end
   return cjson.encode(tostring(v))
@@ -54,10 +32,35 @@ local function floatText(v)
   return string.format('%.17g', n)
 end
 
+-- Which of its type's traits a change's event has: bit i set when the i-th trait the event's code
+-- writes (or skips, absent) is there. The same bits in the same order on every path of a type, so
+-- (type, bits) names the set of traits: a recorder writing straight into the log
+-- (event-record-direct.lua) looks at the type catalogue only for a set it has not seen.
+local traitBits, traitNext = 0, 1
+local function traitSeen(present)
+  if present then traitBits = traitBits + traitNext end
+  traitNext = traitNext * 2
+end
+
 -- ',{"name":…,"type":…,"value":…}', or '' for an absent value.
 local function piece(name, ttype, text)
+  traitSeen(text ~= nil)
   if text == nil then return '' end
   return ',{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}'
+end
+
+-- Appends one trait's JSON to `out` ({"name":…,"type":…,"value":…}, the order Trait has), if present.
+local function pushTrait(out, name, ttype, v)
+  local text
+  if ttype == 'integer' then
+    text = intText(v)
+  elseif ttype == 'float' then
+    text = floatText(v)
+  else
+    text = strText(v)
+  end
+  traitSeen(text ~= nil)
+  if text ~= nil then out[#out + 1] = '{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}' end
 end
 
 -- A caller change's first six traits in one format (the common case: every one present).
@@ -79,6 +82,7 @@ end
 -- { event type, traits JSON without project_id (comma-separated objects), queue_id }
 local function changeEvent(change)
   local t = {}
+  traitBits, traitNext = 0, 1
   local kind = change.kind
   if kind == 'queue_updated' or kind == 'queue_deleted' then
     local q = change.queue
@@ -126,6 +130,8 @@ local function changeEvent(change)
   if line == cjson.null then line = nil end
   -- The same traits as below, written in fewer steps when the first six are all present.
   local head = callerHead(c)
+  -- The first six traits, all present (as the six pushTrait calls below would count them).
+  if head ~= nil then traitBits, traitNext = 63, 64 end
   if head ~= nil and kind == 'caller_joined' then
     return 'queue.caller.join', head .. piece('position', 'integer', intText(line and line.to)), c.queue_id
   end
@@ -172,5 +178,5 @@ end
 -- us: the event's time (µs text), nil: Redis's clock now.
 local function recordChange(outbox, change, us)
   local etype, traits, queueId = changeEvent(change)
-  return recordTraits(outbox, etype, traits, queueId, us)
+  return recordTraits(outbox, etype, traits, queueId, us, etype .. '/' .. traitBits)
 end

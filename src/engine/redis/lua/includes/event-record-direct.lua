@@ -1,0 +1,155 @@
+-- Loaded in place of event-record.lua by the call store's scripts on a single Redis (not a cluster;
+-- scripts.ts loadLua, mode 'direct'; src/engine/redis/calls.ts): the same functions, but each
+-- event goes straight into the application's event log, in the script that makes the change,
+-- instead of into the slot's outbox for a relay to copy. On one Redis every key is on the one
+-- server, so the change, its event, the event's seq and its index entries are one atomic step: no
+-- outbox entry, no relay round trip, nothing decoded or encoded again outside this script.
+--
+-- What the relay does for an event (events-relay-8.lua and events.ts pushRecord) is done here, to
+-- the same record: the next seq of the log, a message_id (a UUIDv7, below), `generated` with six
+-- decimals, the record `{"seq":…,"us":…[,"q":…],"event":{…}}` in the records hash, its member
+-- `<message_id><seq>` in the time index, its type's and its queue's, the record published alone on
+-- the log's channel, and the traits the type catalogue does not have yet added to it.
+--
+-- Such a script takes the application's event log keys (keys.ts EventLogKeys, eight) after its own
+-- KEYS, and two arguments after its own: the application, and seven hex digits of the SHA-1 of its
+-- name, the first with the UUID variant bits set (events.ts directIdBits). scripts.ts checks that no
+-- such script reads #ARGV otherwise. The `outbox` argument of the functions below is not used.
+local directLog = #KEYS - 8
+local directApp = ARGV[#ARGV - 1]
+local directBits = ARGV[#ARGV]
+
+-- The declared traits of an event type, in catalogue order: { {name, type}, ... }, from a table
+-- filled in by scripts.ts from events.ts (EVENT_TYPES and the registered types). Made when an event
+-- of plain values is recorded, not on every run of the script (a change's event comes typed).
+local function declaredTraits(etype)
+  local all = --[[@event-trait-types]]
+  return all[etype] or {}
+end
+
+-- An ISO-8601 UTC time with six decimals from µs since the epoch (text), as events.ts isoMicros.
+-- Days to a civil date: H. Hinnant's days_from_civil, inverted (proleptic Gregorian).
+local function isoMicros(us)
+  local s = tonumber(string.sub(us, 1, -7))
+  local days = math.floor(s / 86400)
+  local r = s - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.', y, m, d, math.floor(r / 3600), math.floor(r % 3600 / 60), r % 60) ..
+    string.sub(us, -6) .. 'Z'
+end
+
+-- The time of an event recorded now (µs text), when the script gave none.
+local function eventMicros()
+  local t = redis.call('TIME')
+  return t[1] .. string.sub('00000', #t[2]) .. t[2]
+end
+
+-- Adds to the type catalogue (name -> type) the traits of `traits` it does not have yet.
+local function catalogueTraits(types, etype, traits)
+  local catalogue = redis.call('HGET', types, etype)
+  if catalogue then
+    local complete = true
+    for name in string.gmatch(traits, '{"name":"([^"]+)","type":"') do
+      if not string.find(catalogue, '"' .. name .. '":', 1, true) then
+        complete = false
+        break
+      end
+    end
+    if complete then return end
+  end
+  local known = catalogue and cjson.decode(catalogue) or { project_id = 'string' }
+  for name, ttype in string.gmatch(traits, '{"name":"([^"]+)","type":"(%a+)"') do
+    if known[name] == nil then known[name] = ttype end
+  end
+  redis.call('HSET', types, etype, cjson.encode(known))
+end
+
+-- Appends one event to the log: traits are the comma-separated trait objects after project_id,
+-- typed and in the log's JSON; queueId '' when the event has no queue_id. shape: a name of the set
+-- of traits the event has (change-event.lua traitBits), nil when unknown: once the catalogue has
+-- taken a shape (a field `cat:<shape>` of the log's meta), events of that shape skip it.
+-- The message_id is a UUIDv7 (RFC 9562) of the event's µs: 48 bits of ms, 12 bits of the µs
+-- within it (method 3, as events.ts uuidv7Micros), then the variant and 62 bits: 26 of the
+-- application (directBits) and 36 of the seq, so ids are unique within a log and across logs.
+local function appendEvent(etype, traits, queueId, us, shape)
+  local meta = KEYS[directLog + 1]
+  local seq = redis.call('HINCRBY', meta, 'seq', '1')
+  if seq == 1 then redis.call('HSET', meta, 'first', '1') end
+  local seqText = tostring(seq)
+  local ms = tonumber(string.sub(us, 1, -4))
+  local id = string.format('%08x-%04x-7%03x-%s-%s%09x', math.floor(ms / 65536), ms % 65536,
+    math.floor(tonumber(string.sub(us, -3)) * 4096 / 1000), string.sub(directBits, 1, 4), string.sub(directBits, 5, 7), seq % 68719476736)
+  local json = '{"seq":' .. seqText .. ',"us":' .. us .. (queueId == '' and '' or ',"q":' .. cjson.encode(queueId)) ..
+    ',"event":{"message_id":"' .. id .. '","event_type":"' .. etype .. '","generated":"' .. isoMicros(us) ..
+    '","traits":[{"name":"project_id","type":"string","value":' .. cjson.encode(directApp) .. '}' ..
+    (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
+  redis.call('HSET', KEYS[directLog + 2], seqText, json)
+  local member = id .. seqText
+  redis.call('ZADD', KEYS[directLog + 3], us, member)
+  redis.call('ZADD', KEYS[directLog + 7] .. etype, us, member)
+  if queueId ~= '' then redis.call('ZADD', KEYS[directLog + 8] .. queueId, us, member) end
+  redis.call('SPUBLISH', KEYS[directLog + 6], json)
+  if shape == nil then
+    catalogueTraits(KEYS[directLog + 5], etype, traits)
+  else
+    local field = 'cat:' .. shape
+    if redis.call('HEXISTS', meta, field) == 0 then
+      catalogueTraits(KEYS[directLog + 5], etype, traits)
+      redis.call('HSET', meta, field, '1')
+    end
+  end
+  return id
+end
+
+-- One trait value's JSON text in its type, as events.ts traitValue converts it; nil: left out.
+local function directValue(ttype, v)
+  if v == nil or v == cjson.null then return nil end
+  if ttype == 'integer' or ttype == 'float' then
+    local n = v
+    if type(v) == 'boolean' then n = v and 1 or 0 else n = tonumber(v) end
+    if n == nil or n ~= n or n == math.huge or n == -math.huge then return nil end
+    if ttype == 'float' then return string.format('%.17g', n) end
+    n = n >= 0 and math.floor(n) or math.ceil(n)
+    return string.format('%d', n)
+  end
+  -- string (no call-store event type declares a datetime trait; one would be kept as given)
+  return cjson.encode(tostring(v))
+end
+
+-- The event of plain trait values (events.ts buildEvent): the type's declared traits in catalogue
+-- order, then undeclared ones as strings, by name.
+local function recordEvent(outbox, app, etype, values)
+  local out = {}
+  local declared = declaredTraits(etype)
+  local seen = { project_id = true }
+  for _, d in ipairs(declared) do
+    seen[d[1]] = true
+    local text = directValue(d[2], values[d[1]])
+    if text ~= nil then out[#out + 1] = '{"name":"' .. d[1] .. '","type":"' .. d[2] .. '","value":' .. text .. '}' end
+  end
+  local extra = {}
+  for name in pairs(values) do
+    if not seen[name] then extra[#extra + 1] = name end
+  end
+  table.sort(extra)
+  for _, name in ipairs(extra) do
+    local text = directValue('string', values[name])
+    if text ~= nil then out[#out + 1] = '{"name":"' .. name .. '","type":"string","value":' .. text .. '}' end
+  end
+  local q = values.queue_id
+  return appendEvent(etype, table.concat(out, ','), (q == nil or q == cjson.null) and '' or tostring(q), eventMicros())
+end
+
+-- An event whose traits the script wrote typed (change-event.lua), indexed by queueId ('' none);
+-- shape: change-event.lua's name of its set of traits (nil: unknown).
+local function recordTraits(outbox, etype, traits, queueId, us, shape)
+  return appendEvent(etype, traits, queueId, us or eventMicros(), shape)
+end

@@ -1,0 +1,156 @@
+/**
+ * Direct recording (scripts.ts RecordingMode 'direct'; lua/includes/event-record-direct.lua): on a
+ * single Redis the call store's scripts write each event straight into the application's log. The
+ * record must be what the relay would have made (events-relay.test.ts holds the relay to events.ts):
+ * message_id a UUIDv7 of the event's ms, `generated` isoMicros of its µs at any time (leap days,
+ * year ends, centuries, the epoch's first second), the index entries the reads expect, the type
+ * catalogue, the record published on the log's channel; values typed as buildEvent types them. And
+ * the store itself: no outbox entry, the event in the log as soon as the change is answered.
+ */
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { buildEvent, isoMicros, uuidv7Micros } from '../../src/engine/events.js';
+import { RedisCallStore } from '../../src/engine/redis/calls.js';
+import { directIdBits } from '../../src/engine/redis/events.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
+import { RedisKeys } from '../../src/engine/redis/keys.js';
+import { expandLuaSource, loadLua } from '../../src/engine/redis/scripts.js';
+import { randomName } from '../helpers/engines.js';
+import { freshPrefix } from '../helpers/namespace.js';
+
+/**
+ * A script recording one event through the direct recorder: ARGV type, traits, queue_id, µs ('' now),
+ * values JSON ('' typed traits), shape ('' none), app, its id bits.
+ */
+const RECORD = expandLuaSource(
+  `--- @include "event-record"
+if ARGV[5] ~= '' then return recordEvent('', '', ARGV[1], cjson.decode(ARGV[5])) end
+return recordTraits('', ARGV[1], ARGV[2], ARGV[3], ARGV[4] ~= '' and ARGV[4] or nil, ARGV[6] ~= '' and ARGV[6] or nil)`,
+  'direct',
+).source;
+
+describe('direct event recording (single Redis)', () => {
+  let engine: RedisEngine;
+  let client: Redis;
+  let prefix: string;
+  let keys: RedisKeys;
+  beforeEach(async () => {
+    prefix = freshPrefix('direct');
+    keys = new RedisKeys(prefix);
+    engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000, eventRetention: { maxAgeMs: 100 * 365 * 86_400_000, maxEvents: 1000 } });
+    await engine.start();
+    client = new Redis(inject('redisUrl'));
+  });
+  afterEach(async () => {
+    client.disconnect();
+    await engine.close();
+  });
+
+  const record = (app: string, type: string, traits: string, queue: string, us: string, values = '', shape = ''): Promise<unknown> =>
+    client.eval(RECORD, 8, ...keys.eventLog(app), type, traits, queue, us, values, shape, app, directIdBits(app));
+
+  it('makes the record, message_id, generated and index entries the relay makes, at any time, and publishes each event', async () => {
+    const app = randomName('app');
+    const times = [
+      '1000000', '951782400123456', '951868799999999', '978307199999999', '4107542400000001', '1798761599999999', '1772323200000000',
+      String(Date.now() * 1000 + 789),
+    ];
+    const published: number[] = [];
+    const unsubscribe = await engine.events.subscribe(app, (e) => void published.push(e.type === 'event' ? e.event.seq : -1));
+    try {
+      for (const [i, us] of times.entries()) {
+        const traits = `{"name":"queue_id","type":"string","value":"q${i}"},{"name":"n","type":"integer","value":${i}}`;
+        await record(app, 'bench.direct', traits, i % 2 === 0 ? `q${i}` : '', us);
+      }
+      const logged = (await engine.events.readSince(app, 0, 100))!;
+      expect(logged).toHaveLength(times.length);
+      for (const [i, e] of logged.entries()) {
+        const us = Number(times[i]);
+        // The application's bits, then the seq (event-record-direct.lua): as uuidv7Micros lays out its entropy.
+        const id = uuidv7Micros(us, `000${directIdBits(app)}${(i + 1).toString(16).padStart(9, '0')}`);
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(e.seq).toBe(i + 1);
+        expect(e.generatedUs).toBe(us);
+        expect(e.event).toEqual({
+          message_id: id, event_type: 'bench.direct', generated: isoMicros(us), raw: {},
+          traits: [
+            { name: 'project_id', type: 'string', value: app },
+            { name: 'queue_id', type: 'string', value: `q${i}` },
+            { name: 'n', type: 'integer', value: i },
+          ],
+        });
+        expect(await client.zscore(keys.eventLog(app)[2], `${id}${e.seq}`)).toBe(String(us));
+        expect(await client.zscore(keys.eventTypeIndex(app, 'bench.direct'), `${id}${e.seq}`)).toBe(String(us));
+        // Indexed by the queue it was recorded with, not by a trait.
+        expect(await client.zscore(keys.eventQueueIndex(app, `q${i}`), `${id}${e.seq}`)).toBe(i % 2 === 0 ? String(us) : null);
+        expect(await engine.events.get(app, id)).toEqual(e);
+      }
+      expect((await engine.events.types(app))['bench.direct']).toEqual({ project_id: 'string', queue_id: 'string', n: 'integer' });
+      await expect.poll(() => published.length).toBe(times.length);
+      expect(published).toEqual(times.map((_, i) => i + 1));
+    } finally {
+      await unsubscribe();
+    }
+  });
+
+  it('adds a trait to the type catalogue the first time an event of the type has it', async () => {
+    const app = randomName('app');
+    const us = String(Date.now() * 1000);
+    await record(app, 'bench.direct', '', '', us);
+    expect((await engine.events.types(app))['bench.direct']).toEqual({ project_id: 'string' });
+    await record(app, 'bench.direct', '{"name":"a","type":"float","value":1.5}', '', us);
+    await record(app, 'bench.direct', '{"name":"a","type":"float","value":2},{"name":"b","type":"string","value":"x"}', '', us);
+    expect((await engine.events.types(app))['bench.direct']).toEqual({ project_id: 'string', a: 'float', b: 'string' });
+    // A shape (change-event.lua: the set of traits) is looked at once: a later event of the same shape
+    // does not add to the catalogue, a new shape does.
+    await record(app, 'bench.shaped', '{"name":"a","type":"float","value":1}', '', us, '', 'bench.shaped/1');
+    await record(app, 'bench.shaped', '{"name":"a","type":"float","value":1},{"name":"c","type":"string","value":"x"}', '', us, '', 'bench.shaped/1');
+    expect((await engine.events.types(app))['bench.shaped']).toEqual({ project_id: 'string', a: 'float' });
+    await record(app, 'bench.shaped', '{"name":"a","type":"float","value":1},{"name":"c","type":"string","value":"x"}', '', us, '', 'bench.shaped/3');
+    expect((await engine.events.types(app))['bench.shaped']).toEqual({ project_id: 'string', a: 'float', c: 'string' });
+  });
+
+  it('types plain values as buildEvent does: declared traits in catalogue order, undeclared ones as strings by name', async () => {
+    const app = randomName('app');
+    const values = { tag: 5, tag_id: '7.9', agents: true, zeta: 'z', alpha: 1, queue_id: null };
+    await record(app, 'tag.update', '', '', '', JSON.stringify(values));
+    await record(app, 'queue.caller.offer.revoke', '', '', '', JSON.stringify({ queue_id: 'qq', caller_id: 'c', offer_id: 'o', agent_id: 'a', reason: 'r' }));
+    const [tag, offer] = (await engine.events.readSince(app, 0, 10))!.map((e) => e.event);
+    const expected = (type: string, v: Record<string, string | number | boolean | null>) => buildEvent(app, type, v, 0, '').traits;
+    expect(tag!.traits).toEqual(expected('tag.update', values));
+    expect(tag!.traits.map((t) => t.name)).toEqual(['project_id', 'tag_id', 'tag', 'agents', 'alpha', 'zeta']);
+    expect(offer!.traits).toEqual(expected('queue.caller.offer.revoke', { queue_id: 'qq', caller_id: 'c', offer_id: 'o', agent_id: 'a', reason: 'r' }));
+    // Indexed by its queue_id value.
+    expect(await client.zcard(keys.eventQueueIndex(app, 'qq'))).toBe(1);
+  });
+
+  it('is how the call store records on one Redis: no outbox entry, the event in the log once the change is answered', async () => {
+    const app = randomName('app');
+    const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, events: engine.events, feeds: engine.feeds });
+    try {
+      expect(calls.direct).toBe(true);
+      const q = await calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+      await calls.joinCaller(app, q.uuid, { name: 'Ann', number: '555', priority: 1 });
+      // No flush: nothing is left to relay.
+      const types = (await engine.events.readSince(app, 0, 10))!.map((e) => e.event.event_type);
+      expect(types).toEqual(['queue.create', 'queue.caller.join']);
+      expect(await client.exists(keys.callQueue(app, q.uuid)[8]!, keys.callApp(app).scripts[8]!)).toBe(0);
+      // Leaves of two sets of traits (without, then with agent_id): the catalogue takes the second's too.
+      const [first] = (await calls.snapshot(app, q.uuid)).callers;
+      await calls.leaveCaller(app, q.uuid, first!.uuid, 'abandoned');
+      expect((await engine.events.types(app))['queue.caller.leave']).not.toHaveProperty('agent_id');
+      const agent = await calls.createAgent(app, { name: 'Bo', project_id: null, user_id: null });
+      await calls.addMember(app, q.uuid, { agent_uuid: agent.uuid, number: '100', paused: false, pause_reason: null, status: 'available' });
+      const second = (await calls.joinCaller(app, q.uuid, { name: 'Cy', number: '556', priority: 1 })).value;
+      await calls.updateCaller(app, q.uuid, second.uuid, { status: 'ringing', member_uuid: agent.uuid });
+      await calls.leaveCaller(app, q.uuid, second.uuid, 'answered');
+      expect((await engine.events.types(app))['queue.caller.leave']).toHaveProperty('agent_id', 'string');
+    } finally {
+      await calls.close();
+    }
+  });
+
+  it('refuses to make a direct script of one that counts its arguments (the last two are the application\'s)', () => {
+    expect(() => loadLua('call-agent-link-9', 'direct')).toThrow(/#ARGV/);
+  });
+});
