@@ -9,7 +9,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { buildEvent, isoMicros, uuidv7Micros } from '../../src/engine/events.js';
+import { buildEvent, changeEventValues, isoMicros, traitOf, uuidv7Micros, type HoldlineEvent } from '../../src/engine/events.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { directIdBits } from '../../src/engine/redis/events.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
@@ -19,15 +19,17 @@ import { randomName } from '../helpers/engines.js';
 import { freshPrefix } from '../helpers/namespace.js';
 
 /**
- * A script recording one event through the direct recorder: ARGV type, traits, queue_id, µs ('' now),
- * values JSON ('' typed traits), shape ('' none), app, its id bits.
+ * A script recording one event through the direct recorder: ARGV type, traits ('' none), queue_id,
+ * µs, values JSON ('' typed traits), app, its id bits. Its functions are the include's, inlined.
  */
 const RECORD = expandLuaSource(
   `--- @include "event-record"
 if ARGV[5] ~= '' then return recordEvent('', '', ARGV[1], cjson.decode(ARGV[5])) end
-return recordTraits('', ARGV[1], ARGV[2], ARGV[3], ARGV[4] ~= '' and ARGV[4] or nil, ARGV[6] ~= '' and ARGV[6] or nil)`,
+return appendEvent(ARGV[1], ARGV[2], ARGV[3], ARGV[4])`,
   'direct',
 ).source;
+
+const trait = (e: HoldlineEvent, name: string) => traitOf(e, name)?.value;
 
 describe('direct event recording (single Redis)', () => {
   let engine: RedisEngine;
@@ -46,8 +48,8 @@ describe('direct event recording (single Redis)', () => {
     await engine.close();
   });
 
-  const record = (app: string, type: string, traits: string, queue: string, us: string, values = '', shape = ''): Promise<unknown> =>
-    client.eval(RECORD, 8, ...keys.eventLog(app), type, traits, queue, us, values, shape, app, directIdBits(app));
+  const record = (app: string, type: string, traits: string, queue: string, us: string, values = ''): Promise<unknown> =>
+    client.eval(RECORD, 8, ...keys.eventLog(app), type, traits, queue, us, values, app, directIdBits(app));
 
   it('makes the record, message_id, generated and index entries the relay makes, at any time, and publishes each event', async () => {
     const app = randomName('app');
@@ -101,13 +103,9 @@ describe('direct event recording (single Redis)', () => {
     await record(app, 'bench.direct', '{"name":"a","type":"float","value":1.5}', '', us);
     await record(app, 'bench.direct', '{"name":"a","type":"float","value":2},{"name":"b","type":"string","value":"x"}', '', us);
     expect((await engine.events.types(app))['bench.direct']).toEqual({ project_id: 'string', a: 'float', b: 'string' });
-    // A shape (change-event.lua: the set of traits) is looked at once: a later event of the same shape
-    // does not add to the catalogue, a new shape does.
-    await record(app, 'bench.shaped', '{"name":"a","type":"float","value":1}', '', us, '', 'bench.shaped/1');
-    await record(app, 'bench.shaped', '{"name":"a","type":"float","value":1},{"name":"c","type":"string","value":"x"}', '', us, '', 'bench.shaped/1');
-    expect((await engine.events.types(app))['bench.shaped']).toEqual({ project_id: 'string', a: 'float' });
-    await record(app, 'bench.shaped', '{"name":"a","type":"float","value":1},{"name":"c","type":"string","value":"x"}', '', us, '', 'bench.shaped/3');
-    expect((await engine.events.types(app))['bench.shaped']).toEqual({ project_id: 'string', a: 'float', c: 'string' });
+    // A type Holdline declares lists its declared traits from its first event on.
+    await record(app, 'queue.delete', '', '', us);
+    expect((await engine.events.types(app))['queue.delete']).toEqual({ project_id: 'string', queue_id: 'string', name: 'string' });
   });
 
   it('types plain values as buildEvent does: declared traits in catalogue order, undeclared ones as strings by name', async () => {
@@ -135,15 +133,26 @@ describe('direct event recording (single Redis)', () => {
       const types = (await engine.events.readSince(app, 0, 10))!.map((e) => e.event.event_type);
       expect(types).toEqual(['queue.create', 'queue.caller.join']);
       expect(await client.exists(keys.callQueue(app, q.uuid)[8]!, keys.callApp(app).scripts[8]!)).toBe(0);
-      // Leaves of two sets of traits (without, then with agent_id): the catalogue takes the second's too.
+      // A change's record holds the change; read, its event is the one the memory engine builds from it.
       const [first] = (await calls.snapshot(app, q.uuid)).callers;
-      await calls.leaveCaller(app, q.uuid, first!.uuid, 'abandoned');
-      expect((await engine.events.types(app))['queue.caller.leave']).not.toHaveProperty('agent_id');
-      const agent = await calls.createAgent(app, { name: 'Bo', project_id: null, user_id: null });
-      await calls.addMember(app, q.uuid, { agent_uuid: agent.uuid, number: '100', paused: false, pause_reason: null, status: 'available' });
-      const second = (await calls.joinCaller(app, q.uuid, { name: 'Cy', number: '556', priority: 1 })).value;
-      await calls.updateCaller(app, q.uuid, second.uuid, { status: 'ringing', member_uuid: agent.uuid });
-      await calls.leaveCaller(app, q.uuid, second.uuid, 'answered');
+      const left = await calls.leaveCaller(app, q.uuid, first!.uuid, 'abandoned');
+      const [, joined, leave] = (await engine.events.readSince(app, 0, 10))!;
+      const record = JSON.parse((await client.hget(keys.eventLog(app)[1], String(leave!.seq)))!) as Record<string, unknown>;
+      expect(Object.keys(record)).toEqual(['seq', 'us', 'q', 'event', 'c']);
+      expect(record.event).toEqual({ message_id: leave!.event.message_id, event_type: 'queue.caller.leave' });
+      const { values } = changeEventValues(left.change!);
+      expect(leave!.event).toEqual(buildEvent(app, 'queue.caller.leave', values, leave!.generatedUs, leave!.event.message_id));
+      expect(trait(leave!.event, 'reason')).toBe('abandoned');
+      expect(trait(joined!.event, 'name')).toBe('Ann');
+      // Followed live, the same events.
+      const live: HoldlineEvent[] = [];
+      const unsubscribe = await engine.events.subscribe(app, (e) => void (e.type === 'event' && live.push(e.event.event)));
+      const again = await calls.joinCaller(app, q.uuid, { name: 'Cy', number: '556', priority: 1 });
+      await expect.poll(() => live.length).toBe(1);
+      await unsubscribe();
+      expect(live[0]).toEqual((await engine.events.readSince(app, leave!.seq, 1))![0]!.event);
+      expect(trait(live[0]!, 'caller_id')).toBe(again.value.uuid);
+      // The catalogue lists the type's declared traits from its first event on (agent_id before any answered call).
       expect((await engine.events.types(app))['queue.caller.leave']).toHaveProperty('agent_id', 'string');
     } finally {
       await calls.close();

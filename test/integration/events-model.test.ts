@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallQueueChange } from '../../src/engine/call-types.js';
+import { eventTypeDef } from '../../src/engine/events.js';
 import { applyOp, changeKey, eventKey, modelWorld, opArb, type Op } from '../helpers/event-model.js';
 import { eventNodeFactories, type EventNode } from '../helpers/event-stores.js';
 import { freshPrefix } from '../helpers/namespace.js';
@@ -65,10 +66,10 @@ describe.each(eventNodeFactories)('event log model ($name, two nodes)', (factory
         }
         const appEvents = log.filter((e) => e.event.event_type === 'agent.update' || e.event.event_type.startsWith('tag.agent.'));
         expect(appEvents.map(eventKey).sort()).toEqual([...appExpected].sort());
-        // The type catalogue holds exactly the traits the log's events of each type have.
+        // The type catalogue: each type the log has, with its declared traits and those its events have had.
         const seen: Record<string, Record<string, string>> = {};
         for (const { event } of log) {
-          seen[event.event_type] ??= {};
+          seen[event.event_type] ??= { project_id: 'string', ...eventTypeDef(event.event_type)?.traits };
           for (const t of event.traits) seen[event.event_type]![t.name] = t.type;
         }
         expect(await a.engine.events.types(app)).toEqual(seen);

@@ -288,11 +288,15 @@ export class MemoryEventLog implements EventLog {
     if (this.fanOut.has(app)) this.fanOut.announce(app, log.materialize(seq), structuredClone);
   }
 
-  /** The type catalogue (types()): the traits this event has that its type had not had yet (buildEvent's). */
+  /**
+   * The type catalogue (types()): a declared type's traits from its first event on
+   * (protocol/events.md, GET /v1/event_types/{type}/traits), and the traits this event has that its
+   * type had not had yet (buildEvent's).
+   */
   private learnTraits(log: AppLog, type: string, values: TraitValues): void {
     let traits = log.catalogue.get(type);
     if (traits === undefined) {
-      traits = new Map([['project_id', 'string']]);
+      traits = new Map<string, TraitType>([['project_id', 'string'], ...Object.entries(eventTypeDef(type)?.traits ?? {})]);
       log.catalogue.set(type, traits);
     }
     for (const name in values) {

@@ -190,7 +190,12 @@ function list<T extends string>(v: string[] | undefined): T[] {
 }
 
 export function parseChange(json: string): CallQueueChange {
-  const r = JSON.parse(json) as RawChange;
+  return changeFromRaw(JSON.parse(json));
+}
+
+/** A change as its script encoded it, already parsed from JSON (an event record's `c`: events.ts toLogged). */
+export function changeFromRaw(raw: unknown): CallQueueChange {
+  const r = raw as RawChange;
   const base = { queue_id: r.queue_id, seq: r.seq, at: iso(r.at_ms) };
   const stats = (): CallQueueStats => statsFromRaw(r.stats!);
   switch (r.kind) {

@@ -50,7 +50,7 @@ import {
   type TraitValues,
 } from '../events.js';
 import type { FeedBase, Unsubscribe } from '../feed.js';
-import { parseChange } from './calls-codec.js';
+import { changeFromRaw, parseChange } from './calls-codec.js';
 import { guarded } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { defineScripts, scriptCall, type ScriptArg } from './scripts.js';
@@ -76,12 +76,22 @@ interface StoredRecord {
   us: number;
   /** The queue_id the event is indexed by (retention removes it from that index). */
   q?: string;
-  event: LoggedEvent['event'];
+  /** The event; only its message_id and event_type when the record holds a change (`c`). */
+  event: LoggedEvent['event'] | Pick<LoggedEvent['event'], 'message_id' | 'event_type'>;
+  /**
+   * A call-queue change as its script encoded it, recorded straight into the log on one Redis
+   * (lua/includes/event-record-direct.lua appendChange): the event's traits are built from it here,
+   * as the memory engine builds them (changeEventValues, buildEvent).
+   */
+  c?: unknown;
 }
 
-function toLogged(json: string): LoggedEvent {
+/** An event record of `app`'s log as the reads, the tail and webhooks see it. */
+function toLogged(json: string, app: string): LoggedEvent {
   const r = JSON.parse(json) as StoredRecord;
-  return { seq: r.seq, generatedUs: r.us, event: r.event };
+  if (r.c === undefined) return { seq: r.seq, generatedUs: r.us, event: r.event as LoggedEvent['event'] };
+  const { values } = changeEventValues(changeFromRaw(r.c));
+  return { seq: r.seq, generatedUs: r.us, event: buildEvent(app, r.event.event_type, values, r.us, r.event.message_id) };
 }
 
 /** The relay script's arguments per outbox entry (pushRecord). */
@@ -146,8 +156,20 @@ function pushRecord(
   list.push(streamId, usOut, type, queue, id, record, fresh);
 }
 
-/** A relay call's events: their records joined by '\n' (events-relay-8.lua). */
-const EVENT_FEED: FeedCodec<'event', LoggedEvent> = { type: 'event', decode: (payload) => payload.toString('utf8').split('\n').map(toLogged) };
+/**
+ * An application's live events: a relay call's records joined by '\n' (events-relay-8.lua), or one
+ * record a direct recorder published. Kept per application (the records of changes need it).
+ */
+const eventFeeds = new Map<string, FeedCodec<'event', LoggedEvent>>();
+function eventFeed(app: string): FeedCodec<'event', LoggedEvent> {
+  let codec = eventFeeds.get(app);
+  if (codec === undefined) {
+    if (eventFeeds.size >= 1000) eventFeeds.clear();
+    codec = { type: 'event', decode: (payload) => payload.toString('utf8').split('\n').map((json) => toLogged(json, app)) };
+    eventFeeds.set(app, codec);
+  }
+  return codec;
+}
 
 /** A time-ordered index's member: `<message_id><seq>` (keys.ts EventLogKeys). */
 const ID_LENGTH = 36;
@@ -496,15 +518,12 @@ export class RedisEventLog implements EventLog {
   ): void {
     try {
       if (f.j !== undefined && f.u !== undefined && f.t !== undefined) {
-        // change-event.lua writes a catalogued type's declared traits only, each starting
-        // `{"name":"<n>","type":"<t>"`: those not seen yet are looked for. Another type's (a tool's
-        // entries) are read from the text.
+        // change-event.lua writes a declared type's declared traits only, and the catalogue lists a
+        // declared type's traits from its first event on. Another type's (a tool's entries) are read
+        // from the text.
         const j = f.j;
         const declared = eventTypeDef(f.t)?.traits as Record<string, TraitType> | undefined;
-        const fresh =
-          declared === undefined
-            ? this.newTraits(app, f.t, traitsIn(j), () => true, learning)
-            : this.newTraits(app, f.t, declared, (name, type) => j.includes(`{"name":"${name}","type":"${type}"`), learning);
+        const fresh = this.newTraits(app, f.t, declared ?? traitsIn(j), learning);
         pushRecord(list, outbox, streamId, app, f.u, f.t, f.q ?? '', j, fresh);
         return;
       }
@@ -519,7 +538,8 @@ export class RedisEventLog implements EventLog {
       const event = buildEvent(app, type, values, us, '');
       const queue = traitOf(event, 'queue_id');
       const traits = event.traits.slice(1);
-      const fresh = this.newTraits(app, type, Object.fromEntries(traits.map((t) => [t.name, t.type])), () => true, learning);
+      const declared = eventTypeDef(type)?.traits as Record<string, TraitType> | undefined;
+      const fresh = this.newTraits(app, type, { ...declared, ...Object.fromEntries(traits.map((t) => [t.name, t.type])) }, learning);
       pushRecord(list, outbox, streamId, app, String(us), type, queue === undefined ? '' : String(queue.value), traits.map((t) => JSON.stringify(t)).join(','), fresh);
     } catch (err) {
       this.logger?.error({ err, outbox, streamId }, 'event log: unreadable outbox entry skipped');
@@ -527,13 +547,11 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Of `candidates` (name -> type), those the event has (`present`) and this node has not seen in
-   * the log's catalogue, as the relay script's JSON object name -> type ('' none: the usual case,
-   * which costs the script nothing). They count as seen once the relay is done (`learning`).
+   * Of `candidates` (name -> type: the type's declared traits, and the event's own), those this node
+   * has not seen in the log's catalogue, as the relay script's JSON object name -> type ('' none: the
+   * usual case, which costs the script nothing). They count as seen once the relay is done (`learning`).
    */
-  private newTraits(
-    app: string, type: string, candidates: Record<string, TraitType>, present: (name: string, type: TraitType) => boolean, learning: [Set<string>, string][],
-  ): string {
+  private newTraits(app: string, type: string, candidates: Record<string, TraitType>, learning: [Set<string>, string][]): string {
     const key = `${app}\n${type}`;
     let known = this.catalogued.get(key);
     if (known === undefined) {
@@ -547,7 +565,7 @@ export class RedisEventLog implements EventLog {
       learning.push([known, '']);
     }
     for (const name in candidates) {
-      if (known.has(name) || !present(name, candidates[name]!)) continue;
+      if (known.has(name)) continue;
       fresh ??= {};
       fresh[name] = candidates[name]!;
       learning.push([known, name]);
@@ -626,7 +644,7 @@ export class RedisEventLog implements EventLog {
     const rows = await guarded(() => this.client.hmget(this.keys.eventLog(app)[1], ...seqs.map(String)));
     // A hole means retention overtook this read: the reader starts again from the base.
     if (rows.some((r) => r === null)) return null;
-    return rows.map((r) => toLogged(r!));
+    return rows.map((r) => toLogged(r!, app));
   }
 
   async base(app: string): Promise<FeedBase> {
@@ -634,11 +652,11 @@ export class RedisEventLog implements EventLog {
     const seq = Number((await guarded(() => this.client.hget(meta, 'seq'))) ?? 0);
     if (seq === 0) return { seq: 0, id: null };
     const json = await guarded(() => this.client.hget(events, String(seq)));
-    return { seq, id: json === null ? null : toLogged(json).event.message_id };
+    return { seq, id: json === null ? null : (JSON.parse(json) as StoredRecord).event.message_id };
   }
 
   subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe> {
-    return this.subscriber.subscribe(this.keys.eventLog(app)[5], EVENT_FEED, listener);
+    return this.subscriber.subscribe(this.keys.eventLog(app)[5], eventFeed(app), listener);
   }
 
   /**
@@ -720,7 +738,7 @@ export class RedisEventLog implements EventLog {
     if (walked.length === 0) return { events: [], last: null };
     const last = walked[walked.length - 1]!.member;
     const rows = await guarded(() => this.client.hmget(this.keys.eventLog(app)[1], ...walked.map((w) => w.seq)));
-    return { events: rows.filter((r): r is string => r !== null).map(toLogged), last };
+    return { events: rows.filter((r): r is string => r !== null).map((r) => toLogged(r, app)), last };
   }
 
   /** The event by message_id: its ms of the time index holds its member, which names its seq. */
@@ -732,7 +750,7 @@ export class RedisEventLog implements EventLog {
     const member = members.find((m) => m.startsWith(messageId) && m.length > ID_LENGTH);
     if (member === undefined) return null;
     const json = await guarded(() => this.client.hget(records, member.slice(ID_LENGTH)));
-    return json === null ? null : toLogged(json);
+    return json === null ? null : toLogged(json, app);
   }
 
   async apps(): Promise<string[]> {

@@ -59,7 +59,7 @@ export type RecordingMode = 'outbox' | 'off' | 'direct';
 /** Includes that record events, and what replaces them in each mode that is not `outbox`. */
 const RECORDING_INCLUDES: Readonly<Record<Exclude<RecordingMode, 'outbox'>, Readonly<Record<string, string>>>> = {
   off: { 'event-record': 'event-record-off', 'change-event': 'event-record-off' },
-  direct: { 'event-record': 'event-record-direct' },
+  direct: { 'event-record': 'event-record-direct', 'change-event': 'change-event-direct' },
 };
 const notRecording = new WeakSet<object>();
 

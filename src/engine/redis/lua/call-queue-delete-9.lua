@@ -23,5 +23,5 @@ local change = { queue_id = q.uuid, seq = seq, at_ms = now, kind = 'queue_delete
 out[1] = cjson.encode(change)
 rcall('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 rcall('SPUBLISH', KEYS[8], out[1])
-recordChange(KEYS[9], change)
+recordChange(KEYS[9], change, nil, out[1])
 return out

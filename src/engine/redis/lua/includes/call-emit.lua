@@ -12,6 +12,6 @@ local function emit(retention, now, change)
   rcall('LTRIM', KEYS[7], '-' .. retention, '-1')
   rcall('SPUBLISH', KEYS[8], json)
   -- The change's time (call-now.lua, included before this by every script that emits).
-  recordChange(KEYS[9], change, eventNowUs())
+  recordChange(KEYS[9], change, eventNowUs(), json)
   return json
 end

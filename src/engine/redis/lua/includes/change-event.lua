@@ -1,14 +1,10 @@
 --- @include "event-record"
+--- @include "change-type"
 -- The event a call-queue change records, written by the script that makes the change, already in
 -- the log's shape: the relay (src/engine/redis/events.ts) then moves it without decoding anything.
 -- The mirror of events.ts changeEventValues + buildEvent (trait order: the catalogue's, EVENT_TYPES;
 -- values null or absent are left out; types converted as traitValue does), checked against it by
 -- test/integration/events-model.test.ts and events-recording.test.ts on every change kind.
-
--- JavaScript truthiness of a value decoded by cjson (0, '' and null are false there).
-local function jsTrue(v)
-  return v ~= nil and v ~= false and v ~= cjson.null and v ~= 0 and v ~= ''
-end
 
 -- The text of an optional trait value (nil: absent), as the event writes it (events.ts traitValue).
 local function strText(v)
@@ -32,19 +28,8 @@ local function floatText(v)
   return string.format('%.17g', n)
 end
 
--- Which of its type's traits a change's event has: bit i set when the i-th trait the event's code
--- writes (or skips, absent) is there. The same bits in the same order on every path of a type, so
--- (type, bits) names the set of traits: a recorder writing straight into the log
--- (event-record-direct.lua) looks at the type catalogue only for a set it has not seen.
-local traitBits, traitNext = 0, 1
-local function traitSeen(present)
-  if present then traitBits = traitBits + traitNext end
-  traitNext = traitNext * 2
-end
-
 -- ',{"name":…,"type":…,"value":…}', or '' for an absent value.
 local function piece(name, ttype, text)
-  traitSeen(text ~= nil)
   if text == nil then return '' end
   return ',{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}'
 end
@@ -59,7 +44,6 @@ local function pushTrait(out, name, ttype, v)
   else
     text = strText(v)
   end
-  traitSeen(text ~= nil)
   if text ~= nil then out[#out + 1] = '{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}' end
 end
 
@@ -82,7 +66,6 @@ end
 -- { event type, traits JSON without project_id (comma-separated objects), queue_id }
 local function changeEvent(change)
   local t = {}
-  traitBits, traitNext = 0, 1
   local kind = change.kind
   if kind == 'queue_updated' or kind == 'queue_deleted' then
     local q = change.queue
@@ -104,24 +87,8 @@ local function changeEvent(change)
     pushTrait(t, 'status', 'string', m.status)
     pushTrait(t, 'paused', 'integer', m.paused)
     pushTrait(t, 'pause_reason', 'string', m.pause_reason)
-    local etype
-    if kind == 'member_added' then
-      etype = 'queue.member.add'
-    elseif kind == 'member_removed' then
-      etype = 'queue.member.remove'
-    else
-      local changed = joinChanged(change.changed)
-      local has = {}
-      for _, f in ipairs(type(change.changed) == 'table' and change.changed or {}) do has[f] = true end
-      if has.paused then
-        etype = jsTrue(m.paused) and 'queue.member.pause' or 'queue.member.unpause'
-      elseif has.status then
-        etype = 'queue.member.status'
-      else
-        etype = 'queue.member.update'
-        pushTrait(t, 'changed', 'string', changed)
-      end
-    end
+    local etype = changeType(change)
+    if etype == 'queue.member.update' then pushTrait(t, 'changed', 'string', joinChanged(change.changed)) end
     return etype, table.concat(t, ','), m.queue_id
   end
   -- caller_joined, caller_updated, caller_left
@@ -130,8 +97,6 @@ local function changeEvent(change)
   if line == cjson.null then line = nil end
   -- The same traits as below, written in fewer steps when the first six are all present.
   local head = callerHead(c)
-  -- The first six traits, all present (as the six pushTrait calls below would count them).
-  if head ~= nil then traitBits, traitNext = 63, 64 end
   if head ~= nil and kind == 'caller_joined' then
     return 'queue.caller.join', head .. piece('position', 'integer', intText(line and line.to)), c.queue_id
   end
@@ -160,15 +125,13 @@ local function changeEvent(change)
     pushTrait(t, 'agent_id', 'string', c.member_uuid)
     return 'queue.caller.leave', table.concat(t, ','), c.queue_id
   end
-  local has = {}
-  for _, f in ipairs(type(change.changed) == 'table' and change.changed or {}) do has[f] = true end
+  local etype = changeType(change)
   pushTrait(t, 'position', 'integer', c.position)
-  if has.callback then
+  if etype == 'queue.caller.callback' then
     local cb = c.callback
     pushTrait(t, 'callback_number', 'string', type(cb) == 'table' and cb.number or nil)
-    return 'queue.caller.callback', table.concat(t, ','), c.queue_id
+    return etype, table.concat(t, ','), c.queue_id
   end
-  local etype = has.status and 'queue.caller.status' or has.priority and 'queue.caller.priority' or 'queue.caller.assign'
   pushTrait(t, 'agent_id', 'string', c.member_uuid)
   pushTrait(t, 'changed', 'string', joinChanged(change.changed))
   return etype, table.concat(t, ','), c.queue_id
@@ -176,7 +139,7 @@ end
 
 -- Records a call-queue change's event into the queue slot's outbox (KEYS[9]), atomically with it.
 -- us: the event's time (µs text), nil: Redis's clock now.
-local function recordChange(outbox, change, us)
+local function recordChange(outbox, change, us, json)
   local etype, traits, queueId = changeEvent(change)
-  return recordTraits(outbox, etype, traits, queueId, us, etype .. '/' .. traitBits)
+  return recordTraits(outbox, etype, traits, queueId, us)
 end

@@ -5,11 +5,14 @@
 -- server, so the change, its event, the event's seq and its index entries are one atomic step: no
 -- outbox entry, no relay round trip, nothing decoded or encoded again outside this script.
 --
--- What the relay does for an event (events-relay-8.lua and events.ts pushRecord) is done here, to
--- the same record: the next seq of the log, a message_id (a UUIDv7, below), `generated` with six
--- decimals, the record `{"seq":…,"us":…[,"q":…],"event":{…}}` in the records hash, its member
--- `<message_id><seq>` in the time index, its type's and its queue's, the record published alone on
--- the log's channel, and the traits the type catalogue does not have yet added to it.
+-- Each event gets here what the relay gives it (events-relay-8.lua): the next seq of the log, a
+-- message_id (a UUIDv7, nextEvent), its record in the records hash, its member `<message_id><seq>`
+-- in the time index, its type's and its queue's, the record published alone on the log's channel,
+-- and the type catalogue's entry. An event of plain values (recordEvent: routing, agents, tags) is
+-- stored as the relay stores it, typed here. A call-queue change's event (change-event-direct.lua,
+-- the most frequent) is stored as the change itself, and the node builds its traits when it reads
+-- it (appendChange): typing and writing some fifteen traits in Lua cost more than the rest of the
+-- recording together.
 --
 -- Such a script takes the application's event log keys (keys.ts EventLogKeys, eight) after its own
 -- KEYS, and two arguments after its own: the application, and seven hex digits of the SHA-1 of its
@@ -52,60 +55,78 @@ local function eventMicros()
   return t[1] .. string.sub('00000', #t[2]) .. t[2]
 end
 
--- Adds to the type catalogue (name -> type) the traits of `traits` it does not have yet.
-local function catalogueTraits(types, etype, traits)
-  local catalogue = redis.call('HGET', types, etype)
-  if catalogue then
-    local complete = true
-    for name in string.gmatch(traits, '{"name":"([^"]+)","type":"') do
-      if not string.find(catalogue, '"' .. name .. '":', 1, true) then
-        complete = false
-        break
-      end
-    end
-    if complete then return end
-  end
-  local known = catalogue and cjson.decode(catalogue) or { project_id = 'string' }
-  for name, ttype in string.gmatch(traits, '{"name":"([^"]+)","type":"(%a+)"') do
-    if known[name] == nil then known[name] = ttype end
-  end
-  redis.call('HSET', types, etype, cjson.encode(known))
-end
-
--- Appends one event to the log: traits are the comma-separated trait objects after project_id,
--- typed and in the log's JSON; queueId '' when the event has no queue_id. shape: a name of the set
--- of traits the event has (change-event.lua traitBits), nil when unknown: once the catalogue has
--- taken a shape (a field `cat:<shape>` of the log's meta), events of that shape skip it.
--- The message_id is a UUIDv7 (RFC 9562) of the event's µs: 48 bits of ms, 12 bits of the µs
--- within it (method 3, as events.ts uuidv7Micros), then the variant and 62 bits: 26 of the
--- application (directBits) and 36 of the seq, so ids are unique within a log and across logs.
-local function appendEvent(etype, traits, queueId, us, shape)
+-- The next seq and the message_id of an event of `us`. The message_id is a UUIDv7 (RFC 9562) of the
+-- event's µs: 48 bits of ms, 12 bits of the µs within it (method 3, as events.ts uuidv7Micros), then
+-- the variant and 62 bits: 26 of the application (directBits) and 36 of the seq, so ids are unique
+-- within a log and across logs, and sort by time.
+local function nextEvent(us)
   local meta = KEYS[directLog + 1]
   local seq = redis.call('HINCRBY', meta, 'seq', '1')
   if seq == 1 then redis.call('HSET', meta, 'first', '1') end
-  local seqText = tostring(seq)
   local ms = tonumber(string.sub(us, 1, -4))
   local id = string.format('%08x-%04x-7%03x-%s-%s%09x', math.floor(ms / 65536), ms % 65536,
     math.floor(tonumber(string.sub(us, -3)) * 4096 / 1000), string.sub(directBits, 1, 4), string.sub(directBits, 5, 7), seq % 68719476736)
-  local json = '{"seq":' .. seqText .. ',"us":' .. us .. (queueId == '' and '' or ',"q":' .. cjson.encode(queueId)) ..
-    ',"event":{"message_id":"' .. id .. '","event_type":"' .. etype .. '","generated":"' .. isoMicros(us) ..
-    '","traits":[{"name":"project_id","type":"string","value":' .. cjson.encode(directApp) .. '}' ..
-    (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
+  return tostring(seq), id
+end
+
+-- Stores a record (its seq's field), indexes it (member `<message_id><seq>` at its µs, in the time
+-- index, its type's and its queue's) and publishes it alone on the log's channel.
+local function storeEvent(seqText, id, etype, queueId, us, json)
   redis.call('HSET', KEYS[directLog + 2], seqText, json)
   local member = id .. seqText
   redis.call('ZADD', KEYS[directLog + 3], us, member)
   redis.call('ZADD', KEYS[directLog + 7] .. etype, us, member)
   if queueId ~= '' then redis.call('ZADD', KEYS[directLog + 8] .. queueId, us, member) end
   redis.call('SPUBLISH', KEYS[directLog + 6], json)
-  if shape == nil then
-    catalogueTraits(KEYS[directLog + 5], etype, traits)
+end
+
+-- The type catalogue (name -> type): a type Holdline declares lists its declared traits from its
+-- first event on (protocol/events.md, GET /v1/event_types/{type}/traits), so its entry is written
+-- once; `traits` (the event's, typed, '' none) adds the names the catalogue does not have.
+local function catalogue(etype, traits)
+  local types = KEYS[directLog + 5]
+  local stored = redis.call('HGET', types, etype)
+  if stored and traits == '' then return end
+  local known = { project_id = 'string' }
+  if stored then
+    known = cjson.decode(stored)
   else
-    local field = 'cat:' .. shape
-    if redis.call('HEXISTS', meta, field) == 0 then
-      catalogueTraits(KEYS[directLog + 5], etype, traits)
-      redis.call('HSET', meta, field, '1')
+    for _, d in ipairs(declaredTraits(etype)) do known[d[1]] = d[2] end
+  end
+  local grew = not stored
+  for name, ttype in string.gmatch(traits, '{"name":"([^"]+)","type":"(%a+)"') do
+    if known[name] == nil then
+      known[name] = ttype
+      grew = true
     end
   end
+  if grew then redis.call('HSET', types, etype, cjson.encode(known)) end
+end
+
+-- Appends an event of typed traits (the comma-separated trait objects after project_id, in the log's
+-- JSON; queueId '' when none): the record the relay makes.
+local function appendEvent(etype, traits, queueId, us)
+  local seqText, id = nextEvent(us)
+  local json = '{"seq":' .. seqText .. ',"us":' .. us .. (queueId == '' and '' or ',"q":' .. cjson.encode(queueId)) ..
+    ',"event":{"message_id":"' .. id .. '","event_type":"' .. etype .. '","generated":"' .. isoMicros(us) ..
+    '","traits":[{"name":"project_id","type":"string","value":' .. cjson.encode(directApp) .. '}' ..
+    (traits == '' and '' or ',' .. traits) .. '],"raw":{}}}'
+  storeEvent(seqText, id, etype, queueId, us, json)
+  catalogue(etype, traits)
+  return id
+end
+
+-- Appends a call-queue change's event as the change itself (its JSON as the script published it):
+-- `{"seq":…,"us":…[,"q":…],"event":{"message_id":…,"event_type":…},"c":<change>}`. The node builds
+-- the event's traits from the change when it reads the record (events.ts changeEventValues and
+-- buildEvent, src/engine/redis/events.ts toLogged): no trait is typed or written here, and the type's
+-- declared traits are its catalogue entry.
+local function appendChange(etype, queueId, changeJson, us)
+  local seqText, id = nextEvent(us)
+  local json = '{"seq":' .. seqText .. ',"us":' .. us .. (queueId == '' and '' or ',"q":"' .. queueId .. '"') ..
+    ',"event":{"message_id":"' .. id .. '","event_type":"' .. etype .. '"},"c":' .. changeJson .. '}'
+  storeEvent(seqText, id, etype, queueId, us, json)
+  if redis.call('HEXISTS', KEYS[directLog + 5], etype) == 0 then catalogue(etype, '') end
   return id
 end
 
@@ -146,10 +167,4 @@ local function recordEvent(outbox, app, etype, values)
   end
   local q = values.queue_id
   return appendEvent(etype, table.concat(out, ','), (q == nil or q == cjson.null) and '' or tostring(q), eventMicros())
-end
-
--- An event whose traits the script wrote typed (change-event.lua), indexed by queueId ('' none);
--- shape: change-event.lua's name of its set of traits (nil: unknown).
-local function recordTraits(outbox, etype, traits, queueId, us, shape)
-  return appendEvent(etype, traits, queueId, us or eventMicros(), shape)
 end

@@ -2,4 +2,4 @@
 -- (config.ts `events: false`; scripts.ts loadLua): the same functions, doing nothing.
 local function recordEvent(outbox, app, etype, values) end
 local function recordTraits(outbox, etype, traits, queueId, us) end
-local function recordChange(outbox, change, us) end
+local function recordChange(outbox, change, us, json) end
