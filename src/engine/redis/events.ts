@@ -325,7 +325,7 @@ export class RedisEventLog implements EventLog {
     if (mode === 'none') return write([], []);
     if (mode === 'direct') {
       await this.ensureLog(app);
-      return write(this.keys.eventLog(app), [app, directIdBits(app)]);
+      return write(this.logKeys(app), [app, directIdBits(app)]);
     }
     await this.registerOutbox(outbox, app);
     try {
@@ -571,6 +571,18 @@ export class RedisEventLog implements EventLog {
       learning.push([known, name]);
     }
     return fresh === undefined ? '' : JSON.stringify(fresh);
+  }
+
+  /** `app`'s log keys, made once per application a direct recorder writes to (the last few thousand). */
+  private readonly directKeys = new Map<string, readonly string[]>();
+  private logKeys(app: string): readonly string[] {
+    let keys = this.directKeys.get(app);
+    if (keys === undefined) {
+      if (this.directKeys.size >= 4096) this.directKeys.clear();
+      keys = this.keys.eventLog(app);
+      this.directKeys.set(app, keys);
+    }
+    return keys;
   }
 
   /** Registers `app`'s log for the sweep's retention, carrying an older layout's seq (once per node). */
