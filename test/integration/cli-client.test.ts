@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { holdline, run, type Cli } from '../helpers/cli.js';
 
 const TIMEOUT_MS = 120_000;
@@ -61,8 +61,11 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
       [2, 'agent 7 ready'],
       [2, 'agent 8 ready'],
     ]);
-    const last = JSON.parse(readFileSync(resume, 'utf8')) as Record<string, string>;
-    expect(last).toEqual({ 1: lines(tail)[1]!.message_id, 2: lines(tail)[3]!.message_id });
+    // A line reaches stdout before the resume file is rewritten: the file catches up.
+    await vi.waitFor(() => {
+      const last = JSON.parse(readFileSync(resume, 'utf8')) as Record<string, string>;
+      expect(last).toEqual({ 1: lines(tail)[1]!.message_id, 2: lines(tail)[3]!.message_id });
+    });
     tail.proc.kill('SIGINT');
     expect((await tail.exited).code).toBe(0);
 
