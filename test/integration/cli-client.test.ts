@@ -81,13 +81,16 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
 
   it('queues lists the queues with partitions and counts; errors are one line', async () => {
     const { env } = await serverWithApp();
-    const listed = await run(['queues', 'demo'], env);
+    // Independent processes, run at once.
+    const [listed, noKey, badKey, noQueue] = await Promise.all([
+      run(['queues', 'demo'], env),
+      run(['queues', 'demo'], { HOLDLINE_URL: env.HOLDLINE_URL! }),
+      run(['queues', 'demo'], { ...env, HOLDLINE_KEY: 'nope' }),
+      run(['tail', 'demo', 'nosuch'], env),
+    ]);
     expect([listed.code, listed.stdout]).toEqual([0, 'calls\t2 partitions\t0 messages\n']);
-    const noKey = await run(['queues', 'demo'], { HOLDLINE_URL: env.HOLDLINE_URL! });
     expect([noKey.code, noKey.stderr]).toEqual([2, 'holdline: needs an application key: --key or HOLDLINE_KEY\n']);
-    const badKey = await run(['queues', 'demo'], { ...env, HOLDLINE_KEY: 'nope' });
     expect([badKey.code, badKey.stderr]).toEqual([1, expect.stringMatching(/^holdline: auth_invalid: .*\n$/)]);
-    const noQueue = await run(['tail', 'demo', 'nosuch'], env);
     expect([noQueue.code, noQueue.stderr]).toEqual([1, expect.stringMatching(/^holdline: queue_not_found: .*\n$/)]);
   });
 });
