@@ -1,13 +1,15 @@
 /**
- * The `holdline` command as a child process for the cli-*.test.ts suites: run through tsx from
- * src/ (no build needed), or any other command line (the built or packed command). Output is
- * collected; waitFor re-checks on every chunk. Every process is killed by its PID after each test.
+ * The `holdline` command as a child process for the cli-*.test.ts suites: src/ transpiled once for
+ * the run by test/global-setup.ts (the same esbuild transform tsx applies at every start, paid once),
+ * or run through tsx from src/ (the `npm run dev` path), or any other command line (the built or
+ * packed command). Output is collected; waitFor re-checks on every chunk. Every process is killed
+ * by its PID after each test.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, inject } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -71,8 +73,13 @@ export function spawnCli(command: string, args: string[], options: SpawnOptions 
   return cli;
 }
 
-/** `holdline ARGS` from src/ through tsx; `stdin: 'pipe'` to write to it. */
+/** `holdline ARGS` from src/ as transpiled for this run; `stdin: 'pipe'` to write to it. */
 export function holdline(args: string[], env: Record<string, string> = {}, stdin: 'ignore' | 'pipe' = 'ignore'): Cli {
+  return spawnCli(process.execPath, [inject('cliMain'), ...args], { env: cleanEnv(env), stdio: [stdin, 'pipe', 'pipe'] });
+}
+
+/** `holdline ARGS` from src/ through tsx, as `npm run dev` runs it; `stdin: 'pipe'` to write to it. */
+export function holdlineFromSource(args: string[], env: Record<string, string> = {}, stdin: 'ignore' | 'pipe' = 'ignore'): Cli {
   return spawnCli(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: cleanEnv(env), stdio: [stdin, 'pipe', 'pipe'] });
 }
 

@@ -1,10 +1,11 @@
 /**
- * `holdline serve` in its own process (run through tsx from src/, no build needed), as in
- * production: for tests that kill a node (SIGKILL, no goodbye) or run several nodes that meet only
- * through Redis. Stopped by its PID.
+ * `holdline serve` in its own process (src/ transpiled once for the run by test/global-setup.ts, no
+ * build needed), as in production: for tests that kill a node (SIGKILL, no goodbye) or run several
+ * nodes that meet only through Redis. Stopped by its PID.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import { freePort } from './redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,7 +25,7 @@ export interface HoldlineProcess {
  */
 export async function startHoldlineProcess(env: Record<string, string>, port?: number): Promise<HoldlineProcess> {
   const listenPort = port ?? (await freePort());
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const proc = spawn(process.execPath, [inject('cliMain'), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, ...env, HOLDLINE_PORT: String(listenPort), HOLDLINE_HOST: '127.0.0.1', HOLDLINE_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@
  * closes it.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { DEFAULTS, type HoldlineConfig } from '../../src/config.js';
 import type { CallStore } from '../../src/engine/call-types.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
@@ -114,6 +114,27 @@ export function useServer(factory: EngineFactory, overrides: Partial<HoldlineCon
     current = await startTestServer(await factory.create(), overrides);
   });
   afterEach(async () => {
+    await current?.close();
+    await current?.engine.close();
+    current = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error('server used outside a test');
+    return current;
+  };
+}
+
+/**
+ * One engine and server (from the factory) for all the tests of the enclosing describe, for tests
+ * that each work in their own applications (or check that they changed nothing): the start-up is
+ * then paid once per describe instead of once per test.
+ */
+export function useSharedServer(factory: EngineFactory, overrides: Partial<HoldlineConfig> = {}): () => TestServer {
+  let current: TestServer | undefined;
+  beforeAll(async () => {
+    current = await startTestServer(await factory.create(), overrides);
+  });
+  afterAll(async () => {
     await current?.close();
     await current?.engine.close();
     current = undefined;

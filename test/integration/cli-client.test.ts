@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { holdline, run, type Cli } from '../helpers/cli.js';
 
 const TIMEOUT_MS = 120_000;
@@ -61,8 +61,11 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
       [2, 'agent 7 ready'],
       [2, 'agent 8 ready'],
     ]);
-    const last = JSON.parse(readFileSync(resume, 'utf8')) as Record<string, string>;
-    expect(last).toEqual({ 1: lines(tail)[1]!.message_id, 2: lines(tail)[3]!.message_id });
+    // A line reaches stdout before the resume file is rewritten: the file catches up.
+    await vi.waitFor(() => {
+      const last = JSON.parse(readFileSync(resume, 'utf8')) as Record<string, string>;
+      expect(last).toEqual({ 1: lines(tail)[1]!.message_id, 2: lines(tail)[3]!.message_id });
+    });
     tail.proc.kill('SIGINT');
     expect((await tail.exited).code).toBe(0);
 
@@ -78,13 +81,16 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
 
   it('queues lists the queues with partitions and counts; errors are one line', async () => {
     const { env } = await serverWithApp();
-    const listed = await run(['queues', 'demo'], env);
+    // Independent processes, run at once.
+    const [listed, noKey, badKey, noQueue] = await Promise.all([
+      run(['queues', 'demo'], env),
+      run(['queues', 'demo'], { HOLDLINE_URL: env.HOLDLINE_URL! }),
+      run(['queues', 'demo'], { ...env, HOLDLINE_KEY: 'nope' }),
+      run(['tail', 'demo', 'nosuch'], env),
+    ]);
     expect([listed.code, listed.stdout]).toEqual([0, 'calls\t2 partitions\t0 messages\n']);
-    const noKey = await run(['queues', 'demo'], { HOLDLINE_URL: env.HOLDLINE_URL! });
     expect([noKey.code, noKey.stderr]).toEqual([2, 'holdline: needs an application key: --key or HOLDLINE_KEY\n']);
-    const badKey = await run(['queues', 'demo'], { ...env, HOLDLINE_KEY: 'nope' });
     expect([badKey.code, badKey.stderr]).toEqual([1, expect.stringMatching(/^holdline: auth_invalid: .*\n$/)]);
-    const noQueue = await run(['tail', 'demo', 'nosuch'], env);
     expect([noQueue.code, noQueue.stderr]).toEqual([1, expect.stringMatching(/^holdline: queue_not_found: .*\n$/)]);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The `holdline` command as a child process (run through tsx, no build needed): serve, graceful
- * SIGTERM, refusal of uWS's JS fallback, flags over environment, apps create|list|delete over REST.
+ * The `holdline` command as a child process (src/ transpiled once for the run, test/helpers/cli.ts):
+ * serve, graceful SIGTERM, refusal of uWS's JS fallback, flags over environment, apps
+ * create|list|delete over REST.
  */
 import { once } from 'node:events';
 import net from 'node:net';
@@ -8,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { holdline, run } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis-server.js';
 
-// Every case starts `holdline` child processes through tsx (transpiled at start-up): seconds each on a
-// loaded 2-core machine. The timeout bounds a hang; it says nothing about speed.
+// Every case starts `holdline` child processes: up to a second each on a loaded 2-core machine. The
+// timeout bounds a hang; it says nothing about speed.
 const CHILD_PROCESS_TIMEOUT_MS = 120_000;
 
 describe('holdline serve', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
@@ -56,13 +57,14 @@ describe('holdline serve', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
   });
 
   it('refuses uWS\'s JS fallback with a clear message, unless allowed', async () => {
+    // Both processes at once: neither depends on the other.
+    const allowed = holdline(['serve', '--port', '0', '--allow-uws-fallback'], { UWS_USE_FALLBACK: '1' });
     const refused = await run(['serve', '--port', '0'], { UWS_USE_FALLBACK: '1' });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('refuses to run on the slow pure-JS fallback');
     expect(refused.stderr).toContain('--allow-uws-fallback');
     expect(refused.stdout).not.toContain('listening');
 
-    const allowed = holdline(['serve', '--port', '0', '--allow-uws-fallback'], { UWS_USE_FALLBACK: '1' });
     const port = await allowed.listening();
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     allowed.proc.kill('SIGTERM');
@@ -80,16 +82,20 @@ describe('holdline serve', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
   });
 
   it('exits 2 on usage errors and bad configuration', async () => {
-    const unknownFlag = await run(['serve', '--prot', '1']);
+    // Independent processes, run at once.
+    const [unknownFlag, badEngine, badPort, unknownCommand, help] = await Promise.all([
+      run(['serve', '--prot', '1']),
+      run(['serve', '--engine', 'mongo']),
+      run(['serve'], { HOLDLINE_PORT: 'eighty' }),
+      run(['frobnicate']),
+      run(['help']),
+    ]);
     expect(unknownFlag.code).toBe(2);
     expect(unknownFlag.stderr).toContain("unknown option '--prot'");
     expect(unknownFlag.stderr).toContain('Did you mean --port?');
-    const badEngine = await run(['serve', '--engine', 'mongo']);
     expect([badEngine.code, badEngine.stderr]).toEqual([2, 'holdline: --engine must be one of memory, redis, got "mongo"\n']);
-    const badPort = await run(['serve'], { HOLDLINE_PORT: 'eighty' });
     expect([badPort.code, badPort.stderr]).toEqual([2, expect.stringContaining('HOLDLINE_PORT')]);
-    expect((await run(['frobnicate'])).code).toBe(2);
-    const help = await run(['help']);
+    expect(unknownCommand.code).toBe(2);
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('apps')]);
   });
 });
@@ -112,9 +118,8 @@ describe('holdline apps (admin REST routes, any engine)', { timeout: CHILD_PROCE
     expect(again.stderr).toContain('application billing already exists');
     expect(again.stderr).toContain('holdline apps keys create billing');
     expect(again.stdout).toBe('');
-    expect((await run(['apps', 'create', 'healthz'], env)).stderr).toContain('invalid_name');
-
-    const listed = await run(['apps', 'list'], env);
+    const [invalid, listed] = await Promise.all([run(['apps', 'create', 'healthz'], env), run(['apps', 'list'], env)]);
+    expect(invalid.stderr).toContain('invalid_name');
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^billing\t\d{4}-\d\d-\d\dT/);
 
@@ -163,18 +168,16 @@ describe('holdline apps (admin REST routes, any engine)', { timeout: CHILD_PROCE
   });
 
   it('says what is missing: the operator key, or a server to talk to', async () => {
-    const noKey = await run(['apps', 'list']);
-    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringContaining('--admin-key or HOLDLINE_ADMIN_KEY')]);
     const closed = await freePort(); // nothing listens there
-    const noServer = await run(['apps', 'list', '--admin-key', 'x', '--url', `http://127.0.0.1:${closed}`]);
+    const [noKey, noServer] = await Promise.all([run(['apps', 'list']), run(['apps', 'list', '--admin-key', 'x', '--url', `http://127.0.0.1:${closed}`])]);
+    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringContaining('--admin-key or HOLDLINE_ADMIN_KEY')]);
     expect(noServer.code).toBe(1);
     expect(noServer.stderr).toContain(`holdline: cannot reach Holdline at http://127.0.0.1:${closed} (ECONNREFUSED)`);
     expect(noServer.stderr.split('\n')).toHaveLength(2);
   });
 
   it('needs a name for create and delete', async () => {
-    expect((await run(['apps', 'create', '--admin-key', 'x'])).code).toBe(2);
-    expect((await run(['apps', 'list', 'x', '--admin-key', 'x'])).code).toBe(2);
-    expect((await run(['apps', 'drop', 'x'])).code).toBe(2);
+    const runs = await Promise.all([run(['apps', 'create', '--admin-key', 'x']), run(['apps', 'list', 'x', '--admin-key', 'x']), run(['apps', 'drop', 'x'])]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
   });
 });

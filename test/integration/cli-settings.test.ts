@@ -31,8 +31,7 @@ function expectOneLine(res: { code: number | null; stderr: string; stdout: strin
 describe('holdline help and version', { timeout: TIMEOUT_MS }, () => {
   it('prints the version of package.json', async () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
-    for (const flag of ['--version', '-V']) {
-      const res = await run([flag]);
+    for (const res of await Promise.all([run(['--version']), run(['-V'])])) {
       expect([res.code, res.stdout]).toEqual([0, `${version}\n`]);
     }
   });
@@ -51,12 +50,10 @@ describe('holdline help and version', { timeout: TIMEOUT_MS }, () => {
   });
 
   it('gives each command its own help', async () => {
-    const publish = await run(['publish', '--help']);
+    const [publish, rotate, root] = await Promise.all([run(['publish', '--help']), run(['apps', 'keys', 'rotate', '--help']), run([])]);
     expect(publish.stdout).toMatch(/^Usage: holdline publish \[options\] <app> <queue> \[body\.\.\.\]/);
-    const rotate = await run(['apps', 'keys', 'rotate', '--help']);
     expect(rotate.stdout).toMatch(/^Usage: holdline apps keys rotate \[options\] <app> <key-id>/);
     expect(rotate.stdout).toContain('--grace <seconds>');
-    const root = await run([]);
     expect(root.code).toBe(2);
     expect(root.stderr).toContain('Commands:');
   });
@@ -64,22 +61,32 @@ describe('holdline help and version', { timeout: TIMEOUT_MS }, () => {
 
 describe('holdline serve: bad settings', { timeout: TIMEOUT_MS }, () => {
   it('names the flag, the variable or the config key that holds a bad value, and what it accepts', async () => {
-    expectOneLine(await run(['serve', '--port', 'abc']), '--port must be an integer from 0 to 65535, got "abc"');
-    expectOneLine(await run(['serve'], { HOLDLINE_LOG_LEVEL: 'verbose' }), 'HOLDLINE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
+    const file = configFile({ port: 80000 });
+    const origins = configFile({ corsOrigins: 'https://a.example' });
+    const notJson = configFile('{port: 1');
+    // Independent processes, run at once.
+    const [port, logLevel, redisUrl, accessLog, fromFile, fromEnvFile, corsOrigins, res, missing] = await Promise.all([
+      run(['serve', '--port', 'abc']),
+      run(['serve'], { HOLDLINE_LOG_LEVEL: 'verbose' }),
+      run(['serve'], { HOLDLINE_REDIS_URL: 'http://x' }),
+      run(['serve'], { HOLDLINE_ACCESS_LOG: 'maybe' }),
+      run(['serve', '--config', file]),
+      run(['serve'], { HOLDLINE_CONFIG: file }),
+      run(['serve', '--config', origins]),
+      run(['serve', '--config', notJson]),
+      run(['serve', '--config', '/nonexistent/holdline.json']),
+    ]);
+    expectOneLine(port, '--port must be an integer from 0 to 65535, got "abc"');
+    expectOneLine(logLevel, 'HOLDLINE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
     expectOneLine(
-      await run(['serve'], { HOLDLINE_REDIS_URL: 'http://x' }),
+      redisUrl,
       'HOLDLINE_REDIS_URL must be a redis://host:port[/db], rediss://… or redis+cluster://host:port,host:port URL, got "http://x"',
     );
-    expectOneLine(await run(['serve'], { HOLDLINE_ACCESS_LOG: 'maybe' }), 'HOLDLINE_ACCESS_LOG must be true or false (1/0, yes/no, on/off), got "maybe"');
-    const file = configFile({ port: 80000 });
-    expectOneLine(await run(['serve', '--config', file]), `port in ${file} must be an integer from 0 to 65535, got 80000`);
-    expectOneLine(await run(['serve'], { HOLDLINE_CONFIG: file }), `port in ${file} must be an integer from 0 to 65535, got 80000`);
-    const origins = configFile({ corsOrigins: 'https://a.example' });
-    expectOneLine(await run(['serve', '--config', origins]), `corsOrigins in ${origins} must be origins (scheme://host[:port]) or *, comma-separated in the environment or a flag, an array in a file, got "https://a.example"`);
-    const notJson = configFile('{port: 1');
-    const res = await run(['serve', '--config', notJson]);
+    expectOneLine(accessLog, 'HOLDLINE_ACCESS_LOG must be true or false (1/0, yes/no, on/off), got "maybe"');
+    expectOneLine(fromFile, `port in ${file} must be an integer from 0 to 65535, got 80000`);
+    expectOneLine(fromEnvFile, `port in ${file} must be an integer from 0 to 65535, got 80000`);
+    expectOneLine(corsOrigins, `corsOrigins in ${origins} must be origins (scheme://host[:port]) or *, comma-separated in the environment or a flag, an array in a file, got "https://a.example"`);
     expect([res.code, res.stderr]).toEqual([2, expect.stringMatching(new RegExp(`^holdline: config file ${notJson} is not JSON: .*\\n$`))]);
-    const missing = await run(['serve', '--config', '/nonexistent/holdline.json']);
     expect([missing.code, missing.stderr]).toEqual([2, 'holdline: cannot read config file /nonexistent/holdline.json: ENOENT\n']);
   });
 });

@@ -164,8 +164,9 @@ describe('SDK reconnect against a killed and restarted server (Redis engine)', (
     const adminKey = randomBytes(12).toString('hex');
     const env = { HOLDLINE_ENGINE: 'redis', HOLDLINE_REDIS_URL: inject('redisUrl'), HOLDLINE_REDIS_PREFIX: freshPrefix('sdk'), HOLDLINE_ADMIN_KEY: adminKey };
     const port = await freePort();
-    let nodeA = await startHoldline(port, env);
-    const nodeB = await startHoldline(await freePort(), env);
+    const portB = await freePort();
+    // Both nodes start at once: neither needs the other to start.
+    let [nodeA, nodeB] = await Promise.all([startHoldline(port, env), startHoldline(portB, env)]);
 
     const app = `sdk-${randomBytes(4).toString('hex')}`;
     const created = await rest(port, '/v1/apps', { method: 'POST', admin: adminKey, headers: JSON_CT, body: JSON.stringify({ name: app }) });

@@ -6,7 +6,7 @@
  * message (the layout before runs) is read and reclaimed as before.
  */
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { definePartitionScripts, sweepPartitionStep } from '../../src/engine/redis/partition-scripts.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
@@ -14,42 +14,42 @@ import type { PartitionRef, StoredMessage } from '../../src/engine/types.js';
 import { freshQueue, msg, ref } from '../helpers/engines.js';
 import { freshPrefix } from '../helpers/namespace.js';
 
-describe('redis engine: the expiry index by runs', () => {
-  let redis: Redis;
-  let prefix: string;
-  let keys: RedisKeys;
-  let engine: RedisEngine;
-
-  async function index(r: PartitionRef): Promise<Array<[string, number]>> {
-    const flat = await redis.zrange(keys.partition(r).exp, 0, -1, 'WITHSCORES');
-    const out: Array<[string, number]> = [];
-    for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
-    return out;
-  }
-
-  async function past(messages: StoredMessage[]): Promise<void> {
-    const at = Math.max(...messages.map((m) => m.expiresAtMs));
-    await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now()) + 50));
-  }
-
-  async function bodies(r: PartitionRef): Promise<string[]> {
-    return (await engine.read(r, { limit: 100, order: 'ascending' })).map((m) => String(m.body));
-  }
-
-  beforeEach(async () => {
-    prefix = freshPrefix('runs');
-    keys = new RedisKeys(prefix);
-    redis = new Redis(inject('redisUrl'));
+// Every test waits out a ttl of a second: they run at once, each on a prefix, engine and
+// connection of its own, instead of one after the other.
+describe.concurrent('redis engine: the expiry index by runs', () => {
+  async function own(onTestFinished: (fn: () => Promise<void>) => void) {
+    const prefix = freshPrefix('runs');
+    const keys = new RedisKeys(prefix);
+    const redis = new Redis(inject('redisUrl'));
     definePartitionScripts(redis);
-    engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000 });
+    const engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000 });
     await engine.start();
-  });
-  afterEach(async () => {
-    await engine.close();
-    redis.disconnect();
-  });
+    onTestFinished(async () => {
+      await engine.close();
+      redis.disconnect();
+    });
 
-  it('indexes one entry per run of one ttl; each message still expires by its own ttl', async () => {
+    async function index(r: PartitionRef): Promise<Array<[string, number]>> {
+      const flat = await redis.zrange(keys.partition(r).exp, 0, -1, 'WITHSCORES');
+      const out: Array<[string, number]> = [];
+      for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
+      return out;
+    }
+
+    async function past(messages: StoredMessage[]): Promise<void> {
+      const at = Math.max(...messages.map((m) => m.expiresAtMs));
+      await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now()) + 50));
+    }
+
+    async function bodies(r: PartitionRef): Promise<string[]> {
+      return (await engine.read(r, { limit: 100, order: 'ascending' })).map((m) => String(m.body));
+    }
+
+    return { keys, redis, engine, index, past, bodies };
+  }
+
+  it('indexes one entry per run of one ttl; each message still expires by its own ttl', async ({ onTestFinished }) => {
+    const { keys, redis, engine, index, past, bodies } = await own(onTestFinished);
     const queue = await freshQueue(engine, 1);
     const r = ref(queue);
     const out = await engine.append(queue, [msg('a', 1, 1), msg('b', 1, 1), msg('c', 1, 3600), msg('d', 1, 1), msg('e', 1, 1), msg('f', 1, 1)]);
@@ -72,7 +72,8 @@ describe('redis engine: the expiry index by runs', () => {
     expect(await index(r)).toEqual([[ids[2], out[2]!.expiresAtMs]]);
   });
 
-  it('keeps a message an update gave a longer ttl when its run expires, and reclaims it at its own expiry', async () => {
+  it('keeps a message an update gave a longer ttl when its run expires, and reclaims it at its own expiry', async ({ onTestFinished }) => {
+    const { keys, redis, engine, index, past, bodies } = await own(onTestFinished);
     const queue = await freshQueue(engine, 1);
     const r = ref(queue);
     const out = await engine.append(queue, [msg('a', 1, 1), msg('b', 1, 1), msg('c', 1, 1)]);
@@ -91,7 +92,8 @@ describe('redis engine: the expiry index by runs', () => {
     expect(await redis.exists(keys.partition(r).ids, keys.partition(r).msg, keys.partition(r).exp)).toBe(0);
   });
 
-  it('hides and reclaims a message an update gave a shorter ttl while the rest of its run lives', async () => {
+  it('hides and reclaims a message an update gave a shorter ttl while the rest of its run lives', async ({ onTestFinished }) => {
+    const { engine, index, past, bodies } = await own(onTestFinished);
     const queue = await freshQueue(engine, 1);
     const r = ref(queue);
     const out = await engine.append(queue, [msg('a', 1, 3600), msg('b', 1, 3600), msg('c', 1, 3600)]);
@@ -106,7 +108,8 @@ describe('redis engine: the expiry index by runs', () => {
     expect(await index(r)).toEqual([[`${out[0]!.id} ${out[2]!.id}`, out[0]!.expiresAtMs]]);
   });
 
-  it('narrows a run longer than one sweep call, and the next calls finish it', async () => {
+  it('narrows a run longer than one sweep call, and the next calls finish it', async ({ onTestFinished }) => {
+    const { keys, redis, engine, index, past } = await own(onTestFinished);
     const queue = await freshQueue(engine, 1);
     const r = ref(queue);
     const out = await engine.append(queue, Array.from({ length: 25 }, (_, i) => msg(`m${i}`, 1, 1)));
@@ -120,7 +123,8 @@ describe('redis engine: the expiry index by runs', () => {
     expect(await redis.exists(k.ids, k.msg, k.exp)).toBe(0);
   });
 
-  it('reads around more expired messages in runs than the read scripts list at once', async () => {
+  it('reads around more expired messages in runs than the read scripts list at once', async ({ onTestFinished }) => {
+    const { engine, past, bodies } = await own(onTestFinished);
     const queue = await freshQueue(engine, 1);
     const r = ref(queue);
     const dead = await engine.append(queue, Array.from({ length: 300 }, (_, i) => msg(`x${i}`, 1, 1)));
@@ -136,7 +140,8 @@ describe('redis engine: the expiry index by runs', () => {
     expect(await bodies(r)).toEqual(['live1', 'live2']);
   });
 
-  it('reads and reclaims data indexed one entry per message (the layout before runs)', async () => {
+  it('reads and reclaims data indexed one entry per message (the layout before runs)', async ({ onTestFinished }) => {
+    const { keys, redis, engine, index, past, bodies } = await own(onTestFinished);
     const queue = await freshQueue(engine, 1);
     const r = ref(queue);
     const k = keys.partition(r);

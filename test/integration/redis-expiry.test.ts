@@ -5,7 +5,7 @@
  * holds messages, even while sweeps that empty partitions race appends to them.
  */
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { definePartitionScripts, sweepPartition } from '../../src/engine/redis/partition-scripts.js';
 import { ExpirySweeper } from '../../src/engine/redis/sweeper.js';
@@ -17,56 +17,56 @@ import { freshPrefix } from '../helpers/namespace.js';
 const SWEEP_MS = 200;
 
 describe('redis engine: expiry reclamation', () => {
-  let redis: Redis;
-  let prefix: string;
-  let keys: RedisKeys;
-  const engines: RedisEngine[] = [];
+  /** A prefix, a plain Redis client and the test's engines (closed after it) of the test's own. */
+  async function own(onTestFinished: (fn: () => Promise<void>) => void) {
+    const prefix = freshPrefix('exp');
+    const keys = new RedisKeys(prefix);
+    const redis = new Redis(inject('redisUrl'));
+    const engines: RedisEngine[] = [];
+    onTestFinished(async () => {
+      for (const e of engines.splice(0)) await e.close();
+      redis.disconnect();
+    });
 
-  async function engineWith(sweepIntervalMs: number): Promise<RedisEngine> {
-    const engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs });
-    engines.push(engine);
-    await engine.start();
-    return engine;
-  }
-
-  /** What Redis holds for a partition: entries in each structure (0 once the key is gone). */
-  async function stored(r: PartitionRef): Promise<{ ids: number; msg: number; exp: number }> {
-    const k = keys.partition(r);
-    const [ids, msgs, exp] = await Promise.all([redis.zcard(k.ids), redis.hlen(k.msg), redis.zcard(k.exp)]);
-    return { ids, msg: msgs, exp };
-  }
-
-  async function indexed(): Promise<Map<string, number>> {
-    const flat = await redis.zrange(keys.expiryIndex, 0, -1, 'WITHSCORES');
-    const out = new Map<string, number>();
-    for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, Number(flat[i + 1]));
-    return out;
-  }
-
-  /** The index invariant (sweeper.ts): a partition with messages is indexed at or before its earliest expiry. */
-  async function expectIndexCovers(queue: QueueMeta): Promise<void> {
-    const index = await indexed();
-    for (let p = 1; p <= queue.partitions; p++) {
-      const r = ref(queue, p);
-      const first = await redis.zrange(keys.partition(r).exp, 0, 0, 'WITHSCORES');
-      if (first.length === 0) continue;
-      const score = index.get(keys.partitionMember(r));
-      expect(score, `partition ${p} missing from the expiry index`).toBeDefined();
-      expect(score!).toBeLessThanOrEqual(Number(first[1]));
+    async function engineWith(sweepIntervalMs: number): Promise<RedisEngine> {
+      const engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs });
+      engines.push(engine);
+      await engine.start();
+      return engine;
     }
+
+    /** What Redis holds for a partition: entries in each structure (0 once the key is gone). */
+    async function stored(r: PartitionRef): Promise<{ ids: number; msg: number; exp: number }> {
+      const k = keys.partition(r);
+      const [ids, msgs, exp] = await Promise.all([redis.zcard(k.ids), redis.hlen(k.msg), redis.zcard(k.exp)]);
+      return { ids, msg: msgs, exp };
+    }
+
+    async function indexed(): Promise<Map<string, number>> {
+      const flat = await redis.zrange(keys.expiryIndex, 0, -1, 'WITHSCORES');
+      const out = new Map<string, number>();
+      for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, Number(flat[i + 1]));
+      return out;
+    }
+
+    /** The index invariant (sweeper.ts): a partition with messages is indexed at or before its earliest expiry. */
+    async function expectIndexCovers(queue: QueueMeta): Promise<void> {
+      const index = await indexed();
+      for (let p = 1; p <= queue.partitions; p++) {
+        const r = ref(queue, p);
+        const first = await redis.zrange(keys.partition(r).exp, 0, 0, 'WITHSCORES');
+        if (first.length === 0) continue;
+        const score = index.get(keys.partitionMember(r));
+        expect(score, `partition ${p} missing from the expiry index`).toBeDefined();
+        expect(score!).toBeLessThanOrEqual(Number(first[1]));
+      }
+    }
+
+    return { keys, redis, engineWith, stored, indexed, expectIndexCovers };
   }
 
-  beforeEach(() => {
-    prefix = freshPrefix('exp');
-    keys = new RedisKeys(prefix);
-    redis = new Redis(inject('redisUrl'));
-  });
-  afterEach(async () => {
-    for (const e of engines.splice(0)) await e.close();
-    redis.disconnect();
-  });
-
-  it('frees expired messages within sweepIntervalMs of their expiry, and keeps the rest', async () => {
+  it('frees expired messages within sweepIntervalMs of their expiry, and keeps the rest', async ({ onTestFinished }) => {
+    const { keys, redis, engineWith, stored, indexed } = await own(onTestFinished);
     const engine = await engineWith(SWEEP_MS);
     const queue = await freshQueue(engine, 3);
     const short = await engine.append(queue, [...Array.from({ length: 50 }, (_, i) => msg(`s${i}`, 1 + (i % 2), 1)), msg('short', 3, 1)]);
@@ -95,7 +95,9 @@ describe('redis engine: expiry reclamation', () => {
     expect([...(await indexed())]).toEqual([[keys.partitionMember(ref(queue, 3)), kept!.expiresAtMs]]);
   });
 
-  it('reclaims a partition holding more expired messages than one script call takes, in one round', async () => {
+  // The next three wait out ttls of a few seconds, with no bound on time to check: they run at once.
+  it.concurrent('reclaims a partition holding more expired messages than one script call takes, in one round', async ({ onTestFinished }) => {
+    const { engineWith, stored, indexed } = await own(onTestFinished);
     const engine = await engineWith(60_000);
     const queue = await freshQueue(engine, 1);
     const batch = Array.from({ length: 500 }, (_, i) => msg(`m${i}`, 1, 1));
@@ -112,7 +114,8 @@ describe('redis engine: expiry reclamation', () => {
     expect((await indexed()).size).toBe(0);
   });
 
-  it('never loses a partition from the index while sweeps race appends, and frees everything in the end', async () => {
+  it.concurrent('never loses a partition from the index while sweeps race appends, and frees everything in the end', async ({ onTestFinished }) => {
+    const { engineWith, stored, indexed, expectIndexCovers } = await own(onTestFinished);
     // Two nodes, each sweeping as fast as it can while both append 1-second messages, so sweeps keep
     // emptying partitions that appends are refilling.
     const a = await engineWith(60_000);
@@ -147,7 +150,8 @@ describe('redis engine: expiry reclamation', () => {
     expect((await indexed()).size).toBe(0);
   });
 
-  it('keeps a partition indexed when an append lands between a sweep that empties it and the index update', async () => {
+  it.concurrent('keeps a partition indexed when an append lands between a sweep that empties it and the index update', async ({ onTestFinished }) => {
+    const { keys, redis, engineWith, indexed } = await own(onTestFinished);
     // The interleaving the protocol in sweeper.ts exists for, played step by step: (1) sweep.lua
     // empties the partition, an append stores a message and lowers the index, then (2)+(3).
     const engine = await engineWith(60_000);
@@ -164,7 +168,8 @@ describe('redis engine: expiry reclamation', () => {
     expect((await indexed()).get(keys.partitionMember(ref(queue)))).toBe(fresh!.expiresAtMs);
   });
 
-  it('forgets a deleted queue: its keys and index entries go with it', async () => {
+  it('forgets a deleted queue: its keys and index entries go with it', async ({ onTestFinished }) => {
+    const { keys, redis, engineWith, indexed } = await own(onTestFinished);
     const engine = await engineWith(60_000);
     const queue = await freshQueue(engine, 3);
     await engine.append(queue, [msg('a', 1), msg('b', 2), msg('c', 3)]);

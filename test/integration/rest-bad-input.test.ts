@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { engineFactories } from '../helpers/engines.js';
-import { FORM, JSON_CT, errorCode, snapshot, useServer, type TestServer } from '../helpers/server.js';
+import { FORM, JSON_CT, errorCode, snapshot, useSharedServer, type TestServer } from '../helpers/server.js';
 
 const MAX_MESSAGE = 1024;
 const MAX_REQUEST = 16 * 1024;
@@ -174,7 +174,11 @@ const cases: Case[] = [
 ];
 
 describe.each(engineFactories)('REST bad input ($name)', (factory) => {
-  const srv = useServer(factory, { maxMessageBytes: MAX_MESSAGE, maxRequestBytes: MAX_REQUEST });
+  // One server and one fixture for every case of an engine: each case checks that it changed
+  // nothing stored, so the next case starts from the same state as on a fresh fixture.
+  const srv = useSharedServer(factory, { maxMessageBytes: MAX_MESSAGE, maxRequestBytes: MAX_REQUEST });
+  let shared: Promise<Fixture> | undefined;
+  const sharedFixture = (): Promise<Fixture> => (shared ??= fixture());
 
   async function fixture(): Promise<Fixture> {
     const s = srv();
@@ -191,7 +195,7 @@ describe.each(engineFactories)('REST bad input ($name)', (factory) => {
   }
 
   it.each(cases)('$name → $status $code', async (c) => {
-    const f = await fixture();
+    const f = await sharedFixture();
     const apps = [f.app, (await f.s.engine.appForKey(f.otherKey))!];
     const before = await snapshot(f.s.engine, apps);
     const headers = new Headers();

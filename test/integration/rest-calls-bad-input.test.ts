@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { engineFactories } from '../helpers/engines.js';
-import { JSON_CT, callSnapshot, call, errorCode, useServer, type TestServer } from '../helpers/server.js';
+import { JSON_CT, callSnapshot, call, errorCode, useSharedServer, type TestServer } from '../helpers/server.js';
 
 const MAX_REQUEST = 8 * 1024;
 const GHOST = '00000000-0000-4000-8000-000000000000';
@@ -211,7 +211,11 @@ const isolation: Case[] = (
 }));
 
 describe.each(engineFactories)('REST call queues: bad input and isolation ($name)', (factory) => {
-  const srv = useServer(factory, { maxRequestBytes: MAX_REQUEST });
+  // One server and one fixture for every case of an engine: each case checks that it changed
+  // nothing stored, so the next case starts from the same state as on a fresh fixture.
+  const srv = useSharedServer(factory, { maxRequestBytes: MAX_REQUEST });
+  let shared: Promise<Fixture> | undefined;
+  const sharedFixture = (): Promise<Fixture> => (shared ??= fixture());
 
   async function fixture(): Promise<Fixture> {
     const s = srv();
@@ -251,7 +255,7 @@ describe.each(engineFactories)('REST call queues: bad input and isolation ($name
   }
 
   it.each([...badInput, ...isolation])('$name → $status $code', async (c) => {
-    const f = await fixture();
+    const f = await sharedFixture();
     const before = await state(f);
     const headers = new Headers(c.headers);
     const as = c.as ?? 'owner';

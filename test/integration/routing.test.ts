@@ -22,6 +22,24 @@ async function code(p: Promise<unknown>): Promise<string> {
   return 'ok';
 }
 
+/** The tests' verbs on the rig and queue the getters name (the current test's). */
+function helpers(rigOf: () => RoutingRig, queueOf: () => string) {
+  const join = async (extra: Record<string, unknown> = {}, q = queueOf()): Promise<string> =>
+    (await rigOf().calls.joinCaller(APP, q, { number: '6135551234', ...extra })).value.uuid;
+  const offers = (q = queueOf()): Promise<Offer[]> => rigOf().routing.listOffers(APP, q);
+  const offerOf = async (caller: string, q = queueOf()): Promise<Offer> => {
+    const o = (await offers(q)).find((x) => x.caller_id === caller);
+    if (!o) throw new Error(`no offer for caller ${caller}`);
+    return o;
+  };
+  const app = { kind: 'application' as const, app: APP };
+  const accept = (o: Offer, agent: string, q = queueOf()): Promise<Offer> => rigOf().routing.answer(app, q, o.offer_id, 'accept', { agent_id: agent });
+  const reject = (o: Offer, agent: string, q = queueOf()): Promise<Offer> => rigOf().routing.answer(app, q, o.offer_id, 'reject', { agent_id: agent });
+  const strategy = (s: string, more: Record<string, unknown> = {}, q = queueOf()): Promise<unknown> =>
+    rigOf().routing.putSettings(APP, q, { strategy: s, ...more });
+  return { join, offers, offerOf, app, accept, reject, strategy };
+}
+
 describe.each(callStoreFactories)('routing ($name store)', (factory) => {
   let rig: RoutingRig;
   let queue: string;
@@ -36,19 +54,10 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     expect(rig.errors).toEqual([]);
   });
 
-  const join = async (extra: Record<string, unknown> = {}, q = queue): Promise<string> =>
-    (await rig.calls.joinCaller(APP, q, { number: '6135551234', ...extra })).value.uuid;
-  const offers = (q = queue): Promise<Offer[]> => rig.routing.listOffers(APP, q);
-  const offerOf = async (caller: string, q = queue): Promise<Offer> => {
-    const o = (await offers(q)).find((x) => x.caller_id === caller);
-    if (!o) throw new Error(`no offer for caller ${caller}`);
-    return o;
-  };
-  const app = { kind: 'application' as const, app: APP };
-  const accept = (o: Offer, agent: string, q = queue): Promise<Offer> => rig.routing.answer(app, q, o.offer_id, 'accept', { agent_id: agent });
-  const reject = (o: Offer, agent: string, q = queue): Promise<Offer> => rig.routing.answer(app, q, o.offer_id, 'reject', { agent_id: agent });
-  const strategy = (s: string, more: Record<string, unknown> = {}, q = queue): Promise<unknown> =>
-    rig.routing.putSettings(APP, q, { strategy: s, ...more });
+  const { join, offers, offerOf, app, accept, reject, strategy } = helpers(
+    () => rig,
+    () => queue,
+  );
 
   it('manual (the default) makes no offers', async () => {
     expect((await rig.routing.getSettings(APP, queue)).strategy).toBe('manual');
@@ -216,46 +225,6 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     expect((await offerOf(german)).agents).toEqual([both]);
   });
 
-  it('tiers: penalty 1 is reached only after relax_after_seconds', async () => {
-    const [low, high] = await members(rig, APP, queue, [{ name: 'low', penalty: 0 }, { name: 'high', penalty: 1 }]);
-    await strategy('longest_idle', { relax_after_seconds: 1 });
-    const c1 = await join();
-    expect((await offerOf(c1)).agents).toEqual([low]);
-    await accept(await offerOf(c1), low!);
-    const c2 = await join();
-    expect(await offers()).toEqual([]);
-    rig.router.start();
-    await until(async () => (await offers()).some((o) => o.caller_id === c2), { what: 'the relaxed offer' });
-    expect((await offerOf(c2)).agents).toEqual([high]);
-  });
-
-  it('timeout passes the offer on and counts toward autopause', async () => {
-    const [a, b] = await members(rig, APP, queue, [{ name: 'a' }, { name: 'b' }]);
-    await strategy('linear', { offer_timeout_seconds: 1, autopause_after_missed: 1 });
-    const c1 = await join();
-    expect((await offerOf(c1)).agents).toEqual([a]);
-    rig.router.start();
-    await until(async () => (await offers()).some((o) => o.agents[0] === b), { what: 'the offer to b' });
-    const m = await rig.calls.getMember(APP, queue, a!);
-    expect(m).toMatchObject({ paused: true, pause_reason: 'autopause' });
-    expect((await rig.routing.getMember(APP, queue, a!)).missed_offers).toBe(0);
-  });
-
-  it('wrap-up: after a routed call the member is in wrapup, then available and offered again', async () => {
-    const [a] = await members(rig, APP, queue, [{ name: 'a' }]);
-    await strategy('linear', { wrapup_seconds: 1 });
-    const c1 = await join();
-    await accept(await offerOf(c1), a!);
-    await rig.calls.leaveCaller(APP, queue, c1, 'answered');
-    expect((await rig.calls.getMember(APP, queue, a!)).status).toBe('wrapup');
-    expect((await rig.routing.getMember(APP, queue, a!)).wrapup_until).not.toBeNull();
-    const c2 = await join();
-    expect(await offers()).toEqual([]);
-    rig.router.start();
-    await until(async () => (await offers()).some((o) => o.caller_id === c2), { what: 'the offer after wrap-up' });
-    expect((await rig.calls.getMember(APP, queue, a!)).status).toBe('available');
-  });
-
   it('an agent in two queues holds one offer at a time', async () => {
     const q2 = (await rig.calls.createQueue(APP, { name: 'sales' })).uuid;
     const [a] = await members(rig, APP, queue, [{ name: 'a' }]);
@@ -386,19 +355,78 @@ describe.each(callStoreFactories)('routing ($name store)', (factory) => {
     expect(logged.some((e) => e.event_type === 'queue.member.status' && trait(e, 'status') === 'busy')).toBe(true);
   });
 
-  it('an expired offer cannot be accepted; the timeout then fires once', async () => {
-    const [a] = await members(rig, APP, queue, [{ name: 'a' }]);
-    await strategy('linear', { offer_timeout_seconds: 1 });
-    const c1 = await join();
-    const o = await offerOf(c1);
-    await until(() => Date.now() > Date.parse(o.expires_at) + 5, { what: 'expiry' });
-    expect(await code(accept(o, a!))).toBe('offer_expired');
-    expect(await rig.calls.getCaller(APP, queue, c1)).toMatchObject({ status: 'ringing' });
-    await rig.router.sweep();
-    await rig.router.sweep();
-    expect((await rig.routing.getMember(APP, queue, a!)).missed_offers).toBe(1);
-    // Offered again (a is still eligible), as a new offer.
-    const again = await offerOf(c1);
-    expect(again.offer_id).not.toBe(o.offer_id);
+  // The tests that wait out a timer of a second (relax_after, offer timeout, wrap-up) run at once,
+  // each on a store, router and queue of its own; one after the other they waited a second each.
+  describe.concurrent('waiting out timers', () => {
+    async function own(onTestFinished: (fn: () => Promise<void>) => void) {
+      const rig = routingRig(await factory.open());
+      const queue = (await rig.calls.createQueue(APP, { name: 'support' })).uuid;
+      onTestFinished(async () => {
+        await rig.router.stop();
+        await rig.store.close();
+        expect(rig.errors).toEqual([]);
+      });
+      return { rig, queue, ...helpers(() => rig, () => queue) };
+    }
+
+    it('tiers: penalty 1 is reached only after relax_after_seconds', async ({ onTestFinished }) => {
+      const { rig, queue, join, offers, offerOf, accept, strategy } = await own(onTestFinished);
+      const [low, high] = await members(rig, APP, queue, [{ name: 'low', penalty: 0 }, { name: 'high', penalty: 1 }]);
+      await strategy('longest_idle', { relax_after_seconds: 1 });
+      const c1 = await join();
+      expect((await offerOf(c1)).agents).toEqual([low]);
+      await accept(await offerOf(c1), low!);
+      const c2 = await join();
+      expect(await offers()).toEqual([]);
+      rig.router.start();
+      await until(async () => (await offers()).some((o) => o.caller_id === c2), { what: 'the relaxed offer' });
+      expect((await offerOf(c2)).agents).toEqual([high]);
+    });
+
+    it('timeout passes the offer on and counts toward autopause', async ({ onTestFinished }) => {
+      const { rig, queue, join, offers, offerOf, strategy } = await own(onTestFinished);
+      const [a, b] = await members(rig, APP, queue, [{ name: 'a' }, { name: 'b' }]);
+      await strategy('linear', { offer_timeout_seconds: 1, autopause_after_missed: 1 });
+      const c1 = await join();
+      expect((await offerOf(c1)).agents).toEqual([a]);
+      rig.router.start();
+      await until(async () => (await offers()).some((o) => o.agents[0] === b), { what: 'the offer to b' });
+      const m = await rig.calls.getMember(APP, queue, a!);
+      expect(m).toMatchObject({ paused: true, pause_reason: 'autopause' });
+      expect((await rig.routing.getMember(APP, queue, a!)).missed_offers).toBe(0);
+    });
+
+    it('wrap-up: after a routed call the member is in wrapup, then available and offered again', async ({ onTestFinished }) => {
+      const { rig, queue, join, offers, offerOf, accept, strategy } = await own(onTestFinished);
+      const [a] = await members(rig, APP, queue, [{ name: 'a' }]);
+      await strategy('linear', { wrapup_seconds: 1 });
+      const c1 = await join();
+      await accept(await offerOf(c1), a!);
+      await rig.calls.leaveCaller(APP, queue, c1, 'answered');
+      expect((await rig.calls.getMember(APP, queue, a!)).status).toBe('wrapup');
+      expect((await rig.routing.getMember(APP, queue, a!)).wrapup_until).not.toBeNull();
+      const c2 = await join();
+      expect(await offers()).toEqual([]);
+      rig.router.start();
+      await until(async () => (await offers()).some((o) => o.caller_id === c2), { what: 'the offer after wrap-up' });
+      expect((await rig.calls.getMember(APP, queue, a!)).status).toBe('available');
+    });
+
+    it('an expired offer cannot be accepted; the timeout then fires once', async ({ onTestFinished }) => {
+      const { rig, queue, join, offerOf, accept, strategy } = await own(onTestFinished);
+      const [a] = await members(rig, APP, queue, [{ name: 'a' }]);
+      await strategy('linear', { offer_timeout_seconds: 1 });
+      const c1 = await join();
+      const o = await offerOf(c1);
+      await until(() => Date.now() > Date.parse(o.expires_at) + 5, { what: 'expiry' });
+      expect(await code(accept(o, a!))).toBe('offer_expired');
+      expect(await rig.calls.getCaller(APP, queue, c1)).toMatchObject({ status: 'ringing' });
+      await rig.router.sweep();
+      await rig.router.sweep();
+      expect((await rig.routing.getMember(APP, queue, a!)).missed_offers).toBe(1);
+      // Offered again (a is still eligible), as a new offer.
+      const again = await offerOf(c1);
+      expect(again.offer_id).not.toBe(o.offer_id);
+    });
   });
 });

@@ -7,12 +7,14 @@
  */
 import { request } from 'node:http';
 import { describe, expect, inject, it } from 'vitest';
-import { holdline } from '../helpers/cli.js';
+import { holdlineFromSource } from '../helpers/cli.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { until } from '../helpers/wait.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
 const ADMIN = 'workers-admin';
+// Through tsx, as `npm run dev` runs it: from source each worker thread registers tsx's loader
+// itself (serve-workers.ts), a path only this suite takes.
 
 /** One HTTP request on a connection of its own (so the kernel picks a worker for each). */
 function fresh(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
@@ -35,7 +37,7 @@ function series(text: string, name: string): number {
 
 describe('holdline serve --workers', () => {
   it('two workers on Redis share the port and the subscriptions: a message posted through either reaches subscribers on both', async () => {
-    const cli = holdline(['serve', '--workers', '2', '--port', '0', '--engine', 'redis'], {
+    const cli = holdlineFromSource(['serve', '--workers', '2', '--port', '0', '--engine', 'redis'], {
       HOLDLINE_REDIS_URL: inject('redisUrl'),
       HOLDLINE_REDIS_PREFIX: freshPrefix('workers'),
       HOLDLINE_ADMIN_KEY: ADMIN,
@@ -90,15 +92,15 @@ describe('holdline serve --workers', () => {
   });
 
   it('the memory engine refuses more than one worker with a clear message, exit 2', async () => {
-    const cli = holdline(['serve', '--workers', '2', '--port', '0']);
+    const cli = holdlineFromSource(['serve', '--workers', '2', '--port', '0']);
     expect((await cli.exited).code).toBe(2);
     expect(cli.stderr).toContain('--workers 2 (HOLDLINE_WORKERS) needs the redis engine');
   });
 
   it('a taken port is refused as without workers, exit 1', async () => {
-    const first = holdline(['serve', '--port', '0']);
+    const first = holdlineFromSource(['serve', '--port', '0']);
     const port = await first.listening();
-    const cli = holdline(['serve', '--workers', '2', '--port', String(port), '--engine', 'redis'], {
+    const cli = holdlineFromSource(['serve', '--workers', '2', '--port', String(port), '--engine', 'redis'], {
       HOLDLINE_REDIS_URL: inject('redisUrl'),
       HOLDLINE_REDIS_PREFIX: freshPrefix('workers'),
     });
