@@ -3,7 +3,8 @@
  * the memory pair (one process log), or the Redis pair on the run's redis-server under a fresh prefix
  * (a second pair on the same prefix is a second node).
  */
-import { inject } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, inject } from 'vitest';
 import type { CallStore } from '../../src/engine/call-types.js';
 import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
@@ -56,3 +57,30 @@ export const eventNodeFactories: EventNodeFactory[] = [
     },
   },
 ];
+
+/** What useRedisLog makes for each test. */
+export interface RedisLogFixture {
+  engine: RedisEngine;
+  client: Redis;
+  prefix: string;
+}
+
+/**
+ * For each test: a Redis engine on a fresh prefix (no sweep within a test; events kept a century,
+ * 1,000 at most) and a plain client on the run's redis-server, given to `use` before the test.
+ */
+export function useRedisLog(name: string, use: (fixture: RedisLogFixture) => void): void {
+  let made: RedisLogFixture | undefined;
+  beforeEach(async () => {
+    const prefix = freshPrefix(name);
+    const engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000, eventRetention: { maxAgeMs: 100 * 365 * 86_400_000, maxEvents: 1000 } });
+    await engine.start();
+    made = { engine, client: new Redis(inject('redisUrl')), prefix };
+    use(made);
+  });
+  afterEach(async () => {
+    made?.client.disconnect();
+    await made?.engine.close();
+    made = undefined;
+  });
+}

@@ -109,19 +109,7 @@ export async function openCallStore(engine: Engine, changeRetention?: number): P
 
 /** A fresh engine (from the factory) and server for each test of the enclosing describe. */
 export function useServer(factory: EngineFactory, overrides: Partial<HoldlineConfig> = {}): () => TestServer {
-  let current: TestServer | undefined;
-  beforeEach(async () => {
-    current = await startTestServer(await factory.create(), overrides);
-  });
-  afterEach(async () => {
-    await current?.close();
-    await current?.engine.close();
-    current = undefined;
-  });
-  return () => {
-    if (current === undefined) throw new Error('server used outside a test');
-    return current;
-  };
+  return serverHooks(beforeEach, afterEach, factory, overrides);
 }
 
 /**
@@ -130,11 +118,17 @@ export function useServer(factory: EngineFactory, overrides: Partial<HoldlineCon
  * then paid once per describe instead of once per test.
  */
 export function useSharedServer(factory: EngineFactory, overrides: Partial<HoldlineConfig> = {}): () => TestServer {
+  return serverHooks(beforeAll, afterAll, factory, overrides);
+}
+
+function serverHooks(
+  before: typeof beforeEach, after: typeof afterEach, factory: EngineFactory, overrides: Partial<HoldlineConfig>,
+): () => TestServer {
   let current: TestServer | undefined;
-  beforeAll(async () => {
+  before(async () => {
     current = await startTestServer(await factory.create(), overrides);
   });
-  afterAll(async () => {
+  after(async () => {
     await current?.close();
     await current?.engine.close();
     current = undefined;

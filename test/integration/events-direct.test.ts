@@ -7,16 +7,16 @@
  * catalogue, the record published on the log's channel; values typed as buildEvent types them. And
  * the store itself: no outbox entry, the event in the log as soon as the change is answered.
  */
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, inject, it } from 'vitest';
 import { buildEvent, changeEventValues, isoMicros, traitOf, uuidv7Micros, type HoldlineEvent } from '../../src/engine/events.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { directIdBits } from '../../src/engine/redis/events.js';
-import { RedisEngine } from '../../src/engine/redis/index.js';
+import type { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { expandLuaSource, loadLua } from '../../src/engine/redis/scripts.js';
 import { randomName } from '../helpers/engines.js';
-import { freshPrefix } from '../helpers/namespace.js';
+import { useRedisLog } from '../helpers/event-stores.js';
 
 /**
  * A script recording one event through the direct recorder: ARGV type, traits ('' none), queue_id,
@@ -36,16 +36,9 @@ describe('direct event recording (single Redis)', () => {
   let client: Redis;
   let prefix: string;
   let keys: RedisKeys;
-  beforeEach(async () => {
-    prefix = freshPrefix('direct');
+  useRedisLog('direct', (f) => {
+    ({ engine, client, prefix } = f);
     keys = new RedisKeys(prefix);
-    engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000, eventRetention: { maxAgeMs: 100 * 365 * 86_400_000, maxEvents: 1000 } });
-    await engine.start();
-    client = new Redis(inject('redisUrl'));
-  });
-  afterEach(async () => {
-    client.disconnect();
-    await engine.close();
   });
 
   const record = (app: string, type: string, traits: string, queue: string, us: string, values = ''): Promise<unknown> =>

@@ -6,29 +6,22 @@
  * And a node recording nothing (recordEvents: false) changes the call queue without an event.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, inject, it } from 'vitest';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { isoMicros, uuidv7 } from '../../src/engine/events.js';
-import { RedisEngine } from '../../src/engine/redis/index.js';
+import type { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { eventLogReader } from '../../src/domain/webhooks/log.js';
-import { freshPrefix } from '../helpers/namespace.js';
 import { randomName } from '../helpers/engines.js';
+import { useRedisLog } from '../helpers/event-stores.js';
 
 describe('event relay (Redis)', () => {
   let engine: RedisEngine;
   let client: Redis;
   let prefix: string;
-  beforeEach(async () => {
-    prefix = freshPrefix('relay');
-    engine = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000, eventRetention: { maxAgeMs: 100 * 365 * 86_400_000, maxEvents: 1000 } });
-    await engine.start();
-    client = new Redis(inject('redisUrl'));
-  });
-  afterEach(async () => {
-    client.disconnect();
-    await engine.close();
+  useRedisLog('relay', (f) => {
+    ({ engine, client, prefix } = f);
   });
 
   it('makes message_id, generated and the index entries as events.ts and keys.ts say, at any time', async () => {
