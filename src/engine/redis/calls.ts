@@ -171,6 +171,12 @@ async function ignoring(codes: string[], step: () => Promise<unknown>): Promise<
 /** A call queue's feed: its channel carries one change (JSON) per message, published by the call scripts. */
 const CALL_QUEUE_FEED: FeedCodec<'change', CallQueueChange> = { type: 'change', decode: (payload) => [parseChange(payload.toString('utf8'))] };
 
+/** A join's change and caller (the caller as the change has it, with its position: the script encodes it once). */
+function joined(json: string, idle: number): Mutation<Caller> {
+  const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
+  return { value: { ...change.caller }, change, routingIdle: idle === 1 };
+}
+
 export class RedisCallStore implements CallStore {
   private readonly keys: RedisKeys;
   private readonly client: RedisClient;
@@ -510,23 +516,23 @@ export class RedisCallStore implements CallStore {
   // --- callers ---
 
   async joinCaller(app: string, queueId: string, input: NewCaller): Promise<Mutation<Caller>> {
-    return (await this.join(app, queueId, input, ''))!;
+    const [json, idle] = await this.join(app, queueId, input, '');
+    // Only a window (joinCallerInWindow) can leave the caller out: without one the script always joins.
+    if (json === null) throw new Error('call-caller-join answered "outside the window" to a join without one');
+    return joined(json, idle);
   }
 
   /** The script counts the callers ahead before its first write and picks the window's estimate there (lua/call-caller-join-12.lua). */
   async joinCallerInWindow(app: string, queueId: string, input: NewCaller, window: JoinWindow): Promise<Mutation<Caller> | null> {
     // The estimate is the window's: none of the node's rides along.
     const { estimated_wait: _, ...rest } = input;
-    return this.join(app, queueId, rest, encodeJoinWindow(window));
+    const [json, idle] = await this.join(app, queueId, rest, encodeJoinWindow(window));
+    return json === null ? null : joined(json, idle);
   }
 
-  private async join(app: string, queueId: string, input: NewCaller, window: string): Promise<Mutation<Caller> | null> {
+  private join(app: string, queueId: string, input: NewCaller, window: string): Promise<CallReplies['hlCallCallerJoin']> {
     const caller = { uuid: randomUUID(), queue_id: queueId, ...input };
-    const [json, idle] = await this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), window]);
-    if (json === null) return null;
-    // The caller as the change has it (with its position): the script encodes it once, not twice.
-    const change = parseChange(json) as Extract<CallQueueChange, { kind: 'caller_joined' }>;
-    return { value: { ...change.caller }, change, routingIdle: idle === 1 };
+    return this.routedRun('hlCallCallerJoin', app, queueId, [this.retention, JSON.stringify(caller), window]);
   }
 
   async getCaller(app: string, queueId: string, callerUuid: string): Promise<Caller | null> {
