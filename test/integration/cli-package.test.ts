@@ -161,4 +161,13 @@ describe('npm start in the repository', { timeout: TIMEOUT_MS }, () => {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
   });
+
+  it('runs `npx holdline` (the README quick start) after a rebuild: the build leaves the command executable', async () => {
+    // `npm pack` above rebuilt dist/ in the repository; a build that left dist/src/cli/main.js
+    // without its execute bit made `npx holdline …` answer "Permission denied".
+    const help = await finished(spawnCli(NPM, ['exec', '--offline', '--', 'holdline', '--help'], { cwd: ROOT, env: cleanEnv({}) }));
+    expect(help.stderr).not.toMatch(/Permission denied/);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: holdline [options] [command]');
+  });
 });
