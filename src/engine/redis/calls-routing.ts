@@ -12,7 +12,7 @@ import { toCallError } from './calls-scripts.js';
 import type { RedisEventLog } from './events.js';
 import type { RedisKeys } from './keys.js';
 import type { FeedCodec, FeedSubscriber } from './subscriber.js';
-import { defineScripts, recordsEvents, scriptCall, type RedisClient } from './scripts.js';
+import { defineScripts, recordingOf, scriptCall, type RedisClient } from './scripts.js';
 import type { CallQueueChange } from '../call-types.js';
 import {
   DEFAULT_ROUTING,
@@ -124,16 +124,9 @@ export class RedisRouting implements RoutingStore {
   /** A queue-slot write that records its events (events.ts recorded), confirmed by a replica. */
   private async write<T>(name: RouteScript, app: string, queueId: string, args: readonly (string | number)[]): Promise<T> {
     const keys = this.queueKeys(app, queueId);
-    const mode = !recordsEvents(SCRIPTS[name]) ? 'none' : this.host.direct ? 'direct' : 'outbox';
-    return this.host.events.recorded(app, keys[8]!, mode, async (logKeys, appArgs) => {
-      const allKeys = logKeys.length === 0 ? keys : [...keys, ...logKeys];
-      const allArgs = appArgs.length === 0 ? args : [...args, ...appArgs];
+    return this.host.events.recorded(app, keys[8]!, recordingOf(this.host.client, name), keys, args, async (k, a) => {
       try {
-        return (await this.host.confirmed(
-          keys[0]!,
-          () => this.call(name, allKeys, allArgs),
-          (pipeline) => void scriptCall(pipeline, name, false, allKeys, allArgs),
-        )) as T;
+        return (await this.host.confirmed(k[0]!, () => this.call(name, k, a), (pipeline) => void scriptCall(pipeline, name, false, k, a))) as T;
       } catch (err) {
         throw toCallError(err);
       }

@@ -9,7 +9,7 @@
 import type { ChainableCommander } from 'ioredis';
 import { ERRORS, HoldlineError, type ErrorCode } from '../../errors.js';
 import { toEngineError } from './connection.js';
-import { defineScripts, recordsEvents, scriptCall, type RedisClient } from './scripts.js';
+import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 
 const SCRIPTS = {
   hlCallQueueCreate: 'call-queue-create-9',
@@ -86,10 +86,6 @@ export function defineCallScripts(client: RedisClient, direct: boolean): void {
   defineScripts(client, SCRIPTS, direct);
 }
 
-/** Whether a call script records events (so, recording directly, takes the log's keys and the application). */
-export function callScriptRecords(name: CallScript): boolean {
-  return recordsEvents(SCRIPTS[name]);
-}
 
 const HL_ERROR = /HL:([a-z_]+)(?::([a-z_]+))?/;
 

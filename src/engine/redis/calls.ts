@@ -63,14 +63,14 @@ import {
   parseStats,
   type RawAgent,
 } from './calls-codec.js';
-import { callScriptRecords, defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
+import { defineCallScripts, queueCallScript, runCallScript, toCallError, type CallReplies, type CallScript } from './calls-scripts.js';
 import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { parseBucketFields, type WallboardRead } from '../wallboard.js';
 import { RedisEventLog } from './events.js';
 import { RedisRouting } from './calls-routing.js';
 import { ReplicaMonitor } from './replicas.js';
-import { disableEventRecording, type RedisClient } from './scripts.js';
+import { disableEventRecording, recordingOf, type RedisClient } from './scripts.js';
 import { clientTopology, clusterTopology, FeedSubscriber, singleServerTopology, type FeedCodec } from './subscriber.js';
 
 export interface RedisCallStoreOptions {
@@ -279,16 +279,9 @@ export class RedisCallStore implements CallStore {
   private async run<N extends CallScript>(name: N, app: string, keys: readonly string[], args: readonly (string | number)[]): Promise<CallReplies[N]> {
     if (READ_SCRIPTS.has(name)) return runCallScript(this.client, name, keys, args);
     // The ninth key of a queue's scripts and of an application's (keys.ts); routing's keys follow it.
-    const mode = !callScriptRecords(name) ? 'none' : this.direct ? 'direct' : 'outbox';
-    return this.events.recorded(app, keys[8]!, mode, async (logKeys, appArgs) => {
-      const allKeys = logKeys.length === 0 ? keys : [...keys, ...logKeys];
-      const allArgs = appArgs.length === 0 ? args : [...args, ...appArgs];
-      return (await this.confirmed(
-        keys[0]!,
-        () => runCallScript(this.client, name, allKeys, allArgs),
-        (pipeline) => queueCallScript(pipeline, name, allKeys, allArgs),
-      )) as CallReplies[N];
-    });
+    return this.events.recorded(app, keys[8]!, recordingOf(this.client, name), keys, args, async (k, a) =>
+      (await this.confirmed(k[0]!, () => runCallScript(this.client, name, k, a), (pipeline) => queueCallScript(pipeline, name, k, a))) as CallReplies[N],
+    );
   }
 
   /**

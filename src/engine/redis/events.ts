@@ -53,7 +53,7 @@ import type { FeedBase, Unsubscribe } from '../feed.js';
 import { changeFromRaw, parseChange } from './calls-codec.js';
 import { guarded } from './connection.js';
 import type { RedisKeys } from './keys.js';
-import { defineScripts, scriptCall, type ScriptArg } from './scripts.js';
+import { defineScripts, scriptCall, type CommandRecording, type ScriptArg } from './scripts.js';
 import type { FeedCodec, FeedSubscriber } from './subscriber.js';
 
 type RedisClient = Redis | Cluster;
@@ -97,46 +97,38 @@ function toLogged(json: string, app: string): LoggedEvent {
 /** The relay script's arguments per outbox entry (pushRecord). */
 const ENTRY_ARGS = 7;
 
-/** An application's project_id trait as its records spell it (the last few, kept). */
-const projectTraits = new Map<string, string>();
-function projectTrait(app: string): string {
-  let t = projectTraits.get(app);
-  if (t === undefined) {
-    if (projectTraits.size >= 1000) projectTraits.clear();
-    t = JSON.stringify({ name: 'project_id', type: 'string', value: app });
-    projectTraits.set(app, t);
-  }
-  return t;
+/**
+ * `make` memoized per key, for the last `limit` keys or so: a function of an application, type or
+ * queue name that the relay or the recorder would otherwise redo per event. Forgets everything when
+ * full (the names in use come back at once).
+ */
+function kept<V>(limit: number, make: (key: string) => V): (key: string) => V {
+  const memo = new Map<string, V>();
+  return (key) => {
+    let v = memo.get(key);
+    if (v === undefined) {
+      if (memo.size >= limit) memo.clear();
+      v = make(key);
+      memo.set(key, v);
+    }
+    return v;
+  };
 }
+
+/** An application's project_id trait as its records spell it. */
+const projectTrait = kept(1000, (app) => JSON.stringify({ name: 'project_id', type: 'string', value: app }));
 
 /**
  * An application's part of the message_ids its direct recorder makes (event-record-direct.lua):
- * seven hex digits of the SHA-1 of its name, the first with the UUID variant (10xx) set. Kept for
- * the last few applications.
+ * seven hex digits of the SHA-1 of its name, the first with the UUID variant (10xx) set.
  */
-const idBits = new Map<string, string>();
-export function directIdBits(app: string): string {
-  let bits = idBits.get(app);
-  if (bits === undefined) {
-    if (idBits.size >= 1000) idBits.clear();
-    const h = hash('sha1', app);
-    bits = ((Number.parseInt(h[0]!, 16) & 0x3) | 0x8).toString(16) + h.slice(1, 7);
-    idBits.set(app, bits);
-  }
-  return bits;
-}
+export const directIdBits = kept(1000, (app) => {
+  const h = hash('sha1', app);
+  return ((Number.parseInt(h[0]!, 16) & 0x3) | 0x8).toString(16) + h.slice(1, 7);
+});
 
-/** JSON strings of event types and queue ids (the last few thousand, kept). */
-const jsonTexts = new Map<string, string>();
-function jsonText(text: string): string {
-  let t = jsonTexts.get(text);
-  if (t === undefined) {
-    if (jsonTexts.size >= 4096) jsonTexts.clear();
-    t = JSON.stringify(text);
-    jsonTexts.set(text, t);
-  }
-  return t;
-}
+/** JSON strings of event types and queue ids. */
+const jsonText = kept(4096, (text) => JSON.stringify(text));
 
 /**
  * Pushes one event's ENTRY_ARGS arguments (events-relay-8.lua): stream id, generated µs, type,
@@ -160,16 +152,10 @@ function pushRecord(
  * An application's live events: a relay call's records joined by '\n' (events-relay-8.lua), or one
  * record a direct recorder published. Kept per application (the records of changes need it).
  */
-const eventFeeds = new Map<string, FeedCodec<'event', LoggedEvent>>();
-function eventFeed(app: string): FeedCodec<'event', LoggedEvent> {
-  let codec = eventFeeds.get(app);
-  if (codec === undefined) {
-    if (eventFeeds.size >= 1000) eventFeeds.clear();
-    codec = { type: 'event', decode: (payload) => payload.toString('utf8').split('\n').map((json) => toLogged(json, app)) };
-    eventFeeds.set(app, codec);
-  }
-  return codec;
-}
+const eventFeed = kept(1000, (app): FeedCodec<'event', LoggedEvent> => ({
+  type: 'event',
+  decode: (payload) => payload.toString('utf8').split('\n').map((json) => toLogged(json, app)),
+}));
 
 /** A time-ordered index's member: `<message_id><seq>` (keys.ts EventLogKeys). */
 const ID_LENGTH = 36;
@@ -310,26 +296,25 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Runs a write script of the slot whose outbox is `outbox`, recording as the script was defined
-   * (scripts.ts RecordingMode). `direct`: it records straight into `app`'s log, so `write` gets the
-   * log's keys to put after the script's own and two last arguments, the application and its
-   * directIdBits (the log is
-   * registered for the sweep's retention first: ensureLog, once per node). `outbox`: `write` gets
-   * nothing more; the outbox is registered before and relayed after, also after a failure (a script
-   * that failed after recording, not_confirmed, left its event). `none`: a script that records
-   * nothing, run as it is.
+   * Runs a write script of the slot whose outbox is `outbox`, recording as the script was loaded
+   * (scripts.ts recordingOf). `direct`: it records straight into `app`'s log, so it gets the log's
+   * keys after its own and two last arguments, the application and its directIdBits (the log is
+   * registered for the sweep's retention first: ensureLog, once per node). `outbox`: the outbox is
+   * registered before and relayed after, also after a failure (a script that failed after
+   * recording, not_confirmed, left its event). `off` and `none`: run as it is.
    */
-  async recorded<T>(
-    app: string, outbox: string, mode: 'direct' | 'outbox' | 'none', write: (logKeys: readonly string[], appArgs: readonly string[]) => Promise<T>,
+  async recorded<T, A extends ScriptArg>(
+    app: string, outbox: string, mode: CommandRecording, keys: readonly string[], args: readonly A[],
+    write: (keys: readonly string[], args: readonly (A | string)[]) => Promise<T>,
   ): Promise<T> {
-    if (mode === 'none') return write([], []);
     if (mode === 'direct') {
       await this.ensureLog(app);
-      return write(this.logKeys(app), [app, directIdBits(app)]);
+      return write([...keys, ...this.logKeys(app)], [...args, app, directIdBits(app)]);
     }
+    if (mode !== 'outbox') return write(keys, args);
     await this.registerOutbox(outbox, app);
     try {
-      return await write([], []);
+      return await write(keys, args);
     } finally {
       this.relaySoon(outbox, app);
     }
@@ -573,17 +558,8 @@ export class RedisEventLog implements EventLog {
     return fresh === undefined ? '' : JSON.stringify(fresh);
   }
 
-  /** `app`'s log keys, made once per application a direct recorder writes to (the last few thousand). */
-  private readonly directKeys = new Map<string, readonly string[]>();
-  private logKeys(app: string): readonly string[] {
-    let keys = this.directKeys.get(app);
-    if (keys === undefined) {
-      if (this.directKeys.size >= 4096) this.directKeys.clear();
-      keys = this.keys.eventLog(app);
-      this.directKeys.set(app, keys);
-    }
-    return keys;
-  }
+  /** `app`'s log keys, made once per application a direct recorder writes to. */
+  private readonly logKeys = kept(4096, (app) => this.keys.eventLog(app));
 
   /** Registers `app`'s log for the sweep's retention, carrying an older layout's seq (once per node). */
   async ensureLog(app: string): Promise<void> {

@@ -141,8 +141,27 @@ export function expandLuaSource(own: string, mode: RecordingMode): { source: str
 export function defineScript(client: RedisClient, command: string, file: string, direct = false): void {
   const keys = keyCountOf(file);
   if (keys === undefined) throw new Error(`Lua script ${file}: its file name does not end in its key count (name-N)`);
-  const mode: RecordingMode = notRecording.has(client) ? 'off' : direct && recordsEvents(file) ? 'direct' : 'outbox';
+  const records = recordsEvents(file);
+  const mode: RecordingMode = notRecording.has(client) ? 'off' : direct && records ? 'direct' : 'outbox';
   client.defineCommand(command, { numberOfKeys: mode === 'direct' ? keys + DIRECT_LOG_KEYS : keys, lua: loadLua(file, mode) });
+  let modes = commandRecording.get(client);
+  if (modes === undefined) {
+    modes = new Map();
+    commandRecording.set(client, modes);
+  }
+  modes.set(command, records ? mode : 'none');
+}
+
+/** How each command defined on a client records its events, as defineScript loaded it ('none': its script records nothing). */
+const commandRecording = new WeakMap<object, Map<string, CommandRecording>>();
+export type CommandRecording = RecordingMode | 'none';
+
+/**
+ * How `command`'s script on `client` records (defineScript): what its caller must do around it
+ * (events.ts RedisEventLog.recorded), read where the script was loaded, so the two cannot disagree.
+ */
+export function recordingOf(client: RedisClient, command: string): CommandRecording {
+  return commandRecording.get(client)?.get(command) ?? 'none';
 }
 
 /**
