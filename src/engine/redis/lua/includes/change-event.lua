@@ -1,32 +1,11 @@
 --- @include "event-record"
 --- @include "change-type"
+--- @include "trait-text"
 -- The event a call-queue change records, written by the script that makes the change, already in
 -- the log's shape: the relay (src/engine/redis/events.ts) then moves it without decoding anything.
 -- The mirror of events.ts changeEventValues + buildEvent (trait order: the catalogue's, EVENT_TYPES;
 -- values null or absent are left out; types converted as traitValue does), checked against it by
 -- test/integration/events-model.test.ts and events-recording.test.ts on every change kind.
-
--- The text of an optional trait value (nil: absent), as the event writes it (events.ts traitValue).
-local function strText(v)
-  if v == nil or v == cjson.null then return nil end
-  return cjson.encode(tostring(v))
-end
-
-local function intText(v)
-  if v == nil or v == cjson.null then return nil end
-  local n
-  if type(v) == 'boolean' then n = v and 1 or 0 else n = tonumber(v) end
-  if n == nil or n ~= n or n == math.huge or n == -math.huge then return nil end
-  n = n >= 0 and math.floor(n) or math.ceil(n)
-  return string.format('%d', n)
-end
-
-local function floatText(v)
-  if v == nil or v == cjson.null then return nil end
-  local n = tonumber(v)
-  if n == nil or n ~= n or n == math.huge or n == -math.huge then return nil end
-  return string.format('%.17g', n)
-end
 
 -- ',{"name":…,"type":…,"value":…}', or '' for an absent value.
 local function piece(name, ttype, text)
@@ -36,14 +15,7 @@ end
 
 -- Appends one trait's JSON to `out` ({"name":…,"type":…,"value":…}, the order Trait has), if present.
 local function pushTrait(out, name, ttype, v)
-  local text
-  if ttype == 'integer' then
-    text = intText(v)
-  elseif ttype == 'float' then
-    text = floatText(v)
-  else
-    text = strText(v)
-  end
+  local text = traitText(ttype, v)
   if text ~= nil then out[#out + 1] = '{"name":"' .. name .. '","type":"' .. ttype .. '","value":' .. text .. '}' end
 end
 

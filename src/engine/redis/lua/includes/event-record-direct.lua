@@ -49,11 +49,8 @@ local function isoMicros(us)
     string.sub(us, -6) .. 'Z'
 end
 
--- The time of an event recorded now (µs text), when the script gave none.
-local function eventMicros()
-  local t = redis.call('TIME')
-  return t[1] .. string.sub('00000', #t[2]) .. t[2]
-end
+--- @include "event-micros"
+--- @include "trait-text"
 
 -- The next seq and the message_id of an event of `us`. The message_id is a UUIDv7 (RFC 9562) of the
 -- event's µs: 48 bits of ms, 12 bits of the µs within it (method 3, as events.ts uuidv7Micros), then
@@ -130,21 +127,6 @@ local function appendChange(etype, queueId, changeJson, us)
   return id
 end
 
--- One trait value's JSON text in its type, as events.ts traitValue converts it; nil: left out.
-local function directValue(ttype, v)
-  if v == nil or v == cjson.null then return nil end
-  if ttype == 'integer' or ttype == 'float' then
-    local n = v
-    if type(v) == 'boolean' then n = v and 1 or 0 else n = tonumber(v) end
-    if n == nil or n ~= n or n == math.huge or n == -math.huge then return nil end
-    if ttype == 'float' then return string.format('%.17g', n) end
-    n = n >= 0 and math.floor(n) or math.ceil(n)
-    return string.format('%d', n)
-  end
-  -- string (no call-store event type declares a datetime trait; one would be kept as given)
-  return cjson.encode(tostring(v))
-end
-
 -- The event of plain trait values (events.ts buildEvent): the type's declared traits in catalogue
 -- order, then undeclared ones as strings, by name.
 local function recordEvent(outbox, app, etype, values)
@@ -153,7 +135,7 @@ local function recordEvent(outbox, app, etype, values)
   local seen = { project_id = true }
   for _, d in ipairs(declared) do
     seen[d[1]] = true
-    local text = directValue(d[2], values[d[1]])
+    local text = traitText(d[2], values[d[1]])
     if text ~= nil then out[#out + 1] = '{"name":"' .. d[1] .. '","type":"' .. d[2] .. '","value":' .. text .. '}' end
   end
   local extra = {}
@@ -162,7 +144,7 @@ local function recordEvent(outbox, app, etype, values)
   end
   table.sort(extra)
   for _, name in ipairs(extra) do
-    local text = directValue('string', values[name])
+    local text = strText(values[name])
     if text ~= nil then out[#out + 1] = '{"name":"' .. name .. '","type":"string","value":' .. text .. '}' end
   end
   local q = values.queue_id

@@ -1,3 +1,4 @@
+--- @include "event-micros"
 -- Records one event into this script's slot outbox, in the same atomic step as the change it
 -- describes (protocol/events.md "Recording an event"; src/engine/events.ts).
 --   outbox  the slot's outbox key, passed in KEYS (keys.ts: a partition's outbox, a call queue's
@@ -7,11 +8,6 @@
 --   etype   the dotted event type (events.ts EVENT_TYPES)
 --   values  a table trait name -> value (types come from the catalogue, applied by the relay)
 -- The relay (src/engine/redis/events.ts) gives the event its message_id and seq in the log.
-local function eventMicros()
-  local t = redis.call('TIME')
-  -- TIME answers two decimal strings: the seconds, and the µs unpadded.
-  return t[1] .. string.sub('00000', #t[2]) .. t[2]
-end
 
 local function recordEvent(outbox, app, etype, values)
   local v = values
