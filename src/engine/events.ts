@@ -233,11 +233,6 @@ export function uuidv7MicrosOf(us: number, hi: number, lo: number): string {
   return b.toString('latin1', 0, 36);
 }
 
-/** uuidv7Micros(us, random entropy). */
-export function randomUuidv7Micros(us: number): string {
-  return uuidv7MicrosOf(us, randomIdBits() >>> 2, randomIdBits());
-}
-
 /** uuidv7Micros's work space: the ms's head (msPrefix), the dashes, then each id's own digits. */
 const idBuffer = Buffer.from('00000000-0000-7000-8000-000000000000', 'latin1');
 const VARIANT = [0x38, 0x39, 0x61, 0x62]; // 8 9 a b

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildEvent, eventTypeDef, isoMicros, knownEventTypes, parseIsoMicros, randomUuidv7Micros, uuidv7, uuidv7Micros, uuidv7MicrosOf } from '../../src/engine/events.js';
+import { buildEvent, eventTypeDef, isoMicros, knownEventTypes, parseIsoMicros, randomIdBits, uuidv7, uuidv7Micros, uuidv7MicrosOf } from '../../src/engine/events.js';
 // The types other parts register (processing state, routing), as the engines load them.
 import '../../src/engine/state-events.js';
 import '../../src/engine/routing-types.js';
@@ -55,14 +55,15 @@ describe('event shape', () => {
     expect(ids[0]!.slice(15, 18)).toBe('000');
     expect(ids[999]!.slice(15, 18)).toBe('ffb');
     expect(ids[1000]!.slice(0, 13)).toBe(uuidv7(base / 1000 + 1, '0'.repeat(20)).slice(0, 13));
-    // With random bits (the memory log's): the same shape and order, distinct ids within one µs.
-    const random = Array.from({ length: 1001 }, (_, i) => randomUuidv7Micros(base + i));
+    // With random bits as the memory log draws them (30 and 32): the same shape and order, distinct ids within one µs.
+    const randomId = (us: number) => uuidv7MicrosOf(us, randomIdBits() >>> 2, randomIdBits());
+    const random = Array.from({ length: 1001 }, (_, i) => randomId(base + i));
     for (let i = 0; i < random.length; i++) {
       expect(random[i]).toMatch(shape);
       expect(random[i]!.slice(0, 18)).toBe(ids[i]!.slice(0, 18));
       if (i > 0) expect(random[i - 1]! < random[i]!).toBe(true);
     }
-    expect(new Set(Array.from({ length: 1000 }, () => randomUuidv7Micros(base))).size).toBe(1000);
+    expect(new Set(Array.from({ length: 1000 }, () => randomId(base))).size).toBe(1000);
   });
 
   it('makes the same id from the same microseconds and random bits, every bit in its place (uuidv7MicrosOf)', () => {
