@@ -223,6 +223,22 @@ function summarise(rows: OpsRow[]): OpsSummary {
   };
 }
 
+/**
+ * --rounds rounds of one engine, recording on then off, then off then on, and so on (only the
+ * --recording values asked for), so that a change of the machine's load during the run hits both
+ * rows alike. The rows by recording.
+ */
+async function alternatingRounds<R>(round: (recording: boolean) => Promise<R>): Promise<Map<boolean, R[]>> {
+  const rows = new Map<boolean, R[]>([[true, []], [false, []]]);
+  const asked = values.recording!.split(',');
+  for (let r = 0; r < Number(values.rounds); r++) {
+    for (const recording of r % 2 === 0 ? [true, false] : [false, true]) {
+      if (asked.includes(recording ? 'on' : 'off')) rows.get(recording)!.push(await round(recording));
+    }
+  }
+  return rows;
+}
+
 async function ops(): Promise<Record<string, unknown>> {
   const engines = values.engines!.split(',');
   const out: Record<string, unknown>[] = [];
@@ -230,13 +246,7 @@ async function ops(): Promise<Record<string, unknown>> {
     const redis = engine === 'redis' ? await startRedisServer() : undefined;
     const admin = redis === undefined ? undefined : new Redis(redis.url);
     try {
-      const rows = new Map<boolean, OpsRow[]>([[true, []], [false, []]]);
-      // Alternating, so that a change of the machine's load during the run hits both rows alike.
-      for (let round = 0; round < Number(values.rounds); round++) {
-        for (const recording of (round % 2 === 0 ? [true, false] : [false, true]).filter((r) => values.recording!.split(',').includes(r ? 'on' : 'off'))) {
-          rows.get(recording)!.push(await opsRound(engine, recording, redis?.url, admin));
-        }
-      }
+      const rows = await alternatingRounds((recording) => opsRound(engine, recording, redis?.url, admin));
       if (rows.get(true)!.length === 0 || rows.get(false)!.length === 0) {
         const only = summarise([...rows.get(true)!, ...rows.get(false)!]);
         process.stderr.write(`${engine} recording ${only.recording ? 'on' : 'off'}: ${JSON.stringify(only)}\n`);
@@ -483,12 +493,7 @@ async function restMode(): Promise<Record<string, unknown>> {
     const redis = engine === 'redis' ? await startRedis() : undefined;
     const admin = redis === undefined ? undefined : new Redis(redis.url);
     try {
-      const rows = new Map<boolean, RestRow[]>([[true, []], [false, []]]);
-      for (let r = 0; r < Number(values.rounds); r++) {
-        for (const recording of (r % 2 === 0 ? [true, false] : [false, true]).filter((x) => values.recording!.split(',').includes(x ? 'on' : 'off'))) {
-          rows.get(recording)!.push(await round(engine, recording, redis, admin));
-        }
-      }
+      const rows = await alternatingRounds((recording) => round(engine, recording, redis, admin));
       const sums = [true, false].filter((x) => rows.get(x)!.length > 0).map((x) => summary(rows.get(x)!, engine, x));
       for (const s of sums) {
         process.stderr.write(
