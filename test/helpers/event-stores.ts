@@ -10,7 +10,7 @@ import { MemoryCallStore } from '../../src/engine/memory/calls.js';
 import { MemoryEngine } from '../../src/engine/memory/index.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { RedisEngine } from '../../src/engine/redis/index.js';
-import type { EventRetention } from '../../src/engine/events.js';
+import { isoMicros, type EventRetention, type HoldlineEvent } from '../../src/engine/events.js';
 import type { Engine } from '../../src/engine/types.js';
 import { freshPrefix } from './namespace.js';
 
@@ -83,4 +83,27 @@ export function useRedisLog(name: string, use: (fixture: RedisLogFixture) => voi
     await made?.engine.close();
     made = undefined;
   });
+}
+
+/**
+ * Event times (µs since the epoch, as the scripts spell them) where a date is easy to get wrong: the
+ * epoch's first second, leap days (2000-02-29, 2100 is not a leap year), year and century ends, and now.
+ */
+export function edgeTimesUs(): string[] {
+  return [
+    '1000000', '951782400123456', '951868799999999', '978307199999999', '4107542400000001', '1798761599999999', '1772323200000000',
+    String(Date.now() * 1000 + 789),
+  ];
+}
+
+/** The event the relay and direct-recording tests record at the i-th edge time: type `type`, traits queue_id `q<i>` and n = i. */
+export function edgeEvent(app: string, type: string, i: number, us: number, messageId: string): HoldlineEvent {
+  return {
+    message_id: messageId, event_type: type, generated: isoMicros(us), raw: {},
+    traits: [
+      { name: 'project_id', type: 'string', value: app },
+      { name: 'queue_id', type: 'string', value: `q${i}` },
+      { name: 'n', type: 'integer', value: i },
+    ],
+  };
 }

@@ -9,14 +9,14 @@
  */
 import type { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
-import { buildEvent, changeEventValues, isoMicros, traitOf, uuidv7Micros, type HoldlineEvent } from '../../src/engine/events.js';
+import { buildEvent, changeEventValues, traitOf, uuidv7Micros, type HoldlineEvent } from '../../src/engine/events.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { directIdBits } from '../../src/engine/redis/events.js';
 import type { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { expandLuaSource, loadLua } from '../../src/engine/redis/scripts.js';
 import { randomName } from '../helpers/engines.js';
-import { useRedisLog } from '../helpers/event-stores.js';
+import { edgeEvent, edgeTimesUs, useRedisLog } from '../helpers/event-stores.js';
 
 /**
  * A script recording one event through the direct recorder: ARGV type, traits ('' none), queue_id,
@@ -46,10 +46,7 @@ describe('direct event recording (single Redis)', () => {
 
   it('makes the record, message_id, generated and index entries the relay makes, at any time, and publishes each event', async () => {
     const app = randomName('app');
-    const times = [
-      '1000000', '951782400123456', '951868799999999', '978307199999999', '4107542400000001', '1798761599999999', '1772323200000000',
-      String(Date.now() * 1000 + 789),
-    ];
+    const times = edgeTimesUs();
     const published: number[] = [];
     const unsubscribe = await engine.events.subscribe(app, (e) => void published.push(e.type === 'event' ? e.event.seq : -1));
     try {
@@ -66,14 +63,7 @@ describe('direct event recording (single Redis)', () => {
         expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         expect(e.seq).toBe(i + 1);
         expect(e.generatedUs).toBe(us);
-        expect(e.event).toEqual({
-          message_id: id, event_type: 'bench.direct', generated: isoMicros(us), raw: {},
-          traits: [
-            { name: 'project_id', type: 'string', value: app },
-            { name: 'queue_id', type: 'string', value: `q${i}` },
-            { name: 'n', type: 'integer', value: i },
-          ],
-        });
+        expect(e.event).toEqual(edgeEvent(app, 'bench.direct', i, us, id));
         expect(await client.zscore(keys.eventLog(app)[2], `${id}${e.seq}`)).toBe(String(us));
         expect(await client.zscore(keys.eventTypeIndex(app, 'bench.direct'), `${id}${e.seq}`)).toBe(String(us));
         // Indexed by the queue it was recorded with, not by a trait.

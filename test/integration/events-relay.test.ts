@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
-import { isoMicros, uuidv7 } from '../../src/engine/events.js';
+import { uuidv7 } from '../../src/engine/events.js';
 import type { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { eventLogReader } from '../../src/domain/webhooks/log.js';
 import { randomName } from '../helpers/engines.js';
-import { useRedisLog } from '../helpers/event-stores.js';
+import { edgeEvent, edgeTimesUs, useRedisLog } from '../helpers/event-stores.js';
 
 describe('event relay (Redis)', () => {
   let engine: RedisEngine;
@@ -27,10 +27,7 @@ describe('event relay (Redis)', () => {
   it('makes message_id, generated and the index entries as events.ts and keys.ts say, at any time', async () => {
     const app = randomName('app');
     const outbox = new RedisKeys(prefix).callApp(app).scripts[8]!;
-    const times = [
-      '1000000', '951782400123456', '951868799999999', '978307199999999', '4107542400000001', '1798761599999999', '1772323200000000',
-      String(Date.now() * 1000 + 789),
-    ];
+    const times = edgeTimesUs();
     const ids: string[] = [];
     for (const [i, us] of times.entries()) {
       const traits = `{"name":"queue_id","type":"string","value":"q${i}"},{"name":"n","type":"integer","value":${i}}`;
@@ -43,14 +40,7 @@ describe('event relay (Redis)', () => {
       const us = Number(times[i]);
       const id = uuidv7(Math.floor(us / 1000), createHash('sha1').update(`${outbox}|${ids[i]}`).digest('hex'));
       expect(e.generatedUs).toBe(us);
-      expect(e.event).toEqual({
-        message_id: id, event_type: 'bench.relay', generated: isoMicros(us), raw: {},
-        traits: [
-          { name: 'project_id', type: 'string', value: app },
-          { name: 'queue_id', type: 'string', value: `q${i}` },
-          { name: 'n', type: 'integer', value: i },
-        ],
-      });
+      expect(e.event).toEqual(edgeEvent(app, 'bench.relay', i, us, id));
       const keys = new RedisKeys(prefix);
       for (const index of [keys.eventLog(app)[2], keys.eventTypeIndex(app, 'bench.relay'), keys.eventQueueIndex(app, `q${i}`)]) {
         expect(await client.zscore(index, `${id}${e.seq}`)).toBe(String(us));
