@@ -63,10 +63,12 @@ const caller = { queue_id: 'string', caller_id: 'string', name: 'string', number
 const member = { queue_id: 'string', agent_id: 'string', number: 'string', status: 'string', paused: 'integer', pause_reason: 'string' } as const;
 const callQueue = { queue_id: 'string', name: 'string', disabled: 'integer', service_level_seconds: 'integer', user_id: 'string', owner_project_id: 'string' } as const;
 const agent = { agent_id: 'string', name: 'string', user_id: 'string', owner_project_id: 'string' } as const;
+const offerAnswer = { queue_id: 'string', caller_id: 'string', offer_id: 'string', agent_id: 'string' } as const;
 
 /**
- * Every event type and its traits (protocol/events.md "Event types"). Others helpers add theirs here:
- * processing state (`message.state*`), routing (`queue.caller.offer*`).
+ * Every event type Holdline records and its declared traits (protocol/events.md "Event types"): the
+ * one catalogue, read by both engines and written into the Redis recording scripts (scripts.ts), so
+ * it is complete whatever modules a process has loaded.
  */
 export const EVENT_TYPES = {
   // Applications and keys (meta slot).
@@ -106,25 +108,26 @@ export const EVENT_TYPES = {
   'tag.delete': { traits: { tag_id: 'integer', tag: 'string' } },
   'tag.agent.add': { traits: { tag_id: 'integer', tag: 'string', agent_id: 'string' } },
   'tag.agent.remove': { traits: { tag_id: 'integer', tag: 'string', agent_id: 'string' } },
+  // Processing state (SPEC.md 3.5; state-events.ts): a message's client_state or client_json changed.
+  'message.state': {
+    traits: { queue_name: 'string', partition: 'integer', msg_id: 'string', fields: 'string', client_state: 'string', previous_state: 'string' },
+  },
+  // Routing's decisions (protocol/events.md section 3; routing-types.ts), in the decision's own step.
+  'queue.caller.offer': { traits: { queue_id: 'string', caller_id: 'string', offer_id: 'string', agents: 'string', strategy: 'string', expires_at: 'string' } },
+  'queue.caller.offer.accept': { traits: offerAnswer },
+  'queue.caller.offer.reject': { traits: offerAnswer },
+  'queue.caller.offer.timeout': { traits: offerAnswer },
+  'queue.caller.offer.revoke': { traits: { ...offerAnswer, reason: 'string' } },
 } as const satisfies Record<string, EventTypeDef>;
 
 export type EventType = keyof typeof EVENT_TYPES;
 
-/**
- * Types recorded by other parts (processing state, routing) register here before recording:
- * `registerEventType('message.state', { queue_name: 'string', ... })`.
- */
-const extraTypes = new Map<string, EventTypeDef>();
-export function registerEventType(type: string, traits: Record<string, TraitType>): void {
-  extraTypes.set(type, { traits });
-}
-
 export function eventTypeDef(type: string): EventTypeDef | undefined {
-  return (EVENT_TYPES as Record<string, EventTypeDef>)[type] ?? extraTypes.get(type);
+  return Object.hasOwn(EVENT_TYPES, type) ? (EVENT_TYPES as Record<string, EventTypeDef>)[type] : undefined;
 }
 
 export function knownEventTypes(): string[] {
-  return [...Object.keys(EVENT_TYPES), ...extraTypes.keys()];
+  return Object.keys(EVENT_TYPES);
 }
 
 /** Microseconds since the epoch as ISO-8601 UTC with six decimals. */

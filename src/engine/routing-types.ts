@@ -5,24 +5,16 @@
  * implement it (memory/calls-routing.ts, redis/calls-routing.ts) and pass the same tests.
  */
 import type { CallQueueChange } from './call-types.js';
-import { registerEventType } from './events.js';
+import type { EventType } from './events.js';
 
 /**
- * Routing's own events (protocol/events.md section 3), recorded in the same step as the decision
- * (memory: the same synchronous call; Redis: the same script, into the queue slot's outbox). Caller
- * and member changes an offer makes are recorded as usual too (queue.caller.status: ringing,
- * connected, back to waiting; queue.member.status: busy, wrapup, available; queue.member.pause:
- * autopause, with pause_reason `autopause`).
+ * Routing's own events (protocol/events.md section 3; their traits are in events.ts EVENT_TYPES),
+ * recorded in the same step as the decision (memory: the same synchronous call; Redis: the same
+ * script). Caller and member changes an offer makes are recorded as usual too (queue.caller.status:
+ * ringing, connected, back to waiting; queue.member.status: busy, wrapup, available;
+ * queue.member.pause: autopause, with pause_reason `autopause`).
  */
-export const ROUTING_EVENTS = {
-  'queue.caller.offer': { queue_id: 'string', caller_id: 'string', offer_id: 'string', agents: 'string', strategy: 'string', expires_at: 'string' },
-  'queue.caller.offer.accept': { queue_id: 'string', caller_id: 'string', offer_id: 'string', agent_id: 'string' },
-  'queue.caller.offer.reject': { queue_id: 'string', caller_id: 'string', offer_id: 'string', agent_id: 'string' },
-  'queue.caller.offer.timeout': { queue_id: 'string', caller_id: 'string', offer_id: 'string', agent_id: 'string' },
-  'queue.caller.offer.revoke': { queue_id: 'string', caller_id: 'string', offer_id: 'string', agent_id: 'string', reason: 'string' },
-} as const;
-for (const [type, traits] of Object.entries(ROUTING_EVENTS)) registerEventType(type, traits);
-export type RoutingEventType = keyof typeof ROUTING_EVENTS;
+export type RoutingEventType = Extract<EventType, `queue.caller.offer${string}`>;
 
 export type Strategy = 'manual' | 'longest_idle' | 'round_robin' | 'fewest_calls' | 'random' | 'linear' | 'ring_all';
 export const STRATEGIES: readonly Strategy[] = ['manual', 'longest_idle', 'round_robin', 'fewest_calls', 'random', 'linear', 'ring_all'];

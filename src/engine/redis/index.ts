@@ -84,8 +84,6 @@ import { decodePayload, decodeRecord, RecordCache } from './record.js';
 import { ReplicaMonitor } from './replicas.js';
 import { disableEventRecording } from './scripts.js';
 import { ExpirySweeper } from './sweeper.js';
-// Registers message.state with the event catalogue (recorded by update-9.lua).
-import '../state-events.js';
 import { RedisEventLog } from './events.js';
 import type { EventRetention } from '../events.js';
 import { TailCache, type TailStore } from './tail-cache.js';

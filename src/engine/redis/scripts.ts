@@ -14,10 +14,6 @@ import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { MESSAGE_FIELDS } from '../../message-fields.js';
 import { eventTypeDef, knownEventTypes } from '../events.js';
-// Routing's and processing state's event types are registered by these modules (events.ts registerEventType):
-// the direct recorder's table of declared traits must hold them.
-import '../routing-types.js';
-import '../state-events.js';
 
 export type RedisClient = Redis | Cluster;
 export type ScriptArg = string | number | Buffer;
