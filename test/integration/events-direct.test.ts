@@ -123,6 +123,10 @@ describe('direct event recording (single Redis)', () => {
       const record = JSON.parse((await client.hget(keys.eventLog(app)[1], String(leave!.seq)))!) as Record<string, unknown>;
       expect(Object.keys(record)).toEqual(['seq', 'us', 'q', 'event', 'c']);
       expect(record.event).toEqual({ message_id: leave!.event.message_id, event_type: 'queue.caller.leave' });
+      // Stored without the queue's stats (call-emit.lua), which the published change carries.
+      expect(record.c).not.toHaveProperty('stats');
+      expect(record.c).toMatchObject({ kind: 'caller_left', seq: left.change!.seq, caller: { uuid: first!.uuid } });
+      expect(left.change).toHaveProperty('stats');
       const { values } = changeEventValues(left.change!);
       expect(leave!.event).toEqual(buildEvent(app, 'queue.caller.leave', values, leave!.generatedUs, leave!.event.message_id));
       expect(trait(leave!.event, 'reason')).toBe('abandoned');

@@ -157,6 +157,22 @@ function statsFromRaw(s: RawStats): CallQueueStats {
   });
 }
 
+/**
+ * The raw stats given to a change stored without them: an event record's change (call-emit.lua
+ * stores it so), whose event's values (events.ts changeEventValues) read none of them.
+ */
+const NO_STATS: RawStats = {
+  waiting: 0, ringing: 0, connected: 0, oldest_ms: null, members: 0, logged_in: 0, available: 0, paused: 0,
+  completed: 0, abandoned: 0, timed_out: 0, transferred: 0, answered_wait_ms: 0, answered_within: 0, sl_seconds: 0, now_ms: 0,
+};
+
+/** The change an event record stores (`c`, parsed), for its event's values: with zero stats when it has none. */
+export function changeOfEventRecord(raw: unknown): CallQueueChange {
+  const r = raw as RawChange;
+  if (r.stats === undefined && r.kind !== 'queue_deleted') r.stats = NO_STATS;
+  return changeFromRaw(r);
+}
+
 export const parseStats = (json: string): CallQueueStats => statsFromRaw(JSON.parse(json) as RawStats);
 export const parseQueue = (json: string): CallQueue => queueFromRaw(JSON.parse(json) as RawQueue);
 export const parseMember = (json: string): Member => memberFromRaw(JSON.parse(json) as RawMember);

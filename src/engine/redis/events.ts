@@ -50,7 +50,7 @@ import {
   type TraitValues,
 } from '../events.js';
 import type { FeedBase, Unsubscribe } from '../feed.js';
-import { changeFromRaw, parseChange } from './calls-codec.js';
+import { changeOfEventRecord, parseChange } from './calls-codec.js';
 import { guarded } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { defineScripts, scriptCall, type CommandRecording, type ScriptArg } from './scripts.js';
@@ -90,7 +90,7 @@ interface StoredRecord {
 function toLogged(json: string, app: string): LoggedEvent {
   const r = JSON.parse(json) as StoredRecord;
   if (r.c === undefined) return { seq: r.seq, generatedUs: r.us, event: r.event as LoggedEvent['event'] };
-  const { values } = changeEventValues(changeFromRaw(r.c));
+  const { values } = changeEventValues(changeOfEventRecord(r.c));
   return { seq: r.seq, generatedUs: r.us, event: buildEvent(app, r.event.event_type, values, r.us, r.event.message_id) };
 }
 

@@ -7,7 +7,8 @@
 -- builds them (events.ts changeEventValues and buildEvent).
 
 -- Records a call-queue change's event, atomically with it. us: its time (µs text), nil: Redis's
--- clock now. json: the change's JSON as published (nil: encoded here).
+-- clock now. json: the change's JSON, as published or without its stats (call-emit.lua; nil:
+-- encoded here).
 local function recordChange(outbox, change, us, json)
   local etype, queueId = changeType(change)
   return appendChange(etype, queueId, json or cjson.encode(change), us or eventMicros())

@@ -113,7 +113,8 @@ local function appendEvent(etype, traits, queueId, us)
   return id
 end
 
--- Appends a call-queue change's event as the change itself (its JSON as the script published it):
+-- Appends a call-queue change's event as the change itself (its JSON as the script published it,
+-- without the queue's stats: call-emit.lua):
 -- `{"seq":…,"us":…[,"q":…],"event":{"message_id":…,"event_type":…},"c":<change>}`. The node builds
 -- the event's traits from the change when it reads the record (events.ts changeEventValues and
 -- buildEvent, src/engine/redis/events.ts toLogged): no trait is typed or written here, and the type's
