@@ -165,6 +165,9 @@ describe.each(['memory', 'redis'] as const)('webhooks on %s', (kind) => {
       ['ftp', await post(JSON.stringify({ url: 'ftp://127.0.0.1/x' })), 400, 'invalid_field', 'url'],
       ['not a url', await post(JSON.stringify({ url: 'http://' })), 400, 'invalid_field', 'url'],
       ['credentials', await post(JSON.stringify({ url: 'http://u:p@127.0.0.1/x' })), 400, 'invalid_field', 'url'],
+      ['empty fragment', await post(JSON.stringify({ url: 'http://127.0.0.1/x#' })), 400, 'invalid_field', 'url'],
+      // 1100 characters sent, 6000 once percent-encoded: over the 2048 a stored URL may have.
+      ['long once encoded', await post(JSON.stringify({ url: `http://127.0.0.1/${'é'.repeat(1000)}` })), 400, 'invalid_field', 'url'],
       ['host refused', await post(JSON.stringify({ url: 'http://169.254.169.254/latest' })), 400, 'webhook_host_not_allowed', 'url'],
       ['apex not a subdomain', await post(JSON.stringify({ url: 'https://example.com/x' })), 400, 'webhook_host_not_allowed', 'url'],
       ['bad type', await post(JSON.stringify({ url: 'http://127.0.0.1/x', event_types: ['Tag Create'] })), 400, 'invalid_field', 'event_types'],
