@@ -362,7 +362,7 @@ export const SETTINGS: SettingTable = {
   },
   webhookRetryBaseMs: {
     env: 'HOLDLINE_WEBHOOK_RETRY_BASE_MS', flag: '--webhook-retry-base-ms', type: integer(1, 3_600_000), default: 1000,
-    description: 'first retry delay of a failed webhook delivery, ms; doubled per failure (full jitter) up to the maximum',
+    description: 'first retry delay of a failed webhook delivery, ms; doubled per failure up to the maximum, each delay a random 50–100 % of that',
   },
   webhookRetryMaxMs: {
     env: 'HOLDLINE_WEBHOOK_RETRY_MAX_MS', flag: '--webhook-retry-max-ms', type: integer(1, 86_400_000), default: 300_000,

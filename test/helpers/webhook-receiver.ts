@@ -5,7 +5,8 @@
  *   - `ok`: 204 at once;
  *   - `failing(n)`: 500 the first n times, then 204;
  *   - `silent`: never answers (the request stays open until the client gives up);
- *   - `slow`: answers only when the test calls release() (so "slow" is an order, not a duration).
+ *   - `slow`: answers only when the test calls release() (so "slow" is an order, not a duration);
+ *   - `down`: 500 until the test calls release(), then 204.
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +25,7 @@ export interface ReceivedHook {
   accepted: boolean;
 }
 
-export type Behaviour = { kind: 'ok' } | { kind: 'failing'; times: number } | { kind: 'silent' } | { kind: 'slow' };
+export type Behaviour = { kind: 'ok' } | { kind: 'failing'; times: number } | { kind: 'silent' } | { kind: 'slow' } | { kind: 'down' };
 
 export interface Receiver {
   url: string;
@@ -33,7 +34,7 @@ export interface Receiver {
   accepted(): string[];
   /** The secret signatures are checked with. */
   secret: string;
-  /** Slow receivers: answers every request held so far with 204. */
+  /** Slow receivers: answers every request held so far with 204. Down ones: 204 from now on. */
   release(): void;
   /** Requests being held (slow and silent). */
   held(): number;
@@ -44,12 +45,14 @@ export async function startReceiver(behaviour: Behaviour, secret = ''): Promise<
   const received: ReceivedHook[] = [];
   const holding: Array<{ res: ServerResponse; hook: ReceivedHook }> = [];
   let failuresLeft = behaviour.kind === 'failing' ? behaviour.times : 0;
+  let down = behaviour.kind === 'down';
   const receiver: Receiver = {
     url: '',
     received,
     secret,
     accepted: () => received.filter((r) => r.accepted).map((r) => r.eventId),
     release: () => {
+      down = false;
       for (const { res, hook } of holding.splice(0)) {
         if (res.destroyed) continue;
         hook.accepted = true;
@@ -84,8 +87,8 @@ export async function startReceiver(behaviour: Behaviour, secret = ''): Promise<
         holding.push({ res, hook });
         return;
       }
-      if (failuresLeft > 0) {
-        failuresLeft--;
+      if (down || failuresLeft > 0) {
+        if (!down) failuresLeft--;
         res.writeHead(500).end('not yet');
         return;
       }

@@ -5,6 +5,7 @@
  * presented one is checked, and features announced as absent really are absent.
  * On Redis Cluster: test/cluster/nodes-cluster.test.ts.
  */
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RedisEngine } from '../../src/engine/redis/index.js';
@@ -61,6 +62,17 @@ describe.each(engineFactories)('GET /v1/capabilities ($name)', (factory) => {
         : // The run's redis-server has no replica: strong and very_strong are accepted, not enforced.
           { kind: 'redis', persistence: true, multi_node: true, cluster: false, 'consistency.weak': true, 'consistency.strong': false, 'consistency.very_strong': false },
     );
+  });
+
+  it('answers the api names and values protocol/capabilities.md shows, each explained in its table', async () => {
+    const s = await serve(await factory.create());
+    const caps = await capabilities(s);
+    const doc = readFileSync('protocol/capabilities.md', 'utf8');
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(doc)![1]!) as Capabilities;
+    expect(example.api).toEqual(caps.api);
+    const table = doc.slice(doc.indexOf('## `api`'), doc.indexOf('## `event_storage`'));
+    const explained = [...table.matchAll(/^\| (.+?) \|/gm)].flatMap((row) => [...row[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!));
+    expect(explained.sort()).toEqual(Object.keys(caps.api).sort());
   });
 
   it('says the admin routes are off without an operator key', async () => {

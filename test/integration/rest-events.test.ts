@@ -192,6 +192,9 @@ describe.each(engineFactories)('GET /v1/events ($name)', (factory) => {
       [qs([['priority', 'eq', 'integer', '1.5']]), 'invalid_query'],
       [qs([['priority', 'eq', 'integer', 'abc']]), 'invalid_query'],
       [qs([['wait', 'eq', 'float', 'fast']]), 'invalid_query'],
+      [qs([['wait', 'eq', 'float', '0x10']]), 'invalid_query'], // Number() would read 16
+      [qs([['start_timestamp', 'ge', '', '2026-02-30T00:00:00Z']]), 'invalid_query'], // no such day
+      [qs([['replaced_expires', 'eq', 'datetime', '2026-12-07T24:00:00Z']]), 'invalid_query'],
       [qs([['replaced_expires', 'eq', 'datetime', 'soon']]), 'invalid_query'],
       ['q.field=priority', 'invalid_query'],
       ['q.op=eq&q.op=eq&q.field=a&q.value=1', 'invalid_query'],
@@ -214,8 +217,40 @@ describe.each(engineFactories)('GET /v1/events ($name)', (factory) => {
     }
     const { body } = await events(s, key, 'marker=0193a4f2-6b1c-7d2e-9f3a-1b2c3d4e5f60');
     expect(body.error.message).toBe('Marker 0193a4f2-6b1c-7d2e-9f3a-1b2c3d4e5f60 not found');
+    // `field` names the parameter (errors.md), as for limit and q.*; the message quotes the value.
+    expect(body.error.field).toBe('marker');
+    expect((await events(s, key, 'marker=nope')).body.error).toMatchObject({ field: 'marker', message: 'Marker nope not found' });
+    expect((await events(s, key, 'sort=timestamp')).body.error).toMatchObject({
+      field: 'sort', message: 'sort timestamp is invalid: use generated or message_id, then :asc or :desc',
+    });
     const { body: op } = await events(s, key, qs([['priority', 'like', 'integer', '1']]));
     expect(op.error.message).toBe('Operator like is not supported. The supported operators are: lt, le, eq, ne, ge, gt');
+  });
+
+  it('reads a marker and a message_id filter in either case, as the event route does', async () => {
+    const s = srv();
+    const { key } = await world(s);
+    const all = (await events(s, key, '')).body as HoldlineEvent[];
+    const upper = all[2]!.message_id.toUpperCase();
+    expect((await call(s, key, 'GET', `/v1/events/${upper}`)).body).toEqual(all[2]);
+    expect((await events(s, key, qs([['message_id', '', '', upper]]))).body).toEqual([all[2]]);
+    expect((await events(s, key, `marker=${upper}`)).body).toEqual(all.slice(3));
+  });
+
+  it('takes time bounds beyond what the indexes\' 16 digits of µs hold (after 2286, before 1970)', async () => {
+    const s = srv();
+    const { key } = await world(s);
+    const all = (await events(s, key, '')).body as HoldlineEvent[];
+    for (const sort of ['generated', 'message_id']) {
+      const late = '2300-01-01T00:00:00Z';
+      const early = '1960-01-01T00:00:00Z';
+      expect((await events(s, key, qs([['end_timestamp', 'le', '', late]], { sort }))).body, sort).toHaveLength(all.length);
+      expect((await events(s, key, qs([['start_timestamp', 'ge', '', early]], { sort }))).body, sort).toHaveLength(all.length);
+      expect((await events(s, key, qs([['start_timestamp', 'ge', '', late]], { sort }))).body, sort).toEqual([]);
+      expect((await events(s, key, qs([['end_timestamp', 'le', '', early]], { sort }))).body, sort).toEqual([]);
+      const joins = qs([['event_type', '', '', 'queue.caller.join'], ['end_timestamp', 'le', '', late]], { sort });
+      expect((await events(s, key, joins)).body, sort).toHaveLength(5);
+    }
   });
 
   it('isolates applications: a key sees its own events; the admin key sees all', async () => {

@@ -46,6 +46,11 @@ export interface EventQuery {
 
 const PARAMS = new Set(['q.field', 'q.op', 'q.type', 'q.value', 'limit', 'sort', 'marker']);
 
+/** `field` names the parameter (errors.md); the message quotes the marker sent. */
+export function markerNotFound(marker: string): HoldlineError {
+  return new HoldlineError('marker_not_found', { field: 'marker', message: `Marker ${marker} not found` });
+}
+
 function invalid(field: string, message: string): HoldlineError {
   return new HoldlineError('invalid_query', { field, message });
 }
@@ -81,7 +86,9 @@ function convert(type: TraitType, raw: string, field: string): number | string {
       return Number(raw);
     }
     case 'float': {
-      const n = raw.trim() === '' ? Number.NaN : Number(raw);
+      // Decimal notation only, as Panko's float() reads it: Number() would also take 0x10, 0b1, 0o7.
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw.trim())) throw bad();
+      const n = Number(raw);
       if (!Number.isFinite(n)) throw bad();
       return n;
     }
@@ -158,7 +165,7 @@ export function parseEventQuery(params: Map<string, string[]>, order: string[]):
         return;
       case 'message_id':
         only('eq');
-        q.messageId = value;
+        q.messageId = value.toLowerCase();
         return;
       case 'start_timestamp':
       case 'end_timestamp': {
@@ -191,27 +198,29 @@ export function parseEventQuery(params: Map<string, string[]>, order: string[]):
   }
 
   const sorts = params.get('sort') ?? [];
-  if (sorts.length > 2) throw new HoldlineError('invalid_sort', { field: sorts.join(',') });
+  // `field` names the parameter (errors.md); the message quotes what was sent.
+  const badSort = (item: string, why = 'use generated or message_id, then :asc or :desc') =>
+    new HoldlineError('invalid_sort', { field: 'sort', message: `sort ${item} is invalid: ${why}` });
+  if (sorts.length > 2) throw badSort(sorts.join(','));
   sorts.forEach((item, i) => {
     const m = /^(generated|message_id)(?::(asc|desc))?$/.exec(item);
-    if (m === null) throw new HoldlineError('invalid_sort', { field: item });
+    if (m === null) throw badSort(item);
     const key = m[1] as 'generated' | 'message_id';
     const descending = m[2] === 'desc';
     if (i === 0) q.sort = { key, descending };
     else if (key !== 'message_id' || descending !== q.sort.descending || q.sort.key === 'message_id') {
-      throw new HoldlineError('invalid_sort', {
-        field: item,
-        message: `sort ${item} is invalid: a second sort item may only be message_id in the first one's direction (ties always go by message_id)`,
-      });
+      throw badSort(item, "a second sort item may only be message_id in the first one's direction (ties always go by message_id)");
     }
   });
 
   const markers = params.get('marker') ?? [];
   if (markers.length > 1) throw invalid('marker', 'Give one marker');
   if (markers.length === 1) {
-    // A marker that cannot be an event id cannot be found either.
-    if (!isEventId(markers[0]!)) throw new HoldlineError('marker_not_found', { field: markers[0]! });
-    q.marker = markers[0]!;
+    // A marker that cannot be an event id cannot be found either. Ids are compared in lower case,
+    // as `GET /v1/events/{message_id}` does (RFC 9562: a UUID's hex digits are case-insensitive).
+    const marker = markers[0]!.toLowerCase();
+    if (!isEventId(marker)) throw markerNotFound(markers[0]!);
+    q.marker = marker;
   }
   return q;
 }

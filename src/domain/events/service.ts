@@ -22,7 +22,7 @@ import {
   type TraitType,
 } from '../../engine/events.js';
 import { HoldlineError } from '../../errors.js';
-import { MAX_LIMIT, type EventQuery, type Op, type TraitFilter } from './query.js';
+import { MAX_LIMIT, markerNotFound, type EventQuery, type Op, type TraitFilter } from './query.js';
 
 export type EventScope = { kind: 'app'; app: string } | { kind: 'admin' };
 
@@ -83,6 +83,16 @@ function uuidMsPrefix(ms: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}`;
 }
 
+/**
+ * A time bound in the indexes' 16-digit µs (timeKey), held inside what 16 digits say: a bound
+ * past 2286 (or before 1970) written whole would sort among the keys as text by its first digits.
+ * Every event is inside, and matches() compares the bound itself.
+ */
+function boundKey(us: number): string {
+  if (us >= 1e16) return '9999999999999999';
+  return String(Math.max(us, 0)).padStart(16, '0');
+}
+
 function memberOf(index: EventIndex, e: LoggedEvent): string {
   return index.kind === 'id' ? `i:${e.event.message_id}` : `${indexPrefix(index)}${timeKey(e.generatedUs, e.event.message_id)}`;
 }
@@ -123,7 +133,7 @@ export class EventQueries {
         marker = await this.log.get(app, q.marker);
         if (marker !== null) break;
       }
-      if (marker === null) throw new HoldlineError('marker_not_found', { field: q.marker });
+      if (marker === null) throw markerNotFound(q.marker);
     }
     const found: LoggedEvent[] = [];
     for (const app of apps) found.push(...(await this.queryApp(app, q, marker)));
@@ -145,8 +155,8 @@ export class EventQueries {
       min = prefix + (q.startUs === undefined ? '' : uuidMsPrefix(q.startUs / 1000));
       max = `${prefix}${q.endUs === undefined ? '' : uuidMsPrefix(q.endUs / 1000)}~`;
     } else {
-      min = prefix + (q.startUs === undefined ? '' : String(q.startUs).padStart(16, '0'));
-      max = `${prefix}${q.endUs === undefined ? '~' : `${String(q.endUs).padStart(16, '0')}:~`}`;
+      min = prefix + (q.startUs === undefined ? '' : boundKey(q.startUs));
+      max = `${prefix}${q.endUs === undefined ? '~' : `${boundKey(q.endUs)}:~`}`;
     }
     let minExclusive = false;
     let maxExclusive = false;

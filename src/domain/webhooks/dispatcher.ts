@@ -207,8 +207,10 @@ class EndpointWorker {
         }
         const delivered = await this.deliverOne(webhook, event, state);
         if (delivered === null) return state;
-        state = delivered;
+        state = delivered.state;
         skippedTo = state.cursor;
+        // The log reclaimed it while it was retried: read again, which reports it with the others.
+        if (delivered.reclaimed) break;
       }
       if (skippedTo > state.cursor) {
         const saved = await this.save(state, { kind: 'skipped', cursor: skippedTo });
@@ -219,8 +221,23 @@ class EndpointWorker {
     return state;
   }
 
-  /** POSTs `event` until a 2xx (or the worker stops: null); the state after it. */
-  private async deliverOne(webhook: Webhook, event: DeliverableEvent, initial: WebhookState): Promise<WebhookState | null> {
+  /**
+   * Whether retention has reclaimed `event` (retried for as long as the log keeps it,
+   * webhooks.md "Retries"). A failed read says no: the next attempt asks again.
+   */
+  private async reclaimed(event: DeliverableEvent): Promise<boolean> {
+    try {
+      return (await this.d.opts.log.readAfter(this.ref.app, event.seq - 1, 1)).oldest > event.seq;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * POSTs `event` until a 2xx, or until the log no longer holds it (reclaimed: the cursor stays
+   * before it); null when the worker stops. The state after it.
+   */
+  private async deliverOne(webhook: Webhook, event: DeliverableEvent, initial: WebhookState): Promise<{ state: WebhookState; reclaimed: boolean } | null> {
     const { opts } = this.d;
     const signal = this.abort.signal;
     let state = initial;
@@ -254,7 +271,8 @@ class EndpointWorker {
       if (result.ok) {
         this.d.stats.delivered++;
         metrics().webhookDeliveries.inc();
-        return this.save(state, { kind: 'delivered', cursor: event.seq, event_id: event.id, at });
+        const saved = await this.save(state, { kind: 'delivered', cursor: event.seq, event_id: event.id, at });
+        return saved === null ? null : { state: saved, reclaimed: false };
       }
       this.d.stats.failed++;
       metrics().webhookFailures.inc({ reason: !allowed ? 'not_allowed' : result.status !== null ? 'status' : 'error' });
@@ -262,6 +280,7 @@ class EndpointWorker {
       if (saved === null) return null;
       state = saved;
       await pause(this.d.backoff(state.attempts), signal);
+      if (!this.stopped && (await this.reclaimed(event))) return { state, reclaimed: true };
     }
   }
 }

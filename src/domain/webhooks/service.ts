@@ -15,6 +15,9 @@ import type { EventLogReader } from './log.js';
 /** The most endpoints one application may register. */
 export const MAX_WEBHOOKS_PER_APP = 32;
 
+/** The longest URL an endpoint may have, as stored (webhook-create.json checks it as sent). */
+const MAX_URL_LENGTH = 2048;
+
 const VALIDATORS = compileRequestSchemas({ 'webhook-create': { schema: webhookCreate, route: 'POST /v1/webhooks' } });
 
 /** An endpoint as REST shows it: never its secret (webhook-created, the answer to its creation, has it). */
@@ -55,8 +58,11 @@ export function checkWebhookUrl(raw: string, allowed: readonly string[]): string
     throw new HoldlineError('invalid_field', { field: 'url' });
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') throw new HoldlineError('invalid_field', { field: 'url' });
-  // Credentials belong in the signature, not in a URL that lists and logs show.
-  if (url.username !== '' || url.password !== '' || url.hash !== '') throw new HoldlineError('invalid_field', { field: 'url' });
+  // Credentials belong in the signature, not in a URL that lists and logs show. An empty fragment
+  // (`…/#`) leaves hash '' but stays in href; percent-encoding can make href longer than what was sent.
+  if (url.username !== '' || url.password !== '' || url.href.includes('#') || url.href.length > MAX_URL_LENGTH) {
+    throw new HoldlineError('invalid_field', { field: 'url' });
+  }
   if (!hostAllowed(url.hostname.toLowerCase(), allowed)) throw new HoldlineError('webhook_host_not_allowed', { field: 'url' });
   return url.href;
 }
