@@ -74,6 +74,7 @@ const badInput: Case[] = [
   // --- agents ---
   { name: 'agent: malformed id', method: 'GET', path: () => '/v1/agents/nope', status: 404, code: 'agent_not_found' },
   { name: 'agent: unknown', method: 'GET', path: () => `/v1/agents/${GHOST}`, status: 404, code: 'agent_not_found' },
+  { name: 'offer: answer a malformed offer id with an unknown field', method: 'POST', path: (f) => `${Q(f)}/offers/nope/accept`, body: (f) => ({ agent_id: f.a, force: true }), status: 404, code: 'offer_not_found' },
   { name: 'agent: name not a string', method: 'POST', path: () => '/v1/agents', body: json({ name: 5 }), status: 400, code: 'invalid_field' },
   { name: 'agent: unknown field', method: 'POST', path: () => '/v1/agents', body: json({ nickname: 'x' }), status: 400, code: 'invalid_field' },
   { name: 'agent: bad project_id', method: 'POST', path: () => '/v1/agents', body: json({ project_id: 'has space' }), status: 400, code: 'invalid_field' },
@@ -90,6 +91,8 @@ const badInput: Case[] = [
   { name: 'token: revoke a number', method: 'DELETE', path: (f) => `/v1/agents/${f.a}/tokens`, body: json({ token: 5 }), status: 400, code: 'invalid_field' },
   { name: 'token: revoke with an extra field', method: 'DELETE', path: (f) => `/v1/agents/${f.a}/tokens`, body: (f) => ({ token: f.tokenA, all: true }), status: 400, code: 'invalid_field' },
   { name: 'token: revoke under another agent', method: 'DELETE', path: (f) => `/v1/agents/${f.b}/tokens`, body: (f) => ({ token: f.tokenA }), status: 204, code: null },
+  // Path ids before the body's fields (rest-calls.md "Order of checks"): a malformed id is 404 whatever the body.
+  { name: 'token: revoke under a malformed agent id, without a token', method: 'DELETE', path: () => '/v1/agents/nope/tokens', body: json({}), status: 404, code: 'agent_not_found' },
   // --- call queues ---
   { name: 'queue: no name', method: 'POST', path: () => '/v1/queues', body: json({}), status: 400, code: 'missing_field' },
   { name: 'queue: empty name', method: 'POST', path: () => '/v1/queues', body: json({ name: '' }), status: 400, code: 'invalid_field' },
@@ -107,6 +110,7 @@ const badInput: Case[] = [
   { name: 'stats: unknown query field', method: 'GET', path: (f) => `${Q(f)}/stats?windows=15m`, status: 400, code: 'invalid_field' },
   { name: 'stats: window given twice', method: 'GET', path: (f) => `${Q(f)}/stats?window=15m&window=1h`, status: 400, code: 'bad_request' },
   { name: 'stats: window of unknown queue', method: 'GET', path: () => `/v1/queues/${GHOST}/stats?window=1h`, status: 404, code: 'call_queue_not_found' },
+  { name: 'stats: bad window of a malformed queue id', method: 'GET', path: () => '/v1/queues/nope/stats?window=2h', status: 404, code: 'call_queue_not_found' },
   // --- members ---
   { name: 'member: no agent', method: 'POST', path: (f) => `${Q(f)}/members`, body: json({ number: '1001' }), status: 400, code: 'missing_field' },
   { name: 'member: no number', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b }), status: 400, code: 'missing_field' },
@@ -156,6 +160,8 @@ const badInput: Case[] = [
   { name: 'leave: twice', method: 'DELETE', path: (f) => `${Q(f)}/callers/${f.c3}?reason=answered`, status: 404, code: 'caller_not_found' },
   { name: 'leave: unknown caller', method: 'DELETE', path: (f) => `${Q(f)}/callers/${GHOST}?reason=answered`, status: 404, code: 'caller_not_found' },
   { name: 'leave: unknown queue', method: 'DELETE', path: (f) => `/v1/queues/${GHOST}/callers/${f.c1}?reason=answered`, status: 404, code: 'call_queue_not_found' },
+  { name: 'leave: malformed caller id, unknown query parameter', method: 'DELETE', path: (f) => `${Q(f)}/callers/nope?force=1`, status: 404, code: 'caller_not_found' },
+  { name: 'leave: malformed queue id, unknown body field', method: 'DELETE', path: (f) => `/v1/queues/nope/callers/${f.c1}`, body: json({ force: true }), status: 404, code: 'call_queue_not_found' },
   // --- tags ---
   { name: 'tag: no name', method: 'POST', path: () => '/v1/tags', body: json({}), status: 400, code: 'missing_field' },
   { name: 'tag: all digits', method: 'POST', path: () => '/v1/tags', body: json({ tag: '123' }), status: 400, code: 'invalid_field' },

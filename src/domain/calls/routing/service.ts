@@ -85,6 +85,7 @@ export class RoutingService {
    */
   async answer(who: CallPrincipal, id: string, offerId: string, answer: OfferAnswer, body: unknown): Promise<Offer> {
     const q = parsePathId(id, 'call_queue_not_found');
+    if (!isUuid(offerId)) throw new HoldlineError('offer_not_found');
     const named = parseOfferAnswer(body);
     let agent: string;
     if (who.kind === 'agent') {
@@ -94,7 +95,6 @@ export class RoutingService {
       if (named === undefined) throw new HoldlineError('missing_field', { field: 'agent_id' });
       agent = named;
     }
-    if (!isUuid(offerId)) throw new HoldlineError('offer_not_found');
     try {
       const out = await this.router.answer(who.app, q, offerId.toLowerCase(), agent, answer);
       return out.ended[0]!.offer;
