@@ -74,6 +74,8 @@ const badInput: Case[] = [
   // --- agents ---
   { name: 'agent: malformed id', method: 'GET', path: () => '/v1/agents/nope', status: 404, code: 'agent_not_found' },
   { name: 'agent: unknown', method: 'GET', path: () => `/v1/agents/${GHOST}`, status: 404, code: 'agent_not_found' },
+  // A well-formed uuid that names no agent is 404, as a malformed one: not an agent without an offer (null).
+  { name: 'agent: offer of an unknown agent', method: 'GET', path: () => `/v1/agents/${GHOST}/offer`, status: 404, code: 'agent_not_found' },
   { name: 'offer: answer a malformed offer id with an unknown field', method: 'POST', path: (f) => `${Q(f)}/offers/nope/accept`, body: (f) => ({ agent_id: f.a, force: true }), status: 404, code: 'offer_not_found' },
   { name: 'agent: name not a string', method: 'POST', path: () => '/v1/agents', body: json({ name: 5 }), status: 400, code: 'invalid_field' },
   { name: 'agent: unknown field', method: 'POST', path: () => '/v1/agents', body: json({ nickname: 'x' }), status: 400, code: 'invalid_field' },
@@ -187,6 +189,7 @@ const isolation: Case[] = (
     ['DELETE', (f) => `/v1/agents/${f.a}`, undefined, 'agent_not_found'],
     ['POST', (f) => `/v1/agents/${f.a}/tokens`, json({}), 'agent_not_found'],
     ['DELETE', (f) => `/v1/agents/${f.a}/tokens`, (f) => ({ token: f.tokenA }), 'agent_not_found'],
+    ['GET', (f) => `/v1/agents/${f.a}/offer`, undefined, 'agent_not_found'],
     ['GET', Q, undefined, 'call_queue_not_found'],
     ['PUT', Q, json({ disabled: true }), 'call_queue_not_found'],
     ['DELETE', Q, undefined, 'call_queue_not_found'],
