@@ -63,6 +63,7 @@ const badInput: Case[] = [
   { name: 'agent token writing', method: 'POST', path: (f) => `${Q(f)}/callers`, body: json({ number: '1' }), as: 'agent', status: 403, code: 'forbidden' },
   { name: 'agent token deleting its queue', method: 'DELETE', path: Q, as: 'agent', status: 403, code: 'forbidden' },
   { name: 'agent token on a queue it does not serve', method: 'GET', path: (f) => `/v1/queues/${f.dq}/callers`, as: 'agent', status: 403, code: 'forbidden' },
+  { name: 'agent token setting its status in a queue it does not serve', method: 'PUT', path: (f) => `/v1/queues/${f.dq}/members/${f.a}`, body: json({ status: 'available' }), as: 'agent', status: 403, code: 'forbidden' },
   { name: 'agent token on another application\'s queue', method: 'GET', path: (f) => `/v1/queues/${f.oq}/stats`, as: 'agent', status: 404, code: 'call_queue_not_found' },
   // --- bodies ---
   { name: 'malformed JSON', method: 'POST', path: () => '/v1/agents', body: () => '{"name": ', headers: JSON_CT, status: 400, code: 'invalid_json' },
