@@ -83,6 +83,8 @@ const badInput: Case[] = [
   { name: 'agent: bad project_id', method: 'POST', path: () => '/v1/agents', body: json({ project_id: 'has space' }), status: 400, code: 'invalid_field' },
   { name: 'agent: __proto__ field', method: 'POST', path: () => '/v1/agents', body: () => '{"__proto__": {"name": "x"}}', headers: JSON_CT, status: 400, code: 'invalid_field' },
   { name: 'agent: control character', method: 'PUT', path: (f) => `/v1/agents/${f.a}`, body: json({ name: 'a\u0001' }), status: 400, code: 'invalid_field' },
+  { name: 'agent: C1 control character (NEL)', method: 'PUT', path: (f) => `/v1/agents/${f.a}`, body: json({ name: 'a\u0085b' }), status: 400, code: 'invalid_field' },
+  { name: 'caller: C1 control character in the name', method: 'POST', path: (f) => `${Q(f)}/callers`, body: json({ number: '1', name: '\u009b[2J' }), status: 400, code: 'invalid_field' },
   { name: 'agent: update unknown', method: 'PUT', path: () => `/v1/agents/${GHOST}`, body: json({ name: 'x' }), status: 404, code: 'agent_not_found' },
   { name: 'agent: delete unknown', method: 'DELETE', path: () => `/v1/agents/${GHOST}`, status: 404, code: 'agent_not_found' },
   // --- tokens ---
