@@ -46,8 +46,7 @@ export class RoutingService {
 
   async putSettings(app: string, id: string, body: unknown): Promise<RoutingSettings> {
     const q = parsePathId(id, 'call_queue_not_found');
-    const current = await this.store.getRoutingSettings(app, q);
-    const next = await this.store.setRoutingSettings(app, q, parseRoutingSettings(body, current));
+    const next = await this.store.setRoutingSettings(app, q, parseRoutingSettings(body));
     await this.queueChanged(app, q);
     return next;
   }
