@@ -171,6 +171,10 @@ const badInput: Case[] = [
   { name: 'tag: no name', method: 'POST', path: () => '/v1/tags', body: json({}), status: 400, code: 'missing_field' },
   { name: 'tag: all digits', method: 'POST', path: () => '/v1/tags', body: json({ tag: '123' }), status: 400, code: 'invalid_field' },
   { name: 'tag: a space', method: 'POST', path: () => '/v1/tags', body: json({ tag: 'has space' }), status: 400, code: 'invalid_field' },
+  // A URL cannot carry them: /v1/tags/. is /v1/tags/ and /v1/tags/.. is /v1/ to every URL parser.
+  { name: 'tag: a dot segment', method: 'POST', path: () => '/v1/tags', body: json({ tag: '.' }), status: 400, code: 'invalid_field' },
+  { name: 'tag: two dots', method: 'POST', path: () => '/v1/tags', body: json({ tag: '..' }), status: 400, code: 'invalid_field' },
+  { name: 'tag: rename to a dot segment', method: 'PUT', path: () => '/v1/tags/french', body: json({ tag: '..' }), status: 400, code: 'invalid_field' },
   { name: 'tag: unknown', method: 'GET', path: () => '/v1/tags/spanish', status: 404, code: 'tag_not_found' },
   { name: 'tag: rename onto another tag', method: 'PUT', path: () => '/v1/tags/french', body: json({ tag: 'german' }), status: 409, code: 'tag_exists' },
   { name: 'tag: agents not a list', method: 'PUT', path: () => '/v1/tags/french', body: (f) => ({ agents: f.a }), status: 400, code: 'invalid_field' },
