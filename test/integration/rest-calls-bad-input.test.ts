@@ -121,6 +121,8 @@ const badInput: Case[] = [
   { name: 'member: no number', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b }), status: 400, code: 'missing_field' },
   { name: 'member: malformed agent id', method: 'POST', path: (f) => `${Q(f)}/members`, body: json({ agent_id: 'nope', number: '1001' }), status: 400, code: 'invalid_field' },
   { name: 'member: bad number', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b, number: 'call me' }), status: 400, code: 'invalid_field' },
+  { name: 'member: SIP port past 65535', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b, number: '1002@example.org:65536' }), status: 400, code: 'invalid_field' },
+  { name: 'caller: SIP port 0', method: 'POST', path: (f) => `${Q(f)}/callers`, body: json({ number: 'sip:alice@example.org:0' }), status: 400, code: 'invalid_field' },
   { name: 'member: unknown agent', method: 'POST', path: (f) => `${Q(f)}/members`, body: json({ agent_id: GHOST, number: '1001' }), status: 404, code: 'agent_not_found' },
   { name: 'member: unknown queue', method: 'POST', path: () => `/v1/queues/${GHOST}/members`, body: (f) => ({ agent_id: f.b, number: '1001' }), status: 404, code: 'call_queue_not_found' },
   { name: 'member: twice', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.a, number: '1001' }), status: 409, code: 'member_exists' },
