@@ -121,8 +121,11 @@ export type RoutingNotice = { type: 'offer'; app: string; offer: Offer } | { typ
 
 export interface RoutingStore {
   getRoutingSettings(app: string, queueId: string): Promise<RoutingSettings>;
-  /** Rejects call_queue_not_found. */
-  setRoutingSettings(app: string, queueId: string, settings: RoutingSettings): Promise<RoutingSettings>;
+  /**
+   * Sets the fields given over the stored ones in one atomic step (a PUT takes any subset, and two
+   * concurrent PUTs of different fields both hold); answers the settings after. Rejects call_queue_not_found.
+   */
+  setRoutingSettings(app: string, queueId: string, patch: Partial<RoutingSettings>): Promise<RoutingSettings>;
   getMemberRouting(app: string, queueId: string, agent: string): Promise<MemberRouting | null>;
   /** Rejects call_queue_not_found, member_not_found. */
   setMemberPenalty(app: string, queueId: string, agent: string, penalty: number): Promise<MemberRouting>;

@@ -11,6 +11,7 @@ import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { freshPrefix } from '../helpers/namespace.js';
+import { members, routingRig } from '../helpers/routing.js';
 
 const APP = 'acme';
 const QUEUE: NewCallQueue = { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 };
@@ -108,5 +109,23 @@ describe('Redis call store', () => {
     expect(await n1.listCallQueues(APP)).toEqual([]);
     expect(JSON.parse((await admin.hget(agentQueues(prefix), agent)) ?? '[]')).toEqual([]);
     await Promise.all([n1.close(), n2.close()]);
+  });
+
+  it('deletes a queue\'s routing state with it: no key of its slot is left', async () => {
+    const prefix = freshPrefix('calls-delete-routing');
+    const store = await RedisCallStore.open({ url: server.url, prefix });
+    const rig = routingRig(store);
+    const queue = (await rig.calls.createQueue(APP, { name: 'q' })).uuid;
+    await rig.routing.putSettings(APP, queue, { strategy: 'linear' });
+    await members(rig, APP, queue, [{ name: 'a', penalty: 1 }]);
+    await rig.calls.joinCaller(APP, queue, { number: '1' });
+    const slot = `{${prefix}:c:${APP}:${queue}}`;
+    // Settings and tiers, an open offer and its deadline: routing's three keys exist.
+    expect((await rig.routing.listOffers(APP, queue)).length).toBe(1);
+    expect((await admin.keys(`${slot}:*`)).sort()).toEqual(expect.arrayContaining([`${slot}:offers`, `${slot}:rdue`, `${slot}:routing`]));
+    await rig.calls.deleteQueue(APP, queue);
+    expect(await admin.keys(`${slot}:*`)).toEqual([]);
+    expect(rig.errors).toEqual([]);
+    await store.close();
   });
 });

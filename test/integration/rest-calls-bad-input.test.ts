@@ -63,6 +63,7 @@ const badInput: Case[] = [
   { name: 'agent token writing', method: 'POST', path: (f) => `${Q(f)}/callers`, body: json({ number: '1' }), as: 'agent', status: 403, code: 'forbidden' },
   { name: 'agent token deleting its queue', method: 'DELETE', path: Q, as: 'agent', status: 403, code: 'forbidden' },
   { name: 'agent token on a queue it does not serve', method: 'GET', path: (f) => `/v1/queues/${f.dq}/callers`, as: 'agent', status: 403, code: 'forbidden' },
+  { name: 'agent token setting its status in a queue it does not serve', method: 'PUT', path: (f) => `/v1/queues/${f.dq}/members/${f.a}`, body: json({ status: 'available' }), as: 'agent', status: 403, code: 'forbidden' },
   { name: 'agent token on another application\'s queue', method: 'GET', path: (f) => `/v1/queues/${f.oq}/stats`, as: 'agent', status: 404, code: 'call_queue_not_found' },
   // --- bodies ---
   { name: 'malformed JSON', method: 'POST', path: () => '/v1/agents', body: () => '{"name": ', headers: JSON_CT, status: 400, code: 'invalid_json' },
@@ -74,11 +75,16 @@ const badInput: Case[] = [
   // --- agents ---
   { name: 'agent: malformed id', method: 'GET', path: () => '/v1/agents/nope', status: 404, code: 'agent_not_found' },
   { name: 'agent: unknown', method: 'GET', path: () => `/v1/agents/${GHOST}`, status: 404, code: 'agent_not_found' },
+  // A well-formed uuid that names no agent is 404, as a malformed one: not an agent without an offer (null).
+  { name: 'agent: offer of an unknown agent', method: 'GET', path: () => `/v1/agents/${GHOST}/offer`, status: 404, code: 'agent_not_found' },
+  { name: 'offer: answer a malformed offer id with an unknown field', method: 'POST', path: (f) => `${Q(f)}/offers/nope/accept`, body: (f) => ({ agent_id: f.a, force: true }), status: 404, code: 'offer_not_found' },
   { name: 'agent: name not a string', method: 'POST', path: () => '/v1/agents', body: json({ name: 5 }), status: 400, code: 'invalid_field' },
   { name: 'agent: unknown field', method: 'POST', path: () => '/v1/agents', body: json({ nickname: 'x' }), status: 400, code: 'invalid_field' },
   { name: 'agent: bad project_id', method: 'POST', path: () => '/v1/agents', body: json({ project_id: 'has space' }), status: 400, code: 'invalid_field' },
   { name: 'agent: __proto__ field', method: 'POST', path: () => '/v1/agents', body: () => '{"__proto__": {"name": "x"}}', headers: JSON_CT, status: 400, code: 'invalid_field' },
   { name: 'agent: control character', method: 'PUT', path: (f) => `/v1/agents/${f.a}`, body: json({ name: 'a\u0001' }), status: 400, code: 'invalid_field' },
+  { name: 'agent: C1 control character (NEL)', method: 'PUT', path: (f) => `/v1/agents/${f.a}`, body: json({ name: 'a\u0085b' }), status: 400, code: 'invalid_field' },
+  { name: 'caller: C1 control character in the name', method: 'POST', path: (f) => `${Q(f)}/callers`, body: json({ number: '1', name: '\u009b[2J' }), status: 400, code: 'invalid_field' },
   { name: 'agent: update unknown', method: 'PUT', path: () => `/v1/agents/${GHOST}`, body: json({ name: 'x' }), status: 404, code: 'agent_not_found' },
   { name: 'agent: delete unknown', method: 'DELETE', path: () => `/v1/agents/${GHOST}`, status: 404, code: 'agent_not_found' },
   // --- tokens ---
@@ -90,6 +96,8 @@ const badInput: Case[] = [
   { name: 'token: revoke a number', method: 'DELETE', path: (f) => `/v1/agents/${f.a}/tokens`, body: json({ token: 5 }), status: 400, code: 'invalid_field' },
   { name: 'token: revoke with an extra field', method: 'DELETE', path: (f) => `/v1/agents/${f.a}/tokens`, body: (f) => ({ token: f.tokenA, all: true }), status: 400, code: 'invalid_field' },
   { name: 'token: revoke under another agent', method: 'DELETE', path: (f) => `/v1/agents/${f.b}/tokens`, body: (f) => ({ token: f.tokenA }), status: 204, code: null },
+  // Path ids before the body's fields (rest-calls.md "Order of checks"): a malformed id is 404 whatever the body.
+  { name: 'token: revoke under a malformed agent id, without a token', method: 'DELETE', path: () => '/v1/agents/nope/tokens', body: json({}), status: 404, code: 'agent_not_found' },
   // --- call queues ---
   { name: 'queue: no name', method: 'POST', path: () => '/v1/queues', body: json({}), status: 400, code: 'missing_field' },
   { name: 'queue: empty name', method: 'POST', path: () => '/v1/queues', body: json({ name: '' }), status: 400, code: 'invalid_field' },
@@ -107,11 +115,14 @@ const badInput: Case[] = [
   { name: 'stats: unknown query field', method: 'GET', path: (f) => `${Q(f)}/stats?windows=15m`, status: 400, code: 'invalid_field' },
   { name: 'stats: window given twice', method: 'GET', path: (f) => `${Q(f)}/stats?window=15m&window=1h`, status: 400, code: 'bad_request' },
   { name: 'stats: window of unknown queue', method: 'GET', path: () => `/v1/queues/${GHOST}/stats?window=1h`, status: 404, code: 'call_queue_not_found' },
+  { name: 'stats: bad window of a malformed queue id', method: 'GET', path: () => '/v1/queues/nope/stats?window=2h', status: 404, code: 'call_queue_not_found' },
   // --- members ---
   { name: 'member: no agent', method: 'POST', path: (f) => `${Q(f)}/members`, body: json({ number: '1001' }), status: 400, code: 'missing_field' },
   { name: 'member: no number', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b }), status: 400, code: 'missing_field' },
   { name: 'member: malformed agent id', method: 'POST', path: (f) => `${Q(f)}/members`, body: json({ agent_id: 'nope', number: '1001' }), status: 400, code: 'invalid_field' },
   { name: 'member: bad number', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b, number: 'call me' }), status: 400, code: 'invalid_field' },
+  { name: 'member: SIP port past 65535', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.b, number: '1002@example.org:65536' }), status: 400, code: 'invalid_field' },
+  { name: 'caller: SIP port 0', method: 'POST', path: (f) => `${Q(f)}/callers`, body: json({ number: 'sip:alice@example.org:0' }), status: 400, code: 'invalid_field' },
   { name: 'member: unknown agent', method: 'POST', path: (f) => `${Q(f)}/members`, body: json({ agent_id: GHOST, number: '1001' }), status: 404, code: 'agent_not_found' },
   { name: 'member: unknown queue', method: 'POST', path: () => `/v1/queues/${GHOST}/members`, body: (f) => ({ agent_id: f.b, number: '1001' }), status: 404, code: 'call_queue_not_found' },
   { name: 'member: twice', method: 'POST', path: (f) => `${Q(f)}/members`, body: (f) => ({ agent_id: f.a, number: '1001' }), status: 409, code: 'member_exists' },
@@ -156,10 +167,16 @@ const badInput: Case[] = [
   { name: 'leave: twice', method: 'DELETE', path: (f) => `${Q(f)}/callers/${f.c3}?reason=answered`, status: 404, code: 'caller_not_found' },
   { name: 'leave: unknown caller', method: 'DELETE', path: (f) => `${Q(f)}/callers/${GHOST}?reason=answered`, status: 404, code: 'caller_not_found' },
   { name: 'leave: unknown queue', method: 'DELETE', path: (f) => `/v1/queues/${GHOST}/callers/${f.c1}?reason=answered`, status: 404, code: 'call_queue_not_found' },
+  { name: 'leave: malformed caller id, unknown query parameter', method: 'DELETE', path: (f) => `${Q(f)}/callers/nope?force=1`, status: 404, code: 'caller_not_found' },
+  { name: 'leave: malformed queue id, unknown body field', method: 'DELETE', path: (f) => `/v1/queues/nope/callers/${f.c1}`, body: json({ force: true }), status: 404, code: 'call_queue_not_found' },
   // --- tags ---
   { name: 'tag: no name', method: 'POST', path: () => '/v1/tags', body: json({}), status: 400, code: 'missing_field' },
   { name: 'tag: all digits', method: 'POST', path: () => '/v1/tags', body: json({ tag: '123' }), status: 400, code: 'invalid_field' },
   { name: 'tag: a space', method: 'POST', path: () => '/v1/tags', body: json({ tag: 'has space' }), status: 400, code: 'invalid_field' },
+  // A URL cannot carry them: /v1/tags/. is /v1/tags/ and /v1/tags/.. is /v1/ to every URL parser.
+  { name: 'tag: a dot segment', method: 'POST', path: () => '/v1/tags', body: json({ tag: '.' }), status: 400, code: 'invalid_field' },
+  { name: 'tag: two dots', method: 'POST', path: () => '/v1/tags', body: json({ tag: '..' }), status: 400, code: 'invalid_field' },
+  { name: 'tag: rename to a dot segment', method: 'PUT', path: () => '/v1/tags/french', body: json({ tag: '..' }), status: 400, code: 'invalid_field' },
   { name: 'tag: unknown', method: 'GET', path: () => '/v1/tags/spanish', status: 404, code: 'tag_not_found' },
   { name: 'tag: rename onto another tag', method: 'PUT', path: () => '/v1/tags/french', body: json({ tag: 'german' }), status: 409, code: 'tag_exists' },
   { name: 'tag: agents not a list', method: 'PUT', path: () => '/v1/tags/french', body: (f) => ({ agents: f.a }), status: 400, code: 'invalid_field' },
@@ -181,6 +198,7 @@ const isolation: Case[] = (
     ['DELETE', (f) => `/v1/agents/${f.a}`, undefined, 'agent_not_found'],
     ['POST', (f) => `/v1/agents/${f.a}/tokens`, json({}), 'agent_not_found'],
     ['DELETE', (f) => `/v1/agents/${f.a}/tokens`, (f) => ({ token: f.tokenA }), 'agent_not_found'],
+    ['GET', (f) => `/v1/agents/${f.a}/offer`, undefined, 'agent_not_found'],
     ['GET', Q, undefined, 'call_queue_not_found'],
     ['PUT', Q, json({ disabled: true }), 'call_queue_not_found'],
     ['DELETE', Q, undefined, 'call_queue_not_found'],

@@ -72,6 +72,23 @@ describe.each(engineFactories)('routing over REST and WebSocket ($name)', (facto
     expect((await call(s, { token: w.tokens[0]! }, 'PUT', path, { strategy: 'manual' })).status).toBe(403);
   });
 
+  it('concurrent PUTs of different settings all hold: each sets its own fields over the stored ones', async () => {
+    const s = srv();
+    const w = await world(s, 0);
+    const path = `/v1/queues/${w.queue}/routing`;
+    const subsets = [
+      { offer_timeout_seconds: 33 }, { wrapup_seconds: 44 }, { autopause_after_missed: 5 }, { relax_after_seconds: 66 }, { required_tags: ['french'] },
+    ];
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(subsets.map((subset) => w.rest('PUT', path, subset)));
+      for (const [i, a] of answers.entries()) expect(a.body, `round ${round}`).toMatchObject(subsets[i]!);
+      expect((await w.rest('GET', path)).body, `round ${round}`).toEqual({ strategy: 'manual', ...Object.assign({}, ...subsets) });
+      // The empty list is a list again after a merge (and stays one on Redis, where the script re-encodes the settings).
+      expect((await w.rest('PUT', path, { required_tags: [] })).body.required_tags).toEqual([]);
+      expect((await w.rest('PUT', path, { wrapup_seconds: 0 })).body.required_tags).toEqual([]);
+    }
+  });
+
   it('the agent gets an offer frame, accepts it over WebSocket; bad answers get error frames', async () => {
     const s = srv();
     const w = await world(s, 2);

@@ -542,8 +542,9 @@ export class CallService {
 
   /** GET /v1/queues/{id}/stats: the statistics, or with `window` in the query the wallboard's. */
   async statsFor(app: string, id: string, query: Record<string, string>): Promise<CallQueueStats | WallboardStats> {
+    const q = queueId(id);
     const window = parseStatsQuery(query);
-    return window === null ? this.getStats(app, id) : this.getWallboard(app, id, window);
+    return window === null ? this.getStats(app, q) : this.getWallboard(app, q, window);
   }
 
   /** The live statistics plus one wallboard window (protocol/calls.md section 5.1). */
@@ -639,8 +640,9 @@ export class CallService {
   }
 
   async revokeAgentToken(app: string, agentId: string, body: unknown): Promise<void> {
+    const uuid = parsePathId(agentId, 'agent_not_found');
     const token = parseTokenRevoke(body);
-    const agent = await this.getAgent(app, agentId);
+    const agent = await this.getAgent(app, uuid);
     const check = await this.store.verifyAgentToken(token);
     if (check.valid && check.app === app && check.agent_uuid === agent.uuid) await this.store.revokeAgentToken(app, token);
     await this.announce(app, agent.uuid);

@@ -284,10 +284,9 @@ export function parseTokenRevoke(input: unknown): string {
 
 // --- routing (protocol/routing.md) ---
 
-/** A PUT of routing settings: the fields given, over the current ones. */
-export function parseRoutingSettings(input: unknown, current: RoutingSettings): RoutingSettings {
-  const b = validated('routing-settings', input);
-  return { ...current, ...b };
+/** A PUT of routing settings: the fields given (the store sets them over the current ones). */
+export function parseRoutingSettings(input: unknown): Partial<RoutingSettings> {
+  return { ...validated('routing-settings', input) };
 }
 
 export function parseMemberRouting(input: unknown): number {

@@ -146,9 +146,10 @@ export class MemoryRouting implements RoutingStore {
     return structuredClone(this.q(app, queueId).r.settings);
   }
 
-  async setRoutingSettings(app: string, queueId: string, settings: RoutingSettings): Promise<RoutingSettings> {
-    this.q(app, queueId).r.settings = structuredClone(settings);
-    return structuredClone(settings);
+  async setRoutingSettings(app: string, queueId: string, patch: Partial<RoutingSettings>): Promise<RoutingSettings> {
+    const { r } = this.q(app, queueId);
+    r.settings = { ...r.settings, ...structuredClone(patch) };
+    return structuredClone(r.settings);
   }
 
   async getMemberRouting(app: string, queueId: string, agent: string): Promise<MemberRouting | null> {

@@ -89,7 +89,10 @@ function offerFromRaw(r: RawOffer): Offer {
 }
 
 function settingsFrom(raw: string): RoutingSettings {
-  return raw === '' ? { ...DEFAULT_ROUTING, required_tags: [] } : { ...DEFAULT_ROUTING, ...(JSON.parse(raw) as Partial<RoutingSettings>) };
+  if (raw === '') return { ...DEFAULT_ROUTING, required_tags: [] };
+  const s = { ...DEFAULT_ROUTING, ...(JSON.parse(raw) as Partial<RoutingSettings>) };
+  // Lua's cjson writes an empty list as {} when route-config merges the settings.
+  return { ...s, required_tags: arr(s.required_tags) };
 }
 
 function outcome(reply: string[], endedIsList: boolean): RoutingOutcome {
@@ -144,9 +147,8 @@ export class RedisRouting implements RoutingStore {
     return settingsFrom(await this.call<string>('hlRouteConfig', this.queueKeys(app, queueId), ['get']));
   }
 
-  async setRoutingSettings(app: string, queueId: string, settings: RoutingSettings): Promise<RoutingSettings> {
-    await this.write('hlRouteConfig', app, queueId, ['set', JSON.stringify(settings)]);
-    return structuredClone(settings);
+  async setRoutingSettings(app: string, queueId: string, patch: Partial<RoutingSettings>): Promise<RoutingSettings> {
+    return settingsFrom(await this.write<string>('hlRouteConfig', app, queueId, ['set', JSON.stringify(patch)]));
   }
 
   private memberRouting(queueId: string, agent: string, reply: [string, string]): MemberRouting {

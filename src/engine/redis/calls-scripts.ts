@@ -14,7 +14,7 @@ import { defineScripts, scriptCall, type RedisClient } from './scripts.js';
 const SCRIPTS = {
   hlCallQueueCreate: 'call-queue-create-9',
   hlCallQueueUpdate: 'call-queue-update-12',
-  hlCallQueueDelete: 'call-queue-delete-9',
+  hlCallQueueDelete: 'call-queue-delete-12',
   hlCallMemberAdd: 'call-member-add-12',
   hlCallMemberUpdate: 'call-member-update-12',
   hlCallMemberRemove: 'call-member-remove-12',

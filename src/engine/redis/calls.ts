@@ -450,7 +450,8 @@ export class RedisCallStore implements CallStore {
   }
 
   async deleteCallQueue(app: string, queueId: string): Promise<CallQueueChange> {
-    const [change, ...agents] = await this.queueRun('hlCallQueueDelete', app, queueId, []);
+    const keys = [...this.keys.callQueue(app, queueId), ...this.keys.routingQueue(app, queueId)];
+    const [change, ...agents] = await this.run('hlCallQueueDelete', app, keys, []);
     await guarded(() => this.client.zrem(this.keys.callApp(app).queues, queueId));
     await this.unlink(app, queueId, agents);
     return parseChange(change);

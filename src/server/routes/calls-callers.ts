@@ -2,6 +2,7 @@
  * SPEC.md 3.2 callers (payload seed: /v1/queues/{id}/callers): join, status / priority / member
  * changes, leave with a reason. Lists are in position order (protocol/calls.md section 2).
  */
+import { parsePathId } from '../../domain/calls/validate.js';
 import { HoldlineError } from '../../errors.js';
 import { parseQuery } from '../body.js';
 import type { ServerContext } from '../context.js';
@@ -73,7 +74,10 @@ export function callerRoutes(ctx: ServerContext): void {
   /** Leaving: everyone behind the caller moves up by one. Leaving twice → 404 caller_not_found. */
   router.add('DELETE', `${base}/:caller`, async (req) => {
     const app = await applicationOf(ctx, req);
-    await calls.leaveCaller(app, req.params.queue!, req.params.caller!, leaveReason(req));
+    // A malformed id is 404 before the query and body are read (rest-calls.md "Order of checks").
+    const queue = parsePathId(req.params.queue!, 'call_queue_not_found');
+    const caller = parsePathId(req.params.caller!, 'caller_not_found');
+    await calls.leaveCaller(app, queue, caller, leaveReason(req));
     return noContent();
   });
 }

@@ -37,6 +37,8 @@ export function memberRoutes(ctx: ServerContext): void {
     if (who.kind === 'agent') {
       const own = who.agent === req.params.agent!.toLowerCase();
       if (!own || Object.keys(body).some((k) => !AGENT_FIELDS.has(k))) throw new HoldlineError('forbidden');
+      // A queue its agent does not serve is 403, as on the reads (rest-calls.md), not member_not_found.
+      await calls.authorizeFollow(who, req.params.queue!);
     }
     const { value } = await calls.updateMember(who.app, req.params.queue!, req.params.agent!, body);
     return resource(200, value);

@@ -39,11 +39,16 @@ export function routingRoutes(ctx: ServerContext): void {
     return resource(200, await routing().listOffers(app, req.params.queue!));
   });
 
-  /** The agent's open offer, or null: its own token, or the application's key. */
+  /**
+   * The agent's open offer, or null: its own token, or the application's key. An agent that is not
+   * the application's is 404 agent_not_found, as on every agent route, not an agent without an offer.
+   */
   router.add('GET', '/v1/agents/:agent/offer', async (req) => {
     const who = await principal(ctx, req);
     if (who.kind === 'agent' && who.agent !== req.params.agent!.toLowerCase()) throw new HoldlineError('forbidden');
-    return resource(200, await routing().agentOffer(who.app, req.params.agent!));
+    const offers = routing();
+    const agent = await ctx.calls.getAgent(who.app, req.params.agent!);
+    return resource(200, await offers.agentOffer(who.app, agent.uuid));
   });
 
   for (const answer of ['accept', 'reject'] as OfferAnswer[]) {

@@ -46,8 +46,7 @@ export class RoutingService {
 
   async putSettings(app: string, id: string, body: unknown): Promise<RoutingSettings> {
     const q = parsePathId(id, 'call_queue_not_found');
-    const current = await this.store.getRoutingSettings(app, q);
-    const next = await this.store.setRoutingSettings(app, q, parseRoutingSettings(body, current));
+    const next = await this.store.setRoutingSettings(app, q, parseRoutingSettings(body));
     await this.queueChanged(app, q);
     return next;
   }
@@ -85,6 +84,7 @@ export class RoutingService {
    */
   async answer(who: CallPrincipal, id: string, offerId: string, answer: OfferAnswer, body: unknown): Promise<Offer> {
     const q = parsePathId(id, 'call_queue_not_found');
+    if (!isUuid(offerId)) throw new HoldlineError('offer_not_found');
     const named = parseOfferAnswer(body);
     let agent: string;
     if (who.kind === 'agent') {
@@ -94,7 +94,6 @@ export class RoutingService {
       if (named === undefined) throw new HoldlineError('missing_field', { field: 'agent_id' });
       agent = named;
     }
-    if (!isUuid(offerId)) throw new HoldlineError('offer_not_found');
     try {
       const out = await this.router.answer(who.app, q, offerId.toLowerCase(), agent, answer);
       return out.ended[0]!.offer;

@@ -9,7 +9,9 @@
   KEYS[12]    routing    HASH  s: settings JSON; rr: agent last offered (round_robin); m:<agent>: member state
 
   ARGV[1] get                 -> settings JSON or ''
-          set <JSON>          -> 'ok' (the settings replace the stored ones)
+          set <JSON>          -> settings JSON: the fields given over the stored ones (a PUT's
+                                 subset, merged here so that concurrent PUTs of different fields
+                                 both hold; an empty list may come back as {})
           member <agent>      -> { member JSON, state JSON or '' }
           penalty <agent> <n> -> { member JSON, state JSON }
           offers              -> { offer JSON... }
@@ -28,8 +30,12 @@ loadQueue()
 local mode = ARGV[1]
 if mode == 'get' then return rcall('HGET', KEYS[12], 's') or '' end
 if mode == 'set' then
-  rcall('HSET', KEYS[12], 's', ARGV[2])
-  return 'ok'
+  local cur = rcall('HGET', KEYS[12], 's')
+  local settings = cur and cjson.decode(cur) or {}
+  for field, value in pairs(cjson.decode(ARGV[2])) do settings[field] = value end
+  local json = cjson.encode(settings)
+  rcall('HSET', KEYS[12], 's', json)
+  return json
 end
 if mode == 'offers' then return rcall('HVALS', KEYS[10]) end
 if mode == 'idle' then return routingIdle() end
