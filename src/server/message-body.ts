@@ -9,7 +9,7 @@
 import { HoldlineError } from '../errors.js';
 import type { MessageInput } from '../domain/queues/message-rules.js';
 import type { MessageUpdate } from '../domain/queues/service.js';
-import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseQuery, parseUrlEncoded } from './body.js';
+import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseUrlEncoded, queryFields } from './body.js';
 import type { RequestInfo } from './http.js';
 import type { RequestSchemas } from './schemas.js';
 
@@ -46,15 +46,19 @@ function queryInt(value: string | undefined, field: string, code: 'invalid_field
   return Number(value);
 }
 
-function rawMessage(req: RequestInfo): MessageInput & { body: string; contentType: string } {
-  const q = parseQuery(req);
+/** Query fields of a raw body: a post takes all three, a PUT only `ttl` (its id fixes the rest). */
+const RAW_POST_QUERY = ['partition', 'ttl', 'in_reply_to'] as const;
+const RAW_PUT_QUERY = ['ttl'] as const;
+
+function rawMessage(req: RequestInfo, allowed: ReadonlyArray<(typeof RAW_POST_QUERY)[number]>): MessageInput & { body: string; contentType: string } {
+  const q = queryFields(req, allowed);
   const input: MessageInput & { body: string; contentType: string } = {
     body: decodeUtf8(req.body),
     contentType: req.headers['content-type']!,
   };
-  const partition = queryInt(q.get('partition'), 'partition', 'invalid_field');
-  const ttl = queryInt(q.get('ttl'), 'ttl', 'invalid_ttl');
-  const inReplyTo = q.get('in_reply_to');
+  const partition = queryInt(q.partition, 'partition', 'invalid_field');
+  const ttl = queryInt(q.ttl, 'ttl', 'invalid_ttl');
+  const inReplyTo = q.in_reply_to;
   if (partition !== undefined) input.partition = partition;
   if (ttl !== undefined) input.ttl = ttl;
   if (inReplyTo !== undefined) {
@@ -89,6 +93,8 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
 export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): MessageInput[] {
   if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
   const type = mediaType(req);
+  // Fields of a JSON or form post are in its body; one in the query would be silently ignored.
+  if (type === JSON_TYPE || type === FORM_TYPE) queryFields(req, []);
   if (type === JSON_TYPE) {
     const data = parseJson(decodeUtf8(req.body));
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -106,7 +112,7 @@ export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): Messa
     return [toInput(schemas.validate('message', 'form', Object.fromEntries(form)))];
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
-  return [rawMessage(req)];
+  return [rawMessage(req, RAW_POST_QUERY)];
 }
 
 /** PUT one message: `{body, ttl?}` as JSON or form, or a raw body with its Content-Type. */
@@ -114,6 +120,7 @@ export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): Messag
   if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
   const type = mediaType(req);
   if (type === JSON_TYPE || type === FORM_TYPE) {
+    queryFields(req, []);
     const text = decodeUtf8(req.body);
     const data = type === JSON_TYPE ? parseJson(text) : Object.fromEntries(parseUrlEncoded(text));
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -124,7 +131,7 @@ export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): Messag
     return { ...fields, contentType: null };
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
-  const raw = rawMessage(req);
+  const raw = rawMessage(req, RAW_PUT_QUERY);
   const update: MessageUpdate = { body: raw.body, contentType: raw.contentType };
   if (raw.ttl !== undefined) update.ttl = raw.ttl;
   return update;

@@ -10,7 +10,7 @@ import type { RawRepliesQuery, StateInput } from '../../domain/queues/service.js
 import type { StoredMessage } from '../../engine/types.js';
 import { HoldlineError } from '../../errors.js';
 import type { JsonValue } from '../../message-fields.js';
-import { decodeUtf8, JSON_TYPE, mediaType, parseJson, parseQuery } from '../body.js';
+import { decodeUtf8, JSON_TYPE, mediaType, parseJson, queryFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { Reply, RequestInfo } from '../http.js';
@@ -18,21 +18,6 @@ import { restMessagesBody } from '../message-encoding.js';
 import type { MessageRepliesQueryRequest, MessageStateQueryRequest } from '../../types/requests.js';
 
 type Req = RequestInfo & { params: Record<string, string | undefined> };
-
-/** The query's fields, each at most once; any other field is refused (the schema's additionalProperties). */
-function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]): Partial<Record<K, string>> {
-  // Typed by the caller as its query schema's type (message-state-query.json, message-replies-query.json).
-  const q = parseQuery(req);
-  for (const key of q.keys()) {
-    if (!(allowed as readonly string[]).includes(key)) throw new HoldlineError('invalid_field', { field: key, message: `Unknown query field ${key}` });
-  }
-  const out: Partial<Record<K, string>> = {};
-  for (const key of allowed) {
-    const v = q.get(key);
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
-}
 
 /** `if_state` (message-state-query.json): a state, or `none` for unset; absent: no compare-and-set. */
 function withIfState(req: RequestInfo, input: StateInput): StateInput {

@@ -1,7 +1,7 @@
 /** SPEC.md 3.1, Queuey "Multiple Messages" and "Individual Messages". */
 import { wireAck, wireMessage } from '../../domain/queues/render.js';
 import { HoldlineError } from '../../errors.js';
-import { parseQuery, readFields } from '../body.js';
+import { queryFields, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { RequestInfo } from '../http.js';
@@ -29,18 +29,9 @@ export function messageRoutes(ctx: ServerContext): void {
   });
 
   router.add('GET', '/:app/:queue', async (req) => {
-    const messages = await (await queue(req)).read(() => {
-      const q = parseQuery(req);
-      return {
-        since: q.get('since'),
-        limit: q.get('limit'),
-        order: q.get('order'),
-        partitions: q.get('partitions'),
-        client_state: q.get('client_state'),
-        updated_since: q.get('updated_since'),
-        updated_until: q.get('updated_until'),
-      };
-    });
+    const messages = await (await queue(req)).read(() =>
+      queryFields(req, ['since', 'limit', 'order', 'partitions', 'client_state', 'updated_since', 'updated_until']),
+    );
     // Assembled from per-message fragments kept between reads (server/message-encoding.ts).
     return { status: 200, body: restMessagesBody(messages), contentType: 'application/json' };
   });

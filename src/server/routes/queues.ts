@@ -3,10 +3,11 @@ import type { QueueMeta } from '../../engine/types.js';
 import { HoldlineError } from '../../errors.js';
 import { isValidQueueName } from '../../domain/names.js';
 import { parseLimit } from '../../domain/queues/read.js';
-import { parseQuery, readFields } from '../body.js';
+import { queryFields, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { RequestInfo } from '../http.js';
+import type { QueueInfoQueryRequest, QueueListQueryRequest } from '../../types/requests.js';
 
 export function queueBody(meta: QueueMeta): Record<string, unknown> {
   return {
@@ -35,13 +36,13 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('GET', '/:app', async (req) => {
     const app = await queues.ownedApp(await caller(req), req.params.app!);
-    const q = parseQuery(req);
-    const limit = parseLimit(q.get('limit'));
-    const offset = q.get('offset');
+    const q: QueueListQueryRequest = queryFields(req, ['limit', 'offset', 'details', 'include_count']);
+    const limit = parseLimit(q.limit);
+    const offset = q.offset;
     if (offset !== undefined && !isValidQueueName(offset)) throw new HoldlineError('invalid_field', { field: 'offset' });
-    const includeCount = parseFlag(q.get('include_count'), 'include_count');
+    const includeCount = parseFlag(q.include_count, 'include_count');
     // include_count needs somewhere to put the counts: it implies details.
-    const details = parseFlag(q.get('details'), 'details') || includeCount;
+    const details = parseFlag(q.details, 'details') || includeCount;
     const list = await queues.listQueues(app, offset === undefined ? { limit } : { limit, offset });
     if (!details) return json(200, { status: 'ok', queues: list.map((m) => m.name) });
     const rows = await Promise.all(
@@ -80,7 +81,10 @@ export function queueRoutes(ctx: ServerContext): void {
   });
 
   router.add('GET', '/:app/:queue/info', async (req) => {
-    const { meta, count } = await (await queue(req)).info(() => parseFlag(parseQuery(req).get('include_count'), 'include_count'));
+    const { meta, count } = await (await queue(req)).info(() => {
+      const q: QueueInfoQueryRequest = queryFields(req, ['include_count']);
+      return parseFlag(q.include_count, 'include_count');
+    });
     const body: Record<string, unknown> = { status: 'ok', ...queueBody(meta) };
     if (count !== undefined) body.count = count;
     return json(200, body);
