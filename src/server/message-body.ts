@@ -37,7 +37,8 @@ function toInput(fields: MessageFields, field?: string): MessageInput {
 
 const MESSAGE_ID_RE = /^[0-9a-f]{32}$/;
 
-const BATCH_FIELD_RE = /^message\.(\d{1,4})\.([^.]+)$/;
+/** `message.N.field`, N from 0 to 9999 written without leading zeros: one spelling per message. */
+const BATCH_FIELD_RE = /^message\.(0|[1-9]\d{0,3})\.([^.]+)$/;
 
 /** An integer query parameter (raw posts); `code` names the error a bad value gets. */
 function queryInt(value: string | undefined, field: string, code: 'invalid_field' | 'invalid_ttl'): number | undefined {
@@ -73,7 +74,10 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
   for (const [name, value] of form) {
     const m = BATCH_FIELD_RE.exec(name);
     if (!m) {
-      throw new HoldlineError('invalid_form', { field: name, message: `Field ${name} cannot be mixed with message.N.* fields` });
+      const message = name.startsWith('message.')
+        ? `Field ${name} is not message.N.<field> with N from 0 to 9999 (no leading zeros)`
+        : `Field ${name} cannot be mixed with message.N.* fields`;
+      throw new HoldlineError('invalid_form', { field: name, message });
     }
     const n = Number(m[1]);
     // No prototype: a field named `__proto__` must be an unknown field, not a prototype change.

@@ -113,6 +113,8 @@ const cases: Case[] = [
   { name: 'post: body and batch fields mixed', method: 'POST', path: q, headers: FORM, body: 'body=x&message.0.body=y', status: 400, code: 'invalid_form' },
   { name: 'post: unknown batch field', method: 'POST', path: q, headers: FORM, body: 'message.0.body=y&message.0.colour=red', status: 400, code: 'invalid_field' },
   { name: 'post: batch field __proto__', method: 'POST', path: q, headers: FORM, body: 'message.0.body=y&message.0.__proto__=x', status: 400, code: 'invalid_field' },
+  { name: 'post: batch index with a leading zero, as a second spelling of one message', method: 'POST', path: q, headers: FORM, body: 'message.1.body=a&message.01.body=b', status: 400, code: 'invalid_form' },
+  { name: 'post: batch index over 9999', method: 'POST', path: q, headers: FORM, body: 'message.10000.body=a', status: 400, code: 'invalid_form' },
   { name: 'post: form batch, one bad ttl', method: 'POST', path: q, headers: FORM, body: 'message.0.body=ok&message.1.body=bad&message.1.ttl=0', status: 400, code: 'invalid_ttl' },
   { name: 'post: JSON batch, one bad partition', method: 'POST', path: q, headers: JSON_CT, body: '{"messages":[{"body":"ok","partition":1},{"body":"bad","partition":9}]}', status: 400, code: 'partition_out_of_range' },
   { name: 'post: JSON batch, one empty body', method: 'POST', path: q, headers: JSON_CT, body: '{"messages":[{"body":"ok"},{"body":""}]}', status: 400, code: 'empty_body' },
