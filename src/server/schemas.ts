@@ -50,6 +50,20 @@ export type SchemaName = keyof typeof SCHEMAS;
 /** What scripts/check-schemas.mjs stamps once the build has compiled these schemas. */
 export const REST_SCHEMAS_FINGERPRINT = fingerprint(SCHEMAS);
 
+/**
+ * The integer fields of each schema. Ajv's coercion takes any string `+x` reads as a number
+ * (`1e1`, `0x10`, ` 3`, `2.0`), so a form's integer is checked to be decimal digits first, as the
+ * query string's integers are: `partitions=1e1` must not make 10 partitions.
+ */
+const INTEGER_FIELDS = Object.fromEntries(
+  Object.entries(SCHEMAS).map(([name, schema]) => {
+    const properties = ('properties' in schema ? schema.properties : {}) as Record<string, { type?: unknown }>;
+    return [name, Object.keys(properties).filter((field) => properties[field]!.type === 'integer')];
+  }),
+) as unknown as Record<SchemaName, readonly string[]>;
+
+const DECIMAL_INTEGER_RE = /^-?\d+$/;
+
 /** Error code for a failing field, by its name; anything else is invalid_field. */
 const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name: 'invalid_name', name: 'invalid_name', in_reply_to: 'invalid_message_id' };
 
@@ -100,6 +114,14 @@ export class RequestSchemas {
     if (validate === undefined) {
       validate = this.validators.get(`${source}:${name}`)!;
       found.set(name, validate);
+    }
+    if (source === 'form') {
+      for (const field of INTEGER_FIELDS[name]) {
+        const value = data[field];
+        if (typeof value === 'string' && !DECIMAL_INTEGER_RE.test(value)) {
+          throw toHoldlineError({ keyword: 'type', instancePath: `/${field}`, schemaPath: '', params: {}, message: 'must be integer' }, fieldName);
+        }
+      }
     }
     if (validate(data)) return data as unknown as RequestBodies[N];
     throw toHoldlineError(validate.errors?.[0], fieldName);
