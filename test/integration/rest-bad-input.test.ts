@@ -144,6 +144,8 @@ const cases: Case[] = [
   { name: 'read: since 31 hex', method: 'GET', path: (f) => `${q(f)}?since=${'a'.repeat(31)}`, status: 400, code: 'invalid_since' },
   { name: 'read: since empty', method: 'GET', path: (f) => `${q(f)}?since=`, status: 400, code: 'invalid_since' },
   { name: 'read: unknown query field', method: 'GET', path: (f) => `${q(f)}?partition=2`, status: 400, code: 'invalid_field' },
+  { name: 'read: updated_since on a day that does not exist', method: 'GET', path: (f) => `${q(f)}?updated_since=2026-02-30T10:00:00Z`, status: 400, code: 'invalid_field' },
+  { name: 'read: updated_until at hour 24', method: 'GET', path: (f) => `${q(f)}?updated_until=2026-02-01T24:00:00Z`, status: 400, code: 'invalid_field' },
   { name: 'read: other key', method: 'GET', path: q, as: 'other', status: 403, code: 'forbidden' },
   { name: 'read: no key', method: 'GET', path: q, as: 'none', status: 401, code: 'auth_required' },
   // --- info ---
