@@ -28,6 +28,8 @@ interface Case {
   as?: 'owner' | 'other' | 'none';
   status: number;
   code: string;
+  /** The error's `field`, when the case pins it: it names the offending input (errors.md). */
+  field?: string;
 }
 
 const INVALID_UTF8 = new Uint8Array([0x62, 0x6f, 0x64, 0x79, 0x3d, 0xc3, 0x28]); // "body=" + a broken 2-byte sequence
@@ -92,7 +94,7 @@ const cases: Case[] = [
   { name: 'post: no body field', method: 'POST', path: q, headers: FORM, body: 'ttl=5', status: 400, code: 'missing_field' },
   { name: 'post: empty JSON body', method: 'POST', path: q, headers: JSON_CT, body: '{"body":""}', status: 400, code: 'empty_body' },
   { name: 'post: empty raw body', method: 'POST', path: q, headers: { 'content-type': 'text/plain' }, body: '', status: 400, code: 'empty_body' },
-  { name: 'post: partition out of range', method: 'POST', path: q, headers: FORM, body: 'body=x&partition=4', status: 400, code: 'partition_out_of_range' },
+  { name: 'post: partition out of range', method: 'POST', path: q, headers: FORM, body: 'body=x&partition=4', status: 400, code: 'partition_out_of_range', field: 'partition' },
   { name: 'post: partition 0', method: 'POST', path: q, headers: JSON_CT, body: '{"body":"x","partition":0}', status: 400, code: 'partition_out_of_range' },
   { name: 'post: partition text', method: 'POST', path: q, headers: FORM, body: 'body=x&partition=two', status: 400, code: 'invalid_field' },
   { name: 'post: ttl 0', method: 'POST', path: q, headers: FORM, body: 'body=x&ttl=0', status: 400, code: 'invalid_ttl' },
@@ -111,7 +113,7 @@ const cases: Case[] = [
   { name: 'post: invalid UTF-8 form', method: 'POST', path: q, headers: FORM, body: INVALID_UTF8, status: 400, code: 'invalid_utf8' },
   { name: 'post: invalid UTF-8 raw', method: 'POST', path: q, headers: { 'content-type': 'text/plain' }, body: new Uint8Array([0x61, 0xff]), status: 400, code: 'invalid_utf8' },
   { name: 'post: no Content-Type', method: 'POST', path: q, headers: { 'content-type': '' }, body: 'body=x', status: 415, code: 'unsupported_media_type' },
-  { name: 'post: raw partition out of range', method: 'POST', path: (f) => `${q(f)}?partition=9`, headers: { 'content-type': 'text/plain' }, body: 'x', status: 400, code: 'partition_out_of_range' },
+  { name: 'post: raw partition out of range', method: 'POST', path: (f) => `${q(f)}?partition=9`, headers: { 'content-type': 'text/plain' }, body: 'x', status: 400, code: 'partition_out_of_range', field: 'partition' },
   { name: 'post: raw ttl 0', method: 'POST', path: (f) => `${q(f)}?ttl=0`, headers: { 'content-type': 'text/plain' }, body: 'x', status: 400, code: 'invalid_ttl' },
   { name: 'post: raw unknown query field', method: 'POST', path: (f) => `${q(f)}?partitions=2`, headers: { 'content-type': 'text/plain' }, body: 'x', status: 400, code: 'invalid_field' },
   { name: 'post: form with partition in the query', method: 'POST', path: (f) => `${q(f)}?partition=2`, headers: FORM, body: 'body=x', status: 400, code: 'invalid_field' },
@@ -122,7 +124,8 @@ const cases: Case[] = [
   { name: 'post: batch index with a leading zero, as a second spelling of one message', method: 'POST', path: q, headers: FORM, body: 'message.1.body=a&message.01.body=b', status: 400, code: 'invalid_form' },
   { name: 'post: batch index over 9999', method: 'POST', path: q, headers: FORM, body: 'message.10000.body=a', status: 400, code: 'invalid_form' },
   { name: 'post: form batch, one bad ttl', method: 'POST', path: q, headers: FORM, body: 'message.0.body=ok&message.1.body=bad&message.1.ttl=0', status: 400, code: 'invalid_ttl' },
-  { name: 'post: JSON batch, one bad partition', method: 'POST', path: q, headers: JSON_CT, body: '{"messages":[{"body":"ok","partition":1},{"body":"bad","partition":9}]}', status: 400, code: 'partition_out_of_range' },
+  { name: 'post: form batch, one bad partition', method: 'POST', path: q, headers: FORM, body: 'message.0.body=ok&message.3.body=bad&message.3.partition=4', status: 400, code: 'partition_out_of_range', field: 'message.3.partition' },
+  { name: 'post: JSON batch, one bad partition', method: 'POST', path: q, headers: JSON_CT, body: '{"messages":[{"body":"ok","partition":1},{"body":"bad","partition":9}]}', status: 400, code: 'partition_out_of_range', field: 'messages.1.partition' },
   { name: 'post: JSON batch, one empty body', method: 'POST', path: q, headers: JSON_CT, body: '{"messages":[{"body":"ok"},{"body":""}]}', status: 400, code: 'empty_body' },
   { name: 'post: empty JSON batch', method: 'POST', path: q, headers: JSON_CT, body: '{"messages":[]}', status: 400, code: 'invalid_field' },
   { name: 'post: batch over 1000', method: 'POST', path: q, headers: JSON_CT, body: JSON.stringify({ messages: Array.from({ length: 1001 }, () => ({ body: 'x' })) }), status: 400, code: 'invalid_field' },
@@ -134,7 +137,7 @@ const cases: Case[] = [
   { name: 'read: limit fraction', method: 'GET', path: (f) => `${q(f)}?limit=2.5`, status: 400, code: 'invalid_limit' },
   { name: 'read: bad order', method: 'GET', path: (f) => `${q(f)}?order=newest`, status: 400, code: 'invalid_order' },
   { name: 'read: partition 0', method: 'GET', path: (f) => `${q(f)}?partitions=0`, status: 400, code: 'partition_out_of_range' },
-  { name: 'read: partition out of range', method: 'GET', path: (f) => `${q(f)}?partitions=1,4`, status: 400, code: 'partition_out_of_range' },
+  { name: 'read: partition out of range', method: 'GET', path: (f) => `${q(f)}?partitions=1,4`, status: 400, code: 'partition_out_of_range', field: 'partitions' },
   { name: 'read: partitions text', method: 'GET', path: (f) => `${q(f)}?partitions=one`, status: 400, code: 'invalid_partitions' },
   { name: 'read: partitions empty item', method: 'GET', path: (f) => `${q(f)}?partitions=1,,2`, status: 400, code: 'invalid_partitions' },
   { name: 'read: partitions empty', method: 'GET', path: (f) => `${q(f)}?partitions=`, status: 400, code: 'invalid_partitions' },
@@ -174,7 +177,7 @@ const cases: Case[] = [
   { name: 'delete: good id then malformed', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]},nothex`, status: 400, code: 'invalid_message_id' },
   { name: 'delete: trailing comma', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]},`, status: 400, code: 'invalid_message_id' },
   { name: 'delete: prefix disagrees with id', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]},3:${f.ids[1]}`, status: 400, code: 'invalid_message_id' },
-  { name: 'delete: id of a partition the queue lacks', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]},${idInPartition(7)}`, status: 400, code: 'partition_out_of_range' },
+  { name: 'delete: id of a partition the queue lacks', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]},${idInPartition(7)}`, status: 400, code: 'partition_out_of_range', field: idInPartition(7) },
   { name: 'delete: other key', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]}`, as: 'other', status: 403, code: 'forbidden' },
   { name: 'delete: no key', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]}`, as: 'none', status: 401, code: 'auth_required' },
   { name: 'delete: bad key', method: 'DELETE', path: (f) => `${q(f)}/${f.ids[0]}`, headers: { authorization: 'Application nope' }, as: 'none', status: 401, code: 'auth_invalid' },
@@ -224,6 +227,10 @@ describe.each(engineFactories)('REST bad input ($name)', (factory) => {
     if (!headers.has('authorization') && as !== 'none') headers.set('authorization', `Application ${as === 'owner' ? f.key : f.otherKey}`);
     const body = typeof c.body === 'string' ? c.body.replace(/^name=APP$/, `name=${f.app}`) : c.body;
     const res = await f.s.request(c.path(f), { method: c.method, headers, ...(body === undefined ? {} : { body }) });
+    if (c.field !== undefined) {
+      const { error } = (await res.clone().json()) as { error?: { field?: string } };
+      expect(error?.field).toBe(c.field);
+    }
     expect({ status: res.status, code: await errorCode(res) }).toEqual({ status: c.status, code: c.code });
     if (c.status === 405) expect(res.headers.get('allow')).toMatch(/^[A-Z, ]+$/);
     expect(await snapshot(f.s.engine, apps)).toEqual(before);

@@ -88,9 +88,14 @@ export function checkBody<B extends string | Uint8Array>(body: B, field: string,
   return body;
 }
 
-export function checkPartition(partition: number, queue: QueueMeta): number {
+/**
+ * `field` names the input that carried the partition (errors.md: `field` names the offending
+ * input); without it the error names the partition, for callers that rename it (atField).
+ */
+export function checkPartition(partition: number, queue: QueueMeta, field?: string): number {
   if (!Number.isInteger(partition) || partition < 1 || partition > queue.partitions) {
-    throw new HoldlineError('partition_out_of_range', { field: String(partition) });
+    const err = new HoldlineError('partition_out_of_range', { field: String(partition) });
+    throw field === undefined ? err : new HoldlineError(err.code, { field, message: err.message });
   }
   return partition;
 }
@@ -115,7 +120,7 @@ function toNewMessage(queue: QueueMeta, m: MessageInput, limits: MessageLimits):
   const out: NewMessage = {
     body: checkBody(m.body, names?.body ?? `${prefix}body`, limits.maxMessageBytes),
     ttl: m.ttl === undefined ? limits.defaultTtl : checkTtl(m.ttl, names?.ttl ?? `${prefix}ttl`),
-    partition: m.partition === undefined ? randomPartition(queue) : names === null ? checkPartition(m.partition, queue) : atField(names.partition, () => checkPartition(m.partition!, queue)),
+    partition: m.partition === undefined ? randomPartition(queue) : checkPartition(m.partition, queue, names?.partition ?? `${prefix}partition`),
   };
   if (m.contentType !== undefined) out.contentType = m.contentType;
   if (m.inReplyTo !== undefined) out.inReplyTo = m.inReplyTo;
@@ -161,7 +166,7 @@ export function parseIdList(ids: string | readonly string[], queue: QueueMeta): 
         message: `Message id ${item} belongs to partition ${partition}, not ${m[1]}`,
       });
     }
-    checkPartition(partition, queue);
+    checkPartition(partition, queue, item);
     const list = byPartition.get(partition) ?? [];
     if (!list.includes(id)) list.push(id);
     byPartition.set(partition, list);

@@ -13,7 +13,7 @@
 import { HoldlineError } from '../../errors.js';
 import type { Engine, MessageFilter, QueueMeta, ReadCursor, ReadOptions, ReadOrder, StoredMessage } from '../../engine/types.js';
 import { decodeMessageId } from '../ids.js';
-import { parseStateName } from './message-rules.js';
+import { checkPartition, parseStateName } from './message-rules.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 100;
@@ -128,7 +128,7 @@ export function parsePartitionList(text: string | undefined, queue: QueueMeta): 
   if (!/^\d{1,4}(,\d{1,4})*$/.test(text)) throw new HoldlineError('invalid_partitions', { field: 'partitions' });
   const list = [...new Set(text.split(',').map(Number))];
   for (const p of list) {
-    if (p < 1 || p > queue.partitions) throw new HoldlineError('partition_out_of_range', { field: String(p) });
+    checkPartition(p, queue, 'partitions');
   }
   return list.sort((a, b) => a - b);
 }
