@@ -124,8 +124,25 @@ export class RequestSchemas {
       }
     }
     if (validate(data)) return data as unknown as RequestBodies[N];
-    throw toHoldlineError(validate.errors?.[0], fieldName);
+    throw toHoldlineError(mostSpecific(validate.errors), fieldName);
   }
+}
+
+const GENERIC_KEYWORDS = new Set(['type', 'anyOf']);
+
+/**
+ * The failure to report. Ajv reports an `anyOf` with every branch's failure, the first being a
+ * branch the value was never meant for (`principles: ["bad"]` fails "must be string" before the
+ * list item's pattern): the deepest failure, then one more telling than a type, says what is wrong.
+ */
+function mostSpecific(errors: ErrorObject[] | null | undefined): ErrorObject | undefined {
+  if (errors === null || errors === undefined) return undefined;
+  const depth = (e: ErrorObject) => e.instancePath.split('/').length;
+  let best = errors[0];
+  for (const e of errors) {
+    if (best === undefined || depth(e) > depth(best) || (depth(e) === depth(best) && GENERIC_KEYWORDS.has(best.keyword) && !GENERIC_KEYWORDS.has(e.keyword))) best = e;
+  }
+  return best;
 }
 
 function samePath(path: string): string {
