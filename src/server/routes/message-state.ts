@@ -4,6 +4,8 @@
  * optional compare-and-set (`if_state`), and a message's replies. Every change goes through the
  * domain's one setState, as the WebSocket `state.set` does, and answers the message as it now is.
  */
+import { MAX_NESTING_DEPTH } from '../../codec/limits.js';
+import { checkValues, formatPath } from '../../codec/values.js';
 import { UNSET_STATE, MAX_CLIENT_JSON_BYTES, parseStateName } from '../../domain/queues/message-rules.js';
 import { wireMessage } from '../../domain/queues/render.js';
 import type { RawRepliesQuery, StateInput } from '../../domain/queues/service.js';
@@ -31,7 +33,17 @@ function clientJsonBody(req: RequestInfo): JsonValue {
   const type = mediaType(req);
   if (type !== JSON_TYPE) throw new HoldlineError('unsupported_media_type', { field: type === '' ? '(none)' : type });
   if (req.body.byteLength === 0) throw new HoldlineError('invalid_json', { field: 'body' });
-  return parseJson(decodeUtf8(req.body)) as JsonValue;
+  const value = parseJson(decodeUtf8(req.body));
+  // The bounds a WebSocket state.set has, its client_json one level inside the frame (websocket.md
+  // "Limits"): JSON.stringify would run out of stack on a deeper value, and 1e999 parses as Infinity.
+  const check = checkValues({ client_json: value });
+  if (!check.ok) {
+    throw new HoldlineError('invalid_field', {
+      field: formatPath(check.path),
+      message: `client_json must be nested less than ${MAX_NESTING_DEPTH} levels deep, its numbers finite`,
+    });
+  }
+  return value as JsonValue;
 }
 
 function answer(m: StoredMessage): Reply {
