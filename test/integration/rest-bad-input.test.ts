@@ -112,6 +112,8 @@ const cases: Case[] = [
   { name: 'post: malformed form', method: 'POST', path: q, headers: FORM, body: 'body=50%', status: 400, code: 'invalid_form' },
   { name: 'post: invalid UTF-8 form', method: 'POST', path: q, headers: FORM, body: INVALID_UTF8, status: 400, code: 'invalid_utf8' },
   { name: 'post: invalid UTF-8 raw', method: 'POST', path: q, headers: { 'content-type': 'text/plain' }, body: new Uint8Array([0x61, 0xff]), status: 400, code: 'invalid_utf8' },
+  { name: 'post: JSON body with an unpaired surrogate', method: 'POST', path: q, headers: JSON_CT, body: '{"body":"a\\ud800b"}', status: 400, code: 'invalid_utf8' },
+  { name: 'post: JSON batch, one unpaired surrogate', method: 'POST', path: q, headers: JSON_CT, body: '{"messages":[{"body":"ok"},{"body":"\\udc00"}]}', status: 400, code: 'invalid_utf8', field: 'messages.1.body' },
   { name: 'post: no Content-Type', method: 'POST', path: q, headers: { 'content-type': '' }, body: 'body=x', status: 415, code: 'unsupported_media_type' },
   { name: 'post: raw partition out of range', method: 'POST', path: (f) => `${q(f)}?partition=9`, headers: { 'content-type': 'text/plain' }, body: 'x', status: 400, code: 'partition_out_of_range', field: 'partition' },
   { name: 'post: raw ttl 0', method: 'POST', path: (f) => `${q(f)}?ttl=0`, headers: { 'content-type': 'text/plain' }, body: 'x', status: 400, code: 'invalid_ttl' },
@@ -170,6 +172,7 @@ const cases: Case[] = [
   { name: 'put: message over the limit', method: 'PUT', path: (f) => `${q(f)}/${f.ids[0]}`, headers: { 'content-type': 'text/plain' }, body: 'y'.repeat(MAX_MESSAGE + 1), status: 413, code: 'message_too_large' },
   { name: 'put: malformed JSON', method: 'PUT', path: (f) => `${q(f)}/${f.ids[0]}`, headers: JSON_CT, body: 'nope', status: 400, code: 'invalid_json' },
   { name: 'put: invalid UTF-8', method: 'PUT', path: (f) => `${q(f)}/${f.ids[0]}`, headers: FORM, body: INVALID_UTF8, status: 400, code: 'invalid_utf8' },
+  { name: 'put: JSON body with an unpaired surrogate', method: 'PUT', path: (f) => `${q(f)}/${f.ids[0]}`, headers: JSON_CT, body: '{"body":"\\ud83d"}', status: 400, code: 'invalid_utf8' },
   { name: 'put: other key', method: 'PUT', path: (f) => `${q(f)}/${f.ids[0]}`, headers: FORM, body: 'body=x', as: 'other', status: 403, code: 'forbidden' },
   { name: 'put: no key', method: 'PUT', path: (f) => `${q(f)}/${f.ids[0]}`, headers: FORM, body: 'body=x', as: 'none', status: 401, code: 'auth_required' },
   // --- delete messages ---

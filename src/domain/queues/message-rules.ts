@@ -73,7 +73,10 @@ export function checkTtl(ttl: number, field: string): number {
   return ttl;
 }
 
-/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text). */
+/** An unpaired surrogate (`"\ud800"` in JSON): text UTF-8 cannot hold; Redis would store U+FFFD. */
+const LONE_SURROGATE_RE = /[\ud800-\udfff]/u;
+
+/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text), text UTF-8 can hold. */
 export function checkBody<B extends string | Uint8Array>(body: B, field: string, maxBytes: number): B {
   if (typeof body !== 'string') {
     if (body.byteLength === 0) throw new HoldlineError('empty_body', { field });
@@ -85,6 +88,7 @@ export function checkBody<B extends string | Uint8Array>(body: B, field: string,
   if (body.length > maxBytes || (body.length * 3 > maxBytes && Buffer.byteLength(body, 'utf8') > maxBytes)) {
     throw new HoldlineError('message_too_large', { field, max: maxBytes });
   }
+  if (LONE_SURROGATE_RE.test(body)) throw new HoldlineError('invalid_utf8', { field, message: `${field} holds an unpaired surrogate: not UTF-8 text` });
   return body;
 }
 
