@@ -38,6 +38,7 @@ export function messageRoutes(ctx: ServerContext): void {
 
   router.add('GET', '/:app/:queue/:message_id', async (req) => {
     const m = await (await queue(req)).getMessage(req.params.message_id!);
+    queryFields(req, []);
     // Queuey: a message posted raw comes back raw, with the Content-Type it was posted with.
     if (m.contentType !== undefined) return { status: 200, body: m.body, contentType: m.contentType };
     return json(200, { status: 'ok', message: wireMessage(m) });
@@ -50,6 +51,7 @@ export function messageRoutes(ctx: ServerContext): void {
 
   router.add('DELETE', '/:app/:queue/:message_id', async (req) => {
     const deleted = await (await queue(req)).deleteMessages(() => {
+      queryFields(req, []);
       const ids = req.params.message_id!;
       // uWS drops a request head over 4 KB that arrives in more than one read (rest.md "Connections"):
       // the URL form is capped where it always fits; longer lists go in the body of POST …/delete.
@@ -69,6 +71,7 @@ export function messageRoutes(ctx: ServerContext): void {
   // leaves undefined and which proxies may drop — and `DELETE /{app}/{queue}` deletes the queue.
   router.add('POST', '/:app/:queue/delete', async (req) => {
     const deleted = await (await queue(req)).deleteMessages(() => {
+      queryFields(req, []);
       const fields = readFields(req);
       return schemas.validate('message-delete', fields.source, fields.data).ids;
     });

@@ -58,6 +58,7 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('POST', '/:app', async (req) => {
     const app = await queues.ownedApp(await caller(req), req.params.app!);
+    queryFields(req, []);
     const fields = readFields(req);
     const input = schemas.validate('queue-create', fields.source, fields.data);
     const meta = await queues.createQueue(app, input);
@@ -69,6 +70,7 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('PUT', '/:app/:queue', async (req) => {
     const meta = await (await queue(req)).update(() => {
+      queryFields(req, []);
       const fields = readFields(req);
       return schemas.validate('queue-update', fields.source, fields.data);
     });
@@ -76,7 +78,7 @@ export function queueRoutes(ctx: ServerContext): void {
   });
 
   router.add('DELETE', '/:app/:queue', async (req) => {
-    await (await queue(req)).delete();
+    await (await queue(req)).delete(() => queryFields(req, []));
     return json(200, { status: 'ok' });
   });
 
