@@ -202,6 +202,9 @@ const cases: Case[] = [
   { name: 'apps: application key', method: 'GET', path: () => '/v1/apps', status: 401, code: 'auth_malformed' },
   { name: 'apps: revoke unknown', method: 'DELETE', path: () => '/v1/apps/nobody', headers: { authorization: 'ADMIN' }, as: 'none', status: 404, code: 'app_not_found' },
   { name: 'apps: wrong method', method: 'PUT', path: () => '/v1/apps', status: 405, code: 'method_not_allowed' },
+  { name: 'apps: a field in the query', method: 'POST', path: () => '/v1/apps?name=x2', headers: { ...JSON_CT, authorization: 'ADMIN' }, body: '{"name":"x3"}', as: 'none', status: 400, code: 'invalid_field' },
+  { name: 'apps: delete with a query field', method: 'DELETE', path: (f) => `/v1/apps/${f.app}?force=1`, headers: { authorization: 'ADMIN' }, as: 'none', status: 400, code: 'invalid_field' },
+  { name: 'apps: new key with a query field', method: 'POST', path: (f) => `/v1/apps/${f.app}/keys?expires=60`, headers: { authorization: 'ADMIN' }, as: 'none', status: 400, code: 'invalid_field' },
 ];
 
 describe.each(engineFactories)('REST bad input ($name)', (factory) => {
