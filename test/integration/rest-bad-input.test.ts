@@ -150,6 +150,8 @@ const cases: Case[] = [
   { name: 'read: since text', method: 'GET', path: (f) => `${q(f)}?since=yesterday`, status: 400, code: 'invalid_since' },
   { name: 'read: since negative', method: 'GET', path: (f) => `${q(f)}?since=-5`, status: 400, code: 'invalid_since' },
   { name: 'read: since exponent', method: 'GET', path: (f) => `${q(f)}?since=1e9`, status: 400, code: 'invalid_since' },
+  { name: 'read: since with 7 fraction digits', method: 'GET', path: (f) => `${q(f)}?since=1795360231.5111451`, status: 400, code: 'invalid_since' },
+  { name: 'read: since past what an id holds', method: 'GET', path: (f) => `${q(f)}?since=72057594038`, status: 400, code: 'invalid_since' },
   { name: 'read: since 31 hex', method: 'GET', path: (f) => `${q(f)}?since=${'a'.repeat(31)}`, status: 400, code: 'invalid_since' },
   { name: 'read: since empty', method: 'GET', path: (f) => `${q(f)}?since=`, status: 400, code: 'invalid_since' },
   { name: 'read: unknown query field', method: 'GET', path: (f) => `${q(f)}?partition=2`, status: 400, code: 'invalid_field' },

@@ -96,13 +96,17 @@ export function parseFilter(raw: RawFilter): MessageFilter | undefined {
 /** Largest timestamp an id can carry (56 bits of microseconds), in seconds. */
 const MAX_SINCE_SECONDS = 2 ** 56 / 1e6;
 
-/** Exactly 32 hex characters: a message id; otherwise epoch seconds, fraction allowed. */
+/**
+ * Exactly 32 hex characters: a message id; otherwise epoch seconds, at most 6 fraction digits:
+ * timestamps are microseconds, and a 7th digit is below a double's precision at today's epoch, so
+ * `t.3760131` would select the message at `t.376013` though it is before it.
+ */
 export function parseSince(text: string): SinceCursor {
   if (/^[0-9a-fA-F]{32}$/.test(text)) {
     const id = text.toLowerCase();
     return { kind: 'id', id, ...decodeMessageId(id) };
   }
-  if (/^\d{1,17}(\.\d{1,20})?$/.test(text)) {
+  if (/^\d{1,17}(\.\d{1,6})?$/.test(text)) {
     const seconds = Number(text);
     if (seconds <= MAX_SINCE_SECONDS) return { kind: 'timestamp', seconds };
   }
