@@ -11,6 +11,7 @@ import type { MessageInput } from '../domain/queues/message-rules.js';
 import type { MessageUpdate } from '../domain/queues/service.js';
 import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseUrlEncoded, queryFields } from './body.js';
 import type { RequestInfo } from './http.js';
+import { IN_REPLY_TO_MALFORMED } from './schemas.js';
 import type { RequestSchemas } from './schemas.js';
 
 /** As protocol/schemas/rest/message.json has them (wire names). */
@@ -63,7 +64,7 @@ function rawMessage(req: RequestInfo, allowed: ReadonlyArray<(typeof RAW_POST_QU
   if (partition !== undefined) input.partition = partition;
   if (ttl !== undefined) input.ttl = ttl;
   if (inReplyTo !== undefined) {
-    if (!MESSAGE_ID_RE.test(inReplyTo)) throw new HoldlineError('invalid_message_id', { field: 'in_reply_to' });
+    if (!MESSAGE_ID_RE.test(inReplyTo)) throw new HoldlineError('invalid_message_id', { field: 'in_reply_to', message: IN_REPLY_TO_MALFORMED('in_reply_to') });
     input.inReplyTo = inReplyTo;
   }
   return input;

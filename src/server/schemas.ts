@@ -64,6 +64,8 @@ const INTEGER_FIELDS = Object.fromEntries(
 
 const DECIMAL_INTEGER_RE = /^-?\d+$/;
 
+export const IN_REPLY_TO_MALFORMED = (field: string): string => `Field ${field} must be a message id: 32 lowercase hex characters`;
+
 /** Error code for a failing field, by its name; anything else is invalid_field. */
 const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name: 'invalid_name', name: 'invalid_name', in_reply_to: 'invalid_message_id' };
 
@@ -165,5 +167,7 @@ function toHoldlineError(err: ErrorObject | undefined, fieldName: (path: string)
   const last = [...path].reverse().find((s) => !/^\d+$/.test(s));
   const code = (last !== undefined && FIELD_CODES[last]) || 'invalid_field';
   if (code === 'invalid_field') return new HoldlineError(code, { field, message: `Field ${field} ${err.message ?? 'is invalid'}` });
+  // The catalogue's "Message id {field} is malformed" is for an id in a path; here field is a name.
+  if (code === 'invalid_message_id') return new HoldlineError(code, { field, message: IN_REPLY_TO_MALFORMED(field) });
   return new HoldlineError(code, { field, max: MAX_TTL });
 }
