@@ -391,8 +391,8 @@ describe('/openapi.json error codes', () => {
     expect(codes('POST', '/:app/:queue', 400)).toContain('`invalid_message_id`');
   });
 
-  it('message reads take an application key or none (a public queue), never an agent token', () => {
-    for (const template of ['/:app/:queue', '/:app/:queue/:message_id', '/:app/:queue/:message_id/replies']) {
+  it('message reads and info take an application key or none (a public queue), never an agent token', () => {
+    for (const template of ['/:app/:queue', '/:app/:queue/info', '/:app/:queue/:message_id', '/:app/:queue/:message_id/replies']) {
       const op = doc.paths[openApiPath(template)]!.get as unknown as { security: Array<Record<string, unknown>>; responses: Record<string, { description?: string }> };
       expect(op.security, template).toEqual([{}, { application: [] }]);
       expect(op.responses['401']!.description, template).not.toContain('token_expired');
