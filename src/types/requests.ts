@@ -224,7 +224,7 @@ ids: (string | [string, ...(string)[]])
 /** GET /{application}/{queue_name} query: read messages (protocol/messages.md) */
 export interface MessageReadQueryRequest {
 /**
- * Epoch seconds or a message id (inclusive)
+ * Epoch seconds (at most 6 fraction digits; no sign, no exponent) or a message id (inclusive)
  */
 since?: string
 /**
