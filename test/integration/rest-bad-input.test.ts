@@ -65,6 +65,8 @@ const cases: Case[] = [
   { name: 'create: bad consistency', method: 'POST', path: (f) => `/${f.app}`, headers: JSON_CT, body: '{"consistency":"eventual"}', status: 400, code: 'invalid_field' },
   { name: 'create: bad principle', method: 'POST', path: (f) => `/${f.app}`, headers: FORM, body: 'principles=bob%40example.com', status: 400, code: 'invalid_field' },
   { name: 'create: bad principle in list', method: 'POST', path: (f) => `/${f.app}`, headers: JSON_CT, body: '{"principles":["app:ok","nope"]}', status: 400, code: 'invalid_field', field: 'principles.1' },
+  { name: 'create: 101 principles in a form', method: 'POST', path: (f) => `/${f.app}`, headers: FORM, body: `principles=${Array.from({ length: 101 }, (_, i) => `app:a${i}`).join(',')}`, status: 400, code: 'invalid_field', field: 'principles' },
+  { name: 'update: 101 principles in a JSON string', method: 'PUT', path: q, headers: JSON_CT, body: JSON.stringify({ principles: Array.from({ length: 101 }, (_, i) => `app:a${i}`).join(',') }), status: 400, code: 'invalid_field', field: 'principles' },
   { name: 'create: bad queue name', method: 'POST', path: (f) => `/${f.app}`, headers: FORM, body: 'queue_name=a+b', status: 400, code: 'invalid_name' },
   { name: 'create: long queue name', method: 'POST', path: (f) => `/${f.app}`, headers: JSON_CT, body: JSON.stringify({ queue_name: 'x'.repeat(101) }), status: 400, code: 'invalid_name' },
   { name: 'create: existing queue', method: 'POST', path: (f) => `/${f.app}`, headers: FORM, body: 'queue_name=q', status: 409, code: 'queue_exists' },
