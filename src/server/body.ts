@@ -61,6 +61,24 @@ export function parseQuery(req: RequestInfo): Map<string, string> {
   return parseUrlEncoded(req.query, 'bad_request', 'query');
 }
 
+/**
+ * The query's fields, each at most once; any other field is refused (`invalid_field`), as its query
+ * schema's additionalProperties says: a field the route does not read must not look accepted.
+ */
+export function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]): Partial<Record<K, string>> {
+  // Typed by the caller as its query schema's type (protocol/schemas/rest/*-query.json).
+  const q = parseQuery(req);
+  for (const key of q.keys()) {
+    if (!(allowed as readonly string[]).includes(key)) throw new HoldlineError('invalid_field', { field: key, message: `Unknown query field ${key}` });
+  }
+  const out: Partial<Record<K, string>> = {};
+  for (const key of allowed) {
+    const v = q.get(key);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;

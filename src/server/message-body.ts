@@ -9,8 +9,9 @@
 import { HoldlineError } from '../errors.js';
 import type { MessageInput } from '../domain/queues/message-rules.js';
 import type { MessageUpdate } from '../domain/queues/service.js';
-import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseQuery, parseUrlEncoded } from './body.js';
+import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseUrlEncoded, queryFields } from './body.js';
 import type { RequestInfo } from './http.js';
+import { IN_REPLY_TO_MALFORMED } from './schemas.js';
 import type { RequestSchemas } from './schemas.js';
 
 /** As protocol/schemas/rest/message.json has them (wire names). */
@@ -37,7 +38,8 @@ function toInput(fields: MessageFields, field?: string): MessageInput {
 
 const MESSAGE_ID_RE = /^[0-9a-f]{32}$/;
 
-const BATCH_FIELD_RE = /^message\.(\d{1,4})\.([^.]+)$/;
+/** `message.N.field`, N from 0 to 9999 written without leading zeros: one spelling per message. */
+const BATCH_FIELD_RE = /^message\.(0|[1-9]\d{0,3})\.([^.]+)$/;
 
 /** An integer query parameter (raw posts); `code` names the error a bad value gets. */
 function queryInt(value: string | undefined, field: string, code: 'invalid_field' | 'invalid_ttl'): number | undefined {
@@ -46,19 +48,23 @@ function queryInt(value: string | undefined, field: string, code: 'invalid_field
   return Number(value);
 }
 
-function rawMessage(req: RequestInfo): MessageInput & { body: string; contentType: string } {
-  const q = parseQuery(req);
+/** Query fields of a raw body: a post takes all three, a PUT only `ttl` (its id fixes the rest). */
+const RAW_POST_QUERY = ['partition', 'ttl', 'in_reply_to'] as const;
+const RAW_PUT_QUERY = ['ttl'] as const;
+
+function rawMessage(req: RequestInfo, allowed: ReadonlyArray<(typeof RAW_POST_QUERY)[number]>): MessageInput & { body: string; contentType: string } {
+  const q = queryFields(req, allowed);
   const input: MessageInput & { body: string; contentType: string } = {
     body: decodeUtf8(req.body),
     contentType: req.headers['content-type']!,
   };
-  const partition = queryInt(q.get('partition'), 'partition', 'invalid_field');
-  const ttl = queryInt(q.get('ttl'), 'ttl', 'invalid_ttl');
-  const inReplyTo = q.get('in_reply_to');
+  const partition = queryInt(q.partition, 'partition', 'invalid_field');
+  const ttl = queryInt(q.ttl, 'ttl', 'invalid_ttl');
+  const inReplyTo = q.in_reply_to;
   if (partition !== undefined) input.partition = partition;
   if (ttl !== undefined) input.ttl = ttl;
   if (inReplyTo !== undefined) {
-    if (!MESSAGE_ID_RE.test(inReplyTo)) throw new HoldlineError('invalid_message_id', { field: 'in_reply_to' });
+    if (!MESSAGE_ID_RE.test(inReplyTo)) throw new HoldlineError('invalid_message_id', { field: 'in_reply_to', message: IN_REPLY_TO_MALFORMED('in_reply_to') });
     input.inReplyTo = inReplyTo;
   }
   return input;
@@ -69,7 +75,10 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
   for (const [name, value] of form) {
     const m = BATCH_FIELD_RE.exec(name);
     if (!m) {
-      throw new HoldlineError('invalid_form', { field: name, message: `Field ${name} cannot be mixed with message.N.* fields` });
+      const message = name.startsWith('message.')
+        ? `Field ${name} is not message.N.<field> with N from 0 to 9999 (no leading zeros)`
+        : `Field ${name} cannot be mixed with message.N.* fields`;
+      throw new HoldlineError('invalid_form', { field: name, message });
     }
     const n = Number(m[1]);
     // No prototype: a field named `__proto__` must be an unknown field, not a prototype change.
@@ -89,6 +98,8 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
 export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): MessageInput[] {
   if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
   const type = mediaType(req);
+  // Fields of a JSON or form post are in its body; one in the query would be silently ignored.
+  if (type === JSON_TYPE || type === FORM_TYPE) queryFields(req, []);
   if (type === JSON_TYPE) {
     const data = parseJson(decodeUtf8(req.body));
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -106,7 +117,7 @@ export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): Messa
     return [toInput(schemas.validate('message', 'form', Object.fromEntries(form)))];
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
-  return [rawMessage(req)];
+  return [rawMessage(req, RAW_POST_QUERY)];
 }
 
 /** PUT one message: `{body, ttl?}` as JSON or form, or a raw body with its Content-Type. */
@@ -114,6 +125,7 @@ export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): Messag
   if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
   const type = mediaType(req);
   if (type === JSON_TYPE || type === FORM_TYPE) {
+    queryFields(req, []);
     const text = decodeUtf8(req.body);
     const data = type === JSON_TYPE ? parseJson(text) : Object.fromEntries(parseUrlEncoded(text));
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -124,7 +136,7 @@ export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): Messag
     return { ...fields, contentType: null };
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
-  const raw = rawMessage(req);
+  const raw = rawMessage(req, RAW_PUT_QUERY);
   const update: MessageUpdate = { body: raw.body, contentType: raw.contentType };
   if (raw.ttl !== undefined) update.ttl = raw.ttl;
   return update;

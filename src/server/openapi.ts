@@ -78,7 +78,7 @@ const RESOURCE_SCHEMAS: Record<string, Json> = {
   queue_wallboard: queueWallboard,
 };
 
-type Auth = 'none' | 'optional' | 'application' | 'reader' | 'admin' | 'metrics' | 'events';
+type Auth = 'none' | 'optional' | 'application' | 'reader' | 'queue-reader' | 'admin' | 'metrics' | 'events';
 type Body = { json?: string; form?: boolean; raw?: boolean; required?: boolean; empty?: boolean };
 
 interface RouteDoc {
@@ -104,6 +104,9 @@ const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
   optional: ['auth_malformed', 'auth_invalid'],
   application: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden'],
   reader: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden', 'token_expired'],
+  // A message queue's readers: its application's key, a key of an application in its principles,
+  // anyone when it is public (rest.md "Who may do what"); agent tokens are not message credentials.
+  'queue-reader': ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden'],
   admin: ['auth_required', 'auth_malformed', 'auth_invalid', 'admin_disabled'],
   metrics: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden'],
   events: ['auth_required', 'auth_malformed', 'auth_invalid', 'forbidden', 'admin_disabled'],
@@ -126,28 +129,28 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/v1/capabilities', tag: 'operations', summary: 'What this server offers (protocol/capabilities.md)', auth: 'optional', ok: { 200: 'r:capabilities' }, errors: [] },
   // --- applications (admin) ---
   { method: 'POST', route: '/v1/apps', tag: 'applications', summary: 'Create an application and its first key', auth: 'admin', body: { json: 'app-create', form: true, required: true }, ok: { 201: 'r:app-created' }, errors: [...JSON_BODY, 'invalid_name', 'app_exists'] },
-  { method: 'GET', route: '/v1/apps', tag: 'applications', summary: 'List applications', auth: 'admin', ok: { 200: 'r:app-list' }, errors: [] },
-  { method: 'DELETE', route: '/v1/apps/:name', tag: 'applications', summary: 'Delete an application, its keys, queues and call-queue data', auth: 'admin', ok: { 200: 'r:ok' }, errors: ['app_not_found'] },
-  { method: 'GET', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'List an application\'s keys (ids and expiries, never the keys), oldest first', auth: 'admin', ok: { 200: 'r:key-list' }, errors: ['app_not_found'] },
+  { method: 'GET', route: '/v1/apps', tag: 'applications', summary: 'List applications', auth: 'admin', ok: { 200: 'r:app-list' }, errors: ['invalid_field', 'bad_request'] },
+  { method: 'DELETE', route: '/v1/apps/:name', tag: 'applications', summary: 'Delete an application, its keys, queues and call-queue data', auth: 'admin', ok: { 200: 'r:ok' }, errors: ['invalid_field', 'bad_request', 'app_not_found'] },
+  { method: 'GET', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'List an application\'s keys (ids and expiries, never the keys), oldest first', auth: 'admin', ok: { 200: 'r:key-list' }, errors: ['invalid_field', 'bad_request', 'app_not_found'] },
   { method: 'POST', route: '/v1/apps/:name/keys', tag: 'applications', summary: 'Add a key that does not expire (no body; a field is refused); the others keep working', auth: 'admin', body: { empty: true }, ok: { 201: 'r:key-created' }, errors: [...JSON_BODY, 'app_not_found'] },
   { method: 'POST', route: '/v1/apps/:name/keys/:key_id/rotate', tag: 'applications', summary: 'A new key replacing this one, which keeps working for grace_seconds', auth: 'admin', body: { json: 'key-rotate', form: true }, ok: { 201: 'r:key-rotated' }, errors: [...JSON_BODY, 'app_not_found', 'key_not_found'] },
-  { method: 'DELETE', route: '/v1/apps/:name/keys/:key_id', tag: 'applications', summary: 'Revoke one key at once (never the last one that does not expire)', auth: 'admin', ok: { 204: '' }, errors: ['app_not_found', 'key_not_found', 'last_key'] },
+  { method: 'DELETE', route: '/v1/apps/:name/keys/:key_id', tag: 'applications', summary: 'Revoke one key at once (never the last one that does not expire)', auth: 'admin', ok: { 204: '' }, errors: ['invalid_field', 'bad_request', 'app_not_found', 'key_not_found', 'last_key'] },
   // --- message queues ---
   { method: 'GET', route: '/:app', tag: 'message queues', summary: 'List message queues', auth: 'application', query: 'queue-list-query', ok: { 200: 'r:queue-list' }, errors: ['app_not_found', 'invalid_limit', 'invalid_field', 'bad_request'] },
   { method: 'POST', route: '/:app', tag: 'message queues', summary: 'Create a message queue', auth: 'application', body: { json: 'queue-create', form: true }, ok: { 201: 'r:queue' }, errors: [...JSON_BODY, 'invalid_name', 'app_not_found', 'queue_exists'] },
   { method: 'PUT', route: '/:app/:queue', tag: 'message queues', summary: 'Update a message queue (partitions only grow)', auth: 'application', body: { json: 'queue-update', form: true }, ok: { 200: 'r:queue' }, errors: [...JSON_BODY, 'partitions_decrease', 'app_not_found', 'queue_not_found'] },
-  { method: 'DELETE', route: '/:app/:queue', tag: 'message queues', summary: 'Delete a message queue and its messages', auth: 'application', ok: { 200: 'r:ok' }, errors: ['app_not_found', 'queue_not_found'] },
-  { method: 'GET', route: '/:app/:queue/info', tag: 'message queues', summary: 'A message queue\'s settings (and count)', auth: 'application', query: 'queue-info-query', ok: { 200: 'r:queue' }, errors: ['app_not_found', 'queue_not_found', 'invalid_field'] },
-  { method: 'POST', route: '/:app/:queue', tag: 'messages', summary: 'Post one message, a batch, or a raw body', auth: 'application', body: { json: 'message-batch', form: true, raw: true, required: true }, ok: { 201: 'r:message-posted' }, errors: [...JSON_BODY, 'empty_body', 'message_too_large', 'invalid_ttl', 'partition_out_of_range', 'app_not_found', 'queue_not_found', 'message_not_found', 'not_confirmed'] },
-  { method: 'GET', route: '/:app/:queue', tag: 'messages', summary: 'Read messages', auth: 'reader', query: 'message-read-query', ok: { 200: 'r:message-list' }, errors: ['app_not_found', 'queue_not_found', 'invalid_since', 'invalid_limit', 'invalid_order', 'invalid_partitions', 'partition_out_of_range', 'invalid_field', 'bad_request'] },
-  { method: 'GET', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'One message (a raw one with its own Content-Type)', auth: 'reader', ok: { 200: 'r:message-one' }, errors: ['app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id'] },
+  { method: 'DELETE', route: '/:app/:queue', tag: 'message queues', summary: 'Delete a message queue and its messages', auth: 'application', ok: { 200: 'r:ok' }, errors: ['app_not_found', 'queue_not_found', 'invalid_field', 'bad_request'] },
+  { method: 'GET', route: '/:app/:queue/info', tag: 'message queues', summary: 'A message queue\'s settings (and count)', auth: 'queue-reader', query: 'queue-info-query', ok: { 200: 'r:queue' }, errors: ['app_not_found', 'queue_not_found', 'invalid_field', 'bad_request'] },
+  { method: 'POST', route: '/:app/:queue', tag: 'messages', summary: 'Post one message, a batch, or a raw body', auth: 'application', body: { json: 'message-batch', form: true, raw: true, required: true }, ok: { 201: 'r:message-posted' }, errors: [...JSON_BODY, 'empty_body', 'message_too_large', 'invalid_ttl', 'invalid_message_id', 'partition_out_of_range', 'app_not_found', 'queue_not_found', 'message_not_found', 'not_confirmed'] },
+  { method: 'GET', route: '/:app/:queue', tag: 'messages', summary: 'Read messages', auth: 'queue-reader', query: 'message-read-query', ok: { 200: 'r:message-list' }, errors: ['app_not_found', 'queue_not_found', 'invalid_since', 'invalid_limit', 'invalid_order', 'invalid_partitions', 'partition_out_of_range', 'invalid_field', 'bad_request'] },
+  { method: 'GET', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'One message (a raw one with its own Content-Type)', auth: 'queue-reader', ok: { 200: 'r:message-one' }, errors: ['app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id', 'invalid_field', 'bad_request'] },
   { method: 'PUT', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Replace a message\'s body (and ttl)', auth: 'application', body: { json: 'message-update', form: true, required: true }, ok: { 200: 'r:message-one' }, errors: [...JSON_BODY, 'invalid_ttl', 'message_too_large', 'app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id'] },
-  { method: 'DELETE', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Delete messages: comma-separated ids (at most 50), each optionally partition:-prefixed', auth: 'application', ok: { 200: 'r:messages-deleted' }, errors: ['app_not_found', 'queue_not_found', 'invalid_message_id', 'invalid_field', 'partition_out_of_range'] },
+  { method: 'DELETE', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Delete messages: comma-separated ids (at most 50), each optionally partition:-prefixed', auth: 'application', ok: { 200: 'r:messages-deleted' }, errors: ['app_not_found', 'queue_not_found', 'invalid_message_id', 'invalid_field', 'bad_request', 'partition_out_of_range'] },
   { method: 'PUT', route: '/:app/:queue/:message_id/client_state/:state', tag: 'processing state', summary: 'Set the message\'s client_state (optionally only if it is if_state now)', auth: 'application', query: 'message-state-query', ok: { 200: 'r:message-one' }, errors: ['invalid_field', 'bad_request', 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found', 'state_conflict'] },
   { method: 'DELETE', route: '/:app/:queue/:message_id/client_state', tag: 'processing state', summary: 'Clear the message\'s client_state (optionally only if it is if_state now)', auth: 'application', query: 'message-state-query', ok: { 200: 'r:message-one' }, errors: ['invalid_field', 'bad_request', 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found', 'state_conflict'] },
   { method: 'PUT', route: '/:app/:queue/:message_id/client_json', tag: 'processing state', summary: 'Set the message\'s client_json to the JSON body (optionally only if client_state is if_state now)', auth: 'application', query: 'message-state-query', body: { json: 'message-client-json', required: true }, ok: { 200: 'r:message-one' }, errors: [...JSON_BODY, 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found', 'state_conflict'] },
   { method: 'DELETE', route: '/:app/:queue/:message_id/client_json', tag: 'processing state', summary: 'Clear the message\'s client_json (optionally only if client_state is if_state now)', auth: 'application', query: 'message-state-query', ok: { 200: 'r:message-one' }, errors: ['invalid_field', 'bad_request', 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found', 'state_conflict'] },
-  { method: 'GET', route: '/:app/:queue/:message_id/replies', tag: 'processing state', summary: 'The messages posted in_reply_to this one, in message order, paged', auth: 'reader', query: 'message-replies-query', ok: { 200: 'r:message-list' }, errors: ['invalid_field', 'bad_request', 'invalid_since', 'invalid_limit', 'invalid_order', 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found'] },
+  { method: 'GET', route: '/:app/:queue/:message_id/replies', tag: 'processing state', summary: 'The messages posted in_reply_to this one, in message order, paged', auth: 'queue-reader', query: 'message-replies-query', ok: { 200: 'r:message-list' }, errors: ['invalid_field', 'bad_request', 'invalid_since', 'invalid_limit', 'invalid_order', 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found'] },
   { method: 'POST', route: '/:app/:queue/delete', tag: 'messages', summary: 'Delete messages named in the body (1 to 1000 ids)', auth: 'application', body: { json: 'message-delete', form: true, required: true }, ok: { 200: 'r:messages-deleted' }, errors: [...JSON_BODY, 'app_not_found', 'queue_not_found', 'invalid_message_id', 'partition_out_of_range'] },
   // --- agents ---
   { method: 'GET', route: '/v1/agents', tag: 'agents', summary: 'List agents', auth: 'application', ok: { 200: 'c:agent[]' }, errors: [] },
@@ -281,6 +284,7 @@ function operation(r: RouteDoc): Json {
     optional: [{}, { application: [] }, { agent: [] }, { admin: [] }],
     application: [{ application: [] }],
     reader: [{ application: [] }, { agent: [] }],
+    'queue-reader': [{}, { application: [] }],
     admin: [{ admin: [] }],
     metrics: [{}, { metrics: [] }, { admin: [] }],
     events: [{ application: [] }, { admin: [] }],
@@ -297,7 +301,9 @@ function operation(r: RouteDoc): Json {
     }
   }
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of new Set([...AUTH_ERRORS[r.auth], ...r.errors, ...ALWAYS])) {
+  // A route that reads a form body answers a malformed one invalid_form (rest.md "Conventions").
+  const formErrors: ErrorCode[] = r.body?.form === true || r.body?.empty === true ? ['invalid_form'] : [];
+  for (const code of new Set([...AUTH_ERRORS[r.auth], ...r.errors, ...formErrors, ...ALWAYS])) {
     const status = ERRORS[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

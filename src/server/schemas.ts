@@ -50,6 +50,22 @@ export type SchemaName = keyof typeof SCHEMAS;
 /** What scripts/check-schemas.mjs stamps once the build has compiled these schemas. */
 export const REST_SCHEMAS_FINGERPRINT = fingerprint(SCHEMAS);
 
+/**
+ * The integer fields of each schema. Ajv's coercion takes any string `+x` reads as a number
+ * (`1e1`, `0x10`, ` 3`, `2.0`), so a form's integer is checked to be decimal digits first, as the
+ * query string's integers are: `partitions=1e1` must not make 10 partitions.
+ */
+const INTEGER_FIELDS = Object.fromEntries(
+  Object.entries(SCHEMAS).map(([name, schema]) => {
+    const properties = ('properties' in schema ? schema.properties : {}) as Record<string, { type?: unknown }>;
+    return [name, Object.keys(properties).filter((field) => properties[field]!.type === 'integer')];
+  }),
+) as unknown as Record<SchemaName, readonly string[]>;
+
+const DECIMAL_INTEGER_RE = /^-?\d+$/;
+
+export const IN_REPLY_TO_MALFORMED = (field: string): string => `Field ${field} must be a message id: 32 lowercase hex characters`;
+
 /** Error code for a failing field, by its name; anything else is invalid_field. */
 const FIELD_CODES: Record<string, ErrorCode> = { ttl: 'invalid_ttl', queue_name: 'invalid_name', name: 'invalid_name', in_reply_to: 'invalid_message_id' };
 
@@ -101,9 +117,34 @@ export class RequestSchemas {
       validate = this.validators.get(`${source}:${name}`)!;
       found.set(name, validate);
     }
+    if (source === 'form') {
+      for (const field of INTEGER_FIELDS[name]) {
+        const value = data[field];
+        if (typeof value === 'string' && !DECIMAL_INTEGER_RE.test(value)) {
+          throw toHoldlineError({ keyword: 'type', instancePath: `/${field}`, schemaPath: '', params: {}, message: 'must be integer' }, fieldName);
+        }
+      }
+    }
     if (validate(data)) return data as unknown as RequestBodies[N];
-    throw toHoldlineError(validate.errors?.[0], fieldName);
+    throw toHoldlineError(mostSpecific(validate.errors), fieldName);
   }
+}
+
+const GENERIC_KEYWORDS = new Set(['type', 'anyOf']);
+
+/**
+ * The failure to report. Ajv reports an `anyOf` with every branch's failure, the first being a
+ * branch the value was never meant for (`principles: ["bad"]` fails "must be string" before the
+ * list item's pattern): the deepest failure, then one more telling than a type, says what is wrong.
+ */
+function mostSpecific(errors: ErrorObject[] | null | undefined): ErrorObject | undefined {
+  if (errors === null || errors === undefined) return undefined;
+  const depth = (e: ErrorObject) => e.instancePath.split('/').length;
+  let best = errors[0];
+  for (const e of errors) {
+    if (best === undefined || depth(e) > depth(best) || (depth(e) === depth(best) && GENERIC_KEYWORDS.has(best.keyword) && !GENERIC_KEYWORDS.has(e.keyword))) best = e;
+  }
+  return best;
 }
 
 function samePath(path: string): string {
@@ -126,5 +167,7 @@ function toHoldlineError(err: ErrorObject | undefined, fieldName: (path: string)
   const last = [...path].reverse().find((s) => !/^\d+$/.test(s));
   const code = (last !== undefined && FIELD_CODES[last]) || 'invalid_field';
   if (code === 'invalid_field') return new HoldlineError(code, { field, message: `Field ${field} ${err.message ?? 'is invalid'}` });
+  // The catalogue's "Message id {field} is malformed" is for an id in a path; here field is a name.
+  if (code === 'invalid_message_id') return new HoldlineError(code, { field, message: IN_REPLY_TO_MALFORMED(field) });
   return new HoldlineError(code, { field, max: MAX_TTL });
 }

@@ -224,7 +224,7 @@ ids: (string | [string, ...(string)[]])
 /** GET /{application}/{queue_name} query: read messages (protocol/messages.md) */
 export interface MessageReadQueryRequest {
 /**
- * Epoch seconds or a message id (inclusive)
+ * Epoch seconds (at most 6 fraction digits; no sign, no exponent) or a message id (inclusive)
  */
 since?: string
 /**
@@ -295,7 +295,7 @@ partition?: number
  */
 ttl?: number
 /**
- * The id of the message this one answers (32 lowercase hex); not checked for existence, as in WebSocket publish
+ * The id of the message this one answers (32 lowercase hex); it must be a live message of this queue when posted (404 message_not_found), as in WebSocket publish
  */
 in_reply_to?: string
 }

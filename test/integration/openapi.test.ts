@@ -378,6 +378,28 @@ describe('/openapi.json', () => {
   });
 });
 
+describe('/openapi.json error codes', () => {
+  it('message-queue and application routes list the codes of a refused query field, and form routes invalid_form', () => {
+    const codes = (method: string, template: string, status: number) =>
+      ((doc.paths[openApiPath(template)]?.[method.toLowerCase()]?.responses[String(status)] as { description?: string } | undefined)?.description ?? '');
+    for (const r of ROUTES.filter((r) => r.route.startsWith('/:app') || r.route.startsWith('/v1/apps'))) {
+      // Every one of these reads the query and refuses a field it does not name (rest.md "Conventions").
+      expect(codes(r.method, r.route, 400), `${r.method} ${r.route}`).toContain('`invalid_field`');
+      expect(codes(r.method, r.route, 400), `${r.method} ${r.route}`).toContain('`bad_request`');
+      if (r.body?.form === true) expect(codes(r.method, r.route, 400), `${r.method} ${r.route}`).toContain('`invalid_form`');
+    }
+    expect(codes('POST', '/:app/:queue', 400)).toContain('`invalid_message_id`');
+  });
+
+  it('message reads and info take an application key or none (a public queue), never an agent token', () => {
+    for (const template of ['/:app/:queue', '/:app/:queue/info', '/:app/:queue/:message_id', '/:app/:queue/:message_id/replies']) {
+      const op = doc.paths[openApiPath(template)]!.get as unknown as { security: Array<Record<string, unknown>>; responses: Record<string, { description?: string }> };
+      expect(op.security, template).toEqual([{}, { application: [] }]);
+      expect(op.responses['401']!.description, template).not.toContain('token_expired');
+    }
+  });
+});
+
 describe('/docs', () => {
   it('serves Swagger UI from this server under a Content-Security-Policy', async () => {
     const page = await fetch(`${s.url}/docs`);

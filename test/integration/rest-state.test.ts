@@ -186,6 +186,11 @@ describe.each(engineFactories)('REST and WebSocket processing state ($name)', (f
       ['PUT', `/${id}/client_json`, { headers: JSON_CT, body: '' }, 400, 'invalid_json'],
       ['PUT', `/${id}/client_json`, { headers: FORM, body: 'a=1' }, 415, 'unsupported_media_type'],
       ['PUT', `/${id}/client_json`, { headers: JSON_CT, body: big }, 400, 'invalid_field'],
+      // One level deeper than a WebSocket state.set allows (websocket.md "Limits": 64 levels, the
+      // frame counted), then far deeper: a 400, never a 500 from JSON.stringify.
+      ['PUT', `/${id}/client_json`, { headers: JSON_CT, body: `${'['.repeat(64)}${']'.repeat(64)}` }, 400, 'invalid_field'],
+      ['PUT', `/${id}/client_json`, { headers: JSON_CT, body: `${'['.repeat(30000)}${']'.repeat(30000)}` }, 400, 'invalid_field'],
+      ['PUT', `/${id}/client_json`, { headers: JSON_CT, body: '{"n":1e999}' }, 400, 'invalid_field'],
       ['PUT', `/${id}/client_json?if_state=%20`, { headers: JSON_CT, body: '{}' }, 400, 'invalid_field'],
       ['DELETE', `/${unknown}/client_json`, {}, 404, 'message_not_found'],
       ['DELETE', `/${id}/client_json?if_state=a%20b`, {}, 400, 'invalid_field'],
@@ -231,5 +236,8 @@ describe.each(engineFactories)('REST and WebSocket processing state ($name)', (f
     }
     await c.close();
     expect(await snapshot(s.engine, [q.app])).toEqual(before);
+    // As deep as state.set allows is accepted on REST too.
+    const deepest = `${'['.repeat(63)}${']'.repeat(63)}`;
+    expect((await q.send('PUT', `/${id}/client_json`, { headers: JSON_CT, body: deepest })).status).toBe(200);
   });
 });

@@ -78,6 +78,20 @@ describe('RequestSchemas', () => {
     expect(err(() => schemas.validate('message', 'json', {}))).toEqual({ code: 'missing_field', field: 'body' });
     expect(err(() => schemas.validate('message', 'json', { body: 'x', ttl: 0 }))).toEqual({ code: 'invalid_ttl', field: 'ttl' });
     expect(err(() => schemas.validate('message-batch', 'json', { messages: [{ body: 'x' }, { body: 1 }] }))).toEqual({ code: 'invalid_field', field: 'messages.1.body' });
+    // anyOf: the branch the value was meant for, not "must be string" for a list.
+    const message = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as HoldlineError).message;
+      }
+      return null;
+    };
+    expect(err(() => schemas.validate('queue-create', 'json', { principles: ['app:ok', 'nope'] }))).toEqual({ code: 'invalid_field', field: 'principles.1' });
+    expect(message(() => schemas.validate('queue-create', 'json', { principles: ['nope'] }))).toMatch(/^Field principles\.0 must match pattern/);
+    expect(message(() => schemas.validate('message-delete', 'json', { ids: [] }))).toBe('Field ids must NOT have fewer than 1 items');
+    expect(message(() => schemas.validate('message-delete', 'json', { ids: '' }))).toBe('Field ids must NOT have fewer than 1 characters');
+    expect(message(() => schemas.validate('message', 'json', { body: 'x', in_reply_to: 'ABC' }))).toBe('Field in_reply_to must be a message id: 32 lowercase hex characters');
     expect(err(() => schemas.validate('message', 'form', { body: 'x', ttl: 'no' }, (p) => `message.4.${p}`))).toEqual({ code: 'invalid_ttl', field: 'message.4.ttl' });
     expect(err(() => schemas.validate('queue-create', 'json', { colour: 'red' }))).toEqual({ code: 'invalid_field', field: 'colour' });
     expect(err(() => schemas.validate('queue-create', 'json', { queue_name: 'a b' }))).toEqual({ code: 'invalid_name', field: 'queue_name' });

@@ -73,7 +73,10 @@ export function checkTtl(ttl: number, field: string): number {
   return ttl;
 }
 
-/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text). */
+/** An unpaired surrogate (`"\ud800"` in JSON): text UTF-8 cannot hold; Redis would store U+FFFD. */
+const LONE_SURROGATE_RE = /[\ud800-\udfff]/u;
+
+/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text), text UTF-8 can hold. */
 export function checkBody<B extends string | Uint8Array>(body: B, field: string, maxBytes: number): B {
   if (typeof body !== 'string') {
     if (body.byteLength === 0) throw new HoldlineError('empty_body', { field });
@@ -85,12 +88,18 @@ export function checkBody<B extends string | Uint8Array>(body: B, field: string,
   if (body.length > maxBytes || (body.length * 3 > maxBytes && Buffer.byteLength(body, 'utf8') > maxBytes)) {
     throw new HoldlineError('message_too_large', { field, max: maxBytes });
   }
+  if (LONE_SURROGATE_RE.test(body)) throw new HoldlineError('invalid_utf8', { field, message: `${field} holds an unpaired surrogate: not UTF-8 text` });
   return body;
 }
 
-export function checkPartition(partition: number, queue: QueueMeta): number {
+/**
+ * `field` names the input that carried the partition (errors.md: `field` names the offending
+ * input); without it the error names the partition, for callers that rename it (atField).
+ */
+export function checkPartition(partition: number, queue: QueueMeta, field?: string): number {
   if (!Number.isInteger(partition) || partition < 1 || partition > queue.partitions) {
-    throw new HoldlineError('partition_out_of_range', { field: String(partition) });
+    const err = new HoldlineError('partition_out_of_range', { field: String(partition) });
+    throw field === undefined ? err : new HoldlineError(err.code, { field, message: err.message });
   }
   return partition;
 }
@@ -115,7 +124,7 @@ function toNewMessage(queue: QueueMeta, m: MessageInput, limits: MessageLimits):
   const out: NewMessage = {
     body: checkBody(m.body, names?.body ?? `${prefix}body`, limits.maxMessageBytes),
     ttl: m.ttl === undefined ? limits.defaultTtl : checkTtl(m.ttl, names?.ttl ?? `${prefix}ttl`),
-    partition: m.partition === undefined ? randomPartition(queue) : names === null ? checkPartition(m.partition, queue) : atField(names.partition, () => checkPartition(m.partition!, queue)),
+    partition: m.partition === undefined ? randomPartition(queue) : checkPartition(m.partition, queue, names?.partition ?? `${prefix}partition`),
   };
   if (m.contentType !== undefined) out.contentType = m.contentType;
   if (m.inReplyTo !== undefined) out.inReplyTo = m.inReplyTo;
@@ -161,7 +170,7 @@ export function parseIdList(ids: string | readonly string[], queue: QueueMeta): 
         message: `Message id ${item} belongs to partition ${partition}, not ${m[1]}`,
       });
     }
-    checkPartition(partition, queue);
+    checkPartition(partition, queue, item);
     const list = byPartition.get(partition) ?? [];
     if (!list.includes(id)) list.push(id);
     byPartition.set(partition, list);

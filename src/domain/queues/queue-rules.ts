@@ -40,6 +40,8 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], field: st
   return value as T;
 }
 
+export const MAX_PRINCIPLES = 100;
+
 const PRINCIPLE_RE = new RegExp(`^app:${APP_NAME_RE.source.slice(1, -1)}$`);
 
 /**
@@ -53,7 +55,13 @@ export function normalizePrinciples(value: string | string[]): string[] {
       throw new HoldlineError('invalid_field', { field: 'principles', message: `principle "${p}" must be app:<application name>` });
     }
   }
-  return [...new Set(items)];
+  const distinct = [...new Set(items)];
+  // The JSON list's maxItems (queue-create.json), for the comma-separated form too: every read
+  // of the queue checks its caller against this list.
+  if (distinct.length > MAX_PRINCIPLES) {
+    throw new HoldlineError('invalid_field', { field: 'principles', message: `At most ${MAX_PRINCIPLES} principles` });
+  }
+  return distinct;
 }
 
 export function newQueueMeta(application: string, input: CreateQueueInput, nowSeconds: number): QueueMeta {

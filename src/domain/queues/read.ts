@@ -13,7 +13,7 @@
 import { HoldlineError } from '../../errors.js';
 import type { Engine, MessageFilter, QueueMeta, ReadCursor, ReadOptions, ReadOrder, StoredMessage } from '../../engine/types.js';
 import { decodeMessageId } from '../ids.js';
-import { parseStateName } from './message-rules.js';
+import { checkPartition, parseStateName } from './message-rules.js';
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 100;
@@ -69,7 +69,11 @@ export function parseTime(value: string | number, field: string): number {
   if (m === null) throw bad();
   const fraction = (m[3] ?? '').padEnd(6, '0');
   const zone = m[4] === 'Z' ? 'Z' : `${m[4]!.slice(0, 3)}:${m[4]!.slice(-2)}`;
-  const ms = Date.parse(`${m[1]}:${m[2] ?? '00'}${zone}`);
+  const wall = `${m[1]}:${m[2] ?? '00'}`;
+  // Date.parse rolls 2026-02-30 over to March 2nd and 24:00 to the next day: a date and time that
+  // exist come back unchanged.
+  if (Number.isNaN(Date.parse(`${wall}Z`)) || new Date(`${wall}Z`).toISOString().slice(0, 19) !== wall) throw bad();
+  const ms = Date.parse(`${wall}${zone}`);
   if (Number.isNaN(ms) || ms < 0) throw bad();
   return ms * 1000 + Number(fraction);
 }
@@ -92,13 +96,17 @@ export function parseFilter(raw: RawFilter): MessageFilter | undefined {
 /** Largest timestamp an id can carry (56 bits of microseconds), in seconds. */
 const MAX_SINCE_SECONDS = 2 ** 56 / 1e6;
 
-/** Exactly 32 hex characters: a message id; otherwise epoch seconds, fraction allowed. */
+/**
+ * Exactly 32 hex characters: a message id; otherwise epoch seconds, at most 6 fraction digits:
+ * timestamps are microseconds, and a 7th digit is below a double's precision at today's epoch, so
+ * `t.3760131` would select the message at `t.376013` though it is before it.
+ */
 export function parseSince(text: string): SinceCursor {
   if (/^[0-9a-fA-F]{32}$/.test(text)) {
     const id = text.toLowerCase();
     return { kind: 'id', id, ...decodeMessageId(id) };
   }
-  if (/^\d{1,17}(\.\d{1,20})?$/.test(text)) {
+  if (/^\d{1,17}(\.\d{1,6})?$/.test(text)) {
     const seconds = Number(text);
     if (seconds <= MAX_SINCE_SECONDS) return { kind: 'timestamp', seconds };
   }
@@ -124,7 +132,7 @@ export function parsePartitionList(text: string | undefined, queue: QueueMeta): 
   if (!/^\d{1,4}(,\d{1,4})*$/.test(text)) throw new HoldlineError('invalid_partitions', { field: 'partitions' });
   const list = [...new Set(text.split(',').map(Number))];
   for (const p of list) {
-    if (p < 1 || p > queue.partitions) throw new HoldlineError('partition_out_of_range', { field: String(p) });
+    checkPartition(p, queue, 'partitions');
   }
   return list.sort((a, b) => a - b);
 }

@@ -450,8 +450,11 @@ export class QueueHandle {
     return this.queues.updateQueue(current, input());
   }
 
-  async delete(): Promise<void> {
-    return this.queues.deleteQueue(await this.owned());
+  /** `check`: the request's own input (REST: no query), judged once access is. */
+  async delete(check?: () => void): Promise<void> {
+    const meta = await this.owned();
+    check?.();
+    return this.queues.deleteQueue(meta);
   }
 
   /** The queue's settings (a wire object of its own in REST), and its message count if asked. */

@@ -1,14 +1,20 @@
 /** SPEC.md section 6: applications and keys, behind `Authorization: Admin <HOLDLINE_ADMIN_KEY>`. */
 import { HoldlineError } from '../../errors.js';
-import { readFields } from '../body.js';
+import { queryFields, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
+import type { RequestInfo } from '../http.js';
 
 export function appsRoutes(ctx: ServerContext): void {
   const { router, apps } = ctx;
+  /** The admin key, then the query: none of these routes reads one, so a field there is refused. */
+  const admin = (req: RequestInfo) => {
+    ctx.assertAdmin(req.headers.authorization);
+    queryFields(req, []);
+  };
 
   router.add('POST', '/v1/apps', async (req) => {
-    ctx.assertAdmin(req.headers.authorization);
+    admin(req);
     const fields = readFields(req);
     const input = ctx.schemas.validate('app-create', fields.source, fields.data);
     const { app, key, keyId } = await apps.create(input.name);
@@ -16,13 +22,13 @@ export function appsRoutes(ctx: ServerContext): void {
   });
 
   router.add('GET', '/v1/apps', async (req) => {
-    ctx.assertAdmin(req.headers.authorization);
+    admin(req);
     const list = await apps.list();
     return json(200, { status: 'ok', applications: list.map((a) => ({ application_name: a.name, created: a.created })) });
   });
 
   router.add('DELETE', '/v1/apps/:name', async (req) => {
-    ctx.assertAdmin(req.headers.authorization);
+    admin(req);
     await apps.revoke(req.params.name!);
     return json(200, { status: 'ok' });
   });
@@ -30,14 +36,14 @@ export function appsRoutes(ctx: ServerContext): void {
   // --- keys of one application (protocol/rest.md "Keys of an application") ---
 
   router.add('GET', '/v1/apps/:name/keys', async (req) => {
-    ctx.assertAdmin(req.headers.authorization);
+    admin(req);
     const name = req.params.name!;
     const keys = await apps.listKeys(name);
     return json(200, { status: 'ok', application_name: name, keys: keys.map((k) => ({ key_id: k.id, created: k.created, expires: k.expires })) });
   });
 
   router.add('POST', '/v1/apps/:name/keys', async (req) => {
-    ctx.assertAdmin(req.headers.authorization);
+    admin(req);
     // Takes no fields: any is unknown (protocol/rest.md conventions), and the body is checked like any other.
     const extra = Object.keys(readFields(req).data)[0];
     if (extra !== undefined) throw new HoldlineError('invalid_field', { field: extra, message: `Unknown field ${extra}` });
@@ -47,7 +53,7 @@ export function appsRoutes(ctx: ServerContext): void {
   });
 
   router.add('POST', '/v1/apps/:name/keys/:key_id/rotate', async (req) => {
-    ctx.assertAdmin(req.headers.authorization);
+    admin(req);
     const fields = readFields(req);
     const input = ctx.schemas.validate('key-rotate', fields.source, fields.data);
     const name = req.params.name!;
@@ -62,7 +68,7 @@ export function appsRoutes(ctx: ServerContext): void {
   });
 
   router.add('DELETE', '/v1/apps/:name/keys/:key_id', async (req) => {
-    ctx.assertAdmin(req.headers.authorization);
+    admin(req);
     await apps.revokeKey(req.params.name!, req.params.key_id!);
     return { status: 204, body: '', contentType: 'application/json' };
   });

@@ -4,13 +4,15 @@
  * optional compare-and-set (`if_state`), and a message's replies. Every change goes through the
  * domain's one setState, as the WebSocket `state.set` does, and answers the message as it now is.
  */
+import { MAX_NESTING_DEPTH } from '../../codec/limits.js';
+import { checkValues, formatPath } from '../../codec/values.js';
 import { UNSET_STATE, MAX_CLIENT_JSON_BYTES, parseStateName } from '../../domain/queues/message-rules.js';
 import { wireMessage } from '../../domain/queues/render.js';
 import type { RawRepliesQuery, StateInput } from '../../domain/queues/service.js';
 import type { StoredMessage } from '../../engine/types.js';
 import { HoldlineError } from '../../errors.js';
 import type { JsonValue } from '../../message-fields.js';
-import { decodeUtf8, JSON_TYPE, mediaType, parseJson, parseQuery } from '../body.js';
+import { decodeUtf8, JSON_TYPE, mediaType, parseJson, queryFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { Reply, RequestInfo } from '../http.js';
@@ -18,21 +20,6 @@ import { restMessagesBody } from '../message-encoding.js';
 import type { MessageRepliesQueryRequest, MessageStateQueryRequest } from '../../types/requests.js';
 
 type Req = RequestInfo & { params: Record<string, string | undefined> };
-
-/** The query's fields, each at most once; any other field is refused (the schema's additionalProperties). */
-function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]): Partial<Record<K, string>> {
-  // Typed by the caller as its query schema's type (message-state-query.json, message-replies-query.json).
-  const q = parseQuery(req);
-  for (const key of q.keys()) {
-    if (!(allowed as readonly string[]).includes(key)) throw new HoldlineError('invalid_field', { field: key, message: `Unknown query field ${key}` });
-  }
-  const out: Partial<Record<K, string>> = {};
-  for (const key of allowed) {
-    const v = q.get(key);
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
-}
 
 /** `if_state` (message-state-query.json): a state, or `none` for unset; absent: no compare-and-set. */
 function withIfState(req: RequestInfo, input: StateInput): StateInput {
@@ -46,7 +33,17 @@ function clientJsonBody(req: RequestInfo): JsonValue {
   const type = mediaType(req);
   if (type !== JSON_TYPE) throw new HoldlineError('unsupported_media_type', { field: type === '' ? '(none)' : type });
   if (req.body.byteLength === 0) throw new HoldlineError('invalid_json', { field: 'body' });
-  return parseJson(decodeUtf8(req.body)) as JsonValue;
+  const value = parseJson(decodeUtf8(req.body));
+  // The bounds a WebSocket state.set has, its client_json one level inside the frame (websocket.md
+  // "Limits"): JSON.stringify would run out of stack on a deeper value, and 1e999 parses as Infinity.
+  const check = checkValues({ client_json: value });
+  if (!check.ok) {
+    throw new HoldlineError('invalid_field', {
+      field: formatPath(check.path),
+      message: `client_json must be nested less than ${MAX_NESTING_DEPTH} levels deep, its numbers finite`,
+    });
+  }
+  return value as JsonValue;
 }
 
 function answer(m: StoredMessage): Reply {

@@ -3,10 +3,11 @@ import type { QueueMeta } from '../../engine/types.js';
 import { HoldlineError } from '../../errors.js';
 import { isValidQueueName } from '../../domain/names.js';
 import { parseLimit } from '../../domain/queues/read.js';
-import { parseQuery, readFields } from '../body.js';
+import { queryFields, readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { RequestInfo } from '../http.js';
+import type { QueueInfoQueryRequest, QueueListQueryRequest } from '../../types/requests.js';
 
 export function queueBody(meta: QueueMeta): Record<string, unknown> {
   return {
@@ -35,13 +36,13 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('GET', '/:app', async (req) => {
     const app = await queues.ownedApp(await caller(req), req.params.app!);
-    const q = parseQuery(req);
-    const limit = parseLimit(q.get('limit'));
-    const offset = q.get('offset');
+    const q: QueueListQueryRequest = queryFields(req, ['limit', 'offset', 'details', 'include_count']);
+    const limit = parseLimit(q.limit);
+    const offset = q.offset;
     if (offset !== undefined && !isValidQueueName(offset)) throw new HoldlineError('invalid_field', { field: 'offset' });
-    const includeCount = parseFlag(q.get('include_count'), 'include_count');
+    const includeCount = parseFlag(q.include_count, 'include_count');
     // include_count needs somewhere to put the counts: it implies details.
-    const details = parseFlag(q.get('details'), 'details') || includeCount;
+    const details = parseFlag(q.details, 'details') || includeCount;
     const list = await queues.listQueues(app, offset === undefined ? { limit } : { limit, offset });
     if (!details) return json(200, { status: 'ok', queues: list.map((m) => m.name) });
     const rows = await Promise.all(
@@ -57,6 +58,7 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('POST', '/:app', async (req) => {
     const app = await queues.ownedApp(await caller(req), req.params.app!);
+    queryFields(req, []);
     const fields = readFields(req);
     const input = schemas.validate('queue-create', fields.source, fields.data);
     const meta = await queues.createQueue(app, input);
@@ -68,6 +70,7 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('PUT', '/:app/:queue', async (req) => {
     const meta = await (await queue(req)).update(() => {
+      queryFields(req, []);
       const fields = readFields(req);
       return schemas.validate('queue-update', fields.source, fields.data);
     });
@@ -75,12 +78,15 @@ export function queueRoutes(ctx: ServerContext): void {
   });
 
   router.add('DELETE', '/:app/:queue', async (req) => {
-    await (await queue(req)).delete();
+    await (await queue(req)).delete(() => queryFields(req, []));
     return json(200, { status: 'ok' });
   });
 
   router.add('GET', '/:app/:queue/info', async (req) => {
-    const { meta, count } = await (await queue(req)).info(() => parseFlag(parseQuery(req).get('include_count'), 'include_count'));
+    const { meta, count } = await (await queue(req)).info(() => {
+      const q: QueueInfoQueryRequest = queryFields(req, ['include_count']);
+      return parseFlag(q.include_count, 'include_count');
+    });
     const body: Record<string, unknown> = { status: 'ok', ...queueBody(meta) };
     if (count !== undefined) body.count = count;
     return json(200, body);
