@@ -22,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CallQueueChange } from './call-types.js';
 import type { FeedBase, FeedListener, Unsubscribe } from './feed.js';
+import { isRealWallTime } from './iso-time.js';
 
 export type TraitType = 'integer' | 'float' | 'string' | 'datetime';
 export const TRAIT_TYPES: readonly TraitType[] = ['integer', 'float', 'string', 'datetime'];
@@ -144,25 +145,13 @@ export function isoMicros(us: number): string {
 let isoSecond = Number.NaN;
 let isoHead = '';
 
-/**
- * Whether `YYYY-MM-DD` and `hh:mm:ss` name a real day and time of day: Date.parse rolls 2026-02-30
- * over to March 2 and takes 24:00:00, where a Panko client's value does not convert (events.md 5).
- */
-function realDateTime(date: string, time: string): boolean {
-  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
-  const [h, mi, sec] = time.split(':').map(Number) as [number, number, number];
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
-  return days !== undefined && d >= 1 && d <= days && h <= 23 && mi <= 59 && sec <= 59;
-}
-
 /** ISO-8601 (offset or Z; none means UTC, as Panko) -> microseconds since the epoch, or null. */
 export function parseIsoMicros(text: string): number | null {
   const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,6})\d*)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(text.trim());
   if (m === null) return null;
   const zone = m[4] === undefined || m[4].toUpperCase() === 'Z' ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
   const time = m[2] === undefined ? '00:00:00' : m[2].length === 5 ? `${m[2]}:00` : m[2];
-  if (!realDateTime(m[1]!, time)) return null;
+  if (!isRealWallTime(`${m[1]}T${time}`)) return null;
   const ms = Date.parse(`${m[1]}T${time}${zone}`);
   if (Number.isNaN(ms)) return null;
   const frac = (m[3] ?? '').padEnd(6, '0');

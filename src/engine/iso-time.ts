@@ -33,3 +33,13 @@ export function isoTime(ms: number): string {
   lastText = text;
   return text;
 }
+
+/**
+ * Whether `YYYY-MM-DDThh:mm:ss` names a day and a time of day that exist: Date.parse rolls
+ * 2026-02-30 over to March 2nd and 24:00:00 to the next day, where a client's time filter is
+ * refused (rest.md, events.md). Such a time comes back unchanged from a round trip through Date.
+ */
+export function isRealWallTime(wall: string): boolean {
+  const ms = Date.parse(`${wall}Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === wall;
+}

@@ -3,7 +3,7 @@
 /** POST /v1/agents: create an agent (every field optional) */
 export interface AgentCreateRequest {
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 name?: string
 /**
@@ -19,7 +19,7 @@ user_id?: (string | null)
 /** PUT /v1/agents/{agent}: change an agent's fields */
 export interface AgentUpdateRequest {
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 name?: string
 /**
@@ -48,7 +48,7 @@ number?: string
 /** POST /v1/queues/{queue}/callers: a caller joins */
 export interface CallerCreateRequest {
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 name?: string
 /**
@@ -61,7 +61,7 @@ priority?: number
  * 
  * @maxItems 32
  * 
- * Items: A tag name: never all digits
+ * Items: A tag name: never all digits (a reference of digits is an id), never . or .. (URLs drop those path segments)
  */
 required_tags?: string[]
 }
@@ -81,11 +81,11 @@ member_uuid?: (null | string)
 /** POST /v1/queues: create a call queue */
 export interface CallqueueCreateRequest {
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 name: string
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 description?: string
 disabled?: boolean
@@ -103,11 +103,11 @@ service_level_seconds?: number
 /** PUT /v1/queues/{queue}: change a call queue's fields */
 export interface CallqueueUpdateRequest {
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 name?: string
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 description?: string
 disabled?: boolean
@@ -373,7 +373,7 @@ autopause_after_missed?: number
 /**
  * @maxItems 32
  * 
- * Items: A tag name: never all digits
+ * Items: A tag name: never all digits (a reference of digits is an id), never . or .. (URLs drop those path segments)
  */
 required_tags?: string[]
 relax_after_seconds?: number
@@ -390,7 +390,7 @@ agent_id: string
 /** POST /v1/tags: create a tag (an existing name answers it with 200) */
 export interface TagCreateRequest {
 /**
- * A tag name: never all digits
+ * A tag name: never all digits (a reference of digits is an id), never . or .. (URLs drop those path segments)
  */
 tag: string
 }
@@ -398,7 +398,7 @@ tag: string
 /** PUT /v1/tags/{tag}: rename and/or replace the tagged agents */
 export interface TagPutRequest {
 /**
- * A tag name: never all digits
+ * A tag name: never all digits (a reference of digits is an id), never . or .. (URLs drop those path segments)
  */
 tag?: string
 /**
@@ -440,7 +440,7 @@ event_types?: [string, ...(string)[]]
  */
 secret?: string
 /**
- * Text without control characters or unpaired surrogates; lengths in characters (code points)
+ * Text without control characters (C0, DEL, C1) or unpaired surrogates; lengths in characters (code points)
  */
 description?: string
 }

@@ -12,6 +12,7 @@
  */
 import { HoldlineError } from '../../errors.js';
 import type { Engine, MessageFilter, QueueMeta, ReadCursor, ReadOptions, ReadOrder, StoredMessage } from '../../engine/types.js';
+import { isRealWallTime } from '../../engine/iso-time.js';
 import { decodeMessageId } from '../ids.js';
 import { checkPartition, parseStateName } from './message-rules.js';
 
@@ -70,9 +71,7 @@ export function parseTime(value: string | number, field: string): number {
   const fraction = (m[3] ?? '').padEnd(6, '0');
   const zone = m[4] === 'Z' ? 'Z' : `${m[4]!.slice(0, 3)}:${m[4]!.slice(-2)}`;
   const wall = `${m[1]}:${m[2] ?? '00'}`;
-  // Date.parse rolls 2026-02-30 over to March 2nd and 24:00 to the next day: a date and time that
-  // exist come back unchanged.
-  if (Number.isNaN(Date.parse(`${wall}Z`)) || new Date(`${wall}Z`).toISOString().slice(0, 19) !== wall) throw bad();
+  if (!isRealWallTime(wall)) throw bad();
   const ms = Date.parse(`${wall}${zone}`);
   if (Number.isNaN(ms) || ms < 0) throw bad();
   return ms * 1000 + Number(fraction);

@@ -2,10 +2,10 @@
   Deletes a call queue with its callers, members, change log and routing state, and announces
   queue_deleted (the last seq) so subscribers learn the queue is gone.
 
-  KEYS[1..9]   the call queue's keys, laid out in keys.ts (CallQueueKeys):
-               meta stats callers line age members log channel outbox
-  KEYS[10..12] its routing keys (RoutingQueueKeys): offers deadlines routing; deleted with it, as
-               nothing reads them once the queue is gone (its uuid is never used again)
+  KEYS[1..12] the call queue's nine keys (CallQueueKeys: meta stats callers line age members log
+              channel outbox), then its routing keys (RoutingQueueKeys: offers deadlines routing),
+              laid out in keys.ts; the routing keys are deleted with it, as nothing reads them once
+              the queue is gone (its uuid is never used again)
 
   Returns: { change JSON, agent uuid of each removed member... } (the caller unlinks those agents).
   Errors: call_queue_not_found.
