@@ -98,6 +98,7 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     ['history partition over the queue', () => ({ type: 'history', id: 3, application: shop.name, queue: q.name, partitions: [1, 9] }), 'partition_out_of_range', 'partitions[1]', true],
     ['after not in partitions', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, partitions: [1], after: { '2': '0'.repeat(26) + '02' + '0000' } }), 'invalid_field', 'after.2', true],
     ['after id of another partition', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '02' + '0000' } }), 'invalid_message_id', 'after.1', true],
+    ['after id with seq 0', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '01' + '0000' } }), 'invalid_message_id', 'after.1', true],
     ['after and since', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '01' + '0000' }, since: 1 }), 'invalid_field', 'after', true],
     ['client_json too large', () => ({ type: 'state.set', id: 3, application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(26) + '01' + '0000', client_json: { x: 'y'.repeat(200) } }), 'invalid_field', 'client_json', true],
     ['nesting too deep', () => ({ type: 'state.set', id: 3, application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(32), client_json: JSON.parse('['.repeat(80) + ']'.repeat(80)) as unknown }), 'invalid_field', undefined, true],

@@ -35,11 +35,16 @@ function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number
   for (const key of afterKeys) {
     const p = Number(key);
     if (!partitions.includes(p)) throw new HoldlineError('invalid_field', { field: `after.${key}` });
-    if (decodeMessageId(after[key]!).partition !== p) {
+    const { partition, seq } = decodeMessageId(after[key]!);
+    if (partition !== p) {
       throw new HoldlineError('invalid_message_id', {
         field: `after.${key}`,
         message: `Message id after.${key} belongs to another partition`,
       });
+    }
+    // seq starts at 1 (messages.md): an id with seq 0 names no message, and no position to report.
+    if (seq === 0) {
+      throw new HoldlineError('invalid_message_id', { field: `after.${key}`, message: `Message id after.${key} has seq 0, which no message has` });
     }
   }
   return partitions.map((partition) => {
