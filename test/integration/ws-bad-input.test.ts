@@ -182,7 +182,12 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
   it('subscribe twice to a partition: already_subscribed, and nothing changes', async () => {
     expect((await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1] })).type).toBe('subscribed');
     const again = await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [2, 1] });
-    expect(again).toMatchObject({ type: 'error', error: { code: 'already_subscribed' } });
+    // field: where the frame names the partition, as every error's field (errors.md).
+    expect(again).toMatchObject({ type: 'error', error: { code: 'already_subscribed', field: 'partitions[1]' } });
+    const byAfter = await c.request({ type: 'subscribe', application: shop.name, queue: q.name, after: { '1': '0'.repeat(25) + '1' + '01' + '0000' } });
+    expect(byAfter).toMatchObject({ type: 'error', error: { code: 'already_subscribed', field: 'after.1' } });
+    const byDefault = await c.request({ type: 'subscribe', application: shop.name, queue: q.name });
+    expect(byDefault).toMatchObject({ type: 'error', error: { code: 'already_subscribed', field: 'partitions' } });
     expect(s.endpoint.stats().connections.find((x) => x.subscriptions.length > 0)?.subscriptions.map((x) => x.partition)).toEqual([1]);
   });
 });
