@@ -119,6 +119,15 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     expect((await c.request({ type: 'ping' })).type).toBe('pong');
   });
 
+  // JSON's \ud800 escape: valid UTF-8 text that decodes to text with no UTF-8 form (MessagePack cannot send it).
+  it.runIf(format === 'json')('a body with an unpaired surrogate → invalid_utf8, nothing stored', async () => {
+    const before = await snapshot(engine, [shop.name]);
+    const frame = { type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'ok' }, { body: 'a\ud800b' }] };
+    const reply = await replyTo(JSON.stringify(frame));
+    expect(reply).toMatchObject({ type: 'error', id: 3, op: 'publish', error: { code: 'invalid_utf8', field: 'messages[1].body' } });
+    expect(await snapshot(engine, [shop.name])).toEqual(before);
+  });
+
   it(`garbage → ${format === 'json' ? 'invalid_json' : 'invalid_msgpack'}, and every bad frame gets exactly one reply`, async () => {
     const reply = await replyTo(garbage());
     expect(reply).toMatchObject({ type: 'error', error: { code: format === 'json' ? 'invalid_json' : 'invalid_msgpack' } });

@@ -73,7 +73,10 @@ export function checkTtl(ttl: number, field: string): number {
   return ttl;
 }
 
-/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text). */
+/** With the `u` flag a surrogate class matches only surrogates that are not part of a pair. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text), text that has a UTF-8 form. */
 export function checkBody<B extends string | Uint8Array>(body: B, field: string, maxBytes: number): B {
   if (typeof body !== 'string') {
     if (body.byteLength === 0) throw new HoldlineError('empty_body', { field });
@@ -81,6 +84,10 @@ export function checkBody<B extends string | Uint8Array>(body: B, field: string,
     return body;
   }
   if (body.length === 0) throw new HoldlineError('empty_body', { field });
+  // JSON's `\ud800` escape carries an unpaired surrogate in valid UTF-8 text, yet it has no UTF-8
+  // form: Redis would store U+FFFD instead, and MessagePack readers would get a `str` no strict
+  // decoder reads.
+  if (UNPAIRED_SURROGATE.test(body)) throw new HoldlineError('invalid_utf8', { field, message: `${field} holds an unpaired UTF-16 surrogate: it has no UTF-8 form` });
   // UTF-16 length bounds the UTF-8 length from both sides; count exactly only near the limit.
   if (body.length > maxBytes || (body.length * 3 > maxBytes && Buffer.byteLength(body, 'utf8') > maxBytes)) {
     throw new HoldlineError('message_too_large', { field, max: maxBytes });
