@@ -128,6 +128,20 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     expect(await snapshot(engine, [shop.name])).toEqual(before);
   });
 
+  // msgpackr decodes a `str` that is not UTF-8 to U+FFFD; stored, it would not be what was sent.
+  it.runIf(format === 'msgpack')('a str that is not UTF-8 → invalid_utf8, nothing stored; a real U+FFFD is kept', async () => {
+    const before = await snapshot(engine, [shop.name]);
+    const bytes = Buffer.from(pack({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'zzz', partition: 1 }] }));
+    const at = bytes.indexOf(Buffer.from([0xa3, 0x7a, 0x7a, 0x7a]));
+    Buffer.from([0xa3, 0xed, 0xa0, 0x80]).copy(bytes, at); // a surrogate, which UTF-8 cannot hold
+    expect(await replyTo(new Uint8Array(bytes))).toMatchObject({ type: 'error', id: 3, op: 'publish', error: { code: 'invalid_utf8' } });
+    expect(await snapshot(engine, [shop.name])).toEqual(before);
+    const kept = await c.request({ type: 'publish', application: shop.name, queue: q.name, messages: [{ body: 'a\uFFFDb', partition: 2 }] });
+    expect(kept.type).toBe('published');
+    const read = await c.request({ type: 'history', application: shop.name, queue: q.name, partitions: [2] });
+    expect(read.type === 'history.result' && read.messages.map((m) => m.body)).toEqual(['a\uFFFDb']);
+  });
+
   it(`garbage → ${format === 'json' ? 'invalid_json' : 'invalid_msgpack'}, and every bad frame gets exactly one reply`, async () => {
     const reply = await replyTo(garbage());
     expect(reply).toMatchObject({ type: 'error', error: { code: format === 'json' ? 'invalid_json' : 'invalid_msgpack' } });
