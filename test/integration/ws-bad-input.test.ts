@@ -120,11 +120,14 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
   });
 
   // JSON's \ud800 escape: valid UTF-8 text that decodes to text with no UTF-8 form (MessagePack cannot send it).
-  it.runIf(format === 'json')('a body with an unpaired surrogate → invalid_utf8, nothing stored', async () => {
+  it.runIf(format === 'json')('a body or client_json with an unpaired surrogate → invalid_utf8, nothing stored', async () => {
     const before = await snapshot(engine, [shop.name]);
     const frame = { type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'ok' }, { body: 'a\ud800b' }] };
     const reply = await replyTo(JSON.stringify(frame));
     expect(reply).toMatchObject({ type: 'error', id: 3, op: 'publish', error: { code: 'invalid_utf8', field: 'messages[1].body' } });
+    const [kept] = await engine.read({ app: shop.name, queue: q.name, partition: 1 }, { limit: 1, order: 'ascending' });
+    const state = { type: 'state.set', id: 4, application: shop.name, queue: q.name, partition: 1, message_id: kept!.id, client_json: { note: ['x', '\udc00'] } };
+    expect(await replyTo(JSON.stringify(state))).toMatchObject({ type: 'error', id: 4, op: 'state.set', error: { code: 'invalid_utf8', field: 'client_json' } });
     expect(await snapshot(engine, [shop.name])).toEqual(before);
   });
 

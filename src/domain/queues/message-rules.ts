@@ -76,6 +76,14 @@ export function checkTtl(ttl: number, field: string): number {
 /** With the `u` flag a surrogate class matches only surrogates that are not part of a pair. */
 const UNPAIRED_SURROGATE = /[\uD800-\uDFFF]/u;
 
+/** Whether a string or key anywhere in a JSON value holds an unpaired surrogate (no UTF-8 form). */
+export function holdsUnpairedSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return UNPAIRED_SURROGATE.test(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsUnpairedSurrogate);
+  return Object.entries(value).some(([key, child]) => UNPAIRED_SURROGATE.test(key) || holdsUnpairedSurrogate(child));
+}
+
 /** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text), text that has a UTF-8 form. */
 export function checkBody<B extends string | Uint8Array>(body: B, field: string, maxBytes: number): B {
   if (typeof body !== 'string') {
