@@ -90,6 +90,9 @@ describe.each(engineFactories)('ws subscribe ($name engine)', (factory) => {
     await c.until(() => seqs(c, q, 2).length === 3, 'partition 2');
     expect(seqs(c, q, 2)).toEqual([2, 3, 4]);
     expect(seqs(c, q, 3)).toEqual([]);
+    // An empty `after` is as if absent: partition 1, only new.
+    const empty = await c.request(sub({ after: {} }));
+    expect(empty).toMatchObject({ type: 'subscribed', partitions: [{ partition: 1, recovered: true, last_message_id: null }] });
   });
 
   it('after a message that is gone: recovered false, and every stored later message still comes once', async () => {
