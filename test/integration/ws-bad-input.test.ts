@@ -91,6 +91,8 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     ['bad ttl', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a' }, { body: 'b', ttl: 0 }] }), 'invalid_ttl', 'messages[1].ttl', true],
     ['partition over the queue', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a', partition: 3 }] }), 'partition_out_of_range', 'messages[0].partition', true],
     ['empty body', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: '' }] }), 'empty_body', 'messages[0].body', true],
+    ['content_type with a line break', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a', content_type: 'text/plain\r\nX-Injected: 1' }] }), 'invalid_field', 'messages[0].content_type', true],
+    ['content_type not a media type', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a', content_type: 'plain' }] }), 'invalid_field', 'messages[0].content_type', true],
     ['body too large', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'x'.repeat(40_000) }] }), 'message_too_large', 'messages[0].body', true],
     ['unknown queue', () => ({ type: 'publish', id: 3, application: shop.name, queue: 'nope', messages: [{ body: 'a' }] }), 'queue_not_found', undefined, true],
     ['unknown application', () => ({ type: 'history', id: 3, application: 'nobody-here', queue: 'nope' }), 'queue_not_found', undefined, true],
