@@ -85,6 +85,7 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     ['type not a string', () => ({ type: 5, id: 3 }), 'invalid_field', 'type', true],
     ['unknown type', () => ({ type: 'teleport', id: 3 }), 'unknown_frame_type', 'type', true],
     ['unknown field', () => ({ type: 'ping', id: 3, extra: 1 }), 'invalid_field', 'extra', true],
+    ['unknown field with a 1000-character name', () => ({ type: 'ping', id: 3, ['k'.repeat(1000)]: 1 }), 'invalid_field', `${'k'.repeat(99)}…`, true],
     ['wrong field type', () => ({ type: 'history', id: 3, application: shop.name, queue: q.name, limit: 'ten' }), 'invalid_limit', 'limit', true],
     ['bad id', () => ({ type: 'ping', id: -1 }), 'invalid_field', 'id', false],
     ['missing field', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name }), 'missing_field', 'messages', true],
@@ -183,7 +184,8 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
         ? JSON.stringify(head).replace('"client_json":0', `"client_json":${'['.repeat(5000)}1${']'.repeat(5000)}`)
         : new Uint8Array(Buffer.concat([Buffer.from(pack(head)).subarray(0, -1), Buffer.alloc(5000, 0x91), Buffer.from([0x01])]));
     const reply = await replyTo(data);
-    expect(reply).toMatchObject({ type: 'error', id: 'deep-1', op: 'state.set', error: { code: 'invalid_field', field: `client_json${'[0]'.repeat(63)}` } });
+    // The path to the 64th level is 200 characters: echoed as its first 99 and `…` (errors.md).
+    expect(reply).toMatchObject({ type: 'error', id: 'deep-1', op: 'state.set', error: { code: 'invalid_field', field: `${`client_json${'[0]'.repeat(63)}`.slice(0, 99)}…` } });
     expect((await c.request({ type: 'ping' })).type).toBe('pong');
   });
 
