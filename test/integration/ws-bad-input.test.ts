@@ -223,7 +223,7 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
 });
 
 describe('ws limits', () => {
-  it('too_many_subscriptions counts partitions; the limit is per connection', async () => {
+  it('too_many_subscriptions counts partitions and the event tail; the limit is per connection', async () => {
     const engine = await engineFactories[0]!.create();
     const s = await startWsServer(engine, { maxSubscriptions: 3 });
     const shop = await appWithKey(engine);
@@ -237,6 +237,11 @@ describe('ws limits', () => {
     expect((await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [3] })).type).toBe('subscribed');
     const d = await WsTestClient.open(s.url, { key: shop.key });
     expect((await d.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1, 2, 3] })).type).toBe('subscribed');
+    // The event tail counts as one (websocket.md 10).
+    const e = await WsTestClient.open(s.url, { key: shop.key });
+    expect((await e.request({ type: 'events.subscribe' })).type).toBe('events.subscribed');
+    expect(await e.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1, 2, 3] })).toMatchObject({ error: { code: 'too_many_subscriptions' } });
+    await e.close();
     await c.close();
     await d.close();
     await s.close();
