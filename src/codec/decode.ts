@@ -113,7 +113,8 @@ function decode(
     return fail(frameError('invalid_field', { field: formatPath(values.path), id, op }));
   }
   if (values.replacement && typeof data !== 'string' && format === 'msgpack' && hasBadUtf8(toBytes(data))) {
-    return fail(frameError('invalid_utf8', { id, op }));
+    // The bad str may be the id itself: one decoded with U+FFFD is not what the client sent.
+    return fail(frameError('invalid_utf8', { id: typeof id === 'string' && id.includes('\uFFFD') ? undefined : id, op }));
   }
 
   // Bytes are allowed only as bodies; the schema, written for JSON, sees a string in their place.

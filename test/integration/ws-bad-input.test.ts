@@ -141,6 +141,12 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     const at = bytes.indexOf(Buffer.from([0xa3, 0x7a, 0x7a, 0x7a]));
     Buffer.from([0xa3, 0xed, 0xa0, 0x80]).copy(bytes, at); // a surrogate, which UTF-8 cannot hold
     expect(await replyTo(new Uint8Array(bytes))).toMatchObject({ type: 'error', id: 3, op: 'publish', error: { code: 'invalid_utf8' } });
+    // A bad id is not echoed (it would come back as U+FFFD, which the client never sent).
+    const badId = Buffer.from(pack({ type: 'ping', id: 'zzz' }));
+    Buffer.from([0xa3, 0xed, 0xa0, 0x80]).copy(badId, badId.indexOf(Buffer.from([0xa3, 0x7a, 0x7a, 0x7a])));
+    const noId = await replyTo(new Uint8Array(badId));
+    expect(noId).toMatchObject({ type: 'error', op: 'ping', error: { code: 'invalid_utf8' } });
+    expect(noId).not.toHaveProperty('id');
     expect(await snapshot(engine, [shop.name])).toEqual(before);
     const kept = await c.request({ type: 'publish', application: shop.name, queue: q.name, messages: [{ body: 'a\uFFFDb', partition: 2 }] });
     expect(kept.type).toBe('published');
