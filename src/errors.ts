@@ -113,9 +113,9 @@ export interface ErrorBody {
 
 /** Longest `field` and `message` an error carries (protocol/errors.md); longer ones are cut, ending in `…`. */
 export const MAX_ECHOED_FIELD = 100;
-const MAX_MESSAGE = 300;
+export const MAX_MESSAGE = 300;
 
-function bounded(text: string, max: number): string {
+export function bounded(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

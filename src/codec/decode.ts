@@ -13,7 +13,7 @@ import type { ClientFrame, RequestId, ServerFrame } from './frames.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_NESTING_DEPTH, MAX_REQUEST_ID_LENGTH } from './limits.js';
 import type { WireFormat } from './limits.js';
 import { isReservedByte, unpackFrame } from './msgpack.js';
-import { findTooDeep } from './msgpack-depth.js';
+import { findTooDeep, hasBadUtf8 } from './msgpack-depth.js';
 import { VALIDATORS } from './schemas.js';
 import { checkValues, formatPath, isPlainObject } from './values.js';
 
@@ -111,6 +111,10 @@ function decode(
   if (!values.ok) {
     if (isReservedByte(values.value)) return fail(frameError('invalid_msgpack', { id, op }));
     return fail(frameError('invalid_field', { field: formatPath(values.path), id, op }));
+  }
+  if (values.replacement && typeof data !== 'string' && format === 'msgpack' && hasBadUtf8(toBytes(data))) {
+    // The bad str may be the id itself: one decoded with U+FFFD is not what the client sent.
+    return fail(frameError('invalid_utf8', { id: typeof id === 'string' && id.includes('\uFFFD') ? undefined : id, op }));
   }
 
   // Bytes are allowed only as bodies; the schema, written for JSON, sees a string in their place.

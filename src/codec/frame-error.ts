@@ -1,5 +1,5 @@
 /** The error a frame produces, and the `error` frame that reports it (websocket.md 3.1). */
-import { ERRORS } from '../errors.js';
+import { ERRORS, MAX_ECHOED_FIELD, MAX_MESSAGE, bounded } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { ErrorFrame, RequestId } from './frames.js';
 
@@ -17,9 +17,11 @@ export function frameError(
   code: ErrorCode,
   opts: { field?: string | undefined; max?: number | undefined; id?: RequestId | undefined; op?: string | undefined } = {},
 ): FrameError {
-  const message = ERRORS[code].message.replace('{field}', opts.field ?? '').replace('{max}', String(opts.max ?? ''));
+  // Echoed bounded, as HoldlineError does (errors.md): an unknown field may be a 1 MB key.
+  const field = opts.field === undefined ? undefined : bounded(opts.field, MAX_ECHOED_FIELD);
+  const message = bounded(ERRORS[code].message.replace('{field}', field ?? '').replace('{max}', String(opts.max ?? '')), MAX_MESSAGE);
   const err: FrameError = { code, message };
-  if (opts.field !== undefined) err.field = opts.field;
+  if (field !== undefined) err.field = field;
   if (opts.id !== undefined) err.id = opts.id;
   if (opts.op !== undefined) err.op = opts.op;
   return err;

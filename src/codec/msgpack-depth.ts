@@ -132,3 +132,28 @@ export function findTooDeep(bytes: Uint8Array, maxDepth: number): TooDeep | null
     at = item.next;
   }
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Whether some `str` of a well-formed MessagePack value is not UTF-8. msgpackr decodes such bytes
+ * to U+FFFD instead of failing, which would change what the client sent without a word; decode.ts
+ * asks only when a decoded string holds U+FFFD, so other frames pay nothing. Items are walked in
+ * encoding order: a container's header is followed by its items, so nesting needs no stack.
+ */
+export function hasBadUtf8(bytes: Uint8Array): boolean {
+  let at = 0;
+  while (at < bytes.length) {
+    const item = header(bytes, at);
+    if (item === null) return false;
+    if (item.kind === 'str') {
+      try {
+        strictUtf8.decode(bytes.subarray(item.start, item.next));
+      } catch {
+        return true;
+      }
+    }
+    at = item.next;
+  }
+  return false;
+}

@@ -15,7 +15,14 @@ export interface BinarySlot {
   path: Path;
 }
 
-export type ValueCheck = { ok: true; binaries: BinarySlot[] } | { ok: false; path: Path; value: unknown };
+export type ValueCheck =
+  | {
+      ok: true;
+      binaries: BinarySlot[];
+      /** A string or key holds U+FFFD, which msgpackr also decodes bad UTF-8 to (decode.ts checks the bytes). */
+      replacement: boolean;
+    }
+  | { ok: false; path: Path; value: unknown };
 
 export function isPlainObject(v: object): v is Record<string, unknown> {
   const proto: unknown = Object.getPrototypeOf(v);
@@ -29,10 +36,13 @@ export function checkValues(root: unknown): ValueCheck {
   const path: Path = [];
   let bad: Path | null = null;
   let badValue: unknown;
+  let replacement = false;
 
   const visit = (v: unknown, depth: number): boolean => {
     switch (typeof v) {
       case 'string':
+        if (!replacement && v.includes('\uFFFD')) replacement = true;
+        return true;
       case 'boolean':
         return true;
       case 'number':
@@ -66,6 +76,7 @@ export function checkValues(root: unknown): ValueCheck {
       return false;
     }
     for (const key of Object.keys(v)) {
+      if (!replacement && key.includes('\uFFFD')) replacement = true;
       const child = v[key];
       if (child instanceof Uint8Array) {
         binaries.push({ holder: v, key, path: [...path, key] });
@@ -82,7 +93,7 @@ export function checkValues(root: unknown): ValueCheck {
   };
 
   if (!visit(root, 0)) return { ok: false, path: bad ?? [], value: badValue };
-  return { ok: true, binaries };
+  return { ok: true, binaries, replacement };
 }
 
 /** `messages[2].ttl`, `after.3`: the `field` of an error object. */

@@ -85,12 +85,15 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     ['type not a string', () => ({ type: 5, id: 3 }), 'invalid_field', 'type', true],
     ['unknown type', () => ({ type: 'teleport', id: 3 }), 'unknown_frame_type', 'type', true],
     ['unknown field', () => ({ type: 'ping', id: 3, extra: 1 }), 'invalid_field', 'extra', true],
+    ['unknown field with a 1000-character name', () => ({ type: 'ping', id: 3, ['k'.repeat(1000)]: 1 }), 'invalid_field', `${'k'.repeat(99)}…`, true],
     ['wrong field type', () => ({ type: 'history', id: 3, application: shop.name, queue: q.name, limit: 'ten' }), 'invalid_limit', 'limit', true],
     ['bad id', () => ({ type: 'ping', id: -1 }), 'invalid_field', 'id', false],
     ['missing field', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name }), 'missing_field', 'messages', true],
     ['bad ttl', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a' }, { body: 'b', ttl: 0 }] }), 'invalid_ttl', 'messages[1].ttl', true],
     ['partition over the queue', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a', partition: 3 }] }), 'partition_out_of_range', 'messages[0].partition', true],
     ['empty body', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: '' }] }), 'empty_body', 'messages[0].body', true],
+    ['content_type with a line break', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a', content_type: 'text/plain\r\nX-Injected: 1' }] }), 'invalid_field', 'messages[0].content_type', true],
+    ['content_type not a media type', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'a', content_type: 'plain' }] }), 'invalid_field', 'messages[0].content_type', true],
     ['body too large', () => ({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'x'.repeat(40_000) }] }), 'message_too_large', 'messages[0].body', true],
     ['unknown queue', () => ({ type: 'publish', id: 3, application: shop.name, queue: 'nope', messages: [{ body: 'a' }] }), 'queue_not_found', undefined, true],
     ['unknown application', () => ({ type: 'history', id: 3, application: 'nobody-here', queue: 'nope' }), 'queue_not_found', undefined, true],
@@ -98,6 +101,7 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     ['history partition over the queue', () => ({ type: 'history', id: 3, application: shop.name, queue: q.name, partitions: [1, 9] }), 'partition_out_of_range', 'partitions[1]', true],
     ['after not in partitions', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, partitions: [1], after: { '2': '0'.repeat(26) + '02' + '0000' } }), 'invalid_field', 'after.2', true],
     ['after id of another partition', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '02' + '0000' } }), 'invalid_message_id', 'after.1', true],
+    ['after id with seq 0', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '01' + '0000' } }), 'invalid_message_id', 'after.1', true],
     ['after and since', () => ({ type: 'subscribe', id: 3, application: shop.name, queue: q.name, after: { '1': '0'.repeat(26) + '01' + '0000' }, since: 1 }), 'invalid_field', 'after', true],
     ['client_json too large', () => ({ type: 'state.set', id: 3, application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(26) + '01' + '0000', client_json: { x: 'y'.repeat(200) } }), 'invalid_field', 'client_json', true],
     ['nesting too deep', () => ({ type: 'state.set', id: 3, application: shop.name, queue: q.name, partition: 1, message_id: '0'.repeat(32), client_json: JSON.parse('['.repeat(80) + ']'.repeat(80)) as unknown }), 'invalid_field', undefined, true],
@@ -116,6 +120,38 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
     expect(await snapshot(engine, [shop.name])).toEqual(before);
     // The connection goes on.
     expect((await c.request({ type: 'ping' })).type).toBe('pong');
+  });
+
+  // JSON's \ud800 escape: valid UTF-8 text that decodes to text with no UTF-8 form (MessagePack cannot send it).
+  it.runIf(format === 'json')('a body or client_json with an unpaired surrogate → invalid_utf8, nothing stored', async () => {
+    const before = await snapshot(engine, [shop.name]);
+    const frame = { type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'ok' }, { body: 'a\ud800b' }] };
+    const reply = await replyTo(JSON.stringify(frame));
+    expect(reply).toMatchObject({ type: 'error', id: 3, op: 'publish', error: { code: 'invalid_utf8', field: 'messages[1].body' } });
+    const [kept] = await engine.read({ app: shop.name, queue: q.name, partition: 1 }, { limit: 1, order: 'ascending' });
+    const state = { type: 'state.set', id: 4, application: shop.name, queue: q.name, partition: 1, message_id: kept!.id, client_json: { note: ['x', '\udc00'] } };
+    expect(await replyTo(JSON.stringify(state))).toMatchObject({ type: 'error', id: 4, op: 'state.set', error: { code: 'invalid_utf8', field: 'client_json' } });
+    expect(await snapshot(engine, [shop.name])).toEqual(before);
+  });
+
+  // msgpackr decodes a `str` that is not UTF-8 to U+FFFD; stored, it would not be what was sent.
+  it.runIf(format === 'msgpack')('a str that is not UTF-8 → invalid_utf8, nothing stored; a real U+FFFD is kept', async () => {
+    const before = await snapshot(engine, [shop.name]);
+    const bytes = Buffer.from(pack({ type: 'publish', id: 3, application: shop.name, queue: q.name, messages: [{ body: 'zzz', partition: 1 }] }));
+    const at = bytes.indexOf(Buffer.from([0xa3, 0x7a, 0x7a, 0x7a]));
+    Buffer.from([0xa3, 0xed, 0xa0, 0x80]).copy(bytes, at); // a surrogate, which UTF-8 cannot hold
+    expect(await replyTo(new Uint8Array(bytes))).toMatchObject({ type: 'error', id: 3, op: 'publish', error: { code: 'invalid_utf8' } });
+    // A bad id is not echoed (it would come back as U+FFFD, which the client never sent).
+    const badId = Buffer.from(pack({ type: 'ping', id: 'zzz' }));
+    Buffer.from([0xa3, 0xed, 0xa0, 0x80]).copy(badId, badId.indexOf(Buffer.from([0xa3, 0x7a, 0x7a, 0x7a])));
+    const noId = await replyTo(new Uint8Array(badId));
+    expect(noId).toMatchObject({ type: 'error', op: 'ping', error: { code: 'invalid_utf8' } });
+    expect(noId).not.toHaveProperty('id');
+    expect(await snapshot(engine, [shop.name])).toEqual(before);
+    const kept = await c.request({ type: 'publish', application: shop.name, queue: q.name, messages: [{ body: 'a\uFFFDb', partition: 2 }] });
+    expect(kept.type).toBe('published');
+    const read = await c.request({ type: 'history', application: shop.name, queue: q.name, partitions: [2] });
+    expect(read.type === 'history.result' && read.messages.map((m) => m.body)).toEqual(['a\uFFFDb']);
   });
 
   it(`garbage → ${format === 'json' ? 'invalid_json' : 'invalid_msgpack'}, and every bad frame gets exactly one reply`, async () => {
@@ -154,7 +190,8 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
         ? JSON.stringify(head).replace('"client_json":0', `"client_json":${'['.repeat(5000)}1${']'.repeat(5000)}`)
         : new Uint8Array(Buffer.concat([Buffer.from(pack(head)).subarray(0, -1), Buffer.alloc(5000, 0x91), Buffer.from([0x01])]));
     const reply = await replyTo(data);
-    expect(reply).toMatchObject({ type: 'error', id: 'deep-1', op: 'state.set', error: { code: 'invalid_field', field: `client_json${'[0]'.repeat(63)}` } });
+    // The path to the 64th level is 200 characters: echoed as its first 99 and `…` (errors.md).
+    expect(reply).toMatchObject({ type: 'error', id: 'deep-1', op: 'state.set', error: { code: 'invalid_field', field: `${`client_json${'[0]'.repeat(63)}`.slice(0, 99)}…` } });
     expect((await c.request({ type: 'ping' })).type).toBe('pong');
   });
 
@@ -181,13 +218,18 @@ describe.each(['json', 'msgpack'] as WireFormat[])('ws bad input (%s)', (format)
   it('subscribe twice to a partition: already_subscribed, and nothing changes', async () => {
     expect((await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1] })).type).toBe('subscribed');
     const again = await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [2, 1] });
-    expect(again).toMatchObject({ type: 'error', error: { code: 'already_subscribed' } });
+    // field: where the frame names the partition, as every error's field (errors.md).
+    expect(again).toMatchObject({ type: 'error', error: { code: 'already_subscribed', field: 'partitions[1]' } });
+    const byAfter = await c.request({ type: 'subscribe', application: shop.name, queue: q.name, after: { '1': '0'.repeat(25) + '1' + '01' + '0000' } });
+    expect(byAfter).toMatchObject({ type: 'error', error: { code: 'already_subscribed', field: 'after.1' } });
+    const byDefault = await c.request({ type: 'subscribe', application: shop.name, queue: q.name });
+    expect(byDefault).toMatchObject({ type: 'error', error: { code: 'already_subscribed', field: 'partitions' } });
     expect(s.endpoint.stats().connections.find((x) => x.subscriptions.length > 0)?.subscriptions.map((x) => x.partition)).toEqual([1]);
   });
 });
 
 describe('ws limits', () => {
-  it('too_many_subscriptions counts partitions; the limit is per connection', async () => {
+  it('too_many_subscriptions counts partitions and the event tail; the limit is per connection', async () => {
     const engine = await engineFactories[0]!.create();
     const s = await startWsServer(engine, { maxSubscriptions: 3 });
     const shop = await appWithKey(engine);
@@ -201,6 +243,11 @@ describe('ws limits', () => {
     expect((await c.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [3] })).type).toBe('subscribed');
     const d = await WsTestClient.open(s.url, { key: shop.key });
     expect((await d.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1, 2, 3] })).type).toBe('subscribed');
+    // The event tail counts as one (websocket.md 10).
+    const e = await WsTestClient.open(s.url, { key: shop.key });
+    expect((await e.request({ type: 'events.subscribe' })).type).toBe('events.subscribed');
+    expect(await e.request({ type: 'subscribe', application: shop.name, queue: q.name, partitions: [1, 2, 3] })).toMatchObject({ error: { code: 'too_many_subscriptions' } });
+    await e.close();
     await c.close();
     await d.close();
     await s.close();

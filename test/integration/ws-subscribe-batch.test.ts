@@ -164,6 +164,18 @@ describe.each(engineFactories)('ws subscribe with batch ($name engine)', (factor
     for (const f of batches(c, q)) expect(Buffer.byteLength(JSON.stringify(f))).toBeLessThanOrEqual(8192);
   });
 
+  it('one connection follows a partition once: a second subscribe in the other mode is already_subscribed', async () => {
+    const c = await open();
+    expect((await c.request(sub({ partitions: [1] }))).type).toBe('subscribed');
+    expect(await c.request(sub({ partitions: [1, 2], batch: false }))).toMatchObject({ type: 'error', error: { code: 'already_subscribed' } });
+    // Nothing changed: partition 2 is not followed, partition 1 still arrives in batches only.
+    await append(engine, q, 2, 1);
+    await append(engine, q, 2, 2);
+    await c.until(() => batchedSeqs(c, q).length === 2, 'both messages of partition 1');
+    expect((await c.request({ type: 'ping' })).type).toBe('pong');
+    expect(c.frames.filter((f) => f.type === 'message' || (f.type === 'messages' && f.partition !== 1))).toEqual([]);
+  });
+
   it('bad input: `batch` not a boolean → invalid_field, nothing subscribed', async () => {
     for (const format of ['json', 'msgpack'] as const) {
       const c = await open(format);

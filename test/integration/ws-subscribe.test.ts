@@ -90,6 +90,9 @@ describe.each(engineFactories)('ws subscribe ($name engine)', (factory) => {
     await c.until(() => seqs(c, q, 2).length === 3, 'partition 2');
     expect(seqs(c, q, 2)).toEqual([2, 3, 4]);
     expect(seqs(c, q, 3)).toEqual([]);
+    // An empty `after` is as if absent: partition 1, only new.
+    const empty = await c.request(sub({ after: {} }));
+    expect(empty).toMatchObject({ type: 'subscribed', partitions: [{ partition: 1, recovered: true, last_message_id: null }] });
   });
 
   it('after a message that is gone: recovered false, and every stored later message still comes once', async () => {
@@ -99,6 +102,18 @@ describe.each(engineFactories)('ws subscribe ($name engine)', (factory) => {
     expect(reply).toMatchObject({ type: 'subscribed', partitions: [{ partition: 1, recovered: false }] });
     await c.until(() => seqs(c, q).length === 5, 'later messages');
     expect(seqs(c, q)).toEqual([6, 7, 8, 9, 10]);
+  });
+
+  it('after an id no message had, beyond the newest seq: recovered false, delivery strictly after its seq', async () => {
+    const [first] = await append(engine, q, 1);
+    // The first message's id with seq 5: the right partition, a seq the partition has not reached.
+    const made = first!.id.slice(0, 14) + (5).toString(16).padStart(12, '0') + first!.id.slice(26);
+    const reply = await c.request(sub({ after: { '1': made } }));
+    expect(reply).toMatchObject({ type: 'subscribed', partitions: [{ partition: 1, recovered: false, last_message_id: made, last_seq: 5 }] });
+    await append(engine, q, 5);
+    await c.until(() => seqs(c, q).length > 0, 'the message after seq 5');
+    expect((await c.request({ type: 'ping' })).type).toBe('pong');
+    expect(seqs(c, q)).toEqual([6]);
   });
 
   it('since: every message with timestamp >= since (inclusive), in every partition asked', async () => {

@@ -56,13 +56,21 @@ function reference(root: unknown): ValueCheck {
     return true;
   };
   if (!visit(root, [], 0)) return { ok: false, path: bad ?? [], value: badValue };
-  return { ok: true, binaries };
+  return { ok: true, binaries, replacement: holdsReplacement(root) };
+}
+
+/** Whether a string or key anywhere holds U+FFFD (what msgpackr decodes bad UTF-8 to). */
+function holdsReplacement(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\uFFFD');
+  if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return false;
+  if (Array.isArray(v)) return v.some(holdsReplacement);
+  return Object.entries(v).some(([k, child]) => k.includes('\uFFFD') || holdsReplacement(child));
 }
 
 const leaf = fc.oneof(
   fc.jsonValue({ maxDepth: 1 }),
   fc.uint8Array({ maxLength: 4 }),
-  fc.constantFrom<unknown>(Number.NaN, Infinity, undefined, new Date(0), 1n),
+  fc.constantFrom<unknown>(Number.NaN, Infinity, undefined, new Date(0), 1n, 'a\uFFFD'),
 );
 const { value } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 3 }), tie('value'), { maxKeys: 4 })),

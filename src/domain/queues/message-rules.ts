@@ -73,10 +73,18 @@ export function checkTtl(ttl: number, field: string): number {
   return ttl;
 }
 
-/** An unpaired surrogate (`"\ud800"` in JSON): text UTF-8 cannot hold; Redis would store U+FFFD. */
-const LONE_SURROGATE_RE = /[\ud800-\udfff]/u;
+/** With the `u` flag a surrogate class matches only surrogates that are not part of a pair. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDFFF]/u;
 
-/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text), text UTF-8 can hold. */
+/** Whether a string or key anywhere in a JSON value holds an unpaired surrogate (no UTF-8 form). */
+export function holdsUnpairedSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return UNPAIRED_SURROGATE.test(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsUnpairedSurrogate);
+  return Object.entries(value).some(([key, child]) => UNPAIRED_SURROGATE.test(key) || holdsUnpairedSurrogate(child));
+}
+
+/** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text), text that has a UTF-8 form. */
 export function checkBody<B extends string | Uint8Array>(body: B, field: string, maxBytes: number): B {
   if (typeof body !== 'string') {
     if (body.byteLength === 0) throw new HoldlineError('empty_body', { field });
@@ -84,11 +92,14 @@ export function checkBody<B extends string | Uint8Array>(body: B, field: string,
     return body;
   }
   if (body.length === 0) throw new HoldlineError('empty_body', { field });
+  // JSON's `\ud800` escape carries an unpaired surrogate in valid UTF-8 text, yet it has no UTF-8
+  // form: Redis would store U+FFFD instead, and MessagePack readers would get a `str` no strict
+  // decoder reads.
+  if (UNPAIRED_SURROGATE.test(body)) throw new HoldlineError('invalid_utf8', { field, message: `${field} holds an unpaired UTF-16 surrogate: it has no UTF-8 form` });
   // UTF-16 length bounds the UTF-8 length from both sides; count exactly only near the limit.
   if (body.length > maxBytes || (body.length * 3 > maxBytes && Buffer.byteLength(body, 'utf8') > maxBytes)) {
     throw new HoldlineError('message_too_large', { field, max: maxBytes });
   }
-  if (LONE_SURROGATE_RE.test(body)) throw new HoldlineError('invalid_utf8', { field, message: `${field} holds an unpaired surrogate: not UTF-8 text` });
   return body;
 }
 

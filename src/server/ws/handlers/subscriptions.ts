@@ -17,7 +17,7 @@ import { endWithNotice } from '../watch.js';
 import type { FrameHandler, HandlerEnv, HandlerResult } from './types.js';
 
 /** The partitions asked for, each with its resume cursor; every check before anything changes. */
-function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number; cursor: ResumeCursor; fromAfter: boolean }> {
+function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number; cursor: ResumeCursor; fromAfter: boolean; field: string }> {
   const after = frame.after ?? {};
   const afterKeys = Object.keys(after);
   const explicit = frame.partitions !== undefined;
@@ -35,18 +35,25 @@ function plan(frame: SubscribeFrame, meta: QueueMeta): Array<{ partition: number
   for (const key of afterKeys) {
     const p = Number(key);
     if (!partitions.includes(p)) throw new HoldlineError('invalid_field', { field: `after.${key}` });
-    if (decodeMessageId(after[key]!).partition !== p) {
+    const { partition, seq } = decodeMessageId(after[key]!);
+    if (partition !== p) {
       throw new HoldlineError('invalid_message_id', {
         field: `after.${key}`,
         message: `Message id after.${key} belongs to another partition`,
       });
     }
+    // seq starts at 1 (messages.md): an id with seq 0 names no message, and no position to report.
+    if (seq === 0) {
+      throw new HoldlineError('invalid_message_id', { field: `after.${key}`, message: `Message id after.${key} has seq 0, which no message has` });
+    }
   }
-  return partitions.map((partition) => {
+  return partitions.map((partition, i) => {
+    // Where the frame names this partition (errors.md: `field` is a path in the request).
+    const field = explicit ? `partitions[${i}]` : afterKeys.length > 0 ? `after.${partition}` : 'partitions';
     const id = after[String(partition)];
-    if (id !== undefined) return { partition, cursor: { kind: 'after', id, seq: decodeMessageId(id).seq }, fromAfter: true };
-    if (frame.since !== undefined) return { partition, cursor: { kind: 'since', seconds: frame.since }, fromAfter: false };
-    return { partition, cursor: { kind: 'newest' }, fromAfter: false };
+    if (id !== undefined) return { partition, cursor: { kind: 'after', id, seq: decodeMessageId(id).seq }, fromAfter: true, field };
+    if (frame.since !== undefined) return { partition, cursor: { kind: 'since', seconds: frame.since }, fromAfter: false, field };
+    return { partition, cursor: { kind: 'newest' }, fromAfter: false, field };
   });
 }
 
@@ -83,9 +90,11 @@ function discard(env: HandlerEnv, conn: Connection, subs: PartitionSubscription[
 async function subscribeOnce(conn: Connection, frame: SubscribeFrame, env: HandlerEnv): Promise<HandlerResult | 'retry'> {
   const meta = await env.ctx.queues.readableQueue(conn.application, frame.application, frame.queue);
   const wanted = plan(frame, meta);
-  for (const { partition } of wanted) {
+  for (const { partition, field } of wanted) {
     const key = partitionKey({ app: meta.application, queue: meta.name, partition });
-    if (conn.subs.has(key)) throw new HoldlineError('already_subscribed', { field: `${meta.name}/${partition}` });
+    if (conn.subs.has(key)) {
+      throw new HoldlineError('already_subscribed', { field, message: `This connection already follows ${meta.name} partition ${partition}` });
+    }
   }
   if (conn.subscriptionCount + wanted.length > env.limits.maxSubscriptions) throw new HoldlineError('too_many_subscriptions');
 
