@@ -4,9 +4,11 @@
  * /readyz answers 503; a publish is not refused at once but answered `engine_unavailable` after the
  * command timeout, and its outcome is unknown: its script was sent, so when Redis resumes (SIGCONT)
  * the message is stored and delivered to the subscriber all the same. The connections were never
- * lost, so no `resync` is sent.
+ * lost, so no `resync` is sent. A node stopped (SIGTERM) while such a publish waits answers it
+ * before it closes the connection 1001, as it finishes HTTP requests in flight.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metrics } from '../../src/metrics/registry.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { JSON_CT, errorCode } from '../helpers/server.js';
@@ -62,5 +64,36 @@ describe('Redis frozen (SIGSTOP) under a running node', () => {
     const history = (await (await s.request(`/${app}/${queue}?limit=10`, { key })).json()) as { messages: { body: string }[] };
     expect(history.messages.map((m) => m.body)).toEqual(['before', 'while-frozen']);
     expect(raw.frames.filter((f) => f.type === 'resync')).toEqual([]);
+  });
+
+  it('answers a WebSocket publish in flight before closing 1001 when the node stops', { timeout: 60_000 }, async () => {
+    const stopping = await startNode(redis.url, freshPrefix('frozen-stop'), { config: { logLevel: process.env.DBG_LOG ?? 'silent' } });
+    let stopped = false;
+    cleanups.push(async () => void (stopped || (await stopping.close())));
+    const s = stopping.server;
+    const { name: app, key } = await s.createApp();
+    const created = await s.request(`/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 1, consistency: 'weak' }) });
+    const queue = ((await created.json()) as { queue_name: string }).queue_name;
+    const producer = await WsTestClient.open(s.url, { key });
+    cleanups.push(async () => void (await producer.close()));
+    expect((await producer.request({ type: 'publish', application: app, queue, messages: [{ body: 'before', partition: 1 }] })).type).toBe('published');
+
+    process.kill(redis.pid, 'SIGSTOP');
+    frozen = true;
+    const framesIn = (): number => metrics().wsFramesIn.get().values[0]!.value;
+    const received = framesIn();
+    producer.send({ type: 'publish', id: 'in-flight', application: app, queue, messages: [{ body: 'in flight', partition: 1 }] });
+    // The node has the frame (the counter is bumped as it is handed to its handler), its answer waits for Redis.
+    await eventually(() => framesIn() > received, 'the publish received');
+    const closing = stopping.close();
+    process.kill(redis.pid, 'SIGCONT');
+    frozen = false;
+    await closing;
+    stopped = true;
+
+    const closed = await producer.closed;
+    expect(closed).toEqual({ code: 1001, reason: 'shutting_down' });
+    const reply = producer.frames.find((f) => 'id' in f && f.id === 'in-flight');
+    expect(reply?.type).toBe('published');
   });
 });
