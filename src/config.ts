@@ -300,7 +300,7 @@ export const SETTINGS: SettingTable = {
   },
   eventMaxPerApp: {
     env: 'HOLDLINE_EVENT_MAX_PER_APP', flag: '--event-max-per-app', type: integer(1, 100_000_000), default: 100_000,
-    description: 'the most events an application keeps; the oldest go first',
+    description: 'the most events an application keeps; the oldest go first (on Redis, within one sweep interval of going over: protocol/events.md section 4)',
   },
   defaultServiceLevelSeconds: {
     env: 'HOLDLINE_SERVICE_LEVEL_SECONDS', flag: '--service-level-seconds', type: integer(0, LIMITS.serviceLevelMax),

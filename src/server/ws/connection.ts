@@ -184,6 +184,11 @@ export class Connection {
     if (!pipelined) this.barrierDone = done;
   }
 
+  /** Resolves once every frame received so far has been handled (answered, or failed). */
+  settled(): Promise<void> {
+    return this.allDone;
+  }
+
   /** Sends a close frame with `code` and `reason`; uWS runs the close handler at once. */
   close(code: number, reason: string): void {
     if (this.closed || this.ws === null) return;

@@ -38,6 +38,19 @@ import { createUpgradeHandler } from './upgrade.js';
 import { MetaWatch } from './watch.js';
 import { pushOffers } from './offers.js';
 
+/** How long a stopping server waits for the WebSocket requests in flight (the HTTP drain's default too). */
+const SHUTDOWN_DRAIN_MS = 10_000;
+
+/** Resolves when every promise has, or after `ms`, whichever comes first; never rejects. */
+async function settledWithin(all: Promise<void>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([Promise.allSettled(all), timeout]);
+  clearTimeout(timer);
+}
+
 export type { AgentIdentity, AgentTokenResolver } from './auth.js';
 export type { Connection } from './connection.js';
 export type { FrameHandler, HandlerEnv, HandlerResult, HandlerTable } from './handlers/index.js';
@@ -179,6 +192,8 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       message: (ws, data, isBinary) => {
         const conn = ws.getUserData().conn;
         metrics().wsFramesIn.inc();
+        // Stopping: the frames already being handled are answered, later ones are not (close 1001 follows).
+        if (shuttingDown) return;
         try {
           dispatch(conn, data, isBinary);
         } catch (err) {
@@ -225,6 +240,9 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       shuttingDown = true;
       monitor.stop();
       watch.stop();
+      // A request in flight (a publish waiting for Redis) is answered before the close, as HTTP
+      // requests in flight are: closed unanswered, its client could not tell whether it was done.
+      await settledWithin([...connections].map((c) => c.settled()), SHUTDOWN_DRAIN_MS);
       for (const conn of [...connections]) conn.close(1001, 'shutting_down');
       await liveHub.close();
     });
