@@ -28,7 +28,7 @@ import type { HandlerEnv, HandlerTable } from './handlers/index.js';
 import { Monitor, resumeLagging } from './monitor.js';
 import { DEFAULT_WS_LIMITS } from './options.js';
 import type { WebSocketLimits } from './options.js';
-import { SLOW_CONSUMER_CLOSE, noteDrained, sendFrame } from './send.js';
+import { SLOW_CONSUMER_CLOSE, flushReplies, noteDrained, sendFrame } from './send.js';
 import { endSubscription, partitionHub, type Hub } from './subscription.js';
 import type { SubscriptionState } from './subscription.js';
 import { CorsPolicy } from '../cors.js';
@@ -243,7 +243,11 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       // A request in flight (a publish waiting for Redis) is answered before the close, as HTTP
       // requests in flight are: closed unanswered, its client could not tell whether it was done.
       await settledWithin([...connections].map((c) => c.settled()), SHUTDOWN_DRAIN_MS);
-      for (const conn of [...connections]) conn.close(1001, 'shutting_down');
+      for (const conn of [...connections]) {
+        // Their replies may still be held for the end of this loop turn (send.ts sendReply).
+        flushReplies(conn);
+        conn.close(1001, 'shutting_down');
+      }
       await liveHub.close();
     });
   };
