@@ -89,7 +89,10 @@ export interface ClientEvents {
   disconnected: DisconnectedEvent;
   /** An attempt failed before `welcome` (refused, timed out, closed during the handshake). */
   connectFailed: { url: string; attempt: number; code: number | null; reason: string; delayMs: number };
-  /** Stopped for good: no more reconnects, every request rejected. */
+  /**
+   * Stopped for good: no more reconnects, every request rejected, then every subscription, view
+   * and tail ended (`ended` with `reason: 'error'` and the HoldlineClientError `closed`).
+   */
   closed: StopReason;
   /** Frames the SDK could not read, errors without a request, exceptions thrown by listeners. */
   error: Error;
