@@ -9,7 +9,10 @@ import { FeedSubscription, type FeedEnd } from './feed.js';
 import type { RequestFrame, Session } from './session.js';
 
 export interface EventTailOptions {
-  /** Conditions every event must meet (Panko equality: `event_type` or a trait name); none: every event. */
+  /**
+   * Conditions every event must meet (Panko's q: `event_type`, eq only, or a trait with an op and a
+   * type; websocket.md 12.1); none: every event.
+   */
   q?: EventCondition[];
   /** The message_id of the last event already had: the tail starts after it. Absent: from now. */
   since?: string;
