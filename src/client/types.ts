@@ -55,7 +55,10 @@ export type StopReason =
   | { by: 'client' }
   /** The server closed with a final code (websocket.md section 9). */
   | { by: 'server'; code: number; reason: string; why: StopCause }
-  /** The server refused the `auth` frame (the close 4401 that follows is implied). */
+  /**
+   * The server refused the credentials of the `auth` frame (the close 4401 that follows is
+   * implied). An `auth` the store could not check (`engine_unavailable`, 1013) is retried instead.
+   */
   | { by: 'auth'; code: string; message: string };
 
 export type ClientState =
