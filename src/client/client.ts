@@ -685,6 +685,8 @@ function endpoint(url: string, credentials: Credentials): string {
   const u = new URL(url);
   if (u.protocol === 'http:') u.protocol = 'ws:';
   if (u.protocol === 'https:') u.protocol = 'wss:';
+  // Any other scheme fails every attempt alike: the loop would retry it forever without a word.
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`urls: ${url} is not a ws:, wss:, http: or https: URL`);
   if (u.pathname === '' || u.pathname === '/') u.pathname = WS_PATH;
   if (credentials !== null) {
     if ('key' in credentials) u.searchParams.set('key', credentials.key);

@@ -8,7 +8,8 @@ import type { WebSocketConstructor } from './transport.js';
 
 export interface HoldlineClientOptions {
   /**
-   * `ws://host:port/v1/ws` (a URL without a path gets `/v1/ws`). Several URLs (other Holdline nodes
+   * `ws://host:port/v1/ws` (a URL without a path gets `/v1/ws`; `http:`/`https:` are taken as
+   * `ws:`/`wss:`, any other scheme is a TypeError). Several URLs (other Holdline nodes
    * of one deployment) are tried in turn, one per connection attempt.
    */
   urls: string | string[];

@@ -106,6 +106,11 @@ describe('client SDK misuse (memory engine)', () => {
     await expect.poll(() => got).toEqual(['two']);
   });
 
+  it('a URL no WebSocket can open is refused by the constructor instead of being retried forever', () => {
+    expect(() => new HoldlineClient({ urls: 'ftp://127.0.0.1:7700/v1/ws' })).toThrow(/not a ws:, wss:, http: or https: URL/);
+    expect(() => new HoldlineClient({ urls: ['ws://127.0.0.1:7700', 'localhost:7700'] })).toThrow(/localhost:7700 is not a ws:/);
+  });
+
   it('claim with a malformed message id names the id, not a partition the caller never gave', async () => {
     const c = client();
     await expect(c.claim(app.name, queue, 'not-an-id')).rejects.toMatchObject({ code: 'invalid_message_id', field: 'message_id' });
