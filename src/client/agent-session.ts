@@ -108,12 +108,15 @@ export class AgentSession extends TypedEmitter<AgentSessionEvents> {
     this.emit('offer', offer);
   }
 
-  #member(queueId: string, body: Record<string, unknown>): Promise<WireMember> {
-    return this.#rest('PUT', `/v1/queues/${queueId}/members/${this.#requireAgent()}`, body) as Promise<WireMember>;
+  /** Async, so that a session without an agent rejects like every other failure instead of throwing. */
+  async #member(queueId: string, body: Record<string, unknown>): Promise<WireMember> {
+    return (await this.#rest('PUT', `/v1/queues/${queueId}/members/${this.#requireAgent()}`, body)) as WireMember;
   }
 
   #requireAgent(): string {
-    if (this.#agent === null) throw new Error('AgentSession: not connected yet (wait for the client to connect with an agent token)');
+    if (this.#agent === null) {
+      throw new Error('AgentSession: no agent yet: the client must be connected, with an agent token (await client.connect())');
+    }
     return this.#agent;
   }
 

@@ -53,9 +53,12 @@ export interface ClaimOptions {
   client_json?: JsonValue;
 }
 
-/** The partition a message id names (protocol/messages.md: hex digits 27–28 of the id). */
-function partitionOfId(messageId: string): number {
-  return Number.parseInt(messageId.slice(26, 28), 16);
+/**
+ * The partition a message id names (protocol/messages.md: hex digits 27–28 of the id); null when
+ * it is not a message id (32 lowercase hex), which has no partition to name.
+ */
+function partitionOfId(messageId: string): number | null {
+  return typeof messageId === 'string' && /^[0-9a-f]{32}$/.test(messageId) ? Number.parseInt(messageId.slice(26, 28), 16) : null;
 }
 
 interface Queued {
@@ -225,8 +228,13 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   async claim(application: string, queue: string, messageId: string, options: ClaimOptions = {}): Promise<WireMessage | null> {
     const change: ProcessingState = { client_state: options.to ?? 'processing', if_state: options.from ?? 'none' };
     if (options.client_json !== undefined) change.client_json = options.client_json;
+    const partition = partitionOfId(messageId);
+    if (partition === null) {
+      // The server's answer to a malformed id, rather than one about a partition the caller never gave.
+      throw new HoldlineRequestError({ code: 'invalid_message_id', message: 'Message id message_id is malformed', field: 'message_id' }, 'state.set');
+    }
     try {
-      return await this.setState(application, queue, partitionOfId(messageId), messageId, change);
+      return await this.setState(application, queue, partition, messageId, change);
     } catch (err) {
       if (err instanceof HoldlineRequestError && err.code === 'state_conflict') return null;
       throw err;
@@ -274,7 +282,9 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     options: SubscribeOptions = {},
     onMessage?: (message: MessageFrame) => void,
   ): Subscription {
+    this.#refuseIfStopped();
     const partitions = checkPartitions(options);
+    if (onMessage !== undefined && typeof onMessage !== 'function') throw new TypeError('onMessage must be a function');
     const key = queueKey(application, queue);
     const owned = this.#subs.get(key);
     const taken = partitions.find((p) => owned?.has(p));
@@ -295,6 +305,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
 
   /** A live view of a call queue (websocket.md section 5); one per queue and client. */
   callQueue(queueId: string): CallQueueView {
+    this.#refuseIfStopped();
     const existing = this.#views.get(queueId);
     if (existing !== undefined) return existing;
     const view = new CallQueueView(this.#host, queueId);
@@ -307,10 +318,16 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
    * resuming after `since`; one per client (close it to open another).
    */
   events(options: EventTailOptions = {}): EventTail {
+    this.#refuseIfStopped();
     if (this.#tail !== null) throw new Error('This client already has an event tail: close it first');
     const tail = new EventTail(this.#host, options);
     this.#tail = tail;
     return this.#follow(tail);
+  }
+
+  /** A stopped client connects no more: a follower made now would wait forever. */
+  #refuseIfStopped(): void {
+    if (this.#state.status === 'closed') throw closedError(this.#state.reason);
   }
 
   /** A new follower, already routed to: subscribes now if connected, else on the next connection. */
@@ -449,6 +466,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     this.#outbox.clear();
     this.#setState({ status: 'closed', reason });
     this.emit('closed', reason);
+    for (const feed of this.#feeds()) feed.onClientStopped(err);
   }
 
   #setState(state: ClientState): void {
@@ -648,6 +666,10 @@ function queueKey(application: string, queue: string): string {
 }
 
 function checkPartitions(options: SubscribeOptions): number[] {
+  // subscribe(app, queue, onMessage) from plain JavaScript would follow partition 1 and drop every message.
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('options must be an object: subscribe(application, queue, options, onMessage)');
+  }
   const partitions = options.partitions ?? [1];
   if (partitions.length === 0) throw new TypeError('partitions: at least one');
   for (const p of partitions) if (!Number.isInteger(p) || p < 1) throw new TypeError(`partitions: ${p} is not a partition number`);
@@ -663,6 +685,8 @@ function endpoint(url: string, credentials: Credentials): string {
   const u = new URL(url);
   if (u.protocol === 'http:') u.protocol = 'ws:';
   if (u.protocol === 'https:') u.protocol = 'wss:';
+  // Any other scheme fails every attempt alike: the loop would retry it forever without a word.
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`urls: ${url} is not a ws:, wss:, http: or https: URL`);
   if (u.pathname === '' || u.pathname === '/') u.pathname = WS_PATH;
   if (credentials !== null) {
     if ('key' in credentials) u.searchParams.set('key', credentials.key);

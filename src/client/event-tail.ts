@@ -9,7 +9,10 @@ import { FeedSubscription, type FeedEnd } from './feed.js';
 import type { RequestFrame, Session } from './session.js';
 
 export interface EventTailOptions {
-  /** Conditions every event must meet (Panko equality: `event_type` or a trait name); none: every event. */
+  /**
+   * Conditions every event must meet (Panko's q: `event_type`, eq only, or a trait with an op and a
+   * type; websocket.md 12.1); none: every event.
+   */
   q?: EventCondition[];
   /** The message_id of the last event already had: the tail starts after it. Absent: from now. */
   since?: string;
@@ -20,7 +23,9 @@ export interface EventTailEvents {
   event: { seq: number; event: WireEvent };
   /**
    * Each (re)subscription. recovered false: the events after the resume point were no longer
-   * all held (retention); the tail goes on from the oldest event still held.
+   * all held (retention), and the tail goes on from the oldest event still held; or a tail that had
+   * no position to resume from (it started on an empty log and has had no event yet) resumed from
+   * now, past events recorded while it was disconnected.
    */
   subscribed: { seq: number; recovered: boolean };
   ended: FeedEnd;
@@ -49,7 +54,10 @@ export class EventTail extends FeedSubscription<EventTailEvents, { recovered: bo
     this.#lastId = options.since ?? null;
   }
 
-  /** The message_id of the last event emitted (or the resume point given); null: none yet. */
+  /**
+   * The message_id of the last event emitted, or before the first one the resume point: the one
+   * given, or where the tail started (the log's newest event then); null: none yet (an empty log).
+   */
   get lastEventId(): string | null {
     return this.#lastId;
   }
@@ -94,13 +102,21 @@ export class EventTail extends FeedSubscription<EventTailEvents, { recovered: bo
     const frame: RequestFrame<'events.subscribe'> = { type: 'events.subscribe' };
     if (this.conditions.length > 0) frame.q = [...this.conditions];
     if (this.#lastId !== null) frame.since = this.#lastId;
+    const fromNow = this.#lastId === null;
     const onReply = (reply: EventsSubscribedFrame): void => {
       if (this.end !== null) return;
       // Synchronous with the reply: the events after reply.seq follow it directly.
       this.#subscribed = true;
+      // "From now" made resumable, as a subscription's only-new partitions are (websocket.md 12.1):
+      // the next connection resumes at this position, not at its own "now".
+      if (fromNow && reply.last_event_id != null) this.#lastId = reply.last_event_id;
+      // No position to resume from (an empty log, or a server without last_event_id): events
+      // recorded while disconnected were skipped, and a larger seq says so.
+      const skipped = fromNow && this.#lastSeq !== null && reply.seq > this.#lastSeq;
+      const recovered = reply.recovered && !skipped;
       this.#lastSeq = reply.seq;
-      this.emit('subscribed', { seq: reply.seq, recovered: reply.recovered });
-      this.settleReady({ recovered: reply.recovered });
+      this.emit('subscribed', { seq: reply.seq, recovered });
+      this.settleReady({ recovered });
     };
     try {
       await this.#host.request(generation, frame, onReply);

@@ -7,9 +7,9 @@
  * - resubscribes by itself on the same connection when it finds a gap (unsubscribe, then subscribe);
  * - has a `ready` promise, settled once: resolved by the subclass when it first holds the feed,
  *   rejected if the follower ends before that;
- * - ends once (`ended` event): asked by the application, by the server, or on a refusal that
- *   reconnecting cannot cure (session.ts subscribeFailure); a failure that it can cure recycles
- *   the connection, so the loop's backoff paces the retries.
+ * - ends once (`ended` event): asked by the application, by the server, on a refusal that
+ *   reconnecting cannot cure (session.ts subscribeFailure), or when the client stops for good; a
+ *   failure that it can cure recycles the connection, so the loop's backoff paces the retries.
  * A subclass says how to subscribe from its resume point and what its frames mean.
  */
 import type { SubscriptionEndReason } from '../codec/frames.js';
@@ -52,6 +52,14 @@ export abstract class FeedSubscription<Events extends { ended: FeedEnd }, Ready>
 
   /** @internal The connection is lost; the next `activate` resumes. */
   abstract onDisconnect(): void;
+
+  /**
+   * @internal The client stopped for good (close(), or the server's final close): no connection
+   * will resume the follower, so it ends with the client's `closed` error instead of waiting forever.
+   */
+  onClientStopped(error: Error): void {
+    this.finish({ reason: 'error', error });
+  }
 
   /** Subscribes on connection `generation` from the resume point; `first`: never subscribed before. */
   protected abstract resume(generation: number, first: boolean): Promise<void>;

@@ -7,7 +7,8 @@ import { decodeServerFrame } from '../codec/decode.js';
 import { encodeClientFrame } from '../codec/encode.js';
 import type { FrameError } from '../codec/frame-error.js';
 import type { ClientFrame, Principal, ServerFrame, WelcomeFrame } from '../codec/frames.js';
-import { DEAD_LINK_GRACE_MS, SUBPROTOCOLS, type WireFormat } from '../codec/limits.js';
+import { DEAD_LINK_GRACE_MS, SUBPROTOCOLS, isRetryableClose, type WireFormat } from '../codec/limits.js';
+import { ERRORS } from '../errors.js';
 import { utf8Length } from '../codec/bytes.js';
 import { HoldlineRequestError } from './errors.js';
 import { WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './transport.js';
@@ -39,7 +40,7 @@ export type OpenResult =
   | { ok: true; link: Link }
   | { ok: false; failure: LinkClose }
   | { ok: false; failure: 'timeout' }
-  /** The server refused the `auth` frame: final until the application brings new credentials. */
+  /** The server refused the credentials of the `auth` frame: final until the application brings new ones. */
   | { ok: false; failure: HoldlineRequestError };
 
 /** Close codes the SDK reports for its own closes (not sent by servers). */
@@ -216,7 +217,11 @@ export class Link {
         } else if (frame.type === 'authenticated' && frame.id === AUTH_ID) {
           done(frame.principal);
         } else if (frame.type === 'error' && frame.id === AUTH_ID) {
-          settle({ ok: false, failure: new HoldlineRequestError(frame.error, 'auth') });
+          // websocket.md 2: refused credentials are final (4401 follows), but a store that cannot
+          // check them now is not (engine_unavailable, 1013 follows): the loop retries that one.
+          const close = (ERRORS as Record<string, { close: number | null } | undefined>)[frame.error.code]?.close ?? null;
+          if (close !== null && isRetryableClose(close)) settle({ ok: false, failure: { code: close, reason: frame.error.code, byClient: false } });
+          else settle({ ok: false, failure: new HoldlineRequestError(frame.error, 'auth') });
         }
       };
     });

@@ -37,7 +37,10 @@ export interface PartitionRecovery {
   cause: RecoveryCause;
 }
 
-/** `error`: the server refused to (re)subscribe: unknown queue, forbidden, partition out of range… */
+/**
+ * `error`: the server refused to (re)subscribe (unknown queue, forbidden, partition out of range…),
+ * or the client stopped for good (HoldlineClientError `closed`: close(), or a final close code).
+ */
 export type SubscriptionEnd = FeedEnd;
 
 export interface SubscriptionEvents {
@@ -242,7 +245,8 @@ export class Subscription extends FeedSubscription<SubscriptionEvents, Partition
 
 /** Null: "only new", positioned by the server's `subscribed` reply (also for partitions missing from `after`, 4.2). */
 function origin(partition: number, opts: SubscribeOptions): ResumePoint | null {
-  const id = opts.after?.[partition];
+  // By number, as checkPartitions matched the keys: `after: {"01": id}` must not start partition 1 "only new".
+  const id = Object.entries(opts.after ?? {}).find(([key]) => Number(key) === partition)?.[1];
   if (id !== undefined) return { kind: 'after', messageId: id };
   if (opts.since !== undefined) return { kind: 'since', time: opts.since };
   return null;

@@ -8,7 +8,8 @@ import type { WebSocketConstructor } from './transport.js';
 
 export interface HoldlineClientOptions {
   /**
-   * `ws://host:port/v1/ws` (a URL without a path gets `/v1/ws`). Several URLs (other Holdline nodes
+   * `ws://host:port/v1/ws` (a URL without a path gets `/v1/ws`; `http:`/`https:` are taken as
+   * `ws:`/`wss:`, any other scheme is a TypeError). Several URLs (other Holdline nodes
    * of one deployment) are tried in turn, one per connection attempt.
    */
   urls: string | string[];
@@ -55,7 +56,10 @@ export type StopReason =
   | { by: 'client' }
   /** The server closed with a final code (websocket.md section 9). */
   | { by: 'server'; code: number; reason: string; why: StopCause }
-  /** The server refused the `auth` frame (the close 4401 that follows is implied). */
+  /**
+   * The server refused the credentials of the `auth` frame (the close 4401 that follows is
+   * implied). An `auth` the store could not check (`engine_unavailable`, 1013) is retried instead.
+   */
   | { by: 'auth'; code: string; message: string };
 
 export type ClientState =
@@ -89,7 +93,10 @@ export interface ClientEvents {
   disconnected: DisconnectedEvent;
   /** An attempt failed before `welcome` (refused, timed out, closed during the handshake). */
   connectFailed: { url: string; attempt: number; code: number | null; reason: string; delayMs: number };
-  /** Stopped for good: no more reconnects, every request rejected. */
+  /**
+   * Stopped for good: no more reconnects, every request rejected, then every subscription, view
+   * and tail ended (`ended` with `reason: 'error'` and the HoldlineClientError `closed`).
+   */
   closed: StopReason;
   /** Frames the SDK could not read, errors without a request, exceptions thrown by listeners. */
   error: Error;

@@ -443,6 +443,11 @@ export interface EventsSubscribedFrame {
   id?: RequestId;
   /** Event frames with a seq above this one follow. */
   seq: number;
+  /**
+   * The message_id of the event at `seq`: a `since` that resumes exactly here. Null when there is
+   * none (an empty log, or `recovered` false); absent from servers before it.
+   */
+  last_event_id?: string | null;
   /** false: events after `since` were reclaimed (or never held); the tail starts at the oldest one held. */
   recovered: boolean;
 }

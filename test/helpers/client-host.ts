@@ -5,6 +5,7 @@
  */
 import type { ClientFrame, ClientFrameType, ServerFrame } from '../../src/codec/frames.js';
 import type { CallQueueViewHost } from '../../src/client/callqueue-view.js';
+import type { EventTailHost } from '../../src/client/event-tail.js';
 import { HoldlineClientError } from '../../src/client/errors.js';
 import type { ReplyTo } from '../../src/client/requests.js';
 import type { RequestFrame } from '../../src/client/session.js';
@@ -17,7 +18,7 @@ export interface Sent {
   onReply: ((frame: ServerFrame) => void) | undefined;
 }
 
-export class RecordingHost implements SubscriptionHost, CallQueueViewHost {
+export class RecordingHost implements SubscriptionHost, CallQueueViewHost, EventTailHost {
   generation = 1;
   connected = true;
   sent: Sent[] = [];
@@ -46,6 +47,7 @@ export class RecordingHost implements SubscriptionHost, CallQueueViewHost {
     this.forgotten.push(...partitions);
   }
   forgetView(): void {}
+  forgetTail(): void {}
   /** Answers request i: the synchronous hook first, as the client does, then the promise. */
   reply(i: number, frame: ServerFrame): void {
     const s = this.#at(i);

@@ -30,6 +30,19 @@ describe.each(engineFactories)('AgentSession ($name)', (factory) => {
     return { s, rest, queue, agent, token };
   }
 
+  it('before the client is connected, availability and pause reject (a promise, like every other failure) and say why', async () => {
+    const { s, queue, token } = await desk();
+    const client = new HoldlineClient({ urls: `${s.url.replace(/^http/, 'ws')}/v1/ws`, token });
+    const session = new AgentSession(client, { httpUrl: s.url, token });
+    closers.push(() => client.close());
+    const early = session.setAvailable(queue, true);
+    await expect(early).rejects.toThrow(/client must be connected/);
+    await expect(session.unpause(queue)).rejects.toThrow(/client must be connected/);
+    await client.connect();
+    expect((await session.setAvailable(queue, true)).status).toBe('available');
+    session.close();
+  });
+
   it('receives offers, answers them, sets availability and pause', async () => {
     const { s, rest, queue, agent, token } = await desk();
     // Offered before the desktop connects: delivered when it does (read over REST).

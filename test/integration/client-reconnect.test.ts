@@ -1,19 +1,24 @@
 /**
  * The SDK's reconnect loop against real failures: a Holdline process killed with SIGKILL and
  * restarted on the same port (Redis engine, a second node publishing meanwhile), a link that goes
- * silent (a real TCP proxy that stops forwarding), and close() while reconnecting.
+ * silent (a real TCP proxy that stops forwarding), credentials Redis cannot check for a while (a
+ * stopped redis-server: retried, not final), and close() while reconnecting.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { HoldlineClient, type ClientEvents, type PartitionRecovery } from '../../src/client/index.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import { startHoldlineProcess, type HoldlineProcess } from '../helpers/holdline-process.js';
 import { freshPrefix } from '../helpers/namespace.js';
-import { freePort } from '../helpers/redis-server.js';
+import { freePort, startRedisServer } from '../helpers/redis-server.js';
 import { byPartition, record } from '../helpers/sdk.js';
 import { engineFactories } from '../helpers/engines.js';
 import { JSON_CT, type TestServer } from '../helpers/server.js';
-import { startWsServer, type WsServer } from '../helpers/ws-client.js';
+import { appWithKey, startWsServer, type WsServer } from '../helpers/ws-client.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -218,6 +223,40 @@ describe('SDK reconnect against a killed and restarted server (Redis engine)', (
     await got.until(90);
     expect(byPartition(got.messages)).toEqual(byPartition(published));
     expect(got.messages).toHaveLength(90);
+  });
+});
+
+describe('SDK while Redis cannot check its credentials', () => {
+  it('retries an auth answered engine_unavailable (1013) instead of stopping for good, and connects once Redis is back', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'holdline-authdown-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const aof = ['--appendonly', 'yes', '--appendfsync', 'always'];
+    let redis = await startRedisServer({ args: aof, dir });
+    let running = true;
+    cleanups.push(() => (running ? redis.stop() : undefined));
+    const engine = new RedisEngine({ url: redis.url, prefix: freshPrefix('authdown') });
+    await engine.start();
+    // registryOutageMs 0: no key is answered from the node's memory while Redis is down.
+    const ws = await startWsServer(engine, {}, { registryOutageMs: 0 });
+    cleanups.push(async () => {
+      await ws.close();
+      await engine.close();
+    });
+    const { key } = await appWithKey(engine);
+
+    await redis.stop();
+    running = false;
+    const c = track(new HoldlineClient({ urls: `${ws.url.replace(/^http/, 'ws')}/v1/ws`, key, backoff: { baseMs: 20, maxMs: 200 } }));
+    const refused = next(c, 'connectFailed', (f) => f.code === 1013);
+    const connected = c.connect();
+    connected.catch(() => {});
+    expect(await refused).toMatchObject({ code: 1013, reason: 'engine_unavailable' });
+    expect(c.state.status).not.toBe('closed');
+
+    redis = await startRedisServer({ args: aof, dir, port: redis.port });
+    running = true;
+    await connected;
+    expect(c.state.status).toBe('connected');
   });
 });
 

@@ -5,6 +5,7 @@
  * isolation; the SDK's EventTail.
  */
 import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HoldlineClient } from '../../src/client/index.js';
 import type { EventFrame, ServerFrame } from '../../src/codec/index.js';
@@ -218,6 +219,50 @@ describe.each(['memory', 'redis'] as const)('event tail on %s', (kind) => {
     const all = (await n.events(name)).filter((e) => e.event.event_type === 'tag.create').map((e) => e.event.message_id);
     expect(again).toEqual(all.slice(2));
     expect(all).toContain(last);
+  });
+
+  it('events.subscribed names the event at its seq (last_event_id): the newest one without since, the one given with it', async () => {
+    const n = await node(kind);
+    const { name, key } = await n.createApp();
+    await n.tag(key, 'one');
+    const newest = (await n.events(name)).at(-1)!;
+    const fromNow = await (await socket(n, key)).request({ type: 'events.subscribe' });
+    expect(fromNow).toMatchObject({ type: 'events.subscribed', seq: newest.seq, last_event_id: newest.event.message_id, recovered: true });
+    const first = (await n.events(name))[0]!;
+    const resumed = await (await socket(n, key)).request({ type: 'events.subscribe', since: first.event.message_id });
+    expect(resumed).toMatchObject({ seq: first.seq, last_event_id: first.event.message_id, recovered: true });
+  });
+
+  it('SDK: a tail from now that loses its connection before its first event misses none recorded meanwhile', async () => {
+    const n = await node(kind);
+    const { name, key } = await n.createApp();
+    // While `offline`, every connection attempt is refused: the events below are recorded in the gap.
+    let offline = false;
+    const opened: WebSocket[] = [];
+    const Gated = class extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(offline ? 'ws://127.0.0.1:1/v1/ws' : url, protocols);
+        opened.push(this);
+      }
+    };
+    const client = new HoldlineClient({ urls: `${n.url.replace('http', 'ws')}/v1/ws`, key, WebSocket: Gated, backoff: { baseMs: 20, maxMs: 100 } });
+    clients.push(client);
+    const tail = client.events({ q: [{ field: 'event_type', value: 'tag.create' }] });
+    const got: string[] = [];
+    const subscribed: boolean[] = [];
+    tail.on('event', ({ event }) => got.push(event.message_id));
+    tail.on('subscribed', ({ recovered }) => subscribed.push(recovered));
+    await tail.ready;
+    offline = true;
+    const lost = new Promise((resolve) => client.once('disconnected', resolve));
+    opened.at(-1)!.terminate();
+    await lost;
+    for (let i = 0; i < 3; i++) await n.tag(key, `gap${i}`);
+    offline = false;
+    await until(() => got.length >= 3, { what: 'the events recorded while disconnected' });
+    const created = (await n.events(name)).filter((e) => e.event.event_type === 'tag.create');
+    expect(got).toEqual(created.map((e) => e.event.message_id));
+    expect(subscribed).toEqual([true, true]);
   });
 });
 

@@ -139,11 +139,16 @@ export class EventSubscription extends Follower<EventTailRef, LoggedEvent> imple
 }
 
 /** Where a new tail starts: after `since` when the log still holds it, else the oldest event held; or now. */
-export async function tailStart(log: EventFeeds, app: string, since: string | undefined, now: number): Promise<{ after: number; recovered: boolean }> {
-  if (since === undefined) return { after: now, recovered: true };
+export async function tailStart(
+  log: EventFeeds,
+  app: string,
+  since: string | undefined,
+  now: { seq: number; id: string | null },
+): Promise<{ after: number; afterId: string | null; recovered: boolean }> {
+  if (since === undefined) return { after: now.seq, afterId: now.id, recovered: true };
   const found = await log.get(app, since.toLowerCase());
-  if (found !== null) return { after: found.seq, recovered: true };
-  return { after: await beforeOldest(log, app), recovered: false };
+  if (found !== null) return { after: found.seq, afterId: found.event.message_id, recovered: true };
+  return { after: await beforeOldest(log, app), afterId: null, recovered: false };
 }
 
 /** Pages read from storage per step of a catch-up. */

@@ -67,9 +67,9 @@ export const eventsSubscribe: FrameHandler<'events.subscribe'> = async (conn, fr
     throw new HoldlineError('shutting_down');
   }
   sub.startCapture();
-  let start: { after: number; recovered: boolean };
+  let start: Awaited<ReturnType<typeof tailStart>>;
   try {
-    start = await tailStart(t.log, app, frame.since, feed.lastSeq);
+    start = await tailStart(t.log, app, frame.since, { seq: feed.lastSeq, id: feed.lastId });
   } catch (err) {
     endSubscription(sub);
     throw err;
@@ -78,7 +78,7 @@ export const eventsSubscribe: FrameHandler<'events.subscribe'> = async (conn, fr
   sub.lastSeq = start.after;
   const run = sub.nextRun();
   return {
-    reply: { type: 'events.subscribed', ...replyId(frame.id), seq: start.after, recovered: start.recovered },
+    reply: { type: 'events.subscribed', ...replyId(frame.id), seq: start.after, last_event_id: start.afterId, recovered: start.recovered },
     after: () => {
       sub.replied = true;
       if (sub.state !== 'ended') follow(sub, run);
