@@ -80,6 +80,23 @@ describe('the settings table', () => {
     ]);
   });
 
+  it('refuses at start what the server would only trip over later: a bootstrap name it cannot create, an empty flag', () => {
+    const name = 'an application name: 1 to 50 letters, digits, _ or -, not a reserved one (v1, v2, v3, api…)';
+    expect(() => resolveConfig({ flags: { bootstrapApp: 'bad name!' } })).toThrow(`--bootstrap-app must be ${name}, got "bad name!"`);
+    expect(() => configFromEnv({ HOLDLINE_BOOTSTRAP_APP: 'Console' })).toThrow(`HOLDLINE_BOOTSTRAP_APP must be ${name}, got "Console"`);
+    expect(() => resolveConfig({ file: { path: 'h.json', data: { bootstrapApp: 'V1' } } })).toThrow(`bootstrapApp in h.json must be ${name}, got "V1"`);
+    expect(configFromEnv({ HOLDLINE_BOOTSTRAP_APP: 'demo' }).bootstrapApp).toBe('demo');
+    // An empty environment variable is unset; an empty flag is a value, and not one these take.
+    for (const key of ['adminKey', 'redisPrefix', 'host', 'metricsToken'] as const) {
+      expect(() => resolveConfig({ flags: { [key]: '' } }), key).toThrow(`${SETTINGS[key].flag} must be ${SETTINGS[key].type.accepts}, got ""`);
+    }
+    expect(configFromEnv({ HOLDLINE_ADMIN_KEY: '' }).adminKey).toBeUndefined();
+    // A file's value its schema lets through but the setting refuses names the file too.
+    expect(() => resolveConfig({ file: { path: 'h.json', data: { wallboardTimeZone: 'Mars/Base' } } })).toThrow(
+      'wallboardTimeZone in h.json must be an IANA time zone name such as UTC or Europe/Paris, got "Mars/Base"',
+    );
+  });
+
   it('keeps the password of a Redis URL out of what it logs', () => {
     expect(redactUrl('redis://ops:s3cret@h:6379/2')).toBe('redis://ops:***@h:6379/2');
     expect(redactUrl('redis+cluster://:pw@a:1,b:2')).toBe('redis+cluster://:***@a:1,b:2');
