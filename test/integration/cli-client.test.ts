@@ -34,7 +34,7 @@ interface Line {
   body: string;
 }
 
-const lines = (cli: Cli): Line[] => cli.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+const lines = (cli: { stdout: string }): Line[] => cli.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
 
 describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
   it('tail follows a queue live while publish posts to it, and resumes from its file', async () => {
@@ -77,6 +77,26 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
 
     const text = await run(['tail', 'demo', 'calls', '--from', 'start', '--partitions', '1', '--format', 'text', '--count', '3'], env);
     expect(text.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z {2}p1 #1 {2}caller 1001 waiting\n/);
+    // --count N shows N, though the history read brings partition 1's three at once.
+    expect(text.stdout.trim().split('\n')).toHaveLength(3);
+    const two = await run(['tail', 'demo', 'calls', '--from', 'start', '--partitions', '1', '--format', 'json', '--count', '2', '--resume', `${resume}.2`], env);
+    expect(lines(two).map((l) => l.body)).toEqual(['caller 1001 waiting', 'caller 1002 waiting']);
+    expect(JSON.parse(readFileSync(`${resume}.2`, 'utf8'))).toEqual({ 1: lines(two)[1]!.message_id });
+  });
+
+  it('refuses a bad --url, --from or --trait as a usage error, in one line, before any request', async () => {
+    const runs = await Promise.all([
+      run(['queues', 'demo', '--key', 'k', '--url', 'not-a-url']),
+      run(['apps', 'list', '--admin-key', 'x'], { HOLDLINE_URL: 'ws://127.0.0.1:7700' }),
+      run(['tail', 'demo', 'calls', '--key', 'k', '--from', 'yesterday']),
+      run(['tail', '--events', '--key', 'k', '--trait', 'reason']),
+    ]);
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([
+      [2, "holdline: option '--url <url>' argument 'not-a-url' is invalid. --url must be an http:// or https:// URL (http://127.0.0.1:7700)\n"],
+      [2, "holdline: option '--url <url>' value 'ws://127.0.0.1:7700' from env 'HOLDLINE_URL' is invalid. --url must be an http:// or https:// URL (http://127.0.0.1:7700)\n"],
+      [2, "holdline: option '--from <when>' argument 'yesterday' is invalid. --from must be now, start or epoch seconds\n"],
+      [2, "holdline: option '--trait <name=value>' argument 'reason' is invalid. --trait must be name=value\n"],
+    ]);
   });
 
   it('queues lists the queues with partitions and counts; errors are one line', async () => {
