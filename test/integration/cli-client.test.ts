@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { holdline, run, type Cli } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis-server.js';
 
 const TIMEOUT_MS = 120_000;
 
@@ -112,6 +113,22 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
     expect([noKey.code, noKey.stderr]).toEqual([2, 'holdline: needs an application key: --key or HOLDLINE_KEY\n']);
     expect([badKey.code, badKey.stderr]).toEqual([1, expect.stringMatching(/^holdline: auth_invalid: .*\n$/)]);
     expect([noQueue.code, noQueue.stderr]).toEqual([1, expect.stringMatching(/^holdline: queue_not_found: .*\n$/)]);
+  });
+});
+
+describe('holdline client verbs without a server', { timeout: TIMEOUT_MS }, () => {
+  it('every verb says at once that it cannot reach the server, the live follows too, exit 1', async () => {
+    const closed = await freePort(); // nothing listens there
+    const env = { HOLDLINE_URL: `http://127.0.0.1:${closed}`, HOLDLINE_KEY: 'k' };
+    const runs = await Promise.all([
+      run(['queues', 'demo'], env),
+      run(['tail', 'demo', 'calls'], env),
+      run(['tail', '--events'], env),
+      run(['callers', '00000000-0000-4000-8000-000000000000'], env),
+      run(['callers', '00000000-0000-4000-8000-000000000000', '--watch'], env),
+    ]);
+    const line = `holdline: cannot reach Holdline at http://127.0.0.1:${closed} (ECONNREFUSED); set --url or HOLDLINE_URL\n`;
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual(runs.map(() => [1, line]));
   });
 });
 
