@@ -297,7 +297,8 @@ export const SETTINGS: SettingTable = {
     description: "run on uWebSockets.js's slow pure-JS fallback instead of refusing to start",
   },
   sweepIntervalMs: {
-    env: 'HOLDLINE_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', type: integer(1, Number.MAX_SAFE_INTEGER), default: 1000,
+    // An interval timer's longest period: Node runs a longer one every millisecond instead.
+    env: 'HOLDLINE_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', type: integer(1, 2 ** 31 - 1), default: 1000,
     description: 'how often expired messages are reclaimed, ms',
   },
   eventRetentionSeconds: {

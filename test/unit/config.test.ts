@@ -32,6 +32,13 @@ describe('HOLDLINE_SERVICE_LEVEL_SECONDS', () => {
   it('leaves the other integer settings as they were', () => {
     expect(() => configFromEnv({ HOLDLINE_PORT: '-1' })).toThrow('HOLDLINE_PORT must be an integer from 0 to 65535, got "-1"');
   });
+
+  it('refuses a sweep interval longer than a timer can wait (Node would sweep every millisecond instead)', () => {
+    expect(configFromEnv({ HOLDLINE_SWEEP_INTERVAL_MS: '2147483647' }).sweepIntervalMs).toBe(2 ** 31 - 1);
+    expect(() => configFromEnv({ HOLDLINE_SWEEP_INTERVAL_MS: '3000000000' })).toThrow(
+      'HOLDLINE_SWEEP_INTERVAL_MS must be an integer from 1 to 2147483647, got "3000000000"',
+    );
+  });
 });
 
 describe('the settings table', () => {
