@@ -58,7 +58,7 @@ export async function tailEvents(target: ServerTarget & { key: string }, opts: E
       // A batch may bring more than --count still wants: the rest is not shown (nor recorded as seen).
       if (opts.count !== undefined && seen >= opts.count) return;
       process.stdout.write(`${render(seq, event, opts.format)}\n`);
-      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, `${event.message_id}\n`);
+      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, `${event.message_id}\n`, done);
       if (opts.count !== undefined && ++seen >= opts.count) done(null);
     });
     let first = true;

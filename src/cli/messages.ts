@@ -111,7 +111,7 @@ export async function tail(target: ServerTarget & { key: string }, app: string, 
       // A batch may bring more than --count still wants: the rest is not shown (nor recorded as seen).
       if (opts.count !== undefined && seen >= opts.count) return;
       process.stdout.write(`${render(m, opts.format)}\n`);
-      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, JSON.stringify(sub.lastMessageIds()));
+      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, JSON.stringify(sub.lastMessageIds()), done);
       if (opts.count !== undefined && ++seen >= opts.count) done(null);
     });
     sub.on('recovery', (r) => {

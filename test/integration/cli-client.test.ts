@@ -83,6 +83,14 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
     const two = await run(['tail', 'demo', 'calls', '--from', 'start', '--partitions', '1', '--format', 'json', '--count', '2', '--resume', `${resume}.2`], env);
     expect(lines(two).map((l) => l.body)).toEqual(['caller 1001 waiting', 'caller 1002 waiting']);
     expect(JSON.parse(readFileSync(`${resume}.2`, 'utf8'))).toEqual({ 1: lines(two)[1]!.message_id });
+
+    // A resume file it cannot write ends the follow in one line, not with a stack.
+    const unwritable = await run(['tail', 'demo', 'calls', '--from', 'start', '--count', '1', '--resume', '/nonexistent/holdline/resume.json'], env);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr.split('\n').filter((l) => !l.startsWith('holdline: following '))).toEqual([
+      'holdline: cannot write resume file /nonexistent/holdline/resume.json: ENOENT',
+      '',
+    ]);
   });
 
   it('refuses a bad --url, --from or --trait as a usage error, in one line, before any request', async () => {
