@@ -360,4 +360,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// The reader of our output went away (`holdline tail … | head -5`): stop as a pipeline expects,
+// quietly, instead of dying of an unhandled EPIPE with a stack. The server's logs are pino's own
+// writes to the descriptor, not this stream.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -93,6 +93,16 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
     ]);
   });
 
+  it('tail stops quietly, exit 0, when the reader of its output goes away (| head)', async () => {
+    const { env } = await serverWithApp();
+    const tail = holdline(['tail', 'demo', 'calls', '--format', 'json'], env);
+    await tail.waitFor(() => (tail.stderr.match(/following demo\/calls partition/g)?.length === 2 ? true : undefined));
+    tail.proc.stdout!.destroy();
+    expect((await run(['publish', 'demo', 'calls', 'nobody reads this'], env)).code).toBe(0);
+    expect((await tail.exited).code).toBe(0);
+    expect(tail.stderr).not.toContain('EPIPE');
+  });
+
   it('refuses a bad --url, --from or --trait as a usage error, in one line, before any request', async () => {
     const runs = await Promise.all([
       run(['queues', 'demo', '--key', 'k', '--url', 'not-a-url']),
