@@ -11,6 +11,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import { LIMITS } from './domain/calls/validate.js';
+import { APP_NAME_RE, RESERVED_APP_NAMES, isValidAppName } from './domain/names.js';
 import type { EngineKind } from './engine/types.js';
 import { isTimeZone } from './engine/wallboard.js';
 
@@ -104,8 +105,8 @@ export interface SettingType<T> {
   schema: Record<string, unknown>;
   /** From an environment variable or a flag; undefined: not acceptable. '' never reaches it (unset). */
   parse(text: string): T | undefined;
-  /** From a config file value, already valid against `schema`. */
-  fromJson(value: unknown): T;
+  /** From a config file value, already valid against `schema`; undefined: not acceptable all the same. */
+  fromJson(value: unknown): T | undefined;
   /** For --help and the README: how the value is written. */
   show(value: T): string;
   /** The flag's value placeholder; null: a switch without a value. */
@@ -138,11 +139,14 @@ function oneOf<T extends string>(values: readonly T[]): SettingType<T> {
   };
 }
 
+// A flag given '' (`--admin-key ''`) reaches parse; an empty environment variable does not (unset).
+const nonEmpty = (t: string): string | undefined => (t === '' ? undefined : t);
+
 function text(placeholder: string, accepts = 'a non-empty string'): SettingType<string> {
   return {
     accepts,
     schema: { type: 'string', minLength: 1 },
-    parse: (t) => t,
+    parse: nonEmpty,
     fromJson: (v) => v as string,
     show: String,
     placeholder,
@@ -153,7 +157,7 @@ function optionalText(placeholder: string): SettingType<string | undefined> {
   return {
     accepts: 'a non-empty string',
     schema: { type: 'string', minLength: 1 },
-    parse: (t) => t,
+    parse: nonEmpty,
     fromJson: (v) => v as string,
     show: (v) => v ?? 'unset',
     placeholder,
@@ -211,6 +215,15 @@ const hosts: SettingType<string[]> = {
   placeholder: '<hosts>',
 };
 
+/** An application name (SPEC.md section 2), checked at start rather than when the bootstrap creates it. */
+const appName: SettingType<string | undefined> = {
+  ...optionalText('<name>'),
+  accepts: `an application name: 1 to 50 letters, digits, _ or -, not a reserved one (${[...RESERVED_APP_NAMES].slice(0, 4).join(', ')}…)`,
+  schema: { type: 'string', pattern: APP_NAME_RE.source },
+  parse: (t) => (isValidAppName(t) ? t : undefined),
+  fromJson: (v) => (isValidAppName(v as string) ? (v as string) : undefined),
+};
+
 /** An IANA time zone name the runtime knows (Intl), for the wallboard's `today` (engine/wallboard.ts). */
 const TIME_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 const timeZone: SettingType<string> = {
@@ -218,10 +231,7 @@ const timeZone: SettingType<string> = {
   accepts: 'an IANA time zone name such as UTC or Europe/Paris',
   schema: { type: 'string', pattern: TIME_ZONE.source },
   parse: (t) => (TIME_ZONE.test(t) && isTimeZone(t) ? t : undefined),
-  fromJson: (v) => {
-    if (!isTimeZone(v as string)) refuse('wallboardTimeZone', 'wallboardTimeZone', v);
-    return v as string;
-  },
+  fromJson: (v) => (isTimeZone(v as string) ? (v as string) : undefined),
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -287,7 +297,8 @@ export const SETTINGS: SettingTable = {
     description: "run on uWebSockets.js's slow pure-JS fallback instead of refusing to start",
   },
   sweepIntervalMs: {
-    env: 'HOLDLINE_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', type: integer(1, Number.MAX_SAFE_INTEGER), default: 1000,
+    // An interval timer's longest period: Node runs a longer one every millisecond instead.
+    env: 'HOLDLINE_SWEEP_INTERVAL_MS', flag: '--sweep-interval-ms', type: integer(1, 2 ** 31 - 1), default: 1000,
     description: 'how often expired messages are reclaimed, ms',
   },
   eventRetentionSeconds: {
@@ -348,7 +359,7 @@ export const SETTINGS: SettingTable = {
       'server threads sharing the port, each a node of its own on the same Redis (every core of the machine); above 1 needs the redis engine',
   },
   bootstrapApp: {
-    env: 'HOLDLINE_BOOTSTRAP_APP', flag: '--bootstrap-app', type: optionalText('<name>'), default: undefined,
+    env: 'HOLDLINE_BOOTSTRAP_APP', flag: '--bootstrap-app', type: appName, default: undefined,
     description: 'create this application at start if missing and print its key (handy with memory)',
   },
   webhookAllowedHosts: {
@@ -496,7 +507,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     } else if (fromEnv !== undefined && fromEnv !== '') {
       config[key] = s.type.parse(fromEnv) ?? refuse(s.env, key, fromEnv);
     } else if (file !== undefined && file[key] !== undefined) {
-      config[key] = s.type.fromJson(file[key]);
+      config[key] = s.type.fromJson(file[key]) ?? refuse(`${key} in ${sources.file!.path}`, key, file[key]);
     } else {
       config[key] = s.default;
     }

@@ -126,7 +126,8 @@ export class HoldlineError extends Error {
   /** state_conflict: the message's client_state when the compare-and-set failed (null: unset). */
   readonly currentState: string | null | undefined;
 
-  constructor(code: ErrorCode, opts: { field?: string; max?: number; message?: string; currentState?: string | null } = {}) {
+  /** `cause`: the failure behind it (a Redis connection error), for logs and `serve`'s start-up line, never sent. */
+  constructor(code: ErrorCode, opts: { field?: string; max?: number; message?: string; currentState?: string | null; cause?: unknown } = {}) {
     const spec: ErrorSpec = ERRORS[code];
     // What the client sent is echoed bounded: a 33 KB id list comes back as its first 100 characters.
     const field = opts.field === undefined ? undefined : bounded(opts.field, MAX_ECHOED_FIELD);
@@ -134,7 +135,7 @@ export class HoldlineError extends Error {
       opts.message ?? spec.message.replace('{field}', field ?? '').replace('{max}', String(opts.max ?? '')),
       MAX_MESSAGE,
     );
-    super(message);
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'HoldlineError';
     this.code = code;
     this.field = field;

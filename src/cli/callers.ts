@@ -30,6 +30,9 @@ export async function listCallers(target: ServerTarget, queueId: string): Promis
 
 /** Live positions; on a terminal the screen is redrawn, elsewhere each state is printed as a block. */
 export async function watchCallers(target: ServerTarget & { key?: string; token?: string }, queueId: string): Promise<void> {
+  // Over REST first, as `tail` does: a server it cannot reach, a bad credential or an unknown queue
+  // fails at once in one line, where the view would keep reconnecting in silence.
+  await request(target, 'GET', `/v1/queues/${encodeURIComponent(queueId)}`);
   const client = new HoldlineClient({ urls: wsUrl(target.url), ...(target.token !== undefined ? { token: target.token } : { key: target.key }) });
   const view = client.callQueue(queueId);
   const tty = process.stdout.isTTY === true;

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { HoldlineClient } from '../client/index.js';
 import type { EventCondition, HoldlineEvent } from '../client/index.js';
 import { followUntilDone, writeResumeFile } from './follow.js';
-import { CliError, wsUrl, type ServerTarget } from './rest.js';
+import { CliError, request, wsUrl, type ServerTarget } from './rest.js';
 
 export interface EventTailCliOptions {
   /** event_type equal to this. */
@@ -47,13 +47,18 @@ function render(seq: number, e: HoldlineEvent, format: 'json' | 'text'): string 
 export async function tailEvents(target: ServerTarget & { key: string }, opts: EventTailCliOptions): Promise<void> {
   const q = conditions(opts);
   const since = opts.resumeFile !== undefined ? readResume(opts.resumeFile) : undefined;
+  // Over REST first, as `tail` does: a server it cannot reach or a bad key fails at once in one
+  // line, where the event tail would keep reconnecting in silence.
+  await request(target, 'GET', '/v1/capabilities');
   const client = new HoldlineClient({ urls: wsUrl(target.url), key: target.key });
   let seen = 0;
   await followUntilDone(client, (done) => {
     const tail = client.events({ q, ...(since !== undefined ? { since } : {}) });
     tail.on('event', ({ seq, event }) => {
+      // A batch may bring more than --count still wants: the rest is not shown (nor recorded as seen).
+      if (opts.count !== undefined && seen >= opts.count) return;
       process.stdout.write(`${render(seq, event, opts.format)}\n`);
-      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, `${event.message_id}\n`);
+      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, `${event.message_id}\n`, done);
       if (opts.count !== undefined && ++seen >= opts.count) done(null);
     });
     let first = true;

@@ -28,8 +28,15 @@ export async function followUntilDone(client: HoldlineClient, start: (done: Foll
   if (failure !== null) throw new CliError(failure);
 }
 
-/** Rewrites a resume file whole (a temporary file renamed over it): never half written. */
-export function writeResumeFile(file: string, text: string): void {
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
+/**
+ * Rewrites a resume file whole (a temporary file renamed over it): never half written. Called from
+ * the SDK's handlers, where a throw would crash the command: a failure ends the follow instead.
+ */
+export function writeResumeFile(file: string, text: string, done: FollowDone): void {
+  try {
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  } catch (e) {
+    done(`cannot write resume file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }

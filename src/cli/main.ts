@@ -65,6 +65,32 @@ function partitionsArg(value: string): number[] {
   return list.map(Number);
 }
 
+/** A node's address, checked before any request: the verbs speak HTTP(S) and the WebSocket beside it. */
+function urlArg(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // not a URL at all
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new InvalidArgumentError('--url must be an http:// or https:// URL (http://127.0.0.1:7700)');
+  return value;
+}
+
+/** `tail --from`: now, start, or epoch seconds (tail() turns it into `since`). */
+function fromArg(value: string): string {
+  if (value !== 'now' && value !== 'start' && !(value.trim() !== '' && Number.isFinite(Number(value)) && Number(value) >= 0)) {
+    throw new InvalidArgumentError('--from must be now, start or epoch seconds');
+  }
+  return value;
+}
+
+/** `tail --events --trait name=value`, repeatable. */
+function traitArg(value: string, all: string[] = []): string[] {
+  if (value.indexOf('=') <= 0) throw new InvalidArgumentError('--trait must be name=value');
+  return [...all, value];
+}
+
 interface ClientFlags {
   url: string;
   key?: string;
@@ -74,7 +100,7 @@ interface ClientFlags {
 
 /** --url, and the credential flags a verb takes; each falls back to its environment variable. */
 function clientOptions(cmd: Command, credentials: Array<'key' | 'token' | 'admin-key'>): Command {
-  cmd.addOption(new Option('--url <url>', 'a Holdline node').env('HOLDLINE_URL').default('http://127.0.0.1:7700'));
+  cmd.addOption(new Option('--url <url>', 'a Holdline node').env('HOLDLINE_URL').default('http://127.0.0.1:7700').argParser(urlArg));
   if (credentials.includes('key')) cmd.addOption(new Option('--key <key>', 'application key').env('HOLDLINE_KEY'));
   if (credentials.includes('token')) cmd.addOption(new Option('--token <token>', 'agent token (instead of --key)').env('HOLDLINE_TOKEN'));
   if (credentials.includes('admin-key')) cmd.addOption(new Option('--admin-key <key>', 'the operator key').env('HOLDLINE_ADMIN_KEY'));
@@ -178,9 +204,9 @@ function program(): Command {
       .argument('[queue]', 'queue name (not with --events)')
       .option('--events', "follow the key's application's event log instead of a queue")
       .option('--type <event_type>', '--events: only events of this type')
-      .option('--trait <name=value>', '--events: only events whose trait equals value (repeatable)', (v: string, all: string[] = []) => [...all, v])
+      .option('--trait <name=value>', '--events: only events whose trait equals value (repeatable)', traitArg)
       .option('--partitions <list>', 'partitions to follow, e.g. 1,2 (default: all)', partitionsArg)
-      .option('--from <when>', 'where to start without a resume file: now, start, or epoch seconds', 'now')
+      .option('--from <when>', 'where to start without a resume file: now, start, or epoch seconds', fromArg, 'now')
       .option('--resume <file>', 'resume after what FILE records (the last id per partition; with --events the last event id), and keep it current')
       .addOption(new Option('--format <format>', 'json lines or readable text (default: text on a terminal, json otherwise)').choices(['json', 'text']))
       .option('--count <n>', 'stop after N messages (events)', integerArg('--count', 1))
@@ -333,5 +359,13 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// The reader of our output went away (`holdline tail … | head -5`): stop as a pipeline expects,
+// quietly, instead of dying of an unhandled EPIPE with a stack. The server's logs are pino's own
+// writes to the descriptor, not this stream.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -108,8 +108,10 @@ export async function tail(target: ServerTarget & { key: string }, app: string, 
   await followUntilDone(client, (done) => {
     const sub = client.subscribe(app, queue, { partitions, ...(after !== undefined ? { after } : {}), ...(since !== undefined ? { since } : {}) });
     sub.on('message', (m) => {
+      // A batch may bring more than --count still wants: the rest is not shown (nor recorded as seen).
+      if (opts.count !== undefined && seen >= opts.count) return;
       process.stdout.write(`${render(m, opts.format)}\n`);
-      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, JSON.stringify(sub.lastMessageIds()));
+      if (opts.resumeFile !== undefined) writeResumeFile(opts.resumeFile, JSON.stringify(sub.lastMessageIds()), done);
       if (opts.count !== undefined && ++seen >= opts.count) done(null);
     });
     sub.on('recovery', (r) => {

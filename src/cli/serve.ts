@@ -10,7 +10,7 @@ import { redactUrl, type HoldlineConfig } from '../config.js';
 import { createApplication } from '../domain/apps.js';
 import type { CallStore } from '../engine/call-types.js';
 import { createCallStore } from '../engine/calls-factory.js';
-import { createEngine } from '../engine/index.js';
+import { createEngine, type Engine } from '../engine/index.js';
 import type { WebhookStore } from '../engine/webhook-types.js';
 import { createWebhookStore } from '../engine/webhooks-factory.js';
 import { isHoldlineError } from '../errors.js';
@@ -53,6 +53,41 @@ export async function serve(config: HoldlineConfig): Promise<number> {
   });
 }
 
+interface Stores {
+  engine: Engine;
+  callStore: CallStore;
+  webhookStore: WebhookStore;
+}
+
+/** The engine, started, and the call and webhook stores beside it; what was opened is closed again when one fails. */
+async function openStores(config: HoldlineConfig, logger: Logger): Promise<Stores> {
+  const engine = createEngine(config, logger);
+  await engine.start();
+  // The call store sits next to the engine: same kind, same Redis, same prefix.
+  let callStore: CallStore;
+  try {
+    callStore = await createCallStore(config, logger, engine);
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  // And the webhook store: endpoints, leases and cursors shared by the nodes (protocol/webhooks.md).
+  try {
+    return { engine, callStore, webhookStore: await createWebhookStore(config) };
+  } catch (e) {
+    await engine.close();
+    await callStore.close();
+    throw e;
+  }
+}
+
+/** Why the stores could not be opened on Redis, in one line: the URL (without its password) and Redis's own words. */
+function redisFailure(config: HoldlineConfig, e: unknown): string {
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return `cannot start on Redis at ${redactUrl(config.redisUrl)} (--redis-url, HOLDLINE_REDIS_URL): ${why}`;
+}
+
 /** A listening node: stop() closes it as a shutdown does and resolves with the exit code. */
 export interface RunningNode {
   port: number;
@@ -71,25 +106,16 @@ export async function startNode(config: HoldlineConfig, logger: Logger, opts: No
     { engine: config.engine, ...(config.engine === 'redis' ? { redis: redactUrl(config.redisUrl), prefix: config.redisPrefix } : {}) },
     'starting',
   );
-  const engine = createEngine(config, logger);
-  await engine.start();
-  // The call store sits next to the engine: same kind, same Redis, same prefix.
-  let callStore: CallStore;
+  let stores: Stores;
   try {
-    callStore = await createCallStore(config, logger, engine);
+    stores = await openStores(config, logger);
   } catch (e) {
-    await engine.close();
-    throw e;
+    // Redis that cannot be reached (or refuses us) is the operator's to fix: one line, no stack.
+    if (config.engine !== 'redis') throw e;
+    process.stderr.write(`holdline: ${redisFailure(config, e)}\n`);
+    return 1;
   }
-  // And the webhook store: endpoints, leases and cursors shared by the nodes (protocol/webhooks.md).
-  let webhookStore: WebhookStore;
-  try {
-    webhookStore = await createWebhookStore(config);
-  } catch (e) {
-    await engine.close();
-    await callStore.close();
-    throw e;
-  }
+  const { engine, callStore, webhookStore } = stores;
   const closeStores = async (): Promise<void> => {
     await engine.close();
     await callStore.close();

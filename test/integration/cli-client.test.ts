@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { holdline, run, type Cli } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis-server.js';
 
 const TIMEOUT_MS = 120_000;
 
@@ -34,7 +35,7 @@ interface Line {
   body: string;
 }
 
-const lines = (cli: Cli): Line[] => cli.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+const lines = (cli: { stdout: string }): Line[] => cli.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
 
 describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
   it('tail follows a queue live while publish posts to it, and resumes from its file', async () => {
@@ -77,6 +78,44 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
 
     const text = await run(['tail', 'demo', 'calls', '--from', 'start', '--partitions', '1', '--format', 'text', '--count', '3'], env);
     expect(text.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z {2}p1 #1 {2}caller 1001 waiting\n/);
+    // --count N shows N, though the history read brings partition 1's three at once.
+    expect(text.stdout.trim().split('\n')).toHaveLength(3);
+    const two = await run(['tail', 'demo', 'calls', '--from', 'start', '--partitions', '1', '--format', 'json', '--count', '2', '--resume', `${resume}.2`], env);
+    expect(lines(two).map((l) => l.body)).toEqual(['caller 1001 waiting', 'caller 1002 waiting']);
+    expect(JSON.parse(readFileSync(`${resume}.2`, 'utf8'))).toEqual({ 1: lines(two)[1]!.message_id });
+
+    // A resume file it cannot write ends the follow in one line, not with a stack.
+    const unwritable = await run(['tail', 'demo', 'calls', '--from', 'start', '--count', '1', '--resume', '/nonexistent/holdline/resume.json'], env);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr.split('\n').filter((l) => !l.startsWith('holdline: following '))).toEqual([
+      'holdline: cannot write resume file /nonexistent/holdline/resume.json: ENOENT',
+      '',
+    ]);
+  });
+
+  it('tail stops quietly, exit 0, when the reader of its output goes away (| head)', async () => {
+    const { env } = await serverWithApp();
+    const tail = holdline(['tail', 'demo', 'calls', '--format', 'json'], env);
+    await tail.waitFor(() => (tail.stderr.match(/following demo\/calls partition/g)?.length === 2 ? true : undefined));
+    tail.proc.stdout!.destroy();
+    expect((await run(['publish', 'demo', 'calls', 'nobody reads this'], env)).code).toBe(0);
+    expect((await tail.exited).code).toBe(0);
+    expect(tail.stderr).not.toContain('EPIPE');
+  });
+
+  it('refuses a bad --url, --from or --trait as a usage error, in one line, before any request', async () => {
+    const runs = await Promise.all([
+      run(['queues', 'demo', '--key', 'k', '--url', 'not-a-url']),
+      run(['apps', 'list', '--admin-key', 'x'], { HOLDLINE_URL: 'ws://127.0.0.1:7700' }),
+      run(['tail', 'demo', 'calls', '--key', 'k', '--from', 'yesterday']),
+      run(['tail', '--events', '--key', 'k', '--trait', 'reason']),
+    ]);
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([
+      [2, "holdline: option '--url <url>' argument 'not-a-url' is invalid. --url must be an http:// or https:// URL (http://127.0.0.1:7700)\n"],
+      [2, "holdline: option '--url <url>' value 'ws://127.0.0.1:7700' from env 'HOLDLINE_URL' is invalid. --url must be an http:// or https:// URL (http://127.0.0.1:7700)\n"],
+      [2, "holdline: option '--from <when>' argument 'yesterday' is invalid. --from must be now, start or epoch seconds\n"],
+      [2, "holdline: option '--trait <name=value>' argument 'reason' is invalid. --trait must be name=value\n"],
+    ]);
   });
 
   it('queues lists the queues with partitions and counts; errors are one line', async () => {
@@ -92,6 +131,22 @@ describe('holdline tail and publish', { timeout: TIMEOUT_MS }, () => {
     expect([noKey.code, noKey.stderr]).toEqual([2, 'holdline: needs an application key: --key or HOLDLINE_KEY\n']);
     expect([badKey.code, badKey.stderr]).toEqual([1, expect.stringMatching(/^holdline: auth_invalid: .*\n$/)]);
     expect([noQueue.code, noQueue.stderr]).toEqual([1, expect.stringMatching(/^holdline: queue_not_found: .*\n$/)]);
+  });
+});
+
+describe('holdline client verbs without a server', { timeout: TIMEOUT_MS }, () => {
+  it('every verb says at once that it cannot reach the server, the live follows too, exit 1', async () => {
+    const closed = await freePort(); // nothing listens there
+    const env = { HOLDLINE_URL: `http://127.0.0.1:${closed}`, HOLDLINE_KEY: 'k' };
+    const runs = await Promise.all([
+      run(['queues', 'demo'], env),
+      run(['tail', 'demo', 'calls'], env),
+      run(['tail', '--events'], env),
+      run(['callers', '00000000-0000-4000-8000-000000000000'], env),
+      run(['callers', '00000000-0000-4000-8000-000000000000', '--watch'], env),
+    ]);
+    const line = `holdline: cannot reach Holdline at http://127.0.0.1:${closed} (ECONNREFUSED); set --url or HOLDLINE_URL\n`;
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual(runs.map(() => [1, line]));
   });
 });
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, SETTING_KEYS } from '../../src/config.js';
 import { holdline, run } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis-server.js';
 
 const TIMEOUT_MS = 120_000;
 
@@ -129,5 +130,17 @@ describe('holdline serve: one process per port', { timeout: TIMEOUT_MS }, () => 
     }
     first.proc.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
+  });
+});
+
+describe('holdline serve: a Redis it cannot use', { timeout: TIMEOUT_MS }, () => {
+  it('refuses to start in one line naming the URL (without its password) and why, exit 1', async () => {
+    const closed = await freePort(); // nothing listens there
+    const res = await run(['serve', '--port', '0', '--engine', 'redis', '--redis-url', `redis://ops:s3cret@127.0.0.1:${closed}`]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `holdline: cannot start on Redis at redis://ops:***@127.0.0.1:${closed} (--redis-url, HOLDLINE_REDIS_URL): connect ECONNREFUSED 127.0.0.1:${closed}\n`,
+    );
+    expect(res.stdout).not.toContain('listening');
   });
 });

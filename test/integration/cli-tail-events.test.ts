@@ -3,7 +3,7 @@
  * process: it follows the event log live with a type filter, keeps its resume file, and a tail
  * resumed from that file gets exactly what was recorded meanwhile; usage errors exit 2.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -58,6 +58,11 @@ describe('holdline tail --events', { timeout: TIMEOUT_MS }, () => {
     const resumed = await run(['tail', '--events', '--type', 'tag.create', '--format', 'json', '--resume', resume, '--count', '2'], env);
     expect(resumed.code).toBe(0);
     expect(lines(resumed).map(tagOf)).toEqual(['three', 'four']);
+    // --count 1 shows one though the catch-up brings both; the file records the one shown.
+    writeFileSync(resume, `${lines(tail)[1]!.message_id}\n`);
+    const one = await run(['tail', '--events', '--type', 'tag.create', '--format', 'json', '--resume', resume, '--count', '1'], env);
+    expect(lines(one).map(tagOf)).toEqual(['three']);
+    expect(readFileSync(resume, 'utf8').trim()).toBe(lines(one)[0]!.message_id);
 
     // A trait filter, in text.
     const text = holdline(['tail', '--events', '--trait', 'tag=five', '--format', 'text', '--count', '1'], env);
@@ -71,6 +76,6 @@ describe('holdline tail --events', { timeout: TIMEOUT_MS }, () => {
     const noQueue = await run(['tail', 'demo'], env);
     expect(noQueue.code).toBe(2);
     const badTrait = await run(['tail', '--events', '--trait', 'nope'], env);
-    expect([badTrait.code, badTrait.stderr]).toEqual([1, 'holdline: --trait must be name=value, got "nope"\n']);
+    expect([badTrait.code, badTrait.stderr]).toEqual([2, "holdline: option '--trait <name=value>' argument 'nope' is invalid. --trait must be name=value\n"]);
   });
 });

@@ -32,6 +32,13 @@ describe('HOLDLINE_SERVICE_LEVEL_SECONDS', () => {
   it('leaves the other integer settings as they were', () => {
     expect(() => configFromEnv({ HOLDLINE_PORT: '-1' })).toThrow('HOLDLINE_PORT must be an integer from 0 to 65535, got "-1"');
   });
+
+  it('refuses a sweep interval longer than a timer can wait (Node would sweep every millisecond instead)', () => {
+    expect(configFromEnv({ HOLDLINE_SWEEP_INTERVAL_MS: '2147483647' }).sweepIntervalMs).toBe(2 ** 31 - 1);
+    expect(() => configFromEnv({ HOLDLINE_SWEEP_INTERVAL_MS: '3000000000' })).toThrow(
+      'HOLDLINE_SWEEP_INTERVAL_MS must be an integer from 1 to 2147483647, got "3000000000"',
+    );
+  });
 });
 
 describe('the settings table', () => {
@@ -78,6 +85,23 @@ describe('the settings table', () => {
       'unknown setting HOLDLINE_PROT is ignored; did you mean HOLDLINE_PORT?',
       'unknown setting redisURL in h.json is ignored; did you mean redisUrl?',
     ]);
+  });
+
+  it('refuses at start what the server would only trip over later: a bootstrap name it cannot create, an empty flag', () => {
+    const name = 'an application name: 1 to 50 letters, digits, _ or -, not a reserved one (v1, v2, v3, api…)';
+    expect(() => resolveConfig({ flags: { bootstrapApp: 'bad name!' } })).toThrow(`--bootstrap-app must be ${name}, got "bad name!"`);
+    expect(() => configFromEnv({ HOLDLINE_BOOTSTRAP_APP: 'Console' })).toThrow(`HOLDLINE_BOOTSTRAP_APP must be ${name}, got "Console"`);
+    expect(() => resolveConfig({ file: { path: 'h.json', data: { bootstrapApp: 'V1' } } })).toThrow(`bootstrapApp in h.json must be ${name}, got "V1"`);
+    expect(configFromEnv({ HOLDLINE_BOOTSTRAP_APP: 'demo' }).bootstrapApp).toBe('demo');
+    // An empty environment variable is unset; an empty flag is a value, and not one these take.
+    for (const key of ['adminKey', 'redisPrefix', 'host', 'metricsToken'] as const) {
+      expect(() => resolveConfig({ flags: { [key]: '' } }), key).toThrow(`${SETTINGS[key].flag} must be ${SETTINGS[key].type.accepts}, got ""`);
+    }
+    expect(configFromEnv({ HOLDLINE_ADMIN_KEY: '' }).adminKey).toBeUndefined();
+    // A file's value its schema lets through but the setting refuses names the file too.
+    expect(() => resolveConfig({ file: { path: 'h.json', data: { wallboardTimeZone: 'Mars/Base' } } })).toThrow(
+      'wallboardTimeZone in h.json must be an IANA time zone name such as UTC or Europe/Paris, got "Mars/Base"',
+    );
   });
 
   it('keeps the password of a Redis URL out of what it logs', () => {

@@ -133,7 +133,26 @@ export function toEngineError(err: unknown): Error {
     const code = err.message.split(' ', 1)[0] ?? '';
     if (!UNAVAILABLE_REPLIES.includes(code)) return err;
   }
-  return new HoldlineError('engine_unavailable');
+  return new HoldlineError('engine_unavailable', { cause: err });
+}
+
+/**
+ * `connect()`, failing with what the connection itself met (ECONNREFUSED, WRONGPASS, a bad
+ * database index) rather than ioredis's "Connection is closed.", which says only that it ended.
+ */
+export async function connectReporting(client: Redis | Cluster): Promise<void> {
+  let met: unknown;
+  const onError = (err: unknown): void => {
+    met = err;
+  };
+  client.on('error', onError);
+  try {
+    await client.connect();
+  } catch (err) {
+    throw met ?? err;
+  } finally {
+    client.off('error', onError);
+  }
 }
 
 /** Runs a Redis call and maps its failure (see toEngineError). */

@@ -57,7 +57,7 @@ import type {
 } from '../types.js';
 import { Appender, type AppendJob } from './appender.js';
 import { Catalog, defineCatalogScripts, type QueueRecord } from './catalog.js';
-import { baseOptions, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
+import { baseOptions, connectReporting, createCommandClient, guarded, isRedirection, parseRedisUrl, toEngineError, type RedisTarget } from './connection.js';
 import { RedisKeys, type PartitionKeys } from './keys.js';
 import { MetaCache, encodeChange, type MetaChange } from './meta-cache.js';
 import {
@@ -266,7 +266,7 @@ export class RedisEngine implements Engine {
   async start(): Promise<void> {
     if (this.state !== 'new') return;
     try {
-      await guarded(() => this.client.connect());
+      await guarded(() => connectReporting(this.client));
       await this.subscriber.start();
       // Not live (yet): the cache is bypassed until it is (meta-cache.ts).
       await this.subscriber.retain(this.keys.metaChannel, {
