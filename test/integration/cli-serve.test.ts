@@ -56,6 +56,17 @@ describe('holdline serve', { timeout: CHILD_PROCESS_TIMEOUT_MS }, () => {
     expect((await cli.exited).code).toBe(0);
   });
 
+  it('exits on SIGTERM when the reader of its log is gone (EPIPE), as `npm start | pino-pretty` stopped with Ctrl-C', async () => {
+    const cli = holdline(['serve', '--port', '0']);
+    await cli.listening();
+    // The pipe's reading end closed: every log line from now on meets EPIPE.
+    cli.proc.stdout!.destroy();
+    cli.proc.kill('SIGTERM');
+    // A bound on a hang, not a speed target: the asynchronous log destination retried its flush at exit forever.
+    const hang = new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), 30_000).unref());
+    expect(await Promise.race([cli.exited, hang])).toEqual({ code: 0, signal: null });
+  });
+
   it('refuses uWS\'s JS fallback with a clear message, unless allowed', async () => {
     // Both processes at once: neither depends on the other.
     const allowed = holdline(['serve', '--port', '0', '--allow-uws-fallback'], { UWS_USE_FALLBACK: '1' });
