@@ -5,6 +5,7 @@
  * webhook store holds endpoints, leases and cursors). For the webhook and event-tail tests.
  */
 import { randomBytes } from 'node:crypto';
+import type { EventTail, HoldlineClient } from '../../src/client/index.js';
 import { inject } from 'vitest';
 import { DEFAULTS, type HoldlineConfig } from '../../src/config.js';
 import { beforeOldest } from '../../src/domain/event-tail.js';
@@ -96,4 +97,14 @@ export async function startEventNode(
       await engine.close();
     },
   };
+}
+
+/** A client's tail of `tag.create` events (what `EventNode.tag` records): the ids it got and each `subscribed`'s recovered flag. */
+export function followTagCreates(client: HoldlineClient): { tail: EventTail; got: string[]; subscribed: boolean[] } {
+  const tail = client.events({ q: [{ field: 'event_type', value: 'tag.create' }] });
+  const got: string[] = [];
+  const subscribed: boolean[] = [];
+  tail.on('event', ({ event }) => got.push(event.message_id));
+  tail.on('subscribed', ({ recovered }) => subscribed.push(recovered));
+  return { tail, got, subscribed };
 }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HoldlineClient } from '../../src/client/index.js';
 import { freshPrefix } from '../helpers/namespace.js';
-import { type EventNode, startEventNode } from '../helpers/event-nodes.js';
+import { type EventNode, followTagCreates, startEventNode } from '../helpers/event-nodes.js';
 import { until } from '../helpers/wait.js';
 
 let nodes: EventNode[] = [];
@@ -30,11 +30,7 @@ describe('event tail on two nodes sharing Redis', () => {
     const { name, key } = await b.createApp();
     const client = new HoldlineClient({ urls: [ws(a), ws(b)], key, backoff: { baseMs: 10, maxMs: 50 } });
     clients.push(client);
-    const tail = client.events({ q: [{ field: 'event_type', value: 'tag.create' }] });
-    const got: string[] = [];
-    const subscribed: boolean[] = [];
-    tail.on('event', ({ event }) => got.push(event.message_id));
-    tail.on('subscribed', ({ recovered }) => subscribed.push(recovered));
+    const { tail, got, subscribed } = followTagCreates(client);
     await tail.ready;
     for (let i = 0; i < 10; i++) await b.tag(key, `first${i}`);
     await until(() => got.length >= 10, { what: "node B's changes on node A's tail" });

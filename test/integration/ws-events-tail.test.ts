@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HoldlineClient } from '../../src/client/index.js';
 import type { EventFrame, ServerFrame } from '../../src/codec/index.js';
-import { type EventNode, type EventNodeKind, startEventNode } from '../helpers/event-nodes.js';
+import { type EventNode, type EventNodeKind, followTagCreates, startEventNode } from '../helpers/event-nodes.js';
 import { until } from '../helpers/wait.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 
@@ -247,11 +247,7 @@ describe.each(['memory', 'redis'] as const)('event tail on %s', (kind) => {
     };
     const client = new HoldlineClient({ urls: `${n.url.replace('http', 'ws')}/v1/ws`, key, WebSocket: Gated, backoff: { baseMs: 20, maxMs: 100 } });
     clients.push(client);
-    const tail = client.events({ q: [{ field: 'event_type', value: 'tag.create' }] });
-    const got: string[] = [];
-    const subscribed: boolean[] = [];
-    tail.on('event', ({ event }) => got.push(event.message_id));
-    tail.on('subscribed', ({ recovered }) => subscribed.push(recovered));
+    const { tail, got, subscribed } = followTagCreates(client);
     await tail.ready;
     offline = true;
     const lost = new Promise((resolve) => client.once('disconnected', resolve));
