@@ -35,21 +35,27 @@ export async function serve(config: HoldlineConfig): Promise<number> {
     return serveWorkers(config);
   }
   const logger = createLogger(config.logLevel);
+  // The signals are taken before the start: `listening` is written (synchronously) as the node
+  // starts listening, and whoever reads it may stop the server at once. A signal during the start
+  // stops the node as soon as it has started.
+  let stopping = false;
+  let stop: (() => void) | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    stop?.();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const node = await startNode(config, logger, {});
   if (typeof node === 'number') return node;
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      void node.stop().then(resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    stop = () => void node.stop().then(resolve);
+    if (stopping) stop();
   });
 }
 
