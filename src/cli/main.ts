@@ -290,8 +290,8 @@ function program(): Command {
       .action((flags: ClientFlags) => listApps(adminTarget(flags))),
   );
   apps.addCommand(
+    // No `revoke` alias: one word from `apps keys revoke`, it deleted the whole application.
     clientOptions(new Command('delete'), ['admin-key'])
-      .alias('revoke')
       .description('delete an application: its keys stop working, its queues, messages and call data are deleted')
       .argument('<name>')
       .action((name: string, flags: ClientFlags) => deleteApp(adminTarget(flags), name)),

@@ -191,4 +191,10 @@ describe('holdline apps (admin REST routes, any engine)', { timeout: CHILD_PROCE
     const runs = await Promise.all([run(['apps', 'create', '--admin-key', 'x']), run(['apps', 'list', 'x', '--admin-key', 'x']), run(['apps', 'drop', 'x'])]);
     expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
   });
+
+  it('has no `apps revoke`: one word from `apps keys revoke`, an alias of delete removed the whole application', async () => {
+    const r = await run(['apps', 'revoke', 'billing', '--admin-key', 'x', '--url', 'http://127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'revoke'");
+  });
 });
