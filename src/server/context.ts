@@ -82,6 +82,8 @@ export interface ServerContext {
    * registration order (the WebSocket module closes its sockets here). Must not throw.
    */
   onClose(fn: () => Promise<void> | void): void;
+  /** How long a stopping server waits for the requests in flight, HTTP and WebSocket (`ServerOptions.drainTimeoutMs`). */
+  readonly drainTimeoutMs: number;
 }
 
 /** A module mounted on the uWS app next to the HTTP router (src/server/ws/index.ts is one). */

@@ -213,6 +213,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
       return shuttingDown;
     },
     onClose: (fn) => void closers.push(fn),
+    drainTimeoutMs: opts.drainTimeoutMs ?? 10_000,
   };
 
   // HTTP routes. Route modules of later features (call queues, tags, events, metrics) register here;
@@ -299,7 +300,7 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
         if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
         listenSocket = null;
         if (inflight > 0) {
-          const timeoutMs = opts.drainTimeoutMs ?? 10_000;
+          const timeoutMs = context.drainTimeoutMs;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(() => {
               logger.warn({ inflight, timeoutMs }, 'in-flight requests did not finish in time');

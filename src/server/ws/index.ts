@@ -38,9 +38,6 @@ import { createUpgradeHandler } from './upgrade.js';
 import { MetaWatch } from './watch.js';
 import { pushOffers } from './offers.js';
 
-/** How long a stopping server waits for the WebSocket requests in flight (the HTTP drain's default too). */
-const SHUTDOWN_DRAIN_MS = 10_000;
-
 /** Resolves when every promise has, or after `ms`, whichever comes first; never rejects. */
 async function settledWithin(all: Promise<void>[], ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -242,7 +239,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions = {}):
       watch.stop();
       // A request in flight (a publish waiting for Redis) is answered before the close, as HTTP
       // requests in flight are: closed unanswered, its client could not tell whether it was done.
-      await settledWithin([...connections].map((c) => c.settled()), SHUTDOWN_DRAIN_MS);
+      await settledWithin([...connections].map((c) => c.settled()), ctx.drainTimeoutMs);
       for (const conn of [...connections]) {
         // Their replies may still be held for the end of this loop turn (send.ts sendReply).
         flushReplies(conn);
