@@ -67,6 +67,7 @@ export function parseQuery(req: RequestInfo): Map<string, string> {
  */
 export function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]): Partial<Record<K, string>> {
   // Typed by the caller as its query schema's type (protocol/schemas/rest/*-query.json).
+  if (req.query === '') return {}; // most requests: nothing to parse (every post checks its query)
   const q = parseQuery(req);
   for (const key of q.keys()) {
     if (!(allowed as readonly string[]).includes(key)) throw new HoldlineError('invalid_field', { field: key, message: `Unknown query field ${key}` });
