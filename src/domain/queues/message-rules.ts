@@ -4,7 +4,7 @@
  * changes nothing.
  */
 import { MAX_TTL } from '../../config.js';
-import { HoldlineError, isHoldlineError } from '../../errors.js';
+import { ERRORS, HoldlineError, isHoldlineError } from '../../errors.js';
 import type { NewMessage, QueueMeta } from '../../engine/types.js';
 import { decodeMessageId } from '../ids.js';
 
@@ -109,8 +109,7 @@ export function checkBody<B extends string | Uint8Array>(body: B, field: string,
  */
 export function checkPartition(partition: number, queue: QueueMeta, field?: string): number {
   if (!Number.isInteger(partition) || partition < 1 || partition > queue.partitions) {
-    const err = new HoldlineError('partition_out_of_range', { field: String(partition) });
-    throw field === undefined ? err : new HoldlineError(err.code, { field, message: err.message });
+    throw new HoldlineError('partition_out_of_range', { field: field ?? String(partition), message: ERRORS.partition_out_of_range.message.replace('{field}', String(partition)) });
   }
   return partition;
 }
