@@ -572,6 +572,10 @@ export class RedisEventLog implements EventLog {
     const before = this.keys.eventLogBefore13(app);
     await guarded(() => scriptCall(this.client, 'hlEventsCarry', false, [this.keys.eventLog(app)[0], before[0]!], []));
     await guarded(() => Promise.all(before.map((key) => this.client.pexpire(key, this.retention.maxAgeMs, 'NX'))));
+    // The time index earlier versions wrote (EventLogKeys `time`) is no longer written or read
+    // (scan walks the type indexes): reclaimed the same way, once its entries are past the
+    // retention age (README "Upgrading across the time index removal").
+    await guarded(() => this.client.pexpire(this.keys.eventLog(app)[2], this.retention.maxAgeMs, 'NX'));
     this.knownLogs.add(app);
   }
 
@@ -648,26 +652,46 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * One walk of an index. The indexes are ZSETs by generated µs (keys.ts EventLogKeys); a scan's
-   * bounds are index members as both engines spell them (events.ts EventIndex), turned here into
-   * score ranges that hold at least the walk's first `count` members, which are then compared as
-   * those members. The walk's start is one score (the id index: one ms) read whole, the rest one
-   * ZRANGE BYSCORE … LIMIT beyond it, both sent at once: a marker is continued from exactly,
-   * whatever shares its time. The id index (sort by message_id) is the time index read a whole ms at
-   * a time: a message_id begins with its ms, so ids of one ms sort among themselves only.
+   * One walk of an index. The indexes are ZSETs by generated µs, one per event type and one per
+   * queue_id (keys.ts EventLogKeys); the time and id walks (no type or queue to narrow them) walk
+   * every type index of the log (its type catalogue names them) and merge: an event is in exactly
+   * one type index, so the first `count` of the merge are among the first `count` of each. A
+   * scan's bounds are index members as both engines spell them (events.ts EventIndex), turned here
+   * into score ranges that hold at least the walk's first `count` members, which are then compared
+   * as those members.
    */
   async scan(app: string, scan: EventScan): Promise<EventScanResult> {
     const { index } = scan;
-    const key =
-      index.kind === 'type' ? this.keys.eventTypeIndex(app, index.type)
-      : index.kind === 'queue' ? this.keys.eventQueueIndex(app, index.queueId)
-      : this.keys.eventLog(app)[2];
-    const prefix = indexPrefix(index);
-    const byMs = index.kind === 'id';
+    const keys =
+      index.kind === 'type' ? [this.keys.eventTypeIndex(app, index.type)]
+      : index.kind === 'queue' ? [this.keys.eventQueueIndex(app, index.queueId)]
+      : (await guarded(() => this.client.hkeys(this.keys.eventLog(app)[4]))).map((type) => this.keys.eventTypeIndex(app, type));
+    const walks = await Promise.all(keys.map((key) => this.walk(key, scan)));
+    const walked = walks.length === 1 ? walks[0]! : walks.flat();
+    if (walks.length > 1) {
+      walked.sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
+      walked.length = Math.min(walked.length, scan.count);
+    }
+    if (walked.length === 0) return { events: [], last: null };
+    const last = walked[walked.length - 1]!.member;
+    const rows = await guarded(() => this.client.hmget(this.keys.eventLog(app)[1], ...walked.map((w) => w.seq)));
+    return { events: rows.filter((r): r is string => r !== null).map((r) => toLogged(r, app)), last };
+  }
+
+  /**
+   * The first `scan.count` entries of one index ZSET within the scan's bounds, in its order, as
+   * members of the scan's index kind with their seqs. The walk's start is one score (the id walk:
+   * one ms) read whole, the rest one ZRANGE BYSCORE … LIMIT beyond it, both sent at once: a marker
+   * is continued from exactly, whatever shares its time. The id walk (sort by message_id) reads a
+   * whole ms at a time: a message_id begins with its ms, so ids of one ms sort among themselves only.
+   */
+  private async walk(key: string, scan: EventScan): Promise<{ member: string; seq: string }[]> {
+    const prefix = indexPrefix(scan.index);
+    const byMs = scan.index.kind === 'id';
     /** An index member of this kind for a ZSET entry. */
     const memberOf = (member: string, score: string): string =>
       byMs ? `${prefix}${member.slice(0, ID_LENGTH)}` : `${prefix}${timeKey(Number(score), member.slice(0, ID_LENGTH))}`;
-    // A bound's group: the µs (the id index: the ms) its member names; null when it names none.
+    // A bound's group: the µs (the id walk: the ms) its member names; null when it names none.
     const groupOf = (bound: string): number | null => {
       if (!bound.startsWith(prefix)) return null;
       const rest = bound.slice(prefix.length);
@@ -699,7 +723,7 @@ export class RedisEventLog implements EventLog {
     reads.push(rest);
     const lists = await guarded(() => Promise.all(reads));
     const restList = lists[lists.length - 1]!;
-    // The id index: the last ms LIMIT reached is read whole (its ids sort among themselves).
+    // The id walk: the last ms LIMIT reached is read whole (its ids sort among themselves).
     if (byMs && restList.length === scan.count * 2) {
       const edge = restList[restList.length - 1]!;
       const ms = Math.floor(Number(edge) / 1000);
@@ -723,19 +747,25 @@ export class RedisEventLog implements EventLog {
     }
     walked.sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
     walked.length = Math.min(walked.length, scan.count);
-    if (walked.length === 0) return { events: [], last: null };
-    const last = walked[walked.length - 1]!.member;
-    const rows = await guarded(() => this.client.hmget(this.keys.eventLog(app)[1], ...walked.map((w) => w.seq)));
-    return { events: rows.filter((r): r is string => r !== null).map((r) => toLogged(r, app)), last };
+    return walked;
   }
 
-  /** The event by message_id: its ms of the time index holds its member, which names its seq. */
+  /**
+   * The event by message_id. One recorded on one Redis names its seq (its last 36 bits, events-record-direct.lua):
+   * that record, when its message_id is this one. Otherwise (a relayed event's id is a hash) its ms
+   * of every type index holds its member, which names its seq.
+   */
   async get(app: string, messageId: string): Promise<LoggedEvent | null> {
     const ms = messageId.length === ID_LENGTH ? msOfId(messageId) : null;
     if (ms === null) return null;
-    const [, records, time] = this.keys.eventLog(app);
-    const members = await guarded(() => this.client.zrange(time, String(ms * 1000), String(ms * 1000 + 999), 'BYSCORE'));
-    const member = members.find((m) => m.startsWith(messageId) && m.length > ID_LENGTH);
+    const [, records, , , types] = this.keys.eventLog(app);
+    const named = Number.parseInt(messageId.slice(-9), 16);
+    const [direct, typeNames] = await guarded(() => Promise.all([this.client.hget(records, String(named)), this.client.hkeys(types)]));
+    if (direct !== null && (JSON.parse(direct) as StoredRecord).event.message_id === messageId) return toLogged(direct, app);
+    const found = await guarded(() =>
+      Promise.all(typeNames.map((type) => this.client.zrange(this.keys.eventTypeIndex(app, type), String(ms * 1000), String(ms * 1000 + 999), 'BYSCORE'))),
+    );
+    const member = found.flat().find((m) => m.startsWith(messageId) && m.length > ID_LENGTH);
     if (member === undefined) return null;
     const json = await guarded(() => this.client.hget(records, member.slice(ID_LENGTH)));
     return json === null ? null : toLogged(json, app);

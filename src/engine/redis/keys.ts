@@ -86,16 +86,20 @@ export interface PartitionKeys {
  * used: see eventLogBefore13):
  *   meta       HASH    seq (last seq), first (oldest retained seq)
  *   records    HASH    seq -> event JSON ({seq, us, q?, event}; q: the queue_id it is indexed by)
- *   time       ZSET    every event: score its generated µs (exact in a double), member
- *                      `<message_id><seq>`; equal scores sort by member, so by message_id (36
- *                      characters, unique): the order is Panko's (generated, then message_id), and
- *                      the member names the record. By message_id: the UUIDv7 carries its ms, whose
- *                      1000 µs of this index hold it (so no message_id -> seq hash is written).
+ *   time       ZSET    written by earlier versions only (every event, as `byType`): no longer
+ *                      written or read, reclaimed by a TTL (README "Upgrading across the time index
+ *                      removal"); the key stays in the list so that no script's KEYS move
  *   sources    HASH    outbox key -> the last stream id relayed from it (the relay's idempotence)
  *   types      HASH    event type -> JSON {trait name: type}
  *   channel    shard channel: each relay call's new events, their records joined by '\n' (256 at most per message), in seq order
- *   byType     prefix: `<byType><event type>` is a ZSET like `time` of that type's events
- *   byQueue    prefix: `<byQueue><queue_id>` is a ZSET like `time` of the events with that queue_id
+ *   byType     prefix: `<byType><event type>` is a ZSET of that type's events: score its generated
+ *              µs (exact in a double), member `<message_id><seq>`; equal scores sort by member, so
+ *              by message_id (36 characters, unique): the order is Panko's (generated, then
+ *              message_id), and the member names the record. Every event is in exactly one, so a
+ *              walk of every event merges them (the types hash names them). By message_id: the
+ *              UUIDv7 carries its ms, whose 1000 µs of the type indexes hold it; one recorded on
+ *              one Redis also names its seq (event-record-direct.lua), read first
+ *   byQueue    prefix: `<byQueue><queue_id>` is a ZSET like `byType` of the events with that queue_id
  * The last two are key prefixes, not keys: the one place a script appends a name to a key (the
  * relay learns an event's type and queue in Lua, retention from the record it removes, so neither
  * can be named in KEYS beforehand). They carry the log's hash tag, so every key built from them is

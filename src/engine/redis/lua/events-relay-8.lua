@@ -14,7 +14,8 @@
   (lua/includes/change-event.lua), all of which depend on the entry alone. Here, where Redis's one
   thread serves every node, an event costs only what needs the log: the next seq, its record
   (`{"seq":<seq>` and the relay's text), its index entries (keys.ts EventLogKeys: score the
-  generated µs, member `<message_id><seq>`, in the time index, its type's and its queue's), and its
+  generated µs, member `<message_id><seq>`, in its type's index and its queue's; no index of every
+  event: a walk of the whole log merges the type indexes, events.ts scan), and its
   part of the call's messages on the log's channel (one per 256 events). Redis work per event: one field of one HSET
   and one entry of each index ZADD, every command batched over the call's events, and one SPUBLISH
   per 256 events. The traits are not read here: the relay names those the log's types catalogue may not
@@ -91,7 +92,6 @@ while i <= #ARGV do
       if seq == 1 then rcall('HSET', KEYS[1], 'first', 1) end
       local seqText = tostring(seq)
       local member = ARGV[g + 4] .. seqText
-      indexAdd(KEYS[3], usText, member)
       local key = typeKeys[etype]
       if key == nil then
         key = KEYS[7] .. etype

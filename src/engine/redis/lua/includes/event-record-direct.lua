@@ -7,7 +7,7 @@
 --
 -- Each event gets here what the relay gives it (events-relay-8.lua): the next seq of the log, a
 -- message_id (a UUIDv7, nextEvent), its record in the records hash, its member `<message_id><seq>`
--- in the time index, its type's and its queue's, the record published alone on the log's channel,
+-- in its type's index and its queue's, the record published alone on the log's channel,
 -- and the type catalogue's entry. An event of plain values (recordEvent: routing, agents, tags) is
 -- stored as the relay stores it, typed here. A call-queue change's event (change-event-direct.lua,
 -- the most frequent) is stored as the change itself, and the node builds its traits when it reads
@@ -66,12 +66,14 @@ local function nextEvent(us)
   return tostring(seq), id
 end
 
--- Stores a record (its seq's field), indexes it (member `<message_id><seq>` at its µs, in the time
--- index, its type's and its queue's) and publishes it alone on the log's channel.
+-- Stores a record (its seq's field), indexes it (member `<message_id><seq>` at its µs, in its type's
+-- index and its queue's) and publishes it alone on the log's channel. There is no index of every
+-- event: a walk of the whole log merges the type indexes (events.ts scan), and a message_id made
+-- here names its seq (GET by id). Each index entry is a command, a third of the event's Redis time.
+
 local function storeEvent(seqText, id, etype, queueId, us, json)
   redis.call('HSET', KEYS[directLog + 2], seqText, json)
   local member = id .. seqText
-  redis.call('ZADD', KEYS[directLog + 3], us, member)
   redis.call('ZADD', KEYS[directLog + 7] .. etype, us, member)
   if queueId ~= '' then redis.call('ZADD', KEYS[directLog + 8] .. queueId, us, member) end
   redis.call('SPUBLISH', KEYS[directLog + 6], json)

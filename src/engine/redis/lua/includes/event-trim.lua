@@ -2,8 +2,9 @@
 -- oldest seq on while there are more than maxEvents or the oldest was generated before cutoffUs,
 -- at most `budget` per call (the caller calls again while it returns budget). Oldest by seq is
 -- oldest by relay; an event relayed late (after a crash) may outlive its age by the delay.
--- An event is in the time index, its type's and, when its record has `q`, that queue's (the
--- relay's index entries: member `<message_id><seq>`). Returns how many were removed.
+-- An event is in its type's index and, when its record has `q`, that queue's (member
+-- `<message_id><seq>`; the time index of earlier versions is reclaimed by its TTL, events.ts
+-- ensureLog). Returns how many were removed.
 -- What removing a record needs (message_id, event_type, queue_id or nil), read where the relay
 -- writes them (events.ts pushRecord: `{"seq":…,"us":…[,"q":"…"],"event":{"message_id":"…","event_type":"…"`)
 -- rather than decoding the whole record (its traits are most of it): once the log is full, every
@@ -29,7 +30,6 @@ local function trimLog(cutoffUs, maxEvents, budget)
       local id, etype, q = removalFields(json)
       local member = id .. first
       redis.call('HDEL', KEYS[2], first)
-      redis.call('ZREM', KEYS[3], member)
       redis.call('ZREM', KEYS[7] .. etype, member)
       if q ~= nil then redis.call('ZREM', KEYS[8] .. q, member) end
     end
