@@ -286,7 +286,7 @@ async function ops(): Promise<Record<string, unknown>> {
  * recording path's own outbox entries (pre-typed traits, as a call-queue change's script writes
  * them, lua/includes/change-event.lua) and the engine's relay, then for --seconds each, with 4
  * queries in flight: a type + time range (the newest tenth, limit 100), a queue_id trait + time
- * range (same), and a marker-paged walk (the type query page after page, each following the last
+ * range (same), the time range alone (every type's index merged), and a marker-paged walk (the type query page after page, each following the last
  * page's marker: queries/s counts pages). Prints queries/s and p50/p99 per query.
  */
 async function query(url: string): Promise<Record<string, unknown>> {
@@ -347,9 +347,12 @@ async function query(url: string): Promise<Record<string, unknown>> {
   };
   const byType = parse(`q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${from}&q.field=end_timestamp&q.op=le&q.value=${to}&limit=100`);
   const byQueue = parse(`q.field=queue_id&q.value=q7&q.field=start_timestamp&q.op=ge&q.value=${from}&q.field=end_timestamp&q.op=le&q.value=${to}&limit=100`);
+  // No type or queue: on Redis every type's index is walked and merged (protocol/events.md "Indexes and cost").
+  const byTime = parse(`q.field=start_timestamp&q.op=ge&q.value=${from}&q.field=end_timestamp&q.op=le&q.value=${to}&limit=100`);
   const rows = [
     await run('event_type + time range', async () => (await service.query(scope, byType)).length),
     await run('queue_id trait + time range', async () => (await service.query(scope, byQueue)).length),
+    await run('time range only (10 types merged)', async () => (await service.query(scope, byTime)).length),
   ];
   // The walk: each lane pages through the type's events from the start of the range, marker to marker.
   const firstPage = `q.field=event_type&q.value=bench.type3&q.field=start_timestamp&q.op=ge&q.value=${isoMicros(t0Us)}&limit=100`;

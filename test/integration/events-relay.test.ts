@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
 import { uuidv7 } from '../../src/engine/events.js';
-import type { RedisEngine } from '../../src/engine/redis/index.js';
+import { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { eventLogReader } from '../../src/domain/webhooks/log.js';
 import { randomName } from '../helpers/engines.js';
@@ -64,6 +64,32 @@ describe('event relay (Redis)', () => {
       expect(ttl).toBeGreaterThan(100 * 365 * 86_400_000 - 60_000);
     }
     expect(await engine.events.readSince(app, 0, 10)).toHaveLength(1);
+  });
+
+  it('finds events an earlier version indexed in its time index, and gives that index a TTL of the retention age (README upgrade note)', async () => {
+    const app = randomName('app');
+    const keys = new RedisKeys(prefix);
+    const outbox = keys.callApp(app).scripts[8]!;
+    const us = Date.now() * 1000;
+    for (let i = 0; i < 3; i++) await client.xadd(outbox, '*', 'a', '', 't', i === 1 ? 'bench.other' : 'bench.relay', 'u', String(us + i), 'j', '', 'q', '');
+    await engine.events.relay(outbox, { app });
+    const logged = (await engine.events.readSince(app, 0, 10))!;
+    // As an earlier version left it: every event also in the time index, which has no TTL.
+    const time = keys.eventLog(app)[2];
+    await client.persist(time);
+    for (const e of logged) await client.zadd(time, e.generatedUs, `${e.event.message_id}${e.seq}`);
+    const walk = await engine.events.scan(app, { index: { kind: 'time' }, min: 'g:', max: 'g:~', descending: false, count: 10 });
+    expect(walk.events).toEqual(logged);
+    for (const e of logged) expect(await engine.events.get(app, e.event.message_id)).toEqual(e);
+    // A node of this version, before it first writes into a log, gives the index a TTL.
+    const fresh = new RedisEngine({ url: inject('redisUrl'), prefix, sweepIntervalMs: 60_000, eventRetention: { maxAgeMs: 86_400_000 } });
+    await fresh.start();
+    try {
+      await fresh.events.ensureLog(app);
+      expect(await client.pttl(time)).toBeGreaterThan(86_400_000 - 60_000);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('numbers the new log on from the last seq of the log before the index change, so saved cursors stay behind it (README upgrade note)', async () => {
