@@ -395,7 +395,7 @@ async function restMode(): Promise<Record<string, unknown>> {
   const { startRedis } = await import('./lib/servers.js');
   const { rest: call, startHoldline } = await import('./holdline/server.js');
   process.env.BENCH_HOLDLINE_DIST = resolve(values.root!, 'dist');
-  interface RestRow { ops: number; seconds: number; latencies: number[]; server_cpu_us: number; redis_cpu_us: number; drain_ms: number }
+  interface RestRow { ops: number; seconds: number; latencies: number[]; server_cpu_us: number; redis_cpu_us: number; redis_cmd_us: Map<string, number>; drain_ms: number }
   const round = async (engine: 'memory' | 'redis', recording: boolean, redis: Awaited<ReturnType<typeof startRedis>> | undefined, admin: Redis | undefined): Promise<RestRow> => {
     await admin?.flushall();
     const prefix = `evrest${++prefixes}`;
@@ -462,16 +462,20 @@ async function restMode(): Promise<Record<string, unknown>> {
       await drive(1000, null);
       await drained();
       const pid = server.pids[0]!;
+      await admin?.config('RESETSTAT');
       const s0 = cpuSeconds(pid);
       const r0 = redis === undefined ? 0 : cpuSeconds(redis.pid);
       const latencies: number[] = [];
       const started = performance.now();
       const ops = await drive(Number(values.seconds) * 1000, latencies);
       const driven = performance.now();
+      // Redis's time per command in the measured part (before drained() polls: its commands are the bench's).
+      const cmd = admin === undefined ? new Map<string, number>() : commandUsec(await admin.info('commandstats'));
+      cmd.delete('config|resetstat');
       await drained();
       const seconds = (performance.now() - started) / 1000;
       return {
-        ops, seconds, latencies, drain_ms: performance.now() - driven,
+        ops, seconds, latencies, drain_ms: performance.now() - driven, redis_cmd_us: cmd,
         server_cpu_us: (cpuSeconds(pid) - s0) * 1e6, redis_cpu_us: redis === undefined ? 0 : (cpuSeconds(redis.pid) - r0) * 1e6,
       };
     } finally {
@@ -488,6 +492,10 @@ async function restMode(): Promise<Record<string, unknown>> {
       server_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.server_cpu_us, 0) / ops).toFixed(1)),
       redis_cpu_us_per_op: Number((rows.reduce((n, r) => n + r.redis_cpu_us, 0) / ops).toFixed(1)),
       drain_ms_max: Math.round(Math.max(...rows.map((r) => r.drain_ms))),
+      redis_cmd_us_per_op: Object.fromEntries(
+        [...rows.reduce((m, r) => { for (const [k, v] of r.redis_cmd_us) m.set(k, (m.get(k) ?? 0) + v); return m; }, new Map<string, number>())]
+          .map(([k, v]) => [k, Number((v / ops).toFixed(2))] as const),
+      ),
       rounds_ops_per_s: rows.map((r) => Math.round(r.ops / r.seconds)),
     };
   };
@@ -513,6 +521,12 @@ async function restMode(): Promise<Record<string, unknown>> {
           redis_cpu_us_added_per_op: Number((on.redis_cpu_us_per_op - off.redis_cpu_us_per_op).toFixed(1)),
         };
         process.stderr.write(`${engine.padEnd(7)} on ÷ off: ops/s ×${ratio.ops_per_s_on_over_off}, p99 ×${ratio.p99_on_over_off}, server +${ratio.server_cpu_us_added_per_op} µs/op, redis +${ratio.redis_cpu_us_added_per_op} µs/op\n`);
+        // Where recording's Redis time goes (INFO commandstats, µs per op; commands scripts run are in `evalsha` and again under their name).
+        const added = Object.entries(on.redis_cmd_us_per_op)
+          .map(([k, v]) => [k, Number((v - (off.redis_cmd_us_per_op[k] ?? 0)).toFixed(2))] as const)
+          .filter(([, v]) => Math.abs(v) >= 0.1)
+          .sort((a, b) => b[1] - a[1]);
+        if (added.length > 0) process.stderr.write(`${engine.padEnd(7)} commands, on − off µs/op: ${added.map(([k, v]) => `${k} ${v > 0 ? '+' : ''}${v}`).join(', ')}\n`);
         out.push({ ratio });
       }
     } finally {
