@@ -222,6 +222,27 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/v1/schemas/:name', tag: 'schemas', summary: 'The JSON Schema of a resource', auth: 'optional', ok: { 200: 'application/schema+json' }, errors: ['not_found'] },
 ];
 
+/** The names a route's `query` documents. */
+function queryNames(r: RouteDoc): string[] {
+  if (typeof r.query === 'string') return Object.keys(REQUEST_SCHEMAS[r.query]!.properties as Json);
+  return Object.keys(r.query ?? {});
+}
+
+/**
+ * The application and message-queue routes refuse a query field they do not take (rest.md
+ * "Conventions"); the router checks it for them, by this table. The others read their query
+ * themselves: the call-queue routes ignore one except where they read it (rest-calls.md), the
+ * events routes answer an unknown parameter invalid_query (events.md).
+ */
+const CHECKED_QUERIES = new Map(
+  ROUTES.filter((r) => r.route.startsWith('/:app') || r.route.startsWith('/v1/apps')).map((r) => [`${r.method} ${r.route}`, new Set(queryNames(r))]),
+);
+
+/** The router's queryFieldsOf: the query fields of a route whose query it checks, else null. */
+export function checkedQueryFields(method: string, route: string): ReadonlySet<string> | null {
+  return CHECKED_QUERIES.get(`${method} ${route}`) ?? null;
+}
+
 /** Every route may also answer these. */
 const ALWAYS: ErrorCode[] = ['internal', 'shutting_down'];
 
