@@ -107,12 +107,12 @@ function decode(
   if (validate === undefined) return fail(frameError('unknown_frame_type', { field: 'type', id }));
   const op = type;
 
-  const values = checkValues(frame);
+  const values = checkValues(frame, format === 'msgpack');
   if (!values.ok) {
     if (isReservedByte(values.value)) return fail(frameError('invalid_msgpack', { id, op }));
     return fail(frameError('invalid_field', { field: formatPath(values.path), id, op }));
   }
-  if (values.replacement && typeof data !== 'string' && format === 'msgpack' && hasBadUtf8(toBytes(data))) {
+  if (values.replacement && typeof data !== 'string' && hasBadUtf8(toBytes(data))) {
     // The bad str may be the id itself: one decoded with U+FFFD is not what the client sent.
     return fail(frameError('invalid_utf8', { id: typeof id === 'string' && id.includes('\uFFFD') ? undefined : id, op }));
   }

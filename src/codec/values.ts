@@ -19,7 +19,10 @@ export type ValueCheck =
   | {
       ok: true;
       binaries: BinarySlot[];
-      /** A string or key holds U+FFFD, which msgpackr also decodes bad UTF-8 to (decode.ts checks the bytes). */
+      /**
+       * A string or key holds U+FFFD, which msgpackr also decodes bad UTF-8 to (decode.ts checks the
+       * bytes); looked for only when asked.
+       */
       replacement: boolean;
     }
   | { ok: false; path: Path; value: unknown };
@@ -29,7 +32,11 @@ export function isPlainObject(v: object): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-export function checkValues(root: unknown): ValueCheck {
+/**
+ * `findReplacement`: look for U+FFFD too. Only a MessagePack frame needs it: JSON text is decoded
+ * strictly (bad UTF-8 is invalid_utf8 before parsing), so there a U+FFFD is what the client sent.
+ */
+export function checkValues(root: unknown, findReplacement = false): ValueCheck {
   const binaries: BinarySlot[] = [];
   // One path, grown and shrunk on the way (copied only for a binary or the bad value): every
   // client frame goes through here, and a copy per visited value was most of decoding's garbage.
@@ -41,7 +48,7 @@ export function checkValues(root: unknown): ValueCheck {
   const visit = (v: unknown, depth: number): boolean => {
     switch (typeof v) {
       case 'string':
-        if (!replacement && v.includes('\uFFFD')) replacement = true;
+        if (findReplacement && !replacement && v.includes('\uFFFD')) replacement = true;
         return true;
       case 'boolean':
         return true;
@@ -76,7 +83,7 @@ export function checkValues(root: unknown): ValueCheck {
       return false;
     }
     for (const key of Object.keys(v)) {
-      if (!replacement && key.includes('\uFFFD')) replacement = true;
+      if (findReplacement && !replacement && key.includes('\uFFFD')) replacement = true;
       const child = v[key];
       if (child instanceof Uint8Array) {
         binaries.push({ holder: v, key, path: [...path, key] });

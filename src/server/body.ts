@@ -5,6 +5,7 @@
  */
 import { HoldlineError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { NO_QUERY_FIELDS } from './http.js';
 import type { RequestInfo } from './http.js';
 
 export const JSON_TYPE = 'application/json';
@@ -61,23 +62,21 @@ export function parseQuery(req: RequestInfo): Map<string, string> {
   return parseUrlEncoded(req.query, 'bad_request', 'query');
 }
 
+/** A query field the route does not take: refused, not ignored, so that it does not look accepted. */
+export function unknownQueryField(name: string): HoldlineError {
+  return new HoldlineError('invalid_field', { field: name, message: `Unknown query field ${name}` });
+}
+
 /**
- * The query's fields, each at most once; any other field is refused (`invalid_field`), as its query
- * schema's additionalProperties says: a field the route does not read must not look accepted.
+ * The query's fields, each at most once and each in `allowed` (the route's documented query, as its
+ * schema's additionalProperties says), else `invalid_field`. The dispatcher calls it before the
+ * handler runs, on the routes whose query fields the router knows.
  */
-export function queryFields<K extends string>(req: RequestInfo, allowed: readonly K[]): Partial<Record<K, string>> {
-  // Typed by the caller as its query schema's type (protocol/schemas/rest/*-query.json).
-  if (req.query === '') return {}; // most requests: nothing to parse (every post checks its query)
+export function checkedQuery(req: RequestInfo, allowed: ReadonlySet<string>): Readonly<Record<string, string>> {
+  if (req.query === '') return NO_QUERY_FIELDS; // most requests: nothing to parse
   const q = parseQuery(req);
-  for (const key of q.keys()) {
-    if (!(allowed as readonly string[]).includes(key)) throw new HoldlineError('invalid_field', { field: key, message: `Unknown query field ${key}` });
-  }
-  const out: Partial<Record<K, string>> = {};
-  for (const key of allowed) {
-    const v = q.get(key);
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
+  for (const key of q.keys()) if (!allowed.has(key)) throw unknownQueryField(key);
+  return Object.fromEntries(q);
 }
 
 export function parseJson(text: string): unknown {

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { HoldlineError, isHoldlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { checkedQuery } from './body.js';
 import { copyRequest, errorReply, framingError, readBody, writeReply } from './http.js';
 import type { BodyLimits, Reply, RequestInfo } from './http.js';
 import { pathSegments } from './router.js';
@@ -41,6 +42,8 @@ async function route(router: Router, req: RequestInfo, matched: { route: string 
     return errorReply(new HoldlineError('method_not_allowed'), { Allow: match.allow.join(', ') });
   }
   req.params = match.params;
+  // Here, before the handler: no route can forget it, and a refused request has read and written nothing.
+  if (match.query !== null) req.queryFields = checkedQuery(req, match.query);
   // Awaited, not returned: an async function that returns a promise adopts it through two more
   // turns of the microtask queue and another promise.
   return await match.handler(req);

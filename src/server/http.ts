@@ -17,6 +17,11 @@ export interface RequestInfo {
   headers: Record<string, string>;
   /** Decoded path parameters, filled by the router. */
   params: Record<string, string>;
+  /**
+   * The query's fields, decoded, each one the route takes: filled by the dispatcher on a route whose
+   * query fields the router knows (body.ts checkedQuery); other routes read `query` themselves.
+   */
+  queryFields: Readonly<Record<string, string>>;
   /** Request body, read in full before the handler runs. */
   body: Uint8Array;
   /** The peer's address as text (`127.0.0.1`, IPv6 in full), when the dispatcher could read it. */
@@ -70,6 +75,7 @@ function copyHeaders(req: HttpRequest): Record<string, string> {
  */
 class CopiedRequest implements RequestInfo {
   params: Record<string, string> = {};
+  queryFields: Readonly<Record<string, string>> = NO_QUERY_FIELDS;
   body: Uint8Array = EMPTY_BODY;
   private remote: { address: string | undefined } | undefined = undefined;
 
@@ -88,6 +94,7 @@ class CopiedRequest implements RequestInfo {
 }
 
 const EMPTY_BODY = new Uint8Array(0);
+export const NO_QUERY_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
 
 export function copyRequest(req: HttpRequest, readRemoteAddress: () => string | undefined = () => undefined): RequestInfo {
   // The native getUrl() is the path alone; the JS fallback's includes the query, and its getQuery()

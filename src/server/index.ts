@@ -38,6 +38,7 @@ import { consoleDir, consoleRoutes } from './console.js';
 import { docsRoutes } from './docs.js';
 import { createHttpEdge } from './edge.js';
 import { instrumentEngine, metricsRoutes } from './metrics.js';
+import { checkedQueryFields } from './openapi.js';
 import { Router } from './router.js';
 import { agentRoutes } from './routes/agents.js';
 import { appsRoutes } from './routes/apps.js';
@@ -123,7 +124,8 @@ export function createHoldlineServer(opts: HoldlineServerOptions): HoldlineServe
   const engine = instrumentEngine(opts.engine);
   const { uws } = requireNativeUws(config.allowUwsFallback);
   const app = uws.App();
-  const router = new Router((segment) => RESERVED_APP_NAMES.has(segment.toLowerCase()));
+  // Each route's query fields come from its OpenAPI description: one table says and enforces them.
+  const router = new Router((segment) => RESERVED_APP_NAMES.has(segment.toLowerCase()), checkedQueryFields);
   const closers: Array<() => Promise<void> | void> = [];
   let shuttingDown = false;
   let inflight = 0;

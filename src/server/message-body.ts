@@ -9,7 +9,7 @@
 import { HoldlineError } from '../errors.js';
 import type { MessageInput } from '../domain/queues/message-rules.js';
 import type { MessageUpdate } from '../domain/queues/service.js';
-import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseUrlEncoded, queryFields } from './body.js';
+import { FORM_TYPE, JSON_TYPE, decodeUtf8, mediaType, parseJson, parseUrlEncoded, unknownQueryField } from './body.js';
 import type { RequestInfo } from './http.js';
 import { IN_REPLY_TO_MALFORMED } from './schemas.js';
 import type { RequestSchemas } from './schemas.js';
@@ -48,12 +48,18 @@ function queryInt(value: string | undefined, field: string, code: 'invalid_field
   return Number(value);
 }
 
-/** Query fields of a raw body: a post takes all three, a PUT only `ttl` (its id fixes the rest). */
-const RAW_POST_QUERY = ['partition', 'ttl', 'in_reply_to'] as const;
-const RAW_PUT_QUERY = ['ttl'] as const;
+/**
+ * The routes' query fields (openapi.ts: a post takes `partition`, `ttl`, `in_reply_to`, a PUT only
+ * `ttl` as its id fixes the rest; the router refuses any other) are a raw body's: a JSON or form
+ * body carries its own, and one in the query would be silently ignored.
+ */
+function refuseQueryFields(req: RequestInfo): void {
+  const name = Object.keys(req.queryFields)[0];
+  if (name !== undefined) throw unknownQueryField(name);
+}
 
-function rawMessage(req: RequestInfo, allowed: ReadonlyArray<(typeof RAW_POST_QUERY)[number]>): MessageInput & { body: string; contentType: string } {
-  const q = queryFields(req, allowed);
+function rawMessage(req: RequestInfo): MessageInput & { body: string; contentType: string } {
+  const q = req.queryFields;
   const input: MessageInput & { body: string; contentType: string } = {
     body: decodeUtf8(req.body),
     contentType: req.headers['content-type']!,
@@ -98,8 +104,7 @@ function formBatch(schemas: RequestSchemas, form: Map<string, string>): MessageI
 export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): MessageInput[] {
   if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
   const type = mediaType(req);
-  // Fields of a JSON or form post are in its body; one in the query would be silently ignored.
-  if (type === JSON_TYPE || type === FORM_TYPE) queryFields(req, []);
+  if (type === JSON_TYPE || type === FORM_TYPE) refuseQueryFields(req);
   if (type === JSON_TYPE) {
     const data = parseJson(decodeUtf8(req.body));
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -117,7 +122,7 @@ export function messagesToPost(schemas: RequestSchemas, req: RequestInfo): Messa
     return [toInput(schemas.validate('message', 'form', Object.fromEntries(form)))];
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
-  return [rawMessage(req, RAW_POST_QUERY)];
+  return [rawMessage(req)];
 }
 
 /** PUT one message: `{body, ttl?}` as JSON or form, or a raw body with its Content-Type. */
@@ -125,7 +130,7 @@ export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): Messag
   if (req.body.byteLength === 0) throw new HoldlineError('empty_body', { field: 'body' });
   const type = mediaType(req);
   if (type === JSON_TYPE || type === FORM_TYPE) {
-    queryFields(req, []);
+    refuseQueryFields(req);
     const text = decodeUtf8(req.body);
     const data = type === JSON_TYPE ? parseJson(text) : Object.fromEntries(parseUrlEncoded(text));
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -136,7 +141,7 @@ export function messageUpdate(schemas: RequestSchemas, req: RequestInfo): Messag
     return { ...fields, contentType: null };
   }
   if (type === '') throw new HoldlineError('unsupported_media_type', { field: '(none)' });
-  const raw = rawMessage(req, RAW_PUT_QUERY);
+  const raw = rawMessage(req);
   const update: MessageUpdate = { body: raw.body, contentType: raw.contentType };
   if (raw.ttl !== undefined) update.ttl = raw.ttl;
   return update;

@@ -115,6 +115,14 @@ const AUTH_ERRORS: Record<Auth, ErrorCode[]> = {
 const JSON_BODY: ErrorCode[] = ['bad_request', 'invalid_json', 'invalid_utf8', 'invalid_field', 'missing_field', 'unsupported_media_type', 'body_too_large'];
 const CALLQ = '/v1/queues/:queue';
 
+/** A raw message body's query fields (rest.md "post messages"): a JSON or form body carries them and takes none. */
+const RAW_TTL: Json = { type: 'string', pattern: '^[0-9]+$', description: 'A raw body only: seconds, 1 to 2^25' };
+const RAW_POST_QUERY: Record<string, Json> = {
+  partition: { type: 'string', pattern: '^[0-9]+$', description: 'A raw body only: 1 to partitions; absent: a random one' },
+  ttl: RAW_TTL,
+  in_reply_to: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'A raw body only: the id of the message this one answers' },
+};
+
 /** Every REST route: what it takes and answers. */
 export const ROUTES: RouteDoc[] = [
   // --- operations ---
@@ -141,10 +149,10 @@ export const ROUTES: RouteDoc[] = [
   { method: 'PUT', route: '/:app/:queue', tag: 'message queues', summary: 'Update a message queue (partitions only grow)', auth: 'application', body: { json: 'queue-update', form: true }, ok: { 200: 'r:queue' }, errors: [...JSON_BODY, 'partitions_decrease', 'app_not_found', 'queue_not_found'] },
   { method: 'DELETE', route: '/:app/:queue', tag: 'message queues', summary: 'Delete a message queue and its messages', auth: 'application', ok: { 200: 'r:ok' }, errors: ['app_not_found', 'queue_not_found', 'invalid_field', 'bad_request'] },
   { method: 'GET', route: '/:app/:queue/info', tag: 'message queues', summary: 'A message queue\'s settings (and count)', auth: 'queue-reader', query: 'queue-info-query', ok: { 200: 'r:queue' }, errors: ['app_not_found', 'queue_not_found', 'invalid_field', 'bad_request'] },
-  { method: 'POST', route: '/:app/:queue', tag: 'messages', summary: 'Post one message, a batch, or a raw body', auth: 'application', body: { json: 'message-batch', form: true, raw: true, required: true }, ok: { 201: 'r:message-posted' }, errors: [...JSON_BODY, 'empty_body', 'message_too_large', 'invalid_ttl', 'invalid_message_id', 'partition_out_of_range', 'app_not_found', 'queue_not_found', 'message_not_found', 'not_confirmed'] },
+  { method: 'POST', route: '/:app/:queue', tag: 'messages', summary: 'Post one message, a batch, or a raw body', auth: 'application', body: { json: 'message-batch', form: true, raw: true, required: true }, query: RAW_POST_QUERY, ok: { 201: 'r:message-posted' }, errors: [...JSON_BODY, 'empty_body', 'message_too_large', 'invalid_ttl', 'invalid_message_id', 'partition_out_of_range', 'app_not_found', 'queue_not_found', 'message_not_found', 'not_confirmed'] },
   { method: 'GET', route: '/:app/:queue', tag: 'messages', summary: 'Read messages', auth: 'queue-reader', query: 'message-read-query', ok: { 200: 'r:message-list' }, errors: ['app_not_found', 'queue_not_found', 'invalid_since', 'invalid_limit', 'invalid_order', 'invalid_partitions', 'partition_out_of_range', 'invalid_field', 'bad_request'] },
   { method: 'GET', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'One message (a raw one with its own Content-Type)', auth: 'queue-reader', ok: { 200: 'r:message-one' }, errors: ['app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id', 'invalid_field', 'bad_request'] },
-  { method: 'PUT', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Replace a message\'s body (and ttl)', auth: 'application', body: { json: 'message-update', form: true, required: true }, ok: { 200: 'r:message-one' }, errors: [...JSON_BODY, 'invalid_ttl', 'message_too_large', 'app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id'] },
+  { method: 'PUT', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Replace a message\'s body (and ttl)', auth: 'application', body: { json: 'message-update', form: true, required: true }, query: { ttl: RAW_TTL }, ok: { 200: 'r:message-one' }, errors: [...JSON_BODY, 'invalid_ttl', 'message_too_large', 'app_not_found', 'queue_not_found', 'message_not_found', 'invalid_message_id'] },
   { method: 'DELETE', route: '/:app/:queue/:message_id', tag: 'messages', summary: 'Delete messages: comma-separated ids (at most 50), each optionally partition:-prefixed', auth: 'application', ok: { 200: 'r:messages-deleted' }, errors: ['app_not_found', 'queue_not_found', 'invalid_message_id', 'invalid_field', 'bad_request', 'partition_out_of_range'] },
   { method: 'PUT', route: '/:app/:queue/:message_id/client_state/:state', tag: 'processing state', summary: 'Set the message\'s client_state (optionally only if it is if_state now)', auth: 'application', query: 'message-state-query', ok: { 200: 'r:message-one' }, errors: ['invalid_field', 'bad_request', 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found', 'state_conflict'] },
   { method: 'DELETE', route: '/:app/:queue/:message_id/client_state', tag: 'processing state', summary: 'Clear the message\'s client_state (optionally only if it is if_state now)', auth: 'application', query: 'message-state-query', ok: { 200: 'r:message-one' }, errors: ['invalid_field', 'bad_request', 'invalid_message_id', 'app_not_found', 'queue_not_found', 'message_not_found', 'state_conflict'] },
@@ -213,6 +221,27 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', route: '/v1/schemas', tag: 'schemas', summary: 'Names of the resource schemas', auth: 'optional', ok: { 200: 'r:schema-names' }, errors: [] },
   { method: 'GET', route: '/v1/schemas/:name', tag: 'schemas', summary: 'The JSON Schema of a resource', auth: 'optional', ok: { 200: 'application/schema+json' }, errors: ['not_found'] },
 ];
+
+/** The names a route's `query` documents. */
+function queryNames(r: RouteDoc): string[] {
+  if (typeof r.query === 'string') return Object.keys(REQUEST_SCHEMAS[r.query]!.properties as Json);
+  return Object.keys(r.query ?? {});
+}
+
+/**
+ * The application and message-queue routes refuse a query field they do not take (rest.md
+ * "Conventions"); the router checks it for them, by this table. The others read their query
+ * themselves: the call-queue routes ignore one except where they read it (rest-calls.md), the
+ * events routes answer an unknown parameter invalid_query (events.md).
+ */
+const CHECKED_QUERIES = new Map(
+  ROUTES.filter((r) => r.route.startsWith('/:app') || r.route.startsWith('/v1/apps')).map((r) => [`${r.method} ${r.route}`, new Set(queryNames(r))]),
+);
+
+/** The router's queryFieldsOf: the query fields of a route whose query it checks, else null. */
+export function checkedQueryFields(method: string, route: string): ReadonlySet<string> | null {
+  return CHECKED_QUERIES.get(`${method} ${route}`) ?? null;
+}
 
 /** Every route may also answer these. */
 const ALWAYS: ErrorCode[] = ['internal', 'shutting_down'];

@@ -3,11 +3,21 @@
  * than one pattern matches, the most specific one decides (a literal beats a parameter, leftmost
  * first), so `/healthz` is never taken for an application named "healthz" and `/:app/:queue/info`
  * beats `/:app/:queue/:message_id`. If that pattern lacks the method → 405 with `Allow`.
+ * A route may come with the query fields it takes: the dispatcher then refuses any other before the
+ * handler runs (body.ts checkedQuery).
  */
 import { HoldlineError } from '../errors.js';
 import type { Reply, RequestInfo } from './http.js';
 
 export type Handler = (req: RequestInfo) => Promise<Reply> | Reply;
+
+/** The query fields a route takes (`GET`, `/v1/apps/:name`); null: its handler reads the query itself. */
+export type QueryFieldsOf = (method: string, route: string) => ReadonlySet<string> | null;
+
+interface Endpoint {
+  handler: Handler;
+  query: ReadonlySet<string> | null;
+}
 
 interface Route {
   pattern: string;
@@ -18,11 +28,11 @@ interface Route {
   params: Array<string | null>;
   /** One digit per segment, 1 literal / 0 parameter: higher string = more specific. */
   rank: string;
-  handlers: Map<string, Handler>;
+  handlers: Map<string, Endpoint>;
 }
 
 export type RouteMatch =
-  | { kind: 'handler'; handler: Handler; params: Record<string, string>; route: string }
+  | { kind: 'handler'; handler: Handler; params: Record<string, string>; route: string; query: ReadonlySet<string> | null }
   | { kind: 'method_not_allowed'; allow: string[] }
   | { kind: 'not_found' };
 
@@ -59,8 +69,13 @@ export class Router {
   /**
    * `reserved(first segment)`: true for a first path segment that is never a parameter's value
    * (`v1`, `metrics`: never an application), so `/v1/nothing` is a plain not_found, not `/:app/:queue`.
+   * `queryFieldsOf`: each route's query fields, asked once as it is added (the server's come from
+   * its OpenAPI description, openapi.ts).
    */
-  constructor(private readonly reserved: (segment: string) => boolean = () => false) {}
+  constructor(
+    private readonly reserved: (segment: string) => boolean = () => false,
+    private readonly queryFieldsOf: QueryFieldsOf = () => null,
+  ) {}
 
   add(method: string, pattern: string, handler: Handler): this {
     const segments = pattern.split('/').filter((s) => s !== '');
@@ -86,7 +101,7 @@ export class Router {
     }
     const m = method.toUpperCase();
     if (route.handlers.has(m)) throw new Error(`Route ${m} /${route.pattern} is registered twice`);
-    route.handlers.set(m, handler);
+    route.handlers.set(m, { handler, query: this.queryFieldsOf(m, route.template) });
     return this;
   }
 
@@ -104,14 +119,14 @@ export class Router {
         }
       }
       if (!ok) continue;
-      const handler = route.handlers.get(method);
-      if (handler === undefined) return { kind: 'method_not_allowed', allow: [...route.handlers.keys()].sort() };
+      const endpoint = route.handlers.get(method);
+      if (endpoint === undefined) return { kind: 'method_not_allowed', allow: [...route.handlers.keys()].sort() };
       const params: Record<string, string> = {};
       for (let i = 0; i < segments.length; i++) {
         const name = route.params[i];
         if (typeof name === 'string') params[name] = segments[i]!;
       }
-      return { kind: 'handler', handler, params, route: route.template };
+      return { kind: 'handler', handler: endpoint.handler, params, route: route.template, query: endpoint.query };
     }
     return { kind: 'not_found' };
   }

@@ -95,6 +95,9 @@ describe('decodeClientFrame: what is not a frame', () => {
     const bytes = new Uint8Array([...Buffer.from('{"type":"ping","id":"'), 0xc3, 0x28, ...Buffer.from('"}')]);
     expect(err(decodeClientFrame(bytes, 'json')).code).toBe('invalid_utf8');
     expect(decodeClientFrame(Buffer.from('{"type":"ping","id":"é"}'), 'json')).toEqual({ ok: true, frame: { type: 'ping', id: 'é' } });
+    // A real U+FFFD in valid UTF-8 JSON is what the client sent, as bytes or as text.
+    expect(decodeClientFrame(Buffer.from('{"type":"ping","id":"a\uFFFDb"}'), 'json')).toEqual({ ok: true, frame: { type: 'ping', id: 'a\uFFFDb' } });
+    expect(decodeClientFrame('{"type":"ping","id":"a\uFFFDb"}', 'json')).toEqual({ ok: true, frame: { type: 'ping', id: 'a\uFFFDb' } });
   });
 
   it('a text frame on the MessagePack subprotocol', () => {

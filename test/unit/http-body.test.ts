@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { HoldlineError } from '../../src/errors.js';
-import { decodeUtf8, parseUrlEncoded, readFields } from '../../src/server/body.js';
+import { HoldlineError } from '../../src/errors.js';
+import { checkedQuery, decodeUtf8, parseUrlEncoded, readFields } from '../../src/server/body.js';
 import type { RequestInfo } from '../../src/server/http.js';
 import { RequestSchemas } from '../../src/server/schemas.js';
 import { thrownCode } from '../helpers/errors.js';
 
 function req(contentType: string | undefined, body: string | Uint8Array): RequestInfo {
   return {
-    method: 'POST', url: '/', query: '', params: {},
+    method: 'POST', url: '/', query: '', params: {}, queryFields: {},
     headers: contentType === undefined ? {} : { 'content-type': contentType },
     body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
   };
@@ -54,6 +54,29 @@ describe('readFields', () => {
     expect(thrownCode(() => readFields(req('application/json', new Uint8Array([0x22, 0xff, 0x22]))))).toBe('invalid_utf8');
     expect(thrownCode(() => readFields(req('text/plain', 'a=1')))).toBe('unsupported_media_type');
     expect(thrownCode(() => readFields(req(undefined, 'a=1')))).toBe('unsupported_media_type');
+  });
+});
+
+describe('checkedQuery', () => {
+  const get = (query: string): RequestInfo => ({ ...req(undefined, ''), method: 'GET', query });
+  const allowed = new Set(['limit', 'order']);
+
+  it('gives the fields a route takes, and parses nothing when there is no query', () => {
+    expect(checkedQuery(get('limit=5&order=descending'), allowed)).toEqual({ limit: '5', order: 'descending' });
+    expect(checkedQuery(get(''), allowed)).toBe(checkedQuery(get(''), new Set()));
+  });
+
+  it('refuses any other field by name, and a repeated or malformed one as before', () => {
+    let thrown: unknown;
+    try {
+      checkedQuery(get('limit=5&force=1'), allowed);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown instanceof HoldlineError && thrown.toBody()).toEqual({ status: 'error', error: { code: 'invalid_field', field: 'force', message: 'Unknown query field force' } });
+    expect(thrownCode(() => checkedQuery(get('limit=1&limit=2'), allowed))).toBe('bad_request');
+    expect(thrownCode(() => checkedQuery(get('force=%zz'), allowed))).toBe('bad_request');
+    expect(thrownCode(() => checkedQuery(get('__proto__=1'), allowed))).toBe('invalid_field');
   });
 });
 

@@ -18,7 +18,7 @@ function router(): Router {
 async function routed(r: Router, method: string, url: string): Promise<unknown> {
   const m = r.match(method, pathSegments(url));
   if (m.kind !== 'handler') return m;
-  const reply = await m.handler({ method, url, query: '', headers: {}, params: m.params, body: new Uint8Array(0) });
+  const reply = await m.handler({ method, url, query: '', headers: {}, params: m.params, queryFields: {}, body: new Uint8Array(0) });
   return { ...(JSON.parse(String(reply.body)) as object), params: m.params };
 }
 
@@ -44,6 +44,20 @@ describe('Router', () => {
     const r = router();
     expect(r.match('GET', [])).toEqual({ kind: 'not_found' });
     expect(r.match('GET', ['a', 'b', 'c', 'd'])).toEqual({ kind: 'not_found' });
+  });
+
+  it('hands each match the query fields its route takes, asked once per route and method', () => {
+    const asked: string[] = [];
+    const r = new Router(undefined, (method, route) => {
+      asked.push(`${method} ${route}`);
+      return route === '/:app' ? new Set(method === 'GET' ? ['limit'] : []) : null;
+    });
+    for (const method of ['GET', 'POST']) r.add(method, '/:app', () => json(200, {}));
+    r.add('GET', '/healthz', () => json(200, {}));
+    expect(asked).toEqual(['GET /:app', 'POST /:app', 'GET /healthz']);
+    expect(r.match('GET', ['shop'])).toMatchObject({ kind: 'handler', query: new Set(['limit']) });
+    expect(r.match('POST', ['shop'])).toMatchObject({ kind: 'handler', query: new Set() });
+    expect(r.match('GET', ['healthz'])).toMatchObject({ kind: 'handler', query: null });
   });
 
   it('refuses a route registered twice', () => {

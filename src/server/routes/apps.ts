@@ -1,17 +1,13 @@
 /** SPEC.md section 6: applications and keys, behind `Authorization: Admin <HOLDLINE_ADMIN_KEY>`. */
 import { HoldlineError } from '../../errors.js';
-import { queryFields, readFields } from '../body.js';
+import { readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { RequestInfo } from '../http.js';
 
 export function appsRoutes(ctx: ServerContext): void {
   const { router, apps } = ctx;
-  /** The admin key, then the query: none of these routes reads one, so a field there is refused. */
-  const admin = (req: RequestInfo) => {
-    ctx.assertAdmin(req.headers.authorization);
-    queryFields(req, []);
-  };
+  const admin = (req: RequestInfo) => ctx.assertAdmin(req.headers.authorization);
 
   router.add('POST', '/v1/apps', async (req) => {
     admin(req);

@@ -12,18 +12,18 @@ import type { RawRepliesQuery, StateInput } from '../../domain/queues/service.js
 import type { StoredMessage } from '../../engine/types.js';
 import { HoldlineError } from '../../errors.js';
 import type { JsonValue } from '../../message-fields.js';
-import { decodeUtf8, JSON_TYPE, mediaType, parseJson, queryFields } from '../body.js';
+import { decodeUtf8, JSON_TYPE, mediaType, parseJson } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { Reply, RequestInfo } from '../http.js';
 import { restMessagesBody } from '../message-encoding.js';
-import type { MessageRepliesQueryRequest, MessageStateQueryRequest } from '../../types/requests.js';
+import type { MessageStateQueryRequest } from '../../types/requests.js';
 
 type Req = RequestInfo & { params: Record<string, string | undefined> };
 
 /** `if_state` (message-state-query.json): a state, or `none` for unset; absent: no compare-and-set. */
 function withIfState(req: RequestInfo, input: StateInput): StateInput {
-  const q: MessageStateQueryRequest = queryFields(req, ['if_state']);
+  const q: MessageStateQueryRequest = req.queryFields;
   if (q.if_state !== undefined) input.ifState = parseStateName(q.if_state, 'if_state');
   return input;
 }
@@ -78,10 +78,7 @@ export function messageStateRoutes(ctx: ServerContext): void {
   router.add('DELETE', '/:app/:queue/:message_id/client_json', (req) => change(req, () => withIfState(req, { messageId: req.params.message_id!, clientJson: null })));
 
   router.add('GET', '/:app/:queue/:message_id/replies', async (req) => {
-    const replies = await (await queue(req)).replies(req.params.message_id!, (): RawRepliesQuery => {
-      const q: Omit<MessageRepliesQueryRequest, 'order'> & { order?: string } = queryFields(req, ['since', 'limit', 'order']);
-      return q;
-    });
+    const replies = await (await queue(req)).replies(req.params.message_id!, (): RawRepliesQuery => req.queryFields);
     return { status: 200, body: restMessagesBody(replies), contentType: 'application/json' };
   });
 }

@@ -1,7 +1,7 @@
 /** SPEC.md 3.1, Queuey "Multiple Messages" and "Individual Messages". */
 import { wireAck, wireMessage } from '../../domain/queues/render.js';
 import { HoldlineError } from '../../errors.js';
-import { queryFields, readFields } from '../body.js';
+import { readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { RequestInfo } from '../http.js';
@@ -29,16 +29,13 @@ export function messageRoutes(ctx: ServerContext): void {
   });
 
   router.add('GET', '/:app/:queue', async (req) => {
-    const messages = await (await queue(req)).read(() =>
-      queryFields(req, ['since', 'limit', 'order', 'partitions', 'client_state', 'updated_since', 'updated_until']),
-    );
+    const messages = await (await queue(req)).read(() => req.queryFields);
     // Assembled from per-message fragments kept between reads (server/message-encoding.ts).
     return { status: 200, body: restMessagesBody(messages), contentType: 'application/json' };
   });
 
   router.add('GET', '/:app/:queue/:message_id', async (req) => {
     const m = await (await queue(req)).getMessage(req.params.message_id!);
-    queryFields(req, []);
     // Queuey: a message posted raw comes back raw, with the Content-Type it was posted with.
     if (m.contentType !== undefined) return { status: 200, body: m.body, contentType: m.contentType };
     return json(200, { status: 'ok', message: wireMessage(m) });
@@ -51,7 +48,6 @@ export function messageRoutes(ctx: ServerContext): void {
 
   router.add('DELETE', '/:app/:queue/:message_id', async (req) => {
     const deleted = await (await queue(req)).deleteMessages(() => {
-      queryFields(req, []);
       const ids = req.params.message_id!;
       // uWS drops a request head over 4 KB that arrives in more than one read (rest.md "Connections"):
       // the URL form is capped where it always fits; longer lists go in the body of POST …/delete.
@@ -71,7 +67,6 @@ export function messageRoutes(ctx: ServerContext): void {
   // leaves undefined and which proxies may drop — and `DELETE /{app}/{queue}` deletes the queue.
   router.add('POST', '/:app/:queue/delete', async (req) => {
     const deleted = await (await queue(req)).deleteMessages(() => {
-      queryFields(req, []);
       const fields = readFields(req);
       return schemas.validate('message-delete', fields.source, fields.data).ids;
     });

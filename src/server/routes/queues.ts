@@ -3,7 +3,7 @@ import type { QueueMeta } from '../../engine/types.js';
 import { HoldlineError } from '../../errors.js';
 import { isValidQueueName } from '../../domain/names.js';
 import { parseLimit } from '../../domain/queues/read.js';
-import { queryFields, readFields } from '../body.js';
+import { readFields } from '../body.js';
 import type { ServerContext } from '../context.js';
 import { json } from '../http.js';
 import type { RequestInfo } from '../http.js';
@@ -36,7 +36,7 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('GET', '/:app', async (req) => {
     const app = await queues.ownedApp(await caller(req), req.params.app!);
-    const q: QueueListQueryRequest = queryFields(req, ['limit', 'offset', 'details', 'include_count']);
+    const q: QueueListQueryRequest = req.queryFields;
     const limit = parseLimit(q.limit);
     const offset = q.offset;
     if (offset !== undefined && !isValidQueueName(offset)) throw new HoldlineError('invalid_field', { field: 'offset' });
@@ -58,7 +58,6 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('POST', '/:app', async (req) => {
     const app = await queues.ownedApp(await caller(req), req.params.app!);
-    queryFields(req, []);
     const fields = readFields(req);
     const input = schemas.validate('queue-create', fields.source, fields.data);
     const meta = await queues.createQueue(app, input);
@@ -70,7 +69,6 @@ export function queueRoutes(ctx: ServerContext): void {
 
   router.add('PUT', '/:app/:queue', async (req) => {
     const meta = await (await queue(req)).update(() => {
-      queryFields(req, []);
       const fields = readFields(req);
       return schemas.validate('queue-update', fields.source, fields.data);
     });
@@ -78,13 +76,13 @@ export function queueRoutes(ctx: ServerContext): void {
   });
 
   router.add('DELETE', '/:app/:queue', async (req) => {
-    await (await queue(req)).delete(() => queryFields(req, []));
+    await (await queue(req)).delete();
     return json(200, { status: 'ok' });
   });
 
   router.add('GET', '/:app/:queue/info', async (req) => {
     const { meta, count } = await (await queue(req)).info(() => {
-      const q: QueueInfoQueryRequest = queryFields(req, ['include_count']);
+      const q: QueueInfoQueryRequest = req.queryFields;
       return parseFlag(q.include_count, 'include_count');
     });
     const body: Record<string, unknown> = { status: 'ok', ...queueBody(meta) };
