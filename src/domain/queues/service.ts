@@ -454,11 +454,8 @@ export class QueueHandle {
     return this.queues.updateQueue(current, input());
   }
 
-  /** `check`: the request's own input (REST: no query), judged once access is. */
-  async delete(check?: () => void): Promise<void> {
-    const meta = await this.owned();
-    check?.();
-    return this.queues.deleteQueue(meta);
+  async delete(): Promise<void> {
+    return this.queues.deleteQueue(await this.owned());
   }
 
   /** The queue's settings (a wire object of its own in REST), and its message count if asked. */
