@@ -59,6 +59,12 @@ export interface HoldlineConfig {
    */
   historyCacheBytes: number;
   /**
+   * Redis engine: messages posted through this node that Redis has not answered yet (REST posts and
+   * WebSocket publishes), beyond which a post is refused at once with engine_unavailable, storing
+   * nothing (src/engine/redis/index.ts append): what waits in memory while Redis does not answer.
+   */
+  maxPendingMessages: number;
+  /**
    * Changes kept per call queue for resuming with since_seq (protocol/websocket.md 5.1, announced in
    * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot.
    */
@@ -347,6 +353,11 @@ export const SETTINGS: SettingTable = {
     env: 'HOLDLINE_HISTORY_CACHE_BYTES', flag: '--history-cache-bytes', type: integer(0, Number.MAX_SAFE_INTEGER), default: 64 * 1024 * 1024,
     description:
       'Redis engine: memory (bytes, estimated) for the newest messages of the partitions this node follows, from which history reads are answered when the range is held (gauge holdline_history_cache_bytes); 0: off',
+  },
+  maxPendingMessages: {
+    env: 'HOLDLINE_MAX_PENDING_MESSAGES', flag: '--max-pending-messages', type: integer(1, 100_000_000), default: 100_000,
+    description:
+      'Redis engine: messages posted through this node (REST and WebSocket) that Redis has not answered yet; a post that would pass it is refused at once with 503 engine_unavailable, storing nothing, so what waits in memory while Redis does not answer stays bounded',
   },
   callQueueResumeWindow: {
     env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(1, 1_000_000), default: 1000,
