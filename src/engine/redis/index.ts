@@ -155,6 +155,14 @@ function copyMeta(meta: QueueMeta | null): QueueMeta | null {
 }
 
 
+/** ioredis's rejection of a command Redis did not answer within commandTimeout (connection.ts). */
+function isCommandTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Command timed out';
+}
+
+/** Appends refused unsent because the call ahead of them on their partition timed out (appender.ts). */
+const WAITING_REFUSED = 'The storage engine is not answering: the write before this one on its partition timed out, this one was not sent';
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -271,6 +279,7 @@ export class RedisEngine implements Engine {
     this.appender = new Appender(
       (job) => this.runAppend(job),
       (send) => this.batchWrites(send),
+      (err) => (isCommandTimeout(err) ? new HoldlineError('engine_unavailable', { message: WAITING_REFUSED }) : undefined),
     );
   }
 
