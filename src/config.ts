@@ -19,7 +19,7 @@ export interface HoldlineConfig {
   port: number;
   host: string;
   engine: EngineKind;
-  /** redis://host:port, or redis+cluster://host:port,host:port for Redis Cluster. */
+  /** redis://host:port[/db] (db 0 when absent), or redis+cluster://host:port,host:port for Redis Cluster. */
   redisUrl: string;
   /** Key prefix in Redis, so several deployments (or test cases) can share one server. */
   redisPrefix: string;
@@ -58,6 +58,12 @@ export interface HoldlineConfig {
    * history reads (src/engine/redis/tail-cache.ts); 0: every read goes to Redis.
    */
   historyCacheBytes: number;
+  /**
+   * Redis engine: messages posted through this node that Redis has not answered yet (REST posts and
+   * WebSocket publishes), beyond which a post is refused at once with engine_unavailable, storing
+   * nothing (src/engine/redis/index.ts append): what waits in memory while Redis does not answer.
+   */
+  maxPendingMessages: number;
   /**
    * Changes kept per call queue for resuming with since_seq (protocol/websocket.md 5.1, announced in
    * `welcome` as callqueue_resume_window): a subscriber further behind gets a fresh snapshot.
@@ -111,6 +117,8 @@ export interface SettingType<T> {
   show(value: T): string;
   /** The flag's value placeholder; null: a switch without a value. */
   placeholder: string | null;
+  /** How a refused value is shown in the error, when not as JSON (a URL without its password). */
+  quote?: (text: string) => string;
 }
 
 function integer(min: number, max: number): SettingType<number> {
@@ -176,13 +184,30 @@ const boolean: SettingType<boolean> = {
   placeholder: null,
 };
 
-const REDIS_URL = /^(redis|rediss):\/\/[^\s]*$|^redis\+cluster:\/\/([^\s@/]*@)?[^\s:,/]+:\d+(,[^\s:,/]+:\d+)*\/?$/;
+/**
+ * After the host, a redis:// or rediss:// URL has nothing, `/` (both database 0) or `/` and a
+ * database number: ioredis reads any other path as database 0 (`/abc`) or starts on database 0 when
+ * Redis refuses the number (`/-1`), so a typo would silently share database 0 with someone else.
+ * Whether the number exists is Redis's to say, at start (its `databases` setting; src/cli/serve.ts).
+ */
+const REDIS_URL = /^(redis|rediss):\/\/[^\s/?#]*(\/(\d+)?)?(\?[^\s#]*)?$|^redis\+cluster:\/\/([^\s@/]*@)?[^\s:,/]+:\d+(,[^\s:,/]+:\d+)*\/?$/;
+
+/** A query may set ioredis options; its `db`, when given, is held to the same rule as the path's. */
+function isRedisUrl(t: string): boolean {
+  if (!REDIS_URL.test(t)) return false;
+  const query = t.indexOf('?');
+  if (query < 0) return true;
+  const db = new URLSearchParams(t.slice(query + 1)).getAll('db');
+  return db.every((d) => /^\d+$/.test(d));
+}
 
 const redisUrl: SettingType<string> = {
   ...text('<url>'),
-  accepts: 'a redis://host:port[/db], rediss://… or redis+cluster://host:port,host:port URL',
+  accepts: 'a redis://host:port[/db] (db: a database number, 0 when absent), rediss://… or redis+cluster://host:port,host:port URL',
   schema: { type: 'string', pattern: REDIS_URL.source },
-  parse: (t) => (REDIS_URL.test(t) ? t : undefined),
+  parse: (t) => (isRedisUrl(t) ? t : undefined),
+  fromJson: (v) => (isRedisUrl(v as string) ? (v as string) : undefined),
+  quote: (t) => JSON.stringify(redactUrl(t)),
 };
 
 /** An origin (scheme://host[:port]), or `*`: any origin (src/server/cors.ts). */
@@ -266,7 +291,7 @@ export const SETTINGS: SettingTable = {
   },
   redisUrl: {
     env: 'HOLDLINE_REDIS_URL', flag: '--redis-url', type: redisUrl, default: 'redis://127.0.0.1:6379',
-    description: 'Redis, or redis+cluster://h:p,h:p for Redis Cluster (engine redis)',
+    description: 'Redis (redis://host:port/db, db 0 when absent), or redis+cluster://h:p,h:p for Redis Cluster (engine redis)',
   },
   redisPrefix: {
     env: 'HOLDLINE_REDIS_PREFIX', flag: '--redis-prefix', type: text('<prefix>'), default: 'hl',
@@ -328,6 +353,11 @@ export const SETTINGS: SettingTable = {
     env: 'HOLDLINE_HISTORY_CACHE_BYTES', flag: '--history-cache-bytes', type: integer(0, Number.MAX_SAFE_INTEGER), default: 64 * 1024 * 1024,
     description:
       'Redis engine: memory (bytes, estimated) for the newest messages of the partitions this node follows, from which history reads are answered when the range is held (gauge holdline_history_cache_bytes); 0: off',
+  },
+  maxPendingMessages: {
+    env: 'HOLDLINE_MAX_PENDING_MESSAGES', flag: '--max-pending-messages', type: integer(1, 100_000_000), default: 100_000,
+    description:
+      'Redis engine: messages posted through this node (REST and WebSocket) that Redis has not answered yet; a post that would pass it is refused at once with 503 engine_unavailable, storing nothing, so what waits in memory while Redis does not answer stays bounded',
   },
   callQueueResumeWindow: {
     env: 'HOLDLINE_CALLQUEUE_RESUME_WINDOW', flag: '--callqueue-resume-window', type: integer(1, 1_000_000), default: 1000,
@@ -425,7 +455,8 @@ export interface ResolvedConfig {
 }
 
 function refuse(where: string, key: SettingKey, got: unknown): never {
-  throw new ConfigError(`${where} must be ${setting(key).type.accepts}, got ${JSON.stringify(got)}`);
+  const { accepts, quote } = setting(key).type;
+  throw new ConfigError(`${where} must be ${accepts}, got ${typeof got === 'string' && quote !== undefined ? quote(got) : JSON.stringify(got)}`);
 }
 
 let fileValidator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;

@@ -205,7 +205,7 @@ function program(): Command {
       .option('--events', "follow the key's application's event log instead of a queue")
       .option('--type <event_type>', '--events: only events of this type')
       .option('--trait <name=value>', '--events: only events whose trait equals value (repeatable)', traitArg)
-      .option('--partitions <list>', 'partitions to follow, e.g. 1,2 (default: all)', partitionsArg)
+      .option('--partitions <list>', 'partitions to follow, e.g. 1,2 (default: every partition the queue has when tail starts)', partitionsArg)
       .option('--from <when>', 'where to start without a resume file: now, start, or epoch seconds', fromArg, 'now')
       .option('--resume <file>', 'resume after what FILE records (the last id per partition; with --events the last event id), and keep it current')
       .addOption(new Option('--format <format>', 'json lines or readable text (default: text on a terminal, json otherwise)').choices(['json', 'text']))

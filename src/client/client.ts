@@ -28,7 +28,7 @@ import { CLIENT_CLOSE, Link, type Credentials } from './link.js';
 import { PublishBatcher } from './publish-batch.js';
 import { PendingRequests, type ReplyTo } from './requests.js';
 import type { RequestFrame } from './session.js';
-import { Subscription, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
+import { Subscription, WHOLE_QUEUE, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
 import { resolveWebSocket } from './transport.js';
 import type { ClientEvents, ClientState, HoldlineClientOptions, StopReason } from './types.js';
 
@@ -102,7 +102,7 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   #maxInFlight = MAX_IN_FLIGHT;
   /** Requests waiting for a slot under #maxInFlight, in order. */
   readonly #window: Windowed[] = [];
-  /** `application \0 queue` → partition → its subscription. */
+  /** `application \0 queue` → partition → its subscription (WHOLE_QUEUE: every partition, not known yet). */
   readonly #subs = new Map<string, Map<number, Subscription>>();
   readonly #views = new Map<string, CallQueueView>();
   #tail: EventTail | null = null;
@@ -275,6 +275,8 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
   /**
    * Follows partitions of a message queue from a resume point (`after` per partition, or `since`;
    * neither: only messages appended from now on) across reconnects, without gap or duplicate.
+   * Without `partitions`: the partitions `after` names; with `since`, every partition of the queue;
+   * with neither, partition 1 only (websocket.md 4.2; SubscribeOptions.partitions).
    */
   subscribe(
     application: string,
@@ -287,16 +289,19 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
     if (onMessage !== undefined && typeof onMessage !== 'function') throw new TypeError('onMessage must be a function');
     const key = queueKey(application, queue);
     const owned = this.#subs.get(key);
-    const taken = partitions.find((p) => owned?.has(p));
+    // One subscription per partition: the server would refuse the second (already_subscribed),
+    // which the SDK answers with a new connection, forever. "Every partition" overlaps them all.
+    const taken = partitions === null ? owned?.keys().next().value : (owned?.has(WHOLE_QUEUE) ? WHOLE_QUEUE : partitions.find((p) => owned?.has(p)));
     if (taken !== undefined) {
+      const what = taken === WHOLE_QUEUE ? 'every partition of' : `partition ${taken} of`;
       throw new HoldlineRequestError(
-        { code: 'already_subscribed', message: `This client already follows ${application}/${queue} partition ${taken}`, field: `partitions` },
+        { code: 'already_subscribed', message: `This client already follows ${what} ${application}/${queue}`, field: `partitions` },
         'subscribe',
       );
     }
     const sub = new Subscription(this.#host, application, queue, partitions, options, this.#opts.batch ?? true);
     const byPartition = owned ?? new Map<number, Subscription>();
-    for (const p of partitions) byPartition.set(p, sub);
+    for (const p of partitions ?? [WHOLE_QUEUE]) byPartition.set(p, sub);
     this.#subs.set(key, byPartition);
     sub.on('recovery', (r) => this.emit('recovery', r));
     if (onMessage !== undefined) sub.on('message', onMessage);
@@ -645,6 +650,12 @@ export class HoldlineClient extends TypedEmitter<ClientEvents> {
       if (this.#isCurrent(generation)) this.#link?.close(CLIENT_CLOSE.recycle, reason);
     },
     listenerError: (err) => this.#listenerError(err),
+    claimPartitions: (sub, partitions) => {
+      const byPartition = this.#subs.get(queueKey(sub.application, sub.queue));
+      if (byPartition === undefined) return;
+      for (const p of partitions) byPartition.set(p, sub);
+      if (byPartition.get(WHOLE_QUEUE) === sub) byPartition.delete(WHOLE_QUEUE);
+    },
     forgetPartitions: (sub, partitions) => {
       const key = queueKey(sub.application, sub.queue);
       const byPartition = this.#subs.get(key);
@@ -665,17 +676,27 @@ function queueKey(application: string, queue: string): string {
   return `${application}\u0000${queue}`;
 }
 
-function checkPartitions(options: SubscribeOptions): number[] {
+/**
+ * The partitions to follow; null: every partition of the queue, which the server names in its reply.
+ * Without `partitions`, the protocol's default (websocket.md 4.2): the keys of `after` when it has
+ * any, else every partition with `since`, else partition 1.
+ */
+function checkPartitions(options: SubscribeOptions): number[] | null {
   // subscribe(app, queue, onMessage) from plain JavaScript would follow partition 1 and drop every message.
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('options must be an object: subscribe(application, queue, options, onMessage)');
   }
-  const partitions = options.partitions ?? [1];
-  if (partitions.length === 0) throw new TypeError('partitions: at least one');
-  for (const p of partitions) if (!Number.isInteger(p) || p < 1) throw new TypeError(`partitions: ${p} is not a partition number`);
-  if (new Set(partitions).size !== partitions.length) throw new TypeError('partitions: listed twice');
   if (options.after !== undefined && options.since !== undefined) throw new TypeError('after and since: give at most one');
-  for (const key of Object.keys(options.after ?? {})) {
+  const afterKeys = Object.keys(options.after ?? {});
+  if (options.partitions === undefined && afterKeys.length === 0 && options.since !== undefined) return null;
+  const partitions = options.partitions ?? (afterKeys.length > 0 ? afterKeys.map(Number) : [1]);
+  const named = options.partitions !== undefined ? 'partitions' : 'after';
+  if (partitions.length === 0) throw new TypeError('partitions: at least one');
+  for (const [i, p] of partitions.entries()) {
+    if (!Number.isInteger(p) || p < 1) throw new TypeError(`${named}: ${named === 'after' ? afterKeys[i] : p} is not a partition number`);
+  }
+  if (new Set(partitions).size !== partitions.length) throw new TypeError(`${named}: listed twice`);
+  for (const key of afterKeys) {
     if (!partitions.includes(Number(key))) throw new TypeError(`after: partition ${key} is not in partitions`);
   }
   return [...partitions];

@@ -17,7 +17,11 @@ import { FeedSubscription, type FeedEnd } from './feed.js';
 import type { RequestFrame, Session } from './session.js';
 
 export interface SubscribeOptions {
-  /** Partition numbers, default [1]. */
+  /**
+   * Partition numbers. Without it, what the protocol's `subscribe` follows (websocket.md 4.2): the
+   * partitions `after` names; with `since`, every partition the queue has when the subscription is
+   * first made; with neither, **partition 1 only**. Name them to follow several partitions live.
+   */
   partitions?: number[];
   /** Partition → the last message id the application already has; delivery starts after it. */
   after?: Record<number | string, string>;
@@ -59,10 +63,17 @@ export type SubscriptionState =
 
 type PartitionStatus = 'pending' | 'subscribing' | 'live' | 'resubscribing';
 
-/** Internal link to the client's routing table. */
+/**
+ * Internal link to the client's routing table. A subscription to every partition of a queue holds
+ * WHOLE_QUEUE there until the server's first reply names the partitions, which it then claims.
+ */
 export interface SubscriptionHost extends Session {
+  claimPartitions(sub: Subscription, partitions: number[]): void;
   forgetPartitions(sub: Subscription, partitions: number[]): void;
 }
+
+/** The routing table's entry for "every partition of the queue, not known yet" (no partition is 0). */
+export const WHOLE_QUEUE = 0;
 
 export class Subscription extends FeedSubscription<SubscriptionEvents, PartitionRecovery[]> {
   /** Resolves with each partition's recovery once first subscribed; rejects if that fails. */
@@ -78,31 +89,39 @@ export class Subscription extends FeedSubscription<SubscriptionEvents, Partition
    */
   readonly #cursors = new Map<number, PartitionCursor>();
   #droppedWhileNotLive = 0;
+  /**
+   * `since` without `partitions`: every partition of the queue. Until a `subscribed` reply lists
+   * them (then undefined), #status is empty and (re)subscribing sends `since` without `partitions`
+   * (websocket.md 4.2).
+   */
+  #wholeQueueSince: number | undefined;
 
   /** Ask the server for `messages` frames (HoldlineClientOptions.batch); off once a server refused it. */
   #batch: boolean;
 
   /** @internal Created by HoldlineClient.subscribe. */
-  constructor(host: SubscriptionHost, application: string, queue: string, partitions: number[], opts: SubscribeOptions, batch = false) {
+  constructor(host: SubscriptionHost, application: string, queue: string, partitions: number[] | null, opts: SubscribeOptions, batch = false) {
     super(host);
     this.#batch = batch;
     this.#host = host;
     this.application = application;
     this.queue = queue;
-    for (const p of partitions) {
+    this.#wholeQueueSince = partitions === null ? opts.since : undefined;
+    for (const p of partitions ?? []) {
       this.#status.set(p, 'pending');
       const start = origin(p, opts);
       if (start !== null) this.#cursors.set(p, new PartitionCursor(p, start));
     }
   }
 
+  /** The partitions followed; empty while a subscription to every partition awaits its first reply. */
   get partitions(): number[] {
     return [...this.#status.keys()].sort((a, b) => a - b);
   }
 
   get state(): SubscriptionState {
     if (this.end !== null) return { status: 'ended', end: this.end };
-    const live = [...this.#status.values()].every((s) => s === 'live');
+    const live = this.#status.size > 0 && [...this.#status.values()].every((s) => s === 'live');
     return live ? { status: 'live' } : { status: 'pending' };
   }
 
@@ -131,8 +150,10 @@ export class Subscription extends FeedSubscription<SubscriptionEvents, Partition
     for (const p of this.#status.keys()) this.#status.set(p, 'subscribing');
     try {
       const onlyNew = this.partitions.filter((p) => !this.#cursors.has(p));
-      const requests = resumeRequests(this.#cursors.values());
+      const requests: SubscribeRequest[] = resumeRequests(this.#cursors.values());
       if (onlyNew.length > 0) requests.push({ partitions: onlyNew });
+      // Every partition of the queue, not known yet: the server picks them (a `since` frame without `partitions`).
+      if (this.#wholeQueueSince !== undefined) requests.push({ since: this.#wholeQueueSince });
       const results = await Promise.all(requests.map((req) => this.#subscribe(generation, req, cause)));
       this.settleReady(results.flat());
     } catch (err) {
@@ -187,10 +208,11 @@ export class Subscription extends FeedSubscription<SubscriptionEvents, Partition
     if (this.#status.size === 0) this.finish({ reason: frame.reason });
   }
 
-  #subscribe(generation: number, req: ResumeRequest, cause: RecoveryCause): Promise<PartitionRecovery[]> {
+  #subscribe(generation: number, req: SubscribeRequest, cause: RecoveryCause): Promise<PartitionRecovery[]> {
     const recoveries: PartitionRecovery[] = [];
     const onReply = (reply: SubscribedFrame): void => {
       // Synchronous with the reply: the message frames right behind it must find the partition live.
+      if (req.partitions === undefined && this.#wholeQueueSince !== undefined && this.end === null) this.#learnPartitions(reply, this.#wholeQueueSince);
       for (const { partition, recovered, last_message_id } of reply.partitions) {
         if (this.end !== null || !this.#status.has(partition)) continue;
         let cursor = this.#cursors.get(partition);
@@ -219,6 +241,17 @@ export class Subscription extends FeedSubscription<SubscriptionEvents, Partition
       );
   }
 
+  /** The server's answer to "every partition": they are this subscription's from now on, each from `since`. */
+  #learnPartitions(reply: SubscribedFrame, since: number): void {
+    this.#wholeQueueSince = undefined;
+    const learnt = reply.partitions.map((p) => p.partition);
+    for (const p of learnt) {
+      this.#status.set(p, 'subscribing');
+      this.#cursors.set(p, new PartitionCursor(p, { kind: 'since', time: since }));
+    }
+    this.#host.claimPartitions(this, learnt);
+  }
+
   #resubscribe(generation: number, cursor: PartitionCursor): Promise<void> {
     const p = cursor.partition;
     this.#status.set(p, 'resubscribing');
@@ -228,8 +261,9 @@ export class Subscription extends FeedSubscription<SubscriptionEvents, Partition
     });
   }
 
+  /** Without partitions (every partition, not known yet): the server's default, this connection's partitions of the queue, all this subscription's. */
   #unsubscribeFrame(partitions: number[]): RequestFrame<'unsubscribe'> {
-    return { type: 'unsubscribe', application: this.application, queue: this.queue, partitions };
+    return { type: 'unsubscribe', application: this.application, queue: this.queue, ...(partitions.length > 0 ? { partitions } : {}) };
   }
 
   #recovery(partition: number, recovered: boolean, cause: RecoveryCause): PartitionRecovery {
@@ -239,9 +273,12 @@ export class Subscription extends FeedSubscription<SubscriptionEvents, Partition
   }
 
   protected release(): void {
-    this.#host.forgetPartitions(this, [...this.#status.keys()]);
+    this.#host.forgetPartitions(this, [...(this.#wholeQueueSince === undefined ? [] : [WHOLE_QUEUE]), ...this.#status.keys()]);
   }
 }
+
+/** A `subscribe` frame's fields after `application` and `queue`; without `partitions`, the server's default. */
+type SubscribeRequest = Omit<ResumeRequest, 'partitions'> & { partitions?: number[] };
 
 /** Null: "only new", positioned by the server's `subscribed` reply (also for partitions missing from `after`, 4.2). */
 function origin(partition: number, opts: SubscribeOptions): ResumePoint | null {

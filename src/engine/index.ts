@@ -28,6 +28,7 @@ export function createEngine(config: HoldlineConfig, logger: Logger): Engine {
         eventRetention: eventRetention(config),
         recordEvents: config.events === 'on',
         historyCacheBytes: config.historyCacheBytes,
+        maxPendingMessages: config.maxPendingMessages,
         logger: logger.child({ engine: 'redis' }),
       });
   }

@@ -43,6 +43,11 @@ export class RecordingHost implements SubscriptionHost, CallQueueViewHost, Event
   listenerError(err: unknown): void {
     throw err;
   }
+  /** Partitions a subscription to every partition learnt from its reply (claimPartitions). */
+  claimed: number[] = [];
+  claimPartitions(_sub: Subscription, partitions: number[]): void {
+    this.claimed.push(...partitions);
+  }
   forgetPartitions(_sub: Subscription, partitions: number[]): void {
     this.forgotten.push(...partitions);
   }

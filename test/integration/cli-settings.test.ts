@@ -8,10 +8,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, SETTING_KEYS } from '../../src/config.js';
 import { holdline, run } from '../helpers/cli.js';
-import { freePort } from '../helpers/redis-server.js';
+import { freePort, startRedisServer } from '../helpers/redis-server.js';
 
 const TIMEOUT_MS = 120_000;
 
@@ -20,6 +21,15 @@ function configFile(data: unknown): string {
   const file = path.join(dir, 'holdline.json');
   writeFileSync(file, typeof data === 'string' ? data : JSON.stringify(data));
   return file;
+}
+
+/** A start that must be refused: how it exited; fails at once if it listens instead (afterEach kills it). */
+async function refusedStart(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = holdline(args);
+  const listened = await Promise.race([cli.exited.then(() => false), cli.listening().then(() => true, () => false)]);
+  if (listened) throw new Error(`holdline ${args.join(' ')} started instead of refusing to`);
+  const { code } = await cli.exited;
+  return { code, stdout: cli.stdout, stderr: cli.stderr };
 }
 
 /** One line on stderr, exit 2, no stack trace. */
@@ -81,7 +91,7 @@ describe('holdline serve: bad settings', { timeout: TIMEOUT_MS }, () => {
     expectOneLine(logLevel, 'HOLDLINE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
     expectOneLine(
       redisUrl,
-      'HOLDLINE_REDIS_URL must be a redis://host:port[/db], rediss://… or redis+cluster://host:port,host:port URL, got "http://x"',
+      'HOLDLINE_REDIS_URL must be a redis://host:port[/db] (db: a database number, 0 when absent), rediss://… or redis+cluster://host:port,host:port URL, got "http://x"',
     );
     expectOneLine(accessLog, 'HOLDLINE_ACCESS_LOG must be true or false (1/0, yes/no, on/off), got "maybe"');
     expectOneLine(fromFile, `port in ${file} must be an integer from 0 to 65535, got 80000`);
@@ -142,5 +152,46 @@ describe('holdline serve: a Redis it cannot use', { timeout: TIMEOUT_MS }, () =>
       `holdline: cannot start on Redis at redis://ops:***@127.0.0.1:${closed} (--redis-url, HOLDLINE_REDIS_URL): connect ECONNREFUSED 127.0.0.1:${closed}\n`,
     );
     expect(res.stdout).not.toContain('listening');
+  });
+
+  it('starts on the database its URL names (0 when none), and refuses one Redis does not have or a malformed one', async () => {
+    const redis = await startRedisServer({ args: ['--databases', '2'] });
+    try {
+      const url = `redis://ops:s3cret@127.0.0.1:${redis.port}`;
+      // The prefix names the process, so each database shows whose keys it holds.
+      const serve = (redisUrl: string, prefix: string) =>
+        ['serve', '--port', '0', '--engine', 'redis', '--redis-url', redisUrl, '--redis-prefix', prefix, '--bootstrap-app', 'demo'];
+      const [missing, malformed, negative] = await Promise.all([
+        refusedStart(serve(`redis://127.0.0.1:${redis.port}/2`, 'two')),
+        refusedStart(serve(`${url}/abc`, 'abc')),
+        refusedStart(serve(`${url}/-1`, 'negative')),
+      ]);
+      // Redis judges the number (its `databases`): a start that cannot use Redis, exit 1.
+      expect([missing.code, missing.stderr]).toEqual([
+        1, `holdline: cannot start on Redis at redis://127.0.0.1:${redis.port}/2 (--redis-url, HOLDLINE_REDIS_URL): ERR DB index is out of range\n`,
+      ]);
+      // Not a number: a bad setting, exit 2, the password not shown.
+      const accepts = SETTINGS.redisUrl.type.accepts;
+      expectOneLine(malformed, `--redis-url must be ${accepts}, got "redis://ops:***@127.0.0.1:${redis.port}/abc"`);
+      expectOneLine(negative, `--redis-url must be ${accepts}, got "redis://ops:***@127.0.0.1:${redis.port}/-1"`);
+
+      const onZero = holdline(serve(`redis://127.0.0.1:${redis.port}/`, 'zero'));
+      const onOne = holdline(serve(`redis://127.0.0.1:${redis.port}/1`, 'one'));
+      await Promise.all([onZero.listening(), onOne.listening()]);
+      const prefixesIn = async (db: number): Promise<Array<string | undefined>> => {
+        const client = new Redis(`redis://127.0.0.1:${redis.port}/${db}`);
+        try {
+          return [...new Set((await client.keys('*')).map((k) => /^{?([a-z]+)/.exec(k)?.[1]))];
+        } finally {
+          client.disconnect();
+        }
+      };
+      // Each node's application went to its own database: `/` is database 0.
+      expect(await Promise.all([prefixesIn(0), prefixesIn(1)])).toEqual([['zero'], ['one']]);
+      for (const cli of [onZero, onOne]) cli.proc.kill('SIGTERM');
+      expect((await Promise.all([onZero.exited, onOne.exited])).map((e) => e.code)).toEqual([0, 0]);
+    } finally {
+      await redis.stop();
+    }
   });
 });

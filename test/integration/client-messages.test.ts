@@ -98,6 +98,30 @@ describe.each(cases)('client SDK against a real server ($name)', ({ factory, for
     expect(subB.droppedFrames).toBe(0);
   });
 
+  it('without `partitions`, the protocol\'s default: every partition with `since`, those `after` names, otherwise partition 1 only', async () => {
+    const s = srv();
+    const { name, key } = await s.createApp();
+    const queue = await createQueue(s, name, key, 3);
+    const producer = client(s, key, format);
+    const old = await producer.publish(name, queue, [1, 2, 3].map((p) => ({ body: `old${p}`, partition: p })));
+
+    const owner = client(s, key, format);
+    const everyPartition = owner.subscribe(name, queue, { since: 0 });
+    const afterTwo = client(s, key, format).subscribe(name, queue, { after: { 2: old[1]!.message_id } });
+    const onlyNew = client(s, key, format).subscribe(name, queue, {});
+    const [all, two, one] = [record(everyPartition), record(afterTwo), record(onlyNew)];
+    const partitionsOf = async (sub: typeof everyPartition): Promise<number[]> => (await sub.ready).map((r) => r.partition).sort();
+    expect(await Promise.all([partitionsOf(everyPartition), partitionsOf(afterTwo), partitionsOf(onlyNew)])).toEqual([[1, 2, 3], [2], [1]]);
+    expect([everyPartition.partitions, afterTwo.partitions, onlyNew.partitions]).toEqual([[1, 2, 3], [2], [1]]);
+
+    const live = await producer.publish(name, queue, [1, 2, 3].map((p) => ({ body: `live${p}`, partition: p })));
+    await Promise.all([all.until(6), two.until(1), one.until(1)]);
+    expect(byPartition(all.messages)).toEqual(byPartition([...old, ...live]));
+    expect([two.messages.map((m) => m.body), one.messages.map((m) => m.body)]).toEqual([['live2'], ['live1']]);
+    // The client that follows every partition follows each one: a second subscription to one is refused at once.
+    expect(() => owner.subscribe(name, queue, { partitions: [2] })).toThrow(HoldlineRequestError);
+  });
+
   it('more requests at once than the server lets wait (max_pending_frames): all answered on one connection', async () => {
     const s = srv();
     const { name, key } = await s.createApp();

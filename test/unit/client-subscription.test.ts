@@ -123,6 +123,48 @@ describe('Subscription', () => {
     expect(host.frames()).not.toContain('history');
   });
 
+  it('every partition (`since` without partitions): the server names them in its reply; they resume one by one, and unsubscribe names them', async () => {
+    const host = new RecordingHost();
+    const sub = new Subscription(host, APP, QUEUE, null, { since: 5 });
+    const seen = watch(sub);
+    expect([sub.partitions, sub.state]).toEqual([[], { status: 'pending' }]);
+    void sub.activate(1);
+    await settle();
+    expect(host.sent.map((s) => s.frame)).toEqual([{ type: 'subscribe', application: APP, queue: QUEUE, since: 5 }]);
+    host.reply(0, subscribed([[1, true], [2, true], [3, true]]));
+    sub.onMessage(msg(2, 1), 1); // right behind the reply: the learnt partition is live already
+    await expect(sub.ready).resolves.toHaveLength(3);
+    expect([sub.partitions, host.claimed, seen.delivered, sub.state]).toEqual([[1, 2, 3], [1, 2, 3], [1], { status: 'live' }]);
+    sub.onDisconnect();
+    host.generation = 2;
+    void sub.activate(2);
+    await settle();
+    expect(host.sent.slice(1).map((s) => s.frame)).toEqual([
+      { type: 'subscribe', application: APP, queue: QUEUE, partitions: [2], after: { '2': id(2, 1) } },
+      { type: 'subscribe', application: APP, queue: QUEUE, partitions: [1, 3], since: 5 },
+    ]);
+    host.reply(1, subscribed([[2, true]]));
+    host.reply(2, subscribed([[1, true], [3, true]]));
+    await settle();
+    void sub.unsubscribe();
+    expect(host.sent[3]?.frame).toEqual({ type: 'unsubscribe', application: APP, queue: QUEUE, partitions: [1, 2, 3] });
+    expect(host.forgotten).toEqual([1, 2, 3]);
+  });
+
+  it('every partition, stopped before the server named them: unsubscribes the queue and gives up its claim on it', async () => {
+    const host = new RecordingHost();
+    const sub = new Subscription(host, APP, QUEUE, null, { since: 0 });
+    void sub.activate(1);
+    await settle();
+    void sub.unsubscribe();
+    expect(host.sent.map((s) => s.frame.type)).toEqual(['subscribe', 'unsubscribe']);
+    expect(host.sent[1]?.frame).toEqual({ type: 'unsubscribe', application: APP, queue: QUEUE });
+    host.reply(0, subscribed([[1, true], [2, true]]));
+    await settle();
+    expect([sub.partitions, host.claimed, host.forgotten]).toEqual([[], [], [0]]);
+    await expect(sub.ready).rejects.toThrow('subscription ended: requested');
+  });
+
   it('messages before `subscribed` are dropped; the reply makes the partition live synchronously', async () => {
     const host = new RecordingHost();
     const sub = new Subscription(host, APP, QUEUE, [1], { since: 0 });

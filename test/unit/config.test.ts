@@ -110,3 +110,29 @@ describe('the settings table', () => {
     expect(redactUrl('redis://h:6379')).toBe('redis://h:6379');
   });
 });
+
+describe('HOLDLINE_REDIS_URL', () => {
+  const accepts = SETTINGS.redisUrl.type.accepts;
+
+  it('takes a database number after the host, database 0 when there is none', () => {
+    for (const url of [
+      'redis://127.0.0.1:6380', 'redis://127.0.0.1:6380/', 'redis://127.0.0.1:6380/0', 'redis://127.0.0.1:6380/15',
+      'rediss://ops:s3cret@h.example:6380/2', 'redis://h:1/3?family=6', 'redis://h:1?db=4', 'redis+cluster://a:1,b:2',
+    ]) {
+      expect(configFromEnv({ HOLDLINE_REDIS_URL: url }).redisUrl, url).toBe(url);
+    }
+  });
+
+  it('refuses a database part that is not a number, wherever the URL comes from, without showing its password', () => {
+    // ioredis would start on database 0 with each of these (SELECT NaN is skipped, SELECT -1 refused and ignored).
+    for (const db of ['abc', '-1', '1abc', '1/2', '+1', ' 1']) {
+      const url = `redis://ops:s3cret@127.0.0.1:6380/${db}`;
+      const shown = JSON.stringify(`redis://ops:***@127.0.0.1:6380/${db}`);
+      expect(() => configFromEnv({ HOLDLINE_REDIS_URL: url }), db).toThrow(`HOLDLINE_REDIS_URL must be ${accepts}, got ${shown}`);
+      expect(() => resolveConfig({ flags: { redisUrl: url } }), db).toThrow(`--redis-url must be ${accepts}, got ${shown}`);
+      expect(() => resolveConfig({ file: { path: 'h.json', data: { redisUrl: url } } }), db).toThrow(`redisUrl in h.json must be ${accepts}, got ${shown}`);
+    }
+    expect(() => configFromEnv({ HOLDLINE_REDIS_URL: 'redis://h:1?db=x' })).toThrow(`HOLDLINE_REDIS_URL must be ${accepts}, got "redis://h:1?db=x"`);
+    expect(() => resolveConfig({ file: { path: 'h.json', data: { redisUrl: 'redis://h:1?db=-1' } } })).toThrow(`redisUrl in h.json must be ${accepts}`);
+  });
+});

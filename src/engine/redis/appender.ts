@@ -18,6 +18,10 @@
  *
  * Failure: a call that fails fails every append combined into it, with the same error; they are
  * appends to the same partition of the same queue, so each of them alone would have met it too.
+ * When the store did not answer the call at all (a frozen Redis: the command timed out), the appends
+ * waiting behind it are refused too, unsent, with the error `refuseWaiting` names: sent, each next
+ * call would wait out the timeout again, so the last of n waiting calls would be answered after n
+ * timeouts instead of one (README "When something fails": a publish is answered within about 10 s).
  */
 import type { NewMessage, PartitionRef } from '../types.js';
 import type { StoredEntry } from './partition-scripts.js';
@@ -63,6 +67,9 @@ function bodyBytes(messages: NewMessage[]): number {
 /** Runs `send`, which makes the calls of one turn; the engine makes them leave together. */
 export type BatchWrites = (send: () => void) => void;
 
+/** The error that refuses the appends waiting behind a call that failed with `err`; undefined: send them. */
+export type RefuseWaiting = (err: unknown) => unknown;
+
 export class Appender {
   private readonly lanes = new Map<string, Lane>();
   /** Lanes with appends waiting and no call in flight, flushed together at the next turn. */
@@ -72,6 +79,7 @@ export class Appender {
   constructor(
     private readonly run: RunJob,
     private readonly batch: BatchWrites = (send) => send(),
+    private readonly refuseWaiting: RefuseWaiting = () => undefined,
   ) {}
 
   /** `lane` names the partition (its hash tag is enough); resolves with this append's stored entries. */
@@ -156,6 +164,12 @@ export class Appender {
       },
       (err: unknown) => {
         for (const entry of batch) entry.reject(err);
+        const refusal = lane.waiting.length > 0 ? this.refuseWaiting(err) : undefined;
+        if (refusal !== undefined) {
+          const waiting = lane.waiting;
+          lane.waiting = [];
+          for (const entry of waiting) entry.reject(refusal);
+        }
         done();
       },
     );

@@ -136,9 +136,17 @@ export function toEngineError(err: unknown): Error {
   return new HoldlineError('engine_unavailable', { cause: err });
 }
 
+/** The refusal of the SELECT a `/db` URL makes ioredis send on connecting ("ERR DB index is out of range"). */
+function isSelectRefused(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError' && (err as Error & { command?: { name?: string } }).command?.name === 'select';
+}
+
 /**
  * `connect()`, failing with what the connection itself met (ECONNREFUSED, WRONGPASS, a bad
  * database index) rather than ioredis's "Connection is closed.", which says only that it ended.
+ * A database number Redis refuses does not fail ioredis's connect: it reports the SELECT's error
+ * (before the ready check, which is sent after the SELECT's reply) and goes on, on database 0. Here
+ * it fails the connect instead, so a node never starts on a database it was not given.
  */
 export async function connectReporting(client: Redis | Cluster): Promise<void> {
   let met: unknown;
@@ -152,6 +160,10 @@ export async function connectReporting(client: Redis | Cluster): Promise<void> {
     throw met ?? err;
   } finally {
     client.off('error', onError);
+  }
+  if (isSelectRefused(met)) {
+    client.disconnect();
+    throw met;
   }
 }
 

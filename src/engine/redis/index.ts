@@ -122,12 +122,19 @@ export interface RedisEngineOptions {
    * answered when they can be (tail-cache.ts; default 64 MiB; 0: every read goes to Redis).
    */
   historyCacheBytes?: number;
+  /**
+   * Messages appended through this engine and not answered yet, beyond which an append is refused
+   * at once (config.ts maxPendingMessages; default DEFAULT_MAX_PENDING_MESSAGES).
+   */
+  maxPendingMessages?: number;
   logger?: Logger;
 }
 
 const READY_TIMEOUT_MS = 1000;
 /** historyCacheBytes when not given. */
 export const DEFAULT_HISTORY_CACHE_BYTES = 64 * 1024 * 1024;
+/** maxPendingMessages when not given (config.ts has the same default). */
+export const DEFAULT_MAX_PENDING_MESSAGES = 100_000;
 /** read.lua's command name (partition-scripts.ts). */
 const READ_SCRIPT = 'hlRead';
 /** The command that fetches the records read.lua picked (partition-scripts.ts readRecords). */
@@ -147,6 +154,14 @@ function copyMeta(meta: QueueMeta | null): QueueMeta | null {
   return meta === null ? null : { ...meta, principles: [...meta.principles] };
 }
 
+
+/** ioredis's rejection of a command Redis did not answer within commandTimeout (connection.ts). */
+function isCommandTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Command timed out';
+}
+
+/** Appends refused unsent because the call ahead of them on their partition timed out (appender.ts). */
+const WAITING_REFUSED = 'The storage engine is not answering: the write before this one on its partition timed out, this one was not sent';
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -196,6 +211,15 @@ export class RedisEngine implements Engine {
   /** hashKey(key) of recently presented keys (app-keys.ts KeyHashes). */
   private readonly keyHashes = new KeyHashes();
   private readonly waitTimeoutMs: number;
+  /**
+   * Messages handed to the appender and not answered yet (stored, refused or failed). While Redis
+   * does not answer (frozen, its host hung) they wait in this process: each partition's appends
+   * queue behind its call in flight, which waits out the command timeout. Beyond
+   * maxPendingMessages an append is refused before any of it is sent (README "When something
+   * fails"), so that memory, and how long the waiting appends take to be answered, stay bounded.
+   */
+  private pendingMessages = 0;
+  private readonly maxPendingMessages: number;
   private readonly logger: Logger | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
   private confirmConnected: Promise<void> | undefined;
@@ -204,6 +228,7 @@ export class RedisEngine implements Engine {
     this.target = parseRedisUrl(opts.url);
     this.keys = new RedisKeys(opts.prefix);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
+    this.maxPendingMessages = opts.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES;
     this.logger = opts.logger;
     const tuning = { commandTimeoutMs: Math.max(5000, this.waitTimeoutMs + 2000) };
     // Auto-pipelined on a single server, except history reads (read.lua picks the ids, HMGET
@@ -254,6 +279,7 @@ export class RedisEngine implements Engine {
     this.appender = new Appender(
       (job) => this.runAppend(job),
       (send) => this.batchWrites(send),
+      (err) => (isCommandTimeout(err) ? new HoldlineError('engine_unavailable', { message: WAITING_REFUSED }) : undefined),
     );
   }
 
@@ -424,7 +450,14 @@ export class RedisEngine implements Engine {
   // --- messages ---
 
   append(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]> {
-    if (messages.length === 0) return Promise.resolve([]);
+    const n = messages.length;
+    if (n === 0) return Promise.resolve([]);
+    // All of the append or none of it: refused whole, before any partition's share is submitted.
+    // An append alone may exceed the bound (it waits for nothing else).
+    if (this.pendingMessages > 0 && this.pendingMessages + n > this.maxPendingMessages) {
+      const message = `The storage engine is not answering: ${this.pendingMessages} messages wait for it on this node already`;
+      return Promise.reject(new HoldlineError('engine_unavailable', { message }));
+    }
     const partition = messages[0]!.partition;
     if (messages.every((m) => m.partition === partition)) {
       // One partition (a publish usually is): one submission, no grouping, no async steps of its own.
@@ -435,13 +468,26 @@ export class RedisEngine implements Engine {
       } catch (err) {
         return Promise.reject(toEngineError(err));
       }
+      this.pendingMessages += n;
       return this.appender.submit(k.state, ref, this.replicas.required(queue.consistency, k.ids), messages).then(
-        (stored) => messages.map((m, j) => storedMessage(m, partition, stored[j]!)),
+        (stored) => {
+          this.pendingMessages -= n;
+          return messages.map((m, j) => storedMessage(m, partition, stored[j]!));
+        },
         (err: unknown) => {
+          this.pendingMessages -= n;
           throw toEngineError(err);
         },
       );
     }
+    this.pendingMessages += n;
+    return this.appendSpread(queue, messages).finally(() => {
+      this.pendingMessages -= n;
+    });
+  }
+
+  /** An append whose messages go to several partitions: one submission per partition, concurrently. */
+  private appendSpread(queue: QueueMeta, messages: NewMessage[]): Promise<StoredMessage[]> {
     return guarded(async () => {
       const byPartition = new Map<number, number[]>();
       messages.forEach((m, i) => {
