@@ -9,9 +9,11 @@
  */
 import type { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
-import { buildEvent, changeEventValues, traitOf, uuidv7Micros, type HoldlineEvent } from '../../src/engine/events.js';
+import { buildEvent, changeEventValues, traitOf, uuidv7Micros, type HoldlineEvent, type LoggedEvent } from '../../src/engine/events.js';
+import { parseEventQuery, queryOrder, queryParams } from '../../src/domain/events/query.js';
+import { EventQueries } from '../../src/domain/events/service.js';
 import { RedisCallStore } from '../../src/engine/redis/calls.js';
-import { directIdBits } from '../../src/engine/redis/events.js';
+import { directIdBits, directMessageId } from '../../src/engine/redis/events.js';
 import type { RedisEngine } from '../../src/engine/redis/index.js';
 import { RedisKeys } from '../../src/engine/redis/keys.js';
 import { expandLuaSource, loadLua } from '../../src/engine/redis/scripts.js';
@@ -66,9 +68,11 @@ describe('direct event recording (single Redis)', () => {
         expect(e.event).toEqual(edgeEvent(app, 'bench.direct', i, us, id));
         // No index of every event (a walk of the log merges the type indexes).
         expect(await client.exists(keys.eventLog(app)[2])).toBe(0);
-        expect(await client.zscore(keys.eventTypeIndex(app, 'bench.direct'), `${id}${e.seq}`)).toBe(String(us));
+        // Indexed by its seq in twelve digits (its message_id names the seq).
+        const member = String(e.seq).padStart(12, '0');
+        expect(await client.zscore(keys.eventTypeIndex(app, 'bench.direct'), member)).toBe(String(us));
         // Indexed by the queue it was recorded with, not by a trait.
-        expect(await client.zscore(keys.eventQueueIndex(app, `q${i}`), `${id}${e.seq}`)).toBe(i % 2 === 0 ? String(us) : null);
+        expect(await client.zscore(keys.eventQueueIndex(app, `q${i}`), member)).toBe(i % 2 === 0 ? String(us) : null);
         expect(await engine.events.get(app, id)).toEqual(e);
         // The id names its seq, but only the id itself finds the event: the same seq under another
         // time or application part does not.
@@ -83,6 +87,72 @@ describe('direct event recording (single Redis)', () => {
     } finally {
       await unsubscribe();
     }
+  });
+
+  it('pages events of one µs in Panko order across types, and retention removes their index entries', async () => {
+    const app = randomName('app');
+    const base = 1_790_000_000_000_000;
+    // 3 µs over 2 ms, 2 types: ties of one µs are broken by message_id, which here names the seq.
+    const qa = '{"name":"queue_id","type":"string","value":"qa"}';
+    for (let i = 0; i < 40; i++) {
+      await record(app, i % 3 === 0 ? 'bench.a' : 'bench.b', i % 2 === 0 ? qa : '', i % 2 === 0 ? 'qa' : '', String(base + [0, 1, 1000][i % 3]!));
+    }
+    const all = (await engine.events.readSince(app, 0, 100))!;
+    const byTime = (a: LoggedEvent, b: LoggedEvent) => a.generatedUs - b.generatedUs || (a.event.message_id < b.event.message_id ? -1 : 1);
+    const byId = (a: LoggedEvent, b: LoggedEvent) => (a.event.message_id < b.event.message_id ? -1 : 1);
+    const service = new EventQueries(engine.events);
+    for (const [query, key, order] of [['', 'generated', byTime], ['', 'message_id', byId], ['q.field=queue_id&q.value=qa&', 'generated', byTime]] as const) {
+      for (const dir of ['asc', 'desc']) {
+        const want = all.filter((e) => query === '' || traitOf(e.event, 'queue_id')?.value === 'qa').sort(order);
+        if (dir === 'desc') want.reverse();
+        const got: string[] = [];
+        for (let marker: string | undefined; ; ) {
+          const text = `${query}limit=7&sort=${key}:${dir}${marker === undefined ? '' : `&marker=${marker}`}`;
+          const page = await service.query({ kind: 'app', app }, parseEventQuery(queryParams(text), queryOrder(text)));
+          got.push(...page.map((e) => e.message_id));
+          if (page.length < 7) break;
+          marker = page[page.length - 1]!.message_id;
+        }
+        expect(want.length).toBeGreaterThan(query === '' ? 39 : 19);
+        expect(got, `${query} ${key} ${dir}`).toEqual(want.map((e) => e.event.message_id));
+      }
+    }
+    // Retention down to 10 events: the rest leave the records and every index.
+    await client.eval(loadLua('events-trim-8', false), 8, ...keys.eventLog(app), 0, 10, 1000);
+    expect((await client.zcard(keys.eventTypeIndex(app, 'bench.a'))) + (await client.zcard(keys.eventTypeIndex(app, 'bench.b')))).toBe(10);
+    expect(await client.zcard(keys.eventQueueIndex(app, 'qa'))).toBe(all.slice(30).filter((e) => traitOf(e.event, 'queue_id')?.value === 'qa').length);
+    expect((await engine.events.readSince(app, 30, 100))!.map((e) => e.seq)).toEqual(all.slice(30).map((e) => e.seq));
+  });
+
+  it('reads and trims a change an earlier version recorded (its message_id in the record, its member `<message_id><seq>`) beside new ones', async () => {
+    const app = randomName('app');
+    const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, events: engine.events, feeds: engine.feeds });
+    let q: { uuid: string };
+    try {
+      q = await calls.createCallQueue(app, { name: 'q', description: '', disabled: false, project_id: null, user_id: null, service_level_seconds: 20 });
+      await calls.joinCaller(app, q.uuid, { name: 'Ann', number: '555', priority: 1 });
+      await calls.joinCaller(app, q.uuid, { name: 'Bo', number: '556', priority: 1 });
+    } finally {
+      await calls.close();
+    }
+    const before = (await engine.events.readSince(app, 0, 10))!;
+    // The first join as an earlier version stored it.
+    const join = before[1]!;
+    const records = keys.eventLog(app)[1];
+    const stored = JSON.parse((await client.hget(records, String(join.seq)))!) as { event: Record<string, string> };
+    stored.event = { message_id: join.event.message_id, event_type: 'queue.caller.join' };
+    await client.hset(records, String(join.seq), JSON.stringify(stored));
+    const short = String(join.seq).padStart(12, '0');
+    for (const index of [keys.eventTypeIndex(app, 'queue.caller.join'), keys.eventQueueIndex(app, q.uuid)]) {
+      expect(await client.zrem(index, short)).toBe(1);
+      await client.zadd(index, join.generatedUs, `${join.event.message_id}${join.seq}`);
+    }
+    expect(await engine.events.readSince(app, 0, 10)).toEqual(before);
+    expect(await engine.events.get(app, join.event.message_id)).toEqual(join);
+    const walk = await engine.events.scan(app, { index: { kind: 'time' }, min: 'g:', max: 'g:~', descending: false, count: 10 });
+    expect(walk.events).toEqual(before);
+    await client.eval(loadLua('events-trim-8', false), 8, ...keys.eventLog(app), 0, 0, 1000);
+    expect(await client.exists(keys.eventTypeIndex(app, 'queue.caller.join'), keys.eventQueueIndex(app, q.uuid), records)).toBe(0);
   });
 
   it('adds a trait to the type catalogue the first time an event of the type has it', async () => {
@@ -129,7 +199,9 @@ describe('direct event recording (single Redis)', () => {
       const [, joined, leave] = (await engine.events.readSince(app, 0, 10))!;
       const record = JSON.parse((await client.hget(keys.eventLog(app)[1], String(leave!.seq)))!) as Record<string, unknown>;
       expect(Object.keys(record)).toEqual(['seq', 'us', 'q', 'event', 'c']);
-      expect(record.event).toEqual({ message_id: leave!.event.message_id, event_type: 'queue.caller.leave' });
+      // No message_id: the reader makes it from the seq and the time (directMessageId).
+      expect(record.event).toEqual({ event_type: 'queue.caller.leave' });
+      expect(leave!.event.message_id).toBe(directMessageId(app, leave!.generatedUs, leave!.seq));
       // Stored without the queue's stats (call-emit.lua), which the published change carries.
       expect(record.c).not.toHaveProperty('stats');
       expect(record.c).toMatchObject({ kind: 'caller_left', seq: left.change!.seq, caller: { uuid: first!.uuid } });

@@ -40,6 +40,7 @@ import {
   timeKey,
   traitOf,
   uuidv7,
+  uuidv7Micros,
   type EventLog,
   type EventLogListener,
   type EventRetention,
@@ -76,8 +77,11 @@ interface StoredRecord {
   us: number;
   /** The queue_id the event is indexed by (retention removes it from that index). */
   q?: string;
-  /** The event; only its message_id and event_type when the record holds a change (`c`). */
-  event: LoggedEvent['event'] | Pick<LoggedEvent['event'], 'message_id' | 'event_type'>;
+  /**
+   * The event; only its event_type when the record holds a change (`c`; its message_id too when an
+   * earlier version recorded it: the id is made from the seq and time now, directMessageId).
+   */
+  event: LoggedEvent['event'] | (Pick<LoggedEvent['event'], 'event_type'> & { message_id?: string });
   /**
    * A call-queue change as its script encoded it, recorded straight into the log on one Redis
    * (lua/includes/event-record-direct.lua appendChange): the event's traits are built from it here,
@@ -91,7 +95,8 @@ function toLogged(json: string, app: string): LoggedEvent {
   const r = JSON.parse(json) as StoredRecord;
   if (r.c === undefined) return { seq: r.seq, generatedUs: r.us, event: r.event as LoggedEvent['event'] };
   const { values } = changeEventValues(changeOfEventRecord(r.c));
-  return { seq: r.seq, generatedUs: r.us, event: buildEvent(app, r.event.event_type, values, r.us, r.event.message_id) };
+  const id = r.event.message_id ?? directMessageId(app, r.us, r.seq);
+  return { seq: r.seq, generatedUs: r.us, event: buildEvent(app, r.event.event_type, values, r.us, id) };
 }
 
 /** The relay script's arguments per outbox entry (pushRecord). */
@@ -127,6 +132,14 @@ export const directIdBits = kept(1000, (app) => {
   return ((Number.parseInt(h[0]!, 16) & 0x3) | 0x8).toString(16) + h.slice(1, 7);
 });
 
+/**
+ * The message_id of `app`'s event `seq` of `us` recorded on one Redis (event-record-direct.lua
+ * messageId): a UUIDv7 of the µs, then the application's bits and 36 bits of the seq.
+ */
+export function directMessageId(app: string, us: number, seq: number): string {
+  return uuidv7Micros(us, `000${directIdBits(app)}${(seq % 2 ** 36).toString(16).padStart(9, '0')}`);
+}
+
 /** JSON strings of event types and queue ids. */
 const jsonText = kept(4096, (text) => JSON.stringify(text));
 
@@ -157,8 +170,22 @@ const eventFeed = kept(1000, (app): FeedCodec<'event', LoggedEvent> => ({
   decode: (payload) => payload.toString('utf8').split('\n').map((json) => toLogged(json, app)),
 }));
 
-/** A time-ordered index's member: `<message_id><seq>` (keys.ts EventLogKeys). */
+/**
+ * A time-ordered index's member: the seq in SEQ_MEMBER digits, zero-padded (recorded on one Redis:
+ * its message_id follows from the seq, directMessageId), or `<message_id><seq>` (relayed, or recorded
+ * by an earlier version) (keys.ts EventLogKeys).
+ */
 const ID_LENGTH = 36;
+const SEQ_MEMBER = 12;
+
+/** An index member's message_id and seq (text); `us` its score. */
+function memberParts(app: string, member: string, us: number): { id: string; seq: string } {
+  if (member.length === SEQ_MEMBER) {
+    const seq = Number(member);
+    return { id: directMessageId(app, us, seq), seq: String(seq) };
+  }
+  return { id: member.slice(0, ID_LENGTH), seq: member.slice(ID_LENGTH) };
+}
 
 /** The ms a UUIDv7 message_id (or its start, `xxxxxxxx-xxxx`) carries (null: not one). */
 function msOfId(id: string): number | null {
@@ -644,7 +671,7 @@ export class RedisEventLog implements EventLog {
     const seq = Number((await guarded(() => this.client.hget(meta, 'seq'))) ?? 0);
     if (seq === 0) return { seq: 0, id: null };
     const json = await guarded(() => this.client.hget(events, String(seq)));
-    return { seq, id: json === null ? null : (JSON.parse(json) as StoredRecord).event.message_id };
+    return { seq, id: json === null ? null : toLogged(json, app).event.message_id };
   }
 
   subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe> {
@@ -666,7 +693,7 @@ export class RedisEventLog implements EventLog {
       index.kind === 'type' ? [this.keys.eventTypeIndex(app, index.type)]
       : index.kind === 'queue' ? [this.keys.eventQueueIndex(app, index.queueId)]
       : (await guarded(() => this.client.hkeys(this.keys.eventLog(app)[4]))).map((type) => this.keys.eventTypeIndex(app, type));
-    const walks = await Promise.all(keys.map((key) => this.walk(key, scan)));
+    const walks = await Promise.all(keys.map((key) => this.walk(app, key, scan)));
     const walked = walks.length === 1 ? walks[0]! : walks.flat();
     if (walks.length > 1) {
       walked.sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
@@ -685,12 +712,9 @@ export class RedisEventLog implements EventLog {
    * is continued from exactly, whatever shares its time. The id walk (sort by message_id) reads a
    * whole ms at a time: a message_id begins with its ms, so ids of one ms sort among themselves only.
    */
-  private async walk(key: string, scan: EventScan): Promise<{ member: string; seq: string }[]> {
+  private async walk(app: string, key: string, scan: EventScan): Promise<{ member: string; seq: string }[]> {
     const prefix = indexPrefix(scan.index);
     const byMs = scan.index.kind === 'id';
-    /** An index member of this kind for a ZSET entry. */
-    const memberOf = (member: string, score: string): string =>
-      byMs ? `${prefix}${member.slice(0, ID_LENGTH)}` : `${prefix}${timeKey(Number(score), member.slice(0, ID_LENGTH))}`;
     // A bound's group: the µs (the id walk: the ms) its member names; null when it names none.
     const groupOf = (bound: string): number | null => {
       if (!bound.startsWith(prefix)) return null;
@@ -739,10 +763,13 @@ export class RedisEventLog implements EventLog {
       for (let i = 0; i + 1 < list.length; i += 2) {
         if (seen.has(list[i]!)) continue;
         seen.add(list[i]!);
-        const m = memberOf(list[i]!, list[i + 1]!);
+        // The entry as a member of the walk's kind (events.ts EventIndex).
+        const us = Number(list[i + 1]);
+        const { id, seq } = memberParts(app, list[i]!, us);
+        const m = byMs ? `${prefix}${id}` : `${prefix}${timeKey(us, id)}`;
         if (m < scan.min || (scan.minExclusive === true && m === scan.min)) continue;
         if (m > scan.max || (scan.maxExclusive === true && m === scan.max)) continue;
-        walked.push({ member: m, seq: list[i]!.slice(ID_LENGTH) });
+        walked.push({ member: m, seq });
       }
     }
     walked.sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
@@ -751,9 +778,9 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * The event by message_id. One recorded on one Redis names its seq (its last 36 bits, events-record-direct.lua):
-   * that record, when its message_id is this one. Otherwise (a relayed event's id is a hash) its ms
-   * of every type index holds its member, which names its seq.
+   * The event by message_id. One recorded on one Redis names its seq (its last 36 bits,
+   * event-record-direct.lua messageId): that record, when its message_id is this one. Otherwise (a
+   * relayed event's id is a hash) its ms of every type index holds its member, which names its seq.
    */
   async get(app: string, messageId: string): Promise<LoggedEvent | null> {
     const ms = messageId.length === ID_LENGTH ? msOfId(messageId) : null;
@@ -761,13 +788,24 @@ export class RedisEventLog implements EventLog {
     const [, records, , , types] = this.keys.eventLog(app);
     const named = Number.parseInt(messageId.slice(-9), 16);
     const [direct, typeNames] = await guarded(() => Promise.all([this.client.hget(records, String(named)), this.client.hkeys(types)]));
-    if (direct !== null && (JSON.parse(direct) as StoredRecord).event.message_id === messageId) return toLogged(direct, app);
+    if (direct !== null) {
+      const e = toLogged(direct, app);
+      if (e.event.message_id === messageId) return e;
+    }
     const found = await guarded(() =>
-      Promise.all(typeNames.map((type) => this.client.zrange(this.keys.eventTypeIndex(app, type), String(ms * 1000), String(ms * 1000 + 999), 'BYSCORE'))),
+      Promise.all(
+        typeNames.map((type) => this.client.zrange(this.keys.eventTypeIndex(app, type), String(ms * 1000), String(ms * 1000 + 999), 'BYSCORE', 'WITHSCORES')),
+      ),
     );
-    const member = found.flat().find((m) => m.startsWith(messageId) && m.length > ID_LENGTH);
-    if (member === undefined) return null;
-    const json = await guarded(() => this.client.hget(records, member.slice(ID_LENGTH)));
+    let seq: string | undefined;
+    for (const list of found) {
+      for (let i = 0; i + 1 < list.length && seq === undefined; i += 2) {
+        const parts = memberParts(app, list[i]!, Number(list[i + 1]));
+        if (parts.id === messageId) seq = parts.seq;
+      }
+    }
+    if (seq === undefined) return null;
+    const json = await guarded(() => this.client.hget(records, seq));
     return json === null ? null : toLogged(json, app);
   }
 
