@@ -93,8 +93,10 @@ export interface PartitionKeys {
  *   types      HASH    event type -> JSON {trait name: type}
  *   channel    shard channel: each relay call's new events, their records joined by '\n' (256 at most per message), in seq order
  *   byType     prefix: `<byType><event type>` is a ZSET of that type's events: score its generated
- *              µs (exact in a double), member `<message_id><seq>`; equal scores sort by member, so
- *              by message_id (36 characters, unique): the order is Panko's (generated, then
+ *              µs (exact in a double), member `<message_id><seq>` (relayed) or the seq in twelve
+ *              digits (recorded on one Redis: its message_id is made from the seq, events.ts
+ *              directMessageId); equal scores sort by member, so by message_id (within one µs of
+ *              one log the seq's order is the id's): the order is Panko's (generated, then
  *              message_id), and the member names the record. Every event is in exactly one, so a
  *              walk of every event merges them (the types hash names them). By message_id: the
  *              UUIDv7 carries its ms, whose 1000 µs of the type indexes hold it; one recorded on
