@@ -213,3 +213,11 @@ export async function call(
   const text = await res.text();
   return { status: res.status, body: text === '' ? null : JSON.parse(text) };
 }
+
+/** An application and one message queue of it (`partitions`, weak consistency), made over REST. */
+export async function appWithQueue(s: Pick<TestServer, 'createApp' | 'request'>, partitions = 1): Promise<{ app: string; key: string; queue: string }> {
+  const { name: app, key } = await s.createApp();
+  const created = await s.request(`/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions, consistency: 'weak' }) });
+  if (created.status !== 201) throw new Error(`queue create answered ${created.status}: ${await created.text()}`);
+  return { app, key, queue: ((await created.json()) as { queue_name: string }).queue_name };
+}

@@ -14,7 +14,7 @@ import { metrics } from '../../src/metrics/registry.js';
 import { startHoldlineProcess } from '../helpers/holdline-process.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
-import { JSON_CT, errorCode } from '../helpers/server.js';
+import { JSON_CT, appWithQueue, errorCode } from '../helpers/server.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 import { eventually, startNode, type HoldlineNode } from '../cluster/nodes.js';
 
@@ -42,10 +42,7 @@ describe('Redis frozen (SIGSTOP) under a running node', () => {
 
   it('answers engine_unavailable after the command timeout, and that write may be stored', { timeout: 60_000 }, async () => {
     const s = node.server;
-    const { name: app, key } = await s.createApp();
-    const created = await s.request(`/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 1, consistency: 'weak' }) });
-    expect(created.status).toBe(201);
-    const queue = ((await created.json()) as { queue_name: string }).queue_name;
+    const { app, key, queue } = await appWithQueue(s);
     const raw = await WsTestClient.open(s.url, { key });
     cleanups.push(async () => void (await raw.close()));
     expect((await raw.request({ type: 'subscribe', application: app, queue, partitions: [1] })).type).toBe('subscribed');
@@ -76,9 +73,7 @@ describe('Redis frozen (SIGSTOP) under a running node', () => {
     let stopped = false;
     cleanups.push(async () => void (stopped || (await stopping.close())));
     const s = stopping.server;
-    const { name: app, key } = await s.createApp();
-    const created = await s.request(`/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 1, consistency: 'weak' }) });
-    const queue = ((await created.json()) as { queue_name: string }).queue_name;
+    const { app, key, queue } = await appWithQueue(s);
     const producer = await WsTestClient.open(s.url, { key });
     cleanups.push(async () => void (await producer.close()));
     expect((await producer.request({ type: 'publish', application: app, queue, messages: [{ body: 'before', partition: 1 }] })).type).toBe('published');
@@ -158,9 +153,7 @@ describe('Redis frozen (SIGSTOP) under a running node', () => {
 
   it('answers the publishes queued behind a timed-out one at once, unsent, instead of one command timeout each', { timeout: 60_000 }, async () => {
     const s = node.server;
-    const { name: app, key } = await s.createApp();
-    const created = await s.request(`/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 1, consistency: 'weak' }) });
-    const queue = ((await created.json()) as { queue_name: string }).queue_name;
+    const { app, key, queue } = await appWithQueue(s);
     const producer = await WsTestClient.open(s.url, { key });
     cleanups.push(async () => void (await producer.close()));
     const publish = (id: string) => ({

@@ -14,7 +14,7 @@ import { HoldlineClient, type MessageFrame } from '../../src/client/index.js';
 import type { CallQueueEvent } from '../../src/engine/call-types.js';
 import { freshPrefix } from '../helpers/namespace.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
-import { JSON_CT, call, errorCode } from '../helpers/server.js';
+import { JSON_CT, appWithQueue, call, errorCode } from '../helpers/server.js';
 import { WsTestClient } from '../helpers/ws-client.js';
 import { eventually, startNode, type HoldlineNode } from '../cluster/nodes.js';
 
@@ -44,10 +44,7 @@ describe('Redis stopped and restarted under a running node', () => {
 
   it('fails fast and tells while Redis is away, recovers by itself when it returns, loses nothing acknowledged', { timeout: 120_000 }, async () => {
     const s = node.server;
-    const { name: app, key } = await s.createApp();
-    const created = await s.request(`/${app}`, { method: 'POST', key, headers: JSON_CT, body: JSON.stringify({ partitions: 2, consistency: 'weak' }) });
-    expect(created.status).toBe(201);
-    const queue = ((await created.json()) as { queue_name: string }).queue_name;
+    const { app, key, queue } = await appWithQueue(s, 2);
     const callQueue = (await call(s, key, 'POST', '/v1/queues', { name: 'support' })).body.uuid as string;
 
     // An SDK subscriber (what applications use) and a raw one (to see every frame as sent).
