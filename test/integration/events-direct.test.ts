@@ -124,6 +124,43 @@ describe('direct event recording (single Redis)', () => {
     expect((await engine.events.readSince(app, 30, 100))!.map((e) => e.seq)).toEqual(all.slice(30).map((e) => e.seq));
   });
 
+  it('pages a log of many types, one of them most of it, exactly: the merge walks on the indexes that bound it', async () => {
+    const app = randomName('app');
+    const base = 1_790_000_000_000_000;
+    let x = 11;
+    const rand = (n: number) => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return (x >>> 16) % n;
+    };
+    const types = ['bench.t0', 'bench.t1', 'bench.t2', 'bench.t3', 'bench.t4', 'bench.t5', 'bench.t6'];
+    for (let i = 0; i < 300; i++) {
+      // t0 most of the log, the others now and then; times over 3 ms, many sharing a µs.
+      const type = rand(10) < 7 ? types[0]! : types[1 + rand(6)]!;
+      await record(app, type, '', '', String(base + rand(3) * 1000 + rand(4)));
+    }
+    const all = (await engine.events.readSince(app, 0, 1000))!;
+    const byTime = (a: LoggedEvent, b: LoggedEvent) => a.generatedUs - b.generatedUs || (a.event.message_id < b.event.message_id ? -1 : 1);
+    const byId = (a: LoggedEvent, b: LoggedEvent) => (a.event.message_id < b.event.message_id ? -1 : 1);
+    const service = new EventQueries(engine.events);
+    for (const [key, order] of [['generated', byTime], ['message_id', byId]] as const) {
+      for (const dir of ['asc', 'desc']) {
+        for (const limit of [1, 3, 10, 64]) {
+          const want = [...all].sort(order);
+          if (dir === 'desc') want.reverse();
+          const got: string[] = [];
+          for (let marker: string | undefined; ; ) {
+            const text = `limit=${limit}&sort=${key}:${dir}${marker === undefined ? '' : `&marker=${marker}`}`;
+            const page = await service.query({ kind: 'app', app }, parseEventQuery(queryParams(text), queryOrder(text)));
+            got.push(...page.map((e) => e.message_id));
+            if (page.length < limit) break;
+            marker = page[page.length - 1]!.message_id;
+          }
+          expect(got, `${key} ${dir} limit ${limit}`).toEqual(want.map((e) => e.event.message_id));
+        }
+      }
+    }
+  });
+
   it('reads and trims a change an earlier version recorded (its message_id in the record, its member `<message_id><seq>`) beside new ones', async () => {
     const app = randomName('app');
     const calls = await RedisCallStore.open({ url: inject('redisUrl'), prefix, events: engine.events, feeds: engine.feeds });

@@ -693,16 +693,53 @@ export class RedisEventLog implements EventLog {
       index.kind === 'type' ? [this.keys.eventTypeIndex(app, index.type)]
       : index.kind === 'queue' ? [this.keys.eventQueueIndex(app, index.queueId)]
       : (await guarded(() => this.client.hkeys(this.keys.eventLog(app)[4]))).map((type) => this.keys.eventTypeIndex(app, type));
-    const walks = await Promise.all(keys.map((key) => this.walk(app, key, scan)));
-    const walked = walks.length === 1 ? walks[0]! : walks.flat();
-    if (walks.length > 1) {
-      walked.sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
-      walked.length = Math.min(walked.length, scan.count);
-    }
+    const walked = keys.length === 1 ? await this.walk(app, keys[0]!, scan) : await this.merge(app, keys, scan);
     if (walked.length === 0) return { events: [], last: null };
     const last = walked[walked.length - 1]!.member;
     const rows = await guarded(() => this.client.hmget(this.keys.eventLog(app)[1], ...walked.map((w) => w.seq)));
     return { events: rows.filter((r): r is string => r !== null).map((r) => toLogged(r, app)), last };
+  }
+
+  /**
+   * The first `scan.count` entries of several indexes merged (each event in one of them). Each index
+   * is walked for a share of the page first: the merge is exact up to the earliest last entry among
+   * the indexes that may hold more, and those that bound it are walked on (a share twice as large
+   * each round) until the page is exact or every index is spent. Events spread over the types cost
+   * one round of about twice the page; reading the whole page from every index cost T times it.
+   */
+  private async merge(app: string, keys: string[], scan: EventScan): Promise<{ member: string; seq: string }[]> {
+    const before = (a: string, b: string): boolean => (scan.descending ? a > b : a < b);
+    const lists = keys.map((key) => ({ key, items: [] as { member: string; seq: string }[], spent: false }));
+    let share = Math.max(8, Math.ceil((2 * scan.count) / keys.length));
+    let pending = lists;
+    for (;;) {
+      await Promise.all(
+        pending.map(async (list) => {
+          const last = list.items[list.items.length - 1]?.member;
+          // On from the list's last entry (exclusive), in the walk's direction.
+          const from: EventScan =
+            last === undefined ? { ...scan, count: share }
+            : scan.descending ? { ...scan, max: last, maxExclusive: true, count: share }
+            : { ...scan, min: last, minExclusive: true, count: share };
+          const got = await this.walk(app, list.key, from);
+          list.items.push(...got);
+          list.spent = got.length < share;
+        }),
+      );
+      // Exact up to `bound`: the earliest last entry of an index that may hold more.
+      let bound: string | undefined;
+      for (const list of lists) {
+        const last = list.items[list.items.length - 1]?.member;
+        if (!list.spent && last !== undefined && (bound === undefined || before(last, bound))) bound = last;
+      }
+      const merged = lists.flatMap((l) => l.items).sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
+      const exact = bound === undefined ? merged : merged.filter((m) => !before(bound!, m.member));
+      if (exact.length >= scan.count || bound === undefined) return exact.slice(0, scan.count);
+      // Walk on the indexes whose last entry comes before the page's end could: they may hide entries of it.
+      const end = merged[Math.min(scan.count, merged.length) - 1]!.member;
+      pending = lists.filter((l) => !l.spent && !before(end, l.items[l.items.length - 1]!.member));
+      share *= 2;
+    }
   }
 
   /**
