@@ -76,12 +76,20 @@ export function checkTtl(ttl: number, field: string): number {
 /** With the `u` flag a surrogate class matches only surrogates that are not part of a pair. */
 const UNPAIRED_SURROGATE = /[\uD800-\uDFFF]/u;
 
-/** Whether a string or key anywhere in a JSON value holds an unpaired surrogate (no UTF-8 form). */
-export function holdsUnpairedSurrogate(value: unknown): boolean {
-  if (typeof value === 'string') return UNPAIRED_SURROGATE.test(value);
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some(holdsUnpairedSurrogate);
-  return Object.entries(value).some(([key, child]) => UNPAIRED_SURROGATE.test(key) || holdsUnpairedSurrogate(child));
+/**
+ * A `\udXXX` escape of a surrogate whose backslash is not itself escaped (an even run of `\\`
+ * before it). JSON.stringify escapes a surrogate that way when, and only when, it is unpaired
+ * (well-formed JSON.stringify, ES2019); a pair is written as its character.
+ */
+const ESCAPED_SURROGATE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+
+/**
+ * Whether the JSON text JSON.stringify made of a value shows an unpaired surrogate in a string or
+ * key of it (text with no UTF-8 form): read from the text a size check makes anyway, rather than by
+ * a second walk of the value.
+ */
+export function stringifiedHoldsUnpairedSurrogate(json: string): boolean {
+  return ESCAPED_SURROGATE.test(json);
 }
 
 /** A text or byte body: non-empty, at most `maxBytes` bytes (UTF-8 for text), text that has a UTF-8 form. */

@@ -14,7 +14,7 @@ import type { Engine, JsonValue, MessageFilter, NewMessage, QueueMeta, ReadOrder
 import { assertCanRead, assertOwner, canRead } from '../auth.js';
 import { decodeMessageId } from '../ids.js';
 import { isValidAppName, isValidQueueName } from '../names.js';
-import { atField, checkBody, checkClientState, checkPartition, checkTtl, holdsUnpairedSurrogate, parseIdList, parseMessageId, toNewMessages } from './message-rules.js';
+import { atField, checkBody, checkClientState, checkPartition, checkTtl, parseIdList, stringifiedHoldsUnpairedSurrogate, parseMessageId, toNewMessages } from './message-rules.js';
 import type { MessageInput, MessageLimits } from './message-rules.js';
 import { newQueueMeta, updatedQueueMeta } from './queue-rules.js';
 import type { CreateQueueInput, QueueSettings } from './queue-rules.js';
@@ -317,11 +317,12 @@ export class MessageQueues {
     const change: StateChange = {};
     if (input.clientState !== undefined) change.clientState = input.clientState === null ? null : checkClientState(input.clientState, 'client_state');
     if (input.clientJson !== undefined) {
-      if (input.clientJson !== null && Buffer.byteLength(JSON.stringify(input.clientJson)) > maxClientJsonBytes) {
+      const text = input.clientJson === null ? null : JSON.stringify(input.clientJson);
+      if (text !== null && Buffer.byteLength(text) > maxClientJsonBytes) {
         throw new HoldlineError('invalid_field', { field: 'client_json', message: `client_json exceeds ${maxClientJsonBytes} bytes` });
       }
       // As for a body: JSON's \ud800 escape writes text that has no UTF-8 form.
-      if (holdsUnpairedSurrogate(input.clientJson)) {
+      if (text !== null && stringifiedHoldsUnpairedSurrogate(text)) {
         throw new HoldlineError('invalid_utf8', { field: 'client_json', message: 'client_json holds an unpaired UTF-16 surrogate: it has no UTF-8 form' });
       }
       change.clientJson = input.clientJson;
