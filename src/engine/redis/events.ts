@@ -681,11 +681,10 @@ export class RedisEventLog implements EventLog {
   /**
    * One walk of an index. The indexes are ZSETs by generated µs, one per event type and one per
    * queue_id (keys.ts EventLogKeys); the time and id walks (no type or queue to narrow them) walk
-   * every type index of the log (its type catalogue names them) and merge: an event is in exactly
-   * one type index, so the first `count` of the merge are among the first `count` of each. A
-   * scan's bounds are index members as both engines spell them (events.ts EventIndex), turned here
-   * into score ranges that hold at least the walk's first `count` members, which are then compared
-   * as those members.
+   * every type index of the log (its type catalogue names them) and merge them (merge). A scan's
+   * bounds are index members as both engines spell them (events.ts EventIndex), turned here into
+   * score ranges that hold at least the walk's first `count` members, which are then compared as
+   * those members.
    */
   async scan(app: string, scan: EventScan): Promise<EventScanResult> {
     const { index } = scan;
@@ -735,7 +734,8 @@ export class RedisEventLog implements EventLog {
       const merged = lists.flatMap((l) => l.items).sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0) * (scan.descending ? -1 : 1));
       const exact = bound === undefined ? merged : merged.filter((m) => !before(bound!, m.member));
       if (exact.length >= scan.count || bound === undefined) return exact.slice(0, scan.count);
-      // Walk on the indexes whose last entry comes before the page's end could: they may hide entries of it.
+      // Walk on the indexes that may hold more and whose last entry is not after the page's last
+      // candidate: entries of the page may still be in them.
       const end = merged[Math.min(scan.count, merged.length) - 1]!.member;
       pending = lists.filter((l) => !l.spent && !before(end, l.items[l.items.length - 1]!.member));
       share *= 2;
