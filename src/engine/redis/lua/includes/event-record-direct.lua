@@ -6,9 +6,9 @@
 -- outbox entry, no relay round trip, nothing decoded or encoded again outside this script.
 --
 -- Each event gets here what the relay gives it (events-relay-8.lua): the next seq of the log, a
--- message_id (a UUIDv7 that names the seq, messageId), its record in the records hash, its member (the seq, nextEvent)
--- in its type's index and its queue's, the record published alone on the log's channel,
--- and the type catalogue's entry. An event of plain values (recordEvent: routing, agents, tags) is
+-- message_id (a UUIDv7 that names the seq, messageId), its record in the records hash, its index
+-- member (the seq, nextEvent) in its type's index and its queue's, the record published alone on the
+-- log's channel, and the type catalogue's entry. An event of plain values (recordEvent: routing, agents, tags) is
 -- stored as the relay stores it, typed here. A call-queue change's event (change-event-direct.lua,
 -- the most frequent) is stored as the change itself, and the node builds its traits when it reads
 -- it (appendChange): typing and writing some fifteen traits in Lua cost more than the rest of the
@@ -77,8 +77,8 @@ end
 
 -- Stores a record (its seq's field), indexes it (`member` at its µs, in its type's index and its
 -- queue's) and publishes it alone on the log's channel. There is no index of every event: a walk of
--- the whole log merges the type indexes (events.ts scan), and a message_id made here names its seq
--- (GET by id). Each index entry is a command, a third of the event's Redis time.
+-- the whole log merges the type indexes (events.ts scan), and a message_id of one Redis names its
+-- seq (GET by id). Each index entry costs about 2 µs of Redis (bench/events.ts rest, per command).
 local function storeEvent(seqText, member, etype, queueId, us, json)
   redis.call('HSET', KEYS[directLog + 2], seqText, json)
   redis.call('ZADD', KEYS[directLog + 7] .. etype, us, member)
