@@ -113,10 +113,21 @@ export interface ErrorBody {
 
 /** Longest `field` and `message` an error carries (protocol/errors.md); longer ones are cut, ending in `…`. */
 export const MAX_ECHOED_FIELD = 100;
-export const MAX_MESSAGE = 300;
+const MAX_MESSAGE = 300;
 
-export function bounded(text: string, max: number): string {
+function bounded(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * The `field` and `message` an error of `code` carries, each bounded: what the client sent is
+ * echoed bounded (a 33 KB id list comes back as its first 100 characters). HoldlineError and the
+ * WebSocket decoder's frame errors (codec/frame-error.ts) both spell their errors with it.
+ */
+export function errorText(code: ErrorCode, opts: { field?: string | undefined; max?: number | undefined; message?: string | undefined }): { field: string | undefined; message: string } {
+  const field = opts.field === undefined ? undefined : bounded(opts.field, MAX_ECHOED_FIELD);
+  const message = bounded(opts.message ?? ERRORS[code].message.replace('{field}', field ?? '').replace('{max}', String(opts.max ?? '')), MAX_MESSAGE);
+  return { field, message };
 }
 
 export class HoldlineError extends Error {
@@ -129,12 +140,7 @@ export class HoldlineError extends Error {
   /** `cause`: the failure behind it (a Redis connection error), for logs and `serve`'s start-up line, never sent. */
   constructor(code: ErrorCode, opts: { field?: string; max?: number; message?: string; currentState?: string | null; cause?: unknown } = {}) {
     const spec: ErrorSpec = ERRORS[code];
-    // What the client sent is echoed bounded: a 33 KB id list comes back as its first 100 characters.
-    const field = opts.field === undefined ? undefined : bounded(opts.field, MAX_ECHOED_FIELD);
-    const message = bounded(
-      opts.message ?? spec.message.replace('{field}', field ?? '').replace('{max}', String(opts.max ?? '')),
-      MAX_MESSAGE,
-    );
+    const { field, message } = errorText(code, opts);
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'HoldlineError';
     this.code = code;

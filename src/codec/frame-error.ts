@@ -1,5 +1,5 @@
 /** The error a frame produces, and the `error` frame that reports it (websocket.md 3.1). */
-import { ERRORS, MAX_ECHOED_FIELD, MAX_MESSAGE, bounded } from '../errors.js';
+import { errorText } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { ErrorFrame, RequestId } from './frames.js';
 
@@ -17,9 +17,8 @@ export function frameError(
   code: ErrorCode,
   opts: { field?: string | undefined; max?: number | undefined; id?: RequestId | undefined; op?: string | undefined } = {},
 ): FrameError {
-  // Echoed bounded, as HoldlineError does (errors.md): an unknown field may be a 1 MB key.
-  const field = opts.field === undefined ? undefined : bounded(opts.field, MAX_ECHOED_FIELD);
-  const message = bounded(ERRORS[code].message.replace('{field}', field ?? '').replace('{max}', String(opts.max ?? '')), MAX_MESSAGE);
+  // Bounded as every error is (errors.md): an unknown field may be a 1 MB key.
+  const { field, message } = errorText(code, { field: opts.field, max: opts.max });
   const err: FrameError = { code, message };
   if (field !== undefined) err.field = field;
   if (opts.id !== undefined) err.id = opts.id;
