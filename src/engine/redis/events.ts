@@ -95,8 +95,12 @@ function toLogged(json: string, app: string): LoggedEvent {
   const r = JSON.parse(json) as StoredRecord;
   if (r.c === undefined) return { seq: r.seq, generatedUs: r.us, event: r.event as LoggedEvent['event'] };
   const { values } = changeEventValues(changeOfEventRecord(r.c));
-  const id = r.event.message_id ?? directMessageId(app, r.us, r.seq);
-  return { seq: r.seq, generatedUs: r.us, event: buildEvent(app, r.event.event_type, values, r.us, id) };
+  return { seq: r.seq, generatedUs: r.us, event: buildEvent(app, r.event.event_type, values, r.us, recordId(r, app)) };
+}
+
+/** A record's message_id: stored, or made from its seq and time (a change recorded on one Redis). */
+function recordId(r: StoredRecord, app: string): string {
+  return r.event.message_id ?? directMessageId(app, r.us, r.seq);
 }
 
 /** The relay script's arguments per outbox entry (pushRecord). */
@@ -598,11 +602,10 @@ export class RedisEventLog implements EventLog {
     // README "Upgrading across the event index change").
     const before = this.keys.eventLogBefore13(app);
     await guarded(() => scriptCall(this.client, 'hlEventsCarry', false, [this.keys.eventLog(app)[0], before[0]!], []));
-    await guarded(() => Promise.all(before.map((key) => this.client.pexpire(key, this.retention.maxAgeMs, 'NX'))));
-    // The time index earlier versions wrote (EventLogKeys `time`) is no longer written or read
-    // (scan walks the type indexes): reclaimed the same way, once its entries are past the
-    // retention age (README "Upgrading across the time index removal").
-    await guarded(() => this.client.pexpire(this.keys.eventLog(app)[2], this.retention.maxAgeMs, 'NX'));
+    // So is the time index earlier versions wrote (EventLogKeys `time`), no longer written or read
+    // now that scan walks the type indexes (README "Upgrading across the time index removal").
+    const unread = [...before, this.keys.eventLog(app)[2]];
+    await guarded(() => Promise.all(unread.map((key) => this.client.pexpire(key, this.retention.maxAgeMs, 'NX'))));
     this.knownLogs.add(app);
   }
 
@@ -671,7 +674,7 @@ export class RedisEventLog implements EventLog {
     const seq = Number((await guarded(() => this.client.hget(meta, 'seq'))) ?? 0);
     if (seq === 0) return { seq: 0, id: null };
     const json = await guarded(() => this.client.hget(events, String(seq)));
-    return { seq, id: json === null ? null : toLogged(json, app).event.message_id };
+    return { seq, id: json === null ? null : recordId(JSON.parse(json) as StoredRecord, app) };
   }
 
   subscribe(app: string, listener: EventLogListener): Promise<Unsubscribe> {
@@ -823,12 +826,10 @@ export class RedisEventLog implements EventLog {
     const ms = messageId.length === ID_LENGTH ? msOfId(messageId) : null;
     if (ms === null) return null;
     const [, records, , , types] = this.keys.eventLog(app);
-    const named = Number.parseInt(messageId.slice(-9), 16);
-    const [direct, typeNames] = await guarded(() => Promise.all([this.client.hget(records, String(named)), this.client.hkeys(types)]));
-    if (direct !== null) {
-      const e = toLogged(direct, app);
-      if (e.event.message_id === messageId) return e;
-    }
+    const direct = await guarded(() => this.client.hget(records, String(Number.parseInt(messageId.slice(-9), 16))));
+    if (direct !== null && recordId(JSON.parse(direct) as StoredRecord, app) === messageId) return toLogged(direct, app);
+    // A marker of every page walked on is looked up here: the type list is read only when needed.
+    const typeNames = await guarded(() => this.client.hkeys(types));
     const found = await guarded(() =>
       Promise.all(
         typeNames.map((type) => this.client.zrange(this.keys.eventTypeIndex(app, type), String(ms * 1000), String(ms * 1000 + 999), 'BYSCORE', 'WITHSCORES')),
